@@ -1,0 +1,80 @@
+// Package apperror defines the one error shape VeriPost shows its users:
+// a friendly message, a technical detail, a stable machine-readable code,
+// and the HTTP status that goes with it.
+package apperror
+
+import (
+	"errors"
+	"fmt"
+	"net/http"
+)
+
+// Error is a user-facing failure. Message is written for the person using
+// VeriPost and says what to do next; Detail carries the technical cause; Code
+// is stable across releases so scripts can branch on it.
+type Error struct {
+	Status  int    `json:"-"`
+	Code    string `json:"code"`
+	Message string `json:"message"`
+	Detail  string `json:"detail"`
+}
+
+func (e *Error) Error() string {
+	if e.Detail == "" {
+		return e.Code + ": " + e.Message
+	}
+	return e.Code + ": " + e.Message + " (" + e.Detail + ")"
+}
+
+// New builds an Error; detail may be empty.
+func New(status int, code, message, detail string) *Error {
+	return &Error{Status: status, Code: code, Message: message, Detail: detail}
+}
+
+// Newf builds an Error whose detail is formatted.
+func Newf(status int, code, message, detailFormat string, args ...any) *Error {
+	return New(status, code, message, fmt.Sprintf(detailFormat, args...))
+}
+
+// As returns the *Error inside err, if any.
+func As(err error) (*Error, bool) {
+	var e *Error
+	if errors.As(err, &e) {
+		return e, true
+	}
+	return nil, false
+}
+
+// From turns any error into an *Error. Errors that are not already
+// user-facing become a 500 INTERNAL error whose detail is the error text.
+func From(err error) *Error {
+	if e, ok := As(err); ok {
+		return e
+	}
+	return New(http.StatusInternalServerError, CodeInternal,
+		"Something went wrong on the server. Try again; if it keeps happening, ask your administrator to check the server log.",
+		err.Error())
+}
+
+// Stable error codes. Add new ones here so the list stays in one place.
+const (
+	CodeInternal          = "INTERNAL"
+	CodeNotFound          = "NOT_FOUND"
+	CodeBadRequest        = "BAD_REQUEST"
+	CodeUnavailable       = "SERVICE_UNAVAILABLE"
+	CodeRequestTooLarge   = "REQUEST_TOO_LARGE"
+	CodeNotZip            = "NOT_A_ZIP"
+	CodeUnsupportedType   = "UNSUPPORTED_FILE_TYPE"
+	CodeCorruptZip        = "CORRUPT_ZIP"
+	CodeEmptyPackage      = "EMPTY_PACKAGE"
+	CodeNoSource          = "NO_SRC_FILE"
+	CodeUnknownExtensions = "UNKNOWN_EXTENSIONS"
+	CodeDuplicateName     = "DUPLICATE_FILE_NAME"
+	CodeTooManyFiles      = "TOO_MANY_FILES"
+	CodeTooLarge          = "PACKAGE_TOO_LARGE"
+	CodeFileTooLarge      = "FILE_TOO_LARGE"
+	CodeZipBomb           = "SUSPICIOUS_COMPRESSION"
+	CodeUnsafePath        = "UNSAFE_PATH"
+	CodeNoFiles           = "NO_FILES"
+	CodeValidation        = "VALIDATION_FAILED"
+)
