@@ -78,3 +78,7 @@ const (
 	CodeNoFiles           = "NO_FILES"
 	CodeValidation        = "VALIDATION_FAILED"
 )
+
+// GetStatus returns the HTTP status (it lets HTTP frameworks that look for
+// this method, such as huma, use Error directly).
+func (e *Error) GetStatus() int { return e.Status }

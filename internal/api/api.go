@@ -1,0 +1,127 @@
+// Package api serves VeriPost's JSON API under /api/v1. The OpenAPI 3
+// document at /api/v1/openapi.json is generated from the Go types of the
+// handlers (huma), so it cannot drift from the code.
+package api
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"log/slog"
+	"net/http"
+	"strings"
+
+	"github.com/danielgtaylor/huma/v2"
+	"github.com/danielgtaylor/huma/v2/adapters/humachi"
+	"github.com/go-chi/chi/v5"
+
+	"github.com/veripost/veripost/internal/apperror"
+	"github.com/veripost/veripost/internal/blob"
+	"github.com/veripost/veripost/internal/catalog"
+	"github.com/veripost/veripost/internal/upload"
+)
+
+// Deps is what the API needs.
+type Deps struct {
+	Repo    catalog.Repository
+	Service *catalog.Service
+	Blobs   blob.Store
+	Limits  upload.Limits
+	Log     *slog.Logger
+	Version string
+}
+
+// Prefix is where the API lives.
+const Prefix = "/api/v1"
+
+func init() {
+	// Every error huma itself produces (bad parameters, schema validation)
+	// takes VeriPost's {message, detail, code} shape.
+	huma.NewError = func(status int, msg string, errs ...error) huma.StatusError {
+		details := make([]string, 0, len(errs))
+		for _, e := range errs {
+			if e != nil {
+				details = append(details, e.Error())
+			}
+		}
+		code := apperror.CodeBadRequest
+		switch {
+		case status == http.StatusNotFound:
+			code = apperror.CodeNotFound
+		case status == http.StatusUnprocessableEntity:
+			code = apperror.CodeValidation
+		case status == http.StatusRequestEntityTooLarge:
+			code = apperror.CodeRequestTooLarge
+		case status >= 500:
+			code = apperror.CodeInternal
+		}
+		detail := strings.Join(details, "; ")
+		if detail == "" {
+			detail = msg
+		}
+		// Some framework errors quote the request body; never echo it whole.
+		const maxDetail = 600
+		if len(detail) > maxDetail {
+			detail = strings.ToValidUTF8(detail[:maxDetail], "") + "…"
+		}
+		return apperror.New(status, code, friendly(status, msg), detail)
+	}
+}
+
+func friendly(status int, msg string) string {
+	switch {
+	case status == http.StatusUnprocessableEntity || status == http.StatusBadRequest:
+		return "The request is not valid: " + msg + ". Check the parameters against the API documentation at " + Prefix + "/openapi.json."
+	case status >= 500:
+		return "Something went wrong on the server. Try again; if it keeps happening, ask your administrator to check the server log."
+	default:
+		return msg
+	}
+}
+
+// Mount registers the API routes on r and returns the huma API (for the
+// OpenAPI document).
+func Mount(r chi.Router, d Deps) huma.API {
+	cfg := huma.DefaultConfig("VeriPost API", d.Version)
+	cfg.Info.Description = "Store, browse and download CAMWorks UPG post processor packages. Every error is a JSON object {message, detail, code}."
+	cfg.OpenAPIPath = Prefix + "/openapi"
+	cfg.DocsPath = "" // the built-in docs page loads scripts from a CDN; VeriPost must work offline
+	cfg.SchemasPath = Prefix + "/schemas"
+	cfg.CreateHooks = nil // no $schema links in responses
+	api := humachi.New(r, cfg)
+	h := &handlers{Deps: d}
+	h.register(api)
+	return api
+}
+
+type handlers struct{ Deps }
+
+// fail converts any error into the API's error shape.
+func (h *handlers) fail(ctx context.Context, err error) error {
+	if errors.Is(err, context.Canceled) {
+		return apperror.New(499, "CLIENT_CLOSED", "The request was cancelled.", err.Error())
+	}
+	e := apperror.From(err)
+	if e.Status >= 500 {
+		h.Log.ErrorContext(ctx, "request failed", "code", e.Code, "err", err)
+	}
+	return e
+}
+
+// repoErr maps repository errors for a thing of kind what with id.
+func (h *handlers) repoErr(ctx context.Context, err error, what, id string) error {
+	if errors.Is(err, catalog.ErrNotFound) {
+		return catalog.NotFound(what, id)
+	}
+	return h.fail(ctx, err)
+}
+
+// WriteError writes err as the API's JSON error; used by middleware and
+// routes outside huma.
+func WriteError(w http.ResponseWriter, err error) {
+	e := apperror.From(err)
+	w.Header().Set("Content-Type", "application/json")
+	w.Header().Set("X-Content-Type-Options", "nosniff")
+	w.WriteHeader(e.Status)
+	_ = json.NewEncoder(w).Encode(e)
+}

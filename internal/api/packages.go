@@ -1,0 +1,426 @@
+package api
+
+import (
+	"archive/zip"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"mime"
+	"mime/multipart"
+	"net/http"
+	"strings"
+	"time"
+
+	"github.com/danielgtaylor/huma/v2"
+	"github.com/danielgtaylor/huma/v2/adapters/humachi"
+
+	"github.com/veripost/veripost/internal/apperror"
+	"github.com/veripost/veripost/internal/blob"
+	"github.com/veripost/veripost/internal/catalog"
+	"github.com/veripost/veripost/internal/upload"
+)
+
+func (h *handlers) register(api huma.API) {
+	tags := []string{"packages"}
+	huma.Register(api, huma.Operation{
+		OperationID: "upload-package", Method: http.MethodPost, Path: Prefix + "/packages",
+		Summary:       "Upload a package (one .zip, or one or more loose UPG files) as a new package or a new version",
+		Tags:          tags,
+		DefaultStatus: http.StatusAccepted,
+		Errors:        []int{400, 404, 413, 422, 503},
+	}, h.upload)
+	// The body is streamed by the handler itself, so it is described in the
+	// document after registration (declared before, huma would buffer it).
+	api.OpenAPI().Paths[Prefix+"/packages"].Post.RequestBody = uploadRequestBody()
+	huma.Register(api, huma.Operation{
+		OperationID: "list-packages", Method: http.MethodGet, Path: Prefix + "/packages",
+		Summary: "List packages, newest first, each with its latest version's files", Tags: tags,
+	}, h.list)
+	huma.Register(api, huma.Operation{
+		OperationID: "get-package", Method: http.MethodGet, Path: Prefix + "/packages/{id}",
+		Summary: "Get a package with its latest version's files", Tags: tags, Errors: []int{404},
+	}, h.get)
+	huma.Register(api, huma.Operation{
+		OperationID: "edit-package", Method: http.MethodPatch, Path: Prefix + "/packages/{id}",
+		Summary: "Edit a package's name, machine, controller or platform", Tags: tags, Errors: []int{404, 422},
+	}, h.edit)
+	huma.Register(api, huma.Operation{
+		OperationID: "list-versions", Method: http.MethodGet, Path: Prefix + "/packages/{id}/versions",
+		Summary: "List a package's versions, newest first", Tags: tags, Errors: []int{404},
+	}, h.versions)
+	huma.Register(api, huma.Operation{
+		OperationID: "package-status", Method: http.MethodGet, Path: Prefix + "/packages/{id}/status",
+		Summary: "Ingestion status of a package's latest version (poll this after an upload)", Tags: tags, Errors: []int{404},
+	}, h.status)
+	huma.Register(api, huma.Operation{
+		OperationID: "download-file", Method: http.MethodGet, Path: Prefix + "/packages/{id}/files/{file_id}/download",
+		Summary: "Download one file's original bytes (supports Range and If-None-Match)", Tags: tags, Errors: []int{404, 416, 503},
+	}, h.downloadFile)
+	huma.Register(api, huma.Operation{
+		OperationID: "download-package", Method: http.MethodGet, Path: Prefix + "/packages/{id}/download",
+		Summary: "Download a version (default: the latest) as a ZIP, streamed", Tags: tags, Errors: []int{404, 503},
+	}, h.downloadZip)
+	huma.Register(api, huma.Operation{
+		OperationID: "delete-package", Method: http.MethodDelete, Path: Prefix + "/packages/{id}",
+		Summary: "Delete a package, all its versions, and every stored file no other package uses", Tags: tags,
+		DefaultStatus: http.StatusNoContent, Errors: []int{404},
+	}, h.delete)
+}
+
+func uploadRequestBody() *huma.RequestBody {
+	return &huma.RequestBody{
+		Required:    true,
+		Description: "multipart/form-data: `files` (one .zip, or one or more loose .SRC/.LIB/.KIN/.PINF/.CNF/.LNG/.ATR/.CTL files); optional `package_id` (add a version to that package), `name`, `note`.",
+		Content: map[string]*huma.MediaType{"multipart/form-data": {Schema: &huma.Schema{
+			Type: "object",
+			Properties: map[string]*huma.Schema{
+				"files":      {Type: "array", Items: &huma.Schema{Type: "string", Format: "binary"}},
+				"package_id": {Type: "string", Format: "uuid", Description: "existing package: the upload becomes its next version"},
+				"name":       {Type: "string", Description: "package name (default: the .SRC file's name)"},
+				"note":       {Type: "string", Description: "a note about this version"},
+			},
+			Required: []string{"files"},
+		}}},
+	}
+}
+
+// rawRequest lets a handler read the request body itself (streamed
+// multipart) instead of having huma buffer it.
+type rawRequest struct {
+	r *http.Request
+	w http.ResponseWriter
+}
+
+func (rr *rawRequest) Resolve(ctx huma.Context) []error {
+	rr.r, rr.w = humachi.Unwrap(ctx)
+	return nil
+}
+
+type uploadInput struct {
+	rawRequest
+}
+
+// UploadResult is the 202 answer to an upload.
+type UploadResult struct {
+	PackageID string         `json:"package_id"`
+	VersionID string         `json:"version_id"`
+	Version   int            `json:"version"`
+	JobID     int64          `json:"job_id"`
+	Status    catalog.Status `json:"status"`
+	StatusURL string         `json:"status_url"`
+	Files     int            `json:"file_count"`
+}
+
+type uploadOutput struct {
+	Location string `header:"Location"`
+	Body     UploadResult
+}
+
+func (h *handlers) upload(ctx context.Context, in *uploadInput) (*uploadOutput, error) {
+	r := in.r
+	mediaType, params, err := mime.ParseMediaType(r.Header.Get("Content-Type"))
+	if err != nil || mediaType != "multipart/form-data" || params["boundary"] == "" {
+		return nil, apperror.New(http.StatusBadRequest, apperror.CodeBadRequest,
+			"Send the upload as multipart/form-data with the files in a field named \"files\".",
+			fmt.Sprintf("Content-Type %q", r.Header.Get("Content-Type")))
+	}
+	if r.ContentLength > h.Limits.MaxRequestBytes {
+		return nil, tooLarge(r.ContentLength, h.Limits.MaxRequestBytes)
+	}
+	body := http.MaxBytesReader(in.w, r.Body, h.Limits.MaxRequestBytes)
+	up, err := upload.ReadMultipart(multipart.NewReader(body, params["boundary"]), h.Limits)
+	if err != nil {
+		var mbe *http.MaxBytesError
+		if errors.As(err, &mbe) {
+			return nil, tooLarge(-1, h.Limits.MaxRequestBytes)
+		}
+		return nil, h.fail(ctx, err)
+	}
+	req := catalog.Upload{
+		PackageID: strings.TrimSpace(up.Fields["package_id"]),
+		Name:      strings.TrimSpace(up.Fields["name"]),
+		Note:      strings.TrimSpace(up.Fields["note"]),
+	}
+	for _, f := range up.Files {
+		req.Files = append(req.Files, catalog.UploadFile{
+			NewFile: catalog.NewFile{Filename: f.Name, Extension: f.Ext, Size: f.Size, SHA256: f.SHA256},
+			Data:    f.Data,
+		})
+	}
+	acc, err := h.Service.Accept(ctx, req)
+	if err != nil {
+		return nil, h.fail(ctx, err)
+	}
+	status := Prefix + "/packages/" + acc.Package.ID + "/status"
+	return &uploadOutput{Location: status, Body: UploadResult{
+		PackageID: acc.Package.ID, VersionID: acc.Version.ID, Version: acc.Version.Number, JobID: acc.Version.JobID,
+		Status: acc.Version.Status, StatusURL: status, Files: acc.Version.FileCount,
+	}}, nil
+}
+
+func tooLarge(got, limit int64) error {
+	detail := fmt.Sprintf("request body exceeds %d bytes", limit)
+	if got > 0 {
+		detail = fmt.Sprintf("request body is %d bytes; the limit is %d bytes", got, limit)
+	}
+	return apperror.New(http.StatusRequestEntityTooLarge, apperror.CodeRequestTooLarge,
+		fmt.Sprintf("The upload is larger than this server accepts (%s). Remove files that are not part of the post, or ask your administrator to raise VERIPOST_MAX_REQUEST_BYTES.", humanBytes(limit)),
+		detail)
+}
+
+func humanBytes(n int64) string {
+	switch {
+	case n >= 1<<30:
+		return fmt.Sprintf("%.1f GiB", float64(n)/(1<<30))
+	case n >= 1<<20:
+		return fmt.Sprintf("%.1f MiB", float64(n)/(1<<20))
+	case n >= 1<<10:
+		return fmt.Sprintf("%.1f KiB", float64(n)/(1<<10))
+	}
+	return fmt.Sprintf("%d bytes", n)
+}
+
+type listInput struct {
+	Limit  int    `query:"limit" minimum:"1" maximum:"200" default:"50" doc:"page size"`
+	Cursor string `query:"cursor" doc:"next_cursor from the previous page"`
+}
+
+type listOutput struct {
+	Body catalog.Page[catalog.Package]
+}
+
+func (h *handlers) list(ctx context.Context, in *listInput) (*listOutput, error) {
+	page, err := h.Repo.ListPackages(ctx, in.Limit, in.Cursor)
+	if err != nil {
+		if errors.Is(err, catalog.ErrBadCursor) {
+			return nil, apperror.New(http.StatusBadRequest, apperror.CodeBadRequest,
+				"The page cursor is not valid. Start again from the first page.", err.Error())
+		}
+		return nil, h.fail(ctx, err)
+	}
+	if page.Items == nil {
+		page.Items = []catalog.Package{}
+	}
+	return &listOutput{Body: page}, nil
+}
+
+type idInput struct {
+	ID string `path:"id" doc:"package id (UUID)"`
+}
+
+type packageOutput struct {
+	Body catalog.Package
+}
+
+func (h *handlers) get(ctx context.Context, in *idInput) (*packageOutput, error) {
+	p, err := h.Repo.GetPackage(ctx, in.ID)
+	if err != nil {
+		return nil, h.repoErr(ctx, err, "package", in.ID)
+	}
+	return &packageOutput{Body: p}, nil
+}
+
+type editInput struct {
+	ID   string `path:"id"`
+	Body struct {
+		Name           *string `json:"name,omitempty" maxLength:"200"`
+		MachineType    *string `json:"machine_type,omitempty" maxLength:"200"`
+		ControllerType *string `json:"controller_type,omitempty" maxLength:"200"`
+		Platform       *string `json:"platform,omitempty" maxLength:"100"`
+	}
+}
+
+func (h *handlers) edit(ctx context.Context, in *editInput) (*packageOutput, error) {
+	if in.Body.Name != nil && strings.TrimSpace(*in.Body.Name) == "" {
+		return nil, apperror.New(http.StatusUnprocessableEntity, apperror.CodeValidation,
+			"A package needs a name.", "name is empty")
+	}
+	p, err := h.Repo.EditMetadata(ctx, in.ID, catalog.MetadataEdit{
+		Name: in.Body.Name, MachineType: in.Body.MachineType, ControllerType: in.Body.ControllerType, Platform: in.Body.Platform,
+	})
+	if err != nil {
+		return nil, h.repoErr(ctx, err, "package", in.ID)
+	}
+	return &packageOutput{Body: p}, nil
+}
+
+type versionsOutput struct {
+	Body struct {
+		Items []catalog.Version `json:"items"`
+	}
+}
+
+func (h *handlers) versions(ctx context.Context, in *idInput) (*versionsOutput, error) {
+	vs, err := h.Repo.ListVersions(ctx, in.ID)
+	if err != nil {
+		return nil, h.repoErr(ctx, err, "package", in.ID)
+	}
+	out := &versionsOutput{}
+	out.Body.Items = vs
+	return out, nil
+}
+
+// StatusBody is the polling answer.
+type StatusBody struct {
+	PackageID    string         `json:"package_id"`
+	VersionID    string         `json:"version_id"`
+	Version      int            `json:"version"`
+	Status       catalog.Status `json:"status"`
+	Done         bool           `json:"done" doc:"true when status is ready or error"`
+	ErrorMessage string         `json:"error_message,omitempty"`
+	ErrorDetail  string         `json:"error_detail,omitempty"`
+	FileCount    int            `json:"file_count"`
+	SectionCount int            `json:"section_count"`
+	JobID        int64          `json:"job_id"`
+	UpdatedAt    time.Time      `json:"updated_at"`
+}
+
+type statusOutput struct {
+	CacheControl string `header:"Cache-Control"`
+	Body         StatusBody
+}
+
+func (h *handlers) status(ctx context.Context, in *idInput) (*statusOutput, error) {
+	v, err := h.Repo.LatestVersion(ctx, in.ID)
+	if err != nil {
+		return nil, h.repoErr(ctx, err, "package", in.ID)
+	}
+	return &statusOutput{CacheControl: "no-store", Body: StatusBody{
+		PackageID: v.PackageID, VersionID: v.ID, Version: v.Number, Status: v.Status, Done: v.Status.Terminal(),
+		ErrorMessage: v.ErrorMessage, ErrorDetail: v.ErrorDetail, FileCount: v.FileCount, SectionCount: v.SectionCount,
+		JobID: v.JobID, UpdatedAt: v.UpdatedAt,
+	}}, nil
+}
+
+type fileInput struct {
+	ID     string `path:"id"`
+	FileID string `path:"file_id"`
+	rawRequest
+}
+
+type streamOutput struct {
+	Body func(ctx huma.Context)
+}
+
+func (h *handlers) downloadFile(ctx context.Context, in *fileInput) (*streamOutput, error) {
+	f, err := h.Repo.GetFile(ctx, in.ID, in.FileID)
+	if err != nil {
+		return nil, h.repoErr(ctx, err, "file", in.FileID)
+	}
+	obj, err := h.Blobs.Open(ctx, f.BlobKey)
+	if err != nil {
+		return nil, h.blobErr(ctx, err, f.Filename)
+	}
+	return &streamOutput{Body: func(hctx huma.Context) {
+		defer obj.Close()
+		r, w := humachi.Unwrap(hctx)
+		w.Header().Set("Content-Type", "application/octet-stream")
+		w.Header().Set("Content-Disposition", mime.FormatMediaType("attachment", map[string]string{"filename": f.Filename}))
+		w.Header().Set("ETag", `"`+f.SHA256+`"`)
+		w.Header().Set("X-Content-SHA256", f.SHA256)
+		http.ServeContent(w, r, f.Filename, f.CreatedAt, obj)
+	}}, nil
+}
+
+func (h *handlers) blobErr(ctx context.Context, err error, name string) error {
+	if errors.Is(err, blob.ErrNotFound) {
+		return apperror.New(http.StatusNotFound, apperror.CodeNotFound,
+			"The stored copy of "+name+" is missing. Upload the package again.", err.Error())
+	}
+	return apperror.New(http.StatusServiceUnavailable, apperror.CodeUnavailable,
+		"The file store is not reachable right now. Try again in a minute.", err.Error())
+}
+
+type zipInput struct {
+	ID      string `path:"id"`
+	Version int    `query:"version" minimum:"0" doc:"version number; 0 or absent means the latest"`
+}
+
+func (h *handlers) downloadZip(ctx context.Context, in *zipInput) (*streamOutput, error) {
+	pkg, err := h.Repo.GetPackage(ctx, in.ID)
+	if err != nil {
+		return nil, h.repoErr(ctx, err, "package", in.ID)
+	}
+	files := pkg.Files
+	number := pkg.LatestVersion
+	if in.Version != 0 && in.Version != pkg.LatestVersion {
+		vs, err := h.Repo.ListVersions(ctx, in.ID)
+		if err != nil {
+			return nil, h.repoErr(ctx, err, "package", in.ID)
+		}
+		found := false
+		for _, v := range vs {
+			if v.Number == in.Version {
+				files, err = h.Repo.VersionFiles(ctx, v.ID)
+				if err != nil {
+					return nil, h.fail(ctx, err)
+				}
+				found, number = true, v.Number
+			}
+		}
+		if !found {
+			return nil, apperror.Newf(http.StatusNotFound, apperror.CodeNotFound,
+				"That package has no such version. See its versions list.", "version %d of package %s", in.Version, in.ID)
+		}
+	}
+	// Check the store answers before the 200 goes out; a failure after
+	// that can only abort the stream.
+	if err := h.Blobs.Ping(ctx); err != nil {
+		return nil, h.blobErr(ctx, err, "the package")
+	}
+	name := zipName(pkg.Name, number)
+	return &streamOutput{Body: func(hctx huma.Context) {
+		r, w := humachi.Unwrap(hctx)
+		w.Header().Set("Content-Type", "application/zip")
+		w.Header().Set("Content-Disposition", mime.FormatMediaType("attachment", map[string]string{"filename": name}))
+		w.WriteHeader(http.StatusOK)
+		if err := h.writeZip(r.Context(), w, files); err != nil {
+			h.Log.ErrorContext(r.Context(), "zip download aborted", "package", pkg.ID, "err", err)
+			// Abort the connection so the client sees a failed download, not a truncated ZIP.
+			panic(http.ErrAbortHandler)
+		}
+	}}, nil
+}
+
+func (h *handlers) writeZip(ctx context.Context, w io.Writer, files []catalog.File) error {
+	zw := zip.NewWriter(w)
+	for _, f := range files {
+		obj, err := h.Blobs.Open(ctx, f.BlobKey)
+		if err != nil {
+			return err
+		}
+		hdr := &zip.FileHeader{Name: f.Filename, Method: zip.Deflate, Modified: f.CreatedAt}
+		if f.ContentKind == "binary" {
+			hdr.Method = zip.Store
+		}
+		dst, err := zw.CreateHeader(hdr)
+		if err == nil {
+			_, err = io.Copy(dst, obj)
+		}
+		obj.Close()
+		if err != nil {
+			return err
+		}
+	}
+	return zw.Close()
+}
+
+func zipName(pkgName string, version int) string {
+	clean := strings.Map(func(r rune) rune {
+		if r < 0x20 || strings.ContainsRune(`\/:*?"<>|`, r) {
+			return '_'
+		}
+		return r
+	}, pkgName)
+	return fmt.Sprintf("%s-v%d.zip", clean, version)
+}
+
+type deleteOutput struct{}
+
+func (h *handlers) delete(ctx context.Context, in *idInput) (*deleteOutput, error) {
+	if err := h.Service.Delete(ctx, in.ID); err != nil {
+		return nil, h.fail(ctx, err)
+	}
+	return &deleteOutput{}, nil
+}

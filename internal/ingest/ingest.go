@@ -1,0 +1,202 @@
+// Package ingest is the background pipeline that turns an accepted upload
+// into a ready package: validating → storing → parsing → ready, or error
+// with a friendly message and a technical detail.
+package ingest
+
+import (
+	"bytes"
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"unicode/utf8"
+
+	"github.com/veripost/veripost/internal/blob"
+	"github.com/veripost/veripost/internal/catalog"
+)
+
+// FileContent is one file of a version with its verified bytes.
+type FileContent struct {
+	catalog.File
+	Data []byte
+}
+
+// Analyzer is the parsing stage's pluggable part: it reads every file of a
+// version and records what it learns. It must be idempotent: running it
+// twice for the same version leaves the same rows.
+type Analyzer interface {
+	Analyze(ctx context.Context, version catalog.Version, files []FileContent) error
+}
+
+// Pipeline processes ingestion jobs.
+type Pipeline struct {
+	Repo     catalog.Repository
+	Blobs    blob.Store
+	Analyzer Analyzer // nil: only per-file facts are recorded
+	Log      *slog.Logger
+}
+
+// permanentError marks a failure that retrying cannot fix.
+type permanentError struct{ error }
+
+func (permanentError) Permanent() bool { return true }
+func (e permanentError) Unwrap() error  { return e.error }
+
+// stageError carries the friendly message to record if the job gives up.
+type stageError struct {
+	message string
+	err     error
+}
+
+func (e *stageError) Error() string { return e.message + ": " + e.err.Error() }
+func (e *stageError) Unwrap() error { return e.err }
+
+// Process implements jobs.Processor.
+func (p *Pipeline) Process(ctx context.Context, versionID string, lastAttempt bool) error {
+	log := p.logger().With("version", versionID)
+	ver, err := p.Repo.GetVersion(ctx, versionID)
+	if errors.Is(err, catalog.ErrNotFound) {
+		// The package was deleted after the upload: nothing to do.
+		log.Info("version no longer exists; skipping ingestion")
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	err = p.run(ctx, ver)
+	if err == nil {
+		log.Info("version ingested", "package", ver.PackageID, "number", ver.Number)
+		return nil
+	}
+	var perm permanentError
+	final := lastAttempt || errors.As(err, &perm)
+	if final {
+		msg := "Ingestion failed."
+		var se *stageError
+		if errors.As(err, &se) {
+			msg = se.message
+		}
+		log.Error("ingestion failed", "err", err)
+		if serr := p.Repo.SetVersionStatus(context.WithoutCancel(ctx), ver.ID, catalog.StatusError, msg, err.Error()); serr != nil {
+			return errors.Join(err, serr)
+		}
+	} else {
+		log.Warn("ingestion attempt failed; will retry", "err", err)
+	}
+	return err
+}
+
+func (p *Pipeline) run(ctx context.Context, ver catalog.Version) error {
+	set := func(s catalog.Status) error { return p.Repo.SetVersionStatus(ctx, ver.ID, s, "", "") }
+
+	if err := set(catalog.StatusValidating); err != nil {
+		return err
+	}
+	files, err := p.Repo.VersionFiles(ctx, ver.ID)
+	if err != nil {
+		return err
+	}
+	if len(files) == 0 {
+		return permanentError{&stageError{"This version has no files.", errors.New("version has no file rows")}}
+	}
+
+	if err := set(catalog.StatusStoring); err != nil {
+		return err
+	}
+	contents := make([]FileContent, 0, len(files))
+	for _, f := range files {
+		data, err := p.read(ctx, f)
+		if err != nil {
+			return err
+		}
+		contents = append(contents, FileContent{File: f, Data: data})
+	}
+
+	if err := set(catalog.StatusParsing); err != nil {
+		return err
+	}
+	for _, fc := range contents {
+		facts := Inspect(fc.Data)
+		if err := p.Repo.SetFileFacts(ctx, fc.ID, facts.Lines, facts.Kind, facts.Encoding); err != nil {
+			return err
+		}
+	}
+	if p.Analyzer != nil {
+		if err := p.Analyzer.Analyze(ctx, ver, contents); err != nil {
+			return &stageError{"Parsing the package failed because of a server problem.", err}
+		}
+	}
+	return set(catalog.StatusReady)
+}
+
+// read fetches a file's bytes and checks them against the recorded hash.
+func (p *Pipeline) read(ctx context.Context, f catalog.File) ([]byte, error) {
+	obj, err := p.Blobs.Open(ctx, f.BlobKey)
+	if errors.Is(err, blob.ErrNotFound) {
+		return nil, permanentError{&stageError{
+			fmt.Sprintf("The stored copy of %s is missing. Upload the package again.", f.Filename), err}}
+	}
+	if err != nil {
+		return nil, &stageError{"The file store could not be read. VeriPost retried and gave up; try uploading again later.", err}
+	}
+	defer obj.Close()
+	data, err := io.ReadAll(io.LimitReader(obj, f.Size+1))
+	if err != nil {
+		return nil, &stageError{"The file store could not be read. VeriPost retried and gave up; try uploading again later.", err}
+	}
+	sum := sha256.Sum256(data)
+	if int64(len(data)) != f.Size || hex.EncodeToString(sum[:]) != f.SHA256 {
+		return nil, permanentError{&stageError{
+			fmt.Sprintf("The stored copy of %s does not match what was uploaded. Upload the package again.", f.Filename),
+			fmt.Errorf("stored %d bytes with sha256 %x, expected %d bytes with sha256 %s", len(data), sum, f.Size, f.SHA256)}}
+	}
+	return data, nil
+}
+
+func (p *Pipeline) logger() *slog.Logger {
+	if p.Log == nil {
+		return slog.Default()
+	}
+	return p.Log
+}
+
+// Facts are what can be said of a file without understanding it.
+type Facts struct {
+	Lines    int
+	Kind     string // "text" or "binary"
+	Encoding string // "ascii", "utf-8", "windows-1252" or "binary"
+}
+
+// Inspect guesses whether data is text and in which encoding. A NUL byte
+// means binary (compiled .CTL files have them); otherwise valid UTF-8 is
+// UTF-8 and anything else is taken as Windows-1252, the code page UPG
+// editors on Windows write.
+func Inspect(data []byte) Facts {
+	f := Facts{Lines: bytes.Count(data, []byte{'\n'})}
+	if len(data) > 0 && data[len(data)-1] != '\n' {
+		f.Lines++
+	}
+	switch {
+	case bytes.IndexByte(data, 0) >= 0:
+		f.Kind, f.Encoding = "binary", "binary"
+	case isASCII(data):
+		f.Kind, f.Encoding = "text", "ascii"
+	case utf8.Valid(data):
+		f.Kind, f.Encoding = "text", "utf-8"
+	default:
+		f.Kind, f.Encoding = "text", "windows-1252"
+	}
+	return f
+}
+
+func isASCII(b []byte) bool {
+	for _, c := range b {
+		if c >= 0x80 {
+			return false
+		}
+	}
+	return true
+}

@@ -1,0 +1,178 @@
+// Package jobs runs VeriPost's background work on River, a job queue that
+// lives in the application database: SQLite in the embedded deployment,
+// PostgreSQL in the scaled one. Because jobs are rows in the same database,
+// an upload and its ingestion job commit together or not at all.
+package jobs
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"log/slog"
+	"time"
+
+	"github.com/riverqueue/river"
+	"github.com/riverqueue/river/riverdriver"
+	"github.com/riverqueue/river/riverdriver/riverdatabasesql"
+	"github.com/riverqueue/river/riverdriver/riversqlite"
+	"github.com/riverqueue/river/rivermigrate"
+	"github.com/riverqueue/river/rivertype"
+
+	"github.com/veripost/veripost/internal/store"
+)
+
+// IngestArgs asks for one package version to be ingested.
+type IngestArgs struct {
+	VersionID string `json:"version_id"`
+}
+
+// Kind implements river.JobArgs.
+func (IngestArgs) Kind() string { return "ingest_version" }
+
+// Processor does the work of an ingestion job. lastAttempt tells it that a
+// failure now is final, so it should record the error on the version. An
+// error with a Permanent() bool method that returns true is not retried.
+type Processor interface {
+	Process(ctx context.Context, versionID string, lastAttempt bool) error
+}
+
+// Options configure the queue client.
+type Options struct {
+	// Workers is how many jobs this process works at once; 0 makes an
+	// insert-only client (an API process in a scaled deployment).
+	Workers     int
+	MaxAttempts int
+	Processor   Processor
+	Log         *slog.Logger
+	// PollInterval is how often idle workers look for new jobs.
+	PollInterval time.Duration
+}
+
+// Queue inserts and (optionally) works jobs.
+type Queue struct {
+	client      *river.Client[*sql.Tx]
+	maxAttempts int
+	working     bool
+}
+
+func driverFor(db *store.DB) riverdriver.Driver[*sql.Tx] {
+	if db.Dialect == store.SQLite {
+		return riversqlite.New(db.SQL)
+	}
+	return riverdatabasesql.New(db.SQL)
+}
+
+// Migrate creates or updates River's own tables.
+func Migrate(ctx context.Context, db *store.DB, log *slog.Logger) error {
+	m, err := rivermigrate.New(driverFor(db), &rivermigrate.Config{Logger: log})
+	if err != nil {
+		return err
+	}
+	res, err := m.Migrate(ctx, rivermigrate.DirectionUp, nil)
+	if err != nil {
+		return fmt.Errorf("applying queue migrations: %w", err)
+	}
+	for _, v := range res.Versions {
+		log.Info("applied queue migration", "version", v.Version, "name", v.Name)
+	}
+	return nil
+}
+
+// jobTimeout bounds one attempt; stuck jobs (a worker killed mid-job) are
+// rescued for another attempt shortly after it.
+const jobTimeout = 10 * time.Minute
+
+// New builds the queue client on db.
+func New(db *store.DB, opt Options) (*Queue, error) {
+	if opt.Log == nil {
+		opt.Log = slog.Default()
+	}
+	if opt.PollInterval == 0 {
+		opt.PollInterval = 200 * time.Millisecond
+	}
+	cfg := &river.Config{
+		Logger:               opt.Log.With("component", "queue"),
+		JobTimeout:           jobTimeout,
+		RescueStuckJobsAfter: jobTimeout + 2*time.Minute,
+		FetchPollInterval:    opt.PollInterval,
+		FetchCooldown:        min(opt.PollInterval, 100*time.Millisecond),
+		RetryPolicy:          backoff{},
+		MaxAttempts:          max(opt.MaxAttempts, 1),
+	}
+	workers := river.NewWorkers()
+	if opt.Processor != nil {
+		river.AddWorker(workers, &ingestWorker{p: opt.Processor})
+	}
+	cfg.Workers = workers
+	if opt.Workers > 0 {
+		if opt.Processor == nil {
+			return nil, errors.New("jobs: workers requested without a processor")
+		}
+		cfg.Queues = map[string]river.QueueConfig{river.QueueDefault: {MaxWorkers: opt.Workers}}
+	}
+	client, err := river.NewClient(driverFor(db), cfg)
+	if err != nil {
+		return nil, fmt.Errorf("creating queue client: %w", err)
+	}
+	return &Queue{client: client, maxAttempts: cfg.MaxAttempts, working: opt.Workers > 0}, nil
+}
+
+// EnqueueIngest inserts the ingestion job of a version inside tx.
+func (q *Queue) EnqueueIngest(ctx context.Context, tx *sql.Tx, versionID string) (int64, error) {
+	res, err := q.client.InsertTx(ctx, tx, IngestArgs{VersionID: versionID}, nil)
+	if err != nil {
+		return 0, err
+	}
+	return res.Job.ID, nil
+}
+
+// Start begins working jobs (no-op for an insert-only client).
+func (q *Queue) Start(ctx context.Context) error {
+	if !q.working {
+		return nil
+	}
+	return q.client.Start(ctx)
+}
+
+// Stop waits for running jobs to finish, up to ctx's deadline; jobs still
+// running then are cancelled and retried later by another worker.
+func (q *Queue) Stop(ctx context.Context) error {
+	if !q.working {
+		return nil
+	}
+	err := q.client.Stop(ctx)
+	if errors.Is(err, context.DeadlineExceeded) {
+		return q.client.StopAndCancel(context.Background())
+	}
+	return err
+}
+
+// Job returns a job's row, for status and tests.
+func (q *Queue) Job(ctx context.Context, id int64) (*rivertype.JobRow, error) {
+	return q.client.JobGet(ctx, id)
+}
+
+type ingestWorker struct {
+	river.WorkerDefaults[IngestArgs]
+	p Processor
+}
+
+func (w *ingestWorker) Work(ctx context.Context, job *river.Job[IngestArgs]) error {
+	err := w.p.Process(ctx, job.Args.VersionID, job.Attempt >= job.MaxAttempts)
+	var perm interface{ Permanent() bool }
+	if errors.As(err, &perm) && perm.Permanent() {
+		// Retrying cannot help; the processor has recorded why.
+		return river.JobCancel(err)
+	}
+	return err
+}
+
+// backoff retries quickly at first (a store restarting), then slower:
+// 2s, 4s, 8s … capped at two minutes.
+type backoff struct{}
+
+func (backoff) NextRetry(job *rivertype.JobRow) time.Time {
+	d := time.Duration(1<<min(job.Attempt, 7)) * time.Second
+	return time.Now().Add(min(d, 2*time.Minute))
+}

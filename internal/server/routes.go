@@ -1,0 +1,126 @@
+package server
+
+import (
+	"context"
+	"encoding/json"
+	"log/slog"
+	"net/http"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/go-chi/chi/v5"
+	"github.com/go-chi/chi/v5/middleware"
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/promauto"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+
+	"github.com/veripost/veripost/internal/api"
+	"github.com/veripost/veripost/internal/apperror"
+)
+
+var (
+	httpRequests = promauto.NewCounterVec(prometheus.CounterOpts{
+		Name: "veripost_http_requests_total", Help: "HTTP requests by route pattern, method and status.",
+	}, []string{"route", "method", "status"})
+	httpDuration = promauto.NewHistogramVec(prometheus.HistogramOpts{
+		Name: "veripost_http_request_duration_seconds", Help: "HTTP request latency by route pattern.",
+		Buckets: prometheus.DefBuckets,
+	}, []string{"route"})
+)
+
+func (a *App) routes() http.Handler {
+	r := chi.NewRouter()
+	r.Use(middleware.RequestID, a.observe, a.recoverJSON)
+	r.Get("/healthz", func(w http.ResponseWriter, _ *http.Request) {
+		writeJSON(w, http.StatusOK, map[string]string{"status": "ok", "version": a.version})
+	})
+	r.Get("/readyz", a.ready)
+	r.Handle("/metrics", promhttp.Handler())
+	api.Mount(r, api.Deps{
+		Repo: a.DB, Service: a.Service, Blobs: a.Blobs, Limits: a.Limits(), Log: a.Log, Version: a.version,
+	})
+	r.NotFound(func(w http.ResponseWriter, r *http.Request) {
+		api.WriteError(w, apperror.New(http.StatusNotFound, apperror.CodeNotFound,
+			"There is nothing at this address. The API lives under "+api.Prefix+"; its description is at "+api.Prefix+"/openapi.json.",
+			r.Method+" "+r.URL.Path))
+	})
+	r.MethodNotAllowed(func(w http.ResponseWriter, r *http.Request) {
+		api.WriteError(w, apperror.New(http.StatusMethodNotAllowed, "METHOD_NOT_ALLOWED",
+			"This address does not accept "+r.Method+" requests.", r.Method+" "+r.URL.Path))
+	})
+	return r
+}
+
+// ready reports whether the database and object store answer.
+func (a *App) ready(w http.ResponseWriter, r *http.Request) {
+	ctx, cancel := context.WithTimeout(r.Context(), 5*time.Second)
+	defer cancel()
+	checks := map[string]string{"database": "ok", "object_store": "ok"}
+	status := http.StatusOK
+	if err := a.DB.Ping(ctx); err != nil {
+		checks["database"], status = err.Error(), http.StatusServiceUnavailable
+	}
+	if err := a.Blobs.Ping(ctx); err != nil {
+		checks["object_store"], status = err.Error(), http.StatusServiceUnavailable
+	}
+	if status != http.StatusOK {
+		api.WriteError(w, apperror.New(status, apperror.CodeUnavailable,
+			"VeriPost cannot reach its database or object store.", "database: "+checks["database"]+"; object store: "+checks["object_store"]))
+		return
+	}
+	writeJSON(w, status, map[string]any{"status": "ready", "checks": checks})
+}
+
+// observe logs each request and records metrics by route pattern (not raw
+// path, so ids do not explode the label set).
+func (a *App) observe(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		start := time.Now()
+		ww := middleware.NewWrapResponseWriter(w, r.ProtoMajor)
+		next.ServeHTTP(ww, r)
+		route := chi.RouteContext(r.Context()).RoutePattern()
+		if route == "" {
+			route = "unmatched"
+		}
+		status := ww.Status()
+		if status == 0 {
+			status = http.StatusOK
+		}
+		httpRequests.WithLabelValues(route, r.Method, strconv.Itoa(status)).Inc()
+		httpDuration.WithLabelValues(route).Observe(time.Since(start).Seconds())
+		level := slog.LevelDebug
+		if status >= 500 {
+			level = slog.LevelWarn
+		} else if strings.HasPrefix(r.URL.Path, api.Prefix) && r.Method != http.MethodGet {
+			level = slog.LevelInfo
+		}
+		a.Log.Log(r.Context(), level, "request", "method", r.Method, "path", r.URL.Path, "status", status,
+			"bytes", ww.BytesWritten(), "took", time.Since(start), "request_id", middleware.GetReqID(r.Context()))
+	})
+}
+
+// recoverJSON turns a panic into a 500 in the API's error shape; the stack
+// goes to the log, never to the client.
+func (a *App) recoverJSON(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		defer func() {
+			if v := recover(); v != nil {
+				if v == http.ErrAbortHandler {
+					panic(v)
+				}
+				a.Log.ErrorContext(r.Context(), "panic serving request", "panic", v, "path", r.URL.Path, "stack", string(debugStack()))
+				api.WriteError(w, apperror.New(http.StatusInternalServerError, apperror.CodeInternal,
+					"Something went wrong on the server. Try again; if it keeps happening, ask your administrator to check the server log.",
+					"request id "+middleware.GetReqID(r.Context())))
+			}
+		}()
+		next.ServeHTTP(w, r)
+	})
+}
+
+func writeJSON(w http.ResponseWriter, status int, v any) {
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(status)
+	_ = json.NewEncoder(w).Encode(v)
+}

@@ -1,0 +1,5 @@
+package server
+
+import "runtime/debug"
+
+func debugStack() []byte { return debug.Stack() }

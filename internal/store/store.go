@@ -1,0 +1,209 @@
+// Package store keeps VeriPost's metadata in SQL: SQLite for the embedded
+// deployment, PostgreSQL for the scaled one. The same queries serve both
+// ($n placeholders work in each); the few dialect differences are methods
+// on DB.
+package store
+
+import (
+	"context"
+	"database/sql"
+	"embed"
+	"errors"
+	"fmt"
+	"io/fs"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	_ "github.com/jackc/pgx/v5/stdlib" // registers the "pgx" database/sql driver
+	"github.com/pressly/goose/v3"
+	_ "modernc.org/sqlite" // registers the "sqlite" database/sql driver
+)
+
+// Dialect names the SQL engine behind a DB.
+type Dialect string
+
+// The supported engines.
+const (
+	SQLite   Dialect = "sqlite"
+	Postgres Dialect = "postgres"
+)
+
+//go:embed migrations
+var migrations embed.FS
+
+// DB is an open metadata database.
+type DB struct {
+	SQL     *sql.DB
+	Dialect Dialect
+	log     *slog.Logger
+}
+
+// Options tune the connection pool.
+type Options struct {
+	PoolSize     int // idle connections kept open
+	PoolOverflow int // extra connections allowed under load
+	Log          *slog.Logger
+}
+
+// Open connects to the database named by url: sqlite://path/to/file.db
+// (relative or absolute) or postgres://…
+func Open(ctx context.Context, url string, opt Options) (*DB, error) {
+	if opt.Log == nil {
+		opt.Log = slog.Default()
+	}
+	var (
+		db      *sql.DB
+		dialect Dialect
+		err     error
+	)
+	switch {
+	case strings.HasPrefix(url, "sqlite://"):
+		dialect = SQLite
+		path := strings.TrimPrefix(url, "sqlite://")
+		if path == "" {
+			return nil, fmt.Errorf("database URL %q names no file; use sqlite://path/to/veripost.db", url)
+		}
+		if dir := filepath.Dir(path); dir != "" {
+			if err := os.MkdirAll(dir, 0o750); err != nil {
+				return nil, fmt.Errorf("creating database folder: %w", err)
+			}
+		}
+		dsn := "file:" + path + "?_pragma=journal_mode(WAL)&_pragma=busy_timeout(10000)&_pragma=foreign_keys(1)&_pragma=synchronous(NORMAL)&_time_format=sqlite&_txlock=immediate"
+		db, err = sql.Open("sqlite", dsn)
+		if err == nil {
+			// SQLite allows one writer; one connection avoids SQLITE_BUSY
+			// between River's maintenance and the app (River's advice too).
+			db.SetMaxOpenConns(1)
+		}
+	case strings.HasPrefix(url, "postgres://"), strings.HasPrefix(url, "postgresql://"):
+		dialect = Postgres
+		db, err = sql.Open("pgx", url)
+		if err == nil {
+			size := max(opt.PoolSize, 1)
+			db.SetMaxIdleConns(size)
+			db.SetMaxOpenConns(size + max(opt.PoolOverflow, 0))
+			db.SetConnMaxIdleTime(5 * time.Minute)
+		}
+	default:
+		return nil, fmt.Errorf("unsupported database URL %q: use sqlite://path/file.db or postgres://user:pass@host:port/db", redact(url))
+	}
+	if err != nil {
+		return nil, fmt.Errorf("opening database: %w", err)
+	}
+	pingCtx, cancel := context.WithTimeout(ctx, 10*time.Second)
+	defer cancel()
+	if err := db.PingContext(pingCtx); err != nil {
+		db.Close()
+		return nil, fmt.Errorf("connecting to database %s: %w", redact(url), err)
+	}
+	return &DB{SQL: db, Dialect: dialect, log: opt.Log}, nil
+}
+
+// Close closes the pool.
+func (db *DB) Close() error { return db.SQL.Close() }
+
+// Ping checks the database answers.
+func (db *DB) Ping(ctx context.Context) error { return db.SQL.PingContext(ctx) }
+
+// Migrate applies the embedded schema migrations and, on PostgreSQL, turns
+// on the pgvector extension when the server offers it.
+func (db *DB) Migrate(ctx context.Context) error {
+	sub, err := fs.Sub(migrations, "migrations/"+string(db.Dialect))
+	if err != nil {
+		return err
+	}
+	gd := goose.DialectSQLite3
+	if db.Dialect == Postgres {
+		gd = goose.DialectPostgres
+	}
+	p, err := goose.NewProvider(gd, db.SQL, sub)
+	if err != nil {
+		return fmt.Errorf("preparing migrations: %w", err)
+	}
+	results, err := p.Up(ctx)
+	if err != nil {
+		return fmt.Errorf("applying migrations: %w", err)
+	}
+	for _, r := range results {
+		db.log.Info("applied migration", "version", r.Source.Version, "file", r.Source.Path, "took", r.Duration)
+	}
+	if db.Dialect == Postgres {
+		return db.enableVector(ctx)
+	}
+	return nil
+}
+
+// VectorEnabled reports whether the pgvector extension is installed.
+func (db *DB) VectorEnabled(ctx context.Context) (bool, error) {
+	if db.Dialect != Postgres {
+		return false, nil
+	}
+	var on bool
+	err := db.SQL.QueryRowContext(ctx, `SELECT EXISTS (SELECT 1 FROM pg_extension WHERE extname = 'vector')`).Scan(&on)
+	return on, err
+}
+
+func (db *DB) enableVector(ctx context.Context) error {
+	var available bool
+	if err := db.SQL.QueryRowContext(ctx,
+		`SELECT EXISTS (SELECT 1 FROM pg_available_extensions WHERE name = 'vector')`).Scan(&available); err != nil {
+		return fmt.Errorf("checking for pgvector: %w", err)
+	}
+	if !available {
+		db.log.Info("pgvector is not available on this PostgreSQL server; vector search stays off")
+		return nil
+	}
+	if _, err := db.SQL.ExecContext(ctx, `CREATE EXTENSION IF NOT EXISTS vector`); err != nil {
+		// Lacking the privilege is not fatal: VeriPost works without it.
+		db.log.Warn("pgvector is available but could not be enabled; vector search stays off", "err", err)
+		return nil
+	}
+	db.log.Info("pgvector extension is on")
+	return nil
+}
+
+// InTx runs fn in a transaction, committing when it returns nil.
+func (db *DB) InTx(ctx context.Context, fn func(tx *sql.Tx) error) error {
+	tx, err := db.SQL.BeginTx(ctx, nil)
+	if err != nil {
+		return err
+	}
+	if err := fn(tx); err != nil {
+		return errors.Join(err, ignoreDone(tx.Rollback()))
+	}
+	return tx.Commit()
+}
+
+func ignoreDone(err error) error {
+	if errors.Is(err, sql.ErrTxDone) {
+		return nil
+	}
+	return err
+}
+
+// lockContent takes the per-content-address lock for sha until tx ends.
+// PostgreSQL uses a transaction advisory lock; SQLite needs none because
+// its write transactions (BEGIN IMMEDIATE) already exclude each other.
+func (db *DB) lockContent(ctx context.Context, tx *sql.Tx, sha string) error {
+	if db.Dialect != Postgres {
+		return nil
+	}
+	_, err := tx.ExecContext(ctx, `SELECT pg_advisory_xact_lock(hashtextextended($1, 0))`, "blob:"+sha)
+	return err
+}
+
+func redact(url string) string {
+	at := strings.LastIndex(url, "@")
+	scheme := strings.Index(url, "://")
+	if at < 0 || scheme < 0 || at < scheme {
+		return url
+	}
+	cred := url[scheme+3 : at]
+	if i := strings.Index(cred, ":"); i >= 0 {
+		return url[:scheme+3] + cred[:i] + ":***" + url[at:]
+	}
+	return url
+}
