@@ -158,6 +158,11 @@ func openFile(u *url.URL) (Store, error) {
 		// Temporary files next to the final ones: the rename then never crosses
 		// file systems, whatever TMPDIR is.
 		NoTempDir: true,
+		// No .attrs sidecar files: a sidecar is rewritten in place, so a
+		// concurrent Put of the same content (a shared MILL.LIB uploaded
+		// twice at once) could read it half-written. Without it every write
+		// is one atomic rename, and size comes from the file itself.
+		Metadata: fileblob.MetadataDontWrite,
 	})
 	if err != nil {
 		return nil, fmt.Errorf("blob: open directory %s: %w", dir, err)

@@ -51,11 +51,21 @@ type Config struct {
 	MaxCompressionRatio float64 `env:"VERIPOST_MAX_COMPRESSION_RATIO" envDefault:"100"`
 }
 
-// Load reads the environment.
+// Load reads the process environment.
 func Load() (Config, error) {
 	var c Config
 	if err := env.Parse(&c); err != nil {
 		return c, fmt.Errorf("reading VERIPOST_* environment: %w", err)
+	}
+	return c, c.validate()
+}
+
+// LoadFrom reads the given variables instead of the process environment
+// (tests, and defaults for tools).
+func LoadFrom(vars map[string]string) (Config, error) {
+	var c Config
+	if err := env.ParseWithOptions(&c, env.Options{Environment: vars}); err != nil {
+		return c, fmt.Errorf("reading VERIPOST_* settings: %w", err)
 	}
 	return c, c.validate()
 }

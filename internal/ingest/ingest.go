@@ -43,7 +43,7 @@ type Pipeline struct {
 type permanentError struct{ error }
 
 func (permanentError) Permanent() bool { return true }
-func (e permanentError) Unwrap() error  { return e.error }
+func (e permanentError) Unwrap() error { return e.error }
 
 // stageError carries the friendly message to record if the job gives up.
 type stageError struct {

@@ -1,0 +1,327 @@
+// Package servertest starts real VeriPost apps for tests: on SQLite with
+// blobs on local disk, and on PostgreSQL with blobs on a real S3 server
+// (started by scripts/test.sh). The same test body runs on both.
+package servertest
+
+import (
+	"archive/zip"
+	"bytes"
+	"context"
+	"encoding/json"
+	"io"
+	"log/slog"
+	"mime/multipart"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/veripost/veripost/internal/catalog"
+	"github.com/veripost/veripost/internal/config"
+	"github.com/veripost/veripost/internal/server"
+	"github.com/veripost/veripost/internal/testenv"
+)
+
+// Backend is one deployment shape.
+type Backend struct {
+	Name string
+	// Config returns a configuration with a fresh database and blob store.
+	Config func(t testing.TB) config.Config
+}
+
+// SQLite is the embedded deployment.
+var SQLite = Backend{Name: "sqlite+disk", Config: func(t testing.TB) config.Config {
+	dir := t.TempDir()
+	cfg := Defaults(t)
+	cfg.DataDir = dir
+	return cfg
+}}
+
+// Postgres is the scaled deployment; skipped (or failed, in CI) when the
+// test services are not running.
+var Postgres = Backend{Name: "postgres+s3", Config: func(t testing.TB) config.Config {
+	cfg := Defaults(t)
+	cfg.DataDir = t.TempDir()
+	cfg.DatabaseURL = testenv.PostgresURL(t)
+	cfg.BlobURL = testenv.S3(t).URL
+	return cfg
+}}
+
+// Backends lists both deployments.
+func Backends() []Backend { return []Backend{SQLite, Postgres} }
+
+// Defaults is the configuration with every default applied, as
+// `veripost serve` would see it with an empty environment.
+func Defaults(t testing.TB) config.Config {
+	t.Helper()
+	cfg, err := config.LoadFrom(map[string]string{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return cfg
+}
+
+// App is a running test app with an HTTP server in front of it.
+type App struct {
+	*server.App
+	URL    string
+	Client *http.Client
+	t      testing.TB
+	srv    *httptest.Server
+}
+
+// Start builds the app for cfg, starts its workers (cfg.Workers) and an
+// HTTP test server. Everything is stopped when the test ends.
+func Start(t testing.TB, cfg config.Config) *App {
+	t.Helper()
+	log := slog.New(slog.NewTextHandler(testWriter{t}, &slog.HandlerOptions{Level: slog.LevelWarn}))
+	ctx := context.Background()
+	app, err := server.New(ctx, cfg, log, server.Options{Workers: -1, Version: "test"})
+	if err != nil {
+		t.Fatalf("starting app: %v", err)
+	}
+	a := &App{App: app, t: t}
+	if err := app.Queue.Start(ctx); err != nil {
+		app.Close()
+		t.Fatalf("starting workers: %v", err)
+	}
+	a.srv = httptest.NewServer(app.Handler)
+	a.URL = a.srv.URL
+	a.Client = a.srv.Client()
+	t.Cleanup(a.Stop)
+	return a
+}
+
+// Stop shuts the app down (idempotent).
+func (a *App) Stop() {
+	if a.srv == nil {
+		return
+	}
+	a.srv.Close()
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	if err := a.Queue.Stop(ctx); err != nil {
+		a.t.Logf("stopping workers: %v", err)
+	}
+	a.App.Close()
+	a.srv = nil
+}
+
+type testWriter struct{ t testing.TB }
+
+func (w testWriter) Write(p []byte) (int, error) {
+	w.t.Log(strings.TrimRight(string(p), "\n"))
+	return len(p), nil
+}
+
+// NamedFile is a file to upload.
+type NamedFile struct {
+	Name string
+	Data []byte
+}
+
+// Multipart builds a multipart body with files under "files" and fields.
+func Multipart(t testing.TB, files []NamedFile, fields map[string]string) (body *bytes.Buffer, contentType string) {
+	t.Helper()
+	body = &bytes.Buffer{}
+	mw := multipart.NewWriter(body)
+	for k, v := range fields {
+		if err := mw.WriteField(k, v); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for _, f := range files {
+		w, err := mw.CreateFormFile("files", f.Name)
+		if err != nil {
+			t.Fatal(err)
+		}
+		w.Write(f.Data)
+	}
+	if err := mw.Close(); err != nil {
+		t.Fatal(err)
+	}
+	return body, mw.FormDataContentType()
+}
+
+// Zip packs files into a ZIP, each under folder (may be empty).
+func Zip(t testing.TB, folder string, files []NamedFile) []byte {
+	t.Helper()
+	var buf bytes.Buffer
+	zw := zip.NewWriter(&buf)
+	for _, f := range files {
+		w, err := zw.Create(filepath.ToSlash(filepath.Join(folder, f.Name)))
+		if err != nil {
+			t.Fatal(err)
+		}
+		w.Write(f.Data)
+	}
+	if err := zw.Close(); err != nil {
+		t.Fatal(err)
+	}
+	return buf.Bytes()
+}
+
+// UploadResult mirrors the API's 202 body.
+type UploadResult struct {
+	PackageID string `json:"package_id"`
+	VersionID string `json:"version_id"`
+	Version   int    `json:"version"`
+	JobID     int64  `json:"job_id"`
+	Status    string `json:"status"`
+}
+
+// APIError mirrors the API's error body.
+type APIError struct {
+	Message string `json:"message"`
+	Detail  string `json:"detail"`
+	Code    string `json:"code"`
+}
+
+// PostUpload sends an upload and returns the status code and raw body.
+func (a *App) PostUpload(files []NamedFile, fields map[string]string) (int, []byte) {
+	a.t.Helper()
+	body, ct := Multipart(a.t, files, fields)
+	resp, err := a.Client.Post(a.URL+"/api/v1/packages", ct, body)
+	if err != nil {
+		a.t.Fatalf("upload: %v", err)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	return resp.StatusCode, b
+}
+
+// Upload sends an upload that must be accepted.
+func (a *App) Upload(files []NamedFile, fields map[string]string) UploadResult {
+	a.t.Helper()
+	status, b := a.PostUpload(files, fields)
+	if status != http.StatusAccepted {
+		a.t.Fatalf("upload: status %d, body %s", status, b)
+	}
+	var res UploadResult
+	if err := json.Unmarshal(b, &res); err != nil {
+		a.t.Fatalf("upload answer %s: %v", b, err)
+	}
+	return res
+}
+
+// StatusBody mirrors GET /status.
+type StatusBody struct {
+	Status       string `json:"status"`
+	Version      int    `json:"version"`
+	Done         bool   `json:"done"`
+	ErrorMessage string `json:"error_message"`
+	ErrorDetail  string `json:"error_detail"`
+	FileCount    int    `json:"file_count"`
+	SectionCount int    `json:"section_count"`
+}
+
+// WaitDone polls the package status until ingestion ends and returns it.
+func (a *App) WaitDone(packageID string, timeout time.Duration) StatusBody {
+	a.t.Helper()
+	deadline := time.Now().Add(timeout)
+	var st StatusBody
+	for time.Now().Before(deadline) {
+		a.GetJSON("/api/v1/packages/"+packageID+"/status", &st)
+		if st.Done {
+			return st
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	a.t.Fatalf("package %s still %q after %s", packageID, st.Status, timeout)
+	return st
+}
+
+// WaitReady waits for ready and fails on error.
+func (a *App) WaitReady(packageID string) StatusBody {
+	a.t.Helper()
+	st := a.WaitDone(packageID, 2*time.Minute)
+	if st.Status != string(catalog.StatusReady) {
+		a.t.Fatalf("package %s ended %q: %s (%s)", packageID, st.Status, st.ErrorMessage, st.ErrorDetail)
+	}
+	return st
+}
+
+// Get fetches path and returns status, headers and body.
+func (a *App) Get(path string, header ...string) (int, http.Header, []byte) {
+	a.t.Helper()
+	req, err := http.NewRequest(http.MethodGet, a.URL+path, nil)
+	if err != nil {
+		a.t.Fatal(err)
+	}
+	for i := 0; i+1 < len(header); i += 2 {
+		req.Header.Set(header[i], header[i+1])
+	}
+	resp, err := a.Client.Do(req)
+	if err != nil {
+		a.t.Fatalf("GET %s: %v", path, err)
+	}
+	defer resp.Body.Close()
+	b, err := io.ReadAll(resp.Body)
+	if err != nil {
+		a.t.Fatalf("GET %s: reading body: %v", path, err)
+	}
+	return resp.StatusCode, resp.Header, b
+}
+
+// GetJSON fetches path, requires 200 and decodes the body into v.
+func (a *App) GetJSON(path string, v any) {
+	a.t.Helper()
+	status, _, b := a.Get(path)
+	if status != http.StatusOK {
+		a.t.Fatalf("GET %s: status %d: %s", path, status, b)
+	}
+	if err := json.Unmarshal(b, v); err != nil {
+		a.t.Fatalf("GET %s: %v in %s", path, err, b)
+	}
+}
+
+// Do sends a request with an optional JSON body.
+func (a *App) Do(method, path string, body any) (int, []byte) {
+	a.t.Helper()
+	var r io.Reader
+	if body != nil {
+		b, _ := json.Marshal(body)
+		r = bytes.NewReader(b)
+	}
+	req, _ := http.NewRequest(method, a.URL+path, r)
+	if body != nil {
+		req.Header.Set("Content-Type", "application/json")
+	}
+	resp, err := a.Client.Do(req)
+	if err != nil {
+		a.t.Fatalf("%s %s: %v", method, path, err)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	return resp.StatusCode, b
+}
+
+// CorpusFiles returns a corpus package's files as NamedFiles.
+func CorpusFiles(p testenv.CorpusPackage) []NamedFile {
+	out := make([]NamedFile, 0, len(p.Files))
+	for _, f := range p.Files {
+		out = append(out, NamedFile{Name: f.Name, Data: f.Data})
+	}
+	return out
+}
+
+// BlobCount counts stored blobs in a file:// store (for tests that check
+// nothing was written); -1 for other stores.
+func BlobCount(t testing.TB, cfg config.Config) int {
+	u := cfg.Blob()
+	if !strings.HasPrefix(u, "file://") {
+		return -1
+	}
+	n := 0
+	filepath.WalkDir(strings.TrimPrefix(u, "file://"), func(p string, d os.DirEntry, err error) error {
+		if err == nil && !d.IsDir() && !strings.HasSuffix(p, ".attrs") && !strings.Contains(filepath.Base(p), ".tmp") {
+			n++
+		}
+		return nil
+	})
+	return n
+}
+
