@@ -238,7 +238,10 @@ func TestVersionsAndMetadata(t *testing.T) {
 		if len(versions.Items) != 2 || versions.Items[0].Number != 2 || versions.Items[0].Note != "second" || versions.Items[1].Note != "first" {
 			t.Fatalf("versions: %+v", versions.Items)
 		}
-		status, zipped := func() (int, []byte) { s, _, b := app.Get("/api/v1/packages/" + v1.PackageID + "/download?version=1"); return s, b }()
+		status, zipped := func() (int, []byte) {
+			s, _, b := app.Get("/api/v1/packages/" + v1.PackageID + "/download?version=1")
+			return s, b
+		}()
 		zr, err := zip.NewReader(bytes.NewReader(zipped), int64(len(zipped)))
 		if status != 200 || err != nil || len(zr.File) != 1 {
 			t.Fatalf("version 1 zip: %d %v", status, err)

@@ -324,4 +324,3 @@ func BlobCount(t testing.TB, cfg config.Config) int {
 	})
 	return n
 }
-
