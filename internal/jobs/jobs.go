@@ -12,6 +12,7 @@ import (
 	"log/slog"
 	"time"
 
+	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/riverqueue/river"
 	"github.com/riverqueue/river/riverdriver"
 	"github.com/riverqueue/river/riverdriver/riverdatabasesql"
@@ -51,9 +52,9 @@ type Options struct {
 
 // Queue inserts and (optionally) works jobs.
 type Queue struct {
-	client      *river.Client[*sql.Tx]
-	maxAttempts int
-	working     bool
+	client   *river.Client[*sql.Tx]
+	working  bool
+	listener *pgxpool.Pool // nil unless working on PostgreSQL
 }
 
 func driverFor(db *store.DB) riverdriver.Driver[*sql.Tx] {
@@ -61,6 +62,24 @@ func driverFor(db *store.DB) riverdriver.Driver[*sql.Tx] {
 		return riversqlite.New(db.SQL)
 	}
 	return riverdatabasesql.New(db.SQL)
+}
+
+// workingDriver is driverFor plus, on PostgreSQL, a LISTEN connection so
+// workers hear about new jobs at once instead of at the next poll.
+func workingDriver(ctx context.Context, db *store.DB) (riverdriver.Driver[*sql.Tx], *pgxpool.Pool, error) {
+	if db.Dialect != store.Postgres {
+		return driverFor(db), nil, nil
+	}
+	cfg, err := pgxpool.ParseConfig(db.URL)
+	if err != nil {
+		return nil, nil, fmt.Errorf("queue listener: %w", err)
+	}
+	cfg.MinConns, cfg.MaxConns = 0, 1
+	pool, err := pgxpool.NewWithConfig(ctx, cfg)
+	if err != nil {
+		return nil, nil, fmt.Errorf("queue listener: %w", err)
+	}
+	return riverdatabasesql.NewWithPgxListener(db.SQL, pool), pool, nil
 }
 
 // Migrate creates or updates River's own tables.
@@ -89,7 +108,10 @@ func New(db *store.DB, opt Options) (*Queue, error) {
 		opt.Log = slog.Default()
 	}
 	if opt.PollInterval == 0 {
-		opt.PollInterval = 200 * time.Millisecond
+		// PostgreSQL workers are woken by LISTEN/NOTIFY; polling is the
+		// fallback there and the only signal on SQLite, where a poll is a
+		// cheap local query.
+		opt.PollInterval = 50 * time.Millisecond
 	}
 	cfg := &river.Config{
 		Logger:               opt.Log.With("component", "queue"),
@@ -111,11 +133,21 @@ func New(db *store.DB, opt Options) (*Queue, error) {
 		}
 		cfg.Queues = map[string]river.QueueConfig{river.QueueDefault: {MaxWorkers: opt.Workers}}
 	}
-	client, err := river.NewClient(driverFor(db), cfg)
+	q := &Queue{working: opt.Workers > 0}
+	driver := driverFor(db)
+	if q.working {
+		var err error
+		if driver, q.listener, err = workingDriver(context.Background(), db); err != nil {
+			return nil, err
+		}
+	}
+	client, err := river.NewClient(driver, cfg)
 	if err != nil {
+		q.closeListener()
 		return nil, fmt.Errorf("creating queue client: %w", err)
 	}
-	return &Queue{client: client, maxAttempts: cfg.MaxAttempts, working: opt.Workers > 0}, nil
+	q.client = client
+	return q, nil
 }
 
 // EnqueueIngest inserts the ingestion job of a version inside tx.
@@ -141,11 +173,18 @@ func (q *Queue) Stop(ctx context.Context) error {
 	if !q.working {
 		return nil
 	}
+	defer q.closeListener()
 	err := q.client.Stop(ctx)
 	if errors.Is(err, context.DeadlineExceeded) {
 		return q.client.StopAndCancel(context.Background())
 	}
 	return err
+}
+
+func (q *Queue) closeListener() {
+	if q.listener != nil {
+		q.listener.Close()
+	}
 }
 
 // Job returns a job's row, for status and tests.

@@ -17,6 +17,7 @@ import (
 
 	"github.com/veripost/veripost/internal/api"
 	"github.com/veripost/veripost/internal/apperror"
+	"github.com/veripost/veripost/internal/web"
 )
 
 var (
@@ -40,7 +41,12 @@ func (a *App) routes() http.Handler {
 	api.Mount(r, api.Deps{
 		Repo: a.DB, Service: a.Service, Blobs: a.Blobs, Limits: a.Limits(), Log: a.Log, Version: a.version,
 	})
+	ui := web.New(web.Deps{Store: a.DB, Blobs: a.Blobs, Limits: a.Limits(), Log: a.Log, Version: a.version, APIPrefix: api.Prefix})
 	r.NotFound(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path != "/api" && !strings.HasPrefix(r.URL.Path, "/api/") {
+			ui.ServeHTTP(w, r) // the web UI, with its own HTML 404
+			return
+		}
 		api.WriteError(w, apperror.New(http.StatusNotFound, apperror.CodeNotFound,
 			"There is nothing at this address. The API lives under "+api.Prefix+"; its description is at "+api.Prefix+"/openapi.json.",
 			r.Method+" "+r.URL.Path))

@@ -38,7 +38,10 @@ var migrations embed.FS
 type DB struct {
 	SQL     *sql.DB
 	Dialect Dialect
-	log     *slog.Logger
+	// URL is the connection URL (with credentials), for components that
+	// need their own connection, such as the queue's LISTEN connection.
+	URL string
+	log *slog.Logger
 }
 
 // Options tune the connection pool.
@@ -99,7 +102,7 @@ func Open(ctx context.Context, url string, opt Options) (*DB, error) {
 		db.Close()
 		return nil, fmt.Errorf("connecting to database %s: %w", redact(url), err)
 	}
-	return &DB{SQL: db, Dialect: dialect, log: opt.Log}, nil
+	return &DB{SQL: db, Dialect: dialect, URL: url, log: opt.Log}, nil
 }
 
 // Close closes the pool.

@@ -228,7 +228,7 @@ func (a *App) WaitDone(packageID string, timeout time.Duration) StatusBody {
 		if st.Done {
 			return st
 		}
-		time.Sleep(50 * time.Millisecond)
+		time.Sleep(10 * time.Millisecond)
 	}
 	a.t.Fatalf("package %s still %q after %s", packageID, st.Status, timeout)
 	return st
