@@ -59,6 +59,7 @@ in the same process, which is all the embedded deployment needs.` + envHelp,
 
 func newWorkerCmd() *cobra.Command {
 	var workers int
+	var addr string
 	cmd := &cobra.Command{
 		Use:   "worker",
 		Short: "Run ingestion workers only (scaled deployment)",
@@ -83,10 +84,14 @@ share work through the queue in the database.` + envHelp,
 			}
 			defer app.Close()
 			log.Info("starting VeriPost worker", "version", Version, "database", app.DB.Dialect, "workers", cfg.Workers)
-			return app.Serve(cmd.Context(), "")
+			if addr != "" {
+				app.Handler = app.OpsHandler()
+			}
+			return app.Serve(cmd.Context(), addr)
 		},
 	}
 	cmd.Flags().IntVar(&workers, "workers", 0, "jobs worked at once (overrides VERIPOST_WORKERS)")
+	cmd.Flags().StringVar(&addr, "addr", "", "serve /healthz, /readyz and /metrics on this address (default: no HTTP)")
 	return cmd
 }
 

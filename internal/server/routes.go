@@ -30,14 +30,26 @@ var (
 	}, []string{"route"})
 )
 
-func (a *App) routes() http.Handler {
+// OpsHandler serves only /healthz, /readyz and /metrics (for workers).
+func (a *App) OpsHandler() http.Handler {
 	r := chi.NewRouter()
 	r.Use(middleware.RequestID, a.observe, a.recoverJSON)
+	a.opsRoutes(r)
+	return r
+}
+
+func (a *App) opsRoutes(r chi.Router) {
 	r.Get("/healthz", func(w http.ResponseWriter, _ *http.Request) {
 		writeJSON(w, http.StatusOK, map[string]string{"status": "ok", "version": a.version})
 	})
 	r.Get("/readyz", a.ready)
 	r.Handle("/metrics", promhttp.Handler())
+}
+
+func (a *App) routes() http.Handler {
+	r := chi.NewRouter()
+	r.Use(middleware.RequestID, a.observe, a.recoverJSON)
+	a.opsRoutes(r)
 	api.Mount(r, api.Deps{
 		Repo: a.DB, Service: a.Service, Blobs: a.Blobs, Limits: a.Limits(), Log: a.Log, Version: a.version,
 	})

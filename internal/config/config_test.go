@@ -1,0 +1,60 @@
+package config
+
+import (
+	"os"
+	"path/filepath"
+	"reflect"
+	"strings"
+	"testing"
+)
+
+// TestReadmeDocumentsEveryVariable keeps the README's configuration table
+// in step with the Config struct.
+func TestReadmeDocumentsEveryVariable(t *testing.T) {
+	readme, err := os.ReadFile(filepath.Join("..", "..", "README.md"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	typ := reflect.TypeOf(Config{})
+	for i := range typ.NumField() {
+		f := typ.Field(i)
+		name := f.Tag.Get("env")
+		if name == "" {
+			continue
+		}
+		row := "| `" + name + "` |"
+		if !strings.Contains(string(readme), row) {
+			t.Errorf("README has no configuration row for %s", name)
+			continue
+		}
+		if def := f.Tag.Get("envDefault"); def != "" && !strings.Contains(string(readme), row+" `"+def+"`") {
+			t.Errorf("README's default for %s is not `%s`", name, def)
+		}
+	}
+}
+
+func TestDefaultsAndValidation(t *testing.T) {
+	cases := []struct {
+		name string
+		vars map[string]string
+		ok   bool
+	}{
+		{"defaults", map[string]string{}, true},
+		{"pool size zero", map[string]string{"VERIPOST_DB_POOL_SIZE": "0"}, false},
+		{"negative workers", map[string]string{"VERIPOST_WORKERS": "-1"}, false},
+		{"not a number", map[string]string{"VERIPOST_MAX_FILES": "many"}, false},
+		{"no attempts", map[string]string{"VERIPOST_JOB_MAX_ATTEMPTS": "0"}, false},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			_, err := LoadFrom(c.vars)
+			if (err == nil) != c.ok {
+				t.Fatalf("err = %v, want ok=%v", err, c.ok)
+			}
+		})
+	}
+	cfg, _ := LoadFrom(map[string]string{"VERIPOST_DATA_DIR": "/srv/vp"})
+	if cfg.Database() != "sqlite:///srv/vp/veripost.db" || cfg.Blob() != "file:///srv/vp/blobs" {
+		t.Fatalf("derived URLs: %s %s", cfg.Database(), cfg.Blob())
+	}
+}
