@@ -459,3 +459,24 @@ func TestErrorsAndDocs(t *testing.T) {
 		t.Errorf("metrics: %d", s)
 	}
 }
+
+// TestMissingBlobEndsInError: when a stored original disappears before the
+// job runs, retrying cannot help; the version ends in error and says why.
+func TestMissingBlobEndsInError(t *testing.T) {
+	cfg := servertest.SQLite.Config(t)
+	cfg.Workers = 0
+	first := servertest.Start(t, cfg)
+	data := []byte("* will vanish\r\n")
+	res := first.Upload([]servertest.NamedFile{{Name: "GONE.SRC", Data: data}}, nil)
+	if err := first.Blobs.Delete(t.Context(), sha(data)); err != nil {
+		t.Fatal(err)
+	}
+	first.Stop()
+
+	cfg.Workers = 1
+	second := servertest.Start(t, cfg)
+	st := second.WaitDone(res.PackageID, time.Minute)
+	if st.Status != "error" || !strings.Contains(st.ErrorMessage, "GONE.SRC") || st.ErrorDetail == "" {
+		t.Fatalf("status after losing the blob: %+v", st)
+	}
+}
