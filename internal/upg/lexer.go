@@ -1,0 +1,937 @@
+package upg
+
+import (
+	"bytes"
+	"fmt"
+)
+
+// The lexer is line driven: each physical line is classified by its first
+// non-blank bytes and the rest of the line is lexed with the sub-lexer its
+// kind needs (command value, template items, calculation tokens). It also
+// records the line table, so the parser never looks at raw bytes to find
+// line boundaries.
+
+type lexMode uint8
+
+const (
+	modeLine  lexMode = iota // a :C: line or a command argument list
+	modeCond                 // the condition of a template IF: stops after THEN
+	modeToken                // the value of a template token: stops before '>' or '<' at depth 0
+)
+
+type lexer struct {
+	src      []byte
+	toks     []Token
+	lines    []Line
+	diags    []Diagnostic
+	wantDiag bool
+
+	line int32 // current line number (1-based)
+	ls   int   // offset of the current line
+
+	inBlock      bool // inside :ATTRNAME=/:OPERID= (unknown commands are sub-commands)
+	commentBlock bool // inside *START COMMENTS … *END COMMENTS
+	afterEOF     bool // a DOS EOF byte was seen
+}
+
+func newLexer(src []byte, wantDiag bool) *lexer {
+	// Real UPG files average ~30 bytes a line and ~8 tokens a line.
+	estLines := len(src)/28 + 16
+	return &lexer{
+		src:      src,
+		toks:     make([]Token, 0, estLines*7),
+		lines:    make([]Line, 0, estLines),
+		wantDiag: wantDiag,
+	}
+}
+
+func (lx *lexer) run() {
+	src := lx.src
+	n := len(src)
+	pos := 0
+	for pos < n {
+		ls := pos
+		var ee int
+		if nl := bytes.IndexByte(src[pos:], '\n'); nl >= 0 {
+			ee = pos + nl + 1
+		} else {
+			ee = n
+		}
+		ce := ee
+		if ce > ls && src[ce-1] == '\n' {
+			ce--
+			if ce > ls && src[ce-1] == '\r' {
+				ce--
+			}
+		}
+		lx.line++
+		lx.ls = ls
+		first := len(lx.toks)
+		kind := lx.lexLine(ls, ce)
+		if ee > ce {
+			lx.emit(TokEOL, ce, ee)
+		}
+		lx.lines = append(lx.lines, Line{
+			Kind: kind, Offset: int32(ls), End: int32(ce), EOLEnd: int32(ee),
+			FirstTok: int32(first), LastTok: int32(len(lx.toks)),
+		})
+		pos = ee
+	}
+}
+
+func (lx *lexer) emit(k TokenKind, from, to int) {
+	lx.toks = append(lx.toks, Token{Kind: k, Offset: int32(from), End: int32(to), Line: lx.line, Col: int32(from - lx.ls + 1)})
+}
+
+func (lx *lexer) diag(code string, sev Severity, from, to int, format string, args ...any) {
+	if !lx.wantDiag {
+		return
+	}
+	msg := format
+	if len(args) > 0 {
+		msg = fmt.Sprintf(format, args...)
+	}
+	lx.diags = append(lx.diags, Diagnostic{
+		Code: code, Severity: sev, Line: int(lx.line), Col: from - lx.ls + 1,
+		Offset: from, End: to, Message: msg,
+	})
+}
+
+// lexLine lexes the content [ls, ce) of one line and returns its kind.
+func (lx *lexer) lexLine(ls, ce int) LineKind {
+	src := lx.src
+	if lx.afterEOF {
+		if ce > ls {
+			lx.emit(TokComment, ls, ce)
+		}
+		return LineIgnored
+	}
+	q := ls
+	for q < ce && isBlank(src[q]) {
+		q++
+	}
+	if q > ls {
+		lx.emit(TokSpace, ls, q)
+	}
+	if lx.commentBlock {
+		if q == ce {
+			return LineBlank
+		}
+		lx.emit(TokComment, q, ce)
+		if src[q] == '*' && commentTextIs(src[q+1:ce], "END COMMENTS") {
+			lx.commentBlock = false
+		}
+		return LineComment
+	}
+	if q == ce {
+		return LineBlank
+	}
+	switch src[q] {
+	case '*':
+		if lx.line == 1 && isMarkerText(src[q+1:ce]) {
+			lx.emit(TokMarker, q, ce)
+			return LineMarker
+		}
+		lx.emit(TokComment, q, ce)
+		if commentTextIs(src[q+1:ce], "START COMMENTS") && bytes.Contains(src[ce:], []byte("END COMMENTS")) {
+			lx.commentBlock = true
+		}
+		return LineComment
+	case 0x1A:
+		lx.emit(TokEOF, q, q+1)
+		if q+1 < ce {
+			lx.emit(TokComment, q+1, ce)
+		}
+		lx.afterEOF = true
+		return LineEOF
+	case ':':
+		return lx.lexColonLine(q, ce)
+	}
+	lx.emit(TokText, q, ce)
+	return LineText
+}
+
+// commentTextIs reports whether a comment's text (after '*') is word,
+// ignoring case and surrounding blanks.
+func commentTextIs(b []byte, word string) bool {
+	b = bytes.Trim(b, " \t")
+	return equalFoldASCII(b, word)
+}
+
+// isMarkerText reports whether the text after '*' on line 1 is a control
+// family marker: one word such as FANUCM or PathPilot.
+func isMarkerText(b []byte) bool {
+	b = bytes.TrimRight(b, " \t")
+	if len(b) == 0 || len(b) > 40 || !isLetter(b[0]) {
+		return false
+	}
+	for _, c := range b {
+		if !isIdentByte(c) && c != '-' && c != '.' {
+			return false
+		}
+	}
+	return true
+}
+
+func (lx *lexer) lexColonLine(q, ce int) LineKind {
+	src := lx.src
+	p := q + 1
+	if p < ce {
+		switch upperByte(src[p]) {
+		case 'T':
+			if p+1 < ce && src[p+1] == ':' {
+				lx.emit(TokPrefix, q, p+2)
+				lx.inBlock = false
+				lx.lexTemplate(p+2, ce)
+				return LineTemplate
+			}
+		case 'C':
+			r := p + 1
+			for r < ce && isDigit(src[r]) {
+				r++
+			}
+			if r < ce && src[r] == ':' {
+				lx.emit(TokPrefix, q, r+1)
+				lx.inBlock = false
+				lx.lexCalc(r+1, ce, modeLine)
+				return LineCalc
+			}
+		}
+	}
+	r := p
+	for r < ce && isIdentByte(src[r]) {
+		r++
+	}
+	if r == p {
+		lx.emit(TokError, q, ce)
+		lx.diag(CodeMalformedCommand, SeverityError, q, ce,
+			"':' must be followed by a command name (e.g. :SYSTEM=MILL), by T: or by C:; write '*' first to make the line a comment")
+		return LineText
+	}
+	name := src[p:r]
+	info, known := lookupCommand(name)
+	var kind LineKind
+	tk := TokHeader
+	switch info.class {
+	case ccHeader, ccStation, ccConfig:
+		kind = LineHeader
+		lx.inBlock = false
+	case ccStandalone:
+		kind, tk = LineHeader, TokDirective
+		lx.inBlock = false
+	case ccAttr:
+		kind, tk = LineAttrCommand, TokAttrCommand
+	case ccAttrStart:
+		kind, tk = LineAttrStart, TokAttrCommand
+		lx.inBlock = true
+	case ccAttrEnd:
+		kind, tk = LineAttrEnd, TokAttrCommand
+		lx.inBlock = false
+	case ccOperStart:
+		kind, tk = LineOperStart, TokAttrCommand
+		lx.inBlock = true
+	case ccOper:
+		kind, tk = LineOperCommand, TokAttrCommand
+	case ccOperEnd:
+		kind, tk = LineOperEnd, TokAttrCommand
+		lx.inBlock = false
+	case ccSection:
+		kind, tk = LineSection, TokSection
+		lx.inBlock = false
+	case ccLibrary:
+		kind, tk = LineLibrary, TokDirective
+		lx.inBlock = false
+	case ccInclude:
+		kind, tk = LineInclude, TokDirective
+		lx.inBlock = false
+	case ccDefine:
+		kind, tk = LineDefine, TokDirective
+		lx.inBlock = false
+	default:
+		if lx.inBlock {
+			kind, tk = LineAttrCommand, TokAttrCommand
+		} else {
+			kind = LineHeader
+		}
+	}
+	_ = known
+	lx.emit(tk, q, r)
+	lx.lexCommandRest(q, r, ce, info.shape, info.class)
+	return kind
+}
+
+// lexCommandRest lexes what follows the command word (src[q:r] is ":NAME").
+func (lx *lexer) lexCommandRest(q, r, ce int, shape valueShape, class cmdClass) {
+	src := lx.src
+	p := r
+	for p < ce && isBlank(src[p]) {
+		p++
+	}
+	if p > r {
+		lx.emit(TokSpace, r, p)
+	}
+	if p >= ce {
+		return
+	}
+	c := src[p]
+	switch {
+	case c == '=':
+		lx.emit(TokPunct, p, p+1)
+		p++
+	case (c == '>' || c == '<') && equalFoldASCII(src[q+1:r], "SELECT"):
+		lx.emit(TokOperator, p, p+1)
+		p++
+	case class == ccDefine && p > r:
+		// ":DEFINE NAME=value": the blank separates
+	default:
+		lx.emit(TokError, p, ce)
+		lx.diag(CodeMalformedCommand, SeverityError, p, ce,
+			"expected '=' after %s, found %q; write the command as %s=value", src[q:r], src[p], src[q:r])
+		return
+	}
+	v := p
+	for v < ce && isBlank(src[v]) {
+		v++
+	}
+	if v > p {
+		lx.emit(TokSpace, p, v)
+	}
+	ve := ce
+	for ve > v && isBlank(src[ve-1]) {
+		ve--
+	}
+	if v < ve {
+		switch shape {
+		case vsName:
+			lx.emit(TokName, v, ve)
+		case vsPath:
+			lx.emit(TokPath, v, ve)
+		case vsSection, vsFunc, vsSectionRef:
+			lx.lexFuncValue(v, ve)
+		case vsDefine:
+			lx.lexDefine(v, ve)
+		default:
+			if isNumberText(src[v:ve]) {
+				lx.emit(TokNumber, v, ve)
+			} else {
+				lx.emit(TokValue, v, ve)
+			}
+		}
+	}
+	if ve < ce && ve >= v {
+		lx.emit(TokSpace, ve, ce)
+	}
+}
+
+// isNumberText reports whether b is a plain decimal number (sign allowed).
+func isNumberText(b []byte) bool {
+	i := 0
+	if i < len(b) && (b[i] == '-' || b[i] == '+') {
+		i++
+	}
+	digits := 0
+	for i < len(b) && isDigit(b[i]) {
+		i++
+		digits++
+	}
+	if i < len(b) && b[i] == '.' {
+		i++
+		for i < len(b) && isDigit(b[i]) {
+			i++
+			digits++
+		}
+	}
+	return digits > 0 && i == len(b)
+}
+
+// lexFuncValue lexes NAME[(args)] after :SECTION=, :ATTRCFUNC=, :ATTRFUNC=.
+func (lx *lexer) lexFuncValue(v, ve int) {
+	src := lx.src
+	r := v
+	for r < ve && isIdentByte(src[r]) {
+		r++
+	}
+	if r == v {
+		lx.emit(TokError, v, ve)
+		lx.diag(CodeMalformedCommand, SeverityError, v, ve,
+			"expected a section name (letters, digits and '_'), found %q", src[v:ve])
+		return
+	}
+	lx.emit(TokName, v, r)
+	if r < ve {
+		lx.lexCalc(r, ve, modeLine)
+	}
+}
+
+// lexDefine lexes "NAME=value" of a :DEFINE line.
+func (lx *lexer) lexDefine(v, ve int) {
+	src := lx.src
+	eq := bytes.IndexByte(src[v:ve], '=')
+	if eq < 0 {
+		lx.emit(TokName, v, ve)
+		return
+	}
+	eq += v
+	ne := eq
+	for ne > v && isBlank(src[ne-1]) {
+		ne--
+	}
+	if ne > v {
+		lx.emit(TokName, v, ne)
+	}
+	if eq > ne {
+		lx.emit(TokSpace, ne, eq)
+	}
+	lx.emit(TokPunct, eq, eq+1)
+	p := eq + 1
+	w := p
+	for w < ve && isBlank(src[w]) {
+		w++
+	}
+	if w > p {
+		lx.emit(TokSpace, p, w)
+	}
+	if w < ve {
+		if isNumberText(src[w:ve]) {
+			lx.emit(TokNumber, w, ve)
+		} else {
+			lx.emit(TokValue, w, ve)
+		}
+	}
+}
+
+// ---------------------------------------------------------------- templates
+
+func (lx *lexer) lexTemplate(p, ce int) {
+	src := lx.src
+	q := p
+	for q < ce && isBlank(src[q]) {
+		q++
+	}
+	if q > p {
+		lx.emit(TokSpace, p, q)
+	}
+	if q+2 <= ce && upperByte(src[q]) == 'I' && upperByte(src[q+1]) == 'F' && (q+2 == ce || !isIdentByte(src[q+2])) {
+		lx.emit(TokKeyword, q, q+2)
+		r := lx.lexCalc(q+2, ce, modeCond)
+		if r >= ce {
+			return
+		}
+		s := r
+		for s < ce && isBlank(src[s]) {
+			s++
+		}
+		if s > r {
+			lx.emit(TokSpace, r, s)
+		}
+		lx.lexTemplateTail(s, ce)
+		return
+	}
+	lx.lexTemplateTail(q, ce)
+}
+
+// lexTemplateTail lexes template items up to a trailing ENDIF.
+func (lx *lexer) lexTemplateTail(p, ce int) {
+	src := lx.src
+	e := ce
+	for e > p && isBlank(src[e-1]) {
+		e--
+	}
+	endif := -1
+	if e-p >= 5 && equalFoldASCII(src[e-5:e], "ENDIF") && (e-5 == p || !isIdentByte(src[e-6])) {
+		endif = e - 5
+	}
+	if endif < 0 {
+		lx.lexTemplateItems(p, ce)
+		return
+	}
+	lx.lexTemplateItems(p, endif)
+	lx.emit(TokKeyword, endif, e)
+	if e < ce {
+		lx.emit(TokSpace, e, ce)
+	}
+}
+
+func (lx *lexer) lexTemplateItems(p, end int) {
+	src := lx.src
+	for p < end {
+		if src[p] == '<' {
+			p = lx.lexTToken(p, end)
+			continue
+		}
+		q := bytes.IndexByte(src[p:end], '<')
+		if q < 0 {
+			q = end
+		} else {
+			q += p
+		}
+		lx.emit(TokTemplateText, p, q)
+		p = q
+	}
+}
+
+const tokenShapes = "a template token is <NAME>, <NAME!>, <NAME:value>, <NAME!:value>, <#:expr>, <%:expr> or <\"fmt\":expr>"
+
+// lexTToken lexes one template token starting at src[p] == '<'.
+func (lx *lexer) lexTToken(p, end int) int {
+	src := lx.src
+	start := p
+	lx.emit(TokToken, p, p+1)
+	p++
+	bad := func(from int, msg string) int {
+		q := from
+		for q < end && src[q] != '>' && src[q] != '<' {
+			q++
+		}
+		if q < end && src[q] == '>' {
+			q++
+		}
+		if q > from {
+			lx.emit(TokError, from, q)
+		}
+		lx.diag(CodeMalformedToken, SeverityError, start, q, "%s", msg)
+		return q
+	}
+	if p >= end {
+		lx.diag(CodeMalformedToken, SeverityError, start, p,
+			"'<' at the end of the line starts a template token that is never closed; add the token and '>' or remove the '<' (a literal '<' needs a HARDCODE attribute)")
+		return p
+	}
+	c := src[p]
+	switch {
+	case c == '"':
+		q := bytes.IndexByte(src[p+1:end], '"')
+		if q < 0 {
+			lx.emit(TokError, p, end)
+			lx.diag(CodeUnclosedString, SeverityError, p, end, "the format string of this template token has no closing '\"'; write it as <\"%%4LT\":NAME>")
+			return end
+		}
+		q += p + 2
+		lx.emit(TokFormat, p, q)
+		p = q
+		if p >= end || src[p] != ':' {
+			return bad(p, "expected ':' and a value after the format string; "+tokenShapes)
+		}
+		lx.emit(TokToken, p, p+1)
+		return lx.lexTokenValue(start, p+1, end)
+	case c == '#' || c == '%':
+		lx.emit(TokToken, p, p+1)
+		p++
+		if p >= end || src[p] != ':' {
+			return bad(p, fmt.Sprintf("expected ':' after '%c'; %s", c, tokenShapes))
+		}
+		lx.emit(TokToken, p, p+1)
+		return lx.lexTokenValue(start, p+1, end)
+	case isIdentByte(c):
+		r := p
+		for r < end && isIdentByte(src[r]) {
+			r++
+		}
+		w := src[p:r]
+		if equalFoldASCII(w, "EOL") || equalFoldASCII(w, "BLANK") || equalFoldASCII(w, "ATTRIBUTES") {
+			lx.emit(TokToken, p, r)
+		} else {
+			lx.emit(TokVariable, p, r)
+		}
+		p = r
+		if p < end && src[p] == '!' {
+			lx.emit(TokToken, p, p+1)
+			p++
+		}
+		if p < end && src[p] == ':' {
+			lx.emit(TokToken, p, p+1)
+			return lx.lexTokenValue(start, p+1, end)
+		}
+		if p < end && src[p] == '>' {
+			lx.emit(TokToken, p, p+1)
+			return p + 1
+		}
+		if p >= end {
+			lx.diag(CodeMalformedToken, SeverityError, start, p, "template token %q is not closed; add '>'", src[start:p])
+			return p
+		}
+		return bad(p, fmt.Sprintf("unexpected %q in template token; %s", src[p], tokenShapes))
+	case c == '>':
+		lx.emit(TokToken, p, p+1)
+		lx.diag(CodeMalformedToken, SeverityError, start, p+1, "empty template token '<>'; put an attribute name inside or remove it")
+		return p + 1
+	}
+	return bad(p, fmt.Sprintf("unexpected %q after '<'; %s", c, tokenShapes))
+}
+
+// lexTokenValue lexes the value after ':' in a template token and the
+// closing '>'.
+func (lx *lexer) lexTokenValue(start, p, end int) int {
+	src := lx.src
+	if p < end && src[p] == '{' {
+		q := bytes.IndexByte(src[p:end], '}')
+		if q < 0 {
+			lx.emit(TokError, p, end)
+			lx.diag(CodeUnclosedString, SeverityError, p, end, "the {string} value of this template token has no closing '}'")
+			return end
+		}
+		lx.emit(TokString, p, p+q+1)
+		p += q + 1
+	} else {
+		p = lx.lexCalc(p, end, modeToken)
+	}
+	if p < end && src[p] == '>' {
+		lx.emit(TokToken, p, p+1)
+		return p + 1
+	}
+	lx.diag(CodeMalformedToken, SeverityError, start, p, "template token %q is not closed; add '>' after its value", src[start:p])
+	return p
+}
+
+// ---------------------------------------------------------------- calculation
+
+// keyword ids
+const (
+	kwNone = iota
+	kwIf
+	kwThen
+	kwElse
+	kwEndif
+	kwAnd
+	kwOr
+	kwCall
+	kwReturn
+	kwGoto
+)
+
+// keywordOf returns the keyword id of an identifier (case-insensitive).
+// "GOTO12" is kwGoto.
+func keywordOf(w []byte) int {
+	switch len(w) {
+	case 2:
+		if equalFoldASCII(w, "IF") {
+			return kwIf
+		}
+		if equalFoldASCII(w, "OR") {
+			return kwOr
+		}
+	case 3:
+		if equalFoldASCII(w, "AND") {
+			return kwAnd
+		}
+	case 4:
+		if equalFoldASCII(w, "THEN") {
+			return kwThen
+		}
+		if equalFoldASCII(w, "ELSE") {
+			return kwElse
+		}
+		if equalFoldASCII(w, "CALL") {
+			return kwCall
+		}
+		if equalFoldASCII(w, "GOTO") {
+			return kwGoto
+		}
+	case 5:
+		if equalFoldASCII(w, "ENDIF") {
+			return kwEndif
+		}
+	case 6:
+		if equalFoldASCII(w, "RETURN") {
+			return kwReturn
+		}
+	}
+	if len(w) > 4 && equalFoldASCII(w[:4], "GOTO") {
+		for _, c := range w[4:] {
+			if !isDigit(c) {
+				return kwNone
+			}
+		}
+		return kwGoto
+	}
+	return kwNone
+}
+
+// sectionArgIndex returns which argument of a built-in names a section, or -1.
+func sectionArgIndex(upper []byte) int {
+	switch string(upper) {
+	case "SECTIONEXIST", "GET_OPER_COMMENTS", "FASTLINE":
+		return 0
+	case "SYS_CANNED", "GETTOOLS", "GETMCS", "GET_SW_CUSTOM_PROP_BY_NAME", "GET_SW_SUMMARY_INFO_BY_ID":
+		return 1
+	}
+	return -1
+}
+
+type argFrame struct {
+	depth, arg, sectionArg int
+}
+
+// lexCalc lexes calculation tokens in [p, end) and returns where it stopped.
+func (lx *lexer) lexCalc(p, end int, mode lexMode) int {
+	src := lx.src
+	depth := 0
+	var framesBuf [4]argFrame
+	frames := framesBuf[:0]
+	pending := -1 // section argument index for the next '('
+	var prev byte // last significant punctuation byte ('(' or ','), 0 otherwise
+	for p < end {
+		c := src[p]
+		switch {
+		case c == ' ' || c == '\t':
+			q := p + 1
+			for q < end && isBlank(src[q]) {
+				q++
+			}
+			lx.emit(TokSpace, p, q)
+			p = q
+			continue
+		case isDigit(c) || c == '.' && p+1 < end && isDigit(src[p+1]):
+			q := p
+			for q < end && isDigit(src[q]) {
+				q++
+			}
+			if q < end && isLetter(src[q]) && q > p {
+				// 3AXIS_RAPID_PLANE_TYPE: an identifier starting with digits
+				p = lx.lexIdent(p, q, end, mode, &frames, &pending, depth)
+				if p < 0 {
+					return -p
+				}
+				prev = 0
+				continue
+			}
+			if q < end && src[q] == '.' {
+				q++
+				for q < end && isDigit(src[q]) {
+					q++
+				}
+			}
+			lx.emit(TokNumber, p, q)
+			p = q
+			prev = 0
+			continue
+		case isLetter(c):
+			p = lx.lexIdent(p, p, end, mode, &frames, &pending, depth)
+			if p < 0 {
+				return -p
+			}
+			prev = 0
+			continue
+		}
+		switch c {
+		case '(':
+			lx.emit(TokPunct, p, p+1)
+			depth++
+			if pending >= 0 {
+				if len(frames) < cap(frames) {
+					frames = append(frames, argFrame{depth: depth, sectionArg: pending})
+				}
+				pending = -1
+			}
+			prev = '('
+			p++
+			continue
+		case ')':
+			lx.emit(TokPunct, p, p+1)
+			if n := len(frames); n > 0 && frames[n-1].depth == depth {
+				frames = frames[:n-1]
+			}
+			depth--
+			prev = 0
+			p++
+			continue
+		case ',':
+			lx.emit(TokPunct, p, p+1)
+			if n := len(frames); n > 0 && frames[n-1].depth == depth {
+				frames[n-1].arg++
+			}
+			prev = ','
+			p++
+			continue
+		case '{', '"':
+			closer := byte('}')
+			if c == '"' {
+				closer = '"'
+			}
+			q := bytes.IndexByte(src[p+1:end], closer)
+			if q < 0 {
+				lx.emit(TokError, p, end)
+				lx.diag(CodeUnclosedString, SeverityError, p, end,
+					"string starting with %q is not closed on this line; add %q", c, closer)
+				return end
+			}
+			lx.emit(TokString, p, p+q+2)
+			p += q + 2
+			prev = 0
+			continue
+		case '<':
+			if mode == modeToken && depth == 0 {
+				return p
+			}
+			if p+1 < end && (src[p+1] == '>' || src[p+1] == '=') {
+				lx.emit(TokOperator, p, p+2)
+				p += 2
+				prev = 0
+				continue
+			}
+			if prev == '(' || prev == ',' {
+				if q := lx.lexTokenRef(p, end); q > p {
+					p = q
+					prev = 0
+					continue
+				}
+			}
+			lx.emit(TokOperator, p, p+1)
+			p++
+			prev = 0
+			continue
+		case '>':
+			if mode == modeToken && depth == 0 {
+				return p
+			}
+			if p+1 < end && src[p+1] == '=' {
+				lx.emit(TokOperator, p, p+2)
+				p += 2
+			} else {
+				lx.emit(TokOperator, p, p+1)
+				p++
+			}
+			prev = 0
+			continue
+		case '!':
+			if p+1 < end && src[p+1] == '=' {
+				lx.emit(TokOperator, p, p+2)
+				p += 2
+				prev = 0
+				continue
+			}
+		case '=', '+', '-', '*', '/':
+			lx.emit(TokOperator, p, p+1)
+			p++
+			prev = 0
+			continue
+		}
+		// anything else is an error run up to the next blank or known byte
+		q := p + 1
+		for q < end && !isBlank(src[q]) && !isCalcStart(src[q]) {
+			q++
+		}
+		lx.emit(TokError, p, q)
+		lx.diag(CodeSyntax, SeverityError, p, q,
+			"unexpected %q in calculation code; names, numbers, {strings}, ( ) , and the operators = <> < > + - * / are allowed", src[p:q])
+		p = q
+		prev = 0
+	}
+	return end
+}
+
+func isCalcStart(c byte) bool {
+	switch c {
+	case '(', ')', ',', '{', '"', '<', '>', '=', '+', '-', '*', '/':
+		return true
+	}
+	return isIdentByte(c)
+}
+
+// lexIdent lexes an identifier starting at p (digits already scanned up to
+// q). It returns the position after it, or the negated stop position when
+// mode==modeCond and THEN was found.
+func (lx *lexer) lexIdent(p, q, end int, mode lexMode, frames *[]argFrame, pending *int, depth int) int {
+	src := lx.src
+	for {
+		for q < end && isIdentByte(src[q]) {
+			q++
+		}
+		// CAM_REV2014_SP0.1: a dot between digits continues a name
+		if q+1 < end && src[q] == '.' && isDigit(src[q-1]) && isDigit(src[q+1]) && q > p && !allDigits(src[p:q]) {
+			q++
+			continue
+		}
+		break
+	}
+	w := src[p:q]
+	if kw := keywordOf(w); kw != kwNone {
+		lx.emit(TokKeyword, p, q)
+		switch kw {
+		case kwThen:
+			if mode == modeCond {
+				return -q
+			}
+		case kwCall:
+			*pending = 0
+		}
+		return q
+	}
+	if n := len(*frames); n > 0 {
+		f := (*frames)[n-1]
+		if f.depth == depth && f.arg == f.sectionArg {
+			lx.emit(TokName, p, q)
+			return q
+		}
+	}
+	kind := TokVariable
+	if len(w) <= 40 && isLetter(w[0]) {
+		var buf [40]byte
+		up := buf[:len(w)]
+		for i, c := range w {
+			up[i] = upperByte(c)
+		}
+		r := q
+		for r < end && isBlank(src[r]) {
+			r++
+		}
+		if r < end && src[r] == '(' && r == q {
+			if isCatalogFunction(up) {
+				kind = TokFunction
+				if i := sectionArgIndex(up); i >= 0 {
+					*pending = i
+				}
+			}
+		} else if (r >= end || src[r] != '=' && src[r] != '(') && isCatalogFunction(up) && isUpperWord(w) {
+			kind = TokFunction
+		}
+	}
+	lx.emit(kind, p, q)
+	return q
+}
+
+func allDigits(b []byte) bool {
+	for _, c := range b {
+		if !isDigit(c) {
+			return false
+		}
+	}
+	return true
+}
+
+func isUpperWord(b []byte) bool {
+	for _, c := range b {
+		if c >= 'a' && c <= 'z' {
+			return false
+		}
+	}
+	return true
+}
+
+// lexTokenRef lexes "<NAME>" or "<NAME!>" used as an argument (SETON(<X>)).
+// It returns p unchanged when the bytes do not have that shape.
+func (lx *lexer) lexTokenRef(p, end int) int {
+	src := lx.src
+	r := p + 1
+	for r < end && isIdentByte(src[r]) {
+		r++
+	}
+	if r == p+1 {
+		return p
+	}
+	bang := r < end && src[r] == '!'
+	s := r
+	if bang {
+		s++
+	}
+	if s >= end || src[s] != '>' {
+		return p
+	}
+	lx.emit(TokToken, p, p+1)
+	lx.emit(TokVariable, p+1, r)
+	if bang {
+		lx.emit(TokToken, r, r+1)
+	}
+	lx.emit(TokToken, s, s+1)
+	return s + 1
+}

@@ -1,0 +1,890 @@
+// Package resolve turns the files of one UPG post package into a resolved
+// whole: which file each :LIBRARY=/:INCLUDE= names, where every attribute,
+// section and :DEFINE is defined, what every reference points at, the
+// package's metadata, and the diagnostics that only show across files.
+//
+// It is pure: it takes named byte slices (a package is stored flattened, so
+// names are plain file names; directories in names are ignored for matching)
+// and does no I/O.
+package resolve
+
+import (
+	"fmt"
+	"sort"
+	"strings"
+
+	"github.com/veripost/veripost/internal/upg"
+	"github.com/veripost/veripost/internal/upg/sidefile"
+)
+
+// Input is one file of a package.
+type Input struct {
+	Name string // file name, e.g. "Tormach PCNC1100 Series 3.SRC"
+	Src  []byte
+}
+
+// File roles in a package.
+const (
+	RoleMain       = "main"    // a .SRC: what gets compiled
+	RoleLibrary    = "library" // a .LIB reached through :LIBRARY= from a main source
+	RoleUnusedLib  = "unused-library"
+	RoleInclude    = "include"    // a file reached through :INCLUDE=
+	RoleAttributes = "attributes" // MASTER.ATR
+	RoleConfig     = "config"     // .CNF
+	RoleKinematics = "kinematics" // .KIN
+	RoleInfo       = "info"       // .PINF
+	RoleLanguage   = "language"   // .LNG
+	RoleCompiled   = "compiled"   // .CTL
+	RoleOther      = "other"
+)
+
+// How a library/include path was resolved.
+const (
+	HowRelative   = "relative"   // .\NAME (or a bare name): the file in the package folder
+	HowFileName   = "file-name"  // the path points outside the package folder (..\ or absolute); matched by its file name
+	HowUnresolved = "unresolved" // no package file has that name
+)
+
+// FileInfo describes one file of the package.
+type FileInfo struct {
+	Name     string       `json:"name"`
+	Kind     upg.FileKind `json:"kind"`
+	Role     string       `json:"role"`
+	Size     int          `json:"size"`
+	Binary   bool         `json:"binary"`
+	Lines    int          `json:"lines,omitempty"`
+	Errors   int          `json:"errors"`
+	Warnings int          `json:"warnings"`
+}
+
+// Library is one :LIBRARY= or :INCLUDE= line and how it was resolved.
+type Library struct {
+	From            string `json:"from"`      // declaring file
+	Line            int    `json:"line"`      // line of the directive
+	Directive       string `json:"directive"` // "library" or "include"
+	Path            string `json:"path"`      // as declared
+	Resolved        string `json:"resolved"`  // package file name, "" when unresolved
+	How             string `json:"how"`       // HowRelative, HowFileName or HowUnresolved
+	CaseInsensitive bool   `json:"case_insensitive,omitempty"`
+	Explanation     string `json:"explanation"`
+}
+
+// Symbol kinds.
+const (
+	KindAttribute = "attribute"
+	KindSection   = "section"
+	KindDefine    = "define"
+	KindOperation = "operation" // an :OPERID= id; free-text ids become constants (OPR_TYPE=POST_PROGRAM_STOP)
+	KindParam     = "param"     // a parameter of the enclosing section
+	KindSystem    = "system"    // a system variable, constant or built-in of the language
+	KindUnknown   = "unknown"
+)
+
+// Reference statuses.
+const (
+	StatusDefined        = "defined"         // found in the package
+	StatusSystem         = "system"          // a name the language defines (names.tsv)
+	StatusParam          = "param"           // a section parameter
+	StatusGuarded        = "guarded"         // a missing section referenced under SECTIONEXIST (optional by design)
+	StatusLibraryMissing = "library-missing" // unknown, but an unresolved library could define it
+	StatusUserMissing    = "user-missing"    // a lower-case MASTER.ATR attribute; MASTER.ATR is not in the package
+	StatusUndefined      = "undefined"       // an error
+)
+
+// Definition is where an attribute, section or :DEFINE is defined.
+type Definition struct {
+	Name      string   `json:"name"`      // as written
+	Canonical string   `json:"canonical"` // comparison form
+	Kind      string   `json:"kind"`      // KindAttribute, KindSection, KindDefine or KindOperation
+	File      string   `json:"file"`
+	Line      int      `json:"line"`
+	Col       int      `json:"col"`
+	Offset    int      `json:"offset"`
+	EndLine   int      `json:"end_line,omitempty"`
+	Params    []string `json:"params,omitempty"` // section parameters
+	Type      string   `json:"type,omitempty"`   // attribute :ATTRTYPE, section kind (system/calc/user), define value
+	// Overridden is set on a section definition that loses to another file's
+	// copy (see Package diagnostics for which wins).
+	Overridden bool `json:"overridden,omitempty"`
+}
+
+// Reference is one resolved use of a name.
+type Reference struct {
+	Name      string `json:"name"`      // as written
+	Canonical string `json:"canonical"` // comparison form
+	Kind      string `json:"kind"`      // what it resolved to (Kind* constants)
+	Status    string `json:"status"`    // Status* constants
+	Context   string `json:"context"`   // upg.Ref* context (token, expr, call, var …)
+	File      string `json:"file"`
+	Line      int    `json:"line"`
+	Col       int    `json:"col"`
+	Offset    int    `json:"offset"`
+	Section   string `json:"section,omitempty"` // enclosing section
+	DefFile   string `json:"def_file,omitempty"`
+	DefLine   int    `json:"def_line,omitempty"`
+}
+
+// Metadata is what a package says about its machine.
+type Metadata struct {
+	Main           []string `json:"main"`                      // main .SRC files
+	MachineName    string   `json:"machine_name,omitempty"`    // default of the MACHINE NAME attribute
+	ControllerType string   `json:"controller_type,omitempty"` // default of the CONTROLLER TYPE attribute
+	System         string   `json:"system,omitempty"`          // :SYSTEM=
+	ControlFamily  string   `json:"control_family,omitempty"`  // first-line marker of the main source
+	Libraries      []string `json:"libraries"`                 // declared :LIBRARY= paths of the main sources
+	PostName       string   `json:"post_name,omitempty"`       // from the .PINF
+	PostExtension  string   `json:"post_extension,omitempty"`  // from the .PINF
+}
+
+// SideFile holds a parsed side file; exactly one pointer is set.
+type SideFile struct {
+	Name string         `json:"name"`
+	CNF  *sidefile.CNF  `json:"cnf,omitempty"`
+	KIN  *sidefile.KIN  `json:"kin,omitempty"`
+	PINF *sidefile.PINF `json:"pinf,omitempty"`
+	LNG  *sidefile.LNG  `json:"lng,omitempty"`
+	CTL  *sidefile.CTL  `json:"ctl,omitempty"`
+}
+
+// Package is the resolved package.
+type Package struct {
+	ParserVersion int              `json:"parser_version"`
+	Files         []FileInfo       `json:"files"`
+	Libraries     []Library        `json:"libraries"`
+	Definitions   []Definition     `json:"definitions"`
+	References    []Reference      `json:"references"`
+	Side          []SideFile       `json:"side_files"`
+	Metadata      Metadata         `json:"metadata"`
+	Diagnostics   []upg.Diagnostic `json:"diagnostics"`
+	parsed        map[string]*upg.File
+}
+
+// Parsed returns the parsed source file of that name, or nil.
+func (p *Package) Parsed(name string) *upg.File { return p.parsed[name] }
+
+// HasErrors reports whether any diagnostic of the package is an error.
+func (p *Package) HasErrors() bool { return upg.HasErrors(p.Diagnostics) }
+
+// Summary counts what the package holds.
+type Summary struct {
+	Files            int            `json:"files"`
+	Definitions      map[string]int `json:"definitions"` // by kind
+	References       map[string]int `json:"references"`  // by status
+	Unresolved       int            `json:"unresolved_libraries"`
+	Errors, Warnings int
+}
+
+// Summary counts definitions, references and diagnostics.
+func (p *Package) Summary() Summary {
+	s := Summary{Files: len(p.Files), Definitions: map[string]int{}, References: map[string]int{}}
+	for _, d := range p.Definitions {
+		s.Definitions[d.Kind]++
+	}
+	for _, r := range p.References {
+		s.References[r.Status]++
+	}
+	for _, l := range p.Libraries {
+		if l.How == HowUnresolved {
+			s.Unresolved++
+		}
+	}
+	for _, d := range p.Diagnostics {
+		switch d.Severity {
+		case upg.SeverityError:
+			s.Errors++
+		case upg.SeverityWarning:
+			s.Warnings++
+		}
+	}
+	return s
+}
+
+// ---------------------------------------------------------------- resolving
+
+type resolver struct {
+	pkg    *Package
+	inputs []Input
+	byName map[string]int   // exact base name → input index
+	byFold map[string][]int // upper-case base name → input indices
+	files  []*upg.File      // parsed sources (nil for non-sources)
+	roles  []string
+	edges  [][]edge // per input: resolved includes in declaration order
+	atrs   []int
+}
+
+type edge struct {
+	to  int
+	lib int // index into pkg.Libraries
+}
+
+// Resolve parses and resolves the files of one package. Files are processed
+// in the order given; names must be unique.
+func Resolve(inputs []Input) *Package {
+	r := &resolver{
+		pkg:    &Package{ParserVersion: upg.ParserVersion, Files: []FileInfo{}, Libraries: []Library{}, Definitions: []Definition{}, References: []Reference{}, Side: []SideFile{}, Diagnostics: []upg.Diagnostic{}, parsed: map[string]*upg.File{}},
+		inputs: inputs,
+		byName: map[string]int{},
+		byFold: map[string][]int{},
+		files:  make([]*upg.File, len(inputs)),
+		roles:  make([]string, len(inputs)),
+		edges:  make([][]edge, len(inputs)),
+	}
+	r.pkg.Metadata.Main = []string{}
+	r.pkg.Metadata.Libraries = []string{}
+	for i, in := range inputs {
+		base := upg.BaseName(in.Name)
+		r.byName[base] = i
+		up := strings.ToUpper(base)
+		r.byFold[up] = append(r.byFold[up], i)
+	}
+	r.parseAll()
+	r.resolveIncludes()
+	roots := r.assignRoles()
+	r.symbols(roots)
+	r.metadata(roots)
+	r.fileInfos()
+	upg.SortDiagnostics(r.pkg.Diagnostics)
+	return r.pkg
+}
+
+func (r *resolver) diag(d upg.Diagnostic) { r.pkg.Diagnostics = append(r.pkg.Diagnostics, d) }
+
+func (r *resolver) diagAt(file *upg.File, code string, sev upg.Severity, off, end int, format string, args ...any) {
+	pos := file.Position(off)
+	r.diag(upg.Diagnostic{Code: code, Severity: sev, File: file.Name, Line: pos.Line, Col: pos.Col, Offset: off, End: end, Message: fmt.Sprintf(format, args...)})
+}
+
+func (r *resolver) parseAll() {
+	for i, in := range r.inputs {
+		kind := upg.KindOf(in.Name)
+		switch kind {
+		case upg.KindSRC, upg.KindLIB, upg.KindATR, upg.KindInclude:
+			if sidefile.IsBinary(in.Src) {
+				r.diag(upg.Diagnostic{Code: upg.CodeBinaryContent, Severity: upg.SeverityError, File: in.Name, Line: 1, Col: 1,
+					Message: "the file holds binary content (NUL or control bytes), not UPG source text; it was not parsed"})
+				continue
+			}
+			f := upg.Parse(in.Name, in.Src)
+			r.files[i] = f
+			r.pkg.parsed[in.Name] = f
+			r.pkg.Diagnostics = append(r.pkg.Diagnostics, f.Diagnostics...)
+			if kind == upg.KindATR {
+				r.atrs = append(r.atrs, i)
+			}
+		case upg.KindCNF:
+			c := sidefile.ParseCNF(in.Name, in.Src)
+			r.pkg.Side = append(r.pkg.Side, SideFile{Name: in.Name, CNF: c})
+			r.pkg.Diagnostics = append(r.pkg.Diagnostics, c.Diagnostics...)
+		case upg.KindKIN:
+			k := sidefile.ParseKIN(in.Name, in.Src)
+			r.pkg.Side = append(r.pkg.Side, SideFile{Name: in.Name, KIN: k})
+			r.pkg.Diagnostics = append(r.pkg.Diagnostics, k.Diagnostics...)
+		case upg.KindPINF:
+			p := sidefile.ParsePINF(in.Name, in.Src)
+			r.pkg.Side = append(r.pkg.Side, SideFile{Name: in.Name, PINF: p})
+			r.pkg.Diagnostics = append(r.pkg.Diagnostics, p.Diagnostics...)
+			if r.pkg.Metadata.PostName == "" {
+				r.pkg.Metadata.PostName, r.pkg.Metadata.PostExtension = p.PostName, p.PostExtension
+			}
+		case upg.KindLNG:
+			g := sidefile.ParseLNG(in.Name, in.Src)
+			r.pkg.Side = append(r.pkg.Side, SideFile{Name: in.Name, LNG: g})
+			r.pkg.Diagnostics = append(r.pkg.Diagnostics, g.Diagnostics...)
+			r.diag(upg.Diagnostic{Code: upg.CodeLanguageFile, Severity: upg.SeverityInfo, File: in.Name, Line: 1, Col: 1,
+				Message: fmt.Sprintf("language file with %d texts (generated by the compiler; not UPG source)", len(g.Entries))})
+		case upg.KindCTL:
+			c := sidefile.DetectCTL(in.Name, in.Src)
+			r.pkg.Side = append(r.pkg.Side, SideFile{Name: in.Name, CTL: c})
+			what := "binary"
+			if !c.Binary {
+				what = "text (unexpected for a compiled post)"
+			}
+			r.diag(upg.Diagnostic{Code: upg.CodeCompiledFile, Severity: upg.SeverityInfo, File: in.Name, Line: 1, Col: 1,
+				Message: fmt.Sprintf("compiled post (.CTL, %d bytes, %s); it is not parsed", c.Size, what)})
+		}
+	}
+}
+
+// lookupFile finds the package file a declared path names.
+func (r *resolver) lookupFile(path string) (idx int, how string, folded bool) {
+	base := upg.BaseName(path)
+	p := strings.TrimSpace(path)
+	outside := strings.Contains(p, "..") || strings.HasPrefix(p, `\`) || strings.HasPrefix(p, "/") || (len(p) >= 2 && p[1] == ':')
+	how = HowRelative
+	if outside {
+		how = HowFileName
+	}
+	if i, ok := r.byName[base]; ok {
+		return i, how, false
+	}
+	if is := r.byFold[strings.ToUpper(base)]; len(is) > 0 {
+		return is[0], how, true
+	}
+	return -1, HowUnresolved, false
+}
+
+func (r *resolver) resolveIncludes() {
+	for i, f := range r.files {
+		if f == nil {
+			continue
+		}
+		for _, inc := range f.Includes {
+			lib := Library{From: f.Name, Line: inc.Line, Path: inc.Path, Directive: "include"}
+			if inc.Library {
+				lib.Directive = "library"
+			}
+			j, how, folded := r.lookupFile(inc.Path)
+			lib.How, lib.CaseInsensitive = how, folded
+			base := upg.BaseName(inc.Path)
+			switch {
+			case inc.Path == "":
+				lib.How = HowUnresolved
+				lib.Explanation = "empty path"
+			case j < 0:
+				lib.Explanation = fmt.Sprintf("no file named %s in the package", base)
+				sev := upg.SeverityWarning
+				r.diagAt(f, upg.CodeLibraryUnresolved, sev, inc.Command.ValuePos, inc.Command.ValueEnd,
+					"library %s is not in the package (%s); references it could define are reported as unknown, not as errors — add the file to the package to check them", base, inc.Path)
+			default:
+				lib.Resolved = r.inputs[j].Name
+				switch how {
+				case HowRelative:
+					lib.Explanation = fmt.Sprintf("relative path: the package file %s", lib.Resolved)
+				case HowFileName:
+					lib.Explanation = fmt.Sprintf("the path points outside the package folder; matched the package file %s by its file name", lib.Resolved)
+				}
+				if folded {
+					lib.Explanation += " (case-insensitive match)"
+				}
+				if j == i {
+					r.diagAt(f, upg.CodeLibraryCycle, upg.SeverityError, inc.Command.ValuePos, inc.Command.ValueEnd,
+						"%s includes itself; remove this line", f.Name)
+				} else if r.files[j] == nil {
+					lib.Explanation += "; the file is not UPG source and was not read as a library"
+				}
+			}
+			idx := len(r.pkg.Libraries)
+			r.pkg.Libraries = append(r.pkg.Libraries, lib)
+			if j >= 0 && j != i && r.files[j] != nil {
+				r.edges[i] = append(r.edges[i], edge{to: j, lib: idx})
+			}
+		}
+	}
+	// cycles
+	state := make([]uint8, len(r.inputs)) // 0 new, 1 on stack, 2 done
+	var stack []int
+	var visit func(i int)
+	visit = func(i int) {
+		state[i] = 1
+		stack = append(stack, i)
+		for _, e := range r.edges[i] {
+			switch state[e.to] {
+			case 0:
+				visit(e.to)
+			case 1:
+				// cycle: from e.to … i → e.to
+				var names []string
+				k := len(stack) - 1
+				for k >= 0 && stack[k] != e.to {
+					k--
+				}
+				for _, s := range stack[k:] {
+					names = append(names, upg.BaseName(r.inputs[s].Name))
+				}
+				names = append(names, upg.BaseName(r.inputs[e.to].Name))
+				f := r.files[i]
+				lib := r.pkg.Libraries[e.lib]
+				inc := findInclude(f, lib.Line)
+				off, end := 0, 0
+				if inc != nil {
+					off, end = inc.Command.ValuePos, inc.Command.ValueEnd
+				}
+				r.diagAt(f, upg.CodeLibraryCycle, upg.SeverityError, off, end,
+					"libraries include each other in a cycle: %s; remove one of these :LIBRARY= lines", strings.Join(names, " → "))
+			}
+		}
+		stack = stack[:len(stack)-1]
+		state[i] = 2
+	}
+	for i := range r.inputs {
+		if state[i] == 0 && r.files[i] != nil {
+			visit(i)
+		}
+	}
+}
+
+func findInclude(f *upg.File, line int) *upg.Include {
+	for _, inc := range f.Includes {
+		if inc.Line == line {
+			return inc
+		}
+	}
+	return nil
+}
+
+// closure returns root followed by every file it reaches through includes,
+// depth-first in declaration order (the override order: a file's own
+// definitions win over its libraries; earlier libraries over later ones).
+func (r *resolver) closure(root int) []int {
+	seen := map[int]bool{root: true}
+	order := []int{root}
+	var walk func(i int)
+	walk = func(i int) {
+		for _, e := range r.edges[i] {
+			if !seen[e.to] {
+				seen[e.to] = true
+				order = append(order, e.to)
+				walk(e.to)
+			}
+		}
+	}
+	walk(root)
+	return order
+}
+
+// assignRoles sets each file's role and returns the roots (main sources).
+func (r *resolver) assignRoles() []int {
+	var roots []int
+	for i, in := range r.inputs {
+		switch upg.KindOf(in.Name) {
+		case upg.KindSRC:
+			if r.files[i] != nil {
+				roots = append(roots, i)
+			}
+			r.roles[i] = RoleMain
+		case upg.KindATR:
+			r.roles[i] = RoleAttributes
+		case upg.KindCNF:
+			r.roles[i] = RoleConfig
+		case upg.KindKIN:
+			r.roles[i] = RoleKinematics
+		case upg.KindPINF:
+			r.roles[i] = RoleInfo
+		case upg.KindLNG:
+			r.roles[i] = RoleLanguage
+		case upg.KindCTL:
+			r.roles[i] = RoleCompiled
+		case upg.KindLIB:
+			r.roles[i] = RoleUnusedLib
+		default:
+			r.roles[i] = RoleOther
+		}
+	}
+	for _, root := range roots {
+		for _, j := range r.closure(root)[1:] {
+			if r.roles[j] == RoleUnusedLib || r.roles[j] == RoleOther {
+				if upg.KindOf(r.inputs[j].Name) == upg.KindLIB {
+					r.roles[j] = RoleLibrary
+				} else {
+					r.roles[j] = RoleInclude
+				}
+			}
+		}
+	}
+	if len(roots) == 0 {
+		hasSource := false
+		for _, f := range r.files {
+			if f != nil && f.Kind != upg.KindATR {
+				hasSource = true
+			}
+		}
+		if hasSource {
+			r.diag(upg.Diagnostic{Code: upg.CodeNoMainSource, Severity: upg.SeverityWarning, File: "", Line: 1, Col: 1,
+				Message: "the package has no .SRC file; its libraries are checked on their own"})
+		}
+	}
+	for i, in := range r.inputs {
+		if r.roles[i] == RoleOther && r.files[i] == nil {
+			r.diag(upg.Diagnostic{Code: upg.CodeUnknownFile, Severity: upg.SeverityInfo, File: in.Name, Line: 1, Col: 1,
+				Message: "not a UPG source or known side file; kept as is"})
+		}
+	}
+	return roots
+}
+
+func (r *resolver) fileInfos() {
+	counts := map[string][2]int{}
+	for _, d := range r.pkg.Diagnostics {
+		c := counts[d.File]
+		switch d.Severity {
+		case upg.SeverityError:
+			c[0]++
+		case upg.SeverityWarning:
+			c[1]++
+		}
+		counts[d.File] = c
+	}
+	for i, in := range r.inputs {
+		fi := FileInfo{Name: in.Name, Kind: upg.KindOf(in.Name), Role: r.roles[i], Size: len(in.Src), Binary: sidefile.IsBinary(in.Src)}
+		if f := r.files[i]; f != nil {
+			fi.Lines = len(f.Lines)
+		}
+		c := counts[in.Name]
+		fi.Errors, fi.Warnings = c[0], c[1]
+		r.pkg.Files = append(r.pkg.Files, fi)
+	}
+}
+
+// ---------------------------------------------------------------- symbols
+
+type defRef struct {
+	file int
+	def  int // index into pkg.Definitions
+}
+
+// scope is the set of definitions visible from one main source.
+type scope struct {
+	files      []int // override order
+	attrs      map[string][]defRef
+	sections   map[string][]defRef // exact section name
+	secFold    map[string][]defRef // canonical section name
+	defines    map[string][]defRef
+	opers      map[string][]defRef
+	libMissing bool
+	hasATR     bool
+}
+
+func (r *resolver) symbols(roots []int) {
+	// definitions of every parsed file
+	fileDefs := make([][]int, len(r.inputs))
+	for i, f := range r.files {
+		if f == nil {
+			continue
+		}
+		for _, it := range f.Items {
+			var d Definition
+			switch it := it.(type) {
+			case *upg.Attribute:
+				if it.Name == "" {
+					continue
+				}
+				pos := f.Position(it.Start.ValuePos)
+				d = Definition{Name: it.Name, Canonical: upg.CanonicalName(it.Name), Kind: KindAttribute, Line: pos.Line, Col: pos.Col, Offset: pos.Offset, EndLine: it.EndLine, Type: it.Type}
+			case *upg.Section:
+				if it.Name == "" {
+					continue
+				}
+				pos := f.Position(it.Header.ValuePos)
+				d = Definition{Name: it.Name, Canonical: it.Name, Kind: KindSection, Line: pos.Line, Col: pos.Col, Offset: pos.Offset, EndLine: it.EndLine, Type: upg.SectionKindOf(it)}
+				for _, p := range it.Params {
+					d.Params = append(d.Params, p.Name)
+				}
+			case *upg.Define:
+				if it.Name == "" {
+					continue
+				}
+				pos := f.Position(it.NamePos)
+				d = Definition{Name: it.Name, Canonical: upg.CanonicalName(it.Name), Kind: KindDefine, Line: pos.Line, Col: pos.Col, Offset: pos.Offset, Type: it.Value}
+			case *upg.Operation:
+				if it.ID == "" {
+					continue
+				}
+				pos := f.Position(it.Start.ValuePos)
+				d = Definition{Name: it.ID, Canonical: upg.CanonicalName(it.ID), Kind: KindOperation, Line: pos.Line, Col: pos.Col, Offset: pos.Offset, EndLine: it.EndLine, Type: it.Sub}
+			default:
+				continue
+			}
+			d.File = f.Name
+			fileDefs[i] = append(fileDefs[i], len(r.pkg.Definitions))
+			r.pkg.Definitions = append(r.pkg.Definitions, d)
+		}
+	}
+	done := make([]bool, len(r.inputs))
+	resolveFrom := func(root int, order []int) {
+		sc := r.buildScope(order, fileDefs)
+		r.crossFile(sc)
+		for _, i := range order {
+			if !done[i] {
+				done[i] = true
+				r.references(i, sc)
+			}
+		}
+	}
+	for _, root := range roots {
+		resolveFrom(root, r.closure(root))
+	}
+	// files no main source reaches: each with its own closure
+	for i, f := range r.files {
+		if f != nil && !done[i] && r.roles[i] != RoleAttributes {
+			resolveFrom(i, r.closure(i))
+		}
+	}
+}
+
+func (r *resolver) buildScope(order []int, fileDefs [][]int) *scope {
+	sc := &scope{files: order, attrs: map[string][]defRef{}, sections: map[string][]defRef{}, secFold: map[string][]defRef{}, defines: map[string][]defRef{}, opers: map[string][]defRef{}}
+	files := append([]int(nil), order...)
+	for _, a := range r.atrs {
+		in := false
+		for _, o := range order {
+			in = in || o == a
+		}
+		if !in {
+			files = append(files, a)
+		}
+	}
+	sc.hasATR = len(r.atrs) > 0
+	for _, i := range files {
+		for _, li := range r.pkg.Libraries {
+			if li.From == r.inputs[i].Name && li.How == HowUnresolved {
+				sc.libMissing = true
+			}
+		}
+		for _, di := range fileDefs[i] {
+			d := &r.pkg.Definitions[di]
+			ref := defRef{file: i, def: di}
+			switch d.Kind {
+			case KindAttribute:
+				sc.attrs[d.Canonical] = append(sc.attrs[d.Canonical], ref)
+			case KindSection:
+				sc.sections[d.Name] = append(sc.sections[d.Name], ref)
+				key := upg.CanonicalName(d.Name)
+				sc.secFold[key] = append(sc.secFold[key], ref)
+			case KindDefine:
+				sc.defines[d.Canonical] = append(sc.defines[d.Canonical], ref)
+			case KindOperation:
+				sc.opers[d.Canonical] = append(sc.opers[d.Canonical], ref)
+			}
+		}
+	}
+	return sc
+}
+
+// crossFile reports sections and attributes defined in more than one file.
+func (r *resolver) crossFile(sc *scope) {
+	names := make([]string, 0, len(sc.sections))
+	for n := range sc.sections {
+		names = append(names, n)
+	}
+	sort.Strings(names)
+	for _, n := range names {
+		defs := sc.sections[n]
+		if len(defs) < 2 {
+			continue
+		}
+		winner := defs[0]
+		for _, d := range defs[1:] {
+			if d.file == winner.file {
+				continue // duplicate in one file: reported by the parser
+			}
+			wd := r.pkg.Definitions[winner.def]
+			ld := &r.pkg.Definitions[d.def]
+			if ld.Overridden {
+				continue
+			}
+			ld.Overridden = true
+			f := r.files[d.file]
+			r.diagAt(f, upg.CodeSectionInTwoFiles, upg.SeverityWarning, ld.Offset, ld.Offset+len(ld.Name),
+				"section %s is also defined in %s line %d, and that copy wins (a source overrides the libraries it includes; among libraries the one listed first wins) — this copy is never used",
+				n, upg.BaseName(wd.File), wd.Line)
+		}
+	}
+	anames := make([]string, 0, len(sc.attrs))
+	for n := range sc.attrs {
+		anames = append(anames, n)
+	}
+	sort.Strings(anames)
+	for _, n := range anames {
+		defs := sc.attrs[n]
+		if len(defs) < 2 {
+			continue
+		}
+		first := defs[0]
+		for _, d := range defs[1:] {
+			if d.file == first.file || r.roles[d.file] == RoleAttributes || r.roles[first.file] == RoleAttributes {
+				continue
+			}
+			fd := r.pkg.Definitions[first.def]
+			ld := r.pkg.Definitions[d.def]
+			r.diagAt(r.files[d.file], upg.CodeAttributeInTwoFiles, upg.SeverityInfo, ld.Offset, ld.Offset+len(ld.Name),
+				"attribute %s is also defined in %s line %d", ld.Name, upg.BaseName(fd.File), fd.Line)
+			break
+		}
+	}
+}
+
+func (r *resolver) references(i int, sc *scope) {
+	f := r.files[i]
+	for _, ref := range f.References() {
+		rr := Reference{Name: ref.Name, Context: ref.Context, File: f.Name, Line: ref.Line, Col: ref.Col, Offset: ref.Offset, Section: ref.Section}
+		if ref.Target == upg.TargetSection {
+			rr.Canonical = ref.Name
+			r.resolveSection(f, &rr, ref, sc)
+		} else {
+			rr.Canonical = upg.CanonicalName(ref.Name)
+			r.resolveName(f, &rr, ref, sc)
+		}
+		r.pkg.References = append(r.pkg.References, rr)
+	}
+}
+
+func (r *resolver) def(d defRef) *Definition { return &r.pkg.Definitions[d.def] }
+
+func (r *resolver) resolveSection(f *upg.File, rr *Reference, ref upg.Ref, sc *scope) {
+	defs := sc.sections[ref.Name]
+	if len(defs) == 0 {
+		defs = sc.secFold[upg.CanonicalName(ref.Name)]
+	}
+	if len(defs) > 0 {
+		d := r.def(defs[0])
+		rr.Kind, rr.Status, rr.DefFile, rr.DefLine = KindSection, StatusDefined, d.File, d.Line
+		if ref.Args >= 0 || len(d.Params) > 0 {
+			n := ref.Args
+			if n < 0 {
+				n = 0
+			}
+			if ref.Context != upg.RefSectionExist && ref.Context != upg.RefSectionArg && n != len(d.Params) {
+				r.diagAt(f, upg.CodeSectionArgCount, upg.SeverityWarning, ref.Offset, ref.Offset+len(ref.Name),
+					"section %s takes %d parameter(s) (%s line %d) but is given %d argument(s) here", ref.Name, len(d.Params), upg.BaseName(d.File), d.Line, n)
+			}
+		}
+		return
+	}
+	rr.Kind = KindUnknown
+	switch {
+	case ref.Guarded:
+		rr.Status = StatusGuarded
+	case sc.libMissing:
+		rr.Status = StatusLibraryMissing
+		r.diagAt(f, upg.CodeUnknownLibraryMissing, upg.SeverityInfo, ref.Offset, ref.Offset+len(ref.Name),
+			"section %s is not defined in the package; unknown because a library is missing", ref.Name)
+	default:
+		rr.Status = StatusUndefined
+		r.diagAt(f, upg.CodeUndefinedSection, upg.SeverityWarning, ref.Offset, ref.Offset+len(ref.Name),
+			"%s refers to section %s, which no file of the package defines (at run time it finds nothing); define :SECTION=%s or guard it with IF SECTIONEXIST(%s) THEN … ENDIF",
+			contextWord(ref.Context), ref.Name, ref.Name, ref.Name)
+	}
+}
+
+func contextWord(ctx string) string {
+	switch ctx {
+	case upg.RefCall:
+		return "CALL"
+	case upg.RefAttrCFunc:
+		return ":ATTRCFUNC"
+	case upg.RefAttrFunc:
+		return ":ATTRFUNC"
+	case upg.RefSectionArg:
+		return "this command"
+	}
+	return "this line"
+}
+
+func (r *resolver) resolveName(f *upg.File, rr *Reference, ref upg.Ref, sc *scope) {
+	key := rr.Canonical
+	if ref.Param {
+		rr.Kind, rr.Status = KindParam, StatusParam
+		return
+	}
+	set := func(kind string, d *Definition) {
+		rr.Kind, rr.Status, rr.DefFile, rr.DefLine = kind, StatusDefined, d.File, d.Line
+	}
+	// Exact spelling first (blanks and underscores are the same); a match
+	// that differs only in case is accepted after system names, because
+	// e.g. HOME is a system constant while "home" is a MASTER.ATR question.
+	exact := exactKey(ref.Name)
+	var folded *Definition
+	foldedKind := ""
+	for _, m := range []struct {
+		kind string
+		defs []defRef
+	}{{KindAttribute, sc.attrs[key]}, {KindDefine, sc.defines[key]}, {KindOperation, sc.opers[key]}} {
+		if m.kind == KindOperation && ref.Context == upg.RefCommand {
+			continue
+		}
+		for _, dr := range m.defs {
+			d := r.def(dr)
+			if exactKey(d.Name) == exact {
+				set(m.kind, d)
+				return
+			}
+			if folded == nil {
+				folded, foldedKind = d, m.kind
+			}
+		}
+	}
+	if upg.IsSystemName(ref.Name) {
+		rr.Kind, rr.Status = KindSystem, StatusSystem
+		return
+	}
+	if folded != nil {
+		set(foldedKind, folded)
+		return
+	}
+	rr.Kind = KindUnknown
+	switch {
+	case ref.Context == upg.RefCommand:
+		rr.Status = StatusUndefined
+		r.diagAt(f, upg.CodeUnknownCommand, upg.SeverityWarning, ref.Offset, ref.Offset+len(ref.Name),
+			"%s(…) is used as a command, but it is neither a built-in command of the language catalogue nor an attribute of the package; check the spelling", ref.Name)
+	case upg.IsUserName(ref.Name) && !sc.hasATR:
+		rr.Status = StatusUserMissing
+		r.diagAt(f, upg.CodeUnknownUserAttribute, upg.SeverityInfo, ref.Offset, ref.Offset+len(ref.Name),
+			"%s is a user (MASTER.ATR) attribute the package does not define; add MASTER.ATR to the package to check it", ref.Name)
+	case sc.libMissing:
+		rr.Status = StatusLibraryMissing
+		r.diagAt(f, upg.CodeUnknownLibraryMissing, upg.SeverityInfo, ref.Offset, ref.Offset+len(ref.Name),
+			"%s is not defined in the package; unknown because a library is missing", ref.Name)
+	default:
+		rr.Status = StatusUndefined
+		r.diagAt(f, upg.CodeUndefinedAttribute, upg.SeverityWarning, ref.Offset, ref.Offset+len(ref.Name),
+			"%s is not defined: no attribute, :DEFINE or operation id of the package has this name and the language catalogue does not list it; define it with :ATTRNAME=%s … :ATTREND or fix the spelling (if it is a system name the catalogue lacks, ignore this)",
+			ref.Name, strings.ReplaceAll(ref.Name, "_", " "))
+	}
+}
+
+// ---------------------------------------------------------------- metadata
+
+func (r *resolver) metadata(roots []int) {
+	m := &r.pkg.Metadata
+	order := []int{}
+	for _, root := range roots {
+		m.Main = append(m.Main, r.inputs[root].Name)
+		order = append(order, r.closure(root)...)
+	}
+	if len(roots) == 0 {
+		for i, f := range r.files {
+			if f != nil {
+				order = append(order, i)
+			}
+		}
+	}
+	for _, root := range roots {
+		f := r.files[root]
+		if m.ControlFamily == "" {
+			m.ControlFamily = f.ControlFamily
+		}
+		if m.System == "" {
+			m.System, _ = f.Header("SYSTEM")
+		}
+		for _, inc := range f.Includes {
+			if inc.Library {
+				m.Libraries = append(m.Libraries, inc.Path)
+			}
+		}
+	}
+	for _, i := range order {
+		f := r.files[i]
+		if f == nil {
+			continue
+		}
+		if m.System == "" {
+			m.System, _ = f.Header("SYSTEM")
+		}
+		if a := f.Attribute("MACHINE NAME"); a != nil && m.MachineName == "" {
+			m.MachineName = a.Default
+		}
+		if a := f.Attribute("CONTROLLER TYPE"); a != nil && m.ControllerType == "" {
+			m.ControllerType = a.Default
+		}
+	}
+}
+
+// exactKey is a name with blanks turned into '_' and case kept.
+func exactKey(s string) string {
+	s = strings.TrimSpace(s)
+	if !strings.ContainsAny(s, " \t") {
+		return s
+	}
+	return strings.Join(strings.Fields(s), "_")
+}

@@ -1,0 +1,94 @@
+package upg
+
+import "fmt"
+
+// TokenKind classifies a token for syntax highlighting and for the parser.
+// The names (String) are stable: the web UI and the API use them as CSS
+// classes and JSON values.
+type TokenKind uint8
+
+const (
+	TokInvalid      TokenKind = iota
+	TokSpace                  // "space": blanks and tabs
+	TokEOL                    // "eol": line terminator, "\n" or "\r\n"
+	TokComment                // "comment": a '*' comment line (also free text in a *START COMMENTS block)
+	TokMarker                 // "marker": control-family marker on line 1 (e.g. *FANUCM, *PathPilot)
+	TokEOF                    // "eof": the DOS end-of-file byte 0x1A
+	TokHeader                 // "header": a header command word (":SYSTEM", ":LEADING", unknown ":X")
+	TokDirective              // "directive": ":LIBRARY", ":INCLUDE", ":DEFINE", ":IDHIGH", ":ATTRMACHINE"
+	TokAttrCommand            // "attribute-command": ":ATTRNAME", ":CODE", ":OPERID", ":ATTREND" …
+	TokSection                // "section": the ":SECTION" word
+	TokPrefix                 // "prefix": ":T:", ":C:", ":C7:"
+	TokName                   // "name": a declared or referenced attribute/section/define name in a command, CALL(…), SECTIONEXIST(…)
+	TokValue                  // "value": the value of a header or sub-command
+	TokPath                   // "path": the path of :LIBRARY= / :INCLUDE=
+	TokKeyword                // "keyword": IF THEN ELSE ENDIF AND OR CALL RETURN GOTOn
+	TokFunction               // "function": a built-in command or function (ABS, STRCAT, SETON …)
+	TokVariable               // "variable": any other name in an expression or template token
+	TokNumber                 // "number"
+	TokString                 // "string": {…} or "…"
+	TokOperator               // "operator": = <> < > + - * / (and the unsupported <= >= !=)
+	TokPunct                  // "punct": ( ) , and the '=' of a command
+	TokTemplateText           // "template-text": literal text of a :T: line
+	TokToken                  // "token": the < ! : > # % parts of a template token and EOL/BLANK/attributes
+	TokFormat                 // "format": a "…" number format inside a template token
+	TokText                   // "text": a stray line that is none of the line kinds
+	TokError                  // "error": bytes that could not be lexed
+	numTokenKinds
+)
+
+var tokenKindNames = [numTokenKinds]string{
+	"invalid", "space", "eol", "comment", "marker", "eof", "header", "directive",
+	"attribute-command", "section", "prefix", "name", "value", "path", "keyword",
+	"function", "variable", "number", "string", "operator", "punct",
+	"template-text", "token", "format", "text", "error",
+}
+
+func (k TokenKind) String() string {
+	if int(k) < len(tokenKindNames) {
+		return tokenKindNames[k]
+	}
+	return fmt.Sprintf("TokenKind(%d)", k)
+}
+
+// MarshalText writes the kind's stable name.
+func (k TokenKind) MarshalText() ([]byte, error) { return []byte(k.String()), nil }
+
+// UnmarshalText reads a kind name.
+func (k *TokenKind) UnmarshalText(b []byte) error {
+	for i, n := range tokenKindNames {
+		if n == string(b) {
+			*k = TokenKind(i)
+			return nil
+		}
+	}
+	return fmt.Errorf("upg: unknown token kind %q", b)
+}
+
+// TokenKinds returns every token kind name, in enum order (for UI legends).
+func TokenKinds() []string { return append([]string(nil), tokenKindNames[1:]...) }
+
+// Token is one lexical token: the bytes src[Offset:End]. The tokens of a file
+// cover it completely and in order (blanks and line ends are tokens too), so
+// concatenating them gives the file back. Line and Col (1-based, bytes) are
+// where the token starts. Fields are int32 to keep a 300 KB file's token
+// stream compact.
+type Token struct {
+	Kind   TokenKind `json:"kind"`
+	Offset int32     `json:"offset"`
+	End    int32     `json:"end"`
+	Line   int32     `json:"line"`
+	Col    int32     `json:"col"`
+}
+
+// Len is the token's length in bytes.
+func (t Token) Len() int { return int(t.End - t.Offset) }
+
+// Tokenize lexes a whole file into its token stream (the same tokens, with
+// the same kinds, as Parse(…).Tokens) without building the syntax tree. It
+// never fails: bytes it cannot lex become TokError tokens.
+func Tokenize(src []byte) []Token {
+	lx := newLexer(src, false)
+	lx.run()
+	return lx.toks
+}
