@@ -26,6 +26,8 @@ type Deps struct {
 	Repo    catalog.Repository
 	Service *catalog.Service
 	Blobs   blob.Store
+	Index   IndexReader
+	Reindex Reindexer
 	Limits  upload.Limits
 	Log     *slog.Logger
 	Version string
@@ -91,6 +93,8 @@ func Mount(r chi.Router, d Deps) huma.API {
 	api := humachi.New(r, cfg)
 	h := &handlers{Deps: d}
 	h.register(api)
+	h.registerIndex(api)
+	h.registerParse(api)
 	return api
 }
 

@@ -39,6 +39,8 @@ type Package struct {
 	MachineType    string    `json:"machine_type"`
 	ControllerType string    `json:"controller_type"`
 	Platform       string    `json:"platform"`
+	System         string    `json:"system"`         // :SYSTEM= of the source (MILL, LATHE …)
+	ControlFamily  string    `json:"control_family"` // first-line marker (FANUCM, PathPilot …)
 	MetadataEdited bool      `json:"metadata_edited"`
 	LatestVersion  int       `json:"latest_version"`
 	Status         Status    `json:"status"`
@@ -46,6 +48,8 @@ type Package struct {
 	ErrorDetail    string    `json:"error_detail,omitempty"`
 	FileCount      int       `json:"file_count"`
 	SectionCount   int       `json:"section_count"`
+	ErrorCount     int       `json:"error_count"`   // UPG diagnostics of severity error
+	WarningCount   int       `json:"warning_count"` // and of severity warning
 	CreatedAt      time.Time `json:"created_at"`
 	UpdatedAt      time.Time `json:"updated_at"`
 	// Files of the latest version; filled by list and get.
@@ -65,7 +69,12 @@ type Version struct {
 	ErrorDetail  string    `json:"error_detail,omitempty"`
 	FileCount    int       `json:"file_count"`
 	SectionCount int       `json:"section_count"`
-	JobID        int64     `json:"job_id"`
+	ErrorCount   int       `json:"error_count"`
+	WarningCount int       `json:"warning_count"`
+	// ParserVersion is the UPG parser version that indexed this version
+	// ("" until it has been indexed).
+	ParserVersion string `json:"parser_version"`
+	JobID         int64  `json:"job_id"`
 	UpdatedAt    time.Time `json:"updated_at"`
 }
 

@@ -16,6 +16,7 @@ import (
 
 	"github.com/veripost/veripost/internal/blob"
 	"github.com/veripost/veripost/internal/catalog"
+	"github.com/veripost/veripost/internal/index"
 )
 
 // FileContent is one file of a version with its verified bytes.
@@ -24,19 +25,15 @@ type FileContent struct {
 	Data []byte
 }
 
-// Analyzer is the parsing stage's pluggable part: it reads every file of a
-// version and records what it learns. It must be idempotent: running it
-// twice for the same version leaves the same rows.
-type Analyzer interface {
-	Analyze(ctx context.Context, version catalog.Version, files []FileContent) error
-}
-
 // Pipeline processes ingestion jobs.
 type Pipeline struct {
-	Repo     catalog.Repository
-	Blobs    blob.Store
-	Analyzer Analyzer // nil: only per-file facts are recorded
-	Log      *slog.Logger
+	Repo  catalog.Repository
+	Blobs blob.Store
+	// Index stores what the parser finds; nil records per-file facts only.
+	Index index.Repository
+	// ParserVersion keys stored parse results (default: ParserVersion).
+	ParserVersion string
+	Log           *slog.Logger
 }
 
 // permanentError marks a failure that retrying cannot fix.
@@ -124,12 +121,19 @@ func (p *Pipeline) run(ctx context.Context, ver catalog.Version) error {
 			return err
 		}
 	}
-	if p.Analyzer != nil {
-		if err := p.Analyzer.Analyze(ctx, ver, contents); err != nil {
-			return &stageError{"Parsing the package failed because of a server problem.", err}
-		}
+	if p.Index == nil {
+		return set(catalog.StatusReady)
 	}
-	return set(catalog.StatusReady)
+	// UPG errors in the files are findings, stored as diagnostics; the
+	// version still ends ready. Only a failure to store them is an error.
+	fileResults, version := Analyze(ver.ID, p.parserVersion(), contents)
+	if err := p.Index.SaveVersion(ctx, fileResults, version); err != nil {
+		if errors.Is(err, catalog.ErrNotFound) {
+			return nil // deleted while being indexed
+		}
+		return &stageError{"Storing the parsed package failed because of a server problem. VeriPost retried and gave up; try again later.", err}
+	}
+	return nil
 }
 
 // read fetches a file's bytes and checks them against the recorded hash.
@@ -154,6 +158,13 @@ func (p *Pipeline) read(ctx context.Context, f catalog.File) ([]byte, error) {
 			fmt.Errorf("stored %d bytes with sha256 %x, expected %d bytes with sha256 %s", len(data), sum, f.Size, f.SHA256)}}
 	}
 	return data, nil
+}
+
+func (p *Pipeline) parserVersion() string {
+	if p.ParserVersion != "" {
+		return p.ParserVersion
+	}
+	return ParserVersion
 }
 
 func (p *Pipeline) logger() *slog.Logger {

@@ -159,6 +159,32 @@ func (q *Queue) EnqueueIngest(ctx context.Context, tx *sql.Tx, versionID string)
 	return res.Job.ID, nil
 }
 
+// EnqueueReindex queues the ingestion job again for each version (the job
+// is idempotent, so this re-parses and re-indexes it). A version that
+// already has such a job waiting is not queued twice.
+func (q *Queue) EnqueueReindex(ctx context.Context, versionIDs []string) (int, error) {
+	params := make([]river.InsertManyParams, len(versionIDs))
+	for i, id := range versionIDs {
+		params[i] = river.InsertManyParams{Args: IngestArgs{VersionID: id}, InsertOpts: &river.InsertOpts{
+			Priority:   2, // after fresh uploads
+			UniqueOpts: river.UniqueOpts{ByArgs: true, ByState: []rivertype.JobState{rivertype.JobStateAvailable, rivertype.JobStatePending, rivertype.JobStateRunning, rivertype.JobStateRetryable, rivertype.JobStateScheduled}},
+		}}
+	}
+	queued := 0
+	for start := 0; start < len(params); start += 500 {
+		res, err := q.client.InsertMany(ctx, params[start:min(start+500, len(params))])
+		if err != nil {
+			return queued, err
+		}
+		for _, r := range res {
+			if !r.UniqueSkippedAsDuplicate {
+				queued++
+			}
+		}
+	}
+	return queued, nil
+}
+
 // Start begins working jobs (no-op for an insert-only client).
 func (q *Queue) Start(ctx context.Context) error {
 	if !q.working {

@@ -44,6 +44,7 @@ func TestCorpusRoundTrip(t *testing.T) {
 			for _, asZip := range []bool{false, true} {
 				name := p.Name + map[bool]string{false: "/loose", true: "/zip"}[asZip]
 				t.Run(name, func(t *testing.T) {
+					app := app.With(t)
 					upload := files
 					if asZip {
 						upload = []servertest.NamedFile{{Name: p.Name + ".zip", Data: servertest.Zip(t, "outer/"+p.Name, files)}}
@@ -175,6 +176,7 @@ func TestBadUploads(t *testing.T) {
 		app := servertest.Start(t, cfg)
 		for _, c := range cases {
 			t.Run(c.name, func(t *testing.T) {
+				app := app.With(t)
 				status, body := app.PostUpload(c.files, c.fields)
 				var e servertest.APIError
 				if err := json.Unmarshal(body, &e); err != nil {

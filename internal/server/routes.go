@@ -51,7 +51,8 @@ func (a *App) routes() http.Handler {
 	r.Use(middleware.RequestID, a.observe, a.recoverJSON)
 	a.opsRoutes(r)
 	api.Mount(r, api.Deps{
-		Repo: a.DB, Service: a.Service, Blobs: a.Blobs, Limits: a.Limits(), Log: a.Log, Version: a.version,
+		Repo: a.DB, Service: a.Service, Blobs: a.Blobs, Index: a.DB, Reindex: a.Reindexer(),
+		Limits: a.Limits(), Log: a.Log, Version: a.version,
 	})
 	ui := web.New(web.Deps{Store: a.DB, Blobs: a.Blobs, Limits: a.Limits(), Log: a.Log, Version: a.version, APIPrefix: api.Prefix})
 	r.NotFound(func(w http.ResponseWriter, r *http.Request) {

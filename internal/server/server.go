@@ -12,6 +12,7 @@ import (
 	"net/http"
 	"time"
 
+	"github.com/veripost/veripost/internal/api"
 	"github.com/veripost/veripost/internal/blob"
 	"github.com/veripost/veripost/internal/catalog"
 	"github.com/veripost/veripost/internal/config"
@@ -61,7 +62,7 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger, opt Options) 
 		db.Close()
 		return nil, fmt.Errorf("opening object store: %w", err)
 	}
-	app.Pipeline = &ingest.Pipeline{Repo: db, Blobs: app.Blobs, Log: log}
+	app.Pipeline = &ingest.Pipeline{Repo: db, Blobs: app.Blobs, Index: db, Log: log}
 	workers := cfg.Workers
 	if opt.Workers >= 0 {
 		workers = opt.Workers
@@ -75,6 +76,36 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger, opt Options) 
 	app.Handler = app.routes()
 	return app, nil
 }
+
+// reindexer re-queues every version not yet indexed by the pipeline's
+// parser version.
+type reindexer struct{ app *App }
+
+func (r reindexer) parserVersion() string {
+	if pv := r.app.Pipeline.ParserVersion; pv != "" {
+		return pv
+	}
+	return ingest.ParserVersion
+}
+
+// StartReindex implements api.Reindexer.
+func (r reindexer) StartReindex(ctx context.Context) (int, error) {
+	ids, err := r.app.DB.VersionsToReindex(ctx, r.parserVersion())
+	if err != nil {
+		return 0, err
+	}
+	return r.app.Queue.EnqueueReindex(ctx, ids)
+}
+
+// ReindexProgress implements api.Reindexer.
+func (r reindexer) ReindexProgress(ctx context.Context) (string, int, int, error) {
+	pv := r.parserVersion()
+	done, total, err := r.app.DB.IndexProgress(ctx, pv)
+	return pv, done, total, err
+}
+
+// Reindexer returns the app's re-index control.
+func (a *App) Reindexer() api.Reindexer { return reindexer{a} }
 
 // Migrate applies the application's and the queue's migrations.
 func Migrate(ctx context.Context, db *store.DB, log *slog.Logger) error {

@@ -125,16 +125,16 @@ func defaultName(files []catalog.NewFile) string {
 }
 
 // packageColumns selects a package joined with its latest version.
-const packageColumns = `p.id, p.name, p.machine_type, p.controller_type, p.platform, p.metadata_edited, p.latest_version,
-	v.id, v.status, v.error_message, v.error_detail, v.file_count, v.section_count, p.created_at, p.updated_at`
+const packageColumns = `p.id, p.name, p.machine_type, p.controller_type, p.platform, p.system, p.control_family, p.metadata_edited, p.latest_version,
+	v.id, v.status, v.error_message, v.error_detail, v.file_count, v.section_count, v.error_count, v.warning_count, p.created_at, p.updated_at`
 
 const packageFrom = ` FROM packages p JOIN package_versions v ON v.package_id = p.id AND v.number = p.latest_version`
 
 func scanPackage(row interface{ Scan(...any) error }) (catalog.Package, string, error) {
 	var p catalog.Package
 	var versionID, status string
-	err := row.Scan(&p.ID, &p.Name, &p.MachineType, &p.ControllerType, &p.Platform, &p.MetadataEdited, &p.LatestVersion,
-		&versionID, &status, &p.ErrorMessage, &p.ErrorDetail, &p.FileCount, &p.SectionCount, &p.CreatedAt, &p.UpdatedAt)
+	err := row.Scan(&p.ID, &p.Name, &p.MachineType, &p.ControllerType, &p.Platform, &p.System, &p.ControlFamily, &p.MetadataEdited, &p.LatestVersion,
+		&versionID, &status, &p.ErrorMessage, &p.ErrorDetail, &p.FileCount, &p.SectionCount, &p.ErrorCount, &p.WarningCount, &p.CreatedAt, &p.UpdatedAt)
 	p.Status = catalog.Status(status)
 	p.CreatedAt, p.UpdatedAt = p.CreatedAt.UTC(), p.UpdatedAt.UTC()
 	return p, versionID, err
@@ -290,13 +290,13 @@ func (db *DB) GetFile(ctx context.Context, packageID, fileID string) (catalog.Fi
 }
 
 const versionColumns = `id, package_id, number, uploaded_at, uploaded_by, note, status, error_message, error_detail,
-	file_count, section_count, job_id, updated_at`
+	file_count, section_count, error_count, warning_count, parser_version, job_id, updated_at`
 
 func scanVersion(row interface{ Scan(...any) error }) (catalog.Version, error) {
 	var v catalog.Version
 	var status string
 	err := row.Scan(&v.ID, &v.PackageID, &v.Number, &v.UploadedAt, &v.UploadedBy, &v.Note, &status, &v.ErrorMessage,
-		&v.ErrorDetail, &v.FileCount, &v.SectionCount, &v.JobID, &v.UpdatedAt)
+		&v.ErrorDetail, &v.FileCount, &v.SectionCount, &v.ErrorCount, &v.WarningCount, &v.ParserVersion, &v.JobID, &v.UpdatedAt)
 	v.Status = catalog.Status(status)
 	v.UploadedAt, v.UpdatedAt = v.UploadedAt.UTC(), v.UpdatedAt.UTC()
 	return v, err
@@ -451,6 +451,12 @@ func (db *DB) ReleaseBlob(ctx context.Context, sha string, remove func(context.C
 		}
 		if used {
 			return nil
+		}
+		// The content's parse results go with its last file.
+		for _, table := range fileTables {
+			if _, err := tx.ExecContext(ctx, `DELETE FROM `+table+` WHERE sha256 = $1`, sha); err != nil {
+				return err
+			}
 		}
 		return remove(ctx)
 	})

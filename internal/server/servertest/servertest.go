@@ -95,6 +95,14 @@ func Start(t testing.TB, cfg config.Config) *App {
 	return a
 }
 
+// With returns the app bound to t, for subtests: its helpers then fail t
+// rather than the test that started the app.
+func (a *App) With(t testing.TB) *App {
+	c := *a
+	c.t = t
+	return &c
+}
+
 // Stop shuts the app down (idempotent).
 func (a *App) Stop() {
 	if a.srv == nil {
