@@ -73,9 +73,9 @@ type Version struct {
 	WarningCount int       `json:"warning_count"`
 	// ParserVersion is the UPG parser version that indexed this version
 	// ("" until it has been indexed).
-	ParserVersion string `json:"parser_version"`
-	JobID         int64  `json:"job_id"`
-	UpdatedAt    time.Time `json:"updated_at"`
+	ParserVersion string    `json:"parser_version"`
+	JobID         int64     `json:"job_id"`
+	UpdatedAt     time.Time `json:"updated_at"`
 }
 
 // File is one file of a version. Its bytes live in the blob store under
