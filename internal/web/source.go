@@ -1,0 +1,290 @@
+package web
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"html/template"
+	"io"
+	"net/http"
+	"strconv"
+	"strings"
+	"unicode/utf8"
+
+	"github.com/go-chi/chi/v5"
+	"golang.org/x/text/encoding/charmap"
+
+	"github.com/veripost/veripost/internal/blob"
+	"github.com/veripost/veripost/internal/catalog"
+)
+
+// maxDisplayBytes bounds what the source view renders; larger files are
+// offered for download only.
+const maxDisplayBytes = 4 << 20
+
+// linesPerChunk groups lines into blocks the browser can skip laying out
+// while they are off screen (content-visibility: auto), which keeps a
+// 300 KB file smooth to open and scroll.
+const linesPerChunk = 200
+
+// span is a highlighted byte range of a file: class is the CSS class
+// suffix (the lexer's token kind name).
+type span struct {
+	class    string
+	off, end int
+}
+
+// outlineItem is one entry of the source view's outline sidebar.
+type outlineItem struct {
+	Kind  string // "header", "attribute", "operation", "library", "section", …
+	Label string
+	Line  int
+	Depth int
+}
+
+// analysis is what the source view learns from the UPG lexer/parser.
+type analysis struct {
+	spans   []span
+	outline []outlineItem
+}
+
+// analyze is the source view's hook into the UPG lexer/parser: given a
+// file's name and bytes it returns highlight spans (sorted, not
+// overlapping) and an outline. It stays nil until the parser exists, and
+// then plain text is shown.
+var analyze func(filename string, src []byte) analysis
+
+type sourceData struct {
+	Pkg         catalog.Package
+	File        catalog.File
+	Version     catalog.Version
+	Files       []catalog.File
+	Code        template.HTML
+	Lines       int
+	Encoding    string
+	LineEnding  string
+	Notice      string // why the file is not shown, when it is not
+	Highlighted bool
+	Outline     []outlineItem
+	OutlineHook bool
+}
+
+func (u *UI) source(w http.ResponseWriter, r *http.Request) {
+	id, fileID := chi.URLParam(r, "id"), chi.URLParam(r, "file_id")
+	ctx := r.Context()
+	p, err := u.Store.GetPackage(ctx, id)
+	if errors.Is(err, catalog.ErrNotFound) {
+		u.notFound(w, r, "There is no package with this address. It may have been deleted.", "package "+id)
+		return
+	}
+	if err != nil {
+		u.fail(w, r, err)
+		return
+	}
+	f, err := u.Store.GetFile(ctx, id, fileID)
+	if errors.Is(err, catalog.ErrNotFound) {
+		u.notFound(w, r, "This package has no such file. It may belong to a version that was replaced; open the package to see its files.", "file "+fileID)
+		return
+	}
+	if err != nil {
+		u.fail(w, r, err)
+		return
+	}
+	d := sourceData{Pkg: p, File: f, OutlineHook: analyze != nil}
+	if d.Version, err = u.Store.GetVersion(ctx, f.VersionID); err != nil {
+		u.fail(w, r, err)
+		return
+	}
+	if d.Files, err = u.Store.VersionFiles(ctx, f.VersionID); err != nil {
+		u.fail(w, r, err)
+		return
+	}
+	switch {
+	case f.ContentKind == "binary":
+		d.Notice = "This is a binary file (for example a compiled .CTL), so it cannot be shown as text. Download it to use it."
+	case f.Size > maxDisplayBytes:
+		d.Notice = fmt.Sprintf("This file is too large to show in the browser (%s). Download it to read it.", humanBytes(f.Size))
+	default:
+		src, err := u.readBlob(r, f)
+		if err != nil {
+			u.blobFail(w, r, err, f)
+			return
+		}
+		if bytes.IndexByte(src, 0) >= 0 {
+			d.Notice = "This file contains binary data, so it cannot be shown as text. Download it to use it."
+			break
+		}
+		var a analysis
+		if analyze != nil {
+			a = safeAnalyze(u, r, f.Filename, src)
+		}
+		d.Encoding = detectEncoding(src)
+		d.Code, d.Lines = renderSource(src, d.Encoding == "windows-1252", a.spans)
+		d.LineEnding = lineEnding(src)
+		d.Highlighted = len(a.spans) > 0
+		d.Outline = a.outline
+	}
+	pg := u.newPage(r, f.Filename+" · "+p.Name, "packages", d)
+	pg.Wide = true
+	u.render(w, r, http.StatusOK, "source", pg)
+}
+
+// safeAnalyze runs the parser hook; a parser bug must not cost the reader
+// the file, so a panic falls back to plain text.
+func safeAnalyze(u *UI, r *http.Request, name string, src []byte) (a analysis) {
+	defer func() {
+		if v := recover(); v != nil {
+			u.Log.ErrorContext(r.Context(), "analysing source for display failed; showing plain text", "file", name, "panic", v)
+			a = analysis{}
+		}
+	}()
+	return analyze(name, src)
+}
+
+func (u *UI) readBlob(r *http.Request, f catalog.File) ([]byte, error) {
+	obj, err := u.Blobs.Open(r.Context(), f.BlobKey)
+	if err != nil {
+		return nil, err
+	}
+	defer obj.Close()
+	return io.ReadAll(io.LimitReader(obj, maxDisplayBytes+1))
+}
+
+func (u *UI) blobFail(w http.ResponseWriter, r *http.Request, err error, f catalog.File) {
+	if errors.Is(err, blob.ErrNotFound) {
+		u.renderError(w, r, http.StatusNotFound, "File missing",
+			"The stored copy of "+f.Filename+" is missing. Upload the package again.", "")
+		return
+	}
+	u.Log.ErrorContext(r.Context(), "reading a file for display failed", "file", f.ID, "err", err)
+	u.renderError(w, r, http.StatusServiceUnavailable, "File store unavailable",
+		"The file store is not reachable right now, so "+f.Filename+" cannot be shown. Try again in a minute.", "")
+}
+
+// detectEncoding: valid UTF-8 (which includes ASCII) is UTF-8; anything
+// else is taken as Windows-1252, which UPG editors on Windows write.
+func detectEncoding(src []byte) string {
+	ascii := true
+	for _, c := range src {
+		if c >= 0x80 {
+			ascii = false
+			break
+		}
+	}
+	switch {
+	case ascii:
+		return "ascii"
+	case utf8.Valid(src):
+		return "utf-8"
+	}
+	return "windows-1252"
+}
+
+// lineEnding names the line terminators of src.
+func lineEnding(src []byte) string {
+	crlf := bytes.Count(src, []byte("\r\n"))
+	lf := bytes.Count(src, []byte("\n")) - crlf
+	switch {
+	case crlf > 0 && lf > 0:
+		return "mixed CRLF and LF"
+	case crlf > 0:
+		return "CRLF"
+	case lf > 0:
+		return "LF"
+	}
+	return ""
+}
+
+var cp1252 = charmap.Windows1252.NewDecoder()
+
+// writeText escapes b as HTML text, decoding Windows-1252 when asked and
+// showing control bytes as visible symbols.
+func writeText(sb *strings.Builder, b []byte, win1252 bool) {
+	if win1252 {
+		if dec, err := cp1252.Bytes(b); err == nil {
+			b = dec
+		}
+	}
+	start := 0
+	flush := func(i int) {
+		if i > start {
+			template.HTMLEscape(sbWriter{sb}, b[start:i])
+		}
+	}
+	for i, c := range b {
+		if (c < 0x20 && c != '\t') || c == 0x7f {
+			flush(i)
+			sym := rune(0x2400 + int(c))
+			if c == 0x7f {
+				sym = '\u2421'
+			}
+			fmt.Fprintf(sb, `<span class="ctl" title="control byte 0x%02X">%c</span>`, c, sym)
+			start = i + 1
+		}
+	}
+	flush(len(b))
+}
+
+type sbWriter struct{ sb *strings.Builder }
+
+func (w sbWriter) Write(p []byte) (int, error) { return w.sb.Write(p) }
+
+// renderSource renders src as numbered lines, each an anchor target
+// (#L12), grouped in chunks; spans add highlighting classes. The line
+// terminators are not shown. It returns the HTML and the line count.
+func renderSource(src []byte, win1252 bool, spans []span) (template.HTML, int) {
+	var sb strings.Builder
+	sb.Grow(len(src)*2 + 64*bytes.Count(src, []byte{'\n'}))
+	si := 0
+	line := 0
+	for off := 0; off < len(src) || (off == 0 && len(src) == 0); {
+		end := bytes.IndexByte(src[off:], '\n')
+		next := len(src)
+		if end < 0 {
+			end = len(src)
+		} else {
+			end += off
+			next = end + 1
+		}
+		text := end
+		if text > off && src[text-1] == '\r' {
+			text--
+		}
+		line++
+		if (line-1)%linesPerChunk == 0 {
+			if line > 1 {
+				sb.WriteString("</div>")
+			}
+			sb.WriteString(`<div class="chunk">`)
+		}
+		n := strconv.Itoa(line)
+		sb.WriteString(`<div class="l" id="L` + n + `"><a class="n" href="#L` + n + `" data-n="` + n + `" tabindex="-1" aria-hidden="true"></a><span class="c">`)
+		// Spans that end before this line are done.
+		for si < len(spans) && spans[si].end <= off {
+			si++
+		}
+		pos := off
+		for j := si; j < len(spans) && spans[j].off < text; j++ {
+			s := spans[j]
+			a, b := max(s.off, pos), min(s.end, text)
+			if a >= b {
+				continue
+			}
+			writeText(&sb, src[pos:a], win1252)
+			sb.WriteString(`<span class="t-` + s.class + `">`)
+			writeText(&sb, src[a:b], win1252)
+			sb.WriteString(`</span>`)
+			pos = b
+		}
+		writeText(&sb, src[pos:text], win1252)
+		sb.WriteString("</span></div>\n")
+		off = next
+		if off >= len(src) {
+			break
+		}
+	}
+	if line > 0 {
+		sb.WriteString("</div>")
+	}
+	return template.HTML(sb.String()), line
+}

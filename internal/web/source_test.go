@@ -1,0 +1,118 @@
+package web
+
+import (
+	"fmt"
+	"strings"
+	"testing"
+)
+
+func TestRenderSourceLines(t *testing.T) {
+	for _, tc := range []struct {
+		name  string
+		src   string
+		lines int
+	}{
+		{"empty", "", 1},
+		{"one line, no newline", "abc", 1},
+		{"one line", "abc\n", 1},
+		{"crlf", "a\r\nb\r\n", 2},
+		{"blank lines", "\n\n\n", 3},
+		{"no final newline", "a\nb", 2},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			html, n := renderSource([]byte(tc.src), false, nil)
+			if n != tc.lines {
+				t.Errorf("lines = %d, want %d", n, tc.lines)
+			}
+			if got := strings.Count(string(html), `<div class="l" id="L`); got != tc.lines {
+				t.Errorf("%d line elements, want %d", got, tc.lines)
+			}
+			if strings.Contains(string(html), "\r") {
+				t.Error("a CR was rendered")
+			}
+		})
+	}
+}
+
+func TestRenderSourceSpans(t *testing.T) {
+	src := []byte("ab <x>\ncd\nef")
+	// A span across the first line end, one inside line 2, one on line 3.
+	spans := []span{{"comment", 3, 8}, {"name", 8, 9}, {"number", 10, 12}}
+	html, n := renderSource(src, false, spans)
+	got := string(html)
+	if n != 3 {
+		t.Fatalf("lines = %d", n)
+	}
+	for _, want := range []string{
+		`<span class="c">ab <span class="t-comment">&lt;x&gt;</span></span>`,
+		`<span class="c"><span class="t-comment">c</span><span class="t-name">d</span></span>`,
+		`<span class="c"><span class="t-number">ef</span></span>`,
+	} {
+		if !strings.Contains(got, want) {
+			t.Errorf("missing %s in\n%s", want, got)
+		}
+	}
+}
+
+func TestRenderSourceChunksAndEncoding(t *testing.T) {
+	var b strings.Builder
+	for i := 1; i <= 450; i++ {
+		fmt.Fprintf(&b, "line %d\n", i)
+	}
+	html, n := renderSource([]byte(b.String()), false, nil)
+	if n != 450 {
+		t.Fatalf("lines = %d", n)
+	}
+	if c := strings.Count(string(html), `<div class="chunk">`); c != 3 {
+		t.Errorf("%d chunks, want 3", c)
+	}
+	if strings.Count(string(html), "<div") != strings.Count(string(html), "</div>") {
+		t.Error("unbalanced divs")
+	}
+	html, _ = renderSource([]byte("caf\xe9 \x80\x1a\t"), true, nil)
+	if !strings.Contains(string(html), "café €") || !strings.Contains(string(html), "␚") || !strings.Contains(string(html), "\t") {
+		t.Errorf("windows-1252 / control bytes rendered as %q", html)
+	}
+}
+
+func TestDetectEncodingAndLineEnding(t *testing.T) {
+	for src, want := range map[string]string{"abc": "ascii", "café": "utf-8", "caf\xe9": "windows-1252"} {
+		if got := detectEncoding([]byte(src)); got != want {
+			t.Errorf("detectEncoding(%q) = %s, want %s", src, got, want)
+		}
+	}
+	for src, want := range map[string]string{"a\r\nb\r\n": "CRLF", "a\nb\n": "LF", "a\r\nb\n": "mixed CRLF and LF", "a": ""} {
+		if got := lineEnding([]byte(src)); got != want {
+			t.Errorf("lineEnding(%q) = %q, want %q", src, got, want)
+		}
+	}
+}
+
+func TestPageLinks(t *testing.T) {
+	link := func(n int) string { return fmt.Sprint(n) }
+	if got := pageLinks(1, 1, link); got != nil {
+		t.Errorf("one page: %v", got)
+	}
+	var parts []string
+	for _, l := range pageLinks(6, 12, link) {
+		switch {
+		case l.Gap:
+			parts = append(parts, "…")
+		case l.Current:
+			parts = append(parts, "["+l.URL+"]")
+		default:
+			parts = append(parts, l.URL)
+		}
+	}
+	if got, want := strings.Join(parts, " "), "1 … 4 5 [6] 7 8 … 12"; got != want {
+		t.Errorf("pages = %s, want %s", got, want)
+	}
+}
+
+func TestHumanBytes(t *testing.T) {
+	for n, want := range map[int64]string{0: "0 bytes", 1: "1 byte", 1023: "1023 bytes", 1024: "1 KiB", 36164: "35.3 KiB", 64 << 20: "64 MiB"} {
+		if got := humanBytes(n); got != want {
+			t.Errorf("humanBytes(%d) = %s, want %s", n, got, want)
+		}
+	}
+}

@@ -1,0 +1,570 @@
+// VeriPost web UI behaviour. Plain JavaScript, no build step, no libraries.
+// Everything that changes data talks to the JSON API, whose errors are
+// {message, detail, code}.
+(function () {
+  "use strict";
+
+  document.documentElement.classList.add("js");
+  var API = document.body.getAttribute("data-api") || "/api/v1";
+
+  var STAGES = ["pending", "validating", "storing", "parsing", "ready"];
+  var STAGE_TEXT = {
+    pending: "Waiting for a worker to pick up the upload…",
+    validating: "Checking the files…",
+    storing: "Reading back the stored files…",
+    parsing: "Reading the UPG source…",
+    ready: "Ready.",
+    error: "Processing failed."
+  };
+  var LABELS = { pending: "Pending", validating: "Validating", storing: "Storing", parsing: "Parsing", ready: "Ready", error: "Error" };
+
+  function $(sel, root) { return (root || document).querySelector(sel); }
+  function $$(sel, root) { return Array.prototype.slice.call((root || document).querySelectorAll(sel)); }
+
+  // Binary units, as the server's pages and messages use.
+  function humanBytes(n) {
+    function f(x, unit) { return x.toFixed(1).replace(/\.0$/, "") + " " + unit; }
+    if (n === 1) return "1 byte";
+    if (n < 1024) return n + " bytes";
+    if (n < 1048576) return f(n / 1024, "KiB");
+    if (n < 1073741824) return f(n / 1048576, "MiB");
+    return f(n / 1073741824, "GiB");
+  }
+
+  // ---- API errors -------------------------------------------------------
+
+  // apiError turns a failed response into {message, detail, code}.
+  function apiError(status, text) {
+    var e = null;
+    try { e = JSON.parse(text); } catch (_) { /* not JSON */ }
+    if (e && typeof e.message === "string") {
+      return { message: e.message, detail: e.detail || "", code: e.code || "", status: status };
+    }
+    var msg = "The server answered with an unexpected response (HTTP " + status + "). Try again; if it keeps happening, ask your administrator to check the server log.";
+    if (status === 413) msg = "The upload is larger than the server (or a proxy in front of it) accepts.";
+    if (status === 0) msg = "The server could not be reached. Check your connection and try again.";
+    return { message: msg, detail: (text || "").slice(0, 600), code: "", status: status };
+  }
+
+  function showError(box, err) {
+    if (!box) return;
+    $("[data-error-msg]", box).textContent = err.message;
+    var details = $("[data-error-details]", box);
+    var parts = [];
+    if (err.detail) parts.push(err.detail);
+    if (err.code) parts.push("code: " + err.code);
+    if (err.status) parts.push("HTTP status: " + err.status);
+    $("[data-error-detail]", box).textContent = parts.join("\n");
+    details.hidden = parts.length === 0;
+    details.open = false;
+    box.hidden = false;
+  }
+
+  function hideError(box) { if (box) box.hidden = true; }
+
+  // ---- Times ------------------------------------------------------------
+
+  function localizeTimes(root) {
+    var abs, rel;
+    try {
+      abs = new Intl.DateTimeFormat(undefined, { dateStyle: "medium", timeStyle: "short" });
+      rel = new Intl.RelativeTimeFormat(undefined, { numeric: "auto" });
+    } catch (_) { return; }
+    $$("time[datetime]", root).forEach(function (el) {
+      var d = new Date(el.getAttribute("datetime"));
+      if (isNaN(d)) return;
+      var secs = (Date.now() - d.getTime()) / 1000;
+      var text = abs.format(d);
+      if (secs >= -60 && secs < 7 * 86400) {
+        if (secs < 60) text = "just now";
+        else if (secs < 3600) text = rel.format(-Math.floor(secs / 60), "minute");
+        else if (secs < 86400) text = rel.format(-Math.floor(secs / 3600), "hour");
+        else text = rel.format(-Math.floor(secs / 86400), "day");
+      }
+      el.textContent = text;
+      el.title = abs.format(d) + " (" + d.toISOString().replace("T", " ").slice(0, 19) + " UTC)";
+    });
+  }
+
+  // ---- Status polling ---------------------------------------------------
+
+  // poll calls url until the status is terminal, giving each answer to
+  // onUpdate; network trouble is retried with a growing delay.
+  function poll(url, onUpdate, onGiveUp) {
+    var delay = 500, failures = 0;
+    function tick() {
+      fetch(url, { cache: "no-store", headers: { Accept: "application/json" } })
+        .then(function (res) {
+          return res.text().then(function (t) {
+            if (!res.ok) throw apiError(res.status, t);
+            return JSON.parse(t);
+          });
+        })
+        .then(function (s) {
+          failures = 0;
+          onUpdate(s);
+          if (!s.done) { delay = Math.min(delay * 1.25, 2000); setTimeout(tick, delay); }
+        })
+        .catch(function (err) {
+          failures++;
+          if (err && err.status === 404) { onGiveUp && onGiveUp(err); return; }
+          if (failures > 20) { onGiveUp && onGiveUp(err && err.message ? err : apiError(0, "")); return; }
+          setTimeout(tick, Math.min(1000 * failures, 5000));
+        });
+    }
+    tick();
+  }
+
+  function setStages(list, status, lastSeen) {
+    if (!list) return;
+    var idx = STAGES.indexOf(status);
+    var failedAt = -1;
+    if (status === "error") failedAt = Math.max(STAGES.indexOf(lastSeen), 0);
+    $$("[data-stage]", list).forEach(function (li, i) {
+      li.classList.remove("done", "active", "failed");
+      if (status === "ready" || (idx >= 0 && i < idx) || (failedAt >= 0 && i < failedAt)) li.classList.add("done");
+      else if (idx >= 0 && i === idx) li.classList.add("active");
+      else if (i === failedAt) li.classList.add("failed");
+    });
+  }
+
+  function updateBadge(badge, status) {
+    STAGES.concat(["error"]).forEach(function (s) { badge.classList.remove("st-" + s); });
+    badge.classList.add("st-" + status);
+    var text = $(".badge-text", badge);
+    if (text) text.textContent = LABELS[status] || status;
+    var spin = $(".spinner", badge);
+    if (spin && (status === "ready" || status === "error")) spin.remove();
+  }
+
+  function initBadges() {
+    $$("[data-status-url]").forEach(function (badge) {
+      if ($("[data-live-status]") && badge.closest(".page-head, .versions")) return; // the live panel polls
+      poll(badge.getAttribute("data-status-url"), function (s) { updateBadge(badge, s.status); });
+    });
+  }
+
+  // The package page while its latest version is processed: show the
+  // stages, then reload to show the finished version.
+  function initLiveStatus() {
+    var panel = $("[data-live-status]");
+    if (!panel) return;
+    var text = $("[data-status-text]", panel);
+    var stages = $(".stages", panel);
+    var lastSeen = "pending";
+    poll(panel.getAttribute("data-live-status"), function (s) {
+      setStages(stages, s.status, lastSeen);
+      if (s.status !== "error") lastSeen = s.status;
+      text.textContent = STAGE_TEXT[s.status] || s.status;
+      $$(".page-head [data-status-url], .versions [data-status-url]").forEach(function (b) { updateBadge(b, s.status); });
+      if (s.done) {
+        text.textContent = s.status === "ready" ? "Ready. Loading the finished version…" : "Processing failed. Loading the details…";
+        setTimeout(function () { location.reload(); }, 600);
+      }
+    });
+  }
+
+  // ---- Uploader ---------------------------------------------------------
+
+  // readEntries collects the files of a dropped folder (recursively).
+  function readEntry(entry, out) {
+    return new Promise(function (resolve) {
+      if (!entry) return resolve();
+      if (entry.isFile) {
+        entry.file(function (f) { out.push(f); resolve(); }, function () { resolve(); });
+      } else if (entry.isDirectory) {
+        var reader = entry.createReader(), all = [];
+        (function more() {
+          reader.readEntries(function (batch) {
+            if (!batch.length) {
+              Promise.all(all.map(function (e) { return readEntry(e, out); })).then(function () { resolve(); });
+            } else { all = all.concat(Array.prototype.slice.call(batch)); more(); }
+          }, function () { resolve(); });
+        })();
+      } else resolve();
+    });
+  }
+
+  function droppedFiles(dt) {
+    var items = dt.items ? Array.prototype.slice.call(dt.items) : [];
+    var entries = items.map(function (it) { return it.webkitGetAsEntry && it.webkitGetAsEntry(); }).filter(Boolean);
+    if (entries.length && entries.some(function (e) { return e.isDirectory; })) {
+      var out = [];
+      return Promise.all(entries.map(function (e) { return readEntry(e, out); })).then(function () { return out; });
+    }
+    return Promise.resolve(Array.prototype.slice.call(dt.files || []));
+  }
+
+  function initUploader(form) {
+    var input = $("input[type=file]", form);
+    var zone = $("[data-dropzone]", form);
+    var chosen = $("[data-chosen]", form);
+    var list = $("[data-chosen-list]", form);
+    var total = $("[data-chosen-total]", form);
+    var button = $("[data-upload-button]", form);
+    var clearBtn = $("[data-clear]", form);
+    var progressBox = $("[data-progress]", form);
+    var bar = $("[data-progress-bar]", form);
+    var ptext = $("[data-progress-text]", form);
+    var pbytes = $("[data-progress-bytes]", form);
+    var statusBox = $("[data-status]", form);
+    var statusText = $("[data-status-text]", form);
+    var stages = $(".stages", form);
+    var errBox = $("[data-error]", form);
+    var files = [];
+    var busy = false;
+
+    function render() {
+      list.textContent = "";
+      var sum = 0;
+      files.forEach(function (f, i) {
+        sum += f.size;
+        var li = document.createElement("li");
+        var name = document.createElement("span");
+        name.className = "fname";
+        name.textContent = f.name;
+        var size = document.createElement("span");
+        size.className = "fsize";
+        size.textContent = humanBytes(f.size);
+        var rm = document.createElement("button");
+        rm.type = "button";
+        rm.className = "btn-icon";
+        rm.textContent = "✕";
+        rm.setAttribute("aria-label", "Remove " + f.name);
+        rm.disabled = busy;
+        rm.addEventListener("click", function () { files.splice(i, 1); render(); (files.length ? button : input).focus(); });
+        li.appendChild(name); li.appendChild(size); li.appendChild(rm);
+        list.appendChild(li);
+      });
+      chosen.hidden = files.length === 0;
+      clearBtn.hidden = files.length === 0 || busy;
+      total.textContent = files.length ? (files.length === 1 ? "1 file, " : files.length + " files, ") + humanBytes(sum) : "";
+      button.disabled = busy || files.length === 0;
+    }
+
+    function add(newFiles) {
+      if (busy) return;
+      newFiles.forEach(function (f) {
+        // A file of the same name replaces the earlier one.
+        files = files.filter(function (g) { return g.name !== f.name; });
+        files.push(f);
+      });
+      hideError(errBox);
+      render();
+    }
+
+    input.addEventListener("change", function () {
+      add(Array.prototype.slice.call(input.files));
+      input.value = "";
+    });
+    clearBtn.addEventListener("click", function () { files = []; render(); input.focus(); });
+
+    ["dragenter", "dragover"].forEach(function (t) {
+      zone.addEventListener(t, function (e) { e.preventDefault(); if (!busy) zone.classList.add("over"); });
+    });
+    ["dragleave", "dragend"].forEach(function (t) {
+      zone.addEventListener(t, function (e) { if (!zone.contains(e.relatedTarget)) zone.classList.remove("over"); });
+    });
+    zone.addEventListener("drop", function (e) {
+      e.preventDefault();
+      zone.classList.remove("over");
+      droppedFiles(e.dataTransfer).then(add);
+    });
+
+    function setBusy(b) {
+      busy = b;
+      $$("input, button", form).forEach(function (el) { if (el !== input) el.disabled = b; });
+      input.disabled = b;
+      render();
+    }
+
+    form.addEventListener("submit", function (e) {
+      e.preventDefault();
+      if (busy || !files.length) return;
+      hideError(errBox);
+      var fd = new FormData();
+      $$("input[name]:not([type=file])", form).forEach(function (el) {
+        if (el.value.trim() !== "") fd.append(el.name, el.value.trim());
+      });
+      files.forEach(function (f) { fd.append("files", f, f.name); });
+      setBusy(true);
+      statusBox.hidden = true;
+      progressBox.hidden = false;
+      bar.value = 0;
+      ptext.textContent = "Uploading…";
+      pbytes.textContent = "";
+
+      var xhr = new XMLHttpRequest();
+      xhr.open("POST", form.getAttribute("action"));
+      xhr.setRequestHeader("Accept", "application/json");
+      xhr.upload.addEventListener("progress", function (ev) {
+        if (!ev.lengthComputable) return;
+        var pct = Math.round(ev.loaded / ev.total * 100);
+        bar.value = pct;
+        ptext.textContent = "Uploading… " + pct + "%";
+        pbytes.textContent = humanBytes(ev.loaded) + " of " + humanBytes(ev.total);
+      });
+      xhr.upload.addEventListener("load", function () {
+        bar.value = 100;
+        ptext.textContent = "Uploaded. The server is checking the files…";
+      });
+      xhr.addEventListener("load", function () {
+        if (xhr.status === 202 || xhr.status === 200) {
+          var res;
+          try { res = JSON.parse(xhr.responseText); } catch (_) { res = null; }
+          if (!res || !res.status_url) { failed(apiError(xhr.status, xhr.responseText)); return; }
+          ptext.textContent = "Upload complete.";
+          follow(res);
+        } else {
+          failed(apiError(xhr.status, xhr.responseText));
+        }
+      });
+      xhr.addEventListener("error", function () {
+        failed({ message: "The upload was interrupted: the connection to the server was lost. Check the connection and try again.", detail: "", code: "", status: 0 });
+      });
+      xhr.addEventListener("abort", function () { failed({ message: "The upload was cancelled.", detail: "", code: "", status: 0 }); });
+      xhr.send(fd);
+    });
+
+    function failed(err) {
+      progressBox.hidden = true;
+      showError(errBox, err);
+      setBusy(false);
+      errBox.focus && errBox.setAttribute("tabindex", "-1");
+      errBox.focus();
+    }
+
+    // follow shows the processing stages of the accepted upload live.
+    function follow(res) {
+      statusBox.hidden = false;
+      var pkgURL = "/packages/" + encodeURIComponent(res.package_id);
+      var lastSeen = "pending";
+      setStages(stages, res.status || "pending", lastSeen);
+      statusText.textContent = STAGE_TEXT[res.status] || "";
+      statusBox.setAttribute("data-package-id", res.package_id);
+      poll(res.status_url, function (s) {
+        setStages(stages, s.status, lastSeen);
+        if (s.status !== "error") lastSeen = s.status;
+        statusBox.setAttribute("data-state", s.status);
+        if (s.status === "ready") {
+          statusText.textContent = "";
+          statusText.appendChild(document.createTextNode("Ready: " + (s.file_count === 1 ? "1 file" : s.file_count + " files") + " stored. "));
+          var a = document.createElement("a");
+          a.href = pkgURL;
+          a.textContent = "Open the package →";
+          a.setAttribute("data-open-package", "");
+          statusText.appendChild(a);
+          done();
+        } else if (s.status === "error") {
+          statusText.textContent = "Processing failed.";
+          showError(errBox, { message: s.error_message || "VeriPost could not process this upload.", detail: s.error_detail || "", code: "", status: 0 });
+          var link = document.createElement("a");
+          link.href = pkgURL;
+          link.textContent = " See the package.";
+          statusText.appendChild(link);
+          done();
+        } else {
+          statusText.textContent = STAGE_TEXT[s.status] || s.status;
+        }
+      }, function (err) {
+        showError(errBox, err);
+        done();
+      });
+    }
+
+    function done() {
+      progressBox.hidden = true;
+      files = [];
+      setBusy(false);
+    }
+
+    render();
+  }
+
+  // Files dropped outside the drop area must not make the browser leave
+  // the page to show them.
+  function guardWindowDrops() {
+    if (!$("[data-uploader]")) return;
+    window.addEventListener("dragover", function (e) { e.preventDefault(); });
+    window.addEventListener("drop", function (e) { if (!e.target.closest || !e.target.closest("[data-dropzone]")) e.preventDefault(); });
+  }
+
+  // ---- Package page -----------------------------------------------------
+
+  function initMetaForm() {
+    var form = $("[data-meta-form]");
+    if (!form) return;
+    var state = $("[data-save-state]", form);
+    var errBox = $("[data-error]", form);
+    form.addEventListener("input", function () { state.textContent = ""; });
+    form.addEventListener("submit", function (e) {
+      e.preventDefault();
+      hideError(errBox);
+      var body = {};
+      $$("input[name]", form).forEach(function (el) { body[el.name] = el.value.trim(); });
+      if (!body.name) {
+        showError(errBox, { message: "A package needs a name.", detail: "", code: "", status: 0 });
+        return;
+      }
+      var btn = $("button[type=submit]", form);
+      btn.disabled = true;
+      state.textContent = "Saving…";
+      fetch(form.getAttribute("data-meta-form"), {
+        method: "PATCH",
+        headers: { "Content-Type": "application/json", Accept: "application/json" },
+        body: JSON.stringify(body)
+      }).then(function (res) {
+        return res.text().then(function (t) {
+          if (!res.ok) throw apiError(res.status, t);
+          return JSON.parse(t);
+        });
+      }).then(function (p) {
+        state.textContent = "Saved.";
+        var h = $("[data-pkg-name]");
+        if (h) h.textContent = p.name;
+        $$(".crumbs [aria-current=page]").forEach(function (c) { c.textContent = p.name; });
+        document.title = p.name + " · VeriPost";
+      }).catch(function (err) {
+        state.textContent = "";
+        showError(errBox, err.message ? err : apiError(0, ""));
+      }).then(function () { btn.disabled = false; });
+    });
+  }
+
+  function initDelete() {
+    var open = $("[data-delete-open]");
+    var dialog = $("[data-delete-dialog]");
+    if (!open || !dialog) return;
+    var confirm = $("[data-delete-confirm]", dialog);
+    var errBox = $("[data-error]", dialog);
+    open.addEventListener("click", function () { hideError(errBox); dialog.showModal(); });
+    confirm.addEventListener("click", function () {
+      confirm.disabled = true;
+      confirm.textContent = "Deleting…";
+      fetch(confirm.getAttribute("data-delete-confirm"), { method: "DELETE", headers: { Accept: "application/json" } })
+        .then(function (res) {
+          if (res.status === 204 || res.ok) {
+            location.href = "/?deleted=" + encodeURIComponent(confirm.getAttribute("data-name"));
+            return;
+          }
+          return res.text().then(function (t) { throw apiError(res.status, t); });
+        })
+        .catch(function (err) {
+          showError(errBox, err.message ? err : apiError(0, ""));
+          confirm.disabled = false;
+          confirm.textContent = "Delete package";
+        });
+    });
+  }
+
+  function copyText(text) {
+    if (navigator.clipboard && window.isSecureContext) return navigator.clipboard.writeText(text);
+    return new Promise(function (resolve, reject) {
+      var ta = document.createElement("textarea");
+      ta.value = text;
+      ta.setAttribute("readonly", "");
+      ta.style.position = "fixed";
+      ta.style.opacity = "0";
+      document.body.appendChild(ta);
+      ta.select();
+      var ok = false;
+      try { ok = document.execCommand("copy"); } catch (_) { ok = false; }
+      ta.remove();
+      ok ? resolve() : reject(new Error("copy failed"));
+    });
+  }
+
+  function initCopy() {
+    $$("[data-copy]").forEach(function (b) {
+      b.addEventListener("click", function () {
+        copyText(b.getAttribute("data-copy")).then(function () {
+          b.classList.add("copied");
+          b.title = "Copied";
+          setTimeout(function () { b.classList.remove("copied"); b.title = "Copy SHA-256"; }, 1500);
+        }, function () { window.prompt("Copy the SHA-256:", b.getAttribute("data-copy")); });
+      });
+    });
+  }
+
+  // ---- List page ----------------------------------------------------------
+
+  function initAutoSubmit() {
+    $$("form[data-autosubmit]").forEach(function (form) {
+      form.addEventListener("change", function (e) {
+        if (e.target.tagName === "SELECT") form.requestSubmit ? form.requestSubmit() : form.submit();
+      });
+      // Leave empty fields out of the address.
+      form.addEventListener("submit", function () {
+        $$("input[name], select[name]", form).forEach(function (el) { if (el.value === "") el.disabled = true; });
+        setTimeout(function () { $$("input[name], select[name]", form).forEach(function (el) { el.disabled = false; }); }, 0);
+      });
+    });
+  }
+
+  // ---- Source view --------------------------------------------------------
+
+  function initSource() {
+    var code = $("[data-code]");
+    if (!code) return;
+    var go = $("[data-goto]");
+    if (go) {
+      go.addEventListener("submit", function (e) {
+        e.preventDefault();
+        var n = parseInt($("input", go).value, 10);
+        if (n > 0) {
+          var max = parseInt($("input", go).getAttribute("max"), 10) || n;
+          n = Math.min(n, max);
+          location.hash = "#L" + n;
+          var el = document.getElementById("L" + n);
+          if (el) el.scrollIntoView({ block: "center" });
+        }
+      });
+    }
+    var wrap = $("[data-wrap-toggle]");
+    if (wrap) {
+      var on = false;
+      try { on = localStorage.getItem("veripost.wrap") === "1"; } catch (_) { /* private mode */ }
+      var set = function (v) {
+        code.classList.toggle("wrap", v);
+        wrap.setAttribute("aria-pressed", v ? "true" : "false");
+        try { localStorage.setItem("veripost.wrap", v ? "1" : "0"); } catch (_) { /* ignore */ }
+      };
+      set(on);
+      wrap.addEventListener("click", function () { set(wrap.getAttribute("aria-pressed") !== "true"); });
+    }
+    var filter = $("[data-outline-filter]");
+    if (filter) {
+      filter.addEventListener("input", function () {
+        var q = filter.value.trim().toLowerCase();
+        $$("[data-outline] li").forEach(function (li) {
+          li.hidden = q !== "" && li.textContent.toLowerCase().indexOf(q) < 0;
+        });
+      });
+    }
+    // Centre the target line rather than pinning it under the toolbar.
+    function centre() {
+      var m = /^#L(\d+)$/.exec(location.hash);
+      if (!m) return;
+      var el = document.getElementById("L" + m[1]);
+      if (el) el.scrollIntoView({ block: "center" });
+    }
+    window.addEventListener("hashchange", centre);
+    if (location.hash) setTimeout(centre, 0);
+  }
+
+  function init() {
+    localizeTimes(document);
+    initAutoSubmit();
+    $$("[data-uploader]").forEach(initUploader);
+    guardWindowDrops();
+    initBadges();
+    initLiveStatus();
+    initMetaForm();
+    initDelete();
+    initCopy();
+    initSource();
+  }
+
+  if (document.readyState === "loading") document.addEventListener("DOMContentLoaded", init);
+  else init();
+})();
