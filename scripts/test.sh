@@ -58,6 +58,7 @@ PG_DATA="$WORK/pgdata"
 PG_STARTED=0
 WEED_PID=
 WEED_BUILD_PID=
+WEED_SOCKETS=()
 
 pg_as() { # run a PostgreSQL command as the cluster's owner
 	if [[ $IS_ROOT -eq 1 ]]; then
@@ -84,6 +85,7 @@ cleanup() {
 		done
 		kill -9 "$WEED_PID" 2>/dev/null
 		wait "$WEED_PID" 2>/dev/null
+		rm -f "${WEED_SOCKETS[@]}"
 	fi
 	if [[ $PG_STARTED -eq 1 ]]; then
 		log "stopping PostgreSQL"
@@ -377,19 +379,27 @@ cat >"$WORK/s3-identities.json" <<EOF
 }
 EOF
 S3_PORT=$(free_port)
+mkdir -p "$WORK/logs/weed"
+# weed mini puts a unix socket per gRPC port in /tmp; cleanup removes ours.
+for svc in master volume filer s3 admin; do
+	p=$(free_port)
+	printf -v "GRPC_${svc}" '%s' "$p"
+	WEED_SOCKETS+=("/tmp/seaweedfs-$svc-grpc-$p.sock")
+done
 weed_args=(
+	-logdir="$WORK/logs/weed"
 	mini -dir="$WORK/weed" -ip=127.0.0.1 -ip.bind=127.0.0.1
-	-master.port="$(free_port)" -master.port.grpc="$(free_port)"
-	-volume.port="$(free_port)" -volume.port.grpc="$(free_port)"
-	-filer.port="$(free_port)" -filer.port.grpc="$(free_port)"
-	-s3.port="$S3_PORT" -s3.port.grpc="$(free_port)"
-	-admin.port="$(free_port)" -admin.port.grpc="$(free_port)" -admin.port.legacy=0 -admin.ui=false
+	-master.port="$(free_port)" -master.port.grpc="$GRPC_master"
+	-volume.port="$(free_port)" -volume.port.grpc="$GRPC_volume"
+	-filer.port="$(free_port)" -filer.port.grpc="$GRPC_filer"
+	-s3.port="$S3_PORT" -s3.port.grpc="$GRPC_s3"
+	-admin.port="$(free_port)" -admin.port.grpc="$GRPC_admin" -admin.port.legacy=0 -admin.ui=false
 	-filer.localSocket="$WORK/filer.sock" -s3.localSocket="$WORK/s3.sock"
 	-s3.config="$WORK/s3-identities.json" -s3.iam=false -s3.port.iceberg=0 -s3.port.lance=0
 	-webdav=false -master.telemetry=false
 )
 log "SeaweedFS: starting S3 on 127.0.0.1:$S3_PORT"
-(cd "$WORK/weed" && exec "$WEED_BIN" "${weed_args[@]}") </dev/null >"$WORK/logs/weed.log" 2>&1 &
+(cd "$WORK/weed" && exec env -u SENTRY_DSN "$WEED_BIN" "${weed_args[@]}") </dev/null >"$WORK/logs/weed.log" 2>&1 &
 WEED_PID=$!
 if ! wait_port "$S3_PORT" 120 "$WEED_PID"; then
 	show_log weed "$WORK/logs/weed.log"
@@ -415,7 +425,7 @@ env_exports() {
 	for v in VERIPOST_TEST_DATABASE_URL VERIPOST_TEST_PGVECTOR VERIPOST_TEST_S3_ENDPOINT \
 		VERIPOST_TEST_S3_ACCESS_KEY VERIPOST_TEST_S3_SECRET_KEY VERIPOST_TEST_S3_REGION \
 		VERIPOST_TEST_CHROMIUM VERIPOST_REQUIRE_SERVICES; do
-		printf 'export %s=%q\n' "$v" "${!v}"
+		printf "export %s='%s'\n" "$v" "${!v}"
 	done
 }
 
