@@ -1,6 +1,7 @@
 package server_test
 
 import (
+	"strconv"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -73,6 +74,60 @@ func BenchmarkConcurrentUploaders(b *testing.B) {
 				app.WaitReady(id)
 			}
 			b.ReportMetric(float64(b.N)/time.Since(start).Seconds(), "packages/s")
+		})
+	}
+}
+
+// BenchmarkSymbolLookup measures GET /symbols/{name} with the whole corpus
+// loaded 100 times over (copies under other names, uploaded through the
+// API, so every copy has its own package, version and file rows).
+func BenchmarkSymbolLookup(b *testing.B) {
+	pkgs := testenv.CorpusPackages(b)
+	for _, be := range servertest.Backends() {
+		b.Run(be.Name, func(b *testing.B) {
+			app := servertest.Start(b, be.Config(b))
+			const copies = 100
+			ids := make(chan string, copies*len(pkgs))
+			var wg sync.WaitGroup
+			var next atomic.Int64
+			for range 8 {
+				wg.Add(1)
+				go func() {
+					defer wg.Done()
+					for {
+						i := int(next.Add(1)) - 1
+						if i >= copies*len(pkgs) {
+							return
+						}
+						p := pkgs[i%len(pkgs)]
+						ids <- app.Upload(servertest.CorpusFiles(p), map[string]string{"name": p.Name + " copy " + strconv.Itoa(i)}).PackageID
+					}
+				}()
+			}
+			wg.Wait()
+			close(ids)
+			for id := range ids {
+				app.WaitReady(id)
+			}
+			for _, name := range []string{"USING_4TH_AXIS_LOCK", "MACHINE_NAME"} {
+				b.Run(name, func(b *testing.B) {
+					var body struct {
+						TotalPackages int `json:"total_packages"`
+					}
+					app.GetJSON("/api/v1/symbols/"+name+"?limit=20", &body)
+					if body.TotalPackages < copies {
+						b.Fatalf("%s found in %d packages, want at least %d", name, body.TotalPackages, copies)
+					}
+					b.ResetTimer()
+					for range b.N {
+						status, _, _ := app.Get("/api/v1/symbols/" + name + "?limit=20")
+						if status != 200 {
+							b.Fatalf("status %d", status)
+						}
+					}
+					b.ReportMetric(float64(b.Elapsed().Microseconds())/float64(b.N)/1000, "ms/lookup")
+				})
+			}
 		})
 	}
 }
