@@ -120,6 +120,9 @@ type Command struct {
 	// Define holds NAME and value of a :DEFINE line.
 	Define *Define
 	EndOff int // end of the line content
+	class  cmdClass
+	shape  valueShape
+	multi  bool
 }
 
 func (c *Command) Pos() int { return c.Colon }

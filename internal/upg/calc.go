@@ -193,8 +193,39 @@ func (p *parser) parseMul() Expr {
 	}
 }
 
+// maxDepth bounds the nesting of parentheses, unary operators and IFs so
+// that hostile input cannot make the recursive parser run out of stack.
+const maxDepth = 200
+
+func (p *parser) tooDeep() bool {
+	if p.depth < maxDepth {
+		return false
+	}
+	if t := p.cur(); t >= 0 {
+		p.syntaxErr(CodeSyntax, t, "expression or IF nesting deeper than %d levels; simplify it", maxDepth)
+	}
+	return true
+}
+
+func (p *parser) skipNested() Expr {
+	from := p.curOff()
+	// skip to the end of this line's tokens
+	if t := p.cur(); t >= 0 {
+		line := p.toks[t].Line
+		for p.si < len(p.sig) && p.toks[p.sig[p.si]].Line == line {
+			p.si++
+		}
+	}
+	return &BadExpr{From: from, To: p.curOff()}
+}
+
 func (p *parser) parseUnary() Expr {
 	if op := p.opAt(); op == "-" || op == "+" {
+		if p.tooDeep() {
+			return p.skipNested()
+		}
+		p.depth++
+		defer func() { p.depth-- }()
 		opPos := p.curOff()
 		p.si++
 		x := p.parseUnary()
@@ -238,9 +269,15 @@ func (p *parser) primary() Expr {
 		return id
 	case TokPunct:
 		if p.isPunct(t, '(') {
+			if p.tooDeep() {
+				return p.skipNested()
+			}
+			p.depth++
+			defer func() { p.depth-- }()
 			p.si++
 			x := p.parseExpr(true)
-			pe := &ParenExpr{Lparen: int(tok.Offset), X: x, Rparen: -1}
+			pe := p.parenS.alloc()
+			*pe = ParenExpr{Lparen: int(tok.Offset), X: x, Rparen: -1}
 			if p.atPunct(')') {
 				pe.Rparen = p.curOff()
 				p.si++
@@ -294,6 +331,11 @@ func (p *parser) tokenRef() Expr {
 }
 
 func (p *parser) callArgs(id *Ident) Expr {
+	if p.tooDeep() {
+		return p.skipNested()
+	}
+	p.depth++
+	defer func() { p.depth-- }()
 	c := p.callS.alloc()
 	*c = CallExpr{Fun: id, Lparen: p.curOff(), Rparen: -1}
 	lp := p.sig[p.si]
@@ -309,7 +351,7 @@ func (p *parser) callArgs(id *Ident) Expr {
 			}
 			break
 		}
-		c.Args = append([]Expr(nil), p.exprBuf[start:]...)
+		c.Args = p.carveExprs(p.exprBuf[start:])
 		p.exprBuf = p.exprBuf[:start]
 	}
 	if p.atPunct(')') {
@@ -325,20 +367,19 @@ func (p *parser) callArgs(id *Ident) Expr {
 
 func (p *parser) parseCalcSection(s *Section) {
 	p.sig = p.sig[:0]
+	var labelLine map[int]int
 	for _, li := range p.secCalc {
 		ln := &p.lines[li]
 		cl := ln.Node.(*CalcLine)
 		if cl.Label >= 0 {
-			dup := false
-			for _, l := range s.Labels {
-				if l.N == cl.Label {
-					p.errorf(CodeDuplicateLabel, SeverityWarning, cl.Prefix.Offset, cl.Prefix.EndOff,
-						"label %d is already used on line %d of section %s; GOTO%d jumps to only one of them — renumber one", cl.Label, l.Line, s.Name, cl.Label)
-					dup = true
-					break
-				}
+			if labelLine == nil {
+				labelLine = make(map[int]int, 4)
 			}
-			if !dup {
+			if first, dup := labelLine[cl.Label]; dup {
+				p.errorf(CodeDuplicateLabel, SeverityWarning, cl.Prefix.Offset, cl.Prefix.EndOff,
+					"label %d is already used on line %d of section %s; GOTO%d jumps to only one of them — renumber one", cl.Label, first, s.Name, cl.Label)
+			} else {
+				labelLine[cl.Label] = cl.Line
 				s.Labels = append(s.Labels, Label{N: cl.Label, Pos: cl.Prefix.Offset, Line: cl.Line})
 			}
 			if cl.Label > 9999 {
@@ -359,14 +400,7 @@ func (p *parser) parseCalcSection(s *Section) {
 	p.curSec = s
 	s.Body = p.parseBlock(false)
 	for _, g := range p.gotos {
-		found := false
-		for _, l := range s.Labels {
-			if l.N == g.Label {
-				found = true
-				break
-			}
-		}
-		if !found {
+		if _, found := labelLine[g.Label]; !found {
 			p.errorf(CodeUndefinedLabel, SeverityError, g.GotoPos, g.EndOff,
 				"GOTO%d has no :C%d: label in section %s; labels are per section — add the label or fix the number", g.Label, g.Label, s.Name)
 		}
@@ -382,14 +416,16 @@ func (p *parser) secName() string {
 }
 
 func (p *parser) parseBlock(inIf bool) []Stmt {
-	var list []Stmt
+	start := len(p.stmtTmp)
+	defer func() { p.stmtTmp = p.stmtTmp[:start] }()
+	list := func() []Stmt { return p.carveStmts(p.stmtTmp[start:]) }
 	for p.si < len(p.sig) {
 		t := p.sig[p.si]
 		if p.toks[t].Kind == TokKeyword {
 			switch kw := keywordOf(p.src[p.toks[t].Offset:p.toks[t].End]); kw {
 			case kwElse, kwEndif:
 				if inIf {
-					return list
+					return list()
 				}
 				word := "ENDIF"
 				if kw == kwElse {
@@ -401,9 +437,10 @@ func (p *parser) parseBlock(inIf bool) []Stmt {
 				continue
 			}
 		}
-		list = append(list, p.parseStmt())
+		s := p.parseStmt()
+		p.stmtTmp = append(p.stmtTmp, s)
 	}
-	return list
+	return list()
 }
 
 func (p *parser) parseStmt() Stmt {
@@ -419,7 +456,9 @@ func (p *parser) parseStmt() Stmt {
 			return p.parseCallStmt()
 		case kwReturn:
 			p.si++
-			return &ReturnStmt{Return: off}
+			r := p.retS.alloc()
+			r.Return = off
+			return r
 		case kwGoto:
 			return p.parseGoto()
 		}
@@ -447,7 +486,7 @@ func (p *parser) parseStmt() Stmt {
 			*a = AssignStmt{Lhs: lhs, EqPos: eq, Rhs: rhs}
 			return a
 		}
-		if _, bare := lhs.(*Ident); bare && !isFunctionName(name) {
+		if _, bare := lhs.(*Ident); bare && !isFunctionName(name) && tok.Line != p.panicLn {
 			p.errorf(CodeBareName, SeverityWarning, off, int(tok.End),
 				"%s stands alone but is not a built-in command; did you mean %s=value or a CALL(%s)?", name, name, name)
 		}
@@ -484,6 +523,13 @@ func (p *parser) stmtsEnd(list []Stmt, def int) int {
 
 func (p *parser) parseIf() Stmt {
 	t := p.sig[p.si]
+	if p.tooDeep() {
+		from := p.curOff()
+		p.skipNested()
+		return &BadStmt{From: from, To: p.curOff()}
+	}
+	p.depth++
+	defer func() { p.depth-- }()
 	ifTok := p.toks[t]
 	p.si++
 	st := p.ifS.alloc()
@@ -535,7 +581,8 @@ func (p *parser) parseCallStmt() Stmt {
 	t := p.sig[p.si]
 	tok := p.toks[t]
 	p.si++
-	st := &CallStmt{Call: int(tok.Offset), Lparen: -1, Rparen: -1, EndOff: int(tok.End)}
+	st := p.callStS.alloc()
+	*st = CallStmt{Call: int(tok.Offset), Lparen: -1, Rparen: -1, EndOff: int(tok.End)}
 	if !p.atPunct('(') {
 		p.syntaxErr(CodeSyntax, t, "CALL needs the section name in parentheses: CALL(SECTION) or CALL(SECTION(A,B))")
 		return st
@@ -559,14 +606,18 @@ func (p *parser) parseCallStmt() Stmt {
 		inner := p.cur()
 		p.si++
 		if !p.atPunct(')') {
+			start := len(p.exprBuf)
 			for {
-				st.Args = append(st.Args, p.parseExpr(true))
+				x := p.parseExpr(true)
+				p.exprBuf = append(p.exprBuf, x)
 				if p.atPunct(',') {
 					p.si++
 					continue
 				}
 				break
 			}
+			st.Args = p.carveExprs(p.exprBuf[start:])
+			p.exprBuf = p.exprBuf[:start]
 		}
 		if p.atPunct(')') {
 			p.si++
@@ -676,19 +727,21 @@ func (p *parser) templateLine(i int) *TemplateLine {
 		}
 	}
 	// items
+	istart := len(p.itemTmp)
+	defer func() { p.itemTmp = p.itemTmp[:istart] }()
 	for j < last {
 		tk := p.toks[j]
 		switch tk.Kind {
 		case TokTemplateText:
 			ti := p.textS.alloc()
 			*ti = TextItem{Span: Span{int(tk.Offset), int(tk.End)}, Text: p.text[tk.Offset:tk.End]}
-			tl.Items = append(tl.Items, ti)
+			p.itemTmp = append(p.itemTmp, ti)
 			j++
 		case TokToken:
 			if p.src[tk.Offset] == '<' {
 				var item *TokenItem
 				item, j = p.tokenItem(j, last)
-				tl.Items = append(tl.Items, item)
+				p.itemTmp = append(p.itemTmp, item)
 			} else {
 				j++
 			}
@@ -706,6 +759,7 @@ func (p *parser) templateLine(i int) *TemplateLine {
 			j++
 		}
 	}
+	tl.Items = p.carveItems(p.itemTmp[istart:])
 	if inIf && tl.If.EndIf < 0 {
 		p.errorf(CodeUnbalancedIf, SeverityError, tl.If.If, int(ln.End),
 			"the IF on this :T: line has no ENDIF; a template IF must end with ENDIF on the same line (…<EOL>ENDIF)")

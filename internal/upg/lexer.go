@@ -20,11 +20,12 @@ const (
 )
 
 type lexer struct {
-	src      []byte
-	toks     []Token
-	lines    []Line
-	diags    []Diagnostic
-	wantDiag bool
+	src       []byte
+	toks      []Token
+	lines     []Line
+	diags     []Diagnostic
+	wantDiag  bool
+	wantLines bool // build the line table (Parse); Tokenize needs only tokens
 
 	line int32 // current line number (1-based)
 	ls   int   // offset of the current line
@@ -32,17 +33,34 @@ type lexer struct {
 	inBlock      bool // inside :ATTRNAME=/:OPERID= (unknown commands are sub-commands)
 	commentBlock bool // inside *START COMMENTS … *END COMMENTS
 	afterEOF     bool // a DOS EOF byte was seen
+	lastEndCmt   int  // offset of the last "END COMMENTS" in the file, -2 before the first look
 }
 
-func newLexer(src []byte, wantDiag bool) *lexer {
-	// Real UPG files average ~30 bytes a line and ~8 tokens a line.
-	estLines := len(src)/28 + 16
-	return &lexer{
-		src:      src,
-		toks:     make([]Token, 0, estLines*7),
-		lines:    make([]Line, 0, estLines),
-		wantDiag: wantDiag,
+// newLexer prepares a lexer; full asks for diagnostics and the line table
+// (Parse), otherwise only tokens are produced (Tokenize).
+func newLexer(src []byte, full bool) *lexer {
+	// Real UPG files have ~6 tokens a line (blanks and line ends included).
+	nLines := bytes.Count(src, []byte{'\n'}) + 1
+	lx := &lexer{
+		src:        src,
+		toks:       make([]Token, 0, nLines*6+16),
+		wantDiag:   full,
+		wantLines:  full,
+		lastEndCmt: -2,
 	}
+	if full {
+		lx.lines = make([]Line, 0, nLines)
+	}
+	return lx
+}
+
+// endCommentsAfter reports whether "END COMMENTS" occurs after offset off
+// (computed once per file, so many START COMMENTS lines stay linear).
+func (lx *lexer) endCommentsAfter(off int) bool {
+	if lx.lastEndCmt == -2 {
+		lx.lastEndCmt = bytes.LastIndex(lx.src, []byte("END COMMENTS"))
+	}
+	return lx.lastEndCmt >= off
 }
 
 func (lx *lexer) run() {
@@ -71,10 +89,12 @@ func (lx *lexer) run() {
 		if ee > ce {
 			lx.emit(TokEOL, ce, ee)
 		}
-		lx.lines = append(lx.lines, Line{
-			Kind: kind, Offset: int32(ls), End: int32(ce), EOLEnd: int32(ee),
-			FirstTok: int32(first), LastTok: int32(len(lx.toks)),
-		})
+		if lx.wantLines {
+			lx.lines = append(lx.lines, Line{
+				Kind: kind, Offset: int32(ls), End: int32(ce), EOLEnd: int32(ee),
+				FirstTok: int32(first), LastTok: int32(len(lx.toks)),
+			})
+		}
 		pos = ee
 	}
 }
@@ -133,7 +153,7 @@ func (lx *lexer) lexLine(ls, ce int) LineKind {
 			return LineMarker
 		}
 		lx.emit(TokComment, q, ce)
-		if commentTextIs(src[q+1:ce], "START COMMENTS") && bytes.Contains(src[ce:], []byte("END COMMENTS")) {
+		if commentTextIs(src[q+1:ce], "START COMMENTS") && lx.endCommentsAfter(ce) {
 			lx.commentBlock = true
 		}
 		return LineComment
@@ -503,7 +523,7 @@ func (lx *lexer) lexTToken(p, end int) int {
 		q := bytes.IndexByte(src[p+1:end], '"')
 		if q < 0 {
 			lx.emit(TokError, p, end)
-			lx.diag(CodeUnclosedString, SeverityError, p, end, "the format string of this template token has no closing '\"'; write it as <\"%%4LT\":NAME>")
+			lx.diag(CodeUnclosedString, SeverityError, p, end, "%s", "the format string of this template token has no closing '\"'; write it as <\"%4LT\":NAME>")
 			return end
 		}
 		q += p + 2

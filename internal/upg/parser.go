@@ -5,13 +5,15 @@ import (
 	"fmt"
 	"strconv"
 	"strings"
+	"unsafe"
 )
 
 // Parse parses one UPG source file (.SRC, .LIB, .ATR or an :INCLUDE file).
 // It never fails and never stops at the first problem: the result always
 // holds the complete lossless tree, and Diagnostics says what is wrong.
-// filename is only used for messages and for the file kind; src is not
-// modified and is retained by the File.
+// filename is only used for messages and for the file kind. The File keeps
+// src, and the names in the tree share its memory: do not modify src after
+// calling Parse.
 func Parse(filename string, src []byte) *File {
 	lx := newLexer(src, true)
 	lx.run()
@@ -25,7 +27,7 @@ func Parse(filename string, src []byte) *File {
 	p := &parser{
 		f:     f,
 		src:   src,
-		text:  string(src),
+		text:  unsafeString(src),
 		toks:  lx.toks,
 		lines: lx.lines,
 		diags: lx.diags,
@@ -37,6 +39,15 @@ func Parse(filename string, src []byte) *File {
 	SortDiagnostics(p.diags)
 	f.Diagnostics = p.diags
 	return f
+}
+
+// unsafeString views b as a string without copying. Parse documents that
+// src must not be modified afterwards, which is what makes this safe.
+func unsafeString(b []byte) string {
+	if len(b) == 0 {
+		return ""
+	}
+	return unsafe.String(&b[0], len(b))
 }
 
 type slab[T any] struct{ buf []T }
@@ -78,7 +89,9 @@ type parser struct {
 	gotos    []*GotoStmt
 	exprBuf  []Expr
 	curSec   *Section
+	depth    int // nesting depth of the expression/statement parser
 	warnedEO bool
+	isBinary bool // NUL bytes seen: line-level noise is not reported
 
 	// allocation slabs
 	identS   slab[Ident]
@@ -93,6 +106,55 @@ type parser struct {
 	tokItemS slab[TokenItem]
 	textS    slab[TextItem]
 	calcLS   slab[CalcLine]
+	parenS   slab[ParenExpr]
+	callStS  slab[CallStmt]
+	retS     slab[ReturnStmt]
+	exprSlab []Expr // backing store for argument lists
+	stmtSlab []Stmt // backing store for statement lists
+	stmtTmp  []Stmt // scratch stack for statement lists being built
+	itemSlab []TemplateItem
+	itemTmp  []TemplateItem
+}
+
+// carveExprs copies xs into a shared backing array and returns the copy
+// (full slice expression: appending to it never overwrites a neighbour).
+func (p *parser) carveExprs(xs []Expr) []Expr {
+	n := len(xs)
+	if n == 0 {
+		return nil
+	}
+	if cap(p.exprSlab)-len(p.exprSlab) < n {
+		p.exprSlab = make([]Expr, 0, max(1024, n))
+	}
+	l := len(p.exprSlab)
+	p.exprSlab = append(p.exprSlab, xs...)
+	return p.exprSlab[l : l+n : l+n]
+}
+
+func (p *parser) carveStmts(xs []Stmt) []Stmt {
+	n := len(xs)
+	if n == 0 {
+		return nil
+	}
+	if cap(p.stmtSlab)-len(p.stmtSlab) < n {
+		p.stmtSlab = make([]Stmt, 0, max(1024, n))
+	}
+	l := len(p.stmtSlab)
+	p.stmtSlab = append(p.stmtSlab, xs...)
+	return p.stmtSlab[l : l+n : l+n]
+}
+
+func (p *parser) carveItems(xs []TemplateItem) []TemplateItem {
+	n := len(xs)
+	if n == 0 {
+		return nil
+	}
+	if cap(p.itemSlab)-len(p.itemSlab) < n {
+		p.itemSlab = make([]TemplateItem, 0, max(1024, n))
+	}
+	l := len(p.itemSlab)
+	p.itemSlab = append(p.itemSlab, xs...)
+	return p.itemSlab[l : l+n : l+n]
 }
 
 func (p *parser) tokText(i int32) string {
@@ -114,6 +176,7 @@ func (p *parser) errorf(code string, sev Severity, from, to int, format string, 
 
 func (p *parser) parse() {
 	if i := bytes.IndexByte(p.src, 0); i >= 0 {
+		p.isBinary = true
 		p.errorf(CodeBinaryContent, SeverityError, i, i+1,
 			"the file contains NUL bytes: it is binary (a compiled .CTL?), not UPG source text")
 	}
@@ -265,7 +328,7 @@ func (p *parser) parseLine(i int) {
 		}
 	case LineText:
 		t := p.firstTok(i)
-		if t >= 0 && p.toks[t].Kind == TokText {
+		if t >= 0 && p.toks[t].Kind == TokText && !p.isBinary {
 			tt := p.toks[t]
 			p.errorf(CodeStrayText, SeverityWarning, int(tt.Offset), int(ln.End),
 				"stray text %q is not a UPG line (comments start with '*', commands with ':'); the compiler ignores it — delete it or make it a comment", truncate(p.tokText(t), 40))
@@ -324,16 +387,20 @@ func (p *parser) blockName() string {
 // closeBlocks ends an open attribute/operation block before line i (0-based)
 // because something else starts there.
 func (p *parser) closeBlocks(i int, why string) {
+	where := fmt.Sprintf("%s on line %d", why, i+1)
+	if i >= len(p.lines) {
+		where = why
+	}
 	if p.attr != nil {
 		a := p.attr
 		p.errorf(CodeUnterminatedAttribute, SeverityWarning, a.Start.Colon, a.Start.EndOff,
-			"attribute %q (line %d) has no :ATTREND before %s on line %d; add :ATTREND after its last sub-command", a.Name, a.StartLine, why, i+1)
+			"attribute %q (line %d) has no :ATTREND before %s; add :ATTREND after its last sub-command", a.Name, a.StartLine, where)
 		p.endAttr(p.lastContentLine(i, a.StartLine))
 	}
 	if p.oper != nil {
 		o := p.oper
 		p.errorf(CodeUnterminatedOperation, SeverityWarning, o.Start.Colon, o.Start.EndOff,
-			"operation block %q (line %d) has no :OPEREND before %s on line %d; add :OPEREND after its last :OPERLIST", o.ID, o.StartLine, why, i+1)
+			"operation block %q (line %d) has no :OPEREND before %s; add :OPEREND after its last :OPERLIST", o.ID, o.StartLine, where)
 		p.endOper(p.lastContentLine(i, o.StartLine))
 	}
 }
@@ -397,7 +464,9 @@ func (p *parser) command(i int) *Command {
 		Line:    i + 1,
 		EndOff:  int(ln.End),
 	}
-	if info, ok := lookupCommand(p.src[tok.Offset+1 : tok.End]); ok {
+	info, ok := lookupCommand(p.src[tok.Offset+1 : tok.End])
+	c.class, c.shape, c.multi = info.class, info.shape, info.multi
+	if ok {
 		c.Known = true
 		c.Key = info.key
 	} else {
@@ -441,7 +510,6 @@ func (p *parser) command(i int) *Command {
 		c.ValuePos, c.ValueEnd = int(ln.End), int(ln.End)
 	}
 	// parse structured values
-	info, _ := lookupCommand(p.src[tok.Offset+1 : tok.End])
 	switch info.shape {
 	case vsSection, vsFunc, vsSectionRef:
 		if j < last && p.toks[j].Kind == TokName {
@@ -541,6 +609,8 @@ func (p *parser) header(c *Command) {
 	if !c.Known {
 		p.errorf(CodeUnknownHeader, SeverityWarning, c.Colon, c.NameEnd,
 			"unknown header command :%s; check the spelling against the UPG header commands (a typo is silently ignored by the compiler)", c.Name)
+	} else if c.shape == vsFlag {
+		p.checkFlag(c)
 	} else if !c.HasValue() {
 		p.errorf(CodeMissingValue, SeverityWarning, c.Colon, c.EndOff, "header command :%s needs '=' and a value", c.Name)
 	}
@@ -582,7 +652,7 @@ func (p *parser) define(c *Command) {
 
 // subCommand handles an attribute or operation sub-command line.
 func (p *parser) subCommand(c *Command) {
-	info, known := lookupCommand([]byte(c.Key))
+	info, known := cmdInfo{class: c.class, shape: c.shape, multi: c.multi}, c.Known
 	switch {
 	case p.attr != nil:
 		p.attrCommand(p.attr, c, info, known)
