@@ -154,7 +154,7 @@ func (f *FuncRef) End() int {
 
 // Define is ":DEFINE NAME=value".
 type Define struct {
-	Command  *Command
+	Command  *Command `json:"-"` // the :DEFINE line (whose Define points back here)
 	Name     string
 	NamePos  int
 	Value    string

@@ -2,6 +2,7 @@ package upg
 
 import (
 	"bytes"
+	"encoding/json"
 	"flag"
 	"fmt"
 	"os"
@@ -280,6 +281,20 @@ func sortedCounts(m map[string]int) string {
 		parts[i] = fmt.Sprintf("%s=%d", k, m[k])
 	}
 	return strings.Join(parts, " ")
+}
+
+// TestFileMarshals: a whole File can be encoded as JSON (no cycles).
+func TestFileMarshals(t *testing.T) {
+	for _, path := range fixtures(t, "testdata/parse") {
+		src, _ := os.ReadFile(path)
+		f := Parse(path, src)
+		if _, err := json.Marshal(f); err != nil {
+			t.Fatalf("%s: %v", path, err)
+		}
+		if _, err := json.Marshal(f.Tree()); err != nil {
+			t.Fatalf("%s: %v", path, err)
+		}
+	}
 }
 
 // TestMarkers: the control-family marker of line 1 is captured.
