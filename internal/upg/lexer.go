@@ -229,7 +229,7 @@ func (lx *lexer) lexColonLine(q, ce int) LineKind {
 		return LineText
 	}
 	name := src[p:r]
-	info, known := lookupCommand(name)
+	info, _ := lookupCommand(name)
 	var kind LineKind
 	tk := TokHeader
 	switch info.class {
@@ -274,7 +274,6 @@ func (lx *lexer) lexColonLine(q, ce int) LineKind {
 			kind = LineHeader
 		}
 	}
-	_ = known
 	lx.emit(tk, q, r)
 	lx.lexCommandRest(q, r, ce, info.shape, info.class)
 	return kind
@@ -885,25 +884,27 @@ func (lx *lexer) lexIdent(p, q, end int, mode lexMode, frames *[]argFrame, pendi
 		}
 	}
 	kind := TokVariable
-	if len(w) <= 40 && isLetter(w[0]) {
-		var buf [40]byte
-		up := buf[:len(w)]
-		for i, c := range w {
-			up[i] = upperByte(c)
-		}
+	if mayBeFunction(w) {
 		r := q
 		for r < end && isBlank(src[r]) {
 			r++
 		}
-		if r < end && src[r] == '(' && r == q {
+		call := r < end && src[r] == '(' && r == q
+		bare := !call && (r >= end || src[r] != '=' && src[r] != '(') && isUpperWord(w)
+		if call || bare {
+			var buf [40]byte
+			up := buf[:len(w)]
+			for i, c := range w {
+				up[i] = upperByte(c)
+			}
 			if isCatalogFunction(up) {
 				kind = TokFunction
-				if i := sectionArgIndex(up); i >= 0 {
-					*pending = i
+				if call {
+					if i := sectionArgIndex(up); i >= 0 {
+						*pending = i
+					}
 				}
 			}
-		} else if (r >= end || src[r] != '=' && src[r] != '(') && isCatalogFunction(up) && isUpperWord(w) {
-			kind = TokFunction
 		}
 	}
 	lx.emit(kind, p, q)
