@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/veripost/veripost/internal/catalog"
+	"github.com/veripost/veripost/internal/index"
 )
 
 // Sort keys of BrowseQuery.
@@ -18,6 +19,9 @@ const (
 	BrowseSortPlatform   = "platform"
 	BrowseSortStatus     = "status"
 	BrowseSortFiles      = "files"
+	// BrowseSortDiagnostics orders by the latest version's error count,
+	// then its warning count.
+	BrowseSortDiagnostics = "diagnostics"
 )
 
 // browseOrder maps a sort key to its ORDER BY expression. Text sorts are
@@ -30,7 +34,8 @@ var browseOrder = map[string]string{
 	BrowseSortPlatform:   "LOWER(p.platform)",
 	BrowseSortStatus: `CASE v.status WHEN 'pending' THEN 1 WHEN 'validating' THEN 2 WHEN 'storing' THEN 3
 		WHEN 'parsing' THEN 4 WHEN 'ready' THEN 5 WHEN 'error' THEN 6 ELSE 7 END`,
-	BrowseSortFiles: "v.file_count",
+	BrowseSortFiles:       "v.file_count",
+	BrowseSortDiagnostics: "v.error_count * 1000000 + v.warning_count",
 }
 
 // ValidBrowseSort reports whether key is a sort key BrowsePackages accepts.
@@ -195,6 +200,33 @@ func (db *DB) facet(ctx context.Context, col string) ([]Facet, error) {
 			return nil, err
 		}
 		out = append(out, f)
+	}
+	return out, rows.Err()
+}
+
+// VersionSymbol lists the definitions (first) and references of the symbol
+// with this canonical name in one version's files, as indexed.
+func (db *DB) VersionSymbol(ctx context.Context, versionID, canonical string) ([]index.SymbolOccurrence, error) {
+	out := []index.SymbolOccurrence{}
+	if !validID(versionID) {
+		return out, nil
+	}
+	rows, err := db.SQL.QueryContext(ctx, `SELECT f.id, f.filename, s.name, s.canonical, s.kind, s.role, s.context, s.line, s.col, s.section
+		FROM files f
+		JOIN package_versions v ON v.id = f.version_id
+		JOIN file_symbols s ON s.sha256 = f.sha256 AND s.parser_version = v.parser_version
+		WHERE f.version_id = $1 AND s.canonical = $2
+		ORDER BY CASE s.role WHEN 'definition' THEN 0 ELSE 1 END, f.filename, s.line, s.col`, versionID, canonical)
+	if err != nil {
+		return nil, fmt.Errorf("listing symbol %s: %w", canonical, err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var o index.SymbolOccurrence
+		if err := rows.Scan(&o.FileID, &o.Filename, &o.Name, &o.Canonical, &o.Kind, &o.Role, &o.Context, &o.Line, &o.Col, &o.Section); err != nil {
+			return nil, err
+		}
+		out = append(out, o)
 	}
 	return out, rows.Err()
 }

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"sync"
 	"testing"
@@ -15,6 +16,7 @@ import (
 	cdplog "github.com/chromedp/cdproto/log"
 	"github.com/chromedp/cdproto/runtime"
 	"github.com/chromedp/chromedp"
+	"github.com/chromedp/chromedp/kb"
 
 	"github.com/veripost/veripost/internal/testenv"
 )
@@ -131,6 +133,12 @@ func (b *browserT) run(step string, actions ...chromedp.Action) {
 	b.t.Helper()
 	ctx, cancel := context.WithTimeout(b.ctx, 60*time.Second)
 	defer cancel()
+	start := time.Now()
+	defer func() {
+		if d := time.Since(start); d > 3*time.Second {
+			b.t.Logf("step %q took %v", step, d.Round(time.Millisecond))
+		}
+	}()
 	if err := chromedp.Run(ctx, actions...); err != nil {
 		b.viewShot("FAILED-" + strings.ReplaceAll(step, " ", "-"))
 		b.t.Fatalf("%s: %v", step, err)
@@ -309,6 +317,13 @@ func TestBrowserEndToEnd(t *testing.T) {
 		chromedp.Poll(`document.querySelector('[data-save-state]').textContent === 'Saved.'`, nil, chromedp.WithPollingTimeout(15*time.Second)),
 	)
 	b.screenshot("04-package")
+	b.run("diagnostics", chromedp.Evaluate(`document.getElementById('diagnostics').scrollIntoView()`, nil))
+	var diagItems int
+	b.run("count diagnostics", chromedp.Evaluate(`document.querySelectorAll('[data-diags] li:not([hidden])').length`, &diagItems))
+	if diagItems == 0 {
+		t.Error("the package page lists no warnings for the Tormach package (the corpus has some)")
+	}
+	b.viewShot("04b-package-diagnostics")
 
 	// Download one file and compare its bytes with the original.
 	const srcName = "Tormach PCNC1100 Series 3.SRC"
@@ -323,13 +338,80 @@ func TestBrowserEndToEnd(t *testing.T) {
 		chromedp.WaitVisible(`#L1`, chromedp.ByQuery),
 	)
 	var lineCount int
-	b.run("lines", chromedp.Evaluate(`document.querySelectorAll('.code .l').length`, &lineCount))
+	b.run("lines", chromedp.Evaluate(`document.querySelectorAll('.code .chunk > div').length`, &lineCount))
 	if want := bytes.Count(originals[srcName], []byte("\n")); lineCount < want {
 		t.Errorf("source view shows %d lines, want at least %d", lineCount, want)
 	}
 	var sourceURL string
 	b.run("source url", chromedp.Location(&sourceURL))
+	// Highlighted by the UPG lexer's token kinds.
+	var sectionTokens int
+	b.run("highlighting", chromedp.Evaluate(`document.querySelectorAll('.code .sc').length`, &sectionTokens))
+	if sectionTokens < 10 {
+		t.Errorf("%d section tokens highlighted, want many", sectionTokens)
+	}
+
+	// The outline jumps to a section.
+	b.run("outline jump",
+		chromedp.Click(`//ul//a[@data-line][.//span[text()="PRINT_MEASURE_TOOL"]]`, chromedp.BySearch),
+		chromedp.Poll(`location.hash === '#L448'`, nil, chromedp.WithPollingTimeout(5*time.Second)),
+	)
+	var sectionLine string
+	b.run("outline target", chromedp.Text(`#L448`, &sectionLine, chromedp.ByQuery))
+	if !strings.Contains(sectionLine, ":SECTION=PRINT_MEASURE_TOOL") {
+		t.Errorf("the outline jumped to %q", sectionLine)
+	}
+	var onScreen bool
+	b.run("outline target on screen", chromedp.Evaluate(`(function(){var r=document.getElementById('L448').getBoundingClientRect();return r.top>=0&&r.bottom<=innerHeight;})()`, &onScreen))
+	if !onScreen {
+		t.Error("the section's line is not on screen after the outline jump")
+	}
+	b.viewShot("05a-source-outline")
+
+	// Following a symbol: the attribute used on line 459 leads to its
+	// definition on line 45, and the panel lists its uses.
+	b.run("follow symbol",
+		chromedp.Click(`#L459 a`, chromedp.ByQuery),
+		chromedp.WaitVisible(`[data-sym-panel] .sym-in`, chromedp.ByQuery),
+		chromedp.Poll(`location.hash === '#L45'`, nil, chromedp.WithPollingTimeout(5*time.Second)),
+	)
+	if def := b.text(`#L45`); !strings.Contains(strings.ToLower(def), ":attrname=measure tool length") {
+		t.Errorf("the symbol led to %q", def)
+	}
+	if uses := strings.ToLower(b.text(`[data-sym-panel]`)); !strings.Contains(uses, "used in this package") || !strings.Contains(uses, "459") {
+		t.Errorf("symbol panel shows %q", uses)
+	}
+	b.viewShot("05b-source-symbol")
+	// Escape closes the panel.
+	b.run("close panel", chromedp.KeyEvent(kb.Escape), chromedp.WaitNotVisible(`[data-sym-panel]`, chromedp.ByQuery))
+
+	// A section defined in another file: CALL(CALC_ENGMET) opens the
+	// library that defines it (MILL.LIB), at the definition, with the panel.
+	b.run("follow call into a library",
+		chromedp.Navigate(sourceURL+"#L870"),
+		chromedp.WaitVisible(`#L870 a`, chromedp.ByQuery),
+		chromedp.Click(`#L870 a`, chromedp.ByQuery),
+	)
+	b.waitURL("sym=CALC_ENGMET")
+	b.run("library definition", chromedp.WaitVisible(`[data-sym-panel] .sym-in`, chromedp.ByQuery))
+	var libURL string
+	b.run("library url", chromedp.Location(&libURL))
+	var h1 string
+	b.run("library title", chromedp.Text(`#src-title`, &h1, chromedp.ByQuery))
+	m := regexp.MustCompile(`#L(\d+)$`).FindStringSubmatch(libURL)
+	if m == nil || h1 != "MILL.LIB" {
+		t.Errorf("CALL led to %s (%s)", libURL, h1)
+	} else {
+		var defLine string
+		b.run("definition line", chromedp.Text(`#L`+m[1], &defLine, chromedp.ByQuery))
+		if !strings.Contains(defLine, ":SECTION=CALC_ENGMET") {
+			t.Errorf("definition line %s is %q", m[1], defLine)
+		}
+	}
+	b.viewShot("05c-source-library-definition")
 	b.run("jump to line 120",
+		chromedp.Navigate(sourceURL),
+		chromedp.WaitVisible(`#goto-line`, chromedp.ByQuery),
 		chromedp.SendKeys(`#goto-line`, "120", chromedp.ByQuery),
 		chromedp.Click(`[data-goto] button`, chromedp.ByQuery),
 		chromedp.Poll(`location.hash === '#L120'`, nil, chromedp.WithPollingTimeout(5*time.Second)),
@@ -353,7 +435,7 @@ func TestBrowserEndToEnd(t *testing.T) {
 	if loadMillis > 10000 {
 		t.Errorf("the 300 KB file took %.0f ms to load", loadMillis)
 	}
-	b.run("MILL.LIB lines", chromedp.Evaluate(`document.querySelectorAll('.code .l').length`, &lineCount))
+	b.run("MILL.LIB lines", chromedp.Evaluate(`document.querySelectorAll('.code .chunk > div').length`, &lineCount))
 	if want := bytes.Count(originals["MILL.LIB"], []byte("\n")); lineCount < want {
 		t.Errorf("MILL.LIB shows %d lines, want at least %d", lineCount, want)
 	}

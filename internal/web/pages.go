@@ -4,12 +4,14 @@ import (
 	"errors"
 	"net/http"
 	"net/url"
+	"sort"
 	"strconv"
 	"strings"
 
 	"github.com/go-chi/chi/v5"
 
 	"github.com/veripost/veripost/internal/catalog"
+	"github.com/veripost/veripost/internal/index"
 	"github.com/veripost/veripost/internal/store"
 	"github.com/veripost/veripost/internal/upload"
 )
@@ -35,7 +37,7 @@ var listColumns = []struct {
 	{store.BrowseSortPlatform, "Platform", false, true, true},
 	{store.BrowseSortStatus, "Status", false, true, true},
 	{store.BrowseSortFiles, "Files", true, true, false},
-	{"diagnostics", "Diagnostics", true, false, false},
+	{store.BrowseSortDiagnostics, "Diagnostics", true, true, false},
 	{store.BrowseSortUploaded, "Last upload", false, true, false},
 }
 
@@ -48,8 +50,9 @@ type column struct {
 
 type listRow struct {
 	store.BrowseRow
-	Diagnostics int
-	Analysed    bool // Diagnostics is known
+	// Analysed: the latest version was indexed, so its error and warning
+	// counts are known.
+	Analysed bool
 }
 
 type pageLink struct {
@@ -66,20 +69,19 @@ type listFilters struct {
 }
 
 type listData struct {
-	Rows               []listRow
-	Columns            []column
-	Total, From, To    int
-	Page, Pages        int
-	PageLinks          []pageLink
-	PrevURL, NextURL   string
-	F                  listFilters
-	Filtered           bool
-	ClearURL           string
-	Facets             store.BrowseFacets
-	Statuses           []catalog.Status
-	PageSizes          []int
-	Deleted            string
-	DiagnosticsPending bool // no index yet: the column shows —
+	Rows             []listRow
+	Columns          []column
+	Total, From, To  int
+	Page, Pages      int
+	PageLinks        []pageLink
+	PrevURL, NextURL string
+	F                listFilters
+	Filtered         bool
+	ClearURL         string
+	Facets           store.BrowseFacets
+	Statuses         []catalog.Status
+	PageSizes        []int
+	Deleted          string
 }
 
 // query builds the list address for filters f on page n.
@@ -183,7 +185,7 @@ func (u *UI) list(w http.ResponseWriter, r *http.Request) {
 		Columns: make([]column, 0, len(listColumns)), Total: res.Total, Page: pageN, Pages: pages, F: f,
 		Filtered: f.Search != "" || f.Status != "" || f.Machine != "" || f.Controller != "",
 		Facets:   facets, Statuses: append(append([]catalog.Status{}, stages...), catalog.StatusError),
-		PageSizes: pageSizes, Deleted: qv.Get("deleted"), DiagnosticsPending: u.Diagnostics == nil,
+		PageSizes: pageSizes, Deleted: qv.Get("deleted"),
 	}
 	clear := listFilters{Sort: f.Sort, Desc: f.Desc, Per: f.Per}
 	d.ClearURL = clear.query(1)
@@ -207,23 +209,8 @@ func (u *UI) list(w http.ResponseWriter, r *http.Request) {
 		}
 		d.Columns = append(d.Columns, col)
 	}
-	var counts map[string]int
-	if u.Diagnostics != nil && len(res.Rows) > 0 {
-		ids := make([]string, len(res.Rows))
-		for i, row := range res.Rows {
-			ids[i] = row.VersionID
-		}
-		if counts, err = u.Diagnostics.DiagnosticCounts(r.Context(), ids); err != nil {
-			// The list is still useful without the counts.
-			u.Log.WarnContext(r.Context(), "loading diagnostic counts failed", "err", err)
-		}
-	}
 	for _, row := range res.Rows {
-		lr := listRow{BrowseRow: row}
-		if n, ok := counts[row.VersionID]; ok {
-			lr.Diagnostics, lr.Analysed = n, true
-		}
-		d.Rows = append(d.Rows, lr)
+		d.Rows = append(d.Rows, listRow{BrowseRow: row, Analysed: row.Status == catalog.StatusReady})
 	}
 	if pageN > 1 {
 		d.PrevURL = f.query(pageN - 1)
@@ -299,11 +286,17 @@ type packageData struct {
 	Pkg         catalog.Package
 	Versions    []catalog.Version
 	Latest      catalog.Version
-	Diagnostics []Diagnostic
+	Diagnostics []index.DiagnosticRow
+	DiagCounts  map[string]int
+	DiagShown   int // how many are listed (the rest are counted only)
 	DiagHook    bool
 	DiagError   bool
 	TotalBytes  int64
 }
+
+// maxListedDiagnostics bounds the package page's list; the counts stay
+// complete.
+const maxListedDiagnostics = 500
 
 func (u *UI) pkg(w http.ResponseWriter, r *http.Request) {
 	id := chi.URLParam(r, "id")
@@ -321,7 +314,7 @@ func (u *UI) pkg(w http.ResponseWriter, r *http.Request) {
 		u.fail(w, r, err)
 		return
 	}
-	d := packageData{Pkg: p, Versions: vs, DiagHook: u.Diagnostics != nil}
+	d := packageData{Pkg: p, Versions: vs, DiagHook: u.Index != nil, DiagCounts: map[string]int{}}
 	for _, v := range vs {
 		if v.Number == p.LatestVersion {
 			d.Latest = v
@@ -330,11 +323,19 @@ func (u *UI) pkg(w http.ResponseWriter, r *http.Request) {
 	for _, f := range p.Files {
 		d.TotalBytes += f.Size
 	}
-	if u.Diagnostics != nil && d.Latest.ID != "" {
-		if d.Diagnostics, err = u.Diagnostics.VersionDiagnostics(r.Context(), d.Latest.ID); err != nil {
+	if u.Index != nil && d.Latest.ParserVersion != "" {
+		rows, err := u.Index.VersionDiagnostics(r.Context(), d.Latest.ID, "", "")
+		if err != nil {
 			u.Log.WarnContext(r.Context(), "loading diagnostics failed", "package", id, "err", err)
 			d.DiagError = true
 		}
+		for _, row := range rows {
+			d.DiagCounts[row.Severity]++
+		}
+		// Errors and warnings first; the (often many) infos after them.
+		sort.SliceStable(rows, func(i, j int) bool { return severityRank(rows[i].Severity) < severityRank(rows[j].Severity) })
+		d.DiagShown = min(len(rows), maxListedDiagnostics)
+		d.Diagnostics = rows[:d.DiagShown]
 	}
 	u.render(w, r, http.StatusOK, "package", u.newPage(r, p.Name, "packages", d))
 }

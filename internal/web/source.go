@@ -7,6 +7,8 @@ import (
 	"html/template"
 	"io"
 	"net/http"
+	"net/url"
+	"sort"
 	"strconv"
 	"strings"
 	"unicode/utf8"
@@ -16,6 +18,7 @@ import (
 
 	"github.com/veripost/veripost/internal/blob"
 	"github.com/veripost/veripost/internal/catalog"
+	"github.com/veripost/veripost/internal/upg"
 )
 
 // maxDisplayBytes bounds what the source view renders; larger files are
@@ -28,31 +31,13 @@ const maxDisplayBytes = 4 << 20
 const linesPerChunk = 200
 
 // span is a highlighted byte range of a file: class is the CSS class
-// suffix (the lexer's token kind name).
+// suffix (the lexer's token kind name); sym, when set, makes the token a
+// link to the symbol it names.
 type span struct {
 	class    string
 	off, end int
+	sym      string
 }
-
-// outlineItem is one entry of the source view's outline sidebar.
-type outlineItem struct {
-	Kind  string // "header", "attribute", "operation", "library", "section", …
-	Label string
-	Line  int
-	Depth int
-}
-
-// analysis is what the source view learns from the UPG lexer/parser.
-type analysis struct {
-	spans   []span
-	outline []outlineItem
-}
-
-// analyze is the source view's hook into the UPG lexer/parser: given a
-// file's name and bytes it returns highlight spans (sorted, not
-// overlapping) and an outline. It stays nil until the parser exists, and
-// then plain text is shown.
-var analyze func(filename string, src []byte) analysis
 
 type sourceData struct {
 	Pkg         catalog.Package
@@ -65,8 +50,12 @@ type sourceData struct {
 	LineEnding  string
 	Notice      string // why the file is not shown, when it is not
 	Highlighted bool
-	Outline     []outlineItem
-	OutlineHook bool
+	Parsed      bool // the file is UPG source and was parsed
+	Outline     []outlineGroup
+	Diags       []sourceDiag
+	DiagCounts  map[string]int
+	// Symbols: click a name to go to its definition (needs the index).
+	Symbols bool
 }
 
 func (u *UI) source(w http.ResponseWriter, r *http.Request) {
@@ -90,7 +79,7 @@ func (u *UI) source(w http.ResponseWriter, r *http.Request) {
 		u.fail(w, r, err)
 		return
 	}
-	d := sourceData{Pkg: p, File: f, OutlineHook: analyze != nil}
+	d := sourceData{Pkg: p, File: f, Symbols: u.Index != nil}
 	if d.Version, err = u.Store.GetVersion(ctx, f.VersionID); err != nil {
 		u.fail(w, r, err)
 		return
@@ -115,18 +104,60 @@ func (u *UI) source(w http.ResponseWriter, r *http.Request) {
 			break
 		}
 		var a analysis
-		if analyze != nil {
+		if upg.KindOf(f.Filename).IsSource() {
 			a = safeAnalyze(u, r, f.Filename, src)
 		}
+		d.Parsed = a.parsed
+		d.Outline = a.outline
+		d.Diags = u.fileDiagnostics(r, d.Version, f, a.diags)
+		d.DiagCounts = map[string]int{}
+		marks := map[int]string{}
+		for _, dg := range d.Diags {
+			d.DiagCounts[dg.Severity]++
+			if dg.Severity == "info" {
+				continue // notes are listed, not flagged in the margin
+			}
+			if cur, ok := marks[dg.Line]; !ok || severityRank(dg.Severity) < severityRank(cur) {
+				marks[dg.Line] = dg.Severity
+			}
+		}
 		d.Encoding = detectEncoding(src)
-		d.Code, d.Lines = renderSource(src, d.Encoding == "windows-1252", a.spans)
+		d.Code, d.Lines = renderSource(src, d.Encoding == "windows-1252", a.spans, marks)
 		d.LineEnding = lineEnding(src)
 		d.Highlighted = len(a.spans) > 0
-		d.Outline = a.outline
 	}
 	pg := u.newPage(r, f.Filename+" · "+p.Name, "packages", d)
 	pg.Wide = true
 	u.render(w, r, http.StatusOK, "source", pg)
+}
+
+func severityRank(s string) int {
+	switch s {
+	case "error":
+		return 0
+	case "warning":
+		return 1
+	}
+	return 2
+}
+
+// fileDiagnostics are the index's findings for the file (the parser's and
+// the package resolver's); without the index, the parser's own.
+func (u *UI) fileDiagnostics(r *http.Request, v catalog.Version, f catalog.File, parsed []sourceDiag) []sourceDiag {
+	if u.Index == nil || v.ParserVersion == "" {
+		return parsed
+	}
+	rows, err := u.Index.VersionDiagnostics(r.Context(), v.ID, "", f.ID)
+	if err != nil {
+		u.Log.WarnContext(r.Context(), "loading diagnostics for the source view failed; showing the parser's", "file", f.ID, "err", err)
+		return parsed
+	}
+	out := make([]sourceDiag, 0, len(rows))
+	for _, d := range rows {
+		out = append(out, sourceDiag{Line: d.Line, Col: d.Col, Severity: d.Severity, Code: d.Code, Message: d.Message})
+	}
+	sort.SliceStable(out, func(i, j int) bool { return out[i].Line < out[j].Line })
+	return out
 }
 
 // safeAnalyze runs the parser hook; a parser bug must not cost the reader
@@ -138,7 +169,7 @@ func safeAnalyze(u *UI, r *http.Request, name string, src []byte) (a analysis) {
 			a = analysis{}
 		}
 	}()
-	return analyze(name, src)
+	return analyzeUPG(name, src)
 }
 
 func (u *UI) readBlob(r *http.Request, f catalog.File) ([]byte, error) {
@@ -229,15 +260,29 @@ type sbWriter struct{ sb *strings.Builder }
 
 func (w sbWriter) Write(p []byte) (int, error) { return w.sb.Write(p) }
 
+// tokenClass maps the lexer's token kinds to short CSS classes (the page
+// of a 300 KB library has some 40,000 tokens, so every byte of markup per
+// token counts). Kinds shown in the text colour get no element at all.
+var tokenClass = map[string]string{
+	"comment": "cm", "marker": "mk", "eof": "eo", "header": "hd", "directive": "dr",
+	"attribute-command": "ac", "section": "sc", "prefix": "pf", "name": "nm", "value": "vl",
+	"path": "pt", "keyword": "kw", "function": "fn", "variable": "vr", "number": "nb",
+	"string": "st", "token": "tk", "format": "fm", "text": "tx", "error": "er",
+	// operator, punct and template-text: plain text colour
+}
+
 // renderSource renders src as numbered lines, each an anchor target
-// (#L12), grouped in chunks; spans add highlighting classes. The line
-// terminators are not shown. It returns the HTML and the line count.
-func renderSource(src []byte, win1252 bool, spans []span) (template.HTML, int) {
+// (<div id="L12" data-n="12">; the number is drawn by CSS so copying code
+// does not copy it), grouped in chunks the browser can skip while off
+// screen. spans add highlighting classes and symbol links; marks flag
+// lines with diagnostics. Line terminators are not shown. It returns the
+// HTML and the line count.
+func renderSource(src []byte, win1252 bool, spans []span, marks map[int]string) (template.HTML, int) {
 	var sb strings.Builder
-	sb.Grow(len(src)*2 + 64*bytes.Count(src, []byte{'\n'}))
+	sb.Grow(len(src)*3 + 32*bytes.Count(src, []byte{'\n'}))
 	si := 0
 	line := 0
-	for off := 0; off < len(src) || (off == 0 && len(src) == 0); {
+	for off := 0; ; {
 		end := bytes.IndexByte(src[off:], '\n')
 		next := len(src)
 		if end < 0 {
@@ -253,12 +298,16 @@ func renderSource(src []byte, win1252 bool, spans []span) (template.HTML, int) {
 		line++
 		if (line-1)%linesPerChunk == 0 {
 			if line > 1 {
-				sb.WriteString("</div>")
+				sb.WriteString("</div>\n")
 			}
 			sb.WriteString(`<div class="chunk">`)
 		}
 		n := strconv.Itoa(line)
-		sb.WriteString(`<div class="l" id="L` + n + `"><a class="n" href="#L` + n + `" data-n="` + n + `" tabindex="-1" aria-hidden="true"></a><span class="c">`)
+		sb.WriteString(`<div id="L` + n + `" data-n="` + n + `"`)
+		if sev, ok := marks[line]; ok {
+			sb.WriteString(` class="dg dg-` + sev + `"`)
+		}
+		sb.WriteByte('>')
 		// Spans that end before this line are done.
 		for si < len(spans) && spans[si].end <= off {
 			si++
@@ -266,25 +315,33 @@ func renderSource(src []byte, win1252 bool, spans []span) (template.HTML, int) {
 		pos := off
 		for j := si; j < len(spans) && spans[j].off < text; j++ {
 			s := spans[j]
+			cls := tokenClass[s.class]
 			a, b := max(s.off, pos), min(s.end, text)
-			if a >= b {
+			if a >= b || (cls == "" && s.sym == "") {
 				continue
 			}
 			writeText(&sb, src[pos:a], win1252)
-			sb.WriteString(`<span class="t-` + s.class + `">`)
-			writeText(&sb, src[a:b], win1252)
-			sb.WriteString(`</span>`)
+			switch {
+			case s.sym != "":
+				// Keyboard users reach symbols through the outline; thousands
+				// of tab stops in the code would trap them.
+				sb.WriteString(`<a class=` + cls + ` href="/symbols/` + template.HTMLEscapeString(url.PathEscape(s.sym)) + `" tabindex=-1>`)
+				writeText(&sb, src[a:b], win1252)
+				sb.WriteString(`</a>`)
+			default:
+				sb.WriteString(`<span class=` + cls + `>`)
+				writeText(&sb, src[a:b], win1252)
+				sb.WriteString(`</span>`)
+			}
 			pos = b
 		}
 		writeText(&sb, src[pos:text], win1252)
-		sb.WriteString("</span></div>\n")
+		sb.WriteString("</div>\n")
 		off = next
 		if off >= len(src) {
 			break
 		}
 	}
-	if line > 0 {
-		sb.WriteString("</div>")
-	}
+	sb.WriteString("</div>")
 	return template.HTML(sb.String()), line
 }

@@ -20,11 +20,11 @@ func TestRenderSourceLines(t *testing.T) {
 		{"no final newline", "a\nb", 2},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			html, n := renderSource([]byte(tc.src), false, nil)
+			html, n := renderSource([]byte(tc.src), false, nil, nil)
 			if n != tc.lines {
 				t.Errorf("lines = %d, want %d", n, tc.lines)
 			}
-			if got := strings.Count(string(html), `<div class="l" id="L`); got != tc.lines {
+			if got := strings.Count(string(html), `<div id="L`); got != tc.lines {
 				t.Errorf("%d line elements, want %d", got, tc.lines)
 			}
 			if strings.Contains(string(html), "\r") {
@@ -37,16 +37,16 @@ func TestRenderSourceLines(t *testing.T) {
 func TestRenderSourceSpans(t *testing.T) {
 	src := []byte("ab <x>\ncd\nef")
 	// A span across the first line end, one inside line 2, one on line 3.
-	spans := []span{{"comment", 3, 8}, {"name", 8, 9}, {"number", 10, 12}}
-	html, n := renderSource(src, false, spans)
+	spans := []span{{"comment", 3, 8, ""}, {"name", 8, 9, "D"}, {"number", 10, 12, ""}}
+	html, n := renderSource(src, false, spans, nil)
 	got := string(html)
 	if n != 3 {
 		t.Fatalf("lines = %d", n)
 	}
 	for _, want := range []string{
-		`<span class="c">ab <span class="t-comment">&lt;x&gt;</span></span>`,
-		`<span class="c"><span class="t-comment">c</span><span class="t-name">d</span></span>`,
-		`<span class="c"><span class="t-number">ef</span></span>`,
+		`<div id="L1" data-n="1">ab <span class=cm>&lt;x&gt;</span></div>`,
+		`<div id="L2" data-n="2"><span class=cm>c</span><a class=nm href="/symbols/D" tabindex=-1>d</a></div>`,
+		`<div id="L3" data-n="3"><span class=nb>ef</span></div>`,
 	} {
 		if !strings.Contains(got, want) {
 			t.Errorf("missing %s in\n%s", want, got)
@@ -59,7 +59,7 @@ func TestRenderSourceChunksAndEncoding(t *testing.T) {
 	for i := 1; i <= 450; i++ {
 		fmt.Fprintf(&b, "line %d\n", i)
 	}
-	html, n := renderSource([]byte(b.String()), false, nil)
+	html, n := renderSource([]byte(b.String()), false, nil, nil)
 	if n != 450 {
 		t.Fatalf("lines = %d", n)
 	}
@@ -69,7 +69,7 @@ func TestRenderSourceChunksAndEncoding(t *testing.T) {
 	if strings.Count(string(html), "<div") != strings.Count(string(html), "</div>") {
 		t.Error("unbalanced divs")
 	}
-	html, _ = renderSource([]byte("caf\xe9 \x80\x1a\t"), true, nil)
+	html, _ = renderSource([]byte("caf\xe9 \x80\x1a\t"), true, nil, nil)
 	if !strings.Contains(string(html), "café €") || !strings.Contains(string(html), "␚") || !strings.Contains(string(html), "\t") {
 		t.Errorf("windows-1252 / control bytes rendered as %q", html)
 	}

@@ -3,7 +3,7 @@
 // the binary (no build step, no CDN, no external fonts: it works offline).
 //
 // The pages read through small interfaces defined here (Store, Blobs,
-// Diagnostics); everything that changes data (upload, edit, delete) goes
+// Index); everything that changes data (upload, edit, delete) goes
 // from the browser to the JSON API under /api/v1, so the UI and scripts use
 // the same validated paths.
 package web
@@ -23,6 +23,7 @@ import (
 	"github.com/veripost/veripost/internal/apperror"
 	"github.com/veripost/veripost/internal/blob"
 	"github.com/veripost/veripost/internal/catalog"
+	"github.com/veripost/veripost/internal/index"
 	"github.com/veripost/veripost/internal/store"
 	"github.com/veripost/veripost/internal/upload"
 )
@@ -44,37 +45,23 @@ type Blobs interface {
 	Open(ctx context.Context, key string) (blob.Object, error)
 }
 
-// Diagnostic is one finding about a file of a package version, as the pages
-// show it.
-type Diagnostic struct {
-	FileID   string
-	File     string
-	Line     int
-	Col      int
-	Severity string // "error", "warning" or "info"
-	Code     string
-	Message  string
-}
-
-// Diagnostics is the hook for the package index: when it is set, the list
-// shows a diagnostics count per package and the package page lists them.
-// Until the index exists it is nil and the pages say so.
-type Diagnostics interface {
-	// DiagnosticCounts returns the number of diagnostics of each version;
-	// versions without an entry have not been analysed.
-	DiagnosticCounts(ctx context.Context, versionIDs []string) (map[string]int, error)
-	// VersionDiagnostics lists a version's diagnostics in file/line order.
-	VersionDiagnostics(ctx context.Context, versionID string) ([]Diagnostic, error)
+// Index reads the package index (the parser's and resolver's findings).
+// *store.DB implements it. It is optional: without it the pages show the
+// parser's findings for one file only and no cross-file navigation.
+type Index interface {
+	VersionDiagnostics(ctx context.Context, versionID, severity, fileID string) ([]index.DiagnosticRow, error)
+	VersionSymbol(ctx context.Context, versionID, canonical string) ([]index.SymbolOccurrence, error)
+	SymbolUsage(ctx context.Context, canonical string, limit, offset int) ([]index.SymbolPackage, int, error)
 }
 
 // Deps is what the UI needs.
 type Deps struct {
-	Store       Store
-	Blobs       Blobs
-	Diagnostics Diagnostics // optional
-	Limits      upload.Limits
-	Log         *slog.Logger
-	Version     string
+	Store   Store
+	Blobs   Blobs
+	Index   Index // optional
+	Limits  upload.Limits
+	Log     *slog.Logger
+	Version string
 	// APIPrefix is where the JSON API lives (default "/api/v1").
 	APIPrefix string
 }
@@ -110,6 +97,8 @@ func (u *UI) routes() chi.Router {
 	r.Get("/upload", u.upload)
 	r.Get("/packages/{id}", u.pkg)
 	r.Get("/packages/{id}/files/{file_id}", u.source)
+	r.Get("/packages/{id}/files/{file_id}/symbol", u.symbolPanel)
+	r.Get("/symbols/{name}", u.symbolPage)
 	r.Get("/static/*", u.static)
 	r.Get("/favicon.ico", u.assets.favicon)
 	r.NotFound(func(w http.ResponseWriter, r *http.Request) {

@@ -161,7 +161,7 @@ func TestPackagePage(t *testing.T) {
 		t.Errorf("%d file download links, want %d", n, len(files))
 	}
 	mustContain(t, body, "GRBL-Post.ctl <span class=\"muted small\">(binary)</span>", "35.3 KiB")
-	if n := strings.Count(body, `<a href="/packages/`+first.PackageID+`/files/`); n != len(files)-1 {
+	if n := len(regexp.MustCompile(`<a href="/packages/`+first.PackageID+`/files/[0-9a-f-]{36}">`).FindAllString(body, -1)); n != len(files)-1 {
 		t.Errorf("%d source view links, want %d (all but the binary file)", n, len(files)-1)
 	}
 	// The file links really download the bytes.
@@ -184,6 +184,75 @@ func TestPackagePage(t *testing.T) {
 		}
 		mustContain(t, body, "Page not found", "Go to the package list")
 	}
+}
+
+// TestIndexedPages: with the index, the list counts diagnostics, the
+// package page lists them, the source view is highlighted with an outline
+// and symbol links, and symbols can be looked up.
+func TestIndexedPages(t *testing.T) {
+	app := newTestApp(t)
+	files := corpusFiles(t, "tormach-pcnc1100")
+	res := app.upload(t, nil, files...)
+	if st := app.waitDone(t, res.PackageID); st != "ready" {
+		t.Fatalf("ingestion ended %s", st)
+	}
+	_, _, list := app.get(t, "/")
+	mustContain(t, list, `class="dc dc-warning"`, `href="/packages/`+res.PackageID+`#diagnostics"`)
+	if st, _, _ := app.get(t, "/?sort=diagnostics&dir=desc"); st != http.StatusOK {
+		t.Errorf("sort by diagnostics: HTTP %d", st)
+	}
+
+	_, _, page := app.get(t, "/packages/"+res.PackageID)
+	mustContain(t, page, `data-diags`, `class="diag sev-warning"`, `data-diag-toggle="warning"`)
+	ids := map[string]string{}
+	for _, m := range regexp.MustCompile(`/packages/`+res.PackageID+`/files/([0-9a-f-]{36})/download" download="([^"]+)"`).FindAllStringSubmatch(page, -1) {
+		ids[m[2]] = m[1]
+	}
+	src, lib := ids["Tormach PCNC1100 Series 3.SRC"], ids["MILL.LIB"]
+	if src == "" || lib == "" {
+		t.Fatalf("file ids not found: %v", ids)
+	}
+	// Diagnostics link to their line in the source view.
+	mustContain(t, page, `/packages/`+res.PackageID+`/files/`+lib+`#L`)
+
+	status, _, body := app.get(t, "/packages/"+res.PackageID+"/files/"+src)
+	if status != http.StatusOK {
+		t.Fatalf("source view: HTTP %d", status)
+	}
+	mustContain(t, body,
+		`<div class="code hl"`, `data-symbol-url="/packages/`+res.PackageID+`/files/`+src+`/symbol"`,
+		`<span class=sc>:SECTION</span>=<a class=nm href="/symbols/PRINT_MEASURE_TOOL" tabindex=-1>PRINT_MEASURE_TOOL</a>`,
+		`<span class=cm>`, `<span class=pf>:T:</span>`,
+		`class="ol-group ol-header"`, `class="ol-group ol-attribute" open`, `class="ol-group ol-section" open`, `class="ol-group ol-library" open`,
+		`href="#L448" data-line="448"`, `data-sym-open="PRINT_MEASURE_TOOL"`, `data-sym-panel`,
+		`href="/symbols/measure_tool_length"`,
+	)
+
+	// The symbol panel (fragment): definition in the same file, uses.
+	_, _, frag := app.get(t, "/packages/"+res.PackageID+"/files/"+src+"/symbol?name=measure_tool_length")
+	mustContain(t, frag, `data-def="#L45"`, "Tormach PCNC1100 Series 3.SRC:45", `href="#L459"`, "attribute")
+	mustNotContain(t, frag, "<html")
+	// … in another file: the definition link opens that file.
+	_, _, frag = app.get(t, "/packages/"+res.PackageID+"/files/"+src+"/symbol?name=CALC_ENGMET")
+	mustContain(t, frag, `data-def="/packages/`+res.PackageID+`/files/`+lib+`?sym=CALC_ENGMET#L8894"`, "MILL.LIB:8894")
+	// … a name defined nowhere, and a system name the catalogue explains.
+	_, _, frag = app.get(t, "/packages/"+res.PackageID+"/files/"+src+"/symbol?name=NO_SUCH_THING_AT_ALL")
+	mustContain(t, frag, "Not defined in this package", `data-def=""`)
+	if st, _, _ := app.get(t, "/packages/"+res.PackageID+"/files/"+src+"/symbol"); st != http.StatusBadRequest {
+		t.Errorf("symbol panel without a name: HTTP %d", st)
+	}
+
+	// The symbol page lists every package using the name.
+	status, _, body = app.get(t, "/symbols/measure_tool_length")
+	if status != http.StatusOK {
+		t.Fatalf("symbol page: HTTP %d", status)
+	}
+	mustContain(t, body, "1 package defines or uses this name", "Tormach PCNC1100 Series 3", "<strong>definition</strong>",
+		`/files/`+src+`?sym=measure_tool_length#L45"`)
+	_, _, body = app.get(t, "/symbols/START_OF_TAPE")
+	mustContain(t, body, `class="lead"`) // the catalogue explains system sections
+	_, _, body = app.get(t, "/symbols/NO_SUCH_THING_AT_ALL")
+	mustContain(t, body, "No package defines or uses this name.")
 }
 
 func TestUploadPage(t *testing.T) {
@@ -225,7 +294,7 @@ func TestSourcePage(t *testing.T) {
 	}
 	mustContain(t, body,
 		`<h1 id="src-title">Demo.SRC</h1>`, "5 lines", "windows-1252", "CRLF line endings",
-		`id="L1"`, `href="#L1"`, `id="L5"`, `data-n="5"`,
+		`id="L1"`, `id="L5" data-n="5"`,
 		"café &lt;b&gt;&amp;amp;", // decoded and escaped
 		`title="control byte 0x1A"`, "Go to line", `max="5"`, "Download", "Demo.ctl",
 		`class="chunk"`,

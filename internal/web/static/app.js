@@ -520,6 +520,17 @@
         }
       });
     }
+    // Clicking a line number links to the line (the number is drawn by
+    // CSS in the line's left padding).
+    code.addEventListener("click", function (e) {
+      var line = e.target;
+      if (!line.id || line.parentNode.className !== "chunk") return;
+      var pad = parseFloat(getComputedStyle(line).paddingLeft) || 0;
+      if (e.clientX - line.getBoundingClientRect().left < pad) {
+        history.pushState(null, "", "#" + line.id);
+        centreOn(line.id);
+      }
+    });
     var wrap = $("[data-wrap-toggle]");
     if (wrap) {
       var on = false;
@@ -534,22 +545,140 @@
     }
     var filter = $("[data-outline-filter]");
     if (filter) {
+      var groups = $$("[data-outline] details");
+      var wasOpen = groups.map(function (g) { return g.open; });
       filter.addEventListener("input", function () {
         var q = filter.value.trim().toLowerCase();
-        $$("[data-outline] li").forEach(function (li) {
-          li.hidden = q !== "" && li.textContent.toLowerCase().indexOf(q) < 0;
+        groups.forEach(function (g, i) {
+          var any = false;
+          $$("li", g).forEach(function (li) {
+            var hit = q === "" || li.textContent.toLowerCase().indexOf(q) >= 0;
+            li.hidden = !hit;
+            any = any || hit;
+          });
+          g.hidden = !any;
+          g.open = q === "" ? wasOpen[i] : any;
         });
       });
     }
     // Centre the target line rather than pinning it under the toolbar.
     function centre() {
       var m = /^#L(\d+)$/.exec(location.hash);
-      if (!m) return;
-      var el = document.getElementById("L" + m[1]);
-      if (el) el.scrollIntoView({ block: "center" });
+      if (m) centreOn("L" + m[1]);
     }
     window.addEventListener("hashchange", centre);
     if (location.hash) setTimeout(centre, 0);
+  }
+
+  // ---- Symbols: click a name to go to its definition and see its uses ----
+
+  function canonical(name) { return name.trim().toUpperCase().replace(/\s+/g, "_"); }
+
+  function initSymbols() {
+    var code = $("[data-code]");
+    var panel = $("[data-sym-panel]");
+    if (!code || !panel || !code.getAttribute("data-symbol-url")) return;
+    var body = $("[data-sym-body]", panel);
+    var lastFocus = null;
+    var marked = [];
+
+    function mark(name) {
+      marked.forEach(function (el) { el.classList.remove("sym-hl"); });
+      var c = canonical(name);
+      marked = $$("a", code).filter(function (el) { return canonical(el.textContent) === c; });
+      marked.forEach(function (el) { el.classList.add("sym-hl"); });
+    }
+
+    function close() {
+      panel.hidden = true;
+      document.body.classList.remove("sym-open");
+      marked.forEach(function (el) { el.classList.remove("sym-hl"); });
+      if (lastFocus && document.contains(lastFocus)) lastFocus.focus();
+    }
+
+    function open(name, opts) {
+      var url = code.getAttribute("data-symbol-url") + "?name=" + encodeURIComponent(name);
+      body.textContent = "";
+      var p = document.createElement("p");
+      p.className = "muted";
+      p.textContent = "Looking up " + name + "…";
+      body.appendChild(p);
+      panel.hidden = false;
+      document.body.classList.add("sym-open");
+      mark(name);
+      fetch(url, { headers: { Accept: "text/html" } })
+        .then(function (res) {
+          return res.text().then(function (t) {
+            if (!res.ok) throw new Error("HTTP " + res.status);
+            return t;
+          });
+        })
+        .then(function (html) {
+          body.innerHTML = html; // server-rendered and escaped by html/template
+          var inner = $(".sym-in", body);
+          var def = inner && inner.getAttribute("data-def");
+          panel.setAttribute("data-symbol", name);
+          if (opts.go && def) {
+            if (def.charAt(0) === "#") {
+              if (location.hash !== def) history.pushState(null, "", def);
+              centreOn(def.slice(1));
+            } else {
+              location.href = def;
+              return;
+            }
+          }
+          if (opts.focus) { var h = $("#sym-title", body); if (h) h.focus(); }
+        })
+        .catch(function () {
+          body.textContent = "";
+          var e = document.createElement("p");
+          e.textContent = "The uses of " + name + " could not be looked up. Try again.";
+          body.appendChild(e);
+        });
+    }
+
+    code.addEventListener("click", function (e) {
+      var a = e.target.closest && e.target.closest("a");
+      if (!a || e.ctrlKey || e.metaKey || e.shiftKey || e.altKey || e.button !== 0) return;
+      e.preventDefault();
+      lastFocus = code;
+      open(a.textContent.trim(), { go: true, focus: false });
+    });
+    $$("[data-sym-open]").forEach(function (a) {
+      a.addEventListener("click", function (e) {
+        if (e.ctrlKey || e.metaKey || e.shiftKey || e.button !== 0) return;
+        e.preventDefault();
+        lastFocus = a;
+        open(a.getAttribute("data-sym-open"), { go: false, focus: true });
+      });
+    });
+    $("[data-sym-close]", panel).addEventListener("click", close);
+    document.addEventListener("keydown", function (e) {
+      if (e.key === "Escape" && !panel.hidden) close();
+    });
+    var m = /[?&]sym=([^&#]*)/.exec(location.search);
+    if (m) open(decodeURIComponent(m[1].replace(/\+/g, " ")), { go: false, focus: false });
+  }
+
+  function centreOn(id) {
+    var el = document.getElementById(id);
+    if (!el) return;
+    $$(".chunk > div.hit").forEach(function (l) { l.classList.remove("hit"); });
+    el.classList.add("hit");
+    el.scrollIntoView({ block: "center" });
+  }
+
+  function initDiagFilter() {
+    var list = $("[data-diags]");
+    if (!list) return;
+    $$("[data-diag-toggle]").forEach(function (b) {
+      b.addEventListener("click", function () {
+        var on = b.getAttribute("aria-pressed") !== "true";
+        b.setAttribute("aria-pressed", on ? "true" : "false");
+        var sev = b.getAttribute("data-diag-toggle");
+        $$("[data-sev='" + sev + "']", list).forEach(function (li) { li.hidden = !on; });
+      });
+    });
   }
 
   function init() {
@@ -563,6 +692,8 @@
     initDelete();
     initCopy();
     initSource();
+    initSymbols();
+    initDiagFilter();
   }
 
   if (document.readyState === "loading") document.addEventListener("DOMContentLoaded", init);

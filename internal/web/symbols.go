@@ -1,0 +1,198 @@
+package web
+
+import (
+	"bytes"
+	"errors"
+	"net/http"
+	"net/url"
+	"strconv"
+	"strings"
+
+	"github.com/go-chi/chi/v5"
+
+	"github.com/veripost/veripost/internal/catalog"
+	"github.com/veripost/veripost/internal/index"
+	"github.com/veripost/veripost/internal/upg"
+)
+
+// fileRefs is the occurrences of a symbol in one file.
+type fileRefs struct {
+	FileID   string
+	Filename string
+	Occ      []index.SymbolOccurrence
+}
+
+type symbolData struct {
+	Name      string
+	Canonical string
+	Kind      string // attribute, section, define … (from the index)
+	Catalog   []upg.CatalogEntry
+	// The package the reader comes from (the source view's panel).
+	PackageID   string
+	PackageName string
+	FileID      string
+	Definitions []index.SymbolOccurrence
+	References  []fileRefs
+	RefCount    int
+	// Other packages using the symbol (latest versions).
+	Others     []index.SymbolPackage
+	OtherTotal int
+	// The symbol page: every package, paginated.
+	Packages         []index.SymbolPackage
+	Total            int
+	Page, Pages      int
+	PrevURL, NextURL string
+}
+
+// symbolHref is where a symbol's occurrence is shown: the same file by
+// anchor, another file by address (opening the panel there too).
+func (d symbolData) Href(o index.SymbolOccurrence) string {
+	if o.FileID == d.FileID {
+		return "#L" + strconv.Itoa(o.Line)
+	}
+	return d.fileHref(d.PackageID, o.FileID, o.Line)
+}
+
+func (d symbolData) fileHref(pkg, file string, line int) string {
+	return "/packages/" + pkg + "/files/" + file + "?sym=" + url.QueryEscape(d.Name) + "#L" + strconv.Itoa(line)
+}
+
+// OccHref links an occurrence in another package.
+func (d symbolData) OccHref(p index.SymbolPackage, o index.SymbolOccurrence) string {
+	return d.fileHref(p.PackageID, o.FileID, o.Line)
+}
+
+// FirstDef is where "go to definition" leads, "" when there is none.
+func (d symbolData) FirstDef() string {
+	if len(d.Definitions) == 0 {
+		return ""
+	}
+	return d.Href(d.Definitions[0])
+}
+
+const symbolPageSize = 20
+
+// symbolPanel renders the source view's symbol panel (an HTML fragment
+// fetched by app.js): where the symbol is defined and used in this
+// package, and which other packages use it.
+func (u *UI) symbolPanel(w http.ResponseWriter, r *http.Request) {
+	id, fileID := chi.URLParam(r, "id"), chi.URLParam(r, "file_id")
+	name := strings.TrimSpace(r.URL.Query().Get("name"))
+	if u.Index == nil {
+		u.renderError(w, r, http.StatusNotFound, "No index", "Looking up symbols needs the package index, which this server does not have.", "")
+		return
+	}
+	if name == "" || len(name) > 200 {
+		u.renderError(w, r, http.StatusBadRequest, "No symbol", "Say which name to look up.", "")
+		return
+	}
+	ctx := r.Context()
+	p, err := u.Store.GetPackage(ctx, id)
+	if err == nil {
+		var f catalog.File
+		if f, err = u.Store.GetFile(ctx, id, fileID); err == nil {
+			d := symbolData{Name: name, Canonical: upg.CanonicalName(name), Catalog: upg.Lookup(name),
+				PackageID: p.ID, PackageName: p.Name, FileID: f.ID}
+			if err = u.fillPackageSymbol(r, &d, f.VersionID); err == nil {
+				u.renderFragment(w, r, "symbol", "symbol-panel", d)
+				return
+			}
+		}
+	}
+	if errors.Is(err, catalog.ErrNotFound) {
+		u.notFound(w, r, "There is no such package or file.", "")
+		return
+	}
+	u.fail(w, r, err)
+}
+
+func (u *UI) fillPackageSymbol(r *http.Request, d *symbolData, versionID string) error {
+	occ, err := u.Index.VersionSymbol(r.Context(), versionID, d.Canonical)
+	if err != nil {
+		return err
+	}
+	byFile := map[string]int{}
+	for _, o := range occ {
+		if d.Kind == "" {
+			d.Kind = o.Kind
+		}
+		if o.Role == "definition" {
+			d.Definitions = append(d.Definitions, o)
+			continue
+		}
+		d.RefCount++
+		i, ok := byFile[o.FileID]
+		if !ok {
+			i = len(d.References)
+			byFile[o.FileID] = i
+			d.References = append(d.References, fileRefs{FileID: o.FileID, Filename: o.Filename})
+		}
+		d.References[i].Occ = append(d.References[i].Occ, o)
+	}
+	pkgs, total, err := u.Index.SymbolUsage(r.Context(), d.Canonical, symbolPageSize, 0)
+	if err != nil {
+		return err
+	}
+	d.OtherTotal = total
+	for _, sp := range pkgs {
+		if sp.PackageID == d.PackageID {
+			d.OtherTotal--
+			continue
+		}
+		d.Others = append(d.Others, sp)
+	}
+	return nil
+}
+
+// symbolPage lists every package that defines or uses a name.
+func (u *UI) symbolPage(w http.ResponseWriter, r *http.Request) {
+	name := strings.TrimSpace(chi.URLParam(r, "name"))
+	if u.Index == nil {
+		u.renderError(w, r, http.StatusNotFound, "Symbol lookup is not available",
+			"Finding where attributes and sections are defined and used needs the package index, which this server does not have.", "")
+		return
+	}
+	if name == "" || len(name) > 200 {
+		u.notFound(w, r, "There is no symbol with this name.", "")
+		return
+	}
+	pageN, err := strconv.Atoi(r.URL.Query().Get("page"))
+	if err != nil || pageN < 1 {
+		pageN = 1
+	}
+	d := symbolData{Name: name, Canonical: upg.CanonicalName(name), Catalog: upg.Lookup(name), Page: pageN}
+	d.Packages, d.Total, err = u.Index.SymbolUsage(r.Context(), d.Canonical, symbolPageSize, (pageN-1)*symbolPageSize)
+	if err != nil {
+		u.fail(w, r, err)
+		return
+	}
+	for _, p := range d.Packages {
+		for _, o := range p.Occurrences {
+			if d.Kind == "" {
+				d.Kind = o.Kind
+			}
+		}
+	}
+	d.Pages = max((d.Total+symbolPageSize-1)/symbolPageSize, 1)
+	link := func(n int) string { return "/symbols/" + url.PathEscape(name) + "?page=" + strconv.Itoa(n) }
+	if pageN > 1 {
+		d.PrevURL = link(pageN - 1)
+	}
+	if pageN < d.Pages {
+		d.NextURL = link(pageN + 1)
+	}
+	u.render(w, r, http.StatusOK, "symbol", u.newPage(r, name, "packages", d))
+}
+
+// renderFragment executes one named template of a page's set, without the
+// layout (for HTML loaded into a page by app.js).
+func (u *UI) renderFragment(w http.ResponseWriter, r *http.Request, page, name string, data any) {
+	var buf bytes.Buffer
+	if err := u.pages[page].ExecuteTemplate(&buf, name, data); err != nil {
+		u.fail(w, r, err)
+		return
+	}
+	w.Header().Set("Content-Type", "text/html; charset=utf-8")
+	w.Header().Set("Cache-Control", "no-store")
+	_, _ = buf.WriteTo(w)
+}

@@ -1,0 +1,132 @@
+package web
+
+import (
+	"fmt"
+	"strings"
+
+	"github.com/veripost/veripost/internal/upg"
+)
+
+// outlineGroup is one part of a file's outline (headers, libraries,
+// attributes, operations, sections …).
+type outlineGroup struct {
+	Kind  string // CSS/filter key: header, define, library, attribute, operation, section
+	Title string
+	Open  bool
+	Items []outlineEntry
+}
+
+// outlineEntry is one line the outline jumps to.
+type outlineEntry struct {
+	Label  string
+	Detail string // a short hint: header value, section kind, attribute type
+	Line   int
+	Symbol string // set for attributes and sections: the name to look up
+}
+
+// sourceDiag is a diagnostic shown in the source view.
+type sourceDiag struct {
+	Line     int
+	Col      int
+	Severity string
+	Code     string
+	Message  string
+}
+
+// analysis is what the source view takes from the UPG parser.
+type analysis struct {
+	spans   []span
+	outline []outlineGroup
+	diags   []sourceDiag // the parser's own findings (the index adds the resolver's)
+	parsed  bool
+}
+
+// analyzeUPG parses a UPG source file (on request, from its bytes) for
+// highlighting, symbol links and the outline. The tokens are the lexer's,
+// so the colours follow the same kinds as the API.
+func analyzeUPG(name string, src []byte) analysis {
+	f := upg.Parse(name, src)
+	a := analysis{parsed: true}
+
+	// Names the parser sees as uses of an attribute, section or define
+	// (section parameters are local and not looked up).
+	refAt := map[int]bool{}
+	for _, r := range f.References() {
+		if !r.Param {
+			refAt[r.Offset] = true
+		}
+	}
+	a.spans = make([]span, 0, len(f.Tokens)/2)
+	for _, t := range f.Tokens {
+		switch t.Kind {
+		case upg.TokSpace, upg.TokEOL, upg.TokInvalid:
+			continue
+		}
+		s := span{class: t.Kind.String(), off: int(t.Offset), end: int(t.End)}
+		if t.Kind == upg.TokName || (t.Kind == upg.TokVariable && refAt[int(t.Offset)]) {
+			s.sym = strings.TrimSpace(string(src[t.Offset:t.End]))
+		}
+		a.spans = append(a.spans, s)
+	}
+
+	o := f.Outline()
+	if len(o.Headers) > 0 {
+		g := outlineGroup{Kind: "header", Title: "Header"}
+		for _, h := range o.Headers {
+			g.Items = append(g.Items, outlineEntry{Label: h.Name, Detail: h.Value, Line: h.Line})
+		}
+		a.outline = append(a.outline, g)
+	}
+	if len(o.Defines) > 0 {
+		g := outlineGroup{Kind: "define", Title: "Defines", Open: true}
+		for _, d := range o.Defines {
+			g.Items = append(g.Items, outlineEntry{Label: d.Name, Detail: d.Value, Line: d.Line, Symbol: d.Name})
+		}
+		a.outline = append(a.outline, g)
+	}
+	if len(o.Libraries) > 0 {
+		g := outlineGroup{Kind: "library", Title: "Libraries", Open: true}
+		for _, l := range o.Libraries {
+			g.Items = append(g.Items, outlineEntry{Label: l.FileName, Detail: l.Directive, Line: l.Line})
+		}
+		a.outline = append(a.outline, g)
+	}
+	if len(o.Attributes) > 0 {
+		g := outlineGroup{Kind: "attribute", Title: "Attributes", Open: true}
+		for _, at := range o.Attributes {
+			detail := strings.ToLower(at.Type)
+			if at.ID != 0 {
+				detail = strings.TrimSpace(fmt.Sprintf("%s #%d", detail, at.ID))
+			}
+			g.Items = append(g.Items, outlineEntry{Label: at.Name, Detail: detail, Line: at.Line, Symbol: at.Name})
+		}
+		a.outline = append(a.outline, g)
+	}
+	if len(o.Operations) > 0 {
+		g := outlineGroup{Kind: "operation", Title: "Operations", Open: true}
+		for _, op := range o.Operations {
+			label := op.ID
+			if op.Sub != "" {
+				label += " / " + op.Sub
+			}
+			g.Items = append(g.Items, outlineEntry{Label: label, Line: op.Line})
+		}
+		a.outline = append(a.outline, g)
+	}
+	if len(o.Sections) > 0 {
+		g := outlineGroup{Kind: "section", Title: "Sections", Open: true}
+		for _, s := range o.Sections {
+			detail := s.Kind
+			if detail == upg.SectionUser {
+				detail = "" // most sections; only system and calc ones are marked
+			}
+			g.Items = append(g.Items, outlineEntry{Label: s.Name, Detail: detail, Line: s.Line, Symbol: s.Name})
+		}
+		a.outline = append(a.outline, g)
+	}
+
+	for _, d := range f.Diagnostics {
+		a.diags = append(a.diags, sourceDiag{Line: d.Line, Col: d.Col, Severity: d.Severity.String(), Code: d.Code, Message: d.Message})
+	}
+	return a
+}
