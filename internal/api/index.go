@@ -7,15 +7,14 @@ import (
 	"net/http"
 	"strconv"
 	"strings"
-	"unicode/utf8"
 
 	"github.com/danielgtaylor/huma/v2"
-	"golang.org/x/text/encoding/charmap"
 
 	"github.com/veripost/veripost/internal/apperror"
 	"github.com/veripost/veripost/internal/catalog"
 	"github.com/veripost/veripost/internal/index"
 	"github.com/veripost/veripost/internal/ingest"
+	"github.com/veripost/veripost/internal/textfile"
 	"github.com/veripost/veripost/internal/upg"
 )
 
@@ -169,7 +168,7 @@ type SourceBody struct {
 	Filename   string       `json:"filename"`
 	SHA256     string       `json:"sha256"`
 	Encoding   string       `json:"encoding"`
-	LineEnding string       `json:"line_ending" doc:"crlf, lf, mixed or none"`
+	LineEnding string       `json:"line_ending" doc:"CRLF, LF, mixed CRLF and LF, or empty"`
 	TokenKinds []string     `json:"token_kinds" doc:"names of the kind indexes used in tokens"`
 	Lines      []SourceLine `json:"lines"`
 }
@@ -194,7 +193,7 @@ func (h *handlers) source(ctx context.Context, in *fileInput) (*sourceOutput, er
 	if _, err := readFull(obj, data); err != nil {
 		return nil, h.blobErr(ctx, err, f.Filename)
 	}
-	facts := ingest.Inspect(data)
+	facts := textfile.Inspect(data)
 	if facts.Kind == "binary" {
 		return nil, apperror.New(http.StatusUnsupportedMediaType, "BINARY_FILE",
 			f.Filename+" is a compiled or binary file, so it has no source to show. Download it instead.",
@@ -203,7 +202,7 @@ func (h *handlers) source(ctx context.Context, in *fileInput) (*sourceOutput, er
 	etag := `"` + f.SHA256 + "-" + ingest.ParserVersion + `"`
 	return &sourceOutput{ETag: etag, CacheControl: "private, max-age=3600", Body: SourceBody{
 		FileID: f.ID, Filename: f.Filename, SHA256: f.SHA256, Encoding: facts.Encoding,
-		LineEnding: lineEnding(data), TokenKinds: upg.TokenKinds(), Lines: sourceLines(data, facts.Encoding == "windows-1252"),
+		LineEnding: facts.LineEnding, TokenKinds: upg.TokenKinds(), Lines: sourceLines(data, facts.Encoding),
 	}}, nil
 }
 
@@ -222,23 +221,9 @@ func readFull(r interface{ Read([]byte) (int, error) }, buf []byte) (int, error)
 	return n, nil
 }
 
-func lineEnding(data []byte) string {
-	crlf := strings.Count(string(data), "\r\n")
-	lf := strings.Count(string(data), "\n") - crlf
-	switch {
-	case crlf > 0 && lf > 0:
-		return "mixed"
-	case crlf > 0:
-		return "crlf"
-	case lf > 0:
-		return "lf"
-	}
-	return "none"
-}
-
 // sourceLines splits the token stream into display lines. Line terminators
 // are not part of the text; their tokens are dropped.
-func sourceLines(data []byte, cp1252 bool) []SourceLine {
+func sourceLines(data []byte, encoding string) []SourceLine {
 	toks := upg.Tokenize(data)
 	lines := make([]SourceLine, 0, strings.Count(string(data), "\n")+1)
 	var text strings.Builder
@@ -249,23 +234,12 @@ func sourceLines(data []byte, cp1252 bool) []SourceLine {
 		text.Reset()
 		cur = SourceLine{Tokens: [][2]int{}}
 	}
-	dec := charmap.Windows1252.NewDecoder()
 	for _, t := range toks {
 		if t.Kind == upg.TokEOL {
 			flush()
 			continue
 		}
-		raw := data[t.Offset:t.End]
-		var s string
-		if cp1252 {
-			b, err := dec.Bytes(raw)
-			if err != nil {
-				b = raw
-			}
-			s = string(b)
-		} else {
-			s = strings.ToValidUTF8(string(raw), "\uFFFD")
-		}
+		s := textfile.Decode(data[t.Offset:t.End], encoding)
 		text.WriteString(s)
 		cur.Tokens = append(cur.Tokens, [2]int{int(t.Kind) - 1, utf16Len(s)})
 	}
@@ -275,17 +249,15 @@ func sourceLines(data []byte, cp1252 bool) []SourceLine {
 	return lines
 }
 
+// utf16Len counts s in UTF-16 code units, as JavaScript measures strings
+// (s is valid UTF-8: Decode made it so).
 func utf16Len(s string) int {
 	n := 0
 	for _, r := range s {
+		n++
 		if r >= 0x10000 {
-			n += 2
-		} else {
 			n++
 		}
-	}
-	if !utf8.ValidString(s) {
-		return len(s)
 	}
 	return n
 }

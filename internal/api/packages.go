@@ -129,12 +129,9 @@ func (h *handlers) upload(ctx context.Context, in *uploadInput) (*uploadOutput, 
 		return nil, tooLarge(r.ContentLength, h.Limits.MaxRequestBytes)
 	}
 	body := http.MaxBytesReader(in.w, r.Body, h.Limits.MaxRequestBytes)
+	// ReadMultipart reports a body cut off by MaxBytesReader as a 413.
 	up, err := upload.ReadMultipart(multipart.NewReader(body, params["boundary"]), h.Limits)
 	if err != nil {
-		var mbe *http.MaxBytesError
-		if errors.As(err, &mbe) {
-			return nil, tooLarge(-1, h.Limits.MaxRequestBytes)
-		}
 		return nil, h.fail(ctx, err)
 	}
 	req := catalog.Upload{

@@ -9,6 +9,7 @@ import (
 
 	"github.com/veripost/veripost/internal/catalog"
 	"github.com/veripost/veripost/internal/index"
+	"github.com/veripost/veripost/internal/textfile"
 	"github.com/veripost/veripost/internal/upg"
 	"github.com/veripost/veripost/internal/upg/resolve"
 )
@@ -87,7 +88,7 @@ func diagnostic(d upg.Diagnostic) index.Diagnostic {
 // fileResult indexes one file. parsed is nil for files that are not UPG
 // source (side files and compiled .CTL).
 func fileResult(f FileContent, parserVersion string, parsed *upg.File, side resolve.SideFile, defs []resolve.Definition) index.FileResult {
-	facts := Inspect(f.Data)
+	facts := textfile.Inspect(f.Data)
 	r := index.FileResult{SHA256: f.SHA256, ParserVersion: parserVersion, LineCount: facts.Lines, Kind: string(upg.KindOf(f.Filename))}
 	if facts.Kind == "binary" && parsed == nil {
 		r.Kind = "binary"

@@ -4,7 +4,6 @@
 package ingest
 
 import (
-	"bytes"
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
@@ -12,11 +11,11 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
-	"unicode/utf8"
 
 	"github.com/veripost/veripost/internal/blob"
 	"github.com/veripost/veripost/internal/catalog"
 	"github.com/veripost/veripost/internal/index"
+	"github.com/veripost/veripost/internal/textfile"
 )
 
 // FileContent is one file of a version with its verified bytes.
@@ -116,7 +115,7 @@ func (p *Pipeline) run(ctx context.Context, ver catalog.Version) error {
 		return err
 	}
 	for _, fc := range contents {
-		facts := Inspect(fc.Data)
+		facts := textfile.Inspect(fc.Data)
 		if err := p.Repo.SetFileFacts(ctx, fc.ID, facts.Lines, facts.Kind, facts.Encoding); err != nil {
 			return err
 		}
@@ -172,42 +171,4 @@ func (p *Pipeline) logger() *slog.Logger {
 		return slog.Default()
 	}
 	return p.Log
-}
-
-// Facts are what can be said of a file without understanding it.
-type Facts struct {
-	Lines    int
-	Kind     string // "text" or "binary"
-	Encoding string // "ascii", "utf-8", "windows-1252" or "binary"
-}
-
-// Inspect guesses whether data is text and in which encoding. A NUL byte
-// means binary (compiled .CTL files have them); otherwise valid UTF-8 is
-// UTF-8 and anything else is taken as Windows-1252, the code page UPG
-// editors on Windows write.
-func Inspect(data []byte) Facts {
-	f := Facts{Lines: bytes.Count(data, []byte{'\n'})}
-	if len(data) > 0 && data[len(data)-1] != '\n' {
-		f.Lines++
-	}
-	switch {
-	case bytes.IndexByte(data, 0) >= 0:
-		f.Kind, f.Encoding = "binary", "binary"
-	case isASCII(data):
-		f.Kind, f.Encoding = "text", "ascii"
-	case utf8.Valid(data):
-		f.Kind, f.Encoding = "text", "utf-8"
-	default:
-		f.Kind, f.Encoding = "text", "windows-1252"
-	}
-	return f
-}
-
-func isASCII(b []byte) bool {
-	for _, c := range b {
-		if c >= 0x80 {
-			return false
-		}
-	}
-	return true
 }

@@ -3,18 +3,23 @@ package server_test
 import (
 	"archive/zip"
 	"bytes"
+	"context"
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"net/http"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
+	"github.com/veripost/veripost/internal/blob"
 	"github.com/veripost/veripost/internal/catalog"
+	"github.com/veripost/veripost/internal/server"
 	"github.com/veripost/veripost/internal/server/servertest"
 	"github.com/veripost/veripost/internal/testenv"
 )
@@ -480,5 +485,45 @@ func TestMissingBlobEndsInError(t *testing.T) {
 	st := second.WaitDone(res.PackageID, time.Minute)
 	if st.Status != "error" || !strings.Contains(st.ErrorMessage, "GONE.SRC") || st.ErrorDetail == "" {
 		t.Fatalf("status after losing the blob: %+v", st)
+	}
+}
+
+// flakyStore wraps the real store and fails the first reads, as an object
+// store does while it restarts.
+type flakyStore struct {
+	blob.Store
+	failures atomic.Int32
+}
+
+func (f *flakyStore) Open(ctx context.Context, key string) (blob.Object, error) {
+	if f.failures.Add(-1) >= 0 {
+		return nil, errors.New("connection refused (injected)")
+	}
+	return f.Store.Open(ctx, key)
+}
+
+// TestTransientFailureIsRetried: a store failure during ingestion is
+// retried with backoff and the version still ends ready.
+func TestTransientFailureIsRetried(t *testing.T) {
+	cfg := servertest.SQLite.Config(t)
+	cfg.Workers = 0
+	first := servertest.Start(t, cfg)
+	res := first.Upload([]servertest.NamedFile{{Name: "RETRY.SRC", Data: []byte("* retried\r\n")}}, nil)
+	first.Stop()
+
+	cfg.Workers = 1
+	flaky := &flakyStore{}
+	flaky.failures.Store(1)
+	second := servertest.Start(t, cfg, func(app *server.App) {
+		flaky.Store = app.Blobs
+		app.Pipeline.Blobs = flaky
+	})
+	st := second.WaitDone(res.PackageID, time.Minute)
+	if st.Status != "ready" || flaky.failures.Load() >= 0 {
+		t.Fatalf("after a transient failure: %+v (failures left %d)", st, flaky.failures.Load())
+	}
+	job, err := second.Queue.Job(t.Context(), res.JobID)
+	if err != nil || job.Attempt != 2 {
+		t.Fatalf("job attempts: %+v %v", job, err)
 	}
 }

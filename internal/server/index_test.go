@@ -15,6 +15,7 @@ import (
 	"github.com/veripost/veripost/internal/catalog"
 	"github.com/veripost/veripost/internal/index"
 	"github.com/veripost/veripost/internal/ingest"
+	"github.com/veripost/veripost/internal/server"
 	"github.com/veripost/veripost/internal/server/servertest"
 	"github.com/veripost/veripost/internal/testenv"
 )
@@ -254,7 +255,8 @@ func indexSnapshot(t *testing.T, app *servertest.App, id string) string {
 func TestReindex(t *testing.T) {
 	pkgs := testenv.CorpusPackages(t)
 	forEachBackend(t, func(t *testing.T, b servertest.Backend) {
-		app := servertest.Start(t, b.Config(t))
+		cfg := b.Config(t)
+		app := servertest.Start(t, cfg)
 		var ids []string
 		for _, p := range pkgs {
 			res := app.Upload(servertest.CorpusFiles(p), nil)
@@ -273,7 +275,9 @@ func TestReindex(t *testing.T) {
 		if !prog.Complete || prog.Total != len(ids) {
 			t.Fatalf("before the bump: %+v", prog)
 		}
-		app.Pipeline.ParserVersion = "reindex-test"
+		// Upgrade: the next process runs a newer parser.
+		app.Stop()
+		app = servertest.Start(t, cfg, func(a *server.App) { a.Pipeline.ParserVersion = "reindex-test" })
 		status, body := app.Do(http.MethodPost, "/api/v1/admin/reindex", nil)
 		json.Unmarshal(body, &prog)
 		if status != http.StatusAccepted || prog.Queued != len(ids) || prog.ParserVersion != "reindex-test" {

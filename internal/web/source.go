@@ -11,13 +11,12 @@ import (
 	"sort"
 	"strconv"
 	"strings"
-	"unicode/utf8"
 
 	"github.com/go-chi/chi/v5"
-	"golang.org/x/text/encoding/charmap"
 
 	"github.com/veripost/veripost/internal/blob"
 	"github.com/veripost/veripost/internal/catalog"
+	"github.com/veripost/veripost/internal/textfile"
 	"github.com/veripost/veripost/internal/upg"
 )
 
@@ -121,9 +120,9 @@ func (u *UI) source(w http.ResponseWriter, r *http.Request) {
 				marks[dg.Line] = dg.Severity
 			}
 		}
-		d.Encoding = detectEncoding(src)
-		d.Code, d.Lines = renderSource(src, d.Encoding == "windows-1252", a.spans, marks)
-		d.LineEnding = lineEnding(src)
+		facts := textfile.Inspect(src)
+		d.Encoding, d.LineEnding = facts.Encoding, facts.LineEnding
+		d.Code, d.Lines = renderSource(src, d.Encoding == textfile.Windows1252, a.spans, marks)
 		d.Highlighted = len(a.spans) > 0
 	}
 	pg := u.newPage(r, f.Filename+" · "+p.Name, "packages", d)
@@ -192,49 +191,11 @@ func (u *UI) blobFail(w http.ResponseWriter, r *http.Request, err error, f catal
 		"The file store is not reachable right now, so "+f.Filename+" cannot be shown. Try again in a minute.", "")
 }
 
-// detectEncoding: valid UTF-8 (which includes ASCII) is UTF-8; anything
-// else is taken as Windows-1252, which UPG editors on Windows write.
-func detectEncoding(src []byte) string {
-	ascii := true
-	for _, c := range src {
-		if c >= 0x80 {
-			ascii = false
-			break
-		}
-	}
-	switch {
-	case ascii:
-		return "ascii"
-	case utf8.Valid(src):
-		return "utf-8"
-	}
-	return "windows-1252"
-}
-
-// lineEnding names the line terminators of src.
-func lineEnding(src []byte) string {
-	crlf := bytes.Count(src, []byte("\r\n"))
-	lf := bytes.Count(src, []byte("\n")) - crlf
-	switch {
-	case crlf > 0 && lf > 0:
-		return "mixed CRLF and LF"
-	case crlf > 0:
-		return "CRLF"
-	case lf > 0:
-		return "LF"
-	}
-	return ""
-}
-
-var cp1252 = charmap.Windows1252.NewDecoder()
-
 // writeText escapes b as HTML text, decoding Windows-1252 when asked and
 // showing control bytes as visible symbols.
 func writeText(sb *strings.Builder, b []byte, win1252 bool) {
 	if win1252 {
-		if dec, err := cp1252.Bytes(b); err == nil {
-			b = dec
-		}
+		b = []byte(textfile.Decode(b, textfile.Windows1252))
 	}
 	start := 0
 	flush := func(i int) {

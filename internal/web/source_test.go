@@ -75,19 +75,6 @@ func TestRenderSourceChunksAndEncoding(t *testing.T) {
 	}
 }
 
-func TestDetectEncodingAndLineEnding(t *testing.T) {
-	for src, want := range map[string]string{"abc": "ascii", "café": "utf-8", "caf\xe9": "windows-1252"} {
-		if got := detectEncoding([]byte(src)); got != want {
-			t.Errorf("detectEncoding(%q) = %s, want %s", src, got, want)
-		}
-	}
-	for src, want := range map[string]string{"a\r\nb\r\n": "CRLF", "a\nb\n": "LF", "a\r\nb\n": "mixed CRLF and LF", "a": ""} {
-		if got := lineEnding([]byte(src)); got != want {
-			t.Errorf("lineEnding(%q) = %q, want %q", src, got, want)
-		}
-	}
-}
-
 func TestPageLinks(t *testing.T) {
 	link := func(n int) string { return fmt.Sprint(n) }
 	if got := pageLinks(1, 1, link); got != nil {

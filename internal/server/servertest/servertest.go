@@ -73,9 +73,10 @@ type App struct {
 	srv    *httptest.Server
 }
 
-// Start builds the app for cfg, starts its workers (cfg.Workers) and an
-// HTTP test server. Everything is stopped when the test ends.
-func Start(t testing.TB, cfg config.Config) *App {
+// Start builds the app for cfg, runs setup (before any job can run),
+// starts its workers (cfg.Workers) and an HTTP test server. Everything is
+// stopped when the test ends.
+func Start(t testing.TB, cfg config.Config, setup ...func(*server.App)) *App {
 	t.Helper()
 	log := slog.New(slog.NewTextHandler(testWriter{t}, &slog.HandlerOptions{Level: slog.LevelWarn}))
 	ctx := context.Background()
@@ -84,6 +85,9 @@ func Start(t testing.TB, cfg config.Config) *App {
 		t.Fatalf("starting app: %v", err)
 	}
 	a := &App{App: app, t: t}
+	for _, f := range setup {
+		f(app)
+	}
 	if err := app.Queue.Start(ctx); err != nil {
 		app.Close()
 		t.Fatalf("starting workers: %v", err)
