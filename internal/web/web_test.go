@@ -338,12 +338,13 @@ func TestRoutingErrorsAndAssets(t *testing.T) {
 	if status != http.StatusNotFound || h.Get("Content-Type") != "application/json" || !strings.Contains(body, `"code":"NOT_FOUND"`) {
 		t.Errorf("unknown API path: HTTP %d, %s, %s", status, h.Get("Content-Type"), body)
 	}
-	status, _, body = fetch(t, http.MethodPost, app.URL+"/")
+	status, postBody := app.With(t).Do(http.MethodPost, "/", nil)
+	body = string(postBody)
 	if status != http.StatusMethodNotAllowed {
 		t.Errorf("POST /: HTTP %d", status)
 	}
 	mustContain(t, body, "This page cannot be used that way")
-	status, _, _ = fetch(t, http.MethodHead, app.URL+"/")
+	status, _ = app.With(t).Do(http.MethodHead, "/", nil)
 	if status != http.StatusOK {
 		t.Errorf("HEAD /: HTTP %d", status)
 	}
