@@ -183,7 +183,7 @@ func (p *parser) parse() {
 	for i := range p.lines {
 		p.parseLine(i)
 	}
-	p.closeBlocks(len(p.lines), "the end of the file")
+	p.closeBlocks(len(p.lines), nil, "the end of the file")
 	p.closeSection(len(p.lines))
 }
 
@@ -216,19 +216,19 @@ func (p *parser) parseLine(i int) {
 	case LineHeader:
 		c := p.command(i)
 		ln.Node = c
-		p.closeBlocks(i, "header command :"+c.Name)
+		p.closeBlocks(i, c, "header command")
 		p.closeSection(i)
 		p.header(c)
 	case LineDefine:
 		c := p.command(i)
 		ln.Node = c
-		p.closeBlocks(i, ":DEFINE")
+		p.closeBlocks(i, c, "")
 		p.closeSection(i)
 		p.define(c)
 	case LineLibrary, LineInclude:
 		c := p.command(i)
 		ln.Node = c
-		p.closeBlocks(i, ":"+c.Name)
+		p.closeBlocks(i, c, "")
 		p.closeSection(i)
 		inc := &Include{Command: c, Library: ln.Kind == LineLibrary, Path: c.Value, Line: c.Line}
 		if !c.HasValue() || c.Value == "" {
@@ -239,7 +239,7 @@ func (p *parser) parseLine(i int) {
 	case LineAttrStart:
 		c := p.command(i)
 		ln.Node = c
-		p.closeBlocks(i, ":ATTRNAME="+c.Value)
+		p.closeBlocks(i, c, "")
 		p.closeSection(i)
 		a := &Attribute{Start: c, Name: c.Value, StartLine: i + 1}
 		if c.Value == "" {
@@ -270,7 +270,7 @@ func (p *parser) parseLine(i int) {
 	case LineOperStart:
 		c := p.command(i)
 		ln.Node = c
-		p.closeBlocks(i, ":OPERID="+c.Value)
+		p.closeBlocks(i, c, "")
 		p.closeSection(i)
 		o := &Operation{Start: c, ID: c.Value, StartLine: i + 1}
 		if c.Value == "" {
@@ -302,7 +302,7 @@ func (p *parser) parseLine(i int) {
 	case LineSection:
 		c := p.command(i)
 		ln.Node = c
-		p.closeBlocks(i, ":SECTION="+c.Value)
+		p.closeBlocks(i, c, "")
 		p.closeSection(i)
 		p.openSection(i, c)
 	case LineTemplate:
@@ -337,7 +337,7 @@ func (p *parser) parseLine(i int) {
 			}
 		}
 	case LineEOF:
-		p.closeBlocks(i, "the DOS end-of-file byte")
+		p.closeBlocks(i, nil, "the DOS end-of-file byte")
 		p.closeSection(i)
 	case LineIgnored:
 		if !p.warnedEO && ln.End > ln.Offset && len(bytes.TrimSpace(p.src[ln.Offset:ln.End])) > 0 {
@@ -386,10 +386,22 @@ func (p *parser) blockName() string {
 
 // closeBlocks ends an open attribute/operation block before line i (0-based)
 // because something else starts there.
-func (p *parser) closeBlocks(i int, why string) {
-	where := fmt.Sprintf("%s on line %d", why, i+1)
-	if i >= len(p.lines) {
-		where = why
+// c is the command line that ends them (nil at the end of the file or the
+// DOS EOF byte, described by what).
+func (p *parser) closeBlocks(i int, c *Command, what string) {
+	if p.attr == nil && p.oper == nil {
+		return
+	}
+	where := what
+	if c != nil {
+		desc := ":" + c.Name
+		if c.Op != "" {
+			desc += c.Op + c.Value
+		}
+		if what != "" {
+			desc = what + " " + desc
+		}
+		where = fmt.Sprintf("%s on line %d", desc, i+1)
 	}
 	if p.attr != nil {
 		a := p.attr
