@@ -50,6 +50,7 @@ type catalog struct {
 	systemNames  map[string]bool // canonical names of variables, constants, commands, query ids
 	sysSections  map[string]bool // canonical system-section names
 	knownSection map[string]bool // canonical names of every section the catalogue mentions
+	templates    map[string]bool // canonical names of the engine's output templates (START_OF_TAPE …)
 }
 
 var (
@@ -69,6 +70,7 @@ func loadCatalog(tsv string) *catalog {
 		systemNames:  make(map[string]bool, 1600),
 		sysSections:  make(map[string]bool, 200),
 		knownSection: make(map[string]bool, 400),
+		templates:    make(map[string]bool, 150),
 	}
 	first := true
 	for len(tsv) > 0 {
@@ -114,6 +116,9 @@ func loadCatalog(tsv string) *catalog {
 		case CatOther:
 			if strings.Contains(e.Params, "section") {
 				c.knownSection[key] = true
+			}
+			if e.Params == "template section" {
+				c.templates[key] = true
 			}
 		}
 	}
@@ -189,6 +194,13 @@ func CatalogEntries() []CatalogEntry {
 // (kind system-section in the catalogue).
 func IsSystemSection(name string) bool {
 	return theCatalog().sysSections[CanonicalName(name)]
+}
+
+// IsTemplateSection reports whether the posting engine outputs the section
+// at an event of its own (START_OF_TAPE, RAPID_MOVE …: "template section" in
+// the catalogue), so that nothing in the post needs to call it.
+func IsTemplateSection(name string) bool {
+	return theCatalog().templates[CanonicalName(name)]
 }
 
 // IsKnownSection reports whether the catalogue mentions a section of this

@@ -9,7 +9,7 @@ import (
 // ParserVersion identifies the shape of everything Parse, Tokenize, the
 // outline and the resolver produce. Bump it whenever their output changes
 // for the same input: stored results are keyed by it.
-const ParserVersion = 1
+const ParserVersion = 2
 
 // FileKind is the kind of a file in a post package, from its extension.
 type FileKind string

@@ -7,7 +7,7 @@ import (
 
 // Section kinds in an outline.
 const (
-	SectionSystem = "system" // called by the posting engine (names.tsv: system-section)
+	SectionSystem = "system" // called by the posting engine (names.tsv: system-section, or a template section)
 	SectionCalc   = "calc"   // other CALC_ section, or any section holding :C: code
 	SectionUser   = "user"   // template and other sections, reached through CALL/ATTRFUNC/…
 )
@@ -93,7 +93,7 @@ type OutlineSection struct {
 // SectionKindOf classifies a section for outlines: system sections (called
 // by the posting engine), calc sections, and user sections.
 func SectionKindOf(s *Section) string {
-	if IsSystemSection(s.Name) {
+	if IsSystemSection(s.Name) || IsTemplateSection(s.Name) {
 		return SectionSystem
 	}
 	if s.Calc || s.CalcLines > 0 {
