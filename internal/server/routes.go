@@ -48,7 +48,9 @@ func (a *App) opsRoutes(r chi.Router) {
 
 func (a *App) routes() http.Handler {
 	r := chi.NewRouter()
-	r.Use(middleware.RequestID, a.observe, a.recoverJSON)
+	// JSON answers compress well (a 300 KB source with its tokens is ~10:1);
+	// file downloads are octet-stream or zip and pass through untouched.
+	r.Use(middleware.RequestID, a.observe, a.recoverJSON, middleware.Compress(5, "application/json"))
 	a.opsRoutes(r)
 	api.Mount(r, api.Deps{
 		Repo: a.DB, Service: a.Service, Blobs: a.Blobs, Index: a.DB, Reindex: a.Reindexer(),
