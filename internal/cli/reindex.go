@@ -27,12 +27,9 @@ This process works the jobs itself with --workers (default VERIPOST_WORKERS); wi
 --workers 0 it only queues them and watches the workers of other processes.` + envHelp,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			cfg, log, err := loadConfig()
+			cfg, log, err := loadConfig(cmd, workers)
 			if err != nil {
 				return err
-			}
-			if cmd.Flags().Changed("workers") {
-				cfg.Workers = workers
 			}
 			ctx := cmd.Context()
 			app, err := server.New(ctx, cfg, log, server.Options{Workers: -1, Version: Version})

@@ -33,15 +33,12 @@ func newServeCmd() *cobra.Command {
 in the same process, which is all the embedded deployment needs.` + envHelp,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			cfg, log, err := loadConfig()
+			cfg, log, err := loadConfig(cmd, workers)
 			if err != nil {
 				return err
 			}
 			if addr != "" {
 				cfg.ListenAddr = addr
-			}
-			if cmd.Flags().Changed("workers") {
-				cfg.Workers = workers
 			}
 			app, err := server.New(cmd.Context(), cfg, log, server.Options{Workers: -1, Version: Version})
 			if err != nil {
@@ -68,12 +65,9 @@ these next to 'veripost serve' processes started with VERIPOST_WORKERS=0; they
 share work through the queue in the database.` + envHelp,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			cfg, log, err := loadConfig()
+			cfg, log, err := loadConfig(cmd, workers)
 			if err != nil {
 				return err
-			}
-			if cmd.Flags().Changed("workers") {
-				cfg.Workers = workers
 			}
 			if cfg.Workers < 1 {
 				cfg.Workers = 1
@@ -102,7 +96,7 @@ func newMigrateCmd() *cobra.Command {
 		Long:  `Apply VeriPost's embedded database migrations (and the job queue's) to the configured database.` + envHelp,
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			cfg, log, err := loadConfig()
+			cfg, log, err := loadConfig(cmd, 0)
 			if err != nil {
 				return err
 			}
@@ -120,11 +114,15 @@ func newMigrateCmd() *cobra.Command {
 	}
 }
 
-// loadConfig reads the environment and builds the logger it asks for.
-func loadConfig() (config.Config, *slog.Logger, error) {
+// loadConfig reads the environment, applies the command's --workers flag
+// when it was given, and builds the logger the configuration asks for.
+func loadConfig(cmd *cobra.Command, workers int) (config.Config, *slog.Logger, error) {
 	cfg, err := config.Load()
 	if err != nil {
 		return cfg, nil, err
+	}
+	if f := cmd.Flags().Lookup("workers"); f != nil && f.Changed {
+		cfg.Workers = workers
 	}
 	var level slog.Level
 	if err := level.UnmarshalText([]byte(cfg.LogLevel)); err != nil {
