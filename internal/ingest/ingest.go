@@ -11,6 +11,10 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/promauto"
 
 	"github.com/veripost/veripost/internal/blob"
 	"github.com/veripost/veripost/internal/catalog"
@@ -34,6 +38,18 @@ type Pipeline struct {
 	ParserVersion string
 	Log           *slog.Logger
 }
+
+var (
+	ingestResults = promauto.NewCounterVec(prometheus.CounterOpts{
+		Name: "veripost_ingest_attempts_total",
+		Help: "Ingestion job attempts by result: ready, retry (transient failure) or error (gave up).",
+	}, []string{"result"})
+	ingestDuration = promauto.NewHistogram(prometheus.HistogramOpts{
+		Name:    "veripost_ingest_duration_seconds",
+		Help:    "Time one ingestion attempt takes, from validating to ready.",
+		Buckets: prometheus.ExponentialBuckets(0.005, 2, 14),
+	})
+)
 
 // permanentError marks a failure that retrying cannot fix.
 type permanentError struct{ error }
@@ -62,14 +78,18 @@ func (p *Pipeline) Process(ctx context.Context, versionID string, lastAttempt bo
 	if err != nil {
 		return err
 	}
+	start := time.Now()
 	err = p.run(ctx, ver)
+	ingestDuration.Observe(time.Since(start).Seconds())
 	if err == nil {
-		log.Info("version ingested", "package", ver.PackageID, "number", ver.Number)
+		ingestResults.WithLabelValues("ready").Inc()
+		log.Info("version ingested", "package", ver.PackageID, "number", ver.Number, "took", time.Since(start))
 		return nil
 	}
 	var perm permanentError
 	final := lastAttempt || errors.As(err, &perm)
 	if final {
+		ingestResults.WithLabelValues("error").Inc()
 		msg := "Ingestion failed."
 		var se *stageError
 		if errors.As(err, &se) {
@@ -80,6 +100,7 @@ func (p *Pipeline) Process(ctx context.Context, versionID string, lastAttempt bo
 			return errors.Join(err, serr)
 		}
 	} else {
+		ingestResults.WithLabelValues("retry").Inc()
 		log.Warn("ingestion attempt failed; will retry", "err", err)
 	}
 	return err

@@ -22,6 +22,7 @@ import (
 	"github.com/veripost/veripost/internal/server"
 	"github.com/veripost/veripost/internal/server/servertest"
 	"github.com/veripost/veripost/internal/testenv"
+	"github.com/veripost/veripost/internal/upload"
 )
 
 // forEachBackend runs body once on SQLite + local disk and once on
@@ -462,7 +463,10 @@ func TestErrorsAndDocs(t *testing.T) {
 	if s, _, _ := app.Get("/readyz"); s != 200 {
 		t.Errorf("readyz: %d", s)
 	}
-	if s, _, body := app.Get("/metrics"); s != 200 || !strings.Contains(string(body), "veripost_http_requests_total") {
+	res := app.Upload([]servertest.NamedFile{{Name: "M.SRC", Data: []byte("*\r\n")}}, nil)
+	app.WaitReady(res.PackageID)
+	if s, _, body := app.Get("/metrics"); s != 200 || !strings.Contains(string(body), "veripost_http_requests_total") ||
+		!strings.Contains(string(body), `veripost_ingest_attempts_total{result="ready"}`) {
 		t.Errorf("metrics: %d", s)
 	}
 }
@@ -525,5 +529,16 @@ func TestTransientFailureIsRetried(t *testing.T) {
 	job, err := second.Queue.Job(t.Context(), res.JobID)
 	if err != nil || job.Attempt != 2 {
 		t.Fatalf("job attempts: %+v %v", job, err)
+	}
+}
+
+// TestDefaultLimitsAgree: the configuration's defaults are the upload
+// package's defaults, so the server and the library do not drift apart.
+func TestDefaultLimitsAgree(t *testing.T) {
+	app := servertest.Start(t, servertest.SQLite.Config(t))
+	got, want := app.Limits(), upload.DefaultLimits()
+	if got.MaxRequestBytes != want.MaxRequestBytes || got.MaxFiles != want.MaxFiles || got.MaxFileBytes != want.MaxFileBytes ||
+		got.MaxTotalBytes != want.MaxTotalBytes || got.MaxCompressionRatio != want.MaxCompressionRatio {
+		t.Fatalf("configuration defaults %+v differ from upload.DefaultLimits() %+v", got, want)
 	}
 }
