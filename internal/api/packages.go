@@ -269,6 +269,8 @@ type StatusBody struct {
 	ErrorDetail  string         `json:"error_detail,omitempty"`
 	FileCount    int            `json:"file_count"`
 	SectionCount int            `json:"section_count"`
+	ErrorCount   int            `json:"error_count" doc:"UPG diagnostics of severity error (the package can be ready and still have them)"`
+	WarningCount int            `json:"warning_count"`
 	JobID        int64          `json:"job_id"`
 	UpdatedAt    time.Time      `json:"updated_at"`
 }
@@ -286,7 +288,7 @@ func (h *handlers) status(ctx context.Context, in *idInput) (*statusOutput, erro
 	return &statusOutput{CacheControl: "no-store", Body: StatusBody{
 		PackageID: v.PackageID, VersionID: v.ID, Version: v.Number, Status: v.Status, Done: v.Status.Terminal(),
 		ErrorMessage: v.ErrorMessage, ErrorDetail: v.ErrorDetail, FileCount: v.FileCount, SectionCount: v.SectionCount,
-		JobID: v.JobID, UpdatedAt: v.UpdatedAt,
+		ErrorCount: v.ErrorCount, WarningCount: v.WarningCount, JobID: v.JobID, UpdatedAt: v.UpdatedAt,
 	}}, nil
 }
 

@@ -319,6 +319,20 @@ func TestReindex(t *testing.T) {
 	})
 }
 
+// TestBrokenSourceEndsReady: UPG errors are findings, not a failed
+// ingestion: the package is ready and its errors are counted.
+func TestBrokenSourceEndsReady(t *testing.T) {
+	app := servertest.Start(t, servertest.SQLite.Config(t))
+	src := ":SYSTEM=MILL\r\n:SECTION=START\r\n:C:IF A=1 THEN\r\n:T:<N>G90<\r\n"
+	up := app.Upload([]servertest.NamedFile{{Name: "T.SRC", Data: []byte(src)}}, nil)
+	st := app.WaitReady(up.PackageID)
+	var diags api.DiagnosticsBody
+	app.GetJSON("/api/v1/packages/"+up.PackageID+"/diagnostics?severity=error", &diags)
+	if st.ErrorCount == 0 || len(diags.Items) != st.ErrorCount {
+		t.Fatalf("status %+v, error diagnostics %+v", st, diags.Items)
+	}
+}
+
 // TestParseEndpoint parses without storing anything.
 func TestParseEndpoint(t *testing.T) {
 	app := servertest.Start(t, servertest.SQLite.Config(t))

@@ -228,6 +228,8 @@ type StatusBody struct {
 	ErrorDetail  string `json:"error_detail"`
 	FileCount    int    `json:"file_count"`
 	SectionCount int    `json:"section_count"`
+	ErrorCount   int    `json:"error_count"`
+	WarningCount int    `json:"warning_count"`
 }
 
 // WaitDone polls the package status until ingestion ends and returns it.
