@@ -98,9 +98,10 @@ func Migrate(ctx context.Context, db *store.DB, log *slog.Logger) error {
 	return nil
 }
 
-// jobTimeout bounds one attempt; stuck jobs (a worker killed mid-job) are
-// rescued for another attempt shortly after it.
-const jobTimeout = 10 * time.Minute
+// jobTimeout bounds one attempt (ingesting even a 256 MiB package takes
+// seconds); a job left running by a worker that was killed is rescued for
+// another attempt one minute after it.
+const jobTimeout = 3 * time.Minute
 
 // New builds the queue client on db.
 func New(db *store.DB, opt Options) (*Queue, error) {
@@ -116,7 +117,7 @@ func New(db *store.DB, opt Options) (*Queue, error) {
 	cfg := &river.Config{
 		Logger:               opt.Log.With("component", "queue"),
 		JobTimeout:           jobTimeout,
-		RescueStuckJobsAfter: jobTimeout + 2*time.Minute,
+		RescueStuckJobsAfter: jobTimeout + time.Minute,
 		FetchPollInterval:    opt.PollInterval,
 		FetchCooldown:        min(opt.PollInterval, 100*time.Millisecond),
 		RetryPolicy:          backoff{},
