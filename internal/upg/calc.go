@@ -372,15 +372,19 @@ func (p *parser) parseCalcSection(s *Section) {
 		ln := &p.lines[li]
 		cl := ln.Node.(*CalcLine)
 		if cl.Label >= 0 {
-			if labelLine == nil {
-				labelLine = make(map[int]int, 4)
-			}
-			if first, dup := labelLine[cl.Label]; dup {
+			if first, dup := findLabel(s.Labels, labelLine, cl.Label); dup {
 				p.errorf(CodeDuplicateLabel, SeverityWarning, cl.Prefix.Offset, cl.Prefix.EndOff,
 					"label %d is already used on line %d of section %s; GOTO%d jumps to only one of them — renumber one", cl.Label, first, s.Name, cl.Label)
 			} else {
-				labelLine[cl.Label] = cl.Line
-				s.Labels = append(s.Labels, Label{N: cl.Label, Pos: cl.Prefix.Offset, Line: cl.Line})
+				s.Labels = p.labelsA.push(s.Labels, Label{N: cl.Label, Pos: cl.Prefix.Offset, Line: cl.Line})
+				if labelLine != nil {
+					labelLine[cl.Label] = cl.Line
+				} else if len(s.Labels) > labelScanMax {
+					labelLine = make(map[int]int, 2*len(s.Labels))
+					for _, l := range s.Labels {
+						labelLine[l.N] = l.Line
+					}
+				}
 			}
 			if cl.Label > 9999 {
 				p.errorf(CodeSyntax, SeverityError, cl.Prefix.Offset, cl.Prefix.EndOff, "label %d is out of range; labels are 0 to 9999", cl.Label)
@@ -400,12 +404,31 @@ func (p *parser) parseCalcSection(s *Section) {
 	p.curSec = s
 	s.Body = p.parseBlock(false)
 	for _, g := range p.gotos {
-		if _, found := labelLine[g.Label]; !found {
+		if _, found := findLabel(s.Labels, labelLine, g.Label); !found {
 			p.errorf(CodeUndefinedLabel, SeverityError, g.GotoPos, g.EndOff,
 				"GOTO%d has no :C%d: label in section %s; labels are per section — add the label or fix the number", g.Label, g.Label, s.Name)
 		}
 	}
 	p.curSec = nil
+}
+
+// labelScanMax is how many labels a section may have before its label
+// lookups switch from a scan of Section.Labels to a map.
+const labelScanMax = 16
+
+// findLabel returns the line of label n's first definition: from m when
+// the section has many labels, else by scanning labels (first wins, as in m).
+func findLabel(labels []Label, m map[int]int, n int) (int, bool) {
+	if m != nil {
+		l, ok := m[n]
+		return l, ok
+	}
+	for _, l := range labels {
+		if l.N == n {
+			return l.Line, true
+		}
+	}
+	return 0, false
 }
 
 func (p *parser) secName() string {
@@ -562,7 +585,11 @@ func (p *parser) parseIf() Stmt {
 		}
 		end = e + 4
 		p.si++
-		st.Else = append(st.Else, p.parseBlock(true)...)
+		if blk := p.parseBlock(true); st.Else == nil {
+			st.Else = blk // already carved: capped, nobody else's
+		} else {
+			st.Else = append(st.Else, blk...)
+		}
 		end = p.stmtsEnd(st.Else, end)
 	}
 	if p.kwAt() == kwEndif {
@@ -639,7 +666,8 @@ func (p *parser) parseGoto() Stmt {
 	t := p.sig[p.si]
 	tok := p.toks[t]
 	p.si++
-	g := &GotoStmt{GotoPos: int(tok.Offset), EndOff: int(tok.End)}
+	g := p.gotoS.alloc()
+	*g = GotoStmt{GotoPos: int(tok.Offset), EndOff: int(tok.End)}
 	w := p.text[tok.Offset:tok.End]
 	if len(w) > 4 {
 		n, _ := strconv.Atoi(w[4:])

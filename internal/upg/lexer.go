@@ -34,6 +34,8 @@ type lexer struct {
 	commentBlock bool // inside *START COMMENTS … *END COMMENTS
 	afterEOF     bool // a DOS EOF byte was seen
 	lastEndCmt   int  // offset of the last "END COMMENTS" in the file, -2 before the first look
+
+	nKind [numLineKinds]int32 // Parse only: lines of each kind (sizes the parser's node slabs)
 }
 
 // newLexer prepares a lexer; full asks for diagnostics and the line table
@@ -90,6 +92,7 @@ func (lx *lexer) run() {
 			lx.emit(TokEOL, ce, ee)
 		}
 		if lx.wantLines {
+			lx.nKind[kind]++
 			lx.lines = append(lx.lines, Line{
 				Kind: kind, Offset: int32(ls), End: int32(ce), EOLEnd: int32(ee),
 				FirstTok: int32(first), LastTok: int32(len(lx.toks)),

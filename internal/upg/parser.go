@@ -32,6 +32,7 @@ func Parse(filename string, src []byte) *File {
 		lines: lx.lines,
 		diags: lx.diags,
 	}
+	p.presize(&lx.nKind)
 	p.parse()
 	for i := range p.diags {
 		p.diags[i].File = filename
@@ -65,6 +66,29 @@ func (s *slab[T]) alloc() *T {
 	}
 	s.buf = s.buf[:len(s.buf)+1]
 	return &s.buf[len(s.buf)-1]
+}
+
+// tailArena backs many small slices that grow one element at a time, one
+// of them at a time (the sub-commands of the open attribute, …): a slice
+// that ends at the arena's tail grows in place; any other slice is moved
+// to the tail first. Returned slices are capped at their length, so an
+// append by a caller copies instead of overwriting a neighbour.
+type tailArena[T any] struct{ buf []T }
+
+func (a *tailArena[T]) push(cur []T, x T) []T {
+	n := len(cur)
+	l := len(a.buf)
+	if n > 0 && l > 0 && l < cap(a.buf) && &cur[n-1] == &a.buf[l-1] {
+		a.buf = append(a.buf, x)
+		return a.buf[l-n : l+1 : l+1]
+	}
+	if cap(a.buf)-l < n+1 {
+		a.buf = make([]T, 0, max(256, 4*(n+1)))
+		l = 0
+	}
+	a.buf = append(a.buf, cur...)
+	a.buf = append(a.buf, x)
+	return a.buf[l : l+n+1 : l+n+1]
 }
 
 type parser struct {
@@ -109,6 +133,21 @@ type parser struct {
 	parenS   slab[ParenExpr]
 	callStS  slab[CallStmt]
 	retS     slab[ReturnStmt]
+	attrS    slab[Attribute]
+	operS    slab[Operation]
+	secS     slab[Section]
+	defS     slab[Define]
+	incS     slab[Include]
+	selS     slab[SelectGroup]
+	funcS    slab[FuncRef]
+	gotoS    slab[GotoStmt]
+	cmdsA    tailArena[*Command] // Attribute.Commands, Operation.Commands
+	selCmdsA tailArena[*Command] // SelectGroup.Commands
+	strsA    tailArena[string]   // Attribute.SelectStrings, Operation.List
+	selsA    tailArena[*SelectGroup]
+	listA    tailArena[ListMember]
+	paramsA  tailArena[*Ident]
+	labelsA  tailArena[Label]
 	exprSlab []Expr // backing store for argument lists
 	stmtSlab []Stmt // backing store for statement lists
 	stmtTmp  []Stmt // scratch stack for statement lists being built
@@ -155,6 +194,33 @@ func (p *parser) carveItems(xs []TemplateItem) []TemplateItem {
 	l := len(p.itemSlab)
 	p.itemSlab = append(p.itemSlab, xs...)
 	return p.itemSlab[l : l+n : l+n]
+}
+
+// presize gives the slabs of the one-per-line nodes exactly the room the
+// file needs (the lexer counted the lines of each kind).
+func (p *parser) presize(n *[numLineKinds]int32) {
+	nCmd := 0
+	for k := LineHeader; k <= LineSection; k++ {
+		nCmd += int(n[k])
+	}
+	if nCmd > 0 {
+		p.commandS.buf = make([]Command, 0, nCmd)
+	}
+	if c := int(n[LineCalc]); c > 0 {
+		p.calcLS.buf = make([]CalcLine, 0, c)
+	}
+	if c := int(n[LineTemplate]); c > 0 {
+		p.tlineS.buf = make([]TemplateLine, 0, c)
+	}
+	if c := int(n[LineAttrStart]); c > 0 {
+		p.attrS.buf = make([]Attribute, 0, c)
+	}
+	if c := int(n[LineSection]); c > 0 {
+		p.secS.buf = make([]Section, 0, c)
+	}
+	if c := int(n[LineDefine]); c > 0 {
+		p.defS.buf = make([]Define, 0, c)
+	}
 }
 
 func (p *parser) tokText(i int32) string {
@@ -230,7 +296,8 @@ func (p *parser) parseLine(i int) {
 		ln.Node = c
 		p.closeBlocks(i, c, "")
 		p.closeSection(i)
-		inc := &Include{Command: c, Library: ln.Kind == LineLibrary, Path: c.Value, Line: c.Line}
+		inc := p.incS.alloc()
+		*inc = Include{Command: c, Library: ln.Kind == LineLibrary, Path: c.Value, Line: c.Line}
 		if !c.HasValue() || c.Value == "" {
 			p.errorf(CodeMissingValue, SeverityWarning, c.Colon, c.EndOff, ":%s needs a file path, e.g. :%s=.\\MILL.LIB", c.Name, c.Name)
 		}
@@ -241,7 +308,8 @@ func (p *parser) parseLine(i int) {
 		ln.Node = c
 		p.closeBlocks(i, c, "")
 		p.closeSection(i)
-		a := &Attribute{Start: c, Name: c.Value, StartLine: i + 1}
+		a := p.attrS.alloc()
+		*a = Attribute{Start: c, Name: c.Value, StartLine: i + 1}
 		if c.Value == "" {
 			p.errorf(CodeEmptyName, SeverityError, c.Colon, c.EndOff, ":ATTRNAME= has no name; write the attribute name after '='")
 		}
@@ -272,7 +340,8 @@ func (p *parser) parseLine(i int) {
 		ln.Node = c
 		p.closeBlocks(i, c, "")
 		p.closeSection(i)
-		o := &Operation{Start: c, ID: c.Value, StartLine: i + 1}
+		o := p.operS.alloc()
+		*o = Operation{Start: c, ID: c.Value, StartLine: i + 1}
 		if c.Value == "" {
 			p.errorf(CodeEmptyName, SeverityError, c.Colon, c.EndOff, ":OPERID= has no operation id; write e.g. :OPERID=MILL_POCKET")
 		}
@@ -534,7 +603,8 @@ func (p *parser) command(i int) *Command {
 // funcRef parses NAME[(args)] from tokens [j, last) of a command line.
 func (p *parser) funcRef(j, last int32, shape valueShape) *FuncRef {
 	name := p.ident(j)
-	fr := &FuncRef{Name: name, Lparen: -1, Rparen: -1}
+	fr := p.funcS.alloc()
+	*fr = FuncRef{Name: name, Lparen: -1, Rparen: -1}
 	p.sig = p.sig[:0]
 	for k := j + 1; k < last; k++ {
 		switch p.toks[k].Kind {
@@ -553,6 +623,7 @@ func (p *parser) funcRef(j, last int32, shape valueShape) *FuncRef {
 		fr.Lparen = int(p.toks[first].Offset)
 		p.si = 1
 		if !p.atPunct(')') {
+			start := len(p.exprBuf)
 			for {
 				var x Expr
 				if shape == vsSection {
@@ -560,13 +631,15 @@ func (p *parser) funcRef(j, last int32, shape valueShape) *FuncRef {
 				} else {
 					x = p.parseExpr(true)
 				}
-				fr.Args = append(fr.Args, x)
+				p.exprBuf = append(p.exprBuf, x)
 				if p.atPunct(',') {
 					p.si++
 					continue
 				}
 				break
 			}
+			fr.Args = p.carveExprs(p.exprBuf[start:])
+			p.exprBuf = p.exprBuf[:start]
 		}
 		if p.atPunct(')') {
 			fr.Rparen = int(p.toks[p.sig[p.si]].Offset)
@@ -629,7 +702,8 @@ func (p *parser) header(c *Command) {
 }
 
 func (p *parser) define(c *Command) {
-	d := &Define{Command: c, Line: c.Line, NamePos: c.ValuePos, ValuePos: c.ValueEnd}
+	d := p.defS.alloc()
+	*d = Define{Command: c, Line: c.Line, NamePos: c.ValuePos, ValuePos: c.ValueEnd}
 	c.Define = d
 	// tokens: name '=' value
 	ln := &p.lines[c.Line-1]
@@ -670,12 +744,12 @@ func (p *parser) subCommand(c *Command) {
 		p.attrCommand(p.attr, c, info, known)
 	case p.oper != nil:
 		o := p.oper
-		o.Commands = append(o.Commands, c)
+		o.Commands = p.cmdsA.push(o.Commands, c)
 		switch c.Key {
 		case "OPERSUB":
 			o.Sub = c.Value
 		case "OPERLIST":
-			o.List = append(o.List, c.Value)
+			o.List = p.strsA.push(o.List, c.Value)
 		}
 		if !known {
 			p.errorf(CodeUnknownAttrCommand, SeverityWarning, c.Colon, c.NameEnd,
@@ -725,13 +799,15 @@ func (p *parser) attrCommand(a *Attribute, c *Command, info cmdInfo, known bool)
 			}
 		}
 	}
-	a.Commands = append(a.Commands, c)
+	a.Commands = p.cmdsA.push(a.Commands, c)
 	if c.Key == "SELECT" {
-		a.Selects = append(a.Selects, &SelectGroup{Select: c, Key: c.Value})
+		g := p.selS.alloc()
+		*g = SelectGroup{Select: c, Key: c.Value}
+		a.Selects = p.selsA.push(a.Selects, g)
 		return
 	}
 	if n := len(a.Selects); n > 0 {
-		a.Selects[n-1].Commands = append(a.Selects[n-1].Commands, c)
+		a.Selects[n-1].Commands = p.selCmdsA.push(a.Selects[n-1].Commands, c)
 	}
 	switch c.Key {
 	case "ATTRTYPE":
@@ -755,9 +831,9 @@ func (p *parser) attrCommand(a *Attribute, c *Command, info cmdInfo, known bool)
 	case "ATTRFUNC":
 		a.AttrFunc = c.Func
 	case "ATTRSELSTR":
-		a.SelectStrings = append(a.SelectStrings, c.Value)
+		a.SelectStrings = p.strsA.push(a.SelectStrings, c.Value)
 	case "ATTRLIST":
-		a.List = append(a.List, ListMember{Name: c})
+		a.List = p.listA.push(a.List, ListMember{Name: c})
 	case "ATTRLISTDEF":
 		if n := len(a.List); n > 0 && a.List[n-1].Default == nil {
 			a.List[n-1].Default = c
@@ -768,12 +844,13 @@ func (p *parser) attrCommand(a *Attribute, c *Command, info cmdInfo, known bool)
 // ---------------------------------------------------------------- sections
 
 func (p *parser) openSection(i int, c *Command) {
-	s := &Section{Header: c, StartLine: i + 1}
+	s := p.secS.alloc()
+	*s = Section{Header: c, StartLine: i + 1}
 	if c.Func != nil {
 		s.Name = c.Func.Name.Name
 		for _, a := range c.Func.Args {
 			if id, ok := a.(*Ident); ok {
-				s.Params = append(s.Params, id)
+				s.Params = p.paramsA.push(s.Params, id)
 			}
 		}
 	}
