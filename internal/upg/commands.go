@@ -125,6 +125,10 @@ func lookupCommand(name []byte) (cmdInfo, bool) {
 	if len(name) > len(buf) {
 		return cmdInfo{}, false
 	}
+	fastTables()
+	if info, ok, decided := cmdFast.lookup(name); decided {
+		return info, ok
+	}
 	up := buf[:len(name)]
 	for i, c := range name {
 		up[i] = upperByte(c)

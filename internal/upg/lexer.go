@@ -900,7 +900,7 @@ func (lx *lexer) lexIdent(p, q, end int, mode lexMode, frames *[]argFrame, pendi
 			for i, c := range w {
 				up[i] = upperByte(c)
 			}
-			if isCatalogFunction(up) {
+			if isFunctionUpper(up) {
 				kind = TokFunction
 				if call {
 					if i := sectionArgIndex(up); i >= 0 {

@@ -1,0 +1,87 @@
+package upg
+
+import "sync"
+
+// foldTable answers most case-insensitive lookups of an upper-case keyed
+// map without hashing a string: a small table indexed by a cheap hash of
+// the upper-cased bytes. A slot names the single key with that hash, or
+// says that several keys share it (then the caller asks the map). An empty
+// slot means no key has that hash: a definite miss.
+type foldTable[V any] struct {
+	slots   [foldSlots]uint16 // 0 empty, foldMulti shared, else 1 + index into entries
+	entries []foldEntry[V]
+	exact   bool // keys compare byte for byte (the map is looked up with name as is)
+}
+
+const (
+	foldSlots = 4096
+	foldMulti = 0xFFFF
+)
+
+type foldEntry[V any] struct {
+	key string
+	val V
+}
+
+func foldHash[S ~string | ~[]byte](b S) uint32 {
+	h := uint32(len(b)) * 0x9E3779B1
+	for i := 0; i < len(b); i++ {
+		h = (h ^ uint32(upperByte(b[i]))) * 16777619
+	}
+	return (h ^ h>>16) & (foldSlots - 1)
+}
+
+func newFoldTable[V any](m map[string]V, exact bool) *foldTable[V] {
+	t := &foldTable[V]{exact: exact}
+	for k, v := range m {
+		s := &t.slots[foldHash(k)]
+		if *s != 0 || len(t.entries) >= foldMulti-1 {
+			*s = foldMulti
+			continue
+		}
+		t.entries = append(t.entries, foldEntry[V]{k, v})
+		*s = uint16(len(t.entries))
+	}
+	return t
+}
+
+// lookup returns the value of the key equal to name (upper-cased unless
+// exact); decided is
+// false when the table cannot tell and the map must be asked.
+func (t *foldTable[V]) lookup(name []byte) (v V, found, decided bool) {
+	switch s := t.slots[foldHash(name)]; s {
+	case 0:
+		return v, false, true
+	case foldMulti:
+		return v, false, false
+	default:
+		e := &t.entries[s-1]
+		if t.exact && string(name) == e.key || !t.exact && equalFoldASCII(name, e.key) {
+			return e.val, true, true
+		}
+	}
+	return v, false, true
+}
+
+var (
+	fastTablesOnce sync.Once
+	cmdFast        *foldTable[cmdInfo]
+	funcFast       *foldTable[bool]
+)
+
+func fastTables() {
+	fastTablesOnce.Do(func() {
+		cmdFast = newFoldTable(commands(), false)             // lookupCommand upper-cases the name
+		funcFast = newFoldTable(theCatalog().functions, true) // isCatalogFunction takes it as is
+	})
+}
+
+// isFunctionUpper is isCatalogFunction(upperName) answered from the fold
+// table when it can be.
+func isFunctionUpper(upperName []byte) bool {
+	fastTables()
+	if v, found, decided := funcFast.lookup(upperName); decided {
+		return found && v
+	}
+	return isCatalogFunction(upperName)
+}
