@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/chromedp/cdproto/browser"
+	"github.com/chromedp/cdproto/emulation"
 	cdplog "github.com/chromedp/cdproto/log"
 	"github.com/chromedp/cdproto/runtime"
 	"github.com/chromedp/chromedp"
@@ -423,6 +424,21 @@ func TestBrowserEndToEnd(t *testing.T) {
 	}
 	b.viewShot("05-source")
 
+	// The :LIBRARY= path links to the package file it resolved to.
+	b.run("follow a library path",
+		chromedp.Navigate(sourceURL+"#L233"),
+		chromedp.WaitVisible(`#L233 a.lib-link`, chromedp.ByQuery),
+	)
+	var libHref string
+	b.run("library link", chromedp.Evaluate(`document.querySelector('#L233 a.lib-link').getAttribute('href')`, &libHref))
+	b.run("click library link", chromedp.Click(`#L233 a.lib-link`, chromedp.ByQuery))
+	b.waitURL(libHref)
+	b.run("library opened", chromedp.WaitVisible(`#src-title`, chromedp.ByQuery))
+	if h := b.text(`#src-title`); h != "MILL.LIB" {
+		t.Errorf("the :LIBRARY= path led to %q", h)
+	}
+	b.run("back to the source", chromedp.Navigate(sourceURL), chromedp.WaitVisible(`#L1`, chromedp.ByQuery))
+
 	// The big library (300 KB) opens and renders every line.
 	b.run("open MILL.LIB",
 		chromedp.Click(`//ul[contains(@class,"side-files")]//a[text()="MILL.LIB"]`, chromedp.BySearch),
@@ -531,6 +547,84 @@ func TestBrowserEndToEnd(t *testing.T) {
 	}
 	b.screenshot("12-not-found")
 
+	// An older version's files: upload a second version, then switch back
+	// to version 1 from the versions table.
+	v2 := app.upload(t, map[string]string{"package_id": pkgID, "note": "second version"}, tinySRC("Tormach PCNC1100 Series 3"))
+	if st := app.waitDone(t, v2.PackageID); st != "ready" {
+		t.Fatalf("second version ended %s", st)
+	}
+	b.run("older version",
+		chromedp.Navigate(pkgURL),
+		chromedp.WaitVisible(`table.versions`, chromedp.ByQuery),
+		chromedp.Click(`a[aria-label="Show the files of version 1"]`, chromedp.ByQuery),
+		chromedp.WaitVisible(`[data-older-version]`, chromedp.ByQuery),
+	)
+	var oldRows int
+	b.run("older file rows", chromedp.Evaluate(`document.querySelectorAll('table.files tbody tr').length`, &oldRows))
+	if oldRows != len(paths) {
+		t.Errorf("version 1 lists %d files, want %d", oldRows, len(paths))
+	}
+	b.screenshot("14-package-older-version")
+
+	// Libraries: from the file list's "used by" link to the variants of
+	// MILL.LIB and the packages using this one.
+	b.run("library from the package page",
+		chromedp.Click(`//table[contains(@class,"files")]//tr[.//a[text()="MILL.LIB"]]//a[contains(@class,"lib-use")]`, chromedp.BySearch),
+		chromedp.WaitVisible(`#packages`, chromedp.ByQuery),
+	)
+	var users int
+	b.run("library users", chromedp.Evaluate(`document.querySelectorAll('#packages tbody tr').length`, &users))
+	if users != 1 { // the ZIP copy; the first package's latest version no longer has MILL.LIB
+		t.Errorf("%d packages use this MILL.LIB, want 1", users)
+	}
+	b.screenshot("15-library")
+	b.run("libraries from the nav",
+		chromedp.Click(`.topbar a[href="/libraries"]`, chromedp.ByQuery),
+		chromedp.WaitVisible(`table.libs`, chromedp.ByQuery),
+	)
+	b.screenshot("16-libraries")
+
+	// A library path that is not in the package is marked, and keyboard
+	// focus shows why.
+	grbl := app.upload(t, nil, corpusFiles(t, "grbl-post")...)
+	if st := app.waitDone(t, grbl.PackageID); st != "ready" {
+		t.Fatalf("grbl-post ended %s", st)
+	}
+	_, _, grblPage := app.get(t, "/packages/"+grbl.PackageID)
+	grblSrc := regexp.MustCompile(`<a href="(/packages/[^"]+/files/[^"]+)">GRBL-Post.SRC</a>`).FindStringSubmatch(grblPage)
+	if grblSrc == nil {
+		t.Fatal("no source link for GRBL-Post.SRC")
+	}
+	b.run("missing library",
+		chromedp.Navigate(app.URL+grblSrc[1]+"#L120"),
+		chromedp.WaitVisible(`#L127 .lib-missing`, chromedp.ByQuery),
+		chromedp.Focus(`#L127 .lib-missing`, chromedp.ByQuery),
+	)
+	b.viewShot("17-source-missing-library")
+
+	// Dark mode.
+	b.run("dark", emulation.SetEmulatedMedia().WithFeatures([]*emulation.MediaFeature{{Name: "prefers-color-scheme", Value: "dark"}}))
+	b.viewShot("18-dark-source-missing-library")
+	for _, pg := range []struct{ name, url, wait string }{
+		{"19-dark-list", app.URL + "/", `table.list`},
+		{"20-dark-package", pkgURL + "?version=1", `table.files`},
+		{"21-dark-package-latest", pkgURL, `table.files`},
+		{"22-dark-library", app.URL + "/libraries/MILL.LIB", `table.variants`},
+		{"23-dark-upload", app.URL + "/upload", `[data-dropzone]`},
+	} {
+		b.run(pg.name, chromedp.Navigate(pg.url), chromedp.WaitVisible(pg.wait, chromedp.ByQuery))
+		b.screenshot(pg.name)
+	}
+	b.run("dark source", chromedp.Navigate(sourceURL+"#L448"), chromedp.WaitVisible(`#L448`, chromedp.ByQuery),
+		chromedp.Click(`#L459 a`, chromedp.ByQuery), chromedp.WaitVisible(`[data-sym-panel] .sym-in`, chromedp.ByQuery))
+	b.viewShot("24-dark-source")
+	b.run("dark source text token", chromedp.Navigate(sourceURL+"#L910"), chromedp.WaitVisible(`#L910`, chromedp.ByQuery))
+	b.viewShot("24b-dark-source-text")
+	b.run("dark delete dialog", chromedp.Navigate(pkgURL), chromedp.WaitVisible(`[data-delete-open]`, chromedp.ByQuery),
+		chromedp.Click(`[data-delete-open]`, chromedp.ByQuery), chromedp.WaitVisible(`[data-delete-dialog]`, chromedp.ByQuery))
+	b.viewShot("25-dark-delete-dialog")
+	b.run("light", emulation.SetEmulatedMedia().WithFeatures([]*emulation.MediaFeature{{Name: "prefers-color-scheme", Value: "light"}}))
+
 	// 9. Delete, with confirmation, lands on the list with a notice.
 	b.run("delete",
 		chromedp.Navigate(pkgURL),
@@ -545,8 +639,8 @@ func TestBrowserEndToEnd(t *testing.T) {
 	)
 	var rowsLeft int
 	b.run("rows left", chromedp.Evaluate(`document.querySelectorAll('table.list tbody tr').length`, &rowsLeft))
-	if rowsLeft != 1 {
-		t.Errorf("%d packages listed after deleting one of two", rowsLeft)
+	if rowsLeft != 2 { // the ZIP copy and grbl-post
+		t.Errorf("%d packages listed after deleting one of three", rowsLeft)
 	}
 	b.checkProblems()
 }

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"html/template"
 	"io/fs"
+	"path"
 	"strings"
 	"time"
 
@@ -127,6 +128,8 @@ func (u *UI) funcs() template.FuncMap {
 		"api":        func() string { return u.APIPrefix },
 		"dict":       dict,
 		"list":       func(v ...string) []string { return v },
+		"libHref":    libHref,
+		"extOf":      func(name string) string { return strings.ToUpper(strings.TrimPrefix(path.Ext(name), ".")) },
 	}
 }
 

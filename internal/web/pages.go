@@ -2,6 +2,7 @@ package web
 
 import (
 	"errors"
+	"fmt"
 	"net/http"
 	"net/url"
 	"sort"
@@ -292,6 +293,12 @@ type packageData struct {
 	DiagHook    bool
 	DiagError   bool
 	TotalBytes  int64
+	// Shown is the version whose files and diagnostics the page lists: the
+	// latest, or an older one chosen with ?version=N (Older).
+	Shown  catalog.Version
+	Files  []catalog.File
+	Older  bool
+	LibUse map[string]*libUse // by file id: packages with exactly this library (see libUsage)
 }
 
 // maxListedDiagnostics bounds the package page's list; the counts stay
@@ -314,17 +321,45 @@ func (u *UI) pkg(w http.ResponseWriter, r *http.Request) {
 		u.fail(w, r, err)
 		return
 	}
-	d := packageData{Pkg: p, Versions: vs, DiagHook: u.Index != nil, DiagCounts: map[string]int{}}
+	d := packageData{Pkg: p, Versions: vs, DiagHook: u.Index != nil, DiagCounts: map[string]int{}, Files: p.Files}
+	want := p.LatestVersion
+	if q := r.URL.Query().Get("version"); q != "" {
+		n, err := strconv.Atoi(q)
+		if err != nil || n < 1 {
+			u.notFound(w, r, "This package has no such version. The versions table on the package page lists them all.", "version "+q)
+			return
+		}
+		want = n
+	}
+	found := false
 	for _, v := range vs {
 		if v.Number == p.LatestVersion {
 			d.Latest = v
 		}
+		if v.Number == want {
+			d.Shown, found = v, true
+		}
+	}
+	if !found && want != p.LatestVersion {
+		u.notFound(w, r, fmt.Sprintf("%s has no version %d. The versions table on the package page lists them all.", p.Name, want), "")
+		return
+	}
+	if !found {
+		d.Shown = d.Latest
 	}
 	for _, f := range p.Files {
 		d.TotalBytes += f.Size
 	}
-	if u.Index != nil && d.Latest.ParserVersion != "" {
-		rows, err := u.Index.VersionDiagnostics(r.Context(), d.Latest.ID, "", "")
+	if d.Shown.Number != p.LatestVersion {
+		d.Older = true
+		if d.Files, err = u.Store.VersionFiles(r.Context(), d.Shown.ID); err != nil {
+			u.fail(w, r, err)
+			return
+		}
+	}
+	d.LibUse = u.libUsage(r, d.Files)
+	if u.Index != nil && d.Shown.ParserVersion != "" {
+		rows, err := u.Index.VersionDiagnostics(r.Context(), d.Shown.ID, "", "")
 		if err != nil {
 			u.Log.WarnContext(r.Context(), "loading diagnostics failed", "package", id, "err", err)
 			d.DiagError = true

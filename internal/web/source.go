@@ -36,6 +36,15 @@ type span struct {
 	class    string
 	off, end int
 	sym      string
+	lib      *libRef // set on a :LIBRARY=/:INCLUDE= path the index resolved (or could not)
+}
+
+// libRef is where a :LIBRARY=/:INCLUDE= path leads: the package file it
+// resolved to (href), or nowhere (missing), with an explanation (tip).
+type libRef struct {
+	href    string
+	tip     string
+	missing bool
 }
 
 type sourceData struct {
@@ -107,6 +116,7 @@ func (u *UI) source(w http.ResponseWriter, r *http.Request) {
 			a = safeAnalyze(u, r, f.Filename, src)
 		}
 		d.Parsed = a.parsed
+		u.linkLibraries(r, &d, &a, src)
 		d.Outline = a.outline
 		d.Diags = u.fileDiagnostics(r, d.Version, f, a.diags)
 		d.DiagCounts = map[string]int{}
@@ -283,6 +293,20 @@ func renderSource(src []byte, win1252 bool, spans []span, marks map[int]string) 
 			}
 			writeText(&sb, src[pos:a], win1252)
 			switch {
+			case s.lib != nil && !s.lib.missing:
+				sb.WriteString(`<a class="` + cls + ` lib-link" href="` + template.HTMLEscapeString(s.lib.href) + `" title="` + template.HTMLEscapeString(s.lib.tip) + `">`)
+				writeText(&sb, src[a:b], win1252)
+				sb.WriteString(`</a>`)
+			case s.lib != nil:
+				sb.WriteString(`<span class=` + cls + `>`)
+				writeText(&sb, src[a:b], win1252)
+				sb.WriteString(`</span>`)
+				if b == s.end {
+					// Focusable so keyboard users can read the explanation
+					// (shown by CSS on focus; the mouse gets the title).
+					tip := template.HTMLEscapeString(s.lib.tip)
+					sb.WriteString(`<span class="lib-missing" tabindex="0" title="` + tip + `" data-tip="` + tip + `">not in this package</span>`)
+				}
 			case s.sym != "":
 				// Keyboard users reach symbols through the outline; thousands
 				// of tab stops in the code would trap them.

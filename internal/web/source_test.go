@@ -37,7 +37,7 @@ func TestRenderSourceLines(t *testing.T) {
 func TestRenderSourceSpans(t *testing.T) {
 	src := []byte("ab <x>\ncd\nef")
 	// A span across the first line end, one inside line 2, one on line 3.
-	spans := []span{{"comment", 3, 8, ""}, {"name", 8, 9, "D"}, {"number", 10, 12, ""}}
+	spans := []span{{class: "comment", off: 3, end: 8}, {class: "name", off: 8, end: 9, sym: "D"}, {class: "number", off: 10, end: 12}}
 	html, n := renderSource(src, false, spans, nil)
 	got := string(html)
 	if n != 3 {

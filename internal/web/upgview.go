@@ -22,6 +22,11 @@ type outlineEntry struct {
 	Detail string // a short hint: header value, section kind, attribute type
 	Line   int
 	Symbol string // set for attributes and sections: the name to look up
+	// Libraries: the package file the path resolved to (Href), or Missing
+	// with Tip saying why (set from the index).
+	Href    string
+	Missing bool
+	Tip     string
 }
 
 // sourceDiag is a diagnostic shown in the source view.

@@ -52,6 +52,13 @@ type Index interface {
 	VersionDiagnostics(ctx context.Context, versionID, severity, fileID string) ([]index.DiagnosticRow, error)
 	VersionSymbol(ctx context.Context, versionID, canonical string) ([]index.SymbolOccurrence, error)
 	SymbolUsage(ctx context.Context, canonical string, limit, offset int) ([]index.SymbolPackage, int, error)
+	// VersionLibraries: how a version's :LIBRARY=/:INCLUDE= paths resolved.
+	VersionLibraries(ctx context.Context, versionID string) ([]index.LibraryUse, error)
+	// LibraryNames, LibraryVariants and LibraryPackages answer "which
+	// variants of MILL.LIB exist, and which posts use this exact one?".
+	LibraryNames(ctx context.Context, limit int) ([]store.LibraryName, error)
+	LibraryVariants(ctx context.Context, name string) ([]index.LibraryVariant, error)
+	LibraryPackages(ctx context.Context, sha string) ([]index.PackageRef, error)
 }
 
 // Deps is what the UI needs.
@@ -99,6 +106,8 @@ func (u *UI) routes() chi.Router {
 	r.Get("/packages/{id}/files/{file_id}", u.source)
 	r.Get("/packages/{id}/files/{file_id}/symbol", u.symbolPanel)
 	r.Get("/symbols/{name}", u.symbolPage)
+	r.Get("/libraries", u.libraries)
+	r.Get("/libraries/{name}", u.library)
 	r.Get("/static/*", u.static)
 	r.Get("/favicon.ico", u.assets.favicon)
 	r.NotFound(func(w http.ResponseWriter, r *http.Request) {
@@ -148,7 +157,7 @@ func (u *UI) recoverHTML(next http.Handler) http.Handler {
 // page is what every template gets.
 type page struct {
 	Title     string
-	Nav       string // "packages" or "upload": the current section
+	Nav       string // "packages", "libraries" or "upload": the current section
 	Version   string
 	API       string
 	RequestID string

@@ -585,7 +585,7 @@
     function mark(name) {
       marked.forEach(function (el) { el.classList.remove("sym-hl"); });
       var c = canonical(name);
-      marked = $$("a", code).filter(function (el) { return canonical(el.textContent) === c; });
+      marked = $$("a:not(.lib-link)", code).filter(function (el) { return canonical(el.textContent) === c; });
       marked.forEach(function (el) { el.classList.add("sym-hl"); });
     }
 
@@ -638,7 +638,8 @@
     }
 
     code.addEventListener("click", function (e) {
-      var a = e.target.closest && e.target.closest("a");
+      // Library paths (a.lib-link) are plain links to the file they name.
+      var a = e.target.closest && e.target.closest("a:not(.lib-link)");
       if (!a || e.ctrlKey || e.metaKey || e.shiftKey || e.altKey || e.button !== 0) return;
       e.preventDefault();
       lastFocus = code;
