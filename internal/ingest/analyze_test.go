@@ -10,6 +10,7 @@ import (
 
 	"github.com/veripost/veripost/internal/catalog"
 	"github.com/veripost/veripost/internal/index"
+	"github.com/veripost/veripost/internal/testenv"
 )
 
 func fixture(t *testing.T, dir string) []FileContent {
@@ -120,5 +121,30 @@ func TestAnalyze(t *testing.T) {
 	b, _ := json.Marshal([]any{again, v2})
 	if string(a) != string(b) {
 		t.Error("Analyze is not deterministic")
+	}
+}
+
+// BenchmarkAnalyze measures the parsing stage's CPU work for the largest
+// corpus package: parse every file, resolve the package, build the rows.
+func BenchmarkAnalyze(b *testing.B) {
+	var files []FileContent
+	size := 0
+	for _, p := range testenv.CorpusPackages(b) {
+		n := 0
+		for _, f := range p.Files {
+			n += len(f.Data)
+		}
+		if n > size {
+			size, files = n, nil
+			for _, f := range p.Files {
+				sum := sha256.Sum256(f.Data)
+				files = append(files, FileContent{File: catalog.File{ID: f.Name, Filename: f.Name, SHA256: hex.EncodeToString(sum[:]), Size: int64(len(f.Data))}, Data: f.Data})
+			}
+		}
+	}
+	b.SetBytes(int64(size))
+	b.ReportAllocs()
+	for range b.N {
+		Analyze("v", "pv", files)
 	}
 }
