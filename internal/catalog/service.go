@@ -52,9 +52,9 @@ type Accepted struct {
 
 // Accept stores the upload's blobs, then records the version and its
 // ingestion job in one transaction. If anything fails, no version row is
-// left behind and the error says so; blobs written before the failure are
-// content-addressed and harmless (they are reused or released later).
-func (s *Service) Accept(ctx context.Context, up Upload) (Accepted, error) {
+// left behind, the blobs this call wrote are released again (unless another
+// package uses them), and the error says what to do.
+func (s *Service) Accept(ctx context.Context, up Upload) (_ Accepted, err error) {
 	if len(up.Files) == 0 {
 		return Accepted{}, apperror.New(http.StatusUnprocessableEntity, apperror.CodeNoFiles,
 			"The upload contained no files.", "")
@@ -64,10 +64,17 @@ func (s *Service) Accept(ctx context.Context, up Upload) (Accepted, error) {
 			return Accepted{}, notFoundOr(err, "package", up.PackageID)
 		}
 	}
+	var written []string
+	defer func() {
+		if err != nil {
+			s.release(context.WithoutCancel(ctx), written)
+		}
+	}()
 	for _, f := range up.Files {
 		if err := s.Blobs.Put(ctx, f.SHA256, f.Size, bytes.NewReader(f.Data)); err != nil {
 			return Accepted{}, storageUnavailable(fmt.Errorf("storing %s: %w", f.Filename, err))
 		}
+		written = append(written, f.SHA256)
 	}
 	// Inside the transaction, with each content address locked, make sure
 	// every blob is still there: a concurrent delete of another package
@@ -95,9 +102,26 @@ func (s *Service) Accept(ctx context.Context, up Upload) (Accepted, error) {
 		if _, ok := apperror.As(err); ok {
 			return Accepted{}, err
 		}
+		if errors.Is(err, ErrNotFound) {
+			return Accepted{}, NotFound("package", up.PackageID)
+		}
 		return Accepted{}, databaseUnavailable(err)
 	}
 	return Accepted{Package: pkg, Version: ver}, nil
+}
+
+// release removes blobs that no file references (best effort: a blob
+// left behind only costs space, and is reused by the next identical file).
+func (s *Service) release(ctx context.Context, shas []string) {
+	var failed []error
+	for _, sha := range shas {
+		if err := s.Repo.ReleaseBlob(ctx, sha, func(ctx context.Context) error { return s.Blobs.Delete(ctx, sha) }); err != nil {
+			failed = append(failed, err)
+		}
+	}
+	if len(failed) > 0 && s.Log != nil {
+		s.Log.Warn("some stored files could not be released", "err", errors.Join(failed...))
+	}
 }
 
 // Delete removes a package and every blob that no other file references.
@@ -106,17 +130,8 @@ func (s *Service) Delete(ctx context.Context, id string) error {
 	if err != nil {
 		return notFoundOr(err, "package", id)
 	}
-	var failed []error
-	for _, sha := range shas {
-		err := s.Repo.ReleaseBlob(ctx, sha, func(ctx context.Context) error { return s.Blobs.Delete(ctx, sha) })
-		if err != nil {
-			failed = append(failed, err)
-		}
-	}
-	if len(failed) > 0 && s.Log != nil {
-		// The package is gone; an unreleased blob only costs space.
-		s.Log.Warn("package deleted but some blobs could not be released", "package", id, "err", errors.Join(failed...))
-	}
+	// The package is gone; blobs are released after, each under its lock.
+	s.release(ctx, shas)
 	return nil
 }
 

@@ -542,3 +542,42 @@ func TestDefaultLimitsAgree(t *testing.T) {
 		t.Fatalf("configuration defaults %+v differ from upload.DefaultLimits() %+v", got, want)
 	}
 }
+
+// failingPuts lets the first n Puts through and fails the rest.
+type failingPuts struct {
+	blob.Store
+	allowed atomic.Int32
+}
+
+func (f *failingPuts) Put(ctx context.Context, key string, size int64, r io.Reader) error {
+	if f.allowed.Add(-1) < 0 {
+		return errors.New("disk full (injected)")
+	}
+	return f.Store.Put(ctx, key, size, r)
+}
+
+// TestFailedUploadReleasesItsBlobs: when storing fails half-way, the blobs
+// already written for that upload are removed again, and nothing else.
+func TestFailedUploadReleasesItsBlobs(t *testing.T) {
+	cfg := servertest.SQLite.Config(t)
+	puts := &failingPuts{}
+	puts.allowed.Store(1000)
+	app := servertest.Start(t, cfg, func(a *server.App) {
+		puts.Store = a.Blobs
+		a.Service.Blobs = puts
+	})
+	kept := app.Upload([]servertest.NamedFile{{Name: "KEEP.SRC", Data: []byte("* kept\r\n")}}, nil)
+	app.WaitReady(kept.PackageID)
+
+	puts.allowed.Store(2) // 0KEEP.LIB (shared with KEEP.SRC) and A.SRC pass, B.LIB fails
+	status, body := app.PostUpload([]servertest.NamedFile{
+		{Name: "A.SRC", Data: []byte("* a\r\n")}, {Name: "B.LIB", Data: []byte("* b\r\n")},
+		{Name: "C.LIB", Data: []byte("* c\r\n")}, {Name: "0KEEP.LIB", Data: []byte("* kept\r\n")},
+	}, nil)
+	if status != http.StatusServiceUnavailable {
+		t.Fatalf("half-failed upload: %d %s", status, body)
+	}
+	if n := servertest.BlobCount(t, cfg); n != 1 {
+		t.Fatalf("%d blobs stored after the failed upload, want only the earlier package's 1", n)
+	}
+}
