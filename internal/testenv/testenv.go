@@ -86,15 +86,23 @@ func RepoRoot(t testing.TB) string {
 	}
 }
 
-// CorpusDir returns the shared corpus of real post-processor packages
-// (../shared/corpus beside the repository). When it is absent the test is
-// skipped with a loud message.
-func CorpusDir(t testing.TB) string {
+// LookupCorpus returns where the shared corpus of real post-processor
+// packages is (../shared/corpus beside the repository) and whether it is
+// there, for tests that can run without it (fuzz targets seed from it).
+func LookupCorpus(t testing.TB) (string, bool) {
 	t.Helper()
 	dir := filepath.Clean(filepath.Join(RepoRoot(t), "..", "shared", "corpus"))
 	fi, err := os.Stat(dir)
-	if err != nil || !fi.IsDir() {
-		t.Skipf("SKIPPING: shared corpus not found at %s — corpus tests did not run", dir)
+	return dir, err == nil && fi.IsDir()
+}
+
+// CorpusDir returns the shared corpus directory. When it is absent the test
+// is skipped with a loud message.
+func CorpusDir(t testing.TB) string {
+	t.Helper()
+	dir, ok := LookupCorpus(t)
+	if !ok {
+		t.Skipf("!!!!! SKIPPING: shared corpus not found at %s — corpus tests did NOT run !!!!!", dir)
 	}
 	return dir
 }

@@ -5,42 +5,13 @@ import (
 	"path/filepath"
 	"sort"
 	"testing"
-)
 
-// findCorpus locates ../shared/corpus next to the module root (the
-// directory holding go.mod), walking up from the working directory.
-func findCorpus() (string, bool) {
-	dir, err := os.Getwd()
-	if err != nil {
-		return "", false
-	}
-	for {
-		if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
-			break
-		}
-		parent := filepath.Dir(dir)
-		if parent == dir {
-			return "", false
-		}
-		dir = parent
-	}
-	c := filepath.Join(dir, "..", "shared", "corpus")
-	if st, err := os.Stat(c); err != nil || !st.IsDir() {
-		return c, false
-	}
-	return c, true
-}
+	"github.com/veripost/veripost/internal/testenv"
+)
 
 // corpusDir returns the corpus directory, or skips the test with a loud
 // message when it is absent.
-func corpusDir(tb testing.TB) string {
-	tb.Helper()
-	c, ok := findCorpus()
-	if !ok {
-		tb.Skipf("!!!!! SKIPPED: the real-post corpus (../shared/corpus next to the module root, looked for %q) is not present; corpus tests did NOT run !!!!!", c)
-	}
-	return c
-}
+func corpusDir(tb testing.TB) string { return testenv.CorpusDir(tb) }
 
 type corpusFile struct {
 	Rel  string // package/file

@@ -4,6 +4,8 @@ import (
 	"bytes"
 	"os"
 	"testing"
+
+	"github.com/veripost/veripost/internal/testenv"
 )
 
 // FuzzParse checks that Parse never panics and that its invariants hold for
@@ -48,7 +50,7 @@ func FuzzParse(f *testing.F) {
 // corpusFilesOrNil is corpusFiles without skipping when the corpus is absent
 // (the fuzz target then still runs on the fixtures).
 func corpusFilesOrNil(f *testing.F) []corpusFile {
-	if _, ok := findCorpus(); !ok {
+	if _, ok := testenv.LookupCorpus(f); !ok {
 		f.Log("!!!!! the real-post corpus is not present: fuzzing is seeded with testdata fixtures only !!!!!")
 		return nil
 	}

@@ -16,6 +16,7 @@ import (
 	"testing"
 
 	"github.com/veripost/veripost/internal/apperror"
+	"github.com/veripost/veripost/internal/testenv"
 )
 
 // zent describes one entry of a test ZIP.
@@ -134,34 +135,10 @@ func checkFile(t testing.TB, f File) {
 	}
 }
 
-// corpusDir finds ../shared/corpus next to the directory holding go.mod.
-func corpusDir(t testing.TB) (string, bool) {
-	t.Helper()
-	dir, err := os.Getwd()
-	if err != nil {
-		t.Fatal(err)
-	}
-	for {
-		if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
-			break
-		}
-		parent := filepath.Dir(dir)
-		if parent == dir {
-			return "", false
-		}
-		dir = parent
-	}
-	c := filepath.Join(dir, "..", "shared", "corpus")
-	if st, err := os.Stat(c); err != nil || !st.IsDir() {
-		return c, false
-	}
-	return c, true
-}
-
 // corpusPackages returns package folder → file name → bytes.
 func corpusPackages(t testing.TB) (map[string]map[string][]byte, string) {
 	t.Helper()
-	dir, ok := corpusDir(t)
+	dir, ok := testenv.LookupCorpus(t)
 	if !ok {
 		return nil, dir
 	}

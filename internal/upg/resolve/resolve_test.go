@@ -11,6 +11,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/veripost/veripost/internal/testenv"
 	"github.com/veripost/veripost/internal/upg"
 )
 
@@ -172,24 +173,7 @@ func TestResolution(t *testing.T) {
 
 // ---------------------------------------------------------------- corpus
 
-func corpusRoot(t testing.TB) string {
-	dir, _ := os.Getwd()
-	for {
-		if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
-			break
-		}
-		parent := filepath.Dir(dir)
-		if parent == dir {
-			t.Skip("!!!!! SKIPPED: no go.mod above the test directory; corpus tests did NOT run !!!!!")
-		}
-		dir = parent
-	}
-	c := filepath.Join(dir, "..", "shared", "corpus")
-	if st, err := os.Stat(c); err != nil || !st.IsDir() {
-		t.Skipf("!!!!! SKIPPED: the real-post corpus %s is not present; corpus tests did NOT run !!!!!", c)
-	}
-	return c
-}
+func corpusRoot(t testing.TB) string { return testenv.CorpusDir(t) }
 
 // TestCorpusPackages resolves every corpus package and pins what it finds:
 // libraries, counts of definitions and references, metadata. The golden

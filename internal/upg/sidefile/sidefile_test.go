@@ -5,26 +5,11 @@ import (
 	"os"
 	"path/filepath"
 	"testing"
+
+	"github.com/veripost/veripost/internal/testenv"
 )
 
-func corpus(t *testing.T) string {
-	dir, _ := os.Getwd()
-	for {
-		if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
-			break
-		}
-		parent := filepath.Dir(dir)
-		if parent == dir {
-			t.Skip("!!!!! SKIPPED: no go.mod above the test directory; corpus tests did NOT run !!!!!")
-		}
-		dir = parent
-	}
-	c := filepath.Join(dir, "..", "shared", "corpus")
-	if _, err := os.Stat(c); err != nil {
-		t.Skipf("!!!!! SKIPPED: the real-post corpus %s is not present; corpus tests did NOT run !!!!!", c)
-	}
-	return c
-}
+func corpus(t *testing.T) string { return testenv.CorpusDir(t) }
 
 func read(t *testing.T, parts ...string) []byte {
 	t.Helper()
