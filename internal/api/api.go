@@ -103,7 +103,7 @@ type handlers struct{ Deps }
 // fail converts any error into the API's error shape.
 func (h *handlers) fail(ctx context.Context, err error) error {
 	if errors.Is(err, context.Canceled) {
-		return apperror.New(499, "CLIENT_CLOSED", "The request was cancelled.", err.Error())
+		return apperror.New(499, apperror.CodeClientClosed, "The request was cancelled.", err.Error())
 	}
 	e := apperror.From(err)
 	if e.Status >= 500 {

@@ -195,7 +195,7 @@ func (h *handlers) source(ctx context.Context, in *fileInput) (*sourceOutput, er
 	}
 	facts := textfile.Inspect(data)
 	if facts.Kind == "binary" {
-		return nil, apperror.New(http.StatusUnsupportedMediaType, "BINARY_FILE",
+		return nil, apperror.New(http.StatusUnsupportedMediaType, apperror.CodeBinaryFile,
 			f.Filename+" is a compiled or binary file, so it has no source to show. Download it instead.",
 			"file contains NUL bytes")
 	}

@@ -77,6 +77,9 @@ const (
 	CodeUnsafePath        = "UNSAFE_PATH"
 	CodeNoFiles           = "NO_FILES"
 	CodeValidation        = "VALIDATION_FAILED"
+	CodeMethodNotAllowed  = "METHOD_NOT_ALLOWED"
+	CodeClientClosed      = "CLIENT_CLOSED"
+	CodeBinaryFile        = "BINARY_FILE"
 )
 
 // GetStatus returns the HTTP status (it lets HTTP frameworks that look for

@@ -67,7 +67,7 @@ func (a *App) routes() http.Handler {
 			r.Method+" "+r.URL.Path))
 	})
 	r.MethodNotAllowed(func(w http.ResponseWriter, r *http.Request) {
-		api.WriteError(w, apperror.New(http.StatusMethodNotAllowed, "METHOD_NOT_ALLOWED",
+		api.WriteError(w, apperror.New(http.StatusMethodNotAllowed, apperror.CodeMethodNotAllowed,
 			"This address does not accept "+r.Method+" requests.", r.Method+" "+r.URL.Path))
 	})
 	return r
