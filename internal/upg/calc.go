@@ -341,18 +341,7 @@ func (p *parser) callArgs(id *Ident) Expr {
 	lp := p.sig[p.si]
 	p.si++
 	if !p.atPunct(')') {
-		start := len(p.exprBuf)
-		for {
-			x := p.parseExpr(true)
-			p.exprBuf = append(p.exprBuf, x)
-			if p.atPunct(',') {
-				p.si++
-				continue
-			}
-			break
-		}
-		c.Args = p.carveExprs(p.exprBuf[start:])
-		p.exprBuf = p.exprBuf[:start]
+		c.Args = p.exprList(false)
 	}
 	if p.atPunct(')') {
 		c.Rparen = p.curOff()
@@ -633,18 +622,7 @@ func (p *parser) parseCallStmt() Stmt {
 		inner := p.cur()
 		p.si++
 		if !p.atPunct(')') {
-			start := len(p.exprBuf)
-			for {
-				x := p.parseExpr(true)
-				p.exprBuf = append(p.exprBuf, x)
-				if p.atPunct(',') {
-					p.si++
-					continue
-				}
-				break
-			}
-			st.Args = p.carveExprs(p.exprBuf[start:])
-			p.exprBuf = p.exprBuf[:start]
+			st.Args = p.exprList(false)
 		}
 		if p.atPunct(')') {
 			p.si++
@@ -920,4 +898,28 @@ func (p *parser) tokenValue(it *TokenItem, j, last int32) int32 {
 		p.syntaxErr(CodeSyntax, c, "unexpected %q in the value of a template token", p.tokText(c))
 	}
 	return j
+}
+
+// exprList parses item {"," item} — call arguments, or with params the
+// parameter names of a section header — and returns the items. It collects
+// them on the shared expression buffer (nested lists stack above it) and
+// carves the result out of the node arena.
+func (p *parser) exprList(params bool) []Expr {
+	start := len(p.exprBuf)
+	for {
+		var x Expr
+		if params {
+			x = p.paramIdent()
+		} else {
+			x = p.parseExpr(true)
+		}
+		p.exprBuf = append(p.exprBuf, x)
+		if !p.atPunct(',') {
+			break
+		}
+		p.si++
+	}
+	list := p.carveExprs(p.exprBuf[start:])
+	p.exprBuf = p.exprBuf[:start]
+	return list
 }

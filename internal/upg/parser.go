@@ -623,23 +623,7 @@ func (p *parser) funcRef(j, last int32, shape valueShape) *FuncRef {
 		fr.Lparen = int(p.toks[first].Offset)
 		p.si = 1
 		if !p.atPunct(')') {
-			start := len(p.exprBuf)
-			for {
-				var x Expr
-				if shape == vsSection {
-					x = p.paramIdent()
-				} else {
-					x = p.parseExpr(true)
-				}
-				p.exprBuf = append(p.exprBuf, x)
-				if p.atPunct(',') {
-					p.si++
-					continue
-				}
-				break
-			}
-			fr.Args = p.carveExprs(p.exprBuf[start:])
-			p.exprBuf = p.exprBuf[:start]
+			fr.Args = p.exprList(shape == vsSection)
 		}
 		if p.atPunct(')') {
 			fr.Rparen = int(p.toks[p.sig[p.si]].Offset)
