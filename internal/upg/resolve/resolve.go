@@ -10,7 +10,8 @@ package resolve
 
 import (
 	"fmt"
-	"sort"
+	"maps"
+	"slices"
 	"strings"
 
 	"github.com/veripost/veripost/internal/upg"
@@ -652,12 +653,7 @@ func (r *resolver) buildScope(order []int, fileDefs [][]int) *scope {
 
 // crossFile reports sections and attributes defined in more than one file.
 func (r *resolver) crossFile(sc *scope) {
-	names := make([]string, 0, len(sc.sections))
-	for n := range sc.sections {
-		names = append(names, n)
-	}
-	sort.Strings(names)
-	for _, n := range names {
+	for _, n := range slices.Sorted(maps.Keys(sc.sections)) {
 		defs := sc.sections[n]
 		if len(defs) < 2 {
 			continue
@@ -679,12 +675,7 @@ func (r *resolver) crossFile(sc *scope) {
 				n, upg.BaseName(wd.File), wd.Line)
 		}
 	}
-	anames := make([]string, 0, len(sc.attrs))
-	for n := range sc.attrs {
-		anames = append(anames, n)
-	}
-	sort.Strings(anames)
-	for _, n := range anames {
+	for _, n := range slices.Sorted(maps.Keys(sc.attrs)) {
 		defs := sc.attrs[n]
 		if len(defs) < 2 {
 			continue
