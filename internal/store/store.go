@@ -122,7 +122,10 @@ func (db *DB) Migrate(ctx context.Context) error {
 	if db.Dialect == Postgres {
 		gd = goose.DialectPostgres
 	}
-	p, err := goose.NewProvider(gd, db.SQL, sub)
+	// Migrations are numbered in ranges per feature; allowing out-of-order
+	// ones lets a database that already has a later range take an earlier
+	// one added afterwards.
+	p, err := goose.NewProvider(gd, db.SQL, sub, goose.WithAllowOutofOrder(true))
 	if err != nil {
 		return fmt.Errorf("preparing migrations: %w", err)
 	}
