@@ -18,15 +18,17 @@ import (
 	"github.com/veripost/veripost/internal/apperror"
 	"github.com/veripost/veripost/internal/blob"
 	"github.com/veripost/veripost/internal/catalog"
+	"github.com/veripost/veripost/internal/index"
 	"github.com/veripost/veripost/internal/upload"
 )
 
 // Deps is what the API needs.
 type Deps struct {
 	Repo    catalog.Repository
+	Browser catalog.Browser
 	Service *catalog.Service
 	Blobs   blob.Store
-	Index   IndexReader
+	Index   index.Reader
 	Reindex Reindexer
 	Limits  upload.Limits
 	Log     *slog.Logger

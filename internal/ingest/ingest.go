@@ -16,27 +16,18 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/promauto"
 
+	"github.com/veripost/veripost/internal/analysis"
 	"github.com/veripost/veripost/internal/blob"
 	"github.com/veripost/veripost/internal/catalog"
 	"github.com/veripost/veripost/internal/index"
-	"github.com/veripost/veripost/internal/textfile"
 )
-
-// FileContent is one file of a version with its verified bytes.
-type FileContent struct {
-	catalog.File
-	Data []byte
-}
 
 // Pipeline processes ingestion jobs.
 type Pipeline struct {
 	Repo  catalog.Repository
 	Blobs blob.Store
-	// Index stores what the parser finds; nil records per-file facts only.
-	Index index.Repository
-	// ParserVersion keys stored parse results (default: ParserVersion).
-	ParserVersion string
-	Log           *slog.Logger
+	Index index.Writer
+	Log   *slog.Logger
 }
 
 var (
@@ -123,35 +114,77 @@ func (p *Pipeline) run(ctx context.Context, ver catalog.Version) error {
 	if err := set(catalog.StatusStoring); err != nil {
 		return err
 	}
-	contents := make([]FileContent, 0, len(files))
-	for _, f := range files {
-		data, err := p.read(ctx, f)
-		if err != nil {
+	// Contents analysed before (a shared MILL.LIB, a re-upload) are not
+	// read or parsed again: their blob is checked to be there, and their
+	// stored analysis is used.
+	keys := make([]index.ContentKey, len(files))
+	for i, f := range files {
+		keys[i] = index.ContentKey{SHA256: f.SHA256, Reader: analysis.ReaderOf(f.Filename)}
+	}
+	stored, err := p.Index.StoredAnalyses(ctx, keys)
+	if err != nil {
+		return err
+	}
+	data := make([][]byte, len(files))
+	for i, f := range files {
+		if stored[keys[i]] != nil {
+			if err := p.check(ctx, f); err != nil {
+				return err
+			}
+			continue
+		}
+		if data[i], err = p.read(ctx, f); err != nil {
 			return err
 		}
-		contents = append(contents, FileContent{File: f, Data: data})
 	}
 
 	if err := set(catalog.StatusParsing); err != nil {
 		return err
 	}
-	for _, fc := range contents {
-		facts := textfile.Inspect(fc.Data)
-		if err := p.Repo.SetFileFacts(ctx, fc.ID, facts.Lines, facts.Kind, facts.Encoding); err != nil {
-			return err
-		}
-	}
-	if p.Index == nil {
-		return set(catalog.StatusReady)
-	}
 	// UPG errors in the files are findings, stored as diagnostics; the
 	// version still ends ready. Only a failure to store them is an error.
-	fileResults, version := Analyze(ver.ID, p.parserVersion(), contents)
-	if err := p.Index.SaveVersion(ctx, fileResults, version); err != nil {
-		if errors.Is(err, catalog.ErrNotFound) {
-			return nil // deleted while being indexed
+	va := index.VersionAnalysis{VersionID: ver.ID, Status: catalog.StatusReady}
+	named := make([]analysis.Named, len(files))
+	for i, f := range files {
+		a := stored[keys[i]]
+		if a == nil {
+			a = analysis.AnalyzeFile(f.Filename, data[i])
 		}
-		return &stageError{"Storing the parsed package failed because of a server problem. VeriPost retried and gave up; try again later.", err}
+		named[i] = analysis.Named{Name: f.Filename, File: a}
+		va.Files = append(va.Files, index.AnalysedFile{FileID: f.ID, Name: f.Filename, File: a})
+	}
+	fileSet := analysis.FileSetKey(named)
+	va.Result, err = p.Index.StoredResult(ctx, fileSet)
+	if errors.Is(err, catalog.ErrNotFound) {
+		va.Result, err = index.ResultOf(fileSet, analysis.Resolve(named)), nil
+	}
+	if err != nil {
+		return err
+	}
+	if err := p.Index.SaveAnalysis(ctx, va); err != nil {
+		if errors.Is(err, catalog.ErrNotFound) {
+			return nil // deleted while being analysed
+		}
+		return &stageError{"Storing the analysed package failed because of a server problem. VeriPost retried and gave up; try again later.", err}
+	}
+	return nil
+}
+
+// check confirms that a file whose content was analysed before is still
+// stored with its recorded size (its hash was verified when it was stored).
+func (p *Pipeline) check(ctx context.Context, f catalog.File) error {
+	info, err := p.Blobs.Stat(ctx, f.BlobKey)
+	if errors.Is(err, blob.ErrNotFound) {
+		return permanentError{&stageError{
+			fmt.Sprintf("The stored copy of %s is missing. Upload the package again.", f.Filename), err}}
+	}
+	if err != nil {
+		return &stageError{"The file store could not be read. VeriPost retried and gave up; try uploading again later.", err}
+	}
+	if info.Size != f.Size {
+		return permanentError{&stageError{
+			fmt.Sprintf("The stored copy of %s does not match what was uploaded. Upload the package again.", f.Filename),
+			fmt.Errorf("stored %d bytes, expected %d", info.Size, f.Size)}}
 	}
 	return nil
 }
@@ -178,13 +211,6 @@ func (p *Pipeline) read(ctx context.Context, f catalog.File) ([]byte, error) {
 			fmt.Errorf("stored %d bytes with sha256 %x, expected %d bytes with sha256 %s", len(data), sum, f.Size, f.SHA256)}}
 	}
 	return data, nil
-}
-
-func (p *Pipeline) parserVersion() string {
-	if p.ParserVersion != "" {
-		return p.ParserVersion
-	}
-	return ParserVersion
 }
 
 func (p *Pipeline) logger() *slog.Logger {

@@ -198,7 +198,7 @@ func TestBadUploads(t *testing.T) {
 		if len(page.Items) != 0 {
 			t.Fatalf("bad uploads left %d packages behind", len(page.Items))
 		}
-		if n := servertest.BlobCount(t, cfg); n > 0 {
+		if n := app.BlobCount(); n > 0 {
 			t.Fatalf("bad uploads left %d blobs behind", n)
 		}
 	})
@@ -220,7 +220,7 @@ func TestRequestLimits(t *testing.T) {
 	if status != http.StatusUnprocessableEntity || !strings.Contains(string(body), "TOO_MANY_FILES") {
 		t.Fatalf("too many files: %d %s", status, body)
 	}
-	if n := servertest.BlobCount(t, cfg); n != 0 {
+	if n := app.BlobCount(); n != 0 {
 		t.Fatalf("refused uploads stored %d blobs", n)
 	}
 }
@@ -270,7 +270,7 @@ func TestVersionsAndMetadata(t *testing.T) {
 
 // TestDeleteReleasesOnlyUnsharedBlobs: a library shared by two packages is
 // stored once and survives the deletion of one of them.
-func TestDeleteReleasesOnlyUnsharedBlobs(t *testing.T) {
+func TestDeleteThenCollectKeepsSharedBlobs(t *testing.T) {
 	cfg := servertest.SQLite.Config(t)
 	app := servertest.Start(t, cfg)
 	shared := servertest.NamedFile{Name: "MILL.LIB", Data: []byte("* the shared library\r\n")}
@@ -278,14 +278,19 @@ func TestDeleteReleasesOnlyUnsharedBlobs(t *testing.T) {
 	b := app.Upload([]servertest.NamedFile{{Name: "B.SRC", Data: []byte("*b\r\n")}, shared}, nil)
 	app.WaitReady(a.PackageID)
 	app.WaitReady(b.PackageID)
-	if n := servertest.BlobCount(t, cfg); n != 3 {
+	if n := app.BlobCount(); n != 3 {
 		t.Fatalf("stored %d blobs, want 3 (shared library once)", n)
 	}
 	if s, body := app.Do(http.MethodDelete, "/api/v1/packages/"+a.PackageID, nil); s != http.StatusNoContent {
 		t.Fatalf("delete: %d %s", s, body)
 	}
-	if n := servertest.BlobCount(t, cfg); n != 2 {
-		t.Fatalf("after deleting A: %d blobs, want 2", n)
+	// Deleting removes rows only; the collector removes the blobs nothing
+	// references any more (after its grace period, none here).
+	if n := app.BlobCount(); n != 3 {
+		t.Fatalf("delete touched the blobs: %d left", n)
+	}
+	if rep := app.Collect(); rep.Deleted != 1 || app.BlobCount() != 2 {
+		t.Fatalf("after deleting A and collecting: %+v, %d blobs, want 2", rep, app.BlobCount())
 	}
 	if s, _, _ := app.Get("/api/v1/packages/" + a.PackageID); s != 404 {
 		t.Fatalf("deleted package answers %d", s)
@@ -298,12 +303,86 @@ func TestDeleteReleasesOnlyUnsharedBlobs(t *testing.T) {
 		}
 	}
 	app.Do(http.MethodDelete, "/api/v1/packages/"+b.PackageID, nil)
-	if n := servertest.BlobCount(t, cfg); n != 0 {
-		t.Fatalf("after deleting both: %d blobs", n)
+	if app.Collect(); app.BlobCount() != 0 {
+		t.Fatalf("after deleting both and collecting: %d blobs", app.BlobCount())
 	}
 	if s, body := app.Do(http.MethodDelete, "/api/v1/packages/"+b.PackageID, nil); s != 404 || !strings.Contains(string(body), "NOT_FOUND") {
 		t.Fatalf("second delete: %d %s", s, body)
 	}
+	// A young blob survives a collection with the default grace period.
+	c := app.Upload([]servertest.NamedFile{{Name: "C.SRC", Data: []byte("*c\r\n")}}, nil)
+	app.WaitReady(c.PackageID)
+	app.Do(http.MethodDelete, "/api/v1/packages/"+c.PackageID, nil)
+	if rep, err := app.Collector.Collect(t.Context()); err != nil || rep.Young != 1 || app.BlobCount() != 1 {
+		t.Fatalf("grace period: %+v %v, %d blobs", rep, err, app.BlobCount())
+	}
+}
+
+// TestCollectorRacesUploadsAndDeletes: packages that share a library are
+// uploaded and deleted while the collector runs without a grace period; a
+// blob some package still references is never lost, and in the end only
+// referenced blobs remain.
+func TestCollectorRacesUploadsAndDeletes(t *testing.T) {
+	forEachBackend(t, func(t *testing.T, b servertest.Backend) {
+		app := servertest.Start(t, b.Config(t))
+		shared := servertest.NamedFile{Name: "SHARED.LIB", Data: []byte("* a library every package ships\r\n")}
+		stop := make(chan struct{})
+		collected := make(chan int)
+		go func() { // the collector, as fast as it can go
+			n := 0
+			defer func() { collected <- n }()
+			for {
+				select {
+				case <-stop:
+					return
+				default:
+				}
+				app.Collect()
+				n++
+			}
+		}()
+		var wg sync.WaitGroup
+		var mu sync.Mutex
+		var kept []string
+		for w := range 4 {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				for i := range 8 {
+					src := servertest.NamedFile{Name: "P.SRC", Data: fmt.Appendf(nil, "* worker %d package %d\r\n", w, i)}
+					res := app.Upload([]servertest.NamedFile{src, shared}, nil)
+					if i%2 == 0 { // delete every other one at once
+						app.Do(http.MethodDelete, "/api/v1/packages/"+res.PackageID, nil)
+						continue
+					}
+					mu.Lock()
+					kept = append(kept, res.PackageID)
+					mu.Unlock()
+				}
+			}()
+		}
+		wg.Wait()
+		close(stop)
+		if n := <-collected; n < 2 {
+			t.Fatalf("the collector ran %d times during the uploads", n)
+		}
+		for _, id := range kept {
+			if st := app.WaitReady(id); st.Status != string(catalog.StatusReady) {
+				t.Fatalf("package %s ended %s: %s", id, st.Status, st.ErrorMessage)
+			}
+			var pkg catalog.Package
+			app.GetJSON("/api/v1/packages/"+id, &pkg)
+			for _, f := range pkg.Files {
+				if s, _, body := app.Get("/api/v1/packages/" + id + "/files/" + f.ID + "/download"); s != 200 || sha(body) != f.SHA256 {
+					t.Fatalf("%s of %s lost: %d", f.Filename, id, s)
+				}
+			}
+		}
+		app.Collect()
+		if n := app.BlobCount(); n != len(kept)+1 {
+			t.Fatalf("%d blobs remain, want %d (one per kept package and the shared library)", n, len(kept)+1)
+		}
+	})
 }
 
 // TestConcurrentUploads: 50 uploads at once all reach ready; none is lost.
@@ -577,7 +656,9 @@ func TestFailedUploadReleasesItsBlobs(t *testing.T) {
 	if status != http.StatusServiceUnavailable {
 		t.Fatalf("half-failed upload: %d %s", status, body)
 	}
-	if n := servertest.BlobCount(t, cfg); n != 1 {
-		t.Fatalf("%d blobs stored after the failed upload, want only the earlier package's 1", n)
+	// The failed upload's lease is released, so the collector takes the
+	// blobs it wrote (the one it shares with the earlier package stays).
+	if rep := app.Collect(); app.BlobCount() != 1 {
+		t.Fatalf("%d blobs after the failed upload and a collection (%+v), want only the earlier package's 1", app.BlobCount(), rep)
 	}
 }

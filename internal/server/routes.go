@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"log/slog"
 	"net/http"
+	"runtime/debug"
 	"strconv"
 	"strings"
 	"time"
@@ -53,7 +54,7 @@ func (a *App) routes() http.Handler {
 	r.Use(middleware.RequestID, a.observe, a.recoverJSON, middleware.Compress(5, "application/json"))
 	a.opsRoutes(r)
 	api.Mount(r, api.Deps{
-		Repo: a.DB, Service: a.Service, Blobs: a.Blobs, Index: a.DB, Reindex: a.Reindexer(),
+		Repo: a.DB, Browser: a.DB, Service: a.Service, Blobs: a.Blobs, Index: a.DB, Reindex: a.Reindexer(),
 		Limits: a.Limits(), Log: a.Log, Version: a.version,
 	})
 	ui := web.New(web.Deps{Store: a.DB, Blobs: a.Blobs, Index: a.DB, Limits: a.Limits(), Log: a.Log, Version: a.version, APIPrefix: api.Prefix})
@@ -130,7 +131,7 @@ func (a *App) recoverJSON(next http.Handler) http.Handler {
 				if v == http.ErrAbortHandler {
 					panic(v)
 				}
-				a.Log.ErrorContext(r.Context(), "panic serving request", "panic", v, "path", r.URL.Path, "stack", string(debugStack()))
+				a.Log.ErrorContext(r.Context(), "panic serving request", "panic", v, "path", r.URL.Path, "stack", string(debug.Stack()))
 				api.WriteError(w, apperror.New(http.StatusInternalServerError, apperror.CodeInternal,
 					"Something went wrong on the server. Try again; if it keeps happening, ask your administrator to check the server log.",
 					"request id "+middleware.GetReqID(r.Context())))

@@ -5,6 +5,7 @@ package server
 
 import (
 	"context"
+	"database/sql"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -12,6 +13,11 @@ import (
 	"net/http"
 	"time"
 
+	"github.com/jackc/pgx/v5/pgxpool"
+	"github.com/riverqueue/river/riverdriver/riverdatabasesql"
+	"github.com/riverqueue/river/riverdriver/riversqlite"
+
+	"github.com/veripost/veripost/internal/analysis"
 	"github.com/veripost/veripost/internal/api"
 	"github.com/veripost/veripost/internal/blob"
 	"github.com/veripost/veripost/internal/catalog"
@@ -32,15 +38,18 @@ type Options struct {
 
 // App is a running VeriPost process.
 type App struct {
-	Config   config.Config
-	Log      *slog.Logger
-	DB       *store.DB
-	Blobs    blob.Store
-	Queue    *jobs.Queue
-	Service  *catalog.Service
-	Pipeline *ingest.Pipeline
-	Handler  http.Handler
-	version  string
+	Config    config.Config
+	Log       *slog.Logger
+	DB        *store.DB
+	Blobs     blob.Store
+	Queue     *jobs.Queue
+	Service   *catalog.Service
+	Pipeline  *ingest.Pipeline
+	Collector *catalog.Collector
+	Handler   http.Handler
+	version   string
+	working   bool
+	listener  *pgxpool.Pool // the queue's LISTEN connection (PostgreSQL workers)
 }
 
 // New connects to the database and object store, migrates when configured,
@@ -63,34 +72,90 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger, opt Options) 
 		return nil, fmt.Errorf("opening object store: %w", err)
 	}
 	app.Pipeline = &ingest.Pipeline{Repo: db, Blobs: app.Blobs, Index: db, Log: log}
+	app.Collector = &catalog.Collector{Blobs: blobSweeper{app.Blobs}, Refs: db, Log: log}
 	workers := cfg.Workers
 	if opt.Workers >= 0 {
 		workers = opt.Workers
 	}
-	app.Queue, err = jobs.New(db, jobs.Options{Workers: workers, MaxAttempts: cfg.JobMaxAttempts, Processor: app.Pipeline, Log: log})
+	app.working = workers > 0
+	driver, err := app.queueDriver(ctx)
 	if err != nil {
 		app.Close()
 		return nil, err
 	}
-	app.Service = &catalog.Service{Repo: db, Blobs: app.Blobs, Enqueue: app.Queue.EnqueueIngest, Log: log}
+	app.Queue, err = jobs.New(driver, jobs.Options{Workers: workers, MaxAttempts: cfg.JobMaxAttempts, Processor: app.Pipeline, Log: log,
+		Collect: func(ctx context.Context) error { _, err := app.Collector.Collect(ctx); return err }})
+	if err != nil {
+		app.Close()
+		return nil, err
+	}
+	app.Service = &catalog.Service{Repo: db, Recorder: recorder{db: db, queue: app.Queue}, Blobs: app.Blobs, Leases: db, Log: log}
 	app.Handler = app.routes()
 	return app, nil
+}
+
+// queueDriver builds the queue's River driver on the application database:
+// riversqlite on SQLite; on PostgreSQL database/sql, plus a LISTEN
+// connection of its own when this process works jobs, so workers hear of
+// new jobs at once instead of at the next poll.
+func (a *App) queueDriver(ctx context.Context) (jobs.Driver, error) {
+	if a.DB.Dialect == store.SQLite {
+		return riversqlite.New(a.DB.SQL), nil
+	}
+	if !a.working {
+		return riverdatabasesql.New(a.DB.SQL), nil
+	}
+	cfg, err := pgxpool.ParseConfig(a.Config.Database())
+	if err != nil {
+		return nil, fmt.Errorf("queue listener: %w", err)
+	}
+	cfg.MinConns, cfg.MaxConns = 0, 1
+	if a.listener, err = pgxpool.NewWithConfig(ctx, cfg); err != nil {
+		return nil, fmt.Errorf("queue listener: %w", err)
+	}
+	return riverdatabasesql.NewWithPgxListener(a.DB.SQL, a.listener), nil
+}
+
+// recorder records an accepted upload and its ingestion job in one
+// transaction (catalog.VersionRecorder).
+type recorder struct {
+	db    *store.DB
+	queue *jobs.Queue
+}
+
+func (r recorder) RecordVersion(ctx context.Context, nv catalog.NewVersion) (catalog.Package, catalog.Version, error) {
+	var ver catalog.Version
+	err := r.db.InTx(ctx, func(tx *sql.Tx) error {
+		var err error
+		if ver, err = r.db.CreateVersionTx(ctx, tx, nv); err != nil {
+			return err
+		}
+		if ver.JobID, err = r.queue.EnqueueIngest(ctx, tx, ver.ID); err != nil {
+			return fmt.Errorf("queueing ingestion: %w", err)
+		}
+		return r.db.SetVersionJob(ctx, tx, ver.ID, ver.JobID)
+	})
+	if err != nil {
+		return catalog.Package{}, catalog.Version{}, err
+	}
+	pkg, err := r.db.GetPackage(ctx, ver.PackageID)
+	return pkg, ver, err
+}
+
+// blobSweeper lets the collector list and delete blobs.
+type blobSweeper struct{ blob.Store }
+
+func (b blobSweeper) ListBlobs(ctx context.Context, fn func(catalog.StoredBlob) error) error {
+	return b.List(ctx, func(i blob.Info) error { return fn(catalog.StoredBlob{Key: i.Key, ModTime: i.ModTime}) })
 }
 
 // reindexer re-queues every version not yet indexed by the pipeline's
 // parser version.
 type reindexer struct{ app *App }
 
-func (r reindexer) parserVersion() string {
-	if pv := r.app.Pipeline.ParserVersion; pv != "" {
-		return pv
-	}
-	return ingest.ParserVersion
-}
-
 // StartReindex implements api.Reindexer.
 func (r reindexer) StartReindex(ctx context.Context) (int, error) {
-	ids, err := r.app.DB.VersionsToReindex(ctx, r.parserVersion())
+	ids, err := r.app.DB.VersionsToReindex(ctx)
 	if err != nil {
 		return 0, err
 	}
@@ -99,9 +164,8 @@ func (r reindexer) StartReindex(ctx context.Context) (int, error) {
 
 // ReindexProgress implements api.Reindexer.
 func (r reindexer) ReindexProgress(ctx context.Context) (string, int, int, error) {
-	pv := r.parserVersion()
-	done, total, err := r.app.DB.IndexProgress(ctx, pv)
-	return pv, done, total, err
+	done, total, err := r.app.DB.IndexProgress(ctx)
+	return analysis.ParserVersion, done, total, err
 }
 
 // Reindexer returns the app's re-index control.
@@ -112,7 +176,11 @@ func Migrate(ctx context.Context, db *store.DB, log *slog.Logger) error {
 	if err := db.Migrate(ctx); err != nil {
 		return err
 	}
-	return jobs.Migrate(ctx, db, log)
+	var driver jobs.Driver = riverdatabasesql.New(db.SQL)
+	if db.Dialect == store.SQLite {
+		driver = riversqlite.New(db.SQL)
+	}
+	return jobs.Migrate(ctx, driver, log)
 }
 
 // Limits are the upload limits from the configuration.
@@ -128,6 +196,9 @@ func (a *App) Limits() upload.Limits {
 
 // Close releases connections. Stop the queue first.
 func (a *App) Close() {
+	if a.listener != nil {
+		a.listener.Close()
+	}
 	if a.Blobs != nil {
 		a.Blobs.Close()
 	}
@@ -136,11 +207,29 @@ func (a *App) Close() {
 	}
 }
 
+// StartWork starts the queue (working jobs when this process has workers)
+// and, in a working process, queues the re-analysis of versions analysed by
+// an older VeriPost, so an upgrade needs no `veripost reindex` by hand.
+func (a *App) StartWork(ctx context.Context) error {
+	if err := a.Queue.Start(ctx); err != nil {
+		return fmt.Errorf("starting workers: %w", err)
+	}
+	if !a.working {
+		return nil
+	}
+	if n, err := a.Reindexer().StartReindex(ctx); err != nil {
+		a.Log.Warn("could not queue re-analysis of older versions", "err", err)
+	} else if n > 0 {
+		a.Log.Info("re-analysing versions analysed by an older VeriPost", "versions", n, "analysis_version", analysis.ParserVersion)
+	}
+	return nil
+}
+
 // Serve runs the HTTP server (when addr is not empty) and the queue until
 // ctx ends, then shuts both down gracefully.
 func (a *App) Serve(ctx context.Context, addr string) error {
-	if err := a.Queue.Start(ctx); err != nil {
-		return fmt.Errorf("starting workers: %w", err)
+	if err := a.StartWork(ctx); err != nil {
+		return err
 	}
 	errc := make(chan error, 1)
 	var srv *http.Server

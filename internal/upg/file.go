@@ -27,30 +27,23 @@ const (
 	KindOther   FileKind = "other"   // anything else
 )
 
+// Extensions are the file extensions of a post package (upper-case, without
+// the dot), in the order people know them. This list and KindOf are the
+// one place that says which files belong to a package: uploads accept
+// exactly these.
+var Extensions = []string{"SRC", "LIB", "KIN", "PINF", "CNF", "LNG", "ATR", "CTL", "T32", "INC"}
+
+var kindByExt = map[string]FileKind{
+	"SRC": KindSRC, "LIB": KindLIB, "ATR": KindATR, "CNF": KindCNF, "KIN": KindKIN,
+	"PINF": KindPINF, "LNG": KindLNG, "CTL": KindCTL, "T32": KindInclude, "INC": KindInclude,
+}
+
 // KindOf returns the file kind from a file name's extension
 // (case-insensitive; Windows or slash separators).
 func KindOf(name string) FileKind {
-	base := BaseName(name)
-	ext := strings.ToUpper(path.Ext(base))
-	switch ext {
-	case ".SRC":
-		return KindSRC
-	case ".LIB":
-		return KindLIB
-	case ".ATR":
-		return KindATR
-	case ".CNF":
-		return KindCNF
-	case ".KIN":
-		return KindKIN
-	case ".PINF":
-		return KindPINF
-	case ".LNG":
-		return KindLNG
-	case ".CTL":
-		return KindCTL
-	case ".T32", ".INC":
-		return KindInclude
+	ext := strings.ToUpper(strings.TrimPrefix(path.Ext(BaseName(name)), "."))
+	if k, ok := kindByExt[ext]; ok {
+		return k
 	}
 	return KindOther
 }

@@ -13,13 +13,8 @@ import (
 
 	"github.com/veripost/veripost/internal/catalog"
 	"github.com/veripost/veripost/internal/index"
-	"github.com/veripost/veripost/internal/store"
 	"github.com/veripost/veripost/internal/upload"
 )
-
-// unsetValue is the filter value that selects packages whose machine or
-// controller is not set.
-const unsetValue = "-"
 
 var pageSizes = []int{25, 50, 100}
 
@@ -32,14 +27,14 @@ var listColumns = []struct {
 	Sortable   bool
 	DefaultAsc bool
 }{
-	{store.BrowseSortName, "Name", false, true, true},
-	{store.BrowseSortMachine, "Machine", false, true, true},
-	{store.BrowseSortController, "Controller", false, true, true},
-	{store.BrowseSortPlatform, "Platform", false, true, true},
-	{store.BrowseSortStatus, "Status", false, true, true},
-	{store.BrowseSortFiles, "Files", true, true, false},
-	{store.BrowseSortDiagnostics, "Diagnostics", true, true, false},
-	{store.BrowseSortUploaded, "Last upload", false, true, false},
+	{catalog.BrowseSortName, "Name", false, true, true},
+	{catalog.BrowseSortMachine, "Machine", false, true, true},
+	{catalog.BrowseSortController, "Controller", false, true, true},
+	{catalog.BrowseSortPlatform, "Platform", false, true, true},
+	{catalog.BrowseSortStatus, "Status", false, true, true},
+	{catalog.BrowseSortFiles, "Files", true, true, false},
+	{catalog.BrowseSortDiagnostics, "Diagnostics", true, true, false},
+	{catalog.BrowseSortUploaded, "Last upload", false, true, false},
 }
 
 type column struct {
@@ -50,7 +45,7 @@ type column struct {
 }
 
 type listRow struct {
-	store.BrowseRow
+	catalog.BrowseRow
 	// Analysed: the latest version was indexed, so its error and warning
 	// counts are known.
 	Analysed bool
@@ -79,7 +74,7 @@ type listData struct {
 	F                listFilters
 	Filtered         bool
 	ClearURL         string
-	Facets           store.BrowseFacets
+	Facets           catalog.BrowseFacets
 	Statuses         []catalog.Status
 	PageSizes        []int
 	Deleted          string
@@ -100,7 +95,7 @@ func (f listFilters) query(n int) string {
 	if f.Controller != "" {
 		v.Set("controller", f.Controller)
 	}
-	if f.Sort != store.BrowseSortUploaded || !f.Desc {
+	if f.Sort != catalog.BrowseSortUploaded || !f.Desc {
 		v.Set("sort", f.Sort)
 		if f.Desc {
 			v.Set("dir", "desc")
@@ -141,15 +136,15 @@ func (u *UI) list(w http.ResponseWriter, r *http.Request) {
 	if !validStatus(f.Status) {
 		f.Status = ""
 	}
-	if !store.ValidBrowseSort(f.Sort) {
-		f.Sort = store.BrowseSortUploaded
+	if !catalog.ValidBrowseSort(f.Sort) {
+		f.Sort = catalog.BrowseSortUploaded
 	}
 	switch qv.Get("dir") {
 	case "asc":
 	case "desc":
 		f.Desc = true
 	default:
-		f.Desc = f.Sort == store.BrowseSortUploaded || f.Sort == store.BrowseSortFiles
+		f.Desc = f.Sort == catalog.BrowseSortUploaded || f.Sort == catalog.BrowseSortFiles
 	}
 	if n, err := strconv.Atoi(qv.Get("per")); err == nil {
 		for _, s := range pageSizes {
@@ -163,10 +158,10 @@ func (u *UI) list(w http.ResponseWriter, r *http.Request) {
 		pageN = 1
 	}
 
-	q := store.BrowseQuery{Search: f.Search, Status: catalog.Status(f.Status), Sort: f.Sort, Desc: f.Desc,
+	q := catalog.BrowseQuery{Search: f.Search, Status: catalog.Status(f.Status), Sort: f.Sort, Desc: f.Desc,
 		Limit: f.Per, Offset: (pageN - 1) * f.Per}
-	q.Machine = filterValue(f.Machine)
-	q.Controller = filterValue(f.Controller)
+	q.Machine = catalog.FilterValue(f.Machine)
+	q.Controller = catalog.FilterValue(f.Controller)
 	res, err := u.Store.BrowsePackages(r.Context(), q)
 	if err != nil {
 		u.fail(w, r, err)
@@ -221,17 +216,6 @@ func (u *UI) list(w http.ResponseWriter, r *http.Request) {
 	}
 	d.PageLinks = pageLinks(pageN, pages, f.query)
 	u.render(w, r, http.StatusOK, "list", u.newPage(r, "Packages", "packages", d))
-}
-
-func filterValue(v string) *string {
-	switch v {
-	case "":
-		return nil
-	case unsetValue:
-		empty := ""
-		return &empty
-	}
-	return &v
 }
 
 // pageLinks lists the first, last and nearby pages, with gaps.
@@ -291,8 +275,10 @@ type packageData struct {
 	DiagCounts  map[string]int
 	DiagShown   int // how many are listed (the rest are counted only)
 	DiagHook    bool
-	DiagError   bool
-	TotalBytes  int64
+	// MoreVersions: the table lists the newest maxListedVersions only.
+	MoreVersions bool
+	DiagError    bool
+	TotalBytes   int64
 	// Shown is the version whose files and diagnostics the page lists: the
 	// latest, or an older one chosen with ?version=N (Older).
 	Shown  catalog.Version
@@ -305,6 +291,23 @@ type packageData struct {
 // complete.
 const maxListedDiagnostics = 500
 
+// maxListedVersions bounds the package page's versions table (the API
+// pages through all of them).
+const maxListedVersions = 100
+
+// versionDiagnostics lists a version's findings as the API does.
+func (u *UI) versionDiagnostics(r *http.Request, versionID string, f index.DiagnosticFilter) ([]index.DiagnosticRow, error) {
+	files, err := u.Index.AnalysedFiles(r.Context(), versionID)
+	if err != nil {
+		return nil, err
+	}
+	res, err := u.Index.Result(r.Context(), versionID)
+	if err != nil && !errors.Is(err, catalog.ErrNotFound) {
+		return nil, err
+	}
+	return index.Diagnostics(files, res, f), nil
+}
+
 func (u *UI) pkg(w http.ResponseWriter, r *http.Request) {
 	id := chi.URLParam(r, "id")
 	p, err := u.Store.GetPackage(r.Context(), id)
@@ -316,12 +319,13 @@ func (u *UI) pkg(w http.ResponseWriter, r *http.Request) {
 		u.fail(w, r, err)
 		return
 	}
-	vs, err := u.Store.ListVersions(r.Context(), id)
+	vp, err := u.Store.ListVersions(r.Context(), id, maxListedVersions, "")
 	if err != nil {
 		u.fail(w, r, err)
 		return
 	}
-	d := packageData{Pkg: p, Versions: vs, DiagHook: u.Index != nil, DiagCounts: map[string]int{}, Files: p.Files}
+	vs := vp.Items
+	d := packageData{Pkg: p, Versions: vs, MoreVersions: vp.NextCursor != "", DiagHook: true, DiagCounts: map[string]int{}, Files: p.Files}
 	want := p.LatestVersion
 	if q := r.URL.Query().Get("version"); q != "" {
 		n, err := strconv.Atoi(q)
@@ -331,21 +335,20 @@ func (u *UI) pkg(w http.ResponseWriter, r *http.Request) {
 		}
 		want = n
 	}
-	found := false
-	for _, v := range vs {
-		if v.Number == p.LatestVersion {
-			d.Latest = v
-		}
-		if v.Number == want {
-			d.Shown, found = v, true
-		}
-	}
-	if !found && want != p.LatestVersion {
-		u.notFound(w, r, fmt.Sprintf("%s has no version %d. The versions table on the package page lists them all.", p.Name, want), "")
+	if d.Latest, err = u.Store.LatestVersion(r.Context(), id); err != nil {
+		u.fail(w, r, err)
 		return
 	}
-	if !found {
-		d.Shown = d.Latest
+	d.Shown = d.Latest
+	if want != p.LatestVersion {
+		if d.Shown, err = u.Store.VersionByNumber(r.Context(), id, want); err != nil {
+			if errors.Is(err, catalog.ErrNotFound) {
+				u.notFound(w, r, fmt.Sprintf("%s has no version %d. The versions table on the package page lists them all.", p.Name, want), "")
+				return
+			}
+			u.fail(w, r, err)
+			return
+		}
 	}
 	for _, f := range p.Files {
 		d.TotalBytes += f.Size
@@ -358,8 +361,8 @@ func (u *UI) pkg(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 	d.LibUse = u.libUsage(r, d.Files)
-	if u.Index != nil && d.Shown.ParserVersion != "" {
-		rows, err := u.Index.VersionDiagnostics(r.Context(), d.Shown.ID, "", "")
+	if d.Shown.ParserVersion != "" {
+		rows, err := u.versionDiagnostics(r, d.Shown.ID, index.DiagnosticFilter{})
 		if err != nil {
 			u.Log.WarnContext(r.Context(), "loading diagnostics failed", "package", id, "err", err)
 			d.DiagError = true

@@ -14,10 +14,13 @@ import (
 
 	"github.com/go-chi/chi/v5"
 
+	"github.com/veripost/veripost/internal/analysis"
 	"github.com/veripost/veripost/internal/blob"
 	"github.com/veripost/veripost/internal/catalog"
+	"github.com/veripost/veripost/internal/index"
 	"github.com/veripost/veripost/internal/textfile"
 	"github.com/veripost/veripost/internal/upg"
+	"github.com/veripost/veripost/internal/upload"
 )
 
 // maxDisplayBytes bounds what the source view renders; larger files are
@@ -87,7 +90,7 @@ func (u *UI) source(w http.ResponseWriter, r *http.Request) {
 		u.fail(w, r, err)
 		return
 	}
-	d := sourceData{Pkg: p, File: f, Symbols: u.Index != nil}
+	d := sourceData{Pkg: p, File: f, Symbols: true}
 	if d.Version, err = u.Store.GetVersion(ctx, f.VersionID); err != nil {
 		u.fail(w, r, err)
 		return
@@ -100,7 +103,7 @@ func (u *UI) source(w http.ResponseWriter, r *http.Request) {
 	case f.ContentKind == "binary":
 		d.Notice = "This is a binary file (for example a compiled .CTL), so it cannot be shown as text. Download it to use it."
 	case f.Size > maxDisplayBytes:
-		d.Notice = fmt.Sprintf("This file is too large to show in the browser (%s). Download it to read it.", humanBytes(f.Size))
+		d.Notice = fmt.Sprintf("This file is too large to show in the browser (%s). Download it to read it.", upload.HumanBytes(f.Size))
 	default:
 		src, err := u.readBlob(r, f)
 		if err != nil {
@@ -111,14 +114,19 @@ func (u *UI) source(w http.ResponseWriter, r *http.Request) {
 			d.Notice = "This file contains binary data, so it cannot be shown as text. Download it to use it."
 			break
 		}
-		var a analysis
+		af, err := u.fileAnalysis(r, f, src)
+		if err != nil {
+			u.fail(w, r, err)
+			return
+		}
+		var a view
 		if upg.KindOf(f.Filename).IsSource() {
-			a = safeAnalyze(u, r, f.Filename, src)
+			a = viewOf(af, src)
 		}
 		d.Parsed = a.parsed
 		u.linkLibraries(r, &d, &a, src)
 		d.Outline = a.outline
-		d.Diags = u.fileDiagnostics(r, d.Version, f, a.diags)
+		d.Diags = u.fileDiagnostics(r, d.Version, f, af)
 		d.DiagCounts = map[string]int{}
 		marks := map[int]string{}
 		for _, dg := range d.Diags {
@@ -150,35 +158,41 @@ func severityRank(s string) int {
 	return 2
 }
 
-// fileDiagnostics are the index's findings for the file (the parser's and
-// the package resolver's); without the index, the parser's own.
-func (u *UI) fileDiagnostics(r *http.Request, v catalog.Version, f catalog.File, parsed []sourceDiag) []sourceDiag {
-	if u.Index == nil || v.ParserVersion == "" {
-		return parsed
-	}
-	rows, err := u.Index.VersionDiagnostics(r.Context(), v.ID, "", f.ID)
+// fileAnalysis is the stored analysis of the file; a version not analysed
+// yet (still being ingested) is analysed on the fly instead.
+func (u *UI) fileAnalysis(r *http.Request, f catalog.File, src []byte) (*analysis.File, error) {
+	files, err := u.Index.AnalysedFiles(r.Context(), f.VersionID)
 	if err != nil {
-		u.Log.WarnContext(r.Context(), "loading diagnostics for the source view failed; showing the parser's", "file", f.ID, "err", err)
-		return parsed
+		return nil, err
 	}
-	out := make([]sourceDiag, 0, len(rows))
-	for _, d := range rows {
-		out = append(out, sourceDiag{Line: d.Line, Col: d.Col, Severity: d.Severity, Code: d.Code, Message: d.Message})
+	for _, sf := range files {
+		if sf.ID == f.ID && sf.Analysis != nil {
+			return sf.Analysis, nil
+		}
 	}
-	sort.SliceStable(out, func(i, j int) bool { return out[i].Line < out[j].Line })
-	return out
+	return analysis.AnalyzeFile(f.Filename, src), nil
 }
 
-// safeAnalyze runs the parser hook; a parser bug must not cost the reader
-// the file, so a panic falls back to plain text.
-func safeAnalyze(u *UI, r *http.Request, name string, src []byte) (a analysis) {
-	defer func() {
-		if v := recover(); v != nil {
-			u.Log.ErrorContext(r.Context(), "analysing source for display failed; showing plain text", "file", name, "panic", v)
-			a = analysis{}
+// fileDiagnostics are the file's findings as the package page lists them
+// (its own and the cross-file ones placed in it); before the version is
+// analysed, the file's own.
+func (u *UI) fileDiagnostics(r *http.Request, v catalog.Version, f catalog.File, af *analysis.File) []sourceDiag {
+	var out []sourceDiag
+	if v.ParserVersion != "" {
+		rows, err := u.versionDiagnostics(r, v.ID, index.DiagnosticFilter{FileID: f.ID})
+		if err == nil {
+			for _, d := range rows {
+				out = append(out, sourceDiag{Line: d.Line, Col: d.Col, Severity: d.Severity, Code: d.Code, Message: d.Message})
+			}
+			sort.SliceStable(out, func(i, j int) bool { return out[i].Line < out[j].Line })
+			return out
 		}
-	}()
-	return analyzeUPG(name, src)
+		u.Log.WarnContext(r.Context(), "loading diagnostics for the source view failed; showing the file's own", "file", f.ID, "err", err)
+	}
+	for _, d := range af.Diagnostics() {
+		out = append(out, sourceDiag{Line: d.Line, Col: d.Col, Severity: d.Severity.String(), Code: d.Code, Message: d.Message})
+	}
+	return out
 }
 
 func (u *UI) readBlob(r *http.Request, f catalog.File) ([]byte, error) {

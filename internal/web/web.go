@@ -2,8 +2,9 @@
 // templates plus a little hand-written JavaScript and CSS, all embedded in
 // the binary (no build step, no CDN, no external fonts: it works offline).
 //
-// The pages read through small interfaces defined here (Store, Blobs,
-// Index); everything that changes data (upload, edit, delete) goes
+// The pages read through the same domain interfaces as the JSON API
+// (catalog.Repository, catalog.Browser, index.Reader), so the UI shows
+// nothing the API cannot give; everything that changes data (upload, edit, delete) goes
 // from the browser to the JSON API under /api/v1, so the UI and scripts use
 // the same validated paths.
 package web
@@ -24,19 +25,14 @@ import (
 	"github.com/veripost/veripost/internal/blob"
 	"github.com/veripost/veripost/internal/catalog"
 	"github.com/veripost/veripost/internal/index"
-	"github.com/veripost/veripost/internal/store"
 	"github.com/veripost/veripost/internal/upload"
 )
 
-// Store is what the pages read. *store.DB implements it.
+// Store is what the pages read of packages: the same catalogue
+// interfaces the API serves (*store.DB implements them).
 type Store interface {
-	BrowsePackages(ctx context.Context, q store.BrowseQuery) (store.BrowseResult, error)
-	BrowseFacets(ctx context.Context) (store.BrowseFacets, error)
-	GetPackage(ctx context.Context, id string) (catalog.Package, error)
-	ListVersions(ctx context.Context, packageID string) ([]catalog.Version, error)
-	GetVersion(ctx context.Context, versionID string) (catalog.Version, error)
-	VersionFiles(ctx context.Context, versionID string) ([]catalog.File, error)
-	GetFile(ctx context.Context, packageID, fileID string) (catalog.File, error)
+	catalog.Repository
+	catalog.Browser
 }
 
 // Blobs reads stored file bytes (for the source view). blob.Store
@@ -45,27 +41,11 @@ type Blobs interface {
 	Open(ctx context.Context, key string) (blob.Object, error)
 }
 
-// Index reads the package index (the parser's and resolver's findings).
-// *store.DB implements it. It is optional: without it the pages show the
-// parser's findings for one file only and no cross-file navigation.
-type Index interface {
-	VersionDiagnostics(ctx context.Context, versionID, severity, fileID string) ([]index.DiagnosticRow, error)
-	VersionSymbol(ctx context.Context, versionID, canonical string) ([]index.SymbolOccurrence, error)
-	SymbolUsage(ctx context.Context, canonical string, limit, offset int) ([]index.SymbolPackage, int, error)
-	// VersionLibraries: how a version's :LIBRARY=/:INCLUDE= paths resolved.
-	VersionLibraries(ctx context.Context, versionID string) ([]index.LibraryUse, error)
-	// LibraryNames, LibraryVariants and LibraryPackages answer "which
-	// variants of MILL.LIB exist, and which posts use this exact one?".
-	LibraryNames(ctx context.Context, limit int) ([]store.LibraryName, error)
-	LibraryVariants(ctx context.Context, name string) ([]index.LibraryVariant, error)
-	LibraryPackages(ctx context.Context, sha string) ([]index.PackageRef, error)
-}
-
 // Deps is what the UI needs.
 type Deps struct {
 	Store   Store
 	Blobs   Blobs
-	Index   Index // optional
+	Index   index.Reader // the same index reader the API uses
 	Limits  upload.Limits
 	Log     *slog.Logger
 	Version string

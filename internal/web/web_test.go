@@ -16,7 +16,6 @@ import (
 	"testing"
 
 	"github.com/veripost/veripost/internal/catalog"
-	"github.com/veripost/veripost/internal/store"
 	"github.com/veripost/veripost/internal/web"
 )
 
@@ -126,7 +125,15 @@ func TestPackagePage(t *testing.T) {
 	files := corpusFiles(t, "grbl-post")
 	first := app.upload(t, map[string]string{"note": "first cut"}, files...)
 	app.waitDone(t, first.PackageID)
-	second := app.upload(t, map[string]string{"package_id": first.PackageID, "note": "tuned feeds & speeds"}, files...)
+	// The second version changes one file (an identical upload would not
+	// make a new version).
+	changed := append([]upFile(nil), files...)
+	for i, f := range changed {
+		if strings.HasSuffix(f.Name, ".SRC") {
+			changed[i].Data = append(append([]byte(nil), f.Data...), "* tuned\r\n"...)
+		}
+	}
+	second := app.upload(t, map[string]string{"package_id": first.PackageID, "note": "tuned feeds & speeds"}, changed...)
 	if st := app.waitDone(t, first.PackageID); st != "ready" {
 		t.Fatalf("second version ended %s", st)
 	}
@@ -170,7 +177,7 @@ func TestPackagePage(t *testing.T) {
 		t.Fatal("no download link for GRBL-Post.SRC")
 	}
 	_, _, data := app.get(t, m[1])
-	for _, f := range files {
+	for _, f := range changed { // the latest version's bytes
 		if f.Name == "GRBL-Post.SRC" && data != string(f.Data) {
 			t.Error("the download link does not give the original bytes")
 		}
@@ -387,11 +394,11 @@ type brokenStore struct {
 	panic bool
 }
 
-func (s brokenStore) BrowsePackages(context.Context, store.BrowseQuery) (store.BrowseResult, error) {
+func (s brokenStore) BrowsePackages(context.Context, catalog.BrowseQuery) (catalog.BrowseResult, error) {
 	if s.panic {
 		panic("boom: nil map in /secret/path/handler.go:42")
 	}
-	return store.BrowseResult{}, errors.New("pq: password authentication failed for user \"veripost\"")
+	return catalog.BrowseResult{}, errors.New("pq: password authentication failed for user \"veripost\"")
 }
 
 func (s brokenStore) GetPackage(context.Context, string) (catalog.Package, error) {

@@ -13,12 +13,13 @@ import (
 	"mime/multipart"
 	"net/http"
 	"net/http/httptest"
-	"os"
+
 	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/veripost/veripost/internal/blob"
 	"github.com/veripost/veripost/internal/catalog"
 	"github.com/veripost/veripost/internal/config"
 	"github.com/veripost/veripost/internal/server"
@@ -88,7 +89,7 @@ func Start(t testing.TB, cfg config.Config, setup ...func(*server.App)) *App {
 	for _, f := range setup {
 		f(app)
 	}
-	if err := app.Queue.Start(ctx); err != nil {
+	if err := app.StartWork(ctx); err != nil {
 		app.Close()
 		t.Fatalf("starting workers: %v", err)
 	}
@@ -322,19 +323,25 @@ func CorpusFiles(p testenv.CorpusPackage) []NamedFile {
 	return out
 }
 
-// BlobCount counts stored blobs in a file:// store (for tests that check
-// nothing was written); -1 for other stores.
-func BlobCount(t testing.TB, cfg config.Config) int {
-	u := cfg.Blob()
-	if !strings.HasPrefix(u, "file://") {
-		return -1
-	}
+// BlobCount counts the blobs in the app's object store (either kind).
+func (a *App) BlobCount() int {
+	a.t.Helper()
 	n := 0
-	filepath.WalkDir(strings.TrimPrefix(u, "file://"), func(p string, d os.DirEntry, err error) error {
-		if err == nil && !d.IsDir() && !strings.HasSuffix(p, ".attrs") && !strings.Contains(filepath.Base(p), ".tmp") {
-			n++
-		}
-		return nil
-	})
+	if err := a.Blobs.List(context.Background(), func(blob.Info) error { n++; return nil }); err != nil {
+		a.t.Fatalf("listing blobs: %v", err)
+	}
 	return n
+}
+
+// Collect runs the blob collector once with no grace period (every
+// unreferenced blob goes) and returns its report.
+func (a *App) Collect() catalog.CollectReport {
+	a.t.Helper()
+	c := *a.Collector
+	c.Grace = time.Nanosecond
+	rep, err := c.Collect(context.Background())
+	if err != nil {
+		a.t.Fatalf("collecting blobs: %v", err)
+	}
+	return rep
 }
