@@ -186,7 +186,6 @@ func tooLarge(got, limit int64) error {
 		detail)
 }
 
-
 type listInput struct {
 	Limit      int    `query:"limit" minimum:"1" maximum:"200" default:"50" doc:"page size"`
 	Cursor     string `query:"cursor" doc:"next_cursor from the previous page"`

@@ -107,12 +107,12 @@ type Version struct {
 	InfoCount    int       `json:"info_count"`
 	// ParserVersion is the analysis version that indexed this version
 	// ("" until it has been indexed).
-	ParserVersion string    `json:"parser_version"`
+	ParserVersion string `json:"parser_version"`
 	// ContentKey names the version's file names and contents: two versions
 	// with the same key hold the same files.
-	ContentKey string `json:"content_key"`
-	JobID         int64     `json:"job_id"`
-	UpdatedAt     time.Time `json:"updated_at"`
+	ContentKey string    `json:"content_key"`
+	JobID      int64     `json:"job_id"`
+	UpdatedAt  time.Time `json:"updated_at"`
 }
 
 // File is one file of a version. Its bytes live in the blob store under

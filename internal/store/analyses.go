@@ -405,4 +405,3 @@ func (db *DB) Result(ctx context.Context, versionID string) (*index.VersionResul
 	}
 	return db.loadResult(ctx, db.R, id.Int64)
 }
-

@@ -95,4 +95,3 @@ func TestPageLinks(t *testing.T) {
 		t.Errorf("pages = %s, want %s", got, want)
 	}
 }
-

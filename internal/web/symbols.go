@@ -38,9 +38,9 @@ type symbolData struct {
 	Others     []index.SymbolPackage
 	OtherTotal int
 	// The symbol page: every package, a page at a time (cursor links).
-	Packages         []index.SymbolPackage
-	Total            int
-	TotalExact       bool
+	Packages          []index.SymbolPackage
+	Total             int
+	TotalExact        bool
 	FirstURL, NextURL string
 }
 
