@@ -46,11 +46,10 @@ type catalog struct {
 	entries []CatalogEntry
 	byKey   map[string][]int // canonical key (upper, blanks→_, no leading ':') → entries
 	// quick sets used by the lexer and the resolver
-	functions    map[string]bool // system-command names (upper case, exact)
-	systemNames  map[string]bool // canonical names of variables, constants, commands, query ids
-	sysSections  map[string]bool // canonical system-section names
-	knownSection map[string]bool // canonical names of every section the catalogue mentions
-	templates    map[string]bool // canonical names of the engine's output templates (START_OF_TAPE …)
+	functions   map[string]bool // system-command names (upper case, exact)
+	systemNames map[string]bool // canonical names of variables, constants, commands, query ids
+	sysSections map[string]bool // canonical system-section names
+	templates   map[string]bool // canonical names of the engine's output templates (START_OF_TAPE …)
 }
 
 var (
@@ -65,12 +64,11 @@ func theCatalog() *catalog {
 
 func loadCatalog(tsv string) *catalog {
 	c := &catalog{
-		byKey:        make(map[string][]int, 2048),
-		functions:    make(map[string]bool, 128),
-		systemNames:  make(map[string]bool, 1600),
-		sysSections:  make(map[string]bool, 200),
-		knownSection: make(map[string]bool, 400),
-		templates:    make(map[string]bool, 150),
+		byKey:       make(map[string][]int, 2048),
+		functions:   make(map[string]bool, 128),
+		systemNames: make(map[string]bool, 1600),
+		sysSections: make(map[string]bool, 200),
+		templates:   make(map[string]bool, 150),
 	}
 	first := true
 	for len(tsv) > 0 {
@@ -110,13 +108,7 @@ func loadCatalog(tsv string) *catalog {
 			c.systemNames[key] = true
 		case CatSystemSection:
 			c.sysSections[key] = true
-			c.knownSection[key] = true
-		case CatCalcSection:
-			c.knownSection[key] = true
 		case CatOther:
-			if strings.Contains(e.Params, "section") {
-				c.knownSection[key] = true
-			}
 			if e.Params == "template section" {
 				c.templates[key] = true
 			}
@@ -201,12 +193,6 @@ func IsSystemSection(name string) bool {
 // the catalogue), so that nothing in the post needs to call it.
 func IsTemplateSection(name string) bool {
 	return theCatalog().templates[CanonicalName(name)]
-}
-
-// IsKnownSection reports whether the catalogue mentions a section of this
-// name (system sections, library calc sections, conventional templates).
-func IsKnownSection(name string) bool {
-	return theCatalog().knownSection[CanonicalName(name)]
 }
 
 // IsSystemName reports whether name is a system variable, system constant,

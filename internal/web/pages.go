@@ -375,5 +375,7 @@ func (u *UI) pkg(w http.ResponseWriter, r *http.Request) {
 		d.DiagShown = min(len(rows), maxListedDiagnostics)
 		d.Diagnostics = rows[:d.DiagShown]
 	}
-	u.render(w, r, http.StatusOK, "package", u.newPage(r, p.Name, "packages", d))
+	pg := u.newPage(r, p.Name, "packages", d)
+	pg.Key = p.ID
+	u.render(w, r, http.StatusOK, "package", pg)
 }

@@ -144,7 +144,7 @@ func (u *UI) source(w http.ResponseWriter, r *http.Request) {
 		d.Highlighted = len(a.spans) > 0
 	}
 	pg := u.newPage(r, f.Filename+" · "+p.Name, "packages", d)
-	pg.Wide = true
+	pg.Wide, pg.Key = true, f.ID
 	u.render(w, r, http.StatusOK, "source", pg)
 }
 
@@ -324,7 +324,9 @@ func renderSource(src []byte, win1252 bool, spans []span, marks map[int]string) 
 			case s.sym != "":
 				// Keyboard users reach symbols through the outline; thousands
 				// of tab stops in the code would trap them.
-				sb.WriteString(`<a class=` + cls + ` href="/symbols/` + template.HTMLEscapeString(url.PathEscape(s.sym)) + `" tabindex=-1>`)
+				// The link names the canonical form: the page compares
+				// links by it (see app.js), so it never re-derives it.
+				sb.WriteString(`<a class=` + cls + ` href="/symbols/` + template.HTMLEscapeString(url.PathEscape(upg.CanonicalName(s.sym))) + `" tabindex=-1>`)
 				writeText(&sb, src[a:b], win1252)
 				sb.WriteString(`</a>`)
 			default:

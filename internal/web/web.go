@@ -143,7 +143,12 @@ type page struct {
 	RequestID string
 	Origin    string // scheme://host as the browser sees this server
 	Wide      bool   // full-width layout (source view)
-	Data      any
+	// Kind names the page's template and Key the thing it shows (a package
+	// or file id): the body carries both, so a test (or a script) can tell
+	// that the page it waits for is there, not the one before it.
+	Kind string
+	Key  string
+	Data any
 }
 
 func (u *UI) newPage(r *http.Request, title, nav string, data any) page {
@@ -163,6 +168,7 @@ func (u *UI) render(w http.ResponseWriter, r *http.Request, status int, name str
 		u.fail(w, r, errors.New("web: no template "+name))
 		return
 	}
+	p.Kind = name
 	var buf bytes.Buffer
 	if err := t.ExecuteTemplate(&buf, "layout", p); err != nil {
 		if name == "error" {

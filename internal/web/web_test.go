@@ -232,7 +232,7 @@ func TestIndexedPages(t *testing.T) {
 		`<span class=cm>`, `<span class=pf>:T:</span>`,
 		`class="ol-group ol-header"`, `class="ol-group ol-attribute" open`, `class="ol-group ol-section" open`, `class="ol-group ol-library" open`,
 		`href="#L448" data-line="448"`, `data-sym-open="PRINT_MEASURE_TOOL"`, `data-sym-panel`,
-		`href="/symbols/measure_tool_length"`,
+		`href="/symbols/MEASURE_TOOL_LENGTH"`,
 	)
 
 	// The symbol panel (fragment): definition in the same file, uses.

@@ -572,7 +572,13 @@
 
   // ---- Symbols: click a name to go to its definition and see its uses ----
 
-  function canonical(name) { return name.trim().toUpperCase().replace(/\s+/g, "_"); }
+  // The server writes each name link as /symbols/<canonical form>, so two
+  // spellings of one name ("MACHINE NAME", "machine_name") link alike; the
+  // page compares those, never canonicalising names itself.
+  function linkName(a) {
+    var h = a.getAttribute("href") || "";
+    return h.indexOf("/symbols/") === 0 ? decodeURIComponent(h.slice(9)) : "";
+  }
 
   function initSymbols() {
     var code = $("[data-code]");
@@ -582,10 +588,9 @@
     var lastFocus = null;
     var marked = [];
 
-    function mark(name) {
+    function mark(c) {
       marked.forEach(function (el) { el.classList.remove("sym-hl"); });
-      var c = canonical(name);
-      marked = $$("a:not(.lib-link)", code).filter(function (el) { return canonical(el.textContent) === c; });
+      marked = c ? $$("a:not(.lib-link)", code).filter(function (el) { return linkName(el) === c; }) : [];
       marked.forEach(function (el) { el.classList.add("sym-hl"); });
     }
 
@@ -596,7 +601,7 @@
       if (lastFocus && document.contains(lastFocus)) lastFocus.focus();
     }
 
-    function open(name, opts) {
+    function open(name, opts, c) {
       var url = code.getAttribute("data-symbol-url") + "?name=" + encodeURIComponent(name);
       body.textContent = "";
       var p = document.createElement("p");
@@ -605,7 +610,7 @@
       body.appendChild(p);
       panel.hidden = false;
       document.body.classList.add("sym-open");
-      mark(name);
+      mark(c);
       fetch(url, { headers: { Accept: "text/html" } })
         .then(function (res) {
           return res.text().then(function (t) {
@@ -617,6 +622,7 @@
           body.innerHTML = html; // server-rendered and escaped by html/template
           var inner = $(".sym-in", body);
           var def = inner && inner.getAttribute("data-def");
+          if (inner && !c) mark(inner.getAttribute("data-canonical"));
           panel.setAttribute("data-symbol", name);
           if (opts.go && def) {
             if (def.charAt(0) === "#") {
@@ -643,7 +649,7 @@
       if (!a || e.ctrlKey || e.metaKey || e.shiftKey || e.altKey || e.button !== 0) return;
       e.preventDefault();
       lastFocus = code;
-      open(a.textContent.trim(), { go: true, focus: false });
+      open(a.textContent.trim(), { go: true, focus: false }, linkName(a));
     });
     $$("[data-sym-open]").forEach(function (a) {
       a.addEventListener("click", function (e) {
