@@ -8,6 +8,8 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+
+	"github.com/veripost/veripost/internal/upg"
 )
 
 // How often values change (per site), and how much structure changes per
@@ -111,7 +113,7 @@ func (g *Generator) build(i int, r *rand.Rand) Package {
 			handled[s.blk.key] = true
 			k := newName(r, s.blk.key, isTaken)
 			taken[k] = true
-			copyName := spell(k, isLowerName(s.blk.name), false)
+			copyName := spell(k, upg.IsUserName(s.blk.name), false)
 			fe[s.file].dups = append(fe[s.file].dups, dupBlock{blk: s.blk, name: copyName})
 			if calls := t.calls[s.blk.name]; len(calls) > 0 && r.Float64() < pRedirect {
 				c := calls[r.IntN(len(calls))]
@@ -137,7 +139,7 @@ func (g *Generator) build(i int, r *rand.Rand) Package {
 			a := attrs[j]
 			k := newName(r, a.blk.key, isTaken)
 			taken[k] = true
-			fe[a.file].dups = append(fe[a.file].dups, dupBlock{blk: a.blk, name: spell(k, isLowerName(a.blk.name), strings.ContainsAny(a.blk.name, " \t"))})
+			fe[a.file].dups = append(fe[a.file].dups, dupBlock{blk: a.blk, name: spell(k, upg.IsUserName(a.blk.name), strings.ContainsAny(a.blk.name, " \t"))})
 		}
 	}
 
@@ -188,8 +190,6 @@ func (g *Generator) build(i int, r *rand.Rand) Package {
 	sortFiles(files)
 	return Package{Name: name, Files: files, Template: t.name}
 }
-
-func isLowerName(s string) bool { return strings.ToLower(s) == s }
 
 // headLine is an inserted comment line with the file's line terminator.
 func headLine(si *srcInfo, text string) string {

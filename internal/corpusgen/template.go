@@ -192,7 +192,8 @@ func (g *Generator) analyze(corpus []Package) error {
 
 	// Names that any stock library defines or uses are never renamed: the
 	// engine and the libraries rely on them even where a package does not
-	// ship the library (GRBL posts include an unshipped MILL.LIB).
+	// ship the library (GRBL posts include an unshipped MILL.LIB). Nor are
+	// names a .CNF refers to.
 	stockNames := map[string]bool{}
 	roles := make([][]fileRole, len(corpus))
 	for pi, p := range corpus {
@@ -207,6 +208,12 @@ func (g *Generator) analyze(corpus []Package) error {
 			switch {
 			case m >= 0 && strings.EqualFold(s, mstem):
 				roles[pi][fi] = roleMachine
+				if upg.KindOf(f.Name) == upg.KindCNF {
+					// a .CNF pick list fills a SELECT attribute by its name
+					for _, sel := range sidefile.ParseCNF(f.Name, f.Data).Selects {
+						stockNames[upg.CanonicalName(sel.Name)] = true
+					}
+				}
 			case isSource(f):
 				roles[pi][fi] = roleStock
 				for k := range parse(f).keys {
@@ -259,14 +266,6 @@ func (g *Generator) analyze(corpus []Package) error {
 		}
 		if sys, _ := facts[m].f.Header("SYSTEM"); strings.Contains(strings.ToUpper(sys), "LATHE") || strings.Contains(strings.ToUpper(sys), "TURN") {
 			t.lathe = true
-		}
-		for fi, f := range p.Files {
-			if upg.KindOf(f.Name) == upg.KindCNF && roles[pi][fi] == roleMachine {
-				for _, s := range sidefile.ParseCNF(f.Name, f.Data).Selects {
-					t.used[upg.CanonicalName(s.Name)] = true
-					stockNames[upg.CanonicalName(s.Name)] = true // the .CNF fills it by name
-				}
-			}
 		}
 		t.analyzeSources(facts, stockNames)
 		g.templates = append(g.templates, t)
