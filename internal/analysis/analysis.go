@@ -77,6 +77,8 @@ type Section struct {
 	EndLine     int    `json:"end_line"`
 	StartByte   int    `json:"start_byte"`
 	EndByte     int    `json:"end_byte"`
+	// ContentHash identifies the section's bytes: the first 16 hex digits
+	// (64 bits) of their SHA-256, enough to find identical sections.
 	ContentHash string `json:"content_hash"`
 }
 
@@ -132,7 +134,7 @@ func AnalyzeFile(name string, data []byte) *File {
 		lo, hi := clamp(s.Offset, len(data)), clamp(s.End, len(data))
 		sum := sha256.Sum256(data[lo:hi])
 		f.Sections = append(f.Sections, Section{Name: s.Name, Kind: s.Kind, StartLine: s.Line, EndLine: s.EndLine,
-			StartByte: s.Offset, EndByte: s.End, ContentHash: hex.EncodeToString(sum[:])})
+			StartByte: s.Offset, EndByte: s.End, ContentHash: hex.EncodeToString(sum[:8])})
 	}
 	f.Tokens = PackTokens(parsed.Tokens)
 	return f

@@ -107,6 +107,9 @@ func New(driver Driver, opt Options) (*Queue, error) {
 		FetchCooldown:        min(opt.PollInterval, 100*time.Millisecond),
 		RetryPolicy:          backoff{},
 		MaxAttempts:          max(opt.MaxAttempts, 1),
+		// A finished ingestion job says nothing the version's status does
+		// not; keep its row only briefly.
+		CompletedJobRetentionPeriod: 10 * time.Minute,
 	}
 	workers := river.NewWorkers()
 	if opt.Processor != nil {

@@ -83,13 +83,22 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger, opt Options) 
 		app.Close()
 		return nil, err
 	}
+	poll := 50 * time.Millisecond // PostgreSQL workers are woken by LISTEN/NOTIFY; this is the fallback
+	if db.Dialect == store.SQLite {
+		// SQLite has no notifications and a job inserted inside a
+		// transaction cannot wake the workers, so they poll: a cheap local
+		// query that keeps an upload's wait for its worker to ~10 ms.
+		poll = 20 * time.Millisecond
+	}
 	app.Queue, err = jobs.New(driver, jobs.Options{Workers: workers, MaxAttempts: cfg.JobMaxAttempts, Processor: app.Pipeline, Log: log,
-		Collect: func(ctx context.Context) error { _, err := app.Collector.Collect(ctx); return err }})
+		PollInterval: poll, Collect: func(ctx context.Context) error { _, err := app.Collector.Collect(ctx); return err }})
 	if err != nil {
 		app.Close()
 		return nil, err
 	}
-	app.Service = &catalog.Service{Repo: db, Recorder: recorder{db: db, queue: app.Queue}, Blobs: app.Blobs, Leases: db, Log: log}
+	gate := newUploadGate(db, cfg.DBPoolSize)
+	app.Service = &catalog.Service{Repo: db, Recorder: recorder{db: db, queue: app.Queue, gate: gate}, Blobs: app.Blobs,
+		Leases: gatedLeases{db: db, gate: gate}, Log: log}
 	app.Handler = app.routes()
 	return app, nil
 }
@@ -116,14 +125,62 @@ func (a *App) queueDriver(ctx context.Context) (jobs.Driver, error) {
 	return riverdatabasesql.NewWithPgxListener(a.DB.SQL, a.listener), nil
 }
 
+// uploadGate bounds how many uploads write to the database at once. On
+// SQLite every write shares one connection with ingestion: without the gate
+// fifty uploaders win that connection fifty times as often as the workers,
+// uploads are accepted far faster than they are analysed and the backlog
+// grows without bound. With it, the workers keep their share and the
+// uploaders wait (in order) for theirs.
+type uploadGate chan struct{}
+
+func newUploadGate(db *store.DB, poolSize int) uploadGate {
+	n := max(poolSize, 1)
+	if db.Dialect == store.SQLite {
+		n = 1
+	}
+	return make(uploadGate, n)
+}
+
+func (g uploadGate) enter(ctx context.Context) error {
+	select {
+	case g <- struct{}{}:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
+
+func (g uploadGate) leave() { <-g }
+
+// gatedLeases takes upload leases through the gate.
+type gatedLeases struct {
+	db   *store.DB
+	gate uploadGate
+}
+
+func (l gatedLeases) Lease(ctx context.Context, id string, shas []string, expires time.Time) error {
+	if err := l.gate.enter(ctx); err != nil {
+		return err
+	}
+	defer l.gate.leave()
+	return l.db.Lease(ctx, id, shas, expires)
+}
+
+func (l gatedLeases) Release(ctx context.Context, id string) error { return l.db.Release(ctx, id) }
+
 // recorder records an accepted upload and its ingestion job in one
 // transaction (catalog.VersionRecorder).
 type recorder struct {
 	db    *store.DB
 	queue *jobs.Queue
+	gate  uploadGate
 }
 
 func (r recorder) RecordVersion(ctx context.Context, nv catalog.NewVersion) (catalog.Package, catalog.Version, error) {
+	if err := r.gate.enter(ctx); err != nil {
+		return catalog.Package{}, catalog.Version{}, err
+	}
+	defer r.gate.leave()
 	var ver catalog.Version
 	err := r.db.InTx(ctx, func(tx *sql.Tx) error {
 		var err error

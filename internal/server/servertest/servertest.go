@@ -179,11 +179,13 @@ func Zip(t testing.TB, folder string, files []NamedFile) []byte {
 
 // UploadResult mirrors the API's 202 body.
 type UploadResult struct {
-	PackageID string `json:"package_id"`
-	VersionID string `json:"version_id"`
-	Version   int    `json:"version"`
-	JobID     int64  `json:"job_id"`
-	Status    string `json:"status"`
+	PackageID   string `json:"package_id"`
+	VersionID   string `json:"version_id"`
+	Version     int    `json:"version"`
+	JobID       int64  `json:"job_id"`
+	Status      string `json:"status"`
+	Created     bool   `json:"created"`
+	IdenticalTo int    `json:"identical_to"`
 }
 
 // APIError mirrors the API's error body.
