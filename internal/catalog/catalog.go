@@ -157,6 +157,8 @@ type Repository interface {
 	SetVersionStatus(ctx context.Context, versionID string, status Status, message, detail string) error
 	SetFileFacts(ctx context.Context, fileID string, lineCount int, contentKind, encoding string) error
 	EditMetadata(ctx context.Context, packageID string, edit MetadataEdit) (Package, error)
+	// SetVersionNote changes the note of a package's version number.
+	SetVersionNote(ctx context.Context, packageID string, number int, note string) (Version, error)
 	// DeletePackage removes the package and returns the content hashes its
 	// files referenced.
 	DeletePackage(ctx context.Context, id string) ([]string, error)

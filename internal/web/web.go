@@ -23,6 +23,7 @@ import (
 	"github.com/veripost/veripost/internal/apperror"
 	"github.com/veripost/veripost/internal/blob"
 	"github.com/veripost/veripost/internal/catalog"
+	"github.com/veripost/veripost/internal/compare"
 	"github.com/veripost/veripost/internal/index"
 	"github.com/veripost/veripost/internal/store"
 	"github.com/veripost/veripost/internal/upload"
@@ -71,6 +72,9 @@ type Deps struct {
 	Version string
 	// APIPrefix is where the JSON API lives (default "/api/v1").
 	APIPrefix string
+	// Compare compares versions, packages and library variants (optional:
+	// without it the compare pages are absent).
+	Compare *compare.Service
 }
 
 // UI serves the pages. It is an http.Handler.
