@@ -112,6 +112,7 @@ func (u *UI) routes() chi.Router {
 	r.Get("/symbols/{name}", u.symbolPage)
 	r.Get("/libraries", u.libraries)
 	r.Get("/libraries/{name}", u.library)
+	r.Get("/compare", u.comparePage)
 	r.Get("/static/*", u.static)
 	r.Get("/favicon.ico", u.assets.favicon)
 	r.NotFound(func(w http.ResponseWriter, r *http.Request) {
