@@ -80,17 +80,17 @@ type cmpSide struct {
 }
 
 type compareData struct {
-	A, B      cmpSide
-	R         *diff.Result
-	Custom    bool
-	View      string
-	Opt       diff.Options
-	Groups    []cmpGroup
-	Files     []cmpFile
-	Changed   int
-	Unchanged int
+	A, B                                   cmpSide
+	R                                      *diff.Result
+	Custom                                 bool
+	View                                   string
+	Opt                                    diff.Options
+	Groups                                 []cmpGroup
+	Files                                  []cmpFile
+	Changed                                int
+	Unchanged                              int
 	UnifiedURL, SplitURL, SwapURL, MoreURL string
-	Hidden    [][2]string // the side parameters, kept by the options form
+	Hidden                                 [][2]string // the side parameters, kept by the options form
 }
 
 // compareQuery is the page's parameters.
