@@ -98,11 +98,13 @@ func (k keyer) key(t *text, i int) string {
 	if k.opt.IgnoreCase {
 		s = strings.ToUpper(s)
 	}
+	// NUL never occurs in text (it makes a file binary), so it keeps the
+	// line break and the raw bytes apart from the text itself.
 	if k.perLine && !k.opt.IgnoreWhitespace && t.cr[i] {
-		s += "\r"
+		s += "\x00CR"
 	}
 	if raw, ok := t.raw[i]; ok {
-		s += "\x00" + string(raw)
+		s += "\x00RAW" + string(raw)
 	}
 	return s
 }
