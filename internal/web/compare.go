@@ -19,7 +19,8 @@ import (
 // ignore options ws/case/comments, context, view=unified|split.
 
 type cmpItem struct {
-	Status  string
+	Status  string // for the style: added, removed, changed …
+	Label   string // the status in words
 	Title   string
 	Details []string
 	ALabel  string
@@ -322,7 +323,7 @@ func (u *UI) compareView(c *compare.Comparison, cq compareQuery) *compareData {
 		return fmt.Sprintf("#f%d", i)
 	}
 	item := func(status, title string, a, b *diff.Loc, details ...string) cmpItem {
-		it := cmpItem{Status: status, Title: title, Details: details}
+		it := cmpItem{Status: status, Label: strings.ReplaceAll(status, "-", " "), Title: title, Details: details}
 		if a != nil {
 			it.ALabel, it.AHref = locLabel(a), srcHref(c.A, a.File, a.Line)
 		}
@@ -396,7 +397,7 @@ func (u *UI) compareView(c *compare.Comparison, cq compareQuery) *compareData {
 			det = append(det, "path "+l.PathA+" → "+l.PathB)
 		}
 		it := item(l.Status, l.Name, l.A, l.B, det...)
-		it.Status = libStatusWords(l.Status)
+		it.Label = libStatusWords(l.Status)
 		if l.Status == diff.LibVariant {
 			it.Variant = CompareHref(compare.Ref{SHA256: l.SHA256A}, compare.Ref{SHA256: l.SHA256B})
 		}
@@ -410,7 +411,7 @@ func (u *UI) compareView(c *compare.Comparison, cq compareQuery) *compareData {
 	d.add(g)
 	g = cmpGroup{Key: "references", Title: "References"}
 	for _, x := range s.References {
-		g.Items = append(g.Items, item(strings.ReplaceAll(x.Status, "-", " "), x.Name, x.A, x.B,
+		g.Items = append(g.Items, item(x.Status, x.Name, x.A, x.B,
 			fmt.Sprintf("%s · used %d → %d times", x.Kind, x.CountA, x.CountB)))
 	}
 	d.add(g)
