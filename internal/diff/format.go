@@ -53,11 +53,11 @@ func WriteText(w io.Writer, r *Result, o TextOptions) error {
 				for _, st := range x.Statements {
 					switch st.Op {
 					case Added:
-						p("           + %s  (%s)\n", st.New, lineOf(st.B))
+						p("           + %s  (%s)\n", st.New, st.B.String())
 					case Removed:
-						p("           - %s  (%s)\n", st.Old, lineOf(st.A))
+						p("           - %s  (%s)\n", st.Old, st.A.String())
 					default:
-						p("           ~ %s  (%s)\n             %s  (%s)\n", st.Old, lineOf(st.A), st.New, lineOf(st.B))
+						p("           ~ %s  (%s)\n             %s  (%s)\n", st.Old, st.A.String(), st.New, st.B.String())
 					}
 				}
 			}
@@ -75,7 +75,7 @@ func WriteText(w io.Writer, r *Result, o TextOptions) error {
 			}
 			p("  %-8s %s%s  %s\n", b.Status, b.Name, extra, locs(b.A, b.B))
 			for _, v := range b.Values {
-				p("           %s\n", valueWords(v))
+				p("           %s\n", v.Words())
 			}
 		}
 	}
@@ -87,7 +87,7 @@ func WriteText(w io.Writer, r *Result, o TextOptions) error {
 		}
 		p("\n%s:\n", title)
 		for _, v := range items {
-			p("  %s  %s\n", valueWords(v), locs(v.A, v.B))
+			p("  %s  %s\n", v.Words(), locs(v.A, v.B))
 		}
 	}
 	values("header commands", s.Headers)
@@ -95,7 +95,7 @@ func WriteText(w io.Writer, r *Result, o TextOptions) error {
 	if len(s.Libraries) > 0 {
 		p("\nlibraries:\n")
 		for _, l := range s.Libraries {
-			p("  %s: %s  %s\n", l.Name, libraryWords(l.Status), locs(l.A, l.B))
+			p("  %s: %s  %s\n", l.Name, LibraryWords(l.Status), locs(l.A, l.B))
 			if l.PathA != l.PathB && l.PathA != "" && l.PathB != "" {
 				p("           path: %s → %s\n", l.PathA, l.PathB)
 			}
@@ -171,8 +171,8 @@ func short(sha string) string {
 	return sha
 }
 
-// lineOf writes FILE:LINE or FILE:FROM-TO.
-func lineOf(l *Loc) string {
+// String writes FILE:LINE or FILE:FROM-TO.
+func (l *Loc) String() string {
 	if l == nil {
 		return "-"
 	}
@@ -187,15 +187,15 @@ func locs(a, b *Loc) string {
 	case a == nil && b == nil:
 		return ""
 	case a == nil:
-		return "[B " + lineOf(b) + "]"
+		return "[B " + b.String() + "]"
 	case b == nil:
-		return "[A " + lineOf(a) + "]"
+		return "[A " + a.String() + "]"
 	}
-	return "[A " + lineOf(a) + ", B " + lineOf(b) + "]"
+	return "[A " + a.String() + ", B " + b.String() + "]"
 }
 
-// valueWords writes NAME: old → new (or + NAME: new, - NAME: old).
-func valueWords(v ValueChange) string {
+// Words writes NAME: old → new (or + NAME: new, - NAME: old).
+func (v ValueChange) Words() string {
 	switch v.Status {
 	case Added:
 		return "+ " + v.Name + ": " + v.New

@@ -165,7 +165,7 @@ func (c *comparer) summary() string {
 	add(counted("header command", "header commands", n.HeadersChanged, "changed"))
 	add(counted("define", "defines", n.DefinesChanged, "changed"))
 	for _, l := range r.Semantic.Libraries {
-		add(l.Name + ": " + libraryWords(l.Status))
+		add(l.Name + ": " + LibraryWords(l.Status))
 	}
 	add(counted("file", "files", n.FilesAdded, "added", n.FilesRemoved, "removed", n.FilesRenamed, "renamed"))
 	if len(parts) == 0 {
@@ -194,8 +194,8 @@ func plural(n int, one, many string) string {
 	return many
 }
 
-// libraryWords says a library status in words.
-func libraryWords(status string) string {
+// LibraryWords says a library status in words.
+func LibraryWords(status string) string {
 	switch status {
 	case LibVariant:
 		return "different variant"

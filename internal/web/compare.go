@@ -325,10 +325,10 @@ func (u *UI) compareView(c *compare.Comparison, cq compareQuery) *compareData {
 	item := func(status, title string, a, b *diff.Loc, details ...string) cmpItem {
 		it := cmpItem{Status: status, Label: strings.ReplaceAll(status, "-", " "), Title: title, Details: details}
 		if a != nil {
-			it.ALabel, it.AHref = locLabel(a), srcHref(c.A, a.File, a.Line)
+			it.ALabel, it.AHref = a.String(), srcHref(c.A, a.File, a.Line)
 		}
 		if b != nil {
-			it.BLabel, it.BHref = locLabel(b), srcHref(c.B, b.File, b.Line)
+			it.BLabel, it.BHref = b.String(), srcHref(c.B, b.File, b.Line)
 		}
 		if it.Hunk = hunkOf(b, "b"); it.Hunk == "" {
 			it.Hunk = hunkOf(a, "a")
@@ -367,7 +367,7 @@ func (u *UI) compareView(c *compare.Comparison, cq compareQuery) *compareData {
 		for _, x := range bg.items {
 			var det []string
 			for _, v := range x.Values {
-				det = append(det, valueText(v))
+				det = append(det, v.Words())
 			}
 			if x.Moved && x.Status != diff.Moved {
 				det = append(det, "also moved to "+x.B.File)
@@ -386,7 +386,7 @@ func (u *UI) compareView(c *compare.Comparison, cq compareQuery) *compareData {
 	}{{"headers", "Header commands", s.Headers}, {"defines", "Defines", s.Defines}} {
 		g = cmpGroup{Key: vg.key, Title: vg.title}
 		for _, v := range vg.items {
-			g.Items = append(g.Items, item(v.Status, valueText(v), v.A, v.B))
+			g.Items = append(g.Items, item(v.Status, v.Words(), v.A, v.B))
 		}
 		d.add(g)
 	}
@@ -397,7 +397,7 @@ func (u *UI) compareView(c *compare.Comparison, cq compareQuery) *compareData {
 			det = append(det, "path "+l.PathA+" → "+l.PathB)
 		}
 		it := item(l.Status, l.Name, l.A, l.B, det...)
-		it.Label = libStatusWords(l.Status)
+		it.Label = diff.LibraryWords(l.Status)
 		if l.Status == diff.LibVariant {
 			it.Variant = CompareHref(compare.Ref{SHA256: l.SHA256A}, compare.Ref{SHA256: l.SHA256B})
 		}
@@ -458,37 +458,6 @@ func (d *compareData) add(g cmpGroup) {
 	if len(g.Items) > 0 {
 		d.Groups = append(d.Groups, g)
 	}
-}
-
-func locLabel(l *diff.Loc) string {
-	if l.EndLine > l.Line {
-		return fmt.Sprintf("%s:%d–%d", l.File, l.Line, l.EndLine)
-	}
-	return fmt.Sprintf("%s:%d", l.File, l.Line)
-}
-
-func valueText(v diff.ValueChange) string {
-	switch v.Status {
-	case diff.Added:
-		return v.Name + ": " + v.New + " (added)"
-	case diff.Removed:
-		return v.Name + ": " + v.Old + " (removed)"
-	}
-	return v.Name + ": " + v.Old + " → " + v.New
-}
-
-func libStatusWords(s string) string {
-	switch s {
-	case diff.LibVariant:
-		return "different variant"
-	case diff.LibPath:
-		return "path changed"
-	case diff.LibUnresolved:
-		return "no longer resolved"
-	case diff.LibNowResolved:
-		return "now resolved"
-	}
-	return s
 }
 
 // markedHTML escapes a line and wraps its changed parts in <mark>.
