@@ -34,7 +34,15 @@ type cmpItem struct {
 type cmpGroup struct {
 	Key, Title string
 	Items      []cmpItem
+	Open       bool
 }
+
+// Long lists of definitions and references start folded; the language
+// items above them are what a reviewer reads first.
+const foldSymbolsOver = 20
+
+// Files added or removed whole start folded past this many lines.
+const foldWholeFileOver = 300
 
 type cmpCell struct {
 	N    int
@@ -422,7 +430,8 @@ func (u *UI) compareView(c *compare.Comparison, cq compareQuery) *compareData {
 		if f.Equivalent {
 			cf.Status = "equivalent"
 		}
-		cf.Collapsed = f.Status == diff.StatusIdentical || f.Equivalent
+		cf.Collapsed = f.Status == diff.StatusIdentical || f.Equivalent ||
+			(f.A == nil || f.B == nil) && f.Added+f.Removed > foldWholeFileOver
 		switch {
 		case f.A == nil:
 			cf.Title = f.B.Name
@@ -455,6 +464,7 @@ func (u *UI) compareView(c *compare.Comparison, cq compareQuery) *compareData {
 }
 
 func (d *compareData) add(g cmpGroup) {
+	g.Open = len(g.Items) <= foldSymbolsOver || g.Key != "definitions" && g.Key != "references"
 	if len(g.Items) > 0 {
 		d.Groups = append(d.Groups, g)
 	}
