@@ -71,12 +71,12 @@ type File struct {
 
 // Section is one :SECTION= block of a source file.
 type Section struct {
-	Name        string `json:"name"`
-	Kind        string `json:"kind"` // system, calc or user
-	StartLine   int    `json:"start_line"`
-	EndLine     int    `json:"end_line"`
-	StartByte   int    `json:"start_byte"`
-	EndByte     int    `json:"end_byte"`
+	Name      string `json:"name"`
+	Kind      string `json:"kind"` // system, calc or user
+	StartLine int    `json:"start_line"`
+	EndLine   int    `json:"end_line"`
+	StartByte int    `json:"start_byte"`
+	EndByte   int    `json:"end_byte"`
 	// ContentHash identifies the section's bytes: the first 16 hex digits
 	// (64 bits) of their SHA-256, enough to find identical sections.
 	ContentHash string `json:"content_hash"`
@@ -112,6 +112,27 @@ func (f *File) Diagnostics() []upg.Diagnostic {
 // AnalyzeFile analyses one file's bytes. name decides how the bytes are
 // read (by extension) and names the file in diagnostics.
 func AnalyzeFile(name string, data []byte) *File {
+	f, _ := analyzeFile(name, data)
+	return f
+}
+
+// AnalyzeParsed is Analyze that also returns the syntax tree of every UPG
+// source (by name), for work on the trees themselves (comparing two
+// packages, explaining a section) without parsing twice.
+func AnalyzeParsed(inputs []Input) (Result, map[string]*upg.File) {
+	files := make([]Named, len(inputs))
+	trees := map[string]*upg.File{}
+	for i, in := range inputs {
+		f, tree := analyzeFile(in.Name, in.Data)
+		files[i] = Named{Name: in.Name, File: f}
+		if tree != nil {
+			trees[in.Name] = tree
+		}
+	}
+	return Resolve(files), trees
+}
+
+func analyzeFile(name string, data []byte) (*File, *upg.File) {
 	sum := sha256.Sum256(data)
 	tf := textfile.Inspect(data)
 	facts, parsed := resolve.Extract(name, data)
@@ -124,7 +145,7 @@ func AnalyzeFile(name string, data []byte) *File {
 		f.count(d.Severity)
 	}
 	if parsed == nil {
-		return f
+		return f, nil
 	}
 	ol := parsed.Outline()
 	ol.File = "" // the same bytes may be stored under other names
@@ -137,7 +158,7 @@ func AnalyzeFile(name string, data []byte) *File {
 			StartByte: s.Offset, EndByte: s.End, ContentHash: hex.EncodeToString(sum[:8])})
 	}
 	f.Tokens = PackTokens(parsed.Tokens)
-	return f
+	return f, parsed
 }
 
 func (f *File) count(s upg.Severity) {

@@ -9,6 +9,7 @@ import (
 	"errors"
 	"log/slog"
 	"net/http"
+	"reflect"
 	"strings"
 
 	"github.com/danielgtaylor/huma/v2"
@@ -18,6 +19,7 @@ import (
 	"github.com/veripost/veripost/internal/apperror"
 	"github.com/veripost/veripost/internal/blob"
 	"github.com/veripost/veripost/internal/catalog"
+	"github.com/veripost/veripost/internal/compare"
 	"github.com/veripost/veripost/internal/index"
 	"github.com/veripost/veripost/internal/upload"
 )
@@ -30,6 +32,7 @@ type Deps struct {
 	Blobs   blob.Store
 	Index   index.Reader
 	Reindex Reindexer
+	Compare *compare.Service // optional
 	Limits  upload.Limits
 	Log     *slog.Logger
 	Version string
@@ -92,12 +95,30 @@ func Mount(r chi.Router, d Deps) huma.API {
 	cfg.DocsPath = "" // the built-in docs page loads scripts from a CDN; VeriPost must work offline
 	cfg.SchemasPath = Prefix + "/schemas"
 	cfg.CreateHooks = nil // no $schema links in responses
+	cfg.Components.Schemas = huma.NewMapRegistry("#/components/schemas/", schemaName)
 	api := humachi.New(r, cfg)
 	h := &handlers{Deps: d}
 	h.register(api)
 	h.registerIndex(api)
 	h.registerParse(api)
+	h.registerCompare(api)
 	return api
+}
+
+// schemaName names a type's schema in the OpenAPI document. Types from other
+// packages are prefixed with their package (CatalogPackage,
+// ResolveSideFile), because packages reuse short names.
+func schemaName(t reflect.Type, hint string) string {
+	name := huma.DefaultSchemaNamer(t, hint)
+	for t.Kind() == reflect.Pointer || t.Kind() == reflect.Slice || t.Kind() == reflect.Map || t.Kind() == reflect.Array {
+		t = t.Elem()
+	}
+	pkg := t.PkgPath()
+	if pkg == "" || t.Name() == "" || strings.HasSuffix(pkg, "/internal/api") {
+		return name
+	}
+	base := pkg[strings.LastIndex(pkg, "/")+1:]
+	return strings.ToUpper(base[:1]) + base[1:] + name
 }
 
 type handlers struct{ Deps }

@@ -342,9 +342,9 @@ type VersionBody struct {
 	Files []catalog.File `json:"files"`
 }
 
-type versionOutput struct{ Body VersionBody }
+type versionFilesOutput struct{ Body VersionBody }
 
-func (h *handlers) versionFiles(ctx context.Context, in *versionNumberInput) (*versionOutput, error) {
+func (h *handlers) versionFiles(ctx context.Context, in *versionNumberInput) (*versionFilesOutput, error) {
 	v, err := h.version(ctx, in.ID, in.Number)
 	if err != nil {
 		return nil, err
@@ -353,7 +353,7 @@ func (h *handlers) versionFiles(ctx context.Context, in *versionNumberInput) (*v
 	if err != nil {
 		return nil, h.fail(ctx, err)
 	}
-	return &versionOutput{Body: VersionBody{Version: v, Files: files}}, nil
+	return &versionFilesOutput{Body: VersionBody{Version: v, Files: files}}, nil
 }
 
 // StatusBody is the polling answer.

@@ -92,8 +92,11 @@ func (m *memory) Put(_ context.Context, key string, _ int64, r io.Reader) error 
 	m.blobs[key] = b
 	return nil
 }
-func (m *memory) Exists(_ context.Context, key string) (bool, error) { _, ok := m.blobs[key]; return ok, nil }
-func (m *memory) Delete(_ context.Context, key string) error        { delete(m.blobs, key); return nil }
+func (m *memory) Exists(_ context.Context, key string) (bool, error) {
+	_, ok := m.blobs[key]
+	return ok, nil
+}
+func (m *memory) Delete(_ context.Context, key string) error { delete(m.blobs, key); return nil }
 
 func (m *memory) Lease(_ context.Context, id string, shas []string, _ time.Time) error {
 	m.mu.Lock()
@@ -168,6 +171,9 @@ func (m *memory) SetVersionStatus(context.Context, string, Status, string, strin
 	panic("unused")
 }
 func (m *memory) EditMetadata(context.Context, string, MetadataEdit) (Package, error) {
+	panic("unused")
+}
+func (m *memory) SetVersionNote(context.Context, string, int, string) (Version, error) {
 	panic("unused")
 }
 func (m *memory) DeletePackage(context.Context, string) error { return nil }

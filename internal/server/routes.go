@@ -18,6 +18,7 @@ import (
 
 	"github.com/veripost/veripost/internal/api"
 	"github.com/veripost/veripost/internal/apperror"
+	"github.com/veripost/veripost/internal/compare"
 	"github.com/veripost/veripost/internal/web"
 )
 
@@ -53,11 +54,12 @@ func (a *App) routes() http.Handler {
 	// file downloads are octet-stream or zip and pass through untouched.
 	r.Use(middleware.RequestID, a.observe, a.recoverJSON, middleware.Compress(5, "application/json"))
 	a.opsRoutes(r)
+	cmp := &compare.Service{Repo: a.DB, Blobs: a.Blobs, Find: a.DB}
 	api.Mount(r, api.Deps{
 		Repo: a.DB, Browser: a.DB, Service: a.Service, Blobs: a.Blobs, Index: a.DB, Reindex: a.Reindexer(),
-		Limits: a.Limits(), Log: a.Log, Version: a.version,
+		Limits: a.Limits(), Log: a.Log, Version: a.version, Compare: cmp,
 	})
-	ui := web.New(web.Deps{Store: a.DB, Blobs: a.Blobs, Index: a.DB, Limits: a.Limits(), Log: a.Log, Version: a.version, APIPrefix: api.Prefix})
+	ui := web.New(web.Deps{Store: a.DB, Blobs: a.Blobs, Index: a.DB, Limits: a.Limits(), Log: a.Log, Version: a.version, APIPrefix: api.Prefix, Compare: cmp})
 	r.NotFound(func(w http.ResponseWriter, r *http.Request) {
 		if r.URL.Path != "/api" && !strings.HasPrefix(r.URL.Path, "/api/") {
 			ui.ServeHTTP(w, r) // the web UI, with its own HTML 404

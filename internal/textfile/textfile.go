@@ -80,3 +80,13 @@ func Decode(b []byte, encoding string) string {
 	}
 	return strings.ToValidUTF8(string(b), "\uFFFD")
 }
+
+// Encode turns text produced by Decode back into bytes of the encoding.
+// It fails for a Windows-1252 text holding a character the code page
+// lacks (such as the U+FFFD Decode writes for its five undefined bytes).
+func Encode(s, encoding string) ([]byte, error) {
+	if encoding == Windows1252 {
+		return charmap.Windows1252.NewEncoder().Bytes([]byte(s))
+	}
+	return []byte(s), nil
+}

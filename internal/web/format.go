@@ -107,6 +107,7 @@ func (u *UI) funcs() template.FuncMap {
 		"maxUpload":  func() string { return upload.HumanBytes(u.Limits.MaxRequestBytes) },
 		"maxUploadN": func() int64 { return u.Limits.MaxRequestBytes },
 		"hasIndex":   func() bool { return u.Index != nil },
+		"hasCompare": func() bool { return u.Compare != nil },
 		"api":        func() string { return u.APIPrefix },
 		"dict":       dict,
 		"list":       func(v ...string) []string { return v },

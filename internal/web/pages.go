@@ -285,6 +285,8 @@ type packageData struct {
 	Files  []catalog.File
 	Older  bool
 	LibUse map[string]*libUse // by file id: packages with exactly this library (see libUsage)
+	// Compare is what the page offers to compare with (nil without compare).
+	Compare *compareChoices
 }
 
 // maxListedDiagnostics bounds the package page's list; the counts stay
@@ -361,6 +363,7 @@ func (u *UI) pkg(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 	d.LibUse = u.libUsage(r, d.Files)
+	d.Compare = u.compareChoices(r, p, d.Files)
 	if d.Shown.ParserVersion != "" {
 		rows, err := u.versionDiagnostics(r, d.Shown.ID, index.DiagnosticFilter{})
 		if err != nil {

@@ -24,6 +24,7 @@ import (
 	"github.com/veripost/veripost/internal/apperror"
 	"github.com/veripost/veripost/internal/blob"
 	"github.com/veripost/veripost/internal/catalog"
+	"github.com/veripost/veripost/internal/compare"
 	"github.com/veripost/veripost/internal/index"
 	"github.com/veripost/veripost/internal/upload"
 )
@@ -51,6 +52,9 @@ type Deps struct {
 	Version string
 	// APIPrefix is where the JSON API lives (default "/api/v1").
 	APIPrefix string
+	// Compare compares versions, packages and library variants (optional:
+	// without it the compare pages are absent).
+	Compare *compare.Service
 }
 
 // UI serves the pages. It is an http.Handler.
@@ -88,6 +92,7 @@ func (u *UI) routes() chi.Router {
 	r.Get("/symbols/{name}", u.symbolPage)
 	r.Get("/libraries", u.libraries)
 	r.Get("/libraries/{name}", u.library)
+	r.Get("/compare", u.comparePage)
 	r.Get("/static/*", u.static)
 	r.Get("/favicon.ico", u.assets.favicon)
 	r.NotFound(func(w http.ResponseWriter, r *http.Request) {

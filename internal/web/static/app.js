@@ -688,6 +688,62 @@
     });
   }
 
+  // ---- Version notes ------------------------------------------------------
+
+  // "Edit note" in the versions table turns the note into a field; saving
+  // sends it to the API (PATCH …/versions/N).
+  function initNoteEdit() {
+    $$("[data-note-edit]").forEach(function (btn) {
+      btn.addEventListener("click", function () {
+        var row = btn.closest("tr");
+        var cell = row && $("td.note", row);
+        if (!cell || $("form", cell)) return;
+        var old = btn.getAttribute("data-note") || "";
+        var form = document.createElement("form");
+        form.className = "note-form";
+        var input = document.createElement("input");
+        input.maxLength = 2000;
+        input.value = old;
+        input.setAttribute("aria-label", "Note");
+        input.setAttribute("data-note-input", "");
+        var save = document.createElement("button");
+        save.type = "submit"; save.className = "btn btn-sm btn-primary"; save.textContent = "Save";
+        var cancel = document.createElement("button");
+        cancel.type = "button"; cancel.className = "btn btn-sm btn-ghost"; cancel.textContent = "Cancel";
+        var msg = document.createElement("p");
+        msg.className = "error-msg small"; msg.hidden = true; msg.setAttribute("role", "alert");
+        form.appendChild(input); form.appendChild(save); form.appendChild(cancel); form.appendChild(msg);
+        var shown = cell.textContent;
+        cell.textContent = "";
+        cell.appendChild(form);
+        input.focus();
+        function done(text) { cell.textContent = text.trim() === "" ? "—" : text; btn.focus(); }
+        cancel.addEventListener("click", function () { done(shown); });
+        form.addEventListener("submit", function (e) {
+          e.preventDefault();
+          save.disabled = true;
+          fetch(btn.getAttribute("data-note-edit"), {
+            method: "PATCH",
+            headers: { "Content-Type": "application/json", Accept: "application/json" },
+            body: JSON.stringify({ note: input.value.trim() })
+          }).then(function (res) {
+            return res.text().then(function (t) {
+              if (!res.ok) throw apiError(res.status, t);
+              return JSON.parse(t);
+            });
+          }).then(function (v) {
+            btn.setAttribute("data-note", v.note || "");
+            done(v.note || "");
+          }).catch(function (err) {
+            msg.textContent = (err && err.message) || "The note could not be saved.";
+            msg.hidden = false;
+            save.disabled = false;
+          });
+        });
+      });
+    });
+  }
+
   function init() {
     localizeTimes(document);
     initAutoSubmit();
@@ -701,6 +757,7 @@
     initSource();
     initSymbols();
     initDiagFilter();
+    initNoteEdit();
   }
 
   if (document.readyState === "loading") document.addEventListener("DOMContentLoaded", init);
