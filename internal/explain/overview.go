@@ -257,7 +257,7 @@ func (p *Package) customSections() []Sentence {
 		}
 		st := newSentence(0).text(name + " defines " + plural(len(f.Sections), "section", "sections"))
 		first := true
-		group := func(list []*upg.Section, words string) {
+		group := func(list []*upg.Section, one, many string) {
 			if len(list) == 0 {
 				return
 			}
@@ -267,7 +267,7 @@ func (p *Package) customSections() []Sentence {
 			} else {
 				st.text("; ")
 			}
-			st.text(itoa(len(list)) + " " + words + " (")
+			st.text(plural(len(list), one, many) + " (")
 			for i, s := range list {
 				if i == maxListed {
 					st.text(" and " + plural(len(list)-i, "more", "more"))
@@ -280,9 +280,9 @@ func (p *Package) customSections() []Sentence {
 			}
 			st.text(")")
 		}
-		group(sys, "that the posting system or the library knows by name")
-		group(calc, "calculation sections of its own")
-		group(user, "output sections of its own, reached by CALL or an attribute")
+		group(sys, "that the posting system or the library knows by name", "that the posting system or the library knows by name")
+		group(calc, "calculation section of its own", "calculation sections of its own")
+		group(user, "output section of its own, reached by CALL or an attribute", "output sections of its own, reached by CALL or an attribute")
 		out = append(out, st.done())
 	}
 	return out
@@ -316,7 +316,18 @@ func (p *Package) overrides() []Sentence {
 	}
 	if n == 0 && len(p.res.Libraries) > 0 {
 		if main := p.mainFile(); main != nil {
-			out = append(out, newSentence(0).text("no section of the post replaces a library section of the same name").cite(main.Name, 1, 1).done())
+			st := newSentence(0).text("no section of the post replaces a library section of the same name").cite(main.Name, 1, 1)
+			var missing []string
+			for _, l := range p.res.Libraries {
+				if l.How == howUnresolved {
+					missing = append(missing, upg.BaseName(l.Path))
+					st.cite(l.From, l.Line, l.Line)
+				}
+			}
+			if len(missing) > 0 {
+				st.text(" in the files it has; " + joinWords(missing, "and") + " is not in the package, so what the post replaces there cannot be seen")
+			}
+			out = append(out, st.done())
 		}
 	}
 	return out

@@ -103,19 +103,17 @@ func (w *writer) whenItRuns() []Sentence {
 	var out []Sentence
 	hdr := func() *sentence { return newSentence(0).cite(w.f.Name, s.StartLine, s.StartLine) }
 	// A copy another file overrides never runs.
+	// A second definition in the same file: the first one is used.
+	if first := w.f.Section(s.Name); first != nil && first != s && first.Name == s.Name {
+		out = append(out, hdr().text("this second definition of ").code(s.Name).text(" in "+w.f.Name+" is never used; the first one, at line "+itoa(first.StartLine)+", is").
+			cite(w.f.Name, first.StartLine, first.StartLine).done())
+		return out
+	}
 	mine := w.p.defAt(w.f.Name, s.StartLine, s.Name)
 	if mine != nil && mine.Overridden {
 		if win := w.p.sectionDef(s.Name); win != nil && win != mine {
 			out = append(out, hdr().text("this copy of ").code(s.Name).text(" never runs: the copy in "+win.File+" line "+itoa(win.Line)+" wins, because a source overrides the libraries it includes and an earlier library a later one").
 				cite(win.File, win.Line, win.Line).link(symSection, win.Name, win.File, win.Line).done())
-			return out
-		}
-	}
-	if mine == nil {
-		// A second definition in the same file: the first one is used.
-		if first := w.f.Section(s.Name); first != nil && first != s {
-			out = append(out, hdr().text("this second definition of ").code(s.Name).text(" in "+w.f.Name+" is never used; the first one at line "+itoa(first.StartLine)+" is").
-				cite(w.f.Name, first.StartLine, first.StartLine).done())
 			return out
 		}
 	}
@@ -208,6 +206,9 @@ func (w *writer) whenItRuns() []Sentence {
 			}
 			if len(c.refs) > 1 {
 				st.text(", at " + plural(len(c.refs), "place", "places"))
+			}
+			if d := w.p.defAt(c.file, c.line, c.label); d != nil && d.Overridden {
+				st.text(", but that copy never runs (another file's copy replaces it)")
 			}
 			st.link(symSection, c.label, c.file, c.line)
 		case upg.RefSectionArg:
@@ -429,6 +430,9 @@ func (w *writer) names(from, to int) []Sentence {
 			verb = "sets"
 		}
 		what := "unknown"
+		if r.Status == statusLibraryMissing {
+			what = "missing"
+		}
 		switch r.Kind {
 		case symAttribute:
 			what = "attribute"
@@ -455,13 +459,15 @@ func (w *writer) names(from, to int) []Sentence {
 		{"sets\x00system", "it sets the system variables "},
 		{"sets\x00param", "it assigns to its parameters (the caller sees the change) "},
 		{"sets\x00user", "it sets the setup answers "},
-		{"sets\x00unknown", "it sets names the package does not define "},
+		{"sets\x00unknown", "it sets names that neither the package nor the language catalogue defines: "},
+		{"sets\x00missing", "it sets names the package does not define (a library it cannot find may): "},
 		{"reads\x00attribute", "it reads the package attributes "},
 		{"reads\x00system", "it reads the system names "},
 		{"reads\x00param", "it reads its parameters "},
 		{"reads\x00user", "it reads the setup or operation answers "},
 		{"reads\x00operation", "it compares with the operation ids "},
 		{"reads\x00unknown", "it reads names that neither the package nor the language catalogue defines: "},
+		{"reads\x00missing", "it reads names the package does not define (a library it cannot find may): "},
 	}
 	const maxNames = 30
 	var out []Sentence

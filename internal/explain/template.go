@@ -150,7 +150,7 @@ func (w *writer) token(s *sentence, t *upg.TokenItem, described map[string]bool)
 		}
 	}
 	if t.Force {
-		s.text(", even if unchanged")
+		s.text(" (forced: printed even if unchanged)")
 	}
 }
 
