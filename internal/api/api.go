@@ -18,6 +18,7 @@ import (
 	"github.com/veripost/veripost/internal/apperror"
 	"github.com/veripost/veripost/internal/blob"
 	"github.com/veripost/veripost/internal/catalog"
+	"github.com/veripost/veripost/internal/loader"
 	"github.com/veripost/veripost/internal/upload"
 )
 
@@ -28,6 +29,7 @@ type Deps struct {
 	Blobs   blob.Store
 	Index   IndexReader
 	Reindex Reindexer
+	Explain *loader.Loader // loads and analyses stored versions for the explain endpoints
 	Limits  upload.Limits
 	Log     *slog.Logger
 	Version string
@@ -95,6 +97,7 @@ func Mount(r chi.Router, d Deps) huma.API {
 	h.register(api)
 	h.registerIndex(api)
 	h.registerParse(api)
+	h.registerExplain(api)
 	return api
 }
 

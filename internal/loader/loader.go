@@ -17,6 +17,8 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"net/url"
+	"strconv"
 
 	lru "github.com/hashicorp/golang-lru/v2"
 	"golang.org/x/sync/singleflight"
@@ -203,4 +205,18 @@ func joinQuoted(names []string) string {
 		out += n
 	}
 	return out
+}
+
+// SourceURL is the web source view's address of a citation: the file, with
+// the cited range highlighted (hl) and its first line as the anchor. It is
+// "" when the citation has no file id.
+func SourceURL(packageID string, c explain.Cite) string {
+	if c.FileID == "" {
+		return ""
+	}
+	u := "/packages/" + url.PathEscape(packageID) + "/files/" + url.PathEscape(c.FileID)
+	if c.End > c.Start {
+		u += "?hl=" + strconv.Itoa(c.Start) + "-" + strconv.Itoa(c.End)
+	}
+	return u + "#L" + strconv.Itoa(c.Start)
 }

@@ -24,6 +24,7 @@ import (
 	"github.com/veripost/veripost/internal/blob"
 	"github.com/veripost/veripost/internal/catalog"
 	"github.com/veripost/veripost/internal/index"
+	"github.com/veripost/veripost/internal/loader"
 	"github.com/veripost/veripost/internal/store"
 	"github.com/veripost/veripost/internal/upload"
 )
@@ -71,6 +72,9 @@ type Deps struct {
 	Version string
 	// APIPrefix is where the JSON API lives (default "/api/v1").
 	APIPrefix string
+	// Explain loads analysed versions for the explanation pages (optional:
+	// without it the pages offer no explanations).
+	Explain *loader.Loader
 }
 
 // UI serves the pages. It is an http.Handler.
