@@ -128,10 +128,18 @@ func codeSpan(t string) string {
 	return fence + " " + t + " " + fence
 }
 
-// CodeSpans returns the contents of the code spans of a sentence's text,
-// in order (the inverse of how the explainer writes them).
-func CodeSpans(text string) []string {
-	var out []string
+// Segment is a piece of a sentence's text: prose, or the content of a code
+// span.
+type Segment struct {
+	Text string
+	Code bool
+}
+
+// Segments splits a sentence's text into prose and code spans (the
+// inverse of how the explainer writes them), for renderers.
+func Segments(text string) []Segment {
+	var out []Segment
+	start := 0
 	for i := 0; i < len(text); {
 		if text[i] != '`' {
 			i++
@@ -146,12 +154,31 @@ func CodeSpans(text string) []string {
 		if end < 0 {
 			break
 		}
+		if i > start {
+			out = append(out, Segment{Text: text[start:i]})
+		}
 		c := text[i+n : i+n+end]
 		if n > 1 && len(c) >= 2 && c[0] == ' ' && c[len(c)-1] == ' ' {
 			c = c[1 : len(c)-1]
 		}
-		out = append(out, c)
+		out = append(out, Segment{Text: c, Code: true})
 		i += n + end + n
+		start = i
+	}
+	if start < len(text) {
+		out = append(out, Segment{Text: text[start:]})
+	}
+	return out
+}
+
+// CodeSpans returns the contents of the code spans of a sentence's text,
+// in order.
+func CodeSpans(text string) []string {
+	var out []string
+	for _, s := range Segments(text) {
+		if s.Code {
+			out = append(out, s.Text)
+		}
 	}
 	return out
 }

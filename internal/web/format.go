@@ -125,6 +125,7 @@ func (u *UI) funcs() template.FuncMap {
 		"maxUpload":  func() string { return humanBytes(u.Limits.MaxRequestBytes) },
 		"maxUploadN": func() int64 { return u.Limits.MaxRequestBytes },
 		"hasIndex":   func() bool { return u.Index != nil },
+		"hasExplain": func() bool { return u.Explain != nil },
 		"api":        func() string { return u.APIPrefix },
 		"dict":       dict,
 		"list":       func(v ...string) []string { return v },
