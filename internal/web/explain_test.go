@@ -103,13 +103,13 @@ func TestExplainPages(t *testing.T) {
 		t.Errorf("unknown section fragment: HTTP %d %.300s", status, frag)
 	}
 	for path, want := range map[string]int{
-		pkgURL + "/files/" + src + "/explain?section=INIT_TOOL_CHANGE":                        http.StatusNotFound,
-		pkgURL + "/files/" + src + "/explain":                                                 http.StatusBadRequest,
-		pkgURL + "/files/" + src + "/explain?from=x":                                          http.StatusBadRequest,
-		pkgURL + "/files/" + src + "/explain?from=90&to=80":                                   http.StatusUnprocessableEntity,
-		pkgURL + "/files/" + ids["DEMO.CNF"] + "/explain?from=1":                              http.StatusUnprocessableEntity,
-		pkgURL + "/overview?version=7":                                                        http.StatusNotFound,
-		"/packages/6f1c1b43-0000-4000-8000-000000000000/overview":                             http.StatusNotFound,
+		pkgURL + "/files/" + src + "/explain?section=INIT_TOOL_CHANGE":                       http.StatusNotFound,
+		pkgURL + "/files/" + src + "/explain":                                                http.StatusBadRequest,
+		pkgURL + "/files/" + src + "/explain?from=x":                                         http.StatusBadRequest,
+		pkgURL + "/files/" + src + "/explain?from=90&to=80":                                  http.StatusUnprocessableEntity,
+		pkgURL + "/files/" + ids["DEMO.CNF"] + "/explain?from=1":                             http.StatusUnprocessableEntity,
+		pkgURL + "/overview?version=7":                                                       http.StatusNotFound,
+		"/packages/6f1c1b43-0000-4000-8000-000000000000/overview":                            http.StatusNotFound,
 		pkgURL + "/files/6f1c1b43-0000-4000-8000-000000000000/explain?section=START_OF_TAPE": http.StatusNotFound,
 	} {
 		status, _, body := app.get(t, path)
