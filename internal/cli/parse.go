@@ -170,7 +170,9 @@ func parseOneFile(path string, opt parseOptions) (*parseResult, error) {
 	return r, nil
 }
 
-func parsePackageDir(dir string, opt parseOptions) (*parseResult, error) {
+// readPackageDir reads the regular, non-hidden files of a folder as the
+// files of one package, in name order.
+func readPackageDir(dir string) ([]resolve.Input, error) {
 	entries, err := os.ReadDir(dir)
 	if err != nil {
 		return nil, err
@@ -187,6 +189,14 @@ func parsePackageDir(dir string, opt parseOptions) (*parseResult, error) {
 		inputs = append(inputs, resolve.Input{Name: e.Name(), Src: src})
 	}
 	sort.Slice(inputs, func(i, j int) bool { return inputs[i].Name < inputs[j].Name })
+	return inputs, nil
+}
+
+func parsePackageDir(dir string, opt parseOptions) (*parseResult, error) {
+	inputs, err := readPackageDir(dir)
+	if err != nil {
+		return nil, err
+	}
 	pkg := resolve.Resolve(inputs)
 	pj := &packageJSON{
 		Metadata: pkg.Metadata, Files: pkg.Files, Libraries: pkg.Libraries,
