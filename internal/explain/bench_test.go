@@ -116,3 +116,14 @@ func BenchmarkSectionWorstMILLLIB(b *testing.B) {
 		p.explainSection(f, worst, 0, 0)
 	}
 }
+
+// BenchmarkLinesMILLLIB explains the longest range the API accepts (2,000
+// lines) in the part of MILL.LIB with the most sections.
+func BenchmarkLinesMILLLIB(b *testing.B) {
+	p := Analyze(tormach(b))
+	for b.Loop() {
+		if _, err := p.Lines("MILL.LIB", 5000, 5000+MaxLines-1); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
