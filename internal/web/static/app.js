@@ -759,25 +759,31 @@
         });
     }
 
-    // "explain" links of the outline, and a button on each section's first line.
-    $$("[data-outline] a[data-explain]").forEach(function (a) {
+    // "explain" links of the outline, and a button on each section's first
+    // line (added when the browser is idle, so a large file opens as fast).
+    var links = $$("[data-outline] a[data-explain]");
+    links.forEach(function (a) {
       a.addEventListener("click", function (e) {
         if (e.ctrlKey || e.metaKey || e.shiftKey || e.button !== 0) return;
         e.preventDefault();
         lastFocus = a;
         open(a.getAttribute("href"));
       });
-      if (a.getAttribute("data-explain") !== "section") return;
-      var line = document.getElementById("L" + a.getAttribute("data-line"));
-      if (!line) return;
-      var b = document.createElement("button");
-      b.type = "button";
-      b.className = "xbtn";
-      b.textContent = "Explain";
-      b.tabIndex = -1; // keyboard users have the outline's link
-      b.setAttribute("data-explain-href", a.getAttribute("href"));
-      b.setAttribute("aria-label", a.getAttribute("aria-label") || "Explain this section");
-      line.appendChild(b);
+    });
+    (window.requestIdleCallback || function (f) { return setTimeout(f, 0); })(function () {
+      links.forEach(function (a) {
+        if (a.getAttribute("data-explain") !== "section") return;
+        var line = document.getElementById("L" + a.getAttribute("data-line"));
+        if (!line) return;
+        var b = document.createElement("button");
+        b.type = "button";
+        b.className = "xbtn";
+        b.textContent = "Explain";
+        b.tabIndex = -1; // keyboard users have the outline's link
+        b.setAttribute("data-explain-href", a.getAttribute("href"));
+        b.setAttribute("aria-label", a.getAttribute("aria-label") || "Explain this section");
+        line.appendChild(b);
+      });
     });
     code.addEventListener("click", function (e) {
       var b = e.target.closest && e.target.closest("button.xbtn");
