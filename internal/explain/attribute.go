@@ -133,11 +133,10 @@ func (p *Package) Attribute(name string) (*Explanation, error) {
 		return p.explainName(name, refs), nil
 	}
 	var names []string
-	for k, list := range p.defsBy {
+	for _, list := range p.defsBy {
 		if len(list) > 0 && p.res.Definitions[list[0]].Kind != symOperation {
 			names = append(names, p.res.Definitions[list[0]].Name)
 		}
-		_ = k
 	}
 	sort.Strings(names)
 	return nil, &NotFoundError{What: "attribute or variable", Name: name, In: "the package", Near: near(name, names, 5)}
@@ -455,11 +454,12 @@ func (p *Package) explainName(name string, refs []int) *Explanation {
 func (p *Package) usesPart(canonical, name, defFile string, defLine int) Part {
 	part := Part{Key: PartUses, Title: "Where it is used"}
 	type group struct {
-		words string
-		refs  []*reference
+		words  string
+		blocks bool // the places are attribute or operation blocks, not sections
+		refs   []*reference
 	}
 	groups := []*group{
-		{words: "printed by "}, {words: "set by "}, {words: "read by "}, {words: "named in the attribute blocks of "},
+		{words: "printed by "}, {words: "set by "}, {words: "read by "}, {words: "named in the attribute blocks of ", blocks: true},
 	}
 	for _, i := range p.nameRefs[canonical] {
 		r := &p.res.References[i]
@@ -523,7 +523,9 @@ func (p *Package) usesPart(canonical, name, defFile string, defLine int) Part {
 				continue
 			}
 			s.code(pl.label).text(" (" + pl.file + ")")
-			if g.words != "named in the attribute blocks of " {
+			if g.blocks {
+				s.link(symAttribute, pl.label, pl.file, pl.labelLine)
+			} else {
 				s.link(symSection, pl.label, pl.file, pl.labelLine)
 			}
 		}

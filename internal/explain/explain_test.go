@@ -610,3 +610,26 @@ func TestFormatWords(t *testing.T) {
 		}
 	}
 }
+
+// TestConcurrentUse: one analysed package serves many explanations at once
+// (the loader caches it for every request); run with -race.
+func TestConcurrentUse(t *testing.T) {
+	p := demo(t)
+	want := Markdown(p.Overview(), nil)
+	done := make(chan string)
+	for range 8 {
+		go func() {
+			for _, name := range p.order {
+				for _, s := range p.files[name].Sections {
+					p.explainSection(p.files[name], s, 0, 0)
+				}
+			}
+			done <- Markdown(p.Overview(), nil)
+		}()
+	}
+	for range 8 {
+		if got := <-done; got != want {
+			t.Fatal("concurrent overviews differ")
+		}
+	}
+}

@@ -7,6 +7,7 @@ import (
 	"strings"
 
 	"github.com/veripost/veripost/internal/upg"
+	"github.com/veripost/veripost/internal/upg/sidefile"
 )
 
 // stockLibraries are the file names of the libraries CAMWorks ships (the
@@ -126,20 +127,19 @@ func (p *Package) machine(main *upg.File) []Sentence {
 	for _, sf := range p.res.Side {
 		switch {
 		case sf.PINF != nil:
-			var name, ext *sideKV
+			var name, ext *sidefile.KeyValue
 			for i := range sf.PINF.Entries {
-				kv := &sf.PINF.Entries[i]
-				switch strings.ToLower(kv.Key) {
+				switch kv := &sf.PINF.Entries[i]; strings.ToLower(kv.Key) {
 				case "postname":
-					name = &sideKV{kv.Key, kv.Value, kv.Line}
+					name = kv
 				case "postextension":
-					ext = &sideKV{kv.Key, kv.Value, kv.Line}
+					ext = kv
 				}
 			}
 			if name != nil {
-				st := newSentence(0).text("the post info file "+sf.Name+" names the post ").code(name.value).cite(sf.Name, name.line, name.line)
+				st := newSentence(0).text("the post info file " + sf.Name + " names the post ").code(name.Value).cite(sf.Name, name.Line, name.Line)
 				if ext != nil {
-					st.text(" and its output file extension ").code(ext.value).cite(sf.Name, ext.line, ext.line)
+					st.text(" and its output file extension ").code(ext.Value).cite(sf.Name, ext.Line, ext.Line)
 				}
 				out = append(out, st.done())
 			}
@@ -173,11 +173,6 @@ func (p *Package) machine(main *upg.File) []Sentence {
 		}
 	}
 	return out
-}
-
-type sideKV struct {
-	key, value string
-	line       int
 }
 
 // lastHeader returns the value and command of the last header of a name.

@@ -154,10 +154,6 @@ func (p *Package) overrideOrder() []string {
 	return order
 }
 
-// Files returns the names of the package's parsed source files in override
-// order (main source first).
-func (p *Package) Files() []string { return append([]string(nil), p.order...) }
-
 // File returns a parsed source file of the package, or nil.
 func (p *Package) File(name string) *upg.File { return p.files[name] }
 
