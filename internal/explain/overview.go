@@ -137,7 +137,7 @@ func (p *Package) machine(main *upg.File) []Sentence {
 				}
 			}
 			if name != nil {
-				st := newSentence(0).text("the post info file " + sf.Name + " names the post ").code(name.Value).cite(sf.Name, name.Line, name.Line)
+				st := newSentence(0).text("the post info file "+sf.Name+" names the post ").code(name.Value).cite(sf.Name, name.Line, name.Line)
 				if ext != nil {
 					st.text(" and its output file extension ").code(ext.Value).cite(sf.Name, ext.Line, ext.Line)
 				}
