@@ -127,3 +127,12 @@ func BenchmarkLinesMILLLIB(b *testing.B) {
 		}
 	}
 }
+
+// BenchmarkIndex is the explainer's own share of Analyze: indexing an
+// already resolved package.
+func BenchmarkIndex(b *testing.B) {
+	res := Analyze(tormach(b)).res
+	for b.Loop() {
+		New(res)
+	}
+}
