@@ -21,6 +21,7 @@ import (
 	"github.com/veripost/veripost/internal/catalog"
 	"github.com/veripost/veripost/internal/compare"
 	"github.com/veripost/veripost/internal/index"
+	"github.com/veripost/veripost/internal/loader"
 	"github.com/veripost/veripost/internal/upload"
 )
 
@@ -33,6 +34,7 @@ type Deps struct {
 	Index   index.Reader
 	Reindex Reindexer
 	Compare *compare.Service // optional
+	Explain *loader.Loader   // loads and analyses stored versions for the explain endpoints
 	Limits  upload.Limits
 	Log     *slog.Logger
 	Version string
@@ -102,6 +104,7 @@ func Mount(r chi.Router, d Deps) huma.API {
 	h.registerIndex(api)
 	h.registerParse(api)
 	h.registerCompare(api)
+	h.registerExplain(api)
 	return api
 }
 

@@ -141,25 +141,33 @@ func analyseArg(arg string) (*argResult, error) {
 			return nil, err
 		}
 		r.inputs = []analysis.Input{{Name: filepath.Base(arg), Data: src}}
-	} else {
-		entries, err := os.ReadDir(arg)
-		if err != nil {
-			return nil, err
-		}
-		for _, e := range entries {
-			if !e.Type().IsRegular() || strings.HasPrefix(e.Name(), ".") {
-				continue
-			}
-			src, err := os.ReadFile(filepath.Join(arg, e.Name()))
-			if err != nil {
-				return nil, err
-			}
-			r.inputs = append(r.inputs, analysis.Input{Name: e.Name(), Data: src})
-		}
-		sort.Slice(r.inputs, func(i, j int) bool { return r.inputs[i].Name < r.inputs[j].Name })
+	} else if r.inputs, err = readPackageDir(arg); err != nil {
+		return nil, err
 	}
 	r.res = analysis.Analyze(r.inputs)
 	return r, nil
+}
+
+// readPackageDir reads the regular, non-hidden files of a folder as the
+// files of one package, in name order.
+func readPackageDir(dir string) ([]analysis.Input, error) {
+	entries, err := os.ReadDir(dir)
+	if err != nil {
+		return nil, err
+	}
+	var inputs []analysis.Input
+	for _, e := range entries {
+		if !e.Type().IsRegular() || strings.HasPrefix(e.Name(), ".") {
+			continue
+		}
+		src, err := os.ReadFile(filepath.Join(dir, e.Name()))
+		if err != nil {
+			return nil, err
+		}
+		inputs = append(inputs, analysis.Input{Name: e.Name(), Data: src})
+	}
+	sort.Slice(inputs, func(i, j int) bool { return inputs[i].Name < inputs[j].Name })
+	return inputs, nil
 }
 
 // diagnostics lists every finding of the argument, each file's own then

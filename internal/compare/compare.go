@@ -8,7 +8,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"io"
 	"net/http"
 	"regexp"
 	"strconv"
@@ -20,6 +19,7 @@ import (
 	"github.com/veripost/veripost/internal/blob"
 	"github.com/veripost/veripost/internal/catalog"
 	"github.com/veripost/veripost/internal/diff"
+	"github.com/veripost/veripost/internal/storedfile"
 )
 
 // Ref names one side of a comparison: a package version, or a stored
@@ -279,26 +279,11 @@ func (s *Service) read(ctx context.Context, label string, files []catalog.File) 
 }
 
 func (s *Service) readBlob(ctx context.Context, f catalog.File) ([]byte, error) {
-	key := f.BlobKey
-	if key == "" {
-		key = f.SHA256
+	if f.Size > s.maxBytes() {
+		return nil, apperror.Newf(http.StatusUnprocessableEntity, apperror.CodeTooLargeToCompare,
+			f.Filename+" is too large to compare here. Download both versions and compare them locally.", "%d bytes", f.Size)
 	}
-	obj, err := s.Blobs.Open(ctx, key)
-	if err != nil {
-		if errors.Is(err, blob.ErrNotFound) {
-			return nil, apperror.New(http.StatusNotFound, apperror.CodeNotFound,
-				"The stored copy of "+f.Filename+" is missing, so it cannot be compared. Upload the package again.", err.Error())
-		}
-		return nil, apperror.New(http.StatusServiceUnavailable, apperror.CodeUnavailable,
-			"The file store is not reachable right now. Try again in a minute.", err.Error())
-	}
-	defer obj.Close()
-	data, err := io.ReadAll(io.LimitReader(obj, s.maxBytes()+1))
-	if err != nil {
-		return nil, apperror.New(http.StatusServiceUnavailable, apperror.CodeUnavailable,
-			"Reading "+f.Filename+" from the file store failed. Try again in a minute.", err.Error())
-	}
-	return data, nil
+	return storedfile.Read(ctx, s.Blobs, f)
 }
 
 // repoErr maps repository errors (missing → 404, else 503).

@@ -5,11 +5,8 @@ package ingest
 
 import (
 	"context"
-	"crypto/sha256"
-	"encoding/hex"
 	"errors"
 	"fmt"
-	"io"
 	"log/slog"
 	"time"
 
@@ -191,24 +188,16 @@ func (p *Pipeline) check(ctx context.Context, f catalog.File) error {
 
 // read fetches a file's bytes and checks them against the recorded hash.
 func (p *Pipeline) read(ctx context.Context, f catalog.File) ([]byte, error) {
-	obj, err := p.Blobs.Open(ctx, f.BlobKey)
-	if errors.Is(err, blob.ErrNotFound) {
+	data, err := blob.ReadAll(ctx, p.Blobs, f.BlobKey, f.Size)
+	switch {
+	case errors.Is(err, blob.ErrNotFound):
 		return nil, permanentError{&stageError{
 			fmt.Sprintf("The stored copy of %s is missing. Upload the package again.", f.Filename), err}}
-	}
-	if err != nil {
-		return nil, &stageError{"The file store could not be read. VeriPost retried and gave up; try uploading again later.", err}
-	}
-	defer obj.Close()
-	data, err := io.ReadAll(io.LimitReader(obj, f.Size+1))
-	if err != nil {
-		return nil, &stageError{"The file store could not be read. VeriPost retried and gave up; try uploading again later.", err}
-	}
-	sum := sha256.Sum256(data)
-	if int64(len(data)) != f.Size || hex.EncodeToString(sum[:]) != f.SHA256 {
+	case errors.Is(err, blob.ErrStoredMismatch):
 		return nil, permanentError{&stageError{
-			fmt.Sprintf("The stored copy of %s does not match what was uploaded. Upload the package again.", f.Filename),
-			fmt.Errorf("stored %d bytes with sha256 %x, expected %d bytes with sha256 %s", len(data), sum, f.Size, f.SHA256)}}
+			fmt.Sprintf("The stored copy of %s does not match what was uploaded. Upload the package again.", f.Filename), err}}
+	case err != nil:
+		return nil, &stageError{"The file store could not be read. VeriPost retried and gave up; try uploading again later.", err}
 	}
 	return data, nil
 }

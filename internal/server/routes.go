@@ -19,6 +19,7 @@ import (
 	"github.com/veripost/veripost/internal/api"
 	"github.com/veripost/veripost/internal/apperror"
 	"github.com/veripost/veripost/internal/compare"
+	"github.com/veripost/veripost/internal/loader"
 	"github.com/veripost/veripost/internal/web"
 )
 
@@ -55,11 +56,13 @@ func (a *App) routes() http.Handler {
 	r.Use(middleware.RequestID, a.observe, a.recoverJSON, middleware.Compress(5, "application/json"))
 	a.opsRoutes(r)
 	cmp := &compare.Service{Repo: a.DB, Blobs: a.Blobs, Find: a.DB}
+	explainer := loader.New(a.DB, a.Blobs) // one cache of analysed versions for the API and the UI
 	api.Mount(r, api.Deps{
 		Repo: a.DB, Browser: a.DB, Service: a.Service, Blobs: a.Blobs, Index: a.DB, Reindex: a.Reindexer(),
-		Limits: a.Limits(), Log: a.Log, Version: a.version, Compare: cmp,
+		Limits: a.Limits(), Log: a.Log, Version: a.version, Compare: cmp, Explain: explainer,
 	})
-	ui := web.New(web.Deps{Store: a.DB, Blobs: a.Blobs, Index: a.DB, Limits: a.Limits(), Log: a.Log, Version: a.version, APIPrefix: api.Prefix, Compare: cmp})
+	ui := web.New(web.Deps{Store: a.DB, Blobs: a.Blobs, Index: a.DB, Limits: a.Limits(), Log: a.Log, Version: a.version, APIPrefix: api.Prefix,
+		Compare: cmp, Explain: explainer})
 	r.NotFound(func(w http.ResponseWriter, r *http.Request) {
 		if r.URL.Path != "/api" && !strings.HasPrefix(r.URL.Path, "/api/") {
 			ui.ServeHTTP(w, r) // the web UI, with its own HTML 404

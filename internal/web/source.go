@@ -67,6 +67,8 @@ type sourceData struct {
 	DiagCounts  map[string]int
 	// Symbols: click a name to go to its definition (needs the index).
 	Symbols bool
+	// Explain: sections, attributes and selected lines can be explained.
+	Explain bool
 }
 
 func (u *UI) source(w http.ResponseWriter, r *http.Request) {
@@ -90,7 +92,7 @@ func (u *UI) source(w http.ResponseWriter, r *http.Request) {
 		u.fail(w, r, err)
 		return
 	}
-	d := sourceData{Pkg: p, File: f, Symbols: true}
+	d := sourceData{Pkg: p, File: f, Symbols: true, Explain: u.Explain != nil}
 	if d.Version, err = u.Store.GetVersion(ctx, f.VersionID); err != nil {
 		u.fail(w, r, err)
 		return

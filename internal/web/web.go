@@ -26,6 +26,7 @@ import (
 	"github.com/veripost/veripost/internal/catalog"
 	"github.com/veripost/veripost/internal/compare"
 	"github.com/veripost/veripost/internal/index"
+	"github.com/veripost/veripost/internal/loader"
 	"github.com/veripost/veripost/internal/upload"
 )
 
@@ -55,6 +56,9 @@ type Deps struct {
 	// Compare compares versions, packages and library variants (optional:
 	// without it the compare pages are absent).
 	Compare *compare.Service
+	// Explain loads analysed versions for the explanation pages (optional:
+	// without it the pages offer no explanations).
+	Explain *loader.Loader
 }
 
 // UI serves the pages. It is an http.Handler.
@@ -89,6 +93,7 @@ func (u *UI) routes() chi.Router {
 	r.Get("/packages/{id}", u.pkg)
 	r.Get("/packages/{id}/files/{file_id}", u.source)
 	r.Get("/packages/{id}/files/{file_id}/symbol", u.symbolPanel)
+	u.explainRoutes(r)
 	r.Get("/symbols/{name}", u.symbolPage)
 	r.Get("/libraries", u.libraries)
 	r.Get("/libraries/{name}", u.library)

@@ -601,7 +601,12 @@
       if (lastFocus && document.contains(lastFocus)) lastFocus.focus();
     }
 
+    document.addEventListener("veripost:panel", function (e) {
+      if (e.detail !== "symbol" && !panel.hidden) close();
+    });
+
     function open(name, opts, c) {
+      document.dispatchEvent(new CustomEvent("veripost:panel", { detail: "symbol" }));
       var url = code.getAttribute("data-symbol-url") + "?name=" + encodeURIComponent(name);
       body.textContent = "";
       var p = document.createElement("p");
@@ -742,6 +747,186 @@
         });
       });
     });
+  // ---- Explanations ------------------------------------------------------
+
+  // highlightLines marks lines from..to of the source view and centres the
+  // first one (citations point at line ranges).
+  function highlightLines(from, to) {
+    $$(".chunk > div.hit").forEach(function (l) { l.classList.remove("hit"); });
+    for (var n = from; n <= to && n - from < 2000; n++) {
+      var el = document.getElementById("L" + n);
+      if (el) el.classList.add("hit");
+    }
+    var first = document.getElementById("L" + from);
+    if (first) first.scrollIntoView({ block: "center" });
+  }
+
+  // A link from a citation elsewhere (?hl=12-14#L12) highlights its range.
+  function initHighlight() {
+    if (!$("[data-code]")) return;
+    var m = /[?&]hl=(\d+)-(\d+)/.exec(location.search);
+    if (m) setTimeout(function () { highlightLines(parseInt(m[1], 10), parseInt(m[2], 10)); }, 0);
+  }
+
+  // citeTarget reads a source-view address: its file id and line range.
+  function citeTarget(href) {
+    var m = /\/files\/([^/?#]+)(?:\?hl=(\d+)-(\d+))?#L(\d+)$/.exec(href || "");
+    if (!m) return null;
+    var from = parseInt(m[4], 10);
+    return { file: decodeURIComponent(m[1]), from: from, to: m[3] ? parseInt(m[3], 10) : from };
+  }
+
+  // The source view's explanation panel: "explain" in the outline, on
+  // section header lines and on a selection of lines open it; citations
+  // inside it highlight the cited lines (or open the cited file).
+  function initExplain() {
+    var code = $("[data-code]");
+    var panel = $("[data-explain-panel]");
+    if (!code || !panel || !code.getAttribute("data-explain-url")) return;
+    var body = $("[data-explain-body]", panel);
+    var fileID = code.getAttribute("data-file-id");
+    var lastFocus = null;
+
+    function close() {
+      panel.hidden = true;
+      document.body.classList.remove("xpl-open");
+      if (lastFocus && document.contains(lastFocus)) lastFocus.focus();
+    }
+
+    function open(href) {
+      var url = href + (href.indexOf("?") >= 0 ? "&" : "?") + "partial=1";
+      body.textContent = "";
+      var p = document.createElement("p");
+      p.className = "muted";
+      p.textContent = "Explaining…";
+      body.appendChild(p);
+      document.dispatchEvent(new CustomEvent("veripost:panel", { detail: "explain" }));
+      panel.hidden = false;
+      document.body.classList.add("xpl-open");
+      fetch(url, { headers: { Accept: "text/html" } })
+        .then(function (res) { return res.text(); })
+        .then(function (html) {
+          body.innerHTML = html; // server-rendered and escaped by html/template
+          panel.scrollTop = 0;
+          var h = $("#xpl-title", body) || $(".xpl-error", body);
+          if (h) { h.setAttribute("tabindex", "-1"); h.focus(); }
+        })
+        .catch(function () {
+          body.textContent = "";
+          var e = document.createElement("p");
+          e.textContent = "The explanation could not be loaded: the server did not answer. Try again.";
+          body.appendChild(e);
+        });
+    }
+
+    // "explain" links of the outline, and a button on each section's first
+    // line (added when the browser is idle, so a large file opens as fast).
+    var links = $$("[data-outline] a[data-explain]");
+    links.forEach(function (a) {
+      a.addEventListener("click", function (e) {
+        if (e.ctrlKey || e.metaKey || e.shiftKey || e.button !== 0) return;
+        e.preventDefault();
+        lastFocus = a;
+        open(a.getAttribute("href"));
+      });
+    });
+    (window.requestIdleCallback || function (f) { return setTimeout(f, 0); })(function () {
+      links.forEach(function (a) {
+        if (a.getAttribute("data-explain") !== "section") return;
+        var line = document.getElementById("L" + a.getAttribute("data-line"));
+        if (!line) return;
+        var b = document.createElement("button");
+        b.type = "button";
+        b.className = "xbtn";
+        b.textContent = "Explain";
+        b.tabIndex = -1; // keyboard users have the outline's link
+        b.setAttribute("data-explain-href", a.getAttribute("href"));
+        b.setAttribute("aria-label", a.getAttribute("aria-label") || "Explain this section");
+        line.appendChild(b);
+      });
+    });
+    code.addEventListener("click", function (e) {
+      var b = e.target.closest && e.target.closest("button.xbtn");
+      if (!b) return;
+      e.preventDefault();
+      e.stopPropagation();
+      lastFocus = code;
+      open(b.getAttribute("data-explain-href"));
+    });
+
+    // A selection of lines in the code can be explained.
+    var selBtn = $("[data-explain-selection]");
+    var selRange = null;
+    function lineOf(node) {
+      while (node && node !== code) {
+        if (node.nodeType === 1 && /^L\d+$/.test(node.id) && node.parentNode && node.parentNode.className === "chunk") {
+          return parseInt(node.id.slice(1), 10);
+        }
+        node = node.parentNode;
+      }
+      return 0;
+    }
+    if (selBtn) {
+      document.addEventListener("selectionchange", function () {
+        var sel = window.getSelection();
+        var a = sel && !sel.isCollapsed ? lineOf(sel.anchorNode) : 0;
+        var b = a ? lineOf(sel.focusNode) : 0;
+        if (!a || !b) {
+          selRange = null;
+          selBtn.disabled = true;
+          selBtn.textContent = "Explain selection";
+          return;
+        }
+        selRange = [Math.min(a, b), Math.max(a, b)];
+        selBtn.disabled = false;
+        selBtn.textContent = selRange[0] === selRange[1] ? "Explain line " + selRange[0] : "Explain lines " + selRange[0] + "–" + selRange[1];
+      });
+      // Keep the selection when the button is pressed.
+      selBtn.addEventListener("mousedown", function (e) { e.preventDefault(); });
+      selBtn.addEventListener("click", function () {
+        if (!selRange) return;
+        lastFocus = selBtn;
+        open(code.getAttribute("data-explain-url") + "?from=" + selRange[0] + "&to=" + selRange[1]);
+      });
+    }
+
+    panel.addEventListener("click", function (e) {
+      var a = e.target.closest && e.target.closest("a");
+      if (!a || e.ctrlKey || e.metaKey || e.shiftKey || e.altKey || e.button !== 0) return;
+      if (a.hasAttribute("data-explain-link")) {
+        e.preventDefault();
+        open(a.getAttribute("href"));
+        return;
+      }
+      var t = citeTarget(a.getAttribute("href"));
+      if (t && t.file === fileID) {
+        e.preventDefault();
+        if (location.hash !== "#L" + t.from) history.pushState(null, "", "#L" + t.from);
+        highlightLines(t.from, t.to);
+      }
+      // A citation of another file opens that file at the cited lines.
+    });
+    $("[data-explain-close]", panel).addEventListener("click", close);
+    document.addEventListener("keydown", function (e) {
+      if (e.key === "Escape" && !panel.hidden) close();
+    });
+    document.addEventListener("veripost:panel", function (e) {
+      if (e.detail !== "explain" && !panel.hidden) close();
+    });
+  }
+
+  // The package page's overview is read from the source when the page opens.
+  function initOverview() {
+    var card = $("[data-overview-url]");
+    if (!card) return;
+    var box = $("[data-overview-body]", card);
+    fetch(card.getAttribute("data-overview-url"), { headers: { Accept: "text/html" } })
+      .then(function (res) { return res.text(); })
+      .then(function (html) {
+        box.innerHTML = html; // server-rendered and escaped by html/template
+        card.setAttribute("data-loaded", "");
+      })
+      .catch(function () { /* the link to the overview page stays */ });
   }
 
   function init() {
@@ -758,6 +943,9 @@
     initSymbols();
     initDiagFilter();
     initNoteEdit();
+    initExplain();
+    initHighlight();
+    initOverview();
   }
 
   if (document.readyState === "loading") document.addEventListener("DOMContentLoaded", init);
