@@ -80,6 +80,15 @@ const (
 	CodeMethodNotAllowed  = "METHOD_NOT_ALLOWED"
 	CodeClientClosed      = "CLIENT_CLOSED"
 	CodeBinaryFile        = "BINARY_FILE"
+
+	// The LLM copilot (internal/llm).
+	CodeLLMDisabled        = "LLM_DISABLED"
+	CodeLLMUnavailable     = "LLM_UNAVAILABLE"
+	CodeLLMRateLimited     = "LLM_RATE_LIMITED"
+	CodeLLMTimeout         = "LLM_TIMEOUT"
+	CodeLLMBadReply        = "LLM_BAD_REPLY"
+	CodeLLMRejected        = "LLM_REJECTED"
+	CodeLLMBudgetExhausted = "LLM_BUDGET_EXHAUSTED"
 )
 
 // GetStatus returns the HTTP status (it lets HTTP frameworks that look for
