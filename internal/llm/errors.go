@@ -106,7 +106,7 @@ func classify(callerCtx, runCtx context.Context, err error, midStream bool) *Err
 			"The AI provider's answer broke off. Try again. "+offlineStays, err)
 	}
 	// Refused connections, DNS failures, resets before any reply.
-	return unavailable(0, err)
+	return unreachable(err)
 }
 
 func badReply(err error) *Error {
@@ -114,12 +114,20 @@ func badReply(err error) *Error {
 		"The AI provider sent a reply VeriPost cannot read. Try again; if it keeps happening, the provider address or model may be wrong (VERIPOST_LLM_BASE_URL, VERIPOST_LLM_MODEL). "+offlineStays, err)
 }
 
+// unavailable is a provider that answered with a failure (status 0: an
+// error event inside the stream).
 func unavailable(status int, err error) *Error {
-	msg := "The AI provider cannot be reached. Try again later. " + offlineStays
+	msg := "The AI provider is not answering right now. Try again later. " + offlineStays
 	if status != 0 {
 		msg = fmt.Sprintf("The AI provider is not answering right now (HTTP %d). Try again later. %s", status, offlineStays)
 	}
 	return newError(http.StatusServiceUnavailable, apperror.CodeLLMUnavailable, msg, err)
+}
+
+// unreachable is a provider that could not be connected to at all.
+func unreachable(err error) *Error {
+	return newError(http.StatusServiceUnavailable, apperror.CodeLLMUnavailable,
+		"The AI provider cannot be reached. Try again later; if it keeps happening, an administrator should check VERIPOST_LLM_BASE_URL. "+offlineStays, err)
 }
 
 // errMalformed marks a stream whose events are valid JSON but out of order
