@@ -303,7 +303,11 @@ func (c *Copilot) pump(ctx, runCtx context.Context, cancel context.CancelCauseFu
 	defer w.stop()
 	defer rd.close()
 
+	// While the consumer is slow to take an event the provider is not being
+	// read, so its silence must not count against the idle timeout.
 	send := func(ev Event) bool {
+		w.pause()
+		defer w.kick()
 		select {
 		case ch <- ev:
 			return true
@@ -516,6 +520,8 @@ func startWatchdog(cancel context.CancelCauseFunc, total, idle time.Duration) *w
 }
 
 func (w *watchdog) kick() { w.idleT.Reset(w.idle) }
+
+func (w *watchdog) pause() { w.idleT.Stop() }
 
 func (w *watchdog) stop() {
 	w.idleT.Stop()

@@ -85,7 +85,7 @@ func classify(callerCtx, runCtx context.Context, err error, midStream bool) *Err
 	if cause := context.Cause(runCtx); errors.Is(cause, errIdle) || errors.Is(cause, errTotal) {
 		return newError(http.StatusGatewayTimeout, apperror.CodeLLMTimeout,
 			"The AI provider took too long to answer. Try again, or ask a narrower question. "+offlineStays,
-			fmt.Errorf("%w (after: %v)", cause, err))
+			timeoutDetail(cause, err))
 	}
 	if ae, ok := errors.AsType[*anthropic.Error](err); ok {
 		return fromStatus(ae.StatusCode, string(ae.Type()), headerOf(ae.Response), err)
@@ -107,6 +107,13 @@ func classify(callerCtx, runCtx context.Context, err error, midStream bool) *Err
 	}
 	// Refused connections, DNS failures, resets before any reply.
 	return unreachable(err)
+}
+
+func timeoutDetail(cause, err error) error {
+	if err == nil || errors.Is(err, cause) || err.Error() == cause.Error() {
+		return cause
+	}
+	return fmt.Errorf("%w (the request ended with: %v)", cause, err)
 }
 
 func badReply(err error) *Error {

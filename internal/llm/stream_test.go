@@ -766,3 +766,29 @@ func TestErrorJSON(t *testing.T) {
 		}
 	}
 }
+
+// TestSlowReader: a consumer slower than the idle timeout (a slow browser)
+// is not the provider's silence and must not end the answer.
+func TestSlowReader(t *testing.T) {
+	const n = 200 // more events than the channel holds, so the copilot waits on the reader
+	f := newFake(t, llm.ProviderAnthropic, func(s *sse) {
+		s.messageStart(100)
+		s.blockStart(0, false)
+		for range n {
+			s.textDelta(0, "x")
+		}
+		s.blockStop(0)
+		s.messageEnd("end_turn", n)
+	})
+	cp := newCopilot(t, f, nil, func(o *llm.Options) { o.IdleTimeout = 150 * time.Millisecond })
+	ch, err := cp.Stream(context.Background(), request(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	<-ch
+	time.Sleep(500 * time.Millisecond)
+	r := drain(t, ch)
+	if r.err != nil || r.done == nil || len(r.done.Text) != n {
+		t.Fatalf("err %v, answer %+v", r.err, r.done)
+	}
+}
