@@ -121,8 +121,8 @@ func (r Request) validate() error {
 		switch {
 		case strings.TrimSpace(s.File) == "":
 			return badRequest("source %d has no file name", i)
-		case strings.ContainsAny(s.File, "[]\n"):
-			return badRequest("source %d: file name %q has a bracket or line break, which citation markers cannot name", i, s.File)
+		case strings.ContainsAny(s.File, "\r\n"):
+			return badRequest("source %d: file name %q has a line break", i, s.File)
 		case s.FirstLine < 1:
 			return badRequest("source %d (%s) starts at line %d; lines count from 1", i, s.File, s.FirstLine)
 		case len(s.Lines) == 0:

@@ -733,7 +733,7 @@ func TestOffAndInvalid(t *testing.T) {
 		func(r *llm.Request) { r.Sources[0].FirstLine = 0 },
 		func(r *llm.Request) { r.Sources[0].Lines = []string{"one\ntwo"} },
 		func(r *llm.Request) { r.Sources[1].File = "" },
-		func(r *llm.Request) { r.Sources[1].File = "A[1].LIB" },
+		func(r *llm.Request) { r.Sources[1].File = "A\nB.LIB" },
 		func(r *llm.Request) { r.Sources[1].Lines = nil },
 	}
 	for i, mod := range bad {
