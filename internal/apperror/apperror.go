@@ -82,6 +82,15 @@ const (
 	CodeBinaryFile        = "BINARY_FILE"
 	CodeAmbiguous         = "AMBIGUOUS"
 	CodeTooLargeToCompare = "TOO_LARGE_TO_COMPARE"
+
+	// The LLM copilot (internal/llm).
+	CodeLLMDisabled        = "LLM_DISABLED"
+	CodeLLMUnavailable     = "LLM_UNAVAILABLE"
+	CodeLLMRateLimited     = "LLM_RATE_LIMITED"
+	CodeLLMTimeout         = "LLM_TIMEOUT"
+	CodeLLMBadReply        = "LLM_BAD_REPLY"
+	CodeLLMRejected        = "LLM_REJECTED"
+	CodeLLMBudgetExhausted = "LLM_BUDGET_EXHAUSTED"
 )
 
 // GetStatus returns the HTTP status (it lets HTTP frameworks that look for

@@ -49,6 +49,24 @@ type Config struct {
 	MaxFileBytes        int64   `env:"VERIPOST_MAX_FILE_BYTES" envDefault:"33554432"`
 	MaxTotalBytes       int64   `env:"VERIPOST_MAX_TOTAL_BYTES" envDefault:"268435456"`
 	MaxCompressionRatio float64 `env:"VERIPOST_MAX_COMPRESSION_RATIO" envDefault:"100"`
+
+	// LLM copilot (see internal/llm). LLMProvider empty keeps it off.
+	LLMProvider string `env:"VERIPOST_LLM_PROVIDER"`
+	LLMBaseURL  string `env:"VERIPOST_LLM_BASE_URL"`
+	LLMModel    string `env:"VERIPOST_LLM_MODEL"`
+	LLMAPIKey   string `env:"VERIPOST_LLM_API_KEY"`
+	// LLMTimeout bounds a whole answer; LLMIdleTimeout the wait for the
+	// provider's first byte and the silence between two stream events.
+	LLMTimeout      time.Duration `env:"VERIPOST_LLM_TIMEOUT" envDefault:"2m"`
+	LLMIdleTimeout  time.Duration `env:"VERIPOST_LLM_IDLE_TIMEOUT" envDefault:"30s"`
+	LLMMaxOutput    int           `env:"VERIPOST_LLM_MAX_OUTPUT_TOKENS" envDefault:"1500"`
+	LLMContextLimit int           `env:"VERIPOST_LLM_CONTEXT_TOKENS" envDefault:"16000"`
+	// LLMMonthlyTokens caps input+output tokens per calendar month (UTC);
+	// 0 means no cap.
+	LLMMonthlyTokens int64 `env:"VERIPOST_LLM_MONTHLY_TOKENS" envDefault:"2000000"`
+	// Prices in US dollars per million tokens; 0 means unknown (no cost shown).
+	LLMPriceInput  float64 `env:"VERIPOST_LLM_PRICE_INPUT" envDefault:"0"`
+	LLMPriceOutput float64 `env:"VERIPOST_LLM_PRICE_OUTPUT" envDefault:"0"`
 }
 
 // Load reads the process environment.
@@ -80,6 +98,31 @@ func (c Config) validate() error {
 		return fmt.Errorf("VERIPOST_WORKERS must not be negative, got %d", c.Workers)
 	case c.JobMaxAttempts < 1:
 		return fmt.Errorf("VERIPOST_JOB_MAX_ATTEMPTS must be at least 1, got %d", c.JobMaxAttempts)
+	}
+	return c.validateLLM()
+}
+
+func (c Config) validateLLM() error {
+	switch c.LLMProvider {
+	case "":
+		return nil
+	case "anthropic", "openai":
+	default:
+		return fmt.Errorf("VERIPOST_LLM_PROVIDER must be anthropic, openai or empty (off), got %q", c.LLMProvider)
+	}
+	switch {
+	case c.LLMModel == "":
+		return fmt.Errorf("VERIPOST_LLM_MODEL must name a model when VERIPOST_LLM_PROVIDER is %s", c.LLMProvider)
+	case c.LLMTimeout <= 0 || c.LLMIdleTimeout <= 0:
+		return fmt.Errorf("VERIPOST_LLM_TIMEOUT and VERIPOST_LLM_IDLE_TIMEOUT must be positive, got %s and %s", c.LLMTimeout, c.LLMIdleTimeout)
+	case c.LLMMaxOutput < 1:
+		return fmt.Errorf("VERIPOST_LLM_MAX_OUTPUT_TOKENS must be at least 1, got %d", c.LLMMaxOutput)
+	case c.LLMContextLimit < 1:
+		return fmt.Errorf("VERIPOST_LLM_CONTEXT_TOKENS must be at least 1, got %d", c.LLMContextLimit)
+	case c.LLMMonthlyTokens < 0:
+		return fmt.Errorf("VERIPOST_LLM_MONTHLY_TOKENS must not be negative (0 means no cap), got %d", c.LLMMonthlyTokens)
+	case c.LLMPriceInput < 0 || c.LLMPriceOutput < 0:
+		return fmt.Errorf("VERIPOST_LLM_PRICE_INPUT and VERIPOST_LLM_PRICE_OUTPUT must not be negative")
 	}
 	return nil
 }
