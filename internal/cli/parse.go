@@ -11,6 +11,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/veripost/veripost/internal/textfile"
 	"github.com/veripost/veripost/internal/upg"
 	"github.com/veripost/veripost/internal/upg/resolve"
 	"github.com/veripost/veripost/internal/upg/sidefile"
@@ -151,7 +152,7 @@ func parseOneFile(path string, opt parseOptions) (*parseResult, error) {
 		r.Diagnostics = []upg.Diagnostic{{Code: upg.CodeCompiledFile, Severity: upg.SeverityInfo, File: path, Line: 1, Col: 1,
 			Message: fmt.Sprintf("compiled post (.CTL, %d bytes); it is not parsed", c.Size)}}
 	default:
-		if sidefile.IsBinary(src) {
+		if textfile.IsBinary(src) {
 			r.Diagnostics = []upg.Diagnostic{{Code: upg.CodeBinaryContent, Severity: upg.SeverityError, File: path, Line: 1, Col: 1,
 				Message: "the file holds binary content, not UPG source text; it was not parsed"}}
 			break

@@ -61,21 +61,19 @@ func (k *LineKind) UnmarshalText(b []byte) error {
 func LineKinds() []string { return append([]string(nil), lineKindNames[1:]...) }
 
 // Line is one physical line. Src[Offset:End] is its content without the line
-// terminator; Src[End:EOLEnd] is the terminator ("", "\n" or "\r\n").
-// Tokens[FirstTok:LastTok] are its tokens (terminator included).
+// terminator; Src[End:EOLEnd] is the terminator ("", "\n", "\r\n" or a lone
+// "\r"). Tokens FirstTok up to LastTok (exclusive) are its tokens, the
+// terminator included (see File.LineTokens).
 type Line struct {
-	Kind     LineKind
-	Offset   int32
-	End      int32
-	EOLEnd   int32
-	FirstTok int32
-	LastTok  int32
+	Kind LineKind
 	// CommentedCode is set on comment lines whose text is a disabled command
 	// ("*:SECTION=…", "*:C: …").
 	CommentedCode bool
-	// Node is the syntax node of the line: *Command for ':' command lines,
-	// *TemplateLine, *CalcLine, or nil (blank, comment, marker, text, eof).
-	Node Node
+	Offset        int32
+	End           int32
+	EOLEnd        int32
+	FirstTok      int32
+	LastTok       int32
 }
 
 // Node is any syntax tree node. Pos and End are byte offsets into the
@@ -241,9 +239,10 @@ type Section struct {
 	StartLine, EndLine int      // 1-based, inclusive
 	EndOffset          int
 	Templates          []*TemplateLine // the :T: lines
-	Body               []Stmt          // the :C: statements (one stream over all :C: lines)
 	Labels             []Label         // :Cn: labels
 	CalcLines          int             // number of :C: lines
+	file               *File           // builds Body on first use
+	body               []Stmt
 }
 
 func (s *Section) Pos() int { return s.Header.Pos() }
@@ -251,6 +250,19 @@ func (s *Section) End() int { return s.EndOffset }
 
 // CanonicalName is the section name in comparison form.
 func (s *Section) CanonicalName() string { return CanonicalName(s.Name) }
+
+// Body returns the :C: statements of the section: one statement stream
+// over all its :C: lines (an IF may span lines). Parse checks the code and
+// reports its diagnostics; the statement nodes of all sections of the file
+// are built on the first call of Body on any of them (safe for concurrent
+// use), so callers that need only the outline do not pay for them.
+func (s *Section) Body() []Stmt {
+	if s.file == nil || s.CalcLines == 0 {
+		return nil
+	}
+	s.file.bodyOnce.Do(func() { buildBodies(s.file) })
+	return s.body
+}
 
 // Label is a ":Cn:" label.
 type Label struct {
@@ -344,19 +356,6 @@ type TokenItem struct {
 func (*TokenItem) templateItem() {}
 func (t *TokenItem) Pos() int    { return t.Lt }
 func (t *TokenItem) End() int    { return t.EndOff }
-
-// CalcLine is a ":C:" or ":Cn:" line. Its statements belong to the
-// section's Body, because calculation code is one statement stream.
-type CalcLine struct {
-	Prefix   Span
-	Label    int // n of ":Cn:", -1 for ":C:"
-	Line     int
-	EndOff   int
-	FirstTok int // index of the first token after the prefix
-}
-
-func (c *CalcLine) Pos() int { return c.Prefix.Offset }
-func (c *CalcLine) End() int { return c.EndOff }
 
 // ---------------------------------------------------------------- expressions
 

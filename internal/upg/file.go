@@ -4,12 +4,13 @@ import (
 	"path"
 	"sort"
 	"strings"
+	"sync"
 )
 
 // ParserVersion identifies the shape of everything Parse, Tokenize, the
 // outline and the resolver produce. Bump it whenever their output changes
 // for the same input: stored results are keyed by it.
-const ParserVersion = 2
+const ParserVersion = 3
 
 // FileKind is the kind of a file in a post package, from its extension.
 type FileKind string
@@ -79,16 +80,16 @@ func BaseName(p string) string {
 
 // File is a parsed UPG source file (.SRC, .LIB, .ATR, :INCLUDE file).
 //
-// The file is lossless: Tokens cover Src completely, Lines cover it line by
-// line, and Print writes it back byte for byte. The structural views
-// (Sections, Attributes …) point into the same tree.
+// The file is lossless: its tokens (Tokens, TokenAt, LineTokens) cover Src
+// completely, Lines cover it line by line, and Fprint writes it back byte
+// for byte. The structural views (Sections, Attributes …) point into the
+// same tree.
 type File struct {
 	Name string
 	Kind FileKind
 	Src  []byte
 
-	Tokens []Token // full-coverage token stream (see Tokenize)
-	Lines  []Line  // one entry per physical line, in order
+	Lines []Line // one entry per physical line, in order
 
 	Items      []Node // top-level items in source order: *Command (headers), *Define, *Include, *Attribute, *Operation, *Section, *StrayText
 	Headers    []*Command
@@ -103,6 +104,31 @@ type File struct {
 	ControlFamily string
 
 	Diagnostics []Diagnostic
+
+	// The token stream, compactly: token i is Src[ends[i-1]:ends[i]] (from
+	// 0 for the first) of kind kinds[i].
+	kinds []TokenKind
+	ends  []int32
+
+	bodyOnce   sync.Once  // builds the Section bodies on first use
+	bodySizes  arenaSizes // the node counts Parse saw in the :C: code
+	builtSizes arenaSizes // the node counts buildBodies made (tests compare them)
+}
+
+// NumTokens is the number of tokens of the file.
+func (f *File) NumTokens() int { return len(f.kinds) }
+
+// Tokens returns the whole token stream (the same as Tokenize(f.Src)). It
+// builds the slice on each call; LineTokens and TokenAt give parts of it.
+func (f *File) Tokens() []Token {
+	return expandTokens(f.kinds, f.ends, f.Lines, 0, len(f.Lines))
+}
+
+// TokenAt returns token i (0 ≤ i < NumTokens).
+func (f *File) TokenAt(i int) Token {
+	li := sort.Search(len(f.Lines), func(l int) bool { return int(f.Lines[l].LastTok) > i })
+	off := tokOffset(f.ends, int32(i))
+	return Token{Kind: f.kinds[i], Offset: off, End: f.ends[i], Line: int32(li + 1), Col: off - f.Lines[li].Offset + 1}
 }
 
 // Position is a resolved source position. Line and Col are 1-based; Col
@@ -144,11 +170,10 @@ func (f *File) LineText(line int) []byte {
 
 // LineTokens returns the tokens of a 1-based line.
 func (f *File) LineTokens(line int) []Token {
-	l := f.LineAt(line)
-	if l == nil {
+	if f.LineAt(line) == nil {
 		return nil
 	}
-	return f.Tokens[l.FirstTok:l.LastTok]
+	return expandTokens(f.kinds, f.ends, f.Lines, line-1, line)
 }
 
 // TokenText returns the bytes of a token.

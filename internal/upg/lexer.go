@@ -2,7 +2,10 @@ package upg
 
 import (
 	"bytes"
+	"encoding/binary"
 	"fmt"
+
+	"github.com/veripost/veripost/internal/textfile"
 )
 
 // The lexer is line driven: each physical line is classified by its first
@@ -10,6 +13,10 @@ import (
 // kind needs (command value, template items, calculation tokens). It also
 // records the line table, so the parser never looks at raw bytes to find
 // line boundaries.
+//
+// Tokens are stored compactly: a kind byte and an end offset each (a token
+// starts where the previous one ended). Line and column are derived from the
+// line table when a Token is asked for.
 
 type lexMode uint8
 
@@ -20,12 +27,14 @@ const (
 )
 
 type lexer struct {
-	src       []byte
-	toks      []Token
-	lines     []Line
-	diags     []Diagnostic
-	wantDiag  bool
-	wantLines bool // build the line table (Parse); Tokenize needs only tokens
+	src      []byte
+	kinds    []TokenKind
+	ends     []int32
+	lines    []Line
+	diags    []Diagnostic
+	wantDiag bool
+	last     int32 // end of the last token
+	gap      bool  // a token did not start where the previous one ended (a lexer bug; tests check it)
 
 	line int32 // current line number (1-based)
 	ls   int   // offset of the current line
@@ -35,25 +44,30 @@ type lexer struct {
 	afterEOF     bool // a DOS EOF byte was seen
 	lastEndCmt   int  // offset of the last "END COMMENTS" in the file, -2 before the first look
 
-	nKind [numLineKinds]int32 // Parse only: lines of each kind (sizes the parser's node slabs)
+	ctlLine  bool // the current line holds control bytes
+	firstCtl int  // offset of the first control byte of the file, -1 when none
+	binary   bool // the file is binary content (decided at the first control byte)
+
+	nKind [numLineKinds]int32 // lines of each kind (sizes the parser's node slabs)
 }
 
-// newLexer prepares a lexer; full asks for diagnostics and the line table
-// (Parse), otherwise only tokens are produced (Tokenize).
-func newLexer(src []byte, full bool) *lexer {
-	// Real UPG files have ~6 tokens a line (blanks and line ends included).
-	nLines := bytes.Count(src, []byte{'\n'}) + 1
-	lx := &lexer{
+// newLexer prepares a lexer; diag asks for diagnostics (Parse).
+func newLexer(src []byte, diag bool) *lexer {
+	// Real UPG files have about 6 tokens a line (blanks and line ends included).
+	nLF := bytes.Count(src, []byte{'\n'})
+	nTok := nLF*6 + 16
+	if nTok < len(src)/8 {
+		nTok = len(src)/5 + 16 // few LFs: CR line ends or one long line
+	}
+	return &lexer{
 		src:        src,
-		toks:       make([]Token, 0, nLines*6+16),
-		wantDiag:   full,
-		wantLines:  full,
+		kinds:      make([]TokenKind, 0, nTok),
+		ends:       make([]int32, 0, nTok),
+		lines:      make([]Line, 0, nLF+1),
+		wantDiag:   diag,
 		lastEndCmt: -2,
+		firstCtl:   -1,
 	}
-	if full {
-		lx.lines = make([]Line, 0, nLines)
-	}
-	return lx
 }
 
 // endCommentsAfter reports whether "END COMMENTS" occurs after offset off
@@ -65,45 +79,54 @@ func (lx *lexer) endCommentsAfter(off int) bool {
 	return lx.lastEndCmt >= off
 }
 
+// utf8BOM is the byte order mark some Windows editors put first in a file.
+var utf8BOM = []byte{0xEF, 0xBB, 0xBF}
+
 func (lx *lexer) run() {
 	src := lx.src
-	n := len(src)
-	pos := 0
-	for pos < n {
-		ls := pos
-		var ee int
-		if nl := bytes.IndexByte(src[pos:], '\n'); nl >= 0 {
-			ee = pos + nl + 1
-		} else {
-			ee = n
-		}
-		ce := ee
-		if ce > ls && src[ce-1] == '\n' {
-			ce--
-			if ce > ls && src[ce-1] == '\r' {
-				ce--
-			}
+	lr := textfile.NewLineReader(src)
+	for {
+		ls, ce, ee, ok := lr.Next()
+		if !ok {
+			break
 		}
 		lx.line++
 		lx.ls = ls
-		first := len(lx.toks)
-		kind := lx.lexLine(ls, ce)
+		first := len(lx.kinds)
+		start := ls
+		if ls == 0 && bytes.HasPrefix(src[:ce], utf8BOM) {
+			lx.emit(TokSpace, 0, 3)
+			lx.diag(CodeBOM, SeverityInfo, 0, 3,
+				"the file starts with a UTF-8 byte order mark (bytes EF BB BF, written by editors that save \"UTF-8 with BOM\"); it is skipped here — save the file without it if the post compiler reads it as text")
+			start = 3
+		}
+		lx.ctlLine = hasControl(src[start:ce])
+		if lx.ctlLine && lx.firstCtl < 0 {
+			lx.firstCtl = start + indexControl(src[start:ce])
+			lx.binary = lx.wantDiag && textfile.IsBinary(src)
+		}
+		kind := lx.lexLine(start, ce)
 		if ee > ce {
 			lx.emit(TokEOL, ce, ee)
 		}
-		if lx.wantLines {
-			lx.nKind[kind]++
-			lx.lines = append(lx.lines, Line{
-				Kind: kind, Offset: int32(ls), End: int32(ce), EOLEnd: int32(ee),
-				FirstTok: int32(first), LastTok: int32(len(lx.toks)),
-			})
+		if lx.ctlLine && kind != LineIgnored {
+			lx.reportControl(first)
 		}
-		pos = ee
+		lx.nKind[kind]++
+		lx.lines = append(lx.lines, Line{
+			Kind: kind, Offset: int32(ls), End: int32(ce), EOLEnd: int32(ee),
+			FirstTok: int32(first), LastTok: int32(len(lx.kinds)),
+		})
 	}
 }
 
 func (lx *lexer) emit(k TokenKind, from, to int) {
-	lx.toks = append(lx.toks, Token{Kind: k, Offset: int32(from), End: int32(to), Line: lx.line, Col: int32(from - lx.ls + 1)})
+	if int32(from) != lx.last {
+		lx.gap = true
+	}
+	lx.last = int32(to)
+	lx.kinds = append(lx.kinds, k)
+	lx.ends = append(lx.ends, int32(to))
 }
 
 func (lx *lexer) diag(code string, sev Severity, from, to int, format string, args ...any) {
@@ -120,7 +143,146 @@ func (lx *lexer) diag(code string, sev Severity, from, to int, format string, ar
 	})
 }
 
-// lexLine lexes the content [ls, ce) of one line and returns its kind.
+// ---------------------------------------------------------------- control bytes
+
+// isControl reports whether c is a control byte that does not belong in UPG
+// text: below 0x20 and not a tab or a line end.
+func isControl(c byte) bool { return c < 0x20 && c != '\t' && c != '\n' && c != '\r' }
+
+// hasControl reports whether b holds a control byte. It tests eight bytes
+// at a time (a word holds a byte below 0x20 when the subtraction borrows
+// into that byte's top bit); only words with a tab are looked at closely.
+func hasControl(b []byte) bool {
+	i := 0
+	for ; i+8 <= len(b); i += 8 {
+		x := binary.LittleEndian.Uint64(b[i:])
+		if (x-0x2020202020202020)&^x&0x8080808080808080 != 0 {
+			for _, c := range b[i : i+8] {
+				if isControl(c) {
+					return true
+				}
+			}
+		}
+	}
+	for _, c := range b[i:] {
+		if isControl(c) {
+			return true
+		}
+	}
+	return false
+}
+
+func indexControl(b []byte) int {
+	for i, c := range b {
+		if isControl(c) {
+			return i
+		}
+	}
+	return -1
+}
+
+// skipSpace emits the blanks and control bytes at p as space and error
+// tokens (control bytes are reported by reportControl) and returns the
+// offset of the first other byte. The DOS EOF byte is left for the caller.
+func (lx *lexer) skipSpace(p, end int) int {
+	src := lx.src
+	for p < end {
+		q := p
+		for q < end && isBlank(src[q]) {
+			q++
+		}
+		if q == p {
+			for q < end && isControl(src[q]) && src[q] != 0x1A {
+				q++
+			}
+			if q == p {
+				break
+			}
+			lx.emit(TokError, p, q)
+		} else {
+			lx.emit(TokSpace, p, q)
+		}
+		p = q
+	}
+	return p
+}
+
+// reportControl warns about each run of control bytes in the tokens of
+// the current line from token first on. In comments only NUL counts: the
+// stock MASTER.ATR draws arrows with the DOS glyphs 0x18/0x19 there.
+func (lx *lexer) reportControl(first int) {
+	if lx.binary || !lx.wantDiag {
+		return
+	}
+	src := lx.src
+	for t := first; t < len(lx.kinds); t++ {
+		k := lx.kinds[t]
+		if k == TokEOL || k == TokEOF {
+			continue
+		}
+		from := int(lx.ends[t])
+		if t > 0 {
+			from = int(lx.ends[t-1])
+		}
+		to := int(lx.ends[t])
+		for i := from; i < to; i++ {
+			c := src[i]
+			if !isControl(c) || k == TokComment && c != 0 {
+				continue
+			}
+			j := i + 1
+			for j < to && isControl(src[j]) && (k != TokComment || src[j] == 0) {
+				j++
+			}
+			run := src[i:j]
+			what, it, was := "control byte", "it", "it were"
+			if len(run) > 1 {
+				what, it, was = "control bytes", "them", "they were"
+			}
+			lx.diag(CodeControlCharacter, SeverityWarning, i, j,
+				"stray %s %s (%s) in the text; editors do not show %s and UPG source has no use for %s — delete %s (the line is read as if %s not there)",
+				what, quoteBytes(run), controlNames(run), it, it, it, was)
+			i = j - 1
+		}
+	}
+}
+
+// quoteBytes writes b as a Go string literal, at most 16 bytes of it.
+func quoteBytes(b []byte) string {
+	if len(b) > 16 {
+		return fmt.Sprintf("%q…", b[:16])
+	}
+	return fmt.Sprintf("%q", b)
+}
+
+// controlNames names the distinct control bytes of run ("NUL", "0x18" …).
+func controlNames(run []byte) string {
+	var seen [0x20]bool
+	var b []byte
+	for _, c := range run {
+		if seen[c] {
+			continue
+		}
+		seen[c] = true
+		if len(b) > 0 {
+			b = append(b, ", "...)
+		}
+		switch c {
+		case 0:
+			b = append(b, "NUL"...)
+		case '\f':
+			b = append(b, "form feed"...)
+		case 0x1A:
+			b = append(b, "DOS end-of-file 0x1A"...)
+		default:
+			b = fmt.Appendf(b, "0x%02X", c)
+		}
+	}
+	return string(b)
+}
+
+// lexLine lexes the content [ls, ce) of one line (after a byte order
+// mark) and returns its kind.
 func (lx *lexer) lexLine(ls, ce int) LineKind {
 	src := lx.src
 	if lx.afterEOF {
@@ -145,6 +307,9 @@ func (lx *lexer) lexLine(ls, ce int) LineKind {
 			lx.commentBlock = false
 		}
 		return LineComment
+	}
+	if lx.ctlLine && q < ce && isControl(src[q]) && src[q] != 0x1A {
+		q = lx.skipSpace(q, ce) // a stray byte before the line's text does not hide the line's kind
 	}
 	if q == ce {
 		return LineBlank
@@ -312,14 +477,18 @@ func (lx *lexer) lexCommandRest(q, r, ce int, shape valueShape, class cmdClass) 
 		return
 	}
 	v := p
-	for v < ce && isBlank(src[v]) {
-		v++
-	}
-	if v > p {
-		lx.emit(TokSpace, p, v)
+	if lx.ctlLine {
+		v = lx.skipSpace(p, ce)
+	} else {
+		for v < ce && isBlank(src[v]) {
+			v++
+		}
+		if v > p {
+			lx.emit(TokSpace, p, v)
+		}
 	}
 	ve := ce
-	for ve > v && isBlank(src[ve-1]) {
+	for ve > v && (isBlank(src[ve-1]) || lx.ctlLine && isControl(src[ve-1]) && src[ve-1] != 0x1A) {
 		ve--
 	}
 	if v < ve {
@@ -341,7 +510,11 @@ func (lx *lexer) lexCommandRest(q, r, ce int, shape valueShape, class cmdClass) 
 		}
 	}
 	if ve < ce && ve >= v {
-		lx.emit(TokSpace, ve, ce)
+		if lx.ctlLine {
+			lx.skipSpace(ve, ce)
+		} else {
+			lx.emit(TokSpace, ve, ce)
+		}
 	}
 }
 
@@ -828,9 +1001,19 @@ func (lx *lexer) lexCalc(p, end int, mode lexMode) int {
 			prev = 0
 			continue
 		}
+		if isControl(c) {
+			// a stray control byte: reported by reportControl, read as a blank
+			q := p + 1
+			for q < end && isControl(src[q]) {
+				q++
+			}
+			lx.emit(TokError, p, q)
+			p = q
+			continue
+		}
 		// anything else is an error run up to the next blank or known byte
 		q := p + 1
-		for q < end && !isBlank(src[q]) && !isCalcStart(src[q]) {
+		for q < end && !isBlank(src[q]) && !isCalcStart(src[q]) && !isControl(src[q]) {
 			q++
 		}
 		lx.emit(TokError, p, q)

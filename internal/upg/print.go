@@ -12,8 +12,8 @@ func Fprint(w io.Writer, f *File) error {
 	buf.Grow(len(f.Src))
 	for i := range f.Lines {
 		ln := &f.Lines[i]
-		for _, t := range f.Tokens[ln.FirstTok:ln.LastTok] {
-			buf.Write(f.Src[t.Offset:t.End])
+		for t := ln.FirstTok; t < ln.LastTok; t++ {
+			buf.Write(f.Src[tokOffset(f.ends, t):f.ends[t]])
 		}
 	}
 	_, err := w.Write(buf.Bytes())

@@ -163,7 +163,7 @@ func (c *refCollector) section(s *Section) {
 			}
 		}
 	}
-	c.stmts(s.Body)
+	c.stmts(s.Body())
 }
 
 func (c *refCollector) stmts(list []Stmt) {

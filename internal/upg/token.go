@@ -71,8 +71,8 @@ func TokenKinds() []string { return append([]string(nil), tokenKindNames[1:]...)
 // Token is one lexical token: the bytes src[Offset:End]. The tokens of a file
 // cover it completely and in order (blanks and line ends are tokens too), so
 // concatenating them gives the file back. Line and Col (1-based, bytes) are
-// where the token starts. Fields are int32 to keep a 300 KB file's token
-// stream compact.
+// where the token starts. A parsed File stores its tokens more compactly
+// (kind and end offset) and hands out Tokens on request.
 type Token struct {
 	Kind   TokenKind `json:"kind"`
 	Offset int32     `json:"offset"`
@@ -85,10 +85,35 @@ type Token struct {
 func (t Token) Len() int { return int(t.End - t.Offset) }
 
 // Tokenize lexes a whole file into its token stream (the same tokens, with
-// the same kinds, as Parse(…).Tokens) without building the syntax tree. It
-// never fails: bytes it cannot lex become TokError tokens.
+// the same kinds, as Parse(…).Tokens()) without building the syntax tree.
+// It never fails: bytes it cannot lex become TokError tokens.
 func Tokenize(src []byte) []Token {
 	lx := newLexer(src, false)
 	lx.run()
-	return lx.toks
+	return expandTokens(lx.kinds, lx.ends, lx.lines, 0, len(lx.lines))
+}
+
+// expandTokens turns the compact tokens of lines [from, to) into Tokens.
+func expandTokens(kinds []TokenKind, ends []int32, lines []Line, from, to int) []Token {
+	if from >= to {
+		return nil
+	}
+	first, last := lines[from].FirstTok, lines[to-1].LastTok
+	out := make([]Token, 0, last-first)
+	for li := from; li < to; li++ {
+		ln := &lines[li]
+		for t := ln.FirstTok; t < ln.LastTok; t++ {
+			off := tokOffset(ends, t)
+			out = append(out, Token{Kind: kinds[t], Offset: off, End: ends[t], Line: int32(li + 1), Col: off - ln.Offset + 1})
+		}
+	}
+	return out
+}
+
+// tokOffset is where token t starts: where the one before it ends.
+func tokOffset(ends []int32, t int32) int32 {
+	if t == 0 {
+		return 0
+	}
+	return ends[t-1]
 }

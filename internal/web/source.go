@@ -107,7 +107,7 @@ func (u *UI) source(w http.ResponseWriter, r *http.Request) {
 			u.blobFail(w, r, err, f)
 			return
 		}
-		if bytes.IndexByte(src, 0) >= 0 {
+		if textfile.IsBinary(src) {
 			d.Notice = "This file contains binary data, so it cannot be shown as text. Download it to use it."
 			break
 		}

@@ -61,8 +61,9 @@ func analyzeUPG(name string, src []byte) analysis {
 			refAt[r.Offset] = true
 		}
 	}
-	a.spans = make([]span, 0, len(f.Tokens)/2)
-	for _, t := range f.Tokens {
+	toks := f.Tokens()
+	a.spans = make([]span, 0, len(toks)/2)
+	for _, t := range toks {
 		switch t.Kind {
 		case upg.TokSpace, upg.TokEOL, upg.TokInvalid:
 			continue

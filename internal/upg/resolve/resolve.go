@@ -14,6 +14,7 @@ import (
 	"slices"
 	"strings"
 
+	"github.com/veripost/veripost/internal/textfile"
 	"github.com/veripost/veripost/internal/upg"
 	"github.com/veripost/veripost/internal/upg/sidefile"
 )
@@ -260,9 +261,9 @@ func (r *resolver) parseAll() {
 		kind := upg.KindOf(in.Name)
 		switch kind {
 		case upg.KindSRC, upg.KindLIB, upg.KindATR, upg.KindInclude:
-			if sidefile.IsBinary(in.Src) {
+			if textfile.IsBinary(in.Src) {
 				r.diag(upg.Diagnostic{Code: upg.CodeBinaryContent, Severity: upg.SeverityError, File: in.Name, Line: 1, Col: 1,
-					Message: "the file holds binary content (NUL or control bytes), not UPG source text; it was not parsed"})
+					Message: "the file is binary content (more than a tenth of its bytes are control bytes), not UPG source text: a compiled .CTL? It was not parsed"})
 				continue
 			}
 			f := upg.Parse(in.Name, in.Src)
@@ -516,7 +517,7 @@ func (r *resolver) fileInfos() {
 		counts[d.File] = c
 	}
 	for i, in := range r.inputs {
-		fi := FileInfo{Name: in.Name, Kind: upg.KindOf(in.Name), Role: r.roles[i], Size: len(in.Src), Binary: sidefile.IsBinary(in.Src)}
+		fi := FileInfo{Name: in.Name, Kind: upg.KindOf(in.Name), Role: r.roles[i], Size: len(in.Src), Binary: textfile.IsBinary(in.Src)}
 		if f := r.files[i]; f != nil {
 			fi.Lines = len(f.Lines)
 		}
