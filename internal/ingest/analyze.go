@@ -141,7 +141,7 @@ func fileResult(f FileContent, parserVersion string, parsed *upg.File, side reso
 		}
 	}
 	for _, inc := range parsed.Includes {
-		r.Includes = append(r.Includes, index.Include{Path: inc.Path, Line: inc.Command.Line})
+		r.Includes = append(r.Includes, index.Include{Path: inc.Path, Line: int(inc.Command.Line)})
 	}
 	return r
 }

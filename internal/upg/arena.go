@@ -110,6 +110,20 @@ func (a *nodeArena) rewind() {
 	a.stmts.rewind()
 }
 
+// zeroCounts starts counting the nodes handed out anew.
+func (a *nodeArena) zeroCounts() {
+	a.ident.count, a.lit.count, a.bin.count, a.unary.count = 0, 0, 0, 0
+	a.paren.count, a.call.count, a.tref.count, a.badX.count = 0, 0, 0, 0
+	a.assign.count, a.cmd.count, a.ifs.count, a.callSt.count = 0, 0, 0, 0
+	a.ret.count, a.gotos.count, a.badS.count, a.exprs.count, a.stmts.count = 0, 0, 0, 0, 0
+}
+
+// big reports whether the arena grew beyond what ordinary files need
+// (then it is not kept for the next parse).
+func (a *nodeArena) big() bool {
+	return cap(a.ident.buf) > 1<<16 || cap(a.bin.buf) > 1<<16 || cap(a.exprs.buf) > 1<<17 || cap(a.stmts.buf) > 1<<17
+}
+
 // arenaSizes is how many nodes of each kind an arena handed out.
 type arenaSizes [17]int32
 

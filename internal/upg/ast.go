@@ -100,31 +100,33 @@ func (s Span) End() int { return s.EndOff }
 // Command is a ':' command line: a header command, an attribute or operation
 // sub-command, :SECTION=, :LIBRARY=, :DEFINE …  Name is written without the
 // colon, as in the source (e.g. "ATTRNAME"); Key is its upper-case form.
+// Its offsets are int32 (like Token's): a 300 KB library has thousands of
+// commands.
 type Command struct {
-	Colon    int    // offset of the ':'
-	Name     string // command word as written
-	Key      string // upper-case command word
-	NameEnd  int
-	Op       string // "=", or ">"/"<" for :SELECT>54, "" for flags and :DEFINE
-	OpPos    int    // -1 when Op == ""
-	Value    string // trimmed value text ("" when none)
-	ValuePos int    // offset of Value (end of line when empty)
-	ValueEnd int
-	Line     int  // 1-based
-	Known    bool // the command is in the language catalogue
+	Name  string // command word as written
+	Key   string // upper-case command word
+	Op    string // "=", or ">"/"<" for :SELECT>54, "" for flags and :DEFINE
+	Value string // trimmed value text ("" when none)
 	// Func is the parsed value of :ATTRCFUNC=NAME(args), :ATTRFUNC=NAME and
 	// :SECTION=NAME(params).
 	Func *FuncRef
 	// Define holds NAME and value of a :DEFINE line.
-	Define *Define
-	EndOff int // end of the line content
-	class  cmdClass
-	shape  valueShape
-	multi  bool
+	Define   *Define
+	Colon    int32 // offset of the ':'
+	NameEnd  int32
+	OpPos    int32 // -1 when Op == ""
+	ValuePos int32 // offset of Value (end of line when empty)
+	ValueEnd int32
+	Line     int32 // 1-based
+	EndOff   int32 // end of the line content
+	Known    bool  // the command is in the language catalogue
+	class    cmdClass
+	shape    valueShape
+	multi    bool
 }
 
-func (c *Command) Pos() int { return c.Colon }
-func (c *Command) End() int { return c.EndOff }
+func (c *Command) Pos() int { return int(c.Colon) }
+func (c *Command) End() int { return int(c.EndOff) }
 
 // HasValue reports whether the command was written with '=' (or another
 // operator) and a value.

@@ -162,7 +162,7 @@ func (p *parser) parseAnd(allowEq bool) Expr {
 
 func (p *parser) binary(x Expr, opPos int, op string, y Expr) Expr {
 	b := p.a.bin.alloc()
-	*b = BinaryExpr{X: x, OpPos: opPos, Op: op, Y: y}
+	b.X, b.OpPos, b.Op, b.Y = x, opPos, op, y // the slab hands out zeroed nodes
 	return b
 }
 
@@ -346,7 +346,7 @@ func (p *parser) parseUnary() Expr {
 		p.si++
 		x := p.parseUnary()
 		u := p.a.unary.alloc()
-		*u = UnaryExpr{OpPos: opPos, Op: op, X: x}
+		u.OpPos, u.Op, u.X = opPos, op, x
 		return u
 	}
 	return p.primary()
@@ -395,7 +395,7 @@ func (p *parser) primary() Expr {
 			p.si++
 			x := p.parseExpr(true)
 			pe := p.a.paren.alloc()
-			*pe = ParenExpr{Lparen: int(off), X: x, Rparen: -1}
+			pe.Lparen, pe.X, pe.Rparen = int(off), x, -1
 			if p.atPunct(')') {
 				pe.Rparen = p.curOff()
 				p.si++
@@ -456,7 +456,7 @@ func (p *parser) callArgs(id *Ident) Expr {
 	p.depth++
 	defer func() { p.depth-- }()
 	c := p.a.call.alloc()
-	*c = CallExpr{Fun: id, Lparen: p.curOff(), Rparen: -1}
+	c.Fun, c.Lparen, c.Rparen = id, p.curOff(), -1
 	lp := p.sig[p.si]
 	p.si++
 	if !p.atPunct(')') {
@@ -630,7 +630,7 @@ func (p *parser) parseStmt() Stmt {
 			p.si++
 			rhs := p.parseExpr(false)
 			a := p.a.assign.alloc()
-			*a = AssignStmt{Lhs: lhs, EqPos: eq, Rhs: rhs}
+			a.Lhs, a.EqPos, a.Rhs = lhs, eq, rhs
 			return a
 		}
 		if _, bare := lhs.(*Ident); bare && !p.quiet && !isFunctionName(name) && p.lineOf(t) != p.panicLn {
@@ -678,7 +678,7 @@ func (p *parser) parseIf() Stmt {
 	ifOff := int(p.off(t))
 	p.si++
 	st := p.a.ifs.alloc()
-	*st = IfStmt{If: ifOff, Then: -1, ElsePos: -1, EndIf: -1}
+	st.If, st.Then, st.ElsePos, st.EndIf = ifOff, -1, -1, -1
 	st.Cond = p.parseExpr(true)
 	end := st.Cond.End()
 	if p.kwAt() == kwThen {
@@ -763,7 +763,7 @@ func (p *parser) parseCallStmt() Stmt {
 	t := p.sig[p.si]
 	p.si++
 	st := p.a.callSt.alloc()
-	*st = CallStmt{Call: int(p.off(t)), Lparen: -1, Rparen: -1, EndOff: int(p.ends[t])}
+	st.Call, st.Lparen, st.Rparen, st.EndOff = int(p.off(t)), -1, -1, int(p.ends[t])
 	if !p.atPunct('(') {
 		p.syntaxErr(CodeSyntax, t, "CALL needs the section name in parentheses: CALL(SECTION) or CALL(SECTION(A,B))")
 		return st
@@ -809,7 +809,7 @@ func (p *parser) parseGoto() Stmt {
 	t := p.sig[p.si]
 	p.si++
 	g := p.a.gotos.alloc()
-	*g = GotoStmt{GotoPos: int(p.off(t)), EndOff: int(p.ends[t])}
+	g.GotoPos, g.EndOff = int(p.off(t)), int(p.ends[t])
 	w := p.tokText(t)
 	if len(w) > 4 {
 		n, _ := strconv.Atoi(w[4:])

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"strconv"
 	"strings"
+	"sync"
 	"unsafe"
 )
 
@@ -30,6 +31,7 @@ func Parse(filename string, src []byte) *File {
 	p.presize(&lx.nKind)
 	p.parse()
 	f.bodySizes = p.scratch.sizes()
+	p.release()
 	if lx.binary {
 		// Binary content is not UPG text: one finding, not thousands of
 		// findings about its bytes.
@@ -89,7 +91,8 @@ type parser struct {
 	// tree it returns, scratch while it checks :C: code (see Section.Body).
 	a       *nodeArena
 	keep    nodeArena
-	scratch nodeArena
+	scratch *nodeArena
+	work    *workspace
 
 	// allocation slabs of the nodes that are one per line or block
 	commandS slab[Command]
@@ -124,7 +127,50 @@ func newParser(f *File, quiet bool) *parser {
 		quiet: quiet,
 	}
 	p.a = &p.keep
+	w := workspaces.Get().(*workspace)
+	w.arena.zeroCounts()
+	p.work, p.scratch = w, &w.arena
+	p.sig, p.secCalc, p.gotos, p.exprBuf, p.stmtTmp, p.itemTmp = w.sig, w.secCalc, w.gotos, w.exprBuf, w.stmtTmp, w.itemTmp
 	return p
+}
+
+// workspace is the memory a parse works in and nothing keeps afterwards:
+// the scratch nodes of the :C: code check and the parser's stacks. Parses
+// take it from a pool, so a worker that parses file after file reuses it.
+type workspace struct {
+	arena   nodeArena
+	sig     []int32
+	secCalc []int32
+	gotos   []*GotoStmt
+	exprBuf []Expr
+	stmtTmp []Stmt
+	itemTmp []TemplateItem
+}
+
+var workspaces = sync.Pool{New: func() any { return new(workspace) }}
+
+// release hands the workspace back, emptied of every reference into the
+// file; one grown beyond ordinary files is left to the collector.
+func (p *parser) release() {
+	w := p.work
+	p.work, p.scratch = nil, nil
+	w.arena.rewind()
+	w.sig, w.secCalc = p.sig[:0], p.secCalc[:0]
+	w.gotos = clearAll(p.gotos)
+	w.exprBuf = clearAll(p.exprBuf)
+	w.stmtTmp = clearAll(p.stmtTmp)
+	w.itemTmp = clearAll(p.itemTmp)
+	if cap(w.sig) <= 1<<20 && !w.arena.big() {
+		workspaces.Put(w)
+	}
+}
+
+// clearAll zeroes the whole backing array of s (so that it keeps nothing
+// alive) and returns it empty.
+func clearAll[T any](s []T) []T {
+	s = s[:cap(s)]
+	clear(s)
+	return s[:0]
 }
 
 // presize gives the slabs and lists of the one-per-line nodes exactly the
@@ -248,9 +294,9 @@ func (p *parser) parseLine(i int) {
 		p.closeBlocks(i, c, "")
 		p.closeSection(i)
 		inc := p.incS.alloc()
-		*inc = Include{Command: c, Library: ln.Kind == LineLibrary, Path: c.Value, Line: c.Line}
+		*inc = Include{Command: c, Library: ln.Kind == LineLibrary, Path: c.Value, Line: int(c.Line)}
 		if !c.HasValue() || c.Value == "" {
-			p.errorf(CodeMissingValue, SeverityWarning, c.Colon, c.EndOff, ":%s needs a file path, e.g. :%s=.\\MILL.LIB", c.Name, c.Name)
+			p.errorf(CodeMissingValue, SeverityWarning, c.Pos(), c.End(), ":%s needs a file path, e.g. :%s=.\\MILL.LIB", c.Name, c.Name)
 		}
 		p.f.Includes = append(p.f.Includes, inc)
 		p.f.Items = append(p.f.Items, inc)
@@ -259,9 +305,9 @@ func (p *parser) parseLine(i int) {
 		p.closeBlocks(i, c, "")
 		p.closeSection(i)
 		a := p.attrS.alloc()
-		*a = Attribute{Start: c, Name: c.Value, StartLine: i + 1}
+		a.Start, a.Name, a.StartLine = c, c.Value, i+1
 		if c.Value == "" {
-			p.errorf(CodeEmptyName, SeverityError, c.Colon, c.EndOff, ":ATTRNAME= has no name; write the attribute name after '='")
+			p.errorf(CodeEmptyName, SeverityError, c.Pos(), c.End(), ":ATTRNAME= has no name; write the attribute name after '='")
 		}
 		p.attr = a
 		p.f.Attributes = append(p.f.Attributes, a)
@@ -279,7 +325,7 @@ func (p *parser) parseLine(i int) {
 			p.oper.EndCmd = c
 			p.endOper(i + 1)
 		default:
-			p.errorf(CodeStrayBlockEnd, SeverityWarning, c.Colon, c.EndOff,
+			p.errorf(CodeStrayBlockEnd, SeverityWarning, c.Pos(), c.End(),
 				":ATTREND without an open :ATTRNAME= block (a doubled :ATTREND?); delete it")
 		}
 	case LineOperStart:
@@ -289,7 +335,7 @@ func (p *parser) parseLine(i int) {
 		o := p.operS.alloc()
 		*o = Operation{Start: c, ID: c.Value, StartLine: i + 1}
 		if c.Value == "" {
-			p.errorf(CodeEmptyName, SeverityError, c.Colon, c.EndOff, ":OPERID= has no operation id; write e.g. :OPERID=MILL_POCKET")
+			p.errorf(CodeEmptyName, SeverityError, c.Pos(), c.End(), ":OPERID= has no operation id; write e.g. :OPERID=MILL_POCKET")
 		}
 		p.oper = o
 		p.f.Operations = append(p.f.Operations, o)
@@ -304,12 +350,12 @@ func (p *parser) parseLine(i int) {
 			p.oper.EndCmd = c
 			p.endOper(i + 1)
 		case p.attr != nil:
-			p.errorf(CodeUnterminatedAttribute, SeverityWarning, c.Colon, c.EndOff,
+			p.errorf(CodeUnterminatedAttribute, SeverityWarning, c.Pos(), c.End(),
 				"attribute %q is closed by :OPEREND; close attribute blocks with :ATTREND", p.attr.Name)
 			p.attr.EndCmd = c
 			p.endAttr(i + 1)
 		default:
-			p.errorf(CodeStrayBlockEnd, SeverityWarning, c.Colon, c.EndOff, ":OPEREND without an open :OPERID= block; delete it")
+			p.errorf(CodeStrayBlockEnd, SeverityWarning, c.Pos(), c.End(), ":OPEREND without an open :OPERID= block; delete it")
 		}
 	case LineSection:
 		c := p.command(i)
@@ -412,13 +458,13 @@ func (p *parser) closeBlocks(i int, c *Command, what string) {
 	}
 	if p.attr != nil {
 		a := p.attr
-		p.errorf(CodeUnterminatedAttribute, SeverityWarning, a.Start.Colon, a.Start.EndOff,
+		p.errorf(CodeUnterminatedAttribute, SeverityWarning, a.Start.Pos(), a.Start.End(),
 			"attribute %q (line %d) has no :ATTREND before %s; add :ATTREND after its last sub-command", a.Name, a.StartLine, where)
 		p.endAttr(p.lastContentLine(i, a.StartLine))
 	}
 	if p.oper != nil {
 		o := p.oper
-		p.errorf(CodeUnterminatedOperation, SeverityWarning, o.Start.Colon, o.Start.EndOff,
+		p.errorf(CodeUnterminatedOperation, SeverityWarning, o.Start.Pos(), o.Start.End(),
 			"operation block %q (line %d) has no :OPEREND before %s; add :OPEREND after its last :OPERLIST", o.ID, o.StartLine, where)
 		p.endOper(p.lastContentLine(i, o.StartLine))
 	}
@@ -446,13 +492,13 @@ func (p *parser) endAttr(endLine int) {
 	ct := strings.ToUpper(a.CodeType)
 	if len(a.Selects) > 0 && ct != "SELECT" && ct != "SELECT_FORMAT" {
 		s := a.Selects[0].Select
-		p.errorf(CodeSelectOutsideSelect, SeverityWarning, s.Colon, s.EndOff,
+		p.errorf(CodeSelectOutsideSelect, SeverityWarning, s.Pos(), s.End(),
 			"attribute %q has :SELECT groups but :CODETYPE=%s; they are only used with :CODETYPE=SELECT or SELECT_FORMAT", a.Name, a.CodeType)
 	}
 	if ct != "SELECT_FORMAT" && ct != "" {
 		for _, c := range a.Commands {
 			if c.Key == "VARB" {
-				p.errorf(CodeSelectOutsideSelect, SeverityWarning, c.Colon, c.EndOff,
+				p.errorf(CodeSelectOutsideSelect, SeverityWarning, c.Pos(), c.End(),
 					":VARB is only used by :CODETYPE=SELECT_FORMAT attributes; attribute %q is %s", a.Name, a.CodeType)
 				break
 			}
@@ -475,14 +521,9 @@ func (p *parser) command(i int) *Command {
 	t := p.firstTok(i)
 	colon, nameEnd := p.off(t), p.ends[t]
 	c := p.commandS.alloc()
-	*c = Command{
-		Colon:   int(colon),
-		Name:    p.text[colon+1 : nameEnd],
-		NameEnd: int(nameEnd),
-		OpPos:   -1,
-		Line:    i + 1,
-		EndOff:  int(ln.End),
-	}
+	// The slab hands out zeroed nodes: set what is not zero (cheaper than
+	// copying a whole Command literal, write barriers included).
+	c.Colon, c.Name, c.NameEnd, c.OpPos, c.Line, c.EndOff = colon, p.text[colon+1:nameEnd], nameEnd, -1, int32(i+1), ln.End
 	info, ok := lookupCommand(p.src[colon+1 : nameEnd])
 	c.class, c.shape, c.multi = info.class, info.shape, info.multi
 	if ok {
@@ -499,30 +540,30 @@ func (p *parser) command(i int) *Command {
 	if j < last {
 		if k := p.kinds[j]; k == TokPunct || k == TokOperator {
 			c.Op = p.tokText(j)
-			c.OpPos = int(p.off(j))
+			c.OpPos = p.off(j)
 			j++
 		}
 	}
 	for j < last && p.trivia(j) {
 		j++
 	}
-	vs, ve := -1, -1
+	vs, ve := int32(-1), int32(-1)
 	for k := j; k < last; k++ {
 		if p.kinds[k] == TokEOL {
 			break
 		}
 		if !p.trivia(k) {
 			if vs < 0 {
-				vs = int(p.off(k))
+				vs = p.off(k)
 			}
-			ve = int(p.ends[k])
+			ve = p.ends[k]
 		}
 	}
 	if vs >= 0 {
 		c.Value = p.text[vs:ve]
 		c.ValuePos, c.ValueEnd = vs, ve
 	} else {
-		c.ValuePos, c.ValueEnd = int(ln.End), int(ln.End)
+		c.ValuePos, c.ValueEnd = ln.End, ln.End
 	}
 	// parse structured values
 	switch info.shape {
@@ -538,7 +579,7 @@ func (p *parser) command(i int) *Command {
 func (p *parser) funcRef(j, last int32, shape valueShape) *FuncRef {
 	name := p.ident(j)
 	fr := p.funcS.alloc()
-	*fr = FuncRef{Name: name, Lparen: -1, Rparen: -1}
+	fr.Name, fr.Lparen, fr.Rparen = name, -1, -1
 	p.sig = p.sig[:0]
 	for k := j + 1; k < last; k++ {
 		if !p.trivia(k) {
@@ -600,7 +641,7 @@ func (p *parser) paramIdent() Expr {
 
 func (p *parser) checkFlag(c *Command) {
 	if c.HasValue() && c.Value != "" {
-		p.errorf(CodeUnexpectedValue, SeverityWarning, c.OpPos, c.ValueEnd,
+		p.errorf(CodeUnexpectedValue, SeverityWarning, int(c.OpPos), int(c.ValueEnd),
 			":%s takes no value; remove %q", c.Name, c.Op+c.Value)
 	}
 }
@@ -609,18 +650,18 @@ func (p *parser) header(c *Command) {
 	p.f.Headers = append(p.f.Headers, c)
 	p.f.Items = append(p.f.Items, c)
 	if !c.Known {
-		p.errorf(CodeUnknownHeader, SeverityWarning, c.Colon, c.NameEnd,
+		p.errorf(CodeUnknownHeader, SeverityWarning, int(c.Colon), int(c.NameEnd),
 			"unknown header command :%s; check the spelling against the UPG header commands (a typo is silently ignored by the compiler)", c.Name)
 	} else if c.shape == vsFlag {
 		p.checkFlag(c)
 	} else if !c.HasValue() {
-		p.errorf(CodeMissingValue, SeverityWarning, c.Colon, c.EndOff, "header command :%s needs '=' and a value", c.Name)
+		p.errorf(CodeMissingValue, SeverityWarning, c.Pos(), c.End(), "header command :%s needs '=' and a value", c.Name)
 	}
 }
 
 func (p *parser) define(c *Command) {
 	d := p.defS.alloc()
-	*d = Define{Command: c, Line: c.Line, NamePos: c.ValuePos, ValuePos: c.ValueEnd}
+	d.Command, d.Line, d.NamePos, d.ValuePos = c, int(c.Line), int(c.ValuePos), int(c.ValueEnd)
 	c.Define = d
 	// tokens: name '=' value
 	ln := &p.lines[c.Line-1]
@@ -633,7 +674,7 @@ func (p *parser) define(c *Command) {
 				d.NamePos = int(p.off(k))
 			}
 		case TokPunct:
-			if int(p.off(k)) > c.NameEnd && !seenEq && d.Name != "" {
+			if p.off(k) > c.NameEnd && !seenEq && d.Name != "" {
 				seenEq = true
 			}
 		case TokNumber, TokValue:
@@ -644,9 +685,9 @@ func (p *parser) define(c *Command) {
 		}
 	}
 	if d.Name == "" {
-		p.errorf(CodeEmptyName, SeverityError, c.Colon, c.EndOff, ":DEFINE needs a name and a value: :DEFINE NAME=value")
+		p.errorf(CodeEmptyName, SeverityError, c.Pos(), c.End(), ":DEFINE needs a name and a value: :DEFINE NAME=value")
 	} else if !seenEq {
-		p.errorf(CodeMissingValue, SeverityWarning, c.Colon, c.EndOff, ":DEFINE %s has no value; write :DEFINE %s=value", d.Name, d.Name)
+		p.errorf(CodeMissingValue, SeverityWarning, c.Pos(), c.End(), ":DEFINE %s has no value; write :DEFINE %s=value", d.Name, d.Name)
 	}
 	p.f.Defines = append(p.f.Defines, d)
 	p.f.Items = append(p.f.Items, d)
@@ -668,7 +709,7 @@ func (p *parser) subCommand(c *Command) {
 			o.List = p.strsA.push(o.List, c.Value)
 		}
 		if !known {
-			p.errorf(CodeUnknownAttrCommand, SeverityWarning, c.Colon, c.NameEnd,
+			p.errorf(CodeUnknownAttrCommand, SeverityWarning, int(c.Colon), int(c.NameEnd),
 				"unknown sub-command :%s in operation block %q; expected :OPERSUB=, :OPERLIST= or :OPEREND", c.Name, o.ID)
 		}
 		p.checkShape(c, info, known)
@@ -677,7 +718,7 @@ func (p *parser) subCommand(c *Command) {
 		if info.class == ccOper {
 			what = "an :OPERID= block"
 		}
-		p.errorf(CodeCommandOutsideBlock, SeverityWarning, c.Colon, c.EndOff,
+		p.errorf(CodeCommandOutsideBlock, SeverityWarning, c.Pos(), c.End(),
 			":%s belongs inside %s; it is ignored here (missing :ATTRNAME=/:OPERID= line?)", c.Name, what)
 	}
 }
@@ -689,13 +730,13 @@ func (p *parser) checkShape(c *Command, info cmdInfo, known bool) {
 	if info.shape == vsFlag {
 		p.checkFlag(c)
 	} else if !c.HasValue() {
-		p.errorf(CodeMissingValue, SeverityWarning, c.Colon, c.EndOff, ":%s needs '=' and a value", c.Name)
+		p.errorf(CodeMissingValue, SeverityWarning, c.Pos(), c.End(), ":%s needs '=' and a value", c.Name)
 	}
 }
 
 func (p *parser) attrCommand(a *Attribute, c *Command, info cmdInfo, known bool) {
 	if !known {
-		p.errorf(CodeUnknownAttrCommand, SeverityWarning, c.Colon, c.NameEnd,
+		p.errorf(CodeUnknownAttrCommand, SeverityWarning, int(c.Colon), int(c.NameEnd),
 			"unknown sub-command :%s in attribute %q; check the spelling (the compiler ignores unknown sub-commands)", c.Name, a.Name)
 	}
 	p.checkShape(c, info, known)
@@ -709,7 +750,7 @@ func (p *parser) attrCommand(a *Attribute, c *Command, info cmdInfo, known bool)
 	if known && !info.multi && c.Key != "SELECT" && c.Key != "ATTRSELSTR" {
 		for _, o := range group {
 			if o.Key == c.Key {
-				p.errorf(CodeRepeatedSubcommand, SeverityInfo, c.Colon, c.EndOff,
+				p.errorf(CodeRepeatedSubcommand, SeverityInfo, c.Pos(), c.End(),
 					":%s is repeated in attribute %q (first on line %d); the last value wins — delete one", c.Name, a.Name, o.Line)
 				break
 			}
@@ -761,7 +802,7 @@ func (p *parser) attrCommand(a *Attribute, c *Command, info cmdInfo, known bool)
 
 func (p *parser) openSection(i int, c *Command) {
 	s := p.secS.alloc()
-	*s = Section{Header: c, StartLine: i + 1, file: p.f}
+	s.Header, s.StartLine, s.file = c, i+1, p.f
 	if c.Func != nil {
 		s.Name = c.Func.Name.Name
 		for _, a := range c.Func.Args {
@@ -772,14 +813,14 @@ func (p *parser) openSection(i int, c *Command) {
 	}
 	if s.Name == "" {
 		if c.Value == "" {
-			p.errorf(CodeEmptyName, SeverityError, c.Colon, c.EndOff, ":SECTION= has no name; write :SECTION=NAME")
+			p.errorf(CodeEmptyName, SeverityError, c.Pos(), c.End(), ":SECTION= has no name; write :SECTION=NAME")
 		}
 		s.Name = c.Value
 	}
 	s.Calc = len(s.Name) >= 4 && strings.EqualFold(s.Name[:4], "CALC")
 	key := s.Name // section names are case-sensitive: real posts hold both PROGRAM_STOP and program_stop
 	if first, dup := p.secNames[key]; dup && s.Name != "" {
-		p.errorf(CodeDuplicateSection, SeverityWarning, c.Colon, c.EndOff,
+		p.errorf(CodeDuplicateSection, SeverityWarning, c.Pos(), c.End(),
 			"section %s is already defined on line %d of this file; which copy the compiler uses is undocumented — delete or rename one", s.Name, first)
 	} else {
 		p.secNames[key] = i + 1
@@ -806,7 +847,7 @@ func (p *parser) closeSection(i int) {
 		// Check the code with scratch nodes; Section.Body builds the kept
 		// ones on first use.
 		p.scratch.rewind()
-		p.a = &p.scratch
+		p.a = p.scratch
 		p.parseCalcSection(s)
 		p.a = &p.keep
 	}
@@ -832,4 +873,5 @@ func buildBodies(f *File) {
 		p.parseCalcSection(s)
 	}
 	f.builtSizes = p.keep.sizes()
+	p.release()
 }

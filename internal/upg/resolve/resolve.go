@@ -345,7 +345,7 @@ func (r *resolver) resolveIncludes() {
 			case j < 0:
 				lib.Explanation = fmt.Sprintf("no file named %s in the package", base)
 				sev := upg.SeverityWarning
-				r.diagAt(f, upg.CodeLibraryUnresolved, sev, inc.Command.ValuePos, inc.Command.ValueEnd,
+				r.diagAt(f, upg.CodeLibraryUnresolved, sev, int(inc.Command.ValuePos), int(inc.Command.ValueEnd),
 					"library %s is not in the package (%s); references it could define are reported as unknown, not as errors — add the file to the package to check them", base, inc.Path)
 			default:
 				lib.Resolved = r.inputs[j].Name
@@ -359,7 +359,7 @@ func (r *resolver) resolveIncludes() {
 					lib.Explanation += " (case-insensitive match)"
 				}
 				if j == i {
-					r.diagAt(f, upg.CodeLibraryCycle, upg.SeverityError, inc.Command.ValuePos, inc.Command.ValueEnd,
+					r.diagAt(f, upg.CodeLibraryCycle, upg.SeverityError, int(inc.Command.ValuePos), int(inc.Command.ValueEnd),
 						"%s includes itself; remove this line", f.Name)
 				} else if r.files[j] == nil {
 					lib.Explanation += "; the file is not UPG source and was not read as a library"
@@ -399,7 +399,7 @@ func (r *resolver) resolveIncludes() {
 				inc := findInclude(f, lib.Line)
 				off, end := 0, 0
 				if inc != nil {
-					off, end = inc.Command.ValuePos, inc.Command.ValueEnd
+					off, end = int(inc.Command.ValuePos), int(inc.Command.ValueEnd)
 				}
 				r.diagAt(f, upg.CodeLibraryCycle, upg.SeverityError, off, end,
 					"libraries include each other in a cycle: %s; remove one of these :LIBRARY= lines", strings.Join(names, " → "))
@@ -560,13 +560,13 @@ func (r *resolver) symbols(roots []int) {
 				if it.Name == "" {
 					continue
 				}
-				pos := f.Position(it.Start.ValuePos)
+				pos := f.Position(int(it.Start.ValuePos))
 				d = Definition{Name: it.Name, Canonical: upg.CanonicalName(it.Name), Kind: KindAttribute, Line: pos.Line, Col: pos.Col, Offset: pos.Offset, EndLine: it.EndLine, Type: it.Type}
 			case *upg.Section:
 				if it.Name == "" {
 					continue
 				}
-				pos := f.Position(it.Header.ValuePos)
+				pos := f.Position(int(it.Header.ValuePos))
 				d = Definition{Name: it.Name, Canonical: it.Name, Kind: KindSection, Line: pos.Line, Col: pos.Col, Offset: pos.Offset, EndLine: it.EndLine, Type: upg.SectionKindOf(it)}
 				for _, p := range it.Params {
 					d.Params = append(d.Params, p.Name)
@@ -581,7 +581,7 @@ func (r *resolver) symbols(roots []int) {
 				if it.ID == "" {
 					continue
 				}
-				pos := f.Position(it.Start.ValuePos)
+				pos := f.Position(int(it.Start.ValuePos))
 				d = Definition{Name: it.ID, Canonical: upg.CanonicalName(it.ID), Kind: KindOperation, Line: pos.Line, Col: pos.Col, Offset: pos.Offset, EndLine: it.EndLine, Type: it.Sub}
 			default:
 				continue
