@@ -23,10 +23,12 @@ type foldEntry[V any] struct {
 	val V
 }
 
+// foldHash hashes b without regard to ASCII case: clearing bit 0x20 maps
+// a-z onto A-Z and keeps the other name bytes (digits, '_') apart.
 func foldHash[S ~string | ~[]byte](b S) uint32 {
 	h := uint32(len(b)) * 0x9E3779B1
 	for i := 0; i < len(b); i++ {
-		h = (h ^ uint32(upperByte(b[i]))) * 16777619
+		h = (h ^ uint32(b[i]&^0x20)) * 16777619
 	}
 	return (h ^ h>>16) & (foldSlots - 1)
 }

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/binary"
 	"fmt"
+	"math/bits"
 
 	"github.com/veripost/veripost/internal/textfile"
 )
@@ -45,8 +46,14 @@ type lexer struct {
 	lastEndCmt   int  // offset of the last "END COMMENTS" in the file, -2 before the first look
 
 	ctlLine  bool // the current line holds control bytes
+	nextCtl  int  // offset of the next control byte at or after the current line, len(src) when none
 	firstCtl int  // offset of the first control byte of the file, -1 when none
 	binary   bool // the file is binary content (decided at the first control byte)
+
+	// Parse only: the catalogue id of each line's command (0: none or
+	// unknown), so that the parser does not look the name up again.
+	lineCmd []uint16
+	cmd     uint16
 
 	nKind [numLineKinds]int32 // lines of each kind (sizes the parser's node slabs)
 }
@@ -66,6 +73,7 @@ func newLexer(src []byte, diag bool) *lexer {
 		lines:      make([]Line, 0, nLF+1),
 		wantDiag:   diag,
 		lastEndCmt: -2,
+		nextCtl:    indexControl(src, 0),
 		firstCtl:   -1,
 	}
 }
@@ -100,17 +108,24 @@ func (lx *lexer) run() {
 				"the file starts with a UTF-8 byte order mark (bytes EF BB BF, written by editors that save \"UTF-8 with BOM\"); it is skipped here — save the file without it if the post compiler reads it as text")
 			start = 3
 		}
-		lx.ctlLine = hasControl(src[start:ce])
+		lx.ctlLine = lx.nextCtl < ce
 		if lx.ctlLine && lx.firstCtl < 0 {
-			lx.firstCtl = start + indexControl(src[start:ce])
+			lx.firstCtl = lx.nextCtl
 			lx.binary = lx.wantDiag && textfile.IsBinary(src)
 		}
+		lx.cmd = 0
 		kind := lx.lexLine(start, ce)
 		if ee > ce {
 			lx.emit(TokEOL, ce, ee)
 		}
-		if lx.ctlLine && kind != LineIgnored {
-			lx.reportControl(first)
+		if lx.ctlLine {
+			if kind != LineIgnored {
+				lx.reportControl(first)
+			}
+			lx.nextCtl = indexControl(src, ee)
+		}
+		if lx.wantDiag {
+			lx.lineCmd = append(lx.lineCmd, lx.cmd)
 		}
 		lx.nKind[kind]++
 		lx.lines = append(lx.lines, Line{
@@ -149,36 +164,36 @@ func (lx *lexer) diag(code string, sev Severity, from, to int, format string, ar
 // text: below 0x20 and not a tab or a line end.
 func isControl(c byte) bool { return c < 0x20 && c != '\t' && c != '\n' && c != '\r' }
 
-// hasControl reports whether b holds a control byte. It tests eight bytes
-// at a time (a word holds a byte below 0x20 when the subtraction borrows
-// into that byte's top bit); only words with a tab are looked at closely.
-func hasControl(b []byte) bool {
-	i := 0
-	for ; i+8 <= len(b); i += 8 {
-		x := binary.LittleEndian.Uint64(b[i:])
-		if (x-0x2020202020202020)&^x&0x8080808080808080 != 0 {
-			for _, c := range b[i : i+8] {
-				if isControl(c) {
-					return true
-				}
-			}
+// indexControl returns the offset of the first control byte in src at or
+// after from, or len(src). It tests eight bytes at a time: a cheap test
+// that a word has a byte below 0x20 (a line end, usually), then an exact
+// one.
+func indexControl(src []byte, from int) int {
+	const lo7, hi, blank = 0x7F7F7F7F7F7F7F7F, 0x8080808080808080, 0x2020202020202020
+	i := from
+	for ; i+8 <= len(src); i += 8 {
+		x := binary.LittleEndian.Uint64(src[i:])
+		if (x-blank)&^x&hi == 0 {
+			continue // no byte below 0x20
+		}
+		below := ^(((x & lo7) + 0x6060606060606060) | x) & hi // bytes below 0x20
+		if m := below & bytesNot(x, '\t') & bytesNot(x, '\n') & bytesNot(x, '\r'); m != 0 {
+			return i + bits.TrailingZeros64(m)/8
 		}
 	}
-	for _, c := range b[i:] {
-		if isControl(c) {
-			return true
-		}
-	}
-	return false
-}
-
-func indexControl(b []byte) int {
-	for i, c := range b {
-		if isControl(c) {
+	for ; i < len(src); i++ {
+		if isControl(src[i]) {
 			return i
 		}
 	}
-	return -1
+	return len(src)
+}
+
+// bytesNot has the top bit set in each byte of x that is not c.
+func bytesNot(x uint64, c byte) uint64 {
+	const lo7, hi = 0x7F7F7F7F7F7F7F7F, 0x8080808080808080
+	y := x ^ uint64(c)*0x0101010101010101
+	return (((y & lo7) + lo7) | y) & hi
 }
 
 // skipSpace emits the blanks and control bytes at p as space and error
@@ -398,6 +413,7 @@ func (lx *lexer) lexColonLine(q, ce int) LineKind {
 	}
 	name := src[p:r]
 	info, _ := lookupCommand(name)
+	lx.cmd = info.id
 	var kind LineKind
 	tk := TokHeader
 	switch info.class {

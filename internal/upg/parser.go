@@ -16,8 +16,11 @@ import (
 // src, and the names in the tree share its memory: do not modify src after
 // calling Parse.
 func Parse(filename string, src []byte) *File {
+	w := workspaces.Get().(*workspace)
 	lx := newLexer(src, true)
+	lx.lineCmd = w.lineCmd[:0]
 	lx.run()
+	w.lineCmd = lx.lineCmd
 	f := &File{
 		Name:  filename,
 		Kind:  KindOf(filename),
@@ -26,7 +29,7 @@ func Parse(filename string, src []byte) *File {
 		kinds: lx.kinds,
 		ends:  lx.ends,
 	}
-	p := newParser(f, false)
+	p := newParser(f, false, w)
 	p.diags = lx.diags
 	p.presize(&lx.nKind)
 	p.parse()
@@ -116,7 +119,7 @@ type parser struct {
 	items    carver[TemplateItem]
 }
 
-func newParser(f *File, quiet bool) *parser {
+func newParser(f *File, quiet bool, w *workspace) *parser {
 	p := &parser{
 		f:     f,
 		src:   f.Src,
@@ -127,7 +130,6 @@ func newParser(f *File, quiet bool) *parser {
 		quiet: quiet,
 	}
 	p.a = &p.keep
-	w := workspaces.Get().(*workspace)
 	w.arena.zeroCounts()
 	p.work, p.scratch = w, &w.arena
 	p.sig, p.secCalc, p.gotos, p.exprBuf, p.stmtTmp, p.itemTmp = w.sig, w.secCalc, w.gotos, w.exprBuf, w.stmtTmp, w.itemTmp
@@ -139,6 +141,7 @@ func newParser(f *File, quiet bool) *parser {
 // take it from a pool, so a worker that parses file after file reuses it.
 type workspace struct {
 	arena   nodeArena
+	lineCmd []uint16 // the lexer's command id of each line
 	sig     []int32
 	secCalc []int32
 	gotos   []*GotoStmt
@@ -155,7 +158,7 @@ func (p *parser) release() {
 	w := p.work
 	p.work, p.scratch = nil, nil
 	w.arena.rewind()
-	w.sig, w.secCalc = p.sig[:0], p.secCalc[:0]
+	w.sig, w.secCalc, w.lineCmd = p.sig[:0], p.secCalc[:0], w.lineCmd[:0]
 	w.gotos = clearAll(p.gotos)
 	w.exprBuf = clearAll(p.exprBuf)
 	w.stmtTmp = clearAll(p.stmtTmp)
@@ -524,9 +527,9 @@ func (p *parser) command(i int) *Command {
 	// The slab hands out zeroed nodes: set what is not zero (cheaper than
 	// copying a whole Command literal, write barriers included).
 	c.Colon, c.Name, c.NameEnd, c.OpPos, c.Line, c.EndOff = colon, p.text[colon+1:nameEnd], nameEnd, -1, int32(i+1), ln.End
-	info, ok := lookupCommand(p.src[colon+1 : nameEnd])
+	info := cmdByID[p.work.lineCmd[i]] // the lexer looked the name up
 	c.class, c.shape, c.multi = info.class, info.shape, info.multi
-	if ok {
+	if info.id != 0 {
 		c.Known = true
 		c.Key = info.key
 	} else {
@@ -858,7 +861,7 @@ func (p *parser) closeSection(i int) {
 // code as Parse did, into an arena sized from the counts Parse took, and
 // reports nothing (Parse did).
 func buildBodies(f *File) {
-	p := newParser(f, true)
+	p := newParser(f, true, workspaces.Get().(*workspace))
 	p.keep.sized(&f.bodySizes)
 	for _, s := range f.Sections {
 		if s.CalcLines == 0 {
