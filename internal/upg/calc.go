@@ -48,13 +48,104 @@ func (p *parser) curOff() int {
 	return 0
 }
 
-func (p *parser) isPunct(t int32, c byte) bool {
-	return p.kinds[t] == TokPunct && p.src[p.ends[t]-1] == c && p.ends[t]-p.off(t) == 1
+// Tags say what a significant token is to the grammar, so that the parser
+// compares small numbers instead of looking at bytes again: a keyword id
+// (kwIf … kwGoto), an operator or a punctuation mark, or tagNone.
+const (
+	tagNone   uint8 = 0
+	opEq      uint8 = 16 + iota // =
+	opNe                        // <>
+	opLt                        // <
+	opGt                        // >
+	opLe                        // <= (reported: UPG has no such operator)
+	opGe                        // >=
+	opBangEq                    // !=
+	opAdd                       // +
+	opSub                       // -
+	opMul                       // *
+	opDiv                       // /
+	tagLparen                   // (
+	tagRparen                   // )
+	tagComma                    // ,
+)
+
+// opText is the source text of each operator tag.
+var opText = [...]string{opEq: "=", opNe: "<>", opLt: "<", opGt: ">", opLe: "<=", opGe: ">=", opBangEq: "!=",
+	opAdd: "+", opSub: "-", opMul: "*", opDiv: "/"}
+
+// tagOf computes the tag of token t.
+func (p *parser) tagOf(t int32) uint8 {
+	off, end := p.off(t), p.ends[t]
+	switch p.kinds[t] {
+	case TokKeyword:
+		return uint8(keywordOf(p.src[off:end]))
+	case TokOperator:
+		if end-off == 1 {
+			switch p.src[off] {
+			case '=':
+				return opEq
+			case '<':
+				return opLt
+			case '>':
+				return opGt
+			case '+':
+				return opAdd
+			case '-':
+				return opSub
+			case '*':
+				return opMul
+			case '/':
+				return opDiv
+			}
+			return tagNone
+		}
+		switch p.text[off:end] {
+		case "<>":
+			return opNe
+		case "<=":
+			return opLe
+		case ">=":
+			return opGe
+		case "!=":
+			return opBangEq
+		}
+	case TokPunct:
+		if end-off == 1 {
+			switch p.src[off] {
+			case '(':
+				return tagLparen
+			case ')':
+				return tagRparen
+			case ',':
+				return tagComma
+			}
+		}
+	}
+	return tagNone
 }
 
-func (p *parser) atPunct(c byte) bool {
-	return p.si < len(p.sig) && p.isPunct(p.sig[p.si], c)
+// pushSig appends significant token t (and its tag) to the list the
+// expression and statement parser works on.
+func (p *parser) pushSig(t int32) {
+	p.sig = append(p.sig, t)
+	p.tags = append(p.tags, p.tagOf(t))
 }
+
+func (p *parser) resetSig() {
+	p.sig, p.tags = p.sig[:0], p.tags[:0]
+	p.si = 0
+	p.panicLn = 0
+}
+
+// tagAt is the tag of the current token, tagNone at the end.
+func (p *parser) tagAt() uint8 {
+	if p.si < len(p.tags) {
+		return p.tags[p.si]
+	}
+	return tagNone
+}
+
+func (p *parser) atPunct(tag uint8) bool { return p.tagAt() == tag }
 
 // kwOf returns the keyword id of token t, kwNone when it is no keyword.
 func (p *parser) kwOf(t int32) int {
@@ -64,23 +155,20 @@ func (p *parser) kwOf(t int32) int {
 	return keywordOf(p.src[p.off(t):p.ends[t]])
 }
 
+// kwAt returns the keyword id of the current token, kwNone when it is none.
 func (p *parser) kwAt() int {
-	if p.si >= len(p.sig) {
-		return kwNone
+	if t := p.tagAt(); t < opEq {
+		return int(t)
 	}
-	return p.kwOf(p.sig[p.si])
+	return kwNone
 }
 
-// opAt returns the operator text at the cursor, or "".
-func (p *parser) opAt() string {
-	if p.si >= len(p.sig) {
-		return ""
+// opAt returns the operator tag of the current token, or tagNone.
+func (p *parser) opAt() uint8 {
+	if t := p.tagAt(); t >= opEq && t <= opDiv {
+		return t
 	}
-	t := p.sig[p.si]
-	if p.kinds[t] != TokOperator {
-		return ""
-	}
-	return p.tokText(t)
+	return tagNone
 }
 
 // syntaxErr reports a syntax error, at most one per line.
@@ -170,23 +258,23 @@ func (p *parser) parseCmp(allowEq bool) Expr {
 	x := p.parseAdd()
 	op := p.opAt()
 	switch op {
-	case "=":
+	case opEq:
 		if !allowEq {
 			return x
 		}
-	case "<>", "<", ">":
-	case "<=", ">=", "!=":
+	case opNe, opLt, opGt:
+	case opLe, opGe, opBangEq:
 		t := p.cur()
-		hint := map[string]string{"<=": "A<B OR A=B", ">=": "A>B OR A=B", "!=": "A<>B"}[op]
+		hint := map[uint8]string{opLe: "A<B OR A=B", opGe: "A>B OR A=B", opBangEq: "A<>B"}[op]
 		p.errorf(CodeUnsupportedOperator, SeverityError, int(p.off(t)), int(p.ends[t]),
-			"UPG has no %s operator; write %s", op, hint)
+			"UPG has no %s operator; write %s", opText[op], hint)
 	default:
 		return x
 	}
 	opPos := p.curOff()
 	p.si++
 	y := p.parseAdd()
-	return p.binary(x, opPos, op, y)
+	return p.binary(x, opPos, opText[op], y)
 }
 
 func (p *parser) parseAdd() Expr {
@@ -194,13 +282,13 @@ func (p *parser) parseAdd() Expr {
 	n := 0
 	for {
 		op := p.opAt()
-		if op != "+" && op != "-" {
+		if op != opAdd && op != opSub {
 			break
 		}
 		opPos := p.curOff()
 		p.si++
 		y := p.parseMul()
-		x = p.binary(x, opPos, op, y)
+		x = p.binary(x, opPos, opText[op], y)
 		n++
 	}
 	if n > 0 && !p.quiet {
@@ -255,16 +343,16 @@ func (p *parser) parseMul() Expr {
 	x := p.parseUnary()
 	for {
 		op := p.opAt()
-		if op != "*" && op != "/" {
+		if op != opMul && op != opDiv {
 			return x
 		}
-		if op == "*" && p.trailingComment() {
+		if op == opMul && p.trailingComment() {
 			return x
 		}
 		opPos := p.curOff()
 		p.si++
 		y := p.parseUnary()
-		x = p.binary(x, opPos, op, y)
+		x = p.binary(x, opPos, opText[op], y)
 	}
 }
 
@@ -288,7 +376,7 @@ func (p *parser) trailingComment() bool {
 		return false
 	}
 	if p.si+3 < len(p.sig) {
-		if w3 := p.sig[p.si+3]; p.isPunct(w3, '(') || p.kinds[w3] == TokOperator && p.tokText(w3) == "=" {
+		if w3 := p.tags[p.si+3]; w3 == tagLparen || w3 == opEq {
 			return false // "A=B*C D=1": the next statement
 		}
 	}
@@ -336,7 +424,7 @@ func (p *parser) skipNested() Expr {
 }
 
 func (p *parser) parseUnary() Expr {
-	if op := p.opAt(); op == "-" || op == "+" {
+	if op := p.opAt(); op == opSub || op == opAdd {
 		if p.tooDeep() {
 			return p.skipNested()
 		}
@@ -346,7 +434,7 @@ func (p *parser) parseUnary() Expr {
 		p.si++
 		x := p.parseUnary()
 		u := p.a.unary.alloc()
-		u.OpPos, u.Op, u.X = opPos, op, x
+		u.OpPos, u.Op, u.X = opPos, opText[op], x
 		return u
 	}
 	return p.primary()
@@ -381,12 +469,12 @@ func (p *parser) primary() Expr {
 		}
 		p.si++
 		id := p.ident(t)
-		if p.atPunct('(') {
+		if p.atPunct(tagLparen) {
 			return p.callArgs(id)
 		}
 		return id
 	case TokPunct:
-		if p.isPunct(t, '(') {
+		if p.tags[p.si] == tagLparen {
 			if p.tooDeep() {
 				return p.skipNested()
 			}
@@ -396,7 +484,7 @@ func (p *parser) primary() Expr {
 			x := p.parseExpr(true)
 			pe := p.a.paren.alloc()
 			pe.Lparen, pe.X, pe.Rparen = int(off), x, -1
-			if p.atPunct(')') {
+			if p.atPunct(tagRparen) {
 				pe.Rparen = p.curOff()
 				p.si++
 			} else {
@@ -413,7 +501,7 @@ func (p *parser) primary() Expr {
 		return p.badExpr(int(off), int(end))
 	}
 	p.syntaxErr(CodeSyntax, t, "expected a value (a name, number, {string} or '(') but found %q", p.tokText(t))
-	if p.kinds[t] != TokKeyword && !p.isPunct(t, ')') && !p.isPunct(t, ',') {
+	if tag := p.tags[p.si]; p.kinds[t] != TokKeyword && tag != tagRparen && tag != tagComma {
 		p.si++
 	}
 	return p.badExpr(int(off), int(off))
@@ -459,10 +547,10 @@ func (p *parser) callArgs(id *Ident) Expr {
 	c.Fun, c.Lparen, c.Rparen = id, p.curOff(), -1
 	lp := p.sig[p.si]
 	p.si++
-	if !p.atPunct(')') {
+	if !p.atPunct(tagRparen) {
 		c.Args = p.exprList(false)
 	}
-	if p.atPunct(')') {
+	if p.atPunct(tagRparen) {
 		c.Rparen = p.curOff()
 		p.si++
 	} else {
@@ -477,7 +565,7 @@ func (p *parser) callArgs(id *Ident) Expr {
 // statement stream. Parse checks the code (labels, GOTOs, everything the
 // statement parser reports); buildBodies keeps the statements as s.body.
 func (p *parser) parseCalcSection(s *Section) {
-	p.sig = p.sig[:0]
+	p.resetSig()
 	var labelLine map[int]int
 	for _, li := range p.secCalc {
 		ln := &p.lines[li]
@@ -487,12 +575,10 @@ func (p *parser) parseCalcSection(s *Section) {
 		}
 		for k := t + 1; k < ln.LastTok; k++ {
 			if !p.trivia(k) {
-				p.sig = append(p.sig, k)
+				p.pushSig(k)
 			}
 		}
 	}
-	p.si = 0
-	p.panicLn = 0
 	p.gotos = p.gotos[:0]
 	p.curSec = s
 	body := p.parseBlock(false)
@@ -571,7 +657,7 @@ func (p *parser) parseBlock(inIf bool) []Stmt {
 	list := func() []Stmt { return p.a.stmts.carve(p.stmtTmp[start:]) }
 	for p.si < len(p.sig) {
 		t := p.sig[p.si]
-		switch kw := p.kwOf(t); kw {
+		switch kw := p.kwAt(); kw {
 		case kwElse, kwEndif:
 			if inIf {
 				return list()
@@ -596,7 +682,7 @@ func (p *parser) parseStmt() Stmt {
 	off, end := int(p.off(t)), int(p.ends[t])
 	switch p.kinds[t] {
 	case TokKeyword:
-		switch p.kwOf(t) {
+		switch p.kwAt() {
 		case kwIf:
 			return p.parseIf()
 		case kwCall:
@@ -622,10 +708,10 @@ func (p *parser) parseStmt() Stmt {
 		p.si++
 		id := p.ident(t)
 		var lhs Expr = id
-		if p.atPunct('(') {
+		if p.atPunct(tagLparen) {
 			lhs = p.callArgs(id)
 		}
-		if p.opAt() == "=" {
+		if p.opAt() == opEq {
 			eq := p.curOff()
 			p.si++
 			rhs := p.parseExpr(false)
@@ -647,18 +733,6 @@ func (p *parser) parseStmt() Stmt {
 	p.syntaxErr(CodeSyntax, t, "unexpected %q; a statement starts with a name (X=…, COMMAND(…)), IF, CALL(…), GOTOn or RETURN", p.tokText(t))
 	p.si++
 	return p.badStmt(off, end)
-}
-
-func isFunctionName(name string) bool {
-	if len(name) > 40 {
-		return false
-	}
-	var buf [40]byte
-	up := buf[:len(name)]
-	for i := 0; i < len(name); i++ {
-		up[i] = upperByte(name[i])
-	}
-	return isCatalogFunction(up)
 }
 
 func (p *parser) stmtsEnd(list []Stmt, def int) int {
@@ -736,7 +810,7 @@ func (p *parser) skipDeepIf(t int32) Stmt {
 	last := t
 	for p.si < len(p.sig) {
 		k := p.sig[p.si]
-		switch p.kwOf(k) {
+		switch p.kwAt() {
 		case kwIf:
 			open++
 		case kwEndif:
@@ -764,7 +838,7 @@ func (p *parser) parseCallStmt() Stmt {
 	p.si++
 	st := p.a.callSt.alloc()
 	st.Call, st.Lparen, st.Rparen, st.EndOff = int(p.off(t)), -1, -1, int(p.ends[t])
-	if !p.atPunct('(') {
+	if !p.atPunct(tagLparen) {
 		p.syntaxErr(CodeSyntax, t, "CALL needs the section name in parentheses: CALL(SECTION) or CALL(SECTION(A,B))")
 		return st
 	}
@@ -782,20 +856,20 @@ func (p *parser) parseCallStmt() Stmt {
 			p.syntaxErr(CodeSyntax, c, "expected a section name after CALL(, found %q", p.tokText(c))
 		}
 	}
-	if st.Section != nil && p.atPunct('(') {
+	if st.Section != nil && p.atPunct(tagLparen) {
 		st.HasArgs = true
 		inner := p.cur()
 		p.si++
-		if !p.atPunct(')') {
+		if !p.atPunct(tagRparen) {
 			st.Args = p.exprList(false)
 		}
-		if p.atPunct(')') {
+		if p.atPunct(tagRparen) {
 			p.si++
 		} else {
 			p.syntaxErr(CodeUnclosedParen, inner, "the argument list of CALL(%s( is not closed; add ')'", st.Section.Name)
 		}
 	}
-	if p.atPunct(')') {
+	if p.atPunct(tagRparen) {
 		st.Rparen = p.curOff()
 		st.EndOff = st.Rparen + 1
 		p.si++
@@ -849,7 +923,7 @@ func (p *parser) templateLine(i int) *TemplateLine {
 		tif := &TemplateIf{If: int(p.off(j)), Then: -1, EndIf: -1}
 		tl.If = tif
 		j++
-		p.sig = p.sig[:0]
+		p.resetSig()
 		for ; j < last; j++ {
 			if p.trivia(j) {
 				continue
@@ -859,10 +933,8 @@ func (p *parser) templateLine(i int) *TemplateLine {
 				j++
 				break
 			}
-			p.sig = append(p.sig, j)
+			p.pushSig(j)
 		}
-		p.si = 0
-		p.panicLn = 0
 		if len(p.sig) == 0 {
 			p.errorf(CodeSyntax, SeverityError, tif.If, tif.If+2, "IF without a condition; write IF condition THEN … ENDIF")
 		} else {
@@ -1015,7 +1087,7 @@ func (p *parser) tokenValue(it *TokenItem, j, last int32) int32 {
 		it.EndOff = int(p.ends[j])
 		return j + 1
 	}
-	p.sig = p.sig[:0]
+	p.resetSig()
 	for ; j < last; j++ {
 		k := p.kinds[j]
 		if p.trivia(j) && k != TokEOL {
@@ -1027,13 +1099,11 @@ func (p *parser) tokenValue(it *TokenItem, j, last int32) int32 {
 		if p.kwOf(j) == kwEndif {
 			break
 		}
-		p.sig = append(p.sig, j)
+		p.pushSig(j)
 	}
 	if len(p.sig) == 0 {
 		return j
 	}
-	p.si = 0
-	p.panicLn = 0
 	it.Value = p.parseExpr(true)
 	it.EndOff = it.Value.End()
 	if p.si < len(p.sig) {
@@ -1057,7 +1127,7 @@ func (p *parser) exprList(params bool) []Expr {
 			x = p.parseExpr(true)
 		}
 		p.exprBuf = append(p.exprBuf, x)
-		if !p.atPunct(',') {
+		if !p.atPunct(tagComma) {
 			break
 		}
 		p.si++

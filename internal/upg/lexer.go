@@ -45,8 +45,7 @@ type lexer struct {
 	afterEOF     bool // a DOS EOF byte was seen
 	lastEndCmt   int  // offset of the last "END COMMENTS" in the file, -2 before the first look
 
-	ctlLine  bool // the current line holds control bytes
-	nextCtl  int  // offset of the next control byte at or after the current line, len(src) when none
+	ctlLine  bool // the current line holds control bytes (seen while lexing it)
 	firstCtl int  // offset of the first control byte of the file, -1 when none
 	binary   bool // the file is binary content (decided at the first control byte)
 
@@ -73,7 +72,6 @@ func newLexer(src []byte, diag bool) *lexer {
 		lines:      make([]Line, 0, nLF+1),
 		wantDiag:   diag,
 		lastEndCmt: -2,
-		nextCtl:    indexControl(src, 0),
 		firstCtl:   -1,
 	}
 }
@@ -108,21 +106,13 @@ func (lx *lexer) run() {
 				"the file starts with a UTF-8 byte order mark (bytes EF BB BF, written by editors that save \"UTF-8 with BOM\"); it is skipped here — save the file without it if the post compiler reads it as text")
 			start = 3
 		}
-		lx.ctlLine = lx.nextCtl < ce
-		if lx.ctlLine && lx.firstCtl < 0 {
-			lx.firstCtl = lx.nextCtl
-			lx.binary = lx.wantDiag && textfile.IsBinary(src)
-		}
-		lx.cmd = 0
+		lx.ctlLine, lx.cmd = false, 0
 		kind := lx.lexLine(start, ce)
 		if ee > ce {
 			lx.emit(TokEOL, ce, ee)
 		}
-		if lx.ctlLine {
-			if kind != LineIgnored {
-				lx.reportControl(first)
-			}
-			lx.nextCtl = indexControl(src, ee)
+		if lx.ctlLine && kind != LineIgnored {
+			lx.reportControl(first)
 		}
 		if lx.wantDiag {
 			lx.lineCmd = append(lx.lineCmd, lx.cmd)
@@ -164,15 +154,14 @@ func (lx *lexer) diag(code string, sev Severity, from, to int, format string, ar
 // text: below 0x20 and not a tab or a line end.
 func isControl(c byte) bool { return c < 0x20 && c != '\t' && c != '\n' && c != '\r' }
 
-// indexControl returns the offset of the first control byte in src at or
-// after from, or len(src). It tests eight bytes at a time: a cheap test
-// that a word has a byte below 0x20 (a line end, usually), then an exact
-// one.
-func indexControl(src []byte, from int) int {
+// indexControl returns the offset of the first control byte in b (a part
+// of one line), or -1. It tests eight bytes at a time: a cheap test that a
+// word has a byte below 0x20 (exact but for tabs), then an exact one.
+func indexControl(b []byte) int {
 	const lo7, hi, blank = 0x7F7F7F7F7F7F7F7F, 0x8080808080808080, 0x2020202020202020
-	i := from
-	for ; i+8 <= len(src); i += 8 {
-		x := binary.LittleEndian.Uint64(src[i:])
+	i := 0
+	for ; i+8 <= len(b); i += 8 {
+		x := binary.LittleEndian.Uint64(b[i:])
 		if (x-blank)&^x&hi == 0 {
 			continue // no byte below 0x20
 		}
@@ -181,12 +170,33 @@ func indexControl(src []byte, from int) int {
 			return i + bits.TrailingZeros64(m)/8
 		}
 	}
-	for ; i < len(src); i++ {
-		if isControl(src[i]) {
+	for ; i < len(b); i++ {
+		if isControl(b[i]) {
 			return i
 		}
 	}
-	return len(src)
+	return -1
+}
+
+// emitText emits a token whose bytes the lexer takes whole (comments,
+// values, template text, strings …) and notes a control byte in it.
+func (lx *lexer) emitText(k TokenKind, from, to int) {
+	lx.emit(k, from, to)
+	if !lx.ctlLine {
+		if i := indexControl(lx.src[from:to]); i >= 0 {
+			lx.sawControl(from + i)
+		}
+	}
+}
+
+// sawControl notes a control byte at off on the current line. The first
+// one of the file decides whether the file is binary content.
+func (lx *lexer) sawControl(off int) {
+	lx.ctlLine = true
+	if lx.firstCtl < 0 {
+		lx.firstCtl = off
+		lx.binary = lx.wantDiag && textfile.IsBinary(lx.src)
+	}
 }
 
 // bytesNot has the top bit set in each byte of x that is not c.
@@ -214,6 +224,7 @@ func (lx *lexer) skipSpace(p, end int) int {
 				break
 			}
 			lx.emit(TokError, p, q)
+			lx.sawControl(p)
 		} else {
 			lx.emit(TokSpace, p, q)
 		}
@@ -317,13 +328,13 @@ func (lx *lexer) lexLine(ls, ce int) LineKind {
 		if q == ce {
 			return LineBlank
 		}
-		lx.emit(TokComment, q, ce)
+		lx.emitText(TokComment, q, ce)
 		if src[q] == '*' && commentTextIs(src[q+1:ce], "END COMMENTS") {
 			lx.commentBlock = false
 		}
 		return LineComment
 	}
-	if lx.ctlLine && q < ce && isControl(src[q]) && src[q] != 0x1A {
+	if q < ce && isControl(src[q]) && src[q] != 0x1A {
 		q = lx.skipSpace(q, ce) // a stray byte before the line's text does not hide the line's kind
 	}
 	if q == ce {
@@ -332,10 +343,10 @@ func (lx *lexer) lexLine(ls, ce int) LineKind {
 	switch src[q] {
 	case '*':
 		if lx.line == 1 && isMarkerText(src[q+1:ce]) {
-			lx.emit(TokMarker, q, ce)
+			lx.emitText(TokMarker, q, ce)
 			return LineMarker
 		}
-		lx.emit(TokComment, q, ce)
+		lx.emitText(TokComment, q, ce)
 		if commentTextIs(src[q+1:ce], "START COMMENTS") && lx.endCommentsAfter(ce) {
 			lx.commentBlock = true
 		}
@@ -343,14 +354,14 @@ func (lx *lexer) lexLine(ls, ce int) LineKind {
 	case 0x1A:
 		lx.emit(TokEOF, q, q+1)
 		if q+1 < ce {
-			lx.emit(TokComment, q+1, ce)
+			lx.emitText(TokComment, q+1, ce)
 		}
 		lx.afterEOF = true
 		return LineEOF
 	case ':':
 		return lx.lexColonLine(q, ce)
 	}
-	lx.emit(TokText, q, ce)
+	lx.emitText(TokText, q, ce)
 	return LineText
 }
 
@@ -406,7 +417,7 @@ func (lx *lexer) lexColonLine(q, ce int) LineKind {
 		r++
 	}
 	if r == p {
-		lx.emit(TokError, q, ce)
+		lx.emitText(TokError, q, ce)
 		lx.diag(CodeMalformedCommand, SeverityError, q, ce,
 			"':' must be followed by a command name (e.g. :SYSTEM=MILL), by T: or by C:; write '*' first to make the line a comment")
 		return LineText
@@ -487,32 +498,30 @@ func (lx *lexer) lexCommandRest(q, r, ce int, shape valueShape, class cmdClass) 
 	case class == ccDefine && p > r:
 		// ":DEFINE NAME=value": the blank separates
 	default:
-		lx.emit(TokError, p, ce)
+		lx.emitText(TokError, p, ce)
 		lx.diag(CodeMalformedCommand, SeverityError, p, ce,
 			"expected '=' after %s, found %q; write the command as %s=value", src[q:r], src[p], src[q:r])
 		return
 	}
 	v := p
-	if lx.ctlLine {
-		v = lx.skipSpace(p, ce)
-	} else {
-		for v < ce && isBlank(src[v]) {
-			v++
-		}
-		if v > p {
-			lx.emit(TokSpace, p, v)
-		}
+	for v < ce && isBlank(src[v]) {
+		v++
+	}
+	if v < ce && isControl(src[v]) && src[v] != 0x1A {
+		v = lx.skipSpace(p, ce) // stray bytes before the value
+	} else if v > p {
+		lx.emit(TokSpace, p, v)
 	}
 	ve := ce
-	for ve > v && (isBlank(src[ve-1]) || lx.ctlLine && isControl(src[ve-1]) && src[ve-1] != 0x1A) {
+	for ve > v && (isBlank(src[ve-1]) || isControl(src[ve-1]) && src[ve-1] != 0x1A) {
 		ve--
 	}
 	if v < ve {
 		switch shape {
 		case vsName:
-			lx.emit(TokName, v, ve)
+			lx.emitText(TokName, v, ve)
 		case vsPath:
-			lx.emit(TokPath, v, ve)
+			lx.emitText(TokPath, v, ve)
 		case vsSection, vsFunc, vsSectionRef:
 			lx.lexFuncValue(v, ve)
 		case vsDefine:
@@ -521,16 +530,12 @@ func (lx *lexer) lexCommandRest(q, r, ce int, shape valueShape, class cmdClass) 
 			if isNumberText(src[v:ve]) {
 				lx.emit(TokNumber, v, ve)
 			} else {
-				lx.emit(TokValue, v, ve)
+				lx.emitText(TokValue, v, ve)
 			}
 		}
 	}
 	if ve < ce && ve >= v {
-		if lx.ctlLine {
-			lx.skipSpace(ve, ce)
-		} else {
-			lx.emit(TokSpace, ve, ce)
-		}
+		lx.skipSpace(ve, ce) // blanks, and stray bytes after the value
 	}
 }
 
@@ -563,7 +568,7 @@ func (lx *lexer) lexFuncValue(v, ve int) {
 		r++
 	}
 	if r == v {
-		lx.emit(TokError, v, ve)
+		lx.emitText(TokError, v, ve)
 		lx.diag(CodeMalformedCommand, SeverityError, v, ve,
 			"expected a section name (letters, digits and '_'), found %q", src[v:ve])
 		return
@@ -579,7 +584,7 @@ func (lx *lexer) lexDefine(v, ve int) {
 	src := lx.src
 	eq := bytes.IndexByte(src[v:ve], '=')
 	if eq < 0 {
-		lx.emit(TokName, v, ve)
+		lx.emitText(TokName, v, ve)
 		return
 	}
 	eq += v
@@ -588,7 +593,7 @@ func (lx *lexer) lexDefine(v, ve int) {
 		ne--
 	}
 	if ne > v {
-		lx.emit(TokName, v, ne)
+		lx.emitText(TokName, v, ne)
 	}
 	if eq > ne {
 		lx.emit(TokSpace, ne, eq)
@@ -606,7 +611,7 @@ func (lx *lexer) lexDefine(v, ve int) {
 		if isNumberText(src[w:ve]) {
 			lx.emit(TokNumber, w, ve)
 		} else {
-			lx.emit(TokValue, w, ve)
+			lx.emitText(TokValue, w, ve)
 		}
 	}
 }
@@ -676,7 +681,7 @@ func (lx *lexer) lexTemplateItems(p, end int) {
 		} else {
 			q += p
 		}
-		lx.emit(TokTemplateText, p, q)
+		lx.emitText(TokTemplateText, p, q)
 		p = q
 	}
 }
@@ -698,7 +703,7 @@ func (lx *lexer) lexTToken(p, end int) int {
 			q++
 		}
 		if q > from {
-			lx.emit(TokError, from, q)
+			lx.emitText(TokError, from, q)
 		}
 		lx.diag(CodeMalformedToken, SeverityError, start, q, "%s", msg)
 		return q
@@ -713,12 +718,12 @@ func (lx *lexer) lexTToken(p, end int) int {
 	case c == '"':
 		q := bytes.IndexByte(src[p+1:end], '"')
 		if q < 0 {
-			lx.emit(TokError, p, end)
+			lx.emitText(TokError, p, end)
 			lx.diag(CodeUnclosedString, SeverityError, p, end, "%s", "the format string of this template token has no closing '\"'; write it as <\"%4LT\":NAME>")
 			return end
 		}
 		q += p + 2
-		lx.emit(TokFormat, p, q)
+		lx.emitText(TokFormat, p, q)
 		p = q
 		if p >= end || src[p] != ':' {
 			return bad(p, "expected ':' and a value after the format string; "+tokenShapes)
@@ -777,11 +782,11 @@ func (lx *lexer) lexTokenValue(start, p, end int) int {
 	if p < end && src[p] == '{' {
 		q := bytes.IndexByte(src[p:end], '}')
 		if q < 0 {
-			lx.emit(TokError, p, end)
+			lx.emitText(TokError, p, end)
 			lx.diag(CodeUnclosedString, SeverityError, p, end, "the {string} value of this template token has no closing '}'")
 			return end
 		}
-		lx.emit(TokString, p, p+q+1)
+		lx.emitText(TokString, p, p+q+1)
 		p += q + 1
 	} else {
 		p = lx.lexCalc(p, end, modeToken)
@@ -811,62 +816,74 @@ const (
 )
 
 // keywordOf returns the keyword id of an identifier (case-insensitive).
-// "GOTO12" is kwGoto.
+// "GOTO12" is kwGoto. The first byte picks the candidates (|0x20 folds an
+// ASCII letter to lower case).
 func keywordOf(w []byte) int {
-	switch len(w) {
-	case 2:
-		if equalFoldASCII(w, "IF") {
+	if len(w) < 2 {
+		return kwNone
+	}
+	switch w[0] | 0x20 {
+	case 'i':
+		if len(w) == 2 && w[1]|0x20 == 'f' {
 			return kwIf
 		}
-		if equalFoldASCII(w, "OR") {
+	case 'o':
+		if len(w) == 2 && w[1]|0x20 == 'r' {
 			return kwOr
 		}
-	case 3:
-		if equalFoldASCII(w, "AND") {
+	case 'a':
+		if len(w) == 3 && equalFoldASCII(w, "AND") {
 			return kwAnd
 		}
-	case 4:
-		if equalFoldASCII(w, "THEN") {
+	case 't':
+		if len(w) == 4 && equalFoldASCII(w, "THEN") {
 			return kwThen
 		}
-		if equalFoldASCII(w, "ELSE") {
+	case 'e':
+		if len(w) == 4 && equalFoldASCII(w, "ELSE") {
 			return kwElse
 		}
-		if equalFoldASCII(w, "CALL") {
-			return kwCall
-		}
-		if equalFoldASCII(w, "GOTO") {
-			return kwGoto
-		}
-	case 5:
-		if equalFoldASCII(w, "ENDIF") {
+		if len(w) == 5 && equalFoldASCII(w, "ENDIF") {
 			return kwEndif
 		}
-	case 6:
-		if equalFoldASCII(w, "RETURN") {
+	case 'c':
+		if len(w) == 4 && equalFoldASCII(w, "CALL") {
+			return kwCall
+		}
+	case 'r':
+		if len(w) == 6 && equalFoldASCII(w, "RETURN") {
 			return kwReturn
 		}
-	}
-	if len(w) > 4 && equalFoldASCII(w[:4], "GOTO") {
-		for _, c := range w[4:] {
-			if !isDigit(c) {
-				return kwNone
+	case 'g':
+		if len(w) >= 4 && equalFoldASCII(w[:4], "GOTO") {
+			for _, c := range w[4:] {
+				if !isDigit(c) {
+					return kwNone
+				}
 			}
+			return kwGoto
 		}
-		return kwGoto
 	}
 	return kwNone
 }
 
-// sectionArgIndex returns which argument of a built-in names a section, or -1.
-func sectionArgIndex(upper []byte) int {
-	switch string(upper) {
-	case "SECTIONEXIST", "GET_OPER_COMMENTS", "FASTLINE":
-		return 0
-	case "SYS_CANNED", "GETTOOLS", "GETMCS", "GET_SW_CUSTOM_PROP_BY_NAME", "GET_SW_SUMMARY_INFO_BY_ID":
-		return 1
+// sectionArgIndex returns which argument of a built-in (name in any case)
+// names a section, or -1.
+func sectionArgIndex(name []byte) int {
+	for _, f := range sectionArgFuncs {
+		if equalFoldASCII(name, f.name) {
+			return f.arg
+		}
 	}
 	return -1
+}
+
+var sectionArgFuncs = [...]struct {
+	name string
+	arg  int
+}{
+	{"SECTIONEXIST", 0}, {"GET_OPER_COMMENTS", 0}, {"FASTLINE", 0},
+	{"SYS_CANNED", 1}, {"GETTOOLS", 1}, {"GETMCS", 1}, {"GET_SW_CUSTOM_PROP_BY_NAME", 1}, {"GET_SW_SUMMARY_INFO_BY_ID", 1},
 }
 
 type argFrame struct {
@@ -961,12 +978,12 @@ func (lx *lexer) lexCalc(p, end int, mode lexMode) int {
 			}
 			q := bytes.IndexByte(src[p+1:end], closer)
 			if q < 0 {
-				lx.emit(TokError, p, end)
+				lx.emitText(TokError, p, end)
 				lx.diag(CodeUnclosedString, SeverityError, p, end,
 					"string starting with %q is not closed on this line; add %q", c, closer)
 				return end
 			}
-			lx.emit(TokString, p, p+q+2)
+			lx.emitText(TokString, p, p+q+2)
 			p += q + 2
 			prev = 0
 			continue
@@ -1024,6 +1041,7 @@ func (lx *lexer) lexCalc(p, end int, mode lexMode) int {
 				q++
 			}
 			lx.emit(TokError, p, q)
+			lx.sawControl(p)
 			p = q
 			continue
 		}
@@ -1093,18 +1111,11 @@ func (lx *lexer) lexIdent(p, q, end int, mode lexMode, frames *[]argFrame, pendi
 		}
 		call := r < end && src[r] == '(' && r == q
 		bare := !call && (r >= end || src[r] != '=' && src[r] != '(') && isUpperWord(w)
-		if call || bare {
-			var buf [40]byte
-			up := buf[:len(w)]
-			for i, c := range w {
-				up[i] = upperByte(c)
-			}
-			if isFunctionUpper(up) {
-				kind = TokFunction
-				if call {
-					if i := sectionArgIndex(up); i >= 0 {
-						*pending = i
-					}
+		if (call || bare) && isFunctionName(w) {
+			kind = TokFunction
+			if call {
+				if i := sectionArgIndex(w); i >= 0 {
+					*pending = i
 				}
 			}
 		}

@@ -82,7 +82,7 @@ func upperByte(c byte) byte {
 }
 
 // equalFoldASCII compares b with an upper-case ASCII word, ignoring case.
-func equalFoldASCII(b []byte, upper string) bool {
+func equalFoldASCII[S ~string | ~[]byte](b S, upper string) bool {
 	if len(b) != len(upper) {
 		return false
 	}

@@ -79,6 +79,7 @@ type parser struct {
 
 	// calculation parsing state
 	sig      []int32 // significant token indices being parsed
+	tags     []uint8 // the tag of each (see tagOf)
 	si       int     // cursor into sig
 	panicLn  int32   // line on which a syntax error was reported (suppress cascades)
 	gotos    []*GotoStmt
@@ -132,7 +133,7 @@ func newParser(f *File, quiet bool, w *workspace) *parser {
 	p.a = &p.keep
 	w.arena.zeroCounts()
 	p.work, p.scratch = w, &w.arena
-	p.sig, p.secCalc, p.gotos, p.exprBuf, p.stmtTmp, p.itemTmp = w.sig, w.secCalc, w.gotos, w.exprBuf, w.stmtTmp, w.itemTmp
+	p.sig, p.tags, p.secCalc, p.gotos, p.exprBuf, p.stmtTmp, p.itemTmp = w.sig, w.tags, w.secCalc, w.gotos, w.exprBuf, w.stmtTmp, w.itemTmp
 	return p
 }
 
@@ -143,6 +144,7 @@ type workspace struct {
 	arena   nodeArena
 	lineCmd []uint16 // the lexer's command id of each line
 	sig     []int32
+	tags    []uint8
 	secCalc []int32
 	gotos   []*GotoStmt
 	exprBuf []Expr
@@ -158,7 +160,7 @@ func (p *parser) release() {
 	w := p.work
 	p.work, p.scratch = nil, nil
 	w.arena.rewind()
-	w.sig, w.secCalc, w.lineCmd = p.sig[:0], p.secCalc[:0], w.lineCmd[:0]
+	w.sig, w.tags, w.secCalc, w.lineCmd = p.sig[:0], p.tags[:0], p.secCalc[:0], w.lineCmd[:0]
 	w.gotos = clearAll(p.gotos)
 	w.exprBuf = clearAll(p.exprBuf)
 	w.stmtTmp = clearAll(p.stmtTmp)
@@ -583,25 +585,22 @@ func (p *parser) funcRef(j, last int32, shape valueShape) *FuncRef {
 	name := p.ident(j)
 	fr := p.funcS.alloc()
 	fr.Name, fr.Lparen, fr.Rparen = name, -1, -1
-	p.sig = p.sig[:0]
+	p.resetSig()
 	for k := j + 1; k < last; k++ {
 		if !p.trivia(k) {
-			p.sig = append(p.sig, k)
+			p.pushSig(k)
 		}
 	}
 	if len(p.sig) == 0 {
 		return fr
 	}
-	p.si = 0
-	p.panicLn = 0
-	first := p.sig[0]
-	if p.isPunct(first, '(') && shape != vsSectionRef {
-		fr.Lparen = int(p.off(first))
+	if p.tags[0] == tagLparen && shape != vsSectionRef {
+		fr.Lparen = int(p.off(p.sig[0]))
 		p.si = 1
-		if !p.atPunct(')') {
+		if !p.atPunct(tagRparen) {
 			fr.Args = p.exprList(shape == vsSection)
 		}
-		if p.atPunct(')') {
+		if p.atPunct(tagRparen) {
 			fr.Rparen = p.curOff()
 			p.si++
 		} else {

@@ -263,7 +263,7 @@ func (c *refCollector) expr(x Expr, ctx string) {
 			return
 		}
 		up := strings.ToUpper(name)
-		secArg := sectionArgIndex([]byte(up))
+		secArg := sectionArgIndex([]byte(name))
 		for i, a := range x.Args {
 			if i == secArg {
 				if id, ok := a.(*Ident); ok {
