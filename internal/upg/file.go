@@ -105,10 +105,7 @@ type File struct {
 
 	Diagnostics []Diagnostic
 
-	// The token stream, compactly: token i is Src[ends[i-1]:ends[i]] (from
-	// 0 for the first) of kind kinds[i].
-	kinds []TokenKind
-	ends  []int32
+	toks tokenStore // the token stream
 
 	bodyOnce   sync.Once  // builds the Section bodies on first use
 	bodySizes  arenaSizes // the node counts Parse saw in the :C: code
@@ -116,19 +113,21 @@ type File struct {
 }
 
 // NumTokens is the number of tokens of the file.
-func (f *File) NumTokens() int { return len(f.kinds) }
+func (f *File) NumTokens() int { return len(f.toks.kinds) }
 
 // Tokens returns the whole token stream (the same as Tokenize(f.Src)). It
 // builds the slice on each call; LineTokens and TokenAt give parts of it.
-func (f *File) Tokens() []Token {
-	return expandTokens(f.kinds, f.ends, f.Lines, 0, len(f.Lines))
-}
+func (f *File) Tokens() []Token { return f.toks.expand(f.Lines, 0, len(f.Lines)) }
 
 // TokenAt returns token i (0 ≤ i < NumTokens).
 func (f *File) TokenAt(i int) Token {
 	li := sort.Search(len(f.Lines), func(l int) bool { return int(f.Lines[l].LastTok) > i })
-	off := tokOffset(f.ends, int32(i))
-	return Token{Kind: f.kinds[i], Offset: off, End: f.ends[i], Line: int32(li + 1), Col: off - f.Lines[li].Offset + 1}
+	ln := &f.Lines[li]
+	off := ln.Offset
+	for t := ln.FirstTok; t < int32(i); t++ {
+		off += f.toks.lenOf(t)
+	}
+	return Token{Kind: f.toks.kinds[i], Offset: off, End: off + f.toks.lenOf(int32(i)), Line: int32(li + 1), Col: off - ln.Offset + 1}
 }
 
 // Position is a resolved source position. Line and Col are 1-based; Col
@@ -173,7 +172,7 @@ func (f *File) LineTokens(line int) []Token {
 	if f.LineAt(line) == nil {
 		return nil
 	}
-	return expandTokens(f.kinds, f.ends, f.Lines, line-1, line)
+	return f.toks.expand(f.Lines, line-1, line)
 }
 
 // TokenText returns the bytes of a token.

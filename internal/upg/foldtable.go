@@ -78,7 +78,7 @@ var (
 
 func fastTables() {
 	fastTablesOnce.Do(func() {
-		cmdFast = newFoldTable(commands(), false)             // lookupCommand upper-cases the name
+		cmdFast = newFoldTable(commands(), false)              // lookupCommand upper-cases the name
 		funcFast = newFoldTable(theCatalog().functions, false) // isFunctionName takes any case
 	})
 }

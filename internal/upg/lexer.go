@@ -67,8 +67,7 @@ func newLexer(src []byte, diag bool) *lexer {
 	}
 	return &lexer{
 		src:        src,
-		kinds:      make([]TokenKind, 0, nTok),
-		ends:       make([]int32, 0, nTok),
+		kinds:      make([]TokenKind, 0, nTok), // ends: the caller's
 		lines:      make([]Line, 0, nLF+1),
 		wantDiag:   diag,
 		lastEndCmt: -2,

@@ -18,16 +18,15 @@ import (
 func Parse(filename string, src []byte) *File {
 	w := workspaces.Get().(*workspace)
 	lx := newLexer(src, true)
-	lx.lineCmd = w.lineCmd[:0]
+	lx.lineCmd, lx.ends = w.lineCmd[:0], w.ends[:0]
 	lx.run()
-	w.lineCmd = lx.lineCmd
+	w.lineCmd, w.ends = lx.lineCmd, lx.ends
 	f := &File{
 		Name:  filename,
 		Kind:  KindOf(filename),
 		Src:   src,
 		Lines: lx.lines,
-		kinds: lx.kinds,
-		ends:  lx.ends,
+		toks:  packTokens(lx.kinds, lx.ends),
 	}
 	p := newParser(f, false, w)
 	p.diags = lx.diags
@@ -125,8 +124,8 @@ func newParser(f *File, quiet bool, w *workspace) *parser {
 		f:     f,
 		src:   f.Src,
 		text:  unsafeString(f.Src),
-		kinds: f.kinds,
-		ends:  f.ends,
+		kinds: f.toks.kinds,
+		ends:  w.ends, // the lexer's in Parse; rebuilt by buildBodies
 		lines: f.Lines,
 		quiet: quiet,
 	}
@@ -143,6 +142,7 @@ func newParser(f *File, quiet bool, w *workspace) *parser {
 type workspace struct {
 	arena   nodeArena
 	lineCmd []uint16 // the lexer's command id of each line
+	ends    []int32  // the end offset of each token
 	sig     []int32
 	tags    []uint8
 	secCalc []int32
@@ -160,12 +160,12 @@ func (p *parser) release() {
 	w := p.work
 	p.work, p.scratch = nil, nil
 	w.arena.rewind()
-	w.sig, w.tags, w.secCalc, w.lineCmd = p.sig[:0], p.tags[:0], p.secCalc[:0], w.lineCmd[:0]
+	w.sig, w.tags, w.secCalc, w.lineCmd, w.ends = p.sig[:0], p.tags[:0], p.secCalc[:0], w.lineCmd[:0], w.ends[:0]
 	w.gotos = clearAll(p.gotos)
 	w.exprBuf = clearAll(p.exprBuf)
 	w.stmtTmp = clearAll(p.stmtTmp)
 	w.itemTmp = clearAll(p.itemTmp)
-	if cap(w.sig) <= 1<<20 && !w.arena.big() {
+	if cap(w.sig) <= 1<<20 && cap(w.ends) <= 1<<22 && !w.arena.big() {
 		workspaces.Put(w)
 	}
 }
@@ -860,7 +860,9 @@ func (p *parser) closeSection(i int) {
 // code as Parse did, into an arena sized from the counts Parse took, and
 // reports nothing (Parse did).
 func buildBodies(f *File) {
-	p := newParser(f, true, workspaces.Get().(*workspace))
+	w := workspaces.Get().(*workspace)
+	w.ends = f.toks.appendEnds(w.ends[:0])
+	p := newParser(f, true, w)
 	p.keep.sized(&f.bodySizes)
 	for _, s := range f.Sections {
 		if s.CalcLines == 0 {

@@ -12,8 +12,11 @@ func Fprint(w io.Writer, f *File) error {
 	buf.Grow(len(f.Src))
 	for i := range f.Lines {
 		ln := &f.Lines[i]
+		off := ln.Offset
 		for t := ln.FirstTok; t < ln.LastTok; t++ {
-			buf.Write(f.Src[tokOffset(f.ends, t):f.ends[t]])
+			end := off + f.toks.lenOf(t)
+			buf.Write(f.Src[off:end])
+			off = end
 		}
 	}
 	_, err := w.Write(buf.Bytes())

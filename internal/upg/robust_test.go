@@ -81,6 +81,15 @@ func TestRobustness(t *testing.T) {
 				t.Fatalf("body %v", f.Sections[0].Body())
 			}
 		}},
+		{"tokens longer than 255 bytes keep their length", "*" + strings.Repeat("-", 1000) + "\n" + section + ":C: A={" + strings.Repeat("x", 300) + "} B=1\n", func(t *testing.T, f *File) {
+			toks := f.LineTokens(1)
+			if len(toks) != 2 || toks[0].Len() != 1001 || f.TokenAt(0) != toks[0] || len(f.Diagnostics) != 0 {
+				t.Fatalf("line 1 tokens %+v, diagnostics %v", toks, f.Diagnostics)
+			}
+			if b := f.Sections[0].Body(); len(b) != 2 || b[0].(*AssignStmt).Rhs.(*BasicLit).Value != "{"+strings.Repeat("x", 300)+"}" {
+				t.Fatalf("body %v", b)
+			}
+		}},
 		{"a UTF-8 BOM is noted, the marker after it recognised", "\xEF\xBB\xBF*FANUCM\n:SYSTEM=MILL\n", func(t *testing.T, f *File) {
 			if f.ControlFamily != "FANUCM" || f.Lines[0].Kind != LineMarker || len(f.Diagnostics) != 1 || f.Diagnostics[0].Code != CodeBOM || f.Diagnostics[0].Severity != SeverityInfo {
 				t.Fatalf("family %q, line 1 %s, diagnostics %v", f.ControlFamily, f.Lines[0].Kind, f.Diagnostics)

@@ -1,6 +1,9 @@
 package upg
 
-import "fmt"
+import (
+	"fmt"
+	"sort"
+)
 
 // TokenKind classifies a token for syntax highlighting and for the parser.
 // The names (String) are stable: the web UI and the API use them as CSS
@@ -89,22 +92,77 @@ func (t Token) Len() int { return int(t.End - t.Offset) }
 // It never fails: bytes it cannot lex become TokError tokens.
 func Tokenize(src []byte) []Token {
 	lx := newLexer(src, false)
+	lx.ends = make([]int32, 0, cap(lx.kinds))
 	lx.run()
-	return expandTokens(lx.kinds, lx.ends, lx.lines, 0, len(lx.lines))
+	ts := packTokens(lx.kinds, lx.ends)
+	return ts.expand(lx.lines, 0, len(lx.lines))
 }
 
-// expandTokens turns the compact tokens of lines [from, to) into Tokens.
-func expandTokens(kinds []TokenKind, ends []int32, lines []Line, from, to int) []Token {
+// tokenStore keeps a file's tokens compactly: a kind byte and a length
+// byte each (a token starts where the one before it ends); the rare token
+// of 255 bytes or more has its length in long.
+type tokenStore struct {
+	kinds []TokenKind
+	lens  []uint8
+	long  []longToken // by token index
+}
+
+type longToken struct{ tok, n int32 }
+
+// packTokens stores the tokens whose end offsets are ends.
+func packTokens(kinds []TokenKind, ends []int32) tokenStore {
+	ts := tokenStore{kinds: kinds, lens: make([]uint8, len(ends))}
+	prev := int32(0)
+	for i, e := range ends {
+		n := e - prev
+		if n >= 255 {
+			ts.lens[i] = 255
+			ts.long = append(ts.long, longToken{int32(i), n})
+		} else {
+			ts.lens[i] = uint8(n)
+		}
+		prev = e
+	}
+	return ts
+}
+
+// lenOf is the length of token t.
+func (ts *tokenStore) lenOf(t int32) int32 {
+	if n := ts.lens[t]; n != 255 {
+		return int32(n)
+	}
+	i := sort.Search(len(ts.long), func(i int) bool { return ts.long[i].tok >= t })
+	return ts.long[i].n
+}
+
+// appendEnds appends the end offset of every token to ends.
+func (ts *tokenStore) appendEnds(ends []int32) []int32 {
+	off, li := int32(0), 0
+	for _, n := range ts.lens {
+		if n == 255 {
+			off += ts.long[li].n
+			li++
+		} else {
+			off += int32(n)
+		}
+		ends = append(ends, off)
+	}
+	return ends
+}
+
+// expand returns the tokens of lines [from, to) as Tokens.
+func (ts *tokenStore) expand(lines []Line, from, to int) []Token {
 	if from >= to {
 		return nil
 	}
-	first, last := lines[from].FirstTok, lines[to-1].LastTok
-	out := make([]Token, 0, last-first)
+	out := make([]Token, 0, lines[to-1].LastTok-lines[from].FirstTok)
 	for li := from; li < to; li++ {
 		ln := &lines[li]
+		off := ln.Offset
 		for t := ln.FirstTok; t < ln.LastTok; t++ {
-			off := tokOffset(ends, t)
-			out = append(out, Token{Kind: kinds[t], Offset: off, End: ends[t], Line: int32(li + 1), Col: off - ln.Offset + 1})
+			end := off + ts.lenOf(t)
+			out = append(out, Token{Kind: ts.kinds[t], Offset: off, End: end, Line: int32(li + 1), Col: off - ln.Offset + 1})
+			off = end
 		}
 	}
 	return out

@@ -263,10 +263,13 @@ func (f *File) Dump() string {
 		if ln.CommentedCode {
 			b.WriteString(" (commented code)")
 		}
+		off := ln.Offset
 		for t := ln.FirstTok; t < ln.LastTok; t++ {
-			if k := f.kinds[t]; k != TokSpace && k != TokEOL {
-				fmt.Fprintf(&b, " %s%q", k, f.Src[tokOffset(f.ends, t):f.ends[t]])
+			end := off + f.toks.lenOf(t)
+			if k := f.toks.kinds[t]; k != TokSpace && k != TokEOL {
+				fmt.Fprintf(&b, " %s%q", k, f.Src[off:end])
 			}
+			off = end
 		}
 		b.WriteByte('\n')
 	}
