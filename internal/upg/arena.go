@@ -1,5 +1,7 @@
 package upg
 
+import "unsafe"
+
 // Syntax nodes are not allocated one by one: each node type has a slab (a
 // slice that hands out pointers to its elements), and argument and
 // statement lists are carved out of shared backing arrays. A slab can also
@@ -8,17 +10,34 @@ package upg
 // first use, into slabs sized from the counts Parse took).
 
 type slab[T any] struct {
-	buf   []T
-	count int // nodes handed out since the slab was made (sizes the build arena)
+	buf    []T
+	count  int // nodes handed out since the slab was made (sizes the build arena)
+	budget int // nodes still to come when the total is known (see sized)
 }
 
 func (s *slab[T]) alloc() *T {
 	if len(s.buf) == cap(s.buf) {
-		s.buf = make([]T, 0, max(32, 2*cap(s.buf)))
+		s.grow()
 	}
 	s.count++
 	s.buf = s.buf[:len(s.buf)+1]
 	return &s.buf[len(s.buf)-1]
+}
+
+// slabChunk is how many bytes of nodes of a known total are made at a
+// time: the memory is zeroed just before it is used, while it is still in
+// the cache (16 KB is an allocation size class: nothing is wasted).
+const slabChunk = 16 << 10
+
+func (s *slab[T]) grow() {
+	if s.budget > 0 {
+		var x T
+		n := min(s.budget, max(1, slabChunk/int(unsafe.Sizeof(x))))
+		s.budget -= n
+		s.buf = make([]T, 0, n)
+		return
+	}
+	s.buf = make([]T, 0, max(32, 2*cap(s.buf)))
 }
 
 // rewind zeroes the nodes handed out from the current chunk and hands them
@@ -28,11 +47,10 @@ func (s *slab[T]) rewind() {
 	s.buf = s.buf[:0]
 }
 
-// sized makes a slab whose first chunk holds n nodes.
+// sized says that n nodes will be needed: the slab makes exactly that many
+// (in chunks).
 func (s *slab[T]) sized(n int) {
-	if n > 0 {
-		s.buf = make([]T, 0, n)
-	}
+	s.budget = n
 }
 
 // carver backs many short slices (argument lists, statement lists): each is
