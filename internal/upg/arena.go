@@ -40,10 +40,16 @@ func (s *slab[T]) grow() {
 	s.buf = make([]T, 0, max(32, 2*cap(s.buf)))
 }
 
-// rewind zeroes the nodes handed out from the current chunk and hands them
-// out again. Only for scratch nodes that nothing refers to any more.
+// rewind hands the nodes of the current chunk out again. Only for scratch
+// nodes that nothing refers to any more; the parser sets every field of a
+// node it takes (clearing them here would cost write barriers twice).
 func (s *slab[T]) rewind() {
-	clear(s.buf)
+	s.buf = s.buf[:0]
+}
+
+// drop forgets the nodes (so that a pooled arena keeps nothing alive).
+func (s *slab[T]) drop() {
+	clear(s.buf[:cap(s.buf)])
 	s.buf = s.buf[:0]
 }
 
@@ -76,7 +82,11 @@ func (c *carver[T]) carve(xs []T) []T {
 }
 
 func (c *carver[T]) rewind() {
-	clear(c.buf)
+	c.buf = c.buf[:0]
+}
+
+func (c *carver[T]) drop() {
+	clear(c.buf[:cap(c.buf)])
 	c.buf = c.buf[:0]
 }
 
@@ -105,6 +115,27 @@ type nodeArena struct {
 	badS   slab[BadStmt]
 	exprs  carver[Expr]
 	stmts  carver[Stmt]
+}
+
+// drop forgets every node of the arena.
+func (a *nodeArena) drop() {
+	a.ident.drop()
+	a.lit.drop()
+	a.bin.drop()
+	a.unary.drop()
+	a.paren.drop()
+	a.call.drop()
+	a.tref.drop()
+	a.badX.drop()
+	a.assign.drop()
+	a.cmd.drop()
+	a.ifs.drop()
+	a.callSt.drop()
+	a.ret.drop()
+	a.gotos.drop()
+	a.badS.drop()
+	a.exprs.drop()
+	a.stmts.drop()
 }
 
 // rewind makes all nodes of the arena available again.

@@ -454,8 +454,7 @@ func (p *parser) primary() Expr {
 	case TokNumber, TokString:
 		p.si++
 		l := p.a.lit.alloc()
-		l.ValuePos = int(off)
-		l.Value = p.text[off:end]
+		l.ValuePos, l.Value, l.Kind = int(off), p.text[off:end], LitNumber
 		if p.kinds[t] == TokString {
 			l.Kind = LitString
 		}
@@ -544,7 +543,7 @@ func (p *parser) callArgs(id *Ident) Expr {
 	p.depth++
 	defer func() { p.depth-- }()
 	c := p.a.call.alloc()
-	c.Fun, c.Lparen, c.Rparen = id, p.curOff(), -1
+	c.Fun, c.Lparen, c.Args, c.Rparen = id, p.curOff(), nil, -1
 	lp := p.sig[p.si]
 	p.si++
 	if !p.atPunct(tagRparen) {
@@ -654,7 +653,14 @@ func (p *parser) secName() string {
 func (p *parser) parseBlock(inIf bool) []Stmt {
 	start := len(p.stmtTmp)
 	defer func() { p.stmtTmp = p.stmtTmp[:start] }()
-	list := func() []Stmt { return p.a.stmts.carve(p.stmtTmp[start:]) }
+	list := func() []Stmt {
+		if p.a == p.scratch {
+			// Checking only: nobody keeps the list (count it for the build).
+			p.a.stmts.count += len(p.stmtTmp) - start
+			return nil
+		}
+		return p.a.stmts.carve(p.stmtTmp[start:])
+	}
 	for p.si < len(p.sig) {
 		t := p.sig[p.si]
 		switch kw := p.kwAt(); kw {
@@ -752,7 +758,7 @@ func (p *parser) parseIf() Stmt {
 	ifOff := int(p.off(t))
 	p.si++
 	st := p.a.ifs.alloc()
-	st.If, st.Then, st.ElsePos, st.EndIf = ifOff, -1, -1, -1
+	*st = IfStmt{If: ifOff, Then: -1, ElsePos: -1, EndIf: -1}
 	st.Cond = p.parseExpr(true)
 	end := st.Cond.End()
 	if p.kwAt() == kwThen {
@@ -837,7 +843,7 @@ func (p *parser) parseCallStmt() Stmt {
 	t := p.sig[p.si]
 	p.si++
 	st := p.a.callSt.alloc()
-	st.Call, st.Lparen, st.Rparen, st.EndOff = int(p.off(t)), -1, -1, int(p.ends[t])
+	*st = CallStmt{Call: int(p.off(t)), Lparen: -1, Rparen: -1, EndOff: int(p.ends[t])}
 	if !p.atPunct(tagLparen) {
 		p.syntaxErr(CodeSyntax, t, "CALL needs the section name in parentheses: CALL(SECTION) or CALL(SECTION(A,B))")
 		return st
@@ -883,7 +889,7 @@ func (p *parser) parseGoto() Stmt {
 	t := p.sig[p.si]
 	p.si++
 	g := p.a.gotos.alloc()
-	g.GotoPos, g.EndOff = int(p.off(t)), int(p.ends[t])
+	g.GotoPos, g.Label, g.EndOff = int(p.off(t)), 0, int(p.ends[t])
 	w := p.tokText(t)
 	if len(w) > 4 {
 		n, _ := strconv.Atoi(w[4:])

@@ -159,7 +159,7 @@ var workspaces = sync.Pool{New: func() any { return new(workspace) }}
 func (p *parser) release() {
 	w := p.work
 	p.work, p.scratch = nil, nil
-	w.arena.rewind()
+	w.arena.drop()
 	w.sig, w.tags, w.secCalc, w.lineCmd, w.ends = p.sig[:0], p.tags[:0], p.secCalc[:0], w.lineCmd[:0], w.ends[:0]
 	w.gotos = clearAll(p.gotos)
 	w.exprBuf = clearAll(p.exprBuf)
