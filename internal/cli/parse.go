@@ -153,8 +153,7 @@ func parseOneFile(path string, opt parseOptions) (*parseResult, error) {
 			Message: fmt.Sprintf("compiled post (.CTL, %d bytes); it is not parsed", c.Size)}}
 	default:
 		if textfile.IsBinary(src) {
-			r.Diagnostics = []upg.Diagnostic{{Code: upg.CodeBinaryContent, Severity: upg.SeverityError, File: path, Line: 1, Col: 1,
-				Message: "the file holds binary content, not UPG source text; it was not parsed"}}
+			r.Diagnostics = []upg.Diagnostic{upg.BinaryContent(path)} // not parsed
 			break
 		}
 		f := upg.Parse(path, src)

@@ -127,6 +127,14 @@ const (
 	CodeUnknownFile           = "UPG_UNKNOWN_FILE"
 )
 
+// BinaryContent is the UPG_BINARY_CONTENT finding for a file that
+// textfile.IsBinary calls binary: one error at the start of the file
+// (Parse moves it to the first control byte).
+func BinaryContent(file string) Diagnostic {
+	return Diagnostic{Code: CodeBinaryContent, Severity: SeverityError, File: file, Line: 1, Col: 1,
+		Message: "the file is binary content (more than a tenth of its bytes are control bytes), not UPG source text: a compiled .CTL? Use the .SRC/.LIB source instead"}
+}
+
 // CodeInfo documents one diagnostic code.
 type CodeInfo struct {
 	Code     string   `json:"code"`

@@ -11,6 +11,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/veripost/veripost/internal/testenv"
 	"github.com/veripost/veripost/internal/textfile"
 )
 
@@ -487,5 +488,20 @@ func TestNeverPanics(t *testing.T) {
 		_ = f.Tree()
 		_ = f.References()
 		_ = f.Dump()
+	}
+}
+
+// TestDocListsEveryCode: docs/upg-language.md has a row for every
+// diagnostic code, with its severity.
+func TestDocListsEveryCode(t *testing.T) {
+	doc, err := os.ReadFile(filepath.Join(testenv.RepoRoot(t), "docs", "upg-language.md"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range Codes() {
+		row := fmt.Sprintf("| `%s` | %s |", c.Code, c.Severity)
+		if !strings.Contains(string(doc), row) {
+			t.Errorf("docs/upg-language.md has no row starting %q", row)
+		}
 	}
 }

@@ -37,10 +37,10 @@ func Parse(filename string, src []byte) *File {
 	if lx.binary {
 		// Binary content is not UPG text: one finding, not thousands of
 		// findings about its bytes.
+		d := BinaryContent(filename)
 		pos := f.Position(lx.firstCtl)
-		p.diags = append(p.diags[:0], Diagnostic{Code: CodeBinaryContent, Severity: SeverityError, Line: pos.Line, Col: pos.Col,
-			Offset: lx.firstCtl, End: lx.firstCtl + 1,
-			Message: "the file is binary content (more than a tenth of its bytes are control bytes), not UPG source text: a compiled .CTL? Use the .SRC/.LIB source instead"})
+		d.Line, d.Col, d.Offset, d.End = pos.Line, pos.Col, lx.firstCtl, lx.firstCtl+1
+		p.diags = append(p.diags[:0], d)
 	}
 	for i := range p.diags {
 		p.diags[i].File = filename

@@ -262,8 +262,7 @@ func (r *resolver) parseAll() {
 		switch kind {
 		case upg.KindSRC, upg.KindLIB, upg.KindATR, upg.KindInclude:
 			if textfile.IsBinary(in.Src) {
-				r.diag(upg.Diagnostic{Code: upg.CodeBinaryContent, Severity: upg.SeverityError, File: in.Name, Line: 1, Col: 1,
-					Message: "the file is binary content (more than a tenth of its bytes are control bytes), not UPG source text: a compiled .CTL? It was not parsed"})
+				r.diag(upg.BinaryContent(in.Name)) // not parsed
 				continue
 			}
 			f := upg.Parse(in.Name, in.Src)
