@@ -61,20 +61,23 @@ func (k *LineKind) UnmarshalText(b []byte) error {
 func LineKinds() []string { return append([]string(nil), lineKindNames[1:]...) }
 
 // Line is one physical line. Src[Offset:End] is its content without the line
-// terminator; Src[End:EOLEnd] is the terminator ("", "\n", "\r\n" or a lone
-// "\r"). Tokens FirstTok up to LastTok (exclusive) are its tokens, the
-// terminator included (see File.LineTokens).
+// terminator; Src[End:EOLEnd()] is the terminator ("", "\n", "\r\n" or a
+// lone "\r"). Its tokens, the terminator included, start at token FirstTok
+// and run up to the next line's FirstTok (see File.LineTokens). A Line is
+// 16 bytes: a 300 KB library has ten thousand of them.
 type Line struct {
 	Kind LineKind
 	// CommentedCode is set on comment lines whose text is a disabled command
 	// ("*:SECTION=…", "*:C: …").
 	CommentedCode bool
+	EOLLen        uint8 // length of the terminator: 0, 1 or 2
 	Offset        int32
 	End           int32
-	EOLEnd        int32
 	FirstTok      int32
-	LastTok       int32
 }
+
+// EOLEnd is the offset after the line's terminator: the next line's Offset.
+func (l *Line) EOLEnd() int32 { return l.End + int32(l.EOLLen) }
 
 // Node is any syntax tree node. Pos and End are byte offsets into the
 // file's source (End exclusive); File.Position turns them into line/col.

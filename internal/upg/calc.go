@@ -415,7 +415,7 @@ func (p *parser) tooDeep() bool {
 func (p *parser) skipNested() Expr {
 	from := p.curOff()
 	if t := p.cur(); t >= 0 {
-		end := p.lines[p.lineOf(t)-1].LastTok
+		end := p.lastTok(int(p.lineOf(t)) - 1)
 		for p.si < len(p.sig) && p.sig[p.si] < end {
 			p.si++
 		}
@@ -567,12 +567,11 @@ func (p *parser) parseCalcSection(s *Section) {
 	p.resetSig()
 	var labelLine map[int]int
 	for _, li := range p.secCalc {
-		ln := &p.lines[li]
 		t := p.firstTok(int(li)) // the :C: or :Cn: prefix
 		if !p.quiet {
 			labelLine = p.label(s, t, int(li)+1, labelLine)
 		}
-		for k := t + 1; k < ln.LastTok; k++ {
+		for k, last := t+1, p.lastTok(int(li)); k < last; k++ {
 			if !p.trivia(k) {
 				p.pushSig(k)
 			}
@@ -919,7 +918,7 @@ func (p *parser) templateLine(i int) *TemplateLine {
 	tl := p.tlineS.alloc()
 	*tl = TemplateLine{Prefix: Span{int(p.off(t)), int(p.ends[t])}, Line: i + 1, EndOff: int(ln.End)}
 	j := t + 1
-	last := ln.LastTok
+	last := p.lastTok(i)
 	for j < last && p.trivia(j) {
 		j++
 	}

@@ -121,7 +121,7 @@ func (f *File) Tokens() []Token { return f.toks.expand(f.Lines, 0, len(f.Lines))
 
 // TokenAt returns token i (0 ≤ i < NumTokens).
 func (f *File) TokenAt(i int) Token {
-	li := sort.Search(len(f.Lines), func(l int) bool { return int(f.Lines[l].LastTok) > i })
+	li := sort.Search(len(f.Lines), func(l int) bool { return int(lastTok(f.Lines, l, f.NumTokens())) > i })
 	ln := &f.Lines[li]
 	off := ln.Offset
 	for t := ln.FirstTok; t < int32(i); t++ {
@@ -140,7 +140,7 @@ type Position struct {
 
 // Position converts a byte offset into line and column.
 func (f *File) Position(offset int) Position {
-	i := sort.Search(len(f.Lines), func(i int) bool { return int(f.Lines[i].EOLEnd) > offset })
+	i := sort.Search(len(f.Lines), func(i int) bool { return int(f.Lines[i].EOLEnd()) > offset })
 	if i >= len(f.Lines) {
 		if len(f.Lines) == 0 {
 			return Position{Offset: offset, Line: 1, Col: offset + 1}

@@ -118,8 +118,7 @@ func (lx *lexer) run() {
 		}
 		lx.nKind[kind]++
 		lx.lines = append(lx.lines, Line{
-			Kind: kind, Offset: int32(ls), End: int32(ce), EOLEnd: int32(ee),
-			FirstTok: int32(first), LastTok: int32(len(lx.kinds)),
+			Kind: kind, EOLLen: uint8(ee - ce), Offset: int32(ls), End: int32(ce), FirstTok: int32(first),
 		})
 	}
 }

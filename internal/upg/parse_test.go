@@ -73,16 +73,16 @@ func checkInvariants(t *testing.T, f *File, src []byte) {
 		if ln.Kind == LineInvalid || ln.Kind >= numLineKinds {
 			t.Fatalf("line %d is not classified", i+1)
 		}
-		if ln.Offset != lo || ln.End < ln.Offset || ln.EOLEnd < ln.End {
-			t.Fatalf("line %d has a bad span %d..%d..%d (want start %d)", i+1, ln.Offset, ln.End, ln.EOLEnd, lo)
+		if ln.Offset != lo || ln.End < ln.Offset || ln.EOLEnd() < ln.End {
+			t.Fatalf("line %d has a bad span %d..%d..%d (want start %d)", i+1, ln.Offset, ln.End, ln.EOLEnd(), lo)
 		}
-		if term := string(src[ln.End:ln.EOLEnd]); term != "" && term != "\n" && term != "\r\n" && term != "\r" || term == "" && int(ln.EOLEnd) != len(src) {
+		if term := string(src[ln.End:ln.EOLEnd()]); term != "" && term != "\n" && term != "\r\n" && term != "\r" || term == "" && int(ln.EOLEnd()) != len(src) {
 			t.Fatalf("line %d ends with %q", i+1, term)
 		}
-		if ln.FirstTok < ln.LastTok && (toks[ln.FirstTok].Offset != ln.Offset || toks[ln.LastTok-1].End != ln.EOLEnd) {
+		if last := lastTok(f.Lines, i, len(toks)); ln.FirstTok >= last || toks[ln.FirstTok].Offset != ln.Offset || toks[last-1].End != ln.EOLEnd() {
 			t.Fatalf("line %d: tokens do not cover the line", i+1)
 		}
-		lo = ln.EOLEnd
+		lo = ln.EOLEnd()
 	}
 	if !slices.Equal(Tokenize(src), toks) {
 		t.Fatalf("Tokenize and Parse disagree on the token stream")

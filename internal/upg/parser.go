@@ -223,12 +223,15 @@ func (p *parser) trivia(t int32) bool {
 	return false
 }
 
+// lastTok is the end (exclusive) of the tokens of line i.
+func (p *parser) lastTok(i int) int32 { return lastTok(p.lines, i, len(p.kinds)) }
+
 // lineOf is the 1-based line of token t.
 func (p *parser) lineOf(t int32) int32 {
 	lo, hi := 0, len(p.lines)
 	for lo < hi {
 		m := int(uint(lo+hi) >> 1)
-		if p.lines[m].LastTok <= t {
+		if p.lastTok(m) <= t {
 			lo = m + 1
 		} else {
 			hi = m
@@ -263,7 +266,7 @@ func (p *parser) parse() {
 // firstTok returns the index of the first significant token of line i, or -1.
 func (p *parser) firstTok(i int) int32 {
 	ln := &p.lines[i]
-	for t := ln.FirstTok; t < ln.LastTok; t++ {
+	for t, last := ln.FirstTok, p.lastTok(i); t < last; t++ {
 		if !p.trivia(t) {
 			return t
 		}
@@ -492,7 +495,7 @@ func (p *parser) endAttr(endLine int) {
 	a := p.attr
 	p.attr = nil
 	a.EndLine = endLine
-	a.EndOffset = int(p.lines[endLine-1].EOLEnd)
+	a.EndOffset = int(p.lines[endLine-1].EOLEnd())
 	// :SELECT / :VARB only make sense in SELECT attributes
 	ct := strings.ToUpper(a.CodeType)
 	if len(a.Selects) > 0 && ct != "SELECT" && ct != "SELECT_FORMAT" {
@@ -515,7 +518,7 @@ func (p *parser) endOper(endLine int) {
 	o := p.oper
 	p.oper = nil
 	o.EndLine = endLine
-	o.EndOffset = int(p.lines[endLine-1].EOLEnd)
+	o.EndOffset = int(p.lines[endLine-1].EOLEnd())
 }
 
 // ---------------------------------------------------------------- commands
@@ -538,7 +541,7 @@ func (p *parser) command(i int) *Command {
 		c.Key = strings.ToUpper(c.Name)
 	}
 	j := t + 1
-	last := ln.LastTok
+	last := p.lastTok(i)
 	for j < last && p.trivia(j) {
 		j++
 	}
@@ -668,7 +671,7 @@ func (p *parser) define(c *Command) {
 	// tokens: name '=' value
 	ln := &p.lines[c.Line-1]
 	seenEq := false
-	for k := ln.FirstTok; k < ln.LastTok; k++ {
+	for k, last := ln.FirstTok, p.lastTok(int(c.Line)-1); k < last; k++ {
 		switch p.kinds[k] {
 		case TokName:
 			if !seenEq {
@@ -844,7 +847,7 @@ func (p *parser) closeSection(i int) {
 	if s.EndLine < s.StartLine {
 		s.EndLine = s.StartLine
 	}
-	s.EndOffset = int(p.lines[s.EndLine-1].EOLEnd)
+	s.EndOffset = int(p.lines[s.EndLine-1].EOLEnd())
 	if len(p.secCalc) > 0 {
 		// Check the code with scratch nodes; Section.Body builds the kept
 		// ones on first use.

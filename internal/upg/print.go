@@ -13,7 +13,7 @@ func Fprint(w io.Writer, f *File) error {
 	for i := range f.Lines {
 		ln := &f.Lines[i]
 		off := ln.Offset
-		for t := ln.FirstTok; t < ln.LastTok; t++ {
+		for t, last := ln.FirstTok, lastTok(f.Lines, i, f.NumTokens()); t < last; t++ {
 			end := off + f.toks.lenOf(t)
 			buf.Write(f.Src[off:end])
 			off = end

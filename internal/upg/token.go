@@ -98,6 +98,15 @@ func Tokenize(src []byte) []Token {
 	return ts.expand(lx.lines, 0, len(lx.lines))
 }
 
+// lastTok is the end (exclusive) of the tokens of line i of lines, which
+// hold n tokens in all.
+func lastTok(lines []Line, i, n int) int32 {
+	if i+1 < len(lines) {
+		return lines[i+1].FirstTok
+	}
+	return int32(n)
+}
+
 // tokenStore keeps a file's tokens compactly: a kind byte and a length
 // byte each (a token starts where the one before it ends); the rare token
 // of 255 bytes or more has its length in long.
@@ -155,11 +164,11 @@ func (ts *tokenStore) expand(lines []Line, from, to int) []Token {
 	if from >= to {
 		return nil
 	}
-	out := make([]Token, 0, lines[to-1].LastTok-lines[from].FirstTok)
+	out := make([]Token, 0, lastTok(lines, to-1, len(ts.kinds))-lines[from].FirstTok)
 	for li := from; li < to; li++ {
 		ln := &lines[li]
 		off := ln.Offset
-		for t := ln.FirstTok; t < ln.LastTok; t++ {
+		for t, last := ln.FirstTok, lastTok(lines, li, len(ts.kinds)); t < last; t++ {
 			end := off + ts.lenOf(t)
 			out = append(out, Token{Kind: ts.kinds[t], Offset: off, End: end, Line: int32(li + 1), Col: off - ln.Offset + 1})
 			off = end

@@ -264,7 +264,7 @@ func (f *File) Dump() string {
 			b.WriteString(" (commented code)")
 		}
 		off := ln.Offset
-		for t := ln.FirstTok; t < ln.LastTok; t++ {
+		for t, last := ln.FirstTok, lastTok(f.Lines, i, f.NumTokens()); t < last; t++ {
 			end := off + f.toks.lenOf(t)
 			if k := f.toks.kinds[t]; k != TokSpace && k != TokEOL {
 				fmt.Fprintf(&b, " %s%q", k, f.Src[off:end])
