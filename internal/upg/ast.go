@@ -108,7 +108,6 @@ func (s Span) End() int { return s.EndOff }
 type Command struct {
 	Name  string // command word as written
 	Key   string // upper-case command word
-	Op    string // "=", or ">"/"<" for :SELECT>54, "" for flags and :DEFINE
 	Value string // trimmed value text ("" when none)
 	// Func is the parsed value of :ATTRCFUNC=NAME(args), :ATTRFUNC=NAME and
 	// :SECTION=NAME(params).
@@ -123,17 +122,32 @@ type Command struct {
 	Line     int32 // 1-based
 	EndOff   int32 // end of the line content
 	Known    bool  // the command is in the language catalogue
-	class    cmdClass
-	shape    valueShape
-	multi    bool
+	op       byte   // '=', '>' or '<' (see Op), 0 for none
+	id       uint16 // catalogue id (cmdByID), 0 when unknown
 }
+
+// Op is "=", or ">"/"<" for :SELECT>54, "" for flags and :DEFINE.
+func (c *Command) Op() string {
+	switch c.op {
+	case '=':
+		return "="
+	case '>':
+		return ">"
+	case '<':
+		return "<"
+	}
+	return ""
+}
+
+// info is what the catalogue says about the command (zero when unknown).
+func (c *Command) info() *cmdInfo { return &cmdByID[c.id] }
 
 func (c *Command) Pos() int { return int(c.Colon) }
 func (c *Command) End() int { return int(c.EndOff) }
 
 // HasValue reports whether the command was written with '=' (or another
 // operator) and a value.
-func (c *Command) HasValue() bool { return c.Op != "" }
+func (c *Command) HasValue() bool { return c.op != 0 }
 
 // FuncRef is NAME or NAME(a, b, …) as written after :SECTION=, :ATTRCFUNC=
 // and :ATTRFUNC=.
@@ -214,7 +228,7 @@ type ListMember struct {
 // SelectGroup is one :SELECT= option of a SELECT / SELECT_FORMAT attribute
 // with the sub-commands that belong to it.
 type SelectGroup struct {
-	Select   *Command // the :SELECT line; Select.Op is "=" or ">"/"<"
+	Select   *Command // the :SELECT line; Select.Op() is "=" or ">"/"<"
 	Key      string
 	Commands []*Command
 }

@@ -456,8 +456,8 @@ func (p *parser) closeBlocks(i int, c *Command, what string) {
 	where := what
 	if c != nil {
 		desc := ":" + c.Name
-		if c.Op != "" {
-			desc += c.Op + c.Value
+		if c.HasValue() {
+			desc += c.Op() + c.Value
 		}
 		if what != "" {
 			desc = what + " " + desc
@@ -533,7 +533,7 @@ func (p *parser) command(i int) *Command {
 	// copying a whole Command literal, write barriers included).
 	c.Colon, c.Name, c.NameEnd, c.OpPos, c.Line, c.EndOff = colon, p.text[colon+1:nameEnd], nameEnd, -1, int32(i+1), ln.End
 	info := cmdByID[p.work.lineCmd[i]] // the lexer looked the name up
-	c.class, c.shape, c.multi = info.class, info.shape, info.multi
+	c.id = info.id
 	if info.id != 0 {
 		c.Known = true
 		c.Key = info.key
@@ -547,7 +547,7 @@ func (p *parser) command(i int) *Command {
 	}
 	if j < last {
 		if k := p.kinds[j]; k == TokPunct || k == TokOperator {
-			c.Op = p.tokText(j)
+			c.op = p.src[p.off(j)]
 			c.OpPos = p.off(j)
 			j++
 		}
@@ -647,7 +647,7 @@ func (p *parser) paramIdent() Expr {
 func (p *parser) checkFlag(c *Command) {
 	if c.HasValue() && c.Value != "" {
 		p.errorf(CodeUnexpectedValue, SeverityWarning, int(c.OpPos), int(c.ValueEnd),
-			":%s takes no value; remove %q", c.Name, c.Op+c.Value)
+			":%s takes no value; remove %q", c.Name, c.Op()+c.Value)
 	}
 }
 
@@ -657,7 +657,7 @@ func (p *parser) header(c *Command) {
 	if !c.Known {
 		p.errorf(CodeUnknownHeader, SeverityWarning, int(c.Colon), int(c.NameEnd),
 			"unknown header command :%s; check the spelling against the UPG header commands (a typo is silently ignored by the compiler)", c.Name)
-	} else if c.shape == vsFlag {
+	} else if c.info().shape == vsFlag {
 		p.checkFlag(c)
 	} else if !c.HasValue() {
 		p.errorf(CodeMissingValue, SeverityWarning, c.Pos(), c.End(), "header command :%s needs '=' and a value", c.Name)
@@ -700,7 +700,7 @@ func (p *parser) define(c *Command) {
 
 // subCommand handles an attribute or operation sub-command line.
 func (p *parser) subCommand(c *Command) {
-	info, known := cmdInfo{class: c.class, shape: c.shape, multi: c.multi}, c.Known
+	info, known := *c.info(), c.Known
 	switch {
 	case p.attr != nil:
 		p.attrCommand(p.attr, c, info, known)

@@ -45,7 +45,7 @@ func (f *File) treeOf(n Node) *TreeNode {
 	case *Command:
 		t := f.mk("command", n)
 		t.Name = n.Name
-		t.Op = n.Op
+		t.Op = n.Op()
 		t.Value = n.Value
 		if n.Func != nil {
 			t.Children = append(t.Children, f.funcTree(n.Func))
