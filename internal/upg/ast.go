@@ -119,9 +119,9 @@ type Command struct {
 	OpPos    int32 // -1 when Op == ""
 	ValuePos int32 // offset of Value (end of line when empty)
 	ValueEnd int32
-	Line     int32 // 1-based
-	EndOff   int32 // end of the line content
-	Known    bool  // the command is in the language catalogue
+	Line     int32  // 1-based
+	EndOff   int32  // end of the line content
+	Known    bool   // the command is in the language catalogue
 	op       byte   // '=', '>' or '<' (see Op), 0 for none
 	id       uint16 // catalogue id (cmdByID), 0 when unknown
 }
