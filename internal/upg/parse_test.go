@@ -51,6 +51,19 @@ func checkInvariants(t *testing.T, f *File, src []byte) {
 		if int(tk.Line) != pos.Line || int(tk.Col) != pos.Col {
 			t.Fatalf("token %d at %d: line:col %d:%d, want %d:%d", i, tk.Offset, tk.Line, tk.Col, pos.Line, pos.Col)
 		}
+		switch text := string(src[tk.Offset:tk.End]); tk.Kind {
+		case TokEOL:
+			if text != "\n" && text != "\r" && text != "\r\n" {
+				t.Fatalf("eol token %d is %q", i, text)
+			}
+		case TokSpace:
+			if tk.Offset == 0 {
+				text = strings.TrimPrefix(text, "\xEF\xBB\xBF")
+			}
+			if strings.Trim(text, " \t") != "" {
+				t.Fatalf("space token %d is %q", i, text)
+			}
+		}
 		if i%97 == 0 && f.TokenAt(i) != tk {
 			t.Fatalf("TokenAt(%d) = %+v, want %+v", i, f.TokenAt(i), tk)
 		}

@@ -532,7 +532,7 @@ func (p *parser) command(i int) *Command {
 	// The slab hands out zeroed nodes: set what is not zero (cheaper than
 	// copying a whole Command literal, write barriers included).
 	c.Colon, c.Name, c.NameEnd, c.OpPos, c.Line, c.EndOff = colon, p.text[colon+1:nameEnd], nameEnd, -1, int32(i+1), ln.End
-	info := cmdByID[p.work.lineCmd[i]] // the lexer looked the name up
+	info := &cmdByID[p.work.lineCmd[i]] // the lexer looked the name up
 	c.id = info.id
 	if info.id != 0 {
 		c.Known = true
