@@ -165,7 +165,7 @@ func (p *parser) release() {
 	w.exprBuf = clearAll(p.exprBuf)
 	w.stmtTmp = clearAll(p.stmtTmp)
 	w.itemTmp = clearAll(p.itemTmp)
-	if cap(w.sig) <= 1<<20 && cap(w.ends) <= 1<<22 && !w.arena.big() {
+	if cap(w.sig) <= 1<<20 && cap(w.ends) <= 1<<22 && cap(w.lineCmd) <= 1<<22 && !w.arena.big() {
 		workspaces.Put(w)
 	}
 }
