@@ -50,29 +50,35 @@ type lexer struct {
 	binary   bool // the file is binary content (decided at the first control byte)
 
 	// Parse only: the catalogue id of each line's command (0: none or
-	// unknown), so that the parser does not look the name up again.
+	// unknown), so that the parser does not look the name up again, and
+	// ctlLineBit when the line holds control bytes.
 	lineCmd []uint16
 	cmd     uint16
 
 	nKind [numLineKinds]int32 // lines of each kind (sizes the parser's node slabs)
 }
 
-// newLexer prepares a lexer; diag asks for diagnostics (Parse).
+// newLexer prepares a lexer; diag asks for diagnostics and room for the
+// token kinds and lines a File keeps (Parse). The caller gives the end
+// offsets buffer (and, for Tokenize, the kinds and lines buffers).
 func newLexer(src []byte, diag bool) *lexer {
-	// Real UPG files have about 6 tokens a line (blanks and line ends included).
-	nLF := bytes.Count(src, []byte{'\n'})
-	nTok := nLF*6 + 16
-	if nTok < len(src)/8 {
-		nTok = len(src)/5 + 16 // few LFs: CR line ends or one long line
-	}
-	return &lexer{
+	lx := &lexer{
 		src:        src,
-		kinds:      make([]TokenKind, 0, nTok), // ends: the caller's
-		lines:      make([]Line, 0, nLF+1),
 		wantDiag:   diag,
 		lastEndCmt: -2,
 		firstCtl:   -1,
 	}
+	if diag {
+		// Real UPG files have about 6 tokens a line (blanks and line ends included).
+		nLF := bytes.Count(src, []byte{'\n'})
+		nTok := nLF*6 + 16
+		if nTok < len(src)/8 {
+			nTok = len(src)/5 + 16 // few LFs: CR line ends or one long line
+		}
+		lx.kinds = make([]TokenKind, 0, nTok)
+		lx.lines = make([]Line, 0, nLF+1)
+	}
+	return lx
 }
 
 // endCommentsAfter reports whether "END COMMENTS" occurs after offset off
@@ -114,7 +120,11 @@ func (lx *lexer) run() {
 			lx.reportControl(first)
 		}
 		if lx.wantDiag {
-			lx.lineCmd = append(lx.lineCmd, lx.cmd)
+			cmd := lx.cmd
+			if lx.ctlLine {
+				cmd |= ctlLineBit
+			}
+			lx.lineCmd = append(lx.lineCmd, cmd)
 		}
 		lx.nKind[kind]++
 		lx.lines = append(lx.lines, Line{
@@ -147,6 +157,22 @@ func (lx *lexer) diag(code string, sev Severity, from, to int, format string, ar
 }
 
 // ---------------------------------------------------------------- control bytes
+
+// ctlLineBit marks a line with control bytes in the lexer's line table.
+const ctlLineBit = 1 << 15
+
+// withoutControl returns s without its control bytes: the values and names
+// of a line with stray bytes are read as if the bytes were not there (and
+// so they never reach a database column that refuses NUL).
+func withoutControl(s string) string {
+	b := make([]byte, 0, len(s))
+	for i := 0; i < len(s); i++ {
+		if !isControl(s[i]) {
+			b = append(b, s[i])
+		}
+	}
+	return string(b)
+}
 
 // isControl reports whether c is a control byte that does not belong in UPG
 // text: below 0x20 and not a tab or a line end.

@@ -143,6 +143,8 @@ type workspace struct {
 	arena   nodeArena
 	lineCmd []uint16 // the lexer's command id of each line
 	ends    []int32  // the end offset of each token
+	kinds   []TokenKind
+	lines   []Line // Tokenize's lines and kinds (Parse keeps its own)
 	sig     []int32
 	tags    []uint8
 	secCalc []int32
@@ -532,7 +534,8 @@ func (p *parser) command(i int) *Command {
 	// The slab hands out zeroed nodes: set what is not zero (cheaper than
 	// copying a whole Command literal, write barriers included).
 	c.Colon, c.Name, c.NameEnd, c.OpPos, c.Line, c.EndOff = colon, p.text[colon+1:nameEnd], nameEnd, -1, int32(i+1), ln.End
-	info := &cmdByID[p.work.lineCmd[i]] // the lexer looked the name up
+	lc := p.work.lineCmd[i]
+	info := &cmdByID[lc&^ctlLineBit] // the lexer looked the name up
 	c.id = info.id
 	if info.id != 0 {
 		c.Known = true
@@ -570,6 +573,9 @@ func (p *parser) command(i int) *Command {
 	if vs >= 0 {
 		c.Value = p.text[vs:ve]
 		c.ValuePos, c.ValueEnd = vs, ve
+		if lc&ctlLineBit != 0 {
+			c.Value = withoutControl(c.Value)
+		}
 	} else {
 		c.ValuePos, c.ValueEnd = ln.End, ln.End
 	}
@@ -688,6 +694,9 @@ func (p *parser) define(c *Command) {
 				d.ValuePos = int(p.off(k))
 			}
 		}
+	}
+	if p.work.lineCmd[c.Line-1]&ctlLineBit != 0 {
+		d.Name, d.Value = withoutControl(d.Name), withoutControl(d.Value)
 	}
 	if d.Name == "" {
 		p.errorf(CodeEmptyName, SeverityError, c.Pos(), c.End(), ":DEFINE needs a name and a value: :DEFINE NAME=value")

@@ -50,6 +50,17 @@ func TestRobustness(t *testing.T) {
 				t.Fatalf("body %#v", f.Sections[0].Body())
 			}
 		}},
+		{"names and values on a line with stray bytes are read without them", ":ATTRNAME=MACHINE\x00 NAME\n:ATTRDEFAULT=My\x01Mill\n:ATTREND\n:DEFINE MAX\x00_RPM=12\x0200\n", func(t *testing.T, f *File) {
+			if a := f.Attribute("MACHINE_NAME"); a == nil || a.Name != "MACHINE NAME" || a.Default != "MyMill" {
+				t.Fatalf("attribute %+v", f.Attributes)
+			}
+			if d := f.Defines; len(d) != 1 || d[0].Name != "MAX_RPM" || d[0].Value != "1200" {
+				t.Fatalf("defines %+v", d)
+			}
+			if n := count(f, CodeControlCharacter); n != 4 || len(errors(f)) != 0 {
+				t.Fatalf("diagnostics %v", f.Diagnostics)
+			}
+		}},
 		{"binary content is one error, not a finding per byte", strings.Repeat("\x00\x01AB\x00\x00\x00\n", 100), func(t *testing.T, f *File) {
 			if len(f.Diagnostics) != 1 || f.Diagnostics[0].Code != CodeBinaryContent {
 				t.Fatalf("diagnostics %v", f.Diagnostics)

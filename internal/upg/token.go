@@ -91,11 +91,24 @@ func (t Token) Len() int { return int(t.End - t.Offset) }
 // the same kinds, as Parse(…).Tokens()) without building the syntax tree.
 // It never fails: bytes it cannot lex become TokError tokens.
 func Tokenize(src []byte) []Token {
+	// Only the Tokens are kept: the lexer works in a pooled workspace.
+	w := workspaces.Get().(*workspace)
 	lx := newLexer(src, false)
-	lx.ends = make([]int32, 0, cap(lx.kinds))
+	lx.kinds, lx.ends, lx.lines = w.kinds[:0], w.ends[:0], w.lines[:0]
 	lx.run()
-	ts := packTokens(lx.kinds, lx.ends)
-	return ts.expand(lx.lines, 0, len(lx.lines))
+	out := make([]Token, len(lx.kinds))
+	for li := range lx.lines {
+		ln := &lx.lines[li]
+		for t, last := ln.FirstTok, lastTok(lx.lines, li, len(lx.kinds)); t < last; t++ {
+			off := tokOffset(lx.ends, t)
+			out[t] = Token{Kind: lx.kinds[t], Offset: off, End: lx.ends[t], Line: int32(li + 1), Col: off - ln.Offset + 1}
+		}
+	}
+	w.kinds, w.ends, w.lines = lx.kinds[:0], lx.ends[:0], lx.lines[:0]
+	if cap(w.ends) <= 1<<22 && cap(w.lines) <= 1<<22 {
+		workspaces.Put(w)
+	}
+	return out
 }
 
 // lastTok is the end (exclusive) of the tokens of line i of lines, which
