@@ -157,7 +157,7 @@ func analyzeFile(name string, data []byte) (*File, *upg.File) {
 		f.Sections = append(f.Sections, Section{Name: s.Name, Kind: s.Kind, StartLine: s.Line, EndLine: s.EndLine,
 			StartByte: s.Offset, EndByte: s.End, ContentHash: hex.EncodeToString(sum[:8])})
 	}
-	f.Tokens = PackTokens(parsed.Tokens)
+	f.Tokens = PackTokens(parsed.Tokens())
 	return f, parsed
 }
 

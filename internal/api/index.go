@@ -245,7 +245,7 @@ type SourceBody struct {
 	Filename   string       `json:"filename"`
 	SHA256     string       `json:"sha256"`
 	Encoding   string       `json:"encoding"`
-	LineEnding string       `json:"line_ending" doc:"CRLF, LF, mixed CRLF and LF, or empty"`
+	LineEnding string       `json:"line_ending" doc:"CRLF, LF, CR, a mix such as \"mixed CRLF and LF\", or empty (one line, or binary)"`
 	TokenKinds []string     `json:"token_kinds" doc:"names of the kind indexes used in tokens"`
 	Lines      []SourceLine `json:"lines"`
 }

@@ -12,9 +12,9 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/veripost/veripost/internal/analysis"
+	"github.com/veripost/veripost/internal/textfile"
 	"github.com/veripost/veripost/internal/upg"
 	"github.com/veripost/veripost/internal/upg/resolve"
-	"github.com/veripost/veripost/internal/upg/sidefile"
 )
 
 func init() { register(newParseCmd) }
@@ -120,7 +120,7 @@ func jsonDoc(r *argResult, tree bool) any {
 	}
 	t := treeResult{Result: r.res, Trees: map[string]*upg.TreeNode{}, Definitions: r.res.Package.Definitions, References: r.res.Package.References}
 	for _, in := range r.inputs {
-		if upg.KindOf(in.Name).IsSource() && !sidefile.IsBinary(in.Data) {
+		if upg.KindOf(in.Name).IsSource() && !textfile.IsBinary(in.Data) {
 			t.Trees[in.Name] = upg.Parse(in.Name, in.Data).Tree()
 		}
 	}

@@ -76,12 +76,12 @@ func attrCommand(a *upg.Attribute, key string) *upg.Command {
 // of its name.
 func attrDescription(a *upg.Attribute, file string) description {
 	if t, c := attrText(a, "ATTREMARK", "ATTRTITLE", "ATTRSHORT", "ATTRLONG"); t != "" {
-		return description{text: t, cites: []Cite{{File: file, Start: a.StartLine, End: a.StartLine}, {File: file, Start: c.Line, End: c.Line}}}
+		return description{text: t, cites: []Cite{{File: file, Start: a.StartLine, End: a.StartLine}, {File: file, Start: int(c.Line), End: int(c.Line)}}}
 	}
 	if a.Var != "" {
 		if m := catalogMeaning(a.Var, upg.CatSystemVariable); m != "" {
 			c := attrCommand(a, "VAR")
-			return description{text: "prints " + strings.TrimSpace(a.Var) + ": " + m, cites: []Cite{{File: file, Start: c.Line, End: c.Line}}}
+			return description{text: "prints " + strings.TrimSpace(a.Var) + ": " + m, cites: []Cite{{File: file, Start: int(c.Line), End: int(c.Line)}}}
 		}
 	}
 	if m := catalogMeaning(a.Name); m != "" {
@@ -151,7 +151,7 @@ func (p *Package) explainAttribute(a *upg.Attribute, d *definition) *Explanation
 		s.text(" is " + w)
 		if c := attrCommand(a, "ATTRTYPE"); c != nil {
 			s.text(" (").code(":ATTRTYPE=" + c.Value).text(")")
-			s.cite(file, c.Line, c.Line)
+			s.cite(file, int(c.Line), int(c.Line))
 		}
 	} else {
 		s.text(" is an attribute")
@@ -175,7 +175,7 @@ func (p *Package) explainAttribute(a *upg.Attribute, d *definition) *Explanation
 		{"ATTRSHORT", "its dialog label is "}, {"ATTRLONG", "its prompt reads "},
 	} {
 		if t, c := attrText(a, k.key); t != "" {
-			ctl.Sentences = append(ctl.Sentences, newSentence(0).text(k.words+quoteProse(t)).cite(file, c.Line, c.Line).done())
+			ctl.Sentences = append(ctl.Sentences, newSentence(0).text(k.words+quoteProse(t)).cite(file, int(c.Line), int(c.Line)).done())
 		}
 	}
 	if m := catalogMeaning(a.Name); m != "" {
@@ -183,7 +183,7 @@ func (p *Package) explainAttribute(a *upg.Attribute, d *definition) *Explanation
 	}
 	if a.Var != "" {
 		c := attrCommand(a, "VAR")
-		s := newSentence(0).text("it takes its value from ").code(strings.TrimSpace(a.Var)).cite(file, c.Line, c.Line)
+		s := newSentence(0).text("it takes its value from ").code(strings.TrimSpace(a.Var)).cite(file, int(c.Line), int(c.Line))
 		if m := catalogMeaning(a.Var, upg.CatSystemVariable); m != "" {
 			s.text(" (" + m + ")")
 		} else if vd := p.nameDef(upg.CanonicalName(a.Var), symAttribute); vd != nil {
@@ -201,7 +201,7 @@ func (p *Package) explainAttribute(a *upg.Attribute, d *definition) *Explanation
 			}
 			s.text("; it gets ").code(strings.Join(args, ",")).text(" by reference")
 		}
-		s.cite(file, c.Line, c.Line)
+		s.cite(file, int(c.Line), int(c.Line))
 		if sd := p.sectionDef(fr.Name.Name); sd != nil {
 			s.link(symSection, sd.Name, sd.File, sd.Line)
 		}
@@ -209,14 +209,14 @@ func (p *Package) explainAttribute(a *upg.Attribute, d *definition) *Explanation
 	}
 	if fr := a.AttrFunc; fr != nil {
 		c := attrCommand(a, "ATTRFUNC")
-		s := newSentence(0).text("when it is attached to geometry, section ").code(fr.Name.Name).text(" runs to write its code").cite(file, c.Line, c.Line)
+		s := newSentence(0).text("when it is attached to geometry, section ").code(fr.Name.Name).text(" runs to write its code").cite(file, int(c.Line), int(c.Line))
 		if sd := p.sectionDef(fr.Name.Name); sd != nil {
 			s.link(symSection, sd.Name, sd.File, sd.Line)
 		}
 		ctl.Sentences = append(ctl.Sentences, s.done())
 	}
 	if c := attrCommand(a, "ATTRUSED"); c != nil && strings.TrimSpace(c.Value) == "0" {
-		ctl.Sentences = append(ctl.Sentences, newSentence(0).text("it is left out of the compiled post (").code(":ATTRUSED=0").text(")").cite(file, c.Line, c.Line).done())
+		ctl.Sentences = append(ctl.Sentences, newSentence(0).text("it is left out of the compiled post (").code(":ATTRUSED=0").text(")").cite(file, int(c.Line), int(c.Line)).done())
 	}
 	e.addPart(ctl)
 
@@ -231,11 +231,11 @@ func (p *Package) attrValues(a *upg.Attribute, file string) Part {
 	add := func(s *sentence) { part.Sentences = append(part.Sentences, s.done()) }
 	if c := attrCommand(a, "ATTRVTYPE"); c != nil {
 		if w, ok := vtypeWords[strings.ToUpper(strings.TrimSpace(c.Value))]; ok {
-			add(newSentence(0).text("it holds "+w+" (").code(":ATTRVTYPE="+c.Value).text(")").cite(file, c.Line, c.Line))
+			add(newSentence(0).text("it holds "+w+" (").code(":ATTRVTYPE="+c.Value).text(")").cite(file, int(c.Line), int(c.Line)))
 		}
 	}
 	if c := attrCommand(a, "ATTRVCNT"); c != nil && c.Value != "" {
-		add(newSentence(0).text("it is an array of ").code(c.Value).text(" elements").cite(file, c.Line, c.Line))
+		add(newSentence(0).text("it is an array of ").code(c.Value).text(" elements").cite(file, int(c.Line), int(c.Line)))
 	}
 	if len(a.SelectStrings) > 0 {
 		s := newSentence(0).text("its choices are ")
@@ -249,22 +249,22 @@ func (p *Package) attrValues(a *upg.Attribute, file string) Part {
 			}
 			n++
 			s.text(itoa(n) + " = ").code(c.Value)
-			s.cite(file, c.Line, c.Line)
+			s.cite(file, int(c.Line), int(c.Line))
 		}
 		add(s)
 	}
 	lo, loc := attrText(a, "ATTRLOW")
 	hi, hic := attrText(a, "ATTRHIGH")
 	if lo != "" && hi != "" {
-		add(newSentence(0).text("it accepts values from ").code(lo).text(" to ").code(hi).cite(file, loc.Line, loc.Line).cite(file, hic.Line, hic.Line))
+		add(newSentence(0).text("it accepts values from ").code(lo).text(" to ").code(hi).cite(file, int(loc.Line), int(loc.Line)).cite(file, int(hic.Line), int(hic.Line)))
 	}
 	if c := attrCommand(a, "ATTRDEFAULT"); c != nil && strings.TrimSpace(c.Value) != "" {
-		s := newSentence(0).text("its default is ").code(c.Value).cite(file, c.Line, c.Line)
+		s := newSentence(0).text("its default is ").code(c.Value).cite(file, int(c.Line), int(c.Line))
 		if n := atoiSmall(c.Value); n >= 1 && n <= len(a.SelectStrings) {
 			s.text(" (choice ").code(a.SelectStrings[n-1]).text(")")
 			for _, sc := range a.Commands {
 				if sc.Key == "ATTRSELSTR" && sc.Value == a.SelectStrings[n-1] {
-					s.cite(file, sc.Line, sc.Line)
+					s.cite(file, int(sc.Line), int(sc.Line))
 					break
 				}
 			}
@@ -277,9 +277,9 @@ func (p *Package) attrValues(a *upg.Attribute, file string) Part {
 			if i > 0 {
 				s.text(", ")
 			}
-			s.code(m.Name.Value).cite(file, m.Name.Line, m.Name.Line)
+			s.code(m.Name.Value).cite(file, int(m.Name.Line), int(m.Name.Line))
 			if m.Default != nil && m.Default.Value != "" {
-				s.text(" (default ").code(m.Default.Value).text(")").cite(file, m.Default.Line, m.Default.Line)
+				s.text(" (default ").code(m.Default.Value).text(")").cite(file, int(m.Default.Line), int(m.Default.Line))
 			}
 		}
 		add(s)
@@ -288,17 +288,17 @@ func (p *Package) attrValues(a *upg.Attribute, file string) Part {
 	ctc := attrCommand(a, "CODETYPE")
 	switch ct {
 	case "FORMAT":
-		s := newSentence(0).text("it prints its value as a formatted word").cite(file, ctc.Line, ctc.Line)
+		s := newSentence(0).text("it prints its value as a formatted word").cite(file, int(ctc.Line), int(ctc.Line))
 		p.wordFormat(s, a.Commands, file)
 		add(s)
 	case "HARDCODE":
-		s := newSentence(0).text("it always prints the fixed text").cite(file, ctc.Line, ctc.Line)
+		s := newSentence(0).text("it always prints the fixed text").cite(file, int(ctc.Line), int(ctc.Line))
 		if c := attrCommand(a, "CODE"); c != nil {
-			s.text(" ").code(pipes(c.Value)).cite(file, c.Line, c.Line)
+			s.text(" ").code(pipes(c.Value)).cite(file, int(c.Line), int(c.Line))
 		}
 		add(s)
 	case "SELECT", "SELECT_FORMAT":
-		s := newSentence(0).cite(file, ctc.Line, ctc.Line)
+		s := newSentence(0).cite(file, int(ctc.Line), int(ctc.Line))
 		if ct == "SELECT" {
 			s.text("it prints one fixed code chosen by the value of ")
 		} else {
@@ -306,7 +306,7 @@ func (p *Package) attrValues(a *upg.Attribute, file string) Part {
 		}
 		if a.Var != "" {
 			c := attrCommand(a, "VAR")
-			s.code(a.Var).cite(file, c.Line, c.Line)
+			s.code(a.Var).cite(file, int(c.Line), int(c.Line))
 		} else {
 			s.text("its own value")
 		}
@@ -320,15 +320,15 @@ func (p *Package) attrValues(a *upg.Attribute, file string) Part {
 				if i > 0 {
 					s.text(", ")
 				}
-				s.code(g.Key).text(" → ").cite(file, g.Select.Line, g.Select.Line)
+				s.code(g.Key).text(" → ").cite(file, int(g.Select.Line), int(g.Select.Line))
 				if ct == "SELECT" {
 					if c := lastKey(g.Commands, "CODE"); c != nil {
-						s.code(pipes(c.Value)).cite(file, c.Line, c.Line)
+						s.code(pipes(c.Value)).cite(file, int(c.Line), int(c.Line))
 					} else {
 						s.text("nothing")
 					}
 				} else if c := lastKey(g.Commands, "VARB"); c != nil {
-					s.code(c.Value).cite(file, c.Line, c.Line)
+					s.code(c.Value).cite(file, int(c.Line), int(c.Line))
 				} else {
 					s.text("its own format")
 				}
@@ -339,7 +339,7 @@ func (p *Package) attrValues(a *upg.Attribute, file string) Part {
 	if c := attrCommand(a, "MODAL"); c != nil {
 		v := strings.ToUpper(strings.TrimSpace(c.Value))
 		if v == "YES" || v == "TRUE" {
-			add(newSentence(0).text("it is modal (").code(":MODAL="+c.Value).text("): it prints only when its value changed since it was last printed, unless a template line forces it or SETON switches it on").cite(file, c.Line, c.Line))
+			add(newSentence(0).text("it is modal (").code(":MODAL="+c.Value).text("): it prints only when its value changed since it was last printed, unless a template line forces it or SETON switches it on").cite(file, int(c.Line), int(c.Line)))
 		}
 	}
 	return part
@@ -359,27 +359,27 @@ func lastKey(cmds []*upg.Command, key string) *upg.Command {
 // places, flags.
 func (p *Package) wordFormat(s *sentence, cmds []*upg.Command, file string) {
 	if c := lastKey(cmds, "WORD_ADDRESS_BEF"); c != nil && c.Value != "" {
-		s.text(", after the text ").code(pipes(c.Value)).cite(file, c.Line, c.Line)
+		s.text(", after the text ").code(pipes(c.Value)).cite(file, int(c.Line), int(c.Line))
 	}
 	if c := lastKey(cmds, "WORD_ADDRESS_AFT"); c != nil && c.Value != "" {
-		s.text(", followed by ").code(pipes(c.Value)).cite(file, c.Line, c.Line)
+		s.text(", followed by ").code(pipes(c.Value)).cite(file, int(c.Line), int(c.Line))
 	}
 	l, r := lastKey(cmds, "LEFT_PLACES"), lastKey(cmds, "RIGHT_PLACES")
 	if l != nil && r != nil && l.Value != "" && r.Value != "" {
-		s.text(", with ").code(l.Value).text(" digits before and ").code(r.Value).text(" after the point").cite(file, l.Line, l.Line).cite(file, r.Line, r.Line)
+		s.text(", with ").code(l.Value).text(" digits before and ").code(r.Value).text(" after the point").cite(file, int(l.Line), int(l.Line)).cite(file, int(r.Line), int(r.Line))
 	}
 	var flags []string
 	for _, c := range cmds {
 		if w, ok := flagWords[c.Key]; ok {
 			flags = append(flags, w)
-			s.cite(file, c.Line, c.Line)
+			s.cite(file, int(c.Line), int(c.Line))
 		}
 	}
 	if len(flags) > 0 {
 		s.text(", " + joinWords(flags, "and"))
 	}
 	if c := lastKey(cmds, "UNITFLAG"); c != nil && strings.EqualFold(strings.TrimSpace(c.Value), "NON_CONVERT") {
-		s.text(", without unit conversion").cite(file, c.Line, c.Line)
+		s.text(", without unit conversion").cite(file, int(c.Line), int(c.Line))
 	}
 }
 

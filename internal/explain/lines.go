@@ -182,7 +182,7 @@ func (p *Package) defAtName(file string, line int, name string) *definition {
 // its value and the catalogue's meaning.
 func headerSentence(file string, c *upg.Command, name string, line int) Sentence {
 	if c != nil {
-		name, line = c.Name, c.Line
+		name, line = c.Name, int(c.Line)
 	}
 	val := ""
 	if c != nil {

@@ -107,7 +107,7 @@ func (n *narrator) modalNote() *Sentence {
 				continue
 			}
 			names = append(names, tok.Name.Name)
-			cites = append(cites, Cite{File: w.f.Name, Start: tl.Line, End: tl.Line}, Cite{File: r.DefFile, Start: c.Line, End: c.Line})
+			cites = append(cites, Cite{File: w.f.Name, Start: tl.Line, End: tl.Line}, Cite{File: r.DefFile, Start: int(c.Line), End: int(c.Line)})
 		}
 	}
 	if len(names) == 0 {
@@ -140,7 +140,7 @@ func isCalcName(name string) bool { return strings.HasPrefix(upg.CanonicalName(n
 
 // steps narrates the calculation statements.
 func (n *narrator) steps() []Sentence {
-	n.stmts(n.w.sec.Body, 0)
+	n.stmts(n.w.sec.Body(), 0)
 	if n.cut > 0 {
 		n.notes = append(n.notes, newSentence(0).text("the step-by-step part stops after "+itoa(maxSteps)+" steps; "+plural(n.cut, "more statement is", "more statements are")+" not described (lines "+itoa(n.cutFrom)+"–"+itoa(n.w.sec.EndLine)+")").
 			cite(n.w.f.Name, n.cutFrom, n.w.sec.EndLine).done())

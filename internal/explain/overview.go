@@ -63,7 +63,7 @@ func (p *Package) machine(main *upg.File) []Sentence {
 	}
 	st := newSentence(0).text("the main source is "+main.Name+" ("+plural(len(main.Lines), "line", "lines")+"), a CAMWorks UPG post").cite(main.Name, 1, 1)
 	if v, c := lastHeader(main, "SYSTEM"); c != nil {
-		st.text(" for a ").code(v).text(" machine (").code(":"+c.Name+"="+v).text(")").cite(main.Name, c.Line, c.Line)
+		st.text(" for a ").code(v).text(" machine (").code(":"+c.Name+"="+v).text(")").cite(main.Name, int(c.Line), int(c.Line))
 	}
 	if main.ControlFamily != "" {
 		st.text("; its first line marks the control family ").code(main.ControlFamily)
@@ -81,7 +81,7 @@ func (p *Package) machine(main *upg.File) []Sentence {
 			continue
 		}
 		out = append(out, newSentence(0).text(m.words).code(c.Value).text(" (the default of attribute ").code(a.Name).text(" in "+d.File+")").
-			cite(d.File, a.StartLine, a.StartLine).cite(d.File, c.Line, c.Line).link(symAttribute, a.Name, d.File, d.Line).done())
+			cite(d.File, a.StartLine, a.StartLine).cite(d.File, int(c.Line), int(c.Line)).link(symAttribute, a.Name, d.File, d.Line).done())
 	}
 	// Other machine descriptors with their values.
 	var desc []*upg.Attribute
@@ -120,7 +120,7 @@ func (p *Package) machine(main *upg.File) []Sentence {
 			if t, _ := attrText(a, "ATTRSHORT", "ATTREMARK"); t != "" {
 				st.text(" (" + t + ")")
 			}
-			st.cite(d.File, a.StartLine, a.StartLine).cite(d.File, c.Line, c.Line).link(symAttribute, a.Name, d.File, d.Line)
+			st.cite(d.File, a.StartLine, a.StartLine).cite(d.File, int(c.Line), int(c.Line)).link(symAttribute, a.Name, d.File, d.Line)
 		}
 		out = append(out, st.done())
 	}
@@ -386,7 +386,7 @@ func (p *Package) settings(main *upg.File) []Sentence {
 				st.text(", ")
 			}
 			listed++
-			st.code(":"+c.Name+"="+c.Value).cite(main.Name, c.Line, c.Line)
+			st.code(":"+c.Name+"="+c.Value).cite(main.Name, int(c.Line), int(c.Line))
 			if g.meaning {
 				if e, ok := upg.LookupKind(c.Name, upg.CatHeaderCommand); ok {
 					st.text(" (" + e.Meaning + ")")
@@ -403,7 +403,7 @@ func (p *Package) settings(main *upg.File) []Sentence {
 					if i > 0 {
 						st.text(", ")
 					}
-					st.code(":"+c.Name+"="+c.Value).cite(main.Name, c.Line, c.Line)
+					st.code(":"+c.Name+"="+c.Value).cite(main.Name, int(c.Line), int(c.Line))
 				}
 			}
 		}
@@ -421,7 +421,7 @@ func (p *Package) settings(main *upg.File) []Sentence {
 			}
 			st.code(":"+h.Name+"="+h.Value).cite(sf.Name, h.Line, h.Line)
 			if v, c := lastHeader(main, strings.ToUpper(strings.TrimSpace(h.Name))); c != nil && v != h.Value {
-				st.text(" (the source says ").code(v).text(")").cite(main.Name, c.Line, c.Line)
+				st.text(" (the source says ").code(v).text(")").cite(main.Name, int(c.Line), int(c.Line))
 			}
 		}
 		out = append(out, st.done())
@@ -447,7 +447,7 @@ func (p *Package) questions() []Sentence {
 			}
 			st := newSentence(0).code(a.Name).cite(name, a.StartLine, a.StartLine)
 			if txt, c := attrText(a, "ATTRTITLE", "ATTRSHORT", "ATTRLONG", "ATTREMARK"); txt != "" {
-				st.text(" "+quoteProse(txt)).cite(name, c.Line, c.Line)
+				st.text(" "+quoteProse(txt)).cite(name, int(c.Line), int(c.Line))
 			}
 			switch t {
 			case "SELECT":
@@ -459,7 +459,7 @@ func (p *Package) questions() []Sentence {
 							st.text(", ")
 						}
 						first = false
-						st.code(c.Value).cite(name, c.Line, c.Line)
+						st.code(c.Value).cite(name, int(c.Line), int(c.Line))
 					}
 				}
 				if first {
@@ -471,7 +471,7 @@ func (p *Package) questions() []Sentence {
 				st.text(": a list of " + plural(len(a.List), "question", "questions"))
 			}
 			if c := attrCommand(a, "ATTRDEFAULT"); c != nil && strings.TrimSpace(c.Value) != "" {
-				st.text("; default ").code(c.Value).cite(name, c.Line, c.Line)
+				st.text("; default ").code(c.Value).cite(name, int(c.Line), int(c.Line))
 			}
 			if d := p.defAtName(name, a.StartLine, a.Name); d != nil {
 				st.link(symAttribute, a.Name, name, a.StartLine)

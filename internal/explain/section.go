@@ -328,7 +328,7 @@ func (p *Package) guardedCall(r *reference) bool {
 			}
 		}
 	}
-	walk(sec.Body, nil)
+	walk(sec.Body(), nil)
 	return guarded
 }
 
@@ -361,7 +361,7 @@ func (p *Package) commandOf(r *reference) string {
 		return ""
 	}
 	found := ""
-	for _, st := range sec.Body {
+	for _, st := range sec.Body() {
 		upg.Inspect(st, func(n upg.Node) bool {
 			if found != "" {
 				return false

@@ -61,7 +61,7 @@ func (f *File) References() []Ref {
 		case *Operation:
 			for _, cmd := range it.Commands {
 				if cmd.Key == "OPERLIST" && cmd.Value != "" {
-					c.add(cmd.Value, TargetName, RefOperList, cmd.ValuePos, -1)
+					c.add(cmd.Value, TargetName, RefOperList, int(cmd.ValuePos), -1)
 				}
 			}
 		case *Section:
@@ -112,15 +112,15 @@ func (c *refCollector) attribute(a *Attribute) {
 		switch cmd.Key {
 		case "VAR":
 			if cmd.Value != "" {
-				c.add(cmd.Value, TargetName, RefVar, cmd.ValuePos, -1)
+				c.add(cmd.Value, TargetName, RefVar, int(cmd.ValuePos), -1)
 			}
 		case "VARB":
 			if cmd.Value != "" {
-				c.add(cmd.Value, TargetName, RefVarB, cmd.ValuePos, -1)
+				c.add(cmd.Value, TargetName, RefVarB, int(cmd.ValuePos), -1)
 			}
 		case "ATTRLIST":
 			if cmd.Value != "" {
-				c.add(cmd.Value, TargetName, RefAttrList, cmd.ValuePos, -1)
+				c.add(cmd.Value, TargetName, RefAttrList, int(cmd.ValuePos), -1)
 			}
 		case "ATTRCFUNC":
 			if fr := cmd.Func; fr != nil {
@@ -163,7 +163,7 @@ func (c *refCollector) section(s *Section) {
 			}
 		}
 	}
-	c.stmts(s.Body)
+	c.stmts(s.Body())
 }
 
 func (c *refCollector) stmts(list []Stmt) {
@@ -263,7 +263,7 @@ func (c *refCollector) expr(x Expr, ctx string) {
 			return
 		}
 		up := strings.ToUpper(name)
-		secArg := sectionArgIndex([]byte(up))
+		secArg := sectionArgIndex([]byte(name))
 		for i, a := range x.Args {
 			if i == secArg {
 				if id, ok := a.(*Ident); ok {

@@ -112,7 +112,7 @@ func (u *UI) source(w http.ResponseWriter, r *http.Request) {
 			u.blobFail(w, r, err, f)
 			return
 		}
-		if bytes.IndexByte(src, 0) >= 0 {
+		if textfile.IsBinary(src) {
 			d.Notice = "This file contains binary data, so it cannot be shown as text. Download it to use it."
 			break
 		}
@@ -269,18 +269,17 @@ func renderSource(src []byte, win1252 bool, spans []span, marks map[int]string) 
 	sb.Grow(len(src)*3 + 32*bytes.Count(src, []byte{'\n'}))
 	si := 0
 	line := 0
-	for off := 0; ; {
-		end := bytes.IndexByte(src[off:], '\n')
-		next := len(src)
-		if end < 0 {
-			end = len(src)
-		} else {
-			end += off
-			next = end + 1
-		}
-		text := end
-		if text > off && src[text-1] == '\r' {
-			text--
+	// Lines end where the parser's do (LF, CRLF or a lone CR), so line
+	// numbers and #L anchors match diagnostics and the outline.
+	lr := textfile.NewLineReader(src)
+	for {
+		off, text, _, ok := lr.Next()
+		if !ok {
+			if line == 0 { // an empty file still shows one empty line
+				off, text = 0, 0
+			} else {
+				break
+			}
 		}
 		line++
 		if (line-1)%linesPerChunk == 0 {
@@ -340,8 +339,7 @@ func renderSource(src []byte, win1252 bool, spans []span, marks map[int]string) 
 		}
 		writeText(&sb, src[pos:text], win1252)
 		sb.WriteString("</div>\n")
-		off = next
-		if off >= len(src) {
+		if !ok {
 			break
 		}
 	}

@@ -294,8 +294,7 @@ func (r *resolver) collect() {
 				r.atrs = append(r.atrs, i)
 			}
 		case kind.IsSource() && f.Binary:
-			r.diag(upg.Diagnostic{Code: upg.CodeBinaryContent, Severity: upg.SeverityError, File: in.Name, Line: 1, Col: 1,
-				Message: "the file holds binary content (NUL or control bytes), not UPG source text; it was not parsed"})
+			r.diag(upg.BinaryContent(in.Name)) // not parsed
 		case f.Side != nil:
 			side := *f.Side
 			side.Name = in.Name
