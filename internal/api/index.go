@@ -89,8 +89,15 @@ func (h *handlers) version(ctx context.Context, id string, number int) (catalog.
 	} else {
 		v, err = h.Repo.VersionByNumber(ctx, id, number)
 	}
+	if errors.Is(err, catalog.ErrNotFound) && number != 0 {
+		if _, perr := h.Repo.GetPackage(ctx, id); perr == nil {
+			return v, apperror.Newf(http.StatusNotFound, apperror.CodeNotFound,
+				fmt.Sprintf("This package has no version %d. %s/packages/%s/versions lists its versions.", number, Prefix, id),
+				"version %d of package %s", number, id)
+		}
+	}
 	if err != nil {
-		return v, h.repoErr(ctx, err, "package version", fmt.Sprintf("%s@%d", id, number))
+		return v, h.repoErr(ctx, err, "package", id)
 	}
 	return v, nil
 }
