@@ -80,6 +80,15 @@ const (
 	CodeMethodNotAllowed  = "METHOD_NOT_ALLOWED"
 	CodeClientClosed      = "CLIENT_CLOSED"
 	CodeBinaryFile        = "BINARY_FILE"
+	// Identity and access (internal/auth).
+	CodeUnauthenticated = "UNAUTHENTICATED"
+	CodeForbidden       = "FORBIDDEN"
+	CodeRateLimited     = "RATE_LIMITED"
+	CodeWeakPassword    = "WEAK_PASSWORD"
+	CodeConflict        = "CONFLICT"
+	CodeSetupRequired   = "SETUP_REQUIRED"
+	CodeCrossOrigin     = "CROSS_ORIGIN_REQUEST"
+	CodeSSOFailed       = "SSO_FAILED"
 )
 
 // GetStatus returns the HTTP status (it lets HTTP frameworks that look for
