@@ -16,6 +16,7 @@ import (
 	"github.com/go-chi/chi/v5"
 
 	"github.com/veripost/veripost/internal/apperror"
+	"github.com/veripost/veripost/internal/auth"
 	"github.com/veripost/veripost/internal/blob"
 	"github.com/veripost/veripost/internal/catalog"
 	"github.com/veripost/veripost/internal/upload"
@@ -31,6 +32,8 @@ type Deps struct {
 	Limits  upload.Limits
 	Log     *slog.Logger
 	Version string
+	// Auth serves accounts, tokens and the audit trail.
+	Auth *auth.Service
 }
 
 // Prefix is where the API lives.
@@ -95,6 +98,7 @@ func Mount(r chi.Router, d Deps) huma.API {
 	h.register(api)
 	h.registerIndex(api)
 	h.registerParse(api)
+	h.registerAuth(api)
 	return api
 }
 

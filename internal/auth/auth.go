@@ -175,7 +175,9 @@ func (a Actor) Allowed(need Level) bool {
 }
 
 // SignedIn reports whether the actor is a known account (or the CLI).
-func (a Actor) SignedIn() bool { return a.Kind == ActorUser || a.Kind == ActorToken || a.Kind == ActorSystem }
+func (a Actor) SignedIn() bool {
+	return a.Kind == ActorUser || a.Kind == ActorToken || a.Kind == ActorSystem
+}
 
 // Name is how the actor is shown in the audit trail and in "uploaded by".
 func (a Actor) Name() string {

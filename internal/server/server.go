@@ -12,7 +12,11 @@ import (
 	"net/http"
 	"time"
 
+	"github.com/danielgtaylor/huma/v2"
+
 	"github.com/veripost/veripost/internal/api"
+	"github.com/veripost/veripost/internal/auth"
+	"github.com/veripost/veripost/internal/auth/authhttp"
 	"github.com/veripost/veripost/internal/blob"
 	"github.com/veripost/veripost/internal/catalog"
 	"github.com/veripost/veripost/internal/config"
@@ -20,6 +24,7 @@ import (
 	"github.com/veripost/veripost/internal/jobs"
 	"github.com/veripost/veripost/internal/store"
 	"github.com/veripost/veripost/internal/upload"
+	"github.com/veripost/veripost/internal/web"
 )
 
 // Options choose what an App does besides holding its connections.
@@ -40,7 +45,14 @@ type App struct {
 	Service  *catalog.Service
 	Pipeline *ingest.Pipeline
 	Handler  http.Handler
-	version  string
+	// Auth and Guard: accounts, sessions, tokens, audit; access control.
+	Auth  *auth.Service
+	Guard *authhttp.Guard
+	// API and UI are the two route sets behind Handler (for the access
+	// table's test).
+	API     huma.API
+	UI      *web.UI
+	version string
 }
 
 // New connects to the database and object store, migrates when configured,
@@ -73,7 +85,14 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger, opt Options) 
 		return nil, err
 	}
 	app.Service = &catalog.Service{Repo: db, Blobs: app.Blobs, Enqueue: app.Queue.EnqueueIngest, Log: log}
-	app.Handler = app.routes()
+	if app.Auth, err = newAuth(cfg, db, log); err != nil {
+		app.Close()
+		return nil, err
+	}
+	if app.Handler, err = app.routes(); err != nil {
+		app.Close()
+		return nil, err
+	}
 	return app, nil
 }
 
@@ -152,6 +171,12 @@ func (a *App) Serve(ctx context.Context, addr string) error {
 		}
 		srv = &http.Server{Handler: a.Handler, ReadHeaderTimeout: 10 * time.Second, IdleTimeout: 2 * time.Minute}
 		a.Log.Info("VeriPost is listening", "url", "http://"+ln.Addr().String())
+		if err := a.announceSetup(ctx, browsable(ln.Addr())); err != nil {
+			a.stopQueue()
+			ln.Close()
+			return err
+		}
+		go a.cleanupLoop(ctx)
 		go func() { errc <- srv.Serve(ln) }()
 	}
 	var err error

@@ -39,7 +39,9 @@ func appendAudit(ctx context.Context, ex execer, ev auth.Event) error {
 }
 
 // AppendAudit implements auth.Store.
-func (db *DB) AppendAudit(ctx context.Context, ev auth.Event) error { return appendAudit(ctx, db.SQL, ev) }
+func (db *DB) AppendAudit(ctx context.Context, ev auth.Event) error {
+	return appendAudit(ctx, db.SQL, ev)
+}
 
 // ListAudit implements auth.Store: newest first, filtered, paged by id.
 func (db *DB) ListAudit(ctx context.Context, q auth.AuditQuery) (auth.AuditPage, error) {

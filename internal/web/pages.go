@@ -11,6 +11,7 @@ import (
 
 	"github.com/go-chi/chi/v5"
 
+	"github.com/veripost/veripost/internal/auth"
 	"github.com/veripost/veripost/internal/catalog"
 	"github.com/veripost/veripost/internal/index"
 	"github.com/veripost/veripost/internal/store"
@@ -83,6 +84,7 @@ type listData struct {
 	Statuses         []catalog.Status
 	PageSizes        []int
 	Deleted          string
+	Welcome          bool // first page after setup
 }
 
 // query builds the list address for filters f on page n.
@@ -186,7 +188,7 @@ func (u *UI) list(w http.ResponseWriter, r *http.Request) {
 		Columns: make([]column, 0, len(listColumns)), Total: res.Total, Page: pageN, Pages: pages, F: f,
 		Filtered: f.Search != "" || f.Status != "" || f.Machine != "" || f.Controller != "",
 		Facets:   facets, Statuses: append(append([]catalog.Status{}, stages...), catalog.StatusError),
-		PageSizes: pageSizes, Deleted: qv.Get("deleted"),
+		PageSizes: pageSizes, Deleted: qv.Get("deleted"), Welcome: qv.Get("welcome") == "1",
 	}
 	clear := listFilters{Sort: f.Sort, Desc: f.Desc, Per: f.Per}
 	d.ClearURL = clear.query(1)
@@ -299,6 +301,8 @@ type packageData struct {
 	Files  []catalog.File
 	Older  bool
 	LibUse map[string]*libUse // by file id: packages with exactly this library (see libUsage)
+	// History is the package's audit trail, newest first.
+	History []auth.Event
 }
 
 // maxListedDiagnostics bounds the package page's list; the counts stay
@@ -358,6 +362,13 @@ func (u *UI) pkg(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 	d.LibUse = u.libUsage(r, d.Files)
+	if u.Auth != nil {
+		h, err := u.Auth.PackageHistory(r.Context(), id, 50, 0)
+		if err != nil {
+			u.Log.WarnContext(r.Context(), "loading the package history failed", "package", id, "err", err)
+		}
+		d.History = h.Items
+	}
 	if u.Index != nil && d.Shown.ParserVersion != "" {
 		rows, err := u.Index.VersionDiagnostics(r.Context(), d.Shown.ID, "", "")
 		if err != nil {
