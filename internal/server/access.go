@@ -56,7 +56,7 @@ var RootRules = map[string]authhttp.Rule{
 	"GET /healthz": beforeSetup, "GET /readyz": beforeSetup, "GET /metrics": beforeSetup,
 	"GET /api/v1/openapi.json": read, "GET /api/v1/openapi.yaml": read,
 	"GET /api/v1/openapi-3.0.json": read, "GET /api/v1/openapi-3.0.yaml": read,
-	"GET /api/v1/schemas/*": read,
+	"GET /api/v1/schemas/{schema}": read,
 }
 
 // UIRules covers the web UI's routes, by "METHOD pattern".
@@ -131,9 +131,9 @@ func (t *accessTable) resolve(r *http.Request) (authhttp.Rule, bool) {
 	return read, true
 }
 
-// newAuth builds the auth service (with single sign-on when configured)
+// NewAuth builds the auth service (with single sign-on when configured)
 // and the guard.
-func newAuth(cfg config.Config, st auth.Store, log *slog.Logger) (*auth.Service, error) {
+func NewAuth(cfg config.Config, st auth.Store, log *slog.Logger) (*auth.Service, error) {
 	roleMap, err := auth.ParseRoleMap(cfg.OIDCRoleMap)
 	if err != nil {
 		return nil, fmt.Errorf("VERIPOST_OIDC_ROLE_MAP: %w", err)

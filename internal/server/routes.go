@@ -45,7 +45,7 @@ func (a *App) opsRoutes(r chi.Router) {
 		writeJSON(w, http.StatusOK, map[string]string{"status": "ok", "version": a.version})
 	})
 	r.Get("/readyz", a.ready)
-	r.Handle("/metrics", promhttp.Handler())
+	r.Method(http.MethodGet, "/metrics", promhttp.Handler())
 }
 
 func (a *App) routes() (http.Handler, error) {

@@ -85,7 +85,7 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger, opt Options) 
 		return nil, err
 	}
 	app.Service = &catalog.Service{Repo: db, Blobs: app.Blobs, Enqueue: app.Queue.EnqueueIngest, Log: log}
-	if app.Auth, err = newAuth(cfg, db, log); err != nil {
+	if app.Auth, err = NewAuth(cfg, db, log); err != nil {
 		app.Close()
 		return nil, err
 	}

@@ -41,6 +41,15 @@ func timePtr(n sql.NullTime) *time.Time {
 const userColumns = `id, username, display_name, email, role, password_hash, disabled, oidc_issuer, oidc_subject,
 	created_at, updated_at, password_changed_at, last_login_at`
 
+// prefixed qualifies each column of a list with p ("u.").
+func prefixed(p, cols string) string {
+	parts := strings.Split(cols, ",")
+	for i, c := range parts {
+		parts[i] = p + strings.TrimSpace(c)
+	}
+	return strings.Join(parts, ", ")
+}
+
 func scanUser(row interface{ Scan(...any) error }) (auth.User, error) {
 	var u auth.User
 	var role string
@@ -168,7 +177,7 @@ func (db *DB) CreateSession(ctx context.Context, s auth.Session, ev auth.Event) 
 func (db *DB) GetSession(ctx context.Context, idHash string) (auth.Session, auth.User, error) {
 	var s auth.Session
 	row := db.SQL.QueryRowContext(ctx, `SELECT s.id_hash, s.user_id, s.created_at, s.last_seen_at, s.expires_at, s.address, s.user_agent, s.method,
-		u.`+strings.ReplaceAll(userColumns, ", ", ", u.")+`
+		`+prefixed("u.", userColumns)+`
 		FROM sessions s JOIN users u ON u.id = s.user_id WHERE s.id_hash = $1`, idHash)
 	var u auth.User
 	var role string

@@ -236,6 +236,21 @@ func (b *browserT) checkProblems() {
 
 func evalAwait(p *runtime.EvaluateParams) *runtime.EvaluateParams { return p.WithAwaitPromise(true) }
 
+// login signs in through the sign-in page and waits for the page it leads
+// to (the address next, and the signed-in user in the top bar).
+func (b *browserT) login(user, password, next string) {
+	b.t.Helper()
+	b.run("open sign-in page",
+		chromedp.Navigate(b.base+"/login"),
+		chromedp.WaitVisible(`[data-login-form]`, chromedp.ByQuery),
+		chromedp.SendKeys(`#login-user`, user, chromedp.ByQuery),
+		chromedp.SendKeys(`#login-password`, password, chromedp.ByQuery),
+		chromedp.Submit(`[data-login-form]`, chromedp.ByQuery),
+	)
+	b.waitURL(b.base + next)
+	b.run("signed in", chromedp.WaitVisible(`[data-signed-in="`+user+`"]`, chromedp.ByQuery))
+}
+
 // TestBrowserEndToEnd uploads a corpus package through the page in a real
 // Chromium, follows ingestion to ready, reads, edits, downloads and
 // deletes, and saves screenshots of the main pages.
@@ -247,6 +262,7 @@ func TestBrowserEndToEnd(t *testing.T) {
 	const pkgDir = "tormach-pcnc1100"
 	app := newTestApp(t)
 	b := newBrowser(t, app.URL)
+	b.login(app.Admin, app.AdminPassword, "/")
 
 	// 1. The empty list tells a new user how to upload.
 	b.run("open empty list", chromedp.Navigate(app.URL+"/"), chromedp.WaitVisible(`[data-dropzone]`, chromedp.ByQuery))

@@ -40,7 +40,7 @@ func TestListEmptyState(t *testing.T) {
 	mustContain(t, body,
 		"No packages yet",
 		`data-uploader`, `data-dropzone`, `type="file" name="files" multiple`,
-		".SRC", "curl -H &#34;Authorization: Bearer $VERIPOST_TOKEN&#34; -F files=@MyPost.zip "+app.URL+"/api/v1/packages",
+		".SRC", `curl -H "Authorization: Bearer $VERIPOST_TOKEN" -F files=@MyPost.zip `+app.URL+"/api/v1/packages",
 		`action="/api/v1/packages"`,
 	)
 	mustNotContain(t, body, `<table class="list"`)

@@ -233,17 +233,13 @@ func (g *Guard) setupFirst(w http.ResponseWriter, r *http.Request) {
 // unauthenticated answers 401 JSON for the API and sends a browser to the
 // sign-in page.
 func (g *Guard) unauthenticated(w http.ResponseWriter, r *http.Request, e *apperror.Error, expired bool) {
-	if g.IsAPI(r) || r.Method != http.MethodGet && r.Method != http.MethodHead {
+	if g.IsAPI(r) {
 		w.Header().Set("WWW-Authenticate", `Bearer realm="VeriPost"`)
-		if g.IsAPI(r) {
-			WriteJSONError(w, e)
-		} else {
-			g.uiError(w, r, e)
-		}
+		WriteJSONError(w, e)
 		return
 	}
 	q := url.Values{}
-	if next := r.URL.RequestURI(); next != "/" {
+	if next := r.URL.RequestURI(); next != "/" && (r.Method == http.MethodGet || r.Method == http.MethodHead) {
 		q.Set("next", auth.SafeReturn(next))
 	}
 	if expired {
