@@ -3,6 +3,7 @@ package server
 import (
 	"context"
 	"fmt"
+	"io"
 	"net"
 	"os"
 	"time"
@@ -23,7 +24,7 @@ func browsable(addr net.Addr) string {
 
 // SetupOut receives the first-run setup link besides the log (stdout for
 // `veripost serve`; tests replace it).
-var SetupOut = os.Stdout
+var SetupOut io.Writer = os.Stdout
 
 // announceSetup prints a one-time setup link when no account exists yet.
 // The code travels after "#", so it never reaches a server log or a

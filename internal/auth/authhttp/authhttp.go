@@ -10,6 +10,7 @@ import (
 	"encoding/json"
 	"errors"
 	"log/slog"
+	"math"
 	"net"
 	"net/http"
 	"net/url"
@@ -332,7 +333,7 @@ func (g *Guard) secure(r *http.Request) bool {
 // cross-site posts), Secure over HTTPS, ending with the absolute expiry.
 func (g *Guard) SetSession(w http.ResponseWriter, r *http.Request, in auth.SignedIn) {
 	http.SetCookie(w, &http.Cookie{Name: SessionCookie, Value: in.SessionID, Path: "/", HttpOnly: true,
-		Secure: g.secure(r), SameSite: http.SameSiteLaxMode, Expires: in.ExpiresAt, MaxAge: int(time.Until(in.ExpiresAt).Seconds())})
+		Secure: g.secure(r), SameSite: http.SameSiteLaxMode, Expires: in.ExpiresAt, MaxAge: int(math.Ceil(time.Until(in.ExpiresAt).Seconds()))})
 }
 
 // ClearSession removes the session cookie.
