@@ -751,11 +751,15 @@
   function initSetupCode() {
     var input = $("[data-setup-code]");
     if (!input) return;
-    var m = /^#(?:code=)?([A-Za-z0-9]+)$/.exec(location.hash);
-    if (m) {
-      input.value = m[1];
-      history.replaceState(null, "", location.pathname);
+    function take() {
+      var m = /^#(?:code=)?([A-Za-z0-9]+)$/.exec(location.hash);
+      if (m) {
+        input.value = m[1];
+        history.replaceState(null, "", location.pathname);
+      }
     }
+    take();
+    window.addEventListener("hashchange", take);
   }
 
   function init() {
