@@ -9,6 +9,7 @@ import (
 	"errors"
 	"log/slog"
 	"net/http"
+	"regexp"
 	"strings"
 
 	"github.com/danielgtaylor/huma/v2"
@@ -36,6 +37,9 @@ type Deps struct {
 	Auth *auth.Service
 }
 
+// secretField matches the locations of request fields that hold secrets.
+var secretField = regexp.MustCompile(`(?i)password|token|secret|code`)
+
 // Prefix is where the API lives.
 const Prefix = "/api/v1"
 
@@ -45,9 +49,15 @@ func init() {
 	huma.NewError = func(status int, msg string, errs ...error) huma.StatusError {
 		details := make([]string, 0, len(errs))
 		for _, e := range errs {
-			if e != nil {
-				details = append(details, e.Error())
+			if e == nil {
+				continue
 			}
+			// Validation errors quote the value; never a secret's.
+			if d, ok := e.(*huma.ErrorDetail); ok && secretField.MatchString(d.Location) {
+				details = append(details, d.Message+" ("+d.Location+")")
+				continue
+			}
+			details = append(details, e.Error())
 		}
 		code := apperror.CodeBadRequest
 		switch {

@@ -395,3 +395,23 @@ func (s *syncBuffer) Len() int {
 	defer s.mu.Unlock()
 	return s.b.Len()
 }
+
+// TestValidationErrorsHideSecrets: a password that fails the schema is
+// not quoted back.
+func TestValidationErrorsHideSecrets(t *testing.T) {
+	app := servertest.Start(t, servertest.SQLite.Config(t))
+	long := "secret-" + strings.Repeat("x", 1100)
+	for _, c := range []struct {
+		path string
+		body map[string]any
+	}{
+		{"/api/v1/users", map[string]any{"username": "x", "role": "viewer", "password": long}},
+		{"/api/v1/me/password", map[string]any{"current_password": long, "new_password": "y"}},
+		{"/api/v1/users/admin/password", map[string]any{"password": 12345678901234}},
+	} {
+		st, body := app.Do("POST", c.path, c.body)
+		if st < 400 || st >= 500 || strings.Contains(string(body), "xxxxxxxx") || strings.Contains(string(body), "12345678901234") {
+			t.Errorf("POST %s: %d %.300s", c.path, st, body)
+		}
+	}
+}
