@@ -57,7 +57,8 @@ func newBrowser(t *testing.T, base string) *browserT {
 	)
 	actx, cancelAlloc := chromedp.NewExecAllocator(context.Background(), opts...)
 	ctx, cancelCtx := chromedp.NewContext(actx)
-	ctx, cancelTimeout := context.WithTimeout(ctx, 4*time.Minute)
+	// Generous: the whole walk-through, on a busy 2-core machine.
+	ctx, cancelTimeout := context.WithTimeout(ctx, 6*time.Minute)
 	t.Cleanup(func() { cancelTimeout(); cancelCtx(); cancelAlloc() })
 
 	shots := os.Getenv("VERIPOST_ARTIFACTS")
