@@ -2,6 +2,8 @@ package web_test
 
 import (
 	"context"
+	"fmt"
+	"net/http"
 	"net/http/httptest"
 	"strings"
 	"testing"
@@ -85,6 +87,45 @@ func TestBrowserFirstRunAndViewer(t *testing.T) {
 	up.Client = app.ClientWith(tok.Secret)
 	res := up.Upload([]servertest.NamedFile{tinySRC("Viewer Test")}, nil)
 	up.WaitReady(res.PackageID)
+
+	// A token made on the account page is shown once.
+	b.run("account page", chromedp.Navigate(app.URL+"/account"), chromedp.WaitVisible(`#tok-name`, chromedp.ByQuery),
+		chromedp.SendKeys(`#tok-name`, "laptop", chromedp.ByQuery),
+		chromedp.Click(`.token-form button[type=submit]`, chromedp.ByQuery),
+		chromedp.WaitVisible(`[data-token-out]`, chromedp.ByQuery))
+	shown := b.text(`[data-token-value]`)
+	if !strings.HasPrefix(shown, "vpt_") {
+		t.Errorf("new token shown as %q", shown)
+	}
+	b.screenshot("36-account-token")
+	b.run("account again", chromedp.Navigate(app.URL+"/account"), chromedp.WaitVisible(`table.tokens`, chromedp.ByQuery))
+	var page string
+	b.run("page text", chromedp.Evaluate(`document.body.innerText`, &page))
+	if strings.Contains(page, shown) || !strings.Contains(page, shown[:12]) {
+		t.Error("the token list shows the whole token, or not its prefix")
+	}
+	b.run("audit page", chromedp.Navigate(app.URL+"/admin/audit"), chromedp.WaitVisible(`table.audit`, chromedp.ByQuery))
+	if n := b.count(`table.audit tr[data-action="token.create"]`); n != 2 {
+		t.Errorf("the audit page lists %d token creations, want 2", n)
+	}
+	b.screenshot("37-audit")
+
+	// A page on another origin posts a form to VeriPost: the browser sends
+	// the session cookie (same site), VeriPost refuses the request.
+	evil := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+		w.Header().Set("Content-Type", "text/html")
+		fmt.Fprintf(w, `<form id="f" method="post" action="%s/logout"></form><script>document.getElementById("f").submit()</script>`, app.URL)
+	}))
+	defer evil.Close()
+	b.run("forged sign-out", chromedp.Navigate(evil.URL))
+	b.waitURL(app.URL + "/logout")
+	b.run("refused", chromedp.WaitVisible(`.error-page`, chromedp.ByQuery))
+	var errCode string
+	b.run("error code", chromedp.Evaluate(`document.querySelector('[data-error-code]').textContent`, &errCode))
+	if errCode != "CROSS_ORIGIN_REQUEST" {
+		t.Errorf("forged sign-out answered with code %q", errCode)
+	}
+	b.run("still signed in", chromedp.Navigate(app.URL+"/account"), chromedp.WaitVisible(`[data-signed-in="chief"]`, chromedp.ByQuery))
 
 	b.run("sign out", chromedp.Click(`[data-sign-out]`, chromedp.ByQuery))
 	b.waitURL(app.URL + "/login")
