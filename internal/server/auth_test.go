@@ -598,3 +598,71 @@ func TestSetupLinkPrinted(t *testing.T) {
 		t.Errorf("expired setup code: %d", resp.StatusCode)
 	}
 }
+
+// TestAnonymousRead: with VERIPOST_ANONYMOUS_READ, visitors read and
+// download without signing in, and nothing more.
+func TestAnonymousRead(t *testing.T) {
+	forEachBackend(t, func(t *testing.T, b servertest.Backend) {
+		cfg := b.Config(t)
+		cfg.AnonymousRead = true
+		app := servertest.Start(t, cfg)
+		res := app.Upload([]servertest.NamedFile{{Name: "OPEN.SRC", Data: []byte("*FANUCM\r\n")}}, nil)
+		app.WaitDone(res.PackageID, time.Minute)
+		anon := newBrowser(t, app)
+		for _, c := range []struct {
+			method, path string
+			status       int
+		}{
+			{"GET", "/", 200}, {"GET", "/packages/" + res.PackageID, 200}, {"GET", "/api/v1/packages", 200},
+			{"GET", "/api/v1/packages/" + res.PackageID + "/download", 200}, {"GET", "/api/v1/packages/" + res.PackageID + "/history", 200},
+			{"POST", "/api/v1/parse", 401}, {"POST", "/api/v1/packages", 401}, {"DELETE", "/api/v1/packages/" + res.PackageID, 401},
+			{"GET", "/api/v1/me", 401}, {"GET", "/api/v1/audit", 401}, {"GET", "/upload", 303}, {"GET", "/admin/users", 303},
+		} {
+			if resp, _ := anon.do(c.method, c.path, nil, "application/json"); resp.StatusCode != c.status {
+				t.Errorf("anonymous %s %s: %d, want %d", c.method, c.path, resp.StatusCode, c.status)
+			}
+		}
+		if _, page := anon.get("/packages/" + res.PackageID); strings.Contains(page, "data-delete-open") || !strings.Contains(page, `href="/login"`) {
+			t.Error("an anonymous visitor sees delete controls, or no sign-in link")
+		}
+	})
+}
+
+// TestSessionsEndWithAccountChanges: changing one's password signs out
+// the other sessions (not this one); disabling an account signs it out.
+func TestSessionsEndWithAccountChanges(t *testing.T) {
+	forEachBackend(t, func(t *testing.T, b servertest.Backend) {
+		app := servertest.Start(t, b.Config(t))
+		pw := servertest.RandomPassword()
+		app.CreateUser("olga", auth.RoleEngineer, pw, "")
+		here, there := newBrowser(t, app), newBrowser(t, app)
+		here.login("olga", pw)
+		there.login("olga", pw)
+		pw2 := servertest.RandomPassword()
+		if resp, body := here.json("POST", "/api/v1/me/password", map[string]string{"current_password": pw, "new_password": pw2}); resp.StatusCode != 204 {
+			t.Fatalf("change: %d %s", resp.StatusCode, body)
+		}
+		if resp, _ := here.get("/account"); resp.StatusCode != 200 {
+			t.Errorf("the session that changed the password: %d", resp.StatusCode)
+		}
+		if resp, _ := there.get("/account"); resp.StatusCode != 303 {
+			t.Errorf("the other session after a password change: %d", resp.StatusCode)
+		}
+		if resp, _ := there.form("/login", url.Values{"username": {"olga"}, "password": {pw}}); resp.StatusCode != 401 {
+			t.Errorf("the old password still works: %d", resp.StatusCode)
+		}
+		if st, _ := app.Do("PATCH", "/api/v1/users/olga", map[string]any{"disabled": true}); st != 200 {
+			t.Fatal(st)
+		}
+		if resp, _ := here.get("/account"); resp.StatusCode != 303 {
+			t.Errorf("a disabled account's session: %d", resp.StatusCode)
+		}
+		if resp, body := there.form("/login", url.Values{"username": {"olga"}, "password": {pw2}}); resp.StatusCode != 403 || !strings.Contains(body, "disabled") {
+			t.Errorf("signing in to a disabled account: %d", resp.StatusCode)
+		}
+		// An administrator cannot lock themselves out.
+		if st, body := app.Do("PATCH", "/api/v1/users/admin", map[string]any{"role": "viewer"}); st != 409 {
+			t.Errorf("self-demotion: %d %s", st, body)
+		}
+	})
+}

@@ -303,6 +303,9 @@ type packageData struct {
 	LibUse map[string]*libUse // by file id: packages with exactly this library (see libUsage)
 	// History is the package's audit trail, newest first.
 	History []auth.Event
+	// CanDelete: the viewer may delete this package (admins any; engineers
+	// and reviewers their own).
+	CanDelete bool
 }
 
 // maxListedDiagnostics bounds the package page's list; the counts stay
@@ -362,6 +365,11 @@ func (u *UI) pkg(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 	d.LibUse = u.libUsage(r, d.Files)
+	uploaders := make([]string, 0, len(vs))
+	for _, v := range vs {
+		uploaders = append(uploaders, v.UploadedBy)
+	}
+	d.CanDelete = auth.MayDeletePackage(auth.ActorFrom(r.Context()), uploaders)
 	if u.Auth != nil {
 		h, err := u.Auth.PackageHistory(r.Context(), id, 50, 0)
 		if err != nil {
