@@ -405,6 +405,12 @@ func TestAuditTrail(t *testing.T) {
 		if len(vs.Items) != 1 || vs.Items[0].UploadedBy != "erin" {
 			t.Errorf("uploaded_by = %+v, want erin", vs.Items)
 		}
+		if _, _, page := erin.Get("/packages/" + theirs.PackageID); strings.Contains(string(page), "data-delete-open") {
+			t.Error("an engineer sees a delete button on another's package")
+		}
+		if _, _, page := erin.Get("/packages/" + mine.PackageID); !strings.Contains(string(page), "data-delete-open") {
+			t.Error("an engineer sees no delete button on their own package")
+		}
 		if st, body := erin.Do("PATCH", "/api/v1/packages/"+mine.PackageID, map[string]string{"machine_type": "Haas VF-2"}); st != 200 {
 			t.Fatalf("edit: %d %s", st, body)
 		}
