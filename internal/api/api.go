@@ -10,6 +10,7 @@ import (
 	"log/slog"
 	"net/http"
 	"reflect"
+	"regexp"
 	"strings"
 
 	"github.com/danielgtaylor/huma/v2"
@@ -17,6 +18,7 @@ import (
 	"github.com/go-chi/chi/v5"
 
 	"github.com/veripost/veripost/internal/apperror"
+	"github.com/veripost/veripost/internal/auth"
 	"github.com/veripost/veripost/internal/blob"
 	"github.com/veripost/veripost/internal/catalog"
 	"github.com/veripost/veripost/internal/compare"
@@ -38,7 +40,12 @@ type Deps struct {
 	Limits  upload.Limits
 	Log     *slog.Logger
 	Version string
+	// Auth serves accounts, tokens and the audit trail.
+	Auth *auth.Service
 }
+
+// secretField matches the locations of request fields that hold secrets.
+var secretField = regexp.MustCompile(`(?i)password|token|secret|code`)
 
 // Prefix is where the API lives.
 const Prefix = "/api/v1"
@@ -49,9 +56,15 @@ func init() {
 	huma.NewError = func(status int, msg string, errs ...error) huma.StatusError {
 		details := make([]string, 0, len(errs))
 		for _, e := range errs {
-			if e != nil {
-				details = append(details, e.Error())
+			if e == nil {
+				continue
 			}
+			// Validation errors quote the value; never a secret's.
+			if d, ok := e.(*huma.ErrorDetail); ok && secretField.MatchString(d.Location) {
+				details = append(details, d.Message+" ("+d.Location+")")
+				continue
+			}
+			details = append(details, e.Error())
 		}
 		code := apperror.CodeBadRequest
 		switch {
@@ -105,6 +118,7 @@ func Mount(r chi.Router, d Deps) huma.API {
 	h.registerParse(api)
 	h.registerCompare(api)
 	h.registerExplain(api)
+	h.registerAuth(api)
 	return api
 }
 

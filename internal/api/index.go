@@ -12,6 +12,7 @@ import (
 
 	"github.com/veripost/veripost/internal/analysis"
 	"github.com/veripost/veripost/internal/apperror"
+	"github.com/veripost/veripost/internal/auth"
 	"github.com/veripost/veripost/internal/catalog"
 	"github.com/veripost/veripost/internal/index"
 	"github.com/veripost/veripost/internal/textfile"
@@ -511,6 +512,8 @@ func (h *handlers) startReindex(ctx context.Context, _ *struct{}) (*reindexOutpu
 	if err != nil {
 		return nil, h.fail(ctx, fmt.Errorf("queueing re-index: %w", err))
 	}
+	// auth: record who started it.
+	h.audit(ctx, auth.ActionReindex, fmt.Sprintf("queued re-indexing of %d versions", queued), "", map[string]any{"queued": queued})
 	out, err := h.reindexProgress(ctx, nil)
 	if err != nil {
 		return nil, err

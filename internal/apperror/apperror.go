@@ -91,6 +91,16 @@ const (
 	CodeLLMBadReply        = "LLM_BAD_REPLY"
 	CodeLLMRejected        = "LLM_REJECTED"
 	CodeLLMBudgetExhausted = "LLM_BUDGET_EXHAUSTED"
+
+	// Identity and access (internal/auth).
+	CodeUnauthenticated = "UNAUTHENTICATED"
+	CodeForbidden       = "FORBIDDEN"
+	CodeRateLimited     = "RATE_LIMITED"
+	CodeWeakPassword    = "WEAK_PASSWORD"
+	CodeConflict        = "CONFLICT"
+	CodeSetupRequired   = "SETUP_REQUIRED"
+	CodeCrossOrigin     = "CROSS_ORIGIN_REQUEST"
+	CodeSSOFailed       = "SSO_FAILED"
 )
 
 // GetStatus returns the HTTP status (it lets HTTP frameworks that look for

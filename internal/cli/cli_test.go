@@ -25,6 +25,8 @@ func TestHelpForEveryCommand(t *testing.T) {
 	for _, args := range [][]string{
 		{"--help"}, {"serve", "--help"}, {"worker", "--help"}, {"migrate", "--help"},
 		{"version", "--help"}, {"reindex", "--help"}, {"healthcheck", "--help"}, {"diff", "--help"}, {"explain", "--help"},
+		{"user", "--help"}, {"user", "create", "--help"}, {"user", "list", "--help"}, {"user", "disable", "--help"},
+		{"user", "set-role", "--help"}, {"token", "create", "--help"}, {"token", "list", "--help"}, {"token", "revoke", "--help"},
 	} {
 		out, err := run(t, args...)
 		if err != nil || !strings.Contains(out, "Usage:") {

@@ -67,6 +67,31 @@ type Config struct {
 	// Prices in US dollars per million tokens; 0 means unknown (no cost shown).
 	LLMPriceInput  float64 `env:"VERIPOST_LLM_PRICE_INPUT" envDefault:"0"`
 	LLMPriceOutput float64 `env:"VERIPOST_LLM_PRICE_OUTPUT" envDefault:"0"`
+
+	// Identity and access (see internal/auth and the README's
+	// Authentication section).
+	AnonymousRead      bool          `env:"VERIPOST_ANONYMOUS_READ" envDefault:"false"`
+	PasswordLogin      bool          `env:"VERIPOST_PASSWORD_LOGIN" envDefault:"true"`
+	SessionIdleTimeout time.Duration `env:"VERIPOST_SESSION_IDLE_TIMEOUT" envDefault:"1h"`
+	SessionMaxAge      time.Duration `env:"VERIPOST_SESSION_MAX_AGE" envDefault:"12h"`
+	SecureCookies      string        `env:"VERIPOST_SECURE_COOKIES" envDefault:"auto"`
+	TrustProxy         bool          `env:"VERIPOST_TRUST_PROXY" envDefault:"false"`
+	TrustedOrigins     []string      `env:"VERIPOST_TRUSTED_ORIGINS" envSeparator:","`
+	LoginMaxFailures   int           `env:"VERIPOST_LOGIN_MAX_FAILURES" envDefault:"5"`
+	LoginMaxFailuresIP int           `env:"VERIPOST_LOGIN_MAX_FAILURES_PER_ADDRESS" envDefault:"20"`
+	LoginLockout       time.Duration `env:"VERIPOST_LOGIN_LOCKOUT" envDefault:"15m"`
+	SetupTokenTTL      time.Duration `env:"VERIPOST_SETUP_TOKEN_TTL" envDefault:"1h"`
+	TokenDefaultExpiry time.Duration `env:"VERIPOST_TOKEN_DEFAULT_EXPIRY" envDefault:"2160h"`
+	OIDCIssuer         string        `env:"VERIPOST_OIDC_ISSUER"`
+	OIDCClientID       string        `env:"VERIPOST_OIDC_CLIENT_ID"`
+	OIDCClientSecret   string        `env:"VERIPOST_OIDC_CLIENT_SECRET"`
+	OIDCRedirectURL    string        `env:"VERIPOST_OIDC_REDIRECT_URL"`
+	OIDCScopes         []string      `env:"VERIPOST_OIDC_SCOPES" envSeparator:" " envDefault:"openid profile email"`
+	OIDCUsernameClaim  string        `env:"VERIPOST_OIDC_USERNAME_CLAIM" envDefault:"preferred_username"`
+	OIDCRoleClaim      string        `env:"VERIPOST_OIDC_ROLE_CLAIM" envDefault:"groups"`
+	OIDCRoleMap        string        `env:"VERIPOST_OIDC_ROLE_MAP"`
+	OIDCDefaultRole    string        `env:"VERIPOST_OIDC_DEFAULT_ROLE"`
+	OIDCDisplayName    string        `env:"VERIPOST_OIDC_NAME" envDefault:"single sign-on"`
 }
 
 // Load reads the process environment.
@@ -98,6 +123,16 @@ func (c Config) validate() error {
 		return fmt.Errorf("VERIPOST_WORKERS must not be negative, got %d", c.Workers)
 	case c.JobMaxAttempts < 1:
 		return fmt.Errorf("VERIPOST_JOB_MAX_ATTEMPTS must be at least 1, got %d", c.JobMaxAttempts)
+	case c.SessionIdleTimeout <= 0 || c.SessionMaxAge <= 0:
+		return fmt.Errorf("VERIPOST_SESSION_IDLE_TIMEOUT and VERIPOST_SESSION_MAX_AGE must be positive durations such as 1h")
+	case c.LoginMaxFailures < 1 || c.LoginMaxFailuresIP < 1 || c.LoginLockout <= 0:
+		return fmt.Errorf("VERIPOST_LOGIN_MAX_FAILURES, VERIPOST_LOGIN_MAX_FAILURES_PER_ADDRESS and VERIPOST_LOGIN_LOCKOUT must be positive")
+	case c.SecureCookies != "auto" && c.SecureCookies != "true" && c.SecureCookies != "false":
+		return fmt.Errorf("VERIPOST_SECURE_COOKIES must be auto, true or false, got %q", c.SecureCookies)
+	case (c.OIDCIssuer == "") != (c.OIDCClientID == ""):
+		return fmt.Errorf("single sign-on needs both VERIPOST_OIDC_ISSUER and VERIPOST_OIDC_CLIENT_ID")
+	case !c.PasswordLogin && c.OIDCIssuer == "":
+		return fmt.Errorf("VERIPOST_PASSWORD_LOGIN=false needs single sign-on (VERIPOST_OIDC_ISSUER), or nobody could sign in")
 	}
 	return c.validateLLM()
 }

@@ -17,8 +17,12 @@ import (
 	"github.com/riverqueue/river/riverdriver/riverdatabasesql"
 	"github.com/riverqueue/river/riverdriver/riversqlite"
 
+	"github.com/danielgtaylor/huma/v2"
+
 	"github.com/veripost/veripost/internal/analysis"
 	"github.com/veripost/veripost/internal/api"
+	"github.com/veripost/veripost/internal/auth"
+	"github.com/veripost/veripost/internal/auth/authhttp"
 	"github.com/veripost/veripost/internal/blob"
 	"github.com/veripost/veripost/internal/catalog"
 	"github.com/veripost/veripost/internal/config"
@@ -26,6 +30,7 @@ import (
 	"github.com/veripost/veripost/internal/jobs"
 	"github.com/veripost/veripost/internal/store"
 	"github.com/veripost/veripost/internal/upload"
+	"github.com/veripost/veripost/internal/web"
 )
 
 // Options choose what an App does besides holding its connections.
@@ -47,9 +52,16 @@ type App struct {
 	Pipeline  *ingest.Pipeline
 	Collector *catalog.Collector
 	Handler   http.Handler
-	version   string
-	working   bool
-	listener  *pgxpool.Pool // the queue's LISTEN connection (PostgreSQL workers)
+	// Auth and Guard: accounts, sessions, tokens, audit; access control.
+	Auth  *auth.Service
+	Guard *authhttp.Guard
+	// API and UI are the two route sets behind Handler (for the access
+	// table's test).
+	API      huma.API
+	UI       *web.UI
+	version  string
+	working  bool
+	listener *pgxpool.Pool // the queue's LISTEN connection (PostgreSQL workers)
 }
 
 // New connects to the database and object store, migrates when configured,
@@ -99,7 +111,14 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger, opt Options) 
 	gate := newUploadGate(db, cfg.DBPoolSize)
 	app.Service = &catalog.Service{Repo: db, Recorder: recorder{db: db, queue: app.Queue, gate: gate}, Blobs: app.Blobs,
 		Leases: gatedLeases{db: db, gate: gate}, Log: log}
-	app.Handler = app.routes()
+	if app.Auth, err = NewAuth(cfg, db, log); err != nil {
+		app.Close()
+		return nil, err
+	}
+	if app.Handler, err = app.routes(); err != nil {
+		app.Close()
+		return nil, err
+	}
 	return app, nil
 }
 
@@ -298,6 +317,12 @@ func (a *App) Serve(ctx context.Context, addr string) error {
 		}
 		srv = &http.Server{Handler: a.Handler, ReadHeaderTimeout: 10 * time.Second, IdleTimeout: 2 * time.Minute}
 		a.Log.Info("VeriPost is listening", "url", "http://"+ln.Addr().String())
+		if err := a.announceSetup(ctx, browsable(ln.Addr())); err != nil {
+			a.stopQueue()
+			ln.Close()
+			return err
+		}
+		go a.cleanupLoop(ctx)
 		go func() { errc <- srv.Serve(ln) }()
 	}
 	var err error

@@ -135,7 +135,7 @@ func TestLibrariesAndVersions(t *testing.T) {
 			t.Error("MILL.LIB is not listed with 2 packages and 2 variants")
 		}
 		// The lookup form goes to the name's page.
-		res, err := http.Get(app.URL + "/libraries?name=" + "C:%5Cposts%5Cmill.lib")
+		res, err := app.Client.Get(app.URL + "/libraries?name=" + "C:%5Cposts%5Cmill.lib")
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -11,6 +11,7 @@ import (
 
 	"github.com/go-chi/chi/v5"
 
+	"github.com/veripost/veripost/internal/auth"
 	"github.com/veripost/veripost/internal/catalog"
 	"github.com/veripost/veripost/internal/index"
 	"github.com/veripost/veripost/internal/upload"
@@ -78,6 +79,7 @@ type listData struct {
 	Statuses         []catalog.Status
 	PageSizes        []int
 	Deleted          string
+	Welcome          bool // first page after setup
 }
 
 // query builds the list address for filters f on page n.
@@ -181,7 +183,7 @@ func (u *UI) list(w http.ResponseWriter, r *http.Request) {
 		Columns: make([]column, 0, len(listColumns)), Total: res.Total, Page: pageN, Pages: pages, F: f,
 		Filtered: f.Search != "" || f.Status != "" || f.Machine != "" || f.Controller != "",
 		Facets:   facets, Statuses: append(append([]catalog.Status{}, stages...), catalog.StatusError),
-		PageSizes: pageSizes, Deleted: qv.Get("deleted"),
+		PageSizes: pageSizes, Deleted: qv.Get("deleted"), Welcome: qv.Get("welcome") == "1",
 	}
 	clear := listFilters{Sort: f.Sort, Desc: f.Desc, Per: f.Per}
 	d.ClearURL = clear.query(1)
@@ -287,6 +289,11 @@ type packageData struct {
 	LibUse map[string]*libUse // by file id: packages with exactly this library (see libUsage)
 	// Compare is what the page offers to compare with (nil without compare).
 	Compare *compareChoices
+	// History is the package's audit trail, newest first.
+	History []auth.Event
+	// CanDelete: the viewer may delete this package (admins any; engineers
+	// and reviewers their own).
+	CanDelete bool
 }
 
 // maxListedDiagnostics bounds the package page's list; the counts stay
@@ -364,6 +371,18 @@ func (u *UI) pkg(w http.ResponseWriter, r *http.Request) {
 	}
 	d.LibUse = u.libUsage(r, d.Files)
 	d.Compare = u.compareChoices(r, p, d.Files)
+	uploaders := make([]string, 0, len(vs))
+	for _, v := range vs {
+		uploaders = append(uploaders, v.UploadedBy)
+	}
+	d.CanDelete = auth.MayDeletePackage(auth.ActorFrom(r.Context()), uploaders)
+	if u.Auth != nil {
+		h, err := u.Auth.PackageHistory(r.Context(), id, 50, 0)
+		if err != nil {
+			u.Log.WarnContext(r.Context(), "loading the package history failed", "package", id, "err", err)
+		}
+		d.History = h.Items
+	}
 	if d.Shown.ParserVersion != "" {
 		rows, err := u.versionDiagnostics(r, d.Shown.ID, index.DiagnosticFilter{})
 		if err != nil {

@@ -39,7 +39,7 @@ func TestListEmptyState(t *testing.T) {
 	mustContain(t, body,
 		"No packages yet",
 		`data-uploader`, `data-dropzone`, `type="file" name="files" multiple`,
-		".SRC", "curl -F files=@MyPost.zip "+app.URL+"/api/v1/packages",
+		".SRC", `curl -H "Authorization: Bearer $VERIPOST_TOKEN" -F files=@MyPost.zip `+app.URL+"/api/v1/packages",
 		`action="/api/v1/packages"`,
 	)
 	mustNotContain(t, body, `<table class="list"`)
@@ -71,7 +71,7 @@ func TestListSortFilterPaginate(t *testing.T) {
 	_, _, body = app.get(t, "/?page=2")
 	mustContain(t, body, "Showing 26–27 of 27", ">Post 01<", ">Post 02<", `rel="prev"`)
 	// A page past the end redirects to the last page.
-	res, err := http.Get(app.URL + "/?page=9")
+	res, err := app.Client.Get(app.URL + "/?page=9")
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -747,6 +747,8 @@
         });
       });
     });
+  }
+
   // ---- Explanations ------------------------------------------------------
 
   // highlightLines marks lines from..to of the source view and centres the
@@ -929,6 +931,86 @@
       .catch(function () { /* the link to the overview page stays */ });
   }
 
+  // ---- Accounts, users and tokens -----------------------------------------
+
+  // Forms marked data-api-form send their named fields as JSON to the API
+  // (data-method, data-url). data-done says what follows success: "reload"
+  // the page, show a "message", or show a new "token" once.
+  function initAPIForms() {
+    $$("form[data-api-form]").forEach(function (form) {
+      var errBox = $("[data-error]", form);
+      var state = $("[data-save-state]", form);
+      form.addEventListener("submit", function (e) {
+        e.preventDefault();
+        hideError(errBox);
+        var same = $("[data-same-as]", form);
+        if (same && same.value !== document.getElementById(same.getAttribute("data-same-as")).value) {
+          showError(errBox, { message: "The two passwords differ. Type the same password twice.", detail: "", code: "", status: 0 });
+          return;
+        }
+        var body = {};
+        $$("input[name], select[name]", form).forEach(function (el) {
+          var v = el.type === "password" ? el.value : el.value.trim();
+          if (el.hasAttribute("data-bool")) body[el.name] = v === "true";
+          else if (v !== "") body[el.name] = v;
+        });
+        var method = form.getAttribute("data-method") || "POST";
+        var buttons = $$("button", form);
+        buttons.forEach(function (b) { b.disabled = true; });
+        if (state) state.textContent = "Saving…";
+        var opts = { method: method, headers: { Accept: "application/json" } };
+        if (method !== "DELETE" && method !== "GET") {
+          opts.headers["Content-Type"] = "application/json";
+          opts.body = JSON.stringify(body);
+        }
+        fetch(form.getAttribute("data-url"), opts).then(function (res) {
+          return res.text().then(function (t) {
+            if (!res.ok) throw apiError(res.status, t);
+            return t ? JSON.parse(t) : null;
+          });
+        }).then(function (res) {
+          var done = form.getAttribute("data-done");
+          if (done === "reload") { location.reload(); return; }
+          $$("input[type=password]", form).forEach(function (el) { el.value = ""; });
+          if (state) state.textContent = form.getAttribute("data-message") || "Saved.";
+          if (done === "token" && res && res.token) {
+            var out = $("[data-token-out]", form);
+            $("[data-token-value]", out).textContent = res.token;
+            out.hidden = false;
+            var name = $("input[name=name]", form);
+            if (name) name.value = "";
+          }
+        }).catch(function (err) {
+          if (state) state.textContent = "";
+          showError(errBox, err && err.message ? err : apiError(0, ""));
+        }).then(function () { buttons.forEach(function (b) { b.disabled = false; }); });
+      });
+    });
+    $$("[data-copy-token]").forEach(function (b) {
+      b.addEventListener("click", function () {
+        var v = $("[data-token-value]", b.closest("[data-token-out]")).textContent;
+        copyText(v).then(function () { b.textContent = "Copied"; }, function () { window.prompt("Copy the token:", v); });
+      });
+    });
+  }
+
+  // The setup link carries its code after "#", which browsers never send
+  // to servers or put in Referer headers; copy it into the form and drop
+  // it from the address bar.
+  function initSetupCode() {
+    var input = $("[data-setup-code]");
+    if (!input) return;
+    function take() {
+      var m = /^#(?:code=)?([A-Za-z0-9]+)$/.exec(location.hash);
+      if (m) {
+        input.value = m[1];
+        history.replaceState(null, "", location.pathname);
+      }
+    }
+    take();
+    window.addEventListener("hashchange", take);
+  }
+
   function init() {
     localizeTimes(document);
     initAutoSubmit();
@@ -946,6 +1028,8 @@
     initExplain();
     initHighlight();
     initOverview();
+    initAPIForms();
+    initSetupCode();
   }
 
   if (document.readyState === "loading") document.addEventListener("DOMContentLoaded", init);
