@@ -335,13 +335,13 @@ func (c *changer) section(x diff.SectionChange) []Sentence {
 	}
 	switch x.Status {
 	case diff.Added:
-		st := newSentence(0).text("new " + kind(c.b, x.B) + " ").code(x.Name).text(" in " + x.B.File).atLine(SideB, x.B)
+		st := newSentence(0).text("new "+kind(c.b, x.B)+" ").code(x.Name).text(" in "+x.B.File).atLine(SideB, x.B)
 		out = append(out, st.done())
 		out = append(out, c.override(x)...)
 		out = append(out, onSide(c.b.whenRuns(x.B), SideB, 1)...)
 		out = append(out, c.outputsOf(x.B)...)
 	case diff.Removed:
-		st := newSentence(0).text("the " + kind(c.a, x.A) + " ").code(x.Name).text(" of " + x.A.File + " is gone").atLine(SideA, x.A)
+		st := newSentence(0).text("the "+kind(c.a, x.A)+" ").code(x.Name).text(" of "+x.A.File+" is gone").atLine(SideA, x.A)
 		out = append(out, st.done())
 		out = append(out, c.gone(x.Name, x.A)...)
 	default:
@@ -402,7 +402,7 @@ func (c *changer) override(x diff.SectionChange) []Sentence {
 	var out []Sentence
 	if mine.Overridden {
 		if win := c.b.sectionDef(x.Name); win != nil && win != mine {
-			st := newSentence(1).text("it never runs: the copy in " + win.File + " line " + itoa(win.Line) + " wins over it").
+			st := newSentence(1).text("it never runs: the copy in "+win.File+" line "+itoa(win.Line)+" wins over it").
 				atLine(SideB, x.B).at(SideB, &diff.Loc{File: win.File, Line: win.Line})
 			c.risks = append(c.risks, newSentence(0).text("the new section ").code(x.Name).text(" in "+x.B.File+" never runs, because the copy in "+win.File+" wins").
 				atLine(SideB, x.B).at(SideB, &diff.Loc{File: win.File, Line: win.Line}).done())
@@ -428,7 +428,7 @@ func (c *changer) gone(name string, a *diff.Loc) []Sentence {
 	}
 	var out []Sentence
 	if win := c.b.sectionDef(name); win != nil {
-		st := newSentence(1).text("the copy of ").code(win.Name).text(" in " + win.File + " (line " + itoa(win.Line) + ") runs in its place now").
+		st := newSentence(1).text("the copy of ").code(win.Name).text(" in "+win.File+" (line "+itoa(win.Line)+") runs in its place now").
 			atLine(SideA, a).at(SideB, &diff.Loc{File: win.File, Line: win.Line})
 		out = append(out, st.done())
 		c.risks = append(c.risks, newSentence(0).text("with ").code(name).text(" gone from "+a.File+", the copy in "+win.File+" runs instead; check that it outputs what the machine expects").
@@ -556,11 +556,11 @@ func (c *changer) statement(st diff.StatementChange) Sentence {
 	}
 	switch st.Op {
 	case diff.Added:
-		s.text("new " + what + " ").code(stmtText(st.New)).at(SideB, st.B)
+		s.text("new "+what+" ").code(stmtText(st.New)).at(SideB, st.B)
 	case diff.Removed:
-		s.text(what + " removed: ").code(stmtText(st.Old)).at(SideA, st.A)
+		s.text(what+" removed: ").code(stmtText(st.Old)).at(SideA, st.A)
 	default:
-		s.text(what + " changed from ").code(stmtText(st.Old)).text(" to ").code(stmtText(st.New)).at(SideA, st.A).at(SideB, st.B)
+		s.text(what+" changed from ").code(stmtText(st.Old)).text(" to ").code(stmtText(st.New)).at(SideA, st.A).at(SideB, st.B)
 	}
 	return s.done()
 }
@@ -838,11 +838,11 @@ func (c *changer) files() []Sentence {
 		st := newSentence(0)
 		switch {
 		case f.Status == diff.StatusAdded && f.B.Lines > 0 && !f.Binary:
-			st.text("B adds the " + kind + " " + f.B.Name).at(SideB, &diff.Loc{File: f.B.Name, Line: 1})
+			st.text("B adds the "+kind+" "+f.B.Name).at(SideB, &diff.Loc{File: f.B.Name, Line: 1})
 		case f.Status == diff.StatusRemoved && f.A.Lines > 0 && !f.Binary:
-			st.text("B no longer has the " + kind + " " + f.A.Name).at(SideA, &diff.Loc{File: f.A.Name, Line: 1})
+			st.text("B no longer has the "+kind+" "+f.A.Name).at(SideA, &diff.Loc{File: f.A.Name, Line: 1})
 		case f.Status == diff.StatusRenamed && f.B.Lines > 0 && f.A.Lines > 0 && !f.Binary:
-			st.text("the " + kind + " " + f.A.Name + " is called " + f.B.Name + " in B").
+			st.text("the "+kind+" "+f.A.Name+" is called "+f.B.Name+" in B").
 				at(SideA, &diff.Loc{File: f.A.Name, Line: 1}).at(SideB, &diff.Loc{File: f.B.Name, Line: 1})
 		case f.Status == diff.StatusModified && !upg.FileKind(f.Kind).IsSource() && !f.Equivalent && len(f.Hunks) > 0:
 			h := f.Hunks[0]
