@@ -22,9 +22,11 @@ import (
 	"github.com/veripost/veripost/internal/upg/resolve"
 )
 
-// formatVersion changes when the shape of a stored File changes without the
-// parser changing.
-const formatVersion = 1
+// formatVersion changes when the shape of a stored File or the resolution
+// of stored files changes without the parser changing (2: SECTIONEXIST
+// guards on references, guard analysis across the call graph, aggregated
+// infos, stock library names, registry libraries).
+const formatVersion = 2
 
 // ParserVersion keys stored analyses: the UPG parser version and this
 // package's format. When it changes, `veripost reindex` analyses again.

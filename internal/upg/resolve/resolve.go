@@ -87,6 +87,7 @@ const (
 	StatusSystem         = "system"          // a name the language defines (names.tsv)
 	StatusParam          = "param"           // a section parameter
 	StatusGuarded        = "guarded"         // a missing section referenced under SECTIONEXIST (optional by design)
+	StatusUnreachable    = "unreachable"     // a missing section called only from code that cannot run (see guards.go)
 	StatusLibraryMissing = "library-missing" // unknown, but an unresolved library could define it
 	StatusUserMissing    = "user-missing"    // a lower-case MASTER.ATR attribute; MASTER.ATR is not in the package
 	StatusUndefined      = "undefined"       // an error
@@ -559,7 +560,9 @@ type scope struct {
 	defines    map[string][]defRef
 	opers      map[string][]defRef
 	libMissing bool
+	missing    []string // base names of the unresolved libraries
 	hasATR     bool
+	reach      *reach
 }
 
 func (r *resolver) symbols(roots []int) {
@@ -579,6 +582,7 @@ func (r *resolver) symbols(roots []int) {
 	resolveFrom := func(root int, order []int) {
 		sc := r.buildScope(order, fileDefs)
 		r.crossFile(sc)
+		sc.reach = r.walk(sc)
 		for _, i := range order {
 			if !done[i] {
 				done[i] = true
@@ -614,6 +618,9 @@ func (r *resolver) buildScope(order []int, fileDefs [][]int) *scope {
 		for _, li := range r.pkg.Libraries {
 			if li.From == r.inputs[i].Name && li.How == HowUnresolved {
 				sc.libMissing = true
+				if b := upg.BaseName(li.Path); b != "" && !slices.Contains(sc.missing, b) {
+					sc.missing = append(sc.missing, b)
+				}
 			}
 		}
 		for _, di := range fileDefs[i] {
@@ -721,13 +728,39 @@ func (r *resolver) resolveSection(f int, rr *Reference, ref upg.Ref, sc *scope) 
 	case sc.libMissing:
 		rr.Status = StatusLibraryMissing
 		r.diagAt(f, upg.CodeUnknownLibraryMissing, upg.SeverityInfo, ref.Line, ref.Col, ref.Offset, ref.Offset+len(ref.Name),
-			"section %s is not defined in the package; unknown because a library is missing", ref.Name)
-	default:
+			"section %s is not defined in the package; unknown, %s", ref.Name, sc.missingText())
+	case isAttrFunc(ref):
+		// An attribute function runs whenever the attribute is output; no
+		// SECTIONEXIST can guard it.
 		rr.Status = StatusUndefined
 		r.diagAt(f, upg.CodeUndefinedSection, upg.SeverityWarning, ref.Line, ref.Col, ref.Offset, ref.Offset+len(ref.Name),
-			"%s refers to section %s, which no file of the package defines (at run time it finds nothing); define :SECTION=%s or guard it with IF SECTIONEXIST(%s) THEN … ENDIF",
-			contextWord(ref.Context), ref.Name, ref.Name, ref.Name)
+			"%s of attribute %s names section %s, which no file of the package defines (at run time it finds nothing); define :SECTION=%s or remove the %s line",
+			contextWord(ref.Context), ref.Attribute, ref.Name, ref.Name, contextWord(ref.Context))
+	default:
+		path, ok := sc.reach.path(r, f, ref.Section)
+		if ok && ref.Section != "" && !sc.canRun(ref.Guards) {
+			ok = false
+		}
+		if !ok {
+			rr.Status = StatusUnreachable
+			return
+		}
+		rr.Status = StatusUndefined
+		r.diagAt(f, upg.CodeUndefinedSection, upg.SeverityWarning, ref.Line, ref.Col, ref.Offset, ref.Offset+len(ref.Name),
+			"%s refers to section %s, which no file of the package defines, and the posting system can get here without a SECTIONEXIST guard: %s; define :SECTION=%s or guard the call with IF SECTIONEXIST(%s) THEN … ENDIF",
+			contextWord(ref.Context), ref.Name, path, ref.Name, ref.Name)
 	}
+}
+
+// missingText names the unresolved libraries: "MILL.LIB missing".
+func (sc *scope) missingText() string {
+	switch len(sc.missing) {
+	case 0:
+		return "a library is missing"
+	case 1:
+		return sc.missing[0] + " missing"
+	}
+	return strings.Join(sc.missing, " or ") + " missing"
 }
 
 func contextWord(ctx string) string {
@@ -794,11 +827,15 @@ func (r *resolver) resolveName(f int, rr *Reference, ref upg.Ref, sc *scope) {
 	case upg.IsUserName(ref.Name) && !sc.hasATR:
 		rr.Status = StatusUserMissing
 		r.diagAt(f, upg.CodeUnknownUserAttribute, upg.SeverityInfo, ref.Line, ref.Col, ref.Offset, ref.Offset+len(ref.Name),
-			"%s is a user (MASTER.ATR) attribute the package does not define; add MASTER.ATR to the package to check it", ref.Name)
+			"%s is a user attribute (lower case: MASTER.ATR defines those); unknown, MASTER.ATR missing — add MASTER.ATR to the package to check it", ref.Name)
+	case !sc.hasATR && MasterATRDefines(ref.Name) != "":
+		rr.Status = StatusUserMissing
+		r.diagAt(f, upg.CodeUnknownUserAttribute, upg.SeverityInfo, ref.Line, ref.Col, ref.Offset, ref.Offset+len(ref.Name),
+			"%s is %s of the stock MASTER.ATR; unknown, MASTER.ATR missing — add MASTER.ATR to the package to check it", ref.Name, MasterATRDefines(ref.Name))
 	case sc.libMissing:
 		rr.Status = StatusLibraryMissing
 		r.diagAt(f, upg.CodeUnknownLibraryMissing, upg.SeverityInfo, ref.Line, ref.Col, ref.Offset, ref.Offset+len(ref.Name),
-			"%s is not defined in the package; unknown because a library is missing", ref.Name)
+			"%s is not defined in the package; unknown, %s", ref.Name, sc.missingText())
 	default:
 		rr.Status = StatusUndefined
 		r.diagAt(f, upg.CodeUndefinedAttribute, upg.SeverityWarning, ref.Line, ref.Col, ref.Offset, ref.Offset+len(ref.Name),
