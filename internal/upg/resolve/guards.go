@@ -206,4 +206,3 @@ func (sc *scope) allFiles(r *resolver) []int {
 	}
 	return files
 }
-

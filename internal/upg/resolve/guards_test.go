@@ -135,4 +135,3 @@ func TestGuardAnalysis(t *testing.T) {
 		})
 	}
 }
-
