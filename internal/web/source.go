@@ -134,7 +134,7 @@ func (u *UI) source(w http.ResponseWriter, r *http.Request) {
 			if dg.Severity == "info" {
 				continue // notes are listed, not flagged in the margin
 			}
-			if cur, ok := marks[dg.Line]; !ok || severityRank(dg.Severity) < severityRank(cur) {
+			if cur, ok := marks[dg.Line]; !ok || index.SeverityRank(dg.Severity) < index.SeverityRank(cur) {
 				marks[dg.Line] = dg.Severity
 			}
 		}
@@ -146,16 +146,6 @@ func (u *UI) source(w http.ResponseWriter, r *http.Request) {
 	pg := u.newPage(r, f.Filename+" · "+p.Name, "packages", d)
 	pg.Wide, pg.Key = true, f.ID
 	u.render(w, r, http.StatusOK, "source", pg)
-}
-
-func severityRank(s string) int {
-	switch s {
-	case "error":
-		return 0
-	case "warning":
-		return 1
-	}
-	return 2
 }
 
 // fileAnalysis is the stored analysis of the file; a version not analysed

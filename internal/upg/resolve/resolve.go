@@ -271,6 +271,12 @@ func ResolveFacts(inputs []FileFacts) *Package {
 
 func (r *resolver) diag(d upg.Diagnostic) { r.pkg.Diagnostics = append(r.pkg.Diagnostics, d) }
 
+// diagName reports a diagnostic about a name (its Subject).
+func (r *resolver) diagName(i int, subject, code string, sev upg.Severity, line, col, off, end int, format string, args ...any) {
+	r.diagAt(i, code, sev, line, col, off, end, format, args...)
+	r.pkg.Diagnostics[len(r.pkg.Diagnostics)-1].Subject = subject
+}
+
 // diagAt reports a diagnostic in input i at a position the facts recorded.
 func (r *resolver) diagAt(i int, code string, sev upg.Severity, line, col, off, end int, format string, args ...any) {
 	r.diag(upg.Diagnostic{Code: code, Severity: sev, File: r.inputs[i].Name, Line: line, Col: col, Offset: off, End: end, Message: fmt.Sprintf(format, args...)})
@@ -661,7 +667,15 @@ func (r *resolver) crossFile(sc *scope) {
 				continue
 			}
 			ld.Overridden = true
-			r.diagAt(d.file, upg.CodeSectionInTwoFiles, upg.SeverityWarning, ld.Line, ld.Col, ld.Offset, ld.Offset+len(ld.Name),
+			if IsStockLibrary(ld.File) && !IsStockLibrary(wd.File) {
+				// Overriding a stock library's section in the post's own
+				// files is how a post customises it.
+				r.diagName(d.file, n, upg.CodeSectionInTwoFiles, upg.SeverityInfo, ld.Line, ld.Col, ld.Offset, ld.Offset+len(ld.Name),
+					"section %s of the stock %s is overridden by %s line %d (the usual way to customise a stock library); this copy is not used",
+					n, upg.BaseName(ld.File), upg.BaseName(wd.File), wd.Line)
+				continue
+			}
+			r.diagName(d.file, n, upg.CodeSectionInTwoFiles, upg.SeverityWarning, ld.Line, ld.Col, ld.Offset, ld.Offset+len(ld.Name),
 				"section %s is also defined in %s line %d, and that copy wins (a source overrides the libraries it includes; among libraries the one listed first wins) — this copy is never used",
 				n, upg.BaseName(wd.File), wd.Line)
 		}
@@ -678,7 +692,7 @@ func (r *resolver) crossFile(sc *scope) {
 			}
 			fd := r.pkg.Definitions[first.def]
 			ld := r.pkg.Definitions[d.def]
-			r.diagAt(d.file, upg.CodeAttributeInTwoFiles, upg.SeverityInfo, ld.Line, ld.Col, ld.Offset, ld.Offset+len(ld.Name),
+			r.diagName(d.file, ld.Canonical, upg.CodeAttributeInTwoFiles, upg.SeverityInfo, ld.Line, ld.Col, ld.Offset, ld.Offset+len(ld.Name),
 				"attribute %s is also defined in %s line %d", ld.Name, upg.BaseName(fd.File), fd.Line)
 			break
 		}
@@ -715,7 +729,7 @@ func (r *resolver) resolveSection(f int, rr *Reference, ref upg.Ref, sc *scope) 
 				n = 0
 			}
 			if ref.Context != upg.RefSectionExist && ref.Context != upg.RefSectionArg && n != len(d.Params) {
-				r.diagAt(f, upg.CodeSectionArgCount, upg.SeverityWarning, ref.Line, ref.Col, ref.Offset, ref.Offset+len(ref.Name),
+				r.diagName(f, rr.Canonical, upg.CodeSectionArgCount, upg.SeverityWarning, ref.Line, ref.Col, ref.Offset, ref.Offset+len(ref.Name),
 					"section %s takes %d parameter(s) (%s line %d) but is given %d argument(s) here", ref.Name, len(d.Params), upg.BaseName(d.File), d.Line, n)
 			}
 		}
@@ -727,13 +741,13 @@ func (r *resolver) resolveSection(f int, rr *Reference, ref upg.Ref, sc *scope) 
 		rr.Status = StatusGuarded
 	case sc.libMissing:
 		rr.Status = StatusLibraryMissing
-		r.diagAt(f, upg.CodeUnknownLibraryMissing, upg.SeverityInfo, ref.Line, ref.Col, ref.Offset, ref.Offset+len(ref.Name),
+		r.diagName(f, rr.Canonical, upg.CodeUnknownLibraryMissing, upg.SeverityInfo, ref.Line, ref.Col, ref.Offset, ref.Offset+len(ref.Name),
 			"section %s is not defined in the package; unknown, %s", ref.Name, sc.missingText())
 	case isAttrFunc(ref):
 		// An attribute function runs whenever the attribute is output; no
 		// SECTIONEXIST can guard it.
 		rr.Status = StatusUndefined
-		r.diagAt(f, upg.CodeUndefinedSection, upg.SeverityWarning, ref.Line, ref.Col, ref.Offset, ref.Offset+len(ref.Name),
+		r.diagName(f, rr.Canonical, upg.CodeUndefinedSection, upg.SeverityWarning, ref.Line, ref.Col, ref.Offset, ref.Offset+len(ref.Name),
 			"%s of attribute %s names section %s, which no file of the package defines (at run time it finds nothing); define :SECTION=%s or remove the %s line",
 			contextWord(ref.Context), ref.Attribute, ref.Name, ref.Name, contextWord(ref.Context))
 	default:
@@ -746,7 +760,7 @@ func (r *resolver) resolveSection(f int, rr *Reference, ref upg.Ref, sc *scope) 
 			return
 		}
 		rr.Status = StatusUndefined
-		r.diagAt(f, upg.CodeUndefinedSection, upg.SeverityWarning, ref.Line, ref.Col, ref.Offset, ref.Offset+len(ref.Name),
+		r.diagName(f, rr.Canonical, upg.CodeUndefinedSection, upg.SeverityWarning, ref.Line, ref.Col, ref.Offset, ref.Offset+len(ref.Name),
 			"%s refers to section %s, which no file of the package defines, and the posting system can get here without a SECTIONEXIST guard: %s; define :SECTION=%s or guard the call with IF SECTIONEXIST(%s) THEN … ENDIF",
 			contextWord(ref.Context), ref.Name, path, ref.Name, ref.Name)
 	}
@@ -822,23 +836,23 @@ func (r *resolver) resolveName(f int, rr *Reference, ref upg.Ref, sc *scope) {
 	switch {
 	case ref.Context == upg.RefCommand:
 		rr.Status = StatusUndefined
-		r.diagAt(f, upg.CodeUnknownCommand, upg.SeverityWarning, ref.Line, ref.Col, ref.Offset, ref.Offset+len(ref.Name),
+		r.diagName(f, rr.Canonical, upg.CodeUnknownCommand, upg.SeverityWarning, ref.Line, ref.Col, ref.Offset, ref.Offset+len(ref.Name),
 			"%s(…) is used as a command, but it is neither a built-in command of the language catalogue nor an attribute of the package; check the spelling", ref.Name)
 	case upg.IsUserName(ref.Name) && !sc.hasATR:
 		rr.Status = StatusUserMissing
-		r.diagAt(f, upg.CodeUnknownUserAttribute, upg.SeverityInfo, ref.Line, ref.Col, ref.Offset, ref.Offset+len(ref.Name),
+		r.diagName(f, rr.Canonical, upg.CodeUnknownUserAttribute, upg.SeverityInfo, ref.Line, ref.Col, ref.Offset, ref.Offset+len(ref.Name),
 			"%s is a user attribute (lower case: MASTER.ATR defines those); unknown, MASTER.ATR missing — add MASTER.ATR to the package to check it", ref.Name)
 	case !sc.hasATR && MasterATRDefines(ref.Name) != "":
 		rr.Status = StatusUserMissing
-		r.diagAt(f, upg.CodeUnknownUserAttribute, upg.SeverityInfo, ref.Line, ref.Col, ref.Offset, ref.Offset+len(ref.Name),
+		r.diagName(f, rr.Canonical, upg.CodeUnknownUserAttribute, upg.SeverityInfo, ref.Line, ref.Col, ref.Offset, ref.Offset+len(ref.Name),
 			"%s is %s of the stock MASTER.ATR; unknown, MASTER.ATR missing — add MASTER.ATR to the package to check it", ref.Name, MasterATRDefines(ref.Name))
 	case sc.libMissing:
 		rr.Status = StatusLibraryMissing
-		r.diagAt(f, upg.CodeUnknownLibraryMissing, upg.SeverityInfo, ref.Line, ref.Col, ref.Offset, ref.Offset+len(ref.Name),
+		r.diagName(f, rr.Canonical, upg.CodeUnknownLibraryMissing, upg.SeverityInfo, ref.Line, ref.Col, ref.Offset, ref.Offset+len(ref.Name),
 			"%s is not defined in the package; unknown, %s", ref.Name, sc.missingText())
 	default:
 		rr.Status = StatusUndefined
-		r.diagAt(f, upg.CodeUndefinedAttribute, upg.SeverityWarning, ref.Line, ref.Col, ref.Offset, ref.Offset+len(ref.Name),
+		r.diagName(f, rr.Canonical, upg.CodeUndefinedAttribute, upg.SeverityWarning, ref.Line, ref.Col, ref.Offset, ref.Offset+len(ref.Name),
 			"%s is not defined: no attribute, :DEFINE or operation id of the package has this name and the language catalogue does not list it; define it with :ATTRNAME=%s … :ATTREND or fix the spelling (if it is a system name the catalogue lacks, ignore this)",
 			ref.Name, strings.ReplaceAll(ref.Name, "_", " "))
 	}
