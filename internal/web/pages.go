@@ -371,7 +371,9 @@ func (u *UI) pkg(w http.ResponseWriter, r *http.Request) {
 			d.DiagCounts[row.Severity]++
 		}
 		// Errors and warnings first; the (often many) infos after them.
-		sort.SliceStable(rows, func(i, j int) bool { return index.SeverityRank(rows[i].Severity) < index.SeverityRank(rows[j].Severity) })
+		sort.SliceStable(rows, func(i, j int) bool {
+			return index.SeverityRank(rows[i].Severity) < index.SeverityRank(rows[j].Severity)
+		})
 		d.DiagShown = min(len(rows), maxListedDiagnostics)
 		d.Diagnostics = rows[:d.DiagShown]
 	}
