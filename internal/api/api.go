@@ -19,6 +19,7 @@ import (
 	"github.com/veripost/veripost/internal/blob"
 	"github.com/veripost/veripost/internal/catalog"
 	"github.com/veripost/veripost/internal/index"
+	"github.com/veripost/veripost/internal/registry"
 	"github.com/veripost/veripost/internal/upload"
 )
 
@@ -30,9 +31,11 @@ type Deps struct {
 	Blobs   blob.Store
 	Index   index.Reader
 	Reindex Reindexer
-	Limits  upload.Limits
-	Log     *slog.Logger
-	Version string
+	// Registry is the stock library registry (nil: its routes are absent).
+	Registry *registry.Service
+	Limits   upload.Limits
+	Log      *slog.Logger
+	Version  string
 }
 
 // Prefix is where the API lives.
@@ -97,6 +100,7 @@ func Mount(r chi.Router, d Deps) huma.API {
 	h.register(api)
 	h.registerIndex(api)
 	h.registerParse(api)
+	h.registerRegistry(api)
 	return api
 }
 

@@ -24,6 +24,7 @@ import (
 	"github.com/veripost/veripost/internal/config"
 	"github.com/veripost/veripost/internal/ingest"
 	"github.com/veripost/veripost/internal/jobs"
+	"github.com/veripost/veripost/internal/registry"
 	"github.com/veripost/veripost/internal/store"
 	"github.com/veripost/veripost/internal/upload"
 )
@@ -46,6 +47,7 @@ type App struct {
 	Service   *catalog.Service
 	Pipeline  *ingest.Pipeline
 	Collector *catalog.Collector
+	Registry  *registry.Service
 	Handler   http.Handler
 	version   string
 	working   bool
@@ -71,7 +73,8 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger, opt Options) 
 		db.Close()
 		return nil, fmt.Errorf("opening object store: %w", err)
 	}
-	app.Pipeline = &ingest.Pipeline{Repo: db, Blobs: app.Blobs, Index: db, Log: log}
+	app.Registry = &registry.Service{Store: db, Blobs: app.Blobs, Leases: db}
+	app.Pipeline = &ingest.Pipeline{Repo: db, Blobs: app.Blobs, Index: db, Registry: app.Registry, Log: log}
 	app.Collector = &catalog.Collector{Blobs: blobSweeper{app.Blobs}, Refs: db, Log: log}
 	workers := cfg.Workers
 	if opt.Workers >= 0 {
@@ -89,6 +92,7 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger, opt Options) 
 		app.Close()
 		return nil, err
 	}
+	app.Registry.Queue = app.Queue
 	app.Service = &catalog.Service{Repo: db, Recorder: recorder{db: db, queue: app.Queue}, Blobs: app.Blobs, Leases: db, Log: log}
 	app.Handler = app.routes()
 	return app, nil

@@ -44,6 +44,7 @@ const (
 	HowRelative   = "relative"   // .\NAME (or a bare name): the file in the package folder
 	HowFileName   = "file-name"  // the path points outside the package folder (..\ or absolute); matched by its file name
 	HowUnresolved = "unresolved" // no package file has that name
+	HowRegistry   = "registry"   // no package file has that name; the library registry's variant stands in
 )
 
 // FileInfo describes one file of the package.
@@ -68,6 +69,9 @@ type Library struct {
 	How             string `json:"how"`       // HowRelative, HowFileName or HowUnresolved
 	CaseInsensitive bool   `json:"case_insensitive,omitempty"`
 	Explanation     string `json:"explanation"`
+	// Registry is the label of the registry variant a HowRegistry library
+	// resolved to.
+	Registry string `json:"registry,omitempty"`
 }
 
 // Symbol kinds.
@@ -254,6 +258,9 @@ func ResolveFacts(inputs []FileFacts) *Package {
 	r.pkg.Metadata.Main = []string{}
 	r.pkg.Metadata.Libraries = []string{}
 	for i, in := range inputs {
+		if in.Registry != "" {
+			continue // found only by lookupFile's last resort
+		}
 		base := upg.BaseName(in.Name)
 		r.byName[base] = i
 		up := strings.ToUpper(base)
@@ -342,6 +349,11 @@ func (r *resolver) lookupFile(path string) (idx int, how string, folded bool) {
 	if is := r.byFold[strings.ToUpper(base)]; len(is) > 0 {
 		return is[0], how, true
 	}
+	for i, in := range r.inputs {
+		if in.Registry != "" && strings.EqualFold(upg.BaseName(in.Name), base) {
+			return i, HowRegistry, false
+		}
+	}
 	return -1, HowUnresolved, false
 }
 
@@ -374,6 +386,9 @@ func (r *resolver) resolveIncludes() {
 					lib.Explanation = fmt.Sprintf("relative path: the package file %s", lib.Resolved)
 				case HowFileName:
 					lib.Explanation = fmt.Sprintf("the path points outside the package folder; matched the package file %s by its file name", lib.Resolved)
+				case HowRegistry:
+					lib.Registry = r.inputs[j].Registry
+					lib.Explanation = fmt.Sprintf("the package does not ship %s; resolved from the registry: %s", base, lib.Registry)
 				}
 				if folded {
 					lib.Explanation += " (case-insensitive match)"
