@@ -75,8 +75,8 @@ func TestLibrariesAndVersions(t *testing.T) {
 		_, _, body = app.get(t, "/packages/"+g.PackageID+"/files/"+ids["GRBL-Post.SRC"])
 		mustContain(t, body,
 			`<a class="pt lib-link" href="/packages/`+g.PackageID+`/files/`+ids["GRBL-Post.LIB"]+`"`,
-			`<span class=pt>..\..\..\..\CAMWorksData\UPG-2\MasterLibraryFiles\MILL.LIB</span><span class="lib-missing" tabindex="0" title="Not in this package. VeriPost resolves a library path by its file name (MILL.LIB)`,
-			">not in this package</span>", "ignoring the folders in the path",
+			`<span class=pt>..\..\..\..\CAMWorksData\UPG-2\MasterLibraryFiles\MILL.LIB</span><a class="lib-missing" href="/libraries/MILL.LIB" title="Not in this package. VeriPost resolves a library path by its file name (MILL.LIB)`,
+			">not in this package: see the variants</a>", "ignoring the folders in the path",
 			`class="ol-missing"`,
 		)
 		// Library files on the package page link to the Libraries view.

@@ -309,7 +309,12 @@ func renderSource(src []byte, win1252 bool, spans []span, marks map[int]string) 
 					// Focusable so keyboard users can read the explanation
 					// (shown by CSS on focus; the mouse gets the title).
 					tip := template.HTMLEscapeString(s.lib.tip)
-					sb.WriteString(`<span class="lib-missing" tabindex="0" title="` + tip + `" data-tip="` + tip + `">not in this package</span>`)
+					if s.lib.href != "" {
+						// To the variants of this library VeriPost holds.
+						sb.WriteString(`<a class="lib-missing" href="` + template.HTMLEscapeString(s.lib.href) + `" title="` + tip + `" data-tip="` + tip + `">not in this package: see the variants</a>`)
+					} else {
+						sb.WriteString(`<span class="lib-missing" tabindex="0" title="` + tip + `" data-tip="` + tip + `">not in this package</span>`)
+					}
 				}
 			case s.sym != "":
 				// Keyboard users reach symbols through the outline; thousands
