@@ -190,6 +190,10 @@ func (u *UI) library(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	d.Variants = vp.Items
+	if len(d.Variants) == 0 {
+		u.notFound(w, r, "No package holds a library called "+name+". The Libraries page lists those in use.", "library "+name)
+		return
+	}
 	for _, v := range d.Variants {
 		d.Packages += v.Packages
 	}

@@ -167,8 +167,11 @@ func TestLibrariesAndVersions(t *testing.T) {
 		mustContain(t, page, `class="lib-use" href="/libraries/MILL.LIB?sha=`+shaB+`#packages"`, "used by 1 package")
 
 		// Unknown names and contents, bad hashes.
-		_, _, body = app.get(t, "/libraries/NOPE.LIB")
-		mustContain(t, body, "No package’s latest version has a file called NOPE.LIB")
+		st, _, body := app.get(t, "/libraries/NOPE.LIB")
+		if st != http.StatusNotFound {
+			t.Errorf("unknown library: HTTP %d, want 404", st)
+		}
+		mustContain(t, body, "No package holds a library called NOPE.LIB")
 		_, _, body = app.get(t, "/libraries/MILL.LIB?sha="+strings.Repeat("0", 64))
 		mustContain(t, body, "No package’s latest version has a file called MILL.LIB with this content")
 		if st, _, _ := app.get(t, "/libraries/MILL.LIB?sha=xyz"); st != http.StatusBadRequest {
