@@ -214,7 +214,9 @@ func (u *UI) list(w http.ResponseWriter, r *http.Request) {
 		d.NextURL = f.query(pageN + 1)
 	}
 	d.PageLinks = pageLinks(pageN, pages, f.query)
-	u.render(w, r, http.StatusOK, "list", u.newPage(r, "Packages", "packages", d))
+	pg := u.newPage(r, "Packages", "packages", d)
+	pg.Wide = true // the table uses the page's width
+	u.render(w, r, http.StatusOK, "list", pg)
 }
 
 // pageLinks lists the first, last and nearby pages, with gaps.
