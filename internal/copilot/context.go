@@ -347,3 +347,14 @@ func SideOf(file string) (side, name string) {
 	}
 	return "", file
 }
+
+// Slot is the copilot part of an explanation: "available" with the address
+// to ask at when a provider is configured (cp not nil), else
+// "not_configured". The API and the web UI show the same.
+func Slot(cp *llm.Copilot, askURL string) explain.Copilot {
+	if !cp.Enabled() {
+		return explain.CopilotNotConfigured()
+	}
+	return explain.Copilot{Status: "available", AskURL: askURL,
+		Message: fmt.Sprintf("Ask %s (%s) to explain this in its own words. Its statements link to the lines they rest on; citations the source does not back are removed.", cp.Model(), cp.Provider())}
+}
