@@ -98,7 +98,7 @@ type compareData struct {
 	Changed                                int
 	Unchanged                              int
 	UnifiedURL, SplitURL, SwapURL, MoreURL string
-	ExplainURL                             string // the plain-words explanation of the change
+	ExplainURL                             string      // the plain-words explanation of the change
 	Hidden                                 [][2]string // the side parameters, kept by the options form
 }
 
