@@ -97,24 +97,38 @@ type askPackageInput struct {
 	Body    *askBody
 }
 
+// The ask inputs repeat the explain inputs' fields: huma reads parameters
+// of named fields only.
 type askSectionInput struct {
-	explainSectionInput
-	Body *askBody
+	ID     string `path:"id"`
+	FileID string `path:"file_id"`
+	Name   string `path:"name" maxLength:"200" doc:"section name as written (a case-insensitive match is used when there is no exact one)"`
+	Body   *askBody
 }
 
 type askLinesInput struct {
-	explainLinesInput
-	Body *askBody
+	ID     string `path:"id"`
+	FileID string `path:"file_id"`
+	From   int    `query:"from" required:"true" minimum:"1" doc:"first line (1-based)"`
+	To     int    `query:"to" minimum:"0" doc:"last line (inclusive; default: from)"`
+	Body   *askBody
 }
 
 type askAttributeInput struct {
-	explainAttributeInput
-	Body *askBody
+	ID      string `path:"id"`
+	Name    string `path:"name" maxLength:"200" doc:"attribute, constant or variable name; blanks and underscores are the same"`
+	Version int    `query:"version" minimum:"0" doc:"version number (default: the latest)"`
+	Body    *askBody
 }
 
 type askChangeInput struct {
-	compareSides
-	Body *askBody
+	A     string `query:"a" doc:"side A: PACKAGE[@VERSION], a package id or exact name"`
+	ASHA  string `query:"a_sha" doc:"side A: the SHA-256 of a stored file, instead of a"`
+	AFile string `query:"a_file" doc:"only this file of package side A"`
+	B     string `query:"b" doc:"side B: PACKAGE[@VERSION]"`
+	BSHA  string `query:"b_sha" doc:"side B: the SHA-256 of a stored file, instead of b"`
+	BFile string `query:"b_file" doc:"only this file of package side B"`
+	Body  *askBody
 }
 
 // compareSides are the side parameters of a comparison.
@@ -151,15 +165,21 @@ func noQuestion(b *askBody) error {
 		"Free questions are asked about a package (POST "+Prefix+"/packages/{id}/ask); this address explains its subject.", "question given")
 }
 
-// mayAsk checks before any work that the copilot is on and the caller may
-// spend its tokens.
+// mayAsk checks before any work that the caller may spend the copilot's
+// tokens.
 func (h *handlers) mayAsk(ctx context.Context) error {
-	if !h.Copilot.Enabled() {
-		return llm.Disabled()
-	}
 	if !auth.ActorFrom(ctx).SignedIn() {
 		return apperror.New(http.StatusUnauthorized, apperror.CodeUnauthenticated,
 			"Sign in to ask the copilot: its answers cost tokens from this server's monthly budget. The offline explanation needs no sign-in.", "anonymous reader")
+	}
+	return nil
+}
+
+// enabled refuses once the subject is known to exist (so a wrong address
+// is still a 404) when no provider is configured.
+func (h *handlers) enabled() error {
+	if !h.Copilot.Enabled() {
+		return llm.Disabled()
 	}
 	return nil
 }
@@ -175,6 +195,9 @@ func (h *handlers) askPackage(ctx context.Context, in *askPackageInput) (*huma.S
 	}
 	v, err := h.loadVersion(ctx, in.ID, in.Version)
 	if err != nil {
+		return nil, err
+	}
+	if err := h.enabled(); err != nil {
 		return nil, err
 	}
 	b := h.builder(v)
@@ -205,6 +228,9 @@ func (h *handlers) askSection(ctx context.Context, in *askSectionInput) (*huma.S
 	if err != nil {
 		return nil, h.fail(ctx, loader.Problem(err))
 	}
+	if err := h.enabled(); err != nil {
+		return nil, err
+	}
 	ask, err := h.builder(v).Section(v.Package, e, f.Filename, in.Name)
 	if err != nil {
 		return nil, h.fail(ctx, loader.Problem(err))
@@ -227,6 +253,9 @@ func (h *handlers) askLines(ctx context.Context, in *askLinesInput) (*huma.Strea
 	if err != nil {
 		return nil, h.fail(ctx, loader.Problem(err))
 	}
+	if err := h.enabled(); err != nil {
+		return nil, err
+	}
 	return h.streamAsk(ctx, h.builder(v).Explanation(v.Package, e), v.Version.PackageID+" v"+strconv.Itoa(v.Version.Number), versionHref(v))
 }
 
@@ -244,6 +273,9 @@ func (h *handlers) askAttribute(ctx context.Context, in *askAttributeInput) (*hu
 	e, err := v.Package.Attribute(in.Name)
 	if err != nil {
 		return nil, h.fail(ctx, loader.Problem(err))
+	}
+	if err := h.enabled(); err != nil {
+		return nil, err
 	}
 	return h.streamAsk(ctx, h.builder(v).Explanation(v.Package, e), v.Version.PackageID+" v"+strconv.Itoa(v.Version.Number), versionHref(v))
 }
@@ -290,8 +322,11 @@ func (h *handlers) askChange(ctx context.Context, in *askChangeInput) (*huma.Str
 	if err := noQuestion(in.Body); err != nil {
 		return nil, err
 	}
-	c, err := h.comparison(ctx, in.compareSides)
+	c, err := h.comparison(ctx, compareSides{A: in.A, ASHA: in.ASHA, AFile: in.AFile, B: in.B, BSHA: in.BSHA, BFile: in.BFile})
 	if err != nil {
+		return nil, err
+	}
+	if err := h.enabled(); err != nil {
 		return nil, err
 	}
 	b := copilot.Builder{Budget: h.Copilot.ContextTokens(), FileID: c.FileID}
