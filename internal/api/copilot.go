@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"math"
 	"net/http"
 	"net/url"
 	"strconv"
@@ -401,12 +402,17 @@ func (h *handlers) streamAsk(ctx context.Context, ask *copilot.Ask, label string
 		ask.Request.Subject += " · " + label
 	}
 	ch, err := h.Copilot.Stream(ctx, ask.Request)
-	if err != nil {
-		e := h.fail(ctx, err)
-		if le, ok := err.(*llm.Error); ok && le.RetryAfter > 0 {
-			return nil, huma.ErrorWithHeaders(e, http.Header{"Retry-After": {strconv.Itoa(int(le.RetryAfter.Seconds() + 0.999))}})
+	if le, ok := err.(*llm.Error); ok {
+		// The provider's trouble, not this server's: a warning, and the
+		// user-facing error as it is (with Retry-After for a rate limit).
+		h.Log.WarnContext(ctx, "the copilot could not answer", "code", le.Code(), "err", err)
+		if le.RetryAfter > 0 {
+			return nil, huma.ErrorWithHeaders(le.App, http.Header{"Retry-After": {strconv.Itoa(int(math.Ceil(le.RetryAfter.Seconds())))}})
 		}
-		return nil, e
+		return nil, le.App
+	}
+	if err != nil {
+		return nil, h.fail(ctx, err)
 	}
 	info := AskContext{Kind: ask.Request.Kind, Subject: ask.Request.Subject, Sources: []string{}, Notes: []string{},
 		LeftOut: ask.Packed.Summary(), Tokens: ask.Packed.Tokens, Budget: ask.Packed.Budget,

@@ -1017,6 +1017,7 @@
       meta.hidden = true;
       ctxBox.hidden = true;
       slot.removeAttribute("data-done");
+      slot.removeAttribute("data-first-text");
       var para = null;
       function text(t) {
         // Blank lines start a new paragraph; the rest is plain text.
@@ -1055,6 +1056,8 @@
                 ctxBox.hidden = false;
                 break;
               case "text":
+                // When the first words arrived (the latency test reads it).
+                if (!slot.hasAttribute("data-first-text")) slot.setAttribute("data-first-text", String(Date.now()));
                 text(v.text || "");
                 break;
               case "citation":
