@@ -28,6 +28,7 @@ type sseEvent struct {
 	Name string
 	Data api.AskEvent
 	Ctx  api.AskContext
+	Err  servertest.APIError // of an error event
 }
 
 // askStream posts to an ask route and reads the whole answer. stop, when
@@ -67,9 +68,16 @@ func askStream(t *testing.T, c *http.Client, url string, body any, stop func(sse
 		case strings.HasPrefix(line, "data: "):
 			data := []byte(strings.TrimPrefix(line, "data: "))
 			var err error
-			if ev.Name == "context" {
+			switch ev.Name {
+			case "context":
 				err = json.Unmarshal(data, &ev.Ctx)
-			} else {
+			case "error":
+				var v struct {
+					Error servertest.APIError `json:"error"`
+				}
+				err = json.Unmarshal(data, &v)
+				ev.Err = v.Error
+			default:
 				err = json.Unmarshal(data, &ev.Data)
 			}
 			if err != nil {
@@ -108,7 +116,7 @@ func answer(t *testing.T, evs []sseEvent) (string, []api.AskCitation, *llm.Answe
 		case "done":
 			done = ev.Data.Answer
 		case "error":
-			t.Fatalf("error event: %+v", ev.Data.Err)
+			t.Fatalf("error event: %+v", ev.Err)
 		}
 	}
 	if done == nil {
@@ -268,12 +276,29 @@ func TestCopilotAPI(t *testing.T) {
 			t.Errorf("cancelled stream: %+v", evs)
 		}
 
+		// A stream that breaks off ends with an error event; the text so far stays.
+		fake.SetPlay(func(s *llmtest.SSE) {
+			begin(s)
+			if s.Kind == llmtest.Anthropic {
+				s.BlockStart(0, false)
+				s.TextDelta(0, "The machine")
+			} else {
+				s.Content("The machine")
+			}
+			s.Cut()
+		})
+		_, _, evs, _ = askStream(t, app.Client, app.URL+base+"/attributes/MACHINE%20NAME/ask", nil, nil)
+		if last := evs[len(evs)-1]; last.Name != "error" || last.Err.Code != "LLM_BAD_REPLY" ||
+			!strings.Contains(last.Err.Message, "offline explanation") || evs[len(evs)-2].Data.Text != "The machine" {
+			t.Errorf("broken stream: %+v", evs)
+		}
+
 		// The admins' report: who asked about what, and the outcomes.
 		var rep llm.UsageReport
 		deadline := time.Now().Add(5 * time.Second)
 		for {
 			app.GetJSON("/api/v1/copilot/usage", &rep)
-			if len(rep.Recent) >= 4 || time.Now().After(deadline) {
+			if len(rep.Recent) >= 5 || time.Now().After(deadline) {
 				break
 			}
 			time.Sleep(20 * time.Millisecond)
@@ -285,7 +310,7 @@ func TestCopilotAPI(t *testing.T) {
 				t.Errorf("usage record %+v: want user admin and the version in the subject", r)
 			}
 		}
-		if !rep.Enabled || rep.Month.Calls != 4 || rep.Month.Failed != 1 || !outcomes["ok"] || !outcomes["LLM_RATE_LIMITED"] || !outcomes["canceled"] {
+		if !rep.Enabled || rep.Month.Calls != 5 || rep.Month.Failed != 2 || !outcomes["ok"] || !outcomes["LLM_RATE_LIMITED"] || !outcomes["canceled"] || !outcomes["LLM_BAD_REPLY"] {
 			t.Errorf("usage report: %+v", rep)
 		}
 		if !strings.Contains(rep.Recent[len(rep.Recent)-1].Subject, "section INIT_TOOL_CHANGE_MILL") {

@@ -17,7 +17,9 @@ import (
 )
 
 // explainFixture reads the explainer's own small test package.
-func explainFixture(t *testing.T) []servertest.NamedFile {
+func explainFixture(t *testing.T) []servertest.NamedFile { return explainFixtureTB(t) }
+
+func explainFixtureTB(t testing.TB) []servertest.NamedFile {
 	t.Helper()
 	dir := filepath.Join("..", "explain", "testdata", "fixtures", "demo-mill")
 	entries, err := os.ReadDir(dir)
