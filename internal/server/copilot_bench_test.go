@@ -61,4 +61,3 @@ func BenchmarkAskFirstText(b *testing.B) {
 		b.ReportMetric(float64(lat[len(lat)-1].Microseconds()), "max-µs")
 	}
 }
-
