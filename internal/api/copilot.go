@@ -211,7 +211,7 @@ func (h *handlers) askPackage(ctx context.Context, in *askPackageInput) (*huma.S
 	} else {
 		ask = b.Package(v.Package, overview)
 	}
-	return h.streamAsk(ctx, ask, v.Version.PackageID+" v"+strconv.Itoa(v.Version.Number), versionHref(v))
+	return h.streamAsk(ctx, ask, h.versionLabel(ctx, v), versionHref(v))
 }
 
 func (h *handlers) askSection(ctx context.Context, in *askSectionInput) (*huma.StreamResponse, error) {
@@ -236,7 +236,7 @@ func (h *handlers) askSection(ctx context.Context, in *askSectionInput) (*huma.S
 	if err != nil {
 		return nil, h.fail(ctx, loader.Problem(err))
 	}
-	return h.streamAsk(ctx, ask, v.Version.PackageID+" v"+strconv.Itoa(v.Version.Number), versionHref(v))
+	return h.streamAsk(ctx, ask, h.versionLabel(ctx, v), versionHref(v))
 }
 
 func (h *handlers) askLines(ctx context.Context, in *askLinesInput) (*huma.StreamResponse, error) {
@@ -257,7 +257,7 @@ func (h *handlers) askLines(ctx context.Context, in *askLinesInput) (*huma.Strea
 	if err := h.enabled(); err != nil {
 		return nil, err
 	}
-	return h.streamAsk(ctx, h.builder(v).Explanation(v.Package, e), v.Version.PackageID+" v"+strconv.Itoa(v.Version.Number), versionHref(v))
+	return h.streamAsk(ctx, h.builder(v).Explanation(v.Package, e), h.versionLabel(ctx, v), versionHref(v))
 }
 
 func (h *handlers) askAttribute(ctx context.Context, in *askAttributeInput) (*huma.StreamResponse, error) {
@@ -278,7 +278,16 @@ func (h *handlers) askAttribute(ctx context.Context, in *askAttributeInput) (*hu
 	if err := h.enabled(); err != nil {
 		return nil, err
 	}
-	return h.streamAsk(ctx, h.builder(v).Explanation(v.Package, e), v.Version.PackageID+" v"+strconv.Itoa(v.Version.Number), versionHref(v))
+	return h.streamAsk(ctx, h.builder(v).Explanation(v.Package, e), h.versionLabel(ctx, v), versionHref(v))
+}
+
+// versionLabel names a version for the usage records: "Demo mill v2".
+func (h *handlers) versionLabel(ctx context.Context, v *loader.Version) string {
+	name := v.Version.PackageID
+	if p, err := h.Repo.GetPackage(ctx, v.Version.PackageID); err == nil && p.Name != "" {
+		name = p.Name
+	}
+	return name + " v" + strconv.Itoa(v.Version.Number)
 }
 
 // ChangeBody is the explanation of a change.

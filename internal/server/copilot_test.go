@@ -306,7 +306,7 @@ func TestCopilotAPI(t *testing.T) {
 		outcomes := map[string]bool{}
 		for _, r := range rep.Recent {
 			outcomes[r.Outcome] = true
-			if r.User != servertest.AdminName || !strings.Contains(r.Subject, "v1") {
+			if r.User != servertest.AdminName || !strings.Contains(r.Subject, "Demo mill v1") {
 				t.Errorf("usage record %+v: want user admin and the version in the subject", r)
 			}
 		}
