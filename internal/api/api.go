@@ -119,6 +119,7 @@ func Mount(r chi.Router, d Deps) huma.API {
 	h.registerCompare(api)
 	h.registerExplain(api)
 	h.registerAuth(api)
+	h.registerCompat(api)
 	return api
 }
 
