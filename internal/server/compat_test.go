@@ -43,7 +43,7 @@ var (
 		"status": jString, "error_message": jNullStr, "file_count": jInt, "section_count": jInt,
 		"created_at": jString, "updated_at": jString, "files": jArray,
 	}
-	compatFileFields = map[string]string{"id": jString, "filename": jString, "file_extension": jString, "size_bytes": jInt}
+	compatFileFields   = map[string]string{"id": jString, "filename": jString, "file_extension": jString, "size_bytes": jInt}
 	compatStatusFields = map[string]string{
 		"package_id": jString, "status": jString, "error_message": jNullStr, "error_detail": jNullStr,
 		"file_count": jInt, "section_count": jInt,
@@ -201,8 +201,8 @@ func sameAsNative(t *testing.T, what string, got api.CompatPackage, want catalog
 	}
 	type view struct {
 		ID, Name, Machine, Controller, Platform, Status, ErrorMessage string
-		Files, Sections, Latest                                     int
-		Created, Updated                                            time.Time
+		Files, Sections, Latest                                       int
+		Created, Updated                                              time.Time
 	}
 	g := view{got.ID, got.Name, str(got.MachineType), str(got.ControllerType), got.Platform, string(got.Status), str(got.ErrorMessage),
 		got.FileCount, got.SectionCount, got.LatestVersion, got.CreatedAt, got.UpdatedAt}
