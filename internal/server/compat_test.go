@@ -283,11 +283,15 @@ func TestCompatContract(t *testing.T) {
 		if zipAnswer["status"] != "pending" || hdr.Get("Location") != "/api/v1/packages/"+zipID+"/status" {
 			t.Errorf("zip upload: %s, Location %q", body, hdr.Get("Location"))
 		}
-		nativeStatus, nativeBody := app.PostUpload([]servertest.NamedFile{zipFile}, nil)
+		nativeStatus, nativeBody := app.PostUpload([]servertest.NamedFile{zipFile}, map[string]string{"platform": " SOLIDWORKS CAM "})
 		if nativeStatus != http.StatusAccepted {
 			t.Fatalf("POST /api/v1/packages: %d %s", nativeStatus, nativeBody)
 		}
 		native := decodeObject(t, "native upload", nativeBody)
+		var nativePkg catalog.Package
+		if app.GetJSON("/api/v1/packages/"+native["package_id"].(string), &nativePkg); nativePkg.Platform != "SOLIDWORKS CAM" || nativePkg.Name != "Tormach PCNC1100 Series 3" {
+			t.Errorf("POST /api/v1/packages with a platform: %q named %q", nativePkg.Platform, nativePkg.Name)
+		}
 		for k, v := range native {
 			if k != "package_id" && k != "version_id" && k != "job_id" && k != "status_url" && !reflect.DeepEqual(zipAnswer[k], v) {
 				t.Errorf("zip upload answers %s=%v, POST /api/v1/packages %v", k, zipAnswer[k], v)
@@ -413,6 +417,9 @@ func TestCompatContract(t *testing.T) {
 				var want catalog.Package
 				app.GetJSON("/api/v1/packages/"+id, &want)
 				sameAsNative(t, "post "+id, got, want)
+				if id == zipID && (got.Name != "Tormach 1100" || got.Platform != "camworks" || got.Status != catalog.StatusReady) {
+					t.Errorf("the zip upload is %q (%s, %s), want the ZIP's name on camworks, ready", got.Name, got.Platform, got.Status)
+				}
 			}
 			for _, id := range []string{"7f0c6d3e-1111-4222-8333-944445555666", "not-a-uuid"} {
 				status, _, body := request(t, app.Client, http.MethodGet, app.URL+"/api/v1/posts/"+id, "", nil)
