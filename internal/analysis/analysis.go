@@ -22,9 +22,11 @@ import (
 	"github.com/veripost/veripost/internal/upg/resolve"
 )
 
-// formatVersion changes when the shape of a stored File changes without the
-// parser changing.
-const formatVersion = 1
+// formatVersion changes when the shape of a stored File or the resolution
+// of stored files changes without the parser changing (2: SECTIONEXIST
+// guards on references, guard analysis across the call graph, aggregated
+// infos, stock library names, registry libraries).
+const formatVersion = 2
 
 // ParserVersion keys stored analyses: the UPG parser version and this
 // package's format. When it changes, `veripost reindex` analyses again.
@@ -178,6 +180,9 @@ func clamp(i, n int) int { return max(0, min(i, n)) }
 type Named struct {
 	Name string
 	*File
+	// Registry is the label of a stock library taken from the library
+	// registry because the package does not ship it (see resolve.FileFacts).
+	Registry string
 }
 
 // Result is the analysis of a package.
@@ -201,6 +206,8 @@ type FileEntry struct {
 	Name string       `json:"name"`
 	Kind upg.FileKind `json:"kind"` // from the name's extension
 	Role string       `json:"role"`
+	// Registry is set on a library taken from the library registry: its label.
+	Registry string `json:"registry,omitempty"`
 	*File
 	// Diagnostics are the file's own findings, named after this file.
 	Diagnostics []upg.Diagnostic `json:"diagnostics"`
@@ -237,11 +244,13 @@ func Analyze(inputs []Input) Result {
 
 // Resolve combines analysed files (fresh or stored) into the package
 // result. It parses nothing. Names must be unique within the package.
+// Registry files (Named.Registry) answer only libraries no package file
+// matches.
 func Resolve(files []Named) Result {
 	in := make([]resolve.FileFacts, len(files))
 	shaByName := map[string]string{}
 	for i, f := range files {
-		in[i] = resolve.FileFacts{Name: f.Name, Facts: f.Facts}
+		in[i] = resolve.FileFacts{Name: f.Name, Facts: f.Facts, Registry: f.Registry}
 		shaByName[f.Name] = f.SHA256
 	}
 	pkg := resolve.ResolveFacts(in)
@@ -257,7 +266,7 @@ func Resolve(files []Named) Result {
 		side[pkg.Side[i].Name] = &pkg.Side[i]
 	}
 	for i, f := range files {
-		e := FileEntry{Name: f.Name, Kind: upg.KindOf(f.Name), File: f.File, Diagnostics: []upg.Diagnostic{}, Side: side[f.Name]}
+		e := FileEntry{Name: f.Name, Kind: upg.KindOf(f.Name), File: f.File, Diagnostics: []upg.Diagnostic{}, Side: side[f.Name], Registry: f.Registry}
 		if i < len(pkg.Files) {
 			e.Role = pkg.Files[i].Role
 		}
@@ -305,16 +314,45 @@ func diagKey(d upg.Diagnostic) string {
 }
 
 // FileSetKey identifies a package's content for its stored package-level
-// result: the same file names with the same contents, analysed by the same
-// parser version, resolve the same way.
+// result: the same file names with the same contents (and the same registry
+// libraries standing in for unshipped ones), analysed by the same parser
+// version, resolve the same way.
 func FileSetKey(files []Named) string {
 	parts := make([]string, len(files))
 	for i, f := range files {
 		parts[i] = f.Name + "\x00" + f.SHA256
+		if f.Registry != "" {
+			parts[i] += "\x00registry\x00" + f.Registry
+		}
 	}
 	sort.Strings(parts)
 	h := sha256.New()
 	h.Write([]byte(ParserVersion + "\x01"))
 	h.Write([]byte(strings.Join(parts, "\x01")))
 	return hex.EncodeToString(h.Sum(nil))
+}
+
+// UnshippedLibraries lists the file names the :LIBRARY=/:INCLUDE= lines of
+// these files name but no file of the package matches (by file name,
+// case-insensitively), in first-seen order: what the library registry could
+// stand in for. It reads the stored facts only.
+func UnshippedLibraries(files []Named) []string {
+	have := map[string]bool{}
+	for _, f := range files {
+		have[strings.ToUpper(upg.BaseName(f.Name))] = true
+	}
+	var out []string
+	for _, f := range files {
+		if f.File == nil || f.Facts == nil {
+			continue
+		}
+		for _, inc := range f.Facts.Includes {
+			b := upg.BaseName(inc.Path)
+			if k := strings.ToUpper(b); b != "" && !have[k] {
+				have[k] = true
+				out = append(out, b)
+			}
+		}
+	}
+	return out
 }

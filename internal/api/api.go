@@ -24,6 +24,7 @@ import (
 	"github.com/veripost/veripost/internal/compare"
 	"github.com/veripost/veripost/internal/index"
 	"github.com/veripost/veripost/internal/loader"
+	"github.com/veripost/veripost/internal/registry"
 	"github.com/veripost/veripost/internal/upload"
 )
 
@@ -37,9 +38,11 @@ type Deps struct {
 	Reindex Reindexer
 	Compare *compare.Service // optional
 	Explain *loader.Loader   // loads and analyses stored versions for the explain endpoints
-	Limits  upload.Limits
-	Log     *slog.Logger
-	Version string
+	// Registry is the stock library registry (nil: its routes are absent).
+	Registry *registry.Service
+	Limits   upload.Limits
+	Log      *slog.Logger
+	Version  string
 	// Auth serves accounts, tokens and the audit trail.
 	Auth *auth.Service
 }
@@ -119,6 +122,7 @@ func Mount(r chi.Router, d Deps) huma.API {
 	h.registerCompare(api)
 	h.registerExplain(api)
 	h.registerAuth(api)
+	h.registerRegistry(api)
 	h.registerCompat(api)
 	return api
 }

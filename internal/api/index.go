@@ -174,18 +174,21 @@ type diagnosticsInput struct {
 	Version  int    `query:"version" minimum:"0" doc:"version number; 0 or absent means the latest"`
 	Severity string `query:"severity" enum:"error,warning,info" doc:"only this severity"`
 	FileID   string `query:"file_id" doc:"only this file"`
+	Code     string `query:"code" maxLength:"100" doc:"only this diagnostic code (UPG_…)"`
+	Each     bool   `query:"each" doc:"list every info at every location; by default infos come once per (code, name) with a count and the first locations"`
 	Limit    int    `query:"limit" minimum:"1" maximum:"1000" default:"200" doc:"page size"`
 	Cursor   string `query:"cursor" doc:"next_cursor from the previous page"`
 }
 
 // DiagnosticsBody is the diagnostics answer.
 type DiagnosticsBody struct {
-	PackageID  string                `json:"package_id"`
-	Version    int                   `json:"version"`
-	Counts     map[string]int        `json:"counts" doc:"all findings matching the filters, by severity"`
-	Total      int                   `json:"total"`
-	Items      []index.DiagnosticRow `json:"items"`
-	NextCursor string                `json:"next_cursor,omitempty"`
+	PackageID  string                  `json:"package_id"`
+	Version    int                     `json:"version"`
+	Counts     map[string]int          `json:"counts" doc:"all findings matching the filters, by severity (every location counted)"`
+	Groups     []index.DiagnosticGroup `json:"groups" doc:"the findings matching the filters counted by severity, code and file"`
+	Total      int                     `json:"total" doc:"number of items (rows) over all pages"`
+	Items      []index.DiagnosticRow   `json:"items" doc:"errors and warnings one per location, then infos (aggregated unless each=true)"`
+	NextCursor string                  `json:"next_cursor,omitempty"`
 }
 
 type diagnosticsOutput struct{ Body DiagnosticsBody }
@@ -203,8 +206,12 @@ func (h *handlers) diagnostics(ctx context.Context, in *diagnosticsInput) (*diag
 	if err != nil {
 		return nil, err
 	}
-	rows := index.Diagnostics(files, res, index.DiagnosticFilter{Severity: in.Severity, FileID: in.FileID})
-	body := DiagnosticsBody{PackageID: v.PackageID, Version: v.Number, Counts: index.Count(rows), Total: len(rows)}
+	rows := index.Diagnostics(files, res, index.DiagnosticFilter{Severity: in.Severity, FileID: in.FileID, Code: in.Code})
+	body := DiagnosticsBody{PackageID: v.PackageID, Version: v.Number, Counts: index.Count(rows), Groups: index.Groups(rows)}
+	if !in.Each {
+		rows = index.Findings(rows)
+	}
+	body.Total = len(rows)
 	body.Items, body.NextCursor = pageSlice(rows, offset, in.Limit)
 	return &diagnosticsOutput{Body: body}, nil
 }

@@ -27,6 +27,7 @@ func TestHelpForEveryCommand(t *testing.T) {
 		{"version", "--help"}, {"reindex", "--help"}, {"healthcheck", "--help"}, {"diff", "--help"}, {"explain", "--help"},
 		{"user", "--help"}, {"user", "create", "--help"}, {"user", "list", "--help"}, {"user", "disable", "--help"},
 		{"user", "set-role", "--help"}, {"token", "create", "--help"}, {"token", "list", "--help"}, {"token", "revoke", "--help"},
+		{"library", "--help"}, {"library", "register", "--help"},
 	} {
 		out, err := run(t, args...)
 		if err != nil || !strings.Contains(out, "Usage:") {

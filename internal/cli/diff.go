@@ -166,22 +166,8 @@ func runDiff(ctx context.Context, out io.Writer, as, bs string, o diffOptions) (
 // remoteCompare asks the server to compare two of its sides.
 func remoteCompare(ctx context.Context, client *apiclient.Client, a, b compare.Ref, opt diff.Options) (*compare.Comparison, error) {
 	q := url.Values{}
-	side := func(name string, r compare.Ref) {
-		if r.SHA256 != "" {
-			q.Set(name+"_sha", r.SHA256)
-			return
-		}
-		ref := r.Package
-		if r.Version > 0 {
-			ref += "@" + strconv.Itoa(r.Version)
-		}
-		q.Set(name, ref)
-		if r.File != "" {
-			q.Set(name+"_file", r.File)
-		}
-	}
-	side("a", a)
-	side("b", b)
+	a.SetParams(q, "a")
+	b.SetParams(q, "b")
 	q.Set("ignore_whitespace", strconv.FormatBool(opt.IgnoreWhitespace))
 	q.Set("ignore_case", strconv.FormatBool(opt.IgnoreCase))
 	q.Set("ignore_comments", strconv.FormatBool(opt.IgnoreComments))

@@ -86,6 +86,12 @@ func TestDiffServer(t *testing.T) {
 	app.Upload([]servertest.NamedFile{{Name: "POST.SRC", Data: []byte(srcV2)}}, map[string]string{"package_id": p.PackageID})
 	app.WaitReady(p.PackageID)
 
+	// Without a token the server refuses, and the CLI says what to do.
+	t.Setenv("VERIPOST_TOKEN", "")
+	if out, err := run(t, "diff", "--server", app.URL, "cli post@1", "cli post@2"); exitCode(err) != 2 || !strings.Contains(out+err.Error(), "token") {
+		t.Errorf("no token: exit %d\n%s %v", exitCode(err), out, err)
+	}
+	t.Setenv("VERIPOST_TOKEN", app.Token)
 	out, err := run(t, "diff", "--server", app.URL, "cli post@1", "cli post@2")
 	if exitCode(err) != 1 || !strings.Contains(out, "cli post v1 → cli post v2") || !strings.Contains(out, "START_OF_TAPE") {
 		t.Errorf("versions on the server: exit %d\n%s", exitCode(err), out)

@@ -12,6 +12,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/veripost/veripost/internal/analysis"
+	"github.com/veripost/veripost/internal/index"
 	"github.com/veripost/veripost/internal/textfile"
 	"github.com/veripost/veripost/internal/upg"
 	"github.com/veripost/veripost/internal/upg/resolve"
@@ -24,6 +25,7 @@ type parseOptions struct {
 	tree      bool
 	info      bool
 	noOutline bool
+	each      bool
 }
 
 func newParseCmd() *cobra.Command {
@@ -53,6 +55,7 @@ command in their own checks.`,
 	f.BoolVar(&opt.tree, "tree", false, "with --json: include the full syntax tree of every file and the package symbol table")
 	f.BoolVar(&opt.info, "info", false, "also print info diagnostics (text output; JSON always has them)")
 	f.BoolVar(&opt.noOutline, "no-outline", false, "print diagnostics only (text output)")
+	f.BoolVar(&opt.each, "each", false, "with --info: print every info at every location (by default once per code and name, with a count)")
 	return cmd
 }
 
@@ -214,12 +217,34 @@ func printResult(w io.Writer, r *argResult, opt parseOptions) {
 		}
 	}
 	hidden := 0
+	var rows []index.DiagnosticRow
 	for _, d := range r.diagnostics() {
 		if d.Severity == upg.SeverityInfo && !opt.info {
 			hidden++
 			continue
 		}
-		fmt.Fprintln(w, d.String())
+		if opt.each {
+			fmt.Fprintln(w, d.String())
+			continue
+		}
+		rows = append(rows, index.DiagnosticRow{Filename: d.File, Code: d.Code, Severity: d.Severity.String(), Message: d.Message,
+			Line: d.Line, Col: d.Col, Subject: d.Subject, Count: 1})
+	}
+	// Infos once per (code, name), with how often and where first.
+	for _, f := range index.Findings(rows) {
+		fmt.Fprintf(w, "%s:%d:%d: %s %s: %s", f.Filename, f.Line, f.Col, f.Severity, f.Code, f.Message)
+		if f.Count > 1 {
+			var at []string
+			for _, l := range f.Locations[1:] {
+				at = append(at, fmt.Sprintf("%s:%d:%d", l.Filename, l.Line, l.Col))
+			}
+			more := ""
+			if f.Count > len(f.Locations) {
+				more = ", …"
+			}
+			fmt.Fprintf(w, " [%d times; also at %s%s]", f.Count, strings.Join(at, ", "), more)
+		}
+		fmt.Fprintln(w)
 	}
 	s := r.res.Summary
 	fmt.Fprintf(w, "%s: %d error(s), %d warning(s), %d info", r.path, s.Errors, s.Warnings, s.Infos)

@@ -9,6 +9,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"net/url"
 	"regexp"
 	"strconv"
 	"strings"
@@ -31,6 +32,24 @@ type Ref struct {
 	// File keeps only this file of the package (case-insensitive name):
 	// one library of a package against a variant.
 	File string `json:"file,omitempty"`
+}
+
+// SetParams writes the reference as the query parameters of a side named
+// which ("a" or "b"): which=PACKAGE[@N] or which_sha=SHA, and which_file.
+// The API, the compare page and `veripost diff` all read these.
+func (r Ref) SetParams(v url.Values, which string) {
+	if r.SHA256 != "" {
+		v.Set(which+"_sha", r.SHA256)
+	} else {
+		ref := r.Package
+		if r.Version > 0 {
+			ref += "@" + strconv.Itoa(r.Version)
+		}
+		v.Set(which, ref)
+	}
+	if r.File != "" {
+		v.Set(which+"_file", r.File)
+	}
 }
 
 // ParseRef reads "PACKAGE[@VERSION]" (an id or a name, then an optional

@@ -17,6 +17,7 @@ import (
 	"github.com/veripost/veripost/internal/blob"
 	"github.com/veripost/veripost/internal/catalog"
 	"github.com/veripost/veripost/internal/index"
+	"github.com/veripost/veripost/internal/registry"
 )
 
 // Pipeline processes ingestion jobs.
@@ -24,7 +25,15 @@ type Pipeline struct {
 	Repo  catalog.Repository
 	Blobs blob.Store
 	Index index.Writer
-	Log   *slog.Logger
+	// Registry picks stock libraries for the ones a package does not ship
+	// (nil: no registry).
+	Registry Chooser
+	Log      *slog.Logger
+}
+
+// Chooser is the part of the library registry ingestion asks.
+type Chooser interface {
+	Choose(ctx context.Context, packageID string, names []string) ([]registry.Variant, error)
 }
 
 var (
@@ -150,6 +159,9 @@ func (p *Pipeline) run(ctx context.Context, ver catalog.Version) error {
 		named[i] = analysis.Named{Name: f.Filename, File: a}
 		va.Files = append(va.Files, index.AnalysedFile{FileID: f.ID, Name: f.Filename, File: a})
 	}
+	if err := p.addRegistry(ctx, ver, &va, &named); err != nil {
+		return err
+	}
 	fileSet := analysis.FileSetKey(named)
 	va.Result, err = p.Index.StoredResult(ctx, fileSet)
 	if errors.Is(err, catalog.ErrNotFound) {
@@ -163,6 +175,41 @@ func (p *Pipeline) run(ctx context.Context, ver catalog.Version) error {
 			return nil // deleted while being analysed
 		}
 		return &stageError{"Storing the analysed package failed because of a server problem. VeriPost retried and gave up; try again later.", err}
+	}
+	return nil
+}
+
+// addRegistry adds the registry's stock libraries for the libraries the
+// package declares but does not ship, and records those names as the
+// version's needs.
+func (p *Pipeline) addRegistry(ctx context.Context, ver catalog.Version, va *index.VersionAnalysis, named *[]analysis.Named) error {
+	needs := analysis.UnshippedLibraries(*named)
+	for _, n := range needs {
+		va.Needs = append(va.Needs, registry.NameKey(n))
+	}
+	if p.Registry == nil || len(needs) == 0 {
+		return nil
+	}
+	vs, err := p.Registry.Choose(ctx, ver.PackageID, needs)
+	if err != nil {
+		return err
+	}
+	for _, v := range vs {
+		key := index.ContentKey{SHA256: v.SHA256, Reader: analysis.ReaderOf(v.Name)}
+		stored, err := p.Index.StoredAnalyses(ctx, []index.ContentKey{key})
+		if err != nil {
+			return err
+		}
+		a := stored[key]
+		if a == nil {
+			data, err := p.read(ctx, catalog.File{Filename: v.Name, BlobKey: v.SHA256, SHA256: v.SHA256, Size: v.Size})
+			if err != nil {
+				return err
+			}
+			a = analysis.AnalyzeFile(v.Name, data)
+		}
+		*named = append(*named, analysis.Named{Name: v.Name, File: a, Registry: v.Label})
+		va.Registry = append(va.Registry, index.AnalysedFile{Name: v.Name, File: a})
 	}
 	return nil
 }

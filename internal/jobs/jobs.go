@@ -150,6 +150,23 @@ func (q *Queue) EnqueueIngest(ctx context.Context, tx *sql.Tx, versionID string)
 	return res.Job.ID, nil
 }
 
+// EnqueueAnalysis queues the ingestion job of each version again even
+// when one is running: something it reads (a library registry choice) has
+// changed since that job started. The job is idempotent.
+func (q *Queue) EnqueueAnalysis(ctx context.Context, versionIDs []string) (int, error) {
+	for start := 0; start < len(versionIDs); start += 500 {
+		chunk := versionIDs[start:min(start+500, len(versionIDs))]
+		params := make([]river.InsertManyParams, len(chunk))
+		for i, id := range chunk {
+			params[i] = river.InsertManyParams{Args: IngestArgs{VersionID: id}, InsertOpts: &river.InsertOpts{Priority: 2}}
+		}
+		if _, err := q.client.InsertMany(ctx, params); err != nil {
+			return start, err
+		}
+	}
+	return len(versionIDs), nil
+}
+
 // EnqueueReindex queues the ingestion job again for each version (the job
 // is idempotent, so this re-parses and re-indexes it). A version that
 // already has such a job waiting is not queued twice.

@@ -38,6 +38,10 @@ var APIRules = map[string]authhttp.Rule{
 	"compare": read, "explain-package": read, "explain-section": read, "explain-lines": read, "explain-attribute": read,
 	// A version's change note is part of what its uploader wrote.
 	"edit-version": write,
+	// The stock library registry: admins register variants and choose the
+	// defaults; an engineer may pick a variant for a package.
+	"registry-list": read, "package-registry-choices": read, "package-registry-choose": write,
+	"registry-register": admin, "registry-default": admin,
 	// Parsing stores nothing but costs CPU: signed-in accounts only, even
 	// with anonymous read on.
 	"parse":          signedIn,

@@ -73,7 +73,7 @@ func (a *App) routes() (http.Handler, error) {
 	cmp := &compare.Service{Repo: a.DB, Blobs: a.Blobs, Find: a.DB}
 	explainer := loader.New(a.DB, a.Blobs) // one cache of analysed versions for the API and the UI
 	a.API = api.Mount(r, api.Deps{
-		Repo: a.DB, Browser: a.DB, Service: a.Service, Blobs: a.Blobs, Index: a.DB, Reindex: a.Reindexer(),
+		Repo: a.DB, Browser: a.DB, Service: a.Service, Blobs: a.Blobs, Index: a.DB, Reindex: a.Reindexer(), Registry: a.Registry,
 		Limits: a.Limits(), Log: a.Log, Version: a.version, Compare: cmp, Explain: explainer, Auth: a.Auth,
 	})
 	ui := web.New(web.Deps{Store: a.DB, Blobs: a.Blobs, Index: a.DB, Limits: a.Limits(), Log: a.Log, Version: a.version, APIPrefix: api.Prefix,

@@ -28,6 +28,7 @@ import (
 	"github.com/veripost/veripost/internal/config"
 	"github.com/veripost/veripost/internal/ingest"
 	"github.com/veripost/veripost/internal/jobs"
+	"github.com/veripost/veripost/internal/registry"
 	"github.com/veripost/veripost/internal/store"
 	"github.com/veripost/veripost/internal/upload"
 	"github.com/veripost/veripost/internal/web"
@@ -51,6 +52,7 @@ type App struct {
 	Service   *catalog.Service
 	Pipeline  *ingest.Pipeline
 	Collector *catalog.Collector
+	Registry  *registry.Service
 	Handler   http.Handler
 	// Auth and Guard: accounts, sessions, tokens, audit; access control.
 	Auth  *auth.Service
@@ -83,7 +85,8 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger, opt Options) 
 		db.Close()
 		return nil, fmt.Errorf("opening object store: %w", err)
 	}
-	app.Pipeline = &ingest.Pipeline{Repo: db, Blobs: app.Blobs, Index: db, Log: log}
+	app.Registry = &registry.Service{Store: db, Blobs: app.Blobs, Leases: db}
+	app.Pipeline = &ingest.Pipeline{Repo: db, Blobs: app.Blobs, Index: db, Registry: app.Registry, Log: log}
 	app.Collector = &catalog.Collector{Blobs: blobSweeper{app.Blobs}, Refs: db, Log: log}
 	workers := cfg.Workers
 	if opt.Workers >= 0 {
@@ -108,6 +111,7 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger, opt Options) 
 		app.Close()
 		return nil, err
 	}
+	app.Registry.Queue = app.Queue
 	gate := newUploadGate(db, cfg.DBPoolSize)
 	app.Service = &catalog.Service{Repo: db, Recorder: recorder{db: db, queue: app.Queue, gate: gate}, Blobs: app.Blobs,
 		Leases: gatedLeases{db: db, gate: gate}, Log: log}

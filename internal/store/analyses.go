@@ -167,15 +167,22 @@ func (db *DB) SaveAnalysis(ctx context.Context, a index.VersionAnalysis) error {
 			return err
 		}
 	}
+	regPacked := make([]analysis.Packed, len(a.Registry))
+	for i, f := range a.Registry {
+		var err error
+		if regPacked[i], err = analysis.Pack(f.File); err != nil {
+			return err
+		}
+	}
 	result, err := analysis.PackJSON(a.Result)
 	if err != nil {
 		return err
 	}
 	from := a.Status.From()
 	return db.InTx(ctx, func(tx *sql.Tx) error {
-		shas := make([]string, len(a.Files))
-		for i, f := range a.Files {
-			shas[i] = f.SHA256
+		shas := make([]string, 0, len(a.Files)+len(a.Registry))
+		for _, f := range append(append([]index.AnalysedFile(nil), a.Files...), a.Registry...) {
+			shas = append(shas, f.SHA256)
 		}
 		if err := db.lockContents(ctx, tx, shas); err != nil {
 			return err
@@ -192,6 +199,19 @@ func (db *DB) SaveAnalysis(ctx context.Context, a index.VersionAnalysis) error {
 		for i, f := range a.Files {
 			if ids[i], err = db.storeFileAnalysis(ctx, tx, f.File, packed[i]); err != nil {
 				return fmt.Errorf("storing the analysis of %s: %w", f.Name, err)
+			}
+		}
+		for i, f := range a.Registry {
+			if _, err := db.storeFileAnalysis(ctx, tx, f.File, regPacked[i]); err != nil {
+				return fmt.Errorf("storing the analysis of the registry's %s: %w", f.Name, err)
+			}
+		}
+		if _, err := tx.ExecContext(ctx, `DELETE FROM version_library_needs WHERE version_id = $1`, a.VersionID); err != nil {
+			return err
+		}
+		for _, n := range a.Needs {
+			if _, err := tx.ExecContext(ctx, `INSERT INTO version_library_needs (version_id, name_key) VALUES ($1, $2) ON CONFLICT DO NOTHING`, a.VersionID, n); err != nil {
+				return err
 			}
 		}
 		resultID, err := db.storeResult(ctx, tx, a.Result.FileSet, result)

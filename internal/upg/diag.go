@@ -61,6 +61,9 @@ type Diagnostic struct {
 	Offset   int      `json:"offset"`
 	End      int      `json:"end"`
 	Message  string   `json:"message"`
+	// Subject is the name the finding is about (an attribute, section or
+	// library), when it is about one; views group infos by code and subject.
+	Subject string `json:"subject,omitempty"`
 }
 
 // String formats the diagnostic as "file:line:col: severity code: message".
@@ -185,7 +188,7 @@ var codeTable = []CodeInfo{
 	{CodeUnknownLibraryMissing, SeverityInfo, "a reference that is not defined in the package, but a missing library could define it"},
 	{CodeUnknownUserAttribute, SeverityInfo, "a lower-case (MASTER.ATR) attribute the package does not define; MASTER.ATR is not in the package"},
 	{CodeUndefinedSection, SeverityWarning, "CALL/:ATTRCFUNC/:ATTRFUNC/SYS_CANNED … of a section no file defines, not guarded by SECTIONEXIST (the compiler accepts it; the call finds nothing at run time)"},
-	{CodeSectionInTwoFiles, SeverityWarning, "a section is defined in two files; the message says which copy wins"},
+	{CodeSectionInTwoFiles, SeverityWarning, "a section is defined in two files; the message says which copy wins (info when the post's own file overrides a stock library's copy)"},
 	{CodeAttributeInTwoFiles, SeverityInfo, "an attribute is defined in two files of the package"},
 	{CodeSectionArgCount, SeverityWarning, "a section is called with a different number of arguments than it declares"},
 	{CodeSideFileMalformed, SeverityWarning, "a .CNF/.KIN/.PINF/.LNG line or block that does not fit the file's format"},

@@ -171,27 +171,11 @@ func (u *UI) parseCompare(r *http.Request) (compareQuery, error) {
 	return cq, nil
 }
 
-// refParams writes a side reference as page parameters.
-func refParams(v url.Values, which string, r compare.Ref) {
-	if r.SHA256 != "" {
-		v.Set(which+"_sha", r.SHA256)
-	} else {
-		ref := r.Package
-		if r.Version > 0 {
-			ref += "@" + strconv.Itoa(r.Version)
-		}
-		v.Set(which, ref)
-	}
-	if r.File != "" {
-		v.Set(which+"_file", r.File)
-	}
-}
-
 // CompareHref is the compare page of two references.
 func CompareHref(a, b compare.Ref) string {
 	v := url.Values{}
-	refParams(v, "a", a)
-	refParams(v, "b", b)
+	a.SetParams(v, "a")
+	b.SetParams(v, "b")
 	return "/compare?" + v.Encode()
 }
 
@@ -229,8 +213,8 @@ func (u *UI) comparePage(w http.ResponseWriter, r *http.Request) {
 // pageURL is this page with some parameters changed.
 func pageURL(cq compareQuery, c *compare.Comparison, change func(v url.Values)) string {
 	v := url.Values{}
-	refParams(v, "a", c.A.Ref())
-	refParams(v, "b", c.B.Ref())
+	c.A.Ref().SetParams(v, "a")
+	c.B.Ref().SetParams(v, "b")
 	if cq.custom {
 		v.Set("mode", "custom")
 	}
@@ -275,12 +259,12 @@ func (u *UI) compareView(c *compare.Comparison, cq compareQuery) *compareData {
 		for _, k := range []string{"a", "b", "a_sha", "b_sha", "a_file", "b_file"} {
 			v.Del(k)
 		}
-		refParams(v, "a", c.B.Ref())
-		refParams(v, "b", c.A.Ref())
+		c.B.Ref().SetParams(v, "a")
+		c.A.Ref().SetParams(v, "b")
 	})
 	hidden := url.Values{}
-	refParams(hidden, "a", c.A.Ref())
-	refParams(hidden, "b", c.B.Ref())
+	c.A.Ref().SetParams(hidden, "a")
+	c.B.Ref().SetParams(hidden, "b")
 	if cq.custom {
 		hidden.Set("mode", "custom")
 	}

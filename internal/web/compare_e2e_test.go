@@ -27,6 +27,7 @@ func TestBrowserCompare(t *testing.T) {
 		t.Fatalf("v2 ended %s", st)
 	}
 	b := newBrowser(t, app.URL)
+	b.login(app.Admin, app.AdminPassword, "/")
 	pkgURL := app.URL + "/packages/" + v1.PackageID
 
 	// 1. From the versions table (v1 as A and v2 as B are preselected).

@@ -40,6 +40,13 @@ type browserT struct {
 func newBrowser(t *testing.T, base string) *browserT {
 	t.Helper()
 	bin := testenv.Chromium(t)
+	// The profile folder is removed after Chromium has stopped (its helper
+	// processes may still write for a moment, which t.TempDir's own clean-up
+	// would report as a failure).
+	profile, err := os.MkdirTemp("", "veripost-chromium-")
+	if err != nil {
+		t.Fatal(err)
+	}
 	opts := append(chromedp.DefaultExecAllocatorOptions[:],
 		chromedp.ExecPath(bin),
 		chromedp.Flag("headless", true),
@@ -52,14 +59,24 @@ func newBrowser(t *testing.T, base string) *browserT {
 		chromedp.Flag("disable-sync", true),
 		chromedp.Flag("disable-dev-shm-usage", true),
 		chromedp.Flag("lang", "en-GB"),
-		chromedp.UserDataDir(t.TempDir()),
+		chromedp.UserDataDir(profile),
 		chromedp.WindowSize(1366, 900),
 	)
 	actx, cancelAlloc := chromedp.NewExecAllocator(context.Background(), opts...)
 	ctx, cancelCtx := chromedp.NewContext(actx)
 	// Generous: the whole walk-through, on a busy 2-core machine.
 	ctx, cancelTimeout := context.WithTimeout(ctx, 6*time.Minute)
-	t.Cleanup(func() { cancelTimeout(); cancelCtx(); cancelAlloc() })
+	t.Cleanup(func() {
+		cancelTimeout()
+		cancelCtx()
+		cancelAlloc()
+		for range 50 {
+			if os.RemoveAll(profile) == nil {
+				return
+			}
+			time.Sleep(100 * time.Millisecond)
+		}
+	})
 
 	shots := os.Getenv("VERIPOST_ARTIFACTS")
 	if shots == "" {

@@ -30,6 +30,7 @@ func TestBrowserExplain(t *testing.T) {
 		t.Fatalf("file ids: %v", ids)
 	}
 	b := newBrowser(t, app.URL)
+	b.login(app.Admin, app.AdminPassword, "/")
 	panelFor := func(subject string) string {
 		return `[data-explain-panel] [data-explain-for="` + subject + `"]`
 	}

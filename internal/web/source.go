@@ -136,7 +136,7 @@ func (u *UI) source(w http.ResponseWriter, r *http.Request) {
 			if dg.Severity == "info" {
 				continue // notes are listed, not flagged in the margin
 			}
-			if cur, ok := marks[dg.Line]; !ok || severityRank(dg.Severity) < severityRank(cur) {
+			if cur, ok := marks[dg.Line]; !ok || index.SeverityRank(dg.Severity) < index.SeverityRank(cur) {
 				marks[dg.Line] = dg.Severity
 			}
 		}
@@ -148,16 +148,6 @@ func (u *UI) source(w http.ResponseWriter, r *http.Request) {
 	pg := u.newPage(r, f.Filename+" · "+p.Name, "packages", d)
 	pg.Wide, pg.Key = true, f.ID
 	u.render(w, r, http.StatusOK, "source", pg)
-}
-
-func severityRank(s string) int {
-	switch s {
-	case "error":
-		return 0
-	case "warning":
-		return 1
-	}
-	return 2
 }
 
 // fileAnalysis is the stored analysis of the file; a version not analysed
@@ -320,7 +310,12 @@ func renderSource(src []byte, win1252 bool, spans []span, marks map[int]string) 
 					// Focusable so keyboard users can read the explanation
 					// (shown by CSS on focus; the mouse gets the title).
 					tip := template.HTMLEscapeString(s.lib.tip)
-					sb.WriteString(`<span class="lib-missing" tabindex="0" title="` + tip + `" data-tip="` + tip + `">not in this package</span>`)
+					if s.lib.href != "" {
+						// To the variants of this library VeriPost holds.
+						sb.WriteString(`<a class="lib-missing" href="` + template.HTMLEscapeString(s.lib.href) + `" title="` + tip + `" data-tip="` + tip + `">not in this package: see the variants</a>`)
+					} else {
+						sb.WriteString(`<span class="lib-missing" tabindex="0" title="` + tip + `" data-tip="` + tip + `">not in this package</span>`)
+					}
 				}
 			case s.sym != "":
 				// Keyboard users reach symbols through the outline; thousands

@@ -258,8 +258,11 @@ func TestIndexedPages(t *testing.T) {
 		`/files/`+src+`?sym=measure_tool_length#L45"`)
 	_, _, body = app.get(t, "/symbols/START_OF_TAPE")
 	mustContain(t, body, `class="lead"`) // the catalogue explains system sections
-	_, _, body = app.get(t, "/symbols/NO_SUCH_THING_AT_ALL")
-	mustContain(t, body, "No package defines or uses this name.")
+	st, _, body := app.get(t, "/symbols/NO_SUCH_THING_AT_ALL")
+	if st != http.StatusNotFound {
+		t.Errorf("unknown symbol: HTTP %d, want 404", st)
+	}
+	mustContain(t, body, "No package defines or uses NO_SUCH_THING_AT_ALL")
 }
 
 func TestUploadPage(t *testing.T) {

@@ -45,6 +45,10 @@ type IncludeFact struct {
 type FileFacts struct {
 	Name  string
 	Facts *Facts
+	// Registry is set on a stock library the package does not ship, taken
+	// from VeriPost's library registry: its label ("CAMWorks 2024 SP2").
+	// Such a file only answers a :LIBRARY=/:INCLUDE= no package file matches.
+	Registry string
 }
 
 // Extract reads one file: UPG sources are parsed (the parsed file is

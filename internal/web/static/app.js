@@ -313,6 +313,7 @@
           var res;
           try { res = JSON.parse(xhr.responseText); } catch (_) { res = null; }
           if (!res || !res.status_url) { failed(apiError(xhr.status, xhr.responseText)); return; }
+          bar.value = 100;
           ptext.textContent = "Upload complete.";
           follow(res);
         } else {
@@ -348,7 +349,7 @@
         statusBox.setAttribute("data-state", s.status);
         if (s.status === "ready") {
           statusText.textContent = "";
-          statusText.appendChild(document.createTextNode("Ready: " + (s.file_count === 1 ? "1 file" : s.file_count + " files") + " stored. "));
+          statusText.appendChild(document.createTextNode(uploadSummary(res, s) + " "));
           var a = document.createElement("a");
           a.href = pkgURL;
           a.textContent = "Open the package →";
@@ -373,12 +374,31 @@
     }
 
     function done() {
-      progressBox.hidden = true;
+      // The bar stays, full, beside the result.
+      bar.value = 100;
+      ptext.textContent = "Done.";
+      pbytes.textContent = "";
       files = [];
       setBusy(false);
     }
 
     render();
+  }
+
+  // uploadSummary says what an accepted upload became: the version, whether
+  // it was new or identical to an earlier one, and its findings.
+  function uploadSummary(res, s) {
+    function n(k, one, many) { return k === 1 ? "1 " + one : k + " " + many; }
+    var parts = [];
+    if (res.created === false) {
+      parts.push("Identical to version " + (res.identical_to || s.version) + ": no new version was created.");
+    } else {
+      var v = "Version " + (res.version || s.version) + " created";
+      if (res.identical_to) v += " (identical to version " + res.identical_to + ")";
+      parts.push(v + ": " + n(s.file_count, "file", "files") + " stored.");
+    }
+    parts.push(n(s.error_count || 0, "error", "errors") + ", " + n(s.warning_count || 0, "warning", "warnings") + ", " + n(s.info_count || 0, "info", "infos") + ".");
+    return parts.join(" ");
   }
 
   // Files dropped outside the drop area must not make the browser leave
