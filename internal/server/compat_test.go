@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/veripost/veripost/internal/api"
+	"github.com/veripost/veripost/internal/auth"
 	"github.com/veripost/veripost/internal/catalog"
 	"github.com/veripost/veripost/internal/server"
 	"github.com/veripost/veripost/internal/server/servertest"
@@ -161,8 +162,15 @@ func request(t *testing.T, c *http.Client, method, url, contentType string, body
 }
 
 // postFiles sends files in form field field (as the original clients do:
-// "file") with optional form fields.
+// "file") with optional form fields, with the app's admin token.
 func postFiles(t *testing.T, app *servertest.App, path, field string, files []servertest.NamedFile, fields map[string]string) (int, http.Header, []byte) {
+	t.Helper()
+	ct, body := form(t, field, files, fields)
+	return request(t, app.Client, http.MethodPost, app.URL+path, ct, body)
+}
+
+// form builds a multipart form with files in field and the given fields.
+func form(t *testing.T, field string, files []servertest.NamedFile, fields map[string]string) (contentType string, body []byte) {
 	t.Helper()
 	var buf bytes.Buffer
 	mw := multipart.NewWriter(&buf)
@@ -177,7 +185,7 @@ func postFiles(t *testing.T, app *servertest.App, path, field string, files []se
 		w.Write(f.Data)
 	}
 	mw.Close()
-	return request(t, app.Client, http.MethodPost, app.URL+path, mw.FormDataContentType(), buf.Bytes())
+	return mw.FormDataContentType(), buf.Bytes()
 }
 
 func getOK(t *testing.T, app *servertest.App, path string) []byte {
@@ -571,5 +579,89 @@ func TestCompatRoutesDocumented(t *testing.T) {
 	body := getOK(t, app, "/api/v1/openapi.json")
 	if !bytes.Contains(body, []byte(`"/api/v1/posts/upload"`)) || !bytes.Contains(body, []byte(`"name":"compatibility"`)) {
 		t.Errorf("openapi.json lacks the compatibility routes or tag")
+	}
+}
+
+// Old clients send no token. The original routes are under the same
+// authentication as /api/v1 (the issue asks for it): without credentials
+// they answer 401 UNAUTHENTICATED (TestCompatContract), except /health;
+// with VERIPOST_ANONYMOUS_READ the reading routes answer anonymously and
+// uploads and parsing still need a token of the right scope. A bad token
+// is refused even where anonymous reading is allowed.
+func TestCompatAccess(t *testing.T) {
+	cfg := servertest.SQLite.Config(t)
+	cfg.AnonymousRead = true
+	app := servertest.Start(t, cfg)
+	src := servertest.NamedFile{Name: "OPEN.SRC", Data: []byte(":SYSTEM=MILL\r\n")}
+	res := app.Upload([]servertest.NamedFile{src}, nil)
+	app.WaitReady(res.PackageID)
+	var pkg api.CompatPackage
+	app.GetJSON("/api/v1/posts/"+res.PackageID, &pkg)
+	if len(pkg.Files) != 1 {
+		t.Fatalf("the package has %d files", len(pkg.Files))
+	}
+	viewer := app.ClientWith(app.CreateUser("vera", auth.RoleViewer, servertest.RandomPassword(), auth.ScopeRead))
+	engineer := app.ClientWith(app.CreateUser("ed", auth.RoleEngineer, servertest.RandomPassword(), auth.ScopeWrite))
+	badToken := app.ClientWith("vpt_not-a-token")
+	zip := servertest.NamedFile{Name: "p.zip", Data: servertest.Zip(t, "", []servertest.NamedFile{src})}
+	type call struct {
+		method, path string
+		file         *servertest.NamedFile
+	}
+	reads := []call{
+		{"GET", "/api/v1/posts/", nil}, {"GET", "/api/v1/posts", nil}, {"GET", "/api/v1/posts/" + res.PackageID, nil},
+		{"GET", "/api/v1/packages/" + res.PackageID + "/status", nil},
+		{"GET", "/api/v1/packages/" + res.PackageID + "/files/" + pkg.Files[0].ID + "/download", nil},
+	}
+	upload, zipUpload, analyze := call{"POST", "/api/v1/posts/upload", &src}, call{"POST", "/api/v1/packages/upload", &zip}, call{"POST", "/api/v1/parsing/analyze", &src}
+	send := func(c *http.Client, k call) (int, []byte) {
+		if k.file == nil {
+			status, _, body := request(t, c, k.method, app.URL+k.path, "", nil)
+			return status, body
+		}
+		ct, body := form(t, "file", []servertest.NamedFile{*k.file}, nil)
+		status, _, b := request(t, c, k.method, app.URL+k.path, ct, body)
+		return status, b
+	}
+	cases := []struct {
+		who    string
+		client *http.Client
+		calls  []call
+		status int
+		code   string
+	}{
+		{"anonymous", app.Anonymous, []call{{"GET", "/health", nil}}, 200, ""},
+		{"anonymous", app.Anonymous, reads, 200, ""},
+		{"anonymous", app.Anonymous, []call{upload, zipUpload, analyze}, 401, "UNAUTHENTICATED"},
+		{"a bad token", badToken, reads, 401, "UNAUTHENTICATED"},
+		{"a bad token", badToken, []call{{"GET", "/health", nil}}, 200, ""},
+		{"a viewer", viewer, append(reads, analyze), 200, ""},
+		{"a viewer", viewer, []call{upload, zipUpload}, 403, "FORBIDDEN"},
+		{"an engineer", engineer, []call{upload}, 201, ""},
+		{"an engineer", engineer, []call{zipUpload}, 202, ""},
+	}
+	for _, c := range cases {
+		for _, k := range c.calls {
+			status, body := send(c.client, k)
+			what := c.who + ": " + k.method + " " + k.path
+			if c.code != "" {
+				errorAnswer(t, what, status, body, c.status, c.code)
+			} else if status != c.status {
+				t.Errorf("%s: %d %.300s, want %d", what, status, body, c.status)
+			}
+		}
+	}
+	// The engineer's uploads are theirs in the audit trail, like any upload.
+	var list api.CompatPackageList
+	app.GetJSON("/api/v1/posts/", &list)
+	if list.Count != 3 {
+		t.Fatalf("%d packages, want 3", list.Count)
+	}
+	for _, p := range list.Packages[:2] {
+		var hist auth.AuditPage
+		app.GetJSON("/api/v1/packages/"+p.ID+"/history", &hist)
+		if len(hist.Items) != 1 || hist.Items[0].Action != auth.ActionPackageUpload || hist.Items[0].ActorName != "ed" {
+			t.Errorf("%s: history %+v", p.Name, hist.Items)
+		}
 	}
 }
