@@ -8,6 +8,8 @@ import (
 	"mime"
 	"mime/multipart"
 	"net/http"
+	"os"
+	"path/filepath"
 	"reflect"
 	"slices"
 	"strings"
@@ -574,6 +576,18 @@ func TestCompatRoutesDocumented(t *testing.T) {
 	}
 	for key := range want {
 		t.Errorf("%s is not in the OpenAPI document", key)
+	}
+	// The README's section on the original API lists every route.
+	readme, err := os.ReadFile(filepath.Join("..", "..", "README.md"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, section, _ := strings.Cut(string(readme), "### The original API")
+	section, _, _ = strings.Cut(section, "\n## ")
+	for _, op := range server.Operations(app.API.OpenAPI()) {
+		if p := strings.ReplaceAll(op.Path, "{id}", "{package_id}"); slices.Contains(op.Tags, api.CompatTag) && !strings.Contains(section, op.Method+" "+p) {
+			t.Errorf("README's section on the original API does not list %s %s", op.Method, p)
+		}
 	}
 	// The document the clients read says so too.
 	body := getOK(t, app, "/api/v1/openapi.json")
