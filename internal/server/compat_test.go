@@ -515,8 +515,10 @@ func TestCompatContract(t *testing.T) {
 					t.Errorf("%s: detail %q does not give %q", c.name, e["detail"], c.detail)
 				}
 			}
+			status, _, body := request(t, app.Client, http.MethodGet, app.URL+"/api/v1/packages/7f0c6d3e-1111-4222-8333-944445555666/status", "", nil)
+			errorAnswer(t, "status of an absent package", status, body, 404, "NOT_FOUND")
 			// Not a form at all; a platform name beyond the limit.
-			status, _, body := request(t, app.Client, http.MethodPost, app.URL+"/api/v1/posts/upload", "application/json", []byte(`{}`))
+			status, _, body = request(t, app.Client, http.MethodPost, app.URL+"/api/v1/posts/upload", "application/json", []byte(`{}`))
 			errorAnswer(t, "JSON to posts/upload", status, body, 400, "BAD_REQUEST")
 			status, _, body = postFiles(t, app, "/api/v1/posts/upload?platform="+strings.Repeat("p", 101), "file", []servertest.NamedFile{src}, nil)
 			errorAnswer(t, "long platform", status, body, 422, "VALIDATION_FAILED")
@@ -617,7 +619,8 @@ func TestCompatAccess(t *testing.T) {
 	viewer := app.ClientWith(app.CreateUser("vera", auth.RoleViewer, servertest.RandomPassword(), auth.ScopeRead))
 	engineer := app.ClientWith(app.CreateUser("ed", auth.RoleEngineer, servertest.RandomPassword(), auth.ScopeWrite))
 	badToken := app.ClientWith("vpt_not-a-token")
-	zip := servertest.NamedFile{Name: "p.zip", Data: servertest.Zip(t, "", []servertest.NamedFile{src})}
+	// An upper-case extension is a .zip too (as on Windows).
+	zip := servertest.NamedFile{Name: "Old Client.ZIP", Data: servertest.Zip(t, "", []servertest.NamedFile{src})}
 	type call struct {
 		method, path string
 		file         *servertest.NamedFile
@@ -670,6 +673,9 @@ func TestCompatAccess(t *testing.T) {
 	app.GetJSON("/api/v1/posts/", &list)
 	if list.Count != 3 {
 		t.Fatalf("%d packages, want 3", list.Count)
+	}
+	if list.Packages[0].Name != "Old Client" || list.Packages[1].Name != "OPEN" {
+		t.Errorf("the uploads are named %q and %q, want the ZIP's and the file's names", list.Packages[0].Name, list.Packages[1].Name)
 	}
 	for _, p := range list.Packages[:2] {
 		var hist auth.AuditPage
