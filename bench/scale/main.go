@@ -46,6 +46,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 	"github.com/jackc/pgx/v5"
 
+	"github.com/veripost/veripost/internal/auth"
 	"github.com/veripost/veripost/internal/config"
 	"github.com/veripost/veripost/internal/corpusgen"
 	"github.com/veripost/veripost/internal/server"
@@ -112,10 +113,14 @@ func run(ctx context.Context, o options) error {
 	if err != nil {
 		return err
 	}
+	token, err := adminToken(ctx, app)
+	if err != nil {
+		return err
+	}
 	srv := &http.Server{Handler: app.Handler}
 	go srv.Serve(ln)
 	defer srv.Close()
-	b := &bench{app: app, url: "http://" + ln.Addr().String(), client: &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: 256}}, gen: gen}
+	b := &bench{app: app, url: "http://" + ln.Addr().String(), client: &http.Client{Transport: bearer{token, &http.Transport{MaxIdleConnsPerHost: 256}}}, gen: gen}
 	fmt.Printf("stack %s, %d ingestion workers, %d CPUs\n", o.stack, o.workers, cpus())
 
 	if err := b.ingest(ctx, o.uploaders, o.duration); err != nil {
@@ -130,6 +135,29 @@ func run(ctx context.Context, o options) error {
 		}
 	}
 	return b.size(ctx, cfg)
+}
+
+// adminToken creates the administrator a new deployment needs and returns
+// an admin API token of it (the bench signs every request with it).
+func adminToken(ctx context.Context, app *server.App) (string, error) {
+	ctx = auth.WithActor(ctx, auth.System("bench"))
+	if _, err := app.Auth.CreateUser(ctx, auth.NewUser{Username: "bench", Role: auth.RoleAdmin}); err != nil {
+		return "", err
+	}
+	tok, err := app.Auth.CreateToken(ctx, auth.NewToken{Name: "bench", Scope: auth.ScopeAdmin, Owner: "bench"})
+	return tok.Secret, err
+}
+
+// bearer sends the API token with every request.
+type bearer struct {
+	token string
+	base  http.RoundTripper
+}
+
+func (b bearer) RoundTrip(r *http.Request) (*http.Response, error) {
+	r = r.Clone(r.Context())
+	r.Header.Set("Authorization", "Bearer "+b.token)
+	return b.base.RoundTrip(r)
 }
 
 type bench struct {
@@ -169,7 +197,6 @@ func (b *bench) upload(ctx context.Context, p corpusgen.Package) error {
 	return nil
 }
 
-// counts reads how many versions are in each status.
 // drain waits until every accepted version has ended (ready or failed).
 func (b *bench) drain(ctx context.Context) (ready, failed int, err error) {
 	for {
@@ -181,6 +208,7 @@ func (b *bench) drain(ctx context.Context) (ready, failed int, err error) {
 	}
 }
 
+// counts reads how many versions are in each status.
 func (b *bench) counts(ctx context.Context) (accepted, ready, failed int, err error) {
 	rows, err := b.app.DB.R.QueryContext(ctx, `SELECT status, COUNT(*) FROM package_versions GROUP BY status`)
 	if err != nil {
