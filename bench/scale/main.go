@@ -36,6 +36,7 @@ import (
 	"net/url"
 	"os"
 	"runtime"
+	"runtime/pprof"
 	"sort"
 	"sync"
 	"sync/atomic"
@@ -63,6 +64,7 @@ type options struct {
 	corpus    string
 	seed      int64
 	workers   int
+	profile   string
 }
 
 func main() {
@@ -76,6 +78,7 @@ func main() {
 	flag.StringVar(&o.corpus, "corpus", "../shared/corpus", "the real corpus the packages are generated from")
 	flag.Int64Var(&o.seed, "seed", 1, "generator seed")
 	flag.IntVar(&o.workers, "workers", 4, "ingestion workers (VERIPOST_WORKERS)")
+	flag.StringVar(&o.profile, "cpuprofile", "", "write a CPU profile of the ingest phase to this file (go tool pprof)")
 	flag.Parse()
 	if err := run(context.Background(), o); err != nil {
 		fmt.Fprintln(os.Stderr, "scale:", err)
@@ -120,7 +123,7 @@ func run(ctx context.Context, o options) error {
 	srv := &http.Server{Handler: app.Handler}
 	go srv.Serve(ln)
 	defer srv.Close()
-	b := &bench{app: app, url: "http://" + ln.Addr().String(), client: &http.Client{Transport: bearer{token, &http.Transport{MaxIdleConnsPerHost: 256}}}, gen: gen}
+	b := &bench{app: app, url: "http://" + ln.Addr().String(), client: &http.Client{Transport: bearer{token, &http.Transport{MaxIdleConnsPerHost: 256}}}, gen: gen, profile: o.profile}
 	fmt.Printf("stack %s, %d ingestion workers, %d CPUs\n", o.stack, o.workers, cpus())
 
 	if err := b.ingest(ctx, o.uploaders, o.duration); err != nil {
@@ -161,12 +164,13 @@ func (b bearer) RoundTrip(r *http.Request) (*http.Response, error) {
 }
 
 type bench struct {
-	app    *server.App
-	url    string
-	client *http.Client
-	gen    *corpusgen.Generator
-	next   atomic.Int64
-	bytes  atomic.Int64
+	app     *server.App
+	url     string
+	client  *http.Client
+	gen     *corpusgen.Generator
+	profile string // CPU profile of the ingest phase
+	next    atomic.Int64
+	bytes   atomic.Int64
 }
 
 // upload posts one package.
@@ -262,6 +266,17 @@ func (b *bench) uploaders(ctx context.Context, n int, stop func() bool) (func() 
 
 func (b *bench) ingest(ctx context.Context, n int, d time.Duration) error {
 	fmt.Printf("\n== ingest: %d uploaders for %s\n", n, d)
+	if b.profile != "" {
+		f, err := os.Create(b.profile)
+		if err != nil {
+			return err
+		}
+		defer f.Close()
+		if err := pprof.StartCPUProfile(f); err != nil {
+			return err
+		}
+		defer pprof.StopCPUProfile()
+	}
 	start := time.Now()
 	end := start.Add(d)
 	wait, _ := b.uploaders(ctx, n, func() bool { return time.Now().After(end) })
