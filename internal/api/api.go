@@ -129,6 +129,7 @@ func Mount(r chi.Router, d Deps) huma.API {
 	h.registerCopilot(api)
 	h.registerAuth(api)
 	h.registerRegistry(api)
+	h.registerCompat(api)
 	return api
 }
 
