@@ -173,6 +173,20 @@ func (db *DB) SaveAnalysis(ctx context.Context, a index.VersionAnalysis) error {
 	}
 	from := a.Status.From()
 	return db.InTx(ctx, func(tx *sql.Tx) error {
+		// Lock order (see lockPackage): the package's row, then the
+		// contents, then the rows below. Taking the package first keeps
+		// this from deadlocking with an upload of the package's next
+		// version, which locks the package and then rewrites the
+		// latest_files rows this transaction updates.
+		var packageID string
+		if err := tx.QueryRowContext(ctx, `SELECT package_id FROM package_versions WHERE id = $1`, a.VersionID).Scan(&packageID); errors.Is(err, sql.ErrNoRows) {
+			return catalog.ErrNotFound // deleted meanwhile
+		} else if err != nil {
+			return err
+		}
+		if err := db.lockPackage(ctx, tx, packageID); err != nil {
+			return err
+		}
 		shas := make([]string, len(a.Files))
 		for i, f := range a.Files {
 			shas[i] = f.SHA256
