@@ -7,6 +7,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"log/slog"
 	"net/http"
 	"strings"
@@ -14,6 +15,7 @@ import (
 	"github.com/danielgtaylor/huma/v2"
 	"github.com/danielgtaylor/huma/v2/adapters/humachi"
 	"github.com/go-chi/chi/v5"
+	"github.com/go-chi/chi/v5/middleware"
 
 	"github.com/veripost/veripost/internal/apperror"
 	"github.com/veripost/veripost/internal/blob"
@@ -63,6 +65,10 @@ func init() {
 		if detail == "" {
 			detail = msg
 		}
+		if status >= 500 {
+			// A framework failure on the server side: its text is for the log.
+			return apperror.Server(fmt.Errorf("%s: %s", msg, detail))
+		}
 		// Some framework errors quote the request body; never echo it whole.
 		const maxDetail = 600
 		if len(detail) > maxDetail {
@@ -109,7 +115,15 @@ func (h *handlers) fail(ctx context.Context, err error) error {
 	}
 	e := apperror.From(err)
 	if e.Status >= 500 {
-		h.Log.ErrorContext(ctx, "request failed", "code", e.Code, "err", err)
+		// The answer names no internal detail; the request id leads from
+		// it to this log line, which has the cause.
+		id := middleware.GetReqID(ctx)
+		h.Log.ErrorContext(ctx, "request failed", "code", e.Code, "err", err, "request_id", id)
+		if id != "" {
+			c := *e
+			c.Detail += " (request id " + id + ")"
+			e = &c
+		}
 	}
 	return e
 }

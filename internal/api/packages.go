@@ -426,8 +426,7 @@ func (h *handlers) blobErr(ctx context.Context, err error, name string) error {
 		return apperror.New(http.StatusNotFound, apperror.CodeNotFound,
 			"The stored copy of "+name+" is missing. Upload the package again.", err.Error())
 	}
-	return apperror.New(http.StatusServiceUnavailable, apperror.CodeUnavailable,
-		"The file store is not reachable right now. Try again in a minute.", err.Error())
+	return h.fail(ctx, apperror.Unavailable("The file store is not reachable right now. Try again in a minute.", err))
 }
 
 type zipInput struct {

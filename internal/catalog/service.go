@@ -209,14 +209,12 @@ func NotFound(what, id string) error {
 		"%s %q not found", what, id)
 }
 
+// The two 503s of accepting an upload keep the driver's text as the cause
+// (for the log), never in the answer.
 func storageUnavailable(err error) error {
-	return apperror.New(http.StatusServiceUnavailable, apperror.CodeUnavailable,
-		"The file store is not reachable, so the upload was not accepted and nothing was saved. Try again in a minute; if it persists, ask your administrator to check the object store.",
-		err.Error())
+	return apperror.Unavailable("The file store is not reachable, so the upload was not accepted and nothing was saved. Try again in a minute; if it persists, ask your administrator to check the object store.", err)
 }
 
 func databaseUnavailable(err error) error {
-	return apperror.New(http.StatusServiceUnavailable, apperror.CodeUnavailable,
-		"The database is not reachable, so nothing was saved. Try again in a minute; if it persists, ask your administrator to check the database.",
-		err.Error())
+	return apperror.Unavailable("The database is not reachable, so nothing was saved. Try again in a minute; if it persists, ask your administrator to check the database.", err)
 }

@@ -20,6 +20,7 @@ import (
 	"github.com/veripost/veripost/internal/blob"
 	"github.com/veripost/veripost/internal/catalog"
 	"github.com/veripost/veripost/internal/index"
+	"github.com/veripost/veripost/internal/transient"
 )
 
 // Pipeline processes ingestion jobs.
@@ -87,7 +88,12 @@ func (p *Pipeline) Process(ctx context.Context, versionID string, lastAttempt bo
 			msg = se.message
 		}
 		log.Error("ingestion failed", "err", err)
-		if serr := p.Repo.SetVersionStatus(context.WithoutCancel(ctx), ver.ID, catalog.StatusError, msg, err.Error()); serr != nil {
+		detail := err.Error()
+		if transient.Unreachable(err) {
+			// The driver's text names hosts and databases: it stays in the log.
+			detail = "the database or file store did not answer in any attempt; the worker log has the cause"
+		}
+		if serr := p.Repo.SetVersionStatus(context.WithoutCancel(ctx), ver.ID, catalog.StatusError, msg, detail); serr != nil {
 			return errors.Join(err, serr)
 		}
 	} else {

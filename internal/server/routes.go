@@ -80,11 +80,14 @@ func (a *App) ready(w http.ResponseWriter, r *http.Request) {
 	defer cancel()
 	checks := map[string]string{"database": "ok", "object_store": "ok"}
 	status := http.StatusOK
+	// The causes go to the log only: they name hosts, users and databases.
 	if err := a.DB.Ping(ctx); err != nil {
-		checks["database"], status = err.Error(), http.StatusServiceUnavailable
+		checks["database"], status = "unreachable", http.StatusServiceUnavailable
+		a.Log.Warn("readiness: database unreachable", "err", err)
 	}
 	if err := a.Blobs.Ping(ctx); err != nil {
-		checks["object_store"], status = err.Error(), http.StatusServiceUnavailable
+		checks["object_store"], status = "unreachable", http.StatusServiceUnavailable
+		a.Log.Warn("readiness: object store unreachable", "err", err)
 	}
 	if status != http.StatusOK {
 		api.WriteError(w, apperror.New(status, apperror.CodeUnavailable,

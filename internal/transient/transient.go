@@ -65,7 +65,7 @@ func Unreachable(err error) bool {
 	if errors.As(err, &pg) {
 		switch {
 		case strings.HasPrefix(pg.Code, "08"), // connection exception
-			strings.HasPrefix(pg.Code, "53"), // insufficient resources (too many connections, disk full)
+			strings.HasPrefix(pg.Code, "53"),  // insufficient resources (too many connections, disk full)
 			strings.HasPrefix(pg.Code, "57P"): // admin or crash shutdown, cannot connect now
 			return true
 		}
