@@ -103,4 +103,3 @@ func checkRecovered(t *testing.T, app *servertest.App, id string) {
 	res := app.Upload([]servertest.NamedFile{{Name: "AFTER.SRC", Data: []byte("* after\r\n")}}, nil)
 	app.WaitReady(res.PackageID)
 }
-
