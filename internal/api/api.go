@@ -20,6 +20,7 @@ import (
 	"github.com/veripost/veripost/internal/apperror"
 	"github.com/veripost/veripost/internal/blob"
 	"github.com/veripost/veripost/internal/catalog"
+	"github.com/veripost/veripost/internal/httpguard"
 	"github.com/veripost/veripost/internal/index"
 	"github.com/veripost/veripost/internal/upload"
 )
@@ -65,6 +66,9 @@ func init() {
 		if detail == "" {
 			detail = msg
 		}
+		if strings.Contains(detail, errJSONNUL.Error()) {
+			return httpguard.ErrNUL("the JSON body").(*apperror.Error)
+		}
 		if status >= 500 {
 			// A framework failure on the server side: its text is for the log.
 			return apperror.Server(fmt.Errorf("%s: %s", msg, detail))
@@ -98,6 +102,9 @@ func Mount(r chi.Router, d Deps) huma.API {
 	cfg.DocsPath = "" // the built-in docs page loads scripts from a CDN; VeriPost must work offline
 	cfg.SchemasPath = Prefix + "/schemas"
 	cfg.CreateHooks = nil // no $schema links in responses
+	// JSON bodies with a NUL character in a text are refused with a 400
+	// before any handler runs: PostgreSQL cannot store one, SQLite would.
+	cfg.Formats = map[string]huma.Format{"application/json": jsonFormat, "json": jsonFormat}
 	api := humachi.New(r, cfg)
 	h := &handlers{Deps: d}
 	h.register(api)
@@ -105,6 +112,19 @@ func Mount(r chi.Router, d Deps) huma.API {
 	h.registerParse(api)
 	return api
 }
+
+var jsonFormat = huma.Format{
+	Marshal: huma.DefaultJSONFormat.Marshal,
+	Unmarshal: func(data []byte, v any) error {
+		if httpguard.JSONHasNUL(data) {
+			return errJSONNUL
+		}
+		return json.Unmarshal(data, v)
+	},
+}
+
+// errJSONNUL reaches huma.NewError only as text, inside a validation error.
+var errJSONNUL = errors.New("a JSON text value holds a NUL character")
 
 type handlers struct{ Deps }
 

@@ -19,6 +19,7 @@ import (
 	"github.com/veripost/veripost/internal/apperror"
 	"github.com/veripost/veripost/internal/blob"
 	"github.com/veripost/veripost/internal/catalog"
+	"github.com/veripost/veripost/internal/httpguard"
 	"github.com/veripost/veripost/internal/upload"
 )
 
@@ -413,13 +414,65 @@ func (h *handlers) downloadFile(ctx context.Context, in *fileInput) (*streamOutp
 	return &streamOutput{Body: func(hctx huma.Context) {
 		defer obj.Close()
 		r, w := humachi.Unwrap(hctx)
+		header, decision := httpguard.CheckRange(r.Header.Get("Range"), obj.Size())
+		if decision == httpguard.RangeUnsatisfiable && r.Header.Get("If-Range") == "" {
+			w.Header().Set("Content-Range", fmt.Sprintf("bytes */%d", obj.Size()))
+			WriteError(w, rangeNotSatisfiable(r.Header.Get("Range"), obj.Size()))
+			return
+		}
+		if header == "" {
+			r.Header.Del("Range")
+		} else {
+			r.Header.Set("Range", header)
+		}
 		w.Header().Set("Content-Type", "application/octet-stream")
 		w.Header().Set("Content-Disposition", mime.FormatMediaType("attachment", map[string]string{"filename": f.Filename}))
 		w.Header().Set("ETag", `"`+f.SHA256+`"`)
 		w.Header().Set("X-Content-SHA256", f.SHA256)
-		http.ServeContent(w, r, f.Filename, f.CreatedAt, obj)
+		http.ServeContent(&jsonErrors{ResponseWriter: w, rangeHeader: r.Header.Get("Range"), size: obj.Size()}, r, f.Filename, f.CreatedAt, obj)
 	}}, nil
 }
+
+func rangeNotSatisfiable(rangeHeader string, size int64) error {
+	return apperror.Newf(http.StatusRequestedRangeNotSatisfiable, apperror.CodeRangeInvalid,
+		"The requested byte range is outside the file. Ask for bytes within its size, or leave out the Range header to get the whole file.",
+		"Range %q on %d bytes", rangeHeader, size)
+}
+
+// jsonErrors turns the plain-text errors http.ServeContent writes (416 for
+// a range it cannot serve, 412 for a failed precondition) into the API's
+// JSON errors.
+type jsonErrors struct {
+	http.ResponseWriter
+	rangeHeader string
+	size        int64
+	replaced    bool
+}
+
+func (j *jsonErrors) WriteHeader(status int) {
+	if status < 400 || j.replaced {
+		j.ResponseWriter.WriteHeader(status)
+		return
+	}
+	j.replaced = true
+	var err error = apperror.New(status, apperror.CodeBadRequest, http.StatusText(status)+".", "")
+	switch status {
+	case http.StatusRequestedRangeNotSatisfiable:
+		err = rangeNotSatisfiable(j.rangeHeader, j.size)
+	case http.StatusPreconditionFailed:
+		err = apperror.New(status, apperror.CodeBadRequest, "The file changed since you last fetched it (If-Match or If-Unmodified-Since failed).", "")
+	}
+	WriteError(j.ResponseWriter, err)
+}
+
+func (j *jsonErrors) Write(p []byte) (int, error) {
+	if j.replaced {
+		return len(p), nil // the plain-text body, replaced by the JSON one
+	}
+	return j.ResponseWriter.Write(p)
+}
+
+func (j *jsonErrors) Unwrap() http.ResponseWriter { return j.ResponseWriter }
 
 func (h *handlers) blobErr(ctx context.Context, err error, name string) error {
 	if errors.Is(err, blob.ErrNotFound) {
@@ -462,6 +515,9 @@ func (h *handlers) downloadZip(ctx context.Context, in *zipInput) (*streamOutput
 		w.Header().Set("Content-Type", "application/zip")
 		w.Header().Set("Content-Disposition", mime.FormatMediaType("attachment", map[string]string{"filename": name}))
 		w.WriteHeader(http.StatusOK)
+		if r.Method == http.MethodHead {
+			return // the headers are the answer; do not read every file
+		}
 		if err := h.writeZip(r.Context(), w, files); err != nil {
 			h.Log.ErrorContext(r.Context(), "zip download aborted", "package", pkg.ID, "err", err)
 			// Abort the connection so the client sees a failed download, not a truncated ZIP.

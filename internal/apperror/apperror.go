@@ -114,6 +114,10 @@ const (
 	CodeMethodNotAllowed  = "METHOD_NOT_ALLOWED"
 	CodeClientClosed      = "CLIENT_CLOSED"
 	CodeBinaryFile        = "BINARY_FILE"
+	CodeRangeInvalid      = "RANGE_NOT_SATISFIABLE"
+	CodeRequestTimeout    = "REQUEST_TIMEOUT"
+	CodeIdempotencyReused = "IDEMPOTENCY_KEY_REUSED"
+	CodeIngestLimit       = "INGEST_LIMIT"
 )
 
 // GetStatus returns the HTTP status (it lets HTTP frameworks that look for

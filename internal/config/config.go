@@ -26,6 +26,12 @@ type Config struct {
 	BlobURL string `env:"VERIPOST_BLOB_URL"`
 
 	ListenAddr      string        `env:"VERIPOST_LISTEN_ADDR" envDefault:"127.0.0.1:8080"`
+	// HTTP server timeouts: for a request's headers to arrive, for the
+	// longest pause while its body arrives, and for an idle keep-alive
+	// connection.
+	ReadHeaderTimeout time.Duration `env:"VERIPOST_READ_HEADER_TIMEOUT" envDefault:"10s"`
+	ReadBodyTimeout   time.Duration `env:"VERIPOST_READ_BODY_TIMEOUT" envDefault:"30s"`
+	IdleTimeout       time.Duration `env:"VERIPOST_IDLE_TIMEOUT" envDefault:"2m"`
 	ShutdownTimeout time.Duration `env:"VERIPOST_SHUTDOWN_TIMEOUT" envDefault:"20s"`
 	LogLevel        string        `env:"VERIPOST_LOG_LEVEL" envDefault:"info"`
 	LogFormat       string        `env:"VERIPOST_LOG_FORMAT" envDefault:"text"`
@@ -80,6 +86,8 @@ func (c Config) validate() error {
 		return fmt.Errorf("VERIPOST_WORKERS must not be negative, got %d", c.Workers)
 	case c.JobMaxAttempts < 1:
 		return fmt.Errorf("VERIPOST_JOB_MAX_ATTEMPTS must be at least 1, got %d", c.JobMaxAttempts)
+	case c.ReadHeaderTimeout <= 0 || c.ReadBodyTimeout <= 0 || c.IdleTimeout <= 0:
+		return fmt.Errorf("VERIPOST_READ_HEADER_TIMEOUT, VERIPOST_READ_BODY_TIMEOUT and VERIPOST_IDLE_TIMEOUT must be positive durations (like 30s)")
 	}
 	return nil
 }

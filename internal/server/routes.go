@@ -18,6 +18,7 @@ import (
 
 	"github.com/veripost/veripost/internal/api"
 	"github.com/veripost/veripost/internal/apperror"
+	"github.com/veripost/veripost/internal/httpguard"
 	"github.com/veripost/veripost/internal/web"
 )
 
@@ -51,7 +52,8 @@ func (a *App) routes() http.Handler {
 	r := chi.NewRouter()
 	// JSON answers compress well (a 300 KB source with its tokens is ~10:1);
 	// file downloads are octet-stream or zip and pass through untouched.
-	r.Use(middleware.RequestID, a.observe, a.recoverJSON, middleware.Compress(5, "application/json"))
+	r.Use(httpguard.BodyTimeout(a.Config.ReadBodyTimeout), middleware.RequestID, a.observe, a.recoverJSON,
+		httpguard.NoSniff, httpguard.RejectNUL(api.WriteError), middleware.GetHead, middleware.Compress(5, "application/json"))
 	a.opsRoutes(r)
 	api.Mount(r, api.Deps{
 		Repo: a.DB, Browser: a.DB, Service: a.Service, Blobs: a.Blobs, Index: a.DB, Reindex: a.Reindexer(),

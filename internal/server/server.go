@@ -11,7 +11,6 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
-	"time"
 
 	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/riverqueue/river/riverdriver/riverdatabasesql"
@@ -239,7 +238,7 @@ func (a *App) Serve(ctx context.Context, addr string) error {
 			a.stopQueue()
 			return fmt.Errorf("listening on %s: %w (set VERIPOST_LISTEN_ADDR to a free address)", addr, err)
 		}
-		srv = &http.Server{Handler: a.Handler, ReadHeaderTimeout: 10 * time.Second, IdleTimeout: 2 * time.Minute}
+		srv = a.HTTPServer()
 		a.Log.Info("VeriPost is listening", "url", "http://"+ln.Addr().String())
 		go func() { errc <- srv.Serve(ln) }()
 	}
@@ -263,6 +262,17 @@ func (a *App) Serve(ctx context.Context, addr string) error {
 		err = nil
 	}
 	return err
+}
+
+// HTTPServer is the HTTP server for the app's handler with the configured
+// timeouts: headers must arrive within VERIPOST_READ_HEADER_TIMEOUT, a
+// body must not pause longer than VERIPOST_READ_BODY_TIMEOUT (see
+// httpguard.BodyTimeout, in the handler), idle keep-alive connections are
+// closed after VERIPOST_IDLE_TIMEOUT. There is no overall read or write
+// deadline: a large upload or download on a slow link is not cut off.
+func (a *App) HTTPServer() *http.Server {
+	return &http.Server{Handler: a.Handler, ReadHeaderTimeout: a.Config.ReadHeaderTimeout, IdleTimeout: a.Config.IdleTimeout,
+		ErrorLog: slog.NewLogLogger(a.Log.Handler(), slog.LevelDebug)}
 }
 
 func (a *App) stopQueue() {
