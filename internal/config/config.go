@@ -25,16 +25,16 @@ type Config struct {
 	// s3://bucket?endpoint=…&region=…&use_path_style=true.
 	BlobURL string `env:"VERIPOST_BLOB_URL"`
 
-	ListenAddr      string        `env:"VERIPOST_LISTEN_ADDR" envDefault:"127.0.0.1:8080"`
+	ListenAddr string `env:"VERIPOST_LISTEN_ADDR" envDefault:"127.0.0.1:8080"`
 	// HTTP server timeouts: for a request's headers to arrive, for the
 	// longest pause while its body arrives, and for an idle keep-alive
 	// connection.
 	ReadHeaderTimeout time.Duration `env:"VERIPOST_READ_HEADER_TIMEOUT" envDefault:"10s"`
 	ReadBodyTimeout   time.Duration `env:"VERIPOST_READ_BODY_TIMEOUT" envDefault:"30s"`
 	IdleTimeout       time.Duration `env:"VERIPOST_IDLE_TIMEOUT" envDefault:"2m"`
-	ShutdownTimeout time.Duration `env:"VERIPOST_SHUTDOWN_TIMEOUT" envDefault:"20s"`
-	LogLevel        string        `env:"VERIPOST_LOG_LEVEL" envDefault:"info"`
-	LogFormat       string        `env:"VERIPOST_LOG_FORMAT" envDefault:"text"`
+	ShutdownTimeout   time.Duration `env:"VERIPOST_SHUTDOWN_TIMEOUT" envDefault:"20s"`
+	LogLevel          string        `env:"VERIPOST_LOG_LEVEL" envDefault:"info"`
+	LogFormat         string        `env:"VERIPOST_LOG_FORMAT" envDefault:"text"`
 
 	// AutoMigrate runs database migrations when serve or worker starts.
 	AutoMigrate bool `env:"VERIPOST_AUTO_MIGRATE" envDefault:"true"`
