@@ -31,6 +31,8 @@ func (h *handlers) register(api huma.API) {
 		Tags:          tags,
 		DefaultStatus: http.StatusAccepted,
 		Errors:        []int{400, 404, 413, 422, 503},
+		Parameters: []*huma.Param{{Name: "Idempotency-Key", In: "header", Schema: &huma.Schema{Type: "string", MaxLength: &maxKeyLength},
+			Description: "a key (such as a UUID) the client makes up per upload and sends again when it retries: a retry answers with the version the first attempt recorded and creates nothing (header Idempotent-Replayed: true). Keys are remembered for 24 hours."}},
 	}, h.upload)
 	// The body is streamed by the handler itself, so it is described in the
 	// document after registration (declared before, huma would buffer it).
@@ -77,6 +79,8 @@ func (h *handlers) register(api huma.API) {
 		DefaultStatus: http.StatusNoContent, Errors: []int{404},
 	}, h.delete)
 }
+
+var maxKeyLength = catalog.MaxKeyLength
 
 func uploadRequestBody() *huma.RequestBody {
 	return &huma.RequestBody{
@@ -131,6 +135,9 @@ type UploadResult struct {
 type uploadOutput struct {
 	Status   int
 	Location string `header:"Location"`
+	// Replayed is "true" when an earlier request with the same
+	// Idempotency-Key recorded this version (nothing new was recorded).
+	Replayed string `header:"Idempotent-Replayed"`
 	Body     UploadResult
 }
 
@@ -152,9 +159,10 @@ func (h *handlers) upload(ctx context.Context, in *uploadInput) (*uploadOutput, 
 		return nil, h.fail(ctx, err)
 	}
 	req := catalog.Upload{
-		PackageID: strings.TrimSpace(up.Fields["package_id"]),
-		Name:      strings.TrimSpace(up.Fields["name"]),
-		Note:      strings.TrimSpace(up.Fields["note"]),
+		PackageID:      strings.TrimSpace(up.Fields["package_id"]),
+		Name:           strings.TrimSpace(up.Fields["name"]),
+		Note:           strings.TrimSpace(up.Fields["note"]),
+		IdempotencyKey: r.Header.Get("Idempotency-Key"),
 	}
 	for _, f := range up.Files {
 		req.Files = append(req.Files, catalog.UploadFile{
@@ -171,7 +179,11 @@ func (h *handlers) upload(ctx context.Context, in *uploadInput) (*uploadOutput, 
 	if !acc.Created {
 		code = http.StatusOK
 	}
-	return &uploadOutput{Status: code, Location: status, Body: UploadResult{
+	replayed := ""
+	if acc.Replayed {
+		replayed = "true"
+	}
+	return &uploadOutput{Status: code, Location: status, Replayed: replayed, Body: UploadResult{
 		PackageID: acc.Package.ID, VersionID: acc.Version.ID, Version: acc.Version.Number, JobID: acc.Version.JobID,
 		Status: acc.Version.Status, StatusURL: status, Files: acc.Version.FileCount, Created: acc.Created, IdenticalTo: acc.IdenticalTo,
 	}}, nil

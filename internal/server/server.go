@@ -11,6 +11,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"time"
 
 	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/riverqueue/river/riverdriver/riverdatabasesql"
@@ -83,12 +84,12 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger, opt Options) 
 		return nil, err
 	}
 	app.Queue, err = jobs.New(driver, jobs.Options{Workers: workers, MaxAttempts: cfg.JobMaxAttempts, Processor: app.Pipeline, Log: log,
-		Collect: func(ctx context.Context) error { _, err := app.Collector.Collect(ctx); return err }})
+		Collect: app.collect})
 	if err != nil {
 		app.Close()
 		return nil, err
 	}
-	app.Service = &catalog.Service{Repo: db, Recorder: recorder{db: db, queue: app.Queue}, Blobs: app.Blobs, Leases: db, Log: log}
+	app.Service = &catalog.Service{Repo: db, Recorder: recorder{db: db, queue: app.Queue}, Blobs: app.Blobs, Leases: db, Keys: db, Log: log}
 	app.Handler = app.routes()
 	return app, nil
 }
@@ -129,6 +130,11 @@ func (r recorder) RecordVersion(ctx context.Context, nv catalog.NewVersion) (cat
 		if ver, err = r.db.CreateVersionTx(ctx, tx, nv); err != nil {
 			return err
 		}
+		if nv.Key != nil {
+			if err := r.db.SaveUploadKeyTx(ctx, tx, *nv.Key, ver.ID); err != nil {
+				return err
+			}
+		}
 		if ver.JobID, err = r.queue.EnqueueIngest(ctx, tx, ver.ID); err != nil {
 			return fmt.Errorf("queueing ingestion: %w", err)
 		}
@@ -139,6 +145,19 @@ func (r recorder) RecordVersion(ctx context.Context, nv catalog.NewVersion) (cat
 	}
 	pkg, err := r.db.GetPackage(ctx, ver.PackageID)
 	return pkg, ver, err
+}
+
+// UploadKeyTTL is how long an upload's Idempotency-Key is remembered.
+const UploadKeyTTL = 24 * time.Hour
+
+// collect is the periodic housekeeping: the blob collector, and forgetting
+// idempotency keys older than UploadKeyTTL.
+func (a *App) collect(ctx context.Context) error {
+	_, err := a.Collector.Collect(ctx)
+	if _, kerr := a.DB.PruneUploadKeys(ctx, time.Now().Add(-UploadKeyTTL)); kerr != nil {
+		err = errors.Join(err, kerr)
+	}
+	return err
 }
 
 // blobSweeper lets the collector list and delete blobs.
