@@ -17,6 +17,7 @@ import (
 	"github.com/go-chi/chi/v5"
 	"github.com/go-chi/chi/v5/middleware"
 
+	"github.com/veripost/veripost/internal/analysis"
 	"github.com/veripost/veripost/internal/apperror"
 	"github.com/veripost/veripost/internal/blob"
 	"github.com/veripost/veripost/internal/catalog"
@@ -34,8 +35,10 @@ type Deps struct {
 	Index   index.Reader
 	Reindex Reindexer
 	Limits  upload.Limits
-	Log     *slog.Logger
-	Version string
+	// AnalysisLimits bound the files POST /parse analyses.
+	AnalysisLimits analysis.Limits
+	Log            *slog.Logger
+	Version        string
 }
 
 // Prefix is where the API lives.

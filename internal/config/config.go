@@ -41,6 +41,10 @@ type Config struct {
 	// Workers: ingestion jobs worked at once by this process. 0 disables
 	// in-process workers in `serve` (scaled deployments run `veripost worker`).
 	Workers int `env:"VERIPOST_WORKERS" envDefault:"4"`
+	// Analysis limits per file: more lines, or more findings, end the
+	// version in error instead of holding a worker and the database.
+	IngestMaxLines       int `env:"VERIPOST_INGEST_MAX_LINES" envDefault:"200000"`
+	IngestMaxDiagnostics int `env:"VERIPOST_INGEST_MAX_DIAGNOSTICS" envDefault:"20000"`
 	// JobMaxAttempts bounds retries of a failing ingestion job.
 	JobMaxAttempts int `env:"VERIPOST_JOB_MAX_ATTEMPTS" envDefault:"5"`
 
@@ -86,6 +90,8 @@ func (c Config) validate() error {
 		return fmt.Errorf("VERIPOST_WORKERS must not be negative, got %d", c.Workers)
 	case c.JobMaxAttempts < 1:
 		return fmt.Errorf("VERIPOST_JOB_MAX_ATTEMPTS must be at least 1, got %d", c.JobMaxAttempts)
+	case c.IngestMaxLines < 0 || c.IngestMaxDiagnostics < 0:
+		return fmt.Errorf("VERIPOST_INGEST_MAX_LINES and VERIPOST_INGEST_MAX_DIAGNOSTICS must not be negative (0 means no limit)")
 	case c.ReadHeaderTimeout <= 0 || c.ReadBodyTimeout <= 0 || c.IdleTimeout <= 0:
 		return fmt.Errorf("VERIPOST_READ_HEADER_TIMEOUT, VERIPOST_READ_BODY_TIMEOUT and VERIPOST_IDLE_TIMEOUT must be positive durations (like 30s)")
 	}

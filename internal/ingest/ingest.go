@@ -29,6 +29,9 @@ type Pipeline struct {
 	Blobs blob.Store
 	Index index.Writer
 	Log   *slog.Logger
+	// Limits bound what one file may cost; a file over them ends the
+	// version in error with a message saying which limit.
+	Limits analysis.Limits
 }
 
 var (
@@ -142,6 +145,9 @@ func (p *Pipeline) run(ctx context.Context, ver catalog.Version) error {
 		if data[i], err = p.read(ctx, f); err != nil {
 			return err
 		}
+		if err := p.Limits.CheckSize(f.Filename, data[i]); err != nil {
+			return limitError(err)
+		}
 	}
 
 	if err := set(catalog.StatusParsing); err != nil {
@@ -155,6 +161,10 @@ func (p *Pipeline) run(ctx context.Context, ver catalog.Version) error {
 		a := stored[keys[i]]
 		if a == nil {
 			a = analysis.AnalyzeFile(f.Filename, data[i])
+			data[i] = nil // the bytes are no longer needed
+			if err := p.Limits.CheckFindings(f.Filename, a); err != nil {
+				return limitError(err)
+			}
 		}
 		named[i] = analysis.Named{Name: f.Filename, File: a}
 		va.Files = append(va.Files, index.AnalysedFile{FileID: f.ID, Name: f.Filename, File: a})
@@ -174,6 +184,15 @@ func (p *Pipeline) run(ctx context.Context, ver catalog.Version) error {
 		return &stageError{"Storing the analysed package failed because of a server problem. VeriPost retried and gave up; try again later.", err}
 	}
 	return nil
+}
+
+// limitError ends the version in error: analysing again cannot help.
+func limitError(err error) error {
+	var le *analysis.LimitError
+	if errors.As(err, &le) {
+		return permanentError{&stageError{le.Message(), err}}
+	}
+	return permanentError{&stageError{"A file is over this server's analysis limits.", err}}
 }
 
 // check confirms that a file whose content was analysed before is still

@@ -1,8 +1,10 @@
 package server_test
 
 import (
+	"bytes"
 	"fmt"
 	"net/http"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -130,4 +132,59 @@ func checkLibraryCounters(t *testing.T, app *servertest.App) {
 		WHERE kind = 'lib' AND name_key NOT IN (SELECT name_key FROM library_names)`).Scan(&uncounted); err != nil || uncounted > 0 {
 		t.Errorf("%d library names in the latest files have no counter (%v)", uncounted, err)
 	}
+}
+
+// TestPathologicalUpload: a .SRC of a million short lines (7 MB) used to
+// keep the embedded server busy for 80 s, with list and status requests
+// timing out. Now the version ends in error at once with a message naming
+// the limit, reads answer quickly meanwhile, and the next upload is
+// ingested as usual. A file with more findings than allowed ends the same
+// way.
+func TestPathologicalUpload(t *testing.T) {
+	forEachBackend(t, func(t *testing.T, b servertest.Backend) {
+		cfg := b.Config(t)
+		cfg.IngestMaxDiagnostics = 50
+		app := servertest.Start(t, cfg)
+		seed := app.Upload([]servertest.NamedFile{{Name: "S.SRC", Data: []byte("* seed\r\n")}}, nil)
+		app.WaitReady(seed.PackageID)
+
+		stop := make(chan struct{})
+		slowest := make(chan time.Duration)
+		go func() { // a reader, all along
+			var worst time.Duration
+			defer func() { slowest <- worst }()
+			for {
+				select {
+				case <-stop:
+					return
+				default:
+				}
+				start := time.Now()
+				app.Get("/api/v1/packages")
+				app.Get("/api/v1/packages/" + seed.PackageID + "/status")
+				worst = max(worst, time.Since(start))
+				time.Sleep(20 * time.Millisecond)
+			}
+		}()
+		start := time.Now()
+		huge := app.Upload([]servertest.NamedFile{{Name: "HUGE.SRC", Data: bytes.Repeat([]byte("A=1;\r\n"), 1_000_000)}}, nil)
+		st := app.WaitDone(huge.PackageID, time.Minute)
+		took := time.Since(start)
+		close(stop)
+		worst := <-slowest
+		t.Logf("1,000,000-line upload ended %s after %s; slowest read meanwhile %s", st.Status, took, worst)
+		if st.Status != "error" || !strings.Contains(st.ErrorMessage, "1000000 lines") || !strings.Contains(st.ErrorMessage, "VERIPOST_INGEST_MAX_LINES") {
+			t.Fatalf("the huge upload: %+v", st)
+		}
+		if worst > 5*time.Second {
+			t.Errorf("a list and status read took %s while the huge upload was ingested", worst)
+		}
+
+		noisy := app.Upload([]servertest.NamedFile{{Name: "NOISY.SRC", Data: bytes.Repeat([]byte("@@@@@\r\n"), 200)}}, nil)
+		if st := app.WaitDone(noisy.PackageID, time.Minute); st.Status != "error" || !strings.Contains(st.ErrorMessage, "more than 50 findings") {
+			t.Fatalf("a file with too many findings: %+v", st)
+		}
+		after := app.Upload([]servertest.NamedFile{{Name: "AFTER.SRC", Data: []byte("* after\r\n")}}, nil)
+		app.WaitReady(after.PackageID)
+	})
 }

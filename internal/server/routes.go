@@ -57,7 +57,7 @@ func (a *App) routes() http.Handler {
 	a.opsRoutes(r)
 	api.Mount(r, api.Deps{
 		Repo: a.DB, Browser: a.DB, Service: a.Service, Blobs: a.Blobs, Index: a.DB, Reindex: a.Reindexer(),
-		Limits: a.Limits(), Log: a.Log, Version: a.version,
+		Limits: a.Limits(), AnalysisLimits: a.AnalysisLimits(), Log: a.Log, Version: a.version,
 	})
 	ui := web.New(web.Deps{Store: a.DB, Blobs: a.Blobs, Index: a.DB, Limits: a.Limits(), Log: a.Log, Version: a.version, APIPrefix: api.Prefix})
 	r.NotFound(func(w http.ResponseWriter, r *http.Request) {

@@ -71,7 +71,7 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger, opt Options) 
 		db.Close()
 		return nil, fmt.Errorf("opening object store: %w", err)
 	}
-	app.Pipeline = &ingest.Pipeline{Repo: db, Blobs: app.Blobs, Index: db, Log: log}
+	app.Pipeline = &ingest.Pipeline{Repo: db, Blobs: app.Blobs, Index: db, Log: log, Limits: app.AnalysisLimits()}
 	app.Collector = &catalog.Collector{Blobs: blobSweeper{app.Blobs}, Refs: db, Log: log}
 	workers := cfg.Workers
 	if opt.Workers >= 0 {
@@ -210,6 +210,11 @@ func (a *App) Limits() upload.Limits {
 		MaxTotalBytes:       a.Config.MaxTotalBytes,
 		MaxCompressionRatio: a.Config.MaxCompressionRatio,
 	}
+}
+
+// AnalysisLimits are the per-file analysis limits from the configuration.
+func (a *App) AnalysisLimits() analysis.Limits {
+	return analysis.Limits{MaxLines: a.Config.IngestMaxLines, MaxDiagnostics: a.Config.IngestMaxDiagnostics}
 }
 
 // Close releases connections. Stop the queue first.
