@@ -106,6 +106,16 @@ func (p *Pipeline) Process(ctx context.Context, versionID string, lastAttempt bo
 	return err
 }
 
+// GiveUp implements jobs.GiveUpper: the version ends in error with message.
+func (p *Pipeline) GiveUp(ctx context.Context, versionID, message string) error {
+	ingestResults.WithLabelValues("error").Inc()
+	err := p.Repo.SetVersionStatus(ctx, versionID, catalog.StatusError, message, "the ingestion was taken over from stopped workers too often")
+	if errors.Is(err, catalog.ErrNotFound) || errors.Is(err, catalog.ErrStatusConflict) {
+		return nil
+	}
+	return err
+}
+
 func (p *Pipeline) run(ctx context.Context, ver catalog.Version) error {
 	set := func(s catalog.Status) error { return p.Repo.SetVersionStatus(ctx, ver.ID, s, "", "") }
 

@@ -84,7 +84,7 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger, opt Options) 
 		return nil, err
 	}
 	app.Queue, err = jobs.New(driver, jobs.Options{Workers: workers, MaxAttempts: cfg.JobMaxAttempts, Processor: app.Pipeline, Log: log,
-		Collect: app.collect})
+		Collect: app.collect, Registry: db})
 	if err != nil {
 		app.Close()
 		return nil, err
