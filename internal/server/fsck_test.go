@@ -13,7 +13,6 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 
 	"github.com/veripost/veripost/internal/blob"
-	"github.com/veripost/veripost/internal/catalog"
 	"github.com/veripost/veripost/internal/fsck"
 	"github.com/veripost/veripost/internal/server/servertest"
 	"github.com/veripost/veripost/internal/testenv"
