@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"io"
 
-	"github.com/schollz/progressbar/v3"
 	"github.com/spf13/cobra"
 
 	"github.com/veripost/veripost/internal/fsck"
@@ -46,15 +45,8 @@ It can run while the server runs.` + envHelp,
 			defer app.Close()
 			checker := app.Fsck(quick)
 			out := cmd.OutOrStdout()
-			var bar *progressbar.ProgressBar
 			if !asJSON {
-				checker.Progress = func(done, total int) {
-					if bar == nil {
-						bar = progressbar.NewOptions(total, progressbar.OptionSetWriter(cmd.ErrOrStderr()),
-							progressbar.OptionSetDescription("checking originals"), progressbar.OptionShowCount(), progressbar.OptionClearOnFinish())
-					}
-					_ = bar.Set(done)
-				}
+				checker.Progress = progress(cmd.ErrOrStderr(), "checking originals")
 			}
 			rep, err := checker.Check(ctx)
 			if err != nil {

@@ -4,8 +4,10 @@ import (
 	"context"
 
 	"github.com/veripost/veripost/internal/analysis"
+	"github.com/veripost/veripost/internal/backup"
 	"github.com/veripost/veripost/internal/catalog"
 	"github.com/veripost/veripost/internal/fsck"
+	"github.com/veripost/veripost/internal/store"
 )
 
 // Fsck returns the consistency checker for this app's database and object
@@ -29,4 +31,9 @@ func (r fsckRepairer) Requeue(ctx context.Context, ids []string) (int, error) {
 
 func (r fsckRepairer) Collect(ctx context.Context) (catalog.CollectReport, error) {
 	return r.a.Collector.Collect(ctx)
+}
+
+// Snapshotter makes snapshots of this (embedded) deployment while it runs.
+func (a *App) Snapshotter() *backup.Snapshotter {
+	return &backup.Snapshotter{DB: a.DB, Inspect: store.Snapshots{}, Leases: a.DB, Blobs: a.Blobs, Version: a.version}
 }
