@@ -307,4 +307,3 @@ func copyFile(from, to string) error {
 	}
 	return out.Close()
 }
-
