@@ -25,6 +25,7 @@ func TestHelpForEveryCommand(t *testing.T) {
 	for _, args := range [][]string{
 		{"--help"}, {"serve", "--help"}, {"worker", "--help"}, {"migrate", "--help"},
 		{"version", "--help"}, {"reindex", "--help"}, {"healthcheck", "--help"},
+		{"import", "--help"}, {"fsck", "--help"}, {"backup", "--help"}, {"restore", "--help"}, {"export", "--help"},
 	} {
 		out, err := run(t, args...)
 		if err != nil || !strings.Contains(out, "Usage:") {

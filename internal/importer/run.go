@@ -135,22 +135,28 @@ func importOne(ctx context.Context, fsys fs.FS, p Package, t Target, retry trans
 		}
 		up.Files = append(up.Files, UploadFile{Name: f.Name, Data: data})
 	}
-	// The key names this package and its current content: a retry after a
-	// lost answer finds the first result; a changed file is a new key.
-	fresh := p
-	for i := range fresh.Files {
-		sum := sha256.Sum256(up.Files[i].Data)
-		fresh.Files[i].SHA256 = hex.EncodeToString(sum[:])
-	}
-	key := sha256.Sum256([]byte("veripost-import\x00" + p.Name + "\x00" + fresh.ContentKey()))
-	up.IdempotencyKey = "import-" + hex.EncodeToString(key[:16])
-	var res Result
 	err := transient.Do(ctx, retry, retryable, func() error {
 		id, err := t.FindPackage(ctx, p.Name)
-		if err != nil {
-			return err
-		}
 		up.PackageID = id
+		return err
+	})
+	if err != nil {
+		d.Error = message(err)
+		return d
+	}
+	// The key names this upload (target package and current content), so
+	// that a retry after a lost answer gets the first result, and the same
+	// key is never sent for another upload.
+	fresh := Package{Files: make([]File, len(p.Files))}
+	for i, f := range p.Files {
+		sum := sha256.Sum256(up.Files[i].Data)
+		fresh.Files[i] = File{Name: f.Name, SHA256: hex.EncodeToString(sum[:])}
+	}
+	key := sha256.Sum256([]byte("veripost-import\x00" + p.Name + "\x00" + up.PackageID + "\x00" + fresh.ContentKey()))
+	up.IdempotencyKey = "import-" + hex.EncodeToString(key[:16])
+	var res Result
+	err = transient.Do(ctx, retry, retryable, func() error {
+		var err error
 		res, err = t.Upload(ctx, up)
 		return err
 	})
