@@ -379,4 +379,3 @@ func (t apiTarget) status(ctx context.Context, d importer.Done) (catalog.Status,
 	err := t.c.GetJSON(ctx, apiclient.Prefix+"/packages/"+d.PackageID+"/versions/"+strconv.Itoa(d.Version), nil, &v)
 	return v.Status, v.ErrorMessage, err
 }
-
