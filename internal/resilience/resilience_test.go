@@ -1,0 +1,128 @@
+package resilience_test
+
+import (
+	"context"
+	"fmt"
+	"net/url"
+	"os"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/veripost/veripost/internal/resilience"
+	"github.com/veripost/veripost/internal/testenv"
+)
+
+// long is set by VERIPOST_RESILIENCE=long (bash scripts/resilience.sh):
+// the same scenarios for minutes instead of seconds.
+var long = os.Getenv("VERIPOST_RESILIENCE") == "long"
+
+func sizes() (failure, load resilience.Size) {
+	if long {
+		return resilience.Size{Uploaders: 20, Readers: 5, Before: 20 * time.Second, During: 15 * time.Second, After: 20 * time.Second},
+			resilience.Size{Uploaders: 50, Readers: 10, Before: 60 * time.Second, After: 60 * time.Second}
+	}
+	return resilience.Size{Uploaders: 8, Readers: 2, Before: 1500 * time.Millisecond, During: 2 * time.Second, After: 1500 * time.Millisecond},
+		resilience.Size{Uploaders: 50, Readers: 10, Before: 1500 * time.Millisecond, After: 1500 * time.Millisecond}
+}
+
+// TestResilience runs real veripost processes and breaks them: SIGKILL of
+// `serve` and of a `worker` during concurrent uploads, database and
+// object-store outages, and a load of 50 uploaders with readers. After
+// each, every upload that got a 202 must end ready or in error with a
+// message, every stored file must download byte for byte, no Idempotency-
+// Key may have made two packages, and after the collector no blob may be
+// an orphan (and fsck finds nothing else). The figures are printed.
+func TestResilience(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds and runs real processes")
+	}
+	ctx := context.Background()
+	bin, err := resilience.Build(ctx, testenv.RepoRoot(t), t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	failure, load := sizes()
+	var all []resilience.Figures
+	run := func(name string, scenario func(t *testing.T, env resilience.Env) (resilience.Figures, error), env func(t *testing.T) resilience.Env) {
+		t.Run(name, func(t *testing.T) {
+			f, err := scenario(t, env(t))
+			if err != nil {
+				t.Fatal(err)
+			}
+			all = append(all, f)
+			t.Log(f.String())
+			if !f.OK() || f.Accepted == 0 || f.Ready == 0 {
+				t.Errorf("%s: promises broken or nothing happened: %s\n%s", name, f, strings.Join(f.Notes, "\n"))
+			}
+		})
+	}
+	logs := func(t *testing.T) *os.File {
+		f, err := os.Create(t.TempDir() + "/processes.log")
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() {
+			if t.Failed() {
+				b, _ := os.ReadFile(f.Name())
+				t.Logf("process output:\n%s", tail(string(b), 4000))
+			}
+			f.Close()
+		})
+		return f
+	}
+	sqlite := func(t *testing.T) resilience.Env {
+		return resilience.Env{Bin: bin, DataDir: t.TempDir(), Logs: logs(t)}
+	}
+	postgres := func(t *testing.T) resilience.Env {
+		return resilience.Env{Bin: bin, DataDir: t.TempDir(), DatabaseURL: testenv.PostgresURL(t), BlobURL: testenv.S3(t).URL, Logs: logs(t)}
+	}
+	kill := func(t *testing.T, env resilience.Env) (resilience.Figures, error) {
+		return resilience.KillServe(ctx, t.Name(), env, failure)
+	}
+	run("sqlite/kill-serve", kill, sqlite)
+	run("postgres/kill-serve", kill, postgres)
+	run("postgres/kill-worker", func(t *testing.T, env resilience.Env) (resilience.Figures, error) {
+		return resilience.KillWorker(ctx, t.Name(), env, failure)
+	}, postgres)
+	run("postgres/database-outage", func(t *testing.T, env resilience.Env) (resilience.Figures, error) {
+		host, err := resilience.HostOf(env.DatabaseURL)
+		if err != nil {
+			return resilience.Figures{}, err
+		}
+		return resilience.Outage(ctx, t.Name(), env, host, func(e *resilience.Env, proxy string) {
+			e.DatabaseURL = resilience.WithHost(e.DatabaseURL, proxy)
+		}, failure)
+	}, postgres)
+	run("postgres/object-store-outage", func(t *testing.T, env resilience.Env) (resilience.Figures, error) {
+		u, _ := url.Parse(env.BlobURL)
+		endpoint := u.Query().Get("endpoint")
+		host, err := resilience.HostOf(endpoint)
+		if err != nil {
+			return resilience.Figures{}, err
+		}
+		return resilience.Outage(ctx, t.Name(), env, host, func(e *resilience.Env, proxy string) {
+			q := u.Query()
+			q.Set("endpoint", resilience.WithHost(endpoint, proxy))
+			u.RawQuery = q.Encode()
+			e.BlobURL = u.String()
+		}, failure)
+	}, postgres)
+	steady := func(t *testing.T, env resilience.Env) (resilience.Figures, error) {
+		return resilience.Steady(ctx, t.Name(), env, load)
+	}
+	run("sqlite/load-50-uploaders", steady, sqlite)
+	run("postgres/load-50-uploaders", steady, postgres)
+
+	fmt.Println("resilience figures (" + map[bool]string{false: "short", true: "long"}[long] + " form):")
+	for _, f := range all {
+		fmt.Println("  " + f.String())
+	}
+}
+
+func tail(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	return "…" + s[len(s)-n:]
+}
