@@ -24,7 +24,9 @@ func startLoad(base func() string, s Size) (stop func() *Record, rec func() *Rec
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan *Record, 1)
 	r := &Record{}
-	go func() { done <- Load{Base: base, Uploaders: s.Uploaders, Readers: s.Readers, Shared: shared}.Run(ctx, r) }()
+	go func() {
+		done <- Load{Base: base, Uploaders: s.Uploaders, Readers: s.Readers, Shared: shared}.Run(ctx, r)
+	}()
 	return func() *Record { cancel(); return <-done }, func() *Record { return r }
 }
 
@@ -146,4 +148,3 @@ func WithHost(raw, host string) string {
 	u.Host = host
 	return u.String()
 }
-
