@@ -37,6 +37,7 @@ type Figures struct {
 	// ended (ready or error).
 	InFlight  int
 	Recovery  time.Duration
+	Rescued   int // running jobs taken over from a killed process
 	Reads     int
 	ReadP50   time.Duration
 	ReadP99   time.Duration
@@ -51,9 +52,9 @@ func (f Figures) OK() bool {
 }
 
 func (f Figures) String() string {
-	return fmt.Sprintf("%-34s tried %4d  accepted %4d  ready %4d  error %3d  unacked %2d  attempts %4d  503s %4d | lost %d corrupt %d dup %d orphans %d fsck %d | in flight %3d recovered in %6s | reads %5d p50 %6s p99 %6s max %6s failed %d",
+	return fmt.Sprintf("%-34s tried %4d  accepted %4d  ready %4d  error %3d  unacked %2d  attempts %4d  503s %4d | lost %d corrupt %d dup %d orphans %d fsck %d | in flight %3d recovered in %6s, %2d jobs rescued | reads %5d p50 %6s p99 %6s max %6s failed %d",
 		f.Scenario, f.Tried, f.Accepted, f.Ready, f.Errored, f.Unacked, f.Attempts, f.Refused, f.Lost, f.Corrupt, f.Duplicate, f.Orphans, f.Problems,
-		f.InFlight, f.Recovery.Round(10*time.Millisecond), f.Reads, f.ReadP50.Round(time.Millisecond), f.ReadP99.Round(time.Millisecond), f.ReadMax.Round(time.Millisecond), f.ReadFails)
+		f.InFlight, f.Recovery.Round(10*time.Millisecond), f.Rescued, f.Reads, f.ReadP50.Round(time.Millisecond), f.ReadP99.Round(time.Millisecond), f.ReadMax.Round(time.Millisecond), f.ReadFails)
 }
 
 // InFlight returns the accepted uploads whose version has not ended yet
