@@ -22,9 +22,11 @@ import (
 	"github.com/veripost/veripost/internal/upg/resolve"
 )
 
-// formatVersion changes when the shape of a stored File changes without the
-// parser changing.
-const formatVersion = 1
+// formatVersion changes when the shape of a stored File or the resolution
+// of stored files changes without the parser changing (2: SECTIONEXIST
+// guards on references, guard analysis across the call graph, aggregated
+// infos, stock library names, registry libraries).
+const formatVersion = 2
 
 // ParserVersion keys stored analyses: the UPG parser version and this
 // package's format. When it changes, `veripost reindex` analyses again.
@@ -71,12 +73,14 @@ type File struct {
 
 // Section is one :SECTION= block of a source file.
 type Section struct {
-	Name        string `json:"name"`
-	Kind        string `json:"kind"` // system, calc or user
-	StartLine   int    `json:"start_line"`
-	EndLine     int    `json:"end_line"`
-	StartByte   int    `json:"start_byte"`
-	EndByte     int    `json:"end_byte"`
+	Name      string `json:"name"`
+	Kind      string `json:"kind"` // system, calc or user
+	StartLine int    `json:"start_line"`
+	EndLine   int    `json:"end_line"`
+	StartByte int    `json:"start_byte"`
+	EndByte   int    `json:"end_byte"`
+	// ContentHash identifies the section's bytes: the first 16 hex digits
+	// (64 bits) of their SHA-256, enough to find identical sections.
 	ContentHash string `json:"content_hash"`
 }
 
@@ -110,6 +114,27 @@ func (f *File) Diagnostics() []upg.Diagnostic {
 // AnalyzeFile analyses one file's bytes. name decides how the bytes are
 // read (by extension) and names the file in diagnostics.
 func AnalyzeFile(name string, data []byte) *File {
+	f, _ := analyzeFile(name, data)
+	return f
+}
+
+// AnalyzeParsed is Analyze that also returns the syntax tree of every UPG
+// source (by name), for work on the trees themselves (comparing two
+// packages, explaining a section) without parsing twice.
+func AnalyzeParsed(inputs []Input) (Result, map[string]*upg.File) {
+	files := make([]Named, len(inputs))
+	trees := map[string]*upg.File{}
+	for i, in := range inputs {
+		f, tree := analyzeFile(in.Name, in.Data)
+		files[i] = Named{Name: in.Name, File: f}
+		if tree != nil {
+			trees[in.Name] = tree
+		}
+	}
+	return Resolve(files), trees
+}
+
+func analyzeFile(name string, data []byte) (*File, *upg.File) {
 	sum := sha256.Sum256(data)
 	tf := textfile.Inspect(data)
 	facts, parsed := resolve.Extract(name, data)
@@ -122,7 +147,7 @@ func AnalyzeFile(name string, data []byte) *File {
 		f.count(d.Severity)
 	}
 	if parsed == nil {
-		return f
+		return f, nil
 	}
 	ol := parsed.Outline()
 	ol.File = "" // the same bytes may be stored under other names
@@ -132,10 +157,10 @@ func AnalyzeFile(name string, data []byte) *File {
 		lo, hi := clamp(s.Offset, len(data)), clamp(s.End, len(data))
 		sum := sha256.Sum256(data[lo:hi])
 		f.Sections = append(f.Sections, Section{Name: s.Name, Kind: s.Kind, StartLine: s.Line, EndLine: s.EndLine,
-			StartByte: s.Offset, EndByte: s.End, ContentHash: hex.EncodeToString(sum[:])})
+			StartByte: s.Offset, EndByte: s.End, ContentHash: hex.EncodeToString(sum[:8])})
 	}
-	f.Tokens = PackTokens(parsed.Tokens)
-	return f
+	f.Tokens = PackTokens(parsed.Tokens())
+	return f, parsed
 }
 
 func (f *File) count(s upg.Severity) {
@@ -155,6 +180,9 @@ func clamp(i, n int) int { return max(0, min(i, n)) }
 type Named struct {
 	Name string
 	*File
+	// Registry is the label of a stock library taken from the library
+	// registry because the package does not ship it (see resolve.FileFacts).
+	Registry string
 }
 
 // Result is the analysis of a package.
@@ -178,6 +206,8 @@ type FileEntry struct {
 	Name string       `json:"name"`
 	Kind upg.FileKind `json:"kind"` // from the name's extension
 	Role string       `json:"role"`
+	// Registry is set on a library taken from the library registry: its label.
+	Registry string `json:"registry,omitempty"`
 	*File
 	// Diagnostics are the file's own findings, named after this file.
 	Diagnostics []upg.Diagnostic `json:"diagnostics"`
@@ -214,11 +244,13 @@ func Analyze(inputs []Input) Result {
 
 // Resolve combines analysed files (fresh or stored) into the package
 // result. It parses nothing. Names must be unique within the package.
+// Registry files (Named.Registry) answer only libraries no package file
+// matches.
 func Resolve(files []Named) Result {
 	in := make([]resolve.FileFacts, len(files))
 	shaByName := map[string]string{}
 	for i, f := range files {
-		in[i] = resolve.FileFacts{Name: f.Name, Facts: f.Facts}
+		in[i] = resolve.FileFacts{Name: f.Name, Facts: f.Facts, Registry: f.Registry}
 		shaByName[f.Name] = f.SHA256
 	}
 	pkg := resolve.ResolveFacts(in)
@@ -234,7 +266,7 @@ func Resolve(files []Named) Result {
 		side[pkg.Side[i].Name] = &pkg.Side[i]
 	}
 	for i, f := range files {
-		e := FileEntry{Name: f.Name, Kind: upg.KindOf(f.Name), File: f.File, Diagnostics: []upg.Diagnostic{}, Side: side[f.Name]}
+		e := FileEntry{Name: f.Name, Kind: upg.KindOf(f.Name), File: f.File, Diagnostics: []upg.Diagnostic{}, Side: side[f.Name], Registry: f.Registry}
 		if i < len(pkg.Files) {
 			e.Role = pkg.Files[i].Role
 		}
@@ -282,16 +314,45 @@ func diagKey(d upg.Diagnostic) string {
 }
 
 // FileSetKey identifies a package's content for its stored package-level
-// result: the same file names with the same contents, analysed by the same
-// parser version, resolve the same way.
+// result: the same file names with the same contents (and the same registry
+// libraries standing in for unshipped ones), analysed by the same parser
+// version, resolve the same way.
 func FileSetKey(files []Named) string {
 	parts := make([]string, len(files))
 	for i, f := range files {
 		parts[i] = f.Name + "\x00" + f.SHA256
+		if f.Registry != "" {
+			parts[i] += "\x00registry\x00" + f.Registry
+		}
 	}
 	sort.Strings(parts)
 	h := sha256.New()
 	h.Write([]byte(ParserVersion + "\x01"))
 	h.Write([]byte(strings.Join(parts, "\x01")))
 	return hex.EncodeToString(h.Sum(nil))
+}
+
+// UnshippedLibraries lists the file names the :LIBRARY=/:INCLUDE= lines of
+// these files name but no file of the package matches (by file name,
+// case-insensitively), in first-seen order: what the library registry could
+// stand in for. It reads the stored facts only.
+func UnshippedLibraries(files []Named) []string {
+	have := map[string]bool{}
+	for _, f := range files {
+		have[strings.ToUpper(upg.BaseName(f.Name))] = true
+	}
+	var out []string
+	for _, f := range files {
+		if f.File == nil || f.Facts == nil {
+			continue
+		}
+		for _, inc := range f.Facts.Includes {
+			b := upg.BaseName(inc.Path)
+			if k := strings.ToUpper(b); b != "" && !have[k] {
+				have[k] = true
+				out = append(out, b)
+			}
+		}
+	}
+	return out
 }

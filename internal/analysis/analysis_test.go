@@ -53,7 +53,7 @@ func TestAnalyze(t *testing.T) {
 	if src.Outline == nil || src.Outline.File != "" {
 		t.Errorf("the outline must be there, without the file name (contents are shared): %+v", src.Outline)
 	}
-	if len(src.Sections) != 2 || src.Sections[0].Kind != "system" || src.Sections[1].Kind != "calc" || src.Sections[0].StartLine != 13 || len(src.Sections[0].ContentHash) != 64 {
+	if len(src.Sections) != 2 || src.Sections[0].Kind != "system" || src.Sections[1].Kind != "calc" || src.Sections[0].StartLine != 13 || len(src.Sections[0].ContentHash) != 16 {
 		t.Errorf("sections: %+v", src.Sections)
 	}
 	if a := lib.Outline.Attributes; len(a) != 1 || a[0].Canonical != "SHOP_FLAG" || a[0].VType != "INTEGER" {

@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"slices"
 
 	"github.com/veripost/veripost/internal/upg"
 	"github.com/veripost/veripost/internal/upg/resolve"
@@ -41,7 +42,18 @@ func Pack(f *File) (Packed, error) {
 		return p, err
 	}
 	if f.Outline != nil || len(f.Sections) > 0 {
-		raw, err := json.Marshal(display{Outline: f.Outline, Sections: f.Sections})
+		d := display{Outline: f.Outline, Sections: f.Sections}
+		if f.Outline != nil {
+			// The catalogue's meaning of each section is filled in again
+			// when the outline is read: no need to store it per content.
+			ol := *f.Outline
+			ol.Sections = slices.Clone(ol.Sections)
+			for i := range ol.Sections {
+				ol.Sections[i].Meaning = ""
+			}
+			d.Outline = &ol
+		}
+		raw, err := json.Marshal(d)
 		if err != nil {
 			return p, fmt.Errorf("encoding the outline of %s: %w", f.SHA256, err)
 		}
@@ -80,6 +92,11 @@ func UnpackDisplay(f *File, b []byte) error {
 		return fmt.Errorf("decoding a stored outline: %w", err)
 	}
 	f.Outline, f.Sections = d.Outline, d.Sections
+	if f.Outline != nil {
+		for i := range f.Outline.Sections {
+			f.Outline.Sections[i].Meaning = upg.SectionMeaning(f.Outline.Sections[i].Name)
+		}
+	}
 	return nil
 }
 

@@ -71,8 +71,20 @@ func TestPackedOccurrencesRoundTrip(t *testing.T) {
 	for _, pkg := range testenv.CorpusPackages(t) {
 		for _, cf := range pkg.Files {
 			f := AnalyzeFile(cf.Name, cf.Data)
+			sections, err := UnpackSectionRanges(PackSectionRanges(f.SectionRanges()))
+			if err != nil || len(sections) != len(f.SectionRanges()) {
+				t.Fatalf("%s: section ranges %v", cf.Name, err)
+			}
+			// Every reference's enclosing section is the one its line is in.
+			if f.Facts != nil {
+				for _, r := range f.Facts.References {
+					if got := sections.At(r.Line); got != r.Section {
+						t.Fatalf("%s:%d: %s is in section %q by its line, %q by the parser", cf.Name, r.Line, r.Name, got, r.Section)
+					}
+				}
+			}
 			for _, g := range f.Symbols() {
-				got, err := UnpackOccurrences(g.Canonical, PackOccurrences(g.Canonical, g.Occurrences))
+				got, err := UnpackOccurrences(g.Canonical, PackOccurrences(g.Canonical, g.Occurrences), sections)
 				if err != nil {
 					t.Fatalf("%s %s: %v", cf.Name, g.Canonical, err)
 				}
@@ -91,10 +103,10 @@ func TestPackedOccurrencesRoundTrip(t *testing.T) {
 	}
 	// An unknown kind or context (a future parser's) survives too.
 	occ := []Occurrence{{Name: "x y", Kind: "macro", Role: RoleReference, Context: "new-context", Line: 7, Col: 3, Section: "S"}}
-	if got, err := UnpackOccurrences("X_Y", PackOccurrences("X_Y", occ)); err != nil || !reflect.DeepEqual(got, occ) {
+	if got, err := UnpackOccurrences("X_Y", PackOccurrences("X_Y", occ), SectionRanges{{"S", 5, 9}}); err != nil || !reflect.DeepEqual(got, occ) {
 		t.Fatalf("unknown enums: %+v %v", got, err)
 	}
-	if _, err := UnpackOccurrences("X", []byte{0, 1, 2}); err == nil {
+	if _, err := UnpackOccurrences("X", []byte{0, 1, 2}, nil); err == nil {
 		t.Fatal("a truncated record must be refused")
 	}
 }

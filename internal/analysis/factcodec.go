@@ -14,8 +14,9 @@ import (
 // upload of a package that shares a library resolves against the library's
 // stored facts), so they have a compact binary form that decodes several
 // times faster than parsing the source again: a string table followed by
-// varint-encoded records. factsFormat changes with the layout.
-const factsFormat = 1
+// varint-encoded records. factsFormat changes with the layout; format 1
+// (before references carried their SECTIONEXIST guards) is still read.
+const factsFormat = 2
 
 type factWriter struct {
 	buf     []byte
@@ -106,6 +107,11 @@ func encodeFacts(f *resolve.Facts) ([]byte, error) {
 		w.bool(r.Guarded)
 		w.int(r.Args)
 		w.str(r.Attribute)
+		w.uint(uint64(len(r.Guards)))
+		for _, g := range r.Guards {
+			w.str(g.Section)
+			w.bool(g.Exists)
+		}
 	}
 	w.uint(uint64(len(f.Diagnostics)))
 	for _, d := range f.Diagnostics {
@@ -227,8 +233,9 @@ func (r *factReader) bytes(n uint64) []byte {
 // decodeFacts reads facts written by encodeFacts.
 func decodeFacts(data []byte) (*resolve.Facts, error) {
 	r := &factReader{buf: data}
-	if v := r.uint(); r.err == nil && v != factsFormat {
-		return nil, fmt.Errorf("stored facts have format %d, this build reads %d (run veripost reindex)", v, factsFormat)
+	format := r.uint()
+	if r.err == nil && format != factsFormat && format != 1 {
+		return nil, fmt.Errorf("stored facts have format %d, this build reads %d (run veripost reindex)", format, factsFormat)
 	}
 	nstr := r.count()
 	r.table = make([]string, nstr)
@@ -278,6 +285,14 @@ func decodeFacts(data []byte) (*resolve.Facts, error) {
 			x.Offset, x.Line, x.Col = r.int(), r.int(), r.int()
 			x.Section, x.Param, x.Guarded = r.str(), r.bool(), r.bool()
 			x.Args, x.Attribute = r.int(), r.str()
+			if format >= 2 {
+				if ng := r.count(); ng > 0 {
+					x.Guards = make([]upg.Guard, ng)
+					for j := range x.Guards {
+						x.Guards[j] = upg.Guard{Section: r.str(), Exists: r.bool()}
+					}
+				}
+			}
 		}
 	}
 	if n := r.count(); n > 0 {

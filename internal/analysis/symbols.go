@@ -51,11 +51,11 @@ func (f *File) Symbols() []SymbolGroup {
 		}
 		return g
 	}
-	sectionAt := sectionFinder(f.Facts.Definitions)
+	sections := f.SectionRanges()
 	for _, d := range f.Facts.Definitions {
 		g := get(upg.CanonicalName(d.Name))
 		g.Definitions++
-		g.Occurrences = append(g.Occurrences, Occurrence{Name: d.Name, Kind: d.Kind, Role: RoleDefinition, Line: d.Line, Col: d.Col, Section: sectionAt(d.Line, d.Kind)})
+		g.Occurrences = append(g.Occurrences, Occurrence{Name: d.Name, Kind: d.Kind, Role: RoleDefinition, Line: d.Line, Col: d.Col, Section: sections.of(d.Kind, RoleDefinition, d.Line)})
 	}
 	for _, r := range f.Facts.References {
 		kind := resolve.KindAttribute
@@ -64,7 +64,7 @@ func (f *File) Symbols() []SymbolGroup {
 		}
 		g := get(upg.CanonicalName(r.Name))
 		g.Uses++
-		g.Occurrences = append(g.Occurrences, Occurrence{Name: r.Name, Kind: kind, Role: RoleReference, Context: r.Context, Line: r.Line, Col: r.Col, Section: r.Section})
+		g.Occurrences = append(g.Occurrences, Occurrence{Name: r.Name, Kind: kind, Role: RoleReference, Context: r.Context, Line: r.Line, Col: r.Col, Section: sections.of(kind, RoleReference, r.Line)})
 	}
 	out := make([]SymbolGroup, 0, len(groups))
 	for _, g := range groups {
@@ -74,43 +74,94 @@ func (f *File) Symbols() []SymbolGroup {
 	return out
 }
 
-// sectionFinder returns the section a definition at a line sits in
-// (definitions of sections themselves belong to no enclosing section).
-func sectionFinder(defs []resolve.Definition) func(line int, kind string) string {
-	type span struct {
-		name     string
-		from, to int
+// SectionRange is where a section's lines are.
+type SectionRange struct {
+	Name     string
+	From, To int // first and last line
+}
+
+// SectionRanges lists where the file's sections are, in order. Stored
+// beside the symbol index, it says which section an occurrence sits in, so
+// the index need not repeat section names per occurrence.
+type SectionRanges []SectionRange
+
+// SectionRanges returns the file's section ranges.
+func (f *File) SectionRanges() SectionRanges {
+	var out SectionRanges
+	if f.Facts == nil {
+		return out
 	}
-	var spans []span
-	for _, d := range defs {
+	for _, d := range f.Facts.Definitions {
 		if d.Kind == resolve.KindSection {
-			spans = append(spans, span{d.Name, d.Line, d.EndLine})
+			out = append(out, SectionRange{Name: d.Name, From: d.Line, To: max(d.EndLine, d.Line)})
 		}
 	}
-	return func(line int, kind string) string {
-		if kind == resolve.KindSection {
-			return ""
-		}
-		for _, s := range spans {
-			if line >= s.from && line <= s.to {
-				return s.name
-			}
-		}
+	return out
+}
+
+// At returns the section whose lines include line, "" outside sections.
+func (r SectionRanges) At(line int) string {
+	i := sort.Search(len(r), func(i int) bool { return r[i].To >= line })
+	if i < len(r) && r[i].From <= line {
+		return r[i].Name
+	}
+	return ""
+}
+
+// of is the enclosing section of an occurrence (a section's own definition
+// has none).
+func (r SectionRanges) of(kind, role string, line int) string {
+	if kind == resolve.KindSection && role == RoleDefinition {
 		return ""
 	}
+	return r.At(line)
+}
+
+// PackSectionRanges encodes ranges for storage.
+func PackSectionRanges(r SectionRanges) []byte {
+	var out []byte
+	prev := 0
+	for _, s := range r {
+		out = binary.AppendUvarint(out, uint64(len(s.Name)))
+		out = append(out, s.Name...)
+		out = binary.AppendVarint(out, int64(s.From-prev))
+		out = binary.AppendUvarint(out, uint64(s.To-s.From))
+		prev = s.To
+	}
+	return out
+}
+
+// UnpackSectionRanges decodes what PackSectionRanges wrote.
+func UnpackSectionRanges(b []byte) (SectionRanges, error) {
+	r := &factReader{buf: b}
+	var out SectionRanges
+	prev := 0
+	for r.err == nil && len(r.buf) > 0 {
+		name := string(r.bytes(r.uint()))
+		from := prev + r.int()
+		to := from + int(r.uint())
+		out = append(out, SectionRange{Name: name, From: from, To: to})
+		prev = to
+	}
+	if r.err != nil {
+		return nil, errCorruptOccurrences
+	}
+	return out, nil
 }
 
 // Occurrences are stored packed, per (name, content) row of the symbol
-// index: one byte of flags and enumerated kind/role/context, then varints.
-// Strings outside the small enumerations (a name written differently from
-// its canonical form, section names) go into a table at the front.
+// index: two bytes (role, a differently written name, kind; context), then
+// varints for the line (as a delta) and column. Enclosing sections are not
+// stored: they follow from the line and the content's SectionRanges. A
+// kind or context outside the small enumerations, and names written
+// differently from their canonical form, go into a string table in front.
 var (
 	occKinds    = []string{resolve.KindAttribute, resolve.KindSection, resolve.KindDefine, resolve.KindOperation}
 	occContexts = []string{"", upg.RefToken, upg.RefExpr, upg.RefAssign, upg.RefCall, upg.RefSectionArg, upg.RefSectionExist,
 		upg.RefVar, upg.RefVarB, upg.RefAttrList, upg.RefOperList, upg.RefAttrCFunc, upg.RefAttrCFuncArg, upg.RefAttrFunc, upg.RefCommand}
 )
 
-const occOther = 0xFF // the value follows as a string-table index
+const occOther = 0x3F // kind or context: the value follows as a string-table index
 
 func indexOf(list []string, s string) int {
 	for i, v := range list {
@@ -138,28 +189,22 @@ func PackOccurrences(canonical string, occ []Occurrence) []byte {
 	prevLine := 0
 	for _, o := range occ {
 		k, c := indexOf(occKinds, o.Kind), indexOf(occContexts, o.Context)
-		var flags byte
+		head := byte(k) << 2 // bits 2–7: kind
 		if o.Role == RoleDefinition {
-			flags |= 1
+			head |= 1
 		}
 		if o.Name != canonical {
-			flags |= 2
+			head |= 2
 		}
-		if o.Section != "" {
-			flags |= 4
-		}
-		body = append(body, flags, byte(k), byte(c))
+		body = append(body, head, byte(c))
 		if k == occOther {
 			body = binary.AppendUvarint(body, str(o.Kind))
 		}
 		if c == occOther {
 			body = binary.AppendUvarint(body, str(o.Context))
 		}
-		if flags&2 != 0 {
+		if head&2 != 0 {
 			body = binary.AppendUvarint(body, str(o.Name))
-		}
-		if flags&4 != 0 {
-			body = binary.AppendUvarint(body, str(o.Section))
 		}
 		body = binary.AppendVarint(body, int64(o.Line-prevLine))
 		body = binary.AppendUvarint(body, uint64(o.Col))
@@ -175,8 +220,9 @@ func PackOccurrences(canonical string, occ []Occurrence) []byte {
 
 var errCorruptOccurrences = errors.New("stored symbol occurrences are corrupt")
 
-// UnpackOccurrences decodes what PackOccurrences wrote.
-func UnpackOccurrences(canonical string, data []byte) ([]Occurrence, error) {
+// UnpackOccurrences decodes what PackOccurrences wrote; sections are the
+// content's section ranges (for each occurrence's enclosing section).
+func UnpackOccurrences(canonical string, data []byte, sections SectionRanges) ([]Occurrence, error) {
 	r := &factReader{buf: data}
 	n := r.count()
 	table := make([]string, n)
@@ -187,13 +233,14 @@ func UnpackOccurrences(canonical string, data []byte) ([]Occurrence, error) {
 	var out []Occurrence
 	line := 0
 	for r.err == nil && len(r.buf) > 0 {
-		if len(r.buf) < 3 {
+		if len(r.buf) < 2 {
 			return nil, errCorruptOccurrences
 		}
-		flags, k, c := r.buf[0], int(r.buf[1]), int(r.buf[2])
-		r.buf = r.buf[3:]
+		head, c := r.buf[0], int(r.buf[1])
+		k := int(head >> 2)
+		r.buf = r.buf[2:]
 		o := Occurrence{Name: canonical, Role: RoleReference}
-		if flags&1 != 0 {
+		if head&1 != 0 {
 			o.Role = RoleDefinition
 		}
 		if k == occOther {
@@ -206,14 +253,12 @@ func UnpackOccurrences(canonical string, data []byte) ([]Occurrence, error) {
 		} else if c < len(occContexts) {
 			o.Context = occContexts[c]
 		}
-		if flags&2 != 0 {
+		if head&2 != 0 {
 			o.Name = r.str()
-		}
-		if flags&4 != 0 {
-			o.Section = r.str()
 		}
 		line += r.int()
 		o.Line, o.Col = line, int(r.uint())
+		o.Section = sections.of(o.Kind, o.Role, o.Line)
 		out = append(out, o)
 	}
 	if r.err != nil {

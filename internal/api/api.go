@@ -10,6 +10,8 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
+	"reflect"
+	"regexp"
 	"strings"
 
 	"github.com/danielgtaylor/huma/v2"
@@ -19,10 +21,14 @@ import (
 
 	"github.com/veripost/veripost/internal/analysis"
 	"github.com/veripost/veripost/internal/apperror"
+	"github.com/veripost/veripost/internal/auth"
 	"github.com/veripost/veripost/internal/blob"
 	"github.com/veripost/veripost/internal/catalog"
+	"github.com/veripost/veripost/internal/compare"
 	"github.com/veripost/veripost/internal/httpguard"
 	"github.com/veripost/veripost/internal/index"
+	"github.com/veripost/veripost/internal/loader"
+	"github.com/veripost/veripost/internal/registry"
 	"github.com/veripost/veripost/internal/upload"
 )
 
@@ -34,12 +40,21 @@ type Deps struct {
 	Blobs   blob.Store
 	Index   index.Reader
 	Reindex Reindexer
-	Limits  upload.Limits
+	Compare *compare.Service // optional
+	Explain *loader.Loader   // loads and analyses stored versions for the explain endpoints
+	// Registry is the stock library registry (nil: its routes are absent).
+	Registry *registry.Service
+	Limits   upload.Limits
 	// AnalysisLimits bound the files POST /parse analyses.
 	AnalysisLimits analysis.Limits
 	Log            *slog.Logger
 	Version        string
+	// Auth serves accounts, tokens and the audit trail.
+	Auth *auth.Service
 }
+
+// secretField matches the locations of request fields that hold secrets.
+var secretField = regexp.MustCompile(`(?i)password|token|secret|code`)
 
 // Prefix is where the API lives.
 const Prefix = "/api/v1"
@@ -50,9 +65,15 @@ func init() {
 	huma.NewError = func(status int, msg string, errs ...error) huma.StatusError {
 		details := make([]string, 0, len(errs))
 		for _, e := range errs {
-			if e != nil {
-				details = append(details, e.Error())
+			if e == nil {
+				continue
 			}
+			// Validation errors quote the value; never a secret's.
+			if d, ok := e.(*huma.ErrorDetail); ok && secretField.MatchString(d.Location) {
+				details = append(details, d.Message+" ("+d.Location+")")
+				continue
+			}
+			details = append(details, e.Error())
 		}
 		code := apperror.CodeBadRequest
 		switch {
@@ -108,11 +129,16 @@ func Mount(r chi.Router, d Deps) huma.API {
 	// JSON bodies with a NUL character in a text are refused with a 400
 	// before any handler runs: PostgreSQL cannot store one, SQLite would.
 	cfg.Formats = map[string]huma.Format{"application/json": jsonFormat, "json": jsonFormat}
+	cfg.Components.Schemas = huma.NewMapRegistry("#/components/schemas/", schemaName)
 	api := humachi.New(r, cfg)
 	h := &handlers{Deps: d}
 	h.register(api)
 	h.registerIndex(api)
 	h.registerParse(api)
+	h.registerCompare(api)
+	h.registerExplain(api)
+	h.registerAuth(api)
+	h.registerRegistry(api)
 	return api
 }
 
@@ -128,6 +154,22 @@ var jsonFormat = huma.Format{
 
 // errJSONNUL reaches huma.NewError only as text, inside a validation error.
 var errJSONNUL = errors.New("a JSON text value holds a NUL character")
+
+// schemaName names a type's schema in the OpenAPI document. Types from other
+// packages are prefixed with their package (CatalogPackage,
+// ResolveSideFile), because packages reuse short names.
+func schemaName(t reflect.Type, hint string) string {
+	name := huma.DefaultSchemaNamer(t, hint)
+	for t.Kind() == reflect.Pointer || t.Kind() == reflect.Slice || t.Kind() == reflect.Map || t.Kind() == reflect.Array {
+		t = t.Elem()
+	}
+	pkg := t.PkgPath()
+	if pkg == "" || t.Name() == "" || strings.HasSuffix(pkg, "/internal/api") {
+		return name
+	}
+	base := pkg[strings.LastIndex(pkg, "/")+1:]
+	return strings.ToUpper(base[:1]) + base[1:] + name
+}
 
 type handlers struct{ Deps }
 

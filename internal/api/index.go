@@ -12,6 +12,7 @@ import (
 
 	"github.com/veripost/veripost/internal/analysis"
 	"github.com/veripost/veripost/internal/apperror"
+	"github.com/veripost/veripost/internal/auth"
 	"github.com/veripost/veripost/internal/catalog"
 	"github.com/veripost/veripost/internal/index"
 	"github.com/veripost/veripost/internal/textfile"
@@ -89,8 +90,15 @@ func (h *handlers) version(ctx context.Context, id string, number int) (catalog.
 	} else {
 		v, err = h.Repo.VersionByNumber(ctx, id, number)
 	}
+	if errors.Is(err, catalog.ErrNotFound) && number != 0 {
+		if _, perr := h.Repo.GetPackage(ctx, id); perr == nil {
+			return v, apperror.Newf(http.StatusNotFound, apperror.CodeNotFound,
+				fmt.Sprintf("This package has no version %d. %s/packages/%s/versions lists its versions.", number, Prefix, id),
+				"version %d of package %s", number, id)
+		}
+	}
 	if err != nil {
-		return v, h.repoErr(ctx, err, "package version", fmt.Sprintf("%s@%d", id, number))
+		return v, h.repoErr(ctx, err, "package", id)
 	}
 	return v, nil
 }
@@ -166,18 +174,21 @@ type diagnosticsInput struct {
 	Version  int    `query:"version" minimum:"0" doc:"version number; 0 or absent means the latest"`
 	Severity string `query:"severity" enum:"error,warning,info" doc:"only this severity"`
 	FileID   string `query:"file_id" doc:"only this file"`
+	Code     string `query:"code" maxLength:"100" doc:"only this diagnostic code (UPG_…)"`
+	Each     bool   `query:"each" doc:"list every info at every location; by default infos come once per (code, name) with a count and the first locations"`
 	Limit    int    `query:"limit" minimum:"1" maximum:"1000" default:"200" doc:"page size"`
 	Cursor   string `query:"cursor" doc:"next_cursor from the previous page"`
 }
 
 // DiagnosticsBody is the diagnostics answer.
 type DiagnosticsBody struct {
-	PackageID  string                `json:"package_id"`
-	Version    int                   `json:"version"`
-	Counts     map[string]int        `json:"counts" doc:"all findings matching the filters, by severity"`
-	Total      int                   `json:"total"`
-	Items      []index.DiagnosticRow `json:"items"`
-	NextCursor string                `json:"next_cursor,omitempty"`
+	PackageID  string                  `json:"package_id"`
+	Version    int                     `json:"version"`
+	Counts     map[string]int          `json:"counts" doc:"all findings matching the filters, by severity (every location counted)"`
+	Groups     []index.DiagnosticGroup `json:"groups" doc:"the findings matching the filters counted by severity, code and file"`
+	Total      int                     `json:"total" doc:"number of items (rows) over all pages"`
+	Items      []index.DiagnosticRow   `json:"items" doc:"errors and warnings one per location, then infos (aggregated unless each=true)"`
+	NextCursor string                  `json:"next_cursor,omitempty"`
 }
 
 type diagnosticsOutput struct{ Body DiagnosticsBody }
@@ -195,8 +206,12 @@ func (h *handlers) diagnostics(ctx context.Context, in *diagnosticsInput) (*diag
 	if err != nil {
 		return nil, err
 	}
-	rows := index.Diagnostics(files, res, index.DiagnosticFilter{Severity: in.Severity, FileID: in.FileID})
-	body := DiagnosticsBody{PackageID: v.PackageID, Version: v.Number, Counts: index.Count(rows), Total: len(rows)}
+	rows := index.Diagnostics(files, res, index.DiagnosticFilter{Severity: in.Severity, FileID: in.FileID, Code: in.Code})
+	body := DiagnosticsBody{PackageID: v.PackageID, Version: v.Number, Counts: index.Count(rows), Groups: index.Groups(rows)}
+	if !in.Each {
+		rows = index.Findings(rows)
+	}
+	body.Total = len(rows)
 	body.Items, body.NextCursor = pageSlice(rows, offset, in.Limit)
 	return &diagnosticsOutput{Body: body}, nil
 }
@@ -245,7 +260,7 @@ type SourceBody struct {
 	Filename   string       `json:"filename"`
 	SHA256     string       `json:"sha256"`
 	Encoding   string       `json:"encoding"`
-	LineEnding string       `json:"line_ending" doc:"CRLF, LF, mixed CRLF and LF, or empty"`
+	LineEnding string       `json:"line_ending" doc:"CRLF, LF, CR, a mix such as \"mixed CRLF and LF\", or empty (one line, or binary)"`
 	TokenKinds []string     `json:"token_kinds" doc:"names of the kind indexes used in tokens"`
 	Lines      []SourceLine `json:"lines"`
 }
@@ -504,6 +519,8 @@ func (h *handlers) startReindex(ctx context.Context, _ *struct{}) (*reindexOutpu
 	if err != nil {
 		return nil, h.fail(ctx, fmt.Errorf("queueing re-index: %w", err))
 	}
+	// auth: record who started it.
+	h.audit(ctx, auth.ActionReindex, fmt.Sprintf("queued re-indexing of %d versions", queued), "", map[string]any{"queued": queued})
 	out, err := h.reindexProgress(ctx, nil)
 	if err != nil {
 		return nil, err

@@ -17,6 +17,7 @@ import (
 	"github.com/danielgtaylor/huma/v2/adapters/humachi"
 
 	"github.com/veripost/veripost/internal/apperror"
+	"github.com/veripost/veripost/internal/auth"
 	"github.com/veripost/veripost/internal/blob"
 	"github.com/veripost/veripost/internal/catalog"
 	"github.com/veripost/veripost/internal/httpguard"
@@ -163,6 +164,8 @@ func (h *handlers) upload(ctx context.Context, in *uploadInput) (*uploadOutput, 
 		Name:           strings.TrimSpace(up.Fields["name"]),
 		Note:           strings.TrimSpace(up.Fields["note"]),
 		IdempotencyKey: r.Header.Get("Idempotency-Key"),
+		// auth: who uploaded (the signed-in user, or the token's owner).
+		UploadedBy: auth.ActorFrom(ctx).Name(),
 	}
 	for _, f := range up.Files {
 		req.Files = append(req.Files, catalog.UploadFile{
@@ -173,6 +176,12 @@ func (h *handlers) upload(ctx context.Context, in *uploadInput) (*uploadOutput, 
 	acc, err := h.Service.Accept(ctx, req)
 	if err != nil {
 		return nil, h.fail(ctx, err)
+	}
+	// auth: record the upload in the audit trail (an identical re-upload
+	// changes nothing, so there is nothing to record).
+	if acc.Created {
+		h.audit(ctx, auth.ActionPackageUpload, fmt.Sprintf("uploaded version %d of %s", acc.Version.Number, acc.Package.Name), acc.Package.ID,
+			map[string]any{"version_id": acc.Version.ID, "version": acc.Version.Number, "files": acc.Version.FileCount, "name": acc.Package.Name})
 	}
 	status := Prefix + "/packages/" + acc.Package.ID + "/status"
 	code := http.StatusAccepted
@@ -314,12 +323,19 @@ func (h *handlers) edit(ctx context.Context, in *editInput) (*packageOutput, err
 		return nil, apperror.New(http.StatusUnprocessableEntity, apperror.CodeValidation,
 			"A package needs a name.", "name is empty")
 	}
+	// auth: the state before the edit, for the audit trail.
+	before, err := h.Repo.GetPackage(ctx, in.ID)
+	if err != nil {
+		return nil, h.repoErr(ctx, err, "package", in.ID)
+	}
 	p, err := h.Repo.EditMetadata(ctx, in.ID, catalog.MetadataEdit{
 		Name: in.Body.Name, MachineType: in.Body.MachineType, ControllerType: in.Body.ControllerType, Platform: in.Body.Platform,
 	})
 	if err != nil {
 		return nil, h.repoErr(ctx, err, "package", in.ID)
 	}
+	h.audit(ctx, auth.ActionPackageEdit, "edited the details of "+p.Name, p.ID,
+		map[string]any{"before": packageFacts(before), "after": packageFacts(p)})
 	return &packageOutput{Body: p}, nil
 }
 
@@ -355,9 +371,9 @@ type VersionBody struct {
 	Files []catalog.File `json:"files"`
 }
 
-type versionOutput struct{ Body VersionBody }
+type versionFilesOutput struct{ Body VersionBody }
 
-func (h *handlers) versionFiles(ctx context.Context, in *versionNumberInput) (*versionOutput, error) {
+func (h *handlers) versionFiles(ctx context.Context, in *versionNumberInput) (*versionFilesOutput, error) {
 	v, err := h.version(ctx, in.ID, in.Number)
 	if err != nil {
 		return nil, err
@@ -366,7 +382,7 @@ func (h *handlers) versionFiles(ctx context.Context, in *versionNumberInput) (*v
 	if err != nil {
 		return nil, h.fail(ctx, err)
 	}
-	return &versionOutput{Body: VersionBody{Version: v, Files: files}}, nil
+	return &versionFilesOutput{Body: VersionBody{Version: v, Files: files}}, nil
 }
 
 // StatusBody is the polling answer.
@@ -574,8 +590,36 @@ func zipName(pkgName string, version int) string {
 type deleteOutput struct{}
 
 func (h *handlers) delete(ctx context.Context, in *idInput) (*deleteOutput, error) {
+	// auth: engineers and reviewers delete only packages they uploaded
+	// themselves; administrators any.
+	pkg, err := h.Repo.GetPackage(ctx, in.ID)
+	if err != nil {
+		return nil, h.repoErr(ctx, err, "package", in.ID)
+	}
+	var uploaders []string
+	for cursor := ""; ; {
+		page, err := h.Repo.ListVersions(ctx, in.ID, 500, cursor)
+		if err != nil {
+			return nil, h.repoErr(ctx, err, "package", in.ID)
+		}
+		for _, v := range page.Items {
+			uploaders = append(uploaders, v.UploadedBy)
+		}
+		if cursor = page.NextCursor; cursor == "" {
+			break
+		}
+	}
+	if !auth.MayDeletePackage(auth.ActorFrom(ctx), uploaders) {
+		return nil, auth.ErrForbidden("You may delete only packages whose every version you uploaded yourself. Ask an administrator to delete this one.")
+	}
 	if err := h.Service.Delete(ctx, in.ID); err != nil {
 		return nil, h.fail(ctx, err)
 	}
+	h.audit(ctx, auth.ActionPackageDelete, "deleted "+pkg.Name, pkg.ID,
+		map[string]any{"before": packageFacts(pkg), "versions": len(uploaders)})
 	return &deleteOutput{}, nil
+}
+
+func packageFacts(p catalog.Package) map[string]any {
+	return map[string]any{"name": p.Name, "machine_type": p.MachineType, "controller_type": p.ControllerType, "platform": p.Platform}
 }

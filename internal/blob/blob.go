@@ -472,3 +472,36 @@ func (s *store) Delete(ctx context.Context, key string) error {
 func (s *store) Ping(ctx context.Context) error { return s.ping(ctx) }
 
 func (s *store) Close() error { return s.b.Close() }
+
+// Opener is the part of a Store that reads.
+type Opener interface {
+	Open(ctx context.Context, key string) (Object, error)
+}
+
+// ErrStoredMismatch is returned by ReadAll when the stored bytes are not
+// the recorded content (wrong size or hash): the store lost or changed them.
+var ErrStoredMismatch = errors.New("blob: stored content does not match its record")
+
+// ReadAll reads the content stored under key (its SHA-256) and checks it is
+// exactly size bytes that hash to key. It is the one way VeriPost reads a
+// stored file's bytes for work (ingestion, the source view, comparisons,
+// explanations), so a changed or truncated object is never used silently.
+// Errors: ErrNotFound, ErrStoredMismatch, or the store's own error.
+func ReadAll(ctx context.Context, s Opener, key string, size int64) ([]byte, error) {
+	obj, err := s.Open(ctx, key)
+	if err != nil {
+		return nil, err
+	}
+	defer obj.Close()
+	buf := make([]byte, 0, max(size, 0)+1)
+	w := bytes.NewBuffer(buf)
+	if _, err := io.Copy(w, io.LimitReader(obj, size+1)); err != nil {
+		return nil, fmt.Errorf("blob: read %s: %w", key, err)
+	}
+	data := w.Bytes()
+	sum := sha256.Sum256(data)
+	if int64(len(data)) != size || hex.EncodeToString(sum[:]) != key {
+		return nil, fmt.Errorf("%w: %s: stored %d bytes with sha256 %x, recorded %d bytes", ErrStoredMismatch, key, len(data), sum, size)
+	}
+	return data, nil
+}

@@ -222,6 +222,8 @@ type Repository interface {
 	// status.From() (ErrStatusConflict otherwise).
 	SetVersionStatus(ctx context.Context, versionID string, status Status, message, detail string) error
 	EditMetadata(ctx context.Context, packageID string, edit MetadataEdit) (Package, error)
+	// SetVersionNote changes the note of a package's version number.
+	SetVersionNote(ctx context.Context, packageID string, number int, note string) (Version, error)
 	// DeletePackage removes the package, its versions and files, and the
 	// analyses no remaining file needs. Blobs are left to the collector.
 	DeletePackage(ctx context.Context, id string) error

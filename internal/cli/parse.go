@@ -12,9 +12,10 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/veripost/veripost/internal/analysis"
+	"github.com/veripost/veripost/internal/index"
+	"github.com/veripost/veripost/internal/textfile"
 	"github.com/veripost/veripost/internal/upg"
 	"github.com/veripost/veripost/internal/upg/resolve"
-	"github.com/veripost/veripost/internal/upg/sidefile"
 )
 
 func init() { register(newParseCmd) }
@@ -24,6 +25,7 @@ type parseOptions struct {
 	tree      bool
 	info      bool
 	noOutline bool
+	each      bool
 }
 
 func newParseCmd() *cobra.Command {
@@ -53,6 +55,7 @@ command in their own checks.`,
 	f.BoolVar(&opt.tree, "tree", false, "with --json: include the full syntax tree of every file and the package symbol table")
 	f.BoolVar(&opt.info, "info", false, "also print info diagnostics (text output; JSON always has them)")
 	f.BoolVar(&opt.noOutline, "no-outline", false, "print diagnostics only (text output)")
+	f.BoolVar(&opt.each, "each", false, "with --info: print every info at every location (by default once per code and name, with a count)")
 	return cmd
 }
 
@@ -120,7 +123,7 @@ func jsonDoc(r *argResult, tree bool) any {
 	}
 	t := treeResult{Result: r.res, Trees: map[string]*upg.TreeNode{}, Definitions: r.res.Package.Definitions, References: r.res.Package.References}
 	for _, in := range r.inputs {
-		if upg.KindOf(in.Name).IsSource() && !sidefile.IsBinary(in.Data) {
+		if upg.KindOf(in.Name).IsSource() && !textfile.IsBinary(in.Data) {
 			t.Trees[in.Name] = upg.Parse(in.Name, in.Data).Tree()
 		}
 	}
@@ -141,25 +144,33 @@ func analyseArg(arg string) (*argResult, error) {
 			return nil, err
 		}
 		r.inputs = []analysis.Input{{Name: filepath.Base(arg), Data: src}}
-	} else {
-		entries, err := os.ReadDir(arg)
-		if err != nil {
-			return nil, err
-		}
-		for _, e := range entries {
-			if !e.Type().IsRegular() || strings.HasPrefix(e.Name(), ".") {
-				continue
-			}
-			src, err := os.ReadFile(filepath.Join(arg, e.Name()))
-			if err != nil {
-				return nil, err
-			}
-			r.inputs = append(r.inputs, analysis.Input{Name: e.Name(), Data: src})
-		}
-		sort.Slice(r.inputs, func(i, j int) bool { return r.inputs[i].Name < r.inputs[j].Name })
+	} else if r.inputs, err = readPackageDir(arg); err != nil {
+		return nil, err
 	}
 	r.res = analysis.Analyze(r.inputs)
 	return r, nil
+}
+
+// readPackageDir reads the regular, non-hidden files of a folder as the
+// files of one package, in name order.
+func readPackageDir(dir string) ([]analysis.Input, error) {
+	entries, err := os.ReadDir(dir)
+	if err != nil {
+		return nil, err
+	}
+	var inputs []analysis.Input
+	for _, e := range entries {
+		if !e.Type().IsRegular() || strings.HasPrefix(e.Name(), ".") {
+			continue
+		}
+		src, err := os.ReadFile(filepath.Join(dir, e.Name()))
+		if err != nil {
+			return nil, err
+		}
+		inputs = append(inputs, analysis.Input{Name: e.Name(), Data: src})
+	}
+	sort.Slice(inputs, func(i, j int) bool { return inputs[i].Name < inputs[j].Name })
+	return inputs, nil
 }
 
 // diagnostics lists every finding of the argument, each file's own then
@@ -206,12 +217,34 @@ func printResult(w io.Writer, r *argResult, opt parseOptions) {
 		}
 	}
 	hidden := 0
+	var rows []index.DiagnosticRow
 	for _, d := range r.diagnostics() {
 		if d.Severity == upg.SeverityInfo && !opt.info {
 			hidden++
 			continue
 		}
-		fmt.Fprintln(w, d.String())
+		if opt.each {
+			fmt.Fprintln(w, d.String())
+			continue
+		}
+		rows = append(rows, index.DiagnosticRow{Filename: d.File, Code: d.Code, Severity: d.Severity.String(), Message: d.Message,
+			Line: d.Line, Col: d.Col, Subject: d.Subject, Count: 1})
+	}
+	// Infos once per (code, name), with how often and where first.
+	for _, f := range index.Findings(rows) {
+		fmt.Fprintf(w, "%s:%d:%d: %s %s: %s", f.Filename, f.Line, f.Col, f.Severity, f.Code, f.Message)
+		if f.Count > 1 {
+			var at []string
+			for _, l := range f.Locations[1:] {
+				at = append(at, fmt.Sprintf("%s:%d:%d", l.Filename, l.Line, l.Col))
+			}
+			more := ""
+			if f.Count > len(f.Locations) {
+				more = ", …"
+			}
+			fmt.Fprintf(w, " [%d times; also at %s%s]", f.Count, strings.Join(at, ", "), more)
+		}
+		fmt.Fprintln(w)
 	}
 	s := r.res.Summary
 	fmt.Fprintf(w, "%s: %d error(s), %d warning(s), %d info", r.path, s.Errors, s.Warnings, s.Infos)

@@ -57,7 +57,13 @@ type AnalysedFile struct {
 type VersionAnalysis struct {
 	VersionID string
 	Files     []AnalysedFile
-	Result    *VersionResult
+	// Registry are stock libraries from the library registry the package
+	// resolved against (FileID empty): their analyses are stored too.
+	Registry []AnalysedFile
+	// Needs are the library file names the version declares but does not
+	// ship (upper case), so a registry change finds it.
+	Needs  []string
+	Result *VersionResult
 	// Status is the status the version moves to (from Status.From()).
 	Status catalog.Status
 }

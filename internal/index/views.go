@@ -17,12 +17,27 @@ type DiagnosticRow struct {
 	Message  string `json:"message"`
 	Line     int    `json:"line"`
 	Col      int    `json:"col"`
+	// Subject is the name the finding is about, when it is about one.
+	Subject string `json:"subject,omitempty"`
+	// Count is how many locations the row stands for: 1, or more for an
+	// info aggregated by Findings (Locations then lists the first few).
+	Count     int        `json:"count"`
+	Locations []Location `json:"locations,omitempty"`
+}
+
+// Location is one place an aggregated finding occurs.
+type Location struct {
+	FileID   string `json:"file_id,omitempty"`
+	Filename string `json:"filename,omitempty"`
+	Line     int    `json:"line"`
+	Col      int    `json:"col"`
 }
 
 // DiagnosticFilter narrows Diagnostics; empty fields match everything.
 type DiagnosticFilter struct {
 	Severity string
 	FileID   string
+	Code     string
 }
 
 // Diagnostics lists a version's findings: every file's own, by file name
@@ -34,13 +49,13 @@ func Diagnostics(files []StoredFile, res *VersionResult, f DiagnosticFilter) []D
 		idByName[sf.Filename] = sf.ID
 	}
 	keep := func(r DiagnosticRow) {
-		if (f.Severity == "" || r.Severity == f.Severity) && (f.FileID == "" || r.FileID == f.FileID) {
+		if (f.Severity == "" || r.Severity == f.Severity) && (f.FileID == "" || r.FileID == f.FileID) && (f.Code == "" || r.Code == f.Code) {
 			out = append(out, r)
 		}
 	}
 	row := func(source, fileID, filename string, d upg.Diagnostic) DiagnosticRow {
 		return DiagnosticRow{FileID: fileID, Filename: filename, Source: source, Code: d.Code, Severity: d.Severity.String(),
-			Message: d.Message, Line: d.Line, Col: d.Col}
+			Message: d.Message, Line: d.Line, Col: d.Col, Subject: d.Subject, Count: 1}
 	}
 	var own []DiagnosticRow
 	for _, sf := range files {
@@ -85,4 +100,107 @@ func Count(rows []DiagnosticRow) map[string]int {
 		c[r.Severity]++
 	}
 	return c
+}
+
+// MaxLocations is how many locations an aggregated finding lists.
+const MaxLocations = 5
+
+// Findings is what people read: errors and warnings one per location (each
+// may need its own fix), then infos once per (code, subject) — or per
+// (code, message) when they name nothing — with the count and the first
+// MaxLocations locations. Rows keep Diagnostics' order within a severity;
+// aggregated infos come in the order of their first location.
+func Findings(rows []DiagnosticRow) []DiagnosticRow {
+	out := make([]DiagnosticRow, 0, len(rows))
+	var infos []DiagnosticRow
+	at := map[string]int{}
+	for _, r := range rows {
+		if r.Severity != SeverityInfo {
+			out = append(out, r)
+			continue
+		}
+		key := r.Code + "\x00" + r.Subject
+		if r.Subject == "" {
+			key += "\x00" + r.Message
+		}
+		loc := Location{FileID: r.FileID, Filename: r.Filename, Line: r.Line, Col: r.Col}
+		if i, ok := at[key]; ok {
+			infos[i].Count++
+			if len(infos[i].Locations) < MaxLocations {
+				infos[i].Locations = append(infos[i].Locations, loc)
+			}
+			continue
+		}
+		at[key] = len(infos)
+		r.Count = 1
+		r.Locations = []Location{loc}
+		infos = append(infos, r)
+	}
+	sort.SliceStable(out, func(i, j int) bool { return SeverityRank(out[i].Severity) < SeverityRank(out[j].Severity) })
+	return append(out, infos...)
+}
+
+// SeverityRank orders severities: errors, warnings, infos.
+func SeverityRank(s string) int {
+	switch s {
+	case SeverityError:
+		return 0
+	case SeverityWarning:
+		return 1
+	}
+	return 2
+}
+
+// DiagnosticGroup counts a version's findings of one severity and code,
+// and per file.
+type DiagnosticGroup struct {
+	Severity string      `json:"severity"`
+	Code     string      `json:"code"`
+	Count    int         `json:"count"`
+	Files    []FileCount `json:"files"`
+}
+
+// FileCount is how many findings of a group one file has ("" for findings
+// of the package as a whole).
+type FileCount struct {
+	FileID   string `json:"file_id,omitempty"`
+	Filename string `json:"filename,omitempty"`
+	Count    int    `json:"count"`
+}
+
+// Groups counts rows by severity (errors first), code and file, each level
+// most frequent first.
+func Groups(rows []DiagnosticRow) []DiagnosticGroup {
+	at := map[[2]string]int{}
+	var out []DiagnosticGroup
+	files := map[[2]string]map[string]int{}
+	for _, r := range rows {
+		k := [2]string{r.Severity, r.Code}
+		i, ok := at[k]
+		if !ok {
+			i = len(out)
+			at[k] = i
+			out = append(out, DiagnosticGroup{Severity: r.Severity, Code: r.Code})
+			files[k] = map[string]int{}
+		}
+		n := max(r.Count, 1)
+		out[i].Count += n
+		fi, ok := files[k][r.FileID+"\x00"+r.Filename]
+		if !ok {
+			fi = len(out[i].Files)
+			files[k][r.FileID+"\x00"+r.Filename] = fi
+			out[i].Files = append(out[i].Files, FileCount{FileID: r.FileID, Filename: r.Filename})
+		}
+		out[i].Files[fi].Count += n
+	}
+	for i := range out {
+		sort.SliceStable(out[i].Files, func(a, b int) bool { return out[i].Files[a].Count > out[i].Files[b].Count })
+	}
+	sort.SliceStable(out, func(a, b int) bool {
+		if ra, rb := SeverityRank(out[a].Severity), SeverityRank(out[b].Severity); ra != rb {
+			return ra < rb
+		}
+		return out[a].Count > out[b].Count
+	})
+	return out
 }

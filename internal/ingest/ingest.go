@@ -5,11 +5,8 @@ package ingest
 
 import (
 	"context"
-	"crypto/sha256"
-	"encoding/hex"
 	"errors"
 	"fmt"
-	"io"
 	"log/slog"
 	"time"
 
@@ -20,6 +17,7 @@ import (
 	"github.com/veripost/veripost/internal/blob"
 	"github.com/veripost/veripost/internal/catalog"
 	"github.com/veripost/veripost/internal/index"
+	"github.com/veripost/veripost/internal/registry"
 	"github.com/veripost/veripost/internal/transient"
 )
 
@@ -28,10 +26,18 @@ type Pipeline struct {
 	Repo  catalog.Repository
 	Blobs blob.Store
 	Index index.Writer
-	Log   *slog.Logger
+	// Registry picks stock libraries for the ones a package does not ship
+	// (nil: no registry).
+	Registry Chooser
+	Log      *slog.Logger
 	// Limits bound what one file may cost; a file over them ends the
 	// version in error with a message saying which limit.
 	Limits analysis.Limits
+}
+
+// Chooser is the part of the library registry ingestion asks.
+type Chooser interface {
+	Choose(ctx context.Context, packageID string, names []string) ([]registry.Variant, error)
 }
 
 var (
@@ -179,6 +185,9 @@ func (p *Pipeline) run(ctx context.Context, ver catalog.Version) error {
 		named[i] = analysis.Named{Name: f.Filename, File: a}
 		va.Files = append(va.Files, index.AnalysedFile{FileID: f.ID, Name: f.Filename, File: a})
 	}
+	if err := p.addRegistry(ctx, ver, &va, &named); err != nil {
+		return err
+	}
 	fileSet := analysis.FileSetKey(named)
 	va.Result, err = p.Index.StoredResult(ctx, fileSet)
 	if errors.Is(err, catalog.ErrNotFound) {
@@ -205,6 +214,47 @@ func limitError(err error) error {
 	return permanentError{&stageError{"A file is over this server's analysis limits.", err}}
 }
 
+// addRegistry adds the registry's stock libraries for the libraries the
+// package declares but does not ship, and records those names as the
+// version's needs.
+func (p *Pipeline) addRegistry(ctx context.Context, ver catalog.Version, va *index.VersionAnalysis, named *[]analysis.Named) error {
+	needs := analysis.UnshippedLibraries(*named)
+	for _, n := range needs {
+		va.Needs = append(va.Needs, registry.NameKey(n))
+	}
+	if p.Registry == nil || len(needs) == 0 {
+		return nil
+	}
+	vs, err := p.Registry.Choose(ctx, ver.PackageID, needs)
+	if err != nil {
+		return err
+	}
+	for _, v := range vs {
+		key := index.ContentKey{SHA256: v.SHA256, Reader: analysis.ReaderOf(v.Name)}
+		stored, err := p.Index.StoredAnalyses(ctx, []index.ContentKey{key})
+		if err != nil {
+			return err
+		}
+		a := stored[key]
+		if a == nil {
+			data, err := p.read(ctx, catalog.File{Filename: v.Name, BlobKey: v.SHA256, SHA256: v.SHA256, Size: v.Size})
+			if err != nil {
+				return err
+			}
+			if err := p.Limits.CheckSize(v.Name, data); err != nil {
+				return limitError(err)
+			}
+			a = analysis.AnalyzeFile(v.Name, data)
+			if err := p.Limits.CheckFindings(v.Name, a); err != nil {
+				return limitError(err)
+			}
+		}
+		*named = append(*named, analysis.Named{Name: v.Name, File: a, Registry: v.Label})
+		va.Registry = append(va.Registry, index.AnalysedFile{Name: v.Name, File: a})
+	}
+	return nil
+}
+
 // check confirms that a file whose content was analysed before is still
 // stored with its recorded size (its hash was verified when it was stored).
 func (p *Pipeline) check(ctx context.Context, f catalog.File) error {
@@ -226,24 +276,16 @@ func (p *Pipeline) check(ctx context.Context, f catalog.File) error {
 
 // read fetches a file's bytes and checks them against the recorded hash.
 func (p *Pipeline) read(ctx context.Context, f catalog.File) ([]byte, error) {
-	obj, err := p.Blobs.Open(ctx, f.BlobKey)
-	if errors.Is(err, blob.ErrNotFound) {
+	data, err := blob.ReadAll(ctx, p.Blobs, f.BlobKey, f.Size)
+	switch {
+	case errors.Is(err, blob.ErrNotFound):
 		return nil, permanentError{&stageError{
 			fmt.Sprintf("The stored copy of %s is missing. Upload the package again.", f.Filename), err}}
-	}
-	if err != nil {
-		return nil, &stageError{"The file store could not be read. VeriPost retried and gave up; try uploading again later.", err}
-	}
-	defer obj.Close()
-	data, err := io.ReadAll(io.LimitReader(obj, f.Size+1))
-	if err != nil {
-		return nil, &stageError{"The file store could not be read. VeriPost retried and gave up; try uploading again later.", err}
-	}
-	sum := sha256.Sum256(data)
-	if int64(len(data)) != f.Size || hex.EncodeToString(sum[:]) != f.SHA256 {
+	case errors.Is(err, blob.ErrStoredMismatch):
 		return nil, permanentError{&stageError{
-			fmt.Sprintf("The stored copy of %s does not match what was uploaded. Upload the package again.", f.Filename),
-			fmt.Errorf("stored %d bytes with sha256 %x, expected %d bytes with sha256 %s", len(data), sum, f.Size, f.SHA256)}}
+			fmt.Sprintf("The stored copy of %s does not match what was uploaded. Upload the package again.", f.Filename), err}}
+	case err != nil:
+		return nil, &stageError{"The file store could not be read. VeriPost retried and gave up; try uploading again later.", err}
 	}
 	return data, nil
 }

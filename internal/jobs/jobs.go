@@ -115,6 +115,9 @@ func New(driver Driver, opt Options) (*Queue, error) {
 		FetchCooldown:        min(opt.PollInterval, 100*time.Millisecond),
 		RetryPolicy:          backoff{},
 		MaxAttempts:          max(opt.MaxAttempts, 1),
+		// A finished ingestion job says nothing the version's status does
+		// not; keep its row only briefly.
+		CompletedJobRetentionPeriod: 10 * time.Minute,
 	}
 	q := &Queue{working: opt.Workers > 0}
 	workers := river.NewWorkers()
@@ -157,6 +160,23 @@ func (q *Queue) EnqueueIngest(ctx context.Context, tx *sql.Tx, versionID string)
 		return 0, err
 	}
 	return res.Job.ID, nil
+}
+
+// EnqueueAnalysis queues the ingestion job of each version again even
+// when one is running: something it reads (a library registry choice) has
+// changed since that job started. The job is idempotent.
+func (q *Queue) EnqueueAnalysis(ctx context.Context, versionIDs []string) (int, error) {
+	for start := 0; start < len(versionIDs); start += 500 {
+		chunk := versionIDs[start:min(start+500, len(versionIDs))]
+		params := make([]river.InsertManyParams, len(chunk))
+		for i, id := range chunk {
+			params[i] = river.InsertManyParams{Args: IngestArgs{VersionID: id}, InsertOpts: &river.InsertOpts{Priority: 2}}
+		}
+		if _, err := q.client.InsertMany(ctx, params); err != nil {
+			return start, err
+		}
+	}
+	return len(versionIDs), nil
 }
 
 // EnqueueReindex queues the ingestion job again for each version (the job

@@ -225,6 +225,46 @@ func TestRequestLimits(t *testing.T) {
 	}
 }
 
+// TestIdenticalReupload: an upload identical to a package's latest version
+// records nothing and says so; one identical to an older version becomes a
+// new version that says which; the same files as a new package are a new
+// package whose analysis is the stored one (no rows copied).
+func TestIdenticalReupload(t *testing.T) {
+	forEachBackend(t, func(t *testing.T, b servertest.Backend) {
+		app := servertest.Start(t, b.Config(t))
+		v1 := []servertest.NamedFile{{Name: "I.SRC", Data: []byte(":SYSTEM=MILL\r\n:SECTION=START_OF_TAPE\r\n:T:%<EOL>\r\n")}}
+		first := app.Upload(v1, nil)
+		app.WaitReady(first.PackageID)
+		if !first.Created || first.Version != 1 {
+			t.Fatalf("first upload: %+v", first)
+		}
+		status, body := app.PostUpload(v1, map[string]string{"package_id": first.PackageID})
+		var same servertest.UploadResult
+		json.Unmarshal(body, &same)
+		if status != http.StatusOK || same.Created || same.IdenticalTo != 1 || same.Version != 1 || same.VersionID != first.VersionID {
+			t.Fatalf("identical re-upload: %d %s", status, body)
+		}
+		changed := []servertest.NamedFile{{Name: "I.SRC", Data: append(append([]byte(nil), v1[0].Data...), "* changed\r\n"...)}}
+		second := app.Upload(changed, map[string]string{"package_id": first.PackageID})
+		back := app.Upload(v1, map[string]string{"package_id": first.PackageID})
+		if second.Version != 2 || second.IdenticalTo != 0 || back.Version != 3 || back.IdenticalTo != 1 || !back.Created {
+			t.Fatalf("versions: %+v / %+v", second, back)
+		}
+		app.WaitReady(first.PackageID)
+		var rows1, rows2 int
+		count := `SELECT (SELECT COUNT(*) FROM analyses) + (SELECT COUNT(*) FROM symbol_index) + (SELECT COUNT(*) FROM version_analyses)`
+		app.DB.SQL.QueryRow(count).Scan(&rows1)
+		copyPkg := app.Upload(v1, nil)
+		if st := app.WaitReady(copyPkg.PackageID); st.Status != "ready" {
+			t.Fatalf("copy: %+v", st)
+		}
+		app.DB.SQL.QueryRow(count).Scan(&rows2)
+		if rows1 != rows2 {
+			t.Fatalf("the same files as a new package added %d analysis rows", rows2-rows1)
+		}
+	})
+}
+
 // TestVersionsAndMetadata: uploading to an existing package adds a
 // version; the package shows the latest.
 func TestVersionsAndMetadata(t *testing.T) {

@@ -17,15 +17,21 @@ import (
 	"github.com/riverqueue/river/riverdriver/riverdatabasesql"
 	"github.com/riverqueue/river/riverdriver/riversqlite"
 
+	"github.com/danielgtaylor/huma/v2"
+
 	"github.com/veripost/veripost/internal/analysis"
 	"github.com/veripost/veripost/internal/api"
+	"github.com/veripost/veripost/internal/auth"
+	"github.com/veripost/veripost/internal/auth/authhttp"
 	"github.com/veripost/veripost/internal/blob"
 	"github.com/veripost/veripost/internal/catalog"
 	"github.com/veripost/veripost/internal/config"
 	"github.com/veripost/veripost/internal/ingest"
 	"github.com/veripost/veripost/internal/jobs"
+	"github.com/veripost/veripost/internal/registry"
 	"github.com/veripost/veripost/internal/store"
 	"github.com/veripost/veripost/internal/upload"
+	"github.com/veripost/veripost/internal/web"
 )
 
 // Options choose what an App does besides holding its connections.
@@ -46,10 +52,18 @@ type App struct {
 	Service   *catalog.Service
 	Pipeline  *ingest.Pipeline
 	Collector *catalog.Collector
+	Registry  *registry.Service
 	Handler   http.Handler
-	version   string
-	working   bool
-	listener  *pgxpool.Pool // the queue's LISTEN connection (PostgreSQL workers)
+	// Auth and Guard: accounts, sessions, tokens, audit; access control.
+	Auth  *auth.Service
+	Guard *authhttp.Guard
+	// API and UI are the two route sets behind Handler (for the access
+	// table's test).
+	API      huma.API
+	UI       *web.UI
+	version  string
+	working  bool
+	listener *pgxpool.Pool // the queue's LISTEN connection (PostgreSQL workers)
 }
 
 // New connects to the database and object store, migrates when configured,
@@ -71,7 +85,8 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger, opt Options) 
 		db.Close()
 		return nil, fmt.Errorf("opening object store: %w", err)
 	}
-	app.Pipeline = &ingest.Pipeline{Repo: db, Blobs: app.Blobs, Index: db, Log: log, Limits: app.AnalysisLimits()}
+	app.Registry = &registry.Service{Store: db, Blobs: app.Blobs, Leases: db}
+	app.Pipeline = &ingest.Pipeline{Repo: db, Blobs: app.Blobs, Index: db, Registry: app.Registry, Log: log, Limits: app.AnalysisLimits()}
 	app.Collector = &catalog.Collector{Blobs: blobSweeper{app.Blobs}, Refs: db, Log: log}
 	workers := cfg.Workers
 	if opt.Workers >= 0 {
@@ -83,14 +98,31 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger, opt Options) 
 		app.Close()
 		return nil, err
 	}
+	poll := 50 * time.Millisecond // PostgreSQL workers are woken by LISTEN/NOTIFY; this is the fallback
+	if db.Dialect == store.SQLite {
+		// SQLite has no notifications and a job inserted inside a
+		// transaction cannot wake the workers, so they poll: a cheap local
+		// query that keeps an upload's wait for its worker to ~10 ms.
+		poll = 20 * time.Millisecond
+	}
 	app.Queue, err = jobs.New(driver, jobs.Options{Workers: workers, MaxAttempts: cfg.JobMaxAttempts, Processor: app.Pipeline, Log: log,
-		Collect: app.collect, Registry: db})
+		PollInterval: poll, Collect: app.collect, Registry: db})
 	if err != nil {
 		app.Close()
 		return nil, err
 	}
-	app.Service = &catalog.Service{Repo: db, Recorder: recorder{db: db, queue: app.Queue}, Blobs: app.Blobs, Leases: db, Keys: db, Log: log}
-	app.Handler = app.routes()
+	app.Registry.Queue = app.Queue
+	gate := newUploadGate(db, cfg.DBPoolSize)
+	app.Service = &catalog.Service{Repo: db, Recorder: recorder{db: db, queue: app.Queue, gate: gate}, Blobs: app.Blobs,
+		Leases: gatedLeases{db: db, gate: gate}, Keys: db, Log: log}
+	if app.Auth, err = NewAuth(cfg, db, log); err != nil {
+		app.Close()
+		return nil, err
+	}
+	if app.Handler, err = app.routes(); err != nil {
+		app.Close()
+		return nil, err
+	}
 	return app, nil
 }
 
@@ -116,14 +148,62 @@ func (a *App) queueDriver(ctx context.Context) (jobs.Driver, error) {
 	return riverdatabasesql.NewWithPgxListener(a.DB.SQL, a.listener), nil
 }
 
+// uploadGate bounds how many uploads write to the database at once. On
+// SQLite every write shares one connection with ingestion: without the gate
+// fifty uploaders win that connection fifty times as often as the workers,
+// uploads are accepted far faster than they are analysed and the backlog
+// grows without bound. With it, the workers keep their share and the
+// uploaders wait (in order) for theirs.
+type uploadGate chan struct{}
+
+func newUploadGate(db *store.DB, poolSize int) uploadGate {
+	n := max(poolSize, 1)
+	if db.Dialect == store.SQLite {
+		n = 1
+	}
+	return make(uploadGate, n)
+}
+
+func (g uploadGate) enter(ctx context.Context) error {
+	select {
+	case g <- struct{}{}:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
+
+func (g uploadGate) leave() { <-g }
+
+// gatedLeases takes upload leases through the gate.
+type gatedLeases struct {
+	db   *store.DB
+	gate uploadGate
+}
+
+func (l gatedLeases) Lease(ctx context.Context, id string, shas []string, expires time.Time) error {
+	if err := l.gate.enter(ctx); err != nil {
+		return err
+	}
+	defer l.gate.leave()
+	return l.db.Lease(ctx, id, shas, expires)
+}
+
+func (l gatedLeases) Release(ctx context.Context, id string) error { return l.db.Release(ctx, id) }
+
 // recorder records an accepted upload and its ingestion job in one
 // transaction (catalog.VersionRecorder).
 type recorder struct {
 	db    *store.DB
 	queue *jobs.Queue
+	gate  uploadGate
 }
 
 func (r recorder) RecordVersion(ctx context.Context, nv catalog.NewVersion) (catalog.Package, catalog.Version, error) {
+	if err := r.gate.enter(ctx); err != nil {
+		return catalog.Package{}, catalog.Version{}, err
+	}
+	defer r.gate.leave()
 	var ver catalog.Version
 	err := r.db.InTx(ctx, func(tx *sql.Tx) error {
 		var err error
@@ -264,6 +344,12 @@ func (a *App) Serve(ctx context.Context, addr string) error {
 		}
 		srv = a.HTTPServer()
 		a.Log.Info("VeriPost is listening", "url", "http://"+ln.Addr().String())
+		if err := a.announceSetup(ctx, browsable(ln.Addr())); err != nil {
+			a.stopQueue()
+			ln.Close()
+			return err
+		}
+		go a.cleanupLoop(ctx)
 		go func() { errc <- srv.Serve(ln) }()
 	}
 	var err error

@@ -167,6 +167,13 @@ func (db *DB) SaveAnalysis(ctx context.Context, a index.VersionAnalysis) error {
 			return err
 		}
 	}
+	regPacked := make([]analysis.Packed, len(a.Registry))
+	for i, f := range a.Registry {
+		var err error
+		if regPacked[i], err = analysis.Pack(f.File); err != nil {
+			return err
+		}
+	}
 	result, err := analysis.PackJSON(a.Result)
 	if err != nil {
 		return err
@@ -187,9 +194,9 @@ func (db *DB) SaveAnalysis(ctx context.Context, a index.VersionAnalysis) error {
 		if err := db.lockPackage(ctx, tx, packageID); err != nil {
 			return err
 		}
-		shas := make([]string, len(a.Files))
-		for i, f := range a.Files {
-			shas[i] = f.SHA256
+		shas := make([]string, 0, len(a.Files)+len(a.Registry))
+		for _, f := range append(append([]index.AnalysedFile(nil), a.Files...), a.Registry...) {
+			shas = append(shas, f.SHA256)
 		}
 		if err := db.lockContents(ctx, tx, shas); err != nil {
 			return err
@@ -206,6 +213,19 @@ func (db *DB) SaveAnalysis(ctx context.Context, a index.VersionAnalysis) error {
 		for i, f := range a.Files {
 			if ids[i], err = db.storeFileAnalysis(ctx, tx, f.File, packed[i]); err != nil {
 				return fmt.Errorf("storing the analysis of %s: %w", f.Name, err)
+			}
+		}
+		for i, f := range a.Registry {
+			if _, err := db.storeFileAnalysis(ctx, tx, f.File, regPacked[i]); err != nil {
+				return fmt.Errorf("storing the analysis of the registry's %s: %w", f.Name, err)
+			}
+		}
+		if _, err := tx.ExecContext(ctx, `DELETE FROM version_library_needs WHERE version_id = $1`, a.VersionID); err != nil {
+			return err
+		}
+		for _, n := range a.Needs {
+			if _, err := tx.ExecContext(ctx, `INSERT INTO version_library_needs (version_id, name_key) VALUES ($1, $2) ON CONFLICT DO NOTHING`, a.VersionID, n); err != nil {
+				return err
 			}
 		}
 		resultID, err := db.storeResult(ctx, tx, a.Result.FileSet, result)
@@ -275,10 +295,11 @@ func (db *DB) storeFileAnalysis(ctx context.Context, tx *sql.Tx, f *analysis.Fil
 		return 0, err
 	}
 	err = tx.QueryRowContext(ctx, `INSERT INTO analyses (sha256, parser_version, reader, size, content_kind, encoding, line_ending, line_count,
-			error_count, warning_count, info_count, control_family, system, facts, display, tokens, created_at)
-		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17) RETURNING id`,
+			error_count, warning_count, info_count, control_family, system, facts, display, tokens, sections, created_at)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18) RETURNING id`,
 		f.SHA256, f.ParserVersion, f.Reader, f.Size, f.ContentKind, f.Encoding, f.LineEnding, f.LineCount,
-		f.ErrorCount, f.WarningCount, f.InfoCount, f.ControlFamily, f.System, p.Facts, nullBytes(p.Display), nullBytes(p.Tokens), now()).Scan(&id)
+		f.ErrorCount, f.WarningCount, f.InfoCount, f.ControlFamily, f.System, p.Facts, nullBytes(p.Display), nullBytes(p.Tokens),
+		nullBytes(analysis.PackSectionRanges(f.SectionRanges())), now()).Scan(&id)
 	if err != nil {
 		return 0, err
 	}
@@ -343,13 +364,40 @@ func (db *DB) insertSymbols(ctx context.Context, tx *sql.Tx, analysisID int64, g
 	return nil
 }
 
-// pruneAnalyses removes the file analyses and package results among these
-// ids that no file and no version uses any more.
+// pruneAnalyses removes the file analyses (with their symbol index rows)
+// and package results among these ids that no file and no version uses any
+// more.
 func (db *DB) pruneAnalyses(ctx context.Context, tx *sql.Tx, files, results []int64) error {
 	for _, id := range files {
-		if _, err := tx.ExecContext(ctx, `DELETE FROM analyses WHERE id = $1 AND NOT EXISTS (SELECT 1 FROM files WHERE analysis_id = $1)`, id); err != nil {
+		var used bool
+		if err := tx.QueryRowContext(ctx, `SELECT EXISTS (SELECT 1 FROM files WHERE analysis_id = $1)`, id).Scan(&used); err != nil {
 			return err
 		}
+		if used {
+			continue
+		}
+		loaded, err := db.loadAnalyses(ctx, tx, []int64{id})
+		if err != nil {
+			return err
+		}
+		if f := loaded[id]; f != nil {
+			// The analysis lists its names: its symbol rows go by primary key.
+			st, err := tx.PrepareContext(ctx, `DELETE FROM symbol_index WHERE canonical = $1 AND analysis_id = $2`)
+			if err != nil {
+				return err
+			}
+			for _, g := range f.Symbols() {
+				if _, err := st.ExecContext(ctx, g.Canonical, id); err != nil {
+					st.Close()
+					return err
+				}
+			}
+			st.Close()
+		}
+		if _, err := tx.ExecContext(ctx, `DELETE FROM analyses WHERE id = $1`, id); err != nil {
+			return err
+		}
+		db.cache.files.Invalidate(id)
 	}
 	for _, id := range results {
 		if _, err := tx.ExecContext(ctx, `DELETE FROM version_analyses WHERE id = $1 AND NOT EXISTS (SELECT 1 FROM package_versions WHERE analysis_id = $1)`, id); err != nil {

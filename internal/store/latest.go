@@ -21,7 +21,7 @@ func isLibraryKind(k string) bool {
 	return false
 }
 
-// refreshLatest rewrites a package's latest_files from its latest version
+// refreshLatest rewrites a package's latest_files (its source files) from its latest version
 // (inside the transaction that changed which version is latest) and moves
 // the library counters by the difference between the old and the new
 // latest files. The caller holds the package's row lock.
@@ -66,7 +66,11 @@ func (db *DB) refreshLatest(ctx context.Context, tx *sql.Tx, packageID string) e
 	}
 	defer ins.Close()
 	for _, f := range files {
-		if _, err := ins.ExecContext(ctx, packageID, f.id, f.name, analysis.NameKey(f.name), string(upg.KindOf(f.name)), f.sha, f.size, f.analysis, f.created); err != nil {
+		kind := upg.KindOf(f.name)
+		if !kind.IsSource() {
+			continue // side files have no symbols and are no libraries
+		}
+		if _, err := ins.ExecContext(ctx, packageID, f.id, f.name, analysis.NameKey(f.name), string(kind), f.sha, f.size, f.analysis, f.created); err != nil {
 			return err
 		}
 	}

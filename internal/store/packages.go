@@ -84,7 +84,8 @@ func (db *DB) CreateVersionTx(ctx context.Context, tx *sql.Tx, nv catalog.NewVer
 	}
 	defer ins.Close()
 	for _, f := range nv.Files {
-		if _, err := ins.ExecContext(ctx, uuid.NewString(), ver.ID, f.Filename, f.Extension, f.Size, f.SHA256, f.SHA256, ts); err != nil {
+		// blob_key is left empty: a blob's key is its SHA-256 (scanFile).
+		if _, err := ins.ExecContext(ctx, uuid.NewString(), ver.ID, f.Filename, f.Extension, f.Size, f.SHA256, "", ts); err != nil {
 			return catalog.Version{}, fmt.Errorf("inserting file %s: %w", f.Filename, err)
 		}
 	}
@@ -247,6 +248,9 @@ func scanFile(row interface{ Scan(...any) error }) (catalog.File, error) {
 	err := row.Scan(&f.ID, &f.VersionID, &f.Filename, &f.Extension, &f.Size, &f.SHA256, &f.BlobKey,
 		&f.LineCount, &f.ContentKind, &f.Encoding, &f.CreatedAt)
 	f.CreatedAt = f.CreatedAt.UTC()
+	if f.BlobKey == "" {
+		f.BlobKey = f.SHA256
+	}
 	return f, err
 }
 

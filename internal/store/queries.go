@@ -20,8 +20,9 @@ func (db *DB) VersionSymbol(ctx context.Context, versionID, canonical string) ([
 	if !validID(versionID) {
 		return out, nil
 	}
-	rows, err := db.R.QueryContext(ctx, `SELECT f.id, f.filename, s.occurrences FROM files f
+	rows, err := db.R.QueryContext(ctx, `SELECT f.id, f.filename, s.occurrences, a.sections FROM files f
 		JOIN symbol_index s ON s.analysis_id = f.analysis_id AND s.canonical = $2
+		JOIN analyses a ON a.id = f.analysis_id
 		WHERE f.version_id = $1`, versionID, canonical)
 	if err != nil {
 		return nil, fmt.Errorf("listing symbol %s: %w", canonical, err)
@@ -29,11 +30,11 @@ func (db *DB) VersionSymbol(ctx context.Context, versionID, canonical string) ([
 	defer rows.Close()
 	for rows.Next() {
 		var fileID, filename string
-		var packed []byte
-		if err := rows.Scan(&fileID, &filename, &packed); err != nil {
+		var packed, sections []byte
+		if err := rows.Scan(&fileID, &filename, &packed, &sections); err != nil {
 			return nil, err
 		}
-		occ, err := analysis.UnpackOccurrences(canonical, packed)
+		occ, err := unpackOccurrences(canonical, packed, sections)
 		if err != nil {
 			return nil, err
 		}
@@ -43,6 +44,14 @@ func (db *DB) VersionSymbol(ctx context.Context, versionID, canonical string) ([
 	}
 	sortOccurrences(out)
 	return out, rows.Err()
+}
+
+func unpackOccurrences(canonical string, packed, sections []byte) ([]analysis.Occurrence, error) {
+	ranges, err := analysis.UnpackSectionRanges(sections)
+	if err != nil {
+		return nil, err
+	}
+	return analysis.UnpackOccurrences(canonical, packed, ranges)
 }
 
 // sortOccurrences puts definitions first, then by file and position.
@@ -189,9 +198,10 @@ func (db *DB) SymbolUsage(ctx context.Context, canonical string, limit int, curs
 func (db *DB) symbolPackages(ctx context.Context, canonical string, ids []string) (map[string]*index.SymbolPackage, error) {
 	ph, args := inList(2, ids)
 	rows, err := db.R.QueryContext(ctx, `SELECT p.id, p.name, p.machine_type, p.controller_type, p.latest_version, v.uploaded_at,
-			lf.file_id, lf.filename, s.definitions, s.uses, s.occurrences
+			lf.file_id, lf.filename, s.definitions, s.uses, s.occurrences, a.sections
 		FROM latest_files lf
 		JOIN symbol_index s ON s.analysis_id = lf.analysis_id AND s.canonical = $1
+		JOIN analyses a ON a.id = lf.analysis_id
 		JOIN packages p ON p.id = lf.package_id
 		JOIN package_versions v ON v.package_id = p.id AND v.number = p.latest_version
 		WHERE lf.package_id IN (`+ph+`)`, append([]any{canonical}, args...)...)
@@ -204,9 +214,9 @@ func (db *DB) symbolPackages(ctx context.Context, canonical string, ids []string
 		var sp index.SymbolPackage
 		var fileID, filename string
 		var defs, uses int
-		var packed []byte
+		var packed, sections []byte
 		if err := rows.Scan(&sp.PackageID, &sp.PackageName, &sp.Machine, &sp.Controller, &sp.Version, &sp.UploadedAt,
-			&fileID, &filename, &defs, &uses, &packed); err != nil {
+			&fileID, &filename, &defs, &uses, &packed, &sections); err != nil {
 			return nil, err
 		}
 		p := out[sp.PackageID]
@@ -218,7 +228,7 @@ func (db *DB) symbolPackages(ctx context.Context, canonical string, ids []string
 		}
 		p.Definitions += defs
 		p.References += uses
-		occ, err := analysis.UnpackOccurrences(canonical, packed)
+		occ, err := unpackOccurrences(canonical, packed, sections)
 		if err != nil {
 			return nil, err
 		}

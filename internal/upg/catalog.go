@@ -14,6 +14,17 @@ import (
 //go:embed names.tsv
 var namesTSV string
 
+// stock.tsv grows the catalogue with names the vendor's own stock libraries
+// (MILL.LIB, LATHE.LIB, MASTER.ATR) and posts use without defining them:
+// the posting system must provide them. Same columns as names.tsv plus a
+// source column ("stock library MILL.LIB", or "reviewed: why" for a row a
+// person added). It is derived from the corpus by TestStockData in
+// internal/upg/resolve (go test ./internal/upg/resolve -run TestStockData
+// -update), which keeps reviewed rows.
+//
+//go:embed stock.tsv
+var stockTSV string
+
 // Catalogue kinds, as written in the kind column of names.tsv.
 const (
 	CatAttributeCommand = "attribute-command"
@@ -40,6 +51,9 @@ type CatalogEntry struct {
 	// Prefix is set when the entry was found by removing a variable prefix
 	// family (N_, P_, NC_ …) from the name that was looked up.
 	Prefix string `json:"prefix,omitempty"`
+	// Source is set on names the language reference does not list but the
+	// vendor's stock files use ("seen in stock library MILL.LIB").
+	Source string `json:"source,omitempty"`
 }
 
 type catalog struct {
@@ -58,7 +72,10 @@ var (
 )
 
 func theCatalog() *catalog {
-	catOnce.Do(func() { cat = loadCatalog(namesTSV) })
+	catOnce.Do(func() {
+		cat = loadCatalog(namesTSV)
+		cat.addStock(stockTSV)
+	})
 	return cat
 }
 
@@ -115,6 +132,49 @@ func loadCatalog(tsv string) *catalog {
 		}
 	}
 	return c
+}
+
+// addStock adds the rows of stock.tsv that the catalogue does not have yet.
+func (c *catalog) addStock(tsv string) {
+	for _, line := range strings.Split(tsv, "\n") {
+		line = strings.TrimRight(line, "\r")
+		if line == "" || strings.HasPrefix(line, "name\t") {
+			continue
+		}
+		cols := strings.Split(line, "\t")
+		for len(cols) < 6 {
+			cols = append(cols, "")
+		}
+		key := catalogKey(cols[0])
+		if len(c.byKey[key]) > 0 {
+			continue
+		}
+		e := CatalogEntry{Name: cols[0], Kind: cols[1], Params: cols[2], Since: cols[3], Meaning: cols[4], Source: StockSource(cols[5])}
+		c.byKey[key] = append(c.byKey[key], len(c.entries))
+		c.entries = append(c.entries, e)
+		if e.Kind == CatSystemVariable || e.Kind == CatSystemCommand {
+			c.systemNames[key] = true
+		}
+	}
+}
+
+// StockSource is the source mark shown for a stock.tsv row.
+func StockSource(source string) string {
+	if r, ok := strings.CutPrefix(source, "reviewed: "); ok {
+		return "not in the language reference; " + r
+	}
+	return "seen in " + source
+}
+
+// StockNames returns the catalogue rows that came from stock.tsv.
+func StockNames() []CatalogEntry {
+	var out []CatalogEntry
+	for _, e := range theCatalog().entries {
+		if e.Source != "" {
+			out = append(out, e)
+		}
+	}
+	return out
 }
 
 // catalogKey is the lookup key of a name: a leading ':' removed, blanks

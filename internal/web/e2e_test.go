@@ -40,6 +40,13 @@ type browserT struct {
 func newBrowser(t *testing.T, base string) *browserT {
 	t.Helper()
 	bin := testenv.Chromium(t)
+	// The profile folder is removed after Chromium has stopped (its helper
+	// processes may still write for a moment, which t.TempDir's own clean-up
+	// would report as a failure).
+	profile, err := os.MkdirTemp("", "veripost-chromium-")
+	if err != nil {
+		t.Fatal(err)
+	}
 	opts := append(chromedp.DefaultExecAllocatorOptions[:],
 		chromedp.ExecPath(bin),
 		chromedp.Flag("headless", true),
@@ -52,13 +59,24 @@ func newBrowser(t *testing.T, base string) *browserT {
 		chromedp.Flag("disable-sync", true),
 		chromedp.Flag("disable-dev-shm-usage", true),
 		chromedp.Flag("lang", "en-GB"),
-		chromedp.UserDataDir(t.TempDir()),
+		chromedp.UserDataDir(profile),
 		chromedp.WindowSize(1366, 900),
 	)
 	actx, cancelAlloc := chromedp.NewExecAllocator(context.Background(), opts...)
 	ctx, cancelCtx := chromedp.NewContext(actx)
-	ctx, cancelTimeout := context.WithTimeout(ctx, 4*time.Minute)
-	t.Cleanup(func() { cancelTimeout(); cancelCtx(); cancelAlloc() })
+	// Generous: the whole walk-through, on a busy 2-core machine.
+	ctx, cancelTimeout := context.WithTimeout(ctx, 6*time.Minute)
+	t.Cleanup(func() {
+		cancelTimeout()
+		cancelCtx()
+		cancelAlloc()
+		for range 50 {
+			if os.RemoveAll(profile) == nil {
+				return
+			}
+			time.Sleep(100 * time.Millisecond)
+		}
+	})
 
 	shots := os.Getenv("VERIPOST_ARTIFACTS")
 	if shots == "" {
@@ -185,6 +203,25 @@ func (b *browserT) text(sel string) string {
 	return strings.TrimSpace(s)
 }
 
+// waitURL waits until the page address contains part: for pages that are
+// not VeriPost's own (an identity provider's), followed by a wait for an
+// element only the expected page has. VeriPost's pages use waitPage.
+func (b *browserT) waitURL(part string) {
+	b.t.Helper()
+	deadline := time.Now().Add(20 * time.Second)
+	var loc string
+	for time.Now().Before(deadline) {
+		ctx, cancel := context.WithTimeout(b.ctx, 2*time.Second)
+		err := chromedp.Run(ctx, chromedp.Location(&loc))
+		cancel()
+		if err == nil && strings.Contains(loc, part) {
+			return
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	b.t.Fatalf("the page address never contained %q (last: %s)", part, loc)
+}
+
 // waitPage waits until the browser shows the page it navigates to: its
 // address contains part, and its body says it is a page of that kind
 // (data-page) about that thing (data-key, when key is not empty). An
@@ -241,6 +278,21 @@ func (b *browserT) checkProblems() {
 
 func evalAwait(p *runtime.EvaluateParams) *runtime.EvaluateParams { return p.WithAwaitPromise(true) }
 
+// login signs in through the sign-in page and waits for the page it leads
+// to (the address next, and the signed-in user in the top bar).
+func (b *browserT) login(user, password, next string) {
+	b.t.Helper()
+	b.run("open sign-in page",
+		chromedp.Navigate(b.base+"/login"),
+		chromedp.WaitVisible(`[data-login-form]`, chromedp.ByQuery),
+		chromedp.SendKeys(`#login-user`, user, chromedp.ByQuery),
+		chromedp.SendKeys(`#login-password`, password, chromedp.ByQuery),
+		chromedp.Submit(`[data-login-form]`, chromedp.ByQuery),
+	)
+	b.waitURL(b.base + next)
+	b.run("signed in", chromedp.WaitVisible(`[data-signed-in="`+user+`"]`, chromedp.ByQuery))
+}
+
 // TestBrowserEndToEnd uploads a corpus package through the page in a real
 // Chromium, follows ingestion to ready, reads, edits, downloads and
 // deletes, and saves screenshots of the main pages.
@@ -252,6 +304,7 @@ func TestBrowserEndToEnd(t *testing.T) {
 	const pkgDir = "tormach-pcnc1100"
 	app := newTestApp(t)
 	b := newBrowser(t, app.URL)
+	b.login(app.Admin, app.AdminPassword, "/")
 
 	// 1. The empty list tells a new user how to upload.
 	b.run("open empty list", chromedp.Navigate(app.URL+"/"), chromedp.WaitVisible(`[data-dropzone]`, chromedp.ByQuery))
@@ -448,6 +501,7 @@ func TestBrowserEndToEnd(t *testing.T) {
 	// The big library (300 KB) opens and renders every line.
 	b.run("open MILL.LIB",
 		chromedp.Click(`//ul[contains(@class,"side-files")]//a[text()="MILL.LIB"]`, chromedp.BySearch),
+		chromedp.WaitVisible(`//*[@id="src-title"][normalize-space()="MILL.LIB"]`, chromedp.BySearch),
 		chromedp.WaitVisible(`#L1`, chromedp.ByQuery),
 		chromedp.Poll(`document.readyState === 'complete'`, nil, chromedp.WithPollingTimeout(30*time.Second)),
 	)

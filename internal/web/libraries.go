@@ -27,10 +27,13 @@ func pathBase(p string) string {
 // libTip explains how a declared path resolved.
 func libTip(l analysis.Library) string {
 	base := pathBase(l.Path)
+	if l.How == "registry" {
+		return "Not in this package: resolved from the registry: " + l.Registry + ". Open the variants of " + base + " VeriPost holds."
+	}
 	if l.Resolved == "" {
 		return "Not in this package. VeriPost resolves a library path by its file name (" + base +
 			") among the package’s files, ignoring the folders in the path, because a package is stored as one flat folder. " +
-			"No file of this package is called " + base + ", so what it defines is not checked here; upload it with the package to resolve it."
+			"No file of this package is called " + base + ", so what it defines is not checked here; upload it with the package, or have an administrator register a variant in the library registry. Open the variants of " + base + " VeriPost holds."
 	}
 	tip := "Open " + l.Resolved + " of this package"
 	if l.How == "file-name" {
@@ -62,8 +65,13 @@ func (u *UI) linkLibraries(r *http.Request, d *sourceData, a *view, src []byte) 
 			continue
 		}
 		ref := &libRef{tip: libTip(l), missing: l.Resolved == "" || idByName[l.Resolved] == ""}
-		if !ref.missing {
+		switch {
+		case !ref.missing:
 			ref.href = "/packages/" + d.Pkg.ID + "/files/" + idByName[l.Resolved]
+		case l.How == "registry":
+			ref.href, ref.missing = libHref(pathBase(l.Path), l.ResolvedSHA256), false
+		default:
+			ref.href = libHref(pathBase(l.Path), "")
 		}
 		byLine[l.Line] = ref
 	}
@@ -182,6 +190,10 @@ func (u *UI) library(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	d.Variants = vp.Items
+	if len(d.Variants) == 0 {
+		u.notFound(w, r, "No package holds a library called "+name+". The Libraries page lists those in use.", "library "+name)
+		return
+	}
 	for _, v := range d.Variants {
 		d.Packages += v.Packages
 	}

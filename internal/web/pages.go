@@ -5,12 +5,12 @@ import (
 	"fmt"
 	"net/http"
 	"net/url"
-	"sort"
 	"strconv"
 	"strings"
 
 	"github.com/go-chi/chi/v5"
 
+	"github.com/veripost/veripost/internal/auth"
 	"github.com/veripost/veripost/internal/catalog"
 	"github.com/veripost/veripost/internal/index"
 	"github.com/veripost/veripost/internal/upload"
@@ -78,6 +78,7 @@ type listData struct {
 	Statuses         []catalog.Status
 	PageSizes        []int
 	Deleted          string
+	Welcome          bool // first page after setup
 }
 
 // query builds the list address for filters f on page n.
@@ -181,7 +182,7 @@ func (u *UI) list(w http.ResponseWriter, r *http.Request) {
 		Columns: make([]column, 0, len(listColumns)), Total: res.Total, Page: pageN, Pages: pages, F: f,
 		Filtered: f.Search != "" || f.Status != "" || f.Machine != "" || f.Controller != "",
 		Facets:   facets, Statuses: append(append([]catalog.Status{}, stages...), catalog.StatusError),
-		PageSizes: pageSizes, Deleted: qv.Get("deleted"),
+		PageSizes: pageSizes, Deleted: qv.Get("deleted"), Welcome: qv.Get("welcome") == "1",
 	}
 	clear := listFilters{Sort: f.Sort, Desc: f.Desc, Per: f.Per}
 	d.ClearURL = clear.query(1)
@@ -215,7 +216,9 @@ func (u *UI) list(w http.ResponseWriter, r *http.Request) {
 		d.NextURL = f.query(pageN + 1)
 	}
 	d.PageLinks = pageLinks(pageN, pages, f.query)
-	u.render(w, r, http.StatusOK, "list", u.newPage(r, "Packages", "packages", d))
+	pg := u.newPage(r, "Packages", "packages", d)
+	pg.Wide = true // the table uses the page's width
+	u.render(w, r, http.StatusOK, "list", pg)
 }
 
 // pageLinks lists the first, last and nearby pages, with gaps.
@@ -268,13 +271,16 @@ func (u *UI) acceptAttr() string {
 }
 
 type packageData struct {
-	Pkg         catalog.Package
-	Versions    []catalog.Version
-	Latest      catalog.Version
-	Diagnostics []index.DiagnosticRow
-	DiagCounts  map[string]int
-	DiagShown   int // how many are listed (the rest are counted only)
-	DiagHook    bool
+	Pkg            catalog.Package
+	Versions       []catalog.Version
+	Latest         catalog.Version
+	Diagnostics    []index.DiagnosticRow // one page of findings (infos aggregated)
+	DiagCounts     map[string]int
+	DiagGroups     []index.DiagnosticGroup
+	DiagFilter     index.DiagnosticFilter
+	DiagFilterName string // the filtered file's name
+	DiagPage       pager
+	DiagHook       bool
 	// MoreVersions: the table lists the newest maxListedVersions only.
 	MoreVersions bool
 	DiagError    bool
@@ -285,11 +291,24 @@ type packageData struct {
 	Files  []catalog.File
 	Older  bool
 	LibUse map[string]*libUse // by file id: packages with exactly this library (see libUsage)
+	// Compare is what the page offers to compare with (nil without compare).
+	Compare *compareChoices
+	// History is the package's audit trail, newest first.
+	History []auth.Event
+	// CanDelete: the viewer may delete this package (admins any; engineers
+	// and reviewers their own).
+	CanDelete bool
 }
 
-// maxListedDiagnostics bounds the package page's list; the counts stay
-// complete.
-const maxListedDiagnostics = 500
+// diagnosticsPerPage is how many findings one page of the package page's
+// list shows (infos count once per code and name).
+const diagnosticsPerPage = 100
+
+// pager links the pages of a list.
+type pager struct {
+	Page, Pages, Total int
+	Prev, Next         string
+}
 
 // maxListedVersions bounds the package page's versions table (the API
 // pages through all of them).
@@ -361,21 +380,74 @@ func (u *UI) pkg(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 	d.LibUse = u.libUsage(r, d.Files)
+	if d.Older {
+		d.TotalBytes = 0
+		for _, f := range d.Files {
+			d.TotalBytes += f.Size
+		}
+	}
+	d.Compare = u.compareChoices(r, p, d.Files)
+	uploaders := make([]string, 0, len(vs))
+	for _, v := range vs {
+		uploaders = append(uploaders, v.UploadedBy)
+	}
+	d.CanDelete = auth.MayDeletePackage(auth.ActorFrom(r.Context()), uploaders)
+	if u.Auth != nil {
+		h, err := u.Auth.PackageHistory(r.Context(), id, 50, 0)
+		if err != nil {
+			u.Log.WarnContext(r.Context(), "loading the package history failed", "package", id, "err", err)
+		}
+		d.History = h.Items
+	}
 	if d.Shown.ParserVersion != "" {
-		rows, err := u.versionDiagnostics(r, d.Shown.ID, index.DiagnosticFilter{})
+		q := r.URL.Query()
+		d.DiagFilter = index.DiagnosticFilter{Severity: q.Get("dsev"), Code: q.Get("dcode"), FileID: q.Get("dfile")}
+		rows, err := u.versionDiagnostics(r, d.Shown.ID, d.DiagFilter)
 		if err != nil {
 			u.Log.WarnContext(r.Context(), "loading diagnostics failed", "package", id, "err", err)
 			d.DiagError = true
 		}
 		for _, row := range rows {
 			d.DiagCounts[row.Severity]++
+			if row.FileID != "" && row.FileID == d.DiagFilter.FileID {
+				d.DiagFilterName = row.Filename
+			}
 		}
-		// Errors and warnings first; the (often many) infos after them.
-		sort.SliceStable(rows, func(i, j int) bool { return severityRank(rows[i].Severity) < severityRank(rows[j].Severity) })
-		d.DiagShown = min(len(rows), maxListedDiagnostics)
-		d.Diagnostics = rows[:d.DiagShown]
+		d.DiagGroups = index.Groups(rows)
+		findings := index.Findings(rows)
+		page, _ := strconv.Atoi(q.Get("dpage"))
+		d.DiagPage = paginate(r.URL, "dpage", page, len(findings), diagnosticsPerPage, "#diagnostics")
+		lo := (d.DiagPage.Page - 1) * diagnosticsPerPage
+		d.Diagnostics = findings[lo:min(lo+diagnosticsPerPage, len(findings))]
 	}
 	pg := u.newPage(r, p.Name, "packages", d)
 	pg.Key = p.ID
 	u.render(w, r, http.StatusOK, "package", pg)
+}
+
+// paginate works out page (1-based, clamped) of total items and the links
+// to its neighbours: u with the page parameter changed, plus fragment.
+func paginate(u *url.URL, param string, page, total, per int, fragment string) pager {
+	p := pager{Total: total, Pages: max(1, (total+per-1)/per)}
+	p.Page = min(max(page, 1), p.Pages)
+	link := func(n int) string {
+		q := u.Query()
+		if n <= 1 {
+			q.Del(param)
+		} else {
+			q.Set(param, strconv.Itoa(n))
+		}
+		s := u.Path
+		if e := q.Encode(); e != "" {
+			s += "?" + e
+		}
+		return s + fragment
+	}
+	if p.Page > 1 {
+		p.Prev = link(p.Page - 1)
+	}
+	if p.Page < p.Pages {
+		p.Next = link(p.Page + 1)
+	}
+	return p
 }

@@ -67,6 +67,8 @@ type sourceData struct {
 	DiagCounts  map[string]int
 	// Symbols: click a name to go to its definition (needs the index).
 	Symbols bool
+	// Explain: sections, attributes and selected lines can be explained.
+	Explain bool
 }
 
 func (u *UI) source(w http.ResponseWriter, r *http.Request) {
@@ -90,7 +92,7 @@ func (u *UI) source(w http.ResponseWriter, r *http.Request) {
 		u.fail(w, r, err)
 		return
 	}
-	d := sourceData{Pkg: p, File: f, Symbols: true}
+	d := sourceData{Pkg: p, File: f, Symbols: true, Explain: u.Explain != nil}
 	if d.Version, err = u.Store.GetVersion(ctx, f.VersionID); err != nil {
 		u.fail(w, r, err)
 		return
@@ -110,7 +112,7 @@ func (u *UI) source(w http.ResponseWriter, r *http.Request) {
 			u.blobFail(w, r, err, f)
 			return
 		}
-		if bytes.IndexByte(src, 0) >= 0 {
+		if textfile.IsBinary(src) {
 			d.Notice = "This file contains binary data, so it cannot be shown as text. Download it to use it."
 			break
 		}
@@ -134,7 +136,7 @@ func (u *UI) source(w http.ResponseWriter, r *http.Request) {
 			if dg.Severity == "info" {
 				continue // notes are listed, not flagged in the margin
 			}
-			if cur, ok := marks[dg.Line]; !ok || severityRank(dg.Severity) < severityRank(cur) {
+			if cur, ok := marks[dg.Line]; !ok || index.SeverityRank(dg.Severity) < index.SeverityRank(cur) {
 				marks[dg.Line] = dg.Severity
 			}
 		}
@@ -146,16 +148,6 @@ func (u *UI) source(w http.ResponseWriter, r *http.Request) {
 	pg := u.newPage(r, f.Filename+" · "+p.Name, "packages", d)
 	pg.Wide, pg.Key = true, f.ID
 	u.render(w, r, http.StatusOK, "source", pg)
-}
-
-func severityRank(s string) int {
-	switch s {
-	case "error":
-		return 0
-	case "warning":
-		return 1
-	}
-	return 2
 }
 
 // fileAnalysis is the stored analysis of the file; a version not analysed
@@ -267,18 +259,17 @@ func renderSource(src []byte, win1252 bool, spans []span, marks map[int]string) 
 	sb.Grow(len(src)*3 + 32*bytes.Count(src, []byte{'\n'}))
 	si := 0
 	line := 0
-	for off := 0; ; {
-		end := bytes.IndexByte(src[off:], '\n')
-		next := len(src)
-		if end < 0 {
-			end = len(src)
-		} else {
-			end += off
-			next = end + 1
-		}
-		text := end
-		if text > off && src[text-1] == '\r' {
-			text--
+	// Lines end where the parser's do (LF, CRLF or a lone CR), so line
+	// numbers and #L anchors match diagnostics and the outline.
+	lr := textfile.NewLineReader(src)
+	for {
+		off, text, _, ok := lr.Next()
+		if !ok {
+			if line == 0 { // an empty file still shows one empty line
+				off, text = 0, 0
+			} else {
+				break
+			}
 		}
 		line++
 		if (line-1)%linesPerChunk == 0 {
@@ -319,7 +310,12 @@ func renderSource(src []byte, win1252 bool, spans []span, marks map[int]string) 
 					// Focusable so keyboard users can read the explanation
 					// (shown by CSS on focus; the mouse gets the title).
 					tip := template.HTMLEscapeString(s.lib.tip)
-					sb.WriteString(`<span class="lib-missing" tabindex="0" title="` + tip + `" data-tip="` + tip + `">not in this package</span>`)
+					if s.lib.href != "" {
+						// To the variants of this library VeriPost holds.
+						sb.WriteString(`<a class="lib-missing" href="` + template.HTMLEscapeString(s.lib.href) + `" title="` + tip + `" data-tip="` + tip + `">not in this package: see the variants</a>`)
+					} else {
+						sb.WriteString(`<span class="lib-missing" tabindex="0" title="` + tip + `" data-tip="` + tip + `">not in this package</span>`)
+					}
 				}
 			case s.sym != "":
 				// Keyboard users reach symbols through the outline; thousands
@@ -338,8 +334,7 @@ func renderSource(src []byte, win1252 bool, spans []span, marks map[int]string) 
 		}
 		writeText(&sb, src[pos:text], win1252)
 		sb.WriteString("</div>\n")
-		off = next
-		if off >= len(src) {
+		if !ok {
 			break
 		}
 	}

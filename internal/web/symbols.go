@@ -158,6 +158,10 @@ func (u *UI) symbolPage(w http.ResponseWriter, r *http.Request) {
 		u.fail(w, r, err)
 		return
 	}
+	if len(page.Packages) == 0 && after == "" && len(d.Catalog) == 0 {
+		u.notFound(w, r, "No package defines or uses "+name+", and the language catalogue does not know it. Check the spelling.", "symbol "+name)
+		return
+	}
 	d.Packages, d.Total, d.TotalExact = page.Packages, page.Total, page.TotalExact
 	for _, p := range d.Packages {
 		for _, o := range p.Occurrences {

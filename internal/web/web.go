@@ -22,9 +22,13 @@ import (
 	"github.com/go-chi/chi/v5/middleware"
 
 	"github.com/veripost/veripost/internal/apperror"
+	"github.com/veripost/veripost/internal/auth"
+	"github.com/veripost/veripost/internal/auth/authhttp"
 	"github.com/veripost/veripost/internal/blob"
 	"github.com/veripost/veripost/internal/catalog"
+	"github.com/veripost/veripost/internal/compare"
 	"github.com/veripost/veripost/internal/index"
+	"github.com/veripost/veripost/internal/loader"
 	"github.com/veripost/veripost/internal/upload"
 )
 
@@ -51,6 +55,18 @@ type Deps struct {
 	Version string
 	// APIPrefix is where the JSON API lives (default "/api/v1").
 	APIPrefix string
+	// Compare compares versions, packages and library variants (optional:
+	// without it the compare pages are absent).
+	Compare *compare.Service
+	// Explain loads analysed versions for the explanation pages (optional:
+	// without it the pages offer no explanations).
+	Explain *loader.Loader
+	// Auth and Guard serve sign-in, accounts and the audit trail; the
+	// guard's middleware (in front of the UI) decides who sees what.
+	Auth  *auth.Service
+	Guard *authhttp.Guard
+	// OIDCRedirectURL overrides the single sign-on callback address.
+	OIDCRedirectURL string
 }
 
 // UI serves the pages. It is an http.Handler.
@@ -85,9 +101,22 @@ func (u *UI) routes() chi.Router {
 	r.Get("/packages/{id}", u.pkg)
 	r.Get("/packages/{id}/files/{file_id}", u.source)
 	r.Get("/packages/{id}/files/{file_id}/symbol", u.symbolPanel)
+	u.explainRoutes(r)
 	r.Get("/symbols/{name}", u.symbolPage)
 	r.Get("/libraries", u.libraries)
 	r.Get("/libraries/{name}", u.library)
+	r.Get("/compare", u.comparePage)
+	r.Get("/login", u.loginPage)
+	r.Post("/login", u.loginPost)
+	r.Post("/logout", u.logout)
+	r.Get("/setup", u.setupPage)
+	r.Post("/setup", u.setupPost)
+	r.Get("/auth/oidc/start", u.ssoStart)
+	r.Get("/auth/oidc/callback", u.ssoCallback)
+	r.Get("/account", u.account)
+	r.Get("/admin/users", u.adminUsers)
+	r.Get("/admin/tokens", u.adminTokens)
+	r.Get("/admin/audit", u.auditPage)
 	r.Get("/static/*", u.static)
 	r.Get("/favicon.ico", u.assets.favicon)
 	r.NotFound(func(w http.ResponseWriter, r *http.Request) {
@@ -99,6 +128,9 @@ func (u *UI) routes() chi.Router {
 	})
 	return r
 }
+
+// Routes is the UI's router (for the access table and its test).
+func (u *UI) Routes() chi.Routes { return u.router }
 
 // ServeHTTP implements http.Handler.
 func (u *UI) ServeHTTP(w http.ResponseWriter, r *http.Request) { u.router.ServeHTTP(w, r) }
@@ -149,6 +181,8 @@ type page struct {
 	Kind string
 	Key  string
 	Data any
+	// Actor is who is looking (anonymous when anonymous read is on).
+	Actor auth.Actor
 }
 
 func (u *UI) newPage(r *http.Request, title, nav string, data any) page {
@@ -157,7 +191,7 @@ func (u *UI) newPage(r *http.Request, title, nav string, data any) page {
 		scheme = "https"
 	}
 	return page{Title: title, Nav: nav, Version: u.Version, API: u.APIPrefix,
-		RequestID: middleware.GetReqID(r.Context()), Origin: scheme + "://" + r.Host, Data: data}
+		RequestID: middleware.GetReqID(r.Context()), Origin: scheme + "://" + r.Host, Data: data, Actor: auth.ActorFrom(r.Context())}
 }
 
 // render executes a page into a buffer first, so a template failure becomes
@@ -192,6 +226,7 @@ type errorData struct {
 	Heading string
 	Message string
 	Detail  string
+	Code    string
 }
 
 func (u *UI) renderError(w http.ResponseWriter, r *http.Request, status int, heading, message, detail string) {

@@ -39,7 +39,7 @@ func TestListEmptyState(t *testing.T) {
 	mustContain(t, body,
 		"No packages yet",
 		`data-uploader`, `data-dropzone`, `type="file" name="files" multiple`,
-		".SRC", "curl -F files=@MyPost.zip "+app.URL+"/api/v1/packages",
+		".SRC", `curl -H "Authorization: Bearer $VERIPOST_TOKEN" -F files=@MyPost.zip `+app.URL+"/api/v1/packages",
 		`action="/api/v1/packages"`,
 	)
 	mustNotContain(t, body, `<table class="list"`)
@@ -71,7 +71,7 @@ func TestListSortFilterPaginate(t *testing.T) {
 	_, _, body = app.get(t, "/?page=2")
 	mustContain(t, body, "Showing 26–27 of 27", ">Post 01<", ">Post 02<", `rel="prev"`)
 	// A page past the end redirects to the last page.
-	res, err := http.Get(app.URL + "/?page=9")
+	res, err := app.Client.Get(app.URL + "/?page=9")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -258,8 +258,11 @@ func TestIndexedPages(t *testing.T) {
 		`/files/`+src+`?sym=measure_tool_length#L45"`)
 	_, _, body = app.get(t, "/symbols/START_OF_TAPE")
 	mustContain(t, body, `class="lead"`) // the catalogue explains system sections
-	_, _, body = app.get(t, "/symbols/NO_SUCH_THING_AT_ALL")
-	mustContain(t, body, "No package defines or uses this name.")
+	st, _, body := app.get(t, "/symbols/NO_SUCH_THING_AT_ALL")
+	if st != http.StatusNotFound {
+		t.Errorf("unknown symbol: HTTP %d, want 404", st)
+	}
+	mustContain(t, body, "No package defines or uses NO_SUCH_THING_AT_ALL")
 }
 
 func TestUploadPage(t *testing.T) {

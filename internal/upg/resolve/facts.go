@@ -1,6 +1,7 @@
 package resolve
 
 import (
+	"github.com/veripost/veripost/internal/textfile"
 	"github.com/veripost/veripost/internal/upg"
 	"github.com/veripost/veripost/internal/upg/sidefile"
 )
@@ -44,6 +45,10 @@ type IncludeFact struct {
 type FileFacts struct {
 	Name  string
 	Facts *Facts
+	// Registry is set on a stock library the package does not ship, taken
+	// from VeriPost's library registry: its label ("CAMWorks 2024 SP2").
+	// Such a file only answers a :LIBRARY=/:INCLUDE= no package file matches.
+	Registry string
 }
 
 // Extract reads one file: UPG sources are parsed (the parsed file is
@@ -51,7 +56,7 @@ type FileFacts struct {
 // resolution needs are kept.
 func Extract(name string, src []byte) (*Facts, *upg.File) {
 	kind := upg.KindOf(name)
-	facts := &Facts{Kind: kind, Size: len(src), Binary: sidefile.IsBinary(src)}
+	facts := &Facts{Kind: kind, Size: len(src), Binary: textfile.IsBinary(src)}
 	switch kind {
 	case upg.KindSRC, upg.KindLIB, upg.KindATR, upg.KindInclude:
 		if facts.Binary {
@@ -93,9 +98,9 @@ func sourceFacts(facts *Facts, f *upg.File) {
 		facts.ControllerType = &a.Default
 	}
 	for _, inc := range f.Includes {
-		pos := f.Position(inc.Command.ValuePos)
+		pos := f.Position(int(inc.Command.ValuePos))
 		facts.Includes = append(facts.Includes, IncludeFact{Path: inc.Path, Library: inc.Library, Line: inc.Line,
-			Col: pos.Col, Offset: inc.Command.ValuePos, End: inc.Command.ValueEnd})
+			Col: pos.Col, Offset: int(inc.Command.ValuePos), End: int(inc.Command.ValueEnd)})
 	}
 	facts.Definitions = definitionsOf(f)
 	facts.References = f.References()
@@ -113,13 +118,13 @@ func definitionsOf(f *upg.File) []Definition {
 			if it.Name == "" {
 				continue
 			}
-			pos := f.Position(it.Start.ValuePos)
+			pos := f.Position(int(it.Start.ValuePos))
 			d = Definition{Name: it.Name, Canonical: upg.CanonicalName(it.Name), Kind: KindAttribute, Line: pos.Line, Col: pos.Col, Offset: pos.Offset, EndLine: it.EndLine, Type: it.Type}
 		case *upg.Section:
 			if it.Name == "" {
 				continue
 			}
-			pos := f.Position(it.Header.ValuePos)
+			pos := f.Position(int(it.Header.ValuePos))
 			d = Definition{Name: it.Name, Canonical: it.Name, Kind: KindSection, Line: pos.Line, Col: pos.Col, Offset: pos.Offset, EndLine: it.EndLine, Type: upg.SectionKindOf(it)}
 			for _, p := range it.Params {
 				d.Params = append(d.Params, p.Name)
@@ -134,7 +139,7 @@ func definitionsOf(f *upg.File) []Definition {
 			if it.ID == "" {
 				continue
 			}
-			pos := f.Position(it.Start.ValuePos)
+			pos := f.Position(int(it.Start.ValuePos))
 			d = Definition{Name: it.ID, Canonical: upg.CanonicalName(it.ID), Kind: KindOperation, Line: pos.Line, Col: pos.Col, Offset: pos.Offset, EndLine: it.EndLine, Type: it.Sub}
 		default:
 			continue

@@ -44,6 +44,7 @@ const (
 	HowRelative   = "relative"   // .\NAME (or a bare name): the file in the package folder
 	HowFileName   = "file-name"  // the path points outside the package folder (..\ or absolute); matched by its file name
 	HowUnresolved = "unresolved" // no package file has that name
+	HowRegistry   = "registry"   // no package file has that name; the library registry's variant stands in
 )
 
 // FileInfo describes one file of the package.
@@ -68,6 +69,9 @@ type Library struct {
 	How             string `json:"how"`       // HowRelative, HowFileName or HowUnresolved
 	CaseInsensitive bool   `json:"case_insensitive,omitempty"`
 	Explanation     string `json:"explanation"`
+	// Registry is the label of the registry variant a HowRegistry library
+	// resolved to.
+	Registry string `json:"registry,omitempty"`
 }
 
 // Symbol kinds.
@@ -87,6 +91,7 @@ const (
 	StatusSystem         = "system"          // a name the language defines (names.tsv)
 	StatusParam          = "param"           // a section parameter
 	StatusGuarded        = "guarded"         // a missing section referenced under SECTIONEXIST (optional by design)
+	StatusUnreachable    = "unreachable"     // a missing section called only from code that cannot run (see guards.go)
 	StatusLibraryMissing = "library-missing" // unknown, but an unresolved library could define it
 	StatusUserMissing    = "user-missing"    // a lower-case MASTER.ATR attribute; MASTER.ATR is not in the package
 	StatusUndefined      = "undefined"       // an error
@@ -253,6 +258,9 @@ func ResolveFacts(inputs []FileFacts) *Package {
 	r.pkg.Metadata.Main = []string{}
 	r.pkg.Metadata.Libraries = []string{}
 	for i, in := range inputs {
+		if in.Registry != "" {
+			continue // found only by lookupFile's last resort
+		}
 		base := upg.BaseName(in.Name)
 		r.byName[base] = i
 		up := strings.ToUpper(base)
@@ -269,6 +277,12 @@ func ResolveFacts(inputs []FileFacts) *Package {
 }
 
 func (r *resolver) diag(d upg.Diagnostic) { r.pkg.Diagnostics = append(r.pkg.Diagnostics, d) }
+
+// diagName reports a diagnostic about a name (its Subject).
+func (r *resolver) diagName(i int, subject, code string, sev upg.Severity, line, col, off, end int, format string, args ...any) {
+	r.diagAt(i, code, sev, line, col, off, end, format, args...)
+	r.pkg.Diagnostics[len(r.pkg.Diagnostics)-1].Subject = subject
+}
 
 // diagAt reports a diagnostic in input i at a position the facts recorded.
 func (r *resolver) diagAt(i int, code string, sev upg.Severity, line, col, off, end int, format string, args ...any) {
@@ -294,8 +308,7 @@ func (r *resolver) collect() {
 				r.atrs = append(r.atrs, i)
 			}
 		case kind.IsSource() && f.Binary:
-			r.diag(upg.Diagnostic{Code: upg.CodeBinaryContent, Severity: upg.SeverityError, File: in.Name, Line: 1, Col: 1,
-				Message: "the file holds binary content (NUL or control bytes), not UPG source text; it was not parsed"})
+			r.diag(upg.BinaryContent(in.Name)) // not parsed
 		case f.Side != nil:
 			side := *f.Side
 			side.Name = in.Name
@@ -335,6 +348,11 @@ func (r *resolver) lookupFile(path string) (idx int, how string, folded bool) {
 	if is := r.byFold[strings.ToUpper(base)]; len(is) > 0 {
 		return is[0], how, true
 	}
+	for i, in := range r.inputs {
+		if in.Registry != "" && strings.EqualFold(upg.BaseName(in.Name), base) {
+			return i, HowRegistry, false
+		}
+	}
 	return -1, HowUnresolved, false
 }
 
@@ -367,6 +385,9 @@ func (r *resolver) resolveIncludes() {
 					lib.Explanation = fmt.Sprintf("relative path: the package file %s", lib.Resolved)
 				case HowFileName:
 					lib.Explanation = fmt.Sprintf("the path points outside the package folder; matched the package file %s by its file name", lib.Resolved)
+				case HowRegistry:
+					lib.Registry = r.inputs[j].Registry
+					lib.Explanation = fmt.Sprintf("the package does not ship %s; resolved from the registry: %s", base, lib.Registry)
 				}
 				if folded {
 					lib.Explanation += " (case-insensitive match)"
@@ -559,7 +580,9 @@ type scope struct {
 	defines    map[string][]defRef
 	opers      map[string][]defRef
 	libMissing bool
+	missing    []string // base names of the unresolved libraries
 	hasATR     bool
+	reach      *reach
 }
 
 func (r *resolver) symbols(roots []int) {
@@ -579,6 +602,7 @@ func (r *resolver) symbols(roots []int) {
 	resolveFrom := func(root int, order []int) {
 		sc := r.buildScope(order, fileDefs)
 		r.crossFile(sc)
+		sc.reach = r.walk(sc)
 		for _, i := range order {
 			if !done[i] {
 				done[i] = true
@@ -614,6 +638,9 @@ func (r *resolver) buildScope(order []int, fileDefs [][]int) *scope {
 		for _, li := range r.pkg.Libraries {
 			if li.From == r.inputs[i].Name && li.How == HowUnresolved {
 				sc.libMissing = true
+				if b := upg.BaseName(li.Path); b != "" && !slices.Contains(sc.missing, b) {
+					sc.missing = append(sc.missing, b)
+				}
 			}
 		}
 		for _, di := range fileDefs[i] {
@@ -654,7 +681,15 @@ func (r *resolver) crossFile(sc *scope) {
 				continue
 			}
 			ld.Overridden = true
-			r.diagAt(d.file, upg.CodeSectionInTwoFiles, upg.SeverityWarning, ld.Line, ld.Col, ld.Offset, ld.Offset+len(ld.Name),
+			if IsStockLibrary(ld.File) && !IsStockLibrary(wd.File) {
+				// Overriding a stock library's section in the post's own
+				// files is how a post customises it.
+				r.diagName(d.file, n, upg.CodeSectionInTwoFiles, upg.SeverityInfo, ld.Line, ld.Col, ld.Offset, ld.Offset+len(ld.Name),
+					"section %s of the stock %s is overridden by %s line %d (the usual way to customise a stock library); this copy is not used",
+					n, upg.BaseName(ld.File), upg.BaseName(wd.File), wd.Line)
+				continue
+			}
+			r.diagName(d.file, n, upg.CodeSectionInTwoFiles, upg.SeverityWarning, ld.Line, ld.Col, ld.Offset, ld.Offset+len(ld.Name),
 				"section %s is also defined in %s line %d, and that copy wins (a source overrides the libraries it includes; among libraries the one listed first wins) — this copy is never used",
 				n, upg.BaseName(wd.File), wd.Line)
 		}
@@ -671,7 +706,7 @@ func (r *resolver) crossFile(sc *scope) {
 			}
 			fd := r.pkg.Definitions[first.def]
 			ld := r.pkg.Definitions[d.def]
-			r.diagAt(d.file, upg.CodeAttributeInTwoFiles, upg.SeverityInfo, ld.Line, ld.Col, ld.Offset, ld.Offset+len(ld.Name),
+			r.diagName(d.file, ld.Canonical, upg.CodeAttributeInTwoFiles, upg.SeverityInfo, ld.Line, ld.Col, ld.Offset, ld.Offset+len(ld.Name),
 				"attribute %s is also defined in %s line %d", ld.Name, upg.BaseName(fd.File), fd.Line)
 			break
 		}
@@ -708,7 +743,7 @@ func (r *resolver) resolveSection(f int, rr *Reference, ref upg.Ref, sc *scope) 
 				n = 0
 			}
 			if ref.Context != upg.RefSectionExist && ref.Context != upg.RefSectionArg && n != len(d.Params) {
-				r.diagAt(f, upg.CodeSectionArgCount, upg.SeverityWarning, ref.Line, ref.Col, ref.Offset, ref.Offset+len(ref.Name),
+				r.diagName(f, rr.Canonical, upg.CodeSectionArgCount, upg.SeverityWarning, ref.Line, ref.Col, ref.Offset, ref.Offset+len(ref.Name),
 					"section %s takes %d parameter(s) (%s line %d) but is given %d argument(s) here", ref.Name, len(d.Params), upg.BaseName(d.File), d.Line, n)
 			}
 		}
@@ -720,14 +755,40 @@ func (r *resolver) resolveSection(f int, rr *Reference, ref upg.Ref, sc *scope) 
 		rr.Status = StatusGuarded
 	case sc.libMissing:
 		rr.Status = StatusLibraryMissing
-		r.diagAt(f, upg.CodeUnknownLibraryMissing, upg.SeverityInfo, ref.Line, ref.Col, ref.Offset, ref.Offset+len(ref.Name),
-			"section %s is not defined in the package; unknown because a library is missing", ref.Name)
-	default:
+		r.diagName(f, rr.Canonical, upg.CodeUnknownLibraryMissing, upg.SeverityInfo, ref.Line, ref.Col, ref.Offset, ref.Offset+len(ref.Name),
+			"section %s is not defined in the package; unknown, %s", ref.Name, sc.missingText())
+	case isAttrFunc(ref):
+		// An attribute function runs whenever the attribute is output; no
+		// SECTIONEXIST can guard it.
 		rr.Status = StatusUndefined
-		r.diagAt(f, upg.CodeUndefinedSection, upg.SeverityWarning, ref.Line, ref.Col, ref.Offset, ref.Offset+len(ref.Name),
-			"%s refers to section %s, which no file of the package defines (at run time it finds nothing); define :SECTION=%s or guard it with IF SECTIONEXIST(%s) THEN … ENDIF",
-			contextWord(ref.Context), ref.Name, ref.Name, ref.Name)
+		r.diagName(f, rr.Canonical, upg.CodeUndefinedSection, upg.SeverityWarning, ref.Line, ref.Col, ref.Offset, ref.Offset+len(ref.Name),
+			"%s of attribute %s names section %s, which no file of the package defines (at run time it finds nothing); define :SECTION=%s or remove the %s line",
+			contextWord(ref.Context), ref.Attribute, ref.Name, ref.Name, contextWord(ref.Context))
+	default:
+		path, ok := sc.reach.path(r, f, ref.Section)
+		if ok && ref.Section != "" && !sc.canRun(ref.Guards) {
+			ok = false
+		}
+		if !ok {
+			rr.Status = StatusUnreachable
+			return
+		}
+		rr.Status = StatusUndefined
+		r.diagName(f, rr.Canonical, upg.CodeUndefinedSection, upg.SeverityWarning, ref.Line, ref.Col, ref.Offset, ref.Offset+len(ref.Name),
+			"%s refers to section %s, which no file of the package defines, and the posting system can get here without a SECTIONEXIST guard: %s; define :SECTION=%s or guard the call with IF SECTIONEXIST(%s) THEN … ENDIF",
+			contextWord(ref.Context), ref.Name, path, ref.Name, ref.Name)
 	}
+}
+
+// missingText names the unresolved libraries: "MILL.LIB missing".
+func (sc *scope) missingText() string {
+	switch len(sc.missing) {
+	case 0:
+		return "a library is missing"
+	case 1:
+		return sc.missing[0] + " missing"
+	}
+	return strings.Join(sc.missing, " or ") + " missing"
 }
 
 func contextWord(ctx string) string {
@@ -789,19 +850,23 @@ func (r *resolver) resolveName(f int, rr *Reference, ref upg.Ref, sc *scope) {
 	switch {
 	case ref.Context == upg.RefCommand:
 		rr.Status = StatusUndefined
-		r.diagAt(f, upg.CodeUnknownCommand, upg.SeverityWarning, ref.Line, ref.Col, ref.Offset, ref.Offset+len(ref.Name),
+		r.diagName(f, rr.Canonical, upg.CodeUnknownCommand, upg.SeverityWarning, ref.Line, ref.Col, ref.Offset, ref.Offset+len(ref.Name),
 			"%s(…) is used as a command, but it is neither a built-in command of the language catalogue nor an attribute of the package; check the spelling", ref.Name)
 	case upg.IsUserName(ref.Name) && !sc.hasATR:
 		rr.Status = StatusUserMissing
-		r.diagAt(f, upg.CodeUnknownUserAttribute, upg.SeverityInfo, ref.Line, ref.Col, ref.Offset, ref.Offset+len(ref.Name),
-			"%s is a user (MASTER.ATR) attribute the package does not define; add MASTER.ATR to the package to check it", ref.Name)
+		r.diagName(f, rr.Canonical, upg.CodeUnknownUserAttribute, upg.SeverityInfo, ref.Line, ref.Col, ref.Offset, ref.Offset+len(ref.Name),
+			"%s is a user attribute (lower case: MASTER.ATR defines those); unknown, MASTER.ATR missing — add MASTER.ATR to the package to check it", ref.Name)
+	case !sc.hasATR && MasterATRDefines(ref.Name) != "":
+		rr.Status = StatusUserMissing
+		r.diagName(f, rr.Canonical, upg.CodeUnknownUserAttribute, upg.SeverityInfo, ref.Line, ref.Col, ref.Offset, ref.Offset+len(ref.Name),
+			"%s is %s of the stock MASTER.ATR; unknown, MASTER.ATR missing — add MASTER.ATR to the package to check it", ref.Name, MasterATRDefines(ref.Name))
 	case sc.libMissing:
 		rr.Status = StatusLibraryMissing
-		r.diagAt(f, upg.CodeUnknownLibraryMissing, upg.SeverityInfo, ref.Line, ref.Col, ref.Offset, ref.Offset+len(ref.Name),
-			"%s is not defined in the package; unknown because a library is missing", ref.Name)
+		r.diagName(f, rr.Canonical, upg.CodeUnknownLibraryMissing, upg.SeverityInfo, ref.Line, ref.Col, ref.Offset, ref.Offset+len(ref.Name),
+			"%s is not defined in the package; unknown, %s", ref.Name, sc.missingText())
 	default:
 		rr.Status = StatusUndefined
-		r.diagAt(f, upg.CodeUndefinedAttribute, upg.SeverityWarning, ref.Line, ref.Col, ref.Offset, ref.Offset+len(ref.Name),
+		r.diagName(f, rr.Canonical, upg.CodeUndefinedAttribute, upg.SeverityWarning, ref.Line, ref.Col, ref.Offset, ref.Offset+len(ref.Name),
 			"%s is not defined: no attribute, :DEFINE or operation id of the package has this name and the language catalogue does not list it; define it with :ATTRNAME=%s … :ATTREND or fix the spelling (if it is a system name the catalogue lacks, ignore this)",
 			ref.Name, strings.ReplaceAll(ref.Name, "_", " "))
 	}

@@ -14,8 +14,10 @@ DROP TABLE version_libraries;
 DROP TABLE version_diagnostics;
 UPDATE package_versions SET parser_version = '';
 
+-- AUTOINCREMENT: ids are never reused, because every process caches
+-- decoded analyses by id (a stored analysis never changes).
 CREATE TABLE analyses (
-    id             INTEGER PRIMARY KEY,
+    id             INTEGER PRIMARY KEY AUTOINCREMENT,
     sha256         TEXT NOT NULL,
     parser_version TEXT NOT NULL,
     reader         TEXT NOT NULL,
@@ -32,28 +34,34 @@ CREATE TABLE analyses (
     facts          BLOB NOT NULL,
     display        BLOB,
     tokens         BLOB,
+    -- where the content's sections are (symbol occurrences name their
+    -- enclosing section by line, see analysis.SectionRanges)
+    sections       BLOB,
     created_at     TIMESTAMP NOT NULL,
     UNIQUE (sha256, parser_version, reader)
 );
 
 -- One row per (name, analysed content): how often the content defines and
--- uses the name, and where (packed occurrences).
+-- uses the name, and where (packed occurrences). Rows are removed with
+-- their analysis by primary key (the analysis lists its names), so the
+-- table needs no second index.
 CREATE TABLE symbol_index (
     canonical   TEXT NOT NULL,
-    analysis_id INTEGER NOT NULL REFERENCES analyses (id) ON DELETE CASCADE,
+    analysis_id INTEGER NOT NULL,
     definitions INTEGER NOT NULL,
     uses        INTEGER NOT NULL,
     occurrences BLOB NOT NULL,
     PRIMARY KEY (canonical, analysis_id)
 ) WITHOUT ROWID;
-CREATE INDEX symbol_index_analysis ON symbol_index (analysis_id);
 
--- Which analysis each file of a version has (set when the version is analysed).
+-- Which analysis each file of a version has (set when the version is
+-- analysed). files_version duplicates UNIQUE (version_id, filename).
 ALTER TABLE files ADD COLUMN analysis_id INTEGER REFERENCES analyses (id);
 CREATE INDEX files_analysis ON files (analysis_id);
+DROP INDEX files_version;
 
 CREATE TABLE version_analyses (
-    id             INTEGER PRIMARY KEY,
+    id             INTEGER PRIMARY KEY AUTOINCREMENT,
     fileset        TEXT NOT NULL UNIQUE,
     parser_version TEXT NOT NULL,
     result         BLOB NOT NULL,
@@ -67,9 +75,10 @@ ALTER TABLE package_versions ADD COLUMN content_key TEXT NOT NULL DEFAULT '';
 CREATE INDEX package_versions_content ON package_versions (package_id, content_key);
 CREATE INDEX package_versions_analysis ON package_versions (analysis_id);
 
--- The files of each package's latest version, kept beside the packages so
--- that "which packages hold this content / name" pages in an index instead
--- of aggregating every version.
+-- The source files (.SRC, .LIB, .ATR, includes) of each package's latest
+-- version, kept beside the packages so that "which packages hold this
+-- content / use this name" pages in an index instead of aggregating every
+-- version.
 CREATE TABLE latest_files (
     package_id         TEXT NOT NULL REFERENCES packages (id) ON DELETE CASCADE,
     file_id            TEXT NOT NULL,
@@ -122,7 +131,8 @@ SELECT p.id, f.id, f.filename, UPPER(f.filename),
         WHEN 'KIN' THEN 'kin' WHEN 'PINF' THEN 'pinf' WHEN 'LNG' THEN 'lng' WHEN 'CTL' THEN 'ctl'
         WHEN 'T32' THEN 'include' WHEN 'INC' THEN 'include' ELSE 'other' END,
     f.sha256, f.size, NULL, p.created_at
-FROM files f JOIN package_versions v ON v.id = f.version_id JOIN packages p ON p.id = v.package_id AND p.latest_version = v.number;
+FROM files f JOIN package_versions v ON v.id = f.version_id JOIN packages p ON p.id = v.package_id AND p.latest_version = v.number
+WHERE UPPER(f.extension) IN ('SRC', 'LIB', 'ATR', 'T32', 'INC');
 INSERT INTO library_variants (name_key, sha256, size, packages)
 SELECT name_key, sha256, MAX(size), COUNT(DISTINCT package_id) FROM latest_files WHERE kind IN ('lib', 'atr', 'include') GROUP BY name_key, sha256;
 INSERT INTO library_names (name_key, name, packages, variants)
