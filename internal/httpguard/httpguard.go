@@ -99,7 +99,14 @@ func BodyTimeout(d time.Duration) func(http.Handler) http.Handler {
 		}
 		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 			if r.Body != nil && r.Body != http.NoBody {
-				r.Body = &stallReader{body: r.Body, rc: http.NewResponseController(w), d: d}
+				rc := http.NewResponseController(w)
+				// The first deadline also bounds the server's own read of
+				// a body the handler never touched (an answer such as 401
+				// written first): net/http drains it before answering.
+				// Each read sets a new one; net/http clears it when it
+				// reads on its own after the body ends.
+				_ = rc.SetReadDeadline(time.Now().Add(d))
+				r.Body = &stallReader{body: r.Body, rc: rc, d: d}
 			}
 			next.ServeHTTP(w, r)
 		})

@@ -179,8 +179,12 @@ func TestServerTimeouts(t *testing.T) {
 	closedWithin("stalled headers", "POST /api/v1/packages HTTP/1.1\r\nHost: x\r\nContent-Type: multi", 2*time.Second)
 
 	body := "--b\r\nContent-Disposition: form-data; name=\"files\"; filename=\"S.SRC\"\r\n\r\n* a few"
-	answer := closedWithin("stalled body", "POST /api/v1/packages HTTP/1.1\r\nHost: x\r\nContent-Type: multipart/form-data; boundary=b\r\n"+
-		fmt.Sprintf("Content-Length: %d\r\n\r\n", 100000)+body, 3*time.Second)
+	stalledUpload := "POST /api/v1/packages HTTP/1.1\r\nHost: x\r\nContent-Type: multipart/form-data; boundary=b\r\n" +
+		fmt.Sprintf("Content-Length: %d\r\n", 100000)
+	// Refused before the body is read (no token): net/http would drain
+	// the stalled body before answering.
+	closedWithin("stalled body, no token", stalledUpload+"\r\n"+body, 3*time.Second)
+	answer := closedWithin("stalled body", stalledUpload+"Authorization: Bearer "+app.Token+"\r\n\r\n"+body, 3*time.Second)
 	if resp, err := http.ReadResponse(bufio.NewReader(strings.NewReader(answer)), nil); err == nil {
 		b, _ := io.ReadAll(resp.Body)
 		if resp.StatusCode != http.StatusRequestTimeout || !strings.Contains(string(b), "REQUEST_TIMEOUT") {
@@ -207,6 +211,7 @@ func TestServerTimeouts(t *testing.T) {
 	}()
 	req, _ := http.NewRequest(http.MethodPost, "http://"+ln.Addr().String()+"/api/v1/packages", pr)
 	req.Header.Set("Content-Type", ct)
+	req.Header.Set("Authorization", "Bearer "+app.Token)
 	resp, err := http.DefaultClient.Do(req)
 	if err != nil {
 		t.Fatalf("slow upload: %v", err)
