@@ -177,11 +177,8 @@ func (h *handlers) upload(ctx context.Context, in *uploadInput) (*uploadOutput, 
 	if err != nil {
 		return nil, h.fail(ctx, err)
 	}
-	// auth: record the upload in the audit trail (an identical re-upload
-	// changes nothing, so there is nothing to record).
-	if acc.Created {
-		h.audit(ctx, auth.ActionPackageUpload, fmt.Sprintf("uploaded version %d of %s", acc.Version.Number, acc.Package.Name), acc.Package.ID,
-			map[string]any{"version_id": acc.Version.ID, "version": acc.Version.Number, "files": acc.Version.FileCount, "name": acc.Package.Name})
+	if h.Auth != nil {
+		RecordUpload(ctx, h.Auth, acc)
 	}
 	status := Prefix + "/packages/" + acc.Package.ID + "/status"
 	code := http.StatusAccepted

@@ -1,6 +1,7 @@
 package cli
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"io"
@@ -9,6 +10,7 @@ import (
 	"github.com/schollz/progressbar/v3"
 	"github.com/spf13/cobra"
 
+	"github.com/veripost/veripost/internal/auth"
 	"github.com/veripost/veripost/internal/backup"
 	"github.com/veripost/veripost/internal/blob"
 	"github.com/veripost/veripost/internal/server"
@@ -54,6 +56,7 @@ see the README.` + envHelp,
 			if err != nil {
 				return err
 			}
+			recordManifest(cmd.Context(), app.Auth, auth.ActionBackup, "backed up", args[0], m)
 			printManifest(cmd.OutOrStdout(), "backed up", args[0], m)
 			return nil
 		},
@@ -88,6 +91,15 @@ empty. Every original is verified by its SHA-256 as it is copied. Then start
 			if err != nil {
 				return err
 			}
+			// The restore is written to the restored database's own trail
+			// (a database of a version without one gets it from the
+			// migrations, when VERIPOST_AUTO_MIGRATE is on).
+			if ctx, svc, done, err := openAuth(cmd); err == nil {
+				recordManifest(ctx, svc, auth.ActionRestore, "restored", args[0], m)
+				done()
+			} else {
+				fmt.Fprintf(cmd.ErrOrStderr(), "warning: the restore is not in the audit trail: %v\n", err)
+			}
 			printManifest(cmd.OutOrStdout(), "restored", path, m)
 			return nil
 		},
@@ -117,6 +129,7 @@ the object store to keep next to a pg_dump of the database (see the README).` + 
 			if err != nil {
 				return err
 			}
+			recordManifest(cmd.Context(), app.Auth, auth.ActionExport, "exported", args[0], m)
 			printManifest(cmd.OutOrStdout(), "exported", args[0], m)
 			return nil
 		},
@@ -136,6 +149,14 @@ func progress(w io.Writer, what string) func(done, total int) {
 			_ = bar.Finish()
 		}
 	}
+}
+
+// recordManifest writes a backup, restore or export to the audit trail as
+// done by the command line's user.
+func recordManifest(ctx context.Context, a *auth.Service, action, did, where string, m backup.Manifest) {
+	ctx = asCLI(ctx)
+	a.Record(ctx, auth.NewEvent(ctx, action, fmt.Sprintf("%s %d packages, %d versions, %d files (%s)", did, m.Packages, m.Versions, m.Files, where)).
+		With("path", where).With("packages", m.Packages).With("versions", m.Versions).With("files", m.Files).With("bytes", m.Bytes))
 }
 
 func printManifest(w io.Writer, did, where string, m backup.Manifest) {

@@ -7,6 +7,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/veripost/veripost/internal/auth"
 	"github.com/veripost/veripost/internal/fsck"
 	"github.com/veripost/veripost/internal/server"
 )
@@ -53,7 +54,13 @@ It can run while the server runs.` + envHelp,
 				return err
 			}
 			if repair && !rep.OK() {
-				if err := checker.Repair(ctx, rep, app.FsckRepairer()); err != nil {
+				err := checker.Repair(ctx, rep, app.FsckRepairer())
+				if len(rep.Repaired) > 0 {
+					actx := asCLI(ctx)
+					app.Auth.Record(actx, auth.NewEvent(actx, auth.ActionRepair, fmt.Sprintf("fsck --repair: %d repairs", len(rep.Repaired))).
+						With("repaired", rep.Repaired))
+				}
+				if err != nil {
 					return err
 				}
 				done := rep.Repaired

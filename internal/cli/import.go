@@ -16,7 +16,9 @@ import (
 	"github.com/schollz/progressbar/v3"
 	"github.com/spf13/cobra"
 
+	"github.com/veripost/veripost/internal/api"
 	"github.com/veripost/veripost/internal/apiclient"
+	"github.com/veripost/veripost/internal/auth"
 	"github.com/veripost/veripost/internal/catalog"
 	"github.com/veripost/veripost/internal/importer"
 	"github.com/veripost/veripost/internal/server"
@@ -96,6 +98,8 @@ VERIPOST_TOKEN.` + envHelp,
 					defer cancel()
 					_ = app.Queue.Stop(stopCtx)
 				}()
+				// Uploads are recorded and audited as the command line's user.
+				ctx = asCLI(ctx)
 				t := embeddedTarget{app: app, limits: app.Limits()}
 				target, status = t, t.status
 			}
@@ -126,6 +130,9 @@ VERIPOST_TOKEN.` + envHelp,
 				}
 			} else {
 				printReport(out, rep, plan, ingest)
+			}
+			if rep.Refused != "" {
+				return fmt.Errorf("the server refused the upload, so the import stopped: %s\nSet VERIPOST_TOKEN to an API token that may upload (scope write; 'veripost token create NAME --scope write' on the server's host)", rep.Refused)
 			}
 			if ctx.Err() != nil {
 				return fmt.Errorf("interrupted after %d of %d packages; run the same command again to go on", len(rep.Packages), len(plan.Packages))
@@ -273,7 +280,7 @@ func (t embeddedTarget) Upload(ctx context.Context, u importer.Upload) (importer
 	if err != nil {
 		return importer.Result{}, err
 	}
-	up := catalog.Upload{PackageID: u.PackageID, Name: u.Name, Note: u.Note, IdempotencyKey: u.IdempotencyKey}
+	up := catalog.Upload{PackageID: u.PackageID, Name: u.Name, Note: u.Note, IdempotencyKey: u.IdempotencyKey, UploadedBy: auth.ActorFrom(ctx).Name()}
 	for _, f := range files {
 		up.Files = append(up.Files, catalog.UploadFile{NewFile: catalog.NewFile{Filename: f.Name, Extension: f.Ext, Size: f.Size, SHA256: f.SHA256}, Data: f.Data})
 	}
@@ -281,6 +288,7 @@ func (t embeddedTarget) Upload(ctx context.Context, u importer.Upload) (importer
 	if err != nil {
 		return importer.Result{}, err
 	}
+	api.RecordUpload(ctx, t.app.Auth, acc)
 	return importer.Result{PackageID: acc.Package.ID, VersionID: acc.Version.ID, Version: acc.Version.Number, Created: acc.Created}, nil
 }
 

@@ -71,15 +71,18 @@ type Done struct {
 
 // Report is the end of an import.
 type Report struct {
-	Imported    int       `json:"imported"`
-	NewVersions int       `json:"new_versions"`
-	Unchanged   int       `json:"unchanged"`
-	Failed      int       `json:"failed"`
-	Skipped     int       `json:"skipped"` // files and folders, see Plan.Skipped
-	Packages    []Done    `json:"packages"`
-	Plan        *Plan     `json:"-"`
-	Took        string    `json:"took"`
-	Started     time.Time `json:"started"`
+	Imported    int `json:"imported"`
+	NewVersions int `json:"new_versions"`
+	Unchanged   int `json:"unchanged"`
+	Failed      int `json:"failed"`
+	Skipped     int `json:"skipped"` // files and folders, see Plan.Skipped
+	// Refused says why the run stopped before the end: the target refuses
+	// every upload (no token, a token that may not upload).
+	Refused  string    `json:"refused,omitempty"`
+	Packages []Done    `json:"packages"`
+	Plan     *Plan     `json:"-"`
+	Took     string    `json:"took"`
+	Started  time.Time `json:"started"`
 }
 
 // RunOptions tune an import run.
@@ -104,7 +107,11 @@ func Run(ctx context.Context, fsys fs.FS, plan Plan, t Target, opt RunOptions) R
 		if ctx.Err() != nil {
 			break
 		}
-		d := importOne(ctx, fsys, p, t, opt.Retry)
+		d, err := importOne(ctx, fsys, p, t, opt.Retry)
+		if refused(err) {
+			rep.Refused = d.Error
+			break
+		}
 		switch d.Outcome {
 		case Imported:
 			rep.Imported++
@@ -124,14 +131,14 @@ func Run(ctx context.Context, fsys fs.FS, plan Plan, t Target, opt RunOptions) R
 	return rep
 }
 
-func importOne(ctx context.Context, fsys fs.FS, p Package, t Target, retry transient.Policy) Done {
+func importOne(ctx context.Context, fsys fs.FS, p Package, t Target, retry transient.Policy) (Done, error) {
 	d := Done{Package: p.Name, Outcome: Failed}
 	up := Upload{Name: p.Name, Note: "imported from " + p.Source}
 	for _, f := range p.Files {
 		data, err := fs.ReadFile(fsys, f.Path)
 		if err != nil {
 			d.Error = fmt.Sprintf("%s could not be read: %s", f.Path, errText(err))
-			return d
+			return d, err
 		}
 		up.Files = append(up.Files, UploadFile{Name: f.Name, Data: data})
 	}
@@ -142,7 +149,7 @@ func importOne(ctx context.Context, fsys fs.FS, p Package, t Target, retry trans
 	})
 	if err != nil {
 		d.Error = message(err)
-		return d
+		return d, err
 	}
 	// The key names this upload (target package and current content), so
 	// that a retry after a lost answer gets the first result, and the same
@@ -162,7 +169,7 @@ func importOne(ctx context.Context, fsys fs.FS, p Package, t Target, retry trans
 	})
 	if err != nil {
 		d.Error = message(err)
-		return d
+		return d, err
 	}
 	d.PackageID, d.VersionID, d.Version = res.PackageID, res.VersionID, res.Version
 	switch {
@@ -173,7 +180,13 @@ func importOne(ctx context.Context, fsys fs.FS, p Package, t Target, retry trans
 	default:
 		d.Outcome = NewVersion
 	}
-	return d
+	return d, nil
+}
+
+// refused: the target will refuse every other upload too.
+func refused(err error) bool {
+	e, ok := apperror.As(err)
+	return ok && (e.Status == 401 || e.Status == 403)
 }
 
 // retryable: the server or what it depends on was unavailable.
