@@ -284,6 +284,7 @@ func (w *ingestWorker) Work(ctx context.Context, job *river.Job[IngestArgs]) err
 		}
 	}
 	if w.q.live != nil {
+		defer w.q.live.working(job.ID)()
 		// The attempt ends when this process loses its lease on its jobs.
 		var cancel context.CancelFunc
 		ctx, cancel = context.WithCancel(ctx)

@@ -56,6 +56,10 @@ const (
 	fenceAfter  = 10 * time.Second
 	staleAfter  = 15 * time.Second
 	rescueEvery = 5 * time.Second
+	// lostAfter: a job the queue shows running for this process that has
+	// not run here for this long is taken over like the job of a stopped
+	// worker (see lost).
+	lostAfter = 15 * time.Second
 	// maxRescues: an ingestion that took its worker down this many times
 	// (a file that exhausts memory, say) is not tried again.
 	maxRescues = 3
@@ -79,6 +83,50 @@ type liveness struct {
 	drop context.CancelFunc // cancels held
 	stop context.CancelFunc
 	done chan struct{}
+	// Jobs this process works now, and when the ones it worked ended.
+	running map[int64]bool
+	ended   map[int64]time.Time
+}
+
+// working records that this process works job id until the returned
+// function is called.
+func (l *liveness) working(id int64) func() {
+	l.mu.Lock()
+	if l.running == nil {
+		l.running, l.ended = map[int64]bool{}, map[int64]time.Time{}
+	}
+	l.running[id] = true
+	l.mu.Unlock()
+	return func() {
+		l.mu.Lock()
+		delete(l.running, id)
+		l.ended[id] = time.Now()
+		l.mu.Unlock()
+	}
+}
+
+// lost reports whether a job the queue shows running for this process is
+// not running here and has not been for lostAfter: its completion was
+// never recorded, or the answer to the query that fetched it was lost
+// (the queue gives up recording after a few failures while the database is
+// unreachable, and a connection cut after a commit loses the answer). It
+// forgets jobs that ended long ago.
+func (l *liveness) lost(id int64, attemptedAt *time.Time, now time.Time) bool {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	for j, at := range l.ended {
+		if now.Sub(at) > time.Hour {
+			delete(l.ended, j)
+		}
+	}
+	if l.running[id] || attemptedAt == nil {
+		return false
+	}
+	last := *attemptedAt
+	if at, ok := l.ended[id]; ok && at.After(last) {
+		last = at
+	}
+	return now.Sub(last) > lostAfter
 }
 
 func newWorkerID() Worker {
@@ -210,7 +258,14 @@ func (l *liveness) rescue(ctx context.Context) (int, error) {
 	now := time.Now()
 	n := 0
 	for _, job := range res.Jobs {
-		if len(job.AttemptedBy) == 0 || !l.gone(job.AttemptedBy[len(job.AttemptedBy)-1], job.AttemptedAt, workers, now) {
+		if len(job.AttemptedBy) == 0 {
+			continue
+		}
+		if by := job.AttemptedBy[len(job.AttemptedBy)-1]; by == l.me.ID {
+			if !l.lost(job.ID, job.AttemptedAt, now) {
+				continue
+			}
+		} else if !l.gone(by, job.AttemptedAt, workers, now) {
 			continue
 		}
 		ok, err := l.rescueJob(ctx, job)
@@ -256,7 +311,11 @@ func (l *liveness) rescueJob(ctx context.Context, job *rivertype.JobRow) (bool, 
 		return l.reg.MoveJobTx(ctx, tx, args.VersionID, job.ID, ins.Job.ID)
 	})
 	if err == nil && rescued {
-		l.log.Warn("rescued a job whose worker stopped", "job", job.ID, "kind", job.Kind, "worker", job.AttemptedBy[len(job.AttemptedBy)-1])
+		if by := job.AttemptedBy[len(job.AttemptedBy)-1]; by == l.me.ID {
+			l.log.Warn("rescued a job this process was not working (its start or end was lost while the database was unreachable)", "job", job.ID, "kind", job.Kind)
+		} else {
+			l.log.Warn("rescued a job whose worker stopped", "job", job.ID, "kind", job.Kind, "worker", by)
+		}
 	}
 	return rescued, err
 }

@@ -52,3 +52,32 @@ func TestFenceTimings(t *testing.T) {
 		t.Fatalf("a stopped worker's jobs are taken over after up to %s, more than a minute", staleAfter+rescueEvery)
 	}
 }
+
+// TestLost: a job the queue shows running for this process is taken over
+// once it has not run here for lostAfter (its end or its start was lost),
+// never while it runs.
+func TestLost(t *testing.T) {
+	l := &liveness{}
+	now := time.Now()
+	ago := func(d time.Duration) *time.Time { x := now.Add(-d); return &x }
+	done := l.working(1)
+	if l.lost(1, ago(time.Hour), now) {
+		t.Fatal("a running job counted as lost")
+	}
+	done()
+	if l.lost(1, ago(time.Hour), time.Now()) {
+		t.Fatal("a job that just ended counted as lost (its completion may still be recorded)")
+	}
+	if !l.lost(1, ago(time.Hour), time.Now().Add(lostAfter+time.Second)) {
+		t.Fatal("a job that ended long ago and still shows running is not lost")
+	}
+	if l.lost(2, ago(time.Second), now) {
+		t.Fatal("a job fetched a second ago counted as lost")
+	}
+	if !l.lost(2, ago(lostAfter+time.Second), now) {
+		t.Fatal("a job fetched long ago that never ran here is not lost")
+	}
+	if l.lost(2, nil, now) {
+		t.Fatal("a job without an attempt time counted as lost")
+	}
+}

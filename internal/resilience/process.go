@@ -4,27 +4,19 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"log/slog"
 	"net"
 	"net/http"
 	"os"
 	"os/exec"
-	"path/filepath"
 	"strconv"
 	"syscall"
 	"time"
-)
 
-// Build compiles cmd/veripost of the repository at root into dir and
-// returns the binary's path.
-func Build(ctx context.Context, root, dir string) (string, error) {
-	bin := filepath.Join(dir, "veripost")
-	cmd := exec.CommandContext(ctx, "go", "build", "-o", bin, "./cmd/veripost")
-	cmd.Dir = root
-	if out, err := cmd.CombinedOutput(); err != nil {
-		return "", fmt.Errorf("building veripost: %w\n%s", err, out)
-	}
-	return bin, nil
-}
+	"github.com/veripost/veripost/internal/auth"
+	"github.com/veripost/veripost/internal/config"
+	"github.com/veripost/veripost/internal/server"
+)
 
 // Env says how to run veripost processes: one deployment's settings.
 type Env struct {
@@ -36,6 +28,65 @@ type Env struct {
 	Vars map[string]string
 	// Logs receives the processes' output.
 	Logs io.Writer
+	// Token is the API token the load and the checks send (SignIn).
+	Token string
+}
+
+// SignIn creates an administrator and an API token for it straight on the
+// deployment's database (migrating it, as the first start would), and keeps
+// the token in e.Token. It runs in this process: two CLI runs would
+// migrate twice and take seconds.
+func (e *Env) SignIn(ctx context.Context) error {
+	app, err := e.open(ctx)
+	if err != nil {
+		return err
+	}
+	defer app.Close()
+	ctx = auth.WithActor(ctx, auth.System("resilience"))
+	if _, err := app.Auth.CreateUser(ctx, auth.NewUser{Username: "resilience", Role: auth.RoleAdmin}); err != nil {
+		return err
+	}
+	t, err := app.Auth.CreateToken(ctx, auth.NewToken{Name: "resilience", Scope: auth.ScopeAdmin, Owner: "resilience"})
+	if err != nil {
+		return err
+	}
+	e.Token = t.Secret
+	return nil
+}
+
+// open opens the deployment in this process, without workers.
+func (e Env) open(ctx context.Context) (*server.App, error) {
+	vars := map[string]string{"VERIPOST_DATA_DIR": e.DataDir, "VERIPOST_DATABASE_URL": e.DatabaseURL, "VERIPOST_BLOB_URL": e.BlobURL}
+	for k, v := range e.Vars {
+		vars[k] = v
+	}
+	cfg, err := config.LoadFrom(vars)
+	if err != nil {
+		return nil, err
+	}
+	return server.New(ctx, cfg, slog.New(slog.DiscardHandler), server.Options{Workers: 0, Version: "resilience"})
+}
+
+func (e Env) environ() []string {
+	env := append(os.Environ(), "VERIPOST_DATA_DIR="+e.DataDir, "VERIPOST_DATABASE_URL="+e.DatabaseURL, "VERIPOST_BLOB_URL="+e.BlobURL,
+		"VERIPOST_LOG_LEVEL=warn", "VERIPOST_SHUTDOWN_TIMEOUT=5s")
+	for k, v := range e.Vars {
+		env = append(env, k+"="+v)
+	}
+	return env
+}
+
+// Client is an HTTP client that sends the token.
+func (e Env) Client(timeout time.Duration) *http.Client {
+	return &http.Client{Timeout: timeout, Transport: bearer{e.Token}}
+}
+
+type bearer struct{ token string }
+
+func (b bearer) RoundTrip(r *http.Request) (*http.Response, error) {
+	r = r.Clone(r.Context())
+	r.Header.Set("Authorization", "Bearer "+b.token)
+	return http.DefaultTransport.RoundTrip(r)
 }
 
 // Proc is a running veripost process.
@@ -68,11 +119,7 @@ func (e Env) Start(ctx context.Context, role, addr string, workers int) (*Proc, 
 		}
 	}
 	cmd := exec.Command(e.Bin, role, "--addr", addr, "--workers", strconv.Itoa(workers))
-	cmd.Env = append(os.Environ(), "VERIPOST_DATA_DIR="+e.DataDir, "VERIPOST_DATABASE_URL="+e.DatabaseURL, "VERIPOST_BLOB_URL="+e.BlobURL,
-		"VERIPOST_LOG_LEVEL=warn", "VERIPOST_SHUTDOWN_TIMEOUT=5s")
-	for k, v := range e.Vars {
-		cmd.Env = append(cmd.Env, k+"="+v)
-	}
+	cmd.Env = e.environ()
 	if e.Logs != nil {
 		cmd.Stdout, cmd.Stderr = e.Logs, e.Logs
 	}

@@ -20,12 +20,12 @@ var shared = []byte("* a library every upload of the resilience load carries\r\n
 
 // startLoad runs a load in the background until stop is called; rec
 // gives the record so far.
-func startLoad(base func() string, s Size) (stop func() *Record, rec func() *Record) {
+func startLoad(env Env, base func() string, s Size) (stop func() *Record, rec func() *Record) {
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan *Record, 1)
 	r := &Record{}
 	go func() {
-		done <- Load{Base: base, Uploaders: s.Uploaders, Readers: s.Readers, Shared: shared}.Run(ctx, r)
+		done <- Load{Base: base, Uploaders: s.Uploaders, Readers: s.Readers, Shared: shared, Client: env.Client(30 * time.Second)}.Run(ctx, r)
 	}()
 	return func() *Record { cancel(); return <-done }, func() *Record { return r }
 }
@@ -42,7 +42,7 @@ func KillServe(ctx context.Context, name string, env Env, s Size) (Figures, erro
 	if err != nil {
 		return Figures{}, err
 	}
-	stop, rec := startLoad(func() string { return "http://" + addr }, s)
+	stop, rec := startLoad(env, func() string { return "http://" + addr }, s)
 	time.Sleep(s.Before)
 	p.Kill()
 	killed := time.Now()
@@ -52,8 +52,8 @@ func KillServe(ctx context.Context, name string, env Env, s Size) (Figures, erro
 	}
 	defer p.Stop()
 	// What the killed process left (measured from the kill, restart included).
-	inflight := InFlight(p.URL(), rec())
-	recovery := Recovered(p.URL(), inflight, killed, 3*time.Minute)
+	inflight := InFlight(env, p.URL(), rec())
+	recovery := Recovered(env, p.URL(), inflight, killed, 3*time.Minute)
 	time.Sleep(s.After)
 	return Verify(ctx, name, p.URL(), stop(), env, len(inflight), recovery, 3*time.Minute)
 }
@@ -77,12 +77,12 @@ func KillWorker(ctx context.Context, name string, env Env, s Size) (Figures, err
 		return Figures{}, err
 	}
 	defer survivor.Stop()
-	stop, rec := startLoad(func() string { return api.URL() }, s)
+	stop, rec := startLoad(env, func() string { return api.URL() }, s)
 	time.Sleep(s.Before)
 	victim.Kill()
 	killed := time.Now()
-	inflight := InFlight(api.URL(), rec())
-	recovery := Recovered(api.URL(), inflight, killed, 3*time.Minute)
+	inflight := InFlight(env, api.URL(), rec())
+	recovery := Recovered(env, api.URL(), inflight, killed, 3*time.Minute)
 	time.Sleep(s.After)
 	return Verify(ctx, name, api.URL(), stop(), env, len(inflight), recovery, 3*time.Minute)
 }
@@ -102,14 +102,14 @@ func Outage(ctx context.Context, name string, env Env, target string, rewrite fu
 		return Figures{}, err
 	}
 	defer p.Stop()
-	stop, rec := startLoad(func() string { return p.URL() }, s)
+	stop, rec := startLoad(env, func() string { return p.URL() }, s)
 	time.Sleep(s.Before)
 	proxy.Cut()
 	time.Sleep(s.During)
 	proxy.Restore()
 	restored := time.Now()
-	inflight := InFlight(p.URL(), rec())
-	recovery := Recovered(p.URL(), inflight, restored, 3*time.Minute)
+	inflight := InFlight(env, p.URL(), rec())
+	recovery := Recovered(env, p.URL(), inflight, restored, 3*time.Minute)
 	time.Sleep(s.After)
 	return Verify(ctx, name, p.URL(), stop(), env, len(inflight), recovery, 3*time.Minute)
 }
@@ -121,12 +121,12 @@ func Steady(ctx context.Context, name string, env Env, s Size) (Figures, error) 
 		return Figures{}, err
 	}
 	defer p.Stop()
-	stop, _ := startLoad(func() string { return p.URL() }, s)
+	stop, _ := startLoad(env, func() string { return p.URL() }, s)
 	time.Sleep(s.Before + s.After)
 	r := stop()
 	stopped := time.Now()
-	inflight := InFlight(p.URL(), r)
-	recovery := Recovered(p.URL(), inflight, stopped, 3*time.Minute)
+	inflight := InFlight(env, p.URL(), r)
+	recovery := Recovered(env, p.URL(), inflight, stopped, 3*time.Minute)
 	return Verify(ctx, name, p.URL(), r, env, len(inflight), recovery, 3*time.Minute)
 }
 

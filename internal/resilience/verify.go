@@ -6,15 +6,12 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
-	"log/slog"
 	"net/http"
 	"net/url"
 	"strings"
 	"time"
 
-	"github.com/veripost/veripost/internal/config"
 	"github.com/veripost/veripost/internal/fsck"
-	"github.com/veripost/veripost/internal/server"
 )
 
 // Figures are the outcome of a scenario.
@@ -59,8 +56,8 @@ func (f Figures) String() string {
 
 // InFlight returns the accepted uploads whose version has not ended yet
 // (or cannot be asked about), as the server at base answers now.
-func InFlight(base string, rec *Record) []*Sent {
-	c := &http.Client{Timeout: 5 * time.Second}
+func InFlight(env Env, base string, rec *Record) []*Sent {
+	c := env.Client(5 * time.Second)
 	rec.mu.Lock()
 	sent := append([]*Sent(nil), rec.Sent...)
 	rec.mu.Unlock()
@@ -84,8 +81,8 @@ func InFlight(base string, rec *Record) []*Sent {
 
 // Recovered waits until every upload in inflight has ended and returns how
 // long after since that was (or wait, when some never end).
-func Recovered(base string, inflight []*Sent, since time.Time, wait time.Duration) time.Duration {
-	c := &http.Client{Timeout: 5 * time.Second}
+func Recovered(env Env, base string, inflight []*Sent, since time.Time, wait time.Duration) time.Duration {
+	c := env.Client(5 * time.Second)
 	left := append([]*Sent(nil), inflight...)
 	deadline := time.Now().Add(wait)
 	for len(left) > 0 && time.Now().Before(deadline) {
@@ -114,7 +111,7 @@ func Recovered(base string, inflight []*Sent, since time.Time, wait time.Duratio
 // else. inflight and recovery are the figures of Recovered.
 func Verify(ctx context.Context, name, base string, rec *Record, env Env, inflight int, recovery time.Duration, wait time.Duration) (Figures, error) {
 	f := Figures{Scenario: name, InFlight: inflight, Recovery: recovery}
-	c := &http.Client{Timeout: 30 * time.Second}
+	c := env.Client(30 * time.Second)
 	rec.mu.Lock()
 	sent := append([]*Sent(nil), rec.Sent...)
 	f.Refused = rec.refused
@@ -219,11 +216,7 @@ func Verify(ctx context.Context, name, base string, rec *Record, env Env, inflig
 // collectAndCheck runs the collector with every lease and grace period
 // over (nothing uploads now), then fsck.
 func collectAndCheck(ctx context.Context, env Env) (orphans, problems int, notes []string, err error) {
-	cfg, err := config.LoadFrom(map[string]string{"VERIPOST_DATA_DIR": env.DataDir, "VERIPOST_DATABASE_URL": env.DatabaseURL, "VERIPOST_BLOB_URL": env.BlobURL})
-	if err != nil {
-		return 0, 0, nil, err
-	}
-	app, err := server.New(ctx, cfg, slog.New(slog.DiscardHandler), server.Options{Workers: 0, Version: "resilience"})
+	app, err := env.open(ctx)
 	if err != nil {
 		return 0, 0, nil, err
 	}
