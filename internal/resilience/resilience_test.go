@@ -6,6 +6,7 @@ import (
 	"net/url"
 	"os"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -33,7 +34,7 @@ func sizes() (failure, load resilience.Size) {
 		return resilience.Size{Uploaders: 20, Readers: 5, Before: 20 * time.Second, During: 15 * time.Second, After: 20 * time.Second},
 			resilience.Size{Uploaders: 50, Readers: 10, Before: 60 * time.Second, After: 60 * time.Second}
 	}
-	return resilience.Size{Uploaders: 8, Readers: 2, Before: 1500 * time.Millisecond, During: 2 * time.Second, After: 1500 * time.Millisecond},
+	return resilience.Size{Uploaders: 8, Readers: 2, Before: 1500 * time.Millisecond, During: 2 * time.Second, After: time.Second},
 		resilience.Size{Uploaders: 50, Readers: 10, Before: 1500 * time.Millisecond, After: 1500 * time.Millisecond}
 }
 
@@ -57,30 +58,6 @@ func TestResilience(t *testing.T) {
 	// the same code as cmd/veripost, without building it again.
 	child := map[string]string{childEnv: "1"}
 	failure, load := sizes()
-	var all []resilience.Figures
-	run := func(name string, scenario func(t *testing.T, env resilience.Env) (resilience.Figures, error), env func(t *testing.T) resilience.Env) {
-		t.Run(name, func(t *testing.T) {
-			e := env(t)
-			f, err := scenario(t, e)
-			if err != nil {
-				t.Fatal(err)
-			}
-			// Jobs taken over from killed processes, as their logs say.
-			if lf, ok := e.Logs.(*os.File); ok {
-				b, _ := os.ReadFile(lf.Name())
-				f.Rescued = strings.Count(string(b), "rescued a job whose")
-			}
-			all = append(all, f)
-			t.Log(f.String())
-			if !f.OK() || f.Accepted == 0 || f.Ready == 0 {
-				t.Errorf("%s: promises broken or nothing happened: %s\n%s", name, f, strings.Join(f.Notes, "\n"))
-			}
-			// Work left by a failure is picked up within a minute.
-			if f.Recovery > time.Minute {
-				t.Errorf("%s: uploads in flight at the failure took %s to end, more than a minute", name, f.Recovery)
-			}
-		})
-	}
 	logs := func(t *testing.T) *os.File {
 		f, err := os.Create(t.TempDir() + "/processes.log")
 		if err != nil {
@@ -110,40 +87,80 @@ func TestResilience(t *testing.T) {
 	kill := func(t *testing.T, env resilience.Env) (resilience.Figures, error) {
 		return resilience.KillServe(ctx, t.Name(), env, failure)
 	}
-	run("sqlite/kill-serve", kill, sqlite)
-	run("postgres/kill-serve", kill, postgres)
-	run("postgres/kill-worker", func(t *testing.T, env resilience.Env) (resilience.Figures, error) {
-		return resilience.KillWorker(ctx, t.Name(), env, failure)
-	}, postgres)
-	run("postgres/database-outage", func(t *testing.T, env resilience.Env) (resilience.Figures, error) {
-		host, err := resilience.HostOf(env.DatabaseURL)
-		if err != nil {
-			return resilience.Figures{}, err
-		}
-		return resilience.Outage(ctx, t.Name(), env, host, func(e *resilience.Env, proxy string) {
-			e.DatabaseURL = resilience.WithHost(e.DatabaseURL, proxy)
-		}, failure)
-	}, postgres)
-	run("postgres/object-store-outage", func(t *testing.T, env resilience.Env) (resilience.Figures, error) {
-		u, _ := url.Parse(env.BlobURL)
-		endpoint := u.Query().Get("endpoint")
-		host, err := resilience.HostOf(endpoint)
-		if err != nil {
-			return resilience.Figures{}, err
-		}
-		return resilience.Outage(ctx, t.Name(), env, host, func(e *resilience.Env, proxy string) {
-			q := u.Query()
-			q.Set("endpoint", resilience.WithHost(endpoint, proxy))
-			u.RawQuery = q.Encode()
-			e.BlobURL = u.String()
-		}, failure)
-	}, postgres)
 	steady := func(t *testing.T, env resilience.Env) (resilience.Figures, error) {
 		return resilience.Steady(ctx, t.Name(), env, load)
 	}
-	run("sqlite/load-50-uploaders", steady, sqlite)
-	run("postgres/load-50-uploaders", steady, postgres)
-
+	table := []struct {
+		name string
+		env  func(t *testing.T) resilience.Env
+		run  func(t *testing.T, env resilience.Env) (resilience.Figures, error)
+	}{
+		{"sqlite/kill-serve", sqlite, kill},
+		{"postgres/kill-serve", postgres, kill},
+		{"postgres/kill-worker", postgres, func(t *testing.T, env resilience.Env) (resilience.Figures, error) {
+			return resilience.KillWorker(ctx, t.Name(), env, failure)
+		}},
+		{"postgres/database-outage", postgres, func(t *testing.T, env resilience.Env) (resilience.Figures, error) {
+			host, err := resilience.HostOf(env.DatabaseURL)
+			if err != nil {
+				return resilience.Figures{}, err
+			}
+			return resilience.Outage(ctx, t.Name(), env, host, func(e *resilience.Env, proxy string) {
+				e.DatabaseURL = resilience.WithHost(e.DatabaseURL, proxy)
+			}, failure)
+		}},
+		{"postgres/object-store-outage", postgres, func(t *testing.T, env resilience.Env) (resilience.Figures, error) {
+			u, _ := url.Parse(env.BlobURL)
+			endpoint := u.Query().Get("endpoint")
+			host, err := resilience.HostOf(endpoint)
+			if err != nil {
+				return resilience.Figures{}, err
+			}
+			return resilience.Outage(ctx, t.Name(), env, host, func(e *resilience.Env, proxy string) {
+				q := u.Query()
+				q.Set("endpoint", resilience.WithHost(endpoint, proxy))
+				u.RawQuery = q.Encode()
+				e.BlobURL = u.String()
+			}, failure)
+		}},
+		{"sqlite/load-50-uploaders", sqlite, steady},
+		{"postgres/load-50-uploaders", postgres, steady},
+	}
+	var mu sync.Mutex
+	var all []resilience.Figures
+	// The group ends when all its (parallel) scenarios have.
+	t.Run("scenario", func(t *testing.T) {
+		for _, sc := range table {
+			t.Run(sc.name, func(t *testing.T) {
+				if !long {
+					// Two at a time on two cores (go test -parallel):
+					// the short form mostly waits on what it broke.
+					t.Parallel()
+				}
+				e := sc.env(t)
+				f, err := sc.run(t, e)
+				if err != nil {
+					t.Fatal(err)
+				}
+				// Jobs taken over, as the processes' logs say.
+				if lf, ok := e.Logs.(*os.File); ok {
+					b, _ := os.ReadFile(lf.Name())
+					f.Rescued = strings.Count(string(b), "rescued a job whose")
+				}
+				mu.Lock()
+				all = append(all, f)
+				mu.Unlock()
+				t.Log(f.String())
+				if !f.OK() || f.Accepted == 0 || f.Ready == 0 {
+					t.Errorf("promises broken or nothing happened: %s\n%s", f, strings.Join(f.Notes, "\n"))
+				}
+				// Work left by a failure is picked up within a minute.
+				if f.Recovery > time.Minute {
+					t.Errorf("uploads in flight at the failure took %s to end, more than a minute", f.Recovery)
+				}
+			})
+		}
+	})
 	fmt.Println("resilience figures (" + map[bool]string{false: "short", true: "long"}[long] + " form):")
 	for _, f := range all {
 		fmt.Println("  " + f.String())
