@@ -63,13 +63,24 @@ func checkOutage(t *testing.T, app *servertest.App, id string, secrets []string)
 		{"GET", "/api/v1/libraries"},
 		{"PATCH", "/api/v1/packages/" + id},
 		{"DELETE", "/api/v1/packages/" + id},
+		{"GET", "/api/v1/packages/facets"},
+		{"GET", "/api/v1/packages/" + id + "/explain"},
+		{"GET", "/api/v1/compare?a=" + id + "&b=" + id},
+		{"GET", "/api/v1/registry"},
+		{"GET", "/api/v1/me"},
+		{"GET", "/api/v1/audit"},
+		{"GET", "/api/v1/tokens"},
+		{"POST", "/api/v1/tokens"},
 		{"GET", "/readyz"},
 		{"GET", "/"},
 		{"GET", "/packages/" + id},
 	} {
 		var body any
-		if c.method == "PATCH" {
+		switch {
+		case c.method == "PATCH":
 			body = map[string]string{"machine_type": "x"}
+		case c.path == "/api/v1/tokens":
+			body = map[string]string{"name": "t", "scope": "read"}
 		}
 		status, got := app.Do(c.method, c.path, body)
 		checkHidden(t, c.method+" "+c.path, status, got, secrets)
