@@ -120,6 +120,7 @@ func (e Env) Start(ctx context.Context, role, addr string, workers int) (*Proc, 
 	}
 	cmd := exec.Command(e.Bin, role, "--addr", addr, "--workers", strconv.Itoa(workers))
 	cmd.Env = e.environ()
+	dieWithParent(cmd)
 	if e.Logs != nil {
 		cmd.Stdout, cmd.Stderr = e.Logs, e.Logs
 	}

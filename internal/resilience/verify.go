@@ -9,7 +9,10 @@ import (
 	"net/http"
 	"net/url"
 	"strings"
+	"sync"
 	"time"
+
+	"golang.org/x/sync/errgroup"
 
 	"github.com/veripost/veripost/internal/fsck"
 )
@@ -57,25 +60,38 @@ func (f Figures) String() string {
 // InFlight returns the accepted uploads whose version has not ended yet
 // (or cannot be asked about), as the server at base answers now.
 func InFlight(env Env, base string, rec *Record) []*Sent {
-	c := env.Client(5 * time.Second)
 	rec.mu.Lock()
-	sent := append([]*Sent(nil), rec.Sent...)
-	rec.mu.Unlock()
-	var out []*Sent
-	for _, s := range sent {
-		rec.mu.Lock()
-		accepted, id, n := s.Accepted, s.PackageID, s.Version
-		rec.mu.Unlock()
-		if !accepted {
-			continue
-		}
-		var v struct {
-			Status string `json:"status"`
-		}
-		if err := getJSON(c, fmt.Sprintf("%s/api/v1/packages/%s/versions/%d", base, id, n), &v); err != nil || (v.Status != "ready" && v.Status != "error") {
-			out = append(out, s)
+	var accepted []*Sent
+	for _, s := range rec.Sent {
+		if s.Accepted {
+			accepted = append(accepted, s)
 		}
 	}
+	rec.mu.Unlock()
+	return unfinished(env.Client(5*time.Second), base, accepted)
+}
+
+// unfinished asks, sixteen at a time (a long run has thousands), which of
+// the uploads' versions have not ended.
+func unfinished(c *http.Client, base string, sent []*Sent) []*Sent {
+	var mu sync.Mutex
+	var out []*Sent
+	var g errgroup.Group
+	g.SetLimit(16)
+	for _, s := range sent {
+		g.Go(func() error {
+			var v struct {
+				Status string `json:"status"`
+			}
+			if err := getJSON(c, fmt.Sprintf("%s/api/v1/packages/%s/versions/%d", base, s.PackageID, s.Version), &v); err != nil || (v.Status != "ready" && v.Status != "error") {
+				mu.Lock()
+				out = append(out, s)
+				mu.Unlock()
+			}
+			return nil
+		})
+	}
+	_ = g.Wait()
 	return out
 }
 
@@ -83,20 +99,10 @@ func InFlight(env Env, base string, rec *Record) []*Sent {
 // long after since that was (or wait, when some never end).
 func Recovered(env Env, base string, inflight []*Sent, since time.Time, wait time.Duration) time.Duration {
 	c := env.Client(5 * time.Second)
-	left := append([]*Sent(nil), inflight...)
+	left := inflight
 	deadline := time.Now().Add(wait)
 	for len(left) > 0 && time.Now().Before(deadline) {
-		var still []*Sent
-		for _, s := range left {
-			var v struct {
-				Status string `json:"status"`
-			}
-			if err := getJSON(c, fmt.Sprintf("%s/api/v1/packages/%s/versions/%d", base, s.PackageID, s.Version), &v); err != nil || (v.Status != "ready" && v.Status != "error") {
-				still = append(still, s)
-			}
-		}
-		left = still
-		if len(left) > 0 {
+		if left = unfinished(c, base, left); len(left) > 0 {
 			time.Sleep(50 * time.Millisecond)
 		}
 	}

@@ -3,10 +3,13 @@ package server_test
 import (
 	"bufio"
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"encoding/json"
 	"fmt"
 	"os"
 	"path/filepath"
+	"strings"
 	"sync"
 	"testing"
 
@@ -148,5 +151,67 @@ func TestBackupRestore(t *testing.T) {
 	}
 	if lines != m.Packages {
 		t.Fatalf("%d export lines, want %d", lines, m.Packages)
+	}
+}
+
+// TestExportToBucket exports a scaled deployment (PostgreSQL + S3) into an
+// empty S3 bucket: packages.jsonl and manifest.json beside every original,
+// each readable and matching its SHA-256, in VeriPost's own layout (the
+// bucket can serve as a restored deployment's object store). A second
+// export into the same bucket is refused.
+func TestExportToBucket(t *testing.T) {
+	app := servertest.Start(t, servertest.Postgres.Config(t))
+	var files int
+	for i := range 3 {
+		res := app.Upload([]servertest.NamedFile{
+			{Name: fmt.Sprintf("P%d.SRC", i), Data: fmt.Appendf(nil, "* package %d\r\n:LIBRARY=.\\SHARED.LIB\r\n", i)},
+			{Name: "SHARED.LIB", Data: []byte("* shared by all\r\n")},
+		}, nil)
+		app.WaitReady(res.PackageID)
+		files += 2
+	}
+	dest := testenv.S3(t).URL
+	m, err := backup.Export(context.Background(), dest, app.DB, app.Blobs, "test", nil)
+	if err != nil || m.Packages != 3 || m.Files != files || m.Contents != 4 {
+		t.Fatalf("export into a bucket: %v %+v", err, m)
+	}
+	st, err := blob.Open(context.Background(), dest)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	side := st.(blob.SideFiles)
+	man, err := side.ReadSide(context.Background(), backup.ManifestFile)
+	if err != nil || !strings.Contains(string(man), `"packages": 3`) {
+		t.Fatalf("manifest in the bucket: %v %s", err, man)
+	}
+	lines, err := side.ReadSide(context.Background(), backup.ExportFile)
+	if err != nil {
+		t.Fatal(err)
+	}
+	seen := 0
+	for _, line := range strings.Split(strings.TrimSpace(string(lines)), "\n") {
+		var p backup.ExportedPackage
+		if err := json.Unmarshal([]byte(line), &p); err != nil {
+			t.Fatalf("export line: %v", err)
+		}
+		for _, v := range p.Versions {
+			for _, f := range v.Files {
+				data, err := blob.ReadAll(context.Background(), st, f.SHA256, f.Size)
+				if err != nil {
+					t.Fatalf("%s of %s in the bucket: %v", f.Filename, p.Name, err)
+				}
+				if sum := sha256.Sum256(data); hex.EncodeToString(sum[:]) != f.SHA256 {
+					t.Fatalf("%s of %s does not match its SHA-256", f.Filename, p.Name)
+				}
+				seen++
+			}
+		}
+	}
+	if seen != files {
+		t.Fatalf("checked %d files in the bucket, want %d", seen, files)
+	}
+	if _, err := backup.Export(context.Background(), dest, app.DB, app.Blobs, "test", nil); err == nil || !strings.Contains(err.Error(), "already holds files") {
+		t.Fatalf("a second export into the same bucket: %v", err)
 	}
 }
