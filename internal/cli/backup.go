@@ -109,11 +109,14 @@ empty. Every original is verified by its SHA-256 as it is copied. Then start
 func newExportCmd() *cobra.Command {
 	return &cobra.Command{
 		Use:   "export DEST",
-		Short: "Write every package's metadata (JSON lines) and every original to a new folder",
+		Short: "Write every package's metadata (JSON lines) and every original to a new folder or an empty bucket",
 		Long: `Export all packages, with every version and file, as DEST/packages.jsonl (one
 package per line), and every original under DEST/blobs (verified by SHA-256), with
-DEST/manifest.json. Works on both deployments; for the scaled one it is the copy of
-the object store to keep next to a pg_dump of the database (see the README).` + envHelp,
+DEST/manifest.json. DEST may also be an object store address in the form of
+VERIPOST_BLOB_URL (s3://bucket/prefix?region=…&endpoint=…) that holds nothing yet:
+the originals go there in VeriPost's own layout, with packages.jsonl and
+manifest.json beside them. Works on both deployments; for the scaled one it is the
+copy of the object store to keep next to a pg_dump of the database (see the README).` + envHelp,
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			cfg, log, err := loadConfig(cmd, 0)
