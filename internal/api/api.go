@@ -18,6 +18,7 @@ import (
 	"github.com/veripost/veripost/internal/apperror"
 	"github.com/veripost/veripost/internal/blob"
 	"github.com/veripost/veripost/internal/catalog"
+	"github.com/veripost/veripost/internal/search"
 	"github.com/veripost/veripost/internal/upload"
 )
 
@@ -28,6 +29,7 @@ type Deps struct {
 	Blobs   blob.Store
 	Index   IndexReader
 	Reindex Reindexer
+	Search  *search.Searcher // nil: the search routes answer 503
 	Limits  upload.Limits
 	Log     *slog.Logger
 	Version string
@@ -95,6 +97,7 @@ func Mount(r chi.Router, d Deps) huma.API {
 	h.register(api)
 	h.registerIndex(api)
 	h.registerParse(api)
+	h.registerSearch(api)
 	return api
 }
 

@@ -80,6 +80,8 @@ const (
 	CodeMethodNotAllowed  = "METHOD_NOT_ALLOWED"
 	CodeClientClosed      = "CLIENT_CLOSED"
 	CodeBinaryFile        = "BINARY_FILE"
+	CodeBadQuery          = "BAD_QUERY"
+	CodeNotIndexed        = "NOT_INDEXED"
 )
 
 // GetStatus returns the HTTP status (it lets HTTP frameworks that look for

@@ -49,6 +49,18 @@ type Config struct {
 	MaxFileBytes        int64   `env:"VERIPOST_MAX_FILE_BYTES" envDefault:"33554432"`
 	MaxTotalBytes       int64   `env:"VERIPOST_MAX_TOTAL_BYTES" envDefault:"268435456"`
 	MaxCompressionRatio float64 `env:"VERIPOST_MAX_COMPRESSION_RATIO" envDefault:"100"`
+
+	// Search ranking (internal/search): weights of the lexical and vector
+	// rankings in the hybrid ranking's reciprocal rank fusion, and its k.
+	SearchLexicalWeight float64 `env:"VERIPOST_SEARCH_LEXICAL_WEIGHT" envDefault:"1"`
+	SearchVectorWeight  float64 `env:"VERIPOST_SEARCH_VECTOR_WEIGHT" envDefault:"0.5"`
+	SearchRRFK          float64 `env:"VERIPOST_SEARCH_RRF_K" envDefault:"60"`
+	// An optional external embeddings service (OpenAI-compatible
+	// /v1/embeddings); empty URL: only the built-in structural embedding.
+	EmbeddingsURL     string        `env:"VERIPOST_EMBEDDINGS_URL"`
+	EmbeddingsModel   string        `env:"VERIPOST_EMBEDDINGS_MODEL" envDefault:"text-embedding-3-small"`
+	EmbeddingsAPIKey  string        `env:"VERIPOST_EMBEDDINGS_API_KEY"`
+	EmbeddingsTimeout time.Duration `env:"VERIPOST_EMBEDDINGS_TIMEOUT" envDefault:"30s"`
 }
 
 // Load reads the process environment.
@@ -80,6 +92,10 @@ func (c Config) validate() error {
 		return fmt.Errorf("VERIPOST_WORKERS must not be negative, got %d", c.Workers)
 	case c.JobMaxAttempts < 1:
 		return fmt.Errorf("VERIPOST_JOB_MAX_ATTEMPTS must be at least 1, got %d", c.JobMaxAttempts)
+	case c.SearchLexicalWeight < 0 || c.SearchVectorWeight < 0 || c.SearchLexicalWeight+c.SearchVectorWeight == 0:
+		return fmt.Errorf("VERIPOST_SEARCH_LEXICAL_WEIGHT and VERIPOST_SEARCH_VECTOR_WEIGHT must not be negative, and not both 0 (got %g and %g)", c.SearchLexicalWeight, c.SearchVectorWeight)
+	case c.SearchRRFK <= 0:
+		return fmt.Errorf("VERIPOST_SEARCH_RRF_K must be above 0, got %g", c.SearchRRFK)
 	}
 	return nil
 }

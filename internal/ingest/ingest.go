@@ -19,6 +19,7 @@ import (
 	"github.com/veripost/veripost/internal/blob"
 	"github.com/veripost/veripost/internal/catalog"
 	"github.com/veripost/veripost/internal/index"
+	"github.com/veripost/veripost/internal/search"
 	"github.com/veripost/veripost/internal/textfile"
 )
 
@@ -36,7 +37,9 @@ type Pipeline struct {
 	Index index.Repository
 	// ParserVersion keys stored parse results (default: ParserVersion).
 	ParserVersion string
-	Log           *slog.Logger
+	// Search indexes ready versions for search; nil leaves search out.
+	Search *search.Indexer
+	Log    *slog.Logger
 }
 
 var (
@@ -47,6 +50,11 @@ var (
 	ingestDuration = promauto.NewHistogram(prometheus.HistogramOpts{
 		Name:    "veripost_ingest_duration_seconds",
 		Help:    "Time one ingestion attempt takes, from validating to ready.",
+		Buckets: prometheus.ExponentialBuckets(0.005, 2, 14),
+	})
+	searchIndexDuration = promauto.NewHistogram(prometheus.HistogramOpts{
+		Name:    "veripost_search_index_duration_seconds",
+		Help:    "Time indexing a ready version for search takes (after ready).",
 		Buckets: prometheus.ExponentialBuckets(0.005, 2, 14),
 	})
 )
@@ -153,7 +161,31 @@ func (p *Pipeline) run(ctx context.Context, ver catalog.Version) error {
 		}
 		return &stageError{"Storing the parsed package failed because of a server problem. VeriPost retried and gave up; try again later.", err}
 	}
+	p.indexForSearch(ctx, ver.ID, contents)
 	return nil
+}
+
+// indexForSearch is the one call into the search index (issue 14). It runs
+// after the version is ready, so search indexing adds nothing to upload →
+// ready; contents already indexed (a shared MILL.LIB) are not built again.
+// A failure leaves the version out of search until `veripost reindex`
+// (which lists versions without a search entry); it does not fail the
+// ingestion. When the analysis result exists, pass each file's parse as
+// search.File.Parsed instead of letting search parse again.
+func (p *Pipeline) indexForSearch(ctx context.Context, versionID string, contents []FileContent) {
+	if p.Search == nil {
+		return
+	}
+	files := make([]search.File, len(contents))
+	for i, fc := range contents {
+		files[i] = search.File{SHA256: fc.SHA256, Filename: fc.Filename, Data: fc.Data}
+	}
+	start := time.Now()
+	if err := p.Search.IndexVersion(ctx, p.parserVersion(), versionID, files); err != nil {
+		p.logger().Error("indexing for search failed; run veripost reindex to retry", "version", versionID, "err", err)
+		return
+	}
+	searchIndexDuration.Observe(time.Since(start).Seconds())
 }
 
 // read fetches a file's bytes and checks them against the recorded hash.

@@ -53,7 +53,7 @@ func (a *App) routes() http.Handler {
 	r.Use(middleware.RequestID, a.observe, a.recoverJSON, middleware.Compress(5, "application/json"))
 	a.opsRoutes(r)
 	api.Mount(r, api.Deps{
-		Repo: a.DB, Service: a.Service, Blobs: a.Blobs, Index: a.DB, Reindex: a.Reindexer(),
+		Repo: a.DB, Service: a.Service, Blobs: a.Blobs, Index: a.DB, Reindex: a.Reindexer(), Search: a.Search,
 		Limits: a.Limits(), Log: a.Log, Version: a.version,
 	})
 	ui := web.New(web.Deps{Store: a.DB, Blobs: a.Blobs, Index: a.DB, Limits: a.Limits(), Log: a.Log, Version: a.version, APIPrefix: api.Prefix})

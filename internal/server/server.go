@@ -16,8 +16,10 @@ import (
 	"github.com/veripost/veripost/internal/blob"
 	"github.com/veripost/veripost/internal/catalog"
 	"github.com/veripost/veripost/internal/config"
+	"github.com/veripost/veripost/internal/embeddings"
 	"github.com/veripost/veripost/internal/ingest"
 	"github.com/veripost/veripost/internal/jobs"
+	"github.com/veripost/veripost/internal/search"
 	"github.com/veripost/veripost/internal/store"
 	"github.com/veripost/veripost/internal/upload"
 )
@@ -39,6 +41,7 @@ type App struct {
 	Queue    *jobs.Queue
 	Service  *catalog.Service
 	Pipeline *ingest.Pipeline
+	Search   *search.Searcher
 	Handler  http.Handler
 	version  string
 }
@@ -62,7 +65,18 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger, opt Options) 
 		db.Close()
 		return nil, fmt.Errorf("opening object store: %w", err)
 	}
-	app.Pipeline = &ingest.Pipeline{Repo: db, Blobs: app.Blobs, Index: db, Log: log}
+	// Search: the indexer runs in the ingestion pipeline, the searcher
+	// answers the API and the pages; both may use an external embeddings
+	// service.
+	var emb search.Embedder
+	if cfg.EmbeddingsURL != "" {
+		emb = embeddings.New(cfg.EmbeddingsURL, cfg.EmbeddingsModel, cfg.EmbeddingsAPIKey, cfg.EmbeddingsTimeout)
+		log.Info("search uses an external embeddings service", "url", cfg.EmbeddingsURL, "model", cfg.EmbeddingsModel)
+	}
+	app.Search = &search.Searcher{Index: db, ParserVersion: ingest.ParserVersion, Embedder: emb, Log: log,
+		Weights: search.Weights{Lexical: cfg.SearchLexicalWeight, Vector: cfg.SearchVectorWeight, K: cfg.SearchRRFK}}
+	app.Pipeline = &ingest.Pipeline{Repo: db, Blobs: app.Blobs, Index: db, Log: log,
+		Search: &search.Indexer{Store: db, Embedder: emb, Log: log}}
 	workers := cfg.Workers
 	if opt.Workers >= 0 {
 		workers = opt.Workers
@@ -88,19 +102,25 @@ func (r reindexer) parserVersion() string {
 	return ingest.ParserVersion
 }
 
-// StartReindex implements api.Reindexer.
+// StartReindex implements api.Reindexer: versions parsed by another parser
+// version, and versions without a current search index entry.
 func (r reindexer) StartReindex(ctx context.Context) (int, error) {
 	ids, err := r.app.DB.VersionsToReindex(ctx, r.parserVersion())
 	if err != nil {
 		return 0, err
 	}
-	return r.app.Queue.EnqueueReindex(ctx, ids)
+	unsearched, err := r.app.DB.VersionsToIndexForSearch(ctx, search.IndexVersionFor(r.parserVersion()))
+	if err != nil {
+		return 0, err
+	}
+	return r.app.Queue.EnqueueReindex(ctx, append(ids, unsearched...))
 }
 
-// ReindexProgress implements api.Reindexer.
+// ReindexProgress implements api.Reindexer: a version is done when it is
+// parsed by this parser version and indexed for search.
 func (r reindexer) ReindexProgress(ctx context.Context) (string, int, int, error) {
 	pv := r.parserVersion()
-	done, total, err := r.app.DB.IndexProgress(ctx, pv)
+	done, total, err := r.app.DB.SearchIndexProgress(ctx, pv, search.IndexVersionFor(pv))
 	return pv, done, total, err
 }
 

@@ -452,11 +452,14 @@ func (db *DB) ReleaseBlob(ctx context.Context, sha string, remove func(context.C
 		if used {
 			return nil
 		}
-		// The content's parse results go with its last file.
+		// The content's parse results and search documents go with its last file.
 		for _, table := range fileTables {
 			if _, err := tx.ExecContext(ctx, `DELETE FROM `+table+` WHERE sha256 = $1`, sha); err != nil {
 				return err
 			}
+		}
+		if err := deleteSearchContent(ctx, tx, sha); err != nil {
+			return err
 		}
 		return remove(ctx)
 	})

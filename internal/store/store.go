@@ -40,8 +40,9 @@ type DB struct {
 	Dialect Dialect
 	// URL is the connection URL (with credentials), for components that
 	// need their own connection, such as the queue's LISTEN connection.
-	URL string
-	log *slog.Logger
+	URL    string
+	log    *slog.Logger
+	search searchBackend // which search index paths are active (search.go)
 }
 
 // Options tune the connection pool.
@@ -137,7 +138,10 @@ func (db *DB) Migrate(ctx context.Context) error {
 		db.log.Info("applied migration", "version", r.Source.Version, "file", r.Source.Path, "took", r.Duration)
 	}
 	if db.Dialect == Postgres {
-		return db.enableVector(ctx)
+		if err := db.enableVector(ctx); err != nil {
+			return err
+		}
+		return db.enableSearchIndexes(ctx)
 	}
 	return nil
 }
