@@ -47,16 +47,26 @@ func (f Filter) passPackage(r FileRow, except int) bool {
 	if f.Package != "" && r.PackageID != f.Package && !containsFold(r.PackageName, f.Package) {
 		return false
 	}
-	if except != dimMachine && f.Machine != "" && !strings.EqualFold(strings.TrimSpace(r.Machine), f.Machine) {
-		return false
+	return (except == dimMachine || fieldIs(r.Machine, f.Machine)) &&
+		(except == dimController || fieldIs(r.Controller, f.Controller)) &&
+		(except == dimPlatform || fieldIs(r.Platform, f.Platform))
+}
+
+// NotSet is the filter value that selects packages where a field is empty.
+const NotSet = "-"
+
+// fieldIs reports whether a package field passes a filter value: "" lets
+// everything through, NotSet only empty fields, anything else the value
+// (case-insensitive).
+func fieldIs(field, want string) bool {
+	field = strings.TrimSpace(field)
+	switch want {
+	case "":
+		return true
+	case NotSet:
+		return field == ""
 	}
-	if except != dimController && f.Controller != "" && !strings.EqualFold(strings.TrimSpace(r.Controller), f.Controller) {
-		return false
-	}
-	if except != dimPlatform && f.Platform != "" && !strings.EqualFold(strings.TrimSpace(r.Platform), f.Platform) {
-		return false
-	}
-	return true
+	return strings.EqualFold(field, strings.TrimSpace(want))
 }
 
 func (f Filter) passFile(r FileRow, except int) bool {

@@ -56,7 +56,7 @@ func (a *App) routes() http.Handler {
 		Repo: a.DB, Service: a.Service, Blobs: a.Blobs, Index: a.DB, Reindex: a.Reindexer(), Search: a.Search,
 		Limits: a.Limits(), Log: a.Log, Version: a.version,
 	})
-	ui := web.New(web.Deps{Store: a.DB, Blobs: a.Blobs, Index: a.DB, Limits: a.Limits(), Log: a.Log, Version: a.version, APIPrefix: api.Prefix})
+	ui := web.New(web.Deps{Store: a.DB, Blobs: a.Blobs, Index: a.DB, Search: a.Search, Limits: a.Limits(), Log: a.Log, Version: a.version, APIPrefix: api.Prefix})
 	r.NotFound(func(w http.ResponseWriter, r *http.Request) {
 		if r.URL.Path != "/api" && !strings.HasPrefix(r.URL.Path, "/api/") {
 			ui.ServeHTTP(w, r) // the web UI, with its own HTML 404

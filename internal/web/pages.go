@@ -299,6 +299,8 @@ type packageData struct {
 	Files  []catalog.File
 	Older  bool
 	LibUse map[string]*libUse // by file id: packages with exactly this library (see libUsage)
+	// Similar: posts like this one, and the one it nearly duplicates.
+	Similar similarPosts
 }
 
 // maxListedDiagnostics bounds the package page's list; the counts stay
@@ -358,6 +360,7 @@ func (u *UI) pkg(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 	d.LibUse = u.libUsage(r, d.Files)
+	d.Similar = u.similarPosts(r, d.Latest)
 	if u.Index != nil && d.Shown.ParserVersion != "" {
 		rows, err := u.Index.VersionDiagnostics(r.Context(), d.Shown.ID, "", "")
 		if err != nil {

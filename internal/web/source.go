@@ -16,6 +16,7 @@ import (
 
 	"github.com/veripost/veripost/internal/blob"
 	"github.com/veripost/veripost/internal/catalog"
+	"github.com/veripost/veripost/internal/search"
 	"github.com/veripost/veripost/internal/textfile"
 	"github.com/veripost/veripost/internal/upg"
 )
@@ -118,6 +119,9 @@ func (u *UI) source(w http.ResponseWriter, r *http.Request) {
 		d.Parsed = a.parsed
 		u.linkLibraries(r, &d, &a, src)
 		d.Outline = a.outline
+		if u.Search != nil {
+			linkSimilarSections(d.Outline, f.SHA256, r.URL.Path)
+		}
 		d.Diags = u.fileDiagnostics(r, d.Version, f, a.diags)
 		d.DiagCounts = map[string]int{}
 		marks := map[int]string{}
@@ -138,6 +142,20 @@ func (u *UI) source(w http.ResponseWriter, r *http.Request) {
 	pg := u.newPage(r, f.Filename+" · "+p.Name, "packages", d)
 	pg.Wide = true
 	u.render(w, r, http.StatusOK, "source", pg)
+}
+
+// linkSimilarSections points each section of the outline at the sections
+// like it (the outline lists a file's sections in file order, which is
+// their position in the search index).
+func linkSimilarSections(groups []outlineGroup, sha, from string) {
+	for gi := range groups {
+		if groups[gi].Kind != "section" {
+			continue
+		}
+		for i := range groups[gi].Items {
+			groups[gi].Items[i].Similar = "/sections/" + search.SectionID(sha, i) + "/similar?from=" + url.QueryEscape(from)
+		}
+	}
 }
 
 func severityRank(s string) int {

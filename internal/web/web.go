@@ -65,7 +65,8 @@ type Index interface {
 type Deps struct {
 	Store   Store
 	Blobs   Blobs
-	Index   Index // optional
+	Index   Index  // optional
+	Search  Search // optional: search, alike posts and sections
 	Limits  upload.Limits
 	Log     *slog.Logger
 	Version string
@@ -108,6 +109,8 @@ func (u *UI) routes() chi.Router {
 	r.Get("/symbols/{name}", u.symbolPage)
 	r.Get("/libraries", u.libraries)
 	r.Get("/libraries/{name}", u.library)
+	r.Get("/search", u.searchPage)
+	r.Get("/sections/{id}/similar", u.similarSectionsPage)
 	r.Get("/static/*", u.static)
 	r.Get("/favicon.ico", u.assets.favicon)
 	r.NotFound(func(w http.ResponseWriter, r *http.Request) {
