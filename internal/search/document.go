@@ -79,8 +79,9 @@ type Line struct {
 	// Output is what a :T: line writes, as words ("M06 T G43 H#"), "" for
 	// other lines. Literal searches look at it too: `<M:06>` outputs M06.
 	Output string
-	Words  []string // identifiers and words, lower case
-	Parts  []string // parts of identifiers that are not words of the line
+	Words  []string // words of the code: identifiers, keywords, output words (lower case)
+	Prose  []string // words of its prose: comments, labels and other values
+	Parts  []string // parts of identifiers that are not whole words of the line
 	Defs   []string // names defined on this line (attribute, section, :DEFINE)
 	Sets   []string // names assigned on this line (:C: NAME=…)
 }
@@ -165,12 +166,13 @@ func buildText(d *Document, data []byte, decode func([]byte) string) {
 			continue
 		}
 		var t lineTerms
-		t.addText(text)
 		l := Line{N: n, Section: -1, Class: ClassCode, Text: cutLine(text)}
 		if strings.HasPrefix(strings.TrimSpace(text), ";") || strings.HasPrefix(strings.TrimSpace(text), "*") {
 			l.Class = ClassComment
 		}
-		l.Words, l.Parts = t.finish()
+		// Side files hold settings and labels: prose, not code.
+		t.addProse(text)
+		l.Words, l.Prose, l.Parts = t.finish()
 		d.Lines = append(d.Lines, l)
 	}
 }
@@ -233,7 +235,7 @@ func buildSource(d *Document, f *upg.File, decode func([]byte) string) {
 			l.Section = sec
 		}
 		switch ln.Kind {
-		case upg.LineComment, upg.LineMarker:
+		case upg.LineComment:
 			l.Class = ClassComment
 		case upg.LineTemplate:
 			l.Class = ClassOutput
@@ -248,16 +250,20 @@ func buildSource(d *Document, f *upg.File, decode func([]byte) string) {
 				t.addWord(term(strings.TrimPrefix(strings.TrimSpace(text), ":")))
 			case upg.TokKeyword:
 				t.addWord(term(text))
-			case upg.TokValue, upg.TokString, upg.TokTemplateText, upg.TokComment, upg.TokText,
-				upg.TokPath, upg.TokMarker, upg.TokNumber, upg.TokFormat:
+			case upg.TokMarker:
+				t.addWord(term(strings.TrimPrefix(strings.TrimSpace(text), "*")))
+			case upg.TokTemplateText, upg.TokPath, upg.TokNumber, upg.TokFormat:
 				t.addText(text)
+			case upg.TokValue, upg.TokString, upg.TokComment, upg.TokText:
+				// Labels, remarks, defaults and comments describe rather than do.
+				t.addProse(text)
 			}
 		}
 		if out, ok := outputs[n]; ok {
 			l.Output = out
 			t.addText(out)
 		}
-		l.Words, l.Parts = t.finish()
+		l.Words, l.Prose, l.Parts = t.finish()
 		l.Defs = dedupe(defs[n])
 		l.Sets = dedupe(sets[n])
 		d.Lines = append(d.Lines, l)

@@ -38,6 +38,7 @@ func TestBuildSource(t *testing.T) {
 		class  int
 		output string
 		words  []string
+		prose  []string
 		parts  []string
 		defs   []string
 		sets   []string
@@ -46,7 +47,9 @@ func TestBuildSource(t *testing.T) {
 		{n: 13, class: ClassCode, words: []string{"attrname", "spindle_dir"}, parts: []string{"spindle", "dir"}, defs: []string{"spindle_dir"}, sec: -1},
 		{n: 17, class: ClassCode, words: []string{"attrname", "coolant_type"}, parts: []string{"coolant", "type"}, defs: []string{"coolant_type"}, sec: -1},
 		{n: 23, class: ClassOutput, output: "%", sec: 0},
-		{n: 27, class: ClassComment, words: []string{"set", "the", "spindle", "direction", "before", "tool", "change"}, sec: 1},
+		{n: 27, class: ClassComment, prose: []string{"set", "the", "spindle", "direction", "before", "tool", "change"}, sec: 1},
+		{n: 7, class: ClassCode, words: []string{"attrdefault"}, prose: []string{"alpha", "vmc"}, sec: -1},
+		{n: 1, class: ClassCode, words: []string{"fanucm"}, sec: -1},
 		{n: 28, class: ClassOutput, output: "M06 T", words: []string{"m", "06", "t", "m06"}, sec: 1},
 		{n: 33, class: ClassCode, words: []string{"spindle_dir", "3"}, parts: []string{"spindle", "dir"}, sets: []string{"spindle_dir"}, sec: 2},
 		{n: 31, class: ClassCode, words: []string{"section", "calc_spindle"}, parts: []string{"calc", "spindle"}, defs: []string{"calc_spindle"}, sec: 2},
@@ -54,10 +57,10 @@ func TestBuildSource(t *testing.T) {
 	for _, tt := range tests {
 		l := lineOf(d, tt.n)
 		if l.Class != tt.class || l.Output != tt.output || l.Section != tt.sec ||
-			!reflect.DeepEqual(l.Words, tt.words) || !reflect.DeepEqual(l.Parts, tt.parts) ||
+			!reflect.DeepEqual(l.Words, tt.words) || !reflect.DeepEqual(l.Prose, tt.prose) || !reflect.DeepEqual(l.Parts, tt.parts) ||
 			!reflect.DeepEqual(l.Defs, tt.defs) || !reflect.DeepEqual(l.Sets, tt.sets) {
-			t.Errorf("line %d = %+v\nwant class %d output %q section %d words %q parts %q defs %q sets %q",
-				tt.n, l, tt.class, tt.output, tt.sec, tt.words, tt.parts, tt.defs, tt.sets)
+			t.Errorf("line %d = %+v\nwant class %d output %q section %d words %q prose %q parts %q defs %q sets %q",
+				tt.n, l, tt.class, tt.output, tt.sec, tt.words, tt.prose, tt.parts, tt.defs, tt.sets)
 		}
 	}
 	wantSecs := []struct {
@@ -89,7 +92,8 @@ func TestBuildIsDeterministic(t *testing.T) {
 
 func TestBuildOtherFiles(t *testing.T) {
 	side := Build(Input{SHA256: "s", Filename: "M.PINF", Data: []byte("Machine=Alpha VMC\r\n\r\n; a note\r\nAxes=3\r\n")})
-	if side.Kind != "pinf" || len(side.Lines) != 3 || side.Lines[0].Text != "Machine=Alpha VMC" || side.Lines[1].Class != ClassComment {
+	if side.Kind != "pinf" || len(side.Lines) != 3 || side.Lines[0].Text != "Machine=Alpha VMC" || side.Lines[1].Class != ClassComment ||
+		!reflect.DeepEqual(side.Lines[0].Prose, []string{"machine", "alpha", "vmc"}) {
 		t.Errorf("side file doc = %+v", side.Lines)
 	}
 	bin := Build(Input{SHA256: "b", Filename: "POST.CTL", Data: []byte{1, 0, 2, 3}})

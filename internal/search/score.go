@@ -7,12 +7,14 @@ import (
 
 // Ranking: a line's score is, over the query clauses it matches, the sum of
 // how well it matches (an exact identifier or word beats a prefix, which
-// beats a part of an identifier) times what the line does with the match
-// (defining the name beats assigning it, which beats using it, which beats
-// mentioning it in a comment). The weights order one clause's matches as:
-// exact definition 3 > assignment 2 > use 1 > the same roles for parts
-// (0.75, 0.5, 0.25) > anything in a comment (0.2 and below). A line
-// matching more clauses ranks higher.
+// beats a part of an identifier) times what the line does with the match:
+// defining the name (3) beats assigning it (2), which beats using it or
+// writing it in a :T: line (1), which beats naming it in a label, remark or
+// other value (0.5) or in a comment (0.2). So one clause's matches order as
+// exact definition > assignment > use > the same roles for parts (0.75,
+// 0.5, 0.25) and prose. The sum is then multiplied by the square of the
+// share of the query's clauses the line matches (coordination), so a line
+// with every term of a multi-term query leads.
 const (
 	matchExact       = 1.0
 	matchPrefix      = 0.8
@@ -23,6 +25,7 @@ const (
 	roleDefinition   = 3.0
 	roleAssignment   = 2.0
 	roleUse          = 1.0
+	roleText         = 0.5
 	roleComment      = 0.2
 	maxScoreDecimals = 1e6
 )
@@ -33,11 +36,15 @@ const (
 	RoleAssignment = "assignment"
 	RoleUse        = "use"
 	RoleOutput     = "output"
+	RoleText       = "text" // a label, remark or other value
 	RoleComment    = "comment"
 	RoleSimilar    = "similar" // found by the embedding only
 )
 
-var roleRank = map[string]int{RoleDefinition: 0, RoleAssignment: 1, RoleOutput: 2, RoleUse: 3, RoleComment: 4, RoleSimilar: 5}
+var roleRank = map[string]int{RoleDefinition: 0, RoleAssignment: 1, RoleOutput: 2, RoleUse: 3, RoleText: 4, RoleComment: 5, RoleSimilar: 6}
+
+var roleWeight = map[string]float64{RoleDefinition: roleDefinition, RoleAssignment: roleAssignment, RoleOutput: roleUse,
+	RoleUse: roleUse, RoleText: roleText, RoleComment: roleComment}
 
 // LineRow is a candidate line as the index returns it.
 type LineRow struct {
@@ -48,6 +55,7 @@ type LineRow struct {
 	Text    string
 	Output  string
 	Words   []string
+	Prose   []string
 	Parts   []string
 	Defs    []string
 	Sets    []string
@@ -74,28 +82,25 @@ type lineScore struct {
 // matches none of them.
 func scoreLine(clauses []Clause, l *LineRow) (lineScore, bool) {
 	var s lineScore
+	total := 0
 	for _, c := range clauses {
 		if c.Negate {
 			continue
 		}
+		total++
 		m, role := matchClause(c, l)
 		if m == 0 {
 			continue
 		}
-		w := roleUse
-		switch role {
-		case RoleDefinition:
-			w = roleDefinition
-		case RoleAssignment:
-			w = roleAssignment
-		case RoleComment:
-			w = roleComment
-		}
-		s.score += m * w
+		s.score += m * roleWeight[role]
 		s.clauses++
 		if s.role == "" || roleRank[role] < roleRank[s.role] {
 			s.role = role
 		}
+	}
+	if total > 1 {
+		share := float64(s.clauses) / float64(total)
+		s.score *= share * share
 	}
 	// Scores are rounded so that sums in a different order cannot change
 	// the ranking between engines.
@@ -114,10 +119,10 @@ func contains(list []string, v string) bool {
 
 // matchClause says how well l matches c (0: not at all) and in which role.
 func matchClause(c Clause, l *LineRow) (float64, string) {
-	baseRole := RoleUse
+	baseRole, proseRole := RoleUse, RoleText
 	switch l.Class {
 	case ClassComment:
-		baseRole = RoleComment
+		baseRole, proseRole = RoleComment, RoleComment
 	case ClassOutput:
 		baseRole = RoleOutput
 	}
@@ -132,28 +137,39 @@ func matchClause(c Clause, l *LineRow) (float64, string) {
 		}
 		return baseRole
 	}
+	// partRole is the best role of the words (code, then prose) p is part of.
+	partRole := func(match func(string) bool) string {
+		role := ""
+		for _, w := range l.Words {
+			for _, p := range Parts(w) {
+				if match(p) {
+					if r := roleOf(w); role == "" || roleRank[r] < roleRank[role] {
+						role = r
+					}
+				}
+			}
+		}
+		if role == "" {
+			role = proseRole
+		}
+		return role
+	}
 	switch c.Kind {
 	case ClauseWord, ClauseIdent:
 		if contains(l.Words, c.Text) {
 			return matchExact, roleOf(c.Text)
 		}
+		if contains(l.Prose, c.Text) {
+			return matchExact, proseRole
+		}
 		if c.Kind == ClauseWord && contains(l.Parts, c.Text) {
-			// The role of the identifier the part belongs to.
-			role := baseRole
-			for _, w := range l.Words {
-				if contains(Parts(w), c.Text) {
-					if r := roleOf(w); roleRank[r] < roleRank[role] {
-						role = r
-					}
-				}
-			}
-			return matchPart, role
+			return matchPart, partRole(func(p string) bool { return p == c.Text })
 		}
 	case ClausePrefix:
-		best, role := 0.0, baseRole
+		best, role := 0.0, ""
 		for _, w := range l.Words {
 			if strings.HasPrefix(w, c.Text) {
-				if r := roleOf(w); best < matchPrefix || roleRank[r] < roleRank[role] {
+				if r := roleOf(w); role == "" || roleRank[r] < roleRank[role] {
 					best, role = matchPrefix, r
 				}
 			}
@@ -161,9 +177,14 @@ func matchClause(c Clause, l *LineRow) (float64, string) {
 		if best > 0 {
 			return best, role
 		}
+		for _, w := range l.Prose {
+			if strings.HasPrefix(w, c.Text) {
+				return matchPrefix, proseRole
+			}
+		}
 		for _, p := range l.Parts {
 			if strings.HasPrefix(p, c.Text) {
-				return matchPrefixPart, baseRole
+				return matchPrefixPart, partRole(func(p string) bool { return strings.HasPrefix(p, c.Text) })
 			}
 		}
 	case ClauseLiteral:

@@ -9,7 +9,7 @@ import (
 func rowsOf(d Document) []LineRow {
 	out := make([]LineRow, len(d.Lines))
 	for i, l := range d.Lines {
-		out[i] = LineRow{N: l.N, Class: l.Class, Text: l.Text, Output: l.Output, Words: l.Words, Parts: l.Parts, Defs: l.Defs, Sets: l.Sets}
+		out[i] = LineRow{N: l.N, Class: l.Class, Text: l.Text, Output: l.Output, Words: l.Words, Prose: l.Prose, Parts: l.Parts, Defs: l.Defs, Sets: l.Sets}
 	}
 	return out
 }
@@ -56,6 +56,11 @@ func TestRanking(t *testing.T) {
 	if got := ranked(t, d, "spindle_direction"); len(got) != 0 {
 		t.Errorf("spindle_direction matched %+v", got)
 	}
+	// Labels and other values are prose: below uses, above comments.
+	got = ranked(t, d, "VMC")
+	if len(got) != 1 || got[0].n != 7 || got[0].role != RoleText || got[0].score != 0.5 {
+		t.Errorf("VMC ranks %+v", got)
+	}
 	// Literals match what a :T: line outputs above its source text.
 	got = ranked(t, d, "M06")
 	if len(got) != 1 || got[0].n != 28 || got[0].role != RoleOutput {
@@ -71,9 +76,10 @@ func TestRanking(t *testing.T) {
 	if !reflect.DeepEqual(got, want) {
 		t.Errorf("COOL* ranks %+v\nwant %+v", got, want)
 	}
-	// A line using both names ranks like an assignment of one.
+	// The line with both names leads (coordination: a line with one of
+	// two terms keeps a quarter of its score).
 	got = ranked(t, d, "SPINDLE_DIR COOLANT_TYPE")
-	want = []scoredLine{{13, RoleDefinition, 3}, {17, RoleDefinition, 3}, {30, RoleOutput, 2}, {33, RoleAssignment, 2}, {35, RoleAssignment, 2}, {37, RoleAssignment, 2}}
+	want = []scoredLine{{30, RoleOutput, 2}, {13, RoleDefinition, 0.75}, {17, RoleDefinition, 0.75}, {33, RoleAssignment, 0.5}, {35, RoleAssignment, 0.5}, {37, RoleAssignment, 0.5}}
 	if !reflect.DeepEqual(got, want) {
 		t.Errorf("two names rank %+v\nwant %+v", got, want)
 	}

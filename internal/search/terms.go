@@ -101,14 +101,17 @@ func Parts(t string) []string {
 	return out
 }
 
-// lineTerms collects a line's terms without repeats, in first-seen order.
+// lineTerms collects a line's terms without repeats, in first-seen order:
+// words of the code (identifiers, keywords, what a :T: line writes), words
+// of its prose (comments, labels and other values), and the parts of both.
 type lineTerms struct {
 	words []string
+	prose []string
 	parts []string
 	seen  map[string]bool
 }
 
-func (t *lineTerms) addWord(w string) {
+func (t *lineTerms) add(list *[]string, w string) {
 	if w == "" {
 		return
 	}
@@ -117,15 +120,17 @@ func (t *lineTerms) addWord(w string) {
 	}
 	if !t.seen[w] {
 		t.seen[w] = true
-		t.words = append(t.words, w)
+		*list = append(*list, w)
 	}
 	for _, p := range Parts(w) {
-		if !t.seen[p] {
-			t.seen[p] = true
+		if !t.seen["\x00"+p] {
+			t.seen["\x00"+p] = true
 			t.parts = append(t.parts, p)
 		}
 	}
 }
+
+func (t *lineTerms) addWord(w string) { t.add(&t.words, w) }
 
 func (t *lineTerms) addText(s string) {
 	for _, w := range Words(s) {
@@ -133,11 +138,26 @@ func (t *lineTerms) addText(s string) {
 	}
 }
 
-// finish returns words and parts; a part that is also a word of the line is
-// a word (an exact match), not a part.
-func (t *lineTerms) finish() (words, parts []string) {
-	inWords := make(map[string]bool, len(t.words))
+func (t *lineTerms) addProse(s string) {
+	for _, w := range Words(s) {
+		t.add(&t.prose, w)
+	}
+}
+
+// finish returns the line's words, prose words and parts. A term is in one
+// list only: a code word beats the same word in prose, and a whole word
+// beats the same string as a part.
+func (t *lineTerms) finish() (words, prose, parts []string) {
+	inWords := make(map[string]bool, len(t.words)+len(t.prose))
 	for _, w := range t.words {
+		inWords[w] = true
+	}
+	for _, w := range t.prose {
+		if !inWords[w] {
+			prose = append(prose, w)
+		}
+	}
+	for _, w := range prose {
 		inWords[w] = true
 	}
 	for _, p := range t.parts {
@@ -145,5 +165,5 @@ func (t *lineTerms) finish() (words, parts []string) {
 			parts = append(parts, p)
 		}
 	}
-	return t.words, parts
+	return t.words, prose, parts
 }

@@ -224,12 +224,12 @@ func (db *DB) SaveDocs(ctx context.Context, indexVersion string, docs []search.D
 	}
 	return db.InTx(ctx, func(tx *sql.Tx) error {
 		stmt := func(q string) (*sql.Stmt, error) { return tx.PrepareContext(ctx, q) }
-		line, err := stmt(`INSERT INTO search_lines (doc_id, line, section, class, text, output, words, parts, defs, sets)
-			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) RETURNING id`)
+		line, err := stmt(`INSERT INTO search_lines (doc_id, line, section, class, text, output, words, prose, parts, defs, sets)
+			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11) RETURNING id`)
 		if err != nil {
 			return err
 		}
-		terms, err := stmt(`INSERT INTO search_terms (rowid, words, parts) VALUES ($1, $2, $3)`)
+		terms, err := stmt(`INSERT INTO search_terms (rowid, words, prose, parts) VALUES ($1, $2, $3, $4)`)
 		if err != nil {
 			return err
 		}
@@ -253,13 +253,13 @@ func (db *DB) SaveDocs(ctx context.Context, indexVersion string, docs []search.D
 			}
 			for _, l := range d.Lines {
 				var id int64
-				words, parts := joinTerms(l.Words), joinTerms(l.Parts)
-				if err := line.QueryRowContext(ctx, docID, l.N, l.Section, l.Class, l.Text, l.Output, words, parts,
+				words, prose, parts := joinTerms(l.Words), joinTerms(l.Prose), joinTerms(l.Parts)
+				if err := line.QueryRowContext(ctx, docID, l.N, l.Section, l.Class, l.Text, l.Output, words, prose, parts,
 					joinTerms(l.Defs), joinTerms(l.Sets)).Scan(&id); err != nil {
 					return fmt.Errorf("indexing line %d of %s: %w", l.N, d.SHA256, err)
 				}
-				if words != "" || parts != "" {
-					if _, err := terms.ExecContext(ctx, id, words, parts); err != nil {
+				if words != "" || prose != "" || parts != "" {
+					if _, err := terms.ExecContext(ctx, id, words, prose, parts); err != nil {
 						return err
 					}
 				}
@@ -338,10 +338,10 @@ func (db *DB) saveDocsPostgres(ctx context.Context, indexVersion string, docs []
 				lines := make([][]any, len(d.Lines))
 				for i, l := range d.Lines {
 					lines[i] = []any{docID, l.N, l.Section, int16(l.Class), l.Text, l.Output,
-						joinTerms(l.Words), joinTerms(l.Parts), joinTerms(l.Defs), joinTerms(l.Sets)}
+						joinTerms(l.Words), joinTerms(l.Prose), joinTerms(l.Parts), joinTerms(l.Defs), joinTerms(l.Sets)}
 				}
 				if _, err := tx.CopyFrom(ctx, pgx.Identifier{"search_lines"},
-					[]string{"doc_id", "line", "section", "class", "text", "output", "words", "parts", "defs", "sets"},
+					[]string{"doc_id", "line", "section", "class", "text", "output", "words", "prose", "parts", "defs", "sets"},
 					pgx.CopyFromRows(lines)); err != nil {
 					return fmt.Errorf("indexing the lines of %s: %w", d.SHA256, err)
 				}
@@ -509,7 +509,7 @@ func tsLexeme(s string) string {
 }
 
 // termsVector is the expression the PostgreSQL term index is built on.
-const termsVector = `array_to_tsvector(array_remove(string_to_array(words || ' ' || parts, ' '), ''))`
+const termsVector = `array_to_tsvector(array_remove(string_to_array(words || ' ' || prose || ' ' || parts, ' '), ''))`
 
 // clauseLines is a query selecting the ids of lines a clause matches.
 func (db *DB) clauseLines(c search.Clause, arg func(any) string) string {
@@ -562,7 +562,7 @@ func (db *DB) MatchLines(ctx context.Context, m search.Match) ([]search.LineRow,
 	}
 	ctes = append(ctes, "hits AS ("+strings.Join(anyOf, " UNION ")+")")
 	q := `WITH ` + strings.Join(ctes, ", ") + `
-		SELECT l.doc_id, d.sha256, l.line, l.class, l.text, l.output, l.words, l.parts, l.defs, l.sets, l.section,
+		SELECT l.doc_id, d.sha256, l.line, l.class, l.text, l.output, l.words, l.prose, l.parts, l.defs, l.sets, l.section,
 			COALESCE(s.name, ''), COALESCE(s.kind, ''), COALESCE(s.start_line, 0), COALESCE(s.end_line, 0)
 		FROM hits h
 		JOIN search_lines l ON l.id = h.id
@@ -583,12 +583,13 @@ func (db *DB) MatchLines(ctx context.Context, m search.Match) ([]search.LineRow,
 	var out []search.LineRow
 	for rows.Next() {
 		var r search.LineRow
-		var words, parts, defs, sets string
-		if err := rows.Scan(&r.DocID, &r.SHA256, &r.N, &r.Class, &r.Text, &r.Output, &words, &parts, &defs, &sets,
+		var words, prose, parts, defs, sets string
+		if err := rows.Scan(&r.DocID, &r.SHA256, &r.N, &r.Class, &r.Text, &r.Output, &words, &prose, &parts, &defs, &sets,
 			&r.Section.Ord, &r.Section.Name, &r.Section.Kind, &r.Section.StartLine, &r.Section.EndLine); err != nil {
 			return nil, false, err
 		}
-		r.Words, r.Parts, r.Defs, r.Sets = strings.Fields(words), strings.Fields(parts), strings.Fields(defs), strings.Fields(sets)
+		r.Words, r.Prose, r.Parts = strings.Fields(words), strings.Fields(prose), strings.Fields(parts)
+		r.Defs, r.Sets = strings.Fields(defs), strings.Fields(sets)
 		out = append(out, r)
 	}
 	if err := rows.Err(); err != nil {

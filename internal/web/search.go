@@ -89,9 +89,9 @@ func searchURL(params url.Values) string {
 	return "/search?" + v.Encode()
 }
 
-// with returns the address with key set to value ("" removes it), on the
+// With returns the address with key set to value ("" removes it), on the
 // first page.
-func (d searchData) with(key, value string) string {
+func (d searchData) With(key, value string) string {
 	v := url.Values{}
 	for k, vs := range d.Params {
 		v[k] = vs
@@ -161,9 +161,9 @@ func (d *searchData) fill() {
 				value = search.NotSet
 			}
 			sel := strings.EqualFold(cur, value)
-			link := facetLink{Label: label(f.Value), Count: f.Count, Selected: sel, URL: d.with(key, value)}
+			link := facetLink{Label: label(f.Value), Count: f.Count, Selected: sel, URL: d.With(key, value)}
 			if sel {
-				link.URL = d.with(key, "")
+				link.URL = d.With(key, "")
 			}
 			g.Links = append(g.Links, link)
 		}
@@ -200,17 +200,17 @@ func (d *searchData) fill() {
 		{"kind", "file kind"}, {"file", "file"}, {"section", "section"}, {"versions", "versions"}, {"mode", "ranking"},
 	} {
 		if v := d.Params.Get(k.key); v != "" {
-			d.Filters = append(d.Filters, activeFilter{Label: k.label + ": " + v, RemoveURL: d.with(k.key, "")})
+			d.Filters = append(d.Filters, activeFilter{Label: k.label + ": " + v, RemoveURL: d.With(k.key, "")})
 		}
 	}
 	if res.NextCursor != "" {
-		d.NextURL = d.with("cursor", "")
+		d.NextURL = d.With("cursor", "")
 		v, _ := url.ParseQuery(strings.TrimPrefix(d.NextURL, "/search?"))
 		v.Set("cursor", res.NextCursor)
 		d.NextURL = "/search?" + v.Encode()
 	}
 	if d.Params.Get("cursor") != "" {
-		d.FirstURL = d.with("cursor", "")
+		d.FirstURL = d.With("cursor", "")
 	}
 }
 

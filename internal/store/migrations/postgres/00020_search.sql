@@ -23,8 +23,9 @@ CREATE TABLE search_lines (
     class   SMALLINT NOT NULL, -- 0 code, 1 :T: output, 2 comment
     text    TEXT NOT NULL,
     output  TEXT NOT NULL,
-    words   TEXT NOT NULL, -- identifiers and words, lower case, blank-separated
-    parts   TEXT NOT NULL, -- identifier parts that are not words of the line
+    words   TEXT NOT NULL, -- words of the code (identifiers, keywords, output), lower case, blank-separated
+    prose   TEXT NOT NULL, -- words of comments, labels and other values
+    parts   TEXT NOT NULL, -- identifier parts that are not whole words of the line
     defs    TEXT NOT NULL, -- names defined on the line
     sets    TEXT NOT NULL  -- names assigned on the line
 );
@@ -34,7 +35,7 @@ CREATE INDEX search_lines_doc ON search_lines (doc_id, line);
 -- pg_trgm index for substrings is created by store.Migrate when the
 -- extension is available.
 CREATE INDEX search_lines_terms ON search_lines
-    USING GIN (array_to_tsvector(array_remove(string_to_array(words || ' ' || parts, ' '), '')));
+    USING GIN (array_to_tsvector(array_remove(string_to_array(words || ' ' || prose || ' ' || parts, ' '), '')));
 
 CREATE TABLE search_sections (
     id         BIGSERIAL PRIMARY KEY,

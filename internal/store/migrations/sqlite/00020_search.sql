@@ -23,8 +23,9 @@ CREATE TABLE search_lines (
     class   INTEGER NOT NULL, -- 0 code, 1 :T: output, 2 comment
     text    TEXT NOT NULL,
     output  TEXT NOT NULL,
-    words   TEXT NOT NULL, -- identifiers and words, lower case, blank-separated
-    parts   TEXT NOT NULL, -- identifier parts that are not words of the line
+    words   TEXT NOT NULL, -- words of the code (identifiers, keywords, output), lower case, blank-separated
+    prose   TEXT NOT NULL, -- words of comments, labels and other values
+    parts   TEXT NOT NULL, -- identifier parts that are not whole words of the line
     defs    TEXT NOT NULL, -- names defined on the line
     sets    TEXT NOT NULL  -- names assigned on the line
 );
@@ -32,7 +33,7 @@ CREATE INDEX search_lines_doc ON search_lines (doc_id, line);
 
 -- Terms: '_' is a token character, so SPINDLE_DIR is one term.
 CREATE VIRTUAL TABLE search_terms USING fts5 (
-    words, parts, content = '', contentless_delete = 1,
+    words, prose, parts, content = '', contentless_delete = 1,
     tokenize = "unicode61 remove_diacritics 0 tokenchars '_'", prefix = '2 3'
 );
 -- Substrings of the text and of what :T: lines output (G43.4, M06).
