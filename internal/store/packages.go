@@ -458,7 +458,7 @@ func (db *DB) ReleaseBlob(ctx context.Context, sha string, remove func(context.C
 				return err
 			}
 		}
-		if err := deleteSearchContent(ctx, tx, sha); err != nil {
+		if err := db.deleteSearchContent(ctx, tx, sha); err != nil {
 			return err
 		}
 		return remove(ctx)

@@ -1,6 +1,8 @@
 -- +goose Up
 -- The search index (internal/search). One document per file content and
 -- search index version: a MILL.LIB shared by many packages is indexed once.
+-- Lines and section vectors are stored once per distinct content too, so
+-- posts derived from the same template share most of their index.
 CREATE TABLE search_docs (
     id            INTEGER PRIMARY KEY,
     sha256        TEXT NOT NULL,
@@ -14,23 +16,19 @@ CREATE TABLE search_docs (
     UNIQUE (sha256, index_version)
 );
 
--- Non-blank lines with their terms; the FTS5 tables below index them by rowid.
-CREATE TABLE search_lines (
-    id      INTEGER PRIMARY KEY,
-    doc_id  INTEGER NOT NULL REFERENCES search_docs (id) ON DELETE CASCADE,
-    line    INTEGER NOT NULL,
-    section INTEGER NOT NULL, -- ord in search_sections, -1 outside sections
-    class   INTEGER NOT NULL, -- 0 code, 1 :T: output, 2 comment
-    text    TEXT NOT NULL,
-    output  TEXT NOT NULL,
-    words   TEXT NOT NULL, -- words of the code (identifiers, keywords, output), lower case, blank-separated
-    prose   TEXT NOT NULL, -- words of comments, labels and other values
-    parts   TEXT NOT NULL, -- identifier parts that are not whole words of the line
-    defs    TEXT NOT NULL, -- names defined on the line
-    sets    TEXT NOT NULL  -- names assigned on the line
+-- Distinct analysed lines; the FTS5 tables below index them by rowid.
+CREATE TABLE search_texts (
+    id     INTEGER PRIMARY KEY,
+    hash   TEXT NOT NULL UNIQUE, -- of every column below
+    class  INTEGER NOT NULL,     -- 0 code, 1 :T: output, 2 comment
+    text   TEXT NOT NULL,
+    output TEXT NOT NULL,
+    words  TEXT NOT NULL, -- words of the code (identifiers, keywords, output), lower case, blank-separated
+    prose  TEXT NOT NULL, -- words of comments, labels and other values
+    parts  TEXT NOT NULL, -- identifier parts that are not whole words of the line
+    defs   TEXT NOT NULL, -- names defined on the line
+    sets   TEXT NOT NULL  -- names assigned on the line
 );
-CREATE INDEX search_lines_doc ON search_lines (doc_id, line);
-
 -- Terms: '_' is a token character, so SPINDLE_DIR is one term.
 CREATE VIRTUAL TABLE search_terms USING fts5 (
     words, prose, parts, content = '', contentless_delete = 1,
@@ -41,14 +39,43 @@ CREATE VIRTUAL TABLE search_trigrams USING fts5 (
     text, output, content = '', contentless_delete = 1, tokenize = 'trigram case_sensitive 0'
 );
 -- +goose StatementBegin
-CREATE TRIGGER search_lines_deleted AFTER DELETE ON search_lines BEGIN
+CREATE TRIGGER search_texts_deleted AFTER DELETE ON search_texts BEGIN
     DELETE FROM search_terms WHERE rowid = OLD.id;
     DELETE FROM search_trigrams WHERE rowid = OLD.id;
 END;
 -- +goose StatementEnd
 
+-- The non-blank lines of each document.
+CREATE TABLE search_lines (
+    doc_id  INTEGER NOT NULL REFERENCES search_docs (id) ON DELETE CASCADE,
+    line    INTEGER NOT NULL,
+    text_id INTEGER NOT NULL REFERENCES search_texts (id),
+    section INTEGER NOT NULL, -- ord in search_sections, -1 outside sections
+    PRIMARY KEY (doc_id, line)
+) WITHOUT ROWID;
+CREATE INDEX search_lines_text ON search_lines (text_id);
+
+-- Distinct section embeddings (sqlite-vec vec0, rowid = search_vectors.id),
+-- keyed by the section's bytes and the index version.
+CREATE TABLE search_vectors (
+    id  INTEGER PRIMARY KEY,
+    key TEXT NOT NULL UNIQUE
+);
+CREATE VIRTUAL TABLE search_vector_index USING vec0 (embedding float[512] distance_metric=cosine);
+-- +goose StatementBegin
+CREATE TRIGGER search_vectors_deleted AFTER DELETE ON search_vectors BEGIN
+    DELETE FROM search_vector_index WHERE rowid = OLD.id;
+END;
+-- +goose StatementEnd
+-- Section embeddings by an external model (VERIPOST_EMBEDDINGS_*), any size.
+CREATE TABLE search_external_vectors (
+    vector_id INTEGER NOT NULL REFERENCES search_vectors (id) ON DELETE CASCADE,
+    model     TEXT NOT NULL,
+    vector    BLOB NOT NULL,
+    PRIMARY KEY (vector_id, model)
+);
+
 CREATE TABLE search_sections (
-    id         INTEGER PRIMARY KEY,
     doc_id     INTEGER NOT NULL REFERENCES search_docs (id) ON DELETE CASCADE,
     ord        INTEGER NOT NULL,
     name       TEXT NOT NULL,
@@ -56,25 +83,11 @@ CREATE TABLE search_sections (
     kind       TEXT NOT NULL,
     start_line INTEGER NOT NULL,
     end_line   INTEGER NOT NULL,
-    hash       TEXT NOT NULL,
-    UNIQUE (doc_id, ord)
-);
--- Section embeddings (sqlite-vec), rowid = search_sections.id.
-CREATE VIRTUAL TABLE search_section_vectors USING vec0 (embedding float[256] distance_metric=cosine);
--- +goose StatementBegin
-CREATE TRIGGER search_sections_deleted AFTER DELETE ON search_sections BEGIN
-    DELETE FROM search_section_vectors WHERE rowid = OLD.id;
-END;
--- +goose StatementEnd
-
--- Section embeddings by an external model (VERIPOST_EMBEDDINGS_*), any size.
-CREATE TABLE search_external_vectors (
-    doc_id INTEGER NOT NULL REFERENCES search_docs (id) ON DELETE CASCADE,
-    ord    INTEGER NOT NULL,
-    model  TEXT NOT NULL,
-    vector BLOB NOT NULL,
-    PRIMARY KEY (doc_id, ord, model)
-);
+    hash       TEXT NOT NULL, -- of the section's bytes
+    vector_id  INTEGER NOT NULL REFERENCES search_vectors (id),
+    PRIMARY KEY (doc_id, ord)
+) WITHOUT ROWID;
+CREATE INDEX search_sections_vector ON search_sections (vector_id);
 
 -- Per package version: the combined embedding of its files and the MinHash
 -- of all its lines, with the LSH band keys that find near-duplicates.
@@ -84,7 +97,7 @@ CREATE TABLE search_versions (
     index_version TEXT NOT NULL,
     signature     BLOB NOT NULL
 );
-CREATE VIRTUAL TABLE search_version_vectors USING vec0 (embedding float[256] distance_metric=cosine);
+CREATE VIRTUAL TABLE search_version_vectors USING vec0 (embedding float[512] distance_metric=cosine);
 -- +goose StatementBegin
 CREATE TRIGGER search_versions_deleted AFTER DELETE ON search_versions BEGIN
     DELETE FROM search_version_vectors WHERE rowid = OLD.id;
@@ -102,12 +115,14 @@ DROP TABLE search_version_bands;
 DROP TRIGGER search_versions_deleted;
 DROP TABLE search_version_vectors;
 DROP TABLE search_versions;
-DROP TABLE search_external_vectors;
-DROP TRIGGER search_sections_deleted;
-DROP TABLE search_section_vectors;
 DROP TABLE search_sections;
-DROP TRIGGER search_lines_deleted;
+DROP TABLE search_external_vectors;
+DROP TRIGGER search_vectors_deleted;
+DROP TABLE search_vector_index;
+DROP TABLE search_vectors;
+DROP TABLE search_lines;
+DROP TRIGGER search_texts_deleted;
 DROP TABLE search_trigrams;
 DROP TABLE search_terms;
-DROP TABLE search_lines;
+DROP TABLE search_texts;
 DROP TABLE search_docs;

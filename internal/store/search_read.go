@@ -1,0 +1,582 @@
+package store
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"sort"
+	"strconv"
+	"strings"
+	"unicode/utf8"
+
+	"github.com/jackc/pgx/v5"
+
+	"github.com/veripost/veripost/internal/catalog"
+	"github.com/veripost/veripost/internal/search"
+)
+
+// Reading the search index: candidates for internal/search, which decides
+// what matches and ranks it.
+
+// ftsString quotes s as an FTS5 string.
+func ftsString(s string) string { return `"` + strings.ReplaceAll(s, `"`, `""`) + `"` }
+
+// tsLexeme quotes s as a tsquery lexeme.
+func tsLexeme(s string) string {
+	return "'" + strings.NewReplacer(`\`, `\\`, `'`, `''`).Replace(s) + "'"
+}
+
+// termsVector is the expression the PostgreSQL term index is built on
+// (search_texts).
+const termsVector = `array_to_tsvector(array_remove(string_to_array(words || ' ' || prose || ' ' || parts, ' '), ''))`
+
+// clauseTexts is a query selecting the ids of the analysed lines
+// (search_texts) a clause matches.
+func (db *DB) clauseTexts(c search.Clause, arg func(any) string) string {
+	if db.Dialect == SQLite {
+		switch c.Kind {
+		case search.ClauseLiteral:
+			if utf8.RuneCountInString(c.Text) >= 3 {
+				return `SELECT rowid AS id FROM search_trigrams WHERE search_trigrams MATCH ` + arg(ftsString(c.Text))
+			}
+			p := arg(strings.ToLower(c.Text))
+			return `SELECT id FROM search_texts WHERE instr(lower(text), ` + p + `) > 0 OR instr(lower(output), ` + p + `) > 0`
+		case search.ClausePrefix:
+			return `SELECT rowid AS id FROM search_terms WHERE search_terms MATCH ` + arg(ftsString(c.Text)+"*")
+		default:
+			return `SELECT rowid AS id FROM search_terms WHERE search_terms MATCH ` + arg(ftsString(c.Text))
+		}
+	}
+	switch c.Kind {
+	case search.ClauseLiteral:
+		return `SELECT id FROM search_texts WHERE (text || ' ' || output) ILIKE ` + arg("%"+likeEscape(c.Text)+"%") + ` ESCAPE '\'`
+	case search.ClausePrefix:
+		return `SELECT id FROM search_texts WHERE ` + termsVector + ` @@ ` + arg(tsLexeme(c.Text)+":*") + `::tsquery`
+	default:
+		return `SELECT id FROM search_texts WHERE ` + termsVector + ` @@ ` + arg(tsLexeme(c.Text)) + `::tsquery`
+	}
+}
+
+// MatchLines implements search.Index.
+func (db *DB) MatchLines(ctx context.Context, m search.Match) ([]search.LineRow, bool, error) {
+	if len(m.Clauses) == 0 {
+		return nil, false, nil
+	}
+	var args []any
+	arg := func(v any) string {
+		args = append(args, v)
+		return "$" + strconv.Itoa(len(args))
+	}
+	iv := arg(m.IndexVersion)
+	var ctes, anyOf, all, none []string
+	for i, c := range m.Clauses {
+		name := "c" + strconv.Itoa(i)
+		ctes = append(ctes, name+" AS MATERIALIZED ("+db.clauseTexts(c, arg)+")")
+		anyOf = append(anyOf, "SELECT id FROM "+name)
+		all = append(all, " AND l.doc_id IN (SELECT doc_id FROM search_lines WHERE text_id IN (SELECT id FROM "+name+"))")
+	}
+	for i, c := range m.Exclude {
+		name := "x" + strconv.Itoa(i)
+		ctes = append(ctes, name+" AS MATERIALIZED ("+db.clauseTexts(c, arg)+")")
+		none = append(none, " AND l.doc_id NOT IN (SELECT doc_id FROM search_lines WHERE text_id IN (SELECT id FROM "+name+"))")
+	}
+	ctes = append(ctes, "hits AS ("+strings.Join(anyOf, " UNION ")+")")
+	q := `WITH ` + strings.Join(ctes, ", ") + `
+		SELECT l.doc_id, d.sha256, l.line, t.class, t.text, t.output, t.words, t.prose, t.parts, t.defs, t.sets, l.section,
+			COALESCE(s.name, ''), COALESCE(s.kind, ''), COALESCE(s.start_line, 0), COALESCE(s.end_line, 0)
+		FROM hits h
+		JOIN search_texts t ON t.id = h.id
+		JOIN search_lines l ON l.text_id = h.id
+		JOIN search_docs d ON d.id = l.doc_id AND d.index_version = ` + iv + `
+		LEFT JOIN search_sections s ON s.doc_id = l.doc_id AND s.ord = l.section
+		WHERE 1 = 1`
+	if m.RequireAll && len(m.Clauses) > 1 {
+		q += strings.Join(all, "")
+	}
+	q += strings.Join(none, "")
+	limit := max(m.Limit, 1)
+	q += ` ORDER BY d.sha256, l.line LIMIT ` + strconv.Itoa(limit+1)
+	rows, err := db.SQL.QueryContext(ctx, q, args...)
+	if err != nil {
+		return nil, false, fmt.Errorf("searching lines: %w", err)
+	}
+	defer rows.Close()
+	var out []search.LineRow
+	for rows.Next() {
+		var r search.LineRow
+		var words, prose, parts, defs, sets string
+		if err := rows.Scan(&r.DocID, &r.SHA256, &r.N, &r.Class, &r.Text, &r.Output, &words, &prose, &parts, &defs, &sets,
+			&r.Section.Ord, &r.Section.Name, &r.Section.Kind, &r.Section.StartLine, &r.Section.EndLine); err != nil {
+			return nil, false, err
+		}
+		r.Words, r.Prose, r.Parts = strings.Fields(words), strings.Fields(prose), strings.Fields(parts)
+		r.Defs, r.Sets = strings.Fields(defs), strings.Fields(sets)
+		out = append(out, r)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, false, err
+	}
+	if len(out) > limit {
+		return out[:limit], true, nil
+	}
+	return out, false, nil
+}
+
+// ContentFiles implements search.Index.
+func (db *DB) ContentFiles(ctx context.Context, docIDs []int64, allVersions bool) ([]search.FileRow, error) {
+	if len(docIDs) == 0 {
+		return nil, nil
+	}
+	list, ids := db.idsArg(docIDs, 1)
+	latest := ""
+	if !allVersions {
+		latest = " AND p.latest_version = v.number"
+	}
+	rows, err := db.SQL.QueryContext(ctx, `SELECT d.id, f.id, f.filename, v.id, v.number, p.latest_version = v.number,
+			p.id, p.name, p.machine_type, p.controller_type, p.platform
+		FROM search_docs d
+		JOIN files f ON f.sha256 = d.sha256
+		JOIN package_versions v ON v.id = f.version_id AND v.status = $2
+		JOIN search_versions sv ON sv.version_id = v.id AND sv.index_version = d.index_version
+		JOIN packages p ON p.id = v.package_id`+latest+`
+		WHERE d.id IN `+list, ids, string(catalog.StatusReady))
+	if err != nil {
+		return nil, fmt.Errorf("listing files of search results: %w", err)
+	}
+	defer rows.Close()
+	var out []search.FileRow
+	for rows.Next() {
+		var r search.FileRow
+		if err := rows.Scan(&r.DocID, &r.FileID, &r.Filename, &r.VersionID, &r.Version, &r.Latest,
+			&r.PackageID, &r.PackageName, &r.Machine, &r.Controller, &r.Platform); err != nil {
+			return nil, err
+		}
+		out = append(out, r)
+	}
+	return out, rows.Err()
+}
+
+// ContextLines implements search.Index.
+func (db *DB) ContextLines(ctx context.Context, spans []search.LineSpan) ([]search.ContextLine, error) {
+	var out []search.ContextLine
+	for start := 0; start < len(spans); start += 200 {
+		chunk := spans[start:min(start+200, len(spans))]
+		var conds []string
+		var args []any
+		for _, s := range chunk {
+			args = append(args, s.DocID, s.From, s.To)
+			n := len(args)
+			conds = append(conds, fmt.Sprintf("(l.doc_id = $%d AND l.line BETWEEN $%d AND $%d)", n-2, n-1, n))
+		}
+		rows, err := db.SQL.QueryContext(ctx, `SELECT l.doc_id, l.line, t.text FROM search_lines l JOIN search_texts t ON t.id = l.text_id
+			WHERE `+strings.Join(conds, " OR "), args...)
+		if err != nil {
+			return nil, err
+		}
+		for rows.Next() {
+			var c search.ContextLine
+			if err := rows.Scan(&c.DocID, &c.N, &c.Text); err != nil {
+				rows.Close()
+				return nil, err
+			}
+			out = append(out, c)
+		}
+		rows.Close()
+		if err := rows.Err(); err != nil {
+			return nil, err
+		}
+	}
+	return out, nil
+}
+
+// maxVecK is the most neighbours one sqlite-vec query returns.
+const maxVecK = 4096
+
+const sectionColumns = `s.doc_id, d.sha256, s.ord, s.name, s.kind, s.start_line, s.end_line, s.hash`
+
+func scanSection(sc interface{ Scan(...any) error }, extra ...any) (search.SectionCandidate, error) {
+	var c search.SectionCandidate
+	err := sc.Scan(append([]any{&c.DocID, &c.SHA256, &c.Ord, &c.Name, &c.Kind, &c.StartLine, &c.EndLine, &c.Hash}, extra...)...)
+	return c, err
+}
+
+// maxSectionRows bounds the sections one nearest-neighbour query returns:
+// an embedding shared by many identical sections expands to all of them.
+const maxSectionRows = 5000
+
+// NearestSections implements search.Index: the k nearest distinct section
+// embeddings, expanded to the sections of current documents that have
+// them, nearest first.
+func (db *DB) NearestSections(ctx context.Context, indexVersion string, vec []float32, k int) ([]search.SectionCandidate, error) {
+	b, err := db.backend(ctx)
+	if err != nil {
+		return nil, err
+	}
+	var ids []int64
+	vecs := map[int64][]float32{}
+	switch b.vectors {
+	case "sqlite-vec":
+		// vec0 allows no other ORDER BY than its own: the neighbours
+		// are ordered here (by distance, then id).
+		rows, err := db.SQL.QueryContext(ctx, `WITH knn AS (SELECT rowid, distance FROM search_vector_index WHERE embedding MATCH $1 AND k = $2)
+			SELECT knn.rowid, knn.distance, vv.embedding FROM knn JOIN search_vector_index vv ON vv.rowid = knn.rowid`,
+			encodeVector(vec), min(k, maxVecK))
+		if err != nil {
+			return nil, fmt.Errorf("nearest sections: %w", err)
+		}
+		dist := map[int64]float64{}
+		for rows.Next() {
+			var id int64
+			var d float64
+			var raw []byte
+			if err := rows.Scan(&id, &d, &raw); err != nil {
+				rows.Close()
+				return nil, err
+			}
+			ids = append(ids, id)
+			dist[id] = d
+			vecs[id] = decodeVector(raw)
+		}
+		rows.Close()
+		if err := rows.Err(); err != nil {
+			return nil, err
+		}
+		sort.Slice(ids, func(i, j int) bool {
+			if dist[ids[i]] != dist[ids[j]] {
+				return dist[ids[i]] < dist[ids[j]]
+			}
+			return ids[i] < ids[j]
+		})
+	case "pgvector":
+		err = db.withPgx(ctx, func(c *pgx.Conn) error {
+			return scanVectors(ctx, c, &ids, vecs, nil, `SELECT id, embedding FROM search_vectors ORDER BY embedding_v <=> $1::vector LIMIT $2`, vectorLiteral(vec), k)
+		})
+	default:
+		top := newTopK(k)
+		err = db.withPgx(ctx, func(c *pgx.Conn) error {
+			return scanVectors(ctx, c, nil, vecs, func(id int64, v []float32) {
+				top.add(search.Cosine(vec, v), "", int(id), id)
+			}, `SELECT id, embedding FROM search_vectors WHERE key LIKE $1`, likeEscape(indexVersion)+":%")
+		})
+		for _, it := range top.items() {
+			ids = append(ids, it.(int64))
+		}
+	}
+	if err != nil {
+		return nil, fmt.Errorf("nearest sections: %w", err)
+	}
+	return db.sectionsOfVectors(ctx, indexVersion, ids, vecs)
+}
+
+// scanVectors reads (id, float4[]) rows on a pgx connection, keeping the
+// vectors of ids (or of all rows, when each is given to fn instead).
+func scanVectors(ctx context.Context, c *pgx.Conn, ids *[]int64, vecs map[int64][]float32, fn func(int64, []float32), q string, args ...any) error {
+	rows, err := c.Query(ctx, q, args...)
+	if err != nil {
+		return err
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var id int64
+		var v []float32
+		if err := rows.Scan(&id, &v); err != nil {
+			return err
+		}
+		if fn != nil {
+			fn(id, v)
+			vecs[id] = v
+			continue
+		}
+		*ids = append(*ids, id)
+		vecs[id] = v
+	}
+	return rows.Err()
+}
+
+// sectionsOfVectors lists the sections of current documents that have the
+// given embeddings, in the order of ids.
+func (db *DB) sectionsOfVectors(ctx context.Context, indexVersion string, ids []int64, vecs map[int64][]float32) ([]search.SectionCandidate, error) {
+	if len(ids) == 0 {
+		return nil, nil
+	}
+	rank := make(map[int64]int, len(ids))
+	for i, id := range ids {
+		rank[id] = i
+	}
+	list, arg := db.idsArg(ids, 2)
+	rows, err := db.SQL.QueryContext(ctx, `SELECT s.vector_id, `+sectionColumns+` FROM search_sections s
+		JOIN search_docs d ON d.id = s.doc_id AND d.index_version = $1
+		WHERE s.vector_id IN `+list, indexVersion, arg)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	type row struct {
+		vid int64
+		c   search.SectionCandidate
+	}
+	var all []row
+	for rows.Next() {
+		var r row
+		if err := rows.Scan(&r.vid, &r.c.DocID, &r.c.SHA256, &r.c.Ord, &r.c.Name, &r.c.Kind, &r.c.StartLine, &r.c.EndLine, &r.c.Hash); err != nil {
+			return nil, err
+		}
+		r.c.Vector = vecs[r.vid]
+		all = append(all, r)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	sort.Slice(all, func(i, j int) bool {
+		a, b := all[i], all[j]
+		if rank[a.vid] != rank[b.vid] {
+			return rank[a.vid] < rank[b.vid]
+		}
+		if a.c.SHA256 != b.c.SHA256 {
+			return a.c.SHA256 < b.c.SHA256
+		}
+		return a.c.Ord < b.c.Ord
+	})
+	out := make([]search.SectionCandidate, 0, min(len(all), maxSectionRows))
+	for _, r := range all[:min(len(all), maxSectionRows)] {
+		out = append(out, r.c)
+	}
+	return out, nil
+}
+
+// ExternalSectionVectors implements search.Index.
+func (db *DB) ExternalSectionVectors(ctx context.Context, indexVersion, model string) ([]search.SectionCandidate, error) {
+	var ids []int64
+	vecs := map[int64][]float32{}
+	var err error
+	if db.Dialect == Postgres {
+		err = db.withPgx(ctx, func(c *pgx.Conn) error {
+			return scanVectors(ctx, c, &ids, vecs, nil, `SELECT vector_id, vector FROM search_external_vectors WHERE model = $1 ORDER BY vector_id`, model)
+		})
+	} else {
+		var rows *sql.Rows
+		rows, err = db.SQL.QueryContext(ctx, `SELECT vector_id, vector FROM search_external_vectors WHERE model = $1 ORDER BY vector_id`, model)
+		if err == nil {
+			for rows.Next() {
+				var id int64
+				var raw []byte
+				if err = rows.Scan(&id, &raw); err != nil {
+					break
+				}
+				ids = append(ids, id)
+				vecs[id] = decodeVector(raw)
+			}
+			rows.Close()
+			if err == nil {
+				err = rows.Err()
+			}
+		}
+	}
+	if err != nil {
+		return nil, fmt.Errorf("reading external section vectors: %w", err)
+	}
+	return db.sectionsOfVectors(ctx, indexVersion, ids, vecs)
+}
+
+// Section implements search.Index.
+func (db *DB) Section(ctx context.Context, indexVersion, sha string, ord int) (search.SectionCandidate, error) {
+	var vid int64
+	var c search.SectionCandidate
+	err := db.SQL.QueryRowContext(ctx, `SELECT s.vector_id, `+sectionColumns+` FROM search_sections s
+		JOIN search_docs d ON d.id = s.doc_id WHERE d.index_version = $1 AND d.sha256 = $2 AND s.ord = $3`, indexVersion, sha, ord).
+		Scan(&vid, &c.DocID, &c.SHA256, &c.Ord, &c.Name, &c.Kind, &c.StartLine, &c.EndLine, &c.Hash)
+	if errors.Is(err, sql.ErrNoRows) {
+		return c, search.ErrNotIndexed
+	}
+	if err != nil {
+		return c, err
+	}
+	if db.Dialect == Postgres {
+		err = db.withPgx(ctx, func(conn *pgx.Conn) error {
+			return conn.QueryRow(ctx, `SELECT embedding FROM search_vectors WHERE id = $1`, vid).Scan(&c.Vector)
+		})
+	} else {
+		var raw []byte
+		err = db.SQL.QueryRowContext(ctx, `SELECT embedding FROM search_vector_index WHERE rowid = $1`, vid).Scan(&raw)
+		c.Vector = decodeVector(raw)
+	}
+	return c, err
+}
+
+const versionRowColumns = `sv.id, sv.version_id, p.id, p.name, v.number, p.latest_version = v.number, p.machine_type, p.controller_type, sv.signature`
+
+const versionJoinPackages = `JOIN packages p ON p.id = v.package_id`
+
+const versionRowFrom = ` FROM search_versions sv
+	JOIN package_versions v ON v.id = sv.version_id
+	` + versionJoinPackages
+
+func scanVersionRow(sc interface{ Scan(...any) error }, extra ...any) (search.VersionRow, int64, error) {
+	var r search.VersionRow
+	var id int64
+	var sig []byte
+	err := sc.Scan(append([]any{&id, &r.VersionID, &r.PackageID, &r.PackageName, &r.Version, &r.Latest, &r.Machine, &r.Controller, &sig}, extra...)...)
+	r.Signature = search.DecodeSignature(sig)
+	return r, id, err
+}
+
+// VersionIndex implements search.Index.
+func (db *DB) VersionIndex(ctx context.Context, versionID string) (search.VersionRow, error) {
+	if !validID(versionID) {
+		return search.VersionRow{}, search.ErrNotIndexed
+	}
+	rows, err := db.versionRows(ctx, versionRowFrom+` WHERE sv.version_id = $1`, 0, nil, versionID)
+	if err != nil {
+		return search.VersionRow{}, err
+	}
+	if len(rows) == 0 {
+		return search.VersionRow{}, search.ErrNotIndexed
+	}
+	return rows[0], nil
+}
+
+// NearestVersions implements search.Index.
+func (db *DB) NearestVersions(ctx context.Context, vec []float32, k int) ([]search.VersionRow, error) {
+	b, err := db.backend(ctx)
+	if err != nil {
+		return nil, err
+	}
+	switch b.vectors {
+	case "sqlite-vec":
+		k = min(k, maxVecK)
+		return db.versionRows(ctx, ` FROM (SELECT rowid, distance FROM search_version_vectors WHERE embedding MATCH $1 AND k = $2) knn
+			JOIN search_versions sv ON sv.id = knn.rowid
+			JOIN package_versions v ON v.id = sv.version_id
+			`+versionJoinPackages, 0, nil, encodeVector(vec), k)
+	case "pgvector":
+		return db.versionRows(ctx, versionRowFrom+` ORDER BY sv.embedding_v <=> $1::vector LIMIT $2`, 0, nil, vectorLiteral(vec), k)
+	default:
+		return db.versionRows(ctx, versionRowFrom, k, vec)
+	}
+}
+
+// VersionsSharingBands implements search.Index.
+func (db *DB) VersionsSharingBands(ctx context.Context, bands []int64, excludeVersionID string) ([]search.VersionRow, error) {
+	if len(bands) == 0 {
+		return nil, nil
+	}
+	ph := make([]string, len(bands))
+	args := []any{excludeVersionID}
+	for i, band := range bands {
+		ph[i] = "$" + strconv.Itoa(i+2)
+		args = append(args, band)
+	}
+	return db.versionRows(ctx, versionRowFrom+` WHERE sv.version_id <> $1
+		AND sv.id IN (SELECT version_row FROM search_version_bands WHERE band IN (`+strings.Join(ph, ",")+`))`, 0, nil, args...)
+}
+
+// versionRows reads version entries with their vectors (from the vec0
+// table on SQLite, the float4[] column on PostgreSQL); with k > 0 only the
+// k nearest to vec are kept (the exact scan).
+func (db *DB) versionRows(ctx context.Context, from string, k int, vec []float32, args ...any) ([]search.VersionRow, error) {
+	var out []search.VersionRow
+	top := newTopK(k)
+	keep := func(r search.VersionRow) {
+		if k > 0 {
+			top.add(search.Cosine(vec, r.Vector), r.PackageName, r.Version, r)
+			return
+		}
+		out = append(out, r)
+	}
+	if db.Dialect == SQLite {
+		// The vectors live in the vec0 table: join it after the packages.
+		from = strings.Replace(from, versionJoinPackages, versionJoinPackages+" LEFT JOIN search_version_vectors vv ON vv.rowid = sv.id", 1)
+		rows, err := db.SQL.QueryContext(ctx, `SELECT `+versionRowColumns+`, COALESCE(vv.embedding, x'')`+from, args...)
+		if err != nil {
+			return nil, fmt.Errorf("reading version index: %w", err)
+		}
+		defer rows.Close()
+		for rows.Next() {
+			var raw []byte
+			r, _, err := scanVersionRow(rows, &raw)
+			if err != nil {
+				return nil, err
+			}
+			r.Vector = decodeVector(raw)
+			keep(r)
+		}
+		if err := rows.Err(); err != nil {
+			return nil, err
+		}
+	} else {
+		err := db.withPgx(ctx, func(c *pgx.Conn) error {
+			rows, err := c.Query(ctx, `SELECT `+versionRowColumns+`, sv.embedding`+from, args...)
+			if err != nil {
+				return err
+			}
+			defer rows.Close()
+			for rows.Next() {
+				var emb []float32
+				r, _, err := scanVersionRow(rows, &emb)
+				if err != nil {
+					return err
+				}
+				r.Vector = emb
+				keep(r)
+			}
+			return rows.Err()
+		})
+		if err != nil {
+			return nil, fmt.Errorf("reading version index: %w", err)
+		}
+	}
+	if k > 0 {
+		for _, it := range top.items() {
+			out = append(out, it.(search.VersionRow))
+		}
+	}
+	return out, nil
+}
+
+// topK keeps the k items of highest score (ties by key), for exact scans.
+type topK struct {
+	k    int
+	list []scored
+}
+
+type scored struct {
+	score float64
+	key   string
+	n     int
+	item  any
+}
+
+func newTopK(k int) *topK { return &topK{k: k} }
+
+func (t *topK) less(a, b scored) bool {
+	if a.score != b.score {
+		return a.score > b.score
+	}
+	if a.key != b.key {
+		return a.key < b.key
+	}
+	return a.n < b.n
+}
+
+func (t *topK) add(score float64, key string, n int, item any) {
+	s := scored{score, key, n, item}
+	if len(t.list) == t.k && !t.less(s, t.list[len(t.list)-1]) {
+		return
+	}
+	i := sort.Search(len(t.list), func(i int) bool { return t.less(s, t.list[i]) })
+	t.list = append(t.list, scored{})
+	copy(t.list[i+1:], t.list[i:])
+	t.list[i] = s
+	if len(t.list) > t.k {
+		t.list = t.list[:t.k]
+	}
+}
+
+func (t *topK) items() []any {
+	out := make([]any, len(t.list))
+	for i, s := range t.list {
+		out[i] = s.item
+	}
+	return out
+}
