@@ -178,4 +178,3 @@ func (db *DB) idsArg(ids []int64, n int) (string, any) {
 	}
 	return "(SELECT unnest(" + p + "::bigint[]))", ids
 }
-
