@@ -289,7 +289,7 @@ const (
 	maxHitsPerFile     = 50
 	defaultContext     = 2
 	maxContext         = 5
-	vectorCandidates   = 200
+	vectorCandidates   = 100
 )
 
 func encodeCursor(offset int) string {

@@ -73,6 +73,9 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger, opt Options) 
 		emb = embeddings.New(cfg.EmbeddingsURL, cfg.EmbeddingsModel, cfg.EmbeddingsAPIKey, cfg.EmbeddingsTimeout)
 		log.Info("search uses an external embeddings service", "url", cfg.EmbeddingsURL, "model", cfg.EmbeddingsModel)
 	}
+	if _, _, err := db.SearchBackend(ctx); err != nil {
+		log.Warn("could not tell which search index paths are active", "err", err)
+	}
 	app.Search = &search.Searcher{Index: db, ParserVersion: ingest.ParserVersion, Embedder: emb, Log: log,
 		Weights: search.Weights{Lexical: cfg.SearchLexicalWeight, Vector: cfg.SearchVectorWeight, K: cfg.SearchRRFK}}
 	app.Pipeline = &ingest.Pipeline{Repo: db, Blobs: app.Blobs, Index: db, Log: log,

@@ -44,6 +44,7 @@ type searchBackend struct {
 	done     bool
 	vectors  string // "sqlite-vec", "pgvector" or "exact"
 	trigrams string // "fts5-trigram", "pg_trgm" or "scan"
+	caches   *searchVectorCaches // the exact path's in-memory vectors
 }
 
 // backendInfo is a detected searchBackend.
@@ -80,6 +81,13 @@ func (db *DB) backend(ctx context.Context) (backendInfo, error) {
 		}[b.vectors])
 	}
 	return backendInfo{b.vectors, b.trigrams}, nil
+}
+
+// SearchBackend reports (and on first use logs) the active vector and
+// substring index paths.
+func (db *DB) SearchBackend(ctx context.Context) (vectors, substrings string, err error) {
+	b, err := db.backend(ctx)
+	return b.vectors, b.trigrams, err
 }
 
 // enableSearchIndexes turns on what PostgreSQL offers beyond the migration:
@@ -177,4 +185,20 @@ func (db *DB) idsArg(ids []int64, n int) (string, any) {
 		return "(SELECT value FROM json_each(" + p + "))", string(b)
 	}
 	return "(SELECT unnest(" + p + "::bigint[]))", ids
+}
+
+// SearchIndexSize reports the bytes the search index takes in the database
+// (tables, indexes, FTS5 and vec0 shadow tables) and the bytes of the
+// distinct file contents it indexes.
+func (db *DB) SearchIndexSize(ctx context.Context) (indexBytes, sourceBytes int64, err error) {
+	if err := db.SQL.QueryRowContext(ctx, `SELECT COALESCE(SUM(bytes), 0) FROM search_docs`).Scan(&sourceBytes); err != nil {
+		return 0, 0, err
+	}
+	q := `SELECT COALESCE(SUM(pgsize), 0) FROM dbstat WHERE name LIKE '%search%'`
+	if db.Dialect == Postgres {
+		q = `SELECT COALESCE(SUM(pg_total_relation_size(c.oid)), 0) FROM pg_class c
+			WHERE c.relkind = 'r' AND c.relname LIKE 'search%'`
+	}
+	err = db.SQL.QueryRowContext(ctx, q).Scan(&indexBytes)
+	return indexBytes, sourceBytes, err
 }

@@ -3,6 +3,7 @@ package store
 import (
 	"context"
 	"database/sql"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"sort"
@@ -82,11 +83,12 @@ func (db *DB) MatchLines(ctx context.Context, m search.Match) ([]search.LineRow,
 		none = append(none, " AND l.doc_id NOT IN (SELECT doc_id FROM search_lines WHERE text_id IN (SELECT id FROM "+name+"))")
 	}
 	ctes = append(ctes, "hits AS ("+strings.Join(anyOf, " UNION ")+")")
+	// The lines first (narrow rows), then each distinct analysed line
+	// once: a line shared by many documents is read once.
 	q := `WITH ` + strings.Join(ctes, ", ") + `
-		SELECT l.doc_id, d.sha256, l.line, t.class, t.text, t.output, t.words, t.prose, t.parts, t.defs, t.sets, l.section,
+		SELECT l.doc_id, d.sha256, l.line, l.text_id, l.section,
 			COALESCE(s.name, ''), COALESCE(s.kind, ''), COALESCE(s.start_line, 0), COALESCE(s.end_line, 0)
 		FROM hits h
-		JOIN search_texts t ON t.id = h.id
 		JOIN search_lines l ON l.text_id = h.id
 		JOIN search_docs d ON d.id = l.doc_id AND d.index_version = ` + iv + `
 		LEFT JOIN search_sections s ON s.doc_id = l.doc_id AND s.ord = l.section
@@ -101,26 +103,73 @@ func (db *DB) MatchLines(ctx context.Context, m search.Match) ([]search.LineRow,
 	if err != nil {
 		return nil, false, fmt.Errorf("searching lines: %w", err)
 	}
-	defer rows.Close()
 	var out []search.LineRow
+	var textOf []int64
+	texts := map[int64]*search.LineRow{}
 	for rows.Next() {
 		var r search.LineRow
-		var words, prose, parts, defs, sets string
-		if err := rows.Scan(&r.DocID, &r.SHA256, &r.N, &r.Class, &r.Text, &r.Output, &words, &prose, &parts, &defs, &sets,
-			&r.Section.Ord, &r.Section.Name, &r.Section.Kind, &r.Section.StartLine, &r.Section.EndLine); err != nil {
+		var textID int64
+		if err := rows.Scan(&r.DocID, &r.SHA256, &r.N, &textID, &r.Section.Ord, &r.Section.Name, &r.Section.Kind,
+			&r.Section.StartLine, &r.Section.EndLine); err != nil {
+			rows.Close()
 			return nil, false, err
 		}
-		r.Words, r.Prose, r.Parts = strings.Fields(words), strings.Fields(prose), strings.Fields(parts)
-		r.Defs, r.Sets = strings.Fields(defs), strings.Fields(sets)
 		out = append(out, r)
+		textOf = append(textOf, textID)
+		texts[textID] = nil
 	}
+	rows.Close()
 	if err := rows.Err(); err != nil {
 		return nil, false, err
 	}
-	if len(out) > limit {
-		return out[:limit], true, nil
+	truncated := len(out) > limit
+	if truncated {
+		out, textOf = out[:limit], textOf[:limit]
 	}
-	return out, false, nil
+	if err := db.loadTexts(ctx, texts); err != nil {
+		return nil, false, err
+	}
+	for i := range out {
+		t := texts[textOf[i]]
+		if t == nil {
+			continue // collected meanwhile; the line goes unmatched
+		}
+		out[i].Class, out[i].Text, out[i].Output = t.Class, t.Text, t.Output
+		out[i].Words, out[i].Prose, out[i].Parts, out[i].Defs, out[i].Sets = t.Words, t.Prose, t.Parts, t.Defs, t.Sets
+	}
+	return out, truncated, nil
+}
+
+// loadTexts fills texts (by id) with the analysed lines.
+func (db *DB) loadTexts(ctx context.Context, texts map[int64]*search.LineRow) error {
+	ids := make([]int64, 0, len(texts))
+	for id := range texts {
+		ids = append(ids, id)
+	}
+	for start := 0; start < len(ids); start += 5000 {
+		list, arg := db.idsArg(ids[start:min(start+5000, len(ids))], 1)
+		rows, err := db.SQL.QueryContext(ctx, `SELECT id, class, text, output, words, prose, parts, defs, sets FROM search_texts WHERE id IN `+list, arg)
+		if err != nil {
+			return fmt.Errorf("reading search lines: %w", err)
+		}
+		for rows.Next() {
+			var id int64
+			var t search.LineRow
+			var words, prose, parts, defs, sets string
+			if err := rows.Scan(&id, &t.Class, &t.Text, &t.Output, &words, &prose, &parts, &defs, &sets); err != nil {
+				rows.Close()
+				return err
+			}
+			t.Words, t.Prose, t.Parts = strings.Fields(words), strings.Fields(prose), strings.Fields(parts)
+			t.Defs, t.Sets = strings.Fields(defs), strings.Fields(sets)
+			texts[id] = &t
+		}
+		rows.Close()
+		if err := rows.Err(); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // ContentFiles implements search.Index.
@@ -157,37 +206,51 @@ func (db *DB) ContentFiles(ctx context.Context, docIDs []int64, allVersions bool
 	return out, rows.Err()
 }
 
-// ContextLines implements search.Index.
+// ContextLines implements search.Index. The spans go as one parameter
+// (a JSON array on SQLite, arrays on PostgreSQL), so the statement stays
+// short however many hits a page shows.
 func (db *DB) ContextLines(ctx context.Context, spans []search.LineSpan) ([]search.ContextLine, error) {
-	var out []search.ContextLine
-	for start := 0; start < len(spans); start += 200 {
-		chunk := spans[start:min(start+200, len(spans))]
-		var conds []string
-		var args []any
-		for _, s := range chunk {
-			args = append(args, s.DocID, s.From, s.To)
-			n := len(args)
-			conds = append(conds, fmt.Sprintf("(l.doc_id = $%d AND l.line BETWEEN $%d AND $%d)", n-2, n-1, n))
-		}
-		rows, err := db.SQL.QueryContext(ctx, `SELECT l.doc_id, l.line, t.text FROM search_lines l JOIN search_texts t ON t.id = l.text_id
-			WHERE `+strings.Join(conds, " OR "), args...)
-		if err != nil {
-			return nil, err
-		}
-		for rows.Next() {
-			var c search.ContextLine
-			if err := rows.Scan(&c.DocID, &c.N, &c.Text); err != nil {
-				rows.Close()
-				return nil, err
-			}
-			out = append(out, c)
-		}
-		rows.Close()
-		if err := rows.Err(); err != nil {
-			return nil, err
-		}
+	if len(spans) == 0 {
+		return nil, nil
 	}
-	return out, nil
+	var q string
+	var args []any
+	if db.Dialect == SQLite {
+		triples := make([][3]int64, len(spans))
+		for i, s := range spans {
+			triples[i] = [3]int64{s.DocID, int64(s.From), int64(s.To)}
+		}
+		b, _ := json.Marshal(triples)
+		q = `WITH sp AS (SELECT json_extract(value, '$[0]') AS doc, json_extract(value, '$[1]') AS lo, json_extract(value, '$[2]') AS hi
+				FROM json_each($1))
+			SELECT DISTINCT l.doc_id, l.line, t.text FROM sp
+			JOIN search_lines l ON l.doc_id = sp.doc AND l.line BETWEEN sp.lo AND sp.hi
+			JOIN search_texts t ON t.id = l.text_id`
+		args = []any{string(b)}
+	} else {
+		docs, los, his := make([]int64, len(spans)), make([]int64, len(spans)), make([]int64, len(spans))
+		for i, s := range spans {
+			docs[i], los[i], his[i] = s.DocID, int64(s.From), int64(s.To)
+		}
+		q = `SELECT DISTINCT l.doc_id, l.line, t.text FROM unnest($1::bigint[], $2::bigint[], $3::bigint[]) AS sp(doc, lo, hi)
+			JOIN search_lines l ON l.doc_id = sp.doc AND l.line BETWEEN sp.lo AND sp.hi
+			JOIN search_texts t ON t.id = l.text_id`
+		args = []any{docs, los, his}
+	}
+	rows, err := db.SQL.QueryContext(ctx, q, args...)
+	if err != nil {
+		return nil, fmt.Errorf("reading context lines: %w", err)
+	}
+	defer rows.Close()
+	var out []search.ContextLine
+	for rows.Next() {
+		var c search.ContextLine
+		if err := rows.Scan(&c.DocID, &c.N, &c.Text); err != nil {
+			return nil, err
+		}
+		out = append(out, c)
+	}
+	return out, rows.Err()
 }
 
 // maxVecK is the most neighbours one sqlite-vec query returns.
@@ -203,7 +266,7 @@ func scanSection(sc interface{ Scan(...any) error }, extra ...any) (search.Secti
 
 // maxSectionRows bounds the sections one nearest-neighbour query returns:
 // an embedding shared by many identical sections expands to all of them.
-const maxSectionRows = 5000
+const maxSectionRows = 2000
 
 // NearestSections implements search.Index: the k nearest distinct section
 // embeddings, expanded to the sections of current documents that have
@@ -250,17 +313,12 @@ func (db *DB) NearestSections(ctx context.Context, indexVersion string, vec []fl
 		})
 	case "pgvector":
 		err = db.withPgx(ctx, func(c *pgx.Conn) error {
-			return scanVectors(ctx, c, &ids, vecs, nil, `SELECT id, embedding FROM search_vectors ORDER BY embedding_v <=> $1::vector LIMIT $2`, vectorLiteral(vec), k)
+			return scanVectors(ctx, c, &ids, vecs, `SELECT id, embedding FROM search_vectors ORDER BY embedding_v <=> $1::vector LIMIT $2`, vectorLiteral(vec), k)
 		})
 	default:
-		top := newTopK(k)
-		err = db.withPgx(ctx, func(c *pgx.Conn) error {
-			return scanVectors(ctx, c, nil, vecs, func(id int64, v []float32) {
-				top.add(search.Cosine(vec, v), "", int(id), id)
-			}, `SELECT id, embedding FROM search_vectors WHERE key LIKE $1`, likeEscape(indexVersion)+":%")
-		})
-		for _, it := range top.items() {
-			ids = append(ids, it.(int64))
+		var snap *vectorSnapshot
+		if snap, err = db.vectorCaches().sections.current(ctx, db); err == nil {
+			ids = snap.nearest(vec, k, vecs)
 		}
 	}
 	if err != nil {
@@ -269,9 +327,9 @@ func (db *DB) NearestSections(ctx context.Context, indexVersion string, vec []fl
 	return db.sectionsOfVectors(ctx, indexVersion, ids, vecs)
 }
 
-// scanVectors reads (id, float4[]) rows on a pgx connection, keeping the
-// vectors of ids (or of all rows, when each is given to fn instead).
-func scanVectors(ctx context.Context, c *pgx.Conn, ids *[]int64, vecs map[int64][]float32, fn func(int64, []float32), q string, args ...any) error {
+// scanVectors reads (id, float4[]) rows on a pgx connection into ids and
+// vecs.
+func scanVectors(ctx context.Context, c *pgx.Conn, ids *[]int64, vecs map[int64][]float32, q string, args ...any) error {
 	rows, err := c.Query(ctx, q, args...)
 	if err != nil {
 		return err
@@ -282,11 +340,6 @@ func scanVectors(ctx context.Context, c *pgx.Conn, ids *[]int64, vecs map[int64]
 		var v []float32
 		if err := rows.Scan(&id, &v); err != nil {
 			return err
-		}
-		if fn != nil {
-			fn(id, v)
-			vecs[id] = v
-			continue
 		}
 		*ids = append(*ids, id)
 		vecs[id] = v
@@ -352,7 +405,7 @@ func (db *DB) ExternalSectionVectors(ctx context.Context, indexVersion, model st
 	var err error
 	if db.Dialect == Postgres {
 		err = db.withPgx(ctx, func(c *pgx.Conn) error {
-			return scanVectors(ctx, c, &ids, vecs, nil, `SELECT vector_id, vector FROM search_external_vectors WHERE model = $1 ORDER BY vector_id`, model)
+			return scanVectors(ctx, c, &ids, vecs, `SELECT vector_id, vector FROM search_external_vectors WHERE model = $1 ORDER BY vector_id`, model)
 		})
 	} else {
 		var rows *sql.Rows
@@ -426,7 +479,7 @@ func (db *DB) VersionIndex(ctx context.Context, versionID string) (search.Versio
 	if !validID(versionID) {
 		return search.VersionRow{}, search.ErrNotIndexed
 	}
-	rows, err := db.versionRows(ctx, versionRowFrom+` WHERE sv.version_id = $1`, 0, nil, versionID)
+	rows, err := db.versionRows(ctx, versionRowFrom+` WHERE sv.version_id = $1`, versionID)
 	if err != nil {
 		return search.VersionRow{}, err
 	}
@@ -448,11 +501,21 @@ func (db *DB) NearestVersions(ctx context.Context, vec []float32, k int) ([]sear
 		return db.versionRows(ctx, ` FROM (SELECT rowid, distance FROM search_version_vectors WHERE embedding MATCH $1 AND k = $2) knn
 			JOIN search_versions sv ON sv.id = knn.rowid
 			JOIN package_versions v ON v.id = sv.version_id
-			`+versionJoinPackages, 0, nil, encodeVector(vec), k)
+			`+versionJoinPackages, encodeVector(vec), k)
 	case "pgvector":
-		return db.versionRows(ctx, versionRowFrom+` ORDER BY sv.embedding_v <=> $1::vector LIMIT $2`, 0, nil, vectorLiteral(vec), k)
+		return db.versionRows(ctx, versionRowFrom+` ORDER BY sv.embedding_v <=> $1::vector LIMIT $2`, vectorLiteral(vec), k)
 	default:
-		return db.versionRows(ctx, versionRowFrom, k, vec)
+		snap, err := db.vectorCaches().versions.current(ctx, db)
+		if err != nil {
+			return nil, fmt.Errorf("nearest versions: %w", err)
+		}
+		ids := snap.nearest(vec, k, map[int64][]float32{})
+		if len(ids) == 0 {
+			return nil, nil
+		}
+		list, arg := db.idsArg(ids, 1)
+		// internal/search orders them by exact similarity.
+		return db.versionRows(ctx, versionRowFrom+` WHERE sv.id IN `+list, arg)
 	}
 }
 
@@ -468,22 +531,14 @@ func (db *DB) VersionsSharingBands(ctx context.Context, bands []int64, excludeVe
 		args = append(args, band)
 	}
 	return db.versionRows(ctx, versionRowFrom+` WHERE sv.version_id <> $1
-		AND sv.id IN (SELECT version_row FROM search_version_bands WHERE band IN (`+strings.Join(ph, ",")+`))`, 0, nil, args...)
+		AND sv.id IN (SELECT version_row FROM search_version_bands WHERE band IN (`+strings.Join(ph, ",")+`))`, args...)
 }
 
 // versionRows reads version entries with their vectors (from the vec0
-// table on SQLite, the float4[] column on PostgreSQL); with k > 0 only the
-// k nearest to vec are kept (the exact scan).
-func (db *DB) versionRows(ctx context.Context, from string, k int, vec []float32, args ...any) ([]search.VersionRow, error) {
+// table on SQLite, the float4[] column on PostgreSQL).
+func (db *DB) versionRows(ctx context.Context, from string, args ...any) ([]search.VersionRow, error) {
 	var out []search.VersionRow
-	top := newTopK(k)
-	keep := func(r search.VersionRow) {
-		if k > 0 {
-			top.add(search.Cosine(vec, r.Vector), r.PackageName, r.Version, r)
-			return
-		}
-		out = append(out, r)
-	}
+	keep := func(r search.VersionRow) { out = append(out, r) }
 	if db.Dialect == SQLite {
 		// The vectors live in the vec0 table: join it after the packages.
 		from = strings.Replace(from, versionJoinPackages, versionJoinPackages+" LEFT JOIN search_version_vectors vv ON vv.rowid = sv.id", 1)
@@ -526,12 +581,23 @@ func (db *DB) versionRows(ctx context.Context, from string, k int, vec []float32
 			return nil, fmt.Errorf("reading version index: %w", err)
 		}
 	}
-	if k > 0 {
-		for _, it := range top.items() {
-			out = append(out, it.(search.VersionRow))
-		}
-	}
 	return out, nil
+}
+
+// nearest returns the ids of the k vectors most like vec (cosine, ties by
+// id), putting their vectors in out.
+func (s *vectorSnapshot) nearest(vec []float32, k int, out map[int64][]float32) []int64 {
+	top := newTopK(k)
+	for i, v := range s.vecs {
+		top.add(search.Cosine(vec, v), "", int(s.ids[i]), i)
+	}
+	ids := make([]int64, 0, k)
+	for _, it := range top.items() {
+		i := it.(int)
+		ids = append(ids, s.ids[i])
+		out[s.ids[i]] = s.vecs[i]
+	}
+	return ids
 }
 
 // topK keeps the k items of highest score (ties by key), for exact scans.

@@ -7,6 +7,8 @@ import (
 	"archive/zip"
 	"bytes"
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"encoding/json"
 	"io"
 	"log/slog"
@@ -21,6 +23,8 @@ import (
 
 	"github.com/veripost/veripost/internal/catalog"
 	"github.com/veripost/veripost/internal/config"
+	"github.com/veripost/veripost/internal/ingest"
+	"github.com/veripost/veripost/internal/search"
 	"github.com/veripost/veripost/internal/server"
 	"github.com/veripost/veripost/internal/testenv"
 )
@@ -337,4 +341,32 @@ func BlobCount(t testing.TB, cfg config.Config) int {
 		return nil
 	})
 	return n
+}
+
+// AddSearchable stores a package and indexes it for search directly,
+// without the ingestion pipeline's parse index: fast enough to fill a
+// database with thousands of packages for search benchmarks. Start the app
+// with no workers (cfg.Workers = 0) so that the queued ingestion jobs stay
+// queued. It returns the package id.
+func (a *App) AddSearchable(ctx context.Context, name string, files []NamedFile) (string, error) {
+	up := catalog.Upload{Name: name}
+	sf := make([]search.File, 0, len(files))
+	for _, f := range files {
+		sum := sha256.Sum256(f.Data)
+		sha := hex.EncodeToString(sum[:])
+		up.Files = append(up.Files, catalog.UploadFile{Data: f.Data, NewFile: catalog.NewFile{
+			Filename: f.Name, Extension: strings.ToUpper(strings.TrimPrefix(filepath.Ext(f.Name), ".")), Size: int64(len(f.Data)), SHA256: sha}})
+		sf = append(sf, search.File{SHA256: sha, Filename: f.Name, Data: f.Data})
+	}
+	acc, err := a.Service.Accept(ctx, up)
+	if err != nil {
+		return "", err
+	}
+	if err := a.DB.SetVersionStatus(ctx, acc.Version.ID, catalog.StatusReady, "", ""); err != nil {
+		return "", err
+	}
+	if err := a.Pipeline.Search.IndexVersion(ctx, ingest.ParserVersion, acc.Version.ID, sf); err != nil {
+		return "", err
+	}
+	return acc.Package.ID, nil
 }
