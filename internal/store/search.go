@@ -42,8 +42,8 @@ var (
 type searchBackend struct {
 	mu       sync.Mutex
 	done     bool
-	vectors  string // "sqlite-vec", "pgvector" or "exact"
-	trigrams string // "fts5-trigram", "pg_trgm" or "scan"
+	vectors  string              // "sqlite-vec", "pgvector" or "exact"
+	trigrams string              // "fts5-trigram", "pg_trgm" or "scan"
 	caches   *searchVectorCaches // the exact path's in-memory vectors
 }
 
