@@ -24,7 +24,7 @@ func run(t *testing.T, args ...string) (string, error) {
 func TestHelpForEveryCommand(t *testing.T) {
 	for _, args := range [][]string{
 		{"--help"}, {"serve", "--help"}, {"worker", "--help"}, {"migrate", "--help"},
-		{"version", "--help"}, {"reindex", "--help"}, {"healthcheck", "--help"},
+		{"version", "--help"}, {"reindex", "--help"}, {"healthcheck", "--help"}, {"search", "--help"},
 	} {
 		out, err := run(t, args...)
 		if err != nil || !strings.Contains(out, "Usage:") {

@@ -3,12 +3,15 @@ package server_test
 import (
 	"encoding/json"
 	"fmt"
+	"hash/fnv"
 	"net/http"
+	"net/http/httptest"
 	"net/url"
 	"os"
 	"path/filepath"
 	"sort"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -520,6 +523,109 @@ func TestSearchAPI(t *testing.T) {
 		status, _, body := app.Get("/packages/" + a + "/files/" + pkg.Files[0].ID)
 		if status != http.StatusOK || !strings.Contains(string(body), "/similar?from=") {
 			t.Errorf("the source view has no alike links: %d", status)
+		}
+	})
+}
+
+// openAIEmbeddings is a local server speaking the OpenAI-compatible
+// /v1/embeddings wire format (no real provider is reachable here): it embeds
+// each input as a bag of its lower-case words hashed into 64 dimensions, so
+// texts sharing words are near. Setting down makes it answer 500.
+type openAIEmbeddings struct {
+	srv    *httptest.Server
+	mu     sync.Mutex
+	inputs []string
+	down   bool
+}
+
+func newOpenAIEmbeddings(t *testing.T) *openAIEmbeddings {
+	e := &openAIEmbeddings{}
+	e.srv = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		var req struct {
+			Model string   `json:"model"`
+			Input []string `json:"input"`
+		}
+		e.mu.Lock()
+		down := e.down
+		e.mu.Unlock()
+		if r.URL.Path != "/v1/embeddings" || r.Header.Get("Authorization") != "Bearer sk-local" || down {
+			w.WriteHeader(http.StatusInternalServerError)
+			_, _ = w.Write([]byte(`{"error":{"message":"unavailable","type":"server_error"}}`))
+			return
+		}
+		if err := json.NewDecoder(r.Body).Decode(&req); err != nil || req.Model != "local-test" {
+			w.WriteHeader(http.StatusBadRequest)
+			_, _ = w.Write([]byte(`{"error":{"message":"bad request"}}`))
+			return
+		}
+		type item struct {
+			Object    string    `json:"object"`
+			Index     int       `json:"index"`
+			Embedding []float32 `json:"embedding"`
+		}
+		data := make([]item, len(req.Input))
+		for i, in := range req.Input {
+			v := make([]float32, 64)
+			for _, w := range search.Words(in) {
+				h := fnv.New32a()
+				h.Write([]byte(w))
+				v[h.Sum32()%64]++
+			}
+			data[i] = item{"embedding", i, v}
+		}
+		e.mu.Lock()
+		e.inputs = append(e.inputs, req.Input...)
+		e.mu.Unlock()
+		w.Header().Set("Content-Type", "application/json")
+		_ = json.NewEncoder(w).Encode(map[string]any{"object": "list", "data": data, "model": req.Model})
+	}))
+	t.Cleanup(e.srv.Close)
+	return e
+}
+
+func (e *openAIEmbeddings) saw(s string) bool {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	for _, in := range e.inputs {
+		if strings.Contains(in, s) {
+			return true
+		}
+	}
+	return false
+}
+
+// TestSearchExternalEmbeddings: with VERIPOST_EMBEDDINGS_* set, sections are
+// embedded by the service at ingestion and questions at query time; when
+// the service fails, search falls back to the built-in embedding and says
+// so.
+func TestSearchExternalEmbeddings(t *testing.T) {
+	emb := newOpenAIEmbeddings(t)
+	forEachBackend(t, func(t *testing.T, b servertest.Backend) {
+		cfg := b.Config(t)
+		cfg.EmbeddingsURL, cfg.EmbeddingsModel, cfg.EmbeddingsAPIKey = emb.srv.URL+"/v1", "local-test", "sk-local"
+		app := servertest.Start(t, cfg)
+		uploadSearchable(t, app, "Alpha", searchFixture(t, "alpha"))
+		if !emb.saw(":SECTION=CALC_SPINDLE") {
+			t.Fatal("the embeddings service was not asked for the sections")
+		}
+		var n int
+		if err := app.DB.SQL.QueryRow(`SELECT COUNT(*) FROM search_external_vectors WHERE model = 'local-test'`).Scan(&n); err != nil || n != 6 {
+			t.Fatalf("%d external section vectors stored (%v); want one per section (6)", n, err)
+		}
+		r := searchAPI(t, app, "q="+url.QueryEscape("rotary table axis")+"&mode=vector&versions=all")
+		if len(r.Notices) != 0 || r.Total.Hits == 0 || !emb.saw("rotary table axis") {
+			t.Fatalf("vector search with the service: %+v, notices %v", r.Total, r.Notices)
+		}
+		if top := r.Packages[0].Files[0].Shown[0]; top.Section == nil || top.Section.Name != "CALC_ROTARY" {
+			t.Errorf("the service's nearest section is %+v; want CALC_ROTARY (its comment says rotary table … axis)", top.Section)
+		}
+		emb.mu.Lock()
+		emb.down = true
+		emb.mu.Unlock()
+		defer func() { emb.mu.Lock(); emb.down = false; emb.mu.Unlock() }()
+		r = searchAPI(t, app, "q="+url.QueryEscape("rotary table axis")+"&mode=hybrid")
+		if len(r.Notices) != 1 || !strings.Contains(r.Notices[0], "built-in embedding") || r.Total.Hits == 0 {
+			t.Errorf("with the service down: %+v, notices %v", r.Total, r.Notices)
 		}
 	})
 }

@@ -116,7 +116,15 @@ func (r reindexer) StartReindex(ctx context.Context) (int, error) {
 	if err != nil {
 		return 0, err
 	}
-	return r.app.Queue.EnqueueReindex(ctx, append(ids, unsearched...))
+	seen := map[string]bool{}
+	all := make([]string, 0, len(ids)+len(unsearched))
+	for _, id := range append(ids, unsearched...) {
+		if !seen[id] {
+			seen[id] = true
+			all = append(all, id)
+		}
+	}
+	return r.app.Queue.EnqueueReindex(ctx, all)
 }
 
 // ReindexProgress implements api.Reindexer: a version is done when it is
