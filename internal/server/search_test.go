@@ -499,6 +499,14 @@ func TestSearchAPI(t *testing.T) {
 			t.Errorf("near duplicate of Beta: %+v", st.NearDuplicate)
 		}
 
+		// The API documents itself.
+		_, _, doc := app.Get("/api/v1/openapi.json")
+		for _, want := range []string{`"/api/v1/search"`, `"/api/v1/packages/{id}/similar"`, `"/api/v1/sections/{id}/similar"`, `"near_duplicate"`} {
+			if !strings.Contains(string(doc), want) {
+				t.Errorf("the OpenAPI document lacks %s", want)
+			}
+		}
+
 		// The pages.
 		pages := []struct{ path, want string }{
 			{"/search", "What you can type"},

@@ -90,7 +90,7 @@ func searchURL(params url.Values) string {
 }
 
 // With returns the address with key set to value ("" removes it), on the
-// first page.
+// first page (unless key is the cursor).
 func (d searchData) With(key, value string) string {
 	v := url.Values{}
 	for k, vs := range d.Params {
@@ -204,10 +204,7 @@ func (d *searchData) fill() {
 		}
 	}
 	if res.NextCursor != "" {
-		d.NextURL = d.With("cursor", "")
-		v, _ := url.ParseQuery(strings.TrimPrefix(d.NextURL, "/search?"))
-		v.Set("cursor", res.NextCursor)
-		d.NextURL = "/search?" + v.Encode()
+		d.NextURL = d.With("cursor", res.NextCursor)
 	}
 	if d.Params.Get("cursor") != "" {
 		d.FirstURL = d.With("cursor", "")
