@@ -102,20 +102,23 @@ func shareBand(a, b []int64) bool {
 }
 
 func TestFuse(t *testing.T) {
-	lex := map[unitKey]float64{{"a", 0}: 3, {"b", 0}: 1}
-	vec := map[unitKey]float64{{"b", 0}: 0.9, {"c", 0}: 0.8}
-	a, b, c := unitKey{"a", 0}, unitKey{"b", 0}, unitKey{"c", 0}
+	lex := map[string]float64{"a": 3, "b": 1}
+	vec := map[string]float64{"b": 0.9, "c": 0.8}
 	// b is second in the lexical list and first in the vector list: it
 	// leads; a (first, lexical only) beats c (second, vector only).
 	f := fuse(DefaultWeights, ModeHybrid, lex, vec)
-	if !(f[b] > f[a] && f[a] > f[c]) {
+	if !(f["b"] > f["a"] && f["a"] > f["c"]) {
 		t.Errorf("fused %v; want b > a > c", f)
 	}
 	// Without the vector weight only the lexical order counts.
-	if f := fuse(Weights{Lexical: 1, Vector: 0, K: 60}, ModeHybrid, lex, vec); !(f[a] > f[b] && f[c] == 0) {
+	if f := fuse(Weights{Lexical: 1, Vector: 0, K: 60}, ModeHybrid, lex, vec); !(f["a"] > f["b"] && f["c"] == 0) {
 		t.Errorf("lexical-only weights fused %v", f)
 	}
-	if f := fuse(DefaultWeights, ModeLexical, lex, vec); len(f) != 2 || f[unitKey{"a", 0}] != 3 {
+	if f := fuse(DefaultWeights, ModeLexical, lex, vec); len(f) != 2 || f["a"] != 3 {
 		t.Errorf("lexical mode = %v", f)
+	}
+	// Ties share a rank.
+	if r := ranks(map[string]float64{"x": 2, "y": 1, "z": 1, "w": 0.5}); r["y"] != 2 || r["z"] != 2 || r["w"] != 4 {
+		t.Errorf("ranks %v", r)
 	}
 }

@@ -8,15 +8,13 @@ import (
 	"github.com/veripost/veripost/internal/upg"
 )
 
-// Grouping turns hits per content into results per package and file: a
-// content shared by many packages (a stock MILL.LIB) has its hits once in
-// the index and once in every package that holds it.
+// Grouping turns what was found per content into results per package and
+// file: a content shared by many packages (a stock MILL.LIB) is counted once
+// in the index and shown in every package that holds it.
 
 type fileGroup struct {
-	row   FileRow
-	sha   string
-	hits  []hit // passing the section filter, best first
-	score float64
+	row FileRow
+	doc *docHits
 }
 
 type pkgGroup struct {
@@ -40,7 +38,6 @@ const (
 	dimController
 	dimPlatform
 	dimKind
-	dimSection
 )
 
 func (f Filter) passPackage(r FileRow, except int) bool {
@@ -76,61 +73,48 @@ func (f Filter) passFile(r FileRow, except int) bool {
 	return f.File == "" || containsFold(r.Filename, f.File)
 }
 
-func (f Filter) passSection(r *LineRow) bool {
+// passSection reports whether a line in section r passes the section
+// filter (a kind, or a name with an optional trailing '*').
+func (f Filter) passSection(r SectionRef) bool {
 	if f.Section == "" {
 		return true
 	}
 	if IsSectionKind(f.Section) {
-		return sectionKindOf(r) == strings.ToLower(f.Section)
+		return sectionKind(r) == strings.ToLower(f.Section)
 	}
-	if r.Section.Ord < 0 {
+	if r.Ord < 0 {
 		return false
 	}
-	want := upg.CanonicalName(f.Section)
-	got := upg.CanonicalName(r.Section.Name)
+	return sectionNameMatches(upg.CanonicalName(f.Section), upg.CanonicalName(r.Name))
+}
+
+// sectionNameMatches compares canonical names; want may end in '*'.
+func sectionNameMatches(want, got string) bool {
 	if p, ok := strings.CutSuffix(want, "*"); ok {
 		return strings.HasPrefix(got, p)
 	}
 	return got == want
 }
 
+// passSectionStat is passSection for a document's counts of one kind.
+func (f Filter) passSectionStat(st DocStat) bool {
+	switch {
+	case f.Section == "":
+		return true
+	case IsSectionKind(f.Section):
+		return st.Kind == strings.ToLower(f.Section)
+	}
+	return st.InSection
+}
+
 func containsFold(s, sub string) bool {
 	return strings.Contains(strings.ToLower(s), strings.ToLower(sub))
 }
 
-// lessHit orders the hits of one file: the best matching line first (its
-// own lexical score; sections found only by the embedding have none), then
-// the fused score of its unit, then by line. Which files and packages come
-// first is decided by the fused score (see group).
-func lessHit(a, b hit) bool {
-	if a.line != b.line {
-		return a.line > b.line
-	}
-	if a.score.score != b.score.score {
-		return a.score.score > b.score.score
-	}
-	return a.row.N < b.row.N
-}
-
 // group applies the filters, counts facets and totals, and orders
 // packages (best score, then most hits, then name) and their files.
-func group(f Filter, byDoc map[int64][]hit, files []FileRow) grouped {
+func group(f Filter, docs map[int64]*docHits, files []FileRow) grouped {
 	var g grouped
-	passing := map[int64][]hit{}
-	shaOf := map[int64]string{}
-	for doc, hs := range byDoc {
-		sort.Slice(hs, func(i, j int) bool { return lessHit(hs[i], hs[j]) })
-		var p []hit
-		for _, h := range hs {
-			if f.passSection(h.row) {
-				p = append(p, h)
-			}
-		}
-		passing[doc] = p
-		if len(hs) > 0 {
-			shaOf[doc] = hs[0].row.SHA256
-		}
-	}
 	machines, controllers, platforms := map[string]map[string]bool{}, map[string]map[string]bool{}, map[string]map[string]bool{}
 	kinds, sections := map[string]int{}, map[string]int{}
 	addPkg := func(m map[string]map[string]bool, value, pkg string) {
@@ -142,9 +126,12 @@ func group(f Filter, byDoc map[int64][]hit, files []FileRow) grouped {
 	}
 	pkgs := map[string]*pkgGroup{}
 	for _, r := range files {
-		hs := passing[r.DocID]
+		d := docs[r.DocID]
+		if d == nil {
+			continue
+		}
 		pkgOK, fileOK := f.passPackage(r, dimNone), f.passFile(r, dimNone)
-		if fileOK && len(hs) > 0 {
+		if fileOK && d.hits > 0 {
 			if f.passPackage(r, dimMachine) {
 				addPkg(machines, r.Machine, r.PackageID)
 			}
@@ -155,41 +142,36 @@ func group(f Filter, byDoc map[int64][]hit, files []FileRow) grouped {
 				addPkg(platforms, r.Platform, r.PackageID)
 			}
 		}
-		if pkgOK && len(hs) > 0 && f.passFile(r, dimKind) {
+		if pkgOK && d.hits > 0 && f.passFile(r, dimKind) {
 			kinds[fileKind(r.Filename)]++
 		}
 		if pkgOK && fileOK {
-			for _, h := range byDoc[r.DocID] {
-				sections[sectionKindOf(h.row)]++
+			for k, n := range d.kinds {
+				sections[k] += n
 			}
 		}
-		if !pkgOK || !fileOK || len(hs) == 0 {
+		if !pkgOK || !fileOK || d.hits == 0 {
 			continue
 		}
-		key := r.PackageID
-		pg := pkgs[key]
+		pg := pkgs[r.PackageID]
 		if pg == nil {
 			pg = &pkgGroup{first: r}
-			pkgs[key] = pg
+			pkgs[r.PackageID] = pg
 		}
 		if r.Version > pg.first.Version {
 			pg.first = r
 		}
-		fg := &fileGroup{row: r, sha: shaOf[r.DocID], hits: hs}
-		for _, h := range hs {
-			fg.score = max(fg.score, h.score.score)
-		}
-		pg.files = append(pg.files, fg)
-		pg.hits += len(hs)
-		pg.score = max(pg.score, fg.score)
+		pg.files = append(pg.files, &fileGroup{row: r, doc: d})
+		pg.hits += d.hits
+		pg.score = max(pg.score, d.score)
 		g.files++
-		g.hits += len(hs)
+		g.hits += d.hits
 	}
 	for _, pg := range pkgs {
 		sort.Slice(pg.files, func(i, j int) bool {
 			a, b := pg.files[i], pg.files[j]
-			if a.score != b.score {
-				return a.score > b.score
+			if a.doc.score != b.doc.score {
+				return a.doc.score > b.doc.score
 			}
 			if a.row.Version != b.row.Version {
 				return a.row.Version > b.row.Version
@@ -230,7 +212,9 @@ func pkgFacet(m map[string]map[string]bool) []Facet {
 func countFacet(m map[string]int) []Facet {
 	out := make([]Facet, 0, len(m))
 	for v, n := range m {
-		out = append(out, Facet{Value: v, Count: n})
+		if n > 0 {
+			out = append(out, Facet{Value: v, Count: n})
+		}
 	}
 	sort.Slice(out, func(i, j int) bool {
 		if out[i].Count != out[j].Count {
@@ -241,19 +225,82 @@ func countFacet(m map[string]int) []Facet {
 	return out
 }
 
-// render builds one page of results: the shown hits of each file with
-// their context lines and highlights.
-func (s *Searcher) render(ctx context.Context, clauses []Clause, page []*pkgGroup, perFile, ctxLines int) ([]PackageResult, error) {
-	var spans []LineSpan
+// shownHit is a hit of a file on the page before it is rendered.
+type shownHit struct {
+	n       int
+	text    *TextRow // nil for a section found by the embedding
+	score   lineScore
+	section SectionRef
+	sim     float64
+}
+
+// render builds one page of results: the lines of each file shown, best
+// first, with their context and highlights.
+func (s *Searcher) render(ctx context.Context, f Filter, fd *found, page []*pkgGroup, perFile, ctxLines int) ([]PackageResult, error) {
+	// The page's documents and their matching lines.
+	pageDocs := map[int64]bool{}
 	for _, pg := range page {
 		for _, fg := range pg.files {
-			for _, h := range fg.hits[:min(perFile, len(fg.hits))] {
-				spans = append(spans, LineSpan{DocID: fg.row.DocID, From: h.row.N - ctxLines, To: h.row.N + ctxLines})
+			pageDocs[fg.row.DocID] = true
+		}
+	}
+	byDoc := map[int64][]shownHit{}
+	if len(fd.scores) > 0 {
+		docIDs := make([]int64, 0, len(pageDocs))
+		for id := range pageDocs {
+			if d := fd.docs[id]; d != nil && d.lexical > 0 {
+				docIDs = append(docIDs, id)
 			}
+		}
+		texts := make([]int64, 0, len(fd.scores))
+		for id := range fd.scores {
+			texts = append(texts, id)
+		}
+		sort.Slice(docIDs, func(i, j int) bool { return docIDs[i] < docIDs[j] })
+		sort.Slice(texts, func(i, j int) bool { return texts[i] < texts[j] })
+		if len(docIDs) > 0 {
+			refs, err := s.Index.DocLines(ctx, docIDs, texts)
+			if err != nil {
+				return nil, err
+			}
+			for _, r := range refs {
+				if !f.passSection(r.Section) {
+					continue
+				}
+				byDoc[r.DocID] = append(byDoc[r.DocID], shownHit{n: r.N, text: fd.texts[r.TextID], score: fd.scores[r.TextID], section: r.Section})
+			}
+		}
+	}
+	for id := range pageDocs {
+		hs := byDoc[id]
+		// The best matching lines first, then by line; then the sections
+		// found by the embedding, nearest first.
+		sort.Slice(hs, func(i, j int) bool {
+			if hs[i].score.score != hs[j].score.score {
+				return hs[i].score.score > hs[j].score.score
+			}
+			return hs[i].n < hs[j].n
+		})
+		if d := fd.docs[id]; d != nil {
+			for _, c := range d.similar {
+				hs = append(hs, shownHit{n: c.StartLine, section: c.SectionRef, sim: c.score, score: lineScore{role: RoleSimilar}})
+			}
+		}
+		if len(hs) > perFile {
+			hs = hs[:perFile]
+		}
+		byDoc[id] = hs
+	}
+
+	var spans []LineSpan
+	for id, hs := range byDoc {
+		for _, h := range hs {
+			spans = append(spans, LineSpan{DocID: id, From: h.n - ctxLines, To: h.n + ctxLines})
 		}
 	}
 	lines := map[int64]map[int]string{}
 	if len(spans) > 0 {
+		sort.Slice(spans, func(i, j int) bool { return spans[i].DocID < spans[j].DocID || spans[i].DocID == spans[j].DocID && spans[i].From < spans[j].From })
 		rows, err := s.Index.ContextLines(ctx, spans)
 		if err != nil {
 			return nil, err
@@ -282,25 +329,23 @@ func (s *Searcher) render(ctx context.Context, clauses []Clause, page []*pkgGrou
 		for _, fg := range pg.files {
 			r := fg.row
 			fr := FileResult{FileID: r.FileID, Filename: r.Filename, Kind: fileKind(r.Filename), Version: r.Version, Latest: r.Latest,
-				SHA256: fg.sha, Hits: len(fg.hits), URL: FileURL(r.PackageID, r.FileID, 0)}
-			shown := fg.hits[:min(perFile, len(fg.hits))]
-			fr.More = len(fg.hits) - len(shown)
+				SHA256: fg.doc.sha, Hits: fg.doc.hits, URL: FileURL(r.PackageID, r.FileID, 0), Shown: []Hit{}}
+			shown := byDoc[r.DocID]
+			fr.More = max(fg.doc.hits-len(shown), 0)
 			for _, h := range shown {
-				n := h.row.N
-				hit := Hit{Line: n, Role: h.score.role, Score: h.score.score, URL: FileURL(r.PackageID, r.FileID, n),
-					Before: around(r.DocID, n-ctxLines, n-1), After: around(r.DocID, n+1, n+ctxLines), Highlights: []Highlight{}}
-				if h.similar {
-					hit.Text = lines[r.DocID][n]
+				hit := Hit{Line: h.n, Role: h.score.role, Score: h.score.score, URL: FileURL(r.PackageID, r.FileID, h.n),
+					Before: around(r.DocID, h.n-ctxLines, h.n-1), After: around(r.DocID, h.n+1, h.n+ctxLines), Highlights: []Highlight{}}
+				if h.text == nil {
+					hit.Text, hit.Score = lines[r.DocID][h.n], h.sim
 				} else {
-					hit.Text, hit.Output = h.row.Text, h.row.Output
-					hit.Highlights = highlights(clauses, h.row.Text)
-					if hit.Highlights == nil {
-						hit.Highlights = []Highlight{}
+					hit.Text, hit.Output = h.text.Text, h.text.Output
+					if hl := highlights(fd.clauses, h.text.Text); hl != nil {
+						hit.Highlights = hl
 					}
-					hit.OutputHighlights = highlights(clauses, h.row.Output)
+					hit.OutputHighlights = highlights(fd.clauses, h.text.Output)
 				}
-				if h.row.Section.Ord >= 0 && h.row.Section.Name != "" {
-					hit.Section = &SectionHit{SectionRef: h.row.Section, ID: SectionID(fg.sha, h.row.Section.Ord)}
+				if h.section.Ord >= 0 && h.section.Name != "" {
+					hit.Section = &SectionHit{SectionRef: h.section, ID: SectionID(fg.doc.sha, h.section.Ord)}
 				}
 				fr.Shown = append(fr.Shown, hit)
 			}

@@ -23,22 +23,51 @@ import (
 	"github.com/veripost/veripost/internal/upg"
 )
 
-// Match asks the index for candidate lines of documents stored under
-// IndexVersion.
-type Match struct {
+// TextRow is a distinct analysed line: every line of every document with
+// the same text and analysis shares it, so a query scores it once.
+type TextRow struct {
+	ID   int64
+	Hash string // a hash of the analysed line, the same on every engine
+	LineRow
+}
+
+// ScoredText is a text the query matches: its score, role, and the
+// positive clauses it matches (bit i for clause i).
+type ScoredText struct {
+	ID    int64
+	Score float64
+	Mask  uint32
+}
+
+// DocQuery asks for per-document counts of the lines whose text is scored.
+type DocQuery struct {
 	IndexVersion string
-	// Clauses are matched against each line: words, identifiers and
-	// prefixes against the line's terms, literals against its text and
-	// output (case-insensitively). Only positive clauses belong here.
-	Clauses []Clause
-	// RequireAll keeps only documents in which every clause matches some
-	// line (the lexical query); otherwise any clause will do (free text).
-	RequireAll bool
-	// Exclude leaves out documents in which any of these clauses matches.
-	Exclude []Clause
-	// Limit bounds the lines returned; lines are taken in (SHA-256, line)
-	// order so that a cut is the same on every engine.
-	Limit int
+	Texts        []ScoredText
+	Clauses      int // positive clauses: the width of the masks
+	// Exclude leaves out documents with a line of these texts.
+	Exclude []int64
+	// Section, when not empty, is a canonical section name (or a prefix
+	// ending in '*') that lines are marked against (DocStat.InSection).
+	Section string
+}
+
+// DocStat counts one document's matching lines in one kind of section.
+type DocStat struct {
+	DocID     int64
+	SHA256    string
+	Kind      string // section kind, "none" outside sections
+	InSection bool   // in a section DocQuery.Section names
+	Best      float64
+	Hits      int
+	Mask      uint32 // the clauses these lines match
+}
+
+// LineRef is one matching line of a document (for the page shown).
+type LineRef struct {
+	DocID   int64
+	N       int
+	TextID  int64
+	Section SectionRef
 }
 
 // FileRow is one stored file holding a document's content, with its
@@ -81,8 +110,17 @@ type SectionCandidate struct {
 
 // Index reads the stored search index. The SQL store implements it.
 type Index interface {
-	// MatchLines returns candidate lines and whether Limit cut them.
-	MatchLines(ctx context.Context, m Match) ([]LineRow, bool, error)
+	// MatchTexts returns the distinct analysed lines of any stored
+	// document that may match any of the clauses (candidates: words,
+	// identifiers and prefixes against the terms, literals against the
+	// text and output, case-insensitively), at most limit of them in hash
+	// order, and whether the limit cut them.
+	MatchTexts(ctx context.Context, clauses []Clause, limit int) ([]TextRow, bool, error)
+	// DocStats counts, per current document and kind of section, the
+	// lines whose text is scored.
+	DocStats(ctx context.Context, q DocQuery) ([]DocStat, error)
+	// DocLines lists the lines of the documents whose text is among texts.
+	DocLines(ctx context.Context, docIDs, texts []int64) ([]LineRef, error)
 	// ContentFiles lists the files of ready versions that hold the
 	// documents (only packages' latest versions unless allVersions).
 	ContentFiles(ctx context.Context, docIDs []int64, allVersions bool) ([]FileRow, error)
@@ -265,21 +303,15 @@ func FileURL(packageID, fileID string, line int) string {
 	return u
 }
 
-// hit is a scored line of a document (or a section found by its vector).
-type hit struct {
-	row     *LineRow
-	score   lineScore // score.score is the unit's fused score in hybrid mode
-	line    float64   // the line's own lexical score (orders lines of a unit)
-	unit    unitKey
-	similar bool
-}
-
-// unitKey is a section of a content (ord -1: outside sections), the unit
-// the lexical and vector rankings are fused on. It is keyed by SHA-256,
-// not row id, so ties break the same way on every engine.
-type unitKey struct {
-	sha string
-	ord int
+// docHits is what a search found in one document (one file content).
+type docHits struct {
+	sha     string
+	lexical float64 // best lexical score of its lines that pass the section filter
+	score   float64 // the ranking score: lexical, vector, or both fused
+	hits    int     // matching lines passing the section filter, and sections found by the embedding
+	kinds   map[string]int
+	mask    uint32
+	similar []scoredSection // sections found by the embedding
 }
 
 const (
@@ -290,6 +322,8 @@ const (
 	defaultContext     = 2
 	maxContext         = 5
 	vectorCandidates   = 100
+	// maxTexts bounds the distinct analysed lines one query considers.
+	maxTexts = 20_000
 )
 
 func encodeCursor(offset int) string {
@@ -306,6 +340,16 @@ func decodeCursor(c string) (int, error) {
 		return 0, BadQuery("The page cursor is not valid. Start again from the first page.", "cursor "+c)
 	}
 	return n, nil
+}
+
+// found is what collect found: per document, and the scored texts.
+type found struct {
+	docs      map[int64]*docHits
+	texts     map[int64]*TextRow
+	scores    map[int64]lineScore
+	clauses   []Clause // the clauses lines were matched with (for highlighting)
+	truncated bool
+	notices   []string
 }
 
 // Search runs one search.
@@ -336,23 +380,21 @@ func (s *Searcher) Search(ctx context.Context, req Request) (*Result, error) {
 		ctxLines = defaultContext
 	}
 	mode := q.EffectiveMode()
-	res := &Result{Query: req.Query, Mode: mode, Filter: q.Filter, Packages: []PackageResult{}}
+	res := &Result{Query: req.Query, Mode: mode, Filter: q.Filter, Packages: []PackageResult{}, Facets: emptyFacets()}
 	for _, c := range q.Clauses {
 		res.Clauses = append(res.Clauses, ClauseInfo{Kind: c.Kind.String(), Text: c.Text, Negate: c.Negate})
 	}
-
-	hits, hl, truncated, notices, err := s.collect(ctx, q, mode)
+	fd, err := s.collect(ctx, q, mode)
 	if err != nil {
 		return nil, err
 	}
-	res.Total.Truncated = truncated
-	res.Notices = notices
-	if len(hits) == 0 {
-		res.Facets = emptyFacets()
+	res.Total.Truncated = fd.truncated
+	res.Notices = fd.notices
+	if len(fd.docs) == 0 {
 		return res, nil
 	}
-	docIDs := make([]int64, 0, len(hits))
-	for id := range hits {
+	docIDs := make([]int64, 0, len(fd.docs))
+	for id := range fd.docs {
 		docIDs = append(docIDs, id)
 	}
 	sort.Slice(docIDs, func(i, j int) bool { return docIDs[i] < docIDs[j] })
@@ -360,7 +402,7 @@ func (s *Searcher) Search(ctx context.Context, req Request) (*Result, error) {
 	if err != nil {
 		return nil, err
 	}
-	g := group(q.Filter, hits, files)
+	g := group(q.Filter, fd.docs, files)
 	res.Total.Packages, res.Total.Files, res.Total.Hits = len(g.packages), g.files, g.hits
 	res.Facets = g.facets
 	if offset < len(g.packages) {
@@ -369,18 +411,17 @@ func (s *Searcher) Search(ctx context.Context, req Request) (*Result, error) {
 		if end < len(g.packages) {
 			res.NextCursor = encodeCursor(end)
 		}
-		res.Packages, err = s.render(ctx, hl, page, perFile, ctxLines)
-		if err != nil {
+		if res.Packages, err = s.render(ctx, q.Filter, fd, page, perFile, ctxLines); err != nil {
 			return nil, err
 		}
 	}
 	return res, nil
 }
 
-// collect finds the hits of a query by document: lexical lines, sections
-// found by the embedding, or both fused. It also returns the clauses the
-// lines were matched with (for highlighting).
-func (s *Searcher) collect(ctx context.Context, q Query, mode Mode) (map[int64][]hit, []Clause, bool, []string, error) {
+// collect finds what a query matches, per document: the lexical side
+// (distinct texts scored here, lines counted per document by the index),
+// the sections nearest to the query's embedding, or both fused.
+func (s *Searcher) collect(ctx context.Context, q Query, mode Mode) (*found, error) {
 	var pos, neg []Clause
 	for _, c := range q.Clauses {
 		if c.Negate {
@@ -391,96 +432,166 @@ func (s *Searcher) collect(ctx context.Context, q Query, mode Mode) (map[int64][
 	}
 	limit := s.MaxCandidates
 	if limit <= 0 {
-		limit = 20_000
+		limit = maxTexts
 	}
-	var notices []string
-	byDoc := map[int64][]hit{}
-	lexRank := map[unitKey]float64{}
-	truncated := false
-	matched := pos
+	fd := &found{docs: map[int64]*docHits{}, texts: map[int64]*TextRow{}, scores: map[int64]lineScore{}, clauses: pos}
+	doc := func(id int64, sha string) *docHits {
+		d := fd.docs[id]
+		if d == nil {
+			d = &docHits{sha: sha, kinds: map[string]int{}}
+			fd.docs[id] = d
+		}
+		return d
+	}
+	// Texts of the excluded clauses (-word): documents with one are left out.
+	var exclude []int64
+	if len(neg) > 0 {
+		rows, cut, err := s.Index.MatchTexts(ctx, neg, limit)
+		if err != nil {
+			return nil, err
+		}
+		fd.truncated = fd.truncated || cut
+		asked := make([]Clause, len(neg))
+		for i, c := range neg {
+			c.Negate = false
+			asked[i] = c
+		}
+		for i := range rows {
+			if _, ok := scoreLine(asked, &rows[i].LineRow); ok {
+				exclude = append(exclude, rows[i].ID)
+			}
+		}
+	}
 	if mode != ModeVector {
-		m := Match{IndexVersion: s.indexVersion(), Clauses: pos, Exclude: neg, RequireAll: mode == ModeLexical, Limit: limit}
+		clauses, requireAll := pos, mode == ModeLexical
 		if mode == ModeHybrid {
 			// Free text: any keyword will do; more keywords rank higher.
-			m.Clauses = nil
+			clauses = nil
 			for _, w := range q.Keywords() {
-				m.Clauses = append(m.Clauses, Clause{Kind: ClauseWord, Text: w})
+				clauses = append(clauses, Clause{Kind: ClauseWord, Text: w})
 			}
 			for _, c := range pos {
 				if c.Kind == ClauseLiteral {
-					m.Clauses = append(m.Clauses, c)
+					clauses = append(clauses, c)
 				}
 			}
 		}
-		matched = m.Clauses
-		rows, cut, err := s.Index.MatchLines(ctx, m)
+		fd.clauses = clauses
+		rows, cut, err := s.Index.MatchTexts(ctx, clauses, limit)
 		if err != nil {
-			return nil, nil, false, nil, err
+			return nil, err
 		}
-		truncated = cut
+		fd.truncated = fd.truncated || cut
+		var scored []ScoredText
 		for i := range rows {
-			r := &rows[i]
-			sc, ok := scoreLine(m.Clauses, r)
+			t := &rows[i]
+			sc, ok := scoreLine(clauses, &t.LineRow)
 			if !ok {
 				continue
 			}
-			u := unitKey{r.SHA256, r.Section.Ord}
-			byDoc[r.DocID] = append(byDoc[r.DocID], hit{row: r, score: sc, line: sc.score, unit: u})
-			lexRank[u] = math.Max(lexRank[u], sc.score)
+			var mask uint32
+			for ci, c := range clauses {
+				if m, _ := matchClause(c, &t.LineRow); m > 0 {
+					mask |= 1 << ci
+				}
+			}
+			fd.texts[t.ID], fd.scores[t.ID] = t, sc
+			scored = append(scored, ScoredText{ID: t.ID, Score: sc.score, Mask: mask})
+		}
+		if len(scored) > 0 {
+			section := ""
+			if q.Filter.Section != "" && !IsSectionKind(q.Filter.Section) {
+				section = upg.CanonicalName(q.Filter.Section)
+			}
+			stats, err := s.Index.DocStats(ctx, DocQuery{IndexVersion: s.indexVersion(), Texts: scored, Clauses: len(clauses),
+				Exclude: exclude, Section: section})
+			if err != nil {
+				return nil, err
+			}
+			for _, st := range stats {
+				d := doc(st.DocID, st.SHA256)
+				d.mask |= st.Mask
+				d.kinds[st.Kind] += st.Hits
+				if q.Filter.passSectionStat(st) {
+					d.hits += st.Hits
+					d.lexical = math.Max(d.lexical, st.Best)
+				}
+			}
+			all := uint32(1)<<len(clauses) - 1
+			for id, d := range fd.docs {
+				if requireAll && d.mask != all {
+					delete(fd.docs, id)
+				}
+			}
 		}
 	}
 	if mode == ModeLexical {
-		return byDoc, matched, truncated, notices, nil
+		for id, d := range fd.docs {
+			if d.hits == 0 {
+				delete(fd.docs, id) // only outside the sections asked for
+				continue
+			}
+			d.score = d.lexical
+		}
+		return fd, nil
 	}
 
 	// The embedding side: sections nearest to the query.
 	cands, note, err := s.nearestForText(ctx, q.Keywords())
 	if err != nil {
-		return nil, nil, false, nil, err
+		return nil, err
 	}
 	if note != "" {
-		notices = append(notices, note)
+		fd.notices = append(fd.notices, note)
 	}
-	vecRank := map[unitKey]float64{}
-	vecSection := map[unitKey]SectionCandidate{}
-	for _, c := range cands {
-		u := unitKey{c.SHA256, c.Ord}
-		vecRank[u] = c.score
-		vecSection[u] = c.SectionCandidate
-	}
-	if len(neg) > 0 && len(vecRank) > 0 {
-		// Leave out documents an excluded clause matches, as lexically.
-		rows, _, err := s.Index.MatchLines(ctx, Match{IndexVersion: s.indexVersion(), Clauses: neg, Limit: limit})
+	excluded := map[string]bool{}
+	if len(exclude) > 0 {
+		stats, err := s.Index.DocStats(ctx, DocQuery{IndexVersion: s.indexVersion(), Texts: scoredIDs(exclude)})
 		if err != nil {
-			return nil, nil, false, nil, err
+			return nil, err
 		}
-		excluded := map[string]bool{}
-		for _, r := range rows {
-			excluded[r.SHA256] = true
-		}
-		for u := range vecRank {
-			if excluded[u.sha] {
-				delete(vecRank, u)
-			}
+		for _, st := range stats {
+			excluded[st.SHA256] = true
 		}
 	}
-	fused := fuse(s.weights(), mode, lexRank, vecRank)
-	for doc, hs := range byDoc {
-		for i := range hs {
-			hs[i].score.score = fused[hs[i].unit]
-		}
-		byDoc[doc] = hs
-	}
-	for u := range vecRank {
-		if _, lexical := lexRank[u]; lexical && mode == ModeHybrid {
+	vector := map[string]float64{}
+	for _, c := range cands {
+		if excluded[c.SHA256] || !q.Filter.passSection(c.SectionRef) {
 			continue
 		}
-		c := vecSection[u]
-		row := &LineRow{DocID: c.DocID, SHA256: c.SHA256, N: c.StartLine, Section: c.SectionRef}
-		byDoc[c.DocID] = append(byDoc[c.DocID], hit{row: row, unit: u, similar: true,
-			score: lineScore{score: fused[u], role: RoleSimilar}})
+		d := doc(c.DocID, c.SHA256)
+		d.similar = append(d.similar, c)
+		d.kinds[sectionKind(c.SectionRef)]++
+		vector[c.SHA256] = math.Max(vector[c.SHA256], c.score)
 	}
-	return byDoc, matched, truncated, notices, nil
+	lexical := map[string]float64{}
+	for _, d := range fd.docs {
+		if d.hits > 0 {
+			lexical[d.sha] = d.lexical
+		}
+	}
+	fused := fuse(s.weights(), mode, lexical, vector)
+	for id, d := range fd.docs {
+		if mode == ModeVector {
+			// Vector ranking only: the lexical hits are not shown.
+			d.hits, d.lexical = 0, 0
+		}
+		d.hits += len(d.similar)
+		if d.hits == 0 {
+			delete(fd.docs, id)
+			continue
+		}
+		d.score = fused[d.sha]
+	}
+	return fd, nil
+}
+
+func scoredIDs(ids []int64) []ScoredText {
+	out := make([]ScoredText, len(ids))
+	for i, id := range ids {
+		out[i] = ScoredText{ID: id}
+	}
+	return out
 }
 
 func (s *Searcher) weights() Weights {
@@ -565,10 +676,10 @@ func topSections(vec []float32, cands []SectionCandidate, k int) []scoredSection
 // engines cannot reorder results.
 func roundScore(x float64) float64 { return math.Round(x*maxScoreDecimals) / maxScoreDecimals }
 
-// fuse combines the lexical and vector rankings of units by reciprocal rank
-// fusion (hybrid), or returns one of them (lexical, vector).
-func fuse(w Weights, mode Mode, lex, vec map[unitKey]float64) map[unitKey]float64 {
-	out := map[unitKey]float64{}
+// fuse combines the lexical and vector rankings of documents (by content)
+// by reciprocal rank fusion (hybrid), or returns one of them.
+func fuse(w Weights, mode Mode, lex, vec map[string]float64) map[string]float64 {
+	out := map[string]float64{}
 	switch mode {
 	case ModeLexical:
 		for u, s := range lex {
@@ -593,11 +704,11 @@ func fuse(w Weights, mode Mode, lex, vec map[unitKey]float64) map[unitKey]float6
 	return out
 }
 
-// ranks numbers units 1, 2, … by descending score; units with equal
-// scores share a rank (1, 2, 2, 4), so fusion does not split ties in an
-// arbitrary order.
-func ranks(m map[unitKey]float64) map[unitKey]int {
-	keys := make([]unitKey, 0, len(m))
+// ranks numbers keys 1, 2, … by descending score; keys with equal scores
+// share a rank (1, 2, 2, 4), so fusion does not split ties in an arbitrary
+// order.
+func ranks(m map[string]float64) map[string]int {
+	keys := make([]string, 0, len(m))
 	for k := range m {
 		keys = append(keys, k)
 	}
@@ -606,12 +717,9 @@ func ranks(m map[unitKey]float64) map[unitKey]int {
 		if m[a] != m[b] {
 			return m[a] > m[b]
 		}
-		if a.sha != b.sha {
-			return a.sha < b.sha
-		}
-		return a.ord < b.ord
+		return a < b
 	})
-	out := make(map[unitKey]int, len(keys))
+	out := make(map[string]int, len(keys))
 	for i, k := range keys {
 		out[k] = i + 1
 		if i > 0 && m[k] == m[keys[i-1]] {
@@ -628,10 +736,10 @@ func emptyFacets() Facets {
 	return Facets{Machines: []Facet{}, Controllers: []Facet{}, Platforms: []Facet{}, FileKinds: []Facet{}, SectionKinds: []Facet{}}
 }
 
-// sectionKindOf is a hit's section kind for facets ("none" outside sections).
-func sectionKindOf(r *LineRow) string {
-	if r.Section.Ord < 0 || r.Section.Kind == "" {
+// sectionKind is a section's kind for facets ("none" outside sections).
+func sectionKind(r SectionRef) string {
+	if r.Ord < 0 || r.Kind == "" {
 		return "none"
 	}
-	return r.Section.Kind
+	return r.Kind
 }

@@ -59,9 +59,9 @@ func (db *DB) clauseTexts(c search.Clause, arg func(any) string) string {
 	}
 }
 
-// MatchLines implements search.Index.
-func (db *DB) MatchLines(ctx context.Context, m search.Match) ([]search.LineRow, bool, error) {
-	if len(m.Clauses) == 0 {
+// MatchTexts implements search.Index.
+func (db *DB) MatchTexts(ctx context.Context, clauses []search.Clause, limit int) ([]search.TextRow, bool, error) {
+	if len(clauses) == 0 {
 		return nil, false, nil
 	}
 	var args []any
@@ -69,107 +69,170 @@ func (db *DB) MatchLines(ctx context.Context, m search.Match) ([]search.LineRow,
 		args = append(args, v)
 		return "$" + strconv.Itoa(len(args))
 	}
-	iv := arg(m.IndexVersion)
-	var ctes, anyOf, all, none []string
-	for i, c := range m.Clauses {
+	var ctes, anyOf []string
+	for i, c := range clauses {
 		name := "c" + strconv.Itoa(i)
 		ctes = append(ctes, name+" AS MATERIALIZED ("+db.clauseTexts(c, arg)+")")
 		anyOf = append(anyOf, "SELECT id FROM "+name)
-		all = append(all, " AND l.doc_id IN (SELECT doc_id FROM search_lines WHERE text_id IN (SELECT id FROM "+name+"))")
 	}
-	for i, c := range m.Exclude {
-		name := "x" + strconv.Itoa(i)
-		ctes = append(ctes, name+" AS MATERIALIZED ("+db.clauseTexts(c, arg)+")")
-		none = append(none, " AND l.doc_id NOT IN (SELECT doc_id FROM search_lines WHERE text_id IN (SELECT id FROM "+name+"))")
-	}
-	ctes = append(ctes, "hits AS ("+strings.Join(anyOf, " UNION ")+")")
-	// The lines first (narrow rows), then each distinct analysed line
-	// once: a line shared by many documents is read once.
-	q := `WITH ` + strings.Join(ctes, ", ") + `
-		SELECT l.doc_id, d.sha256, l.line, l.text_id, l.section,
-			COALESCE(s.name, ''), COALESCE(s.kind, ''), COALESCE(s.start_line, 0), COALESCE(s.end_line, 0)
-		FROM hits h
-		JOIN search_lines l ON l.text_id = h.id
-		JOIN search_docs d ON d.id = l.doc_id AND d.index_version = ` + iv + `
-		LEFT JOIN search_sections s ON s.doc_id = l.doc_id AND s.ord = l.section
-		WHERE 1 = 1`
-	if m.RequireAll && len(m.Clauses) > 1 {
-		q += strings.Join(all, "")
-	}
-	q += strings.Join(none, "")
-	limit := max(m.Limit, 1)
-	q += ` ORDER BY d.sha256, l.line LIMIT ` + strconv.Itoa(limit+1)
+	limit = max(limit, 1)
+	q := `WITH ` + strings.Join(ctes, ", ") + `, hits AS (` + strings.Join(anyOf, " UNION ") + `)
+		SELECT t.id, t.hash, t.class, t.text, t.output, t.words, t.prose, t.parts, t.defs, t.sets
+		FROM hits h JOIN search_texts t ON t.id = h.id
+		ORDER BY t.hash LIMIT ` + strconv.Itoa(limit+1)
 	rows, err := db.SQL.QueryContext(ctx, q, args...)
 	if err != nil {
 		return nil, false, fmt.Errorf("searching lines: %w", err)
 	}
-	var out []search.LineRow
-	var textOf []int64
-	texts := map[int64]*search.LineRow{}
+	defer rows.Close()
+	var out []search.TextRow
 	for rows.Next() {
-		var r search.LineRow
-		var textID int64
-		if err := rows.Scan(&r.DocID, &r.SHA256, &r.N, &textID, &r.Section.Ord, &r.Section.Name, &r.Section.Kind,
-			&r.Section.StartLine, &r.Section.EndLine); err != nil {
-			rows.Close()
+		var t search.TextRow
+		var words, prose, parts, defs, sets string
+		if err := rows.Scan(&t.ID, &t.Hash, &t.Class, &t.Text, &t.Output, &words, &prose, &parts, &defs, &sets); err != nil {
 			return nil, false, err
 		}
-		out = append(out, r)
-		textOf = append(textOf, textID)
-		texts[textID] = nil
+		t.Words, t.Prose, t.Parts = strings.Fields(words), strings.Fields(prose), strings.Fields(parts)
+		t.Defs, t.Sets = strings.Fields(defs), strings.Fields(sets)
+		out = append(out, t)
 	}
-	rows.Close()
 	if err := rows.Err(); err != nil {
 		return nil, false, err
 	}
-	truncated := len(out) > limit
-	if truncated {
-		out, textOf = out[:limit], textOf[:limit]
+	if len(out) > limit {
+		return out[:limit], true, nil
 	}
-	if err := db.loadTexts(ctx, texts); err != nil {
-		return nil, false, err
-	}
-	for i := range out {
-		t := texts[textOf[i]]
-		if t == nil {
-			continue // collected meanwhile; the line goes unmatched
-		}
-		out[i].Class, out[i].Text, out[i].Output = t.Class, t.Text, t.Output
-		out[i].Words, out[i].Prose, out[i].Parts, out[i].Defs, out[i].Sets = t.Words, t.Prose, t.Parts, t.Defs, t.Sets
-	}
-	return out, truncated, nil
+	return out, false, nil
 }
 
-// loadTexts fills texts (by id) with the analysed lines.
-func (db *DB) loadTexts(ctx context.Context, texts map[int64]*search.LineRow) error {
-	ids := make([]int64, 0, len(texts))
-	for id := range texts {
-		ids = append(ids, id)
+// DocStats implements search.Index: the lines of the scored texts, counted
+// per document and kind of section by the database (a common name in two
+// thousand posts is tens of thousands of lines; only per-document rows
+// come back).
+func (db *DB) DocStats(ctx context.Context, q search.DocQuery) ([]search.DocStat, error) {
+	if len(q.Texts) == 0 {
+		return nil, nil
 	}
-	for start := 0; start < len(ids); start += 5000 {
-		list, arg := db.idsArg(ids[start:min(start+5000, len(ids))], 1)
-		rows, err := db.SQL.QueryContext(ctx, `SELECT id, class, text, output, words, prose, parts, defs, sets FROM search_texts WHERE id IN `+list, arg)
-		if err != nil {
-			return fmt.Errorf("reading search lines: %w", err)
+	var args []any
+	arg := func(v any) string {
+		args = append(args, v)
+		return "$" + strconv.Itoa(len(args))
+	}
+	var scored string
+	if db.Dialect == SQLite {
+		triples := make([][3]any, len(q.Texts))
+		for i, t := range q.Texts {
+			triples[i] = [3]any{t.ID, t.Score, t.Mask}
 		}
-		for rows.Next() {
-			var id int64
-			var t search.LineRow
-			var words, prose, parts, defs, sets string
-			if err := rows.Scan(&id, &t.Class, &t.Text, &t.Output, &words, &prose, &parts, &defs, &sets); err != nil {
-				rows.Close()
-				return err
+		b, _ := json.Marshal(triples)
+		scored = `SELECT CAST(json_extract(value, '$[0]') AS INTEGER) AS id, json_extract(value, '$[1]') AS score,
+			CAST(json_extract(value, '$[2]') AS INTEGER) AS mask FROM json_each(` + arg(string(b)) + `)`
+	} else {
+		ids, scores, masks := make([]int64, len(q.Texts)), make([]float64, len(q.Texts)), make([]int64, len(q.Texts))
+		for i, t := range q.Texts {
+			ids[i], scores[i], masks[i] = t.ID, t.Score, int64(t.Mask)
+		}
+		scored = `SELECT * FROM unnest(` + arg(ids) + `::bigint[], ` + arg(scores) + `::float8[], ` + arg(masks) + `::bigint[]) AS t(id, score, mask)`
+	}
+	iv := arg(q.IndexVersion)
+	inSection := "0"
+	if q.Section != "" {
+		if p, ok := strings.CutSuffix(q.Section, "*"); ok {
+			inSection = `CASE WHEN s.canonical LIKE ` + arg(likeEscape(p)+"%") + ` ESCAPE '\' THEN 1 ELSE 0 END`
+		} else {
+			inSection = `CASE WHEN s.canonical = ` + arg(q.Section) + ` THEN 1 ELSE 0 END`
+		}
+	}
+	masks := make([]string, q.Clauses)
+	for i := range masks {
+		masks[i] = fmt.Sprintf(", MAX(sc.mask & %d) AS m%d", 1<<i, i)
+	}
+	// Lines are counted per document and section kind from the covering
+	// index alone (text_id, doc_id, kind); sections are joined only to
+	// match a section name, documents only once per document.
+	join, group := "", ""
+	if q.Section != "" {
+		join = ` LEFT JOIN search_sections s ON s.doc_id = l.doc_id AND s.ord = l.section`
+		group = ", 3"
+	} else {
+		inSection = "0"
+	}
+	exclude := ""
+	if len(q.Exclude) > 0 {
+		list, a := db.idsArg(q.Exclude, len(args)+1)
+		args = append(args, a)
+		exclude = ` AND a.doc_id NOT IN (SELECT doc_id FROM search_lines WHERE text_id IN ` + list + `)`
+	}
+	cols := ""
+	for i := range masks {
+		cols += fmt.Sprintf(", a.m%d", i)
+	}
+	query := `WITH sc AS MATERIALIZED (` + scored + `),
+		a AS (SELECT l.doc_id, l.kind, ` + inSection + ` AS in_section, MAX(sc.score) AS best, COUNT(*) AS n` + strings.Join(masks, "") + `
+			FROM sc JOIN search_lines l ON l.text_id = sc.id` + join + `
+			GROUP BY l.doc_id, l.kind` + group + `)
+		SELECT a.doc_id, d.sha256, a.kind, a.in_section, a.best, a.n` + cols + `
+		FROM a JOIN search_docs d ON d.id = a.doc_id AND d.index_version = ` + iv + `
+		WHERE 1 = 1` + exclude
+	rows, err := db.SQL.QueryContext(ctx, query, args...)
+	if err != nil {
+		return nil, fmt.Errorf("counting search hits: %w", err)
+	}
+	defer rows.Close()
+	var out []search.DocStat
+	bits := make([]int64, q.Clauses)
+	dest := make([]any, 0, 6+q.Clauses)
+	for rows.Next() {
+		var st search.DocStat
+		var in, kind int
+		dest = append(dest[:0], &st.DocID, &st.SHA256, &kind, &in, &st.Best, &st.Hits)
+		for i := range bits {
+			dest = append(dest, &bits[i])
+		}
+		if err := rows.Scan(dest...); err != nil {
+			return nil, err
+		}
+		st.InSection = in == 1
+		st.Kind = "none"
+		if kind > 0 && kind < len(sectionKinds) {
+			st.Kind = sectionKinds[kind]
+		}
+		for i, b := range bits {
+			if b != 0 {
+				st.Mask |= 1 << i
 			}
-			t.Words, t.Prose, t.Parts = strings.Fields(words), strings.Fields(prose), strings.Fields(parts)
-			t.Defs, t.Sets = strings.Fields(defs), strings.Fields(sets)
-			texts[id] = &t
 		}
-		rows.Close()
-		if err := rows.Err(); err != nil {
-			return err
-		}
+		out = append(out, st)
 	}
-	return nil
+	return out, rows.Err()
+}
+
+// DocLines implements search.Index.
+func (db *DB) DocLines(ctx context.Context, docIDs, texts []int64) ([]search.LineRef, error) {
+	if len(docIDs) == 0 || len(texts) == 0 {
+		return nil, nil
+	}
+	docList, docArg := db.idsArg(docIDs, 1)
+	textList, textArg := db.idsArg(texts, 2)
+	rows, err := db.SQL.QueryContext(ctx, `SELECT l.doc_id, l.line, l.text_id, l.section,
+			COALESCE(s.name, ''), COALESCE(s.kind, ''), COALESCE(s.start_line, 0), COALESCE(s.end_line, 0)
+		FROM search_lines l
+		LEFT JOIN search_sections s ON s.doc_id = l.doc_id AND s.ord = l.section
+		WHERE l.doc_id IN `+docList+` AND l.text_id IN `+textList, docArg, textArg)
+	if err != nil {
+		return nil, fmt.Errorf("reading the lines of search hits: %w", err)
+	}
+	defer rows.Close()
+	var out []search.LineRef
+	for rows.Next() {
+		var r search.LineRef
+		if err := rows.Scan(&r.DocID, &r.N, &r.TextID, &r.Section.Ord, &r.Section.Name, &r.Section.Kind,
+			&r.Section.StartLine, &r.Section.EndLine); err != nil {
+			return nil, err
+		}
+		out = append(out, r)
+	}
+	return out, rows.Err()
 }
 
 // ContentFiles implements search.Index.

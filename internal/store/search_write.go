@@ -28,6 +28,22 @@ import (
 // locks, then this one). SQLite's single writer needs none.
 const searchLock = `SELECT pg_advisory_xact_lock(hashtext('veripost:search-index'))`
 
+// sectionKinds are the codes of search_lines.kind.
+var sectionKinds = []string{"none", search.SectionSystem, search.SectionTemplate, search.SectionCalc, search.SectionUser}
+
+// kindCode is the code of the kind of the section a line is in.
+func kindCode(d *search.Document, l search.Line) int16 {
+	if l.Section < 0 || l.Section >= len(d.Sections) {
+		return 0
+	}
+	for i, k := range sectionKinds {
+		if k == d.Sections[l.Section].Kind {
+			return int16(i)
+		}
+	}
+	return 0
+}
+
 // textKey identifies an analysed line by everything stored of it.
 func textKey(l search.Line) string {
 	h := sha256.New()
@@ -98,7 +114,7 @@ func (db *DB) SaveDocs(ctx context.Context, indexVersion string, docs []search.D
 				if err != nil {
 					return fmt.Errorf("indexing line %d of %s: %w", l.N, d.SHA256, err)
 				}
-				if _, err := w.line.ExecContext(ctx, docID, l.N, textID, l.Section); err != nil {
+				if _, err := w.line.ExecContext(ctx, docID, l.N, textID, l.Section, kindCode(&d, l)); err != nil {
 					return err
 				}
 			}
@@ -144,7 +160,7 @@ func newSQLiteWriter(ctx context.Context, tx *sql.Tx) (*sqliteWriter, error) {
 			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) RETURNING id`},
 		{&w.terms, `INSERT INTO search_terms (rowid, words, prose, parts) VALUES ($1, $2, $3, $4)`},
 		{&w.trigrams, `INSERT INTO search_trigrams (rowid, text, output) VALUES ($1, $2, $3)`},
-		{&w.line, `INSERT INTO search_lines (doc_id, line, text_id, section) VALUES ($1, $2, $3, $4)`},
+		{&w.line, `INSERT INTO search_lines (doc_id, line, text_id, section, kind) VALUES ($1, $2, $3, $4, $5)`},
 		{&w.findVector, `SELECT id FROM search_vectors WHERE key = $1`},
 		{&w.addVector, `INSERT INTO search_vectors (key) VALUES ($1) RETURNING id`},
 		{&w.vecIndex, `INSERT INTO search_vector_index (rowid, embedding) VALUES ($1, $2)`},
@@ -264,9 +280,9 @@ func (db *DB) saveDocsPostgres(ctx context.Context, indexVersion string, docs []
 				}
 				lines := make([][]any, len(d.Lines))
 				for i, l := range d.Lines {
-					lines[i] = []any{docID, l.N, textIDs[i], l.Section}
+					lines[i] = []any{docID, l.N, textIDs[i], l.Section, kindCode(&d, l)}
 				}
-				if _, err := tx.CopyFrom(ctx, pgx.Identifier{"search_lines"}, []string{"doc_id", "line", "text_id", "section"},
+				if _, err := tx.CopyFrom(ctx, pgx.Identifier{"search_lines"}, []string{"doc_id", "line", "text_id", "section", "kind"},
 					pgx.CopyFromRows(lines)); err != nil {
 					return fmt.Errorf("indexing the lines of %s: %w", d.SHA256, err)
 				}

@@ -42,9 +42,11 @@ CREATE TABLE search_lines (
     line    INTEGER NOT NULL,
     text_id BIGINT NOT NULL REFERENCES search_texts (id),
     section INTEGER NOT NULL, -- ord in search_sections, -1 outside sections
+    kind    SMALLINT NOT NULL, -- its section's kind: 0 none, 1 system, 2 template, 3 calc, 4 user
     PRIMARY KEY (doc_id, line)
 );
-CREATE INDEX search_lines_text ON search_lines (text_id);
+-- Covering the per-document counts of a query's lines (DocStats).
+CREATE INDEX search_lines_text ON search_lines (text_id, doc_id, kind);
 
 -- Distinct section embeddings, keyed by the section's bytes and the index
 -- version (pgvector's HNSW column is added by store.Migrate when the

@@ -51,9 +51,11 @@ CREATE TABLE search_lines (
     line    INTEGER NOT NULL,
     text_id INTEGER NOT NULL REFERENCES search_texts (id),
     section INTEGER NOT NULL, -- ord in search_sections, -1 outside sections
+    kind    SMALLINT NOT NULL, -- its section's kind: 0 none, 1 system, 2 template, 3 calc, 4 user
     PRIMARY KEY (doc_id, line)
 ) WITHOUT ROWID;
-CREATE INDEX search_lines_text ON search_lines (text_id);
+-- Covering the per-document counts of a query's lines (DocStats).
+CREATE INDEX search_lines_text ON search_lines (text_id, doc_id, kind);
 
 -- Distinct section embeddings (sqlite-vec vec0, rowid = search_vectors.id),
 -- keyed by the section's bytes and the index version.
