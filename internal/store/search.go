@@ -45,6 +45,7 @@ type searchBackend struct {
 	vectors  string              // "sqlite-vec", "pgvector" or "exact"
 	trigrams string              // "fts5-trigram", "pg_trgm" or "scan"
 	caches   *searchVectorCaches // the exact path's in-memory vectors
+	files    latestFilesCache    // contents → files of latest versions
 }
 
 // backendInfo is a detected searchBackend.

@@ -9,6 +9,7 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+	"sync"
 	"unicode/utf8"
 
 	"github.com/jackc/pgx/v5"
@@ -235,24 +236,39 @@ func (db *DB) DocLines(ctx context.Context, docIDs, texts []int64) ([]search.Lin
 	return out, rows.Err()
 }
 
-// ContentFiles implements search.Index.
+// ContentFiles implements search.Index. The files of the packages' latest
+// versions come from an in-memory map of every indexed content to the
+// files holding it (see latestFiles); all versions are read each time.
 func (db *DB) ContentFiles(ctx context.Context, docIDs []int64, allVersions bool) ([]search.FileRow, error) {
 	if len(docIDs) == 0 {
 		return nil, nil
 	}
-	list, ids := db.idsArg(docIDs, 1)
-	latest := ""
 	if !allVersions {
-		latest = " AND p.latest_version = v.number"
+		m, err := db.latestFiles(ctx)
+		if err != nil {
+			return nil, err
+		}
+		var out []search.FileRow
+		for _, id := range docIDs {
+			out = append(out, m[id]...)
+		}
+		return out, nil
 	}
-	rows, err := db.SQL.QueryContext(ctx, `SELECT d.id, f.id, f.filename, v.id, v.number, p.latest_version = v.number,
-			p.id, p.name, p.machine_type, p.controller_type, p.platform
-		FROM search_docs d
-		JOIN files f ON f.sha256 = d.sha256
-		JOIN package_versions v ON v.id = f.version_id AND v.status = $2
-		JOIN search_versions sv ON sv.version_id = v.id AND sv.index_version = d.index_version
-		JOIN packages p ON p.id = v.package_id`+latest+`
-		WHERE d.id IN `+list, ids, string(catalog.StatusReady))
+	list, ids := db.idsArg(docIDs, 1)
+	return db.contentFiles(ctx, `d.id IN `+list, ids)
+}
+
+var contentFilesQuery = `SELECT d.id, f.id, f.filename, v.id, v.number, p.latest_version = v.number,
+		p.id, p.name, p.machine_type, p.controller_type, p.platform
+	FROM search_docs d
+	JOIN files f ON f.sha256 = d.sha256
+	JOIN package_versions v ON v.id = f.version_id AND v.status = '` + string(catalog.StatusReady) + `'
+	JOIN search_versions sv ON sv.version_id = v.id AND sv.index_version = d.index_version
+	JOIN packages p ON p.id = v.package_id
+	WHERE `
+
+func (db *DB) contentFiles(ctx context.Context, where string, args ...any) ([]search.FileRow, error) {
+	rows, err := db.SQL.QueryContext(ctx, contentFilesQuery+where, args...)
 	if err != nil {
 		return nil, fmt.Errorf("listing files of search results: %w", err)
 	}
@@ -267,6 +283,52 @@ func (db *DB) ContentFiles(ctx context.Context, docIDs []int64, allVersions bool
 		out = append(out, r)
 	}
 	return out, rows.Err()
+}
+
+// latestFiles maps every indexed content to the files of packages' latest
+// versions holding it. Reading it from the tables for a query costs a few
+// lookups per file (8,900 files of 2,000 packages: hundreds of
+// milliseconds on SQLite), so it is kept in memory and read again whenever
+// a cheap signature of the tables it depends on changes: package count and
+// last change (uploads, edits, deletes), and the search entries of
+// versions (a version becomes searchable, or is reindexed).
+func (db *DB) latestFiles(ctx context.Context) (map[int64][]search.FileRow, error) {
+	var sig latestSignature
+	if err := db.SQL.QueryRowContext(ctx, `SELECT
+			(SELECT COUNT(*) FROM packages), (SELECT COALESCE(CAST(MAX(updated_at) AS TEXT), '') FROM packages),
+			(SELECT COUNT(*) FROM search_versions), (SELECT COALESCE(MAX(id), 0) FROM search_versions)`).
+		Scan(&sig.packages, &sig.changed, &sig.versions, &sig.lastVersion); err != nil {
+		return nil, err
+	}
+	c := &db.search.files
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.m != nil && c.sig == sig {
+		return c.m, nil
+	}
+	rows, err := db.contentFiles(ctx, `p.latest_version = v.number`)
+	if err != nil {
+		return nil, err
+	}
+	m := map[int64][]search.FileRow{}
+	for _, r := range rows {
+		m[r.DocID] = append(m[r.DocID], r)
+	}
+	c.m, c.sig = m, sig
+	return m, nil
+}
+
+// latestSignature changes whenever latestFiles may have.
+type latestSignature struct {
+	packages, versions, lastVersion int64
+	changed                         string
+}
+
+// latestFilesCache holds latestFiles' map (one per process).
+type latestFilesCache struct {
+	mu  sync.Mutex
+	sig latestSignature
+	m   map[int64][]search.FileRow
 }
 
 // ContextLines implements search.Index. The spans go as one parameter
