@@ -300,7 +300,9 @@ func (s *Searcher) render(ctx context.Context, f Filter, fd *found, page []*pkgG
 	}
 	lines := map[int64]map[int]string{}
 	if len(spans) > 0 {
-		sort.Slice(spans, func(i, j int) bool { return spans[i].DocID < spans[j].DocID || spans[i].DocID == spans[j].DocID && spans[i].From < spans[j].From })
+		sort.Slice(spans, func(i, j int) bool {
+			return spans[i].DocID < spans[j].DocID || spans[i].DocID == spans[j].DocID && spans[i].From < spans[j].From
+		})
 		rows, err := s.Index.ContextLines(ctx, spans)
 		if err != nil {
 			return nil, err
