@@ -46,20 +46,17 @@ var roleRank = map[string]int{RoleDefinition: 0, RoleAssignment: 1, RoleOutput: 
 var roleWeight = map[string]float64{RoleDefinition: roleDefinition, RoleAssignment: roleAssignment, RoleOutput: roleUse,
 	RoleUse: roleUse, RoleText: roleText, RoleComment: roleComment}
 
-// LineRow is a candidate line as the index returns it.
-type LineRow struct {
-	DocID   int64
-	SHA256  string
-	N       int
-	Class   int
-	Text    string
-	Output  string
-	Words   []string
-	Prose   []string
-	Parts   []string
-	Defs    []string
-	Sets    []string
-	Section SectionRef // zero when the line is in no section
+// Analysed is an analysed line as the index keeps it (once for every line
+// with the same text and analysis): what scoring and highlighting need.
+type Analysed struct {
+	Class  int
+	Text   string
+	Output string
+	Words  []string
+	Prose  []string
+	Parts  []string
+	Defs   []string
+	Sets   []string
 }
 
 // SectionRef names a section of a document.
@@ -80,7 +77,7 @@ type lineScore struct {
 
 // scoreLine scores l against the positive clauses; ok is false when it
 // matches none of them.
-func scoreLine(clauses []Clause, l *LineRow) (lineScore, bool) {
+func scoreLine(clauses []Clause, l *Analysed) (lineScore, bool) {
 	var s lineScore
 	total := 0
 	for _, c := range clauses {
@@ -118,7 +115,7 @@ func contains(list []string, v string) bool {
 }
 
 // matchClause says how well l matches c (0: not at all) and in which role.
-func matchClause(c Clause, l *LineRow) (float64, string) {
+func matchClause(c Clause, l *Analysed) (float64, string) {
 	baseRole, proseRole := RoleUse, RoleText
 	switch l.Class {
 	case ClassComment:

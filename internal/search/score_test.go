@@ -6,12 +6,8 @@ import (
 	"testing"
 )
 
-func rowsOf(d Document) []LineRow {
-	out := make([]LineRow, len(d.Lines))
-	for i, l := range d.Lines {
-		out[i] = LineRow{N: l.N, Class: l.Class, Text: l.Text, Output: l.Output, Words: l.Words, Prose: l.Prose, Parts: l.Parts, Defs: l.Defs, Sets: l.Sets}
-	}
-	return out
+func analysed(l Line) Analysed {
+	return Analysed{Class: l.Class, Text: l.Text, Output: l.Output, Words: l.Words, Prose: l.Prose, Parts: l.Parts, Defs: l.Defs, Sets: l.Sets}
 }
 
 type scoredLine struct {
@@ -28,9 +24,10 @@ func ranked(t *testing.T, d Document, query string) []scoredLine {
 		t.Fatal(err)
 	}
 	var out []scoredLine
-	for _, r := range rowsOf(d) {
-		if s, ok := scoreLine(q.Clauses, &r); ok {
-			out = append(out, scoredLine{r.N, s.role, s.score})
+	for _, l := range d.Lines {
+		a := analysed(l)
+		if s, ok := scoreLine(q.Clauses, &a); ok {
+			out = append(out, scoredLine{l.N, s.role, s.score})
 		}
 	}
 	sort.SliceStable(out, func(i, j int) bool { return out[i].score > out[j].score })

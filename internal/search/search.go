@@ -28,7 +28,7 @@ import (
 type TextRow struct {
 	ID   int64
 	Hash string // a hash of the analysed line, the same on every engine
-	LineRow
+	Analysed
 }
 
 // ScoredText is a text the query matches: its score, role, and the
@@ -457,7 +457,7 @@ func (s *Searcher) collect(ctx context.Context, q Query, mode Mode) (*found, err
 			asked[i] = c
 		}
 		for i := range rows {
-			if _, ok := scoreLine(asked, &rows[i].LineRow); ok {
+			if _, ok := scoreLine(asked, &rows[i].Analysed); ok {
 				exclude = append(exclude, rows[i].ID)
 			}
 		}
@@ -485,13 +485,13 @@ func (s *Searcher) collect(ctx context.Context, q Query, mode Mode) (*found, err
 		var scored []ScoredText
 		for i := range rows {
 			t := &rows[i]
-			sc, ok := scoreLine(clauses, &t.LineRow)
+			sc, ok := scoreLine(clauses, &t.Analysed)
 			if !ok {
 				continue
 			}
 			var mask uint32
 			for ci, c := range clauses {
-				if m, _ := matchClause(c, &t.LineRow); m > 0 {
+				if m, _ := matchClause(c, &t.Analysed); m > 0 {
 					mask |= 1 << ci
 				}
 			}
