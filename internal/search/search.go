@@ -324,6 +324,9 @@ const (
 	vectorCandidates   = 100
 	// maxTexts bounds the distinct analysed lines one query considers.
 	maxTexts = 20_000
+	// hybridTexts bounds the lexical side of a hybrid (free-text) query:
+	// its best matching distinct lines.
+	hybridTexts = 1_000
 )
 
 func encodeCursor(offset int) string {
@@ -497,6 +500,28 @@ func (s *Searcher) collect(ctx context.Context, q Query, mode Mode) (*found, err
 			}
 			fd.texts[t.ID], fd.scores[t.ID] = t, sc
 			scored = append(scored, ScoredText{ID: t.ID, Score: sc.score, Mask: mask})
+		}
+		if mode == ModeHybrid && len(scored) > 0 {
+			// A question's words are common ("tool", "change"): the
+			// lexical side ranks with its best matching lines only —
+			// those scoring at least half the best (with coordination,
+			// lines with most of the words) — and at most hybridTexts.
+			sort.Slice(scored, func(i, j int) bool {
+				a, b := scored[i], scored[j]
+				if a.Score != b.Score {
+					return a.Score > b.Score
+				}
+				return fd.texts[a.ID].Hash < fd.texts[b.ID].Hash
+			})
+			keep := 0
+			for keep < len(scored) && keep < hybridTexts && scored[keep].Score >= scored[0].Score/2 {
+				keep++
+			}
+			for _, t := range scored[keep:] {
+				delete(fd.texts, t.ID)
+				delete(fd.scores, t.ID)
+			}
+			scored = scored[:keep]
 		}
 		if len(scored) > 0 {
 			section := ""
