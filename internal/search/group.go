@@ -19,6 +19,7 @@ type fileGroup struct {
 
 type pkgGroup struct {
 	first FileRow
+	name  string // lower case, for ordering
 	score float64
 	hits  int
 	files []*fileGroup
@@ -66,8 +67,8 @@ func fieldIs(field, want string) bool {
 	return strings.EqualFold(field, strings.TrimSpace(want))
 }
 
-func (f Filter) passFile(r FileRow, except int) bool {
-	if except != dimKind && f.FileKind != "" && fileKind(r.Filename) != f.FileKind {
+func (f Filter) passFile(r FileRow, kind string, except int) bool {
+	if except != dimKind && f.FileKind != "" && kind != f.FileKind {
 		return false
 	}
 	return f.File == "" || containsFold(r.Filename, f.File)
@@ -124,13 +125,19 @@ func group(f Filter, docs map[int64]*docHits, files []FileRow) grouped {
 		}
 		m[value][pkg] = true
 	}
-	pkgs := map[string]*pkgGroup{}
+	pkgs := make(map[string]*pkgGroup, len(docs))
+	kindOf := map[string]string{} // file name → kind (many files share a name)
 	for _, r := range files {
 		d := docs[r.DocID]
 		if d == nil {
 			continue
 		}
-		pkgOK, fileOK := f.passPackage(r, dimNone), f.passFile(r, dimNone)
+		kind, ok := kindOf[r.Filename]
+		if !ok {
+			kind = fileKind(r.Filename)
+			kindOf[r.Filename] = kind
+		}
+		pkgOK, fileOK := f.passPackage(r, dimNone), f.passFile(r, kind, dimNone)
 		if fileOK && d.hits > 0 {
 			if f.passPackage(r, dimMachine) {
 				addPkg(machines, r.Machine, r.PackageID)
@@ -142,8 +149,8 @@ func group(f Filter, docs map[int64]*docHits, files []FileRow) grouped {
 				addPkg(platforms, r.Platform, r.PackageID)
 			}
 		}
-		if pkgOK && d.hits > 0 && f.passFile(r, dimKind) {
-			kinds[fileKind(r.Filename)]++
+		if pkgOK && d.hits > 0 && f.passFile(r, kind, dimKind) {
+			kinds[kind]++
 		}
 		if pkgOK && fileOK {
 			for k, n := range d.kinds {
@@ -155,7 +162,7 @@ func group(f Filter, docs map[int64]*docHits, files []FileRow) grouped {
 		}
 		pg := pkgs[r.PackageID]
 		if pg == nil {
-			pg = &pkgGroup{first: r}
+			pg = &pkgGroup{first: r, name: strings.ToLower(r.PackageName)}
 			pkgs[r.PackageID] = pg
 		}
 		if r.Version > pg.first.Version {
@@ -188,9 +195,8 @@ func group(f Filter, docs map[int64]*docHits, files []FileRow) grouped {
 		if a.hits != b.hits {
 			return a.hits > b.hits
 		}
-		an, bn := strings.ToLower(a.first.PackageName), strings.ToLower(b.first.PackageName)
-		if an != bn {
-			return an < bn
+		if a.name != b.name {
+			return a.name < b.name
 		}
 		return a.first.PackageID < b.first.PackageID
 	})

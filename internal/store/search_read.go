@@ -473,52 +473,51 @@ func scanVectors(ctx context.Context, c *pgx.Conn, ids *[]int64, vecs map[int64]
 }
 
 // sectionsOfVectors lists the sections of current documents that have the
-// given embeddings, in the order of ids.
+// given embeddings, in the order of ids (then by content and position),
+// at most maxSectionRows: an embedding shared by many identical sections
+// (a section untouched in a thousand posts derived from one template)
+// fills the budget early, and the rest is not read.
 func (db *DB) sectionsOfVectors(ctx context.Context, indexVersion string, ids []int64, vecs map[int64][]float32) ([]search.SectionCandidate, error) {
 	if len(ids) == 0 {
 		return nil, nil
 	}
-	rank := make(map[int64]int, len(ids))
-	for i, id := range ids {
-		rank[id] = i
-	}
-	list, arg := db.idsArg(ids, 2)
-	rows, err := db.SQL.QueryContext(ctx, `SELECT s.vector_id, `+sectionColumns+` FROM search_sections s
+	stmt, err := db.SQL.PrepareContext(ctx, `SELECT `+sectionColumns+` FROM search_sections s
 		JOIN search_docs d ON d.id = s.doc_id AND d.index_version = $1
-		WHERE s.vector_id IN `+list, indexVersion, arg)
+		WHERE s.vector_id = $2`)
 	if err != nil {
 		return nil, err
 	}
-	defer rows.Close()
-	type row struct {
-		vid int64
-		c   search.SectionCandidate
-	}
-	var all []row
-	for rows.Next() {
-		var r row
-		if err := rows.Scan(&r.vid, &r.c.DocID, &r.c.SHA256, &r.c.Ord, &r.c.Name, &r.c.Kind, &r.c.StartLine, &r.c.EndLine, &r.c.Hash); err != nil {
+	defer stmt.Close()
+	var out []search.SectionCandidate
+	for _, id := range ids {
+		if len(out) >= maxSectionRows {
+			break
+		}
+		rows, err := stmt.QueryContext(ctx, indexVersion, id)
+		if err != nil {
 			return nil, err
 		}
-		r.c.Vector = vecs[r.vid]
-		all = append(all, r)
-	}
-	if err := rows.Err(); err != nil {
-		return nil, err
-	}
-	sort.Slice(all, func(i, j int) bool {
-		a, b := all[i], all[j]
-		if rank[a.vid] != rank[b.vid] {
-			return rank[a.vid] < rank[b.vid]
+		var these []search.SectionCandidate
+		for rows.Next() {
+			c, err := scanSection(rows)
+			if err != nil {
+				rows.Close()
+				return nil, err
+			}
+			c.Vector = vecs[id]
+			these = append(these, c)
 		}
-		if a.c.SHA256 != b.c.SHA256 {
-			return a.c.SHA256 < b.c.SHA256
+		rows.Close()
+		if err := rows.Err(); err != nil {
+			return nil, err
 		}
-		return a.c.Ord < b.c.Ord
-	})
-	out := make([]search.SectionCandidate, 0, min(len(all), maxSectionRows))
-	for _, r := range all[:min(len(all), maxSectionRows)] {
-		out = append(out, r.c)
+		sort.Slice(these, func(i, j int) bool {
+			if these[i].SHA256 != these[j].SHA256 {
+				return these[i].SHA256 < these[j].SHA256
+			}
+			return these[i].Ord < these[j].Ord
+		})
+		out = append(out, these[:min(len(these), maxSectionRows-len(out))]...)
 	}
 	return out, nil
 }
