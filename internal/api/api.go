@@ -9,6 +9,8 @@ import (
 	"errors"
 	"log/slog"
 	"net/http"
+	"reflect"
+	"regexp"
 	"strings"
 
 	"github.com/danielgtaylor/huma/v2"
@@ -16,8 +18,13 @@ import (
 	"github.com/go-chi/chi/v5"
 
 	"github.com/veripost/veripost/internal/apperror"
+	"github.com/veripost/veripost/internal/auth"
 	"github.com/veripost/veripost/internal/blob"
 	"github.com/veripost/veripost/internal/catalog"
+	"github.com/veripost/veripost/internal/compare"
+	"github.com/veripost/veripost/internal/index"
+	"github.com/veripost/veripost/internal/loader"
+	"github.com/veripost/veripost/internal/registry"
 	"github.com/veripost/veripost/internal/search"
 	"github.com/veripost/veripost/internal/upload"
 )
@@ -25,15 +32,25 @@ import (
 // Deps is what the API needs.
 type Deps struct {
 	Repo    catalog.Repository
+	Browser catalog.Browser
 	Service *catalog.Service
 	Blobs   blob.Store
-	Index   IndexReader
+	Index   index.Reader
 	Reindex Reindexer
 	Search  *search.Searcher // nil: the search routes answer 503
-	Limits  upload.Limits
-	Log     *slog.Logger
-	Version string
+	Compare *compare.Service // optional
+	Explain *loader.Loader   // loads and analyses stored versions for the explain endpoints
+	// Registry is the stock library registry (nil: its routes are absent).
+	Registry *registry.Service
+	Limits   upload.Limits
+	Log      *slog.Logger
+	Version  string
+	// Auth serves accounts, tokens and the audit trail.
+	Auth *auth.Service
 }
+
+// secretField matches the locations of request fields that hold secrets.
+var secretField = regexp.MustCompile(`(?i)password|token|secret|code`)
 
 // Prefix is where the API lives.
 const Prefix = "/api/v1"
@@ -44,9 +61,15 @@ func init() {
 	huma.NewError = func(status int, msg string, errs ...error) huma.StatusError {
 		details := make([]string, 0, len(errs))
 		for _, e := range errs {
-			if e != nil {
-				details = append(details, e.Error())
+			if e == nil {
+				continue
 			}
+			// Validation errors quote the value; never a secret's.
+			if d, ok := e.(*huma.ErrorDetail); ok && secretField.MatchString(d.Location) {
+				details = append(details, d.Message+" ("+d.Location+")")
+				continue
+			}
+			details = append(details, e.Error())
 		}
 		code := apperror.CodeBadRequest
 		switch {
@@ -92,13 +115,34 @@ func Mount(r chi.Router, d Deps) huma.API {
 	cfg.DocsPath = "" // the built-in docs page loads scripts from a CDN; VeriPost must work offline
 	cfg.SchemasPath = Prefix + "/schemas"
 	cfg.CreateHooks = nil // no $schema links in responses
+	cfg.Components.Schemas = huma.NewMapRegistry("#/components/schemas/", schemaName)
 	api := humachi.New(r, cfg)
 	h := &handlers{Deps: d}
 	h.register(api)
 	h.registerIndex(api)
 	h.registerParse(api)
 	h.registerSearch(api)
+	h.registerCompare(api)
+	h.registerExplain(api)
+	h.registerAuth(api)
+	h.registerRegistry(api)
 	return api
+}
+
+// schemaName names a type's schema in the OpenAPI document. Types from other
+// packages are prefixed with their package (CatalogPackage,
+// ResolveSideFile), because packages reuse short names.
+func schemaName(t reflect.Type, hint string) string {
+	name := huma.DefaultSchemaNamer(t, hint)
+	for t.Kind() == reflect.Pointer || t.Kind() == reflect.Slice || t.Kind() == reflect.Map || t.Kind() == reflect.Array {
+		t = t.Elem()
+	}
+	pkg := t.PkgPath()
+	if pkg == "" || t.Name() == "" || strings.HasSuffix(pkg, "/internal/api") {
+		return name
+	}
+	base := pkg[strings.LastIndex(pkg, "/")+1:]
+	return strings.ToUpper(base[:1]) + base[1:] + name
 }
 
 type handlers struct{ Deps }

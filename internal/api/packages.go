@@ -9,6 +9,7 @@ import (
 	"mime"
 	"mime/multipart"
 	"net/http"
+	"strconv"
 	"strings"
 	"time"
 
@@ -16,6 +17,7 @@ import (
 	"github.com/danielgtaylor/huma/v2/adapters/humachi"
 
 	"github.com/veripost/veripost/internal/apperror"
+	"github.com/veripost/veripost/internal/auth"
 	"github.com/veripost/veripost/internal/blob"
 	"github.com/veripost/veripost/internal/catalog"
 	"github.com/veripost/veripost/internal/search"
@@ -36,8 +38,12 @@ func (h *handlers) register(api huma.API) {
 	api.OpenAPI().Paths[Prefix+"/packages"].Post.RequestBody = uploadRequestBody()
 	huma.Register(api, huma.Operation{
 		OperationID: "list-packages", Method: http.MethodGet, Path: Prefix + "/packages",
-		Summary: "List packages, newest first, each with its latest version's files", Tags: tags,
+		Summary: "List packages, newest first, each with its latest version's files; or, with search/filters/sort, browse them (as the web UI's list does)", Tags: tags, Errors: []int{400},
 	}, h.list)
+	huma.Register(api, huma.Operation{
+		OperationID: "package-facets", Method: http.MethodGet, Path: Prefix + "/packages/facets",
+		Summary: "The machine, controller and status values packages have, with counts (for filters)", Tags: tags,
+	}, h.facets)
 	huma.Register(api, huma.Operation{
 		OperationID: "get-package", Method: http.MethodGet, Path: Prefix + "/packages/{id}",
 		Summary: "Get a package with its latest version's files", Tags: tags, Errors: []int{404},
@@ -48,8 +54,12 @@ func (h *handlers) register(api huma.API) {
 	}, h.edit)
 	huma.Register(api, huma.Operation{
 		OperationID: "list-versions", Method: http.MethodGet, Path: Prefix + "/packages/{id}/versions",
-		Summary: "List a package's versions, newest first", Tags: tags, Errors: []int{404},
+		Summary: "List a package's versions, newest first, paged", Tags: tags, Errors: []int{400, 404},
 	}, h.versions)
+	huma.Register(api, huma.Operation{
+		OperationID: "version-files", Method: http.MethodGet, Path: Prefix + "/packages/{id}/versions/{number}",
+		Summary: "One version of a package with its files", Tags: tags, Errors: []int{404},
+	}, h.versionFiles)
 	huma.Register(api, huma.Operation{
 		OperationID: "package-status", Method: http.MethodGet, Path: Prefix + "/packages/{id}/status",
 		Summary: "Ingestion status of a package's latest version (poll this after an upload)", Tags: tags, Errors: []int{404},
@@ -102,7 +112,9 @@ type uploadInput struct {
 	rawRequest
 }
 
-// UploadResult is the 202 answer to an upload.
+// UploadResult is the answer to an upload: 202 when a version was
+// recorded, 200 when the upload was identical to the package's latest
+// version and nothing new was recorded.
 type UploadResult struct {
 	PackageID string         `json:"package_id"`
 	VersionID string         `json:"version_id"`
@@ -111,9 +123,14 @@ type UploadResult struct {
 	Status    catalog.Status `json:"status"`
 	StatusURL string         `json:"status_url"`
 	Files     int            `json:"file_count"`
+	Created   bool           `json:"created" doc:"false when the upload was identical to the latest version: no version was created"`
+	// IdenticalTo is the number of an earlier version of the package with
+	// exactly the same files (0 when none).
+	IdenticalTo int `json:"identical_to,omitempty"`
 }
 
 type uploadOutput struct {
+	Status   int
 	Location string `header:"Location"`
 	Body     UploadResult
 }
@@ -139,6 +156,8 @@ func (h *handlers) upload(ctx context.Context, in *uploadInput) (*uploadOutput, 
 		PackageID: strings.TrimSpace(up.Fields["package_id"]),
 		Name:      strings.TrimSpace(up.Fields["name"]),
 		Note:      strings.TrimSpace(up.Fields["note"]),
+		// auth: who uploaded (the signed-in user, or the token's owner).
+		UploadedBy: auth.ActorFrom(ctx).Name(),
 	}
 	for _, f := range up.Files {
 		req.Files = append(req.Files, catalog.UploadFile{
@@ -150,10 +169,20 @@ func (h *handlers) upload(ctx context.Context, in *uploadInput) (*uploadOutput, 
 	if err != nil {
 		return nil, h.fail(ctx, err)
 	}
+	// auth: record the upload in the audit trail (an identical re-upload
+	// changes nothing, so there is nothing to record).
+	if acc.Created {
+		h.audit(ctx, auth.ActionPackageUpload, fmt.Sprintf("uploaded version %d of %s", acc.Version.Number, acc.Package.Name), acc.Package.ID,
+			map[string]any{"version_id": acc.Version.ID, "version": acc.Version.Number, "files": acc.Version.FileCount, "name": acc.Package.Name})
+	}
 	status := Prefix + "/packages/" + acc.Package.ID + "/status"
-	return &uploadOutput{Location: status, Body: UploadResult{
+	code := http.StatusAccepted
+	if !acc.Created {
+		code = http.StatusOK
+	}
+	return &uploadOutput{Status: code, Location: status, Body: UploadResult{
 		PackageID: acc.Package.ID, VersionID: acc.Version.ID, Version: acc.Version.Number, JobID: acc.Version.JobID,
-		Status: acc.Version.Status, StatusURL: status, Files: acc.Version.FileCount,
+		Status: acc.Version.Status, StatusURL: status, Files: acc.Version.FileCount, Created: acc.Created, IdenticalTo: acc.IdenticalTo,
 	}}, nil
 }
 
@@ -163,44 +192,92 @@ func tooLarge(got, limit int64) error {
 		detail = fmt.Sprintf("request body is %d bytes; the limit is %d bytes", got, limit)
 	}
 	return apperror.New(http.StatusRequestEntityTooLarge, apperror.CodeRequestTooLarge,
-		fmt.Sprintf("The upload is larger than this server accepts (%s). Remove files that are not part of the post, or ask your administrator to raise VERIPOST_MAX_REQUEST_BYTES.", humanBytes(limit)),
+		fmt.Sprintf("The upload is larger than this server accepts (%s). Remove files that are not part of the post, or ask your administrator to raise VERIPOST_MAX_REQUEST_BYTES.", upload.HumanBytes(limit)),
 		detail)
 }
 
-func humanBytes(n int64) string {
-	switch {
-	case n >= 1<<30:
-		return fmt.Sprintf("%.1f GiB", float64(n)/(1<<30))
-	case n >= 1<<20:
-		return fmt.Sprintf("%.1f MiB", float64(n)/(1<<20))
-	case n >= 1<<10:
-		return fmt.Sprintf("%.1f KiB", float64(n)/(1<<10))
-	}
-	return fmt.Sprintf("%d bytes", n)
+type listInput struct {
+	Limit      int    `query:"limit" minimum:"1" maximum:"200" default:"50" doc:"page size"`
+	Cursor     string `query:"cursor" doc:"next_cursor from the previous page"`
+	Search     string `query:"search" maxLength:"200" doc:"browse: packages whose name contains this text (case-insensitive)"`
+	Status     string `query:"status" enum:"pending,validating,storing,parsing,ready,error" doc:"browse: latest version's ingestion status"`
+	Machine    string `query:"machine" maxLength:"200" doc:"browse: exact machine (use the value from /packages/facets; '-' for none)"`
+	Controller string `query:"controller" maxLength:"200" doc:"browse: exact controller ('-' for none)"`
+	Sort       string `query:"sort" enum:"uploaded,name,machine,controller,platform,status,files,diagnostics" doc:"browse: sort key"`
+	Order      string `query:"order" enum:"asc,desc" doc:"browse: sort order (default desc for uploaded, asc otherwise)"`
 }
 
-type listInput struct {
-	Limit  int    `query:"limit" minimum:"1" maximum:"200" default:"50" doc:"page size"`
-	Cursor string `query:"cursor" doc:"next_cursor from the previous page"`
+// browsing reports whether any browse parameter is set.
+func (in *listInput) browsing() bool {
+	return in.Search != "" || in.Status != "" || in.Machine != "" || in.Controller != "" || in.Sort != "" || in.Order != ""
+}
+
+// PackageList is one page of packages; Total is set when browsing.
+type PackageList struct {
+	catalog.Page[catalog.Package]
+	Total int `json:"total,omitempty"`
 }
 
 type listOutput struct {
-	Body catalog.Page[catalog.Package]
+	Body PackageList
 }
 
 func (h *handlers) list(ctx context.Context, in *listInput) (*listOutput, error) {
+	if in.browsing() {
+		return h.browse(ctx, in)
+	}
 	page, err := h.Repo.ListPackages(ctx, in.Limit, in.Cursor)
 	if err != nil {
-		if errors.Is(err, catalog.ErrBadCursor) {
-			return nil, apperror.New(http.StatusBadRequest, apperror.CodeBadRequest,
-				"The page cursor is not valid. Start again from the first page.", err.Error())
-		}
-		return nil, h.fail(ctx, err)
+		return nil, h.cursorErr(ctx, err, in.Cursor)
 	}
 	if page.Items == nil {
 		page.Items = []catalog.Package{}
 	}
-	return &listOutput{Body: page}, nil
+	return &listOutput{Body: PackageList{Page: page}}, nil
+}
+
+// BrowseQuery turns browse parameters into the catalogue's query; the web
+// UI's list page uses it too, so both read the same.
+func BrowseQuery(search, status, machine, controller, sort, order string, limit, offset int) catalog.BrowseQuery {
+	q := catalog.BrowseQuery{Search: search, Status: catalog.Status(status), Sort: sort, Limit: limit, Offset: offset}
+	q.Machine, q.Controller = catalog.FilterValue(machine), catalog.FilterValue(controller)
+	if q.Sort == "" {
+		q.Sort = catalog.BrowseSortUploaded
+	}
+	q.Desc = order == "desc" || (order == "" && q.Sort == catalog.BrowseSortUploaded)
+	return q
+}
+
+func (h *handlers) browse(ctx context.Context, in *listInput) (*listOutput, error) {
+	offset, err := offsetCursor(in.Cursor)
+	if err != nil {
+		return nil, err
+	}
+	res, err := h.Browser.BrowsePackages(ctx, BrowseQuery(in.Search, in.Status, in.Machine, in.Controller, in.Sort, in.Order, in.Limit, offset))
+	if err != nil {
+		return nil, h.fail(ctx, err)
+	}
+	out := &listOutput{Body: PackageList{Total: res.Total, Page: catalog.Page[catalog.Package]{Items: []catalog.Package{}}}}
+	for _, r := range res.Rows {
+		if r.Files == nil {
+			r.Files = []catalog.File{}
+		}
+		out.Body.Items = append(out.Body.Items, r.Package)
+	}
+	if next := offset + len(res.Rows); next < res.Total {
+		out.Body.NextCursor = strconv.Itoa(next)
+	}
+	return out, nil
+}
+
+type facetsOutput struct{ Body catalog.BrowseFacets }
+
+func (h *handlers) facets(ctx context.Context, _ *struct{}) (*facetsOutput, error) {
+	f, err := h.Browser.BrowseFacets(ctx)
+	if err != nil {
+		return nil, h.fail(ctx, err)
+	}
+	return &facetsOutput{Body: f}, nil
 }
 
 type idInput struct {
@@ -234,29 +311,66 @@ func (h *handlers) edit(ctx context.Context, in *editInput) (*packageOutput, err
 		return nil, apperror.New(http.StatusUnprocessableEntity, apperror.CodeValidation,
 			"A package needs a name.", "name is empty")
 	}
+	// auth: the state before the edit, for the audit trail.
+	before, err := h.Repo.GetPackage(ctx, in.ID)
+	if err != nil {
+		return nil, h.repoErr(ctx, err, "package", in.ID)
+	}
 	p, err := h.Repo.EditMetadata(ctx, in.ID, catalog.MetadataEdit{
 		Name: in.Body.Name, MachineType: in.Body.MachineType, ControllerType: in.Body.ControllerType, Platform: in.Body.Platform,
 	})
 	if err != nil {
 		return nil, h.repoErr(ctx, err, "package", in.ID)
 	}
+	h.audit(ctx, auth.ActionPackageEdit, "edited the details of "+p.Name, p.ID,
+		map[string]any{"before": packageFacts(before), "after": packageFacts(p)})
 	return &packageOutput{Body: p}, nil
 }
 
-type versionsOutput struct {
-	Body struct {
-		Items []catalog.Version `json:"items"`
-	}
+type versionsInput struct {
+	ID     string `path:"id" doc:"package id (UUID)"`
+	Limit  int    `query:"limit" minimum:"1" maximum:"500" default:"100" doc:"page size"`
+	Cursor string `query:"cursor" doc:"next_cursor from the previous page"`
 }
 
-func (h *handlers) versions(ctx context.Context, in *idInput) (*versionsOutput, error) {
-	vs, err := h.Repo.ListVersions(ctx, in.ID)
+type versionsOutput struct {
+	Body catalog.Page[catalog.Version]
+}
+
+func (h *handlers) versions(ctx context.Context, in *versionsInput) (*versionsOutput, error) {
+	page, err := h.Repo.ListVersions(ctx, in.ID, in.Limit, in.Cursor)
+	if errors.Is(err, catalog.ErrBadCursor) {
+		return nil, badCursor(in.Cursor)
+	}
 	if err != nil {
 		return nil, h.repoErr(ctx, err, "package", in.ID)
 	}
-	out := &versionsOutput{}
-	out.Body.Items = vs
-	return out, nil
+	return &versionsOutput{Body: page}, nil
+}
+
+type versionNumberInput struct {
+	ID     string `path:"id" doc:"package id (UUID)"`
+	Number int    `path:"number" minimum:"1" doc:"version number"`
+}
+
+// VersionBody is one version with its files.
+type VersionBody struct {
+	catalog.Version
+	Files []catalog.File `json:"files"`
+}
+
+type versionFilesOutput struct{ Body VersionBody }
+
+func (h *handlers) versionFiles(ctx context.Context, in *versionNumberInput) (*versionFilesOutput, error) {
+	v, err := h.version(ctx, in.ID, in.Number)
+	if err != nil {
+		return nil, err
+	}
+	files, err := h.Repo.VersionFiles(ctx, v.ID)
+	if err != nil {
+		return nil, h.fail(ctx, err)
+	}
+	return &versionFilesOutput{Body: VersionBody{Version: v, Files: files}}, nil
 }
 
 // StatusBody is the polling answer.
@@ -272,6 +386,7 @@ type StatusBody struct {
 	SectionCount int            `json:"section_count"`
 	ErrorCount   int            `json:"error_count" doc:"UPG diagnostics of severity error (the package can be ready and still have them)"`
 	WarningCount int            `json:"warning_count"`
+	InfoCount    int            `json:"info_count"`
 	JobID        int64          `json:"job_id"`
 	UpdatedAt    time.Time      `json:"updated_at"`
 	// Search: indexed once the version is ready (shortly after).
@@ -292,7 +407,7 @@ func (h *handlers) status(ctx context.Context, in *idInput) (*statusOutput, erro
 	body := StatusBody{
 		PackageID: v.PackageID, VersionID: v.ID, Version: v.Number, Status: v.Status, Done: v.Status.Terminal(),
 		ErrorMessage: v.ErrorMessage, ErrorDetail: v.ErrorDetail, FileCount: v.FileCount, SectionCount: v.SectionCount,
-		ErrorCount: v.ErrorCount, WarningCount: v.WarningCount, JobID: v.JobID, UpdatedAt: v.UpdatedAt,
+		ErrorCount: v.ErrorCount, WarningCount: v.WarningCount, InfoCount: v.InfoCount, JobID: v.JobID, UpdatedAt: v.UpdatedAt,
 	}
 	if h.Search != nil && v.Status == catalog.StatusReady {
 		if body.SearchIndexed, body.NearDuplicate, err = h.Search.VersionSearch(ctx, v.ID); err != nil {
@@ -354,24 +469,14 @@ func (h *handlers) downloadZip(ctx context.Context, in *zipInput) (*streamOutput
 	files := pkg.Files
 	number := pkg.LatestVersion
 	if in.Version != 0 && in.Version != pkg.LatestVersion {
-		vs, err := h.Repo.ListVersions(ctx, in.ID)
+		v, err := h.version(ctx, in.ID, in.Version)
 		if err != nil {
-			return nil, h.repoErr(ctx, err, "package", in.ID)
+			return nil, err
 		}
-		found := false
-		for _, v := range vs {
-			if v.Number == in.Version {
-				files, err = h.Repo.VersionFiles(ctx, v.ID)
-				if err != nil {
-					return nil, h.fail(ctx, err)
-				}
-				found, number = true, v.Number
-			}
+		if files, err = h.Repo.VersionFiles(ctx, v.ID); err != nil {
+			return nil, h.fail(ctx, err)
 		}
-		if !found {
-			return nil, apperror.Newf(http.StatusNotFound, apperror.CodeNotFound,
-				"That package has no such version. See its versions list.", "version %d of package %s", in.Version, in.ID)
-		}
+		number = v.Number
 	}
 	// Check the store answers before the 200 goes out; a failure after
 	// that can only abort the stream.
@@ -428,8 +533,36 @@ func zipName(pkgName string, version int) string {
 type deleteOutput struct{}
 
 func (h *handlers) delete(ctx context.Context, in *idInput) (*deleteOutput, error) {
+	// auth: engineers and reviewers delete only packages they uploaded
+	// themselves; administrators any.
+	pkg, err := h.Repo.GetPackage(ctx, in.ID)
+	if err != nil {
+		return nil, h.repoErr(ctx, err, "package", in.ID)
+	}
+	var uploaders []string
+	for cursor := ""; ; {
+		page, err := h.Repo.ListVersions(ctx, in.ID, 500, cursor)
+		if err != nil {
+			return nil, h.repoErr(ctx, err, "package", in.ID)
+		}
+		for _, v := range page.Items {
+			uploaders = append(uploaders, v.UploadedBy)
+		}
+		if cursor = page.NextCursor; cursor == "" {
+			break
+		}
+	}
+	if !auth.MayDeletePackage(auth.ActorFrom(ctx), uploaders) {
+		return nil, auth.ErrForbidden("You may delete only packages whose every version you uploaded yourself. Ask an administrator to delete this one.")
+	}
 	if err := h.Service.Delete(ctx, in.ID); err != nil {
 		return nil, h.fail(ctx, err)
 	}
+	h.audit(ctx, auth.ActionPackageDelete, "deleted "+pkg.Name, pkg.ID,
+		map[string]any{"before": packageFacts(pkg), "versions": len(uploaders)})
 	return &deleteOutput{}, nil
+}
+
+func packageFacts(p catalog.Package) map[string]any {
+	return map[string]any{"name": p.Name, "machine_type": p.MachineType, "controller_type": p.ControllerType, "platform": p.Platform}
 }

@@ -2,8 +2,6 @@ package api
 
 import (
 	"context"
-	"crypto/sha256"
-	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -14,10 +12,8 @@ import (
 
 	"github.com/danielgtaylor/huma/v2"
 
+	"github.com/veripost/veripost/internal/analysis"
 	"github.com/veripost/veripost/internal/apperror"
-	"github.com/veripost/veripost/internal/catalog"
-	"github.com/veripost/veripost/internal/index"
-	"github.com/veripost/veripost/internal/ingest"
 	"github.com/veripost/veripost/internal/upg"
 )
 
@@ -45,49 +41,15 @@ func (h *handlers) registerParse(api huma.API) {
 
 type parseInput struct{ rawRequest }
 
-// ParsedFile is one file of a parse answer.
-type ParsedFile struct {
-	Filename     string             `json:"filename"`
-	Kind         string             `json:"kind"`
-	LineCount    int                `json:"line_count"`
-	ErrorCount   int                `json:"error_count"`
-	WarningCount int                `json:"warning_count"`
-	Outline      json.RawMessage    `json:"outline"`
-	Diagnostics  []index.Diagnostic `json:"diagnostics"`
-}
-
-// ParsedLibrary is one include of a parse answer.
-type ParsedLibrary struct {
-	File         string `json:"file"`
-	DeclaredPath string `json:"declared_path"`
-	Line         int    `json:"line"`
-	Resolved     string `json:"resolved,omitempty"`
-	How          string `json:"how"`
-}
-
-// ParsedDiagnostic is a cross-file finding of a parse answer.
-type ParsedDiagnostic struct {
-	File string `json:"file"`
-	index.Diagnostic
-}
-
-// ParseBody is the parse answer.
-type ParseBody struct {
-	ParserVersion string             `json:"parser_version"`
-	Files         []ParsedFile       `json:"files"`
-	Libraries     []ParsedLibrary    `json:"libraries"`
-	Diagnostics   []ParsedDiagnostic `json:"diagnostics"`
-	Metadata      index.Metadata     `json:"metadata"`
-	SectionCount  int                `json:"section_count"`
-}
-
-type parseOutput struct{ Body ParseBody }
+type parseOutput struct{ Body analysis.Result }
 
 type namedContent struct {
 	Name    string `json:"name"`
 	Content string `json:"content"`
 }
 
+// parse answers with the one analysis of the files (the same JSON as
+// `veripost parse --json`).
 func (h *handlers) parse(ctx context.Context, in *parseInput) (*parseOutput, error) {
 	files, err := h.readParseRequest(in)
 	if err != nil {
@@ -97,7 +59,7 @@ func (h *handlers) parse(ctx context.Context, in *parseInput) (*parseOutput, err
 		return nil, apperror.New(http.StatusBadRequest, apperror.CodeNoFiles,
 			"Send at least one file to parse.", "no files in the request")
 	}
-	contents := make([]ingest.FileContent, len(files))
+	inputs := make([]analysis.Input, len(files))
 	seen := map[string]bool{}
 	for i, f := range files {
 		if f.Name == "" || seen[f.Name] {
@@ -105,30 +67,9 @@ func (h *handlers) parse(ctx context.Context, in *parseInput) (*parseOutput, err
 				"Every file needs a name, and names must differ.", "file %d is named %q", i+1, f.Name)
 		}
 		seen[f.Name] = true
-		sum := sha256.Sum256([]byte(f.Content))
-		contents[i] = ingest.FileContent{
-			File: catalog.File{ID: f.Name, Filename: f.Name, Size: int64(len(f.Content)), SHA256: hex.EncodeToString(sum[:])},
-			Data: []byte(f.Content),
-		}
+		inputs[i] = analysis.Input{Name: f.Name, Data: []byte(f.Content)}
 	}
-	results, v := ingest.Analyze("", ingest.ParserVersion, contents)
-	body := ParseBody{ParserVersion: ingest.ParserVersion, Metadata: v.Metadata, SectionCount: v.SectionCount,
-		Files: []ParsedFile{}, Libraries: []ParsedLibrary{}, Diagnostics: []ParsedDiagnostic{}}
-	for i, r := range results {
-		diags := r.Diagnostics
-		if diags == nil {
-			diags = []index.Diagnostic{}
-		}
-		body.Files = append(body.Files, ParsedFile{Filename: contents[i].Filename, Kind: r.Kind, LineCount: r.LineCount,
-			ErrorCount: r.ErrorCount, WarningCount: r.WarningCount, Outline: json.RawMessage(r.Outline), Diagnostics: diags})
-	}
-	for _, l := range v.Libraries {
-		body.Libraries = append(body.Libraries, ParsedLibrary{File: l.FileID, DeclaredPath: l.DeclaredPath, Line: l.Line, Resolved: l.ResolvedName, How: l.How})
-	}
-	for _, d := range v.Diagnostics {
-		body.Diagnostics = append(body.Diagnostics, ParsedDiagnostic{File: d.FileID, Diagnostic: d.Diagnostic})
-	}
-	return &parseOutput{Body: body}, nil
+	return &parseOutput{Body: analysis.Analyze(inputs)}, nil
 }
 
 // readParseRequest reads JSON or multipart files within the request limit.

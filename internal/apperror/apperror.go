@@ -82,6 +82,27 @@ const (
 	CodeBinaryFile        = "BINARY_FILE"
 	CodeBadQuery          = "BAD_QUERY"
 	CodeNotIndexed        = "NOT_INDEXED"
+	CodeAmbiguous         = "AMBIGUOUS"
+	CodeTooLargeToCompare = "TOO_LARGE_TO_COMPARE"
+
+	// The LLM copilot (internal/llm).
+	CodeLLMDisabled        = "LLM_DISABLED"
+	CodeLLMUnavailable     = "LLM_UNAVAILABLE"
+	CodeLLMRateLimited     = "LLM_RATE_LIMITED"
+	CodeLLMTimeout         = "LLM_TIMEOUT"
+	CodeLLMBadReply        = "LLM_BAD_REPLY"
+	CodeLLMRejected        = "LLM_REJECTED"
+	CodeLLMBudgetExhausted = "LLM_BUDGET_EXHAUSTED"
+
+	// Identity and access (internal/auth).
+	CodeUnauthenticated = "UNAUTHENTICATED"
+	CodeForbidden       = "FORBIDDEN"
+	CodeRateLimited     = "RATE_LIMITED"
+	CodeWeakPassword    = "WEAK_PASSWORD"
+	CodeConflict        = "CONFLICT"
+	CodeSetupRequired   = "SETUP_REQUIRED"
+	CodeCrossOrigin     = "CROSS_ORIGIN_REQUEST"
+	CodeSSOFailed       = "SSO_FAILED"
 )
 
 // GetStatus returns the HTTP status (it lets HTTP frameworks that look for

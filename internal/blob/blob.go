@@ -76,12 +76,25 @@ type Store interface {
 	Open(ctx context.Context, key string) (Object, error)
 	// Exists reports whether key is stored.
 	Exists(ctx context.Context, key string) (bool, error)
+	// Stat returns a stored object's size and modification time without
+	// reading it (ErrNotFound when it is missing).
+	Stat(ctx context.Context, key string) (Info, error)
+	// List calls fn for every stored object, in no particular order, until fn
+	// returns an error. Objects that are not content-addressed are skipped.
+	List(ctx context.Context, fn func(Info) error) error
 	// Delete removes key; a missing key is not an error.
 	Delete(ctx context.Context, key string) error
 	// Ping checks that the store is reachable (for /readyz).
 	Ping(ctx context.Context) error
 	// Close releases the store's resources.
 	Close() error
+}
+
+// Info describes a stored object.
+type Info struct {
+	Key     string
+	Size    int64
+	ModTime time.Time
 }
 
 // Object is a stored object opened for reading.
@@ -408,6 +421,43 @@ func (s *store) Exists(ctx context.Context, key string) (bool, error) {
 	return ok, nil
 }
 
+func (s *store) Stat(ctx context.Context, key string) (Info, error) {
+	if !ValidKey(key) {
+		return Info{}, fmt.Errorf("%w: %q", ErrInvalidKey, key)
+	}
+	a, err := s.b.Attributes(ctx, ObjectPath(key))
+	if err != nil {
+		if gcerrors.Code(err) == gcerrors.NotFound {
+			return Info{}, fmt.Errorf("%w: %s", ErrNotFound, key)
+		}
+		return Info{}, fmt.Errorf("blob: stat %s: %w", key, err)
+	}
+	return Info{Key: key, Size: a.Size, ModTime: a.ModTime}, nil
+}
+
+func (s *store) List(ctx context.Context, fn func(Info) error) error {
+	it := s.b.List(&gblob.ListOptions{Prefix: "sha256/"})
+	for {
+		obj, err := it.Next(ctx)
+		if err == io.EOF {
+			return nil
+		}
+		if err != nil {
+			return fmt.Errorf("blob: list: %w", err)
+		}
+		if obj.IsDir {
+			continue
+		}
+		key := obj.Key[strings.LastIndex(obj.Key, "/")+1:]
+		if !ValidKey(key) || ObjectPath(key) != obj.Key {
+			continue // not ours (or a temporary file)
+		}
+		if err := fn(Info{Key: key, Size: obj.Size, ModTime: obj.ModTime}); err != nil {
+			return err
+		}
+	}
+}
+
 func (s *store) Delete(ctx context.Context, key string) error {
 	if !ValidKey(key) {
 		return fmt.Errorf("%w: %q", ErrInvalidKey, key)
@@ -422,3 +472,36 @@ func (s *store) Delete(ctx context.Context, key string) error {
 func (s *store) Ping(ctx context.Context) error { return s.ping(ctx) }
 
 func (s *store) Close() error { return s.b.Close() }
+
+// Opener is the part of a Store that reads.
+type Opener interface {
+	Open(ctx context.Context, key string) (Object, error)
+}
+
+// ErrStoredMismatch is returned by ReadAll when the stored bytes are not
+// the recorded content (wrong size or hash): the store lost or changed them.
+var ErrStoredMismatch = errors.New("blob: stored content does not match its record")
+
+// ReadAll reads the content stored under key (its SHA-256) and checks it is
+// exactly size bytes that hash to key. It is the one way VeriPost reads a
+// stored file's bytes for work (ingestion, the source view, comparisons,
+// explanations), so a changed or truncated object is never used silently.
+// Errors: ErrNotFound, ErrStoredMismatch, or the store's own error.
+func ReadAll(ctx context.Context, s Opener, key string, size int64) ([]byte, error) {
+	obj, err := s.Open(ctx, key)
+	if err != nil {
+		return nil, err
+	}
+	defer obj.Close()
+	buf := make([]byte, 0, max(size, 0)+1)
+	w := bytes.NewBuffer(buf)
+	if _, err := io.Copy(w, io.LimitReader(obj, size+1)); err != nil {
+		return nil, fmt.Errorf("blob: read %s: %w", key, err)
+	}
+	data := w.Bytes()
+	sum := sha256.Sum256(data)
+	if int64(len(data)) != size || hex.EncodeToString(sum[:]) != key {
+		return nil, fmt.Errorf("%w: %s: stored %d bytes with sha256 %x, recorded %d bytes", ErrStoredMismatch, key, len(data), sum, size)
+	}
+	return data, nil
+}

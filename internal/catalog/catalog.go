@@ -6,8 +6,10 @@ package catalog
 
 import (
 	"context"
-	"database/sql"
+	"crypto/sha256"
+	"encoding/hex"
 	"errors"
+	"sort"
 	"time"
 )
 
@@ -27,6 +29,37 @@ const (
 
 // Terminal reports whether no more work will happen on this status.
 func (s Status) Terminal() bool { return s == StatusReady || s == StatusError }
+
+// The version status machine. An ingestion attempt starts at validating
+// from any status (a first attempt, a retry after a failed attempt, or
+// re-analysis of a ready version), then moves forward one stage at a time
+// to ready; any stage still in progress may end in error. Storage persists
+// a move only from one of the statuses returned by From.
+var statusFrom = map[Status][]Status{
+	StatusValidating: {StatusPending, StatusValidating, StatusStoring, StatusParsing, StatusReady, StatusError},
+	StatusStoring:    {StatusValidating},
+	StatusParsing:    {StatusStoring},
+	StatusReady:      {StatusParsing},
+	StatusError:      {StatusPending, StatusValidating, StatusStoring, StatusParsing},
+}
+
+// From lists the statuses a version may move to s from.
+func (s Status) From() []Status { return statusFrom[s] }
+
+// CanMoveTo reports whether a version in status s may move to next.
+func (s Status) CanMoveTo(next Status) bool {
+	for _, f := range statusFrom[next] {
+		if f == s {
+			return true
+		}
+	}
+	return false
+}
+
+// ErrStatusConflict is returned when a version is not in a status the
+// requested move may start from (another worker moved it, or it was
+// re-queued); the move did not happen.
+var ErrStatusConflict = errors.New("version status changed meanwhile")
 
 // DefaultPlatform is the CAM platform a package belongs to unless told otherwise.
 const DefaultPlatform = "camworks"
@@ -71,11 +104,15 @@ type Version struct {
 	SectionCount int       `json:"section_count"`
 	ErrorCount   int       `json:"error_count"`
 	WarningCount int       `json:"warning_count"`
-	// ParserVersion is the UPG parser version that indexed this version
+	InfoCount    int       `json:"info_count"`
+	// ParserVersion is the analysis version that indexed this version
 	// ("" until it has been indexed).
-	ParserVersion string    `json:"parser_version"`
-	JobID         int64     `json:"job_id"`
-	UpdatedAt     time.Time `json:"updated_at"`
+	ParserVersion string `json:"parser_version"`
+	// ContentKey names the version's file names and contents: two versions
+	// with the same key hold the same files.
+	ContentKey string    `json:"content_key"`
+	JobID      int64     `json:"job_id"`
+	UpdatedAt  time.Time `json:"updated_at"`
 }
 
 // File is one file of a version. Its bytes live in the blob store under
@@ -105,12 +142,30 @@ type NewFile struct {
 
 // NewVersion describes an accepted upload. PackageID empty creates a new
 // package; otherwise the upload becomes the next version of that package.
+// LeaseID names the blob lease the recording transaction ends.
 type NewVersion struct {
 	PackageID  string
 	Name       string
 	Note       string
 	UploadedBy string
+	LeaseID    string
 	Files      []NewFile
+}
+
+// ContentKey names a set of files by their names and contents (order does
+// not matter): equal keys mean identical uploads.
+func ContentKey(files []NewFile) string {
+	parts := make([]string, len(files))
+	for i, f := range files {
+		parts[i] = f.Filename + "\x00" + f.SHA256
+	}
+	sort.Strings(parts)
+	h := sha256.New()
+	for _, p := range parts {
+		h.Write([]byte(p))
+		h.Write([]byte{1})
+	}
+	return hex.EncodeToString(h.Sum(nil))
 }
 
 // Page is one page of a list, newest first.
@@ -134,34 +189,40 @@ var ErrNotFound = errors.New("not found")
 // ErrBadCursor is returned for a page cursor this server did not produce.
 var ErrBadCursor = errors.New("invalid cursor")
 
-// EnqueueFunc inserts the ingestion job for a version inside tx, the
-// transaction that records the version, and returns the job id.
-type EnqueueFunc func(ctx context.Context, tx *sql.Tx, versionID string) (int64, error)
+// VersionRecorder records an accepted upload: the package (when new), the
+// version, its files and its ingestion job, in one transaction, so an
+// upload is never recorded without its job nor the job without the upload.
+// The transaction does no blob I/O: the blobs are written and verified
+// before, under a lease (BlobLeases) that the same transaction ends.
+type VersionRecorder interface {
+	RecordVersion(ctx context.Context, nv NewVersion) (Package, Version, error)
+}
 
 // Repository is the persistence the domain needs. The SQL store implements it.
 type Repository interface {
-	// CreateVersion records the package (when new), the version and its
-	// files, and calls enqueue in the same transaction. confirmBlobs is called
-	// inside the transaction, after the content-address locks are held, so
-	// the caller can confirm each blob still exists (see Service.Accept).
-	CreateVersion(ctx context.Context, nv NewVersion, confirmBlobs func(ctx context.Context) error, enqueue EnqueueFunc) (Package, Version, error)
 	ListPackages(ctx context.Context, limit int, cursor string) (Page[Package], error)
 	GetPackage(ctx context.Context, id string) (Package, error)
-	ListVersions(ctx context.Context, packageID string) ([]Version, error)
+	// ListVersions pages a package's versions, newest first.
+	ListVersions(ctx context.Context, packageID string, limit int, cursor string) (Page[Version], error)
+	// VersionByNumber returns version number n of a package.
+	VersionByNumber(ctx context.Context, packageID string, n int) (Version, error)
 	GetVersion(ctx context.Context, versionID string) (Version, error)
 	// VersionFiles lists the files of a version in name order.
 	VersionFiles(ctx context.Context, versionID string) ([]File, error)
 	GetFile(ctx context.Context, packageID, fileID string) (File, error)
 	// LatestVersion returns the latest version of a package.
 	LatestVersion(ctx context.Context, packageID string) (Version, error)
+	// VersionByContent finds the newest version of a package whose
+	// ContentKey is key.
+	VersionByContent(ctx context.Context, packageID, key string) (Version, error)
+	// SetVersionStatus moves a version to status, only from one of
+	// status.From() (ErrStatusConflict otherwise).
 	SetVersionStatus(ctx context.Context, versionID string, status Status, message, detail string) error
-	SetFileFacts(ctx context.Context, fileID string, lineCount int, contentKind, encoding string) error
 	EditMetadata(ctx context.Context, packageID string, edit MetadataEdit) (Package, error)
-	// DeletePackage removes the package and returns the content hashes its
-	// files referenced.
-	DeletePackage(ctx context.Context, id string) ([]string, error)
-	// ReleaseBlob calls remove for sha while holding its content-address
-	// lock, if and only if no file references sha any more.
-	ReleaseBlob(ctx context.Context, sha string, remove func(ctx context.Context) error) error
+	// SetVersionNote changes the note of a package's version number.
+	SetVersionNote(ctx context.Context, packageID string, number int, note string) (Version, error)
+	// DeletePackage removes the package, its versions and files, and the
+	// analyses no remaining file needs. Blobs are left to the collector.
+	DeletePackage(ctx context.Context, id string) error
 	Ping(ctx context.Context) error
 }

@@ -8,6 +8,9 @@ import (
 	"io"
 	"log/slog"
 	"net/http"
+	"time"
+
+	"github.com/google/uuid"
 
 	"github.com/veripost/veripost/internal/apperror"
 )
@@ -15,10 +18,27 @@ import (
 // BlobStore is the part of the object store the domain uses; keys are
 // lower-case hex SHA256 of the content.
 type BlobStore interface {
+	// Put writes the content under key and verifies it (hash and size);
+	// a write that fails verification leaves nothing behind.
 	Put(ctx context.Context, key string, size int64, r io.Reader) error
 	Exists(ctx context.Context, key string) (bool, error)
 	Delete(ctx context.Context, key string) error
 }
+
+// BlobLeases protect contents an upload is writing from the collector, from
+// before the first blob is written until the upload's rows commit (the
+// recording transaction ends the lease) or the upload fails (Release).
+type BlobLeases interface {
+	// Lease records that leaseID is writing these contents until expires.
+	// It fails with ErrCondemned while the collector is deleting one of them.
+	Lease(ctx context.Context, leaseID string, shas []string, expires time.Time) error
+	// Release ends a lease early (the upload failed).
+	Release(ctx context.Context, leaseID string) error
+}
+
+// ErrCondemned says the collector is deleting a content's blob right now;
+// the upload waits and leases again.
+var ErrCondemned = errors.New("content is being collected")
 
 // Upload is a validated upload: files with their bytes.
 type Upload struct {
@@ -38,101 +58,137 @@ type UploadFile struct {
 // Service holds the operations on packages that involve more than one
 // store: accepting uploads and deleting packages.
 type Service struct {
-	Repo    Repository
-	Blobs   BlobStore
-	Enqueue EnqueueFunc
-	Log     *slog.Logger
+	Repo     Repository
+	Recorder VersionRecorder
+	Blobs    BlobStore
+	Leases   BlobLeases
+	Log      *slog.Logger
+	// LeaseTTL bounds how long a lease protects blobs of an upload that
+	// never finished (a crashed process); default one hour.
+	LeaseTTL time.Duration
 }
 
 // Accepted is what an accepted upload returns.
 type Accepted struct {
 	Package Package
 	Version Version
+	// Created is false when the upload was identical to the package's latest
+	// version: nothing new was recorded, and Version is that version.
+	Created bool
+	// IdenticalTo is the number of an earlier version of the same package
+	// with exactly these files (0 when none).
+	IdenticalTo int
 }
 
-// Accept stores the upload's blobs, then records the version and its
-// ingestion job in one transaction. If anything fails, no version row is
-// left behind, the blobs this call wrote are released again (unless another
-// package uses them), and the error says what to do.
-func (s *Service) Accept(ctx context.Context, up Upload) (_ Accepted, err error) {
+// Accept stores an upload: it leases the contents, writes and verifies
+// every blob, then records the version, its files and its ingestion job in
+// one transaction (which ends the lease). The transaction does no blob I/O.
+// If anything fails, nothing is recorded and the lease is released; blobs
+// this upload wrote that nothing references are removed by the collector.
+//
+// An upload to an existing package that is identical to its latest version
+// records nothing and says so (Created false).
+func (s *Service) Accept(ctx context.Context, up Upload) (Accepted, error) {
 	if len(up.Files) == 0 {
 		return Accepted{}, apperror.New(http.StatusUnprocessableEntity, apperror.CodeNoFiles,
 			"The upload contained no files.", "")
 	}
-	if up.PackageID != "" {
-		if _, err := s.Repo.GetPackage(ctx, up.PackageID); err != nil {
-			return Accepted{}, notFoundOr(err, "package", up.PackageID)
-		}
-	}
-	var written []string
-	defer func() {
-		if err != nil {
-			s.release(context.WithoutCancel(ctx), written)
-		}
-	}()
-	for _, f := range up.Files {
-		if err := s.Blobs.Put(ctx, f.SHA256, f.Size, bytes.NewReader(f.Data)); err != nil {
-			return Accepted{}, storageUnavailable(fmt.Errorf("storing %s: %w", f.Filename, err))
-		}
-		written = append(written, f.SHA256)
-	}
-	// Inside the transaction, with each content address locked, make sure
-	// every blob is still there: a concurrent delete of another package
-	// sharing a file may have released it between the Put above and now.
-	confirm := func(ctx context.Context) error {
-		for _, f := range up.Files {
-			ok, err := s.Blobs.Exists(ctx, f.SHA256)
-			if err != nil {
-				return storageUnavailable(err)
-			}
-			if !ok {
-				if err := s.Blobs.Put(ctx, f.SHA256, f.Size, bytes.NewReader(f.Data)); err != nil {
-					return storageUnavailable(err)
-				}
-			}
-		}
-		return nil
-	}
-	nv := NewVersion{PackageID: up.PackageID, Name: up.Name, Note: up.Note, UploadedBy: up.UploadedBy}
+	nv := NewVersion{PackageID: up.PackageID, Name: up.Name, Note: up.Note, UploadedBy: up.UploadedBy, LeaseID: uuid.NewString()}
 	for _, f := range up.Files {
 		nv.Files = append(nv.Files, f.NewFile)
 	}
-	pkg, ver, err := s.Repo.CreateVersion(ctx, nv, confirm, s.Enqueue)
+	key := ContentKey(nv.Files)
+	var identicalTo int
+	if up.PackageID != "" {
+		pkg, err := s.Repo.GetPackage(ctx, up.PackageID)
+		if err != nil {
+			return Accepted{}, notFoundOr(err, "package", up.PackageID)
+		}
+		same, err := s.Repo.VersionByContent(ctx, up.PackageID, key)
+		switch {
+		case err == nil && same.Number == pkg.LatestVersion && (up.Name == "" || up.Name == pkg.Name):
+			return Accepted{Package: pkg, Version: same, IdenticalTo: same.Number}, nil
+		case err == nil:
+			identicalTo = same.Number
+		case !errors.Is(err, ErrNotFound):
+			return Accepted{}, databaseUnavailable(err)
+		}
+	}
+	if err := s.lease(ctx, nv); err != nil {
+		return Accepted{}, err
+	}
+	pkg, ver, err := s.store(ctx, up, nv)
+	if err != nil {
+		if rerr := s.Leases.Release(context.WithoutCancel(ctx), nv.LeaseID); rerr != nil {
+			s.logger().Warn("releasing the blob lease of a failed upload", "err", rerr)
+		}
+		return Accepted{}, err
+	}
+	return Accepted{Package: pkg, Version: ver, Created: true, IdenticalTo: identicalTo}, nil
+}
+
+// lease takes the upload's blob lease, waiting briefly while the collector
+// finishes deleting a content this upload brings again.
+func (s *Service) lease(ctx context.Context, nv NewVersion) error {
+	shas := make([]string, len(nv.Files))
+	for i, f := range nv.Files {
+		shas[i] = f.SHA256
+	}
+	ttl := s.LeaseTTL
+	if ttl <= 0 {
+		ttl = time.Hour
+	}
+	delay := 20 * time.Millisecond
+	for attempt := 0; ; attempt++ {
+		err := s.Leases.Lease(ctx, nv.LeaseID, shas, time.Now().Add(ttl))
+		if err == nil {
+			return nil
+		}
+		if !errors.Is(err, ErrCondemned) || attempt >= 50 {
+			return databaseUnavailable(err)
+		}
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-time.After(delay):
+		}
+		delay = min(delay*2, 500*time.Millisecond)
+	}
+}
+
+func (s *Service) store(ctx context.Context, up Upload, nv NewVersion) (Package, Version, error) {
+	for _, f := range up.Files {
+		if err := s.Blobs.Put(ctx, f.SHA256, f.Size, bytes.NewReader(f.Data)); err != nil {
+			return Package{}, Version{}, storageUnavailable(fmt.Errorf("storing %s: %w", f.Filename, err))
+		}
+	}
+	pkg, ver, err := s.Recorder.RecordVersion(ctx, nv)
 	if err != nil {
 		if _, ok := apperror.As(err); ok {
-			return Accepted{}, err
+			return pkg, ver, err
 		}
 		if errors.Is(err, ErrNotFound) {
-			return Accepted{}, NotFound("package", up.PackageID)
+			return pkg, ver, NotFound("package", up.PackageID)
 		}
-		return Accepted{}, databaseUnavailable(err)
+		return pkg, ver, databaseUnavailable(err)
 	}
-	return Accepted{Package: pkg, Version: ver}, nil
+	return pkg, ver, nil
 }
 
-// release removes blobs that no file references (best effort: a blob
-// left behind only costs space, and is reused by the next identical file).
-func (s *Service) release(ctx context.Context, shas []string) {
-	var failed []error
-	for _, sha := range shas {
-		if err := s.Repo.ReleaseBlob(ctx, sha, func(ctx context.Context) error { return s.Blobs.Delete(ctx, sha) }); err != nil {
-			failed = append(failed, err)
-		}
-	}
-	if len(failed) > 0 && s.Log != nil {
-		s.Log.Warn("some stored files could not be released", "err", errors.Join(failed...))
-	}
-}
-
-// Delete removes a package and every blob that no other file references.
+// Delete removes a package with its versions and files. Stored blobs no
+// other package uses are removed later by the collector.
 func (s *Service) Delete(ctx context.Context, id string) error {
-	shas, err := s.Repo.DeletePackage(ctx, id)
-	if err != nil {
+	if err := s.Repo.DeletePackage(ctx, id); err != nil {
 		return notFoundOr(err, "package", id)
 	}
-	// The package is gone; blobs are released after, each under its lock.
-	s.release(ctx, shas)
 	return nil
+}
+
+func (s *Service) logger() *slog.Logger {
+	if s.Log == nil {
+		return slog.Default()
+	}
+	return s.Log
 }
 
 // notFoundOr maps ErrNotFound to a 404 and anything else to a 503.

@@ -11,9 +11,11 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/veripost/veripost/internal/analysis"
+	"github.com/veripost/veripost/internal/index"
+	"github.com/veripost/veripost/internal/textfile"
 	"github.com/veripost/veripost/internal/upg"
 	"github.com/veripost/veripost/internal/upg/resolve"
-	"github.com/veripost/veripost/internal/upg/sidefile"
 )
 
 func init() { register(newParseCmd) }
@@ -23,6 +25,7 @@ type parseOptions struct {
 	tree      bool
 	info      bool
 	noOutline bool
+	each      bool
 }
 
 func newParseCmd() *cobra.Command {
@@ -34,8 +37,11 @@ func newParseCmd() *cobra.Command {
 libraries, operations) and diagnostics as "file:line:col: severity code: message".
 
 A directory is read as one post package: its files are resolved together
-(libraries, symbols, metadata). A single .SRC/.LIB/.ATR file is parsed on its own;
-.CNF, .KIN, .PINF, .LNG and .CTL files are read as side files.
+(libraries, symbols, metadata). A single file is analysed as a package of one
+file (.CNF, .KIN, .PINF, .LNG and .CTL files are read as side files).
+
+--json prints the analysis exactly as POST /api/v1/parse answers it for the
+same files (one argument: one object; several: an array).
 
 The exit status is 1 when any error was found, so post writers can use the
 command in their own checks.`,
@@ -49,46 +55,32 @@ command in their own checks.`,
 	f.BoolVar(&opt.tree, "tree", false, "with --json: include the full syntax tree of every file and the package symbol table")
 	f.BoolVar(&opt.info, "info", false, "also print info diagnostics (text output; JSON always has them)")
 	f.BoolVar(&opt.noOutline, "no-outline", false, "print diagnostics only (text output)")
+	f.BoolVar(&opt.each, "each", false, "with --info: print every info at every location (by default once per code and name, with a count)")
 	return cmd
 }
 
-// parseResult is the JSON shape of one argument.
-type parseResult struct {
-	Path        string           `json:"path"`
-	Type        string           `json:"type"` // "file", "side-file" or "package"
-	Outline     *upg.Outline     `json:"outline,omitempty"`
-	Tree        *upg.TreeNode    `json:"tree,omitempty"`
-	Side        any              `json:"side_file,omitempty"`
-	Package     *packageJSON     `json:"package,omitempty"`
-	Diagnostics []upg.Diagnostic `json:"diagnostics"`
-	Counts      map[string]int   `json:"counts"`
+// treeResult is the JSON of --tree: the analysis plus every source's
+// syntax tree and the package's symbol table.
+type treeResult struct {
+	analysis.Result
+	Trees       map[string]*upg.TreeNode `json:"trees"`
+	Definitions []resolve.Definition     `json:"definitions"`
+	References  []resolve.Reference      `json:"references"`
 }
 
-type packageJSON struct {
-	Metadata    resolve.Metadata     `json:"metadata"`
-	Files       []resolve.FileInfo   `json:"files"`
-	Libraries   []resolve.Library    `json:"libraries"`
-	Summary     resolve.Summary      `json:"summary"`
-	Outlines    []*upg.Outline       `json:"outlines"`
-	Side        []resolve.SideFile   `json:"side_files"`
-	Trees       []*upg.TreeNode      `json:"trees,omitempty"`
-	Definitions []resolve.Definition `json:"definitions,omitempty"`
-	References  []resolve.Reference  `json:"references,omitempty"`
+// argResult is one argument analysed: a folder as one package, a file as a
+// package of one file.
+type argResult struct {
+	path   string
+	dir    bool
+	inputs []analysis.Input
+	res    analysis.Result
 }
 
 func runParse(out io.Writer, args []string, opt parseOptions) error {
-	var results []*parseResult
+	var results []*argResult
 	for _, arg := range args {
-		st, err := os.Stat(arg)
-		if err != nil {
-			return err
-		}
-		var r *parseResult
-		if st.IsDir() {
-			r, err = parsePackageDir(arg, opt)
-		} else {
-			r, err = parseOneFile(arg, opt)
-		}
+		r, err := analyseArg(arg)
 		if err != nil {
 			return err
 		}
@@ -96,15 +88,22 @@ func runParse(out io.Writer, args []string, opt parseOptions) error {
 	}
 	errors := 0
 	for _, r := range results {
-		errors += r.Counts["error"]
+		errors += r.res.Summary.Errors
 	}
 	if opt.json {
+		// One argument prints exactly what POST /api/v1/parse answers for
+		// the same files; several print an array of those.
+		var docs []any
+		for _, r := range results {
+			docs = append(docs, jsonDoc(r, opt.tree))
+		}
+		var v any = docs
+		if len(docs) == 1 {
+			v = docs[0]
+		}
 		enc := json.NewEncoder(out)
 		enc.SetIndent("", "  ")
-		if err := enc.Encode(struct {
-			ParserVersion int            `json:"parser_version"`
-			Results       []*parseResult `json:"results"`
-		}{upg.ParserVersion, results}); err != nil {
+		if err := enc.Encode(v); err != nil {
 			return err
 		}
 	} else {
@@ -118,64 +117,48 @@ func runParse(out io.Writer, args []string, opt parseOptions) error {
 	return nil
 }
 
-func countDiags(ds []upg.Diagnostic) map[string]int {
-	c := map[string]int{"error": 0, "warning": 0, "info": 0}
-	for _, d := range ds {
-		c[d.Severity.String()]++
+func jsonDoc(r *argResult, tree bool) any {
+	if !tree {
+		return r.res
 	}
-	return c
+	t := treeResult{Result: r.res, Trees: map[string]*upg.TreeNode{}, Definitions: r.res.Package.Definitions, References: r.res.Package.References}
+	for _, in := range r.inputs {
+		if upg.KindOf(in.Name).IsSource() && !textfile.IsBinary(in.Data) {
+			t.Trees[in.Name] = upg.Parse(in.Name, in.Data).Tree()
+		}
+	}
+	return t
 }
 
-func parseOneFile(path string, opt parseOptions) (*parseResult, error) {
-	src, err := os.ReadFile(path)
+// analyseArg reads a file, or every regular file of a folder, and analyses
+// them as one package.
+func analyseArg(arg string) (*argResult, error) {
+	st, err := os.Stat(arg)
 	if err != nil {
 		return nil, err
 	}
-	r := &parseResult{Path: path, Type: "file"}
-	switch kind := upg.KindOf(path); kind {
-	case upg.KindCNF:
-		c := sidefile.ParseCNF(path, src)
-		r.Type, r.Side, r.Diagnostics = "side-file", c, c.Diagnostics
-	case upg.KindKIN:
-		k := sidefile.ParseKIN(path, src)
-		r.Type, r.Side, r.Diagnostics = "side-file", k, k.Diagnostics
-	case upg.KindPINF:
-		p := sidefile.ParsePINF(path, src)
-		r.Type, r.Side, r.Diagnostics = "side-file", p, p.Diagnostics
-	case upg.KindLNG:
-		g := sidefile.ParseLNG(path, src)
-		r.Type, r.Side, r.Diagnostics = "side-file", g, g.Diagnostics
-	case upg.KindCTL:
-		c := sidefile.DetectCTL(path, src)
-		r.Type, r.Side = "side-file", c
-		r.Diagnostics = []upg.Diagnostic{{Code: upg.CodeCompiledFile, Severity: upg.SeverityInfo, File: path, Line: 1, Col: 1,
-			Message: fmt.Sprintf("compiled post (.CTL, %d bytes); it is not parsed", c.Size)}}
-	default:
-		if sidefile.IsBinary(src) {
-			r.Diagnostics = []upg.Diagnostic{{Code: upg.CodeBinaryContent, Severity: upg.SeverityError, File: path, Line: 1, Col: 1,
-				Message: "the file holds binary content, not UPG source text; it was not parsed"}}
-			break
+	r := &argResult{path: arg, dir: st.IsDir()}
+	if !r.dir {
+		src, err := os.ReadFile(arg)
+		if err != nil {
+			return nil, err
 		}
-		f := upg.Parse(path, src)
-		r.Outline = f.Outline()
-		if opt.tree {
-			r.Tree = f.Tree()
-		}
-		r.Diagnostics = f.Diagnostics
+		r.inputs = []analysis.Input{{Name: filepath.Base(arg), Data: src}}
+	} else if r.inputs, err = readPackageDir(arg); err != nil {
+		return nil, err
 	}
-	if r.Diagnostics == nil {
-		r.Diagnostics = []upg.Diagnostic{}
-	}
-	r.Counts = countDiags(r.Diagnostics)
+	r.res = analysis.Analyze(r.inputs)
 	return r, nil
 }
 
-func parsePackageDir(dir string, opt parseOptions) (*parseResult, error) {
+// readPackageDir reads the regular, non-hidden files of a folder as the
+// files of one package, in name order.
+func readPackageDir(dir string) ([]analysis.Input, error) {
 	entries, err := os.ReadDir(dir)
 	if err != nil {
 		return nil, err
 	}
-	var inputs []resolve.Input
+	var inputs []analysis.Input
 	for _, e := range entries {
 		if !e.Type().IsRegular() || strings.HasPrefix(e.Name(), ".") {
 			continue
@@ -184,68 +167,94 @@ func parsePackageDir(dir string, opt parseOptions) (*parseResult, error) {
 		if err != nil {
 			return nil, err
 		}
-		inputs = append(inputs, resolve.Input{Name: e.Name(), Src: src})
+		inputs = append(inputs, analysis.Input{Name: e.Name(), Data: src})
 	}
 	sort.Slice(inputs, func(i, j int) bool { return inputs[i].Name < inputs[j].Name })
-	pkg := resolve.Resolve(inputs)
-	pj := &packageJSON{
-		Metadata: pkg.Metadata, Files: pkg.Files, Libraries: pkg.Libraries,
-		Summary: pkg.Summary(), Side: pkg.Side, Outlines: []*upg.Outline{},
+	return inputs, nil
+}
+
+// diagnostics lists every finding of the argument, each file's own then
+// the cross-file ones, named by path.
+func (r *argResult) diagnostics() []upg.Diagnostic {
+	var out []upg.Diagnostic
+	name := func(file string) string {
+		switch {
+		case !r.dir:
+			return r.path
+		case file == "":
+			return r.path
+		}
+		return filepath.Join(r.path, file)
 	}
-	for _, in := range inputs {
-		if f := pkg.Parsed(in.Name); f != nil {
-			pj.Outlines = append(pj.Outlines, f.Outline())
-			if opt.tree {
-				pj.Trees = append(pj.Trees, f.Tree())
-			}
+	for _, f := range r.res.Files {
+		for _, d := range f.Diagnostics {
+			d.File = name(d.File)
+			out = append(out, d)
 		}
 	}
-	if opt.tree {
-		pj.Definitions, pj.References = pkg.Definitions, pkg.References
+	for _, d := range r.res.Diagnostics {
+		d.File = name(d.File)
+		out = append(out, d)
 	}
-	diags := make([]upg.Diagnostic, len(pkg.Diagnostics))
-	for i, d := range pkg.Diagnostics {
-		if d.File != "" {
-			d.File = filepath.Join(dir, d.File)
-		} else {
-			d.File = dir
-		}
-		diags[i] = d
-	}
-	r := &parseResult{Path: dir, Type: "package", Package: pj, Diagnostics: diags}
-	r.Counts = countDiags(diags)
-	return r, nil
+	upg.SortDiagnostics(out)
+	return out
 }
 
 // ---------------------------------------------------------------- text output
 
-func printResult(w io.Writer, r *parseResult, opt parseOptions) {
+func printResult(w io.Writer, r *argResult, opt parseOptions) {
 	if !opt.noOutline {
-		switch {
-		case r.Package != nil:
-			printPackage(w, r.Path, r.Package)
-		case r.Outline != nil:
-			printOutline(w, r.Outline)
-		case r.Side != nil:
-			printSide(w, r.Path, r.Side)
+		if r.dir {
+			printPackage(w, r.path, r.res)
+		}
+		for _, f := range r.res.Files {
+			switch {
+			case f.Outline != nil:
+				printOutline(w, f.Name, f.Outline)
+			case f.Side != nil:
+				printSide(w, filepath.Join(r.path, f.Name), f.Side)
+			}
 		}
 	}
 	hidden := 0
-	for _, d := range r.Diagnostics {
+	var rows []index.DiagnosticRow
+	for _, d := range r.diagnostics() {
 		if d.Severity == upg.SeverityInfo && !opt.info {
 			hidden++
 			continue
 		}
-		fmt.Fprintln(w, d.String())
+		if opt.each {
+			fmt.Fprintln(w, d.String())
+			continue
+		}
+		rows = append(rows, index.DiagnosticRow{Filename: d.File, Code: d.Code, Severity: d.Severity.String(), Message: d.Message,
+			Line: d.Line, Col: d.Col, Subject: d.Subject, Count: 1})
 	}
-	fmt.Fprintf(w, "%s: %d error(s), %d warning(s), %d info", r.Path, r.Counts["error"], r.Counts["warning"], r.Counts["info"])
+	// Infos once per (code, name), with how often and where first.
+	for _, f := range index.Findings(rows) {
+		fmt.Fprintf(w, "%s:%d:%d: %s %s: %s", f.Filename, f.Line, f.Col, f.Severity, f.Code, f.Message)
+		if f.Count > 1 {
+			var at []string
+			for _, l := range f.Locations[1:] {
+				at = append(at, fmt.Sprintf("%s:%d:%d", l.Filename, l.Line, l.Col))
+			}
+			more := ""
+			if f.Count > len(f.Locations) {
+				more = ", …"
+			}
+			fmt.Fprintf(w, " [%d times; also at %s%s]", f.Count, strings.Join(at, ", "), more)
+		}
+		fmt.Fprintln(w)
+	}
+	s := r.res.Summary
+	fmt.Fprintf(w, "%s: %d error(s), %d warning(s), %d info", r.path, s.Errors, s.Warnings, s.Infos)
 	if hidden > 0 {
 		fmt.Fprintf(w, " (not shown; use --info)")
 	}
 	fmt.Fprintln(w)
 }
 
-func printPackage(w io.Writer, dir string, p *packageJSON) {
+func printPackage(w io.Writer, dir string, p analysis.Result) {
 	m := p.Metadata
 	fmt.Fprintf(w, "== package %s\n", dir)
 	fmt.Fprintf(w, "main:            %s\n", strings.Join(m.Main, ", "))
@@ -281,9 +290,6 @@ func printPackage(w io.Writer, dir string, p *packageJSON) {
 	s := p.Summary
 	fmt.Fprintf(w, "symbols:         %s\n", fmtCounts(s.Definitions))
 	fmt.Fprintf(w, "references:      %s\n", fmtCounts(s.References))
-	for _, o := range p.Outlines {
-		printOutline(w, o)
-	}
 }
 
 func fmtCounts(m map[string]int) string {
@@ -299,8 +305,8 @@ func fmtCounts(m map[string]int) string {
 	return strings.Join(parts, ", ")
 }
 
-func printOutline(w io.Writer, o *upg.Outline) {
-	fmt.Fprintf(w, "== %s (%s, %d lines", o.File, o.Kind, o.Lines)
+func printOutline(w io.Writer, name string, o *upg.Outline) {
+	fmt.Fprintf(w, "== %s (%s, %d lines", name, upg.KindOf(name), o.Lines)
 	if o.ControlFamily != "" {
 		fmt.Fprintf(w, ", control family %s", o.ControlFamily)
 	}
@@ -360,27 +366,32 @@ func printOutline(w io.Writer, o *upg.Outline) {
 	}
 }
 
-func printSide(w io.Writer, path string, side any) {
+func printSide(w io.Writer, path string, side *resolve.SideFile) {
 	fmt.Fprintf(w, "== %s\n", path)
-	switch s := side.(type) {
-	case *sidefile.CNF:
+	switch {
+	case side.CNF != nil:
+		s := side.CNF
 		for _, h := range s.Headers {
 			fmt.Fprintf(w, "  header  %s=%s (line %d)\n", h.Name, h.Value, h.Line)
 		}
 		for _, c := range s.Selects {
 			fmt.Fprintf(w, "  pick list %s: %s (default %d)\n", c.Name, strings.Join(c.Options, " | "), c.Default)
 		}
-	case *sidefile.KIN:
+	case side.KIN != nil:
+		s := side.KIN
 		for _, e := range s.Entries {
 			fmt.Fprintf(w, "  %-20s %-16s %s\n", e.Field, e.Value, e.Description)
 		}
-	case *sidefile.PINF:
+	case side.PINF != nil:
+		s := side.PINF
 		for _, e := range s.Entries {
 			fmt.Fprintf(w, "  %s = %s\n", e.Key, e.Value)
 		}
-	case *sidefile.LNG:
+	case side.LNG != nil:
+		s := side.LNG
 		fmt.Fprintf(w, "  language file: %d texts (binary: %v)\n", len(s.Entries), s.Binary)
-	case *sidefile.CTL:
+	case side.CTL != nil:
+		s := side.CTL
 		fmt.Fprintf(w, "  compiled post: %d bytes, binary: %v\n", s.Size, s.Binary)
 	}
 }

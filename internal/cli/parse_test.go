@@ -41,29 +41,33 @@ func TestParsePackageJSON(t *testing.T) {
 		t.Fatalf("err %v\n%s", err, out)
 	}
 	var doc struct {
-		ParserVersion int `json:"parser_version"`
-		Results       []struct {
-			Type    string `json:"type"`
-			Package struct {
-				Metadata struct {
-					MachineName    string `json:"machine_name"`
-					ControllerType string `json:"controller_type"`
-				} `json:"metadata"`
-				Libraries []struct {
-					Resolved string `json:"resolved"`
-					How      string `json:"how"`
-				} `json:"libraries"`
-				Outlines []json.RawMessage `json:"outlines"`
-			} `json:"package"`
-			Counts map[string]int `json:"counts"`
-		} `json:"results"`
+		ParserVersion string `json:"parser_version"`
+		Metadata      struct {
+			MachineName    string `json:"machine_name"`
+			ControllerType string `json:"controller_type"`
+		} `json:"metadata"`
+		Libraries []struct {
+			Resolved string `json:"resolved"`
+			How      string `json:"how"`
+		} `json:"libraries"`
+		Files []struct {
+			Outline json.RawMessage `json:"outline"`
+		} `json:"files"`
+		Summary struct {
+			Errors int `json:"errors"`
+		} `json:"summary"`
 	}
 	if err := json.Unmarshal([]byte(out), &doc); err != nil {
 		t.Fatalf("not JSON: %v\n%s", err, out)
 	}
-	r := doc.Results[0]
-	if doc.ParserVersion < 1 || r.Type != "package" || r.Package.Metadata.MachineName != "My Machine 1100" || r.Package.Metadata.ControllerType != "PathPilot" ||
-		len(r.Package.Libraries) != 4 || len(r.Package.Outlines) != 5 || r.Counts["error"] != 0 {
+	outlines := 0
+	for _, f := range doc.Files {
+		if len(f.Outline) > 0 {
+			outlines++
+		}
+	}
+	if doc.ParserVersion == "" || doc.Metadata.MachineName != "My Machine 1100" || doc.Metadata.ControllerType != "PathPilot" ||
+		len(doc.Libraries) != 4 || outlines != 5 || doc.Summary.Errors != 0 {
 		t.Fatalf("unexpected JSON: %+v", doc)
 	}
 	// --tree adds syntax trees and the symbol table

@@ -4,7 +4,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/veripost/veripost/internal/ingest"
+	"github.com/veripost/veripost/internal/analysis"
 	"github.com/veripost/veripost/internal/server/servertest"
 )
 
@@ -18,9 +18,9 @@ func TestReindexCommand(t *testing.T) {
 	app.Stop()
 
 	t.Setenv("VERIPOST_DATA_DIR", cfg.DataDir)
-	old := ingest.ParserVersion
-	ingest.ParserVersion = old + "-upgraded"
-	defer func() { ingest.ParserVersion = old }()
+	old := analysis.ParserVersion
+	analysis.ParserVersion = old + "-upgraded"
+	defer func() { analysis.ParserVersion = old }()
 
 	out, err := run(t, "reindex", "--workers", "1")
 	if err != nil || !strings.Contains(out, "1 queued") || !strings.Contains(out, "done: 1 versions indexed by parser version "+old+"-upgraded") {

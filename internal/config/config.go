@@ -61,6 +61,48 @@ type Config struct {
 	EmbeddingsModel   string        `env:"VERIPOST_EMBEDDINGS_MODEL" envDefault:"text-embedding-3-small"`
 	EmbeddingsAPIKey  string        `env:"VERIPOST_EMBEDDINGS_API_KEY"`
 	EmbeddingsTimeout time.Duration `env:"VERIPOST_EMBEDDINGS_TIMEOUT" envDefault:"30s"`
+	// LLM copilot (see internal/llm). LLMProvider empty keeps it off.
+	LLMProvider string `env:"VERIPOST_LLM_PROVIDER"`
+	LLMBaseURL  string `env:"VERIPOST_LLM_BASE_URL"`
+	LLMModel    string `env:"VERIPOST_LLM_MODEL"`
+	LLMAPIKey   string `env:"VERIPOST_LLM_API_KEY"`
+	// LLMTimeout bounds a whole answer; LLMIdleTimeout the wait for the
+	// provider's first byte and the silence between two stream events.
+	LLMTimeout      time.Duration `env:"VERIPOST_LLM_TIMEOUT" envDefault:"2m"`
+	LLMIdleTimeout  time.Duration `env:"VERIPOST_LLM_IDLE_TIMEOUT" envDefault:"30s"`
+	LLMMaxOutput    int           `env:"VERIPOST_LLM_MAX_OUTPUT_TOKENS" envDefault:"1500"`
+	LLMContextLimit int           `env:"VERIPOST_LLM_CONTEXT_TOKENS" envDefault:"16000"`
+	// LLMMonthlyTokens caps input+output tokens per calendar month (UTC);
+	// 0 means no cap.
+	LLMMonthlyTokens int64 `env:"VERIPOST_LLM_MONTHLY_TOKENS" envDefault:"2000000"`
+	// Prices in US dollars per million tokens; 0 means unknown (no cost shown).
+	LLMPriceInput  float64 `env:"VERIPOST_LLM_PRICE_INPUT" envDefault:"0"`
+	LLMPriceOutput float64 `env:"VERIPOST_LLM_PRICE_OUTPUT" envDefault:"0"`
+
+	// Identity and access (see internal/auth and the README's
+	// Authentication section).
+	AnonymousRead      bool          `env:"VERIPOST_ANONYMOUS_READ" envDefault:"false"`
+	PasswordLogin      bool          `env:"VERIPOST_PASSWORD_LOGIN" envDefault:"true"`
+	SessionIdleTimeout time.Duration `env:"VERIPOST_SESSION_IDLE_TIMEOUT" envDefault:"1h"`
+	SessionMaxAge      time.Duration `env:"VERIPOST_SESSION_MAX_AGE" envDefault:"12h"`
+	SecureCookies      string        `env:"VERIPOST_SECURE_COOKIES" envDefault:"auto"`
+	TrustProxy         bool          `env:"VERIPOST_TRUST_PROXY" envDefault:"false"`
+	TrustedOrigins     []string      `env:"VERIPOST_TRUSTED_ORIGINS" envSeparator:","`
+	LoginMaxFailures   int           `env:"VERIPOST_LOGIN_MAX_FAILURES" envDefault:"5"`
+	LoginMaxFailuresIP int           `env:"VERIPOST_LOGIN_MAX_FAILURES_PER_ADDRESS" envDefault:"20"`
+	LoginLockout       time.Duration `env:"VERIPOST_LOGIN_LOCKOUT" envDefault:"15m"`
+	SetupTokenTTL      time.Duration `env:"VERIPOST_SETUP_TOKEN_TTL" envDefault:"1h"`
+	TokenDefaultExpiry time.Duration `env:"VERIPOST_TOKEN_DEFAULT_EXPIRY" envDefault:"2160h"`
+	OIDCIssuer         string        `env:"VERIPOST_OIDC_ISSUER"`
+	OIDCClientID       string        `env:"VERIPOST_OIDC_CLIENT_ID"`
+	OIDCClientSecret   string        `env:"VERIPOST_OIDC_CLIENT_SECRET"`
+	OIDCRedirectURL    string        `env:"VERIPOST_OIDC_REDIRECT_URL"`
+	OIDCScopes         []string      `env:"VERIPOST_OIDC_SCOPES" envSeparator:" " envDefault:"openid profile email"`
+	OIDCUsernameClaim  string        `env:"VERIPOST_OIDC_USERNAME_CLAIM" envDefault:"preferred_username"`
+	OIDCRoleClaim      string        `env:"VERIPOST_OIDC_ROLE_CLAIM" envDefault:"groups"`
+	OIDCRoleMap        string        `env:"VERIPOST_OIDC_ROLE_MAP"`
+	OIDCDefaultRole    string        `env:"VERIPOST_OIDC_DEFAULT_ROLE"`
+	OIDCDisplayName    string        `env:"VERIPOST_OIDC_NAME" envDefault:"single sign-on"`
 }
 
 // Load reads the process environment.
@@ -96,6 +138,41 @@ func (c Config) validate() error {
 		return fmt.Errorf("VERIPOST_SEARCH_LEXICAL_WEIGHT and VERIPOST_SEARCH_VECTOR_WEIGHT must not be negative, and not both 0 (got %g and %g)", c.SearchLexicalWeight, c.SearchVectorWeight)
 	case c.SearchRRFK <= 0:
 		return fmt.Errorf("VERIPOST_SEARCH_RRF_K must be above 0, got %g", c.SearchRRFK)
+	case c.SessionIdleTimeout <= 0 || c.SessionMaxAge <= 0:
+		return fmt.Errorf("VERIPOST_SESSION_IDLE_TIMEOUT and VERIPOST_SESSION_MAX_AGE must be positive durations such as 1h")
+	case c.LoginMaxFailures < 1 || c.LoginMaxFailuresIP < 1 || c.LoginLockout <= 0:
+		return fmt.Errorf("VERIPOST_LOGIN_MAX_FAILURES, VERIPOST_LOGIN_MAX_FAILURES_PER_ADDRESS and VERIPOST_LOGIN_LOCKOUT must be positive")
+	case c.SecureCookies != "auto" && c.SecureCookies != "true" && c.SecureCookies != "false":
+		return fmt.Errorf("VERIPOST_SECURE_COOKIES must be auto, true or false, got %q", c.SecureCookies)
+	case (c.OIDCIssuer == "") != (c.OIDCClientID == ""):
+		return fmt.Errorf("single sign-on needs both VERIPOST_OIDC_ISSUER and VERIPOST_OIDC_CLIENT_ID")
+	case !c.PasswordLogin && c.OIDCIssuer == "":
+		return fmt.Errorf("VERIPOST_PASSWORD_LOGIN=false needs single sign-on (VERIPOST_OIDC_ISSUER), or nobody could sign in")
+	}
+	return c.validateLLM()
+}
+
+func (c Config) validateLLM() error {
+	switch c.LLMProvider {
+	case "":
+		return nil
+	case "anthropic", "openai":
+	default:
+		return fmt.Errorf("VERIPOST_LLM_PROVIDER must be anthropic, openai or empty (off), got %q", c.LLMProvider)
+	}
+	switch {
+	case c.LLMModel == "":
+		return fmt.Errorf("VERIPOST_LLM_MODEL must name a model when VERIPOST_LLM_PROVIDER is %s", c.LLMProvider)
+	case c.LLMTimeout <= 0 || c.LLMIdleTimeout <= 0:
+		return fmt.Errorf("VERIPOST_LLM_TIMEOUT and VERIPOST_LLM_IDLE_TIMEOUT must be positive, got %s and %s", c.LLMTimeout, c.LLMIdleTimeout)
+	case c.LLMMaxOutput < 1:
+		return fmt.Errorf("VERIPOST_LLM_MAX_OUTPUT_TOKENS must be at least 1, got %d", c.LLMMaxOutput)
+	case c.LLMContextLimit < 1:
+		return fmt.Errorf("VERIPOST_LLM_CONTEXT_TOKENS must be at least 1, got %d", c.LLMContextLimit)
+	case c.LLMMonthlyTokens < 0:
+		return fmt.Errorf("VERIPOST_LLM_MONTHLY_TOKENS must not be negative (0 means no cap), got %d", c.LLMMonthlyTokens)
+	case c.LLMPriceInput < 0 || c.LLMPriceOutput < 0:
+		return fmt.Errorf("VERIPOST_LLM_PRICE_INPUT and VERIPOST_LLM_PRICE_OUTPUT must not be negative")
 	}
 	return nil
 }

@@ -44,6 +44,14 @@ func TestDefaultsAndValidation(t *testing.T) {
 		{"negative workers", map[string]string{"VERIPOST_WORKERS": "-1"}, false},
 		{"not a number", map[string]string{"VERIPOST_MAX_FILES": "many"}, false},
 		{"no attempts", map[string]string{"VERIPOST_JOB_MAX_ATTEMPTS": "0"}, false},
+		{"llm on", map[string]string{"VERIPOST_LLM_PROVIDER": "anthropic", "VERIPOST_LLM_MODEL": "m"}, true},
+		{"llm openai", map[string]string{"VERIPOST_LLM_PROVIDER": "openai", "VERIPOST_LLM_MODEL": "m", "VERIPOST_LLM_MONTHLY_TOKENS": "0"}, true},
+		{"llm unknown provider", map[string]string{"VERIPOST_LLM_PROVIDER": "gemini", "VERIPOST_LLM_MODEL": "m"}, false},
+		{"llm without model", map[string]string{"VERIPOST_LLM_PROVIDER": "openai"}, false},
+		{"llm zero timeout", map[string]string{"VERIPOST_LLM_PROVIDER": "openai", "VERIPOST_LLM_MODEL": "m", "VERIPOST_LLM_TIMEOUT": "0s"}, false},
+		{"llm negative budget", map[string]string{"VERIPOST_LLM_PROVIDER": "openai", "VERIPOST_LLM_MODEL": "m", "VERIPOST_LLM_MONTHLY_TOKENS": "-1"}, false},
+		{"llm negative price", map[string]string{"VERIPOST_LLM_PROVIDER": "openai", "VERIPOST_LLM_MODEL": "m", "VERIPOST_LLM_PRICE_OUTPUT": "-3"}, false},
+		{"llm off ignores the rest", map[string]string{"VERIPOST_LLM_MODEL": "", "VERIPOST_LLM_TIMEOUT": "0s"}, true},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {

@@ -381,7 +381,7 @@ func TestVariationKinds(t *testing.T) {
 				tdefs[p.Name], tdefaults[p.Name] = defsAndDefaults(p)
 			}
 			g := New(corpus, 11)
-			n := 120
+			n := 100
 			if testing.Short() {
 				n = 40
 			}

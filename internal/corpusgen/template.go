@@ -9,6 +9,7 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/veripost/veripost/internal/textfile"
 	"github.com/veripost/veripost/internal/upg"
 	"github.com/veripost/veripost/internal/upg/sidefile"
 )
@@ -169,7 +170,7 @@ func stem(name string) (string, string) {
 // mainSource returns the index of a package's main .SRC (the first by name), or -1.
 func mainSource(p Package) int {
 	for i, f := range p.Files {
-		if upg.KindOf(f.Name) == upg.KindSRC && !sidefile.IsBinary(f.Data) {
+		if upg.KindOf(f.Name) == upg.KindSRC && !textfile.IsBinary(f.Data) {
 			return i
 		}
 	}
@@ -188,7 +189,7 @@ func (g *Generator) analyze(corpus []Package) error {
 		parsed[h] = pf
 		return pf
 	}
-	isSource := func(f File) bool { return upg.KindOf(f.Name).IsSource() && !sidefile.IsBinary(f.Data) }
+	isSource := func(f File) bool { return upg.KindOf(f.Name).IsSource() && !textfile.IsBinary(f.Data) }
 
 	// Names that any stock library defines or uses are never renamed: the
 	// engine and the libraries rely on them even where a package does not
@@ -439,7 +440,7 @@ func (t *template) analyzeSources(facts []*parsedFacts, stockNames map[string]bo
 		for _, it := range pf.f.Items {
 			switch it := it.(type) {
 			case *upg.Attribute:
-				site(it.Start.ValuePos, it.Start.ValueEnd, it.Name)
+				site(int(it.Start.ValuePos), int(it.Start.ValueEnd), it.Name)
 				si.attributeValues(pf.f, it)
 			case *upg.Define:
 				site(it.NamePos, it.NamePos+len(it.Name), it.Name)
@@ -543,7 +544,7 @@ func (t *template) analyzeSources(facts []*parsedFacts, stockNames map[string]bo
 // lines only.
 func attrBlock(f *upg.File, a *upg.Attribute) (block, bool) {
 	if !strings.EqualFold(strings.TrimSpace(a.Type), "POST") || a.ID != "" || a.EndCmd == nil || a.EndCmd.Key != "ATTREND" ||
-		a.Name == "" || a.Start.ValueEnd > len(f.Src) || string(f.Src[a.Start.ValuePos:a.Start.ValueEnd]) != a.Name {
+		a.Name == "" || int(a.Start.ValueEnd) > len(f.Src) || string(f.Src[a.Start.ValuePos:a.Start.ValueEnd]) != a.Name {
 		return block{}, false
 	}
 	for l := a.StartLine; l <= a.EndLine; l++ {
@@ -554,7 +555,7 @@ func attrBlock(f *upg.File, a *upg.Attribute) (block, bool) {
 		}
 	}
 	return block{name: a.Name, key: a.CanonicalName(), start: int(f.Lines[a.StartLine-1].Offset), end: a.EndOffset,
-		nameOff: a.Start.ValuePos, nameEnd: a.Start.ValueEnd, dup: true}, true
+		nameOff: int(a.Start.ValuePos), nameEnd: int(a.Start.ValueEnd), dup: true}, true
 }
 
 // plainSection reports whether a section holds only section, template,
@@ -596,11 +597,11 @@ func (si *srcInfo) setHead(f *upg.File) {
 		return
 	}
 	l := f.Lines[0]
-	si.headAt = int(l.EOLEnd)
-	if l.EOLEnd == l.End {
+	si.headAt = int(l.EOLEnd())
+	if l.EOLEnd() == l.End {
 		si.headEOL = true
 	} else {
-		si.eol = string(f.Src[l.End:l.EOLEnd])
+		si.eol = string(f.Src[l.End:l.EOLEnd()])
 	}
 }
 
@@ -611,7 +612,7 @@ func (si *srcInfo) attributeValues(f *upg.File, a *upg.Attribute) {
 	for _, c := range a.Commands {
 		switch c.Key {
 		case "ATTRDEFAULT":
-			if c.Op == "=" && c.Value != "" {
+			if c.Op() == "=" && c.Value != "" {
 				def = c
 			}
 		case "ATTRLOW":
@@ -620,10 +621,10 @@ func (si *srcInfo) attributeValues(f *upg.File, a *upg.Attribute) {
 			hi = c.Value
 		}
 	}
-	if def == nil || def.ValueEnd > len(f.Src) || string(f.Src[def.ValuePos:def.ValueEnd]) != def.Value {
+	if def == nil || int(def.ValueEnd) > len(f.Src) || string(f.Src[def.ValuePos:def.ValueEnd]) != def.Value {
 		return
 	}
-	v := valueSite{off: def.ValuePos, end: def.ValueEnd}
+	v := valueSite{off: int(def.ValuePos), end: int(def.ValueEnd)}
 	switch k := a.CanonicalName(); {
 	case k == "MACHINE_NAME":
 		v.kind = valMachine
@@ -672,7 +673,7 @@ func (si *srcInfo) sectionValues(f *upg.File, s *upg.Section) {
 			}
 		}
 	}
-	for _, st := range s.Body {
+	for _, st := range s.Body() {
 		upg.Inspect(st, func(n upg.Node) bool {
 			as, ok := n.(*upg.AssignStmt)
 			if !ok {
@@ -692,7 +693,8 @@ func (si *srcInfo) sectionValues(f *upg.File, s *upg.Section) {
 // names a machine file of the template (it is renamed with the package).
 func (si *srcInfo) include(f *upg.File, inc *upg.Include, t *template) {
 	c := inc.Command
-	if inc.Path == "" || c.ValueEnd > len(f.Src) {
+	valuePos, valueEnd := int(c.ValuePos), int(c.ValueEnd)
+	if inc.Path == "" || valueEnd > len(f.Src) {
 		return
 	}
 	base := upg.BaseName(inc.Path)
@@ -705,11 +707,11 @@ func (si *srcInfo) include(f *upg.File, inc *upg.Include, t *template) {
 	if target < 0 {
 		return
 	}
-	off := c.ValueEnd - len(base)
-	if off < c.ValuePos || !strings.EqualFold(string(f.Src[off:c.ValueEnd]), base) {
+	off := valueEnd - len(base)
+	if off < valuePos || !strings.EqualFold(string(f.Src[off:valueEnd]), base) {
 		return
 	}
-	si.includes = append(si.includes, incSite{off: off, end: c.ValueEnd, target: target})
+	si.includes = append(si.includes, incSite{off: off, end: valueEnd, target: target})
 }
 
 func isDigit(c byte) bool { return c >= '0' && c <= '9' }

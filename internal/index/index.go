@@ -1,189 +1,164 @@
-// Package index holds the structural index of post packages: what the UPG
-// parser found in each file (sections, attributes, symbols, diagnostics,
-// includes) and what the package resolver found across a version
-// (libraries, cross-file diagnostics, metadata). It is the domain side of
-// the index; the SQL store implements Repository.
-//
-// File results are a pure function of a file's bytes and the parser
-// version, so they are keyed by (SHA256, ParserVersion) and stored once for
-// all packages that share the content.
+// Package index is the domain side of the structural index of post
+// packages: the stored analysis of every content (internal/analysis) and of
+// every version, and the read models built on them (outlines, diagnostics,
+// symbols across packages, library variants). The SQL store implements
+// Writer and Reader; ingestion writes, the API and the web UI read through
+// the same Reader, so the UI shows nothing the API cannot give.
 package index
 
-import "context"
+import (
+	"context"
+	"time"
 
-// Severity of a diagnostic.
+	"github.com/veripost/veripost/internal/analysis"
+	"github.com/veripost/veripost/internal/catalog"
+	"github.com/veripost/veripost/internal/upg"
+	"github.com/veripost/veripost/internal/upg/resolve"
+)
+
+// Severity names of diagnostics.
 const (
 	SeverityError   = "error"
 	SeverityWarning = "warning"
 	SeverityInfo    = "info"
 )
 
-// FileResult is what parsing one file's bytes yields.
-type FileResult struct {
-	SHA256        string
-	ParserVersion string
-	// Kind says how the file was read: "upg" (SRC/LIB/ATR source), "pinf",
-	// "cnf", "kin", "lng", "binary" (compiled .CTL and other non-text).
-	Kind          string
-	LineCount     int
-	ErrorCount    int
-	WarningCount  int
-	ControlFamily string // first-line marker, e.g. "FANUCM"
-	System        string // :SYSTEM= value
-	// Outline is the parser's outline of the file as JSON (header,
-	// attributes, operations, libraries, sections), served as is.
-	Outline     []byte
-	Sections    []Section
-	Attributes  []Attribute
-	Symbols     []Symbol
-	Diagnostics []Diagnostic
-	Includes    []Include
+// ContentKey names one stored file analysis: a content read one way.
+type ContentKey struct {
+	SHA256 string
+	Reader string // analysis.ReaderOf(file name)
 }
 
-// Section is one :SECTION= block.
-type Section struct {
-	Name        string `json:"name"`
-	Canonical   string `json:"canonical"`
-	Kind        string `json:"kind"` // system, calc or user
-	StartLine   int    `json:"start_line"`
-	EndLine     int    `json:"end_line"`
-	StartByte   int    `json:"start_byte"`
-	EndByte     int    `json:"end_byte"`
-	ContentHash string `json:"content_hash"` // sha256 of the section's bytes
-}
-
-// Attribute is one :ATTRNAME= block.
-type Attribute struct {
-	Name         string `json:"name"`
-	Canonical    string `json:"canonical"`
-	Type         string `json:"type"`
-	VType        string `json:"vtype"`
-	DefaultValue string `json:"default_value"`
-	AttrID       string `json:"attr_id"`
-	Line         int    `json:"line"`
-}
-
-// Symbol is one definition of, or reference to, a named thing.
-type Symbol struct {
-	Name      string `json:"name"`      // as written
-	Canonical string `json:"canonical"` // matching form (upper case, spaces as underscores)
-	Kind      string `json:"kind"`      // attribute, section, define …
-	Role      string `json:"role"`      // definition or reference
-	Context   string `json:"context"`   // for references: token, expr, call, var … (see upg.Ref*)
-	Line      int    `json:"line"`
-	Col       int    `json:"col"`
-	Section   string `json:"section,omitempty"` // enclosing section, if any
-}
-
-// Diagnostic is one finding of the parser or resolver.
-type Diagnostic struct {
-	Code     string `json:"code"`
-	Severity string `json:"severity"`
-	Message  string `json:"message"`
-	Line     int    `json:"line"`
-	Col      int    `json:"col"`
-}
-
-// Include is one :LIBRARY= or :INCLUDE= line as declared.
-type Include struct {
-	Path string `json:"path"`
-	Line int    `json:"line"`
-}
-
-// VersionResult is what the resolver found across one version's files.
+// VersionResult is the package-level part of a version's analysis. It is
+// stored once per set of files (FileSet) and shared by identical versions.
 type VersionResult struct {
-	VersionID     string
-	ParserVersion string
-	Libraries     []Library
-	// Diagnostics found across files (undefined references, missing
-	// libraries, duplicate sections…), each placed in a file.
-	Diagnostics  []FileDiagnostic
-	SectionCount int
-	Metadata     Metadata
+	FileSet     string             `json:"-"`
+	Libraries   []analysis.Library `json:"libraries"`
+	Diagnostics []upg.Diagnostic   `json:"diagnostics"` // cross-file findings
+	Metadata    resolve.Metadata   `json:"metadata"`
+	Summary     analysis.Summary   `json:"summary"`
 }
 
-// Library is one include and how it resolved.
-type Library struct {
-	FileID         string `json:"file_id"` // the file that declares it
-	DeclaredPath   string `json:"declared_path"`
-	Line           int    `json:"line"`
-	ResolvedFileID string `json:"resolved_file_id,omitempty"`
-	ResolvedName   string `json:"resolved_name,omitempty"`
-	ResolvedSHA256 string `json:"resolved_sha256,omitempty"`
-	How            string `json:"how"` // e.g. exact, by-name, unresolved
+// ResultOf keeps what is stored of a package analysis.
+func ResultOf(fileSet string, r analysis.Result) *VersionResult {
+	return &VersionResult{FileSet: fileSet, Libraries: r.Libraries, Diagnostics: r.Diagnostics, Metadata: r.Metadata, Summary: r.Summary}
 }
 
-// FileDiagnostic is a diagnostic in a given file of the version.
-type FileDiagnostic struct {
+// AnalysedFile is one file of a version with its analysis.
+type AnalysedFile struct {
 	FileID string
-	Diagnostic
+	Name   string
+	*analysis.File
 }
 
-// Metadata is what the source says about the machine.
-type Metadata struct {
-	MachineName    string
-	ControllerType string
-	System         string
-	ControlFamily  string
+// VersionAnalysis is what ingestion stores for a version: the analysis of
+// each file (new ones are stored, known ones referenced) and the package
+// result; the version moves to ready in the same transaction.
+type VersionAnalysis struct {
+	VersionID string
+	Files     []AnalysedFile
+	// Registry are stock libraries from the library registry the package
+	// resolved against (FileID empty): their analyses are stored too.
+	Registry []AnalysedFile
+	// Needs are the library file names the version declares but does not
+	// ship (upper case), so a registry change finds it.
+	Needs  []string
+	Result *VersionResult
+	// Status is the status the version moves to (from Status.From()).
+	Status catalog.Status
 }
 
-// Repository stores and reads the index.
-type Repository interface {
-	// HasFileResult reports whether content sha was already indexed by
-	// parserVersion (then it need not be parsed again).
-	HasFileResult(ctx context.Context, sha, parserVersion string) (bool, error)
-	// SaveVersion writes the file results not stored yet, replaces the
-	// version's results and marks the version ready, in one transaction.
-	SaveVersion(ctx context.Context, files []FileResult, v VersionResult) error
+// Writer stores analyses.
+type Writer interface {
+	// StoredAnalyses returns the analyses already stored for these
+	// contents under the current parser version; unknown ones are absent.
+	StoredAnalyses(ctx context.Context, keys []ContentKey) (map[ContentKey]*analysis.File, error)
+	// StoredResult returns the package result stored for a file set, or
+	// catalog.ErrNotFound.
+	StoredResult(ctx context.Context, fileSet string) (*VersionResult, error)
+	// SaveAnalysis stores a version's analysis and moves it to a.Status in
+	// one transaction.
+	SaveAnalysis(ctx context.Context, a VersionAnalysis) error
 }
 
-// FileOutline is one file of a version with its parse summary.
-type FileOutline struct {
-	FileID       string `json:"file_id"`
-	Filename     string `json:"filename"`
-	Extension    string `json:"extension"`
-	SHA256       string `json:"sha256"`
-	Kind         string `json:"kind"`
-	LineCount    int    `json:"line_count"`
-	ErrorCount   int    `json:"error_count"`
-	WarningCount int    `json:"warning_count"`
-	// Outline is the parser's outline JSON (nil when the file was not indexed).
-	Outline []byte `json:"-"`
+// StoredFile is a file of a version with its stored analysis (nil until the
+// version has been analysed).
+type StoredFile struct {
+	catalog.File
+	Analysis *analysis.File
 }
 
-// DiagnosticRow is a diagnostic of a version, from the parser (per file)
-// or the resolver (across files).
-type DiagnosticRow struct {
-	FileID   string `json:"file_id,omitempty"`
-	Filename string `json:"filename,omitempty"`
-	Source   string `json:"source"` // parser or resolver
-	Diagnostic
+// Reader reads the index. Every list is paged.
+type Reader interface {
+	// AnalysedFiles lists a version's files, in name order, with their
+	// stored analyses (outline, sections, facts, tokens).
+	AnalysedFiles(ctx context.Context, versionID string) ([]StoredFile, error)
+	// Result returns a version's package result (catalog.ErrNotFound until
+	// it has been analysed).
+	Result(ctx context.Context, versionID string) (*VersionResult, error)
+	// VersionSymbol lists a name's definitions (first) and uses in one
+	// version's files.
+	VersionSymbol(ctx context.Context, versionID, canonical string) ([]SymbolOccurrence, error)
+	// SymbolUsage pages the packages whose latest version defines or uses
+	// a name, newest package first.
+	SymbolUsage(ctx context.Context, canonical string, limit int, cursor string) (SymbolPage, error)
+	// LibraryNames pages the library file names in use, most used first.
+	LibraryNames(ctx context.Context, filter string, limit int, cursor string) (catalog.Page[LibraryName], error)
+	// LibraryVariants pages the distinct contents of a library file name.
+	LibraryVariants(ctx context.Context, name string, limit int, cursor string) (catalog.Page[LibraryVariant], error)
+	// LibraryPackages pages the packages whose latest version holds a file
+	// with this content, newest first.
+	LibraryPackages(ctx context.Context, sha string, limit int, cursor string) (catalog.Page[PackageRef], error)
 }
 
-// SymbolOccurrence is one definition or reference found in a package.
+// SymbolOccurrence is one definition or use found in a package's file.
 type SymbolOccurrence struct {
 	FileID   string `json:"file_id"`
 	Filename string `json:"filename"`
-	Symbol
+	analysis.Occurrence
 }
 
-// SymbolPackage groups a symbol's occurrences in one package.
+// SymbolPackage groups a name's occurrences in one package.
 type SymbolPackage struct {
 	PackageID   string             `json:"package_id"`
 	PackageName string             `json:"package_name"`
+	Machine     string             `json:"machine_type,omitempty"`
+	Controller  string             `json:"controller_type,omitempty"`
 	Version     int                `json:"version"`
+	UploadedAt  time.Time          `json:"uploaded_at"`
 	Definitions int                `json:"definitions"`
 	References  int                `json:"references"`
 	Occurrences []SymbolOccurrence `json:"occurrences"`
 }
 
-// PackageRef names a package (its latest version).
+// SymbolPage is one page of a name's packages.
+type SymbolPage struct {
+	Packages []SymbolPackage `json:"packages"`
+	// Total counts the packages; when TotalExact is false it is a lower
+	// bound (a very common name: counting them all is not worth the time).
+	Total      int    `json:"total_packages"`
+	TotalExact bool   `json:"total_exact"`
+	NextCursor string `json:"next_cursor,omitempty"`
+}
+
+// PackageRef names a file of a package's latest version.
 type PackageRef struct {
-	PackageID   string `json:"package_id"`
-	PackageName string `json:"package_name"`
-	Version     int    `json:"version"`
-	FileID      string `json:"file_id"`
-	Filename    string `json:"filename"`
+	PackageID   string    `json:"package_id"`
+	PackageName string    `json:"package_name"`
+	Machine     string    `json:"machine_type,omitempty"`
+	Controller  string    `json:"controller_type,omitempty"`
+	Version     int       `json:"version"`
+	UploadedAt  time.Time `json:"uploaded_at"`
+	FileID      string    `json:"file_id"`
+	Filename    string    `json:"filename"`
+}
+
+// LibraryName is a library file name (.LIB, .ATR or include) in use in the
+// latest versions: how many packages have it and how many contents it has.
+type LibraryName struct {
+	Name     string `json:"name"`
+	Packages int    `json:"packages"`
+	Variants int    `json:"variants"`
 }
 
 // LibraryVariant is one distinct content of a library file name.
@@ -191,10 +166,4 @@ type LibraryVariant struct {
 	SHA256   string `json:"sha256"`
 	Size     int64  `json:"size"`
 	Packages int    `json:"packages"`
-}
-
-// LibraryUse is how a version uses a library.
-type LibraryUse struct {
-	Library
-	Filename string `json:"filename"` // declaring file's name
 }

@@ -5,41 +5,39 @@ package ingest
 
 import (
 	"context"
-	"crypto/sha256"
-	"encoding/hex"
 	"errors"
 	"fmt"
-	"io"
 	"log/slog"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/promauto"
 
+	"github.com/veripost/veripost/internal/analysis"
 	"github.com/veripost/veripost/internal/blob"
 	"github.com/veripost/veripost/internal/catalog"
 	"github.com/veripost/veripost/internal/index"
+	"github.com/veripost/veripost/internal/registry"
 	"github.com/veripost/veripost/internal/search"
-	"github.com/veripost/veripost/internal/textfile"
+	"github.com/veripost/veripost/internal/upg"
 )
-
-// FileContent is one file of a version with its verified bytes.
-type FileContent struct {
-	catalog.File
-	Data []byte
-}
 
 // Pipeline processes ingestion jobs.
 type Pipeline struct {
 	Repo  catalog.Repository
 	Blobs blob.Store
-	// Index stores what the parser finds; nil records per-file facts only.
-	Index index.Repository
-	// ParserVersion keys stored parse results (default: ParserVersion).
-	ParserVersion string
+	Index index.Writer
+	// Registry picks stock libraries for the ones a package does not ship
+	// (nil: no registry).
+	Registry Chooser
 	// Search indexes ready versions for search; nil leaves search out.
 	Search *search.Indexer
 	Log    *slog.Logger
+}
+
+// Chooser is the part of the library registry ingestion asks.
+type Chooser interface {
+	Choose(ctx context.Context, packageID string, names []string) ([]registry.Variant, error)
 }
 
 var (
@@ -131,57 +129,142 @@ func (p *Pipeline) run(ctx context.Context, ver catalog.Version) error {
 	if err := set(catalog.StatusStoring); err != nil {
 		return err
 	}
-	contents := make([]FileContent, 0, len(files))
-	for _, f := range files {
-		data, err := p.read(ctx, f)
-		if err != nil {
+	// Contents analysed before (a shared MILL.LIB, a re-upload) are not
+	// read or parsed again: their blob is checked to be there, and their
+	// stored analysis is used.
+	keys := make([]index.ContentKey, len(files))
+	for i, f := range files {
+		keys[i] = index.ContentKey{SHA256: f.SHA256, Reader: analysis.ReaderOf(f.Filename)}
+	}
+	stored, err := p.Index.StoredAnalyses(ctx, keys)
+	if err != nil {
+		return err
+	}
+	data := make([][]byte, len(files))
+	for i, f := range files {
+		if stored[keys[i]] != nil {
+			if err := p.check(ctx, f); err != nil {
+				return err
+			}
+			continue
+		}
+		if data[i], err = p.read(ctx, f); err != nil {
 			return err
 		}
-		contents = append(contents, FileContent{File: f, Data: data})
 	}
 
 	if err := set(catalog.StatusParsing); err != nil {
 		return err
 	}
-	for _, fc := range contents {
-		facts := textfile.Inspect(fc.Data)
-		if err := p.Repo.SetFileFacts(ctx, fc.ID, facts.Lines, facts.Kind, facts.Encoding); err != nil {
-			return err
-		}
-	}
-	if p.Index == nil {
-		return set(catalog.StatusReady)
-	}
 	// UPG errors in the files are findings, stored as diagnostics; the
 	// version still ends ready. Only a failure to store them is an error.
-	fileResults, version := Analyze(ver.ID, p.parserVersion(), contents)
-	if err := p.Index.SaveVersion(ctx, fileResults, version); err != nil {
-		if errors.Is(err, catalog.ErrNotFound) {
-			return nil // deleted while being indexed
+	va := index.VersionAnalysis{VersionID: ver.ID, Status: catalog.StatusReady}
+	named := make([]analysis.Named, len(files))
+	trees := make([]*upg.File, len(files)) // kept for the search index
+	for i, f := range files {
+		a := stored[keys[i]]
+		if a == nil {
+			a, trees[i] = analysis.AnalyzeFileTree(f.Filename, data[i])
 		}
-		return &stageError{"Storing the parsed package failed because of a server problem. VeriPost retried and gave up; try again later.", err}
+		named[i] = analysis.Named{Name: f.Filename, File: a}
+		va.Files = append(va.Files, index.AnalysedFile{FileID: f.ID, Name: f.Filename, File: a})
 	}
-	p.indexForSearch(ctx, ver.ID, contents)
+	if err := p.addRegistry(ctx, ver, &va, &named); err != nil {
+		return err
+	}
+	fileSet := analysis.FileSetKey(named)
+	va.Result, err = p.Index.StoredResult(ctx, fileSet)
+	if errors.Is(err, catalog.ErrNotFound) {
+		va.Result, err = index.ResultOf(fileSet, analysis.Resolve(named)), nil
+	}
+	if err != nil {
+		return err
+	}
+	if err := p.Index.SaveAnalysis(ctx, va); err != nil {
+		if errors.Is(err, catalog.ErrNotFound) {
+			return nil // deleted while being analysed
+		}
+		return &stageError{"Storing the analysed package failed because of a server problem. VeriPost retried and gave up; try again later.", err}
+	}
+	p.indexForSearch(ctx, ver.ID, files, data, trees)
+	return nil
+}
+
+// addRegistry adds the registry's stock libraries for the libraries the
+// package declares but does not ship, and records those names as the
+// version's needs.
+func (p *Pipeline) addRegistry(ctx context.Context, ver catalog.Version, va *index.VersionAnalysis, named *[]analysis.Named) error {
+	needs := analysis.UnshippedLibraries(*named)
+	for _, n := range needs {
+		va.Needs = append(va.Needs, registry.NameKey(n))
+	}
+	if p.Registry == nil || len(needs) == 0 {
+		return nil
+	}
+	vs, err := p.Registry.Choose(ctx, ver.PackageID, needs)
+	if err != nil {
+		return err
+	}
+	for _, v := range vs {
+		key := index.ContentKey{SHA256: v.SHA256, Reader: analysis.ReaderOf(v.Name)}
+		stored, err := p.Index.StoredAnalyses(ctx, []index.ContentKey{key})
+		if err != nil {
+			return err
+		}
+		a := stored[key]
+		if a == nil {
+			data, err := p.read(ctx, catalog.File{Filename: v.Name, BlobKey: v.SHA256, SHA256: v.SHA256, Size: v.Size})
+			if err != nil {
+				return err
+			}
+			a = analysis.AnalyzeFile(v.Name, data)
+		}
+		*named = append(*named, analysis.Named{Name: v.Name, File: a, Registry: v.Label})
+		va.Registry = append(va.Registry, index.AnalysedFile{Name: v.Name, File: a})
+	}
+	return nil
+}
+
+// check confirms that a file whose content was analysed before is still
+// stored with its recorded size (its hash was verified when it was stored).
+func (p *Pipeline) check(ctx context.Context, f catalog.File) error {
+	info, err := p.Blobs.Stat(ctx, f.BlobKey)
+	if errors.Is(err, blob.ErrNotFound) {
+		return permanentError{&stageError{
+			fmt.Sprintf("The stored copy of %s is missing. Upload the package again.", f.Filename), err}}
+	}
+	if err != nil {
+		return &stageError{"The file store could not be read. VeriPost retried and gave up; try uploading again later.", err}
+	}
+	if info.Size != f.Size {
+		return permanentError{&stageError{
+			fmt.Sprintf("The stored copy of %s does not match what was uploaded. Upload the package again.", f.Filename),
+			fmt.Errorf("stored %d bytes, expected %d", info.Size, f.Size)}}
+	}
 	return nil
 }
 
 // indexForSearch is the one call into the search index (issue 14). It runs
 // after the version is ready, so search indexing adds nothing to upload →
-// ready; contents already indexed (a shared MILL.LIB) are not built again.
-// A failure leaves the version out of search until `veripost reindex`
-// (which lists versions without a search entry); it does not fail the
-// ingestion. When the analysis result exists, pass each file's parse as
-// search.File.Parsed instead of letting search parse again.
-func (p *Pipeline) indexForSearch(ctx context.Context, versionID string, contents []FileContent) {
+// ready; contents already indexed (a shared MILL.LIB) are not built again,
+// and a content analysed before is read from the store only when search
+// has no document for it yet. data and trees hold what the analysis read
+// and parsed (nil for contents whose stored analysis was used). A failure
+// leaves the version out of search until `veripost reindex` (which lists
+// versions without a search entry); it does not fail the ingestion.
+func (p *Pipeline) indexForSearch(ctx context.Context, versionID string, files []catalog.File, data [][]byte, trees []*upg.File) {
 	if p.Search == nil {
 		return
 	}
-	files := make([]search.File, len(contents))
-	for i, fc := range contents {
-		files[i] = search.File{SHA256: fc.SHA256, Filename: fc.Filename, Data: fc.Data}
+	sf := make([]search.File, len(files))
+	for i, f := range files {
+		sf[i] = search.File{SHA256: f.SHA256, Filename: f.Filename, Data: data[i], Parsed: trees[i]}
+		if data[i] == nil {
+			sf[i].Load = func(ctx context.Context) ([]byte, error) { return p.read(ctx, f) }
+		}
 	}
 	start := time.Now()
-	if err := p.Search.IndexVersion(ctx, p.parserVersion(), versionID, files); err != nil {
+	if err := p.Search.IndexVersion(ctx, analysis.ParserVersion, versionID, sf); err != nil {
 		p.logger().Error("indexing for search failed; run veripost reindex to retry", "version", versionID, "err", err)
 		return
 	}
@@ -190,33 +273,18 @@ func (p *Pipeline) indexForSearch(ctx context.Context, versionID string, content
 
 // read fetches a file's bytes and checks them against the recorded hash.
 func (p *Pipeline) read(ctx context.Context, f catalog.File) ([]byte, error) {
-	obj, err := p.Blobs.Open(ctx, f.BlobKey)
-	if errors.Is(err, blob.ErrNotFound) {
+	data, err := blob.ReadAll(ctx, p.Blobs, f.BlobKey, f.Size)
+	switch {
+	case errors.Is(err, blob.ErrNotFound):
 		return nil, permanentError{&stageError{
 			fmt.Sprintf("The stored copy of %s is missing. Upload the package again.", f.Filename), err}}
-	}
-	if err != nil {
-		return nil, &stageError{"The file store could not be read. VeriPost retried and gave up; try uploading again later.", err}
-	}
-	defer obj.Close()
-	data, err := io.ReadAll(io.LimitReader(obj, f.Size+1))
-	if err != nil {
-		return nil, &stageError{"The file store could not be read. VeriPost retried and gave up; try uploading again later.", err}
-	}
-	sum := sha256.Sum256(data)
-	if int64(len(data)) != f.Size || hex.EncodeToString(sum[:]) != f.SHA256 {
+	case errors.Is(err, blob.ErrStoredMismatch):
 		return nil, permanentError{&stageError{
-			fmt.Sprintf("The stored copy of %s does not match what was uploaded. Upload the package again.", f.Filename),
-			fmt.Errorf("stored %d bytes with sha256 %x, expected %d bytes with sha256 %s", len(data), sum, f.Size, f.SHA256)}}
+			fmt.Sprintf("The stored copy of %s does not match what was uploaded. Upload the package again.", f.Filename), err}}
+	case err != nil:
+		return nil, &stageError{"The file store could not be read. VeriPost retried and gave up; try uploading again later.", err}
 	}
 	return data, nil
-}
-
-func (p *Pipeline) parserVersion() string {
-	if p.ParserVersion != "" {
-		return p.ParserVersion
-	}
-	return ParserVersion
 }
 
 func (p *Pipeline) logger() *slog.Logger {

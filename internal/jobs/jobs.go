@@ -12,15 +12,10 @@ import (
 	"log/slog"
 	"time"
 
-	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/riverqueue/river"
 	"github.com/riverqueue/river/riverdriver"
-	"github.com/riverqueue/river/riverdriver/riverdatabasesql"
-	"github.com/riverqueue/river/riverdriver/riversqlite"
 	"github.com/riverqueue/river/rivermigrate"
 	"github.com/riverqueue/river/rivertype"
-
-	"github.com/veripost/veripost/internal/store"
 )
 
 // IngestArgs asks for one package version to be ingested.
@@ -38,6 +33,17 @@ type Processor interface {
 	Process(ctx context.Context, versionID string, lastAttempt bool) error
 }
 
+// CollectArgs asks for one pass of the blob collector.
+type CollectArgs struct{}
+
+// Kind implements river.JobArgs.
+func (CollectArgs) Kind() string { return "collect_blobs" }
+
+// Driver is the River driver over the application database; the wiring
+// code builds it (riversqlite, or riverdatabasesql with a LISTEN
+// connection on PostgreSQL) and owns its connections.
+type Driver = riverdriver.Driver[*sql.Tx]
+
 // Options configure the queue client.
 type Options struct {
 	// Workers is how many jobs this process works at once; 0 makes an
@@ -48,43 +54,22 @@ type Options struct {
 	Log         *slog.Logger
 	// PollInterval is how often idle workers look for new jobs.
 	PollInterval time.Duration
+	// Collect, when set, runs every CollectEvery (default 15 minutes) on
+	// one of the working processes (River elects one leader for periodic
+	// jobs).
+	Collect      func(ctx context.Context) error
+	CollectEvery time.Duration
 }
 
 // Queue inserts and (optionally) works jobs.
 type Queue struct {
-	client   *river.Client[*sql.Tx]
-	working  bool
-	listener *pgxpool.Pool // nil unless working on PostgreSQL
-}
-
-func driverFor(db *store.DB) riverdriver.Driver[*sql.Tx] {
-	if db.Dialect == store.SQLite {
-		return riversqlite.New(db.SQL)
-	}
-	return riverdatabasesql.New(db.SQL)
-}
-
-// workingDriver is driverFor plus, on PostgreSQL, a LISTEN connection so
-// workers hear about new jobs at once instead of at the next poll.
-func workingDriver(ctx context.Context, db *store.DB) (riverdriver.Driver[*sql.Tx], *pgxpool.Pool, error) {
-	if db.Dialect != store.Postgres {
-		return driverFor(db), nil, nil
-	}
-	cfg, err := pgxpool.ParseConfig(db.URL)
-	if err != nil {
-		return nil, nil, fmt.Errorf("queue listener: %w", err)
-	}
-	cfg.MinConns, cfg.MaxConns = 0, 1
-	pool, err := pgxpool.NewWithConfig(ctx, cfg)
-	if err != nil {
-		return nil, nil, fmt.Errorf("queue listener: %w", err)
-	}
-	return riverdatabasesql.NewWithPgxListener(db.SQL, pool), pool, nil
+	client  *river.Client[*sql.Tx]
+	working bool
 }
 
 // Migrate creates or updates River's own tables.
-func Migrate(ctx context.Context, db *store.DB, log *slog.Logger) error {
-	m, err := rivermigrate.New(driverFor(db), &rivermigrate.Config{Logger: log})
+func Migrate(ctx context.Context, driver Driver, log *slog.Logger) error {
+	m, err := rivermigrate.New(driver, &rivermigrate.Config{Logger: log})
 	if err != nil {
 		return err
 	}
@@ -103,8 +88,8 @@ func Migrate(ctx context.Context, db *store.DB, log *slog.Logger) error {
 // another attempt one minute after it.
 const jobTimeout = 3 * time.Minute
 
-// New builds the queue client on db.
-func New(db *store.DB, opt Options) (*Queue, error) {
+// New builds the queue client on driver.
+func New(driver Driver, opt Options) (*Queue, error) {
 	if opt.Log == nil {
 		opt.Log = slog.Default()
 	}
@@ -122,10 +107,23 @@ func New(db *store.DB, opt Options) (*Queue, error) {
 		FetchCooldown:        min(opt.PollInterval, 100*time.Millisecond),
 		RetryPolicy:          backoff{},
 		MaxAttempts:          max(opt.MaxAttempts, 1),
+		// A finished ingestion job says nothing the version's status does
+		// not; keep its row only briefly.
+		CompletedJobRetentionPeriod: 10 * time.Minute,
 	}
 	workers := river.NewWorkers()
 	if opt.Processor != nil {
 		river.AddWorker(workers, &ingestWorker{p: opt.Processor})
+	}
+	if opt.Collect != nil {
+		river.AddWorker(workers, &collectWorker{collect: opt.Collect})
+		every := opt.CollectEvery
+		if every <= 0 {
+			every = 15 * time.Minute
+		}
+		cfg.PeriodicJobs = []*river.PeriodicJob{river.NewPeriodicJob(river.PeriodicInterval(every),
+			func() (river.JobArgs, *river.InsertOpts) { return CollectArgs{}, &river.InsertOpts{MaxAttempts: 1} },
+			&river.PeriodicJobOpts{RunOnStart: false})}
 	}
 	cfg.Workers = workers
 	if opt.Workers > 0 {
@@ -135,16 +133,8 @@ func New(db *store.DB, opt Options) (*Queue, error) {
 		cfg.Queues = map[string]river.QueueConfig{river.QueueDefault: {MaxWorkers: opt.Workers}}
 	}
 	q := &Queue{working: opt.Workers > 0}
-	driver := driverFor(db)
-	if q.working {
-		var err error
-		if driver, q.listener, err = workingDriver(context.Background(), db); err != nil {
-			return nil, err
-		}
-	}
 	client, err := river.NewClient(driver, cfg)
 	if err != nil {
-		q.closeListener()
 		return nil, fmt.Errorf("creating queue client: %w", err)
 	}
 	q.client = client
@@ -158,6 +148,23 @@ func (q *Queue) EnqueueIngest(ctx context.Context, tx *sql.Tx, versionID string)
 		return 0, err
 	}
 	return res.Job.ID, nil
+}
+
+// EnqueueAnalysis queues the ingestion job of each version again even
+// when one is running: something it reads (a library registry choice) has
+// changed since that job started. The job is idempotent.
+func (q *Queue) EnqueueAnalysis(ctx context.Context, versionIDs []string) (int, error) {
+	for start := 0; start < len(versionIDs); start += 500 {
+		chunk := versionIDs[start:min(start+500, len(versionIDs))]
+		params := make([]river.InsertManyParams, len(chunk))
+		for i, id := range chunk {
+			params[i] = river.InsertManyParams{Args: IngestArgs{VersionID: id}, InsertOpts: &river.InsertOpts{Priority: 2}}
+		}
+		if _, err := q.client.InsertMany(ctx, params); err != nil {
+			return start, err
+		}
+	}
+	return len(versionIDs), nil
 }
 
 // EnqueueReindex queues the ingestion job again for each version (the job
@@ -200,18 +207,11 @@ func (q *Queue) Stop(ctx context.Context) error {
 	if !q.working {
 		return nil
 	}
-	defer q.closeListener()
 	err := q.client.Stop(ctx)
 	if errors.Is(err, context.DeadlineExceeded) {
 		return q.client.StopAndCancel(context.Background())
 	}
 	return err
-}
-
-func (q *Queue) closeListener() {
-	if q.listener != nil {
-		q.listener.Close()
-	}
 }
 
 // Job returns a job's row, for status and tests.
@@ -232,6 +232,15 @@ func (w *ingestWorker) Work(ctx context.Context, job *river.Job[IngestArgs]) err
 		return river.JobCancel(err)
 	}
 	return err
+}
+
+type collectWorker struct {
+	river.WorkerDefaults[CollectArgs]
+	collect func(ctx context.Context) error
+}
+
+func (w *collectWorker) Work(ctx context.Context, _ *river.Job[CollectArgs]) error {
+	return w.collect(ctx)
 }
 
 // backoff retries quickly at first (a store restarting), then slower:

@@ -241,7 +241,7 @@ func buildSource(d *Document, f *upg.File, decode func([]byte) string) {
 			l.Class = ClassOutput
 		}
 		var t lineTerms
-		for _, tok := range f.Tokens[ln.FirstTok:ln.LastTok] {
+		for _, tok := range f.LineTokens(i + 1) {
 			text := decode(f.Src[tok.Offset:tok.End])
 			switch tok.Kind {
 			case upg.TokName, upg.TokVariable, upg.TokFunction:

@@ -180,7 +180,7 @@ func EmbedQuery(words []string) []float32 {
 func lineFeatures(f *upg.File, ln *upg.Line, l *Line, decode func([]byte) string) features {
 	out := features{}
 	var kinds []string
-	for _, tok := range f.Tokens[ln.FirstTok:ln.LastTok] {
+	for _, tok := range f.LineTokens(l.N) {
 		switch tok.Kind {
 		case upg.TokSpace, upg.TokEOL, upg.TokEOF:
 			continue

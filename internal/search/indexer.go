@@ -61,6 +61,9 @@ type File struct {
 	SHA256   string
 	Filename string
 	Data     []byte
+	// Load reads the bytes when Data is nil; it is called only when the
+	// content has no search document yet.
+	Load func(ctx context.Context) ([]byte, error)
 	// Parsed is the file's UPG parse when the caller has it (nil: Build
 	// parses UPG source itself).
 	Parsed *upg.File
@@ -111,6 +114,11 @@ func (ix *Indexer) IndexVersion(ctx context.Context, parserVersion, versionID st
 	for _, f := range files {
 		if _, ok := summaries[f.SHA256]; ok {
 			continue
+		}
+		if f.Data == nil && f.Load != nil {
+			if f.Data, err = f.Load(ctx); err != nil {
+				return err
+			}
 		}
 		d := Build(Input{SHA256: f.SHA256, ParserVersion: parserVersion, Filename: f.Filename, Data: f.Data, Parsed: f.Parsed})
 		docs = append(docs, d)

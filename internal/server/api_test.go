@@ -198,7 +198,7 @@ func TestBadUploads(t *testing.T) {
 		if len(page.Items) != 0 {
 			t.Fatalf("bad uploads left %d packages behind", len(page.Items))
 		}
-		if n := servertest.BlobCount(t, cfg); n > 0 {
+		if n := app.BlobCount(); n > 0 {
 			t.Fatalf("bad uploads left %d blobs behind", n)
 		}
 	})
@@ -220,9 +220,49 @@ func TestRequestLimits(t *testing.T) {
 	if status != http.StatusUnprocessableEntity || !strings.Contains(string(body), "TOO_MANY_FILES") {
 		t.Fatalf("too many files: %d %s", status, body)
 	}
-	if n := servertest.BlobCount(t, cfg); n != 0 {
+	if n := app.BlobCount(); n != 0 {
 		t.Fatalf("refused uploads stored %d blobs", n)
 	}
+}
+
+// TestIdenticalReupload: an upload identical to a package's latest version
+// records nothing and says so; one identical to an older version becomes a
+// new version that says which; the same files as a new package are a new
+// package whose analysis is the stored one (no rows copied).
+func TestIdenticalReupload(t *testing.T) {
+	forEachBackend(t, func(t *testing.T, b servertest.Backend) {
+		app := servertest.Start(t, b.Config(t))
+		v1 := []servertest.NamedFile{{Name: "I.SRC", Data: []byte(":SYSTEM=MILL\r\n:SECTION=START_OF_TAPE\r\n:T:%<EOL>\r\n")}}
+		first := app.Upload(v1, nil)
+		app.WaitReady(first.PackageID)
+		if !first.Created || first.Version != 1 {
+			t.Fatalf("first upload: %+v", first)
+		}
+		status, body := app.PostUpload(v1, map[string]string{"package_id": first.PackageID})
+		var same servertest.UploadResult
+		json.Unmarshal(body, &same)
+		if status != http.StatusOK || same.Created || same.IdenticalTo != 1 || same.Version != 1 || same.VersionID != first.VersionID {
+			t.Fatalf("identical re-upload: %d %s", status, body)
+		}
+		changed := []servertest.NamedFile{{Name: "I.SRC", Data: append(append([]byte(nil), v1[0].Data...), "* changed\r\n"...)}}
+		second := app.Upload(changed, map[string]string{"package_id": first.PackageID})
+		back := app.Upload(v1, map[string]string{"package_id": first.PackageID})
+		if second.Version != 2 || second.IdenticalTo != 0 || back.Version != 3 || back.IdenticalTo != 1 || !back.Created {
+			t.Fatalf("versions: %+v / %+v", second, back)
+		}
+		app.WaitReady(first.PackageID)
+		var rows1, rows2 int
+		count := `SELECT (SELECT COUNT(*) FROM analyses) + (SELECT COUNT(*) FROM symbol_index) + (SELECT COUNT(*) FROM version_analyses)`
+		app.DB.SQL.QueryRow(count).Scan(&rows1)
+		copyPkg := app.Upload(v1, nil)
+		if st := app.WaitReady(copyPkg.PackageID); st.Status != "ready" {
+			t.Fatalf("copy: %+v", st)
+		}
+		app.DB.SQL.QueryRow(count).Scan(&rows2)
+		if rows1 != rows2 {
+			t.Fatalf("the same files as a new package added %d analysis rows", rows2-rows1)
+		}
+	})
 }
 
 // TestVersionsAndMetadata: uploading to an existing package adds a
@@ -270,7 +310,7 @@ func TestVersionsAndMetadata(t *testing.T) {
 
 // TestDeleteReleasesOnlyUnsharedBlobs: a library shared by two packages is
 // stored once and survives the deletion of one of them.
-func TestDeleteReleasesOnlyUnsharedBlobs(t *testing.T) {
+func TestDeleteThenCollectKeepsSharedBlobs(t *testing.T) {
 	cfg := servertest.SQLite.Config(t)
 	app := servertest.Start(t, cfg)
 	shared := servertest.NamedFile{Name: "MILL.LIB", Data: []byte("* the shared library\r\n")}
@@ -278,14 +318,19 @@ func TestDeleteReleasesOnlyUnsharedBlobs(t *testing.T) {
 	b := app.Upload([]servertest.NamedFile{{Name: "B.SRC", Data: []byte("*b\r\n")}, shared}, nil)
 	app.WaitReady(a.PackageID)
 	app.WaitReady(b.PackageID)
-	if n := servertest.BlobCount(t, cfg); n != 3 {
+	if n := app.BlobCount(); n != 3 {
 		t.Fatalf("stored %d blobs, want 3 (shared library once)", n)
 	}
 	if s, body := app.Do(http.MethodDelete, "/api/v1/packages/"+a.PackageID, nil); s != http.StatusNoContent {
 		t.Fatalf("delete: %d %s", s, body)
 	}
-	if n := servertest.BlobCount(t, cfg); n != 2 {
-		t.Fatalf("after deleting A: %d blobs, want 2", n)
+	// Deleting removes rows only; the collector removes the blobs nothing
+	// references any more (after its grace period, none here).
+	if n := app.BlobCount(); n != 3 {
+		t.Fatalf("delete touched the blobs: %d left", n)
+	}
+	if rep := app.Collect(); rep.Deleted != 1 || app.BlobCount() != 2 {
+		t.Fatalf("after deleting A and collecting: %+v, %d blobs, want 2", rep, app.BlobCount())
 	}
 	if s, _, _ := app.Get("/api/v1/packages/" + a.PackageID); s != 404 {
 		t.Fatalf("deleted package answers %d", s)
@@ -298,12 +343,86 @@ func TestDeleteReleasesOnlyUnsharedBlobs(t *testing.T) {
 		}
 	}
 	app.Do(http.MethodDelete, "/api/v1/packages/"+b.PackageID, nil)
-	if n := servertest.BlobCount(t, cfg); n != 0 {
-		t.Fatalf("after deleting both: %d blobs", n)
+	if app.Collect(); app.BlobCount() != 0 {
+		t.Fatalf("after deleting both and collecting: %d blobs", app.BlobCount())
 	}
 	if s, body := app.Do(http.MethodDelete, "/api/v1/packages/"+b.PackageID, nil); s != 404 || !strings.Contains(string(body), "NOT_FOUND") {
 		t.Fatalf("second delete: %d %s", s, body)
 	}
+	// A young blob survives a collection with the default grace period.
+	c := app.Upload([]servertest.NamedFile{{Name: "C.SRC", Data: []byte("*c\r\n")}}, nil)
+	app.WaitReady(c.PackageID)
+	app.Do(http.MethodDelete, "/api/v1/packages/"+c.PackageID, nil)
+	if rep, err := app.Collector.Collect(t.Context()); err != nil || rep.Young != 1 || app.BlobCount() != 1 {
+		t.Fatalf("grace period: %+v %v, %d blobs", rep, err, app.BlobCount())
+	}
+}
+
+// TestCollectorRacesUploadsAndDeletes: packages that share a library are
+// uploaded and deleted while the collector runs without a grace period; a
+// blob some package still references is never lost, and in the end only
+// referenced blobs remain.
+func TestCollectorRacesUploadsAndDeletes(t *testing.T) {
+	forEachBackend(t, func(t *testing.T, b servertest.Backend) {
+		app := servertest.Start(t, b.Config(t))
+		shared := servertest.NamedFile{Name: "SHARED.LIB", Data: []byte("* a library every package ships\r\n")}
+		stop := make(chan struct{})
+		collected := make(chan int)
+		go func() { // the collector, as fast as it can go
+			n := 0
+			defer func() { collected <- n }()
+			for {
+				select {
+				case <-stop:
+					return
+				default:
+				}
+				app.Collect()
+				n++
+			}
+		}()
+		var wg sync.WaitGroup
+		var mu sync.Mutex
+		var kept []string
+		for w := range 4 {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				for i := range 8 {
+					src := servertest.NamedFile{Name: "P.SRC", Data: fmt.Appendf(nil, "* worker %d package %d\r\n", w, i)}
+					res := app.Upload([]servertest.NamedFile{src, shared}, nil)
+					if i%2 == 0 { // delete every other one at once
+						app.Do(http.MethodDelete, "/api/v1/packages/"+res.PackageID, nil)
+						continue
+					}
+					mu.Lock()
+					kept = append(kept, res.PackageID)
+					mu.Unlock()
+				}
+			}()
+		}
+		wg.Wait()
+		close(stop)
+		if n := <-collected; n < 2 {
+			t.Fatalf("the collector ran %d times during the uploads", n)
+		}
+		for _, id := range kept {
+			if st := app.WaitReady(id); st.Status != string(catalog.StatusReady) {
+				t.Fatalf("package %s ended %s: %s", id, st.Status, st.ErrorMessage)
+			}
+			var pkg catalog.Package
+			app.GetJSON("/api/v1/packages/"+id, &pkg)
+			for _, f := range pkg.Files {
+				if s, _, body := app.Get("/api/v1/packages/" + id + "/files/" + f.ID + "/download"); s != 200 || sha(body) != f.SHA256 {
+					t.Fatalf("%s of %s lost: %d", f.Filename, id, s)
+				}
+			}
+		}
+		app.Collect()
+		if n := app.BlobCount(); n != len(kept)+1 {
+			t.Fatalf("%d blobs remain, want %d (one per kept package and the shared library)", n, len(kept)+1)
+		}
+	})
 }
 
 // TestConcurrentUploads: 50 uploads at once all reach ready; none is lost.
@@ -577,7 +696,9 @@ func TestFailedUploadReleasesItsBlobs(t *testing.T) {
 	if status != http.StatusServiceUnavailable {
 		t.Fatalf("half-failed upload: %d %s", status, body)
 	}
-	if n := servertest.BlobCount(t, cfg); n != 1 {
-		t.Fatalf("%d blobs stored after the failed upload, want only the earlier package's 1", n)
+	// The failed upload's lease is released, so the collector takes the
+	// blobs it wrote (the one it shares with the earlier package stays).
+	if rep := app.Collect(); app.BlobCount() != 1 {
+		t.Fatalf("%d blobs after the failed upload and a collection (%+v), want only the earlier package's 1", app.BlobCount(), rep)
 	}
 }

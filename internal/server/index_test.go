@@ -11,22 +11,22 @@ import (
 	"testing"
 	"time"
 
+	"github.com/veripost/veripost/internal/analysis"
 	"github.com/veripost/veripost/internal/api"
 	"github.com/veripost/veripost/internal/catalog"
 	"github.com/veripost/veripost/internal/index"
-	"github.com/veripost/veripost/internal/ingest"
-	"github.com/veripost/veripost/internal/server"
 	"github.com/veripost/veripost/internal/server/servertest"
 	"github.com/veripost/veripost/internal/testenv"
+	"github.com/veripost/veripost/internal/upg"
 )
 
-// direct runs the UPG analysis on a corpus package without the service.
-func direct(p testenv.CorpusPackage) ([]index.FileResult, index.VersionResult) {
-	contents := make([]ingest.FileContent, len(p.Files))
+// direct runs the analysis on a corpus package without the service.
+func direct(p testenv.CorpusPackage) analysis.Result {
+	inputs := make([]analysis.Input, len(p.Files))
 	for i, f := range p.Files {
-		contents[i] = ingest.FileContent{File: catalog.File{ID: f.Name, Filename: f.Name, SHA256: sha(f.Data), Size: int64(len(f.Data))}, Data: f.Data}
+		inputs[i] = analysis.Input{Name: f.Name, Data: f.Data}
 	}
-	return ingest.Analyze("", ingest.ParserVersion, contents)
+	return analysis.Analyze(inputs)
 }
 
 // TestCorpusIndex uploads every corpus package and checks that the outline,
@@ -41,16 +41,16 @@ func TestCorpusIndex(t *testing.T) {
 				app := app.With(t)
 				res := app.Upload(servertest.CorpusFiles(p), nil)
 				st := app.WaitReady(res.PackageID)
-				files, want := direct(p)
-				if st.SectionCount != want.SectionCount || st.SectionCount == 0 && p.Name != "" && hasSource(p) {
-					t.Fatalf("section_count %d, want %d", st.SectionCount, want.SectionCount)
+				want := direct(p)
+				if st.SectionCount != want.Summary.Sections || st.SectionCount == 0 && p.Name != "" && hasSource(p) {
+					t.Fatalf("section_count %d, want %d", st.SectionCount, want.Summary.Sections)
 				}
 
 				var outline api.OutlineBody
 				app.GetJSON("/api/v1/packages/"+res.PackageID+"/outline", &outline)
-				byName := map[string]index.FileResult{}
-				for i, f := range p.Files {
-					byName[f.Name] = files[i]
+				byName := map[string]analysis.FileEntry{}
+				for _, f := range want.Files {
+					byName[f.Name] = f
 				}
 				if len(outline.Files) != len(p.Files) {
 					t.Fatalf("outline has %d files, want %d", len(outline.Files), len(p.Files))
@@ -58,11 +58,11 @@ func TestCorpusIndex(t *testing.T) {
 				wantErrors, wantWarnings := 0, 0
 				for _, f := range outline.Files {
 					w := byName[f.Filename]
-					if !bytes.Equal(compactJSON(t, f.Outline), compactJSON(t, w.Outline)) {
+					if !bytes.Equal(jsonOf(t, f.Outline), jsonOf(t, w.Outline)) {
 						t.Errorf("%s: stored outline differs from the parser's", f.Filename)
 					}
-					if f.ErrorCount != w.ErrorCount || f.WarningCount != w.WarningCount || f.Kind != w.Kind {
-						t.Errorf("%s: counts %d/%d kind %s, want %d/%d %s", f.Filename, f.ErrorCount, f.WarningCount, f.Kind, w.ErrorCount, w.WarningCount, w.Kind)
+					if f.ErrorCount != w.ErrorCount || f.WarningCount != w.WarningCount || f.Kind != w.Reader {
+						t.Errorf("%s: counts %d/%d kind %s, want %d/%d %s", f.Filename, f.ErrorCount, f.WarningCount, f.Kind, w.ErrorCount, w.WarningCount, w.Reader)
 					}
 					wantErrors += w.ErrorCount
 					wantWarnings += w.WarningCount
@@ -72,8 +72,8 @@ func TestCorpusIndex(t *testing.T) {
 				}
 				for i, l := range outline.Libraries {
 					wl := want.Libraries[i]
-					if l.DeclaredPath != wl.DeclaredPath || l.How != wl.How || l.ResolvedName != wl.ResolvedName {
-						t.Errorf("library %d: %+v, want %+v", i, l.Library, wl)
+					if l.Path != wl.Path || l.How != wl.How || l.Resolved != wl.Resolved || l.ResolvedSHA256 != wl.ResolvedSHA256 {
+						t.Errorf("library %d: %+v, want %+v", i, l, wl)
 					}
 				}
 
@@ -81,9 +81,9 @@ func TestCorpusIndex(t *testing.T) {
 				app.GetJSON("/api/v1/packages/"+res.PackageID+"/diagnostics", &diags)
 				for _, d := range want.Diagnostics {
 					switch d.Severity {
-					case index.SeverityError:
+					case upg.SeverityError:
 						wantErrors++
-					case index.SeverityWarning:
+					case upg.SeverityWarning:
 						wantWarnings++
 					}
 				}
@@ -92,22 +92,17 @@ func TestCorpusIndex(t *testing.T) {
 				}
 				var warnOnly api.DiagnosticsBody
 				app.GetJSON("/api/v1/packages/"+res.PackageID+"/diagnostics?severity=warning", &warnOnly)
-				if len(warnOnly.Items) != wantWarnings {
-					t.Errorf("severity filter: %d items, want %d", len(warnOnly.Items), wantWarnings)
+				if warnOnly.Total != wantWarnings || len(warnOnly.Items) != min(wantWarnings, 200) {
+					t.Errorf("severity filter: %d items of %d, want %d", len(warnOnly.Items), warnOnly.Total, wantWarnings)
 				}
 
 				// Every symbol defined in the package: the API's counts for
 				// this package equal the direct analysis.
 				wantCount := map[string][2]int{}
-				for _, f := range files {
-					for _, s := range f.Symbols {
-						c := wantCount[s.Canonical]
-						if s.Role == "definition" {
-							c[0]++
-						} else {
-							c[1]++
-						}
-						wantCount[s.Canonical] = c
+				for _, f := range want.Files {
+					for _, g := range f.Symbols() {
+						c := wantCount[g.Canonical]
+						wantCount[g.Canonical] = [2]int{c[0] + g.Definitions, c[1] + g.Uses}
 					}
 				}
 				names := make([]string, 0, len(wantCount))
@@ -127,7 +122,7 @@ func TestCorpusIndex(t *testing.T) {
 					for _, sp := range sym.Packages {
 						if sp.PackageID == res.PackageID {
 							found = true
-							if sp.Definitions != wantCount[n][0] || sp.References != wantCount[n][1] || len(sp.Occurrences) != sp.Definitions+sp.References {
+							if sp.Definitions != wantCount[n][0] || sp.References != wantCount[n][1] || len(sp.Occurrences) != min(20, sp.Definitions+sp.References) {
 								t.Errorf("symbol %s: %d defs %d refs (%d listed), want %v", n, sp.Definitions, sp.References, len(sp.Occurrences), wantCount[n])
 							}
 						}
@@ -152,12 +147,12 @@ func hasSource(p testenv.CorpusPackage) bool {
 
 func urlPath(s string) string { return url.PathEscape(s) }
 
-func compactJSON(t *testing.T, raw []byte) []byte {
-	var buf bytes.Buffer
-	if err := json.Compact(&buf, raw); err != nil {
-		t.Fatalf("bad JSON %q: %v", raw, err)
+func jsonOf(t *testing.T, v any) []byte {
+	b, err := json.Marshal(v)
+	if err != nil {
+		t.Fatal(err)
 	}
-	return buf.Bytes()
+	return b
 }
 
 // TestMetadataAndLibraries: the Tormach package names its machine and
@@ -193,23 +188,39 @@ func TestMetadataAndLibraries(t *testing.T) {
 			}
 		}
 		var rows, symbols int
-		app.DB.SQL.QueryRow(`SELECT COUNT(*) FROM file_parses WHERE sha256 = $1`, sha(mill)).Scan(&rows)
-		app.DB.SQL.QueryRow(`SELECT COUNT(*) FROM file_symbols WHERE sha256 = $1`, sha(mill)).Scan(&symbols)
-		files, _ := direct(tormach)
+		const millSymbols = `SELECT COUNT(*) FROM symbol_index s JOIN analyses a ON a.id = s.analysis_id WHERE a.sha256 = $1`
+		app.DB.SQL.QueryRow(`SELECT COUNT(*) FROM analyses WHERE sha256 = $1`, sha(mill)).Scan(&rows)
+		app.DB.SQL.QueryRow(millSymbols, sha(mill)).Scan(&symbols)
 		wantSymbols := 0
-		for i, f := range tormach.Files {
+		for _, f := range direct(tormach).Files {
 			if strings.EqualFold(f.Name, "MILL.LIB") {
-				wantSymbols = len(files[i].Symbols)
+				wantSymbols = len(f.Symbols())
 			}
 		}
 		if rows != 1 || symbols != wantSymbols || symbols == 0 {
-			t.Fatalf("MILL.LIB shared by two packages: %d parse rows and %d symbol rows, want 1 and %d", rows, symbols, wantSymbols)
+			t.Fatalf("MILL.LIB shared by two packages: %d analyses and %d symbol rows, want 1 and %d", rows, symbols, wantSymbols)
 		}
 
-		var libs struct{ Packages []index.PackageRef }
+		var libs catalog.Page[index.PackageRef]
 		app.GetJSON("/api/v1/libraries/"+sha(mill)+"/packages", &libs)
-		if len(libs.Packages) != 2 {
-			t.Fatalf("library packages: %+v", libs.Packages)
+		if len(libs.Items) != 2 || libs.Items[0].PackageID != second.PackageID {
+			t.Fatalf("library packages (newest first): %+v", libs.Items)
+		}
+		libs = catalog.Page[index.PackageRef]{}
+		app.GetJSON("/api/v1/libraries/"+sha(mill)+"/packages?limit=1", &libs)
+		if len(libs.Items) != 1 || libs.NextCursor == "" {
+			t.Fatalf("first page of one: %+v", libs)
+		}
+		cursor := libs.NextCursor
+		libs = catalog.Page[index.PackageRef]{}
+		app.GetJSON("/api/v1/libraries/"+sha(mill)+"/packages?limit=1&cursor="+url.QueryEscape(cursor), &libs)
+		if len(libs.Items) != 1 || libs.Items[0].PackageID != first.PackageID || libs.NextCursor != "" {
+			t.Fatalf("second page: %+v", libs)
+		}
+		var names api.LibrariesBody
+		app.GetJSON("/api/v1/libraries", &names)
+		if len(names.Names) != 2 || names.Names[0].Packages != 2 {
+			t.Fatalf("library names: %+v", names)
 		}
 		var variants struct{ Variants []index.LibraryVariant }
 		app.GetJSON("/api/v1/libraries?name=mill.lib", &variants)
@@ -217,12 +228,23 @@ func TestMetadataAndLibraries(t *testing.T) {
 			t.Fatalf("library variants: %+v", variants.Variants)
 		}
 
-		// Deleting both packages takes the shared parse rows with them.
+		// Deleting one package keeps the shared analysis; deleting both
+		// takes it with them, and the library counters go back to nothing.
 		app.Do(http.MethodDelete, "/api/v1/packages/"+first.PackageID, nil)
+		app.GetJSON("/api/v1/libraries?name=mill.lib", &variants)
+		if len(variants.Variants) != 1 || variants.Variants[0].Packages != 1 {
+			t.Fatalf("library variants after one delete: %+v", variants.Variants)
+		}
 		app.Do(http.MethodDelete, "/api/v1/packages/"+second.PackageID, nil)
-		app.DB.SQL.QueryRow(`SELECT COUNT(*) FROM file_symbols WHERE sha256 = $1`, sha(mill)).Scan(&symbols)
-		if symbols != 0 {
-			t.Fatalf("%d symbol rows left after deleting every package", symbols)
+		app.DB.SQL.QueryRow(millSymbols, sha(mill)).Scan(&symbols)
+		app.DB.SQL.QueryRow(`SELECT COUNT(*) FROM analyses`).Scan(&rows)
+		if symbols != 0 || rows != 0 {
+			t.Fatalf("%d symbol rows and %d analyses left after deleting every package", symbols, rows)
+		}
+		names = api.LibrariesBody{}
+		app.GetJSON("/api/v1/libraries", &names)
+		if len(names.Names) != 0 {
+			t.Fatalf("library names after deleting everything: %+v", names)
 		}
 	})
 }
@@ -233,12 +255,6 @@ func indexSnapshot(t *testing.T, app *servertest.App, id string) string {
 	var outline api.OutlineBody
 	app.GetJSON("/api/v1/packages/"+id+"/outline", &outline)
 	outline.ParserVersion = ""
-	for i := range outline.Files {
-		var o map[string]any
-		json.Unmarshal(outline.Files[i].Outline, &o)
-		delete(o, "parser_version")
-		outline.Files[i].Outline, _ = json.Marshal(o)
-	}
 	var diags api.DiagnosticsBody
 	app.GetJSON("/api/v1/packages/"+id+"/diagnostics", &diags)
 	var sym api.SymbolBody
@@ -275,21 +291,26 @@ func TestReindex(t *testing.T) {
 		if !prog.Complete || prog.Total != len(ids) {
 			t.Fatalf("before the bump: %+v", prog)
 		}
-		// Upgrade: the next process runs a newer parser.
+		// Upgrade: the next process runs a newer analysis, and starting it
+		// re-analyses every older version in the background by itself.
 		app.Stop()
-		app = servertest.Start(t, cfg, func(a *server.App) { a.Pipeline.ParserVersion = "reindex-test" })
-		status, body := app.Do(http.MethodPost, "/api/v1/admin/reindex", nil)
-		json.Unmarshal(body, &prog)
-		if status != http.StatusAccepted || prog.Queued != len(ids) || prog.ParserVersion != "reindex-test" {
-			t.Fatalf("start reindex: %d %s", status, body)
-		}
+		old := analysis.ParserVersion
+		analysis.ParserVersion = "reindex-test"
+		t.Cleanup(func() { analysis.ParserVersion = old })
+		app = servertest.Start(t, cfg)
 		deadline := time.Now().Add(2 * time.Minute)
-		for !prog.Complete {
+		for app.GetJSON("/api/v1/admin/reindex", &prog); !prog.Complete; app.GetJSON("/api/v1/admin/reindex", &prog) {
 			if time.Now().After(deadline) {
 				t.Fatalf("reindex stuck at %+v", prog)
 			}
 			time.Sleep(50 * time.Millisecond)
-			app.GetJSON("/api/v1/admin/reindex", &prog)
+		}
+		if prog.ParserVersion != "reindex-test" || prog.Done != len(ids) {
+			t.Fatalf("after the upgrade: %+v", prog)
+		}
+		status, body := app.Do(http.MethodPost, "/api/v1/admin/reindex", nil)
+		if json.Unmarshal(body, &prog); status != http.StatusAccepted || prog.Queued != 0 || !prog.Complete {
+			t.Fatalf("reindex when nothing is stale: %d %s", status, body)
 		}
 		for _, id := range ids {
 			app.WaitReady(id)
@@ -297,16 +318,17 @@ func TestReindex(t *testing.T) {
 				t.Errorf("package %s: the index changed on reindex:\n%s", id, firstDiff(before[id], after))
 			}
 		}
-		var stale, fresh int
-		app.DB.SQL.QueryRow(`SELECT COUNT(*) FROM file_parses WHERE parser_version <> 'reindex-test'`).Scan(&stale)
-		app.DB.SQL.QueryRow(`SELECT COUNT(*) FROM file_parses WHERE parser_version = 'reindex-test'`).Scan(&fresh)
-		if stale != 0 || fresh == 0 {
-			t.Fatalf("after reindex: %d stale and %d fresh parse rows", stale, fresh)
+		var stale, fresh, staleResults int
+		app.DB.SQL.QueryRow(`SELECT COUNT(*) FROM analyses WHERE parser_version <> 'reindex-test'`).Scan(&stale)
+		app.DB.SQL.QueryRow(`SELECT COUNT(*) FROM analyses WHERE parser_version = 'reindex-test'`).Scan(&fresh)
+		app.DB.SQL.QueryRow(`SELECT COUNT(*) FROM version_analyses WHERE parser_version <> 'reindex-test'`).Scan(&staleResults)
+		if stale != 0 || fresh == 0 || staleResults != 0 {
+			t.Fatalf("after reindex: %d stale and %d fresh analyses, %d stale package results", stale, fresh, staleResults)
 		}
 		// Re-running an ingestion job leaves the same rows (idempotent).
 		var n1, n2 int
 		snap := indexSnapshot(t, app, ids[0])
-		count := `SELECT (SELECT COUNT(*) FROM file_symbols) + (SELECT COUNT(*) FROM version_libraries) + (SELECT COUNT(*) FROM version_diagnostics)`
+		count := `SELECT (SELECT COUNT(*) FROM analyses) + (SELECT COUNT(*) FROM symbol_index) + (SELECT COUNT(*) FROM version_analyses) + (SELECT COUNT(*) FROM latest_files)`
 		app.DB.SQL.QueryRow(count).Scan(&n1)
 		v, _ := app.DB.LatestVersion(t.Context(), ids[0])
 		if err := app.Pipeline.Process(t.Context(), v.ID, false); err != nil {
@@ -338,12 +360,17 @@ func TestParseEndpoint(t *testing.T) {
 	app := servertest.Start(t, servertest.SQLite.Config(t))
 	src := ":SYSTEM=MILL\r\n:LIBRARY=.\\MISSING.LIB\r\n:SECTION=START\r\n:C:IF A=1 THEN\r\n:T:<N>G90\r\n"
 	status, body := app.Do(http.MethodPost, "/api/v1/parse", map[string]any{"files": []map[string]string{{"name": "T.SRC", "content": src}}})
-	var res api.ParseBody
+	var res analysis.Result
 	if err := json.Unmarshal(body, &res); err != nil || status != 200 {
 		t.Fatalf("parse: %d %s", status, body)
 	}
 	if len(res.Files) != 1 || res.Files[0].ErrorCount == 0 || len(res.Libraries) != 1 || res.Libraries[0].How != "unresolved" {
 		t.Fatalf("parse answer: %s", body)
+	}
+	// The API answers exactly what the analysis (and so `veripost parse
+	// --json`) gives for the same files.
+	if want := jsonOf(t, analysis.Analyze([]analysis.Input{{Name: "T.SRC", Data: []byte(src)}})); !bytes.Equal(bytes.TrimSpace(body), want) {
+		t.Fatalf("the API's parse differs from the analysis:\n%s", firstDiff(string(want), string(body)))
 	}
 	mp, ct := servertest.Multipart(t, []servertest.NamedFile{{Name: "T.SRC", Data: []byte(src)}, {Name: "MISSING.LIB", Data: []byte("*\r\n")}}, nil)
 	resp, err := app.Client.Post(app.URL+"/api/v1/parse", ct, mp)

@@ -3,8 +3,10 @@ package server
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"log/slog"
 	"net/http"
+	"runtime/debug"
 	"strconv"
 	"strings"
 	"time"
@@ -17,6 +19,9 @@ import (
 
 	"github.com/veripost/veripost/internal/api"
 	"github.com/veripost/veripost/internal/apperror"
+	"github.com/veripost/veripost/internal/auth/authhttp"
+	"github.com/veripost/veripost/internal/compare"
+	"github.com/veripost/veripost/internal/loader"
 	"github.com/veripost/veripost/internal/web"
 )
 
@@ -43,20 +48,39 @@ func (a *App) opsRoutes(r chi.Router) {
 		writeJSON(w, http.StatusOK, map[string]string{"status": "ok", "version": a.version})
 	})
 	r.Get("/readyz", a.ready)
-	r.Handle("/metrics", promhttp.Handler())
+	r.Method(http.MethodGet, "/metrics", promhttp.Handler())
 }
 
-func (a *App) routes() http.Handler {
+func (a *App) routes() (http.Handler, error) {
 	r := chi.NewRouter()
+	guard, err := authhttp.New(a.Auth, authhttp.Options{
+		AnonymousRead: a.Config.AnonymousRead, SecureCookies: a.Config.SecureCookies, TrustProxy: a.Config.TrustProxy,
+		TrustedOrigins: a.Config.TrustedOrigins, APIPrefix: api.Prefix, Log: a.Log,
+	})
+	if err != nil {
+		return nil, fmt.Errorf("VERIPOST_TRUSTED_ORIGINS: %w", err)
+	}
+	a.Guard = guard
+	var access *accessTable
 	// JSON answers compress well (a 300 KB source with its tokens is ~10:1);
 	// file downloads are octet-stream or zip and pass through untouched.
-	r.Use(middleware.RequestID, a.observe, a.recoverJSON, middleware.Compress(5, "application/json"))
+	// Access control comes after the request id, logging and panic
+	// recovery, and before every route.
+	r.Use(middleware.RequestID, a.observe, a.recoverJSON,
+		guard.Middleware(func(r *http.Request) (authhttp.Rule, bool) { return access.resolve(r) }),
+		middleware.Compress(5, "application/json"))
 	a.opsRoutes(r)
-	api.Mount(r, api.Deps{
-		Repo: a.DB, Service: a.Service, Blobs: a.Blobs, Index: a.DB, Reindex: a.Reindexer(), Search: a.Search,
-		Limits: a.Limits(), Log: a.Log, Version: a.version,
+	cmp := &compare.Service{Repo: a.DB, Blobs: a.Blobs, Find: a.DB}
+	explainer := loader.New(a.DB, a.Blobs) // one cache of analysed versions for the API and the UI
+	a.API = api.Mount(r, api.Deps{
+		Repo: a.DB, Browser: a.DB, Service: a.Service, Blobs: a.Blobs, Index: a.DB, Reindex: a.Reindexer(), Registry: a.Registry, Search: a.Search,
+		Limits: a.Limits(), Log: a.Log, Version: a.version, Compare: cmp, Explain: explainer, Auth: a.Auth,
 	})
-	ui := web.New(web.Deps{Store: a.DB, Blobs: a.Blobs, Index: a.DB, Search: a.Search, Limits: a.Limits(), Log: a.Log, Version: a.version, APIPrefix: api.Prefix})
+	ui := web.New(web.Deps{Store: a.DB, Blobs: a.Blobs, Index: a.DB, Search: a.Search, Limits: a.Limits(), Log: a.Log, Version: a.version, APIPrefix: api.Prefix,
+		Compare: cmp, Explain: explainer, Auth: a.Auth, Guard: guard, OIDCRedirectURL: a.Config.OIDCRedirectURL})
+	a.UI = ui
+	guard.Opt.UIError = ui.RenderError
+	access = newAccessTable(r, ui.Routes(), a.API.OpenAPI(), a.Log)
 	r.NotFound(func(w http.ResponseWriter, r *http.Request) {
 		if r.URL.Path != "/api" && !strings.HasPrefix(r.URL.Path, "/api/") {
 			ui.ServeHTTP(w, r) // the web UI, with its own HTML 404
@@ -70,7 +94,7 @@ func (a *App) routes() http.Handler {
 		api.WriteError(w, apperror.New(http.StatusMethodNotAllowed, apperror.CodeMethodNotAllowed,
 			"This address does not accept "+r.Method+" requests.", r.Method+" "+r.URL.Path))
 	})
-	return r
+	return r, nil
 }
 
 // ready reports whether the database and object store answer.
@@ -130,7 +154,7 @@ func (a *App) recoverJSON(next http.Handler) http.Handler {
 				if v == http.ErrAbortHandler {
 					panic(v)
 				}
-				a.Log.ErrorContext(r.Context(), "panic serving request", "panic", v, "path", r.URL.Path, "stack", string(debugStack()))
+				a.Log.ErrorContext(r.Context(), "panic serving request", "panic", v, "path", r.URL.Path, "stack", string(debug.Stack()))
 				api.WriteError(w, apperror.New(http.StatusInternalServerError, apperror.CodeInternal,
 					"Something went wrong on the server. Try again; if it keeps happening, ask your administrator to check the server log.",
 					"request id "+middleware.GetReqID(r.Context())))

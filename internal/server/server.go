@@ -5,6 +5,7 @@ package server
 
 import (
 	"context"
+	"database/sql"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -12,16 +13,27 @@ import (
 	"net/http"
 	"time"
 
+	"github.com/jackc/pgx/v5/pgxpool"
+	"github.com/riverqueue/river/riverdriver/riverdatabasesql"
+	"github.com/riverqueue/river/riverdriver/riversqlite"
+
+	"github.com/danielgtaylor/huma/v2"
+
+	"github.com/veripost/veripost/internal/analysis"
 	"github.com/veripost/veripost/internal/api"
+	"github.com/veripost/veripost/internal/auth"
+	"github.com/veripost/veripost/internal/auth/authhttp"
 	"github.com/veripost/veripost/internal/blob"
 	"github.com/veripost/veripost/internal/catalog"
 	"github.com/veripost/veripost/internal/config"
 	"github.com/veripost/veripost/internal/embeddings"
 	"github.com/veripost/veripost/internal/ingest"
 	"github.com/veripost/veripost/internal/jobs"
+	"github.com/veripost/veripost/internal/registry"
 	"github.com/veripost/veripost/internal/search"
 	"github.com/veripost/veripost/internal/store"
 	"github.com/veripost/veripost/internal/upload"
+	"github.com/veripost/veripost/internal/web"
 )
 
 // Options choose what an App does besides holding its connections.
@@ -34,16 +46,27 @@ type Options struct {
 
 // App is a running VeriPost process.
 type App struct {
-	Config   config.Config
-	Log      *slog.Logger
-	DB       *store.DB
-	Blobs    blob.Store
-	Queue    *jobs.Queue
-	Service  *catalog.Service
-	Pipeline *ingest.Pipeline
-	Search   *search.Searcher
-	Handler  http.Handler
+	Config    config.Config
+	Log       *slog.Logger
+	DB        *store.DB
+	Blobs     blob.Store
+	Queue     *jobs.Queue
+	Service   *catalog.Service
+	Pipeline  *ingest.Pipeline
+	Collector *catalog.Collector
+	Registry  *registry.Service
+	Search    *search.Searcher
+	Handler   http.Handler
+	// Auth and Guard: accounts, sessions, tokens, audit; access control.
+	Auth  *auth.Service
+	Guard *authhttp.Guard
+	// API and UI are the two route sets behind Handler (for the access
+	// table's test).
+	API      huma.API
+	UI       *web.UI
 	version  string
+	working  bool
+	listener *pgxpool.Pool // the queue's LISTEN connection (PostgreSQL workers)
 }
 
 // New connects to the database and object store, migrates when configured,
@@ -76,43 +99,165 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger, opt Options) 
 	if _, _, err := db.SearchBackend(ctx); err != nil {
 		log.Warn("could not tell which search index paths are active", "err", err)
 	}
-	app.Search = &search.Searcher{Index: db, ParserVersion: ingest.ParserVersion, Embedder: emb, Log: log,
+	app.Search = &search.Searcher{Index: db, ParserVersion: analysis.ParserVersion, Embedder: emb, Log: log,
 		Weights: search.Weights{Lexical: cfg.SearchLexicalWeight, Vector: cfg.SearchVectorWeight, K: cfg.SearchRRFK}}
-	app.Pipeline = &ingest.Pipeline{Repo: db, Blobs: app.Blobs, Index: db, Log: log,
+	app.Registry = &registry.Service{Store: db, Blobs: app.Blobs, Leases: db}
+	app.Pipeline = &ingest.Pipeline{Repo: db, Blobs: app.Blobs, Index: db, Registry: app.Registry, Log: log,
 		Search: &search.Indexer{Store: db, Embedder: emb, Log: log}}
+	app.Collector = &catalog.Collector{Blobs: blobSweeper{app.Blobs}, Refs: db, Log: log}
 	workers := cfg.Workers
 	if opt.Workers >= 0 {
 		workers = opt.Workers
 	}
-	app.Queue, err = jobs.New(db, jobs.Options{Workers: workers, MaxAttempts: cfg.JobMaxAttempts, Processor: app.Pipeline, Log: log})
+	app.working = workers > 0
+	driver, err := app.queueDriver(ctx)
 	if err != nil {
 		app.Close()
 		return nil, err
 	}
-	app.Service = &catalog.Service{Repo: db, Blobs: app.Blobs, Enqueue: app.Queue.EnqueueIngest, Log: log}
-	app.Handler = app.routes()
+	poll := 50 * time.Millisecond // PostgreSQL workers are woken by LISTEN/NOTIFY; this is the fallback
+	if db.Dialect == store.SQLite {
+		// SQLite has no notifications and a job inserted inside a
+		// transaction cannot wake the workers, so they poll: a cheap local
+		// query that keeps an upload's wait for its worker to ~10 ms.
+		poll = 20 * time.Millisecond
+	}
+	app.Queue, err = jobs.New(driver, jobs.Options{Workers: workers, MaxAttempts: cfg.JobMaxAttempts, Processor: app.Pipeline, Log: log,
+		PollInterval: poll, Collect: func(ctx context.Context) error { _, err := app.Collector.Collect(ctx); return err }})
+	if err != nil {
+		app.Close()
+		return nil, err
+	}
+	app.Registry.Queue = app.Queue
+	gate := newUploadGate(db, cfg.DBPoolSize)
+	app.Service = &catalog.Service{Repo: db, Recorder: recorder{db: db, queue: app.Queue, gate: gate}, Blobs: app.Blobs,
+		Leases: gatedLeases{db: db, gate: gate}, Log: log}
+	if app.Auth, err = NewAuth(cfg, db, log); err != nil {
+		app.Close()
+		return nil, err
+	}
+	if app.Handler, err = app.routes(); err != nil {
+		app.Close()
+		return nil, err
+	}
 	return app, nil
+}
+
+// queueDriver builds the queue's River driver on the application database:
+// riversqlite on SQLite; on PostgreSQL database/sql, plus a LISTEN
+// connection of its own when this process works jobs, so workers hear of
+// new jobs at once instead of at the next poll.
+func (a *App) queueDriver(ctx context.Context) (jobs.Driver, error) {
+	if a.DB.Dialect == store.SQLite {
+		return riversqlite.New(a.DB.SQL), nil
+	}
+	if !a.working {
+		return riverdatabasesql.New(a.DB.SQL), nil
+	}
+	cfg, err := pgxpool.ParseConfig(a.Config.Database())
+	if err != nil {
+		return nil, fmt.Errorf("queue listener: %w", err)
+	}
+	cfg.MinConns, cfg.MaxConns = 0, 1
+	if a.listener, err = pgxpool.NewWithConfig(ctx, cfg); err != nil {
+		return nil, fmt.Errorf("queue listener: %w", err)
+	}
+	return riverdatabasesql.NewWithPgxListener(a.DB.SQL, a.listener), nil
+}
+
+// uploadGate bounds how many uploads write to the database at once. On
+// SQLite every write shares one connection with ingestion: without the gate
+// fifty uploaders win that connection fifty times as often as the workers,
+// uploads are accepted far faster than they are analysed and the backlog
+// grows without bound. With it, the workers keep their share and the
+// uploaders wait (in order) for theirs.
+type uploadGate chan struct{}
+
+func newUploadGate(db *store.DB, poolSize int) uploadGate {
+	n := max(poolSize, 1)
+	if db.Dialect == store.SQLite {
+		n = 1
+	}
+	return make(uploadGate, n)
+}
+
+func (g uploadGate) enter(ctx context.Context) error {
+	select {
+	case g <- struct{}{}:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
+
+func (g uploadGate) leave() { <-g }
+
+// gatedLeases takes upload leases through the gate.
+type gatedLeases struct {
+	db   *store.DB
+	gate uploadGate
+}
+
+func (l gatedLeases) Lease(ctx context.Context, id string, shas []string, expires time.Time) error {
+	if err := l.gate.enter(ctx); err != nil {
+		return err
+	}
+	defer l.gate.leave()
+	return l.db.Lease(ctx, id, shas, expires)
+}
+
+func (l gatedLeases) Release(ctx context.Context, id string) error { return l.db.Release(ctx, id) }
+
+// recorder records an accepted upload and its ingestion job in one
+// transaction (catalog.VersionRecorder).
+type recorder struct {
+	db    *store.DB
+	queue *jobs.Queue
+	gate  uploadGate
+}
+
+func (r recorder) RecordVersion(ctx context.Context, nv catalog.NewVersion) (catalog.Package, catalog.Version, error) {
+	if err := r.gate.enter(ctx); err != nil {
+		return catalog.Package{}, catalog.Version{}, err
+	}
+	defer r.gate.leave()
+	var ver catalog.Version
+	err := r.db.InTx(ctx, func(tx *sql.Tx) error {
+		var err error
+		if ver, err = r.db.CreateVersionTx(ctx, tx, nv); err != nil {
+			return err
+		}
+		if ver.JobID, err = r.queue.EnqueueIngest(ctx, tx, ver.ID); err != nil {
+			return fmt.Errorf("queueing ingestion: %w", err)
+		}
+		return r.db.SetVersionJob(ctx, tx, ver.ID, ver.JobID)
+	})
+	if err != nil {
+		return catalog.Package{}, catalog.Version{}, err
+	}
+	pkg, err := r.db.GetPackage(ctx, ver.PackageID)
+	return pkg, ver, err
+}
+
+// blobSweeper lets the collector list and delete blobs.
+type blobSweeper struct{ blob.Store }
+
+func (b blobSweeper) ListBlobs(ctx context.Context, fn func(catalog.StoredBlob) error) error {
+	return b.List(ctx, func(i blob.Info) error { return fn(catalog.StoredBlob{Key: i.Key, ModTime: i.ModTime}) })
 }
 
 // reindexer re-queues every version not yet indexed by the pipeline's
 // parser version.
 type reindexer struct{ app *App }
 
-func (r reindexer) parserVersion() string {
-	if pv := r.app.Pipeline.ParserVersion; pv != "" {
-		return pv
-	}
-	return ingest.ParserVersion
-}
-
 // StartReindex implements api.Reindexer: versions parsed by another parser
 // version, and versions without a current search index entry.
 func (r reindexer) StartReindex(ctx context.Context) (int, error) {
-	ids, err := r.app.DB.VersionsToReindex(ctx, r.parserVersion())
+	ids, err := r.app.DB.VersionsToReindex(ctx)
 	if err != nil {
 		return 0, err
 	}
-	unsearched, err := r.app.DB.VersionsToIndexForSearch(ctx, search.IndexVersionFor(r.parserVersion()))
+	unsearched, err := r.app.DB.VersionsToIndexForSearch(ctx, search.IndexVersionFor(analysis.ParserVersion))
 	if err != nil {
 		return 0, err
 	}
@@ -130,9 +275,8 @@ func (r reindexer) StartReindex(ctx context.Context) (int, error) {
 // ReindexProgress implements api.Reindexer: a version is done when it is
 // parsed by this parser version and indexed for search.
 func (r reindexer) ReindexProgress(ctx context.Context) (string, int, int, error) {
-	pv := r.parserVersion()
-	done, total, err := r.app.DB.SearchIndexProgress(ctx, pv, search.IndexVersionFor(pv))
-	return pv, done, total, err
+	done, total, err := r.app.DB.SearchIndexProgress(ctx, analysis.ParserVersion, search.IndexVersionFor(analysis.ParserVersion))
+	return analysis.ParserVersion, done, total, err
 }
 
 // Reindexer returns the app's re-index control.
@@ -143,7 +287,11 @@ func Migrate(ctx context.Context, db *store.DB, log *slog.Logger) error {
 	if err := db.Migrate(ctx); err != nil {
 		return err
 	}
-	return jobs.Migrate(ctx, db, log)
+	var driver jobs.Driver = riverdatabasesql.New(db.SQL)
+	if db.Dialect == store.SQLite {
+		driver = riversqlite.New(db.SQL)
+	}
+	return jobs.Migrate(ctx, driver, log)
 }
 
 // Limits are the upload limits from the configuration.
@@ -159,6 +307,9 @@ func (a *App) Limits() upload.Limits {
 
 // Close releases connections. Stop the queue first.
 func (a *App) Close() {
+	if a.listener != nil {
+		a.listener.Close()
+	}
 	if a.Blobs != nil {
 		a.Blobs.Close()
 	}
@@ -167,11 +318,29 @@ func (a *App) Close() {
 	}
 }
 
+// StartWork starts the queue (working jobs when this process has workers)
+// and, in a working process, queues the re-analysis of versions analysed by
+// an older VeriPost, so an upgrade needs no `veripost reindex` by hand.
+func (a *App) StartWork(ctx context.Context) error {
+	if err := a.Queue.Start(ctx); err != nil {
+		return fmt.Errorf("starting workers: %w", err)
+	}
+	if !a.working {
+		return nil
+	}
+	if n, err := a.Reindexer().StartReindex(ctx); err != nil {
+		a.Log.Warn("could not queue re-analysis of older versions", "err", err)
+	} else if n > 0 {
+		a.Log.Info("re-analysing versions analysed by an older VeriPost", "versions", n, "analysis_version", analysis.ParserVersion)
+	}
+	return nil
+}
+
 // Serve runs the HTTP server (when addr is not empty) and the queue until
 // ctx ends, then shuts both down gracefully.
 func (a *App) Serve(ctx context.Context, addr string) error {
-	if err := a.Queue.Start(ctx); err != nil {
-		return fmt.Errorf("starting workers: %w", err)
+	if err := a.StartWork(ctx); err != nil {
+		return err
 	}
 	errc := make(chan error, 1)
 	var srv *http.Server
@@ -183,6 +352,12 @@ func (a *App) Serve(ctx context.Context, addr string) error {
 		}
 		srv = &http.Server{Handler: a.Handler, ReadHeaderTimeout: 10 * time.Second, IdleTimeout: 2 * time.Minute}
 		a.Log.Info("VeriPost is listening", "url", "http://"+ln.Addr().String())
+		if err := a.announceSetup(ctx, browsable(ln.Addr())); err != nil {
+			a.stopQueue()
+			ln.Close()
+			return err
+		}
+		go a.cleanupLoop(ctx)
 		go func() { errc <- srv.Serve(ln) }()
 	}
 	var err error

@@ -4,89 +4,22 @@ import (
 	"context"
 	"fmt"
 	"strings"
-	"time"
 
 	"github.com/veripost/veripost/internal/catalog"
-	"github.com/veripost/veripost/internal/index"
-)
-
-// Sort keys of BrowseQuery.
-const (
-	BrowseSortUploaded   = "uploaded" // the latest version's upload time (the default)
-	BrowseSortName       = "name"
-	BrowseSortMachine    = "machine"
-	BrowseSortController = "controller"
-	BrowseSortPlatform   = "platform"
-	BrowseSortStatus     = "status"
-	BrowseSortFiles      = "files"
-	// BrowseSortDiagnostics orders by the latest version's error count,
-	// then its warning count.
-	BrowseSortDiagnostics = "diagnostics"
 )
 
 // browseOrder maps a sort key to its ORDER BY expression. Text sorts are
 // case-insensitive; status sorts in pipeline order.
 var browseOrder = map[string]string{
-	BrowseSortUploaded:   "v.uploaded_at",
-	BrowseSortName:       "LOWER(p.name)",
-	BrowseSortMachine:    "LOWER(p.machine_type)",
-	BrowseSortController: "LOWER(p.controller_type)",
-	BrowseSortPlatform:   "LOWER(p.platform)",
-	BrowseSortStatus: `CASE v.status WHEN 'pending' THEN 1 WHEN 'validating' THEN 2 WHEN 'storing' THEN 3
+	catalog.BrowseSortUploaded:   "v.uploaded_at",
+	catalog.BrowseSortName:       "LOWER(p.name)",
+	catalog.BrowseSortMachine:    "LOWER(p.machine_type)",
+	catalog.BrowseSortController: "LOWER(p.controller_type)",
+	catalog.BrowseSortPlatform:   "LOWER(p.platform)",
+	catalog.BrowseSortStatus: `CASE v.status WHEN 'pending' THEN 1 WHEN 'validating' THEN 2 WHEN 'storing' THEN 3
 		WHEN 'parsing' THEN 4 WHEN 'ready' THEN 5 WHEN 'error' THEN 6 ELSE 7 END`,
-	BrowseSortFiles:       "v.file_count",
-	BrowseSortDiagnostics: "v.error_count * 1000000 + v.warning_count",
-}
-
-// ValidBrowseSort reports whether key is a sort key BrowsePackages accepts.
-func ValidBrowseSort(key string) bool { _, ok := browseOrder[key]; return ok }
-
-// BrowseQuery selects, orders and pages packages for people browsing them
-// (the web UI). Zero values mean "no filter".
-type BrowseQuery struct {
-	// Search matches a substring of the package name, case-insensitively.
-	Search string
-	// Status filters on the latest version's ingestion status.
-	Status catalog.Status
-	// Machine and Controller filter on the exact value; a pointer to ""
-	// selects packages where the field is not set.
-	Machine    *string
-	Controller *string
-	// Sort is one of the BrowseSort* keys (default BrowseSortUploaded);
-	// Desc reverses it. Ties are broken by id so pages never overlap.
-	Sort string
-	Desc bool
-	// Limit (1…200, default 25) and Offset page the result.
-	Limit  int
-	Offset int
-}
-
-// BrowseRow is one package of a browse result. Package.Files is not loaded.
-type BrowseRow struct {
-	catalog.Package
-	// VersionID is the latest version's id (for per-version facts such as
-	// diagnostics); UploadedAt is when it was uploaded.
-	VersionID  string
-	UploadedAt time.Time
-}
-
-// BrowseResult is one page of packages and how many match in all.
-type BrowseResult struct {
-	Rows  []BrowseRow
-	Total int
-}
-
-// Facet is one distinct value of a field and how many packages have it.
-type Facet struct {
-	Value string
-	Count int
-}
-
-// BrowseFacets are the values the browse filters can choose from.
-type BrowseFacets struct {
-	Machines    []Facet
-	Controllers []Facet
-	Statuses    []Facet
+	catalog.BrowseSortFiles:       "v.file_count",
+	catalog.BrowseSortDiagnostics: "v.error_count * 1000000 + v.warning_count",
 }
 
 // likeEscape escapes LIKE wildcards so a search is a plain substring match.
@@ -94,7 +27,7 @@ func likeEscape(s string) string {
 	return strings.NewReplacer(`\`, `\\`, `%`, `\%`, `_`, `\_`).Replace(s)
 }
 
-func (q BrowseQuery) where() (string, []any) {
+func browseWhere(q catalog.BrowseQuery) (string, []any) {
 	var conds []string
 	var args []any
 	add := func(cond string, v any) {
@@ -123,15 +56,15 @@ func (q BrowseQuery) where() (string, []any) {
 // number of matches. It is offset-paginated (people jump to page n of a
 // sorted table); the package count of a post library stays small enough for
 // that to be cheap.
-func (db *DB) BrowsePackages(ctx context.Context, q BrowseQuery) (BrowseResult, error) {
-	var res BrowseResult
-	where, args := q.where()
-	if err := db.SQL.QueryRowContext(ctx, `SELECT COUNT(*)`+packageFrom+where, args...).Scan(&res.Total); err != nil {
+func (db *DB) BrowsePackages(ctx context.Context, q catalog.BrowseQuery) (catalog.BrowseResult, error) {
+	var res catalog.BrowseResult
+	where, args := browseWhere(q)
+	if err := db.R.QueryRowContext(ctx, `SELECT COUNT(*)`+packageFrom+where, args...).Scan(&res.Total); err != nil {
 		return res, fmt.Errorf("counting packages: %w", err)
 	}
 	order, ok := browseOrder[q.Sort]
 	if !ok {
-		order = browseOrder[BrowseSortUploaded]
+		order = browseOrder[catalog.BrowseSortUploaded]
 	}
 	dir := " ASC"
 	if q.Desc {
@@ -145,14 +78,14 @@ func (db *DB) BrowsePackages(ctx context.Context, q BrowseQuery) (BrowseResult, 
 	offset := max(q.Offset, 0)
 	sqlText := `SELECT ` + packageColumns + `, v.uploaded_at` + packageFrom + where +
 		` ORDER BY ` + order + dir + `, p.id` + dir + fmt.Sprintf(` LIMIT %d OFFSET %d`, limit, offset)
-	rows, err := db.SQL.QueryContext(ctx, sqlText, args...)
+	rows, err := db.R.QueryContext(ctx, sqlText, args...)
 	if err != nil {
 		return res, fmt.Errorf("listing packages: %w", err)
 	}
 	defer rows.Close()
-	res.Rows = []BrowseRow{}
+	res.Rows = []catalog.BrowseRow{}
 	for rows.Next() {
-		var r BrowseRow
+		var r catalog.BrowseRow
 		p, versionID, err := scanPackage(withExtra{rows, []any{&r.UploadedAt}})
 		if err != nil {
 			return res, err
@@ -174,8 +107,8 @@ func (w withExtra) Scan(dest ...any) error { return w.row.Scan(append(dest, w.ex
 
 // BrowseFacets returns the distinct machine, controller and status values
 // of all packages (status: of the latest version), each with its count.
-func (db *DB) BrowseFacets(ctx context.Context) (BrowseFacets, error) {
-	var f BrowseFacets
+func (db *DB) BrowseFacets(ctx context.Context) (catalog.BrowseFacets, error) {
+	var f catalog.BrowseFacets
 	var err error
 	if f.Machines, err = db.facet(ctx, "p.machine_type"); err != nil {
 		return f, err
@@ -187,46 +120,19 @@ func (db *DB) BrowseFacets(ctx context.Context) (BrowseFacets, error) {
 	return f, err
 }
 
-func (db *DB) facet(ctx context.Context, col string) ([]Facet, error) {
-	rows, err := db.SQL.QueryContext(ctx, `SELECT `+col+`, COUNT(*)`+packageFrom+` GROUP BY `+col+` ORDER BY `+col)
+func (db *DB) facet(ctx context.Context, col string) ([]catalog.Facet, error) {
+	rows, err := db.R.QueryContext(ctx, `SELECT `+col+`, COUNT(*)`+packageFrom+` GROUP BY `+col+` ORDER BY `+col)
 	if err != nil {
 		return nil, fmt.Errorf("listing %s values: %w", col, err)
 	}
 	defer rows.Close()
-	out := []Facet{}
+	out := []catalog.Facet{}
 	for rows.Next() {
-		var f Facet
+		var f catalog.Facet
 		if err := rows.Scan(&f.Value, &f.Count); err != nil {
 			return nil, err
 		}
 		out = append(out, f)
-	}
-	return out, rows.Err()
-}
-
-// VersionSymbol lists the definitions (first) and references of the symbol
-// with this canonical name in one version's files, as indexed.
-func (db *DB) VersionSymbol(ctx context.Context, versionID, canonical string) ([]index.SymbolOccurrence, error) {
-	out := []index.SymbolOccurrence{}
-	if !validID(versionID) {
-		return out, nil
-	}
-	rows, err := db.SQL.QueryContext(ctx, `SELECT f.id, f.filename, s.name, s.canonical, s.kind, s.role, s.context, s.line, s.col, s.section
-		FROM files f
-		JOIN package_versions v ON v.id = f.version_id
-		JOIN file_symbols s ON s.sha256 = f.sha256 AND s.parser_version = v.parser_version
-		WHERE f.version_id = $1 AND s.canonical = $2
-		ORDER BY CASE s.role WHEN 'definition' THEN 0 ELSE 1 END, f.filename, s.line, s.col`, versionID, canonical)
-	if err != nil {
-		return nil, fmt.Errorf("listing symbol %s: %w", canonical, err)
-	}
-	defer rows.Close()
-	for rows.Next() {
-		var o index.SymbolOccurrence
-		if err := rows.Scan(&o.FileID, &o.Filename, &o.Name, &o.Canonical, &o.Kind, &o.Role, &o.Context, &o.Line, &o.Col, &o.Section); err != nil {
-			return nil, err
-		}
-		out = append(out, o)
 	}
 	return out, rows.Err()
 }

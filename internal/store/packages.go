@@ -6,7 +6,6 @@ import (
 	"encoding/base64"
 	"errors"
 	"fmt"
-	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -29,86 +28,82 @@ func validID(id string) bool {
 	return err == nil
 }
 
-// CreateVersion implements catalog.Repository.
-func (db *DB) CreateVersion(ctx context.Context, nv catalog.NewVersion, confirmBlobs func(context.Context) error, enqueue catalog.EnqueueFunc) (catalog.Package, catalog.Version, error) {
-	var ver catalog.Version
-	err := db.InTx(ctx, func(tx *sql.Tx) error {
-		ts := now()
-		pkgID := nv.PackageID
-		number := 1
-		if pkgID == "" {
-			pkgID = uuid.NewString()
-			name := nv.Name
-			if name == "" {
-				name = defaultName(nv.Files)
-			}
-			if _, err := tx.ExecContext(ctx, `INSERT INTO packages (id, name, platform, latest_version, created_at, updated_at)
-				VALUES ($1, $2, $3, 1, $4, $4)`, pkgID, name, catalog.DefaultPlatform, ts); err != nil {
-				return fmt.Errorf("inserting package: %w", err)
-			}
-		} else {
-			if !validID(pkgID) {
-				return catalog.ErrNotFound
-			}
-			// Taking the next number by UPDATE … RETURNING serialises
-			// concurrent uploads to the same package on the row lock.
-			err := tx.QueryRowContext(ctx, `UPDATE packages SET latest_version = latest_version + 1, updated_at = $2
-				WHERE id = $1 RETURNING latest_version`, pkgID, ts).Scan(&number)
-			if errors.Is(err, sql.ErrNoRows) {
-				return catalog.ErrNotFound
-			}
-			if err != nil {
-				return fmt.Errorf("numbering version: %w", err)
-			}
-			if nv.Name != "" {
-				if _, err := tx.ExecContext(ctx, `UPDATE packages SET name = $2 WHERE id = $1`, pkgID, nv.Name); err != nil {
-					return err
-				}
-			}
+// CreateVersionTx records nv inside tx: the package (when new) or its next
+// version number, the version and its files; it refreshes the package's
+// latest files and ends the upload's blob lease. It does no blob I/O and
+// calls nothing outside the database: the wiring adds the ingestion job to
+// the same transaction (see catalog.VersionRecorder).
+func (db *DB) CreateVersionTx(ctx context.Context, tx *sql.Tx, nv catalog.NewVersion) (catalog.Version, error) {
+	ts := now()
+	pkgID := nv.PackageID
+	number := 1
+	if pkgID == "" {
+		pkgID = uuid.NewString()
+		name := nv.Name
+		if name == "" {
+			name = defaultName(nv.Files)
 		}
-		ver = catalog.Version{
-			ID: uuid.NewString(), PackageID: pkgID, Number: number, UploadedAt: ts, UploadedBy: nv.UploadedBy,
-			Note: nv.Note, Status: catalog.StatusPending, FileCount: len(nv.Files), UpdatedAt: ts,
+		if _, err := tx.ExecContext(ctx, `INSERT INTO packages (id, name, platform, latest_version, created_at, updated_at)
+			VALUES ($1, $2, $3, 1, $4, $4)`, pkgID, name, catalog.DefaultPlatform, ts); err != nil {
+			return catalog.Version{}, fmt.Errorf("inserting package: %w", err)
 		}
-		if _, err := tx.ExecContext(ctx, `INSERT INTO package_versions
-			(id, package_id, number, uploaded_at, uploaded_by, note, status, file_count, updated_at)
-			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $4)`,
-			ver.ID, pkgID, number, ts, ver.UploadedBy, ver.Note, string(ver.Status), ver.FileCount); err != nil {
-			return fmt.Errorf("inserting version: %w", err)
+	} else {
+		if !validID(pkgID) {
+			return catalog.Version{}, catalog.ErrNotFound
 		}
-		shas := make([]string, 0, len(nv.Files))
-		for _, f := range nv.Files {
-			if _, err := tx.ExecContext(ctx, `INSERT INTO files (id, version_id, filename, extension, size, sha256, blob_key, created_at)
-				VALUES ($1, $2, $3, $4, $5, $6, $7, $8)`,
-				uuid.NewString(), ver.ID, f.Filename, f.Extension, f.Size, f.SHA256, f.SHA256, ts); err != nil {
-				return fmt.Errorf("inserting file %s: %w", f.Filename, err)
-			}
-			shas = append(shas, f.SHA256)
+		// Taking the next number by UPDATE … RETURNING serialises
+		// concurrent uploads to the same package on the row lock.
+		err := tx.QueryRowContext(ctx, `UPDATE packages SET latest_version = latest_version + 1, updated_at = $2
+			WHERE id = $1 RETURNING latest_version`, pkgID, ts).Scan(&number)
+		if errors.Is(err, sql.ErrNoRows) {
+			return catalog.Version{}, catalog.ErrNotFound
 		}
-		slices.Sort(shas)
-		for _, sha := range slices.Compact(shas) {
-			if err := db.lockContent(ctx, tx, sha); err != nil {
-				return err
-			}
-		}
-		if confirmBlobs != nil {
-			if err := confirmBlobs(ctx); err != nil {
-				return err
-			}
-		}
-		jobID, err := enqueue(ctx, tx, ver.ID)
 		if err != nil {
-			return fmt.Errorf("queueing ingestion: %w", err)
+			return catalog.Version{}, fmt.Errorf("numbering version: %w", err)
 		}
-		ver.JobID = jobID
-		_, err = tx.ExecContext(ctx, `UPDATE package_versions SET job_id = $2 WHERE id = $1`, ver.ID, jobID)
-		return err
-	})
-	if err != nil {
-		return catalog.Package{}, catalog.Version{}, err
+		if nv.Name != "" {
+			if _, err := tx.ExecContext(ctx, `UPDATE packages SET name = $2 WHERE id = $1`, pkgID, nv.Name); err != nil {
+				return catalog.Version{}, err
+			}
+		}
 	}
-	pkg, err := db.GetPackage(ctx, ver.PackageID)
-	return pkg, ver, err
+	ver := catalog.Version{
+		ID: uuid.NewString(), PackageID: pkgID, Number: number, UploadedAt: ts, UploadedBy: nv.UploadedBy,
+		Note: nv.Note, Status: catalog.StatusPending, FileCount: len(nv.Files), UpdatedAt: ts, ContentKey: catalog.ContentKey(nv.Files),
+	}
+	if _, err := tx.ExecContext(ctx, `INSERT INTO package_versions
+		(id, package_id, number, uploaded_at, uploaded_by, note, status, file_count, content_key, updated_at)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $4)`,
+		ver.ID, pkgID, number, ts, ver.UploadedBy, ver.Note, string(ver.Status), ver.FileCount, ver.ContentKey); err != nil {
+		return catalog.Version{}, fmt.Errorf("inserting version: %w", err)
+	}
+	ins, err := tx.PrepareContext(ctx, `INSERT INTO files (id, version_id, filename, extension, size, sha256, blob_key, created_at)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8)`)
+	if err != nil {
+		return catalog.Version{}, err
+	}
+	defer ins.Close()
+	for _, f := range nv.Files {
+		// blob_key is left empty: a blob's key is its SHA-256 (scanFile).
+		if _, err := ins.ExecContext(ctx, uuid.NewString(), ver.ID, f.Filename, f.Extension, f.Size, f.SHA256, "", ts); err != nil {
+			return catalog.Version{}, fmt.Errorf("inserting file %s: %w", f.Filename, err)
+		}
+	}
+	if err := db.refreshLatest(ctx, tx, pkgID); err != nil {
+		return catalog.Version{}, err
+	}
+	if nv.LeaseID != "" {
+		if _, err := tx.ExecContext(ctx, `DELETE FROM blob_leases WHERE lease_id = $1`, nv.LeaseID); err != nil {
+			return catalog.Version{}, err
+		}
+	}
+	return ver, nil
+}
+
+// SetVersionJob records the ingestion job of a version inside tx.
+func (db *DB) SetVersionJob(ctx context.Context, tx *sql.Tx, versionID string, jobID int64) error {
+	_, err := tx.ExecContext(ctx, `UPDATE package_versions SET job_id = $2 WHERE id = $1`, versionID, jobID)
+	return err
 }
 
 // defaultName names a new package after its first .SRC file.
@@ -145,7 +140,7 @@ func (db *DB) GetPackage(ctx context.Context, id string) (catalog.Package, error
 	if !validID(id) {
 		return catalog.Package{}, catalog.ErrNotFound
 	}
-	p, versionID, err := scanPackage(db.SQL.QueryRowContext(ctx, `SELECT `+packageColumns+packageFrom+` WHERE p.id = $1`, id))
+	p, versionID, err := scanPackage(db.R.QueryRowContext(ctx, `SELECT `+packageColumns+packageFrom+` WHERE p.id = $1`, id))
 	if errors.Is(err, sql.ErrNoRows) {
 		return p, catalog.ErrNotFound
 	}
@@ -172,7 +167,7 @@ func (db *DB) ListPackages(ctx context.Context, limit int, cursor string) (catal
 		args = append(args, ts, id)
 	}
 	q += fmt.Sprintf(` ORDER BY p.created_at DESC, p.id DESC LIMIT %d`, limit+1)
-	rows, err := db.SQL.QueryContext(ctx, q, args...)
+	rows, err := db.R.QueryContext(ctx, q, args...)
 	if err != nil {
 		return page, err
 	}
@@ -232,6 +227,9 @@ func scanFile(row interface{ Scan(...any) error }) (catalog.File, error) {
 	err := row.Scan(&f.ID, &f.VersionID, &f.Filename, &f.Extension, &f.Size, &f.SHA256, &f.BlobKey,
 		&f.LineCount, &f.ContentKind, &f.Encoding, &f.CreatedAt)
 	f.CreatedAt = f.CreatedAt.UTC()
+	if f.BlobKey == "" {
+		f.BlobKey = f.SHA256
+	}
 	return f, err
 }
 
@@ -247,7 +245,7 @@ func (db *DB) filesOfVersions(ctx context.Context, versionIDs []string) (map[str
 		ph[i] = "$" + strconv.Itoa(i+1)
 		args[i] = id
 	}
-	rows, err := db.SQL.QueryContext(ctx, `SELECT `+fileColumns+` FROM files WHERE version_id IN (`+strings.Join(ph, ",")+`) ORDER BY filename`, args...)
+	rows, err := db.R.QueryContext(ctx, `SELECT `+fileColumns+` FROM files WHERE version_id IN (`+strings.Join(ph, ",")+`) ORDER BY filename`, args...)
 	if err != nil {
 		return nil, err
 	}
@@ -280,7 +278,7 @@ func (db *DB) GetFile(ctx context.Context, packageID, fileID string) (catalog.Fi
 	if !validID(packageID) || !validID(fileID) {
 		return catalog.File{}, catalog.ErrNotFound
 	}
-	f, err := scanFile(db.SQL.QueryRowContext(ctx, `SELECT f.id, f.version_id, f.filename, f.extension, f.size, f.sha256, f.blob_key,
+	f, err := scanFile(db.R.QueryRowContext(ctx, `SELECT f.id, f.version_id, f.filename, f.extension, f.size, f.sha256, f.blob_key,
 		f.line_count, f.content_kind, f.encoding, f.created_at
 		FROM files f JOIN package_versions v ON v.id = f.version_id WHERE f.id = $1 AND v.package_id = $2`, fileID, packageID))
 	if errors.Is(err, sql.ErrNoRows) {
@@ -290,37 +288,64 @@ func (db *DB) GetFile(ctx context.Context, packageID, fileID string) (catalog.Fi
 }
 
 const versionColumns = `id, package_id, number, uploaded_at, uploaded_by, note, status, error_message, error_detail,
-	file_count, section_count, error_count, warning_count, parser_version, job_id, updated_at`
+	file_count, section_count, error_count, warning_count, info_count, parser_version, content_key, job_id, updated_at`
 
 func scanVersion(row interface{ Scan(...any) error }) (catalog.Version, error) {
 	var v catalog.Version
 	var status string
 	err := row.Scan(&v.ID, &v.PackageID, &v.Number, &v.UploadedAt, &v.UploadedBy, &v.Note, &status, &v.ErrorMessage,
-		&v.ErrorDetail, &v.FileCount, &v.SectionCount, &v.ErrorCount, &v.WarningCount, &v.ParserVersion, &v.JobID, &v.UpdatedAt)
+		&v.ErrorDetail, &v.FileCount, &v.SectionCount, &v.ErrorCount, &v.WarningCount, &v.InfoCount, &v.ParserVersion, &v.ContentKey, &v.JobID, &v.UpdatedAt)
 	v.Status = catalog.Status(status)
 	v.UploadedAt, v.UpdatedAt = v.UploadedAt.UTC(), v.UpdatedAt.UTC()
 	return v, err
 }
 
-// ListVersions implements catalog.Repository, newest first.
-func (db *DB) ListVersions(ctx context.Context, packageID string) ([]catalog.Version, error) {
+// ListVersions implements catalog.Repository: newest first, paged by
+// version number.
+func (db *DB) ListVersions(ctx context.Context, packageID string, limit int, cursor string) (catalog.Page[catalog.Version], error) {
+	page := catalog.Page[catalog.Version]{Items: []catalog.Version{}}
 	if _, err := db.GetPackage(ctx, packageID); err != nil {
-		return nil, err
+		return page, err
 	}
-	rows, err := db.SQL.QueryContext(ctx, `SELECT `+versionColumns+` FROM package_versions WHERE package_id = $1 ORDER BY number DESC`, packageID)
+	limit = min(max(limit, 1), 500)
+	before := int64(1<<31 - 1)
+	if cursor != "" {
+		n, err := strconv.ParseInt(cursor, 10, 64)
+		if err != nil || n < 1 {
+			return page, catalog.ErrBadCursor
+		}
+		before = n
+	}
+	rows, err := db.R.QueryContext(ctx, `SELECT `+versionColumns+` FROM package_versions WHERE package_id = $1 AND number < $2
+		ORDER BY number DESC LIMIT `+strconv.Itoa(limit+1), packageID, before)
 	if err != nil {
-		return nil, err
+		return page, err
 	}
 	defer rows.Close()
-	out := []catalog.Version{}
 	for rows.Next() {
 		v, err := scanVersion(rows)
 		if err != nil {
-			return nil, err
+			return page, err
 		}
-		out = append(out, v)
+		page.Items = append(page.Items, v)
 	}
-	return out, rows.Err()
+	if len(page.Items) > limit {
+		page.Items = page.Items[:limit]
+		page.NextCursor = strconv.Itoa(page.Items[limit-1].Number)
+	}
+	return page, rows.Err()
+}
+
+// VersionByNumber implements catalog.Repository.
+func (db *DB) VersionByNumber(ctx context.Context, packageID string, n int) (catalog.Version, error) {
+	if !validID(packageID) {
+		return catalog.Version{}, catalog.ErrNotFound
+	}
+	v, err := scanVersion(db.R.QueryRowContext(ctx, `SELECT `+versionColumns+` FROM package_versions WHERE package_id = $1 AND number = $2`, packageID, n))
+	if errors.Is(err, sql.ErrNoRows) {
+		return v, catalog.ErrNotFound
+	}
+	return v, err
 }
 
 // GetVersion implements catalog.Repository.
@@ -328,7 +353,7 @@ func (db *DB) GetVersion(ctx context.Context, versionID string) (catalog.Version
 	if !validID(versionID) {
 		return catalog.Version{}, catalog.ErrNotFound
 	}
-	v, err := scanVersion(db.SQL.QueryRowContext(ctx, `SELECT `+versionColumns+` FROM package_versions WHERE id = $1`, versionID))
+	v, err := scanVersion(db.R.QueryRowContext(ctx, `SELECT `+versionColumns+` FROM package_versions WHERE id = $1`, versionID))
 	if errors.Is(err, sql.ErrNoRows) {
 		return v, catalog.ErrNotFound
 	}
@@ -340,7 +365,7 @@ func (db *DB) LatestVersion(ctx context.Context, packageID string) (catalog.Vers
 	if !validID(packageID) {
 		return catalog.Version{}, catalog.ErrNotFound
 	}
-	v, err := scanVersion(db.SQL.QueryRowContext(ctx, `SELECT `+versionColumns+` FROM package_versions
+	v, err := scanVersion(db.R.QueryRowContext(ctx, `SELECT `+versionColumns+` FROM package_versions
 		WHERE package_id = $1 AND number = (SELECT latest_version FROM packages WHERE id = $1)`, packageID))
 	if errors.Is(err, sql.ErrNoRows) {
 		return v, catalog.ErrNotFound
@@ -348,24 +373,58 @@ func (db *DB) LatestVersion(ctx context.Context, packageID string) (catalog.Vers
 	return v, err
 }
 
-// SetVersionStatus implements catalog.Repository.
+// VersionByContent implements catalog.Repository.
+func (db *DB) VersionByContent(ctx context.Context, packageID, key string) (catalog.Version, error) {
+	if !validID(packageID) {
+		return catalog.Version{}, catalog.ErrNotFound
+	}
+	v, err := scanVersion(db.R.QueryRowContext(ctx, `SELECT `+versionColumns+` FROM package_versions
+		WHERE package_id = $1 AND content_key = $2 ORDER BY number DESC LIMIT 1`, packageID, key))
+	if errors.Is(err, sql.ErrNoRows) {
+		return v, catalog.ErrNotFound
+	}
+	return v, err
+}
+
+// SetVersionStatus implements catalog.Repository: the move is stored only
+// from a status the domain allows (catalog.Status.From).
 func (db *DB) SetVersionStatus(ctx context.Context, versionID string, status catalog.Status, message, detail string) error {
+	from := status.From()
+	if len(from) == 0 {
+		return fmt.Errorf("%w: nothing moves to %q", catalog.ErrStatusConflict, status)
+	}
+	ph, args := inList(6, statusStrings(from))
 	res, err := db.SQL.ExecContext(ctx, `UPDATE package_versions SET status = $2, error_message = $3, error_detail = $4, updated_at = $5
-		WHERE id = $1`, versionID, string(status), message, detail, now())
+		WHERE id = $1 AND status IN (`+ph+`)`, append([]any{versionID, string(status), message, detail, now()}, args...)...)
 	if err != nil {
 		return err
 	}
 	if n, _ := res.RowsAffected(); n == 0 {
-		return catalog.ErrNotFound
+		if _, err := db.GetVersion(ctx, versionID); err != nil {
+			return err
+		}
+		return catalog.ErrStatusConflict
 	}
 	return nil
 }
 
-// SetFileFacts implements catalog.Repository.
-func (db *DB) SetFileFacts(ctx context.Context, fileID string, lineCount int, contentKind, encoding string) error {
-	_, err := db.SQL.ExecContext(ctx, `UPDATE files SET line_count = $2, content_kind = $3, encoding = $4 WHERE id = $1`,
-		fileID, lineCount, contentKind, encoding)
-	return err
+func statusStrings(ss []catalog.Status) []string {
+	out := make([]string, len(ss))
+	for i, s := range ss {
+		out[i] = string(s)
+	}
+	return out
+}
+
+// inList returns "$n,$n+1,…" placeholders starting at first, and the args.
+func inList(first int, values []string) (string, []any) {
+	ph := make([]string, len(values))
+	args := make([]any, len(values))
+	for i, v := range values {
+		ph[i] = "$" + strconv.Itoa(first+i)
+		args[i] = v
+	}
+	return strings.Join(ph, ","), args
 }
 
 // EditMetadata implements catalog.Repository. Edited fields are marked so
@@ -403,28 +462,34 @@ func (db *DB) EditMetadata(ctx context.Context, packageID string, e catalog.Meta
 	return db.GetPackage(ctx, packageID)
 }
 
-// DeletePackage implements catalog.Repository.
-func (db *DB) DeletePackage(ctx context.Context, id string) ([]string, error) {
+// DeletePackage implements catalog.Repository: the package, its versions
+// and files go, and so do the analyses no remaining file uses. Blobs stay
+// for the collector.
+func (db *DB) DeletePackage(ctx context.Context, id string) error {
 	if !validID(id) {
-		return nil, catalog.ErrNotFound
+		return catalog.ErrNotFound
 	}
-	var shas []string
-	err := db.InTx(ctx, func(tx *sql.Tx) error {
-		rows, err := tx.QueryContext(ctx, `SELECT DISTINCT f.sha256 FROM files f JOIN package_versions v ON v.id = f.version_id
+	return db.InTx(ctx, func(tx *sql.Tx) error {
+		shas, err := queryStrings(ctx, tx, `SELECT DISTINCT f.sha256 FROM files f JOIN package_versions v ON v.id = f.version_id
 			WHERE v.package_id = $1`, id)
 		if err != nil {
 			return err
 		}
-		for rows.Next() {
-			var s string
-			if err := rows.Scan(&s); err != nil {
-				rows.Close()
-				return err
-			}
-			shas = append(shas, s)
+		// Content locks keep a concurrent ingestion from relying on an
+		// analysis this deletion is about to remove.
+		if err := db.lockContents(ctx, tx, shas); err != nil {
+			return err
 		}
-		rows.Close()
-		if err := rows.Err(); err != nil {
+		analyses, err := queryInts(ctx, tx, `SELECT DISTINCT f.analysis_id FROM files f JOIN package_versions v ON v.id = f.version_id
+			WHERE v.package_id = $1 AND f.analysis_id IS NOT NULL`, id)
+		if err != nil {
+			return err
+		}
+		results, err := queryInts(ctx, tx, `SELECT DISTINCT analysis_id FROM package_versions WHERE package_id = $1 AND analysis_id IS NOT NULL`, id)
+		if err != nil {
+			return err
+		}
+		if err := db.adjustLibraries(ctx, tx, id, -1); err != nil {
 			return err
 		}
 		res, err := tx.ExecContext(ctx, `DELETE FROM packages WHERE id = $1`, id)
@@ -434,33 +499,49 @@ func (db *DB) DeletePackage(ctx context.Context, id string) ([]string, error) {
 		if n, _ := res.RowsAffected(); n == 0 {
 			return catalog.ErrNotFound
 		}
-		return nil
+		if err := db.pruneAnalyses(ctx, tx, analyses, results); err != nil {
+			return err
+		}
+		return db.pruneSearchContents(ctx, tx, shas)
 	})
-	return shas, err
 }
 
-// ReleaseBlob implements catalog.Repository.
-func (db *DB) ReleaseBlob(ctx context.Context, sha string, remove func(context.Context) error) error {
-	return db.InTx(ctx, func(tx *sql.Tx) error {
-		if err := db.lockContent(ctx, tx, sha); err != nil {
-			return err
+func queryStrings(ctx context.Context, q querier, query string, args ...any) ([]string, error) {
+	rows, err := q.QueryContext(ctx, query, args...)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []string
+	for rows.Next() {
+		var s string
+		if err := rows.Scan(&s); err != nil {
+			return nil, err
 		}
-		var used bool
-		if err := tx.QueryRowContext(ctx, `SELECT EXISTS (SELECT 1 FROM files WHERE sha256 = $1)`, sha).Scan(&used); err != nil {
-			return err
+		out = append(out, s)
+	}
+	return out, rows.Err()
+}
+
+func queryInts(ctx context.Context, q querier, query string, args ...any) ([]int64, error) {
+	rows, err := q.QueryContext(ctx, query, args...)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []int64
+	for rows.Next() {
+		var n int64
+		if err := rows.Scan(&n); err != nil {
+			return nil, err
 		}
-		if used {
-			return nil
-		}
-		// The content's parse results and search documents go with its last file.
-		for _, table := range fileTables {
-			if _, err := tx.ExecContext(ctx, `DELETE FROM `+table+` WHERE sha256 = $1`, sha); err != nil {
-				return err
-			}
-		}
-		if err := db.deleteSearchContent(ctx, tx, sha); err != nil {
-			return err
-		}
-		return remove(ctx)
-	})
+		out = append(out, n)
+	}
+	return out, rows.Err()
+}
+
+// querier is what *sql.DB, *sql.Tx and *sql.Conn share for reading.
+type querier interface {
+	QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error)
+	QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row
 }

@@ -7,6 +7,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -254,8 +255,14 @@ func (db *DB) saveDocsPostgres(ctx context.Context, indexVersion string, docs []
 	}
 	return db.withPgx(ctx, func(c *pgx.Conn) error {
 		return pgx.BeginFunc(ctx, c, func(tx pgx.Tx) error {
-			for _, d := range docs {
-				if _, err := tx.Exec(ctx, `SELECT pg_advisory_xact_lock(hashtextextended($1, 0))`, "blob:"+d.SHA256); err != nil {
+			// Content locks first, in the order lockContents takes them.
+			shas := make([]string, len(docs))
+			for i, d := range docs {
+				shas[i] = d.SHA256
+			}
+			slices.Sort(shas)
+			for _, sha := range slices.Compact(shas) {
+				if _, err := tx.Exec(ctx, `SELECT pg_advisory_xact_lock(hashtextextended($1, 0))`, "blob:"+sha); err != nil {
 					return err
 				}
 			}
@@ -487,15 +494,21 @@ func pgArray(v []float32) string {
 	return b.String()
 }
 
-// deleteSearchContent removes the search documents of a content (every
-// index version) once no file holds it.
-func (db *DB) deleteSearchContent(ctx context.Context, tx *sql.Tx, sha string) error {
+// pruneSearchContents removes the search documents (every index version)
+// of those contents no file holds any more. The caller holds their content
+// locks.
+func (db *DB) pruneSearchContents(ctx context.Context, tx *sql.Tx, shas []string) error {
+	if len(shas) == 0 {
+		return nil
+	}
 	if db.Dialect == Postgres {
 		if _, err := tx.ExecContext(ctx, searchLock); err != nil {
 			return err
 		}
 	}
-	return db.gcSearch(ctx, tx, `SELECT id FROM search_docs WHERE sha256 = $1`, sha)
+	list, args := inList(1, shas)
+	return db.gcSearch(ctx, tx, `SELECT d.id FROM search_docs d WHERE d.sha256 IN (`+list+`)
+		AND NOT EXISTS (SELECT 1 FROM files f WHERE f.sha256 = d.sha256)`, args...)
 }
 
 // gcSearch deletes the documents docsQuery selects, with their lines and

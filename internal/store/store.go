@@ -14,6 +14,7 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"time"
 
@@ -36,19 +37,23 @@ var migrations embed.FS
 
 // DB is an open metadata database.
 type DB struct {
-	SQL     *sql.DB
+	// SQL is the connection pool that writes (on SQLite its one writer
+	// connection; the queue uses it too).
+	SQL *sql.DB
+	// R is the pool that reads. On SQLite it is a separate pool of
+	// read-only connections: in WAL mode readers see the last commit and
+	// never wait behind the writer. On PostgreSQL it is SQL.
+	R       *sql.DB
 	Dialect Dialect
-	// URL is the connection URL (with credentials), for components that
-	// need their own connection, such as the queue's LISTEN connection.
-	URL    string
-	log    *slog.Logger
-	search searchBackend // which search index paths are active (search.go)
+	log     *slog.Logger
+	cache   *analysisCache
+	search  searchBackend // which search index paths are active (search.go)
 }
 
 // Options tune the connection pool.
 type Options struct {
-	PoolSize     int // idle connections kept open
-	PoolOverflow int // extra connections allowed under load
+	PoolSize     int // idle connections kept open (PostgreSQL); readers (SQLite)
+	PoolOverflow int // extra connections allowed under load (PostgreSQL)
 	Log          *slog.Logger
 }
 
@@ -59,9 +64,10 @@ func Open(ctx context.Context, url string, opt Options) (*DB, error) {
 		opt.Log = slog.Default()
 	}
 	var (
-		db      *sql.DB
-		dialect Dialect
-		err     error
+		db, reader *sql.DB
+		dialect    Dialect
+		err        error
+		sqlitePath string
 	)
 	switch {
 	case strings.HasPrefix(url, "sqlite://"):
@@ -75,14 +81,15 @@ func Open(ctx context.Context, url string, opt Options) (*DB, error) {
 				return nil, fmt.Errorf("creating database folder: %w", err)
 			}
 		}
-		// mmap_size: reads of a large search index come from the OS page cache
-		// instead of a read() per page.
-		dsn := "file:" + path + "?_pragma=journal_mode(WAL)&_pragma=busy_timeout(10000)&_pragma=foreign_keys(1)&_pragma=synchronous(NORMAL)&_pragma=mmap_size(1073741824)&_time_format=sqlite&_txlock=immediate"
+		sqlitePath = path
+		dsn := "file:" + path + "?_pragma=journal_mode(WAL)&_pragma=busy_timeout(10000)&_pragma=foreign_keys(1)&_pragma=synchronous(NORMAL)&_time_format=sqlite&_txlock=immediate"
 		db, err = sql.Open("sqlite", dsn)
 		if err == nil {
 			// SQLite allows one writer; one connection avoids SQLITE_BUSY
 			// between River's maintenance and the app (River's advice too).
 			db.SetMaxOpenConns(1)
+			db.SetMaxIdleConns(1)
+			db.SetConnMaxIdleTime(0)
 		}
 	case strings.HasPrefix(url, "postgres://"), strings.HasPrefix(url, "postgresql://"):
 		dialect = Postgres
@@ -105,11 +112,30 @@ func Open(ctx context.Context, url string, opt Options) (*DB, error) {
 		db.Close()
 		return nil, fmt.Errorf("connecting to database %s: %w", redact(url), err)
 	}
-	return &DB{SQL: db, Dialect: dialect, URL: url, log: opt.Log}, nil
+	reader = db
+	if dialect == SQLite {
+		// The writer has created the file and switched it to WAL; readers
+		// are query-only connections of their own. mmap_size: reads of a
+		// large search index come from the OS page cache, not a read() per page.
+		reader, err = sql.Open("sqlite", "file:"+sqlitePath+"?_pragma=busy_timeout(10000)&_pragma=query_only(1)&_pragma=mmap_size(1073741824)&_time_format=sqlite")
+		if err != nil {
+			db.Close()
+			return nil, fmt.Errorf("opening database readers: %w", err)
+		}
+		n := max(opt.PoolSize, 2)
+		reader.SetMaxOpenConns(n)
+		reader.SetMaxIdleConns(n)
+	}
+	return &DB{SQL: db, R: reader, Dialect: dialect, log: opt.Log, cache: newAnalysisCache()}, nil
 }
 
-// Close closes the pool.
-func (db *DB) Close() error { return db.SQL.Close() }
+// Close closes the pools.
+func (db *DB) Close() error {
+	if db.R != db.SQL {
+		db.R.Close()
+	}
+	return db.SQL.Close()
+}
 
 // Ping checks the database answers.
 func (db *DB) Ping(ctx context.Context) error { return db.SQL.PingContext(ctx) }
@@ -196,15 +222,22 @@ func ignoreDone(err error) error {
 	return err
 }
 
-// lockContent takes the per-content-address lock for sha until tx ends.
-// PostgreSQL uses a transaction advisory lock; SQLite needs none because
-// its write transactions (BEGIN IMMEDIATE) already exclude each other.
-func (db *DB) lockContent(ctx context.Context, tx *sql.Tx, sha string) error {
+// lockContents takes the per-content locks of shas until tx ends, in
+// sorted order (no deadlocks). PostgreSQL uses transaction advisory locks;
+// SQLite needs none because its write transactions (BEGIN IMMEDIATE)
+// already exclude each other.
+func (db *DB) lockContents(ctx context.Context, tx *sql.Tx, shas []string) error {
 	if db.Dialect != Postgres {
 		return nil
 	}
-	_, err := tx.ExecContext(ctx, `SELECT pg_advisory_xact_lock(hashtextextended($1, 0))`, "blob:"+sha)
-	return err
+	sorted := slices.Clone(shas)
+	slices.Sort(sorted)
+	for _, sha := range slices.Compact(sorted) {
+		if _, err := tx.ExecContext(ctx, `SELECT pg_advisory_xact_lock(hashtextextended($1, 0))`, "blob:"+sha); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 func redact(url string) string {

@@ -1,6 +1,8 @@
 // Package textfile tells what kind of bytes a stored file holds — text or
-// binary, which encoding, which line endings — and decodes text for
-// display. Ingestion, the API and the web UI all use it, so they agree.
+// binary, which encoding, which line endings — splits text into lines and
+// decodes it for display. The UPG parser, package resolution, ingestion, the
+// API and the web UI all use it, so they agree on what is binary and where a
+// line ends.
 package textfile
 
 import (
@@ -24,22 +26,24 @@ type Facts struct {
 	Lines      int
 	Kind       string // "text" or "binary"
 	Encoding   string // ASCII, UTF8, Windows1252 or Binary
-	LineEnding string // "CRLF", "LF", "mixed CRLF and LF", or "" (one line, or binary)
+	LineEnding string // "CRLF", "LF", "CR", "mixed CRLF and LF" (or another mix), or "" (one line, or binary)
 }
 
-// Inspect looks at data. A NUL byte means binary (compiled .CTL files have
-// them); otherwise valid UTF-8 is UTF-8 (ASCII when it has no byte above
-// 0x7F) and anything else is taken as Windows-1252, the code page UPG
-// editors on Windows write.
+// Inspect looks at data. Binary content is decided by IsBinary; text that
+// is valid UTF-8 is UTF-8 (ASCII when it has no byte above 0x7F) and
+// anything else is taken as Windows-1252, the code page UPG editors on
+// Windows write. Lines are counted as SplitLines splits them.
 func Inspect(data []byte) Facts {
-	f := Facts{Lines: bytes.Count(data, []byte{'\n'})}
-	if len(data) > 0 && data[len(data)-1] != '\n' {
-		f.Lines++
+	var f Facts
+	if IsBinary(data) {
+		f.Kind, f.Encoding = "binary", Binary
+		f.Lines = bytes.Count(data, []byte{'\n'})
+		if len(data) > 0 && data[len(data)-1] != '\n' {
+			f.Lines++
+		}
+		return f
 	}
 	switch {
-	case bytes.IndexByte(data, 0) >= 0:
-		f.Kind, f.Encoding = "binary", Binary
-		return f
 	case isASCII(data):
 		f.Kind, f.Encoding = "text", ASCII
 	case utf8.Valid(data):
@@ -47,17 +51,73 @@ func Inspect(data []byte) Facts {
 	default:
 		f.Kind, f.Encoding = "text", Windows1252
 	}
-	crlf := bytes.Count(data, []byte("\r\n"))
-	switch lf := bytes.Count(data, []byte("\n")) - crlf; {
-	case crlf > 0 && lf > 0:
-		f.LineEnding = "mixed CRLF and LF"
-	case crlf > 0:
-		f.LineEnding = "CRLF"
-	case lf > 0:
-		f.LineEnding = "LF"
+	var crlf, lf, cr int
+	r := NewLineReader(data)
+	for {
+		_, end, next, ok := r.Next()
+		if !ok {
+			break
+		}
+		f.Lines++
+		switch next - end {
+		case 2:
+			crlf++
+		case 1:
+			if data[end] == '\n' {
+				lf++
+			} else {
+				cr++
+			}
+		}
+	}
+	var kinds []string
+	for _, k := range []struct {
+		n    int
+		name string
+	}{{crlf, "CRLF"}, {lf, "LF"}, {cr, "CR"}} {
+		if k.n > 0 {
+			kinds = append(kinds, k.name)
+		}
+	}
+	switch len(kinds) {
+	case 0:
+	case 1:
+		f.LineEnding = kinds[0]
+	case 2:
+		f.LineEnding = "mixed " + kinds[0] + " and " + kinds[1]
+	default:
+		f.LineEnding = "mixed CRLF, LF and CR"
 	}
 	return f
 }
+
+// IsBinary reports whether data is binary content (a compiled .CTL post, an
+// image …) rather than text: more than 10 % of its bytes are control bytes
+// other than tab, LF, CR, form feed and the DOS end-of-file byte 0x1A.
+// A NUL byte or a few other control bytes in an otherwise normal text file
+// do not make it binary; the UPG parser reports them where they are.
+// This is the one decision every part of VeriPost uses.
+func IsBinary(data []byte) bool {
+	ctl := 0
+	for _, c := range data {
+		if c < 0x20 && binaryControl[c] {
+			ctl++
+		}
+	}
+	return ctl > 0 && ctl*10 > len(data)
+}
+
+// binaryControl marks the bytes below 0x20 that count as binary content.
+var binaryControl = func() (t [0x20]bool) {
+	for c := range t {
+		switch c {
+		case '\t', '\n', '\r', '\f', 0x1A:
+		default:
+			t[c] = true
+		}
+	}
+	return t
+}()
 
 func isASCII(b []byte) bool {
 	for _, c := range b {
@@ -66,6 +126,69 @@ func isASCII(b []byte) bool {
 		}
 	}
 	return true
+}
+
+// LineReader splits text into lines the way every reader in VeriPost does:
+// "\r\n", "\n" and a lone "\r" each end a line, and the last line may have
+// no terminator. It runs in linear time whatever the mix of line endings.
+type LineReader struct {
+	src    []byte
+	pos    int
+	lf, cr int // offset of the next '\n' / '\r' at or after pos (len(src) when none), -1 before the first search
+}
+
+// NewLineReader returns a reader positioned at the start of src.
+func NewLineReader(src []byte) LineReader {
+	return LineReader{src: src, lf: -1, cr: -1}
+}
+
+// Next returns the next line: its content is src[start:end] and its
+// terminator src[end:next] ("", "\n", "\r\n" or "\r"). ok is false when
+// there are no more lines (an empty input has none).
+func (r *LineReader) Next() (start, end, next int, ok bool) {
+	src := r.src
+	n := len(src)
+	start = r.pos
+	if start >= n {
+		return start, start, start, false
+	}
+	if r.lf < start {
+		r.lf = indexFrom(src, start, '\n')
+	}
+	if r.cr < start {
+		r.cr = indexFrom(src, start, '\r')
+	}
+	end = min(r.lf, r.cr)
+	switch {
+	case end == n:
+		next = n
+	case src[end] == '\r' && end+1 < n && src[end+1] == '\n':
+		next = end + 2
+	default:
+		next = end + 1
+	}
+	r.pos = next
+	return start, end, next, true
+}
+
+// indexFrom is the offset of the first c at or after from, or len(b).
+func indexFrom(b []byte, from int, c byte) int {
+	if i := bytes.IndexByte(b[from:], c); i >= 0 {
+		return from + i
+	}
+	return len(b)
+}
+
+// CountLines returns the number of lines LineReader finds in data.
+func CountLines(data []byte) int {
+	n := 0
+	r := NewLineReader(data)
+	for {
+		if _, _, _, ok := r.Next(); !ok {
+			return n
+		}
+		n++
+	}
 }
 
 // Decode turns bytes of a file in the given encoding into a valid UTF-8
@@ -79,4 +202,14 @@ func Decode(b []byte, encoding string) string {
 		}
 	}
 	return strings.ToValidUTF8(string(b), "\uFFFD")
+}
+
+// Encode turns text produced by Decode back into bytes of the encoding.
+// It fails for a Windows-1252 text holding a character the code page
+// lacks (such as the U+FFFD Decode writes for its five undefined bytes).
+func Encode(s, encoding string) ([]byte, error) {
+	if encoding == Windows1252 {
+		return charmap.Windows1252.NewEncoder().Bytes([]byte(s))
+	}
+	return []byte(s), nil
 }

@@ -61,22 +61,23 @@ func (k *LineKind) UnmarshalText(b []byte) error {
 func LineKinds() []string { return append([]string(nil), lineKindNames[1:]...) }
 
 // Line is one physical line. Src[Offset:End] is its content without the line
-// terminator; Src[End:EOLEnd] is the terminator ("", "\n" or "\r\n").
-// Tokens[FirstTok:LastTok] are its tokens (terminator included).
+// terminator; Src[End:EOLEnd()] is the terminator ("", "\n", "\r\n" or a
+// lone "\r"). Its tokens, the terminator included, start at token FirstTok
+// and run up to the next line's FirstTok (see File.LineTokens). A Line is
+// 16 bytes: a 300 KB library has ten thousand of them.
 type Line struct {
-	Kind     LineKind
-	Offset   int32
-	End      int32
-	EOLEnd   int32
-	FirstTok int32
-	LastTok  int32
+	Kind LineKind
 	// CommentedCode is set on comment lines whose text is a disabled command
 	// ("*:SECTION=…", "*:C: …").
 	CommentedCode bool
-	// Node is the syntax node of the line: *Command for ':' command lines,
-	// *TemplateLine, *CalcLine, or nil (blank, comment, marker, text, eof).
-	Node Node
+	EOLLen        uint8 // length of the terminator: 0, 1 or 2
+	Offset        int32
+	End           int32
+	FirstTok      int32
 }
+
+// EOLEnd is the offset after the line's terminator: the next line's Offset.
+func (l *Line) EOLEnd() int32 { return l.End + int32(l.EOLLen) }
 
 // Node is any syntax tree node. Pos and End are byte offsets into the
 // file's source (End exclusive); File.Position turns them into line/col.
@@ -102,35 +103,51 @@ func (s Span) End() int { return s.EndOff }
 // Command is a ':' command line: a header command, an attribute or operation
 // sub-command, :SECTION=, :LIBRARY=, :DEFINE …  Name is written without the
 // colon, as in the source (e.g. "ATTRNAME"); Key is its upper-case form.
+// Its offsets are int32 (like Token's): a 300 KB library has thousands of
+// commands.
 type Command struct {
-	Colon    int    // offset of the ':'
-	Name     string // command word as written
-	Key      string // upper-case command word
-	NameEnd  int
-	Op       string // "=", or ">"/"<" for :SELECT>54, "" for flags and :DEFINE
-	OpPos    int    // -1 when Op == ""
-	Value    string // trimmed value text ("" when none)
-	ValuePos int    // offset of Value (end of line when empty)
-	ValueEnd int
-	Line     int  // 1-based
-	Known    bool // the command is in the language catalogue
+	Name  string // command word as written
+	Key   string // upper-case command word
+	Value string // trimmed value text ("" when none)
 	// Func is the parsed value of :ATTRCFUNC=NAME(args), :ATTRFUNC=NAME and
 	// :SECTION=NAME(params).
 	Func *FuncRef
 	// Define holds NAME and value of a :DEFINE line.
-	Define *Define
-	EndOff int // end of the line content
-	class  cmdClass
-	shape  valueShape
-	multi  bool
+	Define   *Define
+	Colon    int32 // offset of the ':'
+	NameEnd  int32
+	OpPos    int32 // -1 when Op == ""
+	ValuePos int32 // offset of Value (end of line when empty)
+	ValueEnd int32
+	Line     int32  // 1-based
+	EndOff   int32  // end of the line content
+	Known    bool   // the command is in the language catalogue
+	op       byte   // '=', '>' or '<' (see Op), 0 for none
+	id       uint16 // catalogue id (cmdByID), 0 when unknown
 }
 
-func (c *Command) Pos() int { return c.Colon }
-func (c *Command) End() int { return c.EndOff }
+// Op is "=", or ">"/"<" for :SELECT>54, "" for flags and :DEFINE.
+func (c *Command) Op() string {
+	switch c.op {
+	case '=':
+		return "="
+	case '>':
+		return ">"
+	case '<':
+		return "<"
+	}
+	return ""
+}
+
+// info is what the catalogue says about the command (zero when unknown).
+func (c *Command) info() *cmdInfo { return &cmdByID[c.id] }
+
+func (c *Command) Pos() int { return int(c.Colon) }
+func (c *Command) End() int { return int(c.EndOff) }
 
 // HasValue reports whether the command was written with '=' (or another
 // operator) and a value.
-func (c *Command) HasValue() bool { return c.Op != "" }
+func (c *Command) HasValue() bool { return c.op != 0 }
 
 // FuncRef is NAME or NAME(a, b, …) as written after :SECTION=, :ATTRCFUNC=
 // and :ATTRFUNC=.
@@ -211,7 +228,7 @@ type ListMember struct {
 // SelectGroup is one :SELECT= option of a SELECT / SELECT_FORMAT attribute
 // with the sub-commands that belong to it.
 type SelectGroup struct {
-	Select   *Command // the :SELECT line; Select.Op is "=" or ">"/"<"
+	Select   *Command // the :SELECT line; Select.Op() is "=" or ">"/"<"
 	Key      string
 	Commands []*Command
 }
@@ -241,9 +258,10 @@ type Section struct {
 	StartLine, EndLine int      // 1-based, inclusive
 	EndOffset          int
 	Templates          []*TemplateLine // the :T: lines
-	Body               []Stmt          // the :C: statements (one stream over all :C: lines)
 	Labels             []Label         // :Cn: labels
 	CalcLines          int             // number of :C: lines
+	file               *File           // builds Body on first use
+	body               []Stmt
 }
 
 func (s *Section) Pos() int { return s.Header.Pos() }
@@ -251,6 +269,19 @@ func (s *Section) End() int { return s.EndOffset }
 
 // CanonicalName is the section name in comparison form.
 func (s *Section) CanonicalName() string { return CanonicalName(s.Name) }
+
+// Body returns the :C: statements of the section: one statement stream
+// over all its :C: lines (an IF may span lines). Parse checks the code and
+// reports its diagnostics; the statement nodes of all sections of the file
+// are built on the first call of Body on any of them (safe for concurrent
+// use), so callers that need only the outline do not pay for them.
+func (s *Section) Body() []Stmt {
+	if s.file == nil || s.CalcLines == 0 {
+		return nil
+	}
+	s.file.bodyOnce.Do(func() { buildBodies(s.file) })
+	return s.body
+}
 
 // Label is a ":Cn:" label.
 type Label struct {
@@ -344,19 +375,6 @@ type TokenItem struct {
 func (*TokenItem) templateItem() {}
 func (t *TokenItem) Pos() int    { return t.Lt }
 func (t *TokenItem) End() int    { return t.EndOff }
-
-// CalcLine is a ":C:" or ":Cn:" line. Its statements belong to the
-// section's Body, because calculation code is one statement stream.
-type CalcLine struct {
-	Prefix   Span
-	Label    int // n of ":Cn:", -1 for ":C:"
-	Line     int
-	EndOff   int
-	FirstTok int // index of the first token after the prefix
-}
-
-func (c *CalcLine) Pos() int { return c.Prefix.Offset }
-func (c *CalcLine) End() int { return c.EndOff }
 
 // ---------------------------------------------------------------- expressions
 

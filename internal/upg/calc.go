@@ -2,18 +2,32 @@ package upg
 
 import (
 	"strconv"
+	"strings"
 )
 
 // This file holds the expression and statement parser shared by :C: code,
 // template IF conditions, template token values and command arguments. It
-// works on p.sig, a list of indices of significant tokens.
+// works on p.sig, a list of indices of significant tokens, and takes its
+// nodes from the arena p.a.
 
 func (p *parser) ident(t int32) *Ident {
-	id := p.identS.alloc()
-	tok := &p.toks[t]
-	id.NamePos = int(tok.Offset)
-	id.Name = p.text[tok.Offset:tok.End]
+	id := p.a.ident.alloc()
+	off := p.off(t)
+	id.NamePos = int(off)
+	id.Name = p.text[off:p.ends[t]]
 	return id
+}
+
+func (p *parser) badExpr(from, to int) *BadExpr {
+	x := p.a.badX.alloc()
+	*x = BadExpr{From: from, To: to}
+	return x
+}
+
+func (p *parser) badStmt(from, to int) *BadStmt {
+	x := p.a.badS.alloc()
+	*x = BadStmt{From: from, To: to}
+	return x
 }
 
 func (p *parser) cur() int32 {
@@ -26,68 +40,166 @@ func (p *parser) cur() int32 {
 // curOff is the offset of the current token, or the end of the last one.
 func (p *parser) curOff() int {
 	if p.si < len(p.sig) {
-		return int(p.toks[p.sig[p.si]].Offset)
+		return int(p.off(p.sig[p.si]))
 	}
 	if n := len(p.sig); n > 0 {
-		return int(p.toks[p.sig[n-1]].End)
+		return int(p.ends[p.sig[n-1]])
 	}
 	return 0
 }
 
-func (p *parser) isPunct(t int32, c byte) bool {
-	tok := &p.toks[t]
-	return tok.Kind == TokPunct && tok.End-tok.Offset == 1 && p.src[tok.Offset] == c
+// Tags say what a significant token is to the grammar, so that the parser
+// compares small numbers instead of looking at bytes again: a keyword id
+// (kwIf … kwGoto), an operator or a punctuation mark, or tagNone.
+const (
+	tagNone   uint8 = 0
+	opEq      uint8 = 16 + iota // =
+	opNe                        // <>
+	opLt                        // <
+	opGt                        // >
+	opLe                        // <= (reported: UPG has no such operator)
+	opGe                        // >=
+	opBangEq                    // !=
+	opAdd                       // +
+	opSub                       // -
+	opMul                       // *
+	opDiv                       // /
+	tagLparen                   // (
+	tagRparen                   // )
+	tagComma                    // ,
+)
+
+// opText is the source text of each operator tag.
+var opText = [...]string{opEq: "=", opNe: "<>", opLt: "<", opGt: ">", opLe: "<=", opGe: ">=", opBangEq: "!=",
+	opAdd: "+", opSub: "-", opMul: "*", opDiv: "/"}
+
+// tagOf computes the tag of token t.
+func (p *parser) tagOf(t int32) uint8 {
+	off, end := p.off(t), p.ends[t]
+	switch p.kinds[t] {
+	case TokKeyword:
+		return uint8(keywordOf(p.src[off:end]))
+	case TokOperator:
+		if end-off == 1 {
+			switch p.src[off] {
+			case '=':
+				return opEq
+			case '<':
+				return opLt
+			case '>':
+				return opGt
+			case '+':
+				return opAdd
+			case '-':
+				return opSub
+			case '*':
+				return opMul
+			case '/':
+				return opDiv
+			}
+			return tagNone
+		}
+		switch p.text[off:end] {
+		case "<>":
+			return opNe
+		case "<=":
+			return opLe
+		case ">=":
+			return opGe
+		case "!=":
+			return opBangEq
+		}
+	case TokPunct:
+		if end-off == 1 {
+			switch p.src[off] {
+			case '(':
+				return tagLparen
+			case ')':
+				return tagRparen
+			case ',':
+				return tagComma
+			}
+		}
+	}
+	return tagNone
 }
 
-func (p *parser) atPunct(c byte) bool {
-	return p.si < len(p.sig) && p.isPunct(p.sig[p.si], c)
+// pushSig appends significant token t (and its tag) to the list the
+// expression and statement parser works on.
+func (p *parser) pushSig(t int32) {
+	p.sig = append(p.sig, t)
+	p.tags = append(p.tags, p.tagOf(t))
 }
 
+func (p *parser) resetSig() {
+	p.sig, p.tags = p.sig[:0], p.tags[:0]
+	p.si = 0
+	p.panicLn = 0
+}
+
+// tagAt is the tag of the current token, tagNone at the end.
+func (p *parser) tagAt() uint8 {
+	if p.si < len(p.tags) {
+		return p.tags[p.si]
+	}
+	return tagNone
+}
+
+func (p *parser) atPunct(tag uint8) bool { return p.tagAt() == tag }
+
+// kwOf returns the keyword id of token t, kwNone when it is no keyword.
+func (p *parser) kwOf(t int32) int {
+	if p.kinds[t] != TokKeyword {
+		return kwNone
+	}
+	return keywordOf(p.src[p.off(t):p.ends[t]])
+}
+
+// kwAt returns the keyword id of the current token, kwNone when it is none.
 func (p *parser) kwAt() int {
-	if p.si >= len(p.sig) {
-		return kwNone
+	if t := p.tagAt(); t < opEq {
+		return int(t)
 	}
-	tok := &p.toks[p.sig[p.si]]
-	if tok.Kind != TokKeyword {
-		return kwNone
-	}
-	return keywordOf(p.src[tok.Offset:tok.End])
+	return kwNone
 }
 
-// opAt returns the operator text at the cursor, or "".
-func (p *parser) opAt() string {
-	if p.si >= len(p.sig) {
-		return ""
+// opAt returns the operator tag of the current token, or tagNone.
+func (p *parser) opAt() uint8 {
+	if t := p.tagAt(); t >= opEq && t <= opDiv {
+		return t
 	}
-	t := p.sig[p.si]
-	if p.toks[t].Kind != TokOperator {
-		return ""
-	}
-	return p.tokText(t)
+	return tagNone
 }
 
 // syntaxErr reports a syntax error, at most one per line.
 func (p *parser) syntaxErr(code string, t int32, format string, args ...any) {
-	tok := p.toks[t]
-	if tok.Line == p.panicLn {
+	if p.quiet {
 		return
 	}
-	p.panicLn = tok.Line
-	p.errorf(code, SeverityError, int(tok.Offset), int(tok.End), format, args...)
+	line := p.lineOf(t)
+	if line == p.panicLn {
+		return
+	}
+	p.panicLn = line
+	p.errorf(code, SeverityError, int(p.off(t)), int(p.ends[t]), format, args...)
 }
 
+// isUnsupportedWord reports whether a name is a keyword UPG does not have
+// (NOT, WHILE, ELSEIF …). A lower-case name is a user attribute, whatever
+// its spelling: "not" in "A=1 * not a comment" is not the keyword NOT.
 func isUnsupportedWord(w string) bool {
+	var up bool
 	switch len(w) {
 	case 3:
-		return equalFoldASCII([]byte(w), "NOT")
+		up = equalFoldASCII([]byte(w), "NOT")
 	case 5:
-		return equalFoldASCII([]byte(w), "WHILE") || equalFoldASCII([]byte(w), "ELSIF")
+		up = equalFoldASCII([]byte(w), "WHILE") || equalFoldASCII([]byte(w), "ELSIF")
 	case 6:
-		return equalFoldASCII([]byte(w), "ELSEIF")
+		up = equalFoldASCII([]byte(w), "ELSEIF")
 	case 8:
-		return equalFoldASCII([]byte(w), "ENDWHILE")
+		up = equalFoldASCII([]byte(w), "ENDWHILE")
 	}
-	return false
+	return up && !IsUserName(w)
 }
 
 // ---------------------------------------------------------------- expressions
@@ -137,8 +249,8 @@ func (p *parser) parseAnd(allowEq bool) Expr {
 }
 
 func (p *parser) binary(x Expr, opPos int, op string, y Expr) Expr {
-	b := p.binS.alloc()
-	*b = BinaryExpr{X: x, OpPos: opPos, Op: op, Y: y}
+	b := p.a.bin.alloc()
+	b.X, b.OpPos, b.Op, b.Y = x, opPos, op, y // the slab hands out zeroed nodes
 	return b
 }
 
@@ -146,81 +258,173 @@ func (p *parser) parseCmp(allowEq bool) Expr {
 	x := p.parseAdd()
 	op := p.opAt()
 	switch op {
-	case "=":
+	case opEq:
 		if !allowEq {
 			return x
 		}
-	case "<>", "<", ">":
-	case "<=", ">=", "!=":
+	case opNe, opLt, opGt:
+	case opLe, opGe, opBangEq:
 		t := p.cur()
-		hint := map[string]string{"<=": "A<B OR A=B", ">=": "A>B OR A=B", "!=": "A<>B"}[op]
-		p.errorf(CodeUnsupportedOperator, SeverityError, int(p.toks[t].Offset), int(p.toks[t].End),
-			"UPG has no %s operator; write %s", op, hint)
+		hint := map[uint8]string{opLe: "A<B OR A=B", opGe: "A>B OR A=B", opBangEq: "A<>B"}[op]
+		p.errorf(CodeUnsupportedOperator, SeverityError, int(p.off(t)), int(p.ends[t]),
+			"UPG has no %s operator; write %s", opText[op], hint)
 	default:
 		return x
 	}
 	opPos := p.curOff()
 	p.si++
 	y := p.parseAdd()
-	return p.binary(x, opPos, op, y)
+	return p.binary(x, opPos, opText[op], y)
 }
 
 func (p *parser) parseAdd() Expr {
 	x := p.parseMul()
+	n := 0
 	for {
 		op := p.opAt()
-		if op != "+" && op != "-" {
-			return x
+		if op != opAdd && op != opSub {
+			break
 		}
 		opPos := p.curOff()
 		p.si++
 		y := p.parseMul()
-		x = p.binary(x, opPos, op, y)
+		x = p.binary(x, opPos, opText[op], y)
+		n++
 	}
+	if n > 0 && !p.quiet {
+		p.checkMixedArithmetic(x, n)
+	}
+	return x
+}
+
+// isProduct reports whether x is an unparenthesised A*B or A/B.
+func isProduct(x Expr) bool {
+	b, ok := x.(*BinaryExpr)
+	return ok && (b.Op == "*" || b.Op == "/")
+}
+
+// checkMixedArithmetic warns about a chain of n + and - whose operands
+// include an unparenthesised product: the language catalogue documents no
+// precedence, so B+C*D may not mean B+(C*D).
+func (p *parser) checkMixedArithmetic(x Expr, n int) {
+	var products []Expr
+	y := x
+	for range n {
+		b := y.(*BinaryExpr)
+		if isProduct(b.Y) {
+			products = append(products, b.Y)
+		}
+		y = b.X
+	}
+	if isProduct(y) {
+		products = append(products, y)
+	}
+	if len(products) == 0 {
+		return
+	}
+	// The suggestion puts parentheses around each product: B+(C*D).
+	var sb strings.Builder
+	pos := x.Pos()
+	for i := len(products) - 1; i >= 0; i-- {
+		pr := products[i]
+		sb.WriteString(p.text[pos:pr.Pos()])
+		sb.WriteByte('(')
+		sb.WriteString(p.text[pr.Pos():pr.End()])
+		sb.WriteByte(')')
+		pos = pr.End()
+	}
+	sb.WriteString(p.text[pos:x.End()])
+	p.errorf(CodeMixedArithmetic, SeverityWarning, x.Pos(), x.End(),
+		"%s mixes + or - with * or / without parentheses; UPG does not document which is applied first — write %s if that is what you mean",
+		truncate(p.text[x.Pos():x.End()], 60), truncate(sb.String(), 70))
 }
 
 func (p *parser) parseMul() Expr {
 	x := p.parseUnary()
 	for {
 		op := p.opAt()
-		if op != "*" && op != "/" {
+		if op != opMul && op != opDiv {
+			return x
+		}
+		if op == opMul && p.trailingComment() {
 			return x
 		}
 		opPos := p.curOff()
 		p.si++
 		y := p.parseUnary()
-		x = p.binary(x, opPos, op, y)
+		x = p.binary(x, opPos, opText[op], y)
 	}
+}
+
+// trailingComment recognises "A=1 * not a comment": a '*' followed on the
+// same line by two words in a row, which no expression can be, is a
+// comment written at the end of a :C: line. UPG has no such comments (the
+// '*' would multiply), so it is reported and the rest of the line skipped.
+func (p *parser) trailingComment() bool {
+	if p.si+2 >= len(p.sig) {
+		return false
+	}
+	star, w1, w2 := p.sig[p.si], p.sig[p.si+1], p.sig[p.si+2]
+	switch p.kinds[w1] {
+	case TokVariable, TokName, TokFunction, TokNumber:
+	default:
+		return false
+	}
+	switch p.kinds[w2] {
+	case TokVariable, TokName: // not a keyword, nor a bare built-in such as INCON
+	default:
+		return false
+	}
+	if p.si+3 < len(p.sig) {
+		if w3 := p.tags[p.si+3]; w3 == tagLparen || w3 == opEq {
+			return false // "A=B*C D=1": the next statement
+		}
+	}
+	line := p.lineOf(star)
+	if p.lineOf(w2) != line {
+		return false
+	}
+	last := p.si
+	for last+1 < len(p.sig) && p.lineOf(p.sig[last+1]) == line {
+		last++
+	}
+	from, to := int(p.off(star)), int(p.ends[p.sig[last]])
+	p.errorf(CodeTrailingComment, SeverityWarning, from, to,
+		"%q after the statement is read as calculation code ('*' multiplies): a :C: line has no comment at its end — put the comment on a line of its own starting with '*'",
+		truncate(p.text[from:to], 50))
+	p.si = last + 1
+	return true
 }
 
 // maxDepth bounds the nesting of parentheses, unary operators and IFs so
 // that hostile input cannot make the recursive parser run out of stack.
 const maxDepth = 200
 
+// tooDeep reports (once per line) an expression nested deeper than maxDepth.
 func (p *parser) tooDeep() bool {
 	if p.depth < maxDepth {
 		return false
 	}
 	if t := p.cur(); t >= 0 {
-		p.syntaxErr(CodeSyntax, t, "expression or IF nesting deeper than %d levels; simplify it", maxDepth)
+		p.syntaxErr(CodeNestingTooDeep, t, "this expression is nested more than %d levels deep (parentheses, calls, signs); split it into several assignments", maxDepth)
 	}
 	return true
 }
 
+// skipNested skips the rest of the current line's tokens.
 func (p *parser) skipNested() Expr {
 	from := p.curOff()
-	// skip to the end of this line's tokens
 	if t := p.cur(); t >= 0 {
-		line := p.toks[t].Line
-		for p.si < len(p.sig) && p.toks[p.sig[p.si]].Line == line {
+		end := p.lastTok(int(p.lineOf(t)) - 1)
+		for p.si < len(p.sig) && p.sig[p.si] < end {
 			p.si++
 		}
 	}
-	return &BadExpr{From: from, To: p.curOff()}
+	return p.badExpr(from, p.curOff())
 }
 
 func (p *parser) parseUnary() Expr {
-	if op := p.opAt(); op == "-" || op == "+" {
+	if op := p.opAt(); op == opSub || op == opAdd {
 		if p.tooDeep() {
 			return p.skipNested()
 		}
@@ -229,7 +433,9 @@ func (p *parser) parseUnary() Expr {
 		opPos := p.curOff()
 		p.si++
 		x := p.parseUnary()
-		return &UnaryExpr{OpPos: opPos, Op: op, X: x}
+		u := p.a.unary.alloc()
+		u.OpPos, u.Op, u.X = opPos, opText[op], x
+		return u
 	}
 	return p.primary()
 }
@@ -240,22 +446,21 @@ func (p *parser) primary() Expr {
 		if n := len(p.sig); n > 0 {
 			p.syntaxErr(CodeSyntax, p.sig[n-1], "expression ends too early: a value (name, number, {string} or '(') is missing after %q", p.tokText(p.sig[n-1]))
 		}
-		return &BadExpr{From: off, To: off}
+		return p.badExpr(off, off)
 	}
 	t := p.sig[p.si]
-	tok := &p.toks[t]
-	switch tok.Kind {
+	off, end := p.off(t), p.ends[t]
+	switch p.kinds[t] {
 	case TokNumber, TokString:
 		p.si++
-		l := p.litS.alloc()
-		l.ValuePos = int(tok.Offset)
-		l.Value = p.text[tok.Offset:tok.End]
-		if tok.Kind == TokString {
+		l := p.a.lit.alloc()
+		l.ValuePos, l.Value, l.Kind = int(off), p.text[off:end], LitNumber
+		if p.kinds[t] == TokString {
 			l.Kind = LitString
 		}
 		return l
 	case TokVariable, TokFunction, TokName:
-		name := p.text[tok.Offset:tok.End]
+		name := p.text[off:end]
 		if isUnsupportedWord(name) {
 			p.syntaxErr(CodeUnsupportedOperator, t, "UPG has no %s; for NOT write a comparison (A<>B, A=0), for ELSEIF nest IF … ENDIF, for loops use :Cn: labels and GOTOn", name)
 			p.si++
@@ -263,12 +468,12 @@ func (p *parser) primary() Expr {
 		}
 		p.si++
 		id := p.ident(t)
-		if p.atPunct('(') {
+		if p.atPunct(tagLparen) {
 			return p.callArgs(id)
 		}
 		return id
 	case TokPunct:
-		if p.isPunct(t, '(') {
+		if p.tags[p.si] == tagLparen {
 			if p.tooDeep() {
 				return p.skipNested()
 			}
@@ -276,9 +481,9 @@ func (p *parser) primary() Expr {
 			defer func() { p.depth-- }()
 			p.si++
 			x := p.parseExpr(true)
-			pe := p.parenS.alloc()
-			*pe = ParenExpr{Lparen: int(tok.Offset), X: x, Rparen: -1}
-			if p.atPunct(')') {
+			pe := p.a.paren.alloc()
+			pe.Lparen, pe.X, pe.Rparen = int(off), x, -1
+			if p.atPunct(tagRparen) {
 				pe.Rparen = p.curOff()
 				p.si++
 			} else {
@@ -287,43 +492,44 @@ func (p *parser) primary() Expr {
 			return pe
 		}
 	case TokToken:
-		if p.src[tok.Offset] == '<' {
+		if p.src[off] == '<' {
 			return p.tokenRef()
 		}
 	case TokError:
 		p.si++
-		return &BadExpr{From: int(tok.Offset), To: int(tok.End)}
+		return p.badExpr(int(off), int(end))
 	}
 	p.syntaxErr(CodeSyntax, t, "expected a value (a name, number, {string} or '(') but found %q", p.tokText(t))
-	if tok.Kind != TokKeyword && !p.isPunct(t, ')') && !p.isPunct(t, ',') {
+	if tag := p.tags[p.si]; p.kinds[t] != TokKeyword && tag != tagRparen && tag != tagComma {
 		p.si++
 	}
-	return &BadExpr{From: int(tok.Offset), To: int(tok.Offset)}
+	return p.badExpr(int(off), int(off))
 }
 
 // tokenRef parses <NAME> / <NAME!> used as an argument.
 func (p *parser) tokenRef() Expr {
 	lt := p.sig[p.si]
-	r := &TokenRef{Lt: int(p.toks[lt].Offset), Gt: int(p.toks[lt].End) - 1}
+	r := p.a.tref.alloc()
+	*r = TokenRef{Lt: int(p.off(lt)), Gt: int(p.ends[lt]) - 1}
 	p.si++
-	if t := p.cur(); t >= 0 && p.toks[t].Kind == TokVariable {
+	if t := p.cur(); t >= 0 && p.kinds[t] == TokVariable {
 		r.Name = p.ident(t)
 		p.si++
 	}
 	for p.si < len(p.sig) {
 		t := p.sig[p.si]
-		tok := &p.toks[t]
-		if tok.Kind != TokToken {
+		if p.kinds[t] != TokToken {
 			break
 		}
-		c := p.src[tok.Offset]
+		off := p.off(t)
+		c := p.src[off]
 		p.si++
 		if c == '!' {
 			r.Force = true
 			continue
 		}
 		if c == '>' {
-			r.Gt = int(tok.Offset)
+			r.Gt = int(off)
 		}
 		break
 	}
@@ -336,14 +542,14 @@ func (p *parser) callArgs(id *Ident) Expr {
 	}
 	p.depth++
 	defer func() { p.depth-- }()
-	c := p.callS.alloc()
-	*c = CallExpr{Fun: id, Lparen: p.curOff(), Rparen: -1}
+	c := p.a.call.alloc()
+	c.Fun, c.Lparen, c.Args, c.Rparen = id, p.curOff(), nil, -1
 	lp := p.sig[p.si]
 	p.si++
-	if !p.atPunct(')') {
+	if !p.atPunct(tagRparen) {
 		c.Args = p.exprList(false)
 	}
-	if p.atPunct(')') {
+	if p.atPunct(tagRparen) {
 		c.Rparen = p.curOff()
 		p.si++
 	} else {
@@ -354,44 +560,29 @@ func (p *parser) callArgs(id *Ident) Expr {
 
 // ---------------------------------------------------------------- statements
 
+// parseCalcSection parses the :C: lines p.secCalc of section s as one
+// statement stream. Parse checks the code (labels, GOTOs, everything the
+// statement parser reports); buildBodies keeps the statements as s.body.
 func (p *parser) parseCalcSection(s *Section) {
-	p.sig = p.sig[:0]
+	p.resetSig()
 	var labelLine map[int]int
 	for _, li := range p.secCalc {
-		ln := &p.lines[li]
-		cl := ln.Node.(*CalcLine)
-		if cl.Label >= 0 {
-			if first, dup := findLabel(s.Labels, labelLine, cl.Label); dup {
-				p.errorf(CodeDuplicateLabel, SeverityWarning, cl.Prefix.Offset, cl.Prefix.EndOff,
-					"label %d is already used on line %d of section %s; GOTO%d jumps to only one of them — renumber one", cl.Label, first, s.Name, cl.Label)
-			} else {
-				s.Labels = p.labelsA.push(s.Labels, Label{N: cl.Label, Pos: cl.Prefix.Offset, Line: cl.Line})
-				if labelLine != nil {
-					labelLine[cl.Label] = cl.Line
-				} else if len(s.Labels) > labelScanMax {
-					labelLine = make(map[int]int, 2*len(s.Labels))
-					for _, l := range s.Labels {
-						labelLine[l.N] = l.Line
-					}
-				}
-			}
-			if cl.Label > 9999 {
-				p.errorf(CodeSyntax, SeverityError, cl.Prefix.Offset, cl.Prefix.EndOff, "label %d is out of range; labels are 0 to 9999", cl.Label)
-			}
+		t := p.firstTok(int(li)) // the :C: or :Cn: prefix
+		if !p.quiet {
+			labelLine = p.label(s, t, int(li)+1, labelLine)
 		}
-		for k := int32(cl.FirstTok); k < ln.LastTok; k++ {
-			switch p.toks[k].Kind {
-			case TokSpace, TokEOL:
-				continue
+		for k, last := t+1, p.lastTok(int(li)); k < last; k++ {
+			if !p.trivia(k) {
+				p.pushSig(k)
 			}
-			p.sig = append(p.sig, k)
 		}
 	}
-	p.si = 0
-	p.panicLn = 0
 	p.gotos = p.gotos[:0]
 	p.curSec = s
-	s.Body = p.parseBlock(false)
+	body := p.parseBlock(false)
+	if p.quiet {
+		s.body = body
+	}
 	for _, g := range p.gotos {
 		if _, found := findLabel(s.Labels, labelLine, g.Label); !found {
 			p.errorf(CodeUndefinedLabel, SeverityError, g.GotoPos, g.EndOff,
@@ -399,6 +590,37 @@ func (p *parser) parseCalcSection(s *Section) {
 		}
 	}
 	p.curSec = nil
+}
+
+// label records the label of the :Cn: prefix token t on 1-based line line
+// and returns the label map (made once the section has many labels).
+func (p *parser) label(s *Section, t int32, line int, labelLine map[int]int) map[int]int {
+	from, to := int(p.off(t)), int(p.ends[t])
+	if to-from <= 3 {
+		return labelLine // ":C:"
+	}
+	n, err := strconv.Atoi(p.text[from+2 : to-1])
+	if err != nil {
+		return labelLine
+	}
+	if first, dup := findLabel(s.Labels, labelLine, n); dup {
+		p.errorf(CodeDuplicateLabel, SeverityWarning, from, to,
+			"label %d is already used on line %d of section %s; GOTO%d jumps to only one of them — renumber one", n, first, s.Name, n)
+	} else {
+		s.Labels = p.labelsA.push(s.Labels, Label{N: n, Pos: from, Line: line})
+		if labelLine != nil {
+			labelLine[n] = line
+		} else if len(s.Labels) > labelScanMax {
+			labelLine = make(map[int]int, 2*len(s.Labels))
+			for _, l := range s.Labels {
+				labelLine[l.N] = l.Line
+			}
+		}
+	}
+	if n > 9999 {
+		p.errorf(CodeSyntax, SeverityError, from, to, "label %d is out of range; labels are 0 to 9999", n)
+	}
+	return labelLine
 }
 
 // labelScanMax is how many labels a section may have before its label
@@ -430,24 +652,29 @@ func (p *parser) secName() string {
 func (p *parser) parseBlock(inIf bool) []Stmt {
 	start := len(p.stmtTmp)
 	defer func() { p.stmtTmp = p.stmtTmp[:start] }()
-	list := func() []Stmt { return p.carveStmts(p.stmtTmp[start:]) }
+	list := func() []Stmt {
+		if p.a == p.scratch {
+			// Checking only: nobody keeps the list (count it for the build).
+			p.a.stmts.count += len(p.stmtTmp) - start
+			return nil
+		}
+		return p.a.stmts.carve(p.stmtTmp[start:])
+	}
 	for p.si < len(p.sig) {
 		t := p.sig[p.si]
-		if p.toks[t].Kind == TokKeyword {
-			switch kw := keywordOf(p.src[p.toks[t].Offset:p.toks[t].End]); kw {
-			case kwElse, kwEndif:
-				if inIf {
-					return list()
-				}
-				word := "ENDIF"
-				if kw == kwElse {
-					word = "ELSE"
-				}
-				p.errorf(CodeUnbalancedIf, SeverityError, int(p.toks[t].Offset), int(p.toks[t].End),
-					"%s without a matching IF in section %s; delete it or add the IF … THEN it belongs to", word, p.secName())
-				p.si++
-				continue
+		switch kw := p.kwAt(); kw {
+		case kwElse, kwEndif:
+			if inIf {
+				return list()
 			}
+			word := "ENDIF"
+			if kw == kwElse {
+				word = "ELSE"
+			}
+			p.errorf(CodeUnbalancedIf, SeverityError, int(p.off(t)), int(p.ends[t]),
+				"%s without a matching IF in section %s; delete it or add the IF … THEN it belongs to", word, p.secName())
+			p.si++
+			continue
 		}
 		s := p.parseStmt()
 		p.stmtTmp = append(p.stmtTmp, s)
@@ -457,18 +684,17 @@ func (p *parser) parseBlock(inIf bool) []Stmt {
 
 func (p *parser) parseStmt() Stmt {
 	t := p.sig[p.si]
-	tok := &p.toks[t]
-	off := int(tok.Offset)
-	switch tok.Kind {
+	off, end := int(p.off(t)), int(p.ends[t])
+	switch p.kinds[t] {
 	case TokKeyword:
-		switch keywordOf(p.src[tok.Offset:tok.End]) {
+		switch p.kwAt() {
 		case kwIf:
 			return p.parseIf()
 		case kwCall:
 			return p.parseCallStmt()
 		case kwReturn:
 			p.si++
-			r := p.retS.alloc()
+			r := p.a.ret.alloc()
 			r.Return = off
 			return r
 		case kwGoto:
@@ -476,54 +702,42 @@ func (p *parser) parseStmt() Stmt {
 		}
 		p.syntaxErr(CodeSyntax, t, "%s here does not belong to any IF; check the IF … THEN … ENDIF around it", p.tokText(t))
 		p.si++
-		return &BadStmt{From: off, To: int(tok.End)}
+		return p.badStmt(off, end)
 	case TokVariable, TokFunction, TokName:
-		name := p.text[tok.Offset:tok.End]
+		name := p.text[off:end]
 		if isUnsupportedWord(name) {
 			p.syntaxErr(CodeUnsupportedOperator, t, "UPG has no %s; nest IF … ENDIF instead of ELSEIF, and build loops with :Cn: labels and GOTOn", name)
 			p.si++
-			return &BadStmt{From: off, To: int(tok.End)}
+			return p.badStmt(off, end)
 		}
 		p.si++
 		id := p.ident(t)
 		var lhs Expr = id
-		if p.atPunct('(') {
+		if p.atPunct(tagLparen) {
 			lhs = p.callArgs(id)
 		}
-		if p.opAt() == "=" {
+		if p.opAt() == opEq {
 			eq := p.curOff()
 			p.si++
 			rhs := p.parseExpr(false)
-			a := p.assignS.alloc()
-			*a = AssignStmt{Lhs: lhs, EqPos: eq, Rhs: rhs}
+			a := p.a.assign.alloc()
+			a.Lhs, a.EqPos, a.Rhs = lhs, eq, rhs
 			return a
 		}
-		if _, bare := lhs.(*Ident); bare && !isFunctionName(name) && tok.Line != p.panicLn {
-			p.errorf(CodeBareName, SeverityWarning, off, int(tok.End),
+		if _, bare := lhs.(*Ident); bare && !p.quiet && !isFunctionName(name) && p.lineOf(t) != p.panicLn {
+			p.errorf(CodeBareName, SeverityWarning, off, end,
 				"%s stands alone but is not a built-in command; did you mean %s=value or a CALL(%s)?", name, name, name)
 		}
-		cs := p.cmdStmtS.alloc()
+		cs := p.a.cmd.alloc()
 		cs.X = lhs
 		return cs
 	case TokError:
 		p.si++
-		return &BadStmt{From: off, To: int(tok.End)}
+		return p.badStmt(off, end)
 	}
 	p.syntaxErr(CodeSyntax, t, "unexpected %q; a statement starts with a name (X=…, COMMAND(…)), IF, CALL(…), GOTOn or RETURN", p.tokText(t))
 	p.si++
-	return &BadStmt{From: off, To: int(tok.End)}
-}
-
-func isFunctionName(name string) bool {
-	if len(name) > 40 {
-		return false
-	}
-	var buf [40]byte
-	up := buf[:len(name)]
-	for i := 0; i < len(name); i++ {
-		up[i] = upperByte(name[i])
-	}
-	return isCatalogFunction(up)
+	return p.badStmt(off, end)
 }
 
 func (p *parser) stmtsEnd(list []Stmt, def int) int {
@@ -535,31 +749,29 @@ func (p *parser) stmtsEnd(list []Stmt, def int) int {
 
 func (p *parser) parseIf() Stmt {
 	t := p.sig[p.si]
-	if p.tooDeep() {
-		from := p.curOff()
-		p.skipNested()
-		return &BadStmt{From: from, To: p.curOff()}
+	if p.ifDepth >= maxDepth {
+		return p.skipDeepIf(t)
 	}
-	p.depth++
-	defer func() { p.depth-- }()
-	ifTok := p.toks[t]
+	p.ifDepth++
+	defer func() { p.ifDepth-- }()
+	ifOff := int(p.off(t))
 	p.si++
-	st := p.ifS.alloc()
-	*st = IfStmt{If: int(ifTok.Offset), Then: -1, ElsePos: -1, EndIf: -1}
+	st := p.a.ifs.alloc()
+	*st = IfStmt{If: ifOff, Then: -1, ElsePos: -1, EndIf: -1}
 	st.Cond = p.parseExpr(true)
 	end := st.Cond.End()
 	if p.kwAt() == kwThen {
 		st.Then = p.curOff()
 		end = st.Then + 4
 		p.si++
-	} else {
+	} else if !p.quiet {
 		at := p.curOff()
 		if c := p.cur(); c >= 0 {
-			p.errorf(CodeMissingThen, SeverityWarning, at, int(p.toks[c].End),
-				"the IF on line %d has no THEN after its condition (found %q); the compiler accepts this, but write IF condition THEN … ENDIF", ifTok.Line, p.tokText(c))
+			p.errorf(CodeMissingThen, SeverityWarning, at, int(p.ends[c]),
+				"the IF on line %d has no THEN after its condition (found %q); the compiler accepts this, but write IF condition THEN … ENDIF", p.lineOf(t), p.tokText(c))
 		} else {
-			p.errorf(CodeMissingThen, SeverityWarning, int(ifTok.Offset), at,
-				"the IF on line %d has no THEN after its condition; write IF condition THEN … ENDIF", ifTok.Line)
+			p.errorf(CodeMissingThen, SeverityWarning, ifOff, at,
+				"the IF on line %d has no THEN after its condition; write IF condition THEN … ENDIF", p.lineOf(t))
 		}
 	}
 	st.Body = p.parseBlock(true)
@@ -568,7 +780,7 @@ func (p *parser) parseIf() Stmt {
 		e := p.curOff()
 		if st.ElsePos >= 0 {
 			p.errorf(CodeUnbalancedIf, SeverityError, e, e+4,
-				"a second ELSE for the IF on line %d; UPG has no ELSEIF — nest IF … ENDIF inside the ELSE", ifTok.Line)
+				"a second ELSE for the IF on line %d; UPG has no ELSEIF — nest IF … ENDIF inside the ELSE", p.lineOf(t))
 		} else {
 			st.ElsePos = e
 		}
@@ -585,21 +797,53 @@ func (p *parser) parseIf() Stmt {
 		st.EndIf = p.curOff()
 		end = st.EndIf + 5
 		p.si++
-	} else {
-		p.errorf(CodeUnbalancedIf, SeverityError, int(ifTok.Offset), int(ifTok.End),
-			"the IF on line %d has no matching ENDIF in section %s; add ENDIF (every IF needs its own ENDIF)", ifTok.Line, p.secName())
+	} else if !p.quiet {
+		p.errorf(CodeUnbalancedIf, SeverityError, ifOff, ifOff+2,
+			"the IF on line %d has no matching ENDIF in section %s; add ENDIF (every IF needs its own ENDIF)", p.lineOf(t), p.secName())
 	}
 	st.EndOff = end
 	return st
 }
 
+// skipDeepIf handles an IF nested deeper than maxDepth: it is reported
+// once, and the whole block up to its matching ENDIF (counting the IFs and
+// ENDIFs inside) becomes one BadStmt, so that 5,000 nested IFs give one
+// finding, not thousands.
+func (p *parser) skipDeepIf(t int32) Stmt {
+	from := int(p.off(t))
+	open := 0
+	last := t
+	for p.si < len(p.sig) {
+		k := p.sig[p.si]
+		switch p.kwAt() {
+		case kwIf:
+			open++
+		case kwEndif:
+			open--
+		}
+		last = k
+		p.si++
+		if open == 0 {
+			break
+		}
+	}
+	to := int(p.ends[last])
+	where := "the end of the section"
+	if open == 0 {
+		where = "its ENDIF on line " + strconv.Itoa(int(p.lineOf(last)))
+	}
+	p.errorf(CodeNestingTooDeep, SeverityError, from, from+2,
+		"IF blocks are nested more than %d deep in section %s; this IF and everything up to %s is not checked — move the inner part into a section of its own and CALL it",
+		maxDepth, p.secName(), where)
+	return p.badStmt(from, to)
+}
+
 func (p *parser) parseCallStmt() Stmt {
 	t := p.sig[p.si]
-	tok := p.toks[t]
 	p.si++
-	st := p.callStS.alloc()
-	*st = CallStmt{Call: int(tok.Offset), Lparen: -1, Rparen: -1, EndOff: int(tok.End)}
-	if !p.atPunct('(') {
+	st := p.a.callSt.alloc()
+	*st = CallStmt{Call: int(p.off(t)), Lparen: -1, Rparen: -1, EndOff: int(p.ends[t])}
+	if !p.atPunct(tagLparen) {
 		p.syntaxErr(CodeSyntax, t, "CALL needs the section name in parentheses: CALL(SECTION) or CALL(SECTION(A,B))")
 		return st
 	}
@@ -608,7 +852,7 @@ func (p *parser) parseCallStmt() Stmt {
 	st.EndOff = st.Lparen + 1
 	p.si++
 	if c := p.cur(); c >= 0 {
-		switch p.toks[c].Kind {
+		switch p.kinds[c] {
 		case TokName, TokVariable, TokFunction:
 			st.Section = p.ident(c)
 			st.EndOff = st.Section.End()
@@ -617,20 +861,20 @@ func (p *parser) parseCallStmt() Stmt {
 			p.syntaxErr(CodeSyntax, c, "expected a section name after CALL(, found %q", p.tokText(c))
 		}
 	}
-	if st.Section != nil && p.atPunct('(') {
+	if st.Section != nil && p.atPunct(tagLparen) {
 		st.HasArgs = true
 		inner := p.cur()
 		p.si++
-		if !p.atPunct(')') {
+		if !p.atPunct(tagRparen) {
 			st.Args = p.exprList(false)
 		}
-		if p.atPunct(')') {
+		if p.atPunct(tagRparen) {
 			p.si++
 		} else {
 			p.syntaxErr(CodeUnclosedParen, inner, "the argument list of CALL(%s( is not closed; add ')'", st.Section.Name)
 		}
 	}
-	if p.atPunct(')') {
+	if p.atPunct(tagRparen) {
 		st.Rparen = p.curOff()
 		st.EndOff = st.Rparen + 1
 		p.si++
@@ -642,25 +886,24 @@ func (p *parser) parseCallStmt() Stmt {
 
 func (p *parser) parseGoto() Stmt {
 	t := p.sig[p.si]
-	tok := p.toks[t]
 	p.si++
-	g := p.gotoS.alloc()
-	*g = GotoStmt{GotoPos: int(tok.Offset), EndOff: int(tok.End)}
-	w := p.text[tok.Offset:tok.End]
+	g := p.a.gotos.alloc()
+	g.GotoPos, g.Label, g.EndOff = int(p.off(t)), 0, int(p.ends[t])
+	w := p.tokText(t)
 	if len(w) > 4 {
 		n, _ := strconv.Atoi(w[4:])
 		g.Label = n
-	} else if c := p.cur(); c >= 0 && p.toks[c].Kind == TokNumber {
+	} else if c := p.cur(); c >= 0 && p.kinds[c] == TokNumber {
 		n, err := strconv.Atoi(p.tokText(c))
 		if err != nil {
 			p.syntaxErr(CodeSyntax, c, "GOTO needs a label number 0…9999, found %q", p.tokText(c))
 		}
 		g.Label = n
-		g.EndOff = int(p.toks[c].End)
+		g.EndOff = int(p.ends[c])
 		p.si++
 	} else {
 		p.syntaxErr(CodeSyntax, t, "GOTO needs a label number written right after it: GOTO5 jumps to the :C5: line")
-		return &BadStmt{From: g.GotoPos, To: g.EndOff}
+		return p.badStmt(g.GotoPos, g.EndOff)
 	}
 	p.gotos = append(p.gotos, g)
 	return g
@@ -668,55 +911,35 @@ func (p *parser) parseGoto() Stmt {
 
 // ---------------------------------------------------------------- lines
 
-func (p *parser) calcLine(i int) *CalcLine {
-	ln := &p.lines[i]
-	t := p.firstTok(i)
-	tok := p.toks[t]
-	cl := p.calcLS.alloc()
-	*cl = CalcLine{Prefix: Span{int(tok.Offset), int(tok.End)}, Label: -1, Line: i + 1, EndOff: int(ln.End), FirstTok: int(t) + 1}
-	if tok.End-tok.Offset > 3 {
-		n, err := strconv.Atoi(p.text[tok.Offset+2 : tok.End-1])
-		if err == nil {
-			cl.Label = n
-		}
-	}
-	return cl
-}
-
 // templateLine parses a :T: line.
 func (p *parser) templateLine(i int) *TemplateLine {
 	ln := &p.lines[i]
 	t := p.firstTok(i)
-	tok := p.toks[t]
 	tl := p.tlineS.alloc()
-	*tl = TemplateLine{Prefix: Span{int(tok.Offset), int(tok.End)}, Line: i + 1, EndOff: int(ln.End)}
+	*tl = TemplateLine{Prefix: Span{int(p.off(t)), int(p.ends[t])}, Line: i + 1, EndOff: int(ln.End)}
 	j := t + 1
-	last := ln.LastTok
-	for j < last && p.toks[j].Kind == TokSpace {
+	last := p.lastTok(i)
+	for j < last && p.trivia(j) {
 		j++
 	}
 	inIf := false
-	if j < last && p.toks[j].Kind == TokKeyword && keywordOf(p.src[p.toks[j].Offset:p.toks[j].End]) == kwIf {
+	if j < last && p.kwOf(j) == kwIf {
 		inIf = true
-		ifTok := p.toks[j]
-		tif := &TemplateIf{If: int(ifTok.Offset), Then: -1, EndIf: -1}
+		tif := &TemplateIf{If: int(p.off(j)), Then: -1, EndIf: -1}
 		tl.If = tif
 		j++
-		p.sig = p.sig[:0]
+		p.resetSig()
 		for ; j < last; j++ {
-			k := p.toks[j].Kind
-			if k == TokSpace || k == TokEOL {
+			if p.trivia(j) {
 				continue
 			}
-			if k == TokKeyword && keywordOf(p.src[p.toks[j].Offset:p.toks[j].End]) == kwThen {
-				tif.Then = int(p.toks[j].Offset)
+			if p.kwOf(j) == kwThen {
+				tif.Then = int(p.off(j))
 				j++
 				break
 			}
-			p.sig = append(p.sig, j)
+			p.pushSig(j)
 		}
-		p.si = 0
-		p.panicLn = 0
 		if len(p.sig) == 0 {
 			p.errorf(CodeSyntax, SeverityError, tif.If, tif.If+2, "IF without a condition; write IF condition THEN … ENDIF")
 		} else {
@@ -736,15 +959,15 @@ func (p *parser) templateLine(i int) *TemplateLine {
 	istart := len(p.itemTmp)
 	defer func() { p.itemTmp = p.itemTmp[:istart] }()
 	for j < last {
-		tk := p.toks[j]
-		switch tk.Kind {
+		off := p.off(j)
+		switch p.kinds[j] {
 		case TokTemplateText:
 			ti := p.textS.alloc()
-			*ti = TextItem{Span: Span{int(tk.Offset), int(tk.End)}, Text: p.text[tk.Offset:tk.End]}
+			*ti = TextItem{Span: Span{int(off), int(p.ends[j])}, Text: p.tokText(j)}
 			p.itemTmp = append(p.itemTmp, ti)
 			j++
 		case TokToken:
-			if p.src[tk.Offset] == '<' {
+			if p.src[off] == '<' {
 				var item *TokenItem
 				item, j = p.tokenItem(j, last)
 				p.itemTmp = append(p.itemTmp, item)
@@ -752,11 +975,11 @@ func (p *parser) templateLine(i int) *TemplateLine {
 				j++
 			}
 		case TokKeyword:
-			if keywordOf(p.src[tk.Offset:tk.End]) == kwEndif {
+			if p.kwOf(j) == kwEndif {
 				if inIf {
-					tl.If.EndIf = int(tk.Offset)
+					tl.If.EndIf = int(off)
 				} else {
-					p.errorf(CodeUnbalancedIf, SeverityError, int(tk.Offset), int(tk.End),
+					p.errorf(CodeUnbalancedIf, SeverityError, int(off), int(p.ends[j]),
 						"ENDIF at the end of a :T: line that does not start with IF; add IF condition THEN after :T: or delete ENDIF")
 				}
 			}
@@ -765,7 +988,7 @@ func (p *parser) templateLine(i int) *TemplateLine {
 			j++
 		}
 	}
-	tl.Items = p.carveItems(p.itemTmp[istart:])
+	tl.Items = p.items.carve(p.itemTmp[istart:])
 	if inIf && tl.If.EndIf < 0 {
 		p.errorf(CodeUnbalancedIf, SeverityError, tl.If.If, int(ln.End),
 			"the IF on this :T: line has no ENDIF; a template IF must end with ENDIF on the same line (…<EOL>ENDIF)")
@@ -775,18 +998,16 @@ func (p *parser) templateLine(i int) *TemplateLine {
 
 // tokenItem parses a template token starting at the '<' token j.
 func (p *parser) tokenItem(j, last int32) (*TokenItem, int32) {
-	lt := p.toks[j]
 	it := p.tokItemS.alloc()
-	*it = TokenItem{Lt: int(lt.Offset), Gt: -1, Colon: -1, Form: FormBad, EndOff: int(lt.End)}
+	*it = TokenItem{Lt: int(p.off(j)), Gt: -1, Colon: -1, Form: FormBad, EndOff: int(p.ends[j])}
 	j++
 	if j >= last {
 		return it, j
 	}
-	tk := p.toks[j]
-	switch tk.Kind {
+	switch p.kinds[j] {
 	case TokFormat:
 		it.Form = FormFormat
-		f := p.text[tk.Offset:tk.End]
+		f := p.tokText(j)
 		if len(f) >= 2 {
 			f = f[1 : len(f)-1]
 		}
@@ -797,7 +1018,7 @@ func (p *parser) tokenItem(j, last int32) (*TokenItem, int32) {
 		it.Name = p.ident(j)
 		j++
 	case TokToken:
-		w := p.src[tk.Offset:tk.End]
+		w := p.src[p.off(j):p.ends[j]]
 		switch {
 		case len(w) == 1 && w[0] == '#':
 			it.Form = FormDecimal
@@ -820,37 +1041,37 @@ func (p *parser) tokenItem(j, last int32) (*TokenItem, int32) {
 		}
 	}
 	// '!' and ':'
-	for j < last && p.toks[j].Kind == TokToken {
-		c := p.src[p.toks[j].Offset]
+	for j < last && p.kinds[j] == TokToken {
+		c := p.src[p.off(j)]
 		if c == '!' && it.Colon < 0 {
 			it.Force = true
 			j++
 			continue
 		}
 		if c == ':' && it.Colon < 0 {
-			it.Colon = int(p.toks[j].Offset)
+			it.Colon = int(p.off(j))
 			j++
 			j = p.tokenValue(it, j, last)
 			continue
 		}
 		break
 	}
-	if j < last && p.toks[j].Kind == TokToken && p.src[p.toks[j].Offset] == '>' {
-		it.Gt = int(p.toks[j].Offset)
+	if j < last && p.kinds[j] == TokToken && p.src[p.off(j)] == '>' {
+		it.Gt = int(p.off(j))
 		it.EndOff = it.Gt + 1
 		j++
 	} else {
 		// malformed: absorb error tokens (the lexer reported them)
-		for j < last && p.toks[j].Kind == TokError {
-			it.EndOff = int(p.toks[j].End)
+		for j < last && p.kinds[j] == TokError {
+			it.EndOff = int(p.ends[j])
 			it.Form = FormBad
 			j++
 		}
-		if j > 0 && int(p.toks[j-1].End) > it.EndOff {
-			it.EndOff = int(p.toks[j-1].End)
+		if j > 0 && int(p.ends[j-1]) > it.EndOff {
+			it.EndOff = int(p.ends[j-1])
 		}
-		if p.toks[j-1].Kind == TokEOL {
-			it.EndOff = int(p.toks[j-1].Offset)
+		if p.kinds[j-1] == TokEOL {
+			it.EndOff = int(p.off(j - 1))
 		}
 	}
 	if it.Gt >= 0 && it.Colon >= 0 && it.Value == nil {
@@ -864,33 +1085,30 @@ func (p *parser) tokenItem(j, last int32) (*TokenItem, int32) {
 
 // tokenValue parses the value of a template token after ':'.
 func (p *parser) tokenValue(it *TokenItem, j, last int32) int32 {
-	if j < last && p.toks[j].Kind == TokString {
-		tk := p.toks[j]
-		l := p.litS.alloc()
-		*l = BasicLit{ValuePos: int(tk.Offset), Kind: LitString, Value: p.text[tk.Offset:tk.End]}
+	if j < last && p.kinds[j] == TokString {
+		l := p.a.lit.alloc()
+		*l = BasicLit{ValuePos: int(p.off(j)), Kind: LitString, Value: p.tokText(j)}
 		it.Value = l
-		it.EndOff = int(tk.End)
+		it.EndOff = int(p.ends[j])
 		return j + 1
 	}
-	p.sig = p.sig[:0]
+	p.resetSig()
 	for ; j < last; j++ {
-		k := p.toks[j].Kind
-		if k == TokSpace {
+		k := p.kinds[j]
+		if p.trivia(j) && k != TokEOL {
 			continue
 		}
-		if k == TokEOL || k == TokToken && (p.src[p.toks[j].Offset] == '>' || p.src[p.toks[j].Offset] == '<') || k == TokTemplateText {
+		if k == TokEOL || k == TokToken && (p.src[p.off(j)] == '>' || p.src[p.off(j)] == '<') || k == TokTemplateText {
 			break
 		}
-		if k == TokKeyword && keywordOf(p.src[p.toks[j].Offset:p.toks[j].End]) == kwEndif {
+		if p.kwOf(j) == kwEndif {
 			break
 		}
-		p.sig = append(p.sig, j)
+		p.pushSig(j)
 	}
 	if len(p.sig) == 0 {
 		return j
 	}
-	p.si = 0
-	p.panicLn = 0
 	it.Value = p.parseExpr(true)
 	it.EndOff = it.Value.End()
 	if p.si < len(p.sig) {
@@ -914,12 +1132,12 @@ func (p *parser) exprList(params bool) []Expr {
 			x = p.parseExpr(true)
 		}
 		p.exprBuf = append(p.exprBuf, x)
-		if !p.atPunct(',') {
+		if !p.atPunct(tagComma) {
 			break
 		}
 		p.si++
 	}
-	list := p.carveExprs(p.exprBuf[start:])
+	list := p.a.exprs.carve(p.exprBuf[start:])
 	p.exprBuf = p.exprBuf[:start]
 	return list
 }

@@ -14,6 +14,17 @@ import (
 //go:embed names.tsv
 var namesTSV string
 
+// stock.tsv grows the catalogue with names the vendor's own stock libraries
+// (MILL.LIB, LATHE.LIB, MASTER.ATR) and posts use without defining them:
+// the posting system must provide them. Same columns as names.tsv plus a
+// source column ("stock library MILL.LIB", or "reviewed: why" for a row a
+// person added). It is derived from the corpus by TestStockData in
+// internal/upg/resolve (go test ./internal/upg/resolve -run TestStockData
+// -update), which keeps reviewed rows.
+//
+//go:embed stock.tsv
+var stockTSV string
+
 // Catalogue kinds, as written in the kind column of names.tsv.
 const (
 	CatAttributeCommand = "attribute-command"
@@ -40,17 +51,19 @@ type CatalogEntry struct {
 	// Prefix is set when the entry was found by removing a variable prefix
 	// family (N_, P_, NC_ …) from the name that was looked up.
 	Prefix string `json:"prefix,omitempty"`
+	// Source is set on names the language reference does not list but the
+	// vendor's stock files use ("seen in stock library MILL.LIB").
+	Source string `json:"source,omitempty"`
 }
 
 type catalog struct {
 	entries []CatalogEntry
 	byKey   map[string][]int // canonical key (upper, blanks→_, no leading ':') → entries
 	// quick sets used by the lexer and the resolver
-	functions    map[string]bool // system-command names (upper case, exact)
-	systemNames  map[string]bool // canonical names of variables, constants, commands, query ids
-	sysSections  map[string]bool // canonical system-section names
-	knownSection map[string]bool // canonical names of every section the catalogue mentions
-	templates    map[string]bool // canonical names of the engine's output templates (START_OF_TAPE …)
+	functions   map[string]bool // system-command names (upper case, exact)
+	systemNames map[string]bool // canonical names of variables, constants, commands, query ids
+	sysSections map[string]bool // canonical system-section names
+	templates   map[string]bool // canonical names of the engine's output templates (START_OF_TAPE …)
 }
 
 var (
@@ -59,18 +72,20 @@ var (
 )
 
 func theCatalog() *catalog {
-	catOnce.Do(func() { cat = loadCatalog(namesTSV) })
+	catOnce.Do(func() {
+		cat = loadCatalog(namesTSV)
+		cat.addStock(stockTSV)
+	})
 	return cat
 }
 
 func loadCatalog(tsv string) *catalog {
 	c := &catalog{
-		byKey:        make(map[string][]int, 2048),
-		functions:    make(map[string]bool, 128),
-		systemNames:  make(map[string]bool, 1600),
-		sysSections:  make(map[string]bool, 200),
-		knownSection: make(map[string]bool, 400),
-		templates:    make(map[string]bool, 150),
+		byKey:       make(map[string][]int, 2048),
+		functions:   make(map[string]bool, 128),
+		systemNames: make(map[string]bool, 1600),
+		sysSections: make(map[string]bool, 200),
+		templates:   make(map[string]bool, 150),
 	}
 	first := true
 	for len(tsv) > 0 {
@@ -110,19 +125,56 @@ func loadCatalog(tsv string) *catalog {
 			c.systemNames[key] = true
 		case CatSystemSection:
 			c.sysSections[key] = true
-			c.knownSection[key] = true
-		case CatCalcSection:
-			c.knownSection[key] = true
 		case CatOther:
-			if strings.Contains(e.Params, "section") {
-				c.knownSection[key] = true
-			}
 			if e.Params == "template section" {
 				c.templates[key] = true
 			}
 		}
 	}
 	return c
+}
+
+// addStock adds the rows of stock.tsv that the catalogue does not have yet.
+func (c *catalog) addStock(tsv string) {
+	for _, line := range strings.Split(tsv, "\n") {
+		line = strings.TrimRight(line, "\r")
+		if line == "" || strings.HasPrefix(line, "name\t") {
+			continue
+		}
+		cols := strings.Split(line, "\t")
+		for len(cols) < 6 {
+			cols = append(cols, "")
+		}
+		key := catalogKey(cols[0])
+		if len(c.byKey[key]) > 0 {
+			continue
+		}
+		e := CatalogEntry{Name: cols[0], Kind: cols[1], Params: cols[2], Since: cols[3], Meaning: cols[4], Source: StockSource(cols[5])}
+		c.byKey[key] = append(c.byKey[key], len(c.entries))
+		c.entries = append(c.entries, e)
+		if e.Kind == CatSystemVariable || e.Kind == CatSystemCommand {
+			c.systemNames[key] = true
+		}
+	}
+}
+
+// StockSource is the source mark shown for a stock.tsv row.
+func StockSource(source string) string {
+	if r, ok := strings.CutPrefix(source, "reviewed: "); ok {
+		return "not in the language reference; " + r
+	}
+	return "seen in " + source
+}
+
+// StockNames returns the catalogue rows that came from stock.tsv.
+func StockNames() []CatalogEntry {
+	var out []CatalogEntry
+	for _, e := range theCatalog().entries {
+		if e.Source != "" {
+			out = append(out, e)
+		}
+	}
+	return out
 }
 
 // catalogKey is the lookup key of a name: a leading ':' removed, blanks
@@ -201,12 +253,6 @@ func IsSystemSection(name string) bool {
 // the catalogue), so that nothing in the post needs to call it.
 func IsTemplateSection(name string) bool {
 	return theCatalog().templates[CanonicalName(name)]
-}
-
-// IsKnownSection reports whether the catalogue mentions a section of this
-// name (system sections, library calc sections, conventional templates).
-func IsKnownSection(name string) bool {
-	return theCatalog().knownSection[CanonicalName(name)]
 }
 
 // IsSystemName reports whether name is a system variable, system constant,

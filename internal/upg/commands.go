@@ -1,6 +1,8 @@
 package upg
 
 import (
+	"maps"
+	"slices"
 	"strings"
 	"sync"
 )
@@ -45,11 +47,13 @@ type cmdInfo struct {
 	shape valueShape
 	multi bool   // may repeat within a block / select group
 	key   string // the upper-case command word (map key)
+	id    uint16 // index in cmdByID (known commands start at 1)
 }
 
 var (
 	cmdOnce  sync.Once
 	cmdTable map[string]cmdInfo
+	cmdByID  []cmdInfo
 )
 
 func commands() map[string]cmdInfo {
@@ -111,9 +115,12 @@ func buildCommands() {
 	t["SELECT"] = cmdInfo{class: ccAttr, shape: vsValue, multi: true}
 	t["ATTRCFUNC"] = cmdInfo{class: ccAttr, shape: vsFunc}
 	t["ATTRFUNC"] = cmdInfo{class: ccAttr, shape: vsSectionRef}
-	for k, v := range t {
-		v.key = k
+	cmdByID = make([]cmdInfo, 1, len(t)+1) // id 0: no known command
+	for _, k := range slices.Sorted(maps.Keys(t)) {
+		v := t[k]
+		v.key, v.id = k, uint16(len(cmdByID))
 		t[k] = v
+		cmdByID = append(cmdByID, v)
 	}
 	cmdTable = t
 }

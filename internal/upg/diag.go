@@ -61,6 +61,9 @@ type Diagnostic struct {
 	Offset   int      `json:"offset"`
 	End      int      `json:"end"`
 	Message  string   `json:"message"`
+	// Subject is the name the finding is about (an attribute, section or
+	// library), when it is about one; views group infos by code and subject.
+	Subject string `json:"subject,omitempty"`
 }
 
 // String formats the diagnostic as "file:line:col: severity code: message".
@@ -90,6 +93,8 @@ const (
 	CodeStrayText             = "UPG_STRAY_TEXT"
 	CodeTextAfterEOF          = "UPG_TEXT_AFTER_EOF"
 	CodeBinaryContent         = "UPG_BINARY_CONTENT"
+	CodeControlCharacter      = "UPG_CONTROL_CHARACTER"
+	CodeBOM                   = "UPG_BOM"
 
 	// Template (:T:) and calculation (:C:) code.
 	CodeUnbalancedIf        = "UPG_UNBALANCED_IF"
@@ -100,6 +105,9 @@ const (
 	CodeSyntax              = "UPG_SYNTAX"
 	CodeUnsupportedOperator = "UPG_UNSUPPORTED_OPERATOR"
 	CodeMixedAndOr          = "UPG_MIXED_AND_OR"
+	CodeMixedArithmetic     = "UPG_MIXED_ARITHMETIC"
+	CodeTrailingComment     = "UPG_TRAILING_COMMENT"
+	CodeNestingTooDeep      = "UPG_NESTING_TOO_DEEP"
 	CodeUndefinedLabel      = "UPG_UNDEFINED_LABEL"
 	CodeDuplicateLabel      = "UPG_DUPLICATE_LABEL"
 	CodeBareName            = "UPG_BARE_NAME"
@@ -121,6 +129,14 @@ const (
 	CodeNoMainSource          = "UPG_NO_MAIN_SOURCE"
 	CodeUnknownFile           = "UPG_UNKNOWN_FILE"
 )
+
+// BinaryContent is the UPG_BINARY_CONTENT finding for a file that
+// textfile.IsBinary calls binary: one error at the start of the file
+// (Parse moves it to the first control byte).
+func BinaryContent(file string) Diagnostic {
+	return Diagnostic{Code: CodeBinaryContent, Severity: SeverityError, File: file, Line: 1, Col: 1,
+		Message: "the file is binary content (more than a tenth of its bytes are control bytes), not UPG source text: a compiled .CTL? Use the .SRC/.LIB source instead"}
+}
 
 // CodeInfo documents one diagnostic code.
 type CodeInfo struct {
@@ -148,7 +164,9 @@ var codeTable = []CodeInfo{
 	{CodeCalcInTemplate, SeverityWarning, "a :C: line in a template (non-CALC) section"},
 	{CodeStrayText, SeverityWarning, "a line that is not a comment, command, :T: or :C: line; the compiler ignores it"},
 	{CodeTextAfterEOF, SeverityWarning, "text after a DOS end-of-file byte (0x1A); the compiler never reads it"},
-	{CodeBinaryContent, SeverityError, "the file holds NUL bytes: it is binary (compiled) content, not UPG source"},
+	{CodeBinaryContent, SeverityError, "the file is binary (compiled) content, not UPG source: more than a tenth of its bytes are control bytes (textfile.IsBinary)"},
+	{CodeControlCharacter, SeverityWarning, "a NUL or another control byte in a text file (outside comments; in comments only NUL); the rest of the line is parsed as if it were not there"},
+	{CodeBOM, SeverityInfo, "the file starts with a UTF-8 byte order mark; it is skipped, and a *FANUCM-style marker after it is still recognised"},
 	{CodeUnbalancedIf, SeverityError, "IF without ENDIF, ENDIF or ELSE without IF (per line in :T:, across the lines of a section in :C:)"},
 	{CodeMissingThen, SeverityWarning, "an IF condition is not followed by THEN: a warning in :C: code (the stock MILL.LIB has such IFs, so the compiler tolerates it), an error on a :T: line"},
 	{CodeMalformedToken, SeverityError, "a template token <…> that is not closed or has an unexpected shape"},
@@ -157,6 +175,9 @@ var codeTable = []CodeInfo{
 	{CodeSyntax, SeverityError, "an expression or statement that does not follow the calculation grammar"},
 	{CodeUnsupportedOperator, SeverityError, "an operator or keyword UPG does not have (<=, >=, !=, NOT, ELSEIF, WHILE)"},
 	{CodeMixedAndOr, SeverityInfo, "AND and OR mixed without parentheses; UPG does not document their precedence"},
+	{CodeMixedArithmetic, SeverityWarning, "+ or - mixed with * or / without parentheses (A=B+C*D); UPG does not document their precedence"},
+	{CodeTrailingComment, SeverityWarning, "words after '*' at the end of a :C: statement (A=1 * set the flag): UPG has no end-of-line comments, the '*' multiplies"},
+	{CodeNestingTooDeep, SeverityError, "IF blocks or an expression nested more than 200 deep; reported once per block, whose inside is not checked"},
 	{CodeUndefinedLabel, SeverityError, "GOTOn with no :Cn: label in the same section"},
 	{CodeDuplicateLabel, SeverityWarning, "the same :Cn: label twice in one section"},
 	{CodeBareName, SeverityWarning, "a name standing alone as a :C: statement that is not a built-in command (a missing '=' or '(…)'?)"},
@@ -167,7 +188,7 @@ var codeTable = []CodeInfo{
 	{CodeUnknownLibraryMissing, SeverityInfo, "a reference that is not defined in the package, but a missing library could define it"},
 	{CodeUnknownUserAttribute, SeverityInfo, "a lower-case (MASTER.ATR) attribute the package does not define; MASTER.ATR is not in the package"},
 	{CodeUndefinedSection, SeverityWarning, "CALL/:ATTRCFUNC/:ATTRFUNC/SYS_CANNED … of a section no file defines, not guarded by SECTIONEXIST (the compiler accepts it; the call finds nothing at run time)"},
-	{CodeSectionInTwoFiles, SeverityWarning, "a section is defined in two files; the message says which copy wins"},
+	{CodeSectionInTwoFiles, SeverityWarning, "a section is defined in two files; the message says which copy wins (info when the post's own file overrides a stock library's copy)"},
 	{CodeAttributeInTwoFiles, SeverityInfo, "an attribute is defined in two files of the package"},
 	{CodeSectionArgCount, SeverityWarning, "a section is called with a different number of arguments than it declares"},
 	{CodeSideFileMalformed, SeverityWarning, "a .CNF/.KIN/.PINF/.LNG line or block that does not fit the file's format"},

@@ -20,6 +20,12 @@
 // (1-based, columns in bytes). Diagnostics carry a stable Code (see Codes),
 // a Severity and a message that says what is wrong and how to fix it.
 //
+// Memory: a File keeps its tokens compactly (File.Tokens builds the slice
+// on request), and builds the statement nodes of its :C: code on the first
+// Section.Body call; Parse checks that code and reports its diagnostics
+// without keeping the nodes. Whether bytes are text at all, and where
+// lines end, is decided by package textfile for all of VeriPost.
+//
 // ParserVersion changes whenever the output for a given input changes;
 // stored results are keyed by it. docs/upg-language.md describes the
 // grammar, the tree and the diagnostic codes.

@@ -4,12 +4,13 @@ import (
 	"path"
 	"sort"
 	"strings"
+	"sync"
 )
 
 // ParserVersion identifies the shape of everything Parse, Tokenize, the
 // outline and the resolver produce. Bump it whenever their output changes
 // for the same input: stored results are keyed by it.
-const ParserVersion = 2
+const ParserVersion = 3
 
 // FileKind is the kind of a file in a post package, from its extension.
 type FileKind string
@@ -27,30 +28,23 @@ const (
 	KindOther   FileKind = "other"   // anything else
 )
 
+// Extensions are the file extensions of a post package (upper-case, without
+// the dot), in the order people know them. This list and KindOf are the
+// one place that says which files belong to a package: uploads accept
+// exactly these.
+var Extensions = []string{"SRC", "LIB", "KIN", "PINF", "CNF", "LNG", "ATR", "CTL", "T32", "INC"}
+
+var kindByExt = map[string]FileKind{
+	"SRC": KindSRC, "LIB": KindLIB, "ATR": KindATR, "CNF": KindCNF, "KIN": KindKIN,
+	"PINF": KindPINF, "LNG": KindLNG, "CTL": KindCTL, "T32": KindInclude, "INC": KindInclude,
+}
+
 // KindOf returns the file kind from a file name's extension
 // (case-insensitive; Windows or slash separators).
 func KindOf(name string) FileKind {
-	base := BaseName(name)
-	ext := strings.ToUpper(path.Ext(base))
-	switch ext {
-	case ".SRC":
-		return KindSRC
-	case ".LIB":
-		return KindLIB
-	case ".ATR":
-		return KindATR
-	case ".CNF":
-		return KindCNF
-	case ".KIN":
-		return KindKIN
-	case ".PINF":
-		return KindPINF
-	case ".LNG":
-		return KindLNG
-	case ".CTL":
-		return KindCTL
-	case ".T32", ".INC":
-		return KindInclude
+	ext := strings.ToUpper(strings.TrimPrefix(path.Ext(BaseName(name)), "."))
+	if k, ok := kindByExt[ext]; ok {
+		return k
 	}
 	return KindOther
 }
@@ -79,16 +73,16 @@ func BaseName(p string) string {
 
 // File is a parsed UPG source file (.SRC, .LIB, .ATR, :INCLUDE file).
 //
-// The file is lossless: Tokens cover Src completely, Lines cover it line by
-// line, and Print writes it back byte for byte. The structural views
-// (Sections, Attributes …) point into the same tree.
+// The file is lossless: its tokens (Tokens, TokenAt, LineTokens) cover Src
+// completely, Lines cover it line by line, and Fprint writes it back byte
+// for byte. The structural views (Sections, Attributes …) point into the
+// same tree.
 type File struct {
 	Name string
 	Kind FileKind
 	Src  []byte
 
-	Tokens []Token // full-coverage token stream (see Tokenize)
-	Lines  []Line  // one entry per physical line, in order
+	Lines []Line // one entry per physical line, in order
 
 	Items      []Node // top-level items in source order: *Command (headers), *Define, *Include, *Attribute, *Operation, *Section, *StrayText
 	Headers    []*Command
@@ -103,6 +97,30 @@ type File struct {
 	ControlFamily string
 
 	Diagnostics []Diagnostic
+
+	toks tokenStore // the token stream
+
+	bodyOnce   sync.Once  // builds the Section bodies on first use
+	bodySizes  arenaSizes // the node counts Parse saw in the :C: code
+	builtSizes arenaSizes // the node counts buildBodies made (tests compare them)
+}
+
+// NumTokens is the number of tokens of the file.
+func (f *File) NumTokens() int { return len(f.toks.kinds) }
+
+// Tokens returns the whole token stream (the same as Tokenize(f.Src)). It
+// builds the slice on each call; LineTokens and TokenAt give parts of it.
+func (f *File) Tokens() []Token { return f.toks.expand(f.Lines, 0, len(f.Lines)) }
+
+// TokenAt returns token i (0 ≤ i < NumTokens).
+func (f *File) TokenAt(i int) Token {
+	li := sort.Search(len(f.Lines), func(l int) bool { return int(lastTok(f.Lines, l, f.NumTokens())) > i })
+	ln := &f.Lines[li]
+	off := ln.Offset
+	for t := ln.FirstTok; t < int32(i); t++ {
+		off += f.toks.lenOf(t)
+	}
+	return Token{Kind: f.toks.kinds[i], Offset: off, End: off + f.toks.lenOf(int32(i)), Line: int32(li + 1), Col: off - ln.Offset + 1}
 }
 
 // Position is a resolved source position. Line and Col are 1-based; Col
@@ -115,7 +133,7 @@ type Position struct {
 
 // Position converts a byte offset into line and column.
 func (f *File) Position(offset int) Position {
-	i := sort.Search(len(f.Lines), func(i int) bool { return int(f.Lines[i].EOLEnd) > offset })
+	i := sort.Search(len(f.Lines), func(i int) bool { return int(f.Lines[i].EOLEnd()) > offset })
 	if i >= len(f.Lines) {
 		if len(f.Lines) == 0 {
 			return Position{Offset: offset, Line: 1, Col: offset + 1}
@@ -144,11 +162,10 @@ func (f *File) LineText(line int) []byte {
 
 // LineTokens returns the tokens of a 1-based line.
 func (f *File) LineTokens(line int) []Token {
-	l := f.LineAt(line)
-	if l == nil {
+	if f.LineAt(line) == nil {
 		return nil
 	}
-	return f.Tokens[l.FirstTok:l.LastTok]
+	return f.toks.expand(f.Lines, line-1, line)
 }
 
 // TokenText returns the bytes of a token.

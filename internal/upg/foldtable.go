@@ -23,10 +23,12 @@ type foldEntry[V any] struct {
 	val V
 }
 
+// foldHash hashes b without regard to ASCII case: clearing bit 0x20 maps
+// a-z onto A-Z and keeps the other name bytes (digits, '_') apart.
 func foldHash[S ~string | ~[]byte](b S) uint32 {
 	h := uint32(len(b)) * 0x9E3779B1
 	for i := 0; i < len(b); i++ {
-		h = (h ^ uint32(upperByte(b[i]))) * 16777619
+		h = (h ^ uint32(b[i]&^0x20)) * 16777619
 	}
 	return (h ^ h>>16) & (foldSlots - 1)
 }
@@ -49,6 +51,11 @@ func newFoldTable[V any](m map[string]V, exact bool) *foldTable[V] {
 // exact); decided is
 // false when the table cannot tell and the map must be asked.
 func (t *foldTable[V]) lookup(name []byte) (v V, found, decided bool) {
+	return foldLookup(t, name)
+}
+
+// foldLookup is lookup for a name given as a string or as bytes.
+func foldLookup[V any, S ~string | ~[]byte](t *foldTable[V], name S) (v V, found, decided bool) {
 	switch s := t.slots[foldHash(name)]; s {
 	case 0:
 		return v, false, true
@@ -71,17 +78,25 @@ var (
 
 func fastTables() {
 	fastTablesOnce.Do(func() {
-		cmdFast = newFoldTable(commands(), false)             // lookupCommand upper-cases the name
-		funcFast = newFoldTable(theCatalog().functions, true) // isCatalogFunction takes it as is
+		cmdFast = newFoldTable(commands(), false)              // lookupCommand upper-cases the name
+		funcFast = newFoldTable(theCatalog().functions, false) // isFunctionName takes any case
 	})
 }
 
-// isFunctionUpper is isCatalogFunction(upperName) answered from the fold
-// table when it can be.
-func isFunctionUpper(upperName []byte) bool {
+// isFunctionName reports whether name (any case) is a built-in command or
+// function of the catalogue, answered from the fold table when it can be.
+func isFunctionName[S ~string | ~[]byte](name S) bool {
 	fastTables()
-	if v, found, decided := funcFast.lookup(upperName); decided {
+	if v, found, decided := foldLookup(funcFast, name); decided {
 		return found && v
 	}
-	return isCatalogFunction(upperName)
+	if len(name) > 40 {
+		return false
+	}
+	var buf [40]byte
+	up := buf[:len(name)]
+	for i := 0; i < len(name); i++ {
+		up[i] = upperByte(name[i])
+	}
+	return isCatalogFunction(up)
 }

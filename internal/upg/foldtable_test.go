@@ -19,8 +19,11 @@ func TestFoldTablesMatchMaps(t *testing.T) {
 	}
 	for k := range theCatalog().functions {
 		for _, s := range []string{k, k + "X", "Z" + k, k[1:], k[:len(k)-1], strings.ToLower(k)} {
-			if got, want := isFunctionUpper([]byte(s)), isCatalogFunction([]byte(s)); got != want {
-				t.Fatalf("isFunctionUpper(%q) = %v, want %v", s, got, want)
+			if got, want := isFunctionName([]byte(s)), isCatalogFunction([]byte(strings.ToUpper(s))); got != want {
+				t.Fatalf("isFunctionName(%q) = %v, want %v", s, got, want)
+			}
+			if got := isFunctionName(s); got != isFunctionName([]byte(s)) {
+				t.Fatalf("isFunctionName(%q) differs for string and bytes", s)
 			}
 		}
 	}

@@ -2,7 +2,11 @@ package upg
 
 import (
 	"bytes"
+	"encoding/binary"
 	"fmt"
+	"math/bits"
+
+	"github.com/veripost/veripost/internal/textfile"
 )
 
 // The lexer is line driven: each physical line is classified by its first
@@ -10,6 +14,10 @@ import (
 // kind needs (command value, template items, calculation tokens). It also
 // records the line table, so the parser never looks at raw bytes to find
 // line boundaries.
+//
+// Tokens are stored compactly: a kind byte and an end offset each (a token
+// starts where the previous one ended). Line and column are derived from the
+// line table when a Token is asked for.
 
 type lexMode uint8
 
@@ -20,12 +28,14 @@ const (
 )
 
 type lexer struct {
-	src       []byte
-	toks      []Token
-	lines     []Line
-	diags     []Diagnostic
-	wantDiag  bool
-	wantLines bool // build the line table (Parse); Tokenize needs only tokens
+	src      []byte
+	kinds    []TokenKind
+	ends     []int32
+	lines    []Line
+	diags    []Diagnostic
+	wantDiag bool
+	last     int32 // end of the last token
+	gap      bool  // a token did not start where the previous one ended (a lexer bug; tests check it)
 
 	line int32 // current line number (1-based)
 	ls   int   // offset of the current line
@@ -35,23 +45,38 @@ type lexer struct {
 	afterEOF     bool // a DOS EOF byte was seen
 	lastEndCmt   int  // offset of the last "END COMMENTS" in the file, -2 before the first look
 
-	nKind [numLineKinds]int32 // Parse only: lines of each kind (sizes the parser's node slabs)
+	ctlLine  bool // the current line holds control bytes (seen while lexing it)
+	firstCtl int  // offset of the first control byte of the file, -1 when none
+	binary   bool // the file is binary content (decided at the first control byte)
+
+	// Parse only: the catalogue id of each line's command (0: none or
+	// unknown), so that the parser does not look the name up again, and
+	// ctlLineBit when the line holds control bytes.
+	lineCmd []uint16
+	cmd     uint16
+
+	nKind [numLineKinds]int32 // lines of each kind (sizes the parser's node slabs)
 }
 
-// newLexer prepares a lexer; full asks for diagnostics and the line table
-// (Parse), otherwise only tokens are produced (Tokenize).
-func newLexer(src []byte, full bool) *lexer {
-	// Real UPG files have ~6 tokens a line (blanks and line ends included).
-	nLines := bytes.Count(src, []byte{'\n'}) + 1
+// newLexer prepares a lexer; diag asks for diagnostics and room for the
+// token kinds and lines a File keeps (Parse). The caller gives the end
+// offsets buffer (and, for Tokenize, the kinds and lines buffers).
+func newLexer(src []byte, diag bool) *lexer {
 	lx := &lexer{
 		src:        src,
-		toks:       make([]Token, 0, nLines*6+16),
-		wantDiag:   full,
-		wantLines:  full,
+		wantDiag:   diag,
 		lastEndCmt: -2,
+		firstCtl:   -1,
 	}
-	if full {
-		lx.lines = make([]Line, 0, nLines)
+	if diag {
+		// Real UPG files have about 6 tokens a line (blanks and line ends included).
+		nLF := bytes.Count(src, []byte{'\n'})
+		nTok := nLF*6 + 16
+		if nTok < len(src)/8 {
+			nTok = len(src)/5 + 16 // few LFs: CR line ends or one long line
+		}
+		lx.kinds = make([]TokenKind, 0, nTok)
+		lx.lines = make([]Line, 0, nLF+1)
 	}
 	return lx
 }
@@ -65,45 +90,56 @@ func (lx *lexer) endCommentsAfter(off int) bool {
 	return lx.lastEndCmt >= off
 }
 
+// utf8BOM is the byte order mark some Windows editors put first in a file.
+var utf8BOM = []byte{0xEF, 0xBB, 0xBF}
+
 func (lx *lexer) run() {
 	src := lx.src
-	n := len(src)
-	pos := 0
-	for pos < n {
-		ls := pos
-		var ee int
-		if nl := bytes.IndexByte(src[pos:], '\n'); nl >= 0 {
-			ee = pos + nl + 1
-		} else {
-			ee = n
-		}
-		ce := ee
-		if ce > ls && src[ce-1] == '\n' {
-			ce--
-			if ce > ls && src[ce-1] == '\r' {
-				ce--
-			}
+	lr := textfile.NewLineReader(src)
+	for {
+		ls, ce, ee, ok := lr.Next()
+		if !ok {
+			break
 		}
 		lx.line++
 		lx.ls = ls
-		first := len(lx.toks)
-		kind := lx.lexLine(ls, ce)
+		first := len(lx.kinds)
+		start := ls
+		if ls == 0 && bytes.HasPrefix(src[:ce], utf8BOM) {
+			lx.emit(TokSpace, 0, 3)
+			lx.diag(CodeBOM, SeverityInfo, 0, 3,
+				"the file starts with a UTF-8 byte order mark (bytes EF BB BF, written by editors that save \"UTF-8 with BOM\"); it is skipped here — save the file without it if the post compiler reads it as text")
+			start = 3
+		}
+		lx.ctlLine, lx.cmd = false, 0
+		kind := lx.lexLine(start, ce)
 		if ee > ce {
 			lx.emit(TokEOL, ce, ee)
 		}
-		if lx.wantLines {
-			lx.nKind[kind]++
-			lx.lines = append(lx.lines, Line{
-				Kind: kind, Offset: int32(ls), End: int32(ce), EOLEnd: int32(ee),
-				FirstTok: int32(first), LastTok: int32(len(lx.toks)),
-			})
+		if lx.ctlLine && kind != LineIgnored {
+			lx.reportControl(first)
 		}
-		pos = ee
+		if lx.wantDiag {
+			cmd := lx.cmd
+			if lx.ctlLine {
+				cmd |= ctlLineBit
+			}
+			lx.lineCmd = append(lx.lineCmd, cmd)
+		}
+		lx.nKind[kind]++
+		lx.lines = append(lx.lines, Line{
+			Kind: kind, EOLLen: uint8(ee - ce), Offset: int32(ls), End: int32(ce), FirstTok: int32(first),
+		})
 	}
 }
 
 func (lx *lexer) emit(k TokenKind, from, to int) {
-	lx.toks = append(lx.toks, Token{Kind: k, Offset: int32(from), End: int32(to), Line: lx.line, Col: int32(from - lx.ls + 1)})
+	if int32(from) != lx.last {
+		lx.gap = true
+	}
+	lx.last = int32(to)
+	lx.kinds = append(lx.kinds, k)
+	lx.ends = append(lx.ends, int32(to))
 }
 
 func (lx *lexer) diag(code string, sev Severity, from, to int, format string, args ...any) {
@@ -120,7 +156,183 @@ func (lx *lexer) diag(code string, sev Severity, from, to int, format string, ar
 	})
 }
 
-// lexLine lexes the content [ls, ce) of one line and returns its kind.
+// ---------------------------------------------------------------- control bytes
+
+// ctlLineBit marks a line with control bytes in the lexer's line table.
+const ctlLineBit = 1 << 15
+
+// withoutControl returns s without its control bytes: the values and names
+// of a line with stray bytes are read as if the bytes were not there (and
+// so they never reach a database column that refuses NUL).
+func withoutControl(s string) string {
+	b := make([]byte, 0, len(s))
+	for i := 0; i < len(s); i++ {
+		if !isControl(s[i]) {
+			b = append(b, s[i])
+		}
+	}
+	return string(b)
+}
+
+// isControl reports whether c is a control byte that does not belong in UPG
+// text: below 0x20 and not a tab or a line end.
+func isControl(c byte) bool { return c < 0x20 && c != '\t' && c != '\n' && c != '\r' }
+
+// indexControl returns the offset of the first control byte in b (a part
+// of one line), or -1. It tests eight bytes at a time: a cheap test that a
+// word has a byte below 0x20 (exact but for tabs), then an exact one.
+func indexControl(b []byte) int {
+	const lo7, hi, blank = 0x7F7F7F7F7F7F7F7F, 0x8080808080808080, 0x2020202020202020
+	i := 0
+	for ; i+8 <= len(b); i += 8 {
+		x := binary.LittleEndian.Uint64(b[i:])
+		if (x-blank)&^x&hi == 0 {
+			continue // no byte below 0x20
+		}
+		below := ^(((x & lo7) + 0x6060606060606060) | x) & hi // bytes below 0x20
+		if m := below & bytesNot(x, '\t') & bytesNot(x, '\n') & bytesNot(x, '\r'); m != 0 {
+			return i + bits.TrailingZeros64(m)/8
+		}
+	}
+	for ; i < len(b); i++ {
+		if isControl(b[i]) {
+			return i
+		}
+	}
+	return -1
+}
+
+// emitText emits a token whose bytes the lexer takes whole (comments,
+// values, template text, strings …) and notes a control byte in it.
+func (lx *lexer) emitText(k TokenKind, from, to int) {
+	lx.emit(k, from, to)
+	if !lx.ctlLine {
+		if i := indexControl(lx.src[from:to]); i >= 0 {
+			lx.sawControl(from + i)
+		}
+	}
+}
+
+// sawControl notes a control byte at off on the current line. The first
+// one of the file decides whether the file is binary content.
+func (lx *lexer) sawControl(off int) {
+	lx.ctlLine = true
+	if lx.firstCtl < 0 {
+		lx.firstCtl = off
+		lx.binary = lx.wantDiag && textfile.IsBinary(lx.src)
+	}
+}
+
+// bytesNot has the top bit set in each byte of x that is not c.
+func bytesNot(x uint64, c byte) uint64 {
+	const lo7, hi = 0x7F7F7F7F7F7F7F7F, 0x8080808080808080
+	y := x ^ uint64(c)*0x0101010101010101
+	return (((y & lo7) + lo7) | y) & hi
+}
+
+// skipSpace emits the blanks and control bytes at p as space and error
+// tokens (control bytes are reported by reportControl) and returns the
+// offset of the first other byte. The DOS EOF byte is left for the caller.
+func (lx *lexer) skipSpace(p, end int) int {
+	src := lx.src
+	for p < end {
+		q := p
+		for q < end && isBlank(src[q]) {
+			q++
+		}
+		if q == p {
+			for q < end && isControl(src[q]) && src[q] != 0x1A {
+				q++
+			}
+			if q == p {
+				break
+			}
+			lx.emit(TokError, p, q)
+			lx.sawControl(p)
+		} else {
+			lx.emit(TokSpace, p, q)
+		}
+		p = q
+	}
+	return p
+}
+
+// reportControl warns about each run of control bytes in the tokens of
+// the current line from token first on. In comments only NUL counts: the
+// stock MASTER.ATR draws arrows with the DOS glyphs 0x18/0x19 there.
+func (lx *lexer) reportControl(first int) {
+	if lx.binary || !lx.wantDiag {
+		return
+	}
+	src := lx.src
+	for t := first; t < len(lx.kinds); t++ {
+		k := lx.kinds[t]
+		if k == TokEOL || k == TokEOF {
+			continue
+		}
+		from := int(lx.ends[t])
+		if t > 0 {
+			from = int(lx.ends[t-1])
+		}
+		to := int(lx.ends[t])
+		for i := from; i < to; i++ {
+			c := src[i]
+			if !isControl(c) || k == TokComment && c != 0 {
+				continue
+			}
+			j := i + 1
+			for j < to && isControl(src[j]) && (k != TokComment || src[j] == 0) {
+				j++
+			}
+			run := src[i:j]
+			what, it, was := "control byte", "it", "it were"
+			if len(run) > 1 {
+				what, it, was = "control bytes", "them", "they were"
+			}
+			lx.diag(CodeControlCharacter, SeverityWarning, i, j,
+				"stray %s %s (%s) in the text; editors do not show %s and UPG source has no use for %s — delete %s (the line is read as if %s not there)",
+				what, quoteBytes(run), controlNames(run), it, it, it, was)
+			i = j - 1
+		}
+	}
+}
+
+// quoteBytes writes b as a Go string literal, at most 16 bytes of it.
+func quoteBytes(b []byte) string {
+	if len(b) > 16 {
+		return fmt.Sprintf("%q…", b[:16])
+	}
+	return fmt.Sprintf("%q", b)
+}
+
+// controlNames names the distinct control bytes of run ("NUL", "0x18" …).
+func controlNames(run []byte) string {
+	var seen [0x20]bool
+	var b []byte
+	for _, c := range run {
+		if seen[c] {
+			continue
+		}
+		seen[c] = true
+		if len(b) > 0 {
+			b = append(b, ", "...)
+		}
+		switch c {
+		case 0:
+			b = append(b, "NUL"...)
+		case '\f':
+			b = append(b, "form feed"...)
+		case 0x1A:
+			b = append(b, "DOS end-of-file 0x1A"...)
+		default:
+			b = fmt.Appendf(b, "0x%02X", c)
+		}
+	}
+	return string(b)
+}
+
+// lexLine lexes the content [ls, ce) of one line (after a byte order
+// mark) and returns its kind.
 func (lx *lexer) lexLine(ls, ce int) LineKind {
 	src := lx.src
 	if lx.afterEOF {
@@ -140,11 +352,14 @@ func (lx *lexer) lexLine(ls, ce int) LineKind {
 		if q == ce {
 			return LineBlank
 		}
-		lx.emit(TokComment, q, ce)
+		lx.emitText(TokComment, q, ce)
 		if src[q] == '*' && commentTextIs(src[q+1:ce], "END COMMENTS") {
 			lx.commentBlock = false
 		}
 		return LineComment
+	}
+	if q < ce && isControl(src[q]) && src[q] != 0x1A {
+		q = lx.skipSpace(q, ce) // a stray byte before the line's text does not hide the line's kind
 	}
 	if q == ce {
 		return LineBlank
@@ -152,10 +367,10 @@ func (lx *lexer) lexLine(ls, ce int) LineKind {
 	switch src[q] {
 	case '*':
 		if lx.line == 1 && isMarkerText(src[q+1:ce]) {
-			lx.emit(TokMarker, q, ce)
+			lx.emitText(TokMarker, q, ce)
 			return LineMarker
 		}
-		lx.emit(TokComment, q, ce)
+		lx.emitText(TokComment, q, ce)
 		if commentTextIs(src[q+1:ce], "START COMMENTS") && lx.endCommentsAfter(ce) {
 			lx.commentBlock = true
 		}
@@ -163,14 +378,14 @@ func (lx *lexer) lexLine(ls, ce int) LineKind {
 	case 0x1A:
 		lx.emit(TokEOF, q, q+1)
 		if q+1 < ce {
-			lx.emit(TokComment, q+1, ce)
+			lx.emitText(TokComment, q+1, ce)
 		}
 		lx.afterEOF = true
 		return LineEOF
 	case ':':
 		return lx.lexColonLine(q, ce)
 	}
-	lx.emit(TokText, q, ce)
+	lx.emitText(TokText, q, ce)
 	return LineText
 }
 
@@ -226,13 +441,14 @@ func (lx *lexer) lexColonLine(q, ce int) LineKind {
 		r++
 	}
 	if r == p {
-		lx.emit(TokError, q, ce)
+		lx.emitText(TokError, q, ce)
 		lx.diag(CodeMalformedCommand, SeverityError, q, ce,
 			"':' must be followed by a command name (e.g. :SYSTEM=MILL), by T: or by C:; write '*' first to make the line a comment")
 		return LineText
 	}
 	name := src[p:r]
 	info, _ := lookupCommand(name)
+	lx.cmd = info.id
 	var kind LineKind
 	tk := TokHeader
 	switch info.class {
@@ -306,7 +522,7 @@ func (lx *lexer) lexCommandRest(q, r, ce int, shape valueShape, class cmdClass) 
 	case class == ccDefine && p > r:
 		// ":DEFINE NAME=value": the blank separates
 	default:
-		lx.emit(TokError, p, ce)
+		lx.emitText(TokError, p, ce)
 		lx.diag(CodeMalformedCommand, SeverityError, p, ce,
 			"expected '=' after %s, found %q; write the command as %s=value", src[q:r], src[p], src[q:r])
 		return
@@ -315,19 +531,21 @@ func (lx *lexer) lexCommandRest(q, r, ce int, shape valueShape, class cmdClass) 
 	for v < ce && isBlank(src[v]) {
 		v++
 	}
-	if v > p {
+	if v < ce && isControl(src[v]) && src[v] != 0x1A {
+		v = lx.skipSpace(p, ce) // stray bytes before the value
+	} else if v > p {
 		lx.emit(TokSpace, p, v)
 	}
 	ve := ce
-	for ve > v && isBlank(src[ve-1]) {
+	for ve > v && (isBlank(src[ve-1]) || isControl(src[ve-1]) && src[ve-1] != 0x1A) {
 		ve--
 	}
 	if v < ve {
 		switch shape {
 		case vsName:
-			lx.emit(TokName, v, ve)
+			lx.emitText(TokName, v, ve)
 		case vsPath:
-			lx.emit(TokPath, v, ve)
+			lx.emitText(TokPath, v, ve)
 		case vsSection, vsFunc, vsSectionRef:
 			lx.lexFuncValue(v, ve)
 		case vsDefine:
@@ -336,12 +554,12 @@ func (lx *lexer) lexCommandRest(q, r, ce int, shape valueShape, class cmdClass) 
 			if isNumberText(src[v:ve]) {
 				lx.emit(TokNumber, v, ve)
 			} else {
-				lx.emit(TokValue, v, ve)
+				lx.emitText(TokValue, v, ve)
 			}
 		}
 	}
 	if ve < ce && ve >= v {
-		lx.emit(TokSpace, ve, ce)
+		lx.skipSpace(ve, ce) // blanks, and stray bytes after the value
 	}
 }
 
@@ -374,7 +592,7 @@ func (lx *lexer) lexFuncValue(v, ve int) {
 		r++
 	}
 	if r == v {
-		lx.emit(TokError, v, ve)
+		lx.emitText(TokError, v, ve)
 		lx.diag(CodeMalformedCommand, SeverityError, v, ve,
 			"expected a section name (letters, digits and '_'), found %q", src[v:ve])
 		return
@@ -390,7 +608,7 @@ func (lx *lexer) lexDefine(v, ve int) {
 	src := lx.src
 	eq := bytes.IndexByte(src[v:ve], '=')
 	if eq < 0 {
-		lx.emit(TokName, v, ve)
+		lx.emitText(TokName, v, ve)
 		return
 	}
 	eq += v
@@ -399,7 +617,7 @@ func (lx *lexer) lexDefine(v, ve int) {
 		ne--
 	}
 	if ne > v {
-		lx.emit(TokName, v, ne)
+		lx.emitText(TokName, v, ne)
 	}
 	if eq > ne {
 		lx.emit(TokSpace, ne, eq)
@@ -417,7 +635,7 @@ func (lx *lexer) lexDefine(v, ve int) {
 		if isNumberText(src[w:ve]) {
 			lx.emit(TokNumber, w, ve)
 		} else {
-			lx.emit(TokValue, w, ve)
+			lx.emitText(TokValue, w, ve)
 		}
 	}
 }
@@ -487,7 +705,7 @@ func (lx *lexer) lexTemplateItems(p, end int) {
 		} else {
 			q += p
 		}
-		lx.emit(TokTemplateText, p, q)
+		lx.emitText(TokTemplateText, p, q)
 		p = q
 	}
 }
@@ -509,7 +727,7 @@ func (lx *lexer) lexTToken(p, end int) int {
 			q++
 		}
 		if q > from {
-			lx.emit(TokError, from, q)
+			lx.emitText(TokError, from, q)
 		}
 		lx.diag(CodeMalformedToken, SeverityError, start, q, "%s", msg)
 		return q
@@ -524,12 +742,12 @@ func (lx *lexer) lexTToken(p, end int) int {
 	case c == '"':
 		q := bytes.IndexByte(src[p+1:end], '"')
 		if q < 0 {
-			lx.emit(TokError, p, end)
+			lx.emitText(TokError, p, end)
 			lx.diag(CodeUnclosedString, SeverityError, p, end, "%s", "the format string of this template token has no closing '\"'; write it as <\"%4LT\":NAME>")
 			return end
 		}
 		q += p + 2
-		lx.emit(TokFormat, p, q)
+		lx.emitText(TokFormat, p, q)
 		p = q
 		if p >= end || src[p] != ':' {
 			return bad(p, "expected ':' and a value after the format string; "+tokenShapes)
@@ -588,11 +806,11 @@ func (lx *lexer) lexTokenValue(start, p, end int) int {
 	if p < end && src[p] == '{' {
 		q := bytes.IndexByte(src[p:end], '}')
 		if q < 0 {
-			lx.emit(TokError, p, end)
+			lx.emitText(TokError, p, end)
 			lx.diag(CodeUnclosedString, SeverityError, p, end, "the {string} value of this template token has no closing '}'")
 			return end
 		}
-		lx.emit(TokString, p, p+q+1)
+		lx.emitText(TokString, p, p+q+1)
 		p += q + 1
 	} else {
 		p = lx.lexCalc(p, end, modeToken)
@@ -622,62 +840,74 @@ const (
 )
 
 // keywordOf returns the keyword id of an identifier (case-insensitive).
-// "GOTO12" is kwGoto.
+// "GOTO12" is kwGoto. The first byte picks the candidates (|0x20 folds an
+// ASCII letter to lower case).
 func keywordOf(w []byte) int {
-	switch len(w) {
-	case 2:
-		if equalFoldASCII(w, "IF") {
+	if len(w) < 2 {
+		return kwNone
+	}
+	switch w[0] | 0x20 {
+	case 'i':
+		if len(w) == 2 && w[1]|0x20 == 'f' {
 			return kwIf
 		}
-		if equalFoldASCII(w, "OR") {
+	case 'o':
+		if len(w) == 2 && w[1]|0x20 == 'r' {
 			return kwOr
 		}
-	case 3:
-		if equalFoldASCII(w, "AND") {
+	case 'a':
+		if len(w) == 3 && equalFoldASCII(w, "AND") {
 			return kwAnd
 		}
-	case 4:
-		if equalFoldASCII(w, "THEN") {
+	case 't':
+		if len(w) == 4 && equalFoldASCII(w, "THEN") {
 			return kwThen
 		}
-		if equalFoldASCII(w, "ELSE") {
+	case 'e':
+		if len(w) == 4 && equalFoldASCII(w, "ELSE") {
 			return kwElse
 		}
-		if equalFoldASCII(w, "CALL") {
-			return kwCall
-		}
-		if equalFoldASCII(w, "GOTO") {
-			return kwGoto
-		}
-	case 5:
-		if equalFoldASCII(w, "ENDIF") {
+		if len(w) == 5 && equalFoldASCII(w, "ENDIF") {
 			return kwEndif
 		}
-	case 6:
-		if equalFoldASCII(w, "RETURN") {
+	case 'c':
+		if len(w) == 4 && equalFoldASCII(w, "CALL") {
+			return kwCall
+		}
+	case 'r':
+		if len(w) == 6 && equalFoldASCII(w, "RETURN") {
 			return kwReturn
 		}
-	}
-	if len(w) > 4 && equalFoldASCII(w[:4], "GOTO") {
-		for _, c := range w[4:] {
-			if !isDigit(c) {
-				return kwNone
+	case 'g':
+		if len(w) >= 4 && equalFoldASCII(w[:4], "GOTO") {
+			for _, c := range w[4:] {
+				if !isDigit(c) {
+					return kwNone
+				}
 			}
+			return kwGoto
 		}
-		return kwGoto
 	}
 	return kwNone
 }
 
-// sectionArgIndex returns which argument of a built-in names a section, or -1.
-func sectionArgIndex(upper []byte) int {
-	switch string(upper) {
-	case "SECTIONEXIST", "GET_OPER_COMMENTS", "FASTLINE":
-		return 0
-	case "SYS_CANNED", "GETTOOLS", "GETMCS", "GET_SW_CUSTOM_PROP_BY_NAME", "GET_SW_SUMMARY_INFO_BY_ID":
-		return 1
+// sectionArgIndex returns which argument of a built-in (name in any case)
+// names a section, or -1.
+func sectionArgIndex(name []byte) int {
+	for _, f := range sectionArgFuncs {
+		if equalFoldASCII(name, f.name) {
+			return f.arg
+		}
 	}
 	return -1
+}
+
+var sectionArgFuncs = [...]struct {
+	name string
+	arg  int
+}{
+	{"SECTIONEXIST", 0}, {"GET_OPER_COMMENTS", 0}, {"FASTLINE", 0},
+	{"SYS_CANNED", 1}, {"GETTOOLS", 1}, {"GETMCS", 1}, {"GET_SW_CUSTOM_PROP_BY_NAME", 1}, {"GET_SW_SUMMARY_INFO_BY_ID", 1},
 }
 
 type argFrame struct {
@@ -772,12 +1002,12 @@ func (lx *lexer) lexCalc(p, end int, mode lexMode) int {
 			}
 			q := bytes.IndexByte(src[p+1:end], closer)
 			if q < 0 {
-				lx.emit(TokError, p, end)
+				lx.emitText(TokError, p, end)
 				lx.diag(CodeUnclosedString, SeverityError, p, end,
 					"string starting with %q is not closed on this line; add %q", c, closer)
 				return end
 			}
-			lx.emit(TokString, p, p+q+2)
+			lx.emitText(TokString, p, p+q+2)
 			p += q + 2
 			prev = 0
 			continue
@@ -828,9 +1058,20 @@ func (lx *lexer) lexCalc(p, end int, mode lexMode) int {
 			prev = 0
 			continue
 		}
+		if isControl(c) {
+			// a stray control byte: reported by reportControl, read as a blank
+			q := p + 1
+			for q < end && isControl(src[q]) {
+				q++
+			}
+			lx.emit(TokError, p, q)
+			lx.sawControl(p)
+			p = q
+			continue
+		}
 		// anything else is an error run up to the next blank or known byte
 		q := p + 1
-		for q < end && !isBlank(src[q]) && !isCalcStart(src[q]) {
+		for q < end && !isBlank(src[q]) && !isCalcStart(src[q]) && !isControl(src[q]) {
 			q++
 		}
 		lx.emit(TokError, p, q)
@@ -894,18 +1135,11 @@ func (lx *lexer) lexIdent(p, q, end int, mode lexMode, frames *[]argFrame, pendi
 		}
 		call := r < end && src[r] == '(' && r == q
 		bare := !call && (r >= end || src[r] != '=' && src[r] != '(') && isUpperWord(w)
-		if call || bare {
-			var buf [40]byte
-			up := buf[:len(w)]
-			for i, c := range w {
-				up[i] = upperByte(c)
-			}
-			if isFunctionUpper(up) {
-				kind = TokFunction
-				if call {
-					if i := sectionArgIndex(up); i >= 0 {
-						*pending = i
-					}
+		if (call || bare) && isFunctionName(w) {
+			kind = TokFunction
+			if call {
+				if i := sectionArgIndex(w); i >= 0 {
+					*pending = i
 				}
 			}
 		}

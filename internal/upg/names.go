@@ -60,9 +60,15 @@ func IsUserName(s string) bool {
 	return lower
 }
 
-func isIdentByte(c byte) bool {
-	return c >= 'A' && c <= 'Z' || c >= 'a' && c <= 'z' || c >= '0' && c <= '9' || c == '_'
-}
+func isIdentByte(c byte) bool { return identBytes[c] }
+
+// identBytes marks the bytes of names: letters, digits and '_'.
+var identBytes = func() (t [256]bool) {
+	for c := range t {
+		t[c] = c >= 'A' && c <= 'Z' || c >= 'a' && c <= 'z' || c >= '0' && c <= '9' || c == '_'
+	}
+	return t
+}()
 
 func isDigit(c byte) bool { return c >= '0' && c <= '9' }
 
@@ -76,7 +82,7 @@ func upperByte(c byte) byte {
 }
 
 // equalFoldASCII compares b with an upper-case ASCII word, ignoring case.
-func equalFoldASCII(b []byte, upper string) bool {
+func equalFoldASCII[S ~string | ~[]byte](b S, upper string) bool {
 	if len(b) != len(upper) {
 		return false
 	}

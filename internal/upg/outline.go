@@ -102,6 +102,17 @@ func SectionKindOf(s *Section) string {
 	return SectionUser
 }
 
+// SectionMeaning is what the language catalogue says a section of this
+// name is for ("" when it does not know the section).
+func SectionMeaning(name string) string {
+	for _, e := range Lookup(name) {
+		if e.Kind == CatSystemSection || e.Kind == CatCalcSection || e.Kind == CatOther && strings.Contains(e.Params, "section") {
+			return e.Meaning
+		}
+	}
+	return ""
+}
+
 // Outline builds the file's outline.
 func (f *File) Outline() *Outline {
 	o := &Outline{
@@ -112,7 +123,7 @@ func (f *File) Outline() *Outline {
 	}
 	o.System, _ = f.Header("SYSTEM")
 	for _, h := range f.Headers {
-		o.Headers = append(o.Headers, OutlineHeader{Name: h.Name, Value: h.Value, Line: h.Line, Known: h.Known})
+		o.Headers = append(o.Headers, OutlineHeader{Name: h.Name, Value: h.Value, Line: int(h.Line), Known: h.Known})
 	}
 	for _, d := range f.Defines {
 		o.Defines = append(o.Defines, OutlineDefine{Name: d.Name, Value: d.Value, Line: d.Line})
@@ -143,12 +154,7 @@ func (f *File) Outline() *Outline {
 		for _, p := range s.Params {
 			os.Params = append(os.Params, p.Name)
 		}
-		for _, e := range Lookup(s.Name) {
-			if e.Kind == CatSystemSection || e.Kind == CatCalcSection || e.Kind == CatOther && strings.Contains(e.Params, "section") {
-				os.Meaning = e.Meaning
-				break
-			}
-		}
+		os.Meaning = SectionMeaning(s.Name)
 		o.Sections = append(o.Sections, os)
 	}
 	for _, d := range f.Diagnostics {

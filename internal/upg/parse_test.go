@@ -10,6 +10,9 @@ import (
 	"slices"
 	"strings"
 	"testing"
+
+	"github.com/veripost/veripost/internal/testenv"
+	"github.com/veripost/veripost/internal/textfile"
 )
 
 var update = flag.Bool("update", false, "rewrite the golden files under testdata")
@@ -29,8 +32,12 @@ func checkInvariants(t *testing.T, f *File, src []byte) {
 		t.Fatalf("round trip differs at byte %d (printed %d bytes, input %d)", i, len(got), len(src))
 	}
 	// tokens
+	toks := f.Tokens()
+	if len(toks) != f.NumTokens() {
+		t.Fatalf("Tokens() has %d tokens, NumTokens() %d", len(toks), f.NumTokens())
+	}
 	off := int32(0)
-	for i, tk := range f.Tokens {
+	for i, tk := range toks {
 		if tk.Offset != off {
 			t.Fatalf("token %d (%s) starts at %d, want %d", i, tk.Kind, tk.Offset, off)
 		}
@@ -44,17 +51,34 @@ func checkInvariants(t *testing.T, f *File, src []byte) {
 		if int(tk.Line) != pos.Line || int(tk.Col) != pos.Col {
 			t.Fatalf("token %d at %d: line:col %d:%d, want %d:%d", i, tk.Offset, tk.Line, tk.Col, pos.Line, pos.Col)
 		}
+		switch text := string(src[tk.Offset:tk.End]); tk.Kind {
+		case TokEOL:
+			if text != "\n" && text != "\r" && text != "\r\n" {
+				t.Fatalf("eol token %d is %q", i, text)
+			}
+		case TokSpace:
+			if tk.Offset == 0 {
+				text = strings.TrimPrefix(text, "\xEF\xBB\xBF")
+			}
+			if strings.Trim(text, " \t") != "" {
+				t.Fatalf("space token %d is %q", i, text)
+			}
+		}
+		if i%97 == 0 && f.TokenAt(i) != tk {
+			t.Fatalf("TokenAt(%d) = %+v, want %+v", i, f.TokenAt(i), tk)
+		}
 		off = tk.End
 	}
 	if int(off) != len(src) {
 		t.Fatalf("tokens end at %d, file has %d bytes", off, len(src))
 	}
-	// lines
-	want := bytes.Count(src, []byte("\n"))
-	if len(src) > 0 && src[len(src)-1] != '\n' {
-		want++
+	lx := newLexer(src, false)
+	lx.run()
+	if lx.gap {
+		t.Fatalf("the lexer left a gap between two tokens")
 	}
-	if len(f.Lines) != want {
+	// lines: "\r\n", "\n" and a lone "\r" each end one
+	if want := textfile.CountLines(src); len(f.Lines) != want {
 		t.Fatalf("%d lines classified, file has %d", len(f.Lines), want)
 	}
 	lo := int32(0)
@@ -62,15 +86,18 @@ func checkInvariants(t *testing.T, f *File, src []byte) {
 		if ln.Kind == LineInvalid || ln.Kind >= numLineKinds {
 			t.Fatalf("line %d is not classified", i+1)
 		}
-		if ln.Offset != lo || ln.End < ln.Offset || ln.EOLEnd < ln.End {
-			t.Fatalf("line %d has a bad span %d..%d..%d (want start %d)", i+1, ln.Offset, ln.End, ln.EOLEnd, lo)
+		if ln.Offset != lo || ln.End < ln.Offset || ln.EOLEnd() < ln.End {
+			t.Fatalf("line %d has a bad span %d..%d..%d (want start %d)", i+1, ln.Offset, ln.End, ln.EOLEnd(), lo)
 		}
-		if ln.FirstTok < ln.LastTok && (f.Tokens[ln.FirstTok].Offset != ln.Offset || f.Tokens[ln.LastTok-1].End != ln.EOLEnd) {
+		if term := string(src[ln.End:ln.EOLEnd()]); term != "" && term != "\n" && term != "\r\n" && term != "\r" || term == "" && int(ln.EOLEnd()) != len(src) {
+			t.Fatalf("line %d ends with %q", i+1, term)
+		}
+		if last := lastTok(f.Lines, i, len(toks)); ln.FirstTok >= last || toks[ln.FirstTok].Offset != ln.Offset || toks[last-1].End != ln.EOLEnd() {
 			t.Fatalf("line %d: tokens do not cover the line", i+1)
 		}
-		lo = ln.EOLEnd
+		lo = ln.EOLEnd()
 	}
-	if !slices.Equal(Tokenize(src), f.Tokens) {
+	if !slices.Equal(Tokenize(src), toks) {
 		t.Fatalf("Tokenize and Parse disagree on the token stream")
 	}
 	for _, it := range f.Items {
@@ -83,6 +110,14 @@ func checkInvariants(t *testing.T, f *File, src []byte) {
 			}
 			return true
 		})
+	}
+	// The statement nodes built on first use come from the same tokens and
+	// code as the check Parse made: the same number of nodes of each kind.
+	if len(f.Sections) > 0 {
+		f.Sections[0].Body()
+		if f.builtSizes != f.bodySizes {
+			t.Fatalf("Section.Body built %v nodes, Parse checked %v", f.builtSizes, f.bodySizes)
+		}
 	}
 	for _, d := range f.Diagnostics {
 		if d.Code == "" || d.Severity < SeverityError || d.Severity > SeverityInfo || d.Line < 1 || d.Col < 1 || d.Message == "" || d.End < d.Offset {
@@ -234,7 +269,7 @@ func TestCorpus(t *testing.T) {
 				t.Errorf("%d of %d lines classified", classified, len(f.Lines))
 			}
 			t.Logf("%d lines (100%% classified), %d tokens, %d sections, %d attributes, %d diagnostics",
-				len(f.Lines), len(f.Tokens), len(f.Sections), len(f.Attributes), len(f.Diagnostics))
+				len(f.Lines), f.NumTokens(), len(f.Sections), len(f.Attributes), len(f.Diagnostics))
 		})
 	}
 }
@@ -257,12 +292,12 @@ func TestCorpusSummary(t *testing.T) {
 		}
 		stmts := 0
 		for _, s := range f.Sections {
-			for range s.Body {
+			for range s.Body() {
 				stmts++
 			}
 		}
 		fmt.Fprintf(&b, "%s: lines=%d tokens=%d headers=%d defines=%d includes=%d attributes=%d operations=%d sections=%d top-level-stmts=%d refs=%d family=%q\n",
-			cf.Rel, len(f.Lines), len(f.Tokens), len(f.Headers), len(f.Defines), len(f.Includes), len(f.Attributes),
+			cf.Rel, len(f.Lines), f.NumTokens(), len(f.Headers), len(f.Defines), len(f.Includes), len(f.Attributes),
 			len(f.Operations), len(f.Sections), stmts, len(f.References()), f.ControlFamily)
 		fmt.Fprintf(&b, "  line kinds: %s\n", sortedCounts(kinds))
 		fmt.Fprintf(&b, "  diagnostics: %s\n", sortedCounts(codes))
@@ -466,5 +501,20 @@ func TestNeverPanics(t *testing.T) {
 		_ = f.Tree()
 		_ = f.References()
 		_ = f.Dump()
+	}
+}
+
+// TestDocListsEveryCode: docs/upg-language.md has a row for every
+// diagnostic code, with its severity.
+func TestDocListsEveryCode(t *testing.T) {
+	doc, err := os.ReadFile(filepath.Join(testenv.RepoRoot(t), "docs", "upg-language.md"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range Codes() {
+		row := fmt.Sprintf("| `%s` | %s |", c.Code, c.Severity)
+		if !strings.Contains(string(doc), row) {
+			t.Errorf("docs/upg-language.md has no row starting %q", row)
+		}
 	}
 }

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"strconv"
 	"strings"
+	"sync"
 	"unsafe"
 )
 
@@ -15,25 +16,32 @@ import (
 // src, and the names in the tree share its memory: do not modify src after
 // calling Parse.
 func Parse(filename string, src []byte) *File {
+	w := workspaces.Get().(*workspace)
 	lx := newLexer(src, true)
+	lx.lineCmd, lx.ends = w.lineCmd[:0], w.ends[:0]
 	lx.run()
+	w.lineCmd, w.ends = lx.lineCmd, lx.ends
 	f := &File{
-		Name:   filename,
-		Kind:   KindOf(filename),
-		Src:    src,
-		Tokens: lx.toks,
-		Lines:  lx.lines,
+		Name:  filename,
+		Kind:  KindOf(filename),
+		Src:   src,
+		Lines: lx.lines,
+		toks:  packTokens(lx.kinds, lx.ends),
 	}
-	p := &parser{
-		f:     f,
-		src:   src,
-		text:  unsafeString(src),
-		toks:  lx.toks,
-		lines: lx.lines,
-		diags: lx.diags,
-	}
+	p := newParser(f, false, w)
+	p.diags = lx.diags
 	p.presize(&lx.nKind)
 	p.parse()
+	f.bodySizes = p.scratch.sizes()
+	p.release()
+	if lx.binary {
+		// Binary content is not UPG text: one finding, not thousands of
+		// findings about its bytes.
+		d := BinaryContent(filename)
+		pos := f.Position(lx.firstCtl)
+		d.Line, d.Col, d.Offset, d.End = pos.Line, pos.Col, lx.firstCtl, lx.firstCtl+1
+		p.diags = append(p.diags[:0], d)
+	}
 	for i := range p.diags {
 		p.diags[i].File = filename
 	}
@@ -51,88 +59,49 @@ func unsafeString(b []byte) string {
 	return unsafe.String(&b[0], len(b))
 }
 
-type slab[T any] struct{ buf []T }
-
-func (s *slab[T]) alloc() *T {
-	if len(s.buf) == cap(s.buf) {
-		n := 2 * cap(s.buf)
-		if n < 32 {
-			n = 32
-		}
-		if n > 2048 {
-			n = 2048
-		}
-		s.buf = make([]T, 0, n)
-	}
-	s.buf = s.buf[:len(s.buf)+1]
-	return &s.buf[len(s.buf)-1]
-}
-
-// tailArena backs many small slices that grow one element at a time, one
-// of them at a time (the sub-commands of the open attribute, …): a slice
-// that ends at the arena's tail grows in place; any other slice is moved
-// to the tail first. Returned slices are capped at their length, so an
-// append by a caller copies instead of overwriting a neighbour.
-type tailArena[T any] struct{ buf []T }
-
-func (a *tailArena[T]) push(cur []T, x T) []T {
-	n := len(cur)
-	l := len(a.buf)
-	if n > 0 && l > 0 && l < cap(a.buf) && &cur[n-1] == &a.buf[l-1] {
-		a.buf = append(a.buf, x)
-		return a.buf[l-n : l+1 : l+1]
-	}
-	if cap(a.buf)-l < n+1 {
-		a.buf = make([]T, 0, max(256, 4*(n+1)))
-		l = 0
-	}
-	a.buf = append(a.buf, cur...)
-	a.buf = append(a.buf, x)
-	return a.buf[l : l+n+1 : l+n+1]
-}
-
 type parser struct {
 	f     *File
 	src   []byte
-	text  string // string copy of src: names are substrings of it (no per-name allocation)
-	toks  []Token
+	text  string // src as a string: names are substrings of it (no per-name allocation)
+	kinds []TokenKind
+	ends  []int32
 	lines []Line
 	diags []Diagnostic
+	quiet bool // building Section bodies after Parse: the diagnostics were reported then
 
 	// open blocks
 	sec      *Section
 	secCalc  []int32 // indices of the :C: lines of the open section
 	attr     *Attribute
 	oper     *Operation
-	secNames map[string]int // canonical section name → 1-based line of first definition
+	secNames map[string]int // section name → 1-based line of first definition
 
 	// calculation parsing state
 	sig      []int32 // significant token indices being parsed
+	tags     []uint8 // the tag of each (see tagOf)
 	si       int     // cursor into sig
 	panicLn  int32   // line on which a syntax error was reported (suppress cascades)
 	gotos    []*GotoStmt
 	exprBuf  []Expr
+	stmtTmp  []Stmt // scratch stack for statement lists being built
+	itemTmp  []TemplateItem
 	curSec   *Section
-	depth    int // nesting depth of the expression/statement parser
+	depth    int // nesting depth of the expression parser
+	ifDepth  int // nesting depth of IF statements
 	warnedEO bool
-	isBinary bool // NUL bytes seen: line-level noise is not reported
 
-	// allocation slabs
-	identS   slab[Ident]
-	litS     slab[BasicLit]
-	binS     slab[BinaryExpr]
-	callS    slab[CallExpr]
-	assignS  slab[AssignStmt]
-	cmdStmtS slab[CommandStmt]
-	ifS      slab[IfStmt]
+	// Expression and statement nodes go to a: keep while Parse builds the
+	// tree it returns, scratch while it checks :C: code (see Section.Body).
+	a       *nodeArena
+	keep    nodeArena
+	scratch *nodeArena
+	work    *workspace
+
+	// allocation slabs of the nodes that are one per line or block
 	commandS slab[Command]
 	tlineS   slab[TemplateLine]
 	tokItemS slab[TokenItem]
 	textS    slab[TextItem]
-	calcLS   slab[CalcLine]
-	parenS   slab[ParenExpr]
-	callStS  slab[CallStmt]
-	retS     slab[ReturnStmt]
 	attrS    slab[Attribute]
 	operS    slab[Operation]
 	secS     slab[Section]
@@ -140,7 +109,6 @@ type parser struct {
 	incS     slab[Include]
 	selS     slab[SelectGroup]
 	funcS    slab[FuncRef]
-	gotoS    slab[GotoStmt]
 	cmdsA    tailArena[*Command] // Attribute.Commands, Operation.Commands
 	selCmdsA tailArena[*Command] // SelectGroup.Commands
 	strsA    tailArena[string]   // Attribute.SelectStrings, Operation.List
@@ -148,87 +116,136 @@ type parser struct {
 	listA    tailArena[ListMember]
 	paramsA  tailArena[*Ident]
 	labelsA  tailArena[Label]
-	exprSlab []Expr // backing store for argument lists
-	stmtSlab []Stmt // backing store for statement lists
-	stmtTmp  []Stmt // scratch stack for statement lists being built
-	itemSlab []TemplateItem
-	itemTmp  []TemplateItem
+	items    carver[TemplateItem]
 }
 
-// carveExprs copies xs into a shared backing array and returns the copy
-// (full slice expression: appending to it never overwrites a neighbour).
-func (p *parser) carveExprs(xs []Expr) []Expr {
-	n := len(xs)
-	if n == 0 {
-		return nil
+func newParser(f *File, quiet bool, w *workspace) *parser {
+	p := &parser{
+		f:     f,
+		src:   f.Src,
+		text:  unsafeString(f.Src),
+		kinds: f.toks.kinds,
+		ends:  w.ends, // the lexer's in Parse; rebuilt by buildBodies
+		lines: f.Lines,
+		quiet: quiet,
 	}
-	if cap(p.exprSlab)-len(p.exprSlab) < n {
-		p.exprSlab = make([]Expr, 0, max(1024, n))
-	}
-	l := len(p.exprSlab)
-	p.exprSlab = append(p.exprSlab, xs...)
-	return p.exprSlab[l : l+n : l+n]
+	p.a = &p.keep
+	w.arena.zeroCounts()
+	p.work, p.scratch = w, &w.arena
+	p.sig, p.tags, p.secCalc, p.gotos, p.exprBuf, p.stmtTmp, p.itemTmp = w.sig, w.tags, w.secCalc, w.gotos, w.exprBuf, w.stmtTmp, w.itemTmp
+	return p
 }
 
-func (p *parser) carveStmts(xs []Stmt) []Stmt {
-	n := len(xs)
-	if n == 0 {
-		return nil
-	}
-	if cap(p.stmtSlab)-len(p.stmtSlab) < n {
-		p.stmtSlab = make([]Stmt, 0, max(1024, n))
-	}
-	l := len(p.stmtSlab)
-	p.stmtSlab = append(p.stmtSlab, xs...)
-	return p.stmtSlab[l : l+n : l+n]
+// workspace is the memory a parse works in and nothing keeps afterwards:
+// the scratch nodes of the :C: code check and the parser's stacks. Parses
+// take it from a pool, so a worker that parses file after file reuses it.
+type workspace struct {
+	arena   nodeArena
+	lineCmd []uint16 // the lexer's command id of each line
+	ends    []int32  // the end offset of each token
+	kinds   []TokenKind
+	lines   []Line // Tokenize's lines and kinds (Parse keeps its own)
+	sig     []int32
+	tags    []uint8
+	secCalc []int32
+	gotos   []*GotoStmt
+	exprBuf []Expr
+	stmtTmp []Stmt
+	itemTmp []TemplateItem
 }
 
-func (p *parser) carveItems(xs []TemplateItem) []TemplateItem {
-	n := len(xs)
-	if n == 0 {
-		return nil
+var workspaces = sync.Pool{New: func() any { return new(workspace) }}
+
+// release hands the workspace back, emptied of every reference into the
+// file; one grown beyond ordinary files is left to the collector.
+func (p *parser) release() {
+	w := p.work
+	p.work, p.scratch = nil, nil
+	w.arena.drop()
+	w.sig, w.tags, w.secCalc, w.lineCmd, w.ends = p.sig[:0], p.tags[:0], p.secCalc[:0], w.lineCmd[:0], w.ends[:0]
+	w.gotos = clearAll(p.gotos)
+	w.exprBuf = clearAll(p.exprBuf)
+	w.stmtTmp = clearAll(p.stmtTmp)
+	w.itemTmp = clearAll(p.itemTmp)
+	if cap(w.sig) <= 1<<20 && cap(w.ends) <= 1<<22 && cap(w.lineCmd) <= 1<<22 && !w.arena.big() {
+		workspaces.Put(w)
 	}
-	if cap(p.itemSlab)-len(p.itemSlab) < n {
-		p.itemSlab = make([]TemplateItem, 0, max(1024, n))
-	}
-	l := len(p.itemSlab)
-	p.itemSlab = append(p.itemSlab, xs...)
-	return p.itemSlab[l : l+n : l+n]
 }
 
-// presize gives the slabs of the one-per-line nodes exactly the room the
-// file needs (the lexer counted the lines of each kind).
+// clearAll zeroes the whole backing array of s (so that it keeps nothing
+// alive) and returns it empty.
+func clearAll[T any](s []T) []T {
+	s = s[:cap(s)]
+	clear(s)
+	return s[:0]
+}
+
+// presize gives the slabs and lists of the one-per-line nodes exactly the
+// room the file needs (the lexer counted the lines of each kind).
 func (p *parser) presize(n *[numLineKinds]int32) {
 	nCmd := 0
 	for k := LineHeader; k <= LineSection; k++ {
 		nCmd += int(n[k])
 	}
-	if nCmd > 0 {
-		p.commandS.buf = make([]Command, 0, nCmd)
-	}
-	if c := int(n[LineCalc]); c > 0 {
-		p.calcLS.buf = make([]CalcLine, 0, c)
-	}
-	if c := int(n[LineTemplate]); c > 0 {
-		p.tlineS.buf = make([]TemplateLine, 0, c)
-	}
-	if c := int(n[LineAttrStart]); c > 0 {
-		p.attrS.buf = make([]Attribute, 0, c)
-	}
-	if c := int(n[LineSection]); c > 0 {
-		p.secS.buf = make([]Section, 0, c)
-	}
-	if c := int(n[LineDefine]); c > 0 {
-		p.defS.buf = make([]Define, 0, c)
-	}
+	p.commandS.sized(nCmd)
+	p.tlineS.sized(int(n[LineTemplate]))
+	p.attrS.sized(int(n[LineAttrStart]))
+	p.operS.sized(int(n[LineOperStart]))
+	p.secS.sized(int(n[LineSection]))
+	p.defS.sized(int(n[LineDefine]))
+	p.incS.sized(int(n[LineLibrary] + n[LineInclude]))
+	f := p.f
+	f.Headers = make([]*Command, 0, n[LineHeader])
+	f.Defines = make([]*Define, 0, n[LineDefine])
+	f.Includes = make([]*Include, 0, n[LineLibrary]+n[LineInclude])
+	f.Attributes = make([]*Attribute, 0, n[LineAttrStart])
+	f.Operations = make([]*Operation, 0, n[LineOperStart])
+	f.Sections = make([]*Section, 0, n[LineSection])
+	f.Items = make([]Node, 0, n[LineHeader]+n[LineDefine]+n[LineLibrary]+n[LineInclude]+n[LineAttrStart]+n[LineOperStart]+n[LineSection]+n[LineText])
+	p.secNames = make(map[string]int, n[LineSection])
 }
 
-func (p *parser) tokText(i int32) string {
-	t := &p.toks[i]
-	return p.text[t.Offset:t.End]
+// off and end are the byte range of token t.
+func (p *parser) off(t int32) int32 { return tokOffset(p.ends, t) }
+func (p *parser) end(t int32) int32 { return p.ends[t] }
+
+func (p *parser) tokText(t int32) string {
+	return p.text[p.off(t):p.ends[t]]
+}
+
+// trivia reports whether token t is skipped by the grammar: blanks, line
+// ends and stray control bytes (reported by the lexer).
+func (p *parser) trivia(t int32) bool {
+	switch p.kinds[t] {
+	case TokSpace, TokEOL:
+		return true
+	case TokError:
+		return isControl(p.src[p.off(t)])
+	}
+	return false
+}
+
+// lastTok is the end (exclusive) of the tokens of line i.
+func (p *parser) lastTok(i int) int32 { return lastTok(p.lines, i, len(p.kinds)) }
+
+// lineOf is the 1-based line of token t.
+func (p *parser) lineOf(t int32) int32 {
+	lo, hi := 0, len(p.lines)
+	for lo < hi {
+		m := int(uint(lo+hi) >> 1)
+		if p.lastTok(m) <= t {
+			lo = m + 1
+		} else {
+			hi = m
+		}
+	}
+	return int32(lo + 1)
 }
 
 func (p *parser) errorf(code string, sev Severity, from, to int, format string, args ...any) {
+	if p.quiet {
+		return
+	}
 	pos := p.f.Position(from)
 	msg := format
 	if len(args) > 0 {
@@ -241,11 +258,6 @@ func (p *parser) errorf(code string, sev Severity, from, to int, format string, 
 }
 
 func (p *parser) parse() {
-	if i := bytes.IndexByte(p.src, 0); i >= 0 {
-		p.isBinary = true
-		p.errorf(CodeBinaryContent, SeverityError, i, i+1,
-			"the file contains NUL bytes: it is binary (a compiled .CTL?), not UPG source text")
-	}
 	for i := range p.lines {
 		p.parseLine(i)
 	}
@@ -253,12 +265,11 @@ func (p *parser) parse() {
 	p.closeSection(len(p.lines))
 }
 
-// firstTok returns the index of the first non-space token of line i, or -1.
+// firstTok returns the index of the first significant token of line i, or -1.
 func (p *parser) firstTok(i int) int32 {
 	ln := &p.lines[i]
-	for t := ln.FirstTok; t < ln.LastTok; t++ {
-		k := p.toks[t].Kind
-		if k != TokSpace && k != TokEOL {
+	for t, last := ln.FirstTok, p.lastTok(i); t < last; t++ {
+		if !p.trivia(t) {
 			return t
 		}
 	}
@@ -270,9 +281,8 @@ func (p *parser) parseLine(i int) {
 	switch ln.Kind {
 	case LineBlank:
 	case LineComment:
-		if t := p.firstTok(i); t >= 0 && p.toks[t].Kind == TokComment {
-			tt := p.toks[t]
-			if tt.End-tt.Offset >= 2 && p.src[tt.Offset] == '*' && p.src[tt.Offset+1] == ':' {
+		if t := p.firstTok(i); t >= 0 && p.kinds[t] == TokComment {
+			if o := p.off(t); p.ends[t]-o >= 2 && p.src[o] == '*' && p.src[o+1] == ':' {
 				ln.CommentedCode = true
 			}
 		}
@@ -281,48 +291,41 @@ func (p *parser) parseLine(i int) {
 		p.f.ControlFamily = strings.TrimRight(p.tokText(t)[1:], " \t")
 	case LineHeader:
 		c := p.command(i)
-		ln.Node = c
 		p.closeBlocks(i, c, "header command")
 		p.closeSection(i)
 		p.header(c)
 	case LineDefine:
 		c := p.command(i)
-		ln.Node = c
 		p.closeBlocks(i, c, "")
 		p.closeSection(i)
 		p.define(c)
 	case LineLibrary, LineInclude:
 		c := p.command(i)
-		ln.Node = c
 		p.closeBlocks(i, c, "")
 		p.closeSection(i)
 		inc := p.incS.alloc()
-		*inc = Include{Command: c, Library: ln.Kind == LineLibrary, Path: c.Value, Line: c.Line}
+		*inc = Include{Command: c, Library: ln.Kind == LineLibrary, Path: c.Value, Line: int(c.Line)}
 		if !c.HasValue() || c.Value == "" {
-			p.errorf(CodeMissingValue, SeverityWarning, c.Colon, c.EndOff, ":%s needs a file path, e.g. :%s=.\\MILL.LIB", c.Name, c.Name)
+			p.errorf(CodeMissingValue, SeverityWarning, c.Pos(), c.End(), ":%s needs a file path, e.g. :%s=.\\MILL.LIB", c.Name, c.Name)
 		}
 		p.f.Includes = append(p.f.Includes, inc)
 		p.f.Items = append(p.f.Items, inc)
 	case LineAttrStart:
 		c := p.command(i)
-		ln.Node = c
 		p.closeBlocks(i, c, "")
 		p.closeSection(i)
 		a := p.attrS.alloc()
-		*a = Attribute{Start: c, Name: c.Value, StartLine: i + 1}
+		a.Start, a.Name, a.StartLine = c, c.Value, i+1
 		if c.Value == "" {
-			p.errorf(CodeEmptyName, SeverityError, c.Colon, c.EndOff, ":ATTRNAME= has no name; write the attribute name after '='")
+			p.errorf(CodeEmptyName, SeverityError, c.Pos(), c.End(), ":ATTRNAME= has no name; write the attribute name after '='")
 		}
 		p.attr = a
 		p.f.Attributes = append(p.f.Attributes, a)
 		p.f.Items = append(p.f.Items, a)
 	case LineAttrCommand:
-		c := p.command(i)
-		ln.Node = c
-		p.subCommand(c)
+		p.subCommand(p.command(i))
 	case LineAttrEnd:
 		c := p.command(i)
-		ln.Node = c
 		p.checkFlag(c)
 		switch {
 		case p.attr != nil:
@@ -332,51 +335,45 @@ func (p *parser) parseLine(i int) {
 			p.oper.EndCmd = c
 			p.endOper(i + 1)
 		default:
-			p.errorf(CodeStrayBlockEnd, SeverityWarning, c.Colon, c.EndOff,
+			p.errorf(CodeStrayBlockEnd, SeverityWarning, c.Pos(), c.End(),
 				":ATTREND without an open :ATTRNAME= block (a doubled :ATTREND?); delete it")
 		}
 	case LineOperStart:
 		c := p.command(i)
-		ln.Node = c
 		p.closeBlocks(i, c, "")
 		p.closeSection(i)
 		o := p.operS.alloc()
 		*o = Operation{Start: c, ID: c.Value, StartLine: i + 1}
 		if c.Value == "" {
-			p.errorf(CodeEmptyName, SeverityError, c.Colon, c.EndOff, ":OPERID= has no operation id; write e.g. :OPERID=MILL_POCKET")
+			p.errorf(CodeEmptyName, SeverityError, c.Pos(), c.End(), ":OPERID= has no operation id; write e.g. :OPERID=MILL_POCKET")
 		}
 		p.oper = o
 		p.f.Operations = append(p.f.Operations, o)
 		p.f.Items = append(p.f.Items, o)
 	case LineOperCommand:
-		c := p.command(i)
-		ln.Node = c
-		p.subCommand(c)
+		p.subCommand(p.command(i))
 	case LineOperEnd:
 		c := p.command(i)
-		ln.Node = c
 		p.checkFlag(c)
 		switch {
 		case p.oper != nil:
 			p.oper.EndCmd = c
 			p.endOper(i + 1)
 		case p.attr != nil:
-			p.errorf(CodeUnterminatedAttribute, SeverityWarning, c.Colon, c.EndOff,
+			p.errorf(CodeUnterminatedAttribute, SeverityWarning, c.Pos(), c.End(),
 				"attribute %q is closed by :OPEREND; close attribute blocks with :ATTREND", p.attr.Name)
 			p.attr.EndCmd = c
 			p.endAttr(i + 1)
 		default:
-			p.errorf(CodeStrayBlockEnd, SeverityWarning, c.Colon, c.EndOff, ":OPEREND without an open :OPERID= block; delete it")
+			p.errorf(CodeStrayBlockEnd, SeverityWarning, c.Pos(), c.End(), ":OPEREND without an open :OPERID= block; delete it")
 		}
 	case LineSection:
 		c := p.command(i)
-		ln.Node = c
 		p.closeBlocks(i, c, "")
 		p.closeSection(i)
 		p.openSection(i, c)
 	case LineTemplate:
 		tl := p.templateLine(i)
-		ln.Node = tl
 		if p.codeLine(i, tl.Prefix.Offset, ":T:") {
 			p.sec.Templates = append(p.sec.Templates, tl)
 			if p.sec.Calc {
@@ -385,24 +382,23 @@ func (p *parser) parseLine(i int) {
 			}
 		}
 	case LineCalc:
-		cl := p.calcLine(i)
-		ln.Node = cl
-		if p.codeLine(i, cl.Prefix.Offset, ":C:") {
+		t := p.firstTok(i)
+		if p.codeLine(i, int(p.off(t)), ":C:") {
 			p.secCalc = append(p.secCalc, int32(i))
 			p.sec.CalcLines++
 			if !p.sec.Calc && p.sec.CalcLines == 1 {
-				p.errorf(CodeCalcInTemplate, SeverityWarning, cl.Prefix.Offset, cl.EndOff,
+				p.errorf(CodeCalcInTemplate, SeverityWarning, int(p.off(t)), int(ln.End),
 					"a :C: line in template section %s; calculation code belongs in a section whose name starts with CALC", p.sec.Name)
 			}
 		}
 	case LineText:
 		t := p.firstTok(i)
-		if t >= 0 && p.toks[t].Kind == TokText && !p.isBinary {
-			tt := p.toks[t]
-			p.errorf(CodeStrayText, SeverityWarning, int(tt.Offset), int(ln.End),
+		if t >= 0 && p.kinds[t] == TokText {
+			off := int(p.off(t))
+			p.errorf(CodeStrayText, SeverityWarning, off, int(ln.End),
 				"stray text %q is not a UPG line (comments start with '*', commands with ':'); the compiler ignores it — delete it or make it a comment", truncate(p.tokText(t), 40))
 			if p.sec == nil && p.attr == nil && p.oper == nil {
-				p.f.Items = append(p.f.Items, &StrayText{Span: Span{int(tt.Offset), int(ln.End)}, Line: i + 1})
+				p.f.Items = append(p.f.Items, &StrayText{Span: Span{off, int(ln.End)}, Line: i + 1})
 			}
 		}
 	case LineEOF:
@@ -428,7 +424,7 @@ func truncate(s string, n int) string {
 func (p *parser) codeLine(i int, off int, prefix string) bool {
 	ln := &p.lines[i]
 	if p.attr != nil || p.oper != nil {
-		what := "attribute block " + strconvQuote(p.blockName())
+		what := "attribute block " + strconv.Quote(p.blockName())
 		p.errorf(CodeCodeOutsideSection, SeverityError, off, int(ln.End),
 			"%s line inside %s; close the block with :ATTREND/:OPEREND and start a :SECTION= before code", prefix, what)
 		return false
@@ -440,8 +436,6 @@ func (p *parser) codeLine(i int, off int, prefix string) bool {
 	}
 	return true
 }
-
-func strconvQuote(s string) string { return strconv.Quote(s) }
 
 func (p *parser) blockName() string {
 	if p.attr != nil {
@@ -464,8 +458,8 @@ func (p *parser) closeBlocks(i int, c *Command, what string) {
 	where := what
 	if c != nil {
 		desc := ":" + c.Name
-		if c.Op != "" {
-			desc += c.Op + c.Value
+		if c.HasValue() {
+			desc += c.Op() + c.Value
 		}
 		if what != "" {
 			desc = what + " " + desc
@@ -474,13 +468,13 @@ func (p *parser) closeBlocks(i int, c *Command, what string) {
 	}
 	if p.attr != nil {
 		a := p.attr
-		p.errorf(CodeUnterminatedAttribute, SeverityWarning, a.Start.Colon, a.Start.EndOff,
+		p.errorf(CodeUnterminatedAttribute, SeverityWarning, a.Start.Pos(), a.Start.End(),
 			"attribute %q (line %d) has no :ATTREND before %s; add :ATTREND after its last sub-command", a.Name, a.StartLine, where)
 		p.endAttr(p.lastContentLine(i, a.StartLine))
 	}
 	if p.oper != nil {
 		o := p.oper
-		p.errorf(CodeUnterminatedOperation, SeverityWarning, o.Start.Colon, o.Start.EndOff,
+		p.errorf(CodeUnterminatedOperation, SeverityWarning, o.Start.Pos(), o.Start.End(),
 			"operation block %q (line %d) has no :OPEREND before %s; add :OPEREND after its last :OPERLIST", o.ID, o.StartLine, where)
 		p.endOper(p.lastContentLine(i, o.StartLine))
 	}
@@ -503,18 +497,18 @@ func (p *parser) endAttr(endLine int) {
 	a := p.attr
 	p.attr = nil
 	a.EndLine = endLine
-	a.EndOffset = int(p.lines[endLine-1].EOLEnd)
+	a.EndOffset = int(p.lines[endLine-1].EOLEnd())
 	// :SELECT / :VARB only make sense in SELECT attributes
 	ct := strings.ToUpper(a.CodeType)
 	if len(a.Selects) > 0 && ct != "SELECT" && ct != "SELECT_FORMAT" {
 		s := a.Selects[0].Select
-		p.errorf(CodeSelectOutsideSelect, SeverityWarning, s.Colon, s.EndOff,
+		p.errorf(CodeSelectOutsideSelect, SeverityWarning, s.Pos(), s.End(),
 			"attribute %q has :SELECT groups but :CODETYPE=%s; they are only used with :CODETYPE=SELECT or SELECT_FORMAT", a.Name, a.CodeType)
 	}
 	if ct != "SELECT_FORMAT" && ct != "" {
 		for _, c := range a.Commands {
 			if c.Key == "VARB" {
-				p.errorf(CodeSelectOutsideSelect, SeverityWarning, c.Colon, c.EndOff,
+				p.errorf(CodeSelectOutsideSelect, SeverityWarning, c.Pos(), c.End(),
 					":VARB is only used by :CODETYPE=SELECT_FORMAT attributes; attribute %q is %s", a.Name, a.CodeType)
 				break
 			}
@@ -526,7 +520,7 @@ func (p *parser) endOper(endLine int) {
 	o := p.oper
 	p.oper = nil
 	o.EndLine = endLine
-	o.EndOffset = int(p.lines[endLine-1].EOLEnd)
+	o.EndOffset = int(p.lines[endLine-1].EOLEnd())
 }
 
 // ---------------------------------------------------------------- commands
@@ -535,65 +529,60 @@ func (p *parser) endOper(endLine int) {
 func (p *parser) command(i int) *Command {
 	ln := &p.lines[i]
 	t := p.firstTok(i)
-	tok := p.toks[t]
+	colon, nameEnd := p.off(t), p.ends[t]
 	c := p.commandS.alloc()
-	*c = Command{
-		Colon:   int(tok.Offset),
-		Name:    p.text[tok.Offset+1 : tok.End],
-		NameEnd: int(tok.End),
-		OpPos:   -1,
-		Line:    i + 1,
-		EndOff:  int(ln.End),
-	}
-	info, ok := lookupCommand(p.src[tok.Offset+1 : tok.End])
-	c.class, c.shape, c.multi = info.class, info.shape, info.multi
-	if ok {
+	// The slab hands out zeroed nodes: set what is not zero (cheaper than
+	// copying a whole Command literal, write barriers included).
+	c.Colon, c.Name, c.NameEnd, c.OpPos, c.Line, c.EndOff = colon, p.text[colon+1:nameEnd], nameEnd, -1, int32(i+1), ln.End
+	lc := p.work.lineCmd[i]
+	info := &cmdByID[lc&^ctlLineBit] // the lexer looked the name up
+	c.id = info.id
+	if info.id != 0 {
 		c.Known = true
 		c.Key = info.key
 	} else {
 		c.Key = strings.ToUpper(c.Name)
 	}
 	j := t + 1
-	last := ln.LastTok
-	for j < last && p.toks[j].Kind == TokSpace {
+	last := p.lastTok(i)
+	for j < last && p.trivia(j) {
 		j++
 	}
 	if j < last {
-		k := p.toks[j].Kind
-		if k == TokPunct || k == TokOperator {
-			c.Op = p.tokText(j)
-			c.OpPos = int(p.toks[j].Offset)
+		if k := p.kinds[j]; k == TokPunct || k == TokOperator {
+			c.op = p.src[p.off(j)]
+			c.OpPos = p.off(j)
 			j++
-		} else if c.Key == "DEFINE" && k != TokEOL && k != TokError {
-			c.Op = ""
 		}
 	}
-	for j < last && p.toks[j].Kind == TokSpace {
+	for j < last && p.trivia(j) {
 		j++
 	}
-	vs, ve := -1, -1
+	vs, ve := int32(-1), int32(-1)
 	for k := j; k < last; k++ {
-		kind := p.toks[k].Kind
-		if kind == TokEOL {
+		if p.kinds[k] == TokEOL {
 			break
 		}
-		if kind != TokSpace {
+		if !p.trivia(k) {
 			if vs < 0 {
-				vs = int(p.toks[k].Offset)
+				vs = p.off(k)
 			}
-			ve = int(p.toks[k].End)
+			ve = p.ends[k]
 		}
 	}
 	if vs >= 0 {
 		c.Value = p.text[vs:ve]
 		c.ValuePos, c.ValueEnd = vs, ve
+		if lc&ctlLineBit != 0 {
+			c.Value = withoutControl(c.Value)
+		}
 	} else {
-		c.ValuePos, c.ValueEnd = int(ln.End), int(ln.End)
+		c.ValuePos, c.ValueEnd = ln.End, ln.End
 	}
 	// parse structured values
 	switch info.shape {
 	case vsSection, vsFunc, vsSectionRef:
-		if j < last && p.toks[j].Kind == TokName {
+		if j < last && p.kinds[j] == TokName {
 			c.Func = p.funcRef(j, last, info.shape)
 		}
 	}
@@ -604,29 +593,24 @@ func (p *parser) command(i int) *Command {
 func (p *parser) funcRef(j, last int32, shape valueShape) *FuncRef {
 	name := p.ident(j)
 	fr := p.funcS.alloc()
-	*fr = FuncRef{Name: name, Lparen: -1, Rparen: -1}
-	p.sig = p.sig[:0]
+	fr.Name, fr.Lparen, fr.Rparen = name, -1, -1
+	p.resetSig()
 	for k := j + 1; k < last; k++ {
-		switch p.toks[k].Kind {
-		case TokSpace, TokEOL:
-			continue
+		if !p.trivia(k) {
+			p.pushSig(k)
 		}
-		p.sig = append(p.sig, k)
 	}
 	if len(p.sig) == 0 {
 		return fr
 	}
-	p.si = 0
-	p.panicLn = 0
-	first := p.sig[0]
-	if p.isPunct(first, '(') && shape != vsSectionRef {
-		fr.Lparen = int(p.toks[first].Offset)
+	if p.tags[0] == tagLparen && shape != vsSectionRef {
+		fr.Lparen = int(p.off(p.sig[0]))
 		p.si = 1
-		if !p.atPunct(')') {
+		if !p.atPunct(tagRparen) {
 			fr.Args = p.exprList(shape == vsSection)
 		}
-		if p.atPunct(')') {
-			fr.Rparen = int(p.toks[p.sig[p.si]].Offset)
+		if p.atPunct(tagRparen) {
+			fr.Rparen = p.curOff()
 			p.si++
 		} else {
 			p.errorf(CodeUnclosedParen, SeverityError, fr.Lparen, p.curOff(),
@@ -634,14 +618,15 @@ func (p *parser) funcRef(j, last int32, shape valueShape) *FuncRef {
 		}
 	}
 	if p.si < len(p.sig) {
-		t := p.toks[p.sig[p.si]]
-		if t.Kind != TokError {
+		t := p.sig[p.si]
+		if p.kinds[t] != TokError {
 			what := "after the section name"
 			if shape == vsFunc {
 				what = "after the section call"
 			}
-			p.errorf(CodeMalformedCommand, SeverityError, int(t.Offset), int(p.toks[p.sig[len(p.sig)-1]].End),
-				"unexpected %q %s; a section is named with letters, digits and '_', optionally followed by (A,B,…)", truncate(p.text[t.Offset:p.toks[p.sig[len(p.sig)-1]].End], 30), what)
+			lastEnd := p.ends[p.sig[len(p.sig)-1]]
+			p.errorf(CodeMalformedCommand, SeverityError, int(p.off(t)), int(lastEnd),
+				"unexpected %q %s; a section is named with letters, digits and '_', optionally followed by (A,B,…)", truncate(p.text[p.off(t):lastEnd], 30), what)
 		}
 	}
 	return fr
@@ -651,24 +636,24 @@ func (p *parser) funcRef(j, last int32, shape valueShape) *FuncRef {
 func (p *parser) paramIdent() Expr {
 	if p.si < len(p.sig) {
 		t := p.sig[p.si]
-		switch p.toks[t].Kind {
+		switch p.kinds[t] {
 		case TokVariable, TokName, TokFunction:
 			p.si++
 			return p.ident(t)
 		}
-		off := int(p.toks[t].Offset)
-		p.errorf(CodeMalformedCommand, SeverityError, off, int(p.toks[t].End),
+		off, end := int(p.off(t)), int(p.ends[t])
+		p.errorf(CodeMalformedCommand, SeverityError, off, end,
 			"section parameters are names separated by ',', found %q", p.tokText(t))
 		p.si++
-		return &BadExpr{From: off, To: int(p.toks[t].End)}
+		return p.badExpr(off, end)
 	}
-	return &BadExpr{From: p.curOff(), To: p.curOff()}
+	return p.badExpr(p.curOff(), p.curOff())
 }
 
 func (p *parser) checkFlag(c *Command) {
 	if c.HasValue() && c.Value != "" {
-		p.errorf(CodeUnexpectedValue, SeverityWarning, c.OpPos, c.ValueEnd,
-			":%s takes no value; remove %q", c.Name, c.Op+c.Value)
+		p.errorf(CodeUnexpectedValue, SeverityWarning, int(c.OpPos), int(c.ValueEnd),
+			":%s takes no value; remove %q", c.Name, c.Op()+c.Value)
 	}
 }
 
@@ -676,45 +661,47 @@ func (p *parser) header(c *Command) {
 	p.f.Headers = append(p.f.Headers, c)
 	p.f.Items = append(p.f.Items, c)
 	if !c.Known {
-		p.errorf(CodeUnknownHeader, SeverityWarning, c.Colon, c.NameEnd,
+		p.errorf(CodeUnknownHeader, SeverityWarning, int(c.Colon), int(c.NameEnd),
 			"unknown header command :%s; check the spelling against the UPG header commands (a typo is silently ignored by the compiler)", c.Name)
-	} else if c.shape == vsFlag {
+	} else if c.info().shape == vsFlag {
 		p.checkFlag(c)
 	} else if !c.HasValue() {
-		p.errorf(CodeMissingValue, SeverityWarning, c.Colon, c.EndOff, "header command :%s needs '=' and a value", c.Name)
+		p.errorf(CodeMissingValue, SeverityWarning, c.Pos(), c.End(), "header command :%s needs '=' and a value", c.Name)
 	}
 }
 
 func (p *parser) define(c *Command) {
 	d := p.defS.alloc()
-	*d = Define{Command: c, Line: c.Line, NamePos: c.ValuePos, ValuePos: c.ValueEnd}
+	d.Command, d.Line, d.NamePos, d.ValuePos = c, int(c.Line), int(c.ValuePos), int(c.ValueEnd)
 	c.Define = d
 	// tokens: name '=' value
 	ln := &p.lines[c.Line-1]
 	seenEq := false
-	for k := ln.FirstTok; k < ln.LastTok; k++ {
-		t := p.toks[k]
-		switch t.Kind {
+	for k, last := ln.FirstTok, p.lastTok(int(c.Line)-1); k < last; k++ {
+		switch p.kinds[k] {
 		case TokName:
 			if !seenEq {
-				d.Name = p.text[t.Offset:t.End]
-				d.NamePos = int(t.Offset)
+				d.Name = p.tokText(k)
+				d.NamePos = int(p.off(k))
 			}
 		case TokPunct:
-			if int(t.Offset) > c.NameEnd && !seenEq && d.Name != "" {
+			if p.off(k) > c.NameEnd && !seenEq && d.Name != "" {
 				seenEq = true
 			}
 		case TokNumber, TokValue:
 			if seenEq {
-				d.Value = p.text[t.Offset:t.End]
-				d.ValuePos = int(t.Offset)
+				d.Value = p.tokText(k)
+				d.ValuePos = int(p.off(k))
 			}
 		}
 	}
+	if p.work.lineCmd[c.Line-1]&ctlLineBit != 0 {
+		d.Name, d.Value = withoutControl(d.Name), withoutControl(d.Value)
+	}
 	if d.Name == "" {
-		p.errorf(CodeEmptyName, SeverityError, c.Colon, c.EndOff, ":DEFINE needs a name and a value: :DEFINE NAME=value")
+		p.errorf(CodeEmptyName, SeverityError, c.Pos(), c.End(), ":DEFINE needs a name and a value: :DEFINE NAME=value")
 	} else if !seenEq {
-		p.errorf(CodeMissingValue, SeverityWarning, c.Colon, c.EndOff, ":DEFINE %s has no value; write :DEFINE %s=value", d.Name, d.Name)
+		p.errorf(CodeMissingValue, SeverityWarning, c.Pos(), c.End(), ":DEFINE %s has no value; write :DEFINE %s=value", d.Name, d.Name)
 	}
 	p.f.Defines = append(p.f.Defines, d)
 	p.f.Items = append(p.f.Items, d)
@@ -722,7 +709,7 @@ func (p *parser) define(c *Command) {
 
 // subCommand handles an attribute or operation sub-command line.
 func (p *parser) subCommand(c *Command) {
-	info, known := cmdInfo{class: c.class, shape: c.shape, multi: c.multi}, c.Known
+	info, known := *c.info(), c.Known
 	switch {
 	case p.attr != nil:
 		p.attrCommand(p.attr, c, info, known)
@@ -736,7 +723,7 @@ func (p *parser) subCommand(c *Command) {
 			o.List = p.strsA.push(o.List, c.Value)
 		}
 		if !known {
-			p.errorf(CodeUnknownAttrCommand, SeverityWarning, c.Colon, c.NameEnd,
+			p.errorf(CodeUnknownAttrCommand, SeverityWarning, int(c.Colon), int(c.NameEnd),
 				"unknown sub-command :%s in operation block %q; expected :OPERSUB=, :OPERLIST= or :OPEREND", c.Name, o.ID)
 		}
 		p.checkShape(c, info, known)
@@ -745,7 +732,7 @@ func (p *parser) subCommand(c *Command) {
 		if info.class == ccOper {
 			what = "an :OPERID= block"
 		}
-		p.errorf(CodeCommandOutsideBlock, SeverityWarning, c.Colon, c.EndOff,
+		p.errorf(CodeCommandOutsideBlock, SeverityWarning, c.Pos(), c.End(),
 			":%s belongs inside %s; it is ignored here (missing :ATTRNAME=/:OPERID= line?)", c.Name, what)
 	}
 }
@@ -757,13 +744,13 @@ func (p *parser) checkShape(c *Command, info cmdInfo, known bool) {
 	if info.shape == vsFlag {
 		p.checkFlag(c)
 	} else if !c.HasValue() {
-		p.errorf(CodeMissingValue, SeverityWarning, c.Colon, c.EndOff, ":%s needs '=' and a value", c.Name)
+		p.errorf(CodeMissingValue, SeverityWarning, c.Pos(), c.End(), ":%s needs '=' and a value", c.Name)
 	}
 }
 
 func (p *parser) attrCommand(a *Attribute, c *Command, info cmdInfo, known bool) {
 	if !known {
-		p.errorf(CodeUnknownAttrCommand, SeverityWarning, c.Colon, c.NameEnd,
+		p.errorf(CodeUnknownAttrCommand, SeverityWarning, int(c.Colon), int(c.NameEnd),
 			"unknown sub-command :%s in attribute %q; check the spelling (the compiler ignores unknown sub-commands)", c.Name, a.Name)
 	}
 	p.checkShape(c, info, known)
@@ -777,7 +764,7 @@ func (p *parser) attrCommand(a *Attribute, c *Command, info cmdInfo, known bool)
 	if known && !info.multi && c.Key != "SELECT" && c.Key != "ATTRSELSTR" {
 		for _, o := range group {
 			if o.Key == c.Key {
-				p.errorf(CodeRepeatedSubcommand, SeverityInfo, c.Colon, c.EndOff,
+				p.errorf(CodeRepeatedSubcommand, SeverityInfo, c.Pos(), c.End(),
 					":%s is repeated in attribute %q (first on line %d); the last value wins — delete one", c.Name, a.Name, o.Line)
 				break
 			}
@@ -829,7 +816,7 @@ func (p *parser) attrCommand(a *Attribute, c *Command, info cmdInfo, known bool)
 
 func (p *parser) openSection(i int, c *Command) {
 	s := p.secS.alloc()
-	*s = Section{Header: c, StartLine: i + 1}
+	s.Header, s.StartLine, s.file = c, i+1, p.f
 	if c.Func != nil {
 		s.Name = c.Func.Name.Name
 		for _, a := range c.Func.Args {
@@ -840,17 +827,14 @@ func (p *parser) openSection(i int, c *Command) {
 	}
 	if s.Name == "" {
 		if c.Value == "" {
-			p.errorf(CodeEmptyName, SeverityError, c.Colon, c.EndOff, ":SECTION= has no name; write :SECTION=NAME")
+			p.errorf(CodeEmptyName, SeverityError, c.Pos(), c.End(), ":SECTION= has no name; write :SECTION=NAME")
 		}
 		s.Name = c.Value
 	}
 	s.Calc = len(s.Name) >= 4 && strings.EqualFold(s.Name[:4], "CALC")
-	if p.secNames == nil {
-		p.secNames = make(map[string]int, 64)
-	}
 	key := s.Name // section names are case-sensitive: real posts hold both PROGRAM_STOP and program_stop
 	if first, dup := p.secNames[key]; dup && s.Name != "" {
-		p.errorf(CodeDuplicateSection, SeverityWarning, c.Colon, c.EndOff,
+		p.errorf(CodeDuplicateSection, SeverityWarning, c.Pos(), c.End(),
 			"section %s is already defined on line %d of this file; which copy the compiler uses is undocumented — delete or rename one", s.Name, first)
 	} else {
 		p.secNames[key] = i + 1
@@ -872,8 +856,38 @@ func (p *parser) closeSection(i int) {
 	if s.EndLine < s.StartLine {
 		s.EndLine = s.StartLine
 	}
-	s.EndOffset = int(p.lines[s.EndLine-1].EOLEnd)
+	s.EndOffset = int(p.lines[s.EndLine-1].EOLEnd())
 	if len(p.secCalc) > 0 {
+		// Check the code with scratch nodes; Section.Body builds the kept
+		// ones on first use.
+		p.scratch.rewind()
+		p.a = p.scratch
+		p.parseCalcSection(s)
+		p.a = &p.keep
+	}
+}
+
+// buildBodies builds the statement nodes of every section of f that has
+// :C: lines (see Section.Body). It parses the same tokens with the same
+// code as Parse did, into an arena sized from the counts Parse took, and
+// reports nothing (Parse did).
+func buildBodies(f *File) {
+	w := workspaces.Get().(*workspace)
+	w.ends = f.toks.appendEnds(w.ends[:0])
+	p := newParser(f, true, w)
+	p.keep.sized(&f.bodySizes)
+	for _, s := range f.Sections {
+		if s.CalcLines == 0 {
+			continue
+		}
+		p.secCalc = p.secCalc[:0]
+		for i := s.StartLine - 1; i < s.EndLine && i < len(p.lines); i++ {
+			if p.lines[i].Kind == LineCalc {
+				p.secCalc = append(p.secCalc, int32(i))
+			}
+		}
 		p.parseCalcSection(s)
 	}
+	f.builtSizes = p.keep.sizes()
+	p.release()
 }

@@ -12,8 +12,11 @@ func Fprint(w io.Writer, f *File) error {
 	buf.Grow(len(f.Src))
 	for i := range f.Lines {
 		ln := &f.Lines[i]
-		for _, t := range f.Tokens[ln.FirstTok:ln.LastTok] {
-			buf.Write(f.Src[t.Offset:t.End])
+		off := ln.Offset
+		for t, last := ln.FirstTok, lastTok(f.Lines, i, f.NumTokens()); t < last; t++ {
+			end := off + f.toks.lenOf(t)
+			buf.Write(f.Src[off:end])
+			off = end
 		}
 	}
 	_, err := w.Write(buf.Bytes())

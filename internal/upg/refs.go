@@ -46,6 +46,17 @@ type Ref struct {
 	Args int `json:"args"`
 	// Attribute is the enclosing attribute for :VAR=/:ATTRCFUNC= … references.
 	Attribute string `json:"attribute,omitempty"`
+	// Guards are the SECTIONEXIST tests a section reference sits under, from
+	// the outermost IF inwards: the use only runs when each named section
+	// exists (Exists) or is absent (an ELSE branch, or a test compared with
+	// FALSE/0). Set on section references only.
+	Guards []Guard `json:"guards,omitempty"`
+}
+
+// Guard is one SECTIONEXIST condition a reference runs under.
+type Guard struct {
+	Section string `json:"section"`
+	Exists  bool   `json:"exists"`
 }
 
 // References lists every use of a name in the file, in source order: names
@@ -61,7 +72,7 @@ func (f *File) References() []Ref {
 		case *Operation:
 			for _, cmd := range it.Commands {
 				if cmd.Key == "OPERLIST" && cmd.Value != "" {
-					c.add(cmd.Value, TargetName, RefOperList, cmd.ValuePos, -1)
+					c.add(cmd.Value, TargetName, RefOperList, int(cmd.ValuePos), -1)
 				}
 			}
 		case *Section:
@@ -76,7 +87,7 @@ type refCollector struct {
 	refs   []Ref
 	sec    *Section
 	attr   string
-	guards []string // section names guarded by enclosing SECTIONEXIST conditions
+	guards []Guard // SECTIONEXIST conditions of the enclosing IF/ELSE branches
 }
 
 func (c *refCollector) add(name, target, ctx string, off, args int) *Ref {
@@ -93,9 +104,10 @@ func (c *refCollector) add(name, target, ctx string, off, args int) *Ref {
 			}
 		}
 	}
-	if target == TargetSection {
+	if target == TargetSection && len(c.guards) > 0 {
+		r.Guards = append([]Guard(nil), c.guards...)
 		for _, g := range c.guards {
-			if g == name {
+			if g.Exists && g.Section == name {
 				r.Guarded = true
 				break
 			}
@@ -112,15 +124,15 @@ func (c *refCollector) attribute(a *Attribute) {
 		switch cmd.Key {
 		case "VAR":
 			if cmd.Value != "" {
-				c.add(cmd.Value, TargetName, RefVar, cmd.ValuePos, -1)
+				c.add(cmd.Value, TargetName, RefVar, int(cmd.ValuePos), -1)
 			}
 		case "VARB":
 			if cmd.Value != "" {
-				c.add(cmd.Value, TargetName, RefVarB, cmd.ValuePos, -1)
+				c.add(cmd.Value, TargetName, RefVarB, int(cmd.ValuePos), -1)
 			}
 		case "ATTRLIST":
 			if cmd.Value != "" {
-				c.add(cmd.Value, TargetName, RefAttrList, cmd.ValuePos, -1)
+				c.add(cmd.Value, TargetName, RefAttrList, int(cmd.ValuePos), -1)
 			}
 		case "ATTRCFUNC":
 			if fr := cmd.Func; fr != nil {
@@ -163,7 +175,7 @@ func (c *refCollector) section(s *Section) {
 			}
 		}
 	}
-	c.stmts(s.Body)
+	c.stmts(s.Body())
 }
 
 func (c *refCollector) stmts(list []Stmt) {
@@ -210,31 +222,88 @@ func (c *refCollector) stmt(s Stmt) {
 	case *IfStmt:
 		c.expr(s.Cond, RefExpr)
 		n := len(c.guards)
-		c.guards = appendGuards(c.guards, s.Cond)
+		c.guards = append(c.guards, guardsOf(s.Cond, true)...)
 		c.stmts(s.Body)
-		c.guards = c.guards[:n]
+		c.guards = append(c.guards[:n], guardsOf(s.Cond, false)...)
 		c.stmts(s.Else)
+		c.guards = c.guards[:n]
 	}
 }
 
-// appendGuards adds the sections named by SECTIONEXIST(X) in a condition.
-func appendGuards(g []string, cond Expr) []string {
+// guardsOf returns the SECTIONEXIST conditions that certainly hold when
+// cond evaluates to truth: SECTIONEXIST(X) (also compared with TRUE/1 or,
+// negated, with FALSE/0), combined with AND and OR. UPG has no NOT, so an
+// absent section is tested by the ELSE branch or by comparing with FALSE.
+func guardsOf(cond Expr, truth bool) []Guard {
 	switch x := cond.(type) {
 	case *CallExpr:
 		if strings.EqualFold(x.Fun.Name, "SECTIONEXIST") && len(x.Args) == 1 {
 			if id, ok := x.Args[0].(*Ident); ok {
-				g = append(g, id.Name)
+				return []Guard{{Section: id.Name, Exists: truth}}
 			}
 		}
-	case *BinaryExpr:
-		if x.Op == "AND" || x.Op == "OR" || x.Op == "=" {
-			g = appendGuards(g, x.X)
-			g = appendGuards(g, x.Y)
-		}
 	case *ParenExpr:
-		g = appendGuards(g, x.X)
+		return guardsOf(x.X, truth)
+	case *BinaryExpr:
+		switch strings.ToUpper(x.Op) {
+		case "AND", "OR":
+			a, b := guardsOf(x.X, truth), guardsOf(x.Y, truth)
+			// A AND B true, or A OR B false: both hold; otherwise only
+			// what both sides have in common.
+			if (strings.EqualFold(x.Op, "AND")) == truth {
+				return append(a, b...)
+			}
+			return commonGuards(a, b)
+		case "=", "<>":
+			test := x.X
+			v, ok := boolValue(x.Y)
+			if !ok {
+				test = x.Y
+				if v, ok = boolValue(x.X); !ok {
+					return nil
+				}
+			}
+			if x.Op == "<>" {
+				v = !v
+			}
+			return guardsOf(test, truth == v)
+		}
 	}
-	return g
+	return nil
+}
+
+// boolValue reads TRUE/FALSE/1/0.
+func boolValue(x Expr) (bool, bool) {
+	switch l := x.(type) {
+	case *Ident:
+		switch strings.ToUpper(l.Name) {
+		case "TRUE", "YES":
+			return true, true
+		case "FALSE", "NO":
+			return false, true
+		}
+	case *BasicLit:
+		switch l.Value {
+		case "1":
+			return true, true
+		case "0":
+			return false, true
+		}
+	}
+	return false, false
+}
+
+func commonGuards(a, b []Guard) []Guard {
+	var out []Guard
+	for _, g := range a {
+		for _, h := range b {
+			if g == h {
+				out = append(out, g)
+				break
+			}
+		}
+	}
+	return out
 }
 
 func (c *refCollector) expr(x Expr, ctx string) {
@@ -263,7 +332,7 @@ func (c *refCollector) expr(x Expr, ctx string) {
 			return
 		}
 		up := strings.ToUpper(name)
-		secArg := sectionArgIndex([]byte(up))
+		secArg := sectionArgIndex([]byte(name))
 		for i, a := range x.Args {
 			if i == secArg {
 				if id, ok := a.(*Ident); ok {

@@ -45,7 +45,7 @@ func (f *File) treeOf(n Node) *TreeNode {
 	case *Command:
 		t := f.mk("command", n)
 		t.Name = n.Name
-		t.Op = n.Op
+		t.Op = n.Op()
 		t.Value = n.Value
 		if n.Func != nil {
 			t.Children = append(t.Children, f.funcTree(n.Func))
@@ -99,7 +99,7 @@ func (f *File) treeOf(n Node) *TreeNode {
 			pos := f.Position(l.Pos)
 			t.Children = append(t.Children, &TreeNode{Type: "label", Offset: l.Pos, End: l.Pos, Line: pos.Line, Col: pos.Col, Value: strconv.Itoa(l.N)})
 		}
-		for _, s := range n.Body {
+		for _, s := range n.Body() {
 			t.Children = append(t.Children, f.treeOf(s))
 		}
 		return t
@@ -248,6 +248,9 @@ func (f *File) funcTree(fr *FuncRef) *TreeNode {
 	return t
 }
 
+// dumpDepth is the tree depth below which Dump writes "…".
+const dumpDepth = 40
+
 // Dump renders the syntax tree as indented text (one node a line), the
 // line classification and the diagnostics: a compact, diff-friendly form used
 // by golden tests and for debugging.
@@ -260,11 +263,13 @@ func (f *File) Dump() string {
 		if ln.CommentedCode {
 			b.WriteString(" (commented code)")
 		}
-		for _, t := range f.Tokens[ln.FirstTok:ln.LastTok] {
-			if t.Kind == TokSpace || t.Kind == TokEOL {
-				continue
+		off := ln.Offset
+		for t, last := ln.FirstTok, lastTok(f.Lines, i, f.NumTokens()); t < last; t++ {
+			end := off + f.toks.lenOf(t)
+			if k := f.toks.kinds[t]; k != TokSpace && k != TokEOL {
+				fmt.Fprintf(&b, " %s%q", k, f.Src[off:end])
 			}
-			fmt.Fprintf(&b, " %s%q", t.Kind, f.Src[t.Offset:t.End])
+			off = end
 		}
 		b.WriteByte('\n')
 	}
@@ -272,6 +277,10 @@ func (f *File) Dump() string {
 	var walk func(t *TreeNode, depth int)
 	walk = func(t *TreeNode, depth int) {
 		b.WriteString(strings.Repeat("  ", depth))
+		if depth == dumpDepth {
+			b.WriteString("…\n") // deeper levels are left out to keep the dump readable
+			return
+		}
 		b.WriteString(t.Type)
 		if t.Line > 0 {
 			fmt.Fprintf(&b, " @%d:%d", t.Line, t.Col)

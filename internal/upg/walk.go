@@ -42,7 +42,7 @@ func Inspect(n Node, fn func(Node) bool) {
 		for _, t := range n.Templates {
 			Inspect(t, fn)
 		}
-		for _, s := range n.Body {
+		for _, s := range n.Body() {
 			Inspect(s, fn)
 		}
 	case *TemplateLine:

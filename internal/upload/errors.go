@@ -12,23 +12,24 @@ import (
 // allowedList is the list of accepted extensions as shown to users.
 var allowedList = "." + strings.Join(KnownExtensions, ", .")
 
-// humanBytes formats a size for a message: "32 MiB", "16 KiB", "900 bytes".
-func humanBytes(n int64) string {
-	switch {
-	case n >= 1<<30 && n%(1<<30) == 0:
-		return fmt.Sprintf("%d GiB", n>>30)
-	case n >= 1<<20:
-		if n%(1<<20) == 0 {
-			return fmt.Sprintf("%d MiB", n>>20)
-		}
-		return fmt.Sprintf("%.1f MiB", float64(n)/(1<<20))
-	case n >= 1<<10:
-		if n%(1<<10) == 0 {
-			return fmt.Sprintf("%d KiB", n>>10)
-		}
-		return fmt.Sprintf("%.1f KiB", float64(n)/(1<<10))
+// HumanBytes formats a size in binary units for people: "912 bytes",
+// "35.3 KiB", "64 MiB". Messages, the API and the web UI all use it.
+func HumanBytes(n int64) string {
+	trim := func(f float64, unit string) string {
+		s := fmt.Sprintf("%.1f", f)
+		return strings.TrimSuffix(s, ".0") + " " + unit
 	}
-	return fmt.Sprintf("%d bytes", n)
+	switch {
+	case n == 1:
+		return "1 byte"
+	case n < 1024:
+		return fmt.Sprintf("%d bytes", n)
+	case n < 1<<20:
+		return trim(float64(n)/(1<<10), "KiB")
+	case n < 1<<30:
+		return trim(float64(n)/(1<<20), "MiB")
+	}
+	return trim(float64(n)/(1<<30), "GiB")
 }
 
 func badRequest(msg, detailFormat string, args ...any) *apperror.Error {
@@ -54,7 +55,7 @@ func streamError(err error, lim Limits) *apperror.Error {
 
 func errRequestTooLarge(limit int64, detail string) *apperror.Error {
 	return apperror.New(http.StatusRequestEntityTooLarge, apperror.CodeRequestTooLarge,
-		fmt.Sprintf("The upload is too large: at most %s can be sent at once. A post package is normally well under 1 MiB; check that you picked the right files.", humanBytes(limit)),
+		fmt.Sprintf("The upload is too large: at most %s can be sent at once. A post package is normally well under 1 MiB; check that you picked the right files.", HumanBytes(limit)),
 		detail)
 }
 
@@ -139,13 +140,13 @@ func errTooManyEntries(lim Limits, got int) *apperror.Error {
 
 func errFileTooLarge(name string, limit int64, detail string) *apperror.Error {
 	return apperror.New(http.StatusRequestEntityTooLarge, apperror.CodeFileTooLarge,
-		fmt.Sprintf("%s is too large: one file may be at most %s. Post files are normally well under 1 MiB; check that it is the right file.", quoteName(name), humanBytes(limit)),
+		fmt.Sprintf("%s is too large: one file may be at most %s. Post files are normally well under 1 MiB; check that it is the right file.", quoteName(name), HumanBytes(limit)),
 		detail)
 }
 
 func errPackageTooLarge(limit int64, detail string) *apperror.Error {
 	return apperror.New(http.StatusRequestEntityTooLarge, apperror.CodeTooLarge,
-		fmt.Sprintf("The package is too large: its files may add up to at most %s. Upload only the post package's own files.", humanBytes(limit)),
+		fmt.Sprintf("The package is too large: its files may add up to at most %s. Upload only the post package's own files.", HumanBytes(limit)),
 		detail)
 }
 

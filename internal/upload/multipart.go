@@ -225,7 +225,7 @@ func (s *mpState) field(p *multipart.Part, name string) error {
 		if limit == reqCap {
 			return s.tooLarge()
 		}
-		return badRequest(fmt.Sprintf("The form field %s is too long: at most %s. Shorten it and try again.", quoteName(name), humanBytes(s.lim.MaxFieldBytes)),
+		return badRequest(fmt.Sprintf("The form field %s is too long: at most %s. Shorten it and try again.", quoteName(name), HumanBytes(s.lim.MaxFieldBytes)),
 			"field %s is longer than %d bytes", quoteName(name), s.lim.MaxFieldBytes)
 	}
 	if !utf8.Valid(b) {

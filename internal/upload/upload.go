@@ -50,11 +50,14 @@ import (
 	"encoding/hex"
 	"slices"
 	"strings"
+
+	"github.com/veripost/veripost/internal/upg"
 )
 
 // KnownExtensions are the file types of a UPG post package, upper-case and
-// without the dot. .CTL is the compiled (binary) post.
-var KnownExtensions = []string{"SRC", "LIB", "KIN", "PINF", "CNF", "LNG", "ATR", "CTL"}
+// without the dot (upg.Extensions: .CTL is the compiled post, .T32/.INC
+// are sources pulled in by :INCLUDE=).
+var KnownExtensions = upg.Extensions
 
 // File is one validated file of a package.
 type File struct {

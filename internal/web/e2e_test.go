@@ -40,6 +40,13 @@ type browserT struct {
 func newBrowser(t *testing.T, base string) *browserT {
 	t.Helper()
 	bin := testenv.Chromium(t)
+	// The profile folder is removed after Chromium has stopped (its helper
+	// processes may still write for a moment, which t.TempDir's own clean-up
+	// would report as a failure).
+	profile, err := os.MkdirTemp("", "veripost-chromium-")
+	if err != nil {
+		t.Fatal(err)
+	}
 	opts := append(chromedp.DefaultExecAllocatorOptions[:],
 		chromedp.ExecPath(bin),
 		chromedp.Flag("headless", true),
@@ -52,13 +59,24 @@ func newBrowser(t *testing.T, base string) *browserT {
 		chromedp.Flag("disable-sync", true),
 		chromedp.Flag("disable-dev-shm-usage", true),
 		chromedp.Flag("lang", "en-GB"),
-		chromedp.UserDataDir(t.TempDir()),
+		chromedp.UserDataDir(profile),
 		chromedp.WindowSize(1366, 900),
 	)
 	actx, cancelAlloc := chromedp.NewExecAllocator(context.Background(), opts...)
 	ctx, cancelCtx := chromedp.NewContext(actx)
-	ctx, cancelTimeout := context.WithTimeout(ctx, 4*time.Minute)
-	t.Cleanup(func() { cancelTimeout(); cancelCtx(); cancelAlloc() })
+	// Generous: the whole walk-through, on a busy 2-core machine.
+	ctx, cancelTimeout := context.WithTimeout(ctx, 6*time.Minute)
+	t.Cleanup(func() {
+		cancelTimeout()
+		cancelCtx()
+		cancelAlloc()
+		for range 50 {
+			if os.RemoveAll(profile) == nil {
+				return
+			}
+			time.Sleep(100 * time.Millisecond)
+		}
+	})
 
 	shots := os.Getenv("VERIPOST_ARTIFACTS")
 	if shots == "" {
@@ -185,11 +203,12 @@ func (b *browserT) text(sel string) string {
 	return strings.TrimSpace(s)
 }
 
-// waitURL waits until the page address contains part (after a navigation
-// the page itself starts, which chromedp's actions do not wait for).
+// waitURL waits until the page address contains part: for pages that are
+// not VeriPost's own (an identity provider's), followed by a wait for an
+// element only the expected page has. VeriPost's pages use waitPage.
 func (b *browserT) waitURL(part string) {
 	b.t.Helper()
-	deadline := time.Now().Add(15 * time.Second)
+	deadline := time.Now().Add(20 * time.Second)
 	var loc string
 	for time.Now().Before(deadline) {
 		ctx, cancel := context.WithTimeout(b.ctx, 2*time.Second)
@@ -201,6 +220,29 @@ func (b *browserT) waitURL(part string) {
 		time.Sleep(50 * time.Millisecond)
 	}
 	b.t.Fatalf("the page address never contained %q (last: %s)", part, loc)
+}
+
+// waitPage waits until the browser shows the page it navigates to: its
+// address contains part, and its body says it is a page of that kind
+// (data-page) about that thing (data-key, when key is not empty). An
+// element the previous page also had can never satisfy it.
+func (b *browserT) waitPage(part, kind, key string) {
+	b.t.Helper()
+	js := fmt.Sprintf(`location.href.indexOf(%q) >= 0 && document.readyState !== "loading" && !!document.body && document.body.dataset.page === %q && (%q === "" || document.body.dataset.key === %q)`, part, kind, key, key)
+	deadline := time.Now().Add(20 * time.Second)
+	var ok bool
+	for time.Now().Before(deadline) {
+		ctx, cancel := context.WithTimeout(b.ctx, 2*time.Second)
+		err := chromedp.Run(ctx, chromedp.Evaluate(js, &ok))
+		cancel()
+		if err == nil && ok {
+			return
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	var loc string
+	_ = chromedp.Run(b.ctx, chromedp.Location(&loc))
+	b.t.Fatalf("the %s page (%q, key %q) never came (last address: %s)", kind, part, key, loc)
 }
 
 // waitDownload waits for the browser to finish downloading name.
@@ -236,6 +278,21 @@ func (b *browserT) checkProblems() {
 
 func evalAwait(p *runtime.EvaluateParams) *runtime.EvaluateParams { return p.WithAwaitPromise(true) }
 
+// login signs in through the sign-in page and waits for the page it leads
+// to (the address next, and the signed-in user in the top bar).
+func (b *browserT) login(user, password, next string) {
+	b.t.Helper()
+	b.run("open sign-in page",
+		chromedp.Navigate(b.base+"/login"),
+		chromedp.WaitVisible(`[data-login-form]`, chromedp.ByQuery),
+		chromedp.SendKeys(`#login-user`, user, chromedp.ByQuery),
+		chromedp.SendKeys(`#login-password`, password, chromedp.ByQuery),
+		chromedp.Submit(`[data-login-form]`, chromedp.ByQuery),
+	)
+	b.waitURL(b.base + next)
+	b.run("signed in", chromedp.WaitVisible(`[data-signed-in="`+user+`"]`, chromedp.ByQuery))
+}
+
 // TestBrowserEndToEnd uploads a corpus package through the page in a real
 // Chromium, follows ingestion to ready, reads, edits, downloads and
 // deletes, and saves screenshots of the main pages.
@@ -247,6 +304,7 @@ func TestBrowserEndToEnd(t *testing.T) {
 	const pkgDir = "tormach-pcnc1100"
 	app := newTestApp(t)
 	b := newBrowser(t, app.URL)
+	b.login(app.Admin, app.AdminPassword, "/")
 
 	// 1. The empty list tells a new user how to upload.
 	b.run("open empty list", chromedp.Navigate(app.URL+"/"), chromedp.WaitVisible(`[data-dropzone]`, chromedp.ByQuery))
@@ -292,7 +350,9 @@ func TestBrowserEndToEnd(t *testing.T) {
 	b.screenshot("03-upload-ready")
 
 	// 3. The package page: files, versions, metadata.
-	b.run("open package", chromedp.Click(`[data-open-package]`, chromedp.ByQuery), chromedp.WaitVisible(`table.files`, chromedp.ByQuery))
+	b.run("open package", chromedp.Click(`[data-open-package]`, chromedp.ByQuery))
+	b.waitPage("/packages/", "package", "")
+	b.run("package page", chromedp.WaitVisible(`table.files`, chromedp.ByQuery))
 	var pkgURL string
 	b.run("url", chromedp.Location(&pkgURL))
 	if got := b.text(`[data-pkg-name]`); got != "Tormach PCNC1100 Series 3" {
@@ -334,10 +394,9 @@ func TestBrowserEndToEnd(t *testing.T) {
 	}
 
 	// 4. The source view of the .SRC file.
-	b.run("open source",
-		chromedp.Click(`//table[contains(@class,"files")]//a[text()="`+srcName+`"]`, chromedp.BySearch),
-		chromedp.WaitVisible(`#L1`, chromedp.ByQuery),
-	)
+	b.run("open source", chromedp.Click(`//table[contains(@class,"files")]//a[text()="`+srcName+`"]`, chromedp.BySearch))
+	b.waitPage("/files/", "source", "")
+	b.run("source page", chromedp.WaitVisible(`#L1`, chromedp.ByQuery))
 	var lineCount int
 	b.run("lines", chromedp.Evaluate(`document.querySelectorAll('.code .chunk > div').length`, &lineCount))
 	if want := bytes.Count(originals[srcName], []byte("\n")); lineCount < want {
@@ -393,7 +452,7 @@ func TestBrowserEndToEnd(t *testing.T) {
 		chromedp.WaitVisible(`#L870 a`, chromedp.ByQuery),
 		chromedp.Click(`#L870 a`, chromedp.ByQuery),
 	)
-	b.waitURL("sym=CALC_ENGMET")
+	b.waitPage("sym=CALC_ENGMET", "source", "")
 	b.run("library definition", chromedp.WaitVisible(`[data-sym-panel] .sym-in`, chromedp.ByQuery))
 	var libURL string
 	b.run("library url", chromedp.Location(&libURL))
@@ -432,7 +491,7 @@ func TestBrowserEndToEnd(t *testing.T) {
 	var libHref string
 	b.run("library link", chromedp.Evaluate(`document.querySelector('#L233 a.lib-link').getAttribute('href')`, &libHref))
 	b.run("click library link", chromedp.Click(`#L233 a.lib-link`, chromedp.ByQuery))
-	b.waitURL(libHref)
+	b.waitPage(libHref, "source", libHref[strings.LastIndex(libHref, "/")+1:])
 	b.run("library opened", chromedp.WaitVisible(`#src-title`, chromedp.ByQuery))
 	if h := b.text(`#src-title`); h != "MILL.LIB" {
 		t.Errorf("the :LIBRARY= path led to %q", h)
@@ -442,6 +501,7 @@ func TestBrowserEndToEnd(t *testing.T) {
 	// The big library (300 KB) opens and renders every line.
 	b.run("open MILL.LIB",
 		chromedp.Click(`//ul[contains(@class,"side-files")]//a[text()="MILL.LIB"]`, chromedp.BySearch),
+		chromedp.WaitVisible(`//*[@id="src-title"][normalize-space()="MILL.LIB"]`, chromedp.BySearch),
 		chromedp.WaitVisible(`#L1`, chromedp.ByQuery),
 		chromedp.Poll(`document.readyState === 'complete'`, nil, chromedp.WithPollingTimeout(30*time.Second)),
 	)
@@ -511,8 +571,9 @@ func TestBrowserEndToEnd(t *testing.T) {
 
 	// 7. The list: both packages, sortable, filterable by the edited machine.
 	b.run("list", chromedp.Navigate(app.URL+"/"), chromedp.WaitVisible(`table.list`, chromedp.ByQuery))
-	b.run("sort by name", chromedp.Click(`th.col-name a.sort`, chromedp.ByQuery),
-		chromedp.WaitVisible(`th.col-name[aria-sort="ascending"]`, chromedp.ByQuery))
+	b.run("sort by name", chromedp.Click(`th.col-name a.sort`, chromedp.ByQuery))
+	b.waitPage("sort=name", "list", "")
+	b.run("sorted list", chromedp.WaitVisible(`th.col-name[aria-sort="ascending"]`, chromedp.ByQuery))
 	if first := b.text(`table.list tbody tr:first-child td.col-name a`); first != "Tormach copy from ZIP" {
 		t.Errorf("first package by name = %q", first)
 	}
@@ -520,7 +581,7 @@ func TestBrowserEndToEnd(t *testing.T) {
 	b.run("filter by machine",
 		// Choosing a value submits the filter form at once.
 		chromedp.SetValue(`#f-machine`, "3-axis mill", chromedp.ByQuery))
-	b.waitURL("machine=3-axis")
+	b.waitPage("machine=3-axis", "list", "")
 	b.run("filtered list", chromedp.WaitVisible(`table.list`, chromedp.ByQuery))
 	var filteredRows int
 	b.run("filtered rows", chromedp.Evaluate(`document.querySelectorAll('table.list tbody tr').length`, &filteredRows))
@@ -557,8 +618,9 @@ func TestBrowserEndToEnd(t *testing.T) {
 		chromedp.Navigate(pkgURL),
 		chromedp.WaitVisible(`table.versions`, chromedp.ByQuery),
 		chromedp.Click(`a[aria-label="Show the files of version 1"]`, chromedp.ByQuery),
-		chromedp.WaitVisible(`[data-older-version]`, chromedp.ByQuery),
 	)
+	b.waitPage("version=1", "package", pkgID)
+	b.run("older version shown", chromedp.WaitVisible(`[data-older-version]`, chromedp.ByQuery))
 	var oldRows int
 	b.run("older file rows", chromedp.Evaluate(`document.querySelectorAll('table.files tbody tr').length`, &oldRows))
 	if oldRows != len(paths) {
@@ -570,8 +632,9 @@ func TestBrowserEndToEnd(t *testing.T) {
 	// MILL.LIB and the packages using this one.
 	b.run("library from the package page",
 		chromedp.Click(`//table[contains(@class,"files")]//tr[.//a[text()="MILL.LIB"]]//a[contains(@class,"lib-use")]`, chromedp.BySearch),
-		chromedp.WaitVisible(`#packages`, chromedp.ByQuery),
 	)
+	b.waitPage("/libraries/", "library", "")
+	b.run("library page", chromedp.WaitVisible(`#packages`, chromedp.ByQuery))
 	var users int
 	b.run("library users", chromedp.Evaluate(`document.querySelectorAll('#packages tbody tr').length`, &users))
 	if users != 1 { // the ZIP copy; the first package's latest version no longer has MILL.LIB
@@ -580,8 +643,9 @@ func TestBrowserEndToEnd(t *testing.T) {
 	b.screenshot("15-library")
 	b.run("libraries from the nav",
 		chromedp.Click(`.topbar a[href="/libraries"]`, chromedp.ByQuery),
-		chromedp.WaitVisible(`table.libs`, chromedp.ByQuery),
 	)
+	b.waitPage("/libraries", "libraries", "")
+	b.run("libraries page", chromedp.WaitVisible(`table.libs`, chromedp.ByQuery))
 	b.screenshot("16-libraries")
 
 	// A library path that is not in the package is marked, and keyboard
@@ -633,10 +697,9 @@ func TestBrowserEndToEnd(t *testing.T) {
 		chromedp.WaitVisible(`[data-delete-dialog]`, chromedp.ByQuery),
 	)
 	b.screenshot("13-delete-confirm")
-	b.run("confirm delete",
-		chromedp.Click(`[data-delete-confirm]`, chromedp.ByQuery),
-		chromedp.WaitVisible(`.notice-ok`, chromedp.ByQuery),
-	)
+	b.run("confirm delete", chromedp.Click(`[data-delete-confirm]`, chromedp.ByQuery))
+	b.waitPage("deleted=", "list", "")
+	b.run("deleted notice", chromedp.WaitVisible(`.notice-ok`, chromedp.ByQuery))
 	var rowsLeft int
 	b.run("rows left", chromedp.Evaluate(`document.querySelectorAll('table.list tbody tr').length`, &rowsLeft))
 	if rowsLeft != 2 { // the ZIP copy and grbl-post

@@ -9,6 +9,8 @@ import (
 	"time"
 
 	"github.com/veripost/veripost/internal/catalog"
+
+	"github.com/veripost/veripost/internal/upload"
 )
 
 // stages are the ingestion statuses in the order a version goes through
@@ -31,26 +33,6 @@ func statusLabel(s catalog.Status) string {
 		return l
 	}
 	return string(s)
-}
-
-// humanBytes formats a size the way the API's messages do (binary
-// units): "912 bytes", "35.3 KiB", "64 MiB".
-func humanBytes(n int64) string {
-	trim := func(f float64, unit string) string {
-		s := fmt.Sprintf("%.1f", f)
-		return strings.TrimSuffix(s, ".0") + " " + unit
-	}
-	switch {
-	case n == 1:
-		return "1 byte"
-	case n < 1024:
-		return fmt.Sprintf("%d bytes", n)
-	case n < 1<<20:
-		return trim(float64(n)/(1<<10), "KiB")
-	case n < 1<<30:
-		return trim(float64(n)/(1<<20), "MiB")
-	}
-	return trim(float64(n)/(1<<30), "GiB")
 }
 
 // timeTag renders a timestamp in UTC; app.js rewrites it in the reader's
@@ -108,7 +90,7 @@ func groupDigits(v any) string {
 func (u *UI) funcs() template.FuncMap {
 	return template.FuncMap{
 		"asset":      u.assets.url,
-		"bytes":      humanBytes,
+		"bytes":      upload.HumanBytes,
 		"time":       timeTag,
 		"status":     statusLabel,
 		"plural":     plural,
@@ -122,9 +104,11 @@ func (u *UI) funcs() template.FuncMap {
 		"terminal":   func(s catalog.Status) bool { return s.Terminal() },
 		"extensions": func() []string { return u.extensions() },
 		"acceptAttr": u.acceptAttr,
-		"maxUpload":  func() string { return humanBytes(u.Limits.MaxRequestBytes) },
+		"maxUpload":  func() string { return upload.HumanBytes(u.Limits.MaxRequestBytes) },
 		"maxUploadN": func() int64 { return u.Limits.MaxRequestBytes },
 		"hasIndex":   func() bool { return u.Index != nil },
+		"hasCompare": func() bool { return u.Compare != nil },
+		"hasExplain": func() bool { return u.Explain != nil },
 		"api":        func() string { return u.APIPrefix },
 		"dict":       dict,
 		"list":       func(v ...string) []string { return v },

@@ -9,9 +9,9 @@ import (
 
 	"github.com/go-chi/chi/v5"
 
+	"github.com/veripost/veripost/internal/analysis"
 	"github.com/veripost/veripost/internal/catalog"
 	"github.com/veripost/veripost/internal/index"
-	"github.com/veripost/veripost/internal/store"
 )
 
 // pathBase is the file name of a declared :LIBRARY= path (Windows or
@@ -25,14 +25,17 @@ func pathBase(p string) string {
 }
 
 // libTip explains how a declared path resolved.
-func libTip(l index.LibraryUse) string {
-	base := pathBase(l.DeclaredPath)
-	if l.ResolvedFileID == "" {
+func libTip(l analysis.Library) string {
+	base := pathBase(l.Path)
+	if l.How == "registry" {
+		return "Not in this package: resolved from the registry: " + l.Registry + ". Open the variants of " + base + " VeriPost holds."
+	}
+	if l.Resolved == "" {
 		return "Not in this package. VeriPost resolves a library path by its file name (" + base +
 			") among the package’s files, ignoring the folders in the path, because a package is stored as one flat folder. " +
-			"No file of this package is called " + base + ", so what it defines is not checked here; upload it with the package to resolve it."
+			"No file of this package is called " + base + ", so what it defines is not checked here; upload it with the package, or have an administrator register a variant in the library registry. Open the variants of " + base + " VeriPost holds."
 	}
-	tip := "Open " + l.ResolvedName + " of this package"
+	tip := "Open " + l.Resolved + " of this package"
 	if l.How == "file-name" {
 		tip += " (the path points outside the package folder, so it was matched by its file name)"
 	}
@@ -41,23 +44,34 @@ func libTip(l index.LibraryUse) string {
 
 // linkLibraries marks the :LIBRARY=/:INCLUDE= paths of the shown file with
 // where the index resolved them, in the code and in the outline.
-func (u *UI) linkLibraries(r *http.Request, d *sourceData, a *analysis, src []byte) {
-	if u.Index == nil || d.Version.ParserVersion == "" || !a.parsed {
+func (u *UI) linkLibraries(r *http.Request, d *sourceData, a *view, src []byte) {
+	if d.Version.ParserVersion == "" || !a.parsed {
 		return
 	}
-	uses, err := u.Index.VersionLibraries(r.Context(), d.Version.ID)
+	res, err := u.Index.Result(r.Context(), d.Version.ID)
 	if err != nil {
-		u.Log.WarnContext(r.Context(), "loading library resolution failed; paths are not linked", "file", d.File.ID, "err", err)
+		if !errors.Is(err, catalog.ErrNotFound) {
+			u.Log.WarnContext(r.Context(), "loading library resolution failed; paths are not linked", "file", d.File.ID, "err", err)
+		}
 		return
+	}
+	idByName := map[string]string{}
+	for _, f := range d.Files {
+		idByName[f.Filename] = f.ID
 	}
 	byLine := map[int]*libRef{}
-	for _, l := range uses {
-		if l.FileID != d.File.ID {
+	for _, l := range res.Libraries {
+		if l.From != d.File.Filename {
 			continue
 		}
-		ref := &libRef{tip: libTip(l), missing: l.ResolvedFileID == ""}
-		if !ref.missing {
-			ref.href = "/packages/" + d.Pkg.ID + "/files/" + l.ResolvedFileID
+		ref := &libRef{tip: libTip(l), missing: l.Resolved == "" || idByName[l.Resolved] == ""}
+		switch {
+		case !ref.missing:
+			ref.href = "/packages/" + d.Pkg.ID + "/files/" + idByName[l.Resolved]
+		case l.How == "registry":
+			ref.href, ref.missing = libHref(pathBase(l.Path), l.ResolvedSHA256), false
+		default:
+			ref.href = libHref(pathBase(l.Path), "")
 		}
 		byLine[l.Line] = ref
 	}
@@ -104,28 +118,44 @@ func libHref(name, sha string) string {
 }
 
 type librariesData struct {
-	Names []store.LibraryName
+	Names   []index.LibraryName
+	Filter  string
+	NextURL string // the next page of names, when there is one
+	First   bool   // this is the first page
 }
 
-const maxLibraryNames = 500
+const libraryNamesPerPage = 200
 
-// libraries lists the library file names in use.
+// libraries lists the library file names in use, most used first, a page
+// at a time.
 func (u *UI) libraries(w http.ResponseWriter, r *http.Request) {
-	if u.Index == nil {
-		u.renderError(w, r, http.StatusNotFound, "Libraries are not available",
-			"Comparing library files across packages needs the package index, which this server does not have.", "")
-		return
-	}
-	if n := strings.TrimSpace(r.URL.Query().Get("name")); n != "" {
+	qv := r.URL.Query()
+	if n := strings.TrimSpace(qv.Get("name")); n != "" {
 		http.Redirect(w, r, libHref(pathBase(n), ""), http.StatusSeeOther)
 		return
 	}
-	names, err := u.Index.LibraryNames(r.Context(), maxLibraryNames)
+	d := librariesData{Filter: strings.TrimSpace(qv.Get("q")), First: qv.Get("after") == ""}
+	if len(d.Filter) > 200 {
+		d.Filter = d.Filter[:200]
+	}
+	page, err := u.Index.LibraryNames(r.Context(), d.Filter, libraryNamesPerPage, qv.Get("after"))
+	if errors.Is(err, catalog.ErrBadCursor) {
+		http.Redirect(w, r, "/libraries", http.StatusSeeOther)
+		return
+	}
 	if err != nil {
 		u.fail(w, r, err)
 		return
 	}
-	u.render(w, r, http.StatusOK, "libraries", u.newPage(r, "Libraries", "libraries", librariesData{Names: names}))
+	d.Names = page.Items
+	if page.NextCursor != "" {
+		v := url.Values{"after": {page.NextCursor}}
+		if d.Filter != "" {
+			v.Set("q", d.Filter)
+		}
+		d.NextURL = "/libraries?" + v.Encode()
+	}
+	u.render(w, r, http.StatusOK, "libraries", u.newPage(r, "Libraries", "libraries", d))
 }
 
 type libraryData struct {
@@ -133,19 +163,20 @@ type libraryData struct {
 	Variants []index.LibraryVariant
 	Packages int // packages having a file of this name (latest versions)
 	// The chosen content and the packages whose latest version includes it.
-	SHA      string
-	Selected *index.LibraryVariant
-	Users    []index.PackageRef
+	SHA       string
+	Selected  *index.LibraryVariant
+	Users     []index.PackageRef
+	MoreUsers bool // more packages than listed (the API pages through them)
 }
+
+const (
+	libraryVariantsShown = 500
+	libraryUsersShown    = 200
+)
 
 // library shows the distinct contents of one library file name and, for
 // one content, the packages that include exactly it.
 func (u *UI) library(w http.ResponseWriter, r *http.Request) {
-	if u.Index == nil {
-		u.renderError(w, r, http.StatusNotFound, "Libraries are not available",
-			"Comparing library files across packages needs the package index, which this server does not have.", "")
-		return
-	}
 	name := strings.TrimSpace(chi.URLParam(r, "name"))
 	if name == "" || len(name) > 255 {
 		u.notFound(w, r, "There is no library with this name.", "")
@@ -153,9 +184,14 @@ func (u *UI) library(w http.ResponseWriter, r *http.Request) {
 	}
 	ctx := r.Context()
 	d := libraryData{Name: name}
-	var err error
-	if d.Variants, err = u.Index.LibraryVariants(ctx, name); err != nil {
+	vp, err := u.Index.LibraryVariants(ctx, name, libraryVariantsShown, "")
+	if err != nil {
 		u.fail(w, r, err)
+		return
+	}
+	d.Variants = vp.Items
+	if len(d.Variants) == 0 {
+		u.notFound(w, r, "No package holds a library called "+name+". The Libraries page lists those in use.", "library "+name)
 		return
 	}
 	for _, v := range d.Variants {
@@ -177,10 +213,12 @@ func (u *UI) library(w http.ResponseWriter, r *http.Request) {
 				d.Selected = &d.Variants[i]
 			}
 		}
-		if d.Users, err = u.Index.LibraryPackages(ctx, sha); err != nil {
+		up, err := u.Index.LibraryPackages(ctx, sha, libraryUsersShown, "")
+		if err != nil {
 			u.fail(w, r, err)
 			return
 		}
+		d.Users, d.MoreUsers = up.Items, up.NextCursor != ""
 	}
 	u.render(w, r, http.StatusOK, "library", u.newPage(r, name+" · Libraries", "libraries", d))
 }
@@ -197,14 +235,12 @@ type libUse struct {
 // link. Files that are not libraries are absent.
 func (u *UI) libUsage(r *http.Request, files []catalog.File) map[string]*libUse {
 	out := map[string]*libUse{}
-	if u.Index == nil {
-		return out
-	}
 	for _, f := range files {
 		if !strings.EqualFold(f.Extension, "LIB") {
 			continue
 		}
-		vs, err := u.Index.LibraryVariants(r.Context(), f.Filename)
+		vp, err := u.Index.LibraryVariants(r.Context(), f.Filename, libraryVariantsShown, "")
+		vs := vp.Items
 		if err != nil {
 			if !errors.Is(err, r.Context().Err()) {
 				u.Log.WarnContext(r.Context(), "counting library use failed", "file", f.Filename, "err", err)

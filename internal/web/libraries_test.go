@@ -75,8 +75,8 @@ func TestLibrariesAndVersions(t *testing.T) {
 		_, _, body = app.get(t, "/packages/"+g.PackageID+"/files/"+ids["GRBL-Post.SRC"])
 		mustContain(t, body,
 			`<a class="pt lib-link" href="/packages/`+g.PackageID+`/files/`+ids["GRBL-Post.LIB"]+`"`,
-			`<span class=pt>..\..\..\..\CAMWorksData\UPG-2\MasterLibraryFiles\MILL.LIB</span><span class="lib-missing" tabindex="0" title="Not in this package. VeriPost resolves a library path by its file name (MILL.LIB)`,
-			">not in this package</span>", "ignoring the folders in the path",
+			`<span class=pt>..\..\..\..\CAMWorksData\UPG-2\MasterLibraryFiles\MILL.LIB</span><a class="lib-missing" href="/libraries/MILL.LIB" title="Not in this package. VeriPost resolves a library path by its file name (MILL.LIB)`,
+			">not in this package: see the variants</a>", "ignoring the folders in the path",
 			`class="ol-missing"`,
 		)
 		// Library files on the package page link to the Libraries view.
@@ -135,7 +135,7 @@ func TestLibrariesAndVersions(t *testing.T) {
 			t.Error("MILL.LIB is not listed with 2 packages and 2 variants")
 		}
 		// The lookup form goes to the name's page.
-		res, err := http.Get(app.URL + "/libraries?name=" + "C:%5Cposts%5Cmill.lib")
+		res, err := app.Client.Get(app.URL + "/libraries?name=" + "C:%5Cposts%5Cmill.lib")
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -167,8 +167,11 @@ func TestLibrariesAndVersions(t *testing.T) {
 		mustContain(t, page, `class="lib-use" href="/libraries/MILL.LIB?sha=`+shaB+`#packages"`, "used by 1 package")
 
 		// Unknown names and contents, bad hashes.
-		_, _, body = app.get(t, "/libraries/NOPE.LIB")
-		mustContain(t, body, "No package’s latest version has a file called NOPE.LIB")
+		st, _, body := app.get(t, "/libraries/NOPE.LIB")
+		if st != http.StatusNotFound {
+			t.Errorf("unknown library: HTTP %d, want 404", st)
+		}
+		mustContain(t, body, "No package holds a library called NOPE.LIB")
 		_, _, body = app.get(t, "/libraries/MILL.LIB?sha="+strings.Repeat("0", 64))
 		mustContain(t, body, "No package’s latest version has a file called MILL.LIB with this content")
 		if st, _, _ := app.get(t, "/libraries/MILL.LIB?sha=xyz"); st != http.StatusBadRequest {

@@ -5,21 +5,16 @@ import (
 	"fmt"
 	"net/http"
 	"net/url"
-	"sort"
 	"strconv"
 	"strings"
 
 	"github.com/go-chi/chi/v5"
 
+	"github.com/veripost/veripost/internal/auth"
 	"github.com/veripost/veripost/internal/catalog"
 	"github.com/veripost/veripost/internal/index"
-	"github.com/veripost/veripost/internal/store"
 	"github.com/veripost/veripost/internal/upload"
 )
-
-// unsetValue is the filter value that selects packages whose machine or
-// controller is not set.
-const unsetValue = "-"
 
 var pageSizes = []int{25, 50, 100}
 
@@ -32,14 +27,14 @@ var listColumns = []struct {
 	Sortable   bool
 	DefaultAsc bool
 }{
-	{store.BrowseSortName, "Name", false, true, true},
-	{store.BrowseSortMachine, "Machine", false, true, true},
-	{store.BrowseSortController, "Controller", false, true, true},
-	{store.BrowseSortPlatform, "Platform", false, true, true},
-	{store.BrowseSortStatus, "Status", false, true, true},
-	{store.BrowseSortFiles, "Files", true, true, false},
-	{store.BrowseSortDiagnostics, "Diagnostics", true, true, false},
-	{store.BrowseSortUploaded, "Last upload", false, true, false},
+	{catalog.BrowseSortName, "Name", false, true, true},
+	{catalog.BrowseSortMachine, "Machine", false, true, true},
+	{catalog.BrowseSortController, "Controller", false, true, true},
+	{catalog.BrowseSortPlatform, "Platform", false, true, true},
+	{catalog.BrowseSortStatus, "Status", false, true, true},
+	{catalog.BrowseSortFiles, "Files", true, true, false},
+	{catalog.BrowseSortDiagnostics, "Diagnostics", true, true, false},
+	{catalog.BrowseSortUploaded, "Last upload", false, true, false},
 }
 
 type column struct {
@@ -50,7 +45,7 @@ type column struct {
 }
 
 type listRow struct {
-	store.BrowseRow
+	catalog.BrowseRow
 	// Analysed: the latest version was indexed, so its error and warning
 	// counts are known.
 	Analysed bool
@@ -79,10 +74,11 @@ type listData struct {
 	F                listFilters
 	Filtered         bool
 	ClearURL         string
-	Facets           store.BrowseFacets
+	Facets           catalog.BrowseFacets
 	Statuses         []catalog.Status
 	PageSizes        []int
 	Deleted          string
+	Welcome          bool // first page after setup
 }
 
 // query builds the list address for filters f on page n.
@@ -100,7 +96,7 @@ func (f listFilters) query(n int) string {
 	if f.Controller != "" {
 		v.Set("controller", f.Controller)
 	}
-	if f.Sort != store.BrowseSortUploaded || !f.Desc {
+	if f.Sort != catalog.BrowseSortUploaded || !f.Desc {
 		v.Set("sort", f.Sort)
 		if f.Desc {
 			v.Set("dir", "desc")
@@ -141,15 +137,15 @@ func (u *UI) list(w http.ResponseWriter, r *http.Request) {
 	if !validStatus(f.Status) {
 		f.Status = ""
 	}
-	if !store.ValidBrowseSort(f.Sort) {
-		f.Sort = store.BrowseSortUploaded
+	if !catalog.ValidBrowseSort(f.Sort) {
+		f.Sort = catalog.BrowseSortUploaded
 	}
 	switch qv.Get("dir") {
 	case "asc":
 	case "desc":
 		f.Desc = true
 	default:
-		f.Desc = f.Sort == store.BrowseSortUploaded || f.Sort == store.BrowseSortFiles
+		f.Desc = f.Sort == catalog.BrowseSortUploaded || f.Sort == catalog.BrowseSortFiles
 	}
 	if n, err := strconv.Atoi(qv.Get("per")); err == nil {
 		for _, s := range pageSizes {
@@ -163,10 +159,10 @@ func (u *UI) list(w http.ResponseWriter, r *http.Request) {
 		pageN = 1
 	}
 
-	q := store.BrowseQuery{Search: f.Search, Status: catalog.Status(f.Status), Sort: f.Sort, Desc: f.Desc,
+	q := catalog.BrowseQuery{Search: f.Search, Status: catalog.Status(f.Status), Sort: f.Sort, Desc: f.Desc,
 		Limit: f.Per, Offset: (pageN - 1) * f.Per}
-	q.Machine = filterValue(f.Machine)
-	q.Controller = filterValue(f.Controller)
+	q.Machine = catalog.FilterValue(f.Machine)
+	q.Controller = catalog.FilterValue(f.Controller)
 	res, err := u.Store.BrowsePackages(r.Context(), q)
 	if err != nil {
 		u.fail(w, r, err)
@@ -186,7 +182,7 @@ func (u *UI) list(w http.ResponseWriter, r *http.Request) {
 		Columns: make([]column, 0, len(listColumns)), Total: res.Total, Page: pageN, Pages: pages, F: f,
 		Filtered: f.Search != "" || f.Status != "" || f.Machine != "" || f.Controller != "",
 		Facets:   facets, Statuses: append(append([]catalog.Status{}, stages...), catalog.StatusError),
-		PageSizes: pageSizes, Deleted: qv.Get("deleted"),
+		PageSizes: pageSizes, Deleted: qv.Get("deleted"), Welcome: qv.Get("welcome") == "1",
 	}
 	clear := listFilters{Sort: f.Sort, Desc: f.Desc, Per: f.Per}
 	d.ClearURL = clear.query(1)
@@ -220,18 +216,9 @@ func (u *UI) list(w http.ResponseWriter, r *http.Request) {
 		d.NextURL = f.query(pageN + 1)
 	}
 	d.PageLinks = pageLinks(pageN, pages, f.query)
-	u.render(w, r, http.StatusOK, "list", u.newPage(r, "Packages", "packages", d))
-}
-
-func filterValue(v string) *string {
-	switch v {
-	case "":
-		return nil
-	case unsetValue:
-		empty := ""
-		return &empty
-	}
-	return &v
+	pg := u.newPage(r, "Packages", "packages", d)
+	pg.Wide = true // the table uses the page's width
+	u.render(w, r, http.StatusOK, "list", pg)
 }
 
 // pageLinks lists the first, last and nearby pages, with gaps.
@@ -284,15 +271,20 @@ func (u *UI) acceptAttr() string {
 }
 
 type packageData struct {
-	Pkg         catalog.Package
-	Versions    []catalog.Version
-	Latest      catalog.Version
-	Diagnostics []index.DiagnosticRow
-	DiagCounts  map[string]int
-	DiagShown   int // how many are listed (the rest are counted only)
-	DiagHook    bool
-	DiagError   bool
-	TotalBytes  int64
+	Pkg            catalog.Package
+	Versions       []catalog.Version
+	Latest         catalog.Version
+	Diagnostics    []index.DiagnosticRow // one page of findings (infos aggregated)
+	DiagCounts     map[string]int
+	DiagGroups     []index.DiagnosticGroup
+	DiagFilter     index.DiagnosticFilter
+	DiagFilterName string // the filtered file's name
+	DiagPage       pager
+	DiagHook       bool
+	// MoreVersions: the table lists the newest maxListedVersions only.
+	MoreVersions bool
+	DiagError    bool
+	TotalBytes   int64
 	// Shown is the version whose files and diagnostics the page lists: the
 	// latest, or an older one chosen with ?version=N (Older).
 	Shown  catalog.Version
@@ -301,11 +293,41 @@ type packageData struct {
 	LibUse map[string]*libUse // by file id: packages with exactly this library (see libUsage)
 	// Similar: posts like this one, and the one it nearly duplicates.
 	Similar similarPosts
+	// Compare is what the page offers to compare with (nil without compare).
+	Compare *compareChoices
+	// History is the package's audit trail, newest first.
+	History []auth.Event
+	// CanDelete: the viewer may delete this package (admins any; engineers
+	// and reviewers their own).
+	CanDelete bool
 }
 
-// maxListedDiagnostics bounds the package page's list; the counts stay
-// complete.
-const maxListedDiagnostics = 500
+// diagnosticsPerPage is how many findings one page of the package page's
+// list shows (infos count once per code and name).
+const diagnosticsPerPage = 100
+
+// pager links the pages of a list.
+type pager struct {
+	Page, Pages, Total int
+	Prev, Next         string
+}
+
+// maxListedVersions bounds the package page's versions table (the API
+// pages through all of them).
+const maxListedVersions = 100
+
+// versionDiagnostics lists a version's findings as the API does.
+func (u *UI) versionDiagnostics(r *http.Request, versionID string, f index.DiagnosticFilter) ([]index.DiagnosticRow, error) {
+	files, err := u.Index.AnalysedFiles(r.Context(), versionID)
+	if err != nil {
+		return nil, err
+	}
+	res, err := u.Index.Result(r.Context(), versionID)
+	if err != nil && !errors.Is(err, catalog.ErrNotFound) {
+		return nil, err
+	}
+	return index.Diagnostics(files, res, f), nil
+}
 
 func (u *UI) pkg(w http.ResponseWriter, r *http.Request) {
 	id := chi.URLParam(r, "id")
@@ -318,12 +340,13 @@ func (u *UI) pkg(w http.ResponseWriter, r *http.Request) {
 		u.fail(w, r, err)
 		return
 	}
-	vs, err := u.Store.ListVersions(r.Context(), id)
+	vp, err := u.Store.ListVersions(r.Context(), id, maxListedVersions, "")
 	if err != nil {
 		u.fail(w, r, err)
 		return
 	}
-	d := packageData{Pkg: p, Versions: vs, DiagHook: u.Index != nil, DiagCounts: map[string]int{}, Files: p.Files}
+	vs := vp.Items
+	d := packageData{Pkg: p, Versions: vs, MoreVersions: vp.NextCursor != "", DiagHook: true, DiagCounts: map[string]int{}, Files: p.Files}
 	want := p.LatestVersion
 	if q := r.URL.Query().Get("version"); q != "" {
 		n, err := strconv.Atoi(q)
@@ -333,21 +356,20 @@ func (u *UI) pkg(w http.ResponseWriter, r *http.Request) {
 		}
 		want = n
 	}
-	found := false
-	for _, v := range vs {
-		if v.Number == p.LatestVersion {
-			d.Latest = v
-		}
-		if v.Number == want {
-			d.Shown, found = v, true
-		}
-	}
-	if !found && want != p.LatestVersion {
-		u.notFound(w, r, fmt.Sprintf("%s has no version %d. The versions table on the package page lists them all.", p.Name, want), "")
+	if d.Latest, err = u.Store.LatestVersion(r.Context(), id); err != nil {
+		u.fail(w, r, err)
 		return
 	}
-	if !found {
-		d.Shown = d.Latest
+	d.Shown = d.Latest
+	if want != p.LatestVersion {
+		if d.Shown, err = u.Store.VersionByNumber(r.Context(), id, want); err != nil {
+			if errors.Is(err, catalog.ErrNotFound) {
+				u.notFound(w, r, fmt.Sprintf("%s has no version %d. The versions table on the package page lists them all.", p.Name, want), "")
+				return
+			}
+			u.fail(w, r, err)
+			return
+		}
 	}
 	for _, f := range p.Files {
 		d.TotalBytes += f.Size
@@ -361,19 +383,74 @@ func (u *UI) pkg(w http.ResponseWriter, r *http.Request) {
 	}
 	d.LibUse = u.libUsage(r, d.Files)
 	d.Similar = u.similarPosts(r, d.Latest)
-	if u.Index != nil && d.Shown.ParserVersion != "" {
-		rows, err := u.Index.VersionDiagnostics(r.Context(), d.Shown.ID, "", "")
+	if d.Older {
+		d.TotalBytes = 0
+		for _, f := range d.Files {
+			d.TotalBytes += f.Size
+		}
+	}
+	d.Compare = u.compareChoices(r, p, d.Files)
+	uploaders := make([]string, 0, len(vs))
+	for _, v := range vs {
+		uploaders = append(uploaders, v.UploadedBy)
+	}
+	d.CanDelete = auth.MayDeletePackage(auth.ActorFrom(r.Context()), uploaders)
+	if u.Auth != nil {
+		h, err := u.Auth.PackageHistory(r.Context(), id, 50, 0)
+		if err != nil {
+			u.Log.WarnContext(r.Context(), "loading the package history failed", "package", id, "err", err)
+		}
+		d.History = h.Items
+	}
+	if d.Shown.ParserVersion != "" {
+		q := r.URL.Query()
+		d.DiagFilter = index.DiagnosticFilter{Severity: q.Get("dsev"), Code: q.Get("dcode"), FileID: q.Get("dfile")}
+		rows, err := u.versionDiagnostics(r, d.Shown.ID, d.DiagFilter)
 		if err != nil {
 			u.Log.WarnContext(r.Context(), "loading diagnostics failed", "package", id, "err", err)
 			d.DiagError = true
 		}
 		for _, row := range rows {
 			d.DiagCounts[row.Severity]++
+			if row.FileID != "" && row.FileID == d.DiagFilter.FileID {
+				d.DiagFilterName = row.Filename
+			}
 		}
-		// Errors and warnings first; the (often many) infos after them.
-		sort.SliceStable(rows, func(i, j int) bool { return severityRank(rows[i].Severity) < severityRank(rows[j].Severity) })
-		d.DiagShown = min(len(rows), maxListedDiagnostics)
-		d.Diagnostics = rows[:d.DiagShown]
+		d.DiagGroups = index.Groups(rows)
+		findings := index.Findings(rows)
+		page, _ := strconv.Atoi(q.Get("dpage"))
+		d.DiagPage = paginate(r.URL, "dpage", page, len(findings), diagnosticsPerPage, "#diagnostics")
+		lo := (d.DiagPage.Page - 1) * diagnosticsPerPage
+		d.Diagnostics = findings[lo:min(lo+diagnosticsPerPage, len(findings))]
 	}
-	u.render(w, r, http.StatusOK, "package", u.newPage(r, p.Name, "packages", d))
+	pg := u.newPage(r, p.Name, "packages", d)
+	pg.Key = p.ID
+	u.render(w, r, http.StatusOK, "package", pg)
+}
+
+// paginate works out page (1-based, clamped) of total items and the links
+// to its neighbours: u with the page parameter changed, plus fragment.
+func paginate(u *url.URL, param string, page, total, per int, fragment string) pager {
+	p := pager{Total: total, Pages: max(1, (total+per-1)/per)}
+	p.Page = min(max(page, 1), p.Pages)
+	link := func(n int) string {
+		q := u.Query()
+		if n <= 1 {
+			q.Del(param)
+		} else {
+			q.Set(param, strconv.Itoa(n))
+		}
+		s := u.Path
+		if e := q.Encode(); e != "" {
+			s += "?" + e
+		}
+		return s + fragment
+	}
+	if p.Page > 1 {
+		p.Prev = link(p.Page - 1)
+	}
+	if p.Page < p.Pages {
+		p.Next = link(p.Page + 1)
+	}
+	return p
 }

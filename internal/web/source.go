@@ -14,11 +14,14 @@ import (
 
 	"github.com/go-chi/chi/v5"
 
+	"github.com/veripost/veripost/internal/analysis"
 	"github.com/veripost/veripost/internal/blob"
 	"github.com/veripost/veripost/internal/catalog"
+	"github.com/veripost/veripost/internal/index"
 	"github.com/veripost/veripost/internal/search"
 	"github.com/veripost/veripost/internal/textfile"
 	"github.com/veripost/veripost/internal/upg"
+	"github.com/veripost/veripost/internal/upload"
 )
 
 // maxDisplayBytes bounds what the source view renders; larger files are
@@ -65,6 +68,8 @@ type sourceData struct {
 	DiagCounts  map[string]int
 	// Symbols: click a name to go to its definition (needs the index).
 	Symbols bool
+	// Explain: sections, attributes and selected lines can be explained.
+	Explain bool
 }
 
 func (u *UI) source(w http.ResponseWriter, r *http.Request) {
@@ -88,7 +93,7 @@ func (u *UI) source(w http.ResponseWriter, r *http.Request) {
 		u.fail(w, r, err)
 		return
 	}
-	d := sourceData{Pkg: p, File: f, Symbols: u.Index != nil}
+	d := sourceData{Pkg: p, File: f, Symbols: true, Explain: u.Explain != nil}
 	if d.Version, err = u.Store.GetVersion(ctx, f.VersionID); err != nil {
 		u.fail(w, r, err)
 		return
@@ -101,20 +106,25 @@ func (u *UI) source(w http.ResponseWriter, r *http.Request) {
 	case f.ContentKind == "binary":
 		d.Notice = "This is a binary file (for example a compiled .CTL), so it cannot be shown as text. Download it to use it."
 	case f.Size > maxDisplayBytes:
-		d.Notice = fmt.Sprintf("This file is too large to show in the browser (%s). Download it to read it.", humanBytes(f.Size))
+		d.Notice = fmt.Sprintf("This file is too large to show in the browser (%s). Download it to read it.", upload.HumanBytes(f.Size))
 	default:
 		src, err := u.readBlob(r, f)
 		if err != nil {
 			u.blobFail(w, r, err, f)
 			return
 		}
-		if bytes.IndexByte(src, 0) >= 0 {
+		if textfile.IsBinary(src) {
 			d.Notice = "This file contains binary data, so it cannot be shown as text. Download it to use it."
 			break
 		}
-		var a analysis
+		af, err := u.fileAnalysis(r, f, src)
+		if err != nil {
+			u.fail(w, r, err)
+			return
+		}
+		var a view
 		if upg.KindOf(f.Filename).IsSource() {
-			a = safeAnalyze(u, r, f.Filename, src)
+			a = viewOf(af, src)
 		}
 		d.Parsed = a.parsed
 		u.linkLibraries(r, &d, &a, src)
@@ -122,7 +132,7 @@ func (u *UI) source(w http.ResponseWriter, r *http.Request) {
 		if u.Search != nil {
 			linkSimilarSections(d.Outline, f.SHA256, r.URL.Path)
 		}
-		d.Diags = u.fileDiagnostics(r, d.Version, f, a.diags)
+		d.Diags = u.fileDiagnostics(r, d.Version, f, af)
 		d.DiagCounts = map[string]int{}
 		marks := map[int]string{}
 		for _, dg := range d.Diags {
@@ -130,7 +140,7 @@ func (u *UI) source(w http.ResponseWriter, r *http.Request) {
 			if dg.Severity == "info" {
 				continue // notes are listed, not flagged in the margin
 			}
-			if cur, ok := marks[dg.Line]; !ok || severityRank(dg.Severity) < severityRank(cur) {
+			if cur, ok := marks[dg.Line]; !ok || index.SeverityRank(dg.Severity) < index.SeverityRank(cur) {
 				marks[dg.Line] = dg.Severity
 			}
 		}
@@ -140,7 +150,7 @@ func (u *UI) source(w http.ResponseWriter, r *http.Request) {
 		d.Highlighted = len(a.spans) > 0
 	}
 	pg := u.newPage(r, f.Filename+" · "+p.Name, "packages", d)
-	pg.Wide = true
+	pg.Wide, pg.Key = true, f.ID
 	u.render(w, r, http.StatusOK, "source", pg)
 }
 
@@ -158,45 +168,41 @@ func linkSimilarSections(groups []outlineGroup, sha, from string) {
 	}
 }
 
-func severityRank(s string) int {
-	switch s {
-	case "error":
-		return 0
-	case "warning":
-		return 1
-	}
-	return 2
-}
-
-// fileDiagnostics are the index's findings for the file (the parser's and
-// the package resolver's); without the index, the parser's own.
-func (u *UI) fileDiagnostics(r *http.Request, v catalog.Version, f catalog.File, parsed []sourceDiag) []sourceDiag {
-	if u.Index == nil || v.ParserVersion == "" {
-		return parsed
-	}
-	rows, err := u.Index.VersionDiagnostics(r.Context(), v.ID, "", f.ID)
+// fileAnalysis is the stored analysis of the file; a version not analysed
+// yet (still being ingested) is analysed on the fly instead.
+func (u *UI) fileAnalysis(r *http.Request, f catalog.File, src []byte) (*analysis.File, error) {
+	files, err := u.Index.AnalysedFiles(r.Context(), f.VersionID)
 	if err != nil {
-		u.Log.WarnContext(r.Context(), "loading diagnostics for the source view failed; showing the parser's", "file", f.ID, "err", err)
-		return parsed
+		return nil, err
 	}
-	out := make([]sourceDiag, 0, len(rows))
-	for _, d := range rows {
-		out = append(out, sourceDiag{Line: d.Line, Col: d.Col, Severity: d.Severity, Code: d.Code, Message: d.Message})
+	for _, sf := range files {
+		if sf.ID == f.ID && sf.Analysis != nil {
+			return sf.Analysis, nil
+		}
 	}
-	sort.SliceStable(out, func(i, j int) bool { return out[i].Line < out[j].Line })
-	return out
+	return analysis.AnalyzeFile(f.Filename, src), nil
 }
 
-// safeAnalyze runs the parser hook; a parser bug must not cost the reader
-// the file, so a panic falls back to plain text.
-func safeAnalyze(u *UI, r *http.Request, name string, src []byte) (a analysis) {
-	defer func() {
-		if v := recover(); v != nil {
-			u.Log.ErrorContext(r.Context(), "analysing source for display failed; showing plain text", "file", name, "panic", v)
-			a = analysis{}
+// fileDiagnostics are the file's findings as the package page lists them
+// (its own and the cross-file ones placed in it); before the version is
+// analysed, the file's own.
+func (u *UI) fileDiagnostics(r *http.Request, v catalog.Version, f catalog.File, af *analysis.File) []sourceDiag {
+	var out []sourceDiag
+	if v.ParserVersion != "" {
+		rows, err := u.versionDiagnostics(r, v.ID, index.DiagnosticFilter{FileID: f.ID})
+		if err == nil {
+			for _, d := range rows {
+				out = append(out, sourceDiag{Line: d.Line, Col: d.Col, Severity: d.Severity, Code: d.Code, Message: d.Message})
+			}
+			sort.SliceStable(out, func(i, j int) bool { return out[i].Line < out[j].Line })
+			return out
 		}
-	}()
-	return analyzeUPG(name, src)
+		u.Log.WarnContext(r.Context(), "loading diagnostics for the source view failed; showing the file's own", "file", f.ID, "err", err)
+	}
+	for _, d := range af.Diagnostics() {
+		out = append(out, sourceDiag{Line: d.Line, Col: d.Col, Severity: d.Severity.String(), Code: d.Code, Message: d.Message})
+	}
+	return out
 }
 
 func (u *UI) readBlob(r *http.Request, f catalog.File) ([]byte, error) {
@@ -271,18 +277,17 @@ func renderSource(src []byte, win1252 bool, spans []span, marks map[int]string) 
 	sb.Grow(len(src)*3 + 32*bytes.Count(src, []byte{'\n'}))
 	si := 0
 	line := 0
-	for off := 0; ; {
-		end := bytes.IndexByte(src[off:], '\n')
-		next := len(src)
-		if end < 0 {
-			end = len(src)
-		} else {
-			end += off
-			next = end + 1
-		}
-		text := end
-		if text > off && src[text-1] == '\r' {
-			text--
+	// Lines end where the parser's do (LF, CRLF or a lone CR), so line
+	// numbers and #L anchors match diagnostics and the outline.
+	lr := textfile.NewLineReader(src)
+	for {
+		off, text, _, ok := lr.Next()
+		if !ok {
+			if line == 0 { // an empty file still shows one empty line
+				off, text = 0, 0
+			} else {
+				break
+			}
 		}
 		line++
 		if (line-1)%linesPerChunk == 0 {
@@ -323,12 +328,19 @@ func renderSource(src []byte, win1252 bool, spans []span, marks map[int]string) 
 					// Focusable so keyboard users can read the explanation
 					// (shown by CSS on focus; the mouse gets the title).
 					tip := template.HTMLEscapeString(s.lib.tip)
-					sb.WriteString(`<span class="lib-missing" tabindex="0" title="` + tip + `" data-tip="` + tip + `">not in this package</span>`)
+					if s.lib.href != "" {
+						// To the variants of this library VeriPost holds.
+						sb.WriteString(`<a class="lib-missing" href="` + template.HTMLEscapeString(s.lib.href) + `" title="` + tip + `" data-tip="` + tip + `">not in this package: see the variants</a>`)
+					} else {
+						sb.WriteString(`<span class="lib-missing" tabindex="0" title="` + tip + `" data-tip="` + tip + `">not in this package</span>`)
+					}
 				}
 			case s.sym != "":
 				// Keyboard users reach symbols through the outline; thousands
 				// of tab stops in the code would trap them.
-				sb.WriteString(`<a class=` + cls + ` href="/symbols/` + template.HTMLEscapeString(url.PathEscape(s.sym)) + `" tabindex=-1>`)
+				// The link names the canonical form: the page compares
+				// links by it (see app.js), so it never re-derives it.
+				sb.WriteString(`<a class=` + cls + ` href="/symbols/` + template.HTMLEscapeString(url.PathEscape(upg.CanonicalName(s.sym))) + `" tabindex=-1>`)
 				writeText(&sb, src[a:b], win1252)
 				sb.WriteString(`</a>`)
 			default:
@@ -340,8 +352,7 @@ func renderSource(src []byte, win1252 bool, spans []span, marks map[int]string) 
 		}
 		writeText(&sb, src[pos:text], win1252)
 		sb.WriteString("</div>\n")
-		off = next
-		if off >= len(src) {
+		if !ok {
 			break
 		}
 	}

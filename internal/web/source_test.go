@@ -95,11 +95,3 @@ func TestPageLinks(t *testing.T) {
 		t.Errorf("pages = %s, want %s", got, want)
 	}
 }
-
-func TestHumanBytes(t *testing.T) {
-	for n, want := range map[int64]string{0: "0 bytes", 1: "1 byte", 1023: "1023 bytes", 1024: "1 KiB", 36164: "35.3 KiB", 64 << 20: "64 MiB"} {
-		if got := humanBytes(n); got != want {
-			t.Errorf("humanBytes(%d) = %s, want %s", n, got, want)
-		}
-	}
-}

@@ -37,11 +37,11 @@ type symbolData struct {
 	// Other packages using the symbol (latest versions).
 	Others     []index.SymbolPackage
 	OtherTotal int
-	// The symbol page: every package, paginated.
-	Packages         []index.SymbolPackage
-	Total            int
-	Page, Pages      int
-	PrevURL, NextURL string
+	// The symbol page: every package, a page at a time (cursor links).
+	Packages          []index.SymbolPackage
+	Total             int
+	TotalExact        bool
+	FirstURL, NextURL string
 }
 
 // symbolHref is where a symbol's occurrence is shown: the same file by
@@ -78,10 +78,6 @@ const symbolPageSize = 20
 func (u *UI) symbolPanel(w http.ResponseWriter, r *http.Request) {
 	id, fileID := chi.URLParam(r, "id"), chi.URLParam(r, "file_id")
 	name := strings.TrimSpace(r.URL.Query().Get("name"))
-	if u.Index == nil {
-		u.renderError(w, r, http.StatusNotFound, "No index", "Looking up symbols needs the package index, which this server does not have.", "")
-		return
-	}
 	if name == "" || len(name) > 200 {
 		u.renderError(w, r, http.StatusBadRequest, "No symbol", "Say which name to look up.", "")
 		return
@@ -129,12 +125,12 @@ func (u *UI) fillPackageSymbol(r *http.Request, d *symbolData, versionID string)
 		}
 		d.References[i].Occ = append(d.References[i].Occ, o)
 	}
-	pkgs, total, err := u.Index.SymbolUsage(r.Context(), d.Canonical, symbolPageSize, 0)
+	page, err := u.Index.SymbolUsage(r.Context(), d.Canonical, symbolPageSize, "")
 	if err != nil {
 		return err
 	}
-	d.OtherTotal = total
-	for _, sp := range pkgs {
+	d.OtherTotal = page.Total
+	for _, sp := range page.Packages {
 		if sp.PackageID == d.PackageID {
 			d.OtherTotal--
 			continue
@@ -147,25 +143,26 @@ func (u *UI) fillPackageSymbol(r *http.Request, d *symbolData, versionID string)
 // symbolPage lists every package that defines or uses a name.
 func (u *UI) symbolPage(w http.ResponseWriter, r *http.Request) {
 	name := strings.TrimSpace(chi.URLParam(r, "name"))
-	if u.Index == nil {
-		u.renderError(w, r, http.StatusNotFound, "Symbol lookup is not available",
-			"Finding where attributes and sections are defined and used needs the package index, which this server does not have.", "")
-		return
-	}
 	if name == "" || len(name) > 200 {
 		u.notFound(w, r, "There is no symbol with this name.", "")
 		return
 	}
-	pageN, err := strconv.Atoi(r.URL.Query().Get("page"))
-	if err != nil || pageN < 1 {
-		pageN = 1
+	after := r.URL.Query().Get("after")
+	d := symbolData{Name: name, Canonical: upg.CanonicalName(name), Catalog: upg.Lookup(name)}
+	page, err := u.Index.SymbolUsage(r.Context(), d.Canonical, symbolPageSize, after)
+	if errors.Is(err, catalog.ErrBadCursor) {
+		http.Redirect(w, r, "/symbols/"+url.PathEscape(name), http.StatusSeeOther)
+		return
 	}
-	d := symbolData{Name: name, Canonical: upg.CanonicalName(name), Catalog: upg.Lookup(name), Page: pageN}
-	d.Packages, d.Total, err = u.Index.SymbolUsage(r.Context(), d.Canonical, symbolPageSize, (pageN-1)*symbolPageSize)
 	if err != nil {
 		u.fail(w, r, err)
 		return
 	}
+	if len(page.Packages) == 0 && after == "" && len(d.Catalog) == 0 {
+		u.notFound(w, r, "No package defines or uses "+name+", and the language catalogue does not know it. Check the spelling.", "symbol "+name)
+		return
+	}
+	d.Packages, d.Total, d.TotalExact = page.Packages, page.Total, page.TotalExact
 	for _, p := range d.Packages {
 		for _, o := range p.Occurrences {
 			if d.Kind == "" {
@@ -173,13 +170,12 @@ func (u *UI) symbolPage(w http.ResponseWriter, r *http.Request) {
 			}
 		}
 	}
-	d.Pages = max((d.Total+symbolPageSize-1)/symbolPageSize, 1)
-	link := func(n int) string { return "/symbols/" + url.PathEscape(name) + "?page=" + strconv.Itoa(n) }
-	if pageN > 1 {
-		d.PrevURL = link(pageN - 1)
+	link := "/symbols/" + url.PathEscape(name)
+	if after != "" {
+		d.FirstURL = link
 	}
-	if pageN < d.Pages {
-		d.NextURL = link(pageN + 1)
+	if page.NextCursor != "" {
+		d.NextURL = link + "?after=" + url.QueryEscape(page.NextCursor)
 	}
 	u.render(w, r, http.StatusOK, "symbol", u.newPage(r, name, "packages", d))
 }

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"strings"
 
+	"github.com/veripost/veripost/internal/analysis"
 	"github.com/veripost/veripost/internal/upg"
 )
 
@@ -40,43 +41,48 @@ type sourceDiag struct {
 	Message  string
 }
 
-// analysis is what the source view takes from the UPG parser.
-type analysis struct {
+// view is what the source view shows of a file's analysis.
+type view struct {
 	spans   []span
 	outline []outlineGroup
-	diags   []sourceDiag // the parser's own findings (the index adds the resolver's)
 	parsed  bool
 }
 
-// analyzeUPG parses a UPG source file (on request, from its bytes) for
-// highlighting, symbol links and the outline. The tokens are the lexer's,
-// so the colours follow the same kinds as the API.
-func analyzeUPG(name string, src []byte) analysis {
-	f := upg.Parse(name, src)
-	a := analysis{parsed: true}
-
+// viewOf builds the source view from a file's stored analysis: the stored
+// tokens highlight, the stored references make names links, the stored
+// outline fills the sidebar. Nothing is parsed per view.
+func viewOf(f *analysis.File, src []byte) view {
+	a := view{parsed: f.Outline != nil}
 	// Names the parser sees as uses of an attribute, section or define
 	// (section parameters are local and not looked up).
 	refAt := map[int]bool{}
-	for _, r := range f.References() {
-		if !r.Param {
-			refAt[r.Offset] = true
+	if f.Facts != nil {
+		for _, r := range f.Facts.References {
+			if !r.Param {
+				refAt[r.Offset] = true
+			}
 		}
 	}
-	a.spans = make([]span, 0, len(f.Tokens)/2)
-	for _, t := range f.Tokens {
+	toks := analysis.Tokens(f.Tokens)
+	a.spans = make([]span, 0, len(toks)/2)
+	for _, t := range toks {
 		switch t.Kind {
 		case upg.TokSpace, upg.TokEOL, upg.TokInvalid:
 			continue
 		}
-		s := span{class: t.Kind.String(), off: int(t.Offset), end: int(t.End)}
-		if t.Kind == upg.TokName || (t.Kind == upg.TokVariable && refAt[int(t.Offset)]) {
+		if t.End > len(src) {
+			break
+		}
+		s := span{class: t.Kind.String(), off: t.Offset, end: t.End}
+		if t.Kind == upg.TokName || (t.Kind == upg.TokVariable && refAt[t.Offset]) {
 			s.sym = strings.TrimSpace(string(src[t.Offset:t.End]))
 		}
 		a.spans = append(a.spans, s)
 	}
-
-	o := f.Outline()
+	if f.Outline == nil {
+		return a
+	}
+	o := f.Outline
 	if len(o.Headers) > 0 {
 		g := outlineGroup{Kind: "header", Title: "Header"}
 		for _, h := range o.Headers {
@@ -130,10 +136,6 @@ func analyzeUPG(name string, src []byte) analysis {
 			g.Items = append(g.Items, outlineEntry{Label: s.Name, Detail: detail, Line: s.Line, Symbol: s.Name})
 		}
 		a.outline = append(a.outline, g)
-	}
-
-	for _, d := range f.Diagnostics {
-		a.diags = append(a.diags, sourceDiag{Line: d.Line, Col: d.Col, Severity: d.Severity.String(), Code: d.Code, Message: d.Message})
 	}
 	return a
 }

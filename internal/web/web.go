@@ -2,8 +2,9 @@
 // templates plus a little hand-written JavaScript and CSS, all embedded in
 // the binary (no build step, no CDN, no external fonts: it works offline).
 //
-// The pages read through small interfaces defined here (Store, Blobs,
-// Index); everything that changes data (upload, edit, delete) goes
+// The pages read through the same domain interfaces as the JSON API
+// (catalog.Repository, catalog.Browser, index.Reader), so the UI shows
+// nothing the API cannot give; everything that changes data (upload, edit, delete) goes
 // from the browser to the JSON API under /api/v1, so the UI and scripts use
 // the same validated paths.
 package web
@@ -21,22 +22,21 @@ import (
 	"github.com/go-chi/chi/v5/middleware"
 
 	"github.com/veripost/veripost/internal/apperror"
+	"github.com/veripost/veripost/internal/auth"
+	"github.com/veripost/veripost/internal/auth/authhttp"
 	"github.com/veripost/veripost/internal/blob"
 	"github.com/veripost/veripost/internal/catalog"
+	"github.com/veripost/veripost/internal/compare"
 	"github.com/veripost/veripost/internal/index"
-	"github.com/veripost/veripost/internal/store"
+	"github.com/veripost/veripost/internal/loader"
 	"github.com/veripost/veripost/internal/upload"
 )
 
-// Store is what the pages read. *store.DB implements it.
+// Store is what the pages read of packages: the same catalogue
+// interfaces the API serves (*store.DB implements them).
 type Store interface {
-	BrowsePackages(ctx context.Context, q store.BrowseQuery) (store.BrowseResult, error)
-	BrowseFacets(ctx context.Context) (store.BrowseFacets, error)
-	GetPackage(ctx context.Context, id string) (catalog.Package, error)
-	ListVersions(ctx context.Context, packageID string) ([]catalog.Version, error)
-	GetVersion(ctx context.Context, versionID string) (catalog.Version, error)
-	VersionFiles(ctx context.Context, versionID string) ([]catalog.File, error)
-	GetFile(ctx context.Context, packageID, fileID string) (catalog.File, error)
+	catalog.Repository
+	catalog.Browser
 }
 
 // Blobs reads stored file bytes (for the source view). blob.Store
@@ -45,33 +45,29 @@ type Blobs interface {
 	Open(ctx context.Context, key string) (blob.Object, error)
 }
 
-// Index reads the package index (the parser's and resolver's findings).
-// *store.DB implements it. It is optional: without it the pages show the
-// parser's findings for one file only and no cross-file navigation.
-type Index interface {
-	VersionDiagnostics(ctx context.Context, versionID, severity, fileID string) ([]index.DiagnosticRow, error)
-	VersionSymbol(ctx context.Context, versionID, canonical string) ([]index.SymbolOccurrence, error)
-	SymbolUsage(ctx context.Context, canonical string, limit, offset int) ([]index.SymbolPackage, int, error)
-	// VersionLibraries: how a version's :LIBRARY=/:INCLUDE= paths resolved.
-	VersionLibraries(ctx context.Context, versionID string) ([]index.LibraryUse, error)
-	// LibraryNames, LibraryVariants and LibraryPackages answer "which
-	// variants of MILL.LIB exist, and which posts use this exact one?".
-	LibraryNames(ctx context.Context, limit int) ([]store.LibraryName, error)
-	LibraryVariants(ctx context.Context, name string) ([]index.LibraryVariant, error)
-	LibraryPackages(ctx context.Context, sha string) ([]index.PackageRef, error)
-}
-
 // Deps is what the UI needs.
 type Deps struct {
 	Store   Store
 	Blobs   Blobs
-	Index   Index  // optional
-	Search  Search // optional: search, alike posts and sections
+	Index   index.Reader // the same index reader the API uses
+	Search  Search       // optional: search, alike posts and sections
 	Limits  upload.Limits
 	Log     *slog.Logger
 	Version string
 	// APIPrefix is where the JSON API lives (default "/api/v1").
 	APIPrefix string
+	// Compare compares versions, packages and library variants (optional:
+	// without it the compare pages are absent).
+	Compare *compare.Service
+	// Explain loads analysed versions for the explanation pages (optional:
+	// without it the pages offer no explanations).
+	Explain *loader.Loader
+	// Auth and Guard serve sign-in, accounts and the audit trail; the
+	// guard's middleware (in front of the UI) decides who sees what.
+	Auth  *auth.Service
+	Guard *authhttp.Guard
+	// OIDCRedirectURL overrides the single sign-on callback address.
+	OIDCRedirectURL string
 }
 
 // UI serves the pages. It is an http.Handler.
@@ -106,11 +102,24 @@ func (u *UI) routes() chi.Router {
 	r.Get("/packages/{id}", u.pkg)
 	r.Get("/packages/{id}/files/{file_id}", u.source)
 	r.Get("/packages/{id}/files/{file_id}/symbol", u.symbolPanel)
+	u.explainRoutes(r)
 	r.Get("/symbols/{name}", u.symbolPage)
 	r.Get("/libraries", u.libraries)
 	r.Get("/libraries/{name}", u.library)
 	r.Get("/search", u.searchPage)
 	r.Get("/sections/{id}/similar", u.similarSectionsPage)
+	r.Get("/compare", u.comparePage)
+	r.Get("/login", u.loginPage)
+	r.Post("/login", u.loginPost)
+	r.Post("/logout", u.logout)
+	r.Get("/setup", u.setupPage)
+	r.Post("/setup", u.setupPost)
+	r.Get("/auth/oidc/start", u.ssoStart)
+	r.Get("/auth/oidc/callback", u.ssoCallback)
+	r.Get("/account", u.account)
+	r.Get("/admin/users", u.adminUsers)
+	r.Get("/admin/tokens", u.adminTokens)
+	r.Get("/admin/audit", u.auditPage)
 	r.Get("/static/*", u.static)
 	r.Get("/favicon.ico", u.assets.favicon)
 	r.NotFound(func(w http.ResponseWriter, r *http.Request) {
@@ -122,6 +131,9 @@ func (u *UI) routes() chi.Router {
 	})
 	return r
 }
+
+// Routes is the UI's router (for the access table and its test).
+func (u *UI) Routes() chi.Routes { return u.router }
 
 // ServeHTTP implements http.Handler.
 func (u *UI) ServeHTTP(w http.ResponseWriter, r *http.Request) { u.router.ServeHTTP(w, r) }
@@ -166,7 +178,14 @@ type page struct {
 	RequestID string
 	Origin    string // scheme://host as the browser sees this server
 	Wide      bool   // full-width layout (source view)
-	Data      any
+	// Kind names the page's template and Key the thing it shows (a package
+	// or file id): the body carries both, so a test (or a script) can tell
+	// that the page it waits for is there, not the one before it.
+	Kind string
+	Key  string
+	Data any
+	// Actor is who is looking (anonymous when anonymous read is on).
+	Actor auth.Actor
 }
 
 func (u *UI) newPage(r *http.Request, title, nav string, data any) page {
@@ -175,7 +194,7 @@ func (u *UI) newPage(r *http.Request, title, nav string, data any) page {
 		scheme = "https"
 	}
 	return page{Title: title, Nav: nav, Version: u.Version, API: u.APIPrefix,
-		RequestID: middleware.GetReqID(r.Context()), Origin: scheme + "://" + r.Host, Data: data}
+		RequestID: middleware.GetReqID(r.Context()), Origin: scheme + "://" + r.Host, Data: data, Actor: auth.ActorFrom(r.Context())}
 }
 
 // render executes a page into a buffer first, so a template failure becomes
@@ -186,6 +205,7 @@ func (u *UI) render(w http.ResponseWriter, r *http.Request, status int, name str
 		u.fail(w, r, errors.New("web: no template "+name))
 		return
 	}
+	p.Kind = name
 	var buf bytes.Buffer
 	if err := t.ExecuteTemplate(&buf, "layout", p); err != nil {
 		if name == "error" {
@@ -209,6 +229,7 @@ type errorData struct {
 	Heading string
 	Message string
 	Detail  string
+	Code    string
 }
 
 func (u *UI) renderError(w http.ResponseWriter, r *http.Request, status int, heading, message, detail string) {

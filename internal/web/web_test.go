@@ -16,7 +16,6 @@ import (
 	"testing"
 
 	"github.com/veripost/veripost/internal/catalog"
-	"github.com/veripost/veripost/internal/store"
 	"github.com/veripost/veripost/internal/web"
 )
 
@@ -40,7 +39,7 @@ func TestListEmptyState(t *testing.T) {
 	mustContain(t, body,
 		"No packages yet",
 		`data-uploader`, `data-dropzone`, `type="file" name="files" multiple`,
-		".SRC", "curl -F files=@MyPost.zip "+app.URL+"/api/v1/packages",
+		".SRC", `curl -H "Authorization: Bearer $VERIPOST_TOKEN" -F files=@MyPost.zip `+app.URL+"/api/v1/packages",
 		`action="/api/v1/packages"`,
 	)
 	mustNotContain(t, body, `<table class="list"`)
@@ -72,7 +71,7 @@ func TestListSortFilterPaginate(t *testing.T) {
 	_, _, body = app.get(t, "/?page=2")
 	mustContain(t, body, "Showing 26–27 of 27", ">Post 01<", ">Post 02<", `rel="prev"`)
 	// A page past the end redirects to the last page.
-	res, err := http.Get(app.URL + "/?page=9")
+	res, err := app.Client.Get(app.URL + "/?page=9")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -126,7 +125,15 @@ func TestPackagePage(t *testing.T) {
 	files := corpusFiles(t, "grbl-post")
 	first := app.upload(t, map[string]string{"note": "first cut"}, files...)
 	app.waitDone(t, first.PackageID)
-	second := app.upload(t, map[string]string{"package_id": first.PackageID, "note": "tuned feeds & speeds"}, files...)
+	// The second version changes one file (an identical upload would not
+	// make a new version).
+	changed := append([]upFile(nil), files...)
+	for i, f := range changed {
+		if strings.HasSuffix(f.Name, ".SRC") {
+			changed[i].Data = append(append([]byte(nil), f.Data...), "* tuned\r\n"...)
+		}
+	}
+	second := app.upload(t, map[string]string{"package_id": first.PackageID, "note": "tuned feeds & speeds"}, changed...)
 	if st := app.waitDone(t, first.PackageID); st != "ready" {
 		t.Fatalf("second version ended %s", st)
 	}
@@ -170,7 +177,7 @@ func TestPackagePage(t *testing.T) {
 		t.Fatal("no download link for GRBL-Post.SRC")
 	}
 	_, _, data := app.get(t, m[1])
-	for _, f := range files {
+	for _, f := range changed { // the latest version's bytes
 		if f.Name == "GRBL-Post.SRC" && data != string(f.Data) {
 			t.Error("the download link does not give the original bytes")
 		}
@@ -225,7 +232,7 @@ func TestIndexedPages(t *testing.T) {
 		`<span class=cm>`, `<span class=pf>:T:</span>`,
 		`class="ol-group ol-header"`, `class="ol-group ol-attribute" open`, `class="ol-group ol-section" open`, `class="ol-group ol-library" open`,
 		`href="#L448" data-line="448"`, `data-sym-open="PRINT_MEASURE_TOOL"`, `data-sym-panel`,
-		`href="/symbols/measure_tool_length"`,
+		`href="/symbols/MEASURE_TOOL_LENGTH"`,
 	)
 
 	// The symbol panel (fragment): definition in the same file, uses.
@@ -251,8 +258,11 @@ func TestIndexedPages(t *testing.T) {
 		`/files/`+src+`?sym=measure_tool_length#L45"`)
 	_, _, body = app.get(t, "/symbols/START_OF_TAPE")
 	mustContain(t, body, `class="lead"`) // the catalogue explains system sections
-	_, _, body = app.get(t, "/symbols/NO_SUCH_THING_AT_ALL")
-	mustContain(t, body, "No package defines or uses this name.")
+	st, _, body := app.get(t, "/symbols/NO_SUCH_THING_AT_ALL")
+	if st != http.StatusNotFound {
+		t.Errorf("unknown symbol: HTTP %d, want 404", st)
+	}
+	mustContain(t, body, "No package defines or uses NO_SUCH_THING_AT_ALL")
 }
 
 func TestUploadPage(t *testing.T) {
@@ -387,11 +397,11 @@ type brokenStore struct {
 	panic bool
 }
 
-func (s brokenStore) BrowsePackages(context.Context, store.BrowseQuery) (store.BrowseResult, error) {
+func (s brokenStore) BrowsePackages(context.Context, catalog.BrowseQuery) (catalog.BrowseResult, error) {
 	if s.panic {
 		panic("boom: nil map in /secret/path/handler.go:42")
 	}
-	return store.BrowseResult{}, errors.New("pq: password authentication failed for user \"veripost\"")
+	return catalog.BrowseResult{}, errors.New("pq: password authentication failed for user \"veripost\"")
 }
 
 func (s brokenStore) GetPackage(context.Context, string) (catalog.Package, error) {

@@ -7,6 +7,7 @@ import (
 	"archive/zip"
 	"bytes"
 	"context"
+	"crypto/rand"
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
@@ -15,15 +16,18 @@ import (
 	"mime/multipart"
 	"net/http"
 	"net/http/httptest"
-	"os"
+
 	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/veripost/veripost/internal/analysis"
+	"github.com/veripost/veripost/internal/apperror"
+	"github.com/veripost/veripost/internal/auth"
+	"github.com/veripost/veripost/internal/blob"
 	"github.com/veripost/veripost/internal/catalog"
 	"github.com/veripost/veripost/internal/config"
-	"github.com/veripost/veripost/internal/ingest"
 	"github.com/veripost/veripost/internal/search"
 	"github.com/veripost/veripost/internal/server"
 	"github.com/veripost/veripost/internal/testenv"
@@ -71,18 +75,51 @@ func Defaults(t testing.TB) config.Config {
 // App is a running test app with an HTTP server in front of it.
 type App struct {
 	*server.App
-	URL    string
-	Client *http.Client
-	t      testing.TB
-	srv    *httptest.Server
+	URL string
+	// Client sends the administrator's API token with every request that
+	// has no Authorization header of its own; Anonymous sends nothing.
+	Client    *http.Client
+	Anonymous *http.Client
+	// Admin is the administrator account every test app starts with
+	// (unless Opts.NoAdmin), AdminPassword its password and Token an API
+	// token of it with the admin scope.
+	Admin         string
+	AdminPassword string
+	Token         string
+	t             testing.TB
+	srv           *httptest.Server
+}
+
+// AdminName is the test administrator's user name.
+const AdminName = "admin"
+
+// Opts change how Start builds the app.
+type Opts struct {
+	// NoAdmin starts with no account at all (first-run setup).
+	NoAdmin bool
+	// Log, when set, receives the application log (at LogLevel) besides
+	// the test log's warnings.
+	Log      io.Writer
+	LogLevel slog.Level
 }
 
 // Start builds the app for cfg, runs setup (before any job can run),
-// starts its workers (cfg.Workers) and an HTTP test server. Everything is
-// stopped when the test ends.
+// creates the administrator and their token, starts its workers
+// (cfg.Workers) and an HTTP test server. Everything is stopped when the
+// test ends.
 func Start(t testing.TB, cfg config.Config, setup ...func(*server.App)) *App {
 	t.Helper()
-	log := slog.New(slog.NewTextHandler(testWriter{t}, &slog.HandlerOptions{Level: slog.LevelWarn}))
+	return StartOpts(t, cfg, Opts{}, setup...)
+}
+
+// StartOpts is Start with options.
+func StartOpts(t testing.TB, cfg config.Config, o Opts, setup ...func(*server.App)) *App {
+	t.Helper()
+	var h slog.Handler = slog.NewTextHandler(testWriter{t}, &slog.HandlerOptions{Level: slog.LevelWarn})
+	if o.Log != nil {
+		h = teeHandler{h, slog.NewTextHandler(o.Log, &slog.HandlerOptions{Level: o.LogLevel})}
+	}
+	log := slog.New(h)
 	ctx := context.Background()
 	app, err := server.New(ctx, cfg, log, server.Options{Workers: -1, Version: "test"})
 	if err != nil {
@@ -92,15 +129,96 @@ func Start(t testing.TB, cfg config.Config, setup ...func(*server.App)) *App {
 	for _, f := range setup {
 		f(app)
 	}
-	if err := app.Queue.Start(ctx); err != nil {
+	if !o.NoAdmin {
+		a.Admin, a.AdminPassword = AdminName, RandomPassword()
+		a.Token = a.CreateUser(a.Admin, auth.RoleAdmin, a.AdminPassword, auth.ScopeAdmin)
+	}
+	if err := app.StartWork(ctx); err != nil {
 		app.Close()
 		t.Fatalf("starting workers: %v", err)
 	}
 	a.srv = httptest.NewServer(app.Handler)
 	a.URL = a.srv.URL
-	a.Client = a.srv.Client()
+	a.Anonymous = a.srv.Client()
+	a.Client = a.ClientWith(a.Token)
 	t.Cleanup(a.Stop)
 	return a
+}
+
+// ClientWith returns a client that sends token (when not empty) with every
+// request that has no Authorization header, and keeps cookies.
+func (a *App) ClientWith(token string) *http.Client {
+	c := *a.srv.Client()
+	c.Transport = bearer{base: c.Transport, token: token}
+	return &c
+}
+
+type bearer struct {
+	base  http.RoundTripper
+	token string
+}
+
+func (b bearer) RoundTrip(r *http.Request) (*http.Response, error) {
+	if b.token != "" && r.Header.Get("Authorization") == "" {
+		r = r.Clone(r.Context())
+		r.Header.Set("Authorization", "Bearer "+b.token)
+	}
+	return b.base.RoundTrip(r)
+}
+
+// RandomPassword returns a fresh password that passes the rules.
+func RandomPassword() string {
+	b := make([]byte, 12)
+	_, _ = rand.Read(b)
+	return "pw-" + hex.EncodeToString(b)
+}
+
+// CreateUser creates an account (as the command line would) and returns an
+// API token of it with scope (none when scope is "").
+func (a *App) CreateUser(name string, role auth.Role, password string, scope auth.Scope) string {
+	a.t.Helper()
+	ctx := auth.WithActor(context.Background(), auth.System("servertest"))
+	_, err := a.Auth.CreateUser(ctx, auth.NewUser{Username: name, Role: role, Password: password})
+	if e, ok := apperror.As(err); ok && e.Code == apperror.CodeConflict && password != "" {
+		// An app started again on the same database: same account, new password.
+		err = a.Auth.SetPassword(ctx, name, password)
+	}
+	if err != nil {
+		a.t.Fatalf("creating user %s: %v", name, err)
+	}
+	if scope == "" {
+		return ""
+	}
+	tok, err := a.Auth.CreateToken(ctx, auth.NewToken{Name: "test token", Scope: scope, Owner: name})
+	if err != nil {
+		a.t.Fatalf("creating a token for %s: %v", name, err)
+	}
+	return tok.Secret
+}
+
+// teeHandler sends records to two handlers.
+type teeHandler struct{ a, b slog.Handler }
+
+func (t teeHandler) Enabled(ctx context.Context, l slog.Level) bool {
+	return t.a.Enabled(ctx, l) || t.b.Enabled(ctx, l)
+}
+
+func (t teeHandler) Handle(ctx context.Context, r slog.Record) error {
+	if t.a.Enabled(ctx, r.Level) {
+		_ = t.a.Handle(ctx, r.Clone())
+	}
+	if t.b.Enabled(ctx, r.Level) {
+		return t.b.Handle(ctx, r)
+	}
+	return nil
+}
+
+func (t teeHandler) WithAttrs(as []slog.Attr) slog.Handler {
+	return teeHandler{t.a.WithAttrs(as), t.b.WithAttrs(as)}
+}
+
+func (t teeHandler) WithGroup(name string) slog.Handler {
+	return teeHandler{t.a.WithGroup(name), t.b.WithGroup(name)}
 }
 
 // With returns the app bound to t, for subtests: its helpers then fail t
@@ -182,11 +300,13 @@ func Zip(t testing.TB, folder string, files []NamedFile) []byte {
 
 // UploadResult mirrors the API's 202 body.
 type UploadResult struct {
-	PackageID string `json:"package_id"`
-	VersionID string `json:"version_id"`
-	Version   int    `json:"version"`
-	JobID     int64  `json:"job_id"`
-	Status    string `json:"status"`
+	PackageID   string `json:"package_id"`
+	VersionID   string `json:"version_id"`
+	Version     int    `json:"version"`
+	JobID       int64  `json:"job_id"`
+	Status      string `json:"status"`
+	Created     bool   `json:"created"`
+	IdenticalTo int    `json:"identical_to"`
 }
 
 // APIError mirrors the API's error body.
@@ -326,20 +446,13 @@ func CorpusFiles(p testenv.CorpusPackage) []NamedFile {
 	return out
 }
 
-// BlobCount counts stored blobs in a file:// store (for tests that check
-// nothing was written); -1 for other stores.
-func BlobCount(t testing.TB, cfg config.Config) int {
-	u := cfg.Blob()
-	if !strings.HasPrefix(u, "file://") {
-		return -1
-	}
+// BlobCount counts the blobs in the app's object store (either kind).
+func (a *App) BlobCount() int {
+	a.t.Helper()
 	n := 0
-	filepath.WalkDir(strings.TrimPrefix(u, "file://"), func(p string, d os.DirEntry, err error) error {
-		if err == nil && !d.IsDir() && !strings.HasSuffix(p, ".attrs") && !strings.Contains(filepath.Base(p), ".tmp") {
-			n++
-		}
-		return nil
-	})
+	if err := a.Blobs.List(context.Background(), func(blob.Info) error { n++; return nil }); err != nil {
+		a.t.Fatalf("listing blobs: %v", err)
+	}
 	return n
 }
 
@@ -365,8 +478,21 @@ func (a *App) AddSearchable(ctx context.Context, name string, files []NamedFile)
 	if err := a.DB.SetVersionStatus(ctx, acc.Version.ID, catalog.StatusReady, "", ""); err != nil {
 		return "", err
 	}
-	if err := a.Pipeline.Search.IndexVersion(ctx, ingest.ParserVersion, acc.Version.ID, sf); err != nil {
+	if err := a.Pipeline.Search.IndexVersion(ctx, analysis.ParserVersion, acc.Version.ID, sf); err != nil {
 		return "", err
 	}
 	return acc.Package.ID, nil
+}
+
+// Collect runs the blob collector once with no grace period (every
+// unreferenced blob goes) and returns its report.
+func (a *App) Collect() catalog.CollectReport {
+	a.t.Helper()
+	c := *a.Collector
+	c.Grace = time.Nanosecond
+	rep, err := c.Collect(context.Background())
+	if err != nil {
+		a.t.Fatalf("collecting blobs: %v", err)
+	}
+	return rep
 }

@@ -44,6 +44,7 @@ const (
 	HowRelative   = "relative"   // .\NAME (or a bare name): the file in the package folder
 	HowFileName   = "file-name"  // the path points outside the package folder (..\ or absolute); matched by its file name
 	HowUnresolved = "unresolved" // no package file has that name
+	HowRegistry   = "registry"   // no package file has that name; the library registry's variant stands in
 )
 
 // FileInfo describes one file of the package.
@@ -68,6 +69,9 @@ type Library struct {
 	How             string `json:"how"`       // HowRelative, HowFileName or HowUnresolved
 	CaseInsensitive bool   `json:"case_insensitive,omitempty"`
 	Explanation     string `json:"explanation"`
+	// Registry is the label of the registry variant a HowRegistry library
+	// resolved to.
+	Registry string `json:"registry,omitempty"`
 }
 
 // Symbol kinds.
@@ -87,6 +91,7 @@ const (
 	StatusSystem         = "system"          // a name the language defines (names.tsv)
 	StatusParam          = "param"           // a section parameter
 	StatusGuarded        = "guarded"         // a missing section referenced under SECTIONEXIST (optional by design)
+	StatusUnreachable    = "unreachable"     // a missing section called only from code that cannot run (see guards.go)
 	StatusLibraryMissing = "library-missing" // unknown, but an unresolved library could define it
 	StatusUserMissing    = "user-missing"    // a lower-case MASTER.ATR attribute; MASTER.ATR is not in the package
 	StatusUndefined      = "undefined"       // an error
@@ -204,10 +209,10 @@ func (p *Package) Summary() Summary {
 
 type resolver struct {
 	pkg    *Package
-	inputs []Input
+	inputs []FileFacts
 	byName map[string]int   // exact base name → input index
 	byFold map[string][]int // upper-case base name → input indices
-	files  []*upg.File      // parsed sources (nil for non-sources)
+	facts  []*Facts         // facts of UPG sources (nil for other files)
 	roles  []string
 	edges  [][]edge // per input: resolved includes in declaration order
 	atrs   []int
@@ -219,26 +224,49 @@ type edge struct {
 }
 
 // Resolve parses and resolves the files of one package. Files are processed
-// in the order given; names must be unique.
+// in the order given; names must be unique. It is Extract on every file
+// followed by ResolveFacts; the parsed files stay available through
+// Package.Parsed.
 func Resolve(inputs []Input) *Package {
+	files := make([]FileFacts, len(inputs))
+	parsed := map[string]*upg.File{}
+	for i, in := range inputs {
+		facts, f := Extract(in.Name, in.Src)
+		files[i] = FileFacts{Name: in.Name, Facts: facts}
+		if f != nil {
+			parsed[in.Name] = f
+		}
+	}
+	p := ResolveFacts(files)
+	p.parsed = parsed
+	return p
+}
+
+// ResolveFacts resolves a package from the facts of its files, without
+// parsing anything: facts stored from an earlier analysis of the same bytes
+// give the same result as parsing them again. Names must be unique.
+func ResolveFacts(inputs []FileFacts) *Package {
 	r := &resolver{
 		pkg:    &Package{ParserVersion: upg.ParserVersion, Files: []FileInfo{}, Libraries: []Library{}, Definitions: []Definition{}, References: []Reference{}, Side: []SideFile{}, Diagnostics: []upg.Diagnostic{}, parsed: map[string]*upg.File{}},
 		inputs: inputs,
 		byName: map[string]int{},
 		byFold: map[string][]int{},
-		files:  make([]*upg.File, len(inputs)),
+		facts:  make([]*Facts, len(inputs)),
 		roles:  make([]string, len(inputs)),
 		edges:  make([][]edge, len(inputs)),
 	}
 	r.pkg.Metadata.Main = []string{}
 	r.pkg.Metadata.Libraries = []string{}
 	for i, in := range inputs {
+		if in.Registry != "" {
+			continue // found only by lookupFile's last resort
+		}
 		base := upg.BaseName(in.Name)
 		r.byName[base] = i
 		up := strings.ToUpper(base)
 		r.byFold[up] = append(r.byFold[up], i)
 	}
-	r.parseAll()
+	r.collect()
 	r.resolveIncludes()
 	roots := r.assignRoles()
 	r.symbols(roots)
@@ -250,58 +278,57 @@ func Resolve(inputs []Input) *Package {
 
 func (r *resolver) diag(d upg.Diagnostic) { r.pkg.Diagnostics = append(r.pkg.Diagnostics, d) }
 
-func (r *resolver) diagAt(file *upg.File, code string, sev upg.Severity, off, end int, format string, args ...any) {
-	pos := file.Position(off)
-	r.diag(upg.Diagnostic{Code: code, Severity: sev, File: file.Name, Line: pos.Line, Col: pos.Col, Offset: off, End: end, Message: fmt.Sprintf(format, args...)})
+// diagName reports a diagnostic about a name (its Subject).
+func (r *resolver) diagName(i int, subject, code string, sev upg.Severity, line, col, off, end int, format string, args ...any) {
+	r.diagAt(i, code, sev, line, col, off, end, format, args...)
+	r.pkg.Diagnostics[len(r.pkg.Diagnostics)-1].Subject = subject
 }
 
-func (r *resolver) parseAll() {
+// diagAt reports a diagnostic in input i at a position the facts recorded.
+func (r *resolver) diagAt(i int, code string, sev upg.Severity, line, col, off, end int, format string, args ...any) {
+	r.diag(upg.Diagnostic{Code: code, Severity: sev, File: r.inputs[i].Name, Line: line, Col: col, Offset: off, End: end, Message: fmt.Sprintf(format, args...)})
+}
+
+// collect takes each file's own diagnostics and side-file facts.
+func (r *resolver) collect() {
 	for i, in := range r.inputs {
-		kind := upg.KindOf(in.Name)
-		switch kind {
-		case upg.KindSRC, upg.KindLIB, upg.KindATR, upg.KindInclude:
-			if sidefile.IsBinary(in.Src) {
-				r.diag(upg.Diagnostic{Code: upg.CodeBinaryContent, Severity: upg.SeverityError, File: in.Name, Line: 1, Col: 1,
-					Message: "the file holds binary content (NUL or control bytes), not UPG source text; it was not parsed"})
-				continue
-			}
-			f := upg.Parse(in.Name, in.Src)
-			r.files[i] = f
-			r.pkg.parsed[in.Name] = f
-			r.pkg.Diagnostics = append(r.pkg.Diagnostics, f.Diagnostics...)
+		f := in.Facts
+		if f == nil {
+			continue
+		}
+		for _, d := range f.Diagnostics {
+			d.File = in.Name
+			r.diag(d)
+		}
+		kind := upg.KindOf(in.Name) // facts are shared by contents under any name
+		switch {
+		case f.Source && kind.IsSource():
+			r.facts[i] = f
 			if kind == upg.KindATR {
 				r.atrs = append(r.atrs, i)
 			}
-		case upg.KindCNF:
-			c := sidefile.ParseCNF(in.Name, in.Src)
-			r.pkg.Side = append(r.pkg.Side, SideFile{Name: in.Name, CNF: c})
-			r.pkg.Diagnostics = append(r.pkg.Diagnostics, c.Diagnostics...)
-		case upg.KindKIN:
-			k := sidefile.ParseKIN(in.Name, in.Src)
-			r.pkg.Side = append(r.pkg.Side, SideFile{Name: in.Name, KIN: k})
-			r.pkg.Diagnostics = append(r.pkg.Diagnostics, k.Diagnostics...)
-		case upg.KindPINF:
-			p := sidefile.ParsePINF(in.Name, in.Src)
-			r.pkg.Side = append(r.pkg.Side, SideFile{Name: in.Name, PINF: p})
-			r.pkg.Diagnostics = append(r.pkg.Diagnostics, p.Diagnostics...)
-			if r.pkg.Metadata.PostName == "" {
-				r.pkg.Metadata.PostName, r.pkg.Metadata.PostExtension = p.PostName, p.PostExtension
+		case kind.IsSource() && f.Binary:
+			r.diag(upg.BinaryContent(in.Name)) // not parsed
+		case f.Side != nil:
+			side := *f.Side
+			side.Name = in.Name
+			r.pkg.Side = append(r.pkg.Side, side)
+			switch {
+			case side.PINF != nil:
+				if r.pkg.Metadata.PostName == "" {
+					r.pkg.Metadata.PostName, r.pkg.Metadata.PostExtension = side.PINF.PostName, side.PINF.PostExtension
+				}
+			case side.LNG != nil:
+				r.diag(upg.Diagnostic{Code: upg.CodeLanguageFile, Severity: upg.SeverityInfo, File: in.Name, Line: 1, Col: 1,
+					Message: fmt.Sprintf("language file with %d texts (generated by the compiler; not UPG source)", len(side.LNG.Entries))})
+			case side.CTL != nil:
+				what := "binary"
+				if !side.CTL.Binary {
+					what = "text (unexpected for a compiled post)"
+				}
+				r.diag(upg.Diagnostic{Code: upg.CodeCompiledFile, Severity: upg.SeverityInfo, File: in.Name, Line: 1, Col: 1,
+					Message: fmt.Sprintf("compiled post (.CTL, %d bytes, %s); it is not parsed", side.CTL.Size, what)})
 			}
-		case upg.KindLNG:
-			g := sidefile.ParseLNG(in.Name, in.Src)
-			r.pkg.Side = append(r.pkg.Side, SideFile{Name: in.Name, LNG: g})
-			r.pkg.Diagnostics = append(r.pkg.Diagnostics, g.Diagnostics...)
-			r.diag(upg.Diagnostic{Code: upg.CodeLanguageFile, Severity: upg.SeverityInfo, File: in.Name, Line: 1, Col: 1,
-				Message: fmt.Sprintf("language file with %d texts (generated by the compiler; not UPG source)", len(g.Entries))})
-		case upg.KindCTL:
-			c := sidefile.DetectCTL(in.Name, in.Src)
-			r.pkg.Side = append(r.pkg.Side, SideFile{Name: in.Name, CTL: c})
-			what := "binary"
-			if !c.Binary {
-				what = "text (unexpected for a compiled post)"
-			}
-			r.diag(upg.Diagnostic{Code: upg.CodeCompiledFile, Severity: upg.SeverityInfo, File: in.Name, Line: 1, Col: 1,
-				Message: fmt.Sprintf("compiled post (.CTL, %d bytes, %s); it is not parsed", c.Size, what)})
 		}
 	}
 }
@@ -321,16 +348,21 @@ func (r *resolver) lookupFile(path string) (idx int, how string, folded bool) {
 	if is := r.byFold[strings.ToUpper(base)]; len(is) > 0 {
 		return is[0], how, true
 	}
+	for i, in := range r.inputs {
+		if in.Registry != "" && strings.EqualFold(upg.BaseName(in.Name), base) {
+			return i, HowRegistry, false
+		}
+	}
 	return -1, HowUnresolved, false
 }
 
 func (r *resolver) resolveIncludes() {
-	for i, f := range r.files {
+	for i, f := range r.facts {
 		if f == nil {
 			continue
 		}
 		for _, inc := range f.Includes {
-			lib := Library{From: f.Name, Line: inc.Line, Path: inc.Path, Directive: "include"}
+			lib := Library{From: r.inputs[i].Name, Line: inc.Line, Path: inc.Path, Directive: "include"}
 			if inc.Library {
 				lib.Directive = "library"
 			}
@@ -344,7 +376,7 @@ func (r *resolver) resolveIncludes() {
 			case j < 0:
 				lib.Explanation = fmt.Sprintf("no file named %s in the package", base)
 				sev := upg.SeverityWarning
-				r.diagAt(f, upg.CodeLibraryUnresolved, sev, inc.Command.ValuePos, inc.Command.ValueEnd,
+				r.diagAt(i, upg.CodeLibraryUnresolved, sev, inc.Line, inc.Col, inc.Offset, inc.End,
 					"library %s is not in the package (%s); references it could define are reported as unknown, not as errors — add the file to the package to check them", base, inc.Path)
 			default:
 				lib.Resolved = r.inputs[j].Name
@@ -353,20 +385,23 @@ func (r *resolver) resolveIncludes() {
 					lib.Explanation = fmt.Sprintf("relative path: the package file %s", lib.Resolved)
 				case HowFileName:
 					lib.Explanation = fmt.Sprintf("the path points outside the package folder; matched the package file %s by its file name", lib.Resolved)
+				case HowRegistry:
+					lib.Registry = r.inputs[j].Registry
+					lib.Explanation = fmt.Sprintf("the package does not ship %s; resolved from the registry: %s", base, lib.Registry)
 				}
 				if folded {
 					lib.Explanation += " (case-insensitive match)"
 				}
 				if j == i {
-					r.diagAt(f, upg.CodeLibraryCycle, upg.SeverityError, inc.Command.ValuePos, inc.Command.ValueEnd,
-						"%s includes itself; remove this line", f.Name)
-				} else if r.files[j] == nil {
+					r.diagAt(i, upg.CodeLibraryCycle, upg.SeverityError, inc.Line, inc.Col, inc.Offset, inc.End,
+						"%s includes itself; remove this line", r.inputs[i].Name)
+				} else if r.facts[j] == nil {
 					lib.Explanation += "; the file is not UPG source and was not read as a library"
 				}
 			}
 			idx := len(r.pkg.Libraries)
 			r.pkg.Libraries = append(r.pkg.Libraries, lib)
-			if j >= 0 && j != i && r.files[j] != nil {
+			if j >= 0 && j != i && r.facts[j] != nil {
 				r.edges[i] = append(r.edges[i], edge{to: j, lib: idx})
 			}
 		}
@@ -393,14 +428,14 @@ func (r *resolver) resolveIncludes() {
 					names = append(names, upg.BaseName(r.inputs[s].Name))
 				}
 				names = append(names, upg.BaseName(r.inputs[e.to].Name))
-				f := r.files[i]
 				lib := r.pkg.Libraries[e.lib]
-				inc := findInclude(f, lib.Line)
-				off, end := 0, 0
-				if inc != nil {
-					off, end = inc.Command.ValuePos, inc.Command.ValueEnd
+				var at IncludeFact
+				if inc := findInclude(r.facts[i], lib.Line); inc != nil {
+					at = *inc
+				} else {
+					at.Line, at.Col = lib.Line, 1
 				}
-				r.diagAt(f, upg.CodeLibraryCycle, upg.SeverityError, off, end,
+				r.diagAt(i, upg.CodeLibraryCycle, upg.SeverityError, at.Line, at.Col, at.Offset, at.End,
 					"libraries include each other in a cycle: %s; remove one of these :LIBRARY= lines", strings.Join(names, " → "))
 			}
 		}
@@ -408,16 +443,16 @@ func (r *resolver) resolveIncludes() {
 		state[i] = 2
 	}
 	for i := range r.inputs {
-		if state[i] == 0 && r.files[i] != nil {
+		if state[i] == 0 && r.facts[i] != nil {
 			visit(i)
 		}
 	}
 }
 
-func findInclude(f *upg.File, line int) *upg.Include {
-	for _, inc := range f.Includes {
-		if inc.Line == line {
-			return inc
+func findInclude(f *Facts, line int) *IncludeFact {
+	for i := range f.Includes {
+		if f.Includes[i].Line == line {
+			return &f.Includes[i]
 		}
 	}
 	return nil
@@ -449,7 +484,7 @@ func (r *resolver) assignRoles() []int {
 	for i, in := range r.inputs {
 		switch upg.KindOf(in.Name) {
 		case upg.KindSRC:
-			if r.files[i] != nil {
+			if r.facts[i] != nil {
 				roots = append(roots, i)
 			}
 			r.roles[i] = RoleMain
@@ -484,8 +519,8 @@ func (r *resolver) assignRoles() []int {
 	}
 	if len(roots) == 0 {
 		hasSource := false
-		for _, f := range r.files {
-			if f != nil && f.Kind != upg.KindATR {
+		for i, f := range r.facts {
+			if f != nil && upg.KindOf(r.inputs[i].Name) != upg.KindATR {
 				hasSource = true
 			}
 		}
@@ -495,7 +530,7 @@ func (r *resolver) assignRoles() []int {
 		}
 	}
 	for i, in := range r.inputs {
-		if r.roles[i] == RoleOther && r.files[i] == nil {
+		if r.roles[i] == RoleOther && r.facts[i] == nil {
 			r.diag(upg.Diagnostic{Code: upg.CodeUnknownFile, Severity: upg.SeverityInfo, File: in.Name, Line: 1, Col: 1,
 				Message: "not a UPG source or known side file; kept as is"})
 		}
@@ -516,9 +551,12 @@ func (r *resolver) fileInfos() {
 		counts[d.File] = c
 	}
 	for i, in := range r.inputs {
-		fi := FileInfo{Name: in.Name, Kind: upg.KindOf(in.Name), Role: r.roles[i], Size: len(in.Src), Binary: sidefile.IsBinary(in.Src)}
-		if f := r.files[i]; f != nil {
-			fi.Lines = len(f.Lines)
+		fi := FileInfo{Name: in.Name, Kind: upg.KindOf(in.Name), Role: r.roles[i]}
+		if f := in.Facts; f != nil {
+			fi.Size, fi.Binary = f.Size, f.Binary
+		}
+		if f := r.facts[i]; f != nil {
+			fi.Lines = f.Lines
 		}
 		c := counts[in.Name]
 		fi.Errors, fi.Warnings = c[0], c[1]
@@ -542,50 +580,20 @@ type scope struct {
 	defines    map[string][]defRef
 	opers      map[string][]defRef
 	libMissing bool
+	missing    []string // base names of the unresolved libraries
 	hasATR     bool
+	reach      *reach
 }
 
 func (r *resolver) symbols(roots []int) {
 	// definitions of every parsed file
 	fileDefs := make([][]int, len(r.inputs))
-	for i, f := range r.files {
+	for i, f := range r.facts {
 		if f == nil {
 			continue
 		}
-		for _, it := range f.Items {
-			var d Definition
-			switch it := it.(type) {
-			case *upg.Attribute:
-				if it.Name == "" {
-					continue
-				}
-				pos := f.Position(it.Start.ValuePos)
-				d = Definition{Name: it.Name, Canonical: upg.CanonicalName(it.Name), Kind: KindAttribute, Line: pos.Line, Col: pos.Col, Offset: pos.Offset, EndLine: it.EndLine, Type: it.Type}
-			case *upg.Section:
-				if it.Name == "" {
-					continue
-				}
-				pos := f.Position(it.Header.ValuePos)
-				d = Definition{Name: it.Name, Canonical: it.Name, Kind: KindSection, Line: pos.Line, Col: pos.Col, Offset: pos.Offset, EndLine: it.EndLine, Type: upg.SectionKindOf(it)}
-				for _, p := range it.Params {
-					d.Params = append(d.Params, p.Name)
-				}
-			case *upg.Define:
-				if it.Name == "" {
-					continue
-				}
-				pos := f.Position(it.NamePos)
-				d = Definition{Name: it.Name, Canonical: upg.CanonicalName(it.Name), Kind: KindDefine, Line: pos.Line, Col: pos.Col, Offset: pos.Offset, Type: it.Value}
-			case *upg.Operation:
-				if it.ID == "" {
-					continue
-				}
-				pos := f.Position(it.Start.ValuePos)
-				d = Definition{Name: it.ID, Canonical: upg.CanonicalName(it.ID), Kind: KindOperation, Line: pos.Line, Col: pos.Col, Offset: pos.Offset, EndLine: it.EndLine, Type: it.Sub}
-			default:
-				continue
-			}
-			d.File = f.Name
+		for _, d := range f.Definitions {
+			d.File = r.inputs[i].Name
 			fileDefs[i] = append(fileDefs[i], len(r.pkg.Definitions))
 			r.pkg.Definitions = append(r.pkg.Definitions, d)
 		}
@@ -594,6 +602,7 @@ func (r *resolver) symbols(roots []int) {
 	resolveFrom := func(root int, order []int) {
 		sc := r.buildScope(order, fileDefs)
 		r.crossFile(sc)
+		sc.reach = r.walk(sc)
 		for _, i := range order {
 			if !done[i] {
 				done[i] = true
@@ -605,7 +614,7 @@ func (r *resolver) symbols(roots []int) {
 		resolveFrom(root, r.closure(root))
 	}
 	// files no main source reaches: each with its own closure
-	for i, f := range r.files {
+	for i, f := range r.facts {
 		if f != nil && !done[i] && r.roles[i] != RoleAttributes {
 			resolveFrom(i, r.closure(i))
 		}
@@ -629,6 +638,9 @@ func (r *resolver) buildScope(order []int, fileDefs [][]int) *scope {
 		for _, li := range r.pkg.Libraries {
 			if li.From == r.inputs[i].Name && li.How == HowUnresolved {
 				sc.libMissing = true
+				if b := upg.BaseName(li.Path); b != "" && !slices.Contains(sc.missing, b) {
+					sc.missing = append(sc.missing, b)
+				}
 			}
 		}
 		for _, di := range fileDefs[i] {
@@ -669,8 +681,15 @@ func (r *resolver) crossFile(sc *scope) {
 				continue
 			}
 			ld.Overridden = true
-			f := r.files[d.file]
-			r.diagAt(f, upg.CodeSectionInTwoFiles, upg.SeverityWarning, ld.Offset, ld.Offset+len(ld.Name),
+			if IsStockLibrary(ld.File) && !IsStockLibrary(wd.File) {
+				// Overriding a stock library's section in the post's own
+				// files is how a post customises it.
+				r.diagName(d.file, n, upg.CodeSectionInTwoFiles, upg.SeverityInfo, ld.Line, ld.Col, ld.Offset, ld.Offset+len(ld.Name),
+					"section %s of the stock %s is overridden by %s line %d (the usual way to customise a stock library); this copy is not used",
+					n, upg.BaseName(ld.File), upg.BaseName(wd.File), wd.Line)
+				continue
+			}
+			r.diagName(d.file, n, upg.CodeSectionInTwoFiles, upg.SeverityWarning, ld.Line, ld.Col, ld.Offset, ld.Offset+len(ld.Name),
 				"section %s is also defined in %s line %d, and that copy wins (a source overrides the libraries it includes; among libraries the one listed first wins) — this copy is never used",
 				n, upg.BaseName(wd.File), wd.Line)
 		}
@@ -687,7 +706,7 @@ func (r *resolver) crossFile(sc *scope) {
 			}
 			fd := r.pkg.Definitions[first.def]
 			ld := r.pkg.Definitions[d.def]
-			r.diagAt(r.files[d.file], upg.CodeAttributeInTwoFiles, upg.SeverityInfo, ld.Offset, ld.Offset+len(ld.Name),
+			r.diagName(d.file, ld.Canonical, upg.CodeAttributeInTwoFiles, upg.SeverityInfo, ld.Line, ld.Col, ld.Offset, ld.Offset+len(ld.Name),
 				"attribute %s is also defined in %s line %d", ld.Name, upg.BaseName(fd.File), fd.Line)
 			break
 		}
@@ -695,15 +714,14 @@ func (r *resolver) crossFile(sc *scope) {
 }
 
 func (r *resolver) references(i int, sc *scope) {
-	f := r.files[i]
-	for _, ref := range f.References() {
-		rr := Reference{Name: ref.Name, Context: ref.Context, File: f.Name, Line: ref.Line, Col: ref.Col, Offset: ref.Offset, Section: ref.Section}
+	for _, ref := range r.facts[i].References {
+		rr := Reference{Name: ref.Name, Context: ref.Context, File: r.inputs[i].Name, Line: ref.Line, Col: ref.Col, Offset: ref.Offset, Section: ref.Section}
 		if ref.Target == upg.TargetSection {
 			rr.Canonical = ref.Name
-			r.resolveSection(f, &rr, ref, sc)
+			r.resolveSection(i, &rr, ref, sc)
 		} else {
 			rr.Canonical = upg.CanonicalName(ref.Name)
-			r.resolveName(f, &rr, ref, sc)
+			r.resolveName(i, &rr, ref, sc)
 		}
 		r.pkg.References = append(r.pkg.References, rr)
 	}
@@ -711,7 +729,7 @@ func (r *resolver) references(i int, sc *scope) {
 
 func (r *resolver) def(d defRef) *Definition { return &r.pkg.Definitions[d.def] }
 
-func (r *resolver) resolveSection(f *upg.File, rr *Reference, ref upg.Ref, sc *scope) {
+func (r *resolver) resolveSection(f int, rr *Reference, ref upg.Ref, sc *scope) {
 	defs := sc.sections[ref.Name]
 	if len(defs) == 0 {
 		defs = sc.secFold[upg.CanonicalName(ref.Name)]
@@ -725,7 +743,7 @@ func (r *resolver) resolveSection(f *upg.File, rr *Reference, ref upg.Ref, sc *s
 				n = 0
 			}
 			if ref.Context != upg.RefSectionExist && ref.Context != upg.RefSectionArg && n != len(d.Params) {
-				r.diagAt(f, upg.CodeSectionArgCount, upg.SeverityWarning, ref.Offset, ref.Offset+len(ref.Name),
+				r.diagName(f, rr.Canonical, upg.CodeSectionArgCount, upg.SeverityWarning, ref.Line, ref.Col, ref.Offset, ref.Offset+len(ref.Name),
 					"section %s takes %d parameter(s) (%s line %d) but is given %d argument(s) here", ref.Name, len(d.Params), upg.BaseName(d.File), d.Line, n)
 			}
 		}
@@ -737,14 +755,40 @@ func (r *resolver) resolveSection(f *upg.File, rr *Reference, ref upg.Ref, sc *s
 		rr.Status = StatusGuarded
 	case sc.libMissing:
 		rr.Status = StatusLibraryMissing
-		r.diagAt(f, upg.CodeUnknownLibraryMissing, upg.SeverityInfo, ref.Offset, ref.Offset+len(ref.Name),
-			"section %s is not defined in the package; unknown because a library is missing", ref.Name)
-	default:
+		r.diagName(f, rr.Canonical, upg.CodeUnknownLibraryMissing, upg.SeverityInfo, ref.Line, ref.Col, ref.Offset, ref.Offset+len(ref.Name),
+			"section %s is not defined in the package; unknown, %s", ref.Name, sc.missingText())
+	case isAttrFunc(ref):
+		// An attribute function runs whenever the attribute is output; no
+		// SECTIONEXIST can guard it.
 		rr.Status = StatusUndefined
-		r.diagAt(f, upg.CodeUndefinedSection, upg.SeverityWarning, ref.Offset, ref.Offset+len(ref.Name),
-			"%s refers to section %s, which no file of the package defines (at run time it finds nothing); define :SECTION=%s or guard it with IF SECTIONEXIST(%s) THEN … ENDIF",
-			contextWord(ref.Context), ref.Name, ref.Name, ref.Name)
+		r.diagName(f, rr.Canonical, upg.CodeUndefinedSection, upg.SeverityWarning, ref.Line, ref.Col, ref.Offset, ref.Offset+len(ref.Name),
+			"%s of attribute %s names section %s, which no file of the package defines (at run time it finds nothing); define :SECTION=%s or remove the %s line",
+			contextWord(ref.Context), ref.Attribute, ref.Name, ref.Name, contextWord(ref.Context))
+	default:
+		path, ok := sc.reach.path(r, f, ref.Section)
+		if ok && ref.Section != "" && !sc.canRun(ref.Guards) {
+			ok = false
+		}
+		if !ok {
+			rr.Status = StatusUnreachable
+			return
+		}
+		rr.Status = StatusUndefined
+		r.diagName(f, rr.Canonical, upg.CodeUndefinedSection, upg.SeverityWarning, ref.Line, ref.Col, ref.Offset, ref.Offset+len(ref.Name),
+			"%s refers to section %s, which no file of the package defines, and the posting system can get here without a SECTIONEXIST guard: %s; define :SECTION=%s or guard the call with IF SECTIONEXIST(%s) THEN … ENDIF",
+			contextWord(ref.Context), ref.Name, path, ref.Name, ref.Name)
 	}
+}
+
+// missingText names the unresolved libraries: "MILL.LIB missing".
+func (sc *scope) missingText() string {
+	switch len(sc.missing) {
+	case 0:
+		return "a library is missing"
+	case 1:
+		return sc.missing[0] + " missing"
+	}
+	return strings.Join(sc.missing, " or ") + " missing"
 }
 
 func contextWord(ctx string) string {
@@ -761,7 +805,7 @@ func contextWord(ctx string) string {
 	return "this line"
 }
 
-func (r *resolver) resolveName(f *upg.File, rr *Reference, ref upg.Ref, sc *scope) {
+func (r *resolver) resolveName(f int, rr *Reference, ref upg.Ref, sc *scope) {
 	key := rr.Canonical
 	if ref.Param {
 		rr.Kind, rr.Status = KindParam, StatusParam
@@ -806,19 +850,23 @@ func (r *resolver) resolveName(f *upg.File, rr *Reference, ref upg.Ref, sc *scop
 	switch {
 	case ref.Context == upg.RefCommand:
 		rr.Status = StatusUndefined
-		r.diagAt(f, upg.CodeUnknownCommand, upg.SeverityWarning, ref.Offset, ref.Offset+len(ref.Name),
+		r.diagName(f, rr.Canonical, upg.CodeUnknownCommand, upg.SeverityWarning, ref.Line, ref.Col, ref.Offset, ref.Offset+len(ref.Name),
 			"%s(…) is used as a command, but it is neither a built-in command of the language catalogue nor an attribute of the package; check the spelling", ref.Name)
 	case upg.IsUserName(ref.Name) && !sc.hasATR:
 		rr.Status = StatusUserMissing
-		r.diagAt(f, upg.CodeUnknownUserAttribute, upg.SeverityInfo, ref.Offset, ref.Offset+len(ref.Name),
-			"%s is a user (MASTER.ATR) attribute the package does not define; add MASTER.ATR to the package to check it", ref.Name)
+		r.diagName(f, rr.Canonical, upg.CodeUnknownUserAttribute, upg.SeverityInfo, ref.Line, ref.Col, ref.Offset, ref.Offset+len(ref.Name),
+			"%s is a user attribute (lower case: MASTER.ATR defines those); unknown, MASTER.ATR missing — add MASTER.ATR to the package to check it", ref.Name)
+	case !sc.hasATR && MasterATRDefines(ref.Name) != "":
+		rr.Status = StatusUserMissing
+		r.diagName(f, rr.Canonical, upg.CodeUnknownUserAttribute, upg.SeverityInfo, ref.Line, ref.Col, ref.Offset, ref.Offset+len(ref.Name),
+			"%s is %s of the stock MASTER.ATR; unknown, MASTER.ATR missing — add MASTER.ATR to the package to check it", ref.Name, MasterATRDefines(ref.Name))
 	case sc.libMissing:
 		rr.Status = StatusLibraryMissing
-		r.diagAt(f, upg.CodeUnknownLibraryMissing, upg.SeverityInfo, ref.Offset, ref.Offset+len(ref.Name),
-			"%s is not defined in the package; unknown because a library is missing", ref.Name)
+		r.diagName(f, rr.Canonical, upg.CodeUnknownLibraryMissing, upg.SeverityInfo, ref.Line, ref.Col, ref.Offset, ref.Offset+len(ref.Name),
+			"%s is not defined in the package; unknown, %s", ref.Name, sc.missingText())
 	default:
 		rr.Status = StatusUndefined
-		r.diagAt(f, upg.CodeUndefinedAttribute, upg.SeverityWarning, ref.Offset, ref.Offset+len(ref.Name),
+		r.diagName(f, rr.Canonical, upg.CodeUndefinedAttribute, upg.SeverityWarning, ref.Line, ref.Col, ref.Offset, ref.Offset+len(ref.Name),
 			"%s is not defined: no attribute, :DEFINE or operation id of the package has this name and the language catalogue does not list it; define it with :ATTRNAME=%s … :ATTREND or fix the spelling (if it is a system name the catalogue lacks, ignore this)",
 			ref.Name, strings.ReplaceAll(ref.Name, "_", " "))
 	}
@@ -834,19 +882,19 @@ func (r *resolver) metadata(roots []int) {
 		order = append(order, r.closure(root)...)
 	}
 	if len(roots) == 0 {
-		for i, f := range r.files {
+		for i, f := range r.facts {
 			if f != nil {
 				order = append(order, i)
 			}
 		}
 	}
 	for _, root := range roots {
-		f := r.files[root]
+		f := r.facts[root]
 		if m.ControlFamily == "" {
 			m.ControlFamily = f.ControlFamily
 		}
 		if m.System == "" {
-			m.System, _ = f.Header("SYSTEM")
+			m.System = f.System
 		}
 		for _, inc := range f.Includes {
 			if inc.Library {
@@ -855,18 +903,18 @@ func (r *resolver) metadata(roots []int) {
 		}
 	}
 	for _, i := range order {
-		f := r.files[i]
+		f := r.facts[i]
 		if f == nil {
 			continue
 		}
 		if m.System == "" {
-			m.System, _ = f.Header("SYSTEM")
+			m.System = f.System
 		}
-		if a := f.Attribute("MACHINE NAME"); a != nil && m.MachineName == "" {
-			m.MachineName = a.Default
+		if f.MachineName != nil && m.MachineName == "" {
+			m.MachineName = *f.MachineName
 		}
-		if a := f.Attribute("CONTROLLER TYPE"); a != nil && m.ControllerType == "" {
-			m.ControllerType = a.Default
+		if f.ControllerType != nil && m.ControllerType == "" {
+			m.ControllerType = *f.ControllerType
 		}
 	}
 }

@@ -304,3 +304,31 @@ func TestNeverPanics(t *testing.T) {
 		}
 	}
 }
+
+// TestStrayBytesAreText: a source with a stray NUL is parsed (the byte is a
+// warning where it is); a "source" that is binary content is not.
+func TestStrayBytesAreText(t *testing.T) {
+	binary := strings.Repeat("NAME\x00\x00\x00\x00\x00\x00\x00\x01", 20)
+	p := Resolve([]Input{
+		{Name: "POST.SRC", Src: []byte(":SYSTEM=MILL\n:SECTION=START_OF_TAPE\n:T:%\x00<EOL>\n:SECTION=CALC_X\n:C: A=1\n")},
+		{Name: "OTHER.LIB", Src: []byte(binary)},
+	})
+	codes := map[string][]string{}
+	for _, d := range p.Diagnostics {
+		codes[d.File] = append(codes[d.File], d.Code)
+	}
+	if f := p.Parsed("POST.SRC"); f == nil || len(f.Sections) != 2 {
+		t.Fatalf("POST.SRC with a NUL was not parsed: %+v", f)
+	}
+	if got := codes["POST.SRC"]; !slices.Contains(got, upg.CodeControlCharacter) || slices.Contains(got, upg.CodeBinaryContent) {
+		t.Errorf("POST.SRC diagnostics %v", got)
+	}
+	if p.Parsed("OTHER.LIB") != nil || !slices.Equal(codes["OTHER.LIB"], []string{upg.CodeBinaryContent}) {
+		t.Errorf("binary OTHER.LIB: parsed=%v diagnostics %v", p.Parsed("OTHER.LIB") != nil, codes["OTHER.LIB"])
+	}
+	for _, f := range p.Files {
+		if want := f.Name == "OTHER.LIB"; f.Binary != want {
+			t.Errorf("%s: Binary=%v", f.Name, f.Binary)
+		}
+	}
+}

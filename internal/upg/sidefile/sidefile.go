@@ -6,63 +6,37 @@
 package sidefile
 
 import (
-	"bytes"
 	"fmt"
 	"strconv"
 	"strings"
 
+	"github.com/veripost/veripost/internal/textfile"
 	"github.com/veripost/veripost/internal/upg"
 )
 
-// IsBinary reports whether content is binary rather than text: it holds a
-// NUL byte, or more than 10% of its first 8 KB are control bytes other than
-// tab, CR, LF, FF and the DOS EOF byte 0x1A.
-func IsBinary(src []byte) bool {
-	if bytes.IndexByte(src, 0) >= 0 {
-		return true
-	}
-	head := src
-	if len(head) > 8192 {
-		head = head[:8192]
-	}
-	ctl := 0
-	for _, c := range head {
-		if c < 0x20 && c != '\t' && c != '\r' && c != '\n' && c != '\f' && c != 0x1A {
-			ctl++
-		}
-	}
-	return len(head) > 0 && ctl*10 > len(head)
+// line is one line of a side file: its text without the terminator and
+// the offset where it starts.
+type line struct {
+	text string
+	off  int
 }
 
-// lines splits src into lines without terminators ("\n" or "\r\n").
-func lines(src []byte) []string {
-	s := string(src)
-	if s == "" {
-		return nil
+// lines splits src into lines as every VeriPost reader does ("\r\n", "\n"
+// or a lone "\r" ends a line).
+func lines(src []byte) []line {
+	var out []line
+	r := textfile.NewLineReader(src)
+	for {
+		s, e, _, ok := r.Next()
+		if !ok {
+			return out
+		}
+		out = append(out, line{string(src[s:e]), s})
 	}
-	out := strings.Split(s, "\n")
-	if out[len(out)-1] == "" {
-		out = out[:len(out)-1]
-	}
-	for i, l := range out {
-		out[i] = strings.TrimSuffix(l, "\r")
-	}
-	return out
 }
 
 func diag(file string, sev upg.Severity, code string, line, col, off int, format string, args ...any) upg.Diagnostic {
 	return upg.Diagnostic{Code: code, Severity: sev, File: file, Line: line, Col: col, Offset: off, End: off, Message: fmt.Sprintf(format, args...)}
-}
-
-// lineOffsets returns the byte offset of each line start.
-func lineOffsets(src []byte) []int {
-	offs := []int{0}
-	for i, c := range src {
-		if c == '\n' && i+1 < len(src) {
-			offs = append(offs, i+1)
-		}
-	}
-	return offs
 }
 
 // ---------------------------------------------------------------- .PINF
@@ -86,15 +60,14 @@ type PINF struct {
 // ParsePINF parses a .PINF file.
 func ParsePINF(name string, src []byte) *PINF {
 	p := &PINF{File: name, Entries: []KeyValue{}, Diagnostics: []upg.Diagnostic{}}
-	offs := lineOffsets(src)
 	for i, l := range lines(src) {
-		t := strings.TrimSpace(l)
+		t := strings.TrimSpace(l.text)
 		if t == "" || strings.HasPrefix(t, "/") {
 			continue // blank or banner ("/////  Post Info File  /////")
 		}
 		k, v, ok := strings.Cut(t, "=")
 		if !ok || strings.TrimSpace(k) == "" {
-			p.Diagnostics = append(p.Diagnostics, diag(name, upg.SeverityWarning, upg.CodeSideFileMalformed, i+1, 1, offs[i],
+			p.Diagnostics = append(p.Diagnostics, diag(name, upg.SeverityWarning, upg.CodeSideFileMalformed, i+1, 1, l.off,
 				"line %q is not a Key = Value line or a '/' banner", t))
 			continue
 		}
@@ -162,14 +135,14 @@ func ParseCNF(name string, src []byte) *CNF {
 		switch h.Key {
 		case "CONFIG_SELECT_NAME":
 			if cur != nil {
-				c.Diagnostics = append(c.Diagnostics, diag(name, upg.SeverityWarning, upg.CodeSideFileMalformed, cur.Line, 1, h.Colon,
+				c.Diagnostics = append(c.Diagnostics, diag(name, upg.SeverityWarning, upg.CodeSideFileMalformed, cur.Line, 1, int(h.Colon),
 					"pick list %q has no :CONFIG_SELECT_END before the next :CONFIG_SELECT_NAME", cur.Name))
-				closeCur(h.Line-1, false)
+				closeCur(int(h.Line)-1, false)
 			}
-			cur = &ConfigSelect{Name: h.Value, Line: h.Line, Options: []string{}}
+			cur = &ConfigSelect{Name: h.Value, Line: int(h.Line), Options: []string{}}
 		case "CONFIG_SELECT_OPTION", "CONFIG_SELECT_DEFAULT", "CONFIG_SELECT_END":
 			if cur == nil {
-				c.Diagnostics = append(c.Diagnostics, diag(name, upg.SeverityWarning, upg.CodeSideFileMalformed, h.Line, 1, h.Colon,
+				c.Diagnostics = append(c.Diagnostics, diag(name, upg.SeverityWarning, upg.CodeSideFileMalformed, int(h.Line), 1, int(h.Colon),
 					":%s outside a :CONFIG_SELECT_NAME= pick list", h.Name))
 				continue
 			}
@@ -179,15 +152,15 @@ func ParseCNF(name string, src []byte) *CNF {
 			case "CONFIG_SELECT_DEFAULT":
 				n, err := strconv.Atoi(strings.TrimSpace(h.Value))
 				if err != nil || n < 1 {
-					c.Diagnostics = append(c.Diagnostics, diag(name, upg.SeverityWarning, upg.CodeSideFileMalformed, h.Line, 1, h.Colon,
+					c.Diagnostics = append(c.Diagnostics, diag(name, upg.SeverityWarning, upg.CodeSideFileMalformed, int(h.Line), 1, int(h.Colon),
 						":CONFIG_SELECT_DEFAULT=%s is not a choice number (1, 2, …)", h.Value))
 				}
 				cur.Default = n
 			case "CONFIG_SELECT_END":
-				closeCur(h.Line, true)
+				closeCur(int(h.Line), true)
 			}
 		default:
-			c.Headers = append(c.Headers, CNFHeader{Name: h.Name, Value: h.Value, Line: h.Line, Known: h.Known})
+			c.Headers = append(c.Headers, CNFHeader{Name: h.Name, Value: h.Value, Line: int(h.Line), Known: h.Known})
 		}
 	}
 	if cur != nil {
@@ -243,9 +216,8 @@ type KIN struct {
 // ParseKIN parses a .KIN file.
 func ParseKIN(name string, src []byte) *KIN {
 	k := &KIN{File: name, Entries: []KINEntry{}, Diagnostics: []upg.Diagnostic{}}
-	offs := lineOffsets(src)
 	for i, l := range lines(src) {
-		t := strings.TrimSpace(l)
+		t := strings.TrimSpace(l.text)
 		if t == "" {
 			continue
 		}
@@ -264,11 +236,11 @@ func ParseKIN(name string, src []byte) *KIN {
 			e.Field = KINFields[idx]
 		} else {
 			e.Field = "extra"
-			k.Diagnostics = append(k.Diagnostics, diag(name, upg.SeverityWarning, upg.CodeSideFileMalformed, i+1, 1, offs[i],
+			k.Diagnostics = append(k.Diagnostics, diag(name, upg.SeverityWarning, upg.CodeSideFileMalformed, i+1, 1, l.off,
 				"unexpected line %d in the kinematics file: a .KIN has at most %d value lines", idx+1, len(KINFields)))
 		}
 		if e.Number == nil && e.Field != "simulation" && e.Field != "extra" {
-			k.Diagnostics = append(k.Diagnostics, diag(name, upg.SeverityWarning, upg.CodeSideFileMalformed, i+1, 1, offs[i],
+			k.Diagnostics = append(k.Diagnostics, diag(name, upg.SeverityWarning, upg.CodeSideFileMalformed, i+1, 1, l.off,
 				"%s should be a number, found %q", e.Field, val))
 		}
 		k.Entries = append(k.Entries, e)
@@ -339,15 +311,14 @@ type LNG struct {
 // followed by a sequence tag ":NNNN:".
 func ParseLNG(name string, src []byte) *LNG {
 	g := &LNG{File: name, Entries: []LNGEntry{}, Diagnostics: []upg.Diagnostic{}}
-	if IsBinary(src) {
+	if textfile.IsBinary(src) {
 		g.Binary = true
 		g.Diagnostics = append(g.Diagnostics, diag(name, upg.SeverityWarning, upg.CodeSideFileMalformed, 1, 1, 0,
 			"the language file holds binary content; a .LNG is text generated by the compiler"))
 		return g
 	}
-	offs := lineOffsets(src)
 	for i, l := range lines(src) {
-		t := strings.TrimRight(l, " \t")
+		t := strings.TrimRight(l.text, " \t")
 		if t == "" {
 			continue
 		}
@@ -360,7 +331,7 @@ func ParseLNG(name string, src []byte) *LNG {
 				}
 			}
 		}
-		g.Diagnostics = append(g.Diagnostics, diag(name, upg.SeverityWarning, upg.CodeSideFileMalformed, i+1, 1, offs[i],
+		g.Diagnostics = append(g.Diagnostics, diag(name, upg.SeverityWarning, upg.CodeSideFileMalformed, i+1, 1, l.off,
 			"language file line without a :NNNN: sequence tag"))
 	}
 	return g
@@ -380,7 +351,7 @@ type CTL struct {
 
 // DetectCTL recognises a compiled .CTL post.
 func DetectCTL(name string, src []byte) *CTL {
-	c := &CTL{File: name, Size: len(src), Binary: IsBinary(src)}
+	c := &CTL{File: name, Size: len(src), Binary: textfile.IsBinary(src)}
 	run := 0
 	for _, b := range src {
 		if b >= 0x20 && b < 0x7f {

@@ -75,17 +75,11 @@ func TestCompiledAndLanguageFiles(t *testing.T) {
 	}
 }
 
-func TestIsBinary(t *testing.T) {
-	for _, c := range []struct {
-		in   string
-		want bool
-	}{
-		{"", false}, {"text\r\n", false}, {"*\n\x1a\n", false}, {"a\x00b", true}, {"\x01\x02\x03\x04abc", true},
-		{"*   \x18  TEKSOFT 1-5000  \x18\n" + string(make([]byte, 0)) + "more text on the line to dilute\n", false},
-	} {
-		if got := IsBinary([]byte(c.in)); got != c.want {
-			t.Errorf("IsBinary(%q) = %v", c.in, got)
-		}
+// TestLineEndings: side files split lines like the parser (a lone CR too).
+func TestLineEndings(t *testing.T) {
+	k := ParseKIN("x.kin", []byte("1.5 * first\r2 * second\r\n3 * third\n"))
+	if len(k.Entries) != 3 || k.Entries[1].Line != 2 || k.Entries[2].Line != 3 || k.Entries[1].Description != "second" {
+		t.Fatalf("entries %+v", k.Entries)
 	}
 }
 

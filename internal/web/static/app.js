@@ -313,6 +313,7 @@
           var res;
           try { res = JSON.parse(xhr.responseText); } catch (_) { res = null; }
           if (!res || !res.status_url) { failed(apiError(xhr.status, xhr.responseText)); return; }
+          bar.value = 100;
           ptext.textContent = "Upload complete.";
           follow(res);
         } else {
@@ -348,7 +349,7 @@
         statusBox.setAttribute("data-state", s.status);
         if (s.status === "ready") {
           statusText.textContent = "";
-          statusText.appendChild(document.createTextNode("Ready: " + (s.file_count === 1 ? "1 file" : s.file_count + " files") + " stored. "));
+          statusText.appendChild(document.createTextNode(uploadSummary(res, s) + " "));
           var a = document.createElement("a");
           a.href = pkgURL;
           a.textContent = "Open the package →";
@@ -374,7 +375,10 @@
     }
 
     function done() {
-      progressBox.hidden = true;
+      // The bar stays, full, beside the result.
+      bar.value = 100;
+      ptext.textContent = "Done.";
+      pbytes.textContent = "";
       files = [];
       setBusy(false);
     }
@@ -436,6 +440,22 @@
       links[i].focus();
       links[i].closest("[data-hit]").scrollIntoView({ block: "nearest" });
     });
+  }
+
+  // uploadSummary says what an accepted upload became: the version, whether
+  // it was new or identical to an earlier one, and its findings.
+  function uploadSummary(res, s) {
+    function n(k, one, many) { return k === 1 ? "1 " + one : k + " " + many; }
+    var parts = [];
+    if (res.created === false) {
+      parts.push("Identical to version " + (res.identical_to || s.version) + ": no new version was created.");
+    } else {
+      var v = "Version " + (res.version || s.version) + " created";
+      if (res.identical_to) v += " (identical to version " + res.identical_to + ")";
+      parts.push(v + ": " + n(s.file_count, "file", "files") + " stored.");
+    }
+    parts.push(n(s.error_count || 0, "error", "errors") + ", " + n(s.warning_count || 0, "warning", "warnings") + ", " + n(s.info_count || 0, "info", "infos") + ".");
+    return parts.join(" ");
   }
 
   // Files dropped outside the drop area must not make the browser leave
@@ -629,7 +649,13 @@
 
   // ---- Symbols: click a name to go to its definition and see its uses ----
 
-  function canonical(name) { return name.trim().toUpperCase().replace(/\s+/g, "_"); }
+  // The server writes each name link as /symbols/<canonical form>, so two
+  // spellings of one name ("MACHINE NAME", "machine_name") link alike; the
+  // page compares those, never canonicalising names itself.
+  function linkName(a) {
+    var h = a.getAttribute("href") || "";
+    return h.indexOf("/symbols/") === 0 ? decodeURIComponent(h.slice(9)) : "";
+  }
 
   function initSymbols() {
     var code = $("[data-code]");
@@ -639,10 +665,9 @@
     var lastFocus = null;
     var marked = [];
 
-    function mark(name) {
+    function mark(c) {
       marked.forEach(function (el) { el.classList.remove("sym-hl"); });
-      var c = canonical(name);
-      marked = $$("a:not(.lib-link)", code).filter(function (el) { return canonical(el.textContent) === c; });
+      marked = c ? $$("a:not(.lib-link)", code).filter(function (el) { return linkName(el) === c; }) : [];
       marked.forEach(function (el) { el.classList.add("sym-hl"); });
     }
 
@@ -653,7 +678,12 @@
       if (lastFocus && document.contains(lastFocus)) lastFocus.focus();
     }
 
-    function open(name, opts) {
+    document.addEventListener("veripost:panel", function (e) {
+      if (e.detail !== "symbol" && !panel.hidden) close();
+    });
+
+    function open(name, opts, c) {
+      document.dispatchEvent(new CustomEvent("veripost:panel", { detail: "symbol" }));
       var url = code.getAttribute("data-symbol-url") + "?name=" + encodeURIComponent(name);
       body.textContent = "";
       var p = document.createElement("p");
@@ -662,7 +692,7 @@
       body.appendChild(p);
       panel.hidden = false;
       document.body.classList.add("sym-open");
-      mark(name);
+      mark(c);
       fetch(url, { headers: { Accept: "text/html" } })
         .then(function (res) {
           return res.text().then(function (t) {
@@ -674,6 +704,7 @@
           body.innerHTML = html; // server-rendered and escaped by html/template
           var inner = $(".sym-in", body);
           var def = inner && inner.getAttribute("data-def");
+          if (inner && !c) mark(inner.getAttribute("data-canonical"));
           panel.setAttribute("data-symbol", name);
           if (opts.go && def) {
             if (def.charAt(0) === "#") {
@@ -700,7 +731,7 @@
       if (!a || e.ctrlKey || e.metaKey || e.shiftKey || e.altKey || e.button !== 0) return;
       e.preventDefault();
       lastFocus = code;
-      open(a.textContent.trim(), { go: true, focus: false });
+      open(a.textContent.trim(), { go: true, focus: false }, linkName(a));
     });
     $$("[data-sym-open]").forEach(function (a) {
       a.addEventListener("click", function (e) {
@@ -739,6 +770,324 @@
     });
   }
 
+  // ---- Version notes ------------------------------------------------------
+
+  // "Edit note" in the versions table turns the note into a field; saving
+  // sends it to the API (PATCH …/versions/N).
+  function initNoteEdit() {
+    $$("[data-note-edit]").forEach(function (btn) {
+      btn.addEventListener("click", function () {
+        var row = btn.closest("tr");
+        var cell = row && $("td.note", row);
+        if (!cell || $("form", cell)) return;
+        var old = btn.getAttribute("data-note") || "";
+        var form = document.createElement("form");
+        form.className = "note-form";
+        var input = document.createElement("input");
+        input.maxLength = 2000;
+        input.value = old;
+        input.setAttribute("aria-label", "Note");
+        input.setAttribute("data-note-input", "");
+        var save = document.createElement("button");
+        save.type = "submit"; save.className = "btn btn-sm btn-primary"; save.textContent = "Save";
+        var cancel = document.createElement("button");
+        cancel.type = "button"; cancel.className = "btn btn-sm btn-ghost"; cancel.textContent = "Cancel";
+        var msg = document.createElement("p");
+        msg.className = "error-msg small"; msg.hidden = true; msg.setAttribute("role", "alert");
+        form.appendChild(input); form.appendChild(save); form.appendChild(cancel); form.appendChild(msg);
+        var shown = cell.textContent;
+        cell.textContent = "";
+        cell.appendChild(form);
+        input.focus();
+        function done(text) { cell.textContent = text.trim() === "" ? "—" : text; btn.focus(); }
+        cancel.addEventListener("click", function () { done(shown); });
+        form.addEventListener("submit", function (e) {
+          e.preventDefault();
+          save.disabled = true;
+          fetch(btn.getAttribute("data-note-edit"), {
+            method: "PATCH",
+            headers: { "Content-Type": "application/json", Accept: "application/json" },
+            body: JSON.stringify({ note: input.value.trim() })
+          }).then(function (res) {
+            return res.text().then(function (t) {
+              if (!res.ok) throw apiError(res.status, t);
+              return JSON.parse(t);
+            });
+          }).then(function (v) {
+            btn.setAttribute("data-note", v.note || "");
+            done(v.note || "");
+          }).catch(function (err) {
+            msg.textContent = (err && err.message) || "The note could not be saved.";
+            msg.hidden = false;
+            save.disabled = false;
+          });
+        });
+      });
+    });
+  }
+
+  // ---- Explanations ------------------------------------------------------
+
+  // highlightLines marks lines from..to of the source view and centres the
+  // first one (citations point at line ranges).
+  function highlightLines(from, to) {
+    $$(".chunk > div.hit").forEach(function (l) { l.classList.remove("hit"); });
+    for (var n = from; n <= to && n - from < 2000; n++) {
+      var el = document.getElementById("L" + n);
+      if (el) el.classList.add("hit");
+    }
+    var first = document.getElementById("L" + from);
+    if (first) first.scrollIntoView({ block: "center" });
+  }
+
+  // A link from a citation elsewhere (?hl=12-14#L12) highlights its range.
+  function initHighlight() {
+    if (!$("[data-code]")) return;
+    var m = /[?&]hl=(\d+)-(\d+)/.exec(location.search);
+    if (m) setTimeout(function () { highlightLines(parseInt(m[1], 10), parseInt(m[2], 10)); }, 0);
+  }
+
+  // citeTarget reads a source-view address: its file id and line range.
+  function citeTarget(href) {
+    var m = /\/files\/([^/?#]+)(?:\?hl=(\d+)-(\d+))?#L(\d+)$/.exec(href || "");
+    if (!m) return null;
+    var from = parseInt(m[4], 10);
+    return { file: decodeURIComponent(m[1]), from: from, to: m[3] ? parseInt(m[3], 10) : from };
+  }
+
+  // The source view's explanation panel: "explain" in the outline, on
+  // section header lines and on a selection of lines open it; citations
+  // inside it highlight the cited lines (or open the cited file).
+  function initExplain() {
+    var code = $("[data-code]");
+    var panel = $("[data-explain-panel]");
+    if (!code || !panel || !code.getAttribute("data-explain-url")) return;
+    var body = $("[data-explain-body]", panel);
+    var fileID = code.getAttribute("data-file-id");
+    var lastFocus = null;
+
+    function close() {
+      panel.hidden = true;
+      document.body.classList.remove("xpl-open");
+      if (lastFocus && document.contains(lastFocus)) lastFocus.focus();
+    }
+
+    function open(href) {
+      var url = href + (href.indexOf("?") >= 0 ? "&" : "?") + "partial=1";
+      body.textContent = "";
+      var p = document.createElement("p");
+      p.className = "muted";
+      p.textContent = "Explaining…";
+      body.appendChild(p);
+      document.dispatchEvent(new CustomEvent("veripost:panel", { detail: "explain" }));
+      panel.hidden = false;
+      document.body.classList.add("xpl-open");
+      fetch(url, { headers: { Accept: "text/html" } })
+        .then(function (res) { return res.text(); })
+        .then(function (html) {
+          body.innerHTML = html; // server-rendered and escaped by html/template
+          panel.scrollTop = 0;
+          var h = $("#xpl-title", body) || $(".xpl-error", body);
+          if (h) { h.setAttribute("tabindex", "-1"); h.focus(); }
+        })
+        .catch(function () {
+          body.textContent = "";
+          var e = document.createElement("p");
+          e.textContent = "The explanation could not be loaded: the server did not answer. Try again.";
+          body.appendChild(e);
+        });
+    }
+
+    // "explain" links of the outline, and a button on each section's first
+    // line (added when the browser is idle, so a large file opens as fast).
+    var links = $$("[data-outline] a[data-explain]");
+    links.forEach(function (a) {
+      a.addEventListener("click", function (e) {
+        if (e.ctrlKey || e.metaKey || e.shiftKey || e.button !== 0) return;
+        e.preventDefault();
+        lastFocus = a;
+        open(a.getAttribute("href"));
+      });
+    });
+    (window.requestIdleCallback || function (f) { return setTimeout(f, 0); })(function () {
+      links.forEach(function (a) {
+        if (a.getAttribute("data-explain") !== "section") return;
+        var line = document.getElementById("L" + a.getAttribute("data-line"));
+        if (!line) return;
+        var b = document.createElement("button");
+        b.type = "button";
+        b.className = "xbtn";
+        b.textContent = "Explain";
+        b.tabIndex = -1; // keyboard users have the outline's link
+        b.setAttribute("data-explain-href", a.getAttribute("href"));
+        b.setAttribute("aria-label", a.getAttribute("aria-label") || "Explain this section");
+        line.appendChild(b);
+      });
+    });
+    code.addEventListener("click", function (e) {
+      var b = e.target.closest && e.target.closest("button.xbtn");
+      if (!b) return;
+      e.preventDefault();
+      e.stopPropagation();
+      lastFocus = code;
+      open(b.getAttribute("data-explain-href"));
+    });
+
+    // A selection of lines in the code can be explained.
+    var selBtn = $("[data-explain-selection]");
+    var selRange = null;
+    function lineOf(node) {
+      while (node && node !== code) {
+        if (node.nodeType === 1 && /^L\d+$/.test(node.id) && node.parentNode && node.parentNode.className === "chunk") {
+          return parseInt(node.id.slice(1), 10);
+        }
+        node = node.parentNode;
+      }
+      return 0;
+    }
+    if (selBtn) {
+      document.addEventListener("selectionchange", function () {
+        var sel = window.getSelection();
+        var a = sel && !sel.isCollapsed ? lineOf(sel.anchorNode) : 0;
+        var b = a ? lineOf(sel.focusNode) : 0;
+        if (!a || !b) {
+          selRange = null;
+          selBtn.disabled = true;
+          selBtn.textContent = "Explain selection";
+          return;
+        }
+        selRange = [Math.min(a, b), Math.max(a, b)];
+        selBtn.disabled = false;
+        selBtn.textContent = selRange[0] === selRange[1] ? "Explain line " + selRange[0] : "Explain lines " + selRange[0] + "–" + selRange[1];
+      });
+      // Keep the selection when the button is pressed.
+      selBtn.addEventListener("mousedown", function (e) { e.preventDefault(); });
+      selBtn.addEventListener("click", function () {
+        if (!selRange) return;
+        lastFocus = selBtn;
+        open(code.getAttribute("data-explain-url") + "?from=" + selRange[0] + "&to=" + selRange[1]);
+      });
+    }
+
+    panel.addEventListener("click", function (e) {
+      var a = e.target.closest && e.target.closest("a");
+      if (!a || e.ctrlKey || e.metaKey || e.shiftKey || e.altKey || e.button !== 0) return;
+      if (a.hasAttribute("data-explain-link")) {
+        e.preventDefault();
+        open(a.getAttribute("href"));
+        return;
+      }
+      var t = citeTarget(a.getAttribute("href"));
+      if (t && t.file === fileID) {
+        e.preventDefault();
+        if (location.hash !== "#L" + t.from) history.pushState(null, "", "#L" + t.from);
+        highlightLines(t.from, t.to);
+      }
+      // A citation of another file opens that file at the cited lines.
+    });
+    $("[data-explain-close]", panel).addEventListener("click", close);
+    document.addEventListener("keydown", function (e) {
+      if (e.key === "Escape" && !panel.hidden) close();
+    });
+    document.addEventListener("veripost:panel", function (e) {
+      if (e.detail !== "explain" && !panel.hidden) close();
+    });
+  }
+
+  // The package page's overview is read from the source when the page opens.
+  function initOverview() {
+    var card = $("[data-overview-url]");
+    if (!card) return;
+    var box = $("[data-overview-body]", card);
+    fetch(card.getAttribute("data-overview-url"), { headers: { Accept: "text/html" } })
+      .then(function (res) { return res.text(); })
+      .then(function (html) {
+        box.innerHTML = html; // server-rendered and escaped by html/template
+        card.setAttribute("data-loaded", "");
+      })
+      .catch(function () { /* the link to the overview page stays */ });
+  }
+
+  // ---- Accounts, users and tokens -----------------------------------------
+
+  // Forms marked data-api-form send their named fields as JSON to the API
+  // (data-method, data-url). data-done says what follows success: "reload"
+  // the page, show a "message", or show a new "token" once.
+  function initAPIForms() {
+    $$("form[data-api-form]").forEach(function (form) {
+      var errBox = $("[data-error]", form);
+      var state = $("[data-save-state]", form);
+      form.addEventListener("submit", function (e) {
+        e.preventDefault();
+        hideError(errBox);
+        var same = $("[data-same-as]", form);
+        if (same && same.value !== document.getElementById(same.getAttribute("data-same-as")).value) {
+          showError(errBox, { message: "The two passwords differ. Type the same password twice.", detail: "", code: "", status: 0 });
+          return;
+        }
+        var body = {};
+        $$("input[name], select[name]", form).forEach(function (el) {
+          var v = el.type === "password" ? el.value : el.value.trim();
+          if (el.hasAttribute("data-bool")) body[el.name] = v === "true";
+          else if (v !== "") body[el.name] = v;
+        });
+        var method = form.getAttribute("data-method") || "POST";
+        var buttons = $$("button", form);
+        buttons.forEach(function (b) { b.disabled = true; });
+        if (state) state.textContent = "Saving…";
+        var opts = { method: method, headers: { Accept: "application/json" } };
+        if (method !== "DELETE" && method !== "GET") {
+          opts.headers["Content-Type"] = "application/json";
+          opts.body = JSON.stringify(body);
+        }
+        fetch(form.getAttribute("data-url"), opts).then(function (res) {
+          return res.text().then(function (t) {
+            if (!res.ok) throw apiError(res.status, t);
+            return t ? JSON.parse(t) : null;
+          });
+        }).then(function (res) {
+          var done = form.getAttribute("data-done");
+          if (done === "reload") { location.reload(); return; }
+          $$("input[type=password]", form).forEach(function (el) { el.value = ""; });
+          if (state) state.textContent = form.getAttribute("data-message") || "Saved.";
+          if (done === "token" && res && res.token) {
+            var out = $("[data-token-out]", form);
+            $("[data-token-value]", out).textContent = res.token;
+            out.hidden = false;
+            var name = $("input[name=name]", form);
+            if (name) name.value = "";
+          }
+        }).catch(function (err) {
+          if (state) state.textContent = "";
+          showError(errBox, err && err.message ? err : apiError(0, ""));
+        }).then(function () { buttons.forEach(function (b) { b.disabled = false; }); });
+      });
+    });
+    $$("[data-copy-token]").forEach(function (b) {
+      b.addEventListener("click", function () {
+        var v = $("[data-token-value]", b.closest("[data-token-out]")).textContent;
+        copyText(v).then(function () { b.textContent = "Copied"; }, function () { window.prompt("Copy the token:", v); });
+      });
+    });
+  }
+
+  // The setup link carries its code after "#", which browsers never send
+  // to servers or put in Referer headers; copy it into the form and drop
+  // it from the address bar.
+  function initSetupCode() {
+    var input = $("[data-setup-code]");
+    if (!input) return;
+    function take() {
+      var m = /^#(?:code=)?([A-Za-z0-9]+)$/.exec(location.hash);
+      if (m) {
+        input.value = m[1];
+        history.replaceState(null, "", location.pathname);
+      }
+    }
+    take();
+    window.addEventListener("hashchange", take);
+  }
+
   function init() {
     localizeTimes(document);
     initAutoSubmit();
@@ -752,6 +1101,12 @@
     initSource();
     initSymbols();
     initDiagFilter();
+    initNoteEdit();
+    initExplain();
+    initHighlight();
+    initOverview();
+    initAPIForms();
+    initSetupCode();
     initSearchKeys();
   }
 

@@ -1,0 +1,538 @@
+// Command scale measures VeriPost at scale, in-process, on the embedded
+// stack (SQLite + disk) or the scaled one (PostgreSQL + S3):
+//
+//	go run ./bench/scale -stack sqlite -uploaders 50 -duration 60s -packages 10000 -readers 20
+//	go run ./bench/scale -stack postgres ...   (needs the env of scripts/services.sh)
+//
+// Phases, each printing its figures:
+//
+//  1. ingest: -uploaders clients upload distinct generated packages
+//     (internal/corpusgen) over HTTP for -duration; it reports packages
+//     accepted and ready per second and the accepted-but-not-ready backlog,
+//     sampled every second, then how long the backlog takes to drain;
+//  2. fill: uploads continue until -packages packages are ready;
+//  3. read: -readers concurrent clients call symbol lookup (a common, a
+//     medium and a rare name) and the libraries views; p50/p95/p99 per
+//     endpoint;
+//  4. size: database size against the unique raw source bytes, and the
+//     rows an identical re-upload adds.
+//
+// Synthetic packages live in memory only.
+package main
+
+import (
+	"bytes"
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"mime/multipart"
+	"net"
+	"net/http"
+	"net/url"
+	"os"
+	"runtime"
+	"sort"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/credentials"
+	"github.com/aws/aws-sdk-go-v2/service/s3"
+	"github.com/jackc/pgx/v5"
+
+	"github.com/veripost/veripost/internal/config"
+	"github.com/veripost/veripost/internal/corpusgen"
+	"github.com/veripost/veripost/internal/server"
+	"github.com/veripost/veripost/internal/store"
+)
+
+type options struct {
+	stack     string
+	uploaders int
+	duration  time.Duration
+	packages  int
+	readers   int
+	requests  int
+	corpus    string
+	seed      int64
+	workers   int
+}
+
+func main() {
+	var o options
+	flag.StringVar(&o.stack, "stack", "sqlite", "sqlite (embedded) or postgres (PostgreSQL + S3 from VERIPOST_TEST_* as scripts/services.sh exports them)")
+	flag.IntVar(&o.uploaders, "uploaders", 50, "concurrent uploaders in the ingest phase")
+	flag.DurationVar(&o.duration, "duration", 60*time.Second, "length of the ingest phase")
+	flag.IntVar(&o.packages, "packages", 10000, "packages to have before the read phase (0: skip fill and read)")
+	flag.IntVar(&o.readers, "readers", 20, "concurrent readers in the read phase")
+	flag.IntVar(&o.requests, "requests", 400, "requests per endpoint in the read phase")
+	flag.StringVar(&o.corpus, "corpus", "../shared/corpus", "the real corpus the packages are generated from")
+	flag.Int64Var(&o.seed, "seed", 1, "generator seed")
+	flag.IntVar(&o.workers, "workers", 4, "ingestion workers (VERIPOST_WORKERS)")
+	flag.Parse()
+	if err := run(context.Background(), o); err != nil {
+		fmt.Fprintln(os.Stderr, "scale:", err)
+		os.Exit(1)
+	}
+}
+
+func run(ctx context.Context, o options) error {
+	corpus, err := corpusgen.Load(o.corpus)
+	if err != nil {
+		return err
+	}
+	gen := corpusgen.New(corpus, o.seed)
+	cfg, cleanup, err := stackConfig(ctx, o.stack)
+	if err != nil {
+		return err
+	}
+	defer cleanup()
+	cfg.Workers = o.workers
+	log := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
+	app, err := server.New(ctx, cfg, log, server.Options{Workers: -1, Version: "bench"})
+	if err != nil {
+		return err
+	}
+	defer app.Close()
+	if err := app.StartWork(ctx); err != nil {
+		return err
+	}
+	defer func() {
+		sctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+		defer cancel()
+		_ = app.Queue.Stop(sctx)
+	}()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return err
+	}
+	srv := &http.Server{Handler: app.Handler}
+	go srv.Serve(ln)
+	defer srv.Close()
+	b := &bench{app: app, url: "http://" + ln.Addr().String(), client: &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: 256}}, gen: gen}
+	fmt.Printf("stack %s, %d ingestion workers, %d CPUs\n", o.stack, o.workers, cpus())
+
+	if err := b.ingest(ctx, o.uploaders, o.duration); err != nil {
+		return err
+	}
+	if o.packages > 0 {
+		if err := b.fill(ctx, o.uploaders, o.packages); err != nil {
+			return err
+		}
+		if err := b.read(ctx, o.readers, o.requests); err != nil {
+			return err
+		}
+	}
+	return b.size(ctx, cfg)
+}
+
+type bench struct {
+	app    *server.App
+	url    string
+	client *http.Client
+	gen    *corpusgen.Generator
+	next   atomic.Int64
+	bytes  atomic.Int64
+}
+
+// upload posts one package.
+func (b *bench) upload(ctx context.Context, p corpusgen.Package) error {
+	var body bytes.Buffer
+	mw := multipart.NewWriter(&body)
+	for _, f := range p.Files {
+		w, err := mw.CreateFormFile("files", f.Name)
+		if err != nil {
+			return err
+		}
+		w.Write(f.Data)
+	}
+	mw.WriteField("name", p.Name)
+	mw.Close()
+	req, _ := http.NewRequestWithContext(ctx, http.MethodPost, b.url+"/api/v1/packages", &body)
+	req.Header.Set("Content-Type", mw.FormDataContentType())
+	resp, err := b.client.Do(req)
+	if err != nil {
+		return err
+	}
+	defer resp.Body.Close()
+	msg, _ := io.ReadAll(resp.Body)
+	if resp.StatusCode != http.StatusAccepted {
+		return fmt.Errorf("upload %s: %d %s", p.Name, resp.StatusCode, msg)
+	}
+	b.bytes.Add(p.Size())
+	return nil
+}
+
+// counts reads how many versions are in each status.
+func (b *bench) counts(ctx context.Context) (accepted, ready, failed int, err error) {
+	rows, err := b.app.DB.R.QueryContext(ctx, `SELECT status, COUNT(*) FROM package_versions GROUP BY status`)
+	if err != nil {
+		return 0, 0, 0, err
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var s string
+		var n int
+		if err := rows.Scan(&s, &n); err != nil {
+			return 0, 0, 0, err
+		}
+		accepted += n
+		switch s {
+		case "ready":
+			ready += n
+		case "error":
+			failed += n
+		}
+	}
+	return accepted, ready, failed, rows.Err()
+}
+
+// uploaders runs n clients until stop says so.
+func (b *bench) uploaders(ctx context.Context, n int, stop func() bool) (func() error, *atomic.Int64) {
+	var wg sync.WaitGroup
+	var firstErr atomic.Value
+	var sent atomic.Int64
+	for range n {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for !stop() {
+				p := b.gen.Package(int(b.next.Add(1)) - 1)
+				if err := b.upload(ctx, p); err != nil {
+					firstErr.CompareAndSwap(nil, err)
+					return
+				}
+				sent.Add(1)
+			}
+		}()
+	}
+	return func() error {
+		wg.Wait()
+		if e, ok := firstErr.Load().(error); ok {
+			return e
+		}
+		return nil
+	}, &sent
+}
+
+func (b *bench) ingest(ctx context.Context, n int, d time.Duration) error {
+	fmt.Printf("\n== ingest: %d uploaders for %s\n", n, d)
+	start := time.Now()
+	end := start.Add(d)
+	wait, _ := b.uploaders(ctx, n, func() bool { return time.Now().After(end) })
+	maxBacklog, samples := 0, 0
+	var sumBacklog int
+	for time.Now().Before(end) {
+		time.Sleep(time.Second)
+		acc, ready, _, err := b.counts(ctx)
+		if err != nil {
+			return err
+		}
+		maxBacklog = max(maxBacklog, acc-ready)
+		sumBacklog += acc - ready
+		samples++
+	}
+	if err := wait(); err != nil {
+		return err
+	}
+	acc, ready, failed, err := b.counts(ctx)
+	if err != nil {
+		return err
+	}
+	el := time.Since(start).Seconds()
+	fmt.Printf("accepted %d (%.1f/s), ready within the phase %d (%.1f/s), failed %d\n", acc, float64(acc)/el, ready, float64(ready)/el, failed)
+	fmt.Printf("backlog (accepted, not ready): max %d, mean %.1f, at the end %d\n", maxBacklog, float64(sumBacklog)/float64(max(samples, 1)), acc-ready)
+	drain := time.Now()
+	for acc > ready+failed {
+		time.Sleep(100 * time.Millisecond)
+		if acc, ready, failed, err = b.counts(ctx); err != nil {
+			return err
+		}
+	}
+	fmt.Printf("backlog drained in %s; end to end %.1f packages/s\n", time.Since(drain).Round(time.Millisecond), float64(ready)/time.Since(start).Seconds())
+	return nil
+}
+
+func (b *bench) fill(ctx context.Context, n, total int) error {
+	acc, _, _, err := b.counts(ctx)
+	if err != nil || acc >= total {
+		return err
+	}
+	fmt.Printf("\n== fill: uploading until %d packages\n", total)
+	start := time.Now()
+	var left atomic.Int64
+	left.Store(int64(total - acc))
+	wait, _ := b.uploaders(ctx, n, func() bool { return left.Add(-1) < 0 })
+	if err := wait(); err != nil {
+		return err
+	}
+	for {
+		acc, ready, failed, err := b.counts(ctx)
+		if err != nil {
+			return err
+		}
+		if ready+failed >= acc {
+			fmt.Printf("%d packages ready (%d failed) after %s\n", ready, failed, time.Since(start).Round(time.Second))
+			return nil
+		}
+		time.Sleep(500 * time.Millisecond)
+	}
+}
+
+func (b *bench) read(ctx context.Context, readers, requests int) error {
+	db := b.app.DB.R
+	pick := func(q string) (string, error) {
+		var s string
+		return s, db.QueryRowContext(ctx, q).Scan(&s)
+	}
+	common, err := pick(`SELECT canonical FROM symbol_index GROUP BY canonical ORDER BY COUNT(*) DESC, canonical LIMIT 1`)
+	if err != nil {
+		return err
+	}
+	medium, err := pick(`SELECT canonical FROM symbol_index GROUP BY canonical HAVING COUNT(*) BETWEEN 20 AND 200 ORDER BY COUNT(*) DESC, canonical LIMIT 1`)
+	if err != nil {
+		medium = common
+	}
+	rare, err := pick(`SELECT canonical FROM symbol_index GROUP BY canonical HAVING COUNT(*) = 1 ORDER BY canonical LIMIT 1`)
+	if err != nil {
+		return err
+	}
+	millSHA, err := pick(`SELECT sha256 FROM library_variants ORDER BY packages DESC LIMIT 1`)
+	if err != nil {
+		return err
+	}
+	libName, _ := pick(`SELECT name FROM library_names ORDER BY packages DESC LIMIT 1`)
+	endpoints := []struct{ name, path string }{
+		{"symbol, common (" + common + ")", "/api/v1/symbols/" + url.PathEscape(common) + "?limit=20"},
+		{"symbol, medium (" + medium + ")", "/api/v1/symbols/" + url.PathEscape(medium) + "?limit=20"},
+		{"symbol, rare (" + rare + ")", "/api/v1/symbols/" + url.PathEscape(rare) + "?limit=20"},
+		{"GET /libraries", "/api/v1/libraries?limit=50"},
+		{"GET /libraries?name=" + libName, "/api/v1/libraries?name=" + url.QueryEscape(libName)},
+		{"GET /libraries/{sha}/packages", "/api/v1/libraries/" + millSHA + "/packages?limit=50"},
+	}
+	acc, _, _, _ := b.counts(ctx)
+	fmt.Printf("\n== read: %d packages, 1 and %d concurrent clients, %d requests per endpoint\n", acc, readers, requests)
+	fmt.Printf("%-46s %8s %8s %8s %8s   %8s %8s %8s\n", "endpoint", "1:p50", "1:p95", "1:p99", "", "N:p50", "N:p95", "N:p99")
+	for _, e := range endpoints {
+		one, err := b.measure(ctx, e.path, 1, requests/4)
+		if err != nil {
+			return err
+		}
+		many, err := b.measure(ctx, e.path, readers, requests)
+		if err != nil {
+			return err
+		}
+		fmt.Printf("%-46s %8s %8s %8s %8s   %8s %8s %8s\n", e.name, ms(one, 50), ms(one, 95), ms(one, 99), "", ms(many, 50), ms(many, 95), ms(many, 99))
+	}
+	return nil
+}
+
+func (b *bench) measure(ctx context.Context, path string, clients, total int) ([]time.Duration, error) {
+	var mu sync.Mutex
+	var out []time.Duration
+	var left atomic.Int64
+	left.Store(int64(total))
+	var firstErr error
+	var wg sync.WaitGroup
+	for range clients {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for left.Add(-1) >= 0 {
+				t0 := time.Now()
+				resp, err := b.client.Get(b.url + path)
+				if err == nil {
+					_, err = io.Copy(io.Discard, resp.Body)
+					resp.Body.Close()
+					if err == nil && resp.StatusCode != 200 {
+						err = fmt.Errorf("GET %s: %d", path, resp.StatusCode)
+					}
+				}
+				d := time.Since(t0)
+				mu.Lock()
+				if err != nil && firstErr == nil {
+					firstErr = err
+				}
+				out = append(out, d)
+				mu.Unlock()
+			}
+		}()
+	}
+	wg.Wait()
+	sort.Slice(out, func(i, j int) bool { return out[i] < out[j] })
+	return out, firstErr
+}
+
+func ms(d []time.Duration, p int) string {
+	if len(d) == 0 {
+		return "-"
+	}
+	i := min(len(d)-1, len(d)*p/100)
+	return fmt.Sprintf("%.1fms", float64(d[i].Microseconds())/1000)
+}
+
+func (b *bench) size(ctx context.Context, cfg config.Config) error {
+	fmt.Printf("\n== size\n")
+	var raw int64
+	if err := b.app.DB.R.QueryRowContext(ctx, `SELECT COALESCE(SUM(size), 0) FROM (SELECT sha256, MAX(size) AS size FROM files GROUP BY sha256) t`).Scan(&raw); err != nil {
+		return err
+	}
+	dbSize := func() (int64, error) { return databaseBytes(ctx, b.app.DB, cfg) }
+	before, err := dbSize()
+	if err != nil {
+		return err
+	}
+	fmt.Printf("unique raw source %.1f MiB, database %.1f MiB: %.2f× the source\n", mib(raw), mib(before), float64(before)/float64(max(raw, 1)))
+	tables, err := tableBytes(ctx, b.app.DB)
+	if err != nil {
+		fmt.Printf("(no per-table sizes: %v)\n", err)
+	}
+	for _, t := range tables {
+		fmt.Printf("  %-28s %8.1f MiB  %5.1f%%\n", t.name, mib(t.bytes), 100*float64(t.bytes)/float64(max(before, 1)))
+	}
+	// Identical re-uploads: the same generated package again, as new
+	// packages, 100 times.
+	p := b.gen.Package(0)
+	const n = 100
+	for i := range n {
+		p.Name = fmt.Sprintf("identical copy %d", i)
+		if err := b.upload(ctx, p); err != nil {
+			return err
+		}
+	}
+	for {
+		acc, ready, failed, err := b.counts(ctx)
+		if err != nil {
+			return err
+		}
+		if ready+failed >= acc {
+			break
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	after, err := dbSize()
+	if err != nil {
+		return err
+	}
+	fmt.Printf("an identical re-upload adds %.1f KiB to the database (mean of %d)\n", float64(after-before)/n/1024, n)
+	return nil
+}
+
+func mib(n int64) float64 { return float64(n) / (1 << 20) }
+
+type tableSize struct {
+	name  string
+	bytes int64
+}
+
+// tableBytes lists the largest tables with their indexes.
+func tableBytes(ctx context.Context, db *store.DB) ([]tableSize, error) {
+	q := `SELECT tbl_name, SUM(pgsize) FROM dbstat JOIN sqlite_master ON sqlite_master.name = dbstat.name GROUP BY tbl_name ORDER BY 2 DESC LIMIT 12`
+	if db.Dialect == store.Postgres {
+		q = `SELECT relname, pg_total_relation_size(oid) FROM pg_class WHERE relkind = 'r' AND relnamespace = 'public'::regnamespace ORDER BY 2 DESC LIMIT 12`
+	}
+	rows, err := db.R.QueryContext(ctx, q)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []tableSize
+	for rows.Next() {
+		var t tableSize
+		if err := rows.Scan(&t.name, &t.bytes); err != nil {
+			return nil, err
+		}
+		out = append(out, t)
+	}
+	return out, rows.Err()
+}
+
+// databaseBytes is the database's size: the SQLite file after a checkpoint
+// (WAL folded in), or pg_database_size.
+func databaseBytes(ctx context.Context, db *store.DB, cfg config.Config) (int64, error) {
+	if db.Dialect == store.Postgres {
+		var n int64
+		err := db.R.QueryRowContext(ctx, `SELECT pg_database_size(current_database())`).Scan(&n)
+		return n, err
+	}
+	if _, err := db.SQL.ExecContext(ctx, `PRAGMA wal_checkpoint(TRUNCATE)`); err != nil {
+		return 0, err
+	}
+	var pages, size int64
+	if err := db.SQL.QueryRowContext(ctx, `PRAGMA page_count`).Scan(&pages); err != nil {
+		return 0, err
+	}
+	if err := db.SQL.QueryRowContext(ctx, `PRAGMA page_size`).Scan(&size); err != nil {
+		return 0, err
+	}
+	var free int64
+	_ = db.SQL.QueryRowContext(ctx, `PRAGMA freelist_count`).Scan(&free)
+	return (pages - free) * size, nil
+}
+
+// stackConfig makes a fresh deployment: a temp data dir, or a new
+// PostgreSQL database and S3 bucket on the servers scripts/services.sh runs.
+func stackConfig(ctx context.Context, stack string) (config.Config, func(), error) {
+	cfg, err := config.Load()
+	if err != nil {
+		return cfg, nil, err
+	}
+	dir, err := os.MkdirTemp("", "veripost-scale-")
+	if err != nil {
+		return cfg, nil, err
+	}
+	cleanup := func() { os.RemoveAll(dir) }
+	cfg.DataDir = dir
+	cfg.DatabaseURL, cfg.BlobURL = "", ""
+	if stack == "sqlite" {
+		return cfg, cleanup, nil
+	}
+	if stack != "postgres" {
+		return cfg, cleanup, fmt.Errorf("unknown -stack %q", stack)
+	}
+	base := os.Getenv("VERIPOST_TEST_DATABASE_URL")
+	endpoint := os.Getenv("VERIPOST_TEST_S3_ENDPOINT")
+	if base == "" || endpoint == "" {
+		return cfg, cleanup, errors.New("-stack postgres needs the services of scripts/services.sh (source the env.sh it prints)")
+	}
+	suffix := make([]byte, 4)
+	rand.Read(suffix)
+	name := "veripost_scale_" + hex.EncodeToString(suffix)
+	conn, err := pgx.Connect(ctx, base)
+	if err != nil {
+		return cfg, cleanup, err
+	}
+	defer conn.Close(ctx)
+	if _, err := conn.Exec(ctx, `CREATE DATABASE `+name); err != nil {
+		return cfg, cleanup, err
+	}
+	u, _ := url.Parse(base)
+	u.Path = "/" + name
+	cfg.DatabaseURL = u.String()
+	region := os.Getenv("VERIPOST_TEST_S3_REGION")
+	key, secret := os.Getenv("VERIPOST_TEST_S3_ACCESS_KEY"), os.Getenv("VERIPOST_TEST_S3_SECRET_KEY")
+	client := s3.New(s3.Options{Region: region, BaseEndpoint: aws.String(endpoint), UsePathStyle: true,
+		Credentials: credentials.NewStaticCredentialsProvider(key, secret, "")})
+	bucket := "veripost-scale-" + hex.EncodeToString(suffix)
+	if _, err := client.CreateBucket(ctx, &s3.CreateBucketInput{Bucket: aws.String(bucket)}); err != nil {
+		return cfg, cleanup, err
+	}
+	q := url.Values{"endpoint": {endpoint}, "region": {region}, "use_path_style": {"true"}, "access_key_id": {key}, "secret_access_key": {secret}}
+	cfg.BlobURL = "s3://" + bucket + "?" + q.Encode()
+	return cfg, func() {
+		cleanup()
+		c, err := pgx.Connect(context.Background(), base)
+		if err == nil {
+			c.Exec(context.Background(), `DROP DATABASE IF EXISTS `+name+` WITH (FORCE)`)
+			c.Close(context.Background())
+		}
+	}, nil
+}
+
+func cpus() int { return runtime.NumCPU() }

@@ -1,0 +1,112 @@
+package analysis
+
+import (
+	"bytes"
+	"encoding/json"
+	"reflect"
+	"testing"
+
+	"github.com/veripost/veripost/internal/testenv"
+)
+
+// Stored analyses must resolve exactly as fresh ones: the write path
+// resolves from stored files instead of parsing again.
+func TestStoredFilesResolveLikeFreshOnes(t *testing.T) {
+	for _, pkg := range testenv.CorpusPackages(t) {
+		t.Run(pkg.Name, func(t *testing.T) {
+			var inputs []Input
+			for _, f := range pkg.Files {
+				inputs = append(inputs, Input{Name: f.Name, Data: f.Data})
+			}
+			fresh := Analyze(inputs)
+			var stored []Named
+			total, packed := 0, 0
+			for _, e := range fresh.Files {
+				p, err := Pack(e.File)
+				if err != nil {
+					t.Fatal(err)
+				}
+				f := *e.File // the scalar fields are stored as columns
+				f.Facts, f.Outline, f.Sections, f.Tokens = nil, nil, nil, nil
+				if f.Facts, err = UnpackFacts(p.Facts); err != nil {
+					t.Fatal(err)
+				}
+				if err := UnpackDisplay(&f, p.Display); err != nil {
+					t.Fatal(err)
+				}
+				if f.Tokens, err = UnpackTokens(p.Tokens); err != nil {
+					t.Fatal(err)
+				}
+				total += e.Size
+				packed += len(p.Facts) + len(p.Display) + len(p.Tokens)
+				if !reflect.DeepEqual(f.Facts, e.Facts) {
+					t.Fatalf("%s: facts differ after a storage round trip", e.Name)
+				}
+				if !bytes.Equal(f.Tokens, e.Tokens) {
+					t.Fatalf("%s: tokens differ after a storage round trip", e.Name)
+				}
+				stored = append(stored, Named{Name: e.Name, File: &f})
+			}
+			again := Resolve(stored)
+			a, _ := json.Marshal(fresh)
+			b, _ := json.Marshal(again)
+			if string(a) != string(b) {
+				i := 0
+				for i < len(a) && i < len(b) && a[i] == b[i] {
+					i++
+				}
+				lo := max(0, i-200)
+				t.Fatalf("stored analyses resolve differently at byte %d:\nfresh  %s\nstored %s", i, a[lo:min(len(a), i+100)], b[lo:min(len(b), i+100)])
+			}
+			if !reflect.DeepEqual(fresh.Package.References, again.Package.References) || !reflect.DeepEqual(fresh.Package.Definitions, again.Package.Definitions) {
+				t.Fatal("definitions or references differ after a storage round trip")
+			}
+			t.Logf("%d bytes of source, %d bytes stored (%.2f)", total, packed, float64(packed)/float64(total))
+		})
+	}
+}
+
+func TestPackedOccurrencesRoundTrip(t *testing.T) {
+	n := 0
+	for _, pkg := range testenv.CorpusPackages(t) {
+		for _, cf := range pkg.Files {
+			f := AnalyzeFile(cf.Name, cf.Data)
+			sections, err := UnpackSectionRanges(PackSectionRanges(f.SectionRanges()))
+			if err != nil || len(sections) != len(f.SectionRanges()) {
+				t.Fatalf("%s: section ranges %v", cf.Name, err)
+			}
+			// Every reference's enclosing section is the one its line is in.
+			if f.Facts != nil {
+				for _, r := range f.Facts.References {
+					if got := sections.At(r.Line); got != r.Section {
+						t.Fatalf("%s:%d: %s is in section %q by its line, %q by the parser", cf.Name, r.Line, r.Name, got, r.Section)
+					}
+				}
+			}
+			for _, g := range f.Symbols() {
+				got, err := UnpackOccurrences(g.Canonical, PackOccurrences(g.Canonical, g.Occurrences), sections)
+				if err != nil {
+					t.Fatalf("%s %s: %v", cf.Name, g.Canonical, err)
+				}
+				if !reflect.DeepEqual(got, g.Occurrences) {
+					t.Fatalf("%s %s: occurrences differ after packing:\n%+v\n%+v", cf.Name, g.Canonical, g.Occurrences, got)
+				}
+				if g.Definitions+g.Uses != len(got) {
+					t.Fatalf("%s %s: counts %d+%d for %d occurrences", cf.Name, g.Canonical, g.Definitions, g.Uses, len(got))
+				}
+				n += len(got)
+			}
+		}
+	}
+	if n == 0 {
+		t.Fatal("the corpus gave no symbol occurrences")
+	}
+	// An unknown kind or context (a future parser's) survives too.
+	occ := []Occurrence{{Name: "x y", Kind: "macro", Role: RoleReference, Context: "new-context", Line: 7, Col: 3, Section: "S"}}
+	if got, err := UnpackOccurrences("X_Y", PackOccurrences("X_Y", occ), SectionRanges{{"S", 5, 9}}); err != nil || !reflect.DeepEqual(got, occ) {
+		t.Fatalf("unknown enums: %+v %v", got, err)
+	}
+	if _, err := UnpackOccurrences("X", []byte{0, 1, 2}, nil); err == nil {
+		t.Fatal("a truncated record must be refused")
+	}
+}

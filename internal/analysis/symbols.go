@@ -1,0 +1,272 @@
+package analysis
+
+import (
+	"encoding/binary"
+	"errors"
+	"sort"
+	"strings"
+
+	"github.com/veripost/veripost/internal/upg"
+	"github.com/veripost/veripost/internal/upg/resolve"
+)
+
+// Roles of a symbol occurrence.
+const (
+	RoleDefinition = "definition"
+	RoleReference  = "reference"
+)
+
+// Occurrence is one definition of, or reference to, a name in a file.
+type Occurrence struct {
+	Name    string `json:"name"`    // as written
+	Kind    string `json:"kind"`    // attribute, section, define, operation
+	Role    string `json:"role"`    // RoleDefinition or RoleReference
+	Context string `json:"context"` // for references: token, expr, call, var … (upg.Ref*)
+	Line    int    `json:"line"`
+	Col     int    `json:"col"`
+	Section string `json:"section,omitempty"` // enclosing section
+}
+
+// SymbolGroup is every occurrence of one name (by canonical form) in a
+// file: the unit of the symbol index.
+type SymbolGroup struct {
+	Canonical   string
+	Definitions int
+	Uses        int
+	Occurrences []Occurrence // definitions first, then uses, each in source order
+}
+
+// Symbols groups the file's definitions and references by canonical name,
+// sorted by name.
+func (f *File) Symbols() []SymbolGroup {
+	if f.Facts == nil {
+		return nil
+	}
+	groups := map[string]*SymbolGroup{}
+	get := func(canonical string) *SymbolGroup {
+		g := groups[canonical]
+		if g == nil {
+			g = &SymbolGroup{Canonical: canonical}
+			groups[canonical] = g
+		}
+		return g
+	}
+	sections := f.SectionRanges()
+	for _, d := range f.Facts.Definitions {
+		g := get(upg.CanonicalName(d.Name))
+		g.Definitions++
+		g.Occurrences = append(g.Occurrences, Occurrence{Name: d.Name, Kind: d.Kind, Role: RoleDefinition, Line: d.Line, Col: d.Col, Section: sections.of(d.Kind, RoleDefinition, d.Line)})
+	}
+	for _, r := range f.Facts.References {
+		kind := resolve.KindAttribute
+		if r.Target == upg.TargetSection {
+			kind = resolve.KindSection
+		}
+		g := get(upg.CanonicalName(r.Name))
+		g.Uses++
+		g.Occurrences = append(g.Occurrences, Occurrence{Name: r.Name, Kind: kind, Role: RoleReference, Context: r.Context, Line: r.Line, Col: r.Col, Section: sections.of(kind, RoleReference, r.Line)})
+	}
+	out := make([]SymbolGroup, 0, len(groups))
+	for _, g := range groups {
+		out = append(out, *g)
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].Canonical < out[j].Canonical })
+	return out
+}
+
+// SectionRange is where a section's lines are.
+type SectionRange struct {
+	Name     string
+	From, To int // first and last line
+}
+
+// SectionRanges lists where the file's sections are, in order. Stored
+// beside the symbol index, it says which section an occurrence sits in, so
+// the index need not repeat section names per occurrence.
+type SectionRanges []SectionRange
+
+// SectionRanges returns the file's section ranges.
+func (f *File) SectionRanges() SectionRanges {
+	var out SectionRanges
+	if f.Facts == nil {
+		return out
+	}
+	for _, d := range f.Facts.Definitions {
+		if d.Kind == resolve.KindSection {
+			out = append(out, SectionRange{Name: d.Name, From: d.Line, To: max(d.EndLine, d.Line)})
+		}
+	}
+	return out
+}
+
+// At returns the section whose lines include line, "" outside sections.
+func (r SectionRanges) At(line int) string {
+	i := sort.Search(len(r), func(i int) bool { return r[i].To >= line })
+	if i < len(r) && r[i].From <= line {
+		return r[i].Name
+	}
+	return ""
+}
+
+// of is the enclosing section of an occurrence (a section's own definition
+// has none).
+func (r SectionRanges) of(kind, role string, line int) string {
+	if kind == resolve.KindSection && role == RoleDefinition {
+		return ""
+	}
+	return r.At(line)
+}
+
+// PackSectionRanges encodes ranges for storage.
+func PackSectionRanges(r SectionRanges) []byte {
+	var out []byte
+	prev := 0
+	for _, s := range r {
+		out = binary.AppendUvarint(out, uint64(len(s.Name)))
+		out = append(out, s.Name...)
+		out = binary.AppendVarint(out, int64(s.From-prev))
+		out = binary.AppendUvarint(out, uint64(s.To-s.From))
+		prev = s.To
+	}
+	return out
+}
+
+// UnpackSectionRanges decodes what PackSectionRanges wrote.
+func UnpackSectionRanges(b []byte) (SectionRanges, error) {
+	r := &factReader{buf: b}
+	var out SectionRanges
+	prev := 0
+	for r.err == nil && len(r.buf) > 0 {
+		name := string(r.bytes(r.uint()))
+		from := prev + r.int()
+		to := from + int(r.uint())
+		out = append(out, SectionRange{Name: name, From: from, To: to})
+		prev = to
+	}
+	if r.err != nil {
+		return nil, errCorruptOccurrences
+	}
+	return out, nil
+}
+
+// Occurrences are stored packed, per (name, content) row of the symbol
+// index: two bytes (role, a differently written name, kind; context), then
+// varints for the line (as a delta) and column. Enclosing sections are not
+// stored: they follow from the line and the content's SectionRanges. A
+// kind or context outside the small enumerations, and names written
+// differently from their canonical form, go into a string table in front.
+var (
+	occKinds    = []string{resolve.KindAttribute, resolve.KindSection, resolve.KindDefine, resolve.KindOperation}
+	occContexts = []string{"", upg.RefToken, upg.RefExpr, upg.RefAssign, upg.RefCall, upg.RefSectionArg, upg.RefSectionExist,
+		upg.RefVar, upg.RefVarB, upg.RefAttrList, upg.RefOperList, upg.RefAttrCFunc, upg.RefAttrCFuncArg, upg.RefAttrFunc, upg.RefCommand}
+)
+
+const occOther = 0x3F // kind or context: the value follows as a string-table index
+
+func indexOf(list []string, s string) int {
+	for i, v := range list {
+		if v == s {
+			return i
+		}
+	}
+	return occOther
+}
+
+// PackOccurrences encodes a group's occurrences for the symbol index.
+func PackOccurrences(canonical string, occ []Occurrence) []byte {
+	var table []string
+	idx := map[string]uint64{}
+	str := func(s string) uint64 {
+		i, ok := idx[s]
+		if !ok {
+			i = uint64(len(table))
+			idx[s] = i
+			table = append(table, s)
+		}
+		return i
+	}
+	var body []byte
+	prevLine := 0
+	for _, o := range occ {
+		k, c := indexOf(occKinds, o.Kind), indexOf(occContexts, o.Context)
+		head := byte(k) << 2 // bits 2–7: kind
+		if o.Role == RoleDefinition {
+			head |= 1
+		}
+		if o.Name != canonical {
+			head |= 2
+		}
+		body = append(body, head, byte(c))
+		if k == occOther {
+			body = binary.AppendUvarint(body, str(o.Kind))
+		}
+		if c == occOther {
+			body = binary.AppendUvarint(body, str(o.Context))
+		}
+		if head&2 != 0 {
+			body = binary.AppendUvarint(body, str(o.Name))
+		}
+		body = binary.AppendVarint(body, int64(o.Line-prevLine))
+		body = binary.AppendUvarint(body, uint64(o.Col))
+		prevLine = o.Line
+	}
+	out := binary.AppendUvarint(nil, uint64(len(table)))
+	for _, s := range table {
+		out = binary.AppendUvarint(out, uint64(len(s)))
+		out = append(out, s...)
+	}
+	return append(out, body...)
+}
+
+var errCorruptOccurrences = errors.New("stored symbol occurrences are corrupt")
+
+// UnpackOccurrences decodes what PackOccurrences wrote; sections are the
+// content's section ranges (for each occurrence's enclosing section).
+func UnpackOccurrences(canonical string, data []byte, sections SectionRanges) ([]Occurrence, error) {
+	r := &factReader{buf: data}
+	n := r.count()
+	table := make([]string, n)
+	for i := range table {
+		table[i] = string(r.bytes(r.uint()))
+	}
+	r.table = table
+	var out []Occurrence
+	line := 0
+	for r.err == nil && len(r.buf) > 0 {
+		if len(r.buf) < 2 {
+			return nil, errCorruptOccurrences
+		}
+		head, c := r.buf[0], int(r.buf[1])
+		k := int(head >> 2)
+		r.buf = r.buf[2:]
+		o := Occurrence{Name: canonical, Role: RoleReference}
+		if head&1 != 0 {
+			o.Role = RoleDefinition
+		}
+		if k == occOther {
+			o.Kind = r.str()
+		} else if k < len(occKinds) {
+			o.Kind = occKinds[k]
+		}
+		if c == occOther {
+			o.Context = r.str()
+		} else if c < len(occContexts) {
+			o.Context = occContexts[c]
+		}
+		if head&2 != 0 {
+			o.Name = r.str()
+		}
+		line += r.int()
+		o.Line, o.Col = line, int(r.uint())
+		o.Section = sections.of(o.Kind, o.Role, o.Line)
+		out = append(out, o)
+	}
+	if r.err != nil {
+		return nil, errCorruptOccurrences
+	}
+	return out, nil
+}
+
+// NameKey is how file names are compared (case-insensitively, as Windows
+// does): the key of the libraries views.
+func NameKey(filename string) string { return strings.ToUpper(upg.BaseName(filename)) }

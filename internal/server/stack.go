@@ -1,5 +1,0 @@
-package server
-
-import "runtime/debug"
-
-func debugStack() []byte { return debug.Stack() }

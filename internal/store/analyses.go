@@ -1,0 +1,455 @@
+package store
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"strings"
+
+	"github.com/veripost/veripost/internal/analysis"
+	"github.com/veripost/veripost/internal/catalog"
+	"github.com/veripost/veripost/internal/index"
+)
+
+var (
+	_ index.Writer = (*DB)(nil)
+	_ index.Reader = (*DB)(nil)
+)
+
+const analysisScalars = `id, sha256, parser_version, reader, size, content_kind, encoding, line_ending, line_count,
+	error_count, warning_count, info_count, control_family, system`
+
+// StoredAnalyses implements index.Writer.
+func (db *DB) StoredAnalyses(ctx context.Context, keys []index.ContentKey) (map[index.ContentKey]*analysis.File, error) {
+	out := map[index.ContentKey]*analysis.File{}
+	if len(keys) == 0 {
+		return out, nil
+	}
+	shas := make([]string, len(keys))
+	want := map[index.ContentKey]bool{}
+	for i, k := range keys {
+		shas[i] = k.SHA256
+		want[k] = true
+	}
+	ph, args := inList(2, shas)
+	rows, err := db.R.QueryContext(ctx, `SELECT id, sha256, reader FROM analyses WHERE parser_version = $1 AND sha256 IN (`+ph+`)`,
+		append([]any{analysis.ParserVersion}, args...)...)
+	if err != nil {
+		return nil, err
+	}
+	ids := map[int64]index.ContentKey{}
+	for rows.Next() {
+		var id int64
+		var k index.ContentKey
+		if err := rows.Scan(&id, &k.SHA256, &k.Reader); err != nil {
+			rows.Close()
+			return nil, err
+		}
+		if want[k] {
+			ids[id] = k
+		}
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	files, err := db.loadAnalyses(ctx, db.R, mapKeys(ids))
+	if err != nil {
+		return nil, err
+	}
+	for id, f := range files {
+		out[ids[id]] = f
+	}
+	return out, nil
+}
+
+func mapKeys[K comparable, V any](m map[K]V) []K {
+	out := make([]K, 0, len(m))
+	for k := range m {
+		out = append(out, k)
+	}
+	return out
+}
+
+// loadAnalyses returns the decoded analyses with these ids, from the cache
+// or the database.
+func (db *DB) loadAnalyses(ctx context.Context, q querier, ids []int64) (map[int64]*analysis.File, error) {
+	out := map[int64]*analysis.File{}
+	var missing []string
+	for _, id := range ids {
+		if f, ok := db.cache.files.GetIfPresent(id); ok {
+			out[id] = f
+		} else {
+			missing = append(missing, fmt.Sprint(id))
+		}
+	}
+	if len(missing) == 0 {
+		return out, nil
+	}
+	// ids are integers this code selected, so they can be inlined.
+	rows, err := q.QueryContext(ctx, `SELECT `+analysisScalars+`, facts, display, tokens FROM analyses WHERE id IN (`+strings.Join(missing, ",")+`)`)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var id int64
+		var f analysis.File
+		var facts, display, tokens []byte
+		if err := rows.Scan(&id, &f.SHA256, &f.ParserVersion, &f.Reader, &f.Size, &f.ContentKind, &f.Encoding, &f.LineEnding, &f.LineCount,
+			&f.ErrorCount, &f.WarningCount, &f.InfoCount, &f.ControlFamily, &f.System, &facts, &display, &tokens); err != nil {
+			return nil, err
+		}
+		if f.Facts, err = analysis.UnpackFacts(facts); err != nil {
+			return nil, fmt.Errorf("analysis %d: %w", id, err)
+		}
+		if err := analysis.UnpackDisplay(&f, display); err != nil {
+			return nil, fmt.Errorf("analysis %d: %w", id, err)
+		}
+		if f.Tokens, err = analysis.UnpackTokens(tokens); err != nil {
+			return nil, fmt.Errorf("analysis %d: %w", id, err)
+		}
+		db.cache.files.Set(id, &f)
+		out[id] = &f
+	}
+	return out, rows.Err()
+}
+
+// StoredResult implements index.Writer.
+func (db *DB) StoredResult(ctx context.Context, fileSet string) (*index.VersionResult, error) {
+	var id int64
+	err := db.R.QueryRowContext(ctx, `SELECT id FROM version_analyses WHERE fileset = $1`, fileSet).Scan(&id)
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, catalog.ErrNotFound
+	}
+	if err != nil {
+		return nil, err
+	}
+	return db.loadResult(ctx, db.R, id)
+}
+
+func (db *DB) loadResult(ctx context.Context, q querier, id int64) (*index.VersionResult, error) {
+	if r, ok := db.cache.results.GetIfPresent(id); ok {
+		return r, nil
+	}
+	var fileSet string
+	var blob []byte
+	err := q.QueryRowContext(ctx, `SELECT fileset, result FROM version_analyses WHERE id = $1`, id).Scan(&fileSet, &blob)
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, catalog.ErrNotFound
+	}
+	if err != nil {
+		return nil, err
+	}
+	r := &index.VersionResult{}
+	if err := analysis.UnpackJSON(blob, r); err != nil {
+		return nil, fmt.Errorf("decoding the stored result %d: %w", id, err)
+	}
+	r.FileSet = fileSet
+	db.cache.results.Set(id, r)
+	return r, nil
+}
+
+// SaveAnalysis implements index.Writer. File analyses not stored yet are
+// stored (with their symbol index rows); those stored before are only
+// referenced. The package result is stored once per file set. The version
+// moves to a.Status in the same transaction; afterwards analyses and
+// results nothing uses any more (after a re-analysis) are removed.
+func (db *DB) SaveAnalysis(ctx context.Context, a index.VersionAnalysis) error {
+	if !validID(a.VersionID) {
+		return catalog.ErrNotFound
+	}
+	packed := make([]analysis.Packed, len(a.Files))
+	for i, f := range a.Files {
+		var err error
+		if packed[i], err = analysis.Pack(f.File); err != nil {
+			return err
+		}
+	}
+	regPacked := make([]analysis.Packed, len(a.Registry))
+	for i, f := range a.Registry {
+		var err error
+		if regPacked[i], err = analysis.Pack(f.File); err != nil {
+			return err
+		}
+	}
+	result, err := analysis.PackJSON(a.Result)
+	if err != nil {
+		return err
+	}
+	from := a.Status.From()
+	return db.InTx(ctx, func(tx *sql.Tx) error {
+		shas := make([]string, 0, len(a.Files)+len(a.Registry))
+		for _, f := range append(append([]index.AnalysedFile(nil), a.Files...), a.Registry...) {
+			shas = append(shas, f.SHA256)
+		}
+		if err := db.lockContents(ctx, tx, shas); err != nil {
+			return err
+		}
+		oldFiles, err := queryInts(ctx, tx, `SELECT analysis_id FROM files WHERE version_id = $1 AND analysis_id IS NOT NULL`, a.VersionID)
+		if err != nil {
+			return err
+		}
+		oldResults, err := queryInts(ctx, tx, `SELECT analysis_id FROM package_versions WHERE id = $1 AND analysis_id IS NOT NULL`, a.VersionID)
+		if err != nil {
+			return err
+		}
+		ids := make([]int64, len(a.Files))
+		for i, f := range a.Files {
+			if ids[i], err = db.storeFileAnalysis(ctx, tx, f.File, packed[i]); err != nil {
+				return fmt.Errorf("storing the analysis of %s: %w", f.Name, err)
+			}
+		}
+		for i, f := range a.Registry {
+			if _, err := db.storeFileAnalysis(ctx, tx, f.File, regPacked[i]); err != nil {
+				return fmt.Errorf("storing the analysis of the registry's %s: %w", f.Name, err)
+			}
+		}
+		if _, err := tx.ExecContext(ctx, `DELETE FROM version_library_needs WHERE version_id = $1`, a.VersionID); err != nil {
+			return err
+		}
+		for _, n := range a.Needs {
+			if _, err := tx.ExecContext(ctx, `INSERT INTO version_library_needs (version_id, name_key) VALUES ($1, $2) ON CONFLICT DO NOTHING`, a.VersionID, n); err != nil {
+				return err
+			}
+		}
+		resultID, err := db.storeResult(ctx, tx, a.Result.FileSet, result)
+		if err != nil {
+			return err
+		}
+		upd, err := tx.PrepareContext(ctx, `UPDATE files SET analysis_id = $2, line_count = $3, content_kind = $4, encoding = $5 WHERE id = $1`)
+		if err != nil {
+			return err
+		}
+		defer upd.Close()
+		latest, err := tx.PrepareContext(ctx, `UPDATE latest_files SET analysis_id = $2 WHERE file_id = $1`)
+		if err != nil {
+			return err
+		}
+		defer latest.Close()
+		for i, f := range a.Files {
+			if _, err := upd.ExecContext(ctx, f.FileID, ids[i], f.LineCount, f.ContentKind, f.Encoding); err != nil {
+				return err
+			}
+			if _, err := latest.ExecContext(ctx, f.FileID, ids[i]); err != nil {
+				return err
+			}
+		}
+		s := a.Result.Summary
+		ph, args := inList(10, statusStrings(from))
+		res, err := tx.ExecContext(ctx, `UPDATE package_versions SET status = $2, parser_version = $3, analysis_id = $4,
+			section_count = $5, error_count = $6, warning_count = $7, info_count = $8, error_message = '', error_detail = '', updated_at = $9
+			WHERE id = $1 AND status IN (`+ph+`)`,
+			append([]any{a.VersionID, string(a.Status), analysis.ParserVersion, resultID, s.Sections, s.Errors, s.Warnings, s.Infos, now()}, args...)...)
+		if err != nil {
+			return err
+		}
+		if n, _ := res.RowsAffected(); n == 0 {
+			var status string
+			if err := tx.QueryRowContext(ctx, `SELECT status FROM package_versions WHERE id = $1`, a.VersionID).Scan(&status); errors.Is(err, sql.ErrNoRows) {
+				return catalog.ErrNotFound // deleted meanwhile
+			}
+			return catalog.ErrStatusConflict
+		}
+		m := a.Result.Metadata
+		// Metadata from the source fills the package unless a person has
+		// edited it, and only for the package's latest version.
+		if _, err := tx.ExecContext(ctx, `UPDATE packages SET
+				machine_type = CASE WHEN metadata_edited THEN machine_type ELSE $2 END,
+				controller_type = CASE WHEN metadata_edited THEN controller_type ELSE $3 END,
+				system = $4, control_family = $5
+			WHERE id = (SELECT package_id FROM package_versions WHERE id = $1)
+			AND latest_version = (SELECT number FROM package_versions WHERE id = $1)`,
+			a.VersionID, m.MachineName, m.ControllerType, m.System, m.ControlFamily); err != nil {
+			return err
+		}
+		return db.pruneAnalyses(ctx, tx, oldFiles, oldResults)
+	})
+}
+
+// storeFileAnalysis returns the id of f's stored analysis, storing it (and
+// its symbol index rows) when it is not there yet.
+func (db *DB) storeFileAnalysis(ctx context.Context, tx *sql.Tx, f *analysis.File, p analysis.Packed) (int64, error) {
+	var id int64
+	err := tx.QueryRowContext(ctx, `SELECT id FROM analyses WHERE sha256 = $1 AND parser_version = $2 AND reader = $3`,
+		f.SHA256, f.ParserVersion, f.Reader).Scan(&id)
+	if err == nil {
+		return id, nil
+	}
+	if !errors.Is(err, sql.ErrNoRows) {
+		return 0, err
+	}
+	err = tx.QueryRowContext(ctx, `INSERT INTO analyses (sha256, parser_version, reader, size, content_kind, encoding, line_ending, line_count,
+			error_count, warning_count, info_count, control_family, system, facts, display, tokens, sections, created_at)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18) RETURNING id`,
+		f.SHA256, f.ParserVersion, f.Reader, f.Size, f.ContentKind, f.Encoding, f.LineEnding, f.LineCount,
+		f.ErrorCount, f.WarningCount, f.InfoCount, f.ControlFamily, f.System, p.Facts, nullBytes(p.Display), nullBytes(p.Tokens),
+		nullBytes(analysis.PackSectionRanges(f.SectionRanges())), now()).Scan(&id)
+	if err != nil {
+		return 0, err
+	}
+	return id, db.insertSymbols(ctx, tx, id, f.Symbols())
+}
+
+func nullBytes(b []byte) any {
+	if len(b) == 0 {
+		return nil
+	}
+	return b
+}
+
+func (db *DB) storeResult(ctx context.Context, tx *sql.Tx, fileSet string, blob []byte) (int64, error) {
+	var id int64
+	err := tx.QueryRowContext(ctx, `SELECT id FROM version_analyses WHERE fileset = $1`, fileSet).Scan(&id)
+	if err == nil || !errors.Is(err, sql.ErrNoRows) {
+		return id, err
+	}
+	err = tx.QueryRowContext(ctx, `INSERT INTO version_analyses (fileset, parser_version, result, created_at) VALUES ($1, $2, $3, $4) RETURNING id`,
+		fileSet, analysis.ParserVersion, blob, now()).Scan(&id)
+	return id, err
+}
+
+// insertSymbols writes a content's symbol index rows. The cost stays linear
+// in the rows: on SQLite one prepared statement executed per row inside the
+// transaction, on PostgreSQL one INSERT … SELECT FROM unnest(arrays) per
+// few thousand rows (a single round trip, constant parameters).
+func (db *DB) insertSymbols(ctx context.Context, tx *sql.Tx, analysisID int64, groups []analysis.SymbolGroup) error {
+	if len(groups) == 0 {
+		return nil
+	}
+	if db.Dialect == Postgres {
+		const batch = 5000
+		for start := 0; start < len(groups); start += batch {
+			chunk := groups[start:min(start+batch, len(groups))]
+			names := make([]string, len(chunk))
+			defs := make([]int64, len(chunk))
+			uses := make([]int64, len(chunk))
+			occ := make([][]byte, len(chunk))
+			for i, g := range chunk {
+				names[i], defs[i], uses[i], occ[i] = g.Canonical, int64(g.Definitions), int64(g.Uses), analysis.PackOccurrences(g.Canonical, g.Occurrences)
+			}
+			if _, err := tx.ExecContext(ctx, `INSERT INTO symbol_index (canonical, analysis_id, definitions, uses, occurrences)
+				SELECT n, $1, d, u, o FROM unnest($2::text[], $3::int8[], $4::int8[], $5::bytea[]) AS t(n, d, u, o)`,
+				analysisID, names, defs, uses, occ); err != nil {
+				return fmt.Errorf("inserting symbols: %w", err)
+			}
+		}
+		return nil
+	}
+	st, err := tx.PrepareContext(ctx, `INSERT INTO symbol_index (canonical, analysis_id, definitions, uses, occurrences) VALUES ($1, $2, $3, $4, $5)`)
+	if err != nil {
+		return err
+	}
+	defer st.Close()
+	for _, g := range groups {
+		if _, err := st.ExecContext(ctx, g.Canonical, analysisID, g.Definitions, g.Uses, analysis.PackOccurrences(g.Canonical, g.Occurrences)); err != nil {
+			return fmt.Errorf("inserting symbols: %w", err)
+		}
+	}
+	return nil
+}
+
+// pruneAnalyses removes the file analyses (with their symbol index rows)
+// and package results among these ids that no file and no version uses any
+// more.
+func (db *DB) pruneAnalyses(ctx context.Context, tx *sql.Tx, files, results []int64) error {
+	for _, id := range files {
+		var used bool
+		if err := tx.QueryRowContext(ctx, `SELECT EXISTS (SELECT 1 FROM files WHERE analysis_id = $1)`, id).Scan(&used); err != nil {
+			return err
+		}
+		if used {
+			continue
+		}
+		loaded, err := db.loadAnalyses(ctx, tx, []int64{id})
+		if err != nil {
+			return err
+		}
+		if f := loaded[id]; f != nil {
+			// The analysis lists its names: its symbol rows go by primary key.
+			st, err := tx.PrepareContext(ctx, `DELETE FROM symbol_index WHERE canonical = $1 AND analysis_id = $2`)
+			if err != nil {
+				return err
+			}
+			for _, g := range f.Symbols() {
+				if _, err := st.ExecContext(ctx, g.Canonical, id); err != nil {
+					st.Close()
+					return err
+				}
+			}
+			st.Close()
+		}
+		if _, err := tx.ExecContext(ctx, `DELETE FROM analyses WHERE id = $1`, id); err != nil {
+			return err
+		}
+		db.cache.files.Invalidate(id)
+	}
+	for _, id := range results {
+		if _, err := tx.ExecContext(ctx, `DELETE FROM version_analyses WHERE id = $1 AND NOT EXISTS (SELECT 1 FROM package_versions WHERE analysis_id = $1)`, id); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// AnalysedFiles implements index.Reader.
+func (db *DB) AnalysedFiles(ctx context.Context, versionID string) ([]index.StoredFile, error) {
+	if !validID(versionID) {
+		return []index.StoredFile{}, nil
+	}
+	rows, err := db.R.QueryContext(ctx, `SELECT `+fileColumns+`, analysis_id FROM files WHERE version_id = $1 ORDER BY filename`, versionID)
+	if err != nil {
+		return nil, err
+	}
+	out := []index.StoredFile{}
+	aids := map[int]int64{}
+	for rows.Next() {
+		var aid sql.NullInt64
+		f, err := scanFile(withExtra{rows, []any{&aid}})
+		if err != nil {
+			rows.Close()
+			return nil, err
+		}
+		if aid.Valid {
+			aids[len(out)] = aid.Int64
+		}
+		out = append(out, index.StoredFile{File: f})
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	files, err := db.loadAnalyses(ctx, db.R, mapValues(aids))
+	if err != nil {
+		return nil, err
+	}
+	for i, id := range aids {
+		out[i].Analysis = files[id]
+	}
+	return out, nil
+}
+
+func mapValues[K comparable, V any](m map[K]V) []V {
+	out := make([]V, 0, len(m))
+	for _, v := range m {
+		out = append(out, v)
+	}
+	return out
+}
+
+// Result implements index.Reader.
+func (db *DB) Result(ctx context.Context, versionID string) (*index.VersionResult, error) {
+	if !validID(versionID) {
+		return nil, catalog.ErrNotFound
+	}
+	var id sql.NullInt64
+	err := db.R.QueryRowContext(ctx, `SELECT analysis_id FROM package_versions WHERE id = $1`, versionID).Scan(&id)
+	if errors.Is(err, sql.ErrNoRows) || (err == nil && !id.Valid) {
+		return nil, catalog.ErrNotFound
+	}
+	if err != nil {
+		return nil, err
+	}
+	return db.loadResult(ctx, db.R, id.Int64)
+}

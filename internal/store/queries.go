@@ -1,0 +1,401 @@
+package store
+
+import (
+	"context"
+	"encoding/base64"
+	"fmt"
+	"sort"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/veripost/veripost/internal/analysis"
+	"github.com/veripost/veripost/internal/catalog"
+	"github.com/veripost/veripost/internal/index"
+)
+
+// VersionSymbol implements index.Reader.
+func (db *DB) VersionSymbol(ctx context.Context, versionID, canonical string) ([]index.SymbolOccurrence, error) {
+	out := []index.SymbolOccurrence{}
+	if !validID(versionID) {
+		return out, nil
+	}
+	rows, err := db.R.QueryContext(ctx, `SELECT f.id, f.filename, s.occurrences, a.sections FROM files f
+		JOIN symbol_index s ON s.analysis_id = f.analysis_id AND s.canonical = $2
+		JOIN analyses a ON a.id = f.analysis_id
+		WHERE f.version_id = $1`, versionID, canonical)
+	if err != nil {
+		return nil, fmt.Errorf("listing symbol %s: %w", canonical, err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var fileID, filename string
+		var packed, sections []byte
+		if err := rows.Scan(&fileID, &filename, &packed, &sections); err != nil {
+			return nil, err
+		}
+		occ, err := unpackOccurrences(canonical, packed, sections)
+		if err != nil {
+			return nil, err
+		}
+		for _, o := range occ {
+			out = append(out, index.SymbolOccurrence{FileID: fileID, Filename: filename, Occurrence: o})
+		}
+	}
+	sortOccurrences(out)
+	return out, rows.Err()
+}
+
+func unpackOccurrences(canonical string, packed, sections []byte) ([]analysis.Occurrence, error) {
+	ranges, err := analysis.UnpackSectionRanges(sections)
+	if err != nil {
+		return nil, err
+	}
+	return analysis.UnpackOccurrences(canonical, packed, ranges)
+}
+
+// sortOccurrences puts definitions first, then by file and position.
+func sortOccurrences(occ []index.SymbolOccurrence) {
+	sort.SliceStable(occ, func(i, j int) bool {
+		a, b := occ[i], occ[j]
+		if (a.Role == analysis.RoleDefinition) != (b.Role == analysis.RoleDefinition) {
+			return a.Role == analysis.RoleDefinition
+		}
+		if a.Filename != b.Filename {
+			return a.Filename < b.Filename
+		}
+		if a.Line != b.Line {
+			return a.Line < b.Line
+		}
+		return a.Col < b.Col
+	})
+}
+
+// symbolExactLimit is how many (package, file) matches of a name are
+// gathered to page and count them exactly; a name used more widely is paged
+// by walking the packages newest first instead (a common name fills a page
+// after a few dozen packages), and its count is reported as a lower bound.
+const symbolExactLimit = 2000
+
+// occurrencesPerPackage bounds the occurrences listed per package on a
+// symbol page (the counts stay complete; the package's own page lists all).
+const occurrencesPerPackage = 20
+
+type pkgKey struct {
+	created time.Time
+	id      string
+}
+
+func (a pkgKey) after(b pkgKey) bool { // newer first
+	if !a.created.Equal(b.created) {
+		return a.created.After(b.created)
+	}
+	return a.id > b.id
+}
+
+// SymbolUsage implements index.Reader. Reads stay bounded by the page, not
+// the corpus: see symbolExactLimit.
+func (db *DB) SymbolUsage(ctx context.Context, canonical string, limit int, cursor string) (index.SymbolPage, error) {
+	page := index.SymbolPage{Packages: []index.SymbolPackage{}}
+	limit = min(max(limit, 1), 100)
+	var after *pkgKey
+	if cursor != "" {
+		ts, id, err := decodeCursor(cursor)
+		if err != nil {
+			return page, err
+		}
+		after = &pkgKey{ts, id}
+	}
+	rows, err := db.R.QueryContext(ctx, `SELECT lf.package_id, lf.package_created_at FROM symbol_index s
+		JOIN latest_files lf ON lf.analysis_id = s.analysis_id
+		WHERE s.canonical = $1 LIMIT `+strconv.Itoa(symbolExactLimit+1), canonical)
+	if err != nil {
+		return page, err
+	}
+	seen := map[string]bool{}
+	var keys []pkgKey
+	n := 0
+	for rows.Next() {
+		var k pkgKey
+		if err := rows.Scan(&k.id, &k.created); err != nil {
+			rows.Close()
+			return page, err
+		}
+		n++
+		if !seen[k.id] {
+			seen[k.id] = true
+			keys = append(keys, pkgKey{k.created.UTC(), k.id})
+		}
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return page, err
+	}
+	page.Total, page.TotalExact = len(keys), n <= symbolExactLimit
+	var pick []pkgKey
+	if page.TotalExact {
+		sort.Slice(keys, func(i, j int) bool { return keys[i].after(keys[j]) })
+		for _, k := range keys {
+			if after == nil || after.after(k) {
+				pick = append(pick, k)
+				if len(pick) > limit {
+					break
+				}
+			}
+		}
+	} else {
+		q := `SELECT p.id, p.created_at FROM packages p WHERE EXISTS (SELECT 1 FROM latest_files lf
+			JOIN symbol_index s ON s.analysis_id = lf.analysis_id AND s.canonical = $1 WHERE lf.package_id = p.id)`
+		args := []any{canonical}
+		if after != nil {
+			q += ` AND (p.created_at < $2 OR (p.created_at = $2 AND p.id < $3))`
+			args = append(args, after.created, after.id)
+		}
+		q += ` ORDER BY p.created_at DESC, p.id DESC LIMIT ` + strconv.Itoa(limit+1)
+		rows, err := db.R.QueryContext(ctx, q, args...)
+		if err != nil {
+			return page, err
+		}
+		for rows.Next() {
+			var k pkgKey
+			if err := rows.Scan(&k.id, &k.created); err != nil {
+				rows.Close()
+				return page, err
+			}
+			pick = append(pick, pkgKey{k.created.UTC(), k.id})
+		}
+		rows.Close()
+		if err := rows.Err(); err != nil {
+			return page, err
+		}
+	}
+	if len(pick) > limit {
+		pick = pick[:limit]
+		last := pick[limit-1]
+		page.NextCursor = encodeCursor(last.created, last.id)
+	}
+	if len(pick) == 0 {
+		return page, nil
+	}
+	ids := make([]string, len(pick))
+	for i, k := range pick {
+		ids[i] = k.id
+	}
+	pkgs, err := db.symbolPackages(ctx, canonical, ids)
+	if err != nil {
+		return page, err
+	}
+	for _, id := range ids {
+		if p, ok := pkgs[id]; ok {
+			page.Packages = append(page.Packages, *p)
+		}
+	}
+	return page, nil
+}
+
+// symbolPackages loads the packages of a symbol page with their counts and
+// first occurrences.
+func (db *DB) symbolPackages(ctx context.Context, canonical string, ids []string) (map[string]*index.SymbolPackage, error) {
+	ph, args := inList(2, ids)
+	rows, err := db.R.QueryContext(ctx, `SELECT p.id, p.name, p.machine_type, p.controller_type, p.latest_version, v.uploaded_at,
+			lf.file_id, lf.filename, s.definitions, s.uses, s.occurrences, a.sections
+		FROM latest_files lf
+		JOIN symbol_index s ON s.analysis_id = lf.analysis_id AND s.canonical = $1
+		JOIN analyses a ON a.id = lf.analysis_id
+		JOIN packages p ON p.id = lf.package_id
+		JOIN package_versions v ON v.package_id = p.id AND v.number = p.latest_version
+		WHERE lf.package_id IN (`+ph+`)`, append([]any{canonical}, args...)...)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	out := map[string]*index.SymbolPackage{}
+	for rows.Next() {
+		var sp index.SymbolPackage
+		var fileID, filename string
+		var defs, uses int
+		var packed, sections []byte
+		if err := rows.Scan(&sp.PackageID, &sp.PackageName, &sp.Machine, &sp.Controller, &sp.Version, &sp.UploadedAt,
+			&fileID, &filename, &defs, &uses, &packed, &sections); err != nil {
+			return nil, err
+		}
+		p := out[sp.PackageID]
+		if p == nil {
+			sp.UploadedAt = sp.UploadedAt.UTC()
+			sp.Occurrences = []index.SymbolOccurrence{}
+			p = &sp
+			out[sp.PackageID] = p
+		}
+		p.Definitions += defs
+		p.References += uses
+		occ, err := unpackOccurrences(canonical, packed, sections)
+		if err != nil {
+			return nil, err
+		}
+		for _, o := range occ {
+			p.Occurrences = append(p.Occurrences, index.SymbolOccurrence{FileID: fileID, Filename: filename, Occurrence: o})
+		}
+	}
+	for _, p := range out {
+		sortOccurrences(p.Occurrences)
+		if len(p.Occurrences) > occurrencesPerPackage {
+			p.Occurrences = p.Occurrences[:occurrencesPerPackage]
+		}
+	}
+	return out, rows.Err()
+}
+
+// A keyset cursor over a ranked list: the last row's count and key.
+func encodeRankCursor(n int64, key string) string {
+	return base64.RawURLEncoding.EncodeToString([]byte(strconv.FormatInt(n, 10) + "|" + key))
+}
+
+func decodeRankCursor(c string) (int64, string, error) {
+	raw, err := base64.RawURLEncoding.DecodeString(c)
+	if err != nil {
+		return 0, "", catalog.ErrBadCursor
+	}
+	num, key, ok := strings.Cut(string(raw), "|")
+	n, err := strconv.ParseInt(num, 10, 64)
+	if !ok || err != nil {
+		return 0, "", catalog.ErrBadCursor
+	}
+	return n, key, nil
+}
+
+// LibraryNames implements index.Reader: most used first, from the library
+// counters (no aggregation at read time).
+func (db *DB) LibraryNames(ctx context.Context, filter string, limit int, cursor string) (catalog.Page[index.LibraryName], error) {
+	page := catalog.Page[index.LibraryName]{Items: []index.LibraryName{}}
+	limit = min(max(limit, 1), 500)
+	q := `SELECT name_key, name, packages, variants FROM library_names WHERE packages > 0`
+	var args []any
+	if f := strings.TrimSpace(filter); f != "" {
+		args = append(args, "%"+likeEscape(strings.ToUpper(f))+"%")
+		q += fmt.Sprintf(` AND name_key LIKE $%d ESCAPE '\'`, len(args))
+	}
+	if cursor != "" {
+		n, key, err := decodeRankCursor(cursor)
+		if err != nil {
+			return page, err
+		}
+		args = append(args, n, key)
+		q += fmt.Sprintf(` AND (packages < $%d OR (packages = $%d AND name_key > $%d))`, len(args)-1, len(args)-1, len(args))
+	}
+	q += ` ORDER BY packages DESC, name_key LIMIT ` + strconv.Itoa(limit+1)
+	rows, err := db.R.QueryContext(ctx, q, args...)
+	if err != nil {
+		return page, err
+	}
+	defer rows.Close()
+	var keys []string
+	for rows.Next() {
+		var n index.LibraryName
+		var key string
+		if err := rows.Scan(&key, &n.Name, &n.Packages, &n.Variants); err != nil {
+			return page, err
+		}
+		page.Items = append(page.Items, n)
+		keys = append(keys, key)
+	}
+	if len(page.Items) > limit {
+		page.Items = page.Items[:limit]
+		page.NextCursor = encodeRankCursor(int64(page.Items[limit-1].Packages), keys[limit-1])
+	}
+	return page, rows.Err()
+}
+
+// LibraryVariants implements index.Reader.
+func (db *DB) LibraryVariants(ctx context.Context, name string, limit int, cursor string) (catalog.Page[index.LibraryVariant], error) {
+	page := catalog.Page[index.LibraryVariant]{Items: []index.LibraryVariant{}}
+	limit = min(max(limit, 1), 500)
+	q := `SELECT sha256, size, packages FROM library_variants WHERE name_key = $1 AND packages > 0`
+	args := []any{analysis.NameKey(name)}
+	if cursor != "" {
+		n, sha, err := decodeRankCursor(cursor)
+		if err != nil {
+			return page, err
+		}
+		args = append(args, n, sha)
+		q += ` AND (packages < $2 OR (packages = $2 AND sha256 > $3))`
+	}
+	q += ` ORDER BY packages DESC, sha256 LIMIT ` + strconv.Itoa(limit+1)
+	rows, err := db.R.QueryContext(ctx, q, args...)
+	if err != nil {
+		return page, err
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var v index.LibraryVariant
+		if err := rows.Scan(&v.SHA256, &v.Size, &v.Packages); err != nil {
+			return page, err
+		}
+		page.Items = append(page.Items, v)
+	}
+	if len(page.Items) > limit {
+		page.Items = page.Items[:limit]
+		last := page.Items[limit-1]
+		page.NextCursor = encodeRankCursor(int64(last.Packages), last.SHA256)
+	}
+	return page, rows.Err()
+}
+
+// LibraryPackages implements index.Reader: newest package first, paged on
+// the latest_files index by content.
+func (db *DB) LibraryPackages(ctx context.Context, sha string, limit int, cursor string) (catalog.Page[index.PackageRef], error) {
+	page := catalog.Page[index.PackageRef]{Items: []index.PackageRef{}}
+	limit = min(max(limit, 1), 200)
+	q := `SELECT lf.package_id, p.name, p.machine_type, p.controller_type, p.latest_version, v.uploaded_at, lf.file_id, lf.filename, lf.package_created_at
+		FROM latest_files lf
+		JOIN packages p ON p.id = lf.package_id
+		JOIN package_versions v ON v.package_id = p.id AND v.number = p.latest_version
+		WHERE lf.sha256 = $1`
+	args := []any{strings.ToLower(sha)}
+	if cursor != "" {
+		ts, id, err := decodeCursor(cursor)
+		if err != nil {
+			return page, err
+		}
+		args = append(args, ts, id)
+		q += ` AND (lf.package_created_at < $2 OR (lf.package_created_at = $2 AND lf.package_id < $3))`
+	}
+	q += ` ORDER BY lf.package_created_at DESC, lf.package_id DESC LIMIT ` + strconv.Itoa(limit+1)
+	rows, err := db.R.QueryContext(ctx, q, args...)
+	if err != nil {
+		return page, err
+	}
+	defer rows.Close()
+	var created []time.Time
+	for rows.Next() {
+		var r index.PackageRef
+		var c time.Time
+		if err := rows.Scan(&r.PackageID, &r.PackageName, &r.Machine, &r.Controller, &r.Version, &r.UploadedAt, &r.FileID, &r.Filename, &c); err != nil {
+			return page, err
+		}
+		r.UploadedAt = r.UploadedAt.UTC()
+		page.Items = append(page.Items, r)
+		created = append(created, c.UTC())
+	}
+	if len(page.Items) > limit {
+		page.Items = page.Items[:limit]
+		page.NextCursor = encodeCursor(created[limit-1], page.Items[limit-1].PackageID)
+	}
+	return page, rows.Err()
+}
+
+// VersionsToReindex lists versions not analysed by the current analysis
+// version, ready ones only (others are still being ingested or failed for
+// a system reason), oldest first.
+func (db *DB) VersionsToReindex(ctx context.Context) ([]string, error) {
+	return queryStrings(ctx, db.R, `SELECT id FROM package_versions
+		WHERE parser_version <> $1 AND status = $2 ORDER BY uploaded_at, id`, analysis.ParserVersion, string(catalog.StatusReady))
+}
+
+// IndexProgress counts versions analysed by the current analysis version
+// among those that did not fail.
+func (db *DB) IndexProgress(ctx context.Context) (done, total int, err error) {
+	err = db.R.QueryRowContext(ctx, `SELECT
+			COALESCE(SUM(CASE WHEN parser_version = $1 THEN 1 ELSE 0 END), 0), COUNT(*)
+		FROM package_versions WHERE status <> $2`, analysis.ParserVersion, string(catalog.StatusError)).Scan(&done, &total)
+	return done, total, err
+}
