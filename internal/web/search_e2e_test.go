@@ -74,9 +74,11 @@ func TestBrowserSearch(t *testing.T) {
 	app.waitSearchable(t, a.PackageID)
 	app.waitSearchable(t, bt.PackageID)
 	b := newBrowser(t, app.URL)
+	b.login(app.Admin, app.AdminPassword, "/")
 
 	// 1. From any page, "/" jumps to the top-bar box; Enter searches.
-	b.run("open the package list", chromedp.Navigate(app.URL+"/"), chromedp.WaitVisible(`#top-q`, chromedp.ByQuery))
+	b.run("open the package list", chromedp.Navigate(app.URL+"/"))
+	b.waitPage("/", "list", "")
 	var active string
 	b.run("press /", chromedp.KeyEvent("/"), chromedp.Evaluate(`document.activeElement.id`, &active))
 	if active != "top-q" {
@@ -85,7 +87,7 @@ func TestBrowserSearch(t *testing.T) {
 	// (CDP sends the "/" character on its own, so clear what it typed.)
 	b.run("type a search", chromedp.Evaluate(`document.getElementById('top-q').value = ''`, nil),
 		chromedp.SendKeys(`#top-q`, "SPINDLE_DIR"+kb.Enter, chromedp.ByQuery))
-	b.waitURL("/search?q=SPINDLE_DIR")
+	b.waitPage("/search?q=SPINDLE_DIR", "search", "")
 	b.run("results", chromedp.WaitVisible(`[data-results] .search-hit`, chromedp.ByQuery))
 	if got := b.text(`[data-results] .search-hit mark`); got != "SPINDLE DIR" {
 		t.Errorf("first highlighted match = %q, want the definition SPINDLE DIR", got)
@@ -105,16 +107,16 @@ func TestBrowserSearch(t *testing.T) {
 		t.Errorf("after j, j, k the focus is on %q; want the first hit %q", focused, first)
 	}
 	b.run("open the hit", chromedp.KeyEvent(kb.Enter))
-	b.waitURL("/files/")
-	b.run("source view", chromedp.WaitVisible(`#src-title`, chromedp.ByQuery))
+	b.waitPage("/files/", "source", "")
 	if got := b.text(`#src-title`); got != "ALPHA.SRC" {
 		t.Errorf("the hit opened %q", got)
 	}
 
 	// 3. A section's "alike" link lists sections like it.
-	b.run("back to results", chromedp.Navigate(app.URL+"/search?q=SPINDLE_DIR"), chromedp.WaitVisible(`[data-results] .search-hit`, chromedp.ByQuery))
+	b.run("back to results", chromedp.Navigate(app.URL+"/search?q=SPINDLE_DIR"))
+	b.waitPage("/search?q=SPINDLE_DIR", "search", "")
 	b.run("narrow to calc sections", chromedp.Click(`//aside[contains(@class,"facets")]//a[normalize-space(text())="calc"]`, chromedp.BySearch))
-	b.waitURL("section=calc")
+	b.waitPage("section=calc", "search", "")
 	b.run("narrowed results", chromedp.WaitVisible(`ul.active-filters .chip`, chromedp.ByQuery))
 	var roles []string
 	b.run("roles", chromedp.Evaluate(`Array.from(document.querySelectorAll('[data-results] .search-hit .role')).map(e => e.textContent)`, &roles))
@@ -128,7 +130,7 @@ func TestBrowserSearch(t *testing.T) {
 	}
 	b.screenshot("search-02-facet")
 	b.run("sections like CALC_SPINDLE", chromedp.Click(`//a[normalize-space(text())="alike"]`, chromedp.BySearch))
-	b.waitURL("/similar")
+	b.waitPage("/similar", "similar", "")
 	b.run("alike sections", chromedp.WaitVisible(`[data-similar-sections] li`, chromedp.ByQuery))
 	if got := b.text(`[data-similar-of]`); got != "CALC_SPINDLE" {
 		t.Errorf("alike page for %q", got)
@@ -139,15 +141,23 @@ func TestBrowserSearch(t *testing.T) {
 	b.screenshot("search-03-alike-sections")
 
 	// 4. The package page lists alike posts.
-	b.run("package page", chromedp.Navigate(app.URL+"/packages/"+a.PackageID), chromedp.WaitVisible(`[data-similar-posts] li`, chromedp.ByQuery))
+	b.run("package page", chromedp.Navigate(app.URL+"/packages/"+a.PackageID))
+	b.waitPage("/packages/"+a.PackageID, "package", a.PackageID)
+	b.run("alike posts", chromedp.WaitVisible(`[data-similar-posts] li`, chromedp.ByQuery))
 	if got := b.text(`[data-similar-posts] li a`); got != "Beta" {
 		t.Errorf("posts like Alpha start with %q", got)
 	}
 
 	// 5. Empty, no-result and error states.
-	b.run("empty search page", chromedp.Navigate(app.URL+"/search"), chromedp.WaitVisible(`[data-search-empty]`, chromedp.ByQuery))
-	b.run("no results", chromedp.Navigate(app.URL+"/search?q=NOTHING_LIKE_THIS"), chromedp.WaitVisible(`[data-search-none]`, chromedp.ByQuery))
-	b.run("bad query", chromedp.Navigate(app.URL+"/search?q=-spindle"), chromedp.WaitVisible(`[data-search-error]`, chromedp.ByQuery))
+	b.run("empty search page", chromedp.Navigate(app.URL+"/search"))
+	b.waitPage("/search", "search", "")
+	b.run("empty state", chromedp.WaitVisible(`[data-search-empty]`, chromedp.ByQuery))
+	b.run("no results", chromedp.Navigate(app.URL+"/search?q=NOTHING_LIKE_THIS"))
+	b.waitPage("q=NOTHING_LIKE_THIS", "search", "")
+	b.run("no-result state", chromedp.WaitVisible(`[data-search-none]`, chromedp.ByQuery))
+	b.run("bad query", chromedp.Navigate(app.URL+"/search?q=-spindle"))
+	b.waitPage("q=-spindle", "search", "")
+	b.run("error state", chromedp.WaitVisible(`[data-search-error]`, chromedp.ByQuery))
 	if got := b.text(`[data-search-error] .error-msg`); !strings.Contains(got, "not only what to leave out") {
 		t.Errorf("bad query explained as %q", got)
 	}
@@ -163,7 +173,9 @@ func TestBrowserSearch(t *testing.T) {
 		t.Fatal(err)
 	}
 	b.run("upload a near-copy",
-		chromedp.Navigate(app.URL+"/upload"),
+		chromedp.Navigate(app.URL+"/upload"))
+	b.waitPage("/upload", "upload", "")
+	b.run("send the near-copy",
 		chromedp.WaitVisible(`[data-dropzone]`, chromedp.ByQuery),
 		chromedp.SetUploadFiles(`#files-input`, []string{changed}, chromedp.ByQuery),
 		chromedp.WaitVisible(`[data-chosen]`, chromedp.ByQuery),
