@@ -192,7 +192,7 @@ func (db *DB) idsArg(ids []int64, n int) (string, any) {
 // (tables, indexes, FTS5 and vec0 shadow tables) and the bytes of the
 // distinct file contents it indexes.
 func (db *DB) SearchIndexSize(ctx context.Context) (indexBytes, sourceBytes int64, err error) {
-	if err := db.SQL.QueryRowContext(ctx, `SELECT COALESCE(SUM(bytes), 0) FROM search_docs`).Scan(&sourceBytes); err != nil {
+	if err := db.R.QueryRowContext(ctx, `SELECT COALESCE(SUM(bytes), 0) FROM search_docs`).Scan(&sourceBytes); err != nil {
 		return 0, 0, err
 	}
 	q := `SELECT COALESCE(SUM(pgsize), 0) FROM dbstat WHERE name LIKE '%search%'`
@@ -200,6 +200,6 @@ func (db *DB) SearchIndexSize(ctx context.Context) (indexBytes, sourceBytes int6
 		q = `SELECT COALESCE(SUM(pg_total_relation_size(c.oid)), 0) FROM pg_class c
 			WHERE c.relkind = 'r' AND c.relname LIKE 'search%'`
 	}
-	err = db.SQL.QueryRowContext(ctx, q).Scan(&indexBytes)
+	err = db.R.QueryRowContext(ctx, q).Scan(&indexBytes)
 	return indexBytes, sourceBytes, err
 }

@@ -81,7 +81,7 @@ func (db *DB) MatchTexts(ctx context.Context, clauses []search.Clause, limit int
 		SELECT t.id, t.hash, t.class, t.text, t.output, t.words, t.prose, t.parts, t.defs, t.sets
 		FROM hits h JOIN search_texts t ON t.id = h.id
 		ORDER BY t.hash LIMIT ` + strconv.Itoa(limit+1)
-	rows, err := db.SQL.QueryContext(ctx, q, args...)
+	rows, err := db.R.QueryContext(ctx, q, args...)
 	if err != nil {
 		return nil, false, fmt.Errorf("searching lines: %w", err)
 	}
@@ -175,7 +175,7 @@ func (db *DB) DocStats(ctx context.Context, q search.DocQuery) ([]search.DocStat
 		SELECT a.doc_id, d.sha256, a.kind, a.in_section, a.best, a.n` + cols + `
 		FROM a JOIN search_docs d ON d.id = a.doc_id AND d.index_version = ` + iv + `
 		WHERE 1 = 1` + exclude
-	rows, err := db.SQL.QueryContext(ctx, query, args...)
+	rows, err := db.R.QueryContext(ctx, query, args...)
 	if err != nil {
 		return nil, fmt.Errorf("counting search hits: %w", err)
 	}
@@ -215,7 +215,7 @@ func (db *DB) DocLines(ctx context.Context, docIDs, texts []int64) ([]search.Lin
 	}
 	docList, docArg := db.idsArg(docIDs, 1)
 	textList, textArg := db.idsArg(texts, 2)
-	rows, err := db.SQL.QueryContext(ctx, `SELECT l.doc_id, l.line, l.text_id, l.section,
+	rows, err := db.R.QueryContext(ctx, `SELECT l.doc_id, l.line, l.text_id, l.section,
 			COALESCE(s.name, ''), COALESCE(s.kind, ''), COALESCE(s.start_line, 0), COALESCE(s.end_line, 0)
 		FROM search_lines l
 		LEFT JOIN search_sections s ON s.doc_id = l.doc_id AND s.ord = l.section
@@ -268,7 +268,7 @@ var contentFilesQuery = `SELECT d.id, f.id, f.filename, v.id, v.number, p.latest
 	WHERE `
 
 func (db *DB) contentFiles(ctx context.Context, where string, args ...any) ([]search.FileRow, error) {
-	rows, err := db.SQL.QueryContext(ctx, contentFilesQuery+where, args...)
+	rows, err := db.R.QueryContext(ctx, contentFilesQuery+where, args...)
 	if err != nil {
 		return nil, fmt.Errorf("listing files of search results: %w", err)
 	}
@@ -294,7 +294,7 @@ func (db *DB) contentFiles(ctx context.Context, where string, args ...any) ([]se
 // versions (a version becomes searchable, or is reindexed).
 func (db *DB) latestFiles(ctx context.Context) (map[int64][]search.FileRow, error) {
 	var sig latestSignature
-	if err := db.SQL.QueryRowContext(ctx, `SELECT
+	if err := db.R.QueryRowContext(ctx, `SELECT
 			(SELECT COUNT(*) FROM packages), (SELECT COALESCE(CAST(MAX(updated_at) AS TEXT), '') FROM packages),
 			(SELECT COUNT(*) FROM search_versions), (SELECT COALESCE(MAX(id), 0) FROM search_versions)`).
 		Scan(&sig.packages, &sig.changed, &sig.versions, &sig.lastVersion); err != nil {
@@ -362,7 +362,7 @@ func (db *DB) ContextLines(ctx context.Context, spans []search.LineSpan) ([]sear
 			JOIN search_texts t ON t.id = l.text_id`
 		args = []any{docs, los, his}
 	}
-	rows, err := db.SQL.QueryContext(ctx, q, args...)
+	rows, err := db.R.QueryContext(ctx, q, args...)
 	if err != nil {
 		return nil, fmt.Errorf("reading context lines: %w", err)
 	}
@@ -407,7 +407,7 @@ func (db *DB) NearestSections(ctx context.Context, indexVersion string, vec []fl
 	case "sqlite-vec":
 		// vec0 allows no other ORDER BY than its own: the neighbours
 		// are ordered here (by distance, then id).
-		rows, err := db.SQL.QueryContext(ctx, `WITH knn AS (SELECT rowid, distance FROM search_vector_index WHERE embedding MATCH $1 AND k = $2)
+		rows, err := db.R.QueryContext(ctx, `WITH knn AS (SELECT rowid, distance FROM search_vector_index WHERE embedding MATCH $1 AND k = $2)
 			SELECT knn.rowid, knn.distance, vv.embedding FROM knn JOIN search_vector_index vv ON vv.rowid = knn.rowid`,
 			encodeVector(vec), min(k, maxVecK))
 		if err != nil {
@@ -481,7 +481,7 @@ func (db *DB) sectionsOfVectors(ctx context.Context, indexVersion string, ids []
 	if len(ids) == 0 {
 		return nil, nil
 	}
-	stmt, err := db.SQL.PrepareContext(ctx, `SELECT `+sectionColumns+` FROM search_sections s
+	stmt, err := db.R.PrepareContext(ctx, `SELECT `+sectionColumns+` FROM search_sections s
 		JOIN search_docs d ON d.id = s.doc_id AND d.index_version = $1
 		WHERE s.vector_id = $2`)
 	if err != nil {
@@ -533,7 +533,7 @@ func (db *DB) ExternalSectionVectors(ctx context.Context, indexVersion, model st
 		})
 	} else {
 		var rows *sql.Rows
-		rows, err = db.SQL.QueryContext(ctx, `SELECT vector_id, vector FROM search_external_vectors WHERE model = $1 ORDER BY vector_id`, model)
+		rows, err = db.R.QueryContext(ctx, `SELECT vector_id, vector FROM search_external_vectors WHERE model = $1 ORDER BY vector_id`, model)
 		if err == nil {
 			for rows.Next() {
 				var id int64
@@ -560,7 +560,7 @@ func (db *DB) ExternalSectionVectors(ctx context.Context, indexVersion, model st
 func (db *DB) Section(ctx context.Context, indexVersion, sha string, ord int) (search.SectionCandidate, error) {
 	var vid int64
 	var c search.SectionCandidate
-	err := db.SQL.QueryRowContext(ctx, `SELECT s.vector_id, `+sectionColumns+` FROM search_sections s
+	err := db.R.QueryRowContext(ctx, `SELECT s.vector_id, `+sectionColumns+` FROM search_sections s
 		JOIN search_docs d ON d.id = s.doc_id WHERE d.index_version = $1 AND d.sha256 = $2 AND s.ord = $3`, indexVersion, sha, ord).
 		Scan(&vid, &c.DocID, &c.SHA256, &c.Ord, &c.Name, &c.Kind, &c.StartLine, &c.EndLine, &c.Hash)
 	if errors.Is(err, sql.ErrNoRows) {
@@ -575,7 +575,7 @@ func (db *DB) Section(ctx context.Context, indexVersion, sha string, ord int) (s
 		})
 	} else {
 		var raw []byte
-		err = db.SQL.QueryRowContext(ctx, `SELECT embedding FROM search_vector_index WHERE rowid = $1`, vid).Scan(&raw)
+		err = db.R.QueryRowContext(ctx, `SELECT embedding FROM search_vector_index WHERE rowid = $1`, vid).Scan(&raw)
 		c.Vector = decodeVector(raw)
 	}
 	return c, err
@@ -666,7 +666,7 @@ func (db *DB) versionRows(ctx context.Context, from string, args ...any) ([]sear
 	if db.Dialect == SQLite {
 		// The vectors live in the vec0 table: join it after the packages.
 		from = strings.Replace(from, versionJoinPackages, versionJoinPackages+" LEFT JOIN search_version_vectors vv ON vv.rowid = sv.id", 1)
-		rows, err := db.SQL.QueryContext(ctx, `SELECT `+versionRowColumns+`, COALESCE(vv.embedding, x'')`+from, args...)
+		rows, err := db.R.QueryContext(ctx, `SELECT `+versionRowColumns+`, COALESCE(vv.embedding, x'')`+from, args...)
 		if err != nil {
 			return nil, fmt.Errorf("reading version index: %w", err)
 		}

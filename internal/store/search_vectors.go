@@ -62,7 +62,7 @@ func (c *vectorCache) current(ctx context.Context, db *DB) (*vectorSnapshot, err
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	var count, maxID int64
-	if err := db.SQL.QueryRowContext(ctx, c.count).Scan(&count, &maxID); err != nil {
+	if err := db.R.QueryRowContext(ctx, c.count).Scan(&count, &maxID); err != nil {
 		return nil, err
 	}
 	s := c.snap

@@ -568,7 +568,7 @@ func queryIDs(ctx context.Context, tx *sql.Tx, q string, args ...any) ([]int64, 
 // VersionsToIndexForSearch lists ready versions without a search index
 // entry of this index version (for reindex), oldest first.
 func (db *DB) VersionsToIndexForSearch(ctx context.Context, indexVersion string) ([]string, error) {
-	rows, err := db.SQL.QueryContext(ctx, `SELECT v.id FROM package_versions v
+	rows, err := db.R.QueryContext(ctx, `SELECT v.id FROM package_versions v
 		WHERE v.status = $2 AND NOT EXISTS (SELECT 1 FROM search_versions sv WHERE sv.version_id = v.id AND sv.index_version = $1)
 		ORDER BY v.uploaded_at, v.id`, indexVersion, string(catalog.StatusReady))
 	if err != nil {
@@ -589,7 +589,7 @@ func (db *DB) VersionsToIndexForSearch(ctx context.Context, indexVersion string)
 // SearchIndexProgress counts the versions (not failed) both parsed by
 // parserVersion and indexed for search under indexVersion, of all.
 func (db *DB) SearchIndexProgress(ctx context.Context, parserVersion, indexVersion string) (done, total int, err error) {
-	err = db.SQL.QueryRowContext(ctx, `SELECT
+	err = db.R.QueryRowContext(ctx, `SELECT
 			COALESCE(SUM(CASE WHEN v.parser_version = $1 AND EXISTS (SELECT 1 FROM search_versions sv
 				WHERE sv.version_id = v.id AND sv.index_version = $2) THEN 1 ELSE 0 END), 0),
 			COUNT(*)
