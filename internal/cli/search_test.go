@@ -33,6 +33,11 @@ func TestSearchCommand(t *testing.T) {
 		}
 	}
 	t.Setenv(apiclient.EnvServer, app.URL)
+	t.Setenv(apiclient.EnvToken, "")
+	if _, err := run(t, "search", "COOLANT_TYPE"); err == nil || !strings.Contains(err.Error(), "UNAUTHENTICATED") {
+		t.Errorf("search without a token: %v", err)
+	}
+	t.Setenv(apiclient.EnvToken, app.Token)
 
 	out, err := run(t, "search", "COOLANT_TYPE")
 	if err != nil {
