@@ -5,7 +5,6 @@ import (
 	"errors"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/veripost/veripost/internal/apiclient"
 	"github.com/veripost/veripost/internal/search"
@@ -19,19 +18,7 @@ func TestSearchCommand(t *testing.T) {
 	app := servertest.Start(t, servertest.SQLite.Config(t))
 	src := ":SYSTEM=MILL\r\n:ATTRNAME=COOLANT TYPE\r\n:ATTRTYPE=INTEGER\r\n:ATTREND\r\n:SECTION=CALC_COOLANT\r\n:C:COOLANT_TYPE=8\r\n:SECTION=START_OF_TAPE\r\n:T:%<EOL>\r\n:T:<M:08><EOL>\r\n"
 	res := app.Upload([]servertest.NamedFile{{Name: "CLI.SRC", Data: []byte(src)}}, map[string]string{"name": "Cli post"})
-	app.WaitReady(res.PackageID)
-	for deadline := time.Now().Add(time.Minute); ; time.Sleep(20 * time.Millisecond) {
-		var st struct {
-			SearchIndexed bool `json:"search_indexed"`
-		}
-		app.GetJSON("/api/v1/packages/"+res.PackageID+"/status", &st)
-		if st.SearchIndexed {
-			break
-		}
-		if time.Now().After(deadline) {
-			t.Fatal("not indexed for search")
-		}
-	}
+	app.WaitSearchable(res.PackageID)
 	t.Setenv(apiclient.EnvServer, app.URL)
 	t.Setenv(apiclient.EnvToken, "")
 	if _, err := run(t, "search", "COOLANT_TYPE"); err == nil || !strings.Contains(err.Error(), "UNAUTHENTICATED") {

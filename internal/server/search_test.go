@@ -42,22 +42,13 @@ func searchFixture(t testing.TB, name string) []servertest.NamedFile {
 }
 
 // waitSearchable waits until a package's latest version is ready and
-// indexed for search, and returns its status.
+// indexed for search, and returns its status as the API answers it.
 func waitSearchable(t testing.TB, app *servertest.App, id string) api.StatusBody {
 	t.Helper()
-	app.WaitReady(id)
-	deadline := time.Now().Add(2 * time.Minute)
-	for {
-		var st api.StatusBody
-		app.GetJSON("/api/v1/packages/"+id+"/status", &st)
-		if st.SearchIndexed {
-			return st
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("package %s is ready but not indexed for search after 2 minutes", id)
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
+	app.WaitSearchable(id)
+	var st api.StatusBody
+	app.GetJSON("/api/v1/packages/"+id+"/status", &st)
+	return st
 }
 
 // uploadSearchable uploads files as a package named name and waits until

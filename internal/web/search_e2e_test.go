@@ -5,7 +5,6 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/chromedp/chromedp"
 	"github.com/chromedp/chromedp/kb"
@@ -42,23 +41,6 @@ func readFiles(t *testing.T, paths []string) []upFile {
 	return out
 }
 
-// waitSearchable waits until a package can be found by search.
-func (a *testApp) waitSearchable(t *testing.T, id string) {
-	t.Helper()
-	deadline := time.Now().Add(time.Minute)
-	for time.Now().Before(deadline) {
-		var st struct {
-			SearchIndexed bool `json:"search_indexed"`
-		}
-		a.With(t).GetJSON("/api/v1/packages/"+id+"/status", &st)
-		if st.SearchIndexed {
-			return
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
-	t.Fatalf("package %s was not indexed for search within a minute", id)
-}
-
 // TestBrowserSearch searches from the top bar, moves through the hits with
 // the keyboard, narrows with a facet, opens a hit in the source view, finds
 // alike sections and posts, sees the empty, error and no-result states, and
@@ -71,8 +53,8 @@ func TestBrowserSearch(t *testing.T) {
 	alpha, beta := searchFixture(t, "alpha"), searchFixture(t, "beta")
 	a := app.upload(t, map[string]string{"name": "Alpha"}, readFiles(t, alpha)...)
 	bt := app.upload(t, map[string]string{"name": "Beta"}, readFiles(t, beta)...)
-	app.waitSearchable(t, a.PackageID)
-	app.waitSearchable(t, bt.PackageID)
+	app.WaitSearchable(a.PackageID)
+	app.WaitSearchable(bt.PackageID)
 	b := newBrowser(t, app.URL)
 	b.login(app.Admin, app.AdminPassword, "/")
 

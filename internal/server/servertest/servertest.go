@@ -354,6 +354,8 @@ type StatusBody struct {
 	SectionCount int    `json:"section_count"`
 	ErrorCount   int    `json:"error_count"`
 	WarningCount int    `json:"warning_count"`
+	// SearchIndexed: the version can be found by search (indexed after ready).
+	SearchIndexed bool `json:"search_indexed"`
 }
 
 // WaitDone polls the package status until ingestion ends and returns it.
@@ -378,6 +380,21 @@ func (a *App) WaitReady(packageID string) StatusBody {
 	st := a.WaitDone(packageID, 2*time.Minute)
 	if st.Status != string(catalog.StatusReady) {
 		a.t.Fatalf("package %s ended %q: %s (%s)", packageID, st.Status, st.ErrorMessage, st.ErrorDetail)
+	}
+	return st
+}
+
+// WaitSearchable waits until the package's latest version is ready and
+// indexed for search (which happens just after ready) and returns its
+// status.
+func (a *App) WaitSearchable(packageID string) StatusBody {
+	a.t.Helper()
+	st := a.WaitReady(packageID)
+	for deadline := time.Now().Add(2 * time.Minute); !st.SearchIndexed; time.Sleep(20 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			a.t.Fatalf("package %s is ready but not indexed for search after 2 minutes", packageID)
+		}
+		a.GetJSON("/api/v1/packages/"+packageID+"/status", &st)
 	}
 	return st
 }
