@@ -170,6 +170,17 @@ func (b *bench) upload(ctx context.Context, p corpusgen.Package) error {
 }
 
 // counts reads how many versions are in each status.
+// drain waits until every accepted version has ended (ready or failed).
+func (b *bench) drain(ctx context.Context) (ready, failed int, err error) {
+	for {
+		acc, ready, failed, err := b.counts(ctx)
+		if err != nil || ready+failed >= acc {
+			return ready, failed, err
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+}
+
 func (b *bench) counts(ctx context.Context) (accepted, ready, failed int, err error) {
 	rows, err := b.app.DB.R.QueryContext(ctx, `SELECT status, COUNT(*) FROM package_versions GROUP BY status`)
 	if err != nil {
@@ -249,11 +260,8 @@ func (b *bench) ingest(ctx context.Context, n int, d time.Duration) error {
 	fmt.Printf("accepted %d (%.1f/s), ready within the phase %d (%.1f/s), failed %d\n", acc, float64(acc)/el, ready, float64(ready)/el, failed)
 	fmt.Printf("backlog (accepted, not ready): max %d, mean %.1f, at the end %d\n", maxBacklog, float64(sumBacklog)/float64(max(samples, 1)), acc-ready)
 	drain := time.Now()
-	for acc > ready+failed {
-		time.Sleep(100 * time.Millisecond)
-		if acc, ready, failed, err = b.counts(ctx); err != nil {
-			return err
-		}
+	if ready, _, err = b.drain(ctx); err != nil {
+		return err
 	}
 	fmt.Printf("backlog drained in %s; end to end %.1f packages/s\n", time.Since(drain).Round(time.Millisecond), float64(ready)/time.Since(start).Seconds())
 	return nil
@@ -272,17 +280,12 @@ func (b *bench) fill(ctx context.Context, n, total int) error {
 	if err := wait(); err != nil {
 		return err
 	}
-	for {
-		acc, ready, failed, err := b.counts(ctx)
-		if err != nil {
-			return err
-		}
-		if ready+failed >= acc {
-			fmt.Printf("%d packages ready (%d failed) after %s\n", ready, failed, time.Since(start).Round(time.Second))
-			return nil
-		}
-		time.Sleep(500 * time.Millisecond)
+	ready, failed, err := b.drain(ctx)
+	if err != nil {
+		return err
 	}
+	fmt.Printf("%d packages ready (%d failed) after %s\n", ready, failed, time.Since(start).Round(time.Second))
+	return nil
 }
 
 func (b *bench) read(ctx context.Context, readers, requests int) error {
@@ -406,15 +409,8 @@ func (b *bench) size(ctx context.Context, cfg config.Config) error {
 			return err
 		}
 	}
-	for {
-		acc, ready, failed, err := b.counts(ctx)
-		if err != nil {
-			return err
-		}
-		if ready+failed >= acc {
-			break
-		}
-		time.Sleep(100 * time.Millisecond)
+	if _, _, err := b.drain(ctx); err != nil {
+		return err
 	}
 	after, err := dbSize()
 	if err != nil {

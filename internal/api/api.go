@@ -126,6 +126,7 @@ func Mount(r chi.Router, d Deps) huma.API {
 	h.registerExplain(api)
 	h.registerAuth(api)
 	h.registerRegistry(api)
+	h.registerCompat(api)
 	return api
 }
 

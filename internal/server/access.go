@@ -56,6 +56,12 @@ var APIRules = map[string]authhttp.Rule{
 	"list-tokens": signedIn, "create-token": signedIn, "revoke-token": signedIn,
 	"list-users": admin, "create-user": admin, "edit-user": admin, "set-user-password": admin,
 	"list-audit": admin,
+	// The original API's routes (internal/api/compat.go): each as its
+	// /api/v1 counterpart (/health as /healthz).
+	"compat-health":     beforeSetup,
+	"compat-list-posts": read, "compat-list-posts-no-slash": read, "compat-get-post": read,
+	"compat-upload-post": write, "compat-upload-zip": write,
+	"compat-analyze": signedIn,
 }
 
 // RootRules covers the routes on the root router that are not API
