@@ -7,6 +7,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/veripost/veripost/internal/testenv"
 	"github.com/veripost/veripost/internal/upg"
 )
 
@@ -117,6 +118,26 @@ func TestRenderOutput(t *testing.T) {
 	for i, tl := range f.Sections[0].Templates {
 		if got := RenderOutput(tl); got != want[i] {
 			t.Errorf("line %d renders %q, want %q", i+2, got, want[i])
+		}
+	}
+}
+
+// BenchmarkBuild builds the search documents of every file of the corpus
+// (parsing included, as for a content never seen), and reports the build
+// rate in MB of source per second.
+func BenchmarkBuild(b *testing.B) {
+	var files []testenv.CorpusFile
+	size := 0
+	for _, p := range testenv.CorpusPackages(b) {
+		for _, f := range p.Files {
+			files = append(files, f)
+			size += len(f.Data)
+		}
+	}
+	b.SetBytes(int64(size))
+	for range b.N {
+		for _, f := range files {
+			Build(Input{SHA256: "bench", ParserVersion: "bench", Filename: f.Name, Data: f.Data})
 		}
 	}
 }

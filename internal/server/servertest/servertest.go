@@ -514,8 +514,11 @@ func (a *App) AddSearchable(ctx context.Context, name string, files []NamedFile)
 	if err != nil {
 		return "", err
 	}
-	if err := a.DB.SetVersionStatus(ctx, acc.Version.ID, catalog.StatusReady, "", ""); err != nil {
-		return "", err
+	// The status machine's moves, without the analysis.
+	for _, st := range []catalog.Status{catalog.StatusValidating, catalog.StatusStoring, catalog.StatusParsing, catalog.StatusReady} {
+		if err := a.DB.SetVersionStatus(ctx, acc.Version.ID, st, "", ""); err != nil {
+			return "", err
+		}
 	}
 	if err := a.Pipeline.Search.IndexVersion(ctx, analysis.ParserVersion, acc.Version.ID, sf); err != nil {
 		return "", err
