@@ -37,6 +37,11 @@ var APIRules = map[string]authhttp.Rule{
 	"package-history": read, "package-facets": read, "version-files": read, "package-symbol": read,
 	"search": read, "similar-packages": read, "similar-sections": read,
 	"compare": read, "explain-package": read, "explain-section": read, "explain-lines": read, "explain-attribute": read,
+	"explain-change": read,
+	// Asking the copilot spends the server's token budget: readers with an
+	// account (the handler refuses anonymous readers); admins see the bill.
+	"ask-package": read, "ask-section": read, "ask-lines": read, "ask-attribute": read, "ask-change": read,
+	"usage-copilot": admin,
 	// A version's change note is part of what its uploader wrote.
 	"edit-version": write,
 	// The stock library registry: admins register variants and choose the
@@ -80,6 +85,7 @@ var UIRules = map[string]authhttp.Rule{
 	"GET /libraries": read, "GET /libraries/{name}": read,
 	"GET /search": read, "GET /sections/{id}/similar": read,
 	"GET /compare": read, "GET /packages/{id}/overview": read, "GET /packages/{id}/files/{file_id}/explain": read,
+	"GET /compare/explain": read, "GET /admin/copilot": admin,
 	"GET /upload":   write,
 	"GET /static/*": beforeSetup, "GET /favicon.ico": beforeSetup,
 	"GET /setup": beforeSetup, "POST /setup": beforeSetup,
