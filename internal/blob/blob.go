@@ -436,6 +436,26 @@ func (s *store) Stat(ctx context.Context, key string) (Info, error) {
 }
 
 func (s *store) List(ctx context.Context, fn func(Info) error) error {
+	// A local-disk listing fails when a file vanishes while it walks the
+	// folders (an upload renaming its temporary file into place): list
+	// again from the last key passed on. Keys come in lexical order.
+	last := ""
+	for attempt := 0; ; attempt++ {
+		err := s.list(ctx, last, func(in Info) error {
+			last = ObjectPath(in.Key)
+			return fn(in)
+		})
+		if err == nil || attempt == 4 || !errors.Is(err, errVanished) {
+			return err
+		}
+	}
+}
+
+// errVanished marks a listing that failed on an object gone meanwhile.
+var errVanished = errors.New("an object vanished during the listing")
+
+// list passes on the stored objects whose path sorts after the given one.
+func (s *store) list(ctx context.Context, after string, fn func(Info) error) error {
 	it := s.b.List(&gblob.ListOptions{Prefix: "sha256/"})
 	for {
 		obj, err := it.Next(ctx)
@@ -443,9 +463,12 @@ func (s *store) List(ctx context.Context, fn func(Info) error) error {
 			return nil
 		}
 		if err != nil {
+			if gcerrors.Code(err) == gcerrors.NotFound {
+				return fmt.Errorf("blob: list: %w: %w", errVanished, err)
+			}
 			return fmt.Errorf("blob: list: %w", err)
 		}
-		if obj.IsDir {
+		if obj.IsDir || obj.Key <= after {
 			continue
 		}
 		key := obj.Key[strings.LastIndex(obj.Key, "/")+1:]
