@@ -102,6 +102,10 @@ type Reader interface {
 	// SymbolUsage pages the packages whose latest version defines or uses
 	// a name, newest package first.
 	SymbolUsage(ctx context.Context, canonical string, limit int, cursor string) (SymbolPage, error)
+	// SymbolNames pages the names (canonical form) that the packages'
+	// latest versions define or use, in name order, optionally only those
+	// starting with prefix, each with how widely it is used.
+	SymbolNames(ctx context.Context, prefix string, limit int, cursor string) (catalog.Page[SymbolName], error)
 	// LibraryNames pages the library file names in use, most used first.
 	LibraryNames(ctx context.Context, filter string, limit int, cursor string) (catalog.Page[LibraryName], error)
 	// LibraryVariants pages the distinct contents of a library file name.
@@ -115,6 +119,8 @@ type Reader interface {
 type SymbolOccurrence struct {
 	FileID   string `json:"file_id"`
 	Filename string `json:"filename"`
+	// SHA256 names the file's content (to show the occurrence's line).
+	SHA256 string `json:"sha256,omitempty"`
 	analysis.Occurrence
 }
 
@@ -139,6 +145,19 @@ type SymbolPage struct {
 	Total      int    `json:"total_packages"`
 	TotalExact bool   `json:"total_exact"`
 	NextCursor string `json:"next_cursor,omitempty"`
+}
+
+// SymbolName is one name of the symbol index: how many packages' latest
+// versions have it, and how often they define and use it. For a very
+// common name the counts stop early (PackagesExact false): they are then
+// lower bounds.
+type SymbolName struct {
+	Name          string `json:"name"`
+	Kind          string `json:"kind,omitempty"` // attribute, section, define … as first seen
+	Packages      int    `json:"packages"`
+	PackagesExact bool   `json:"packages_exact"`
+	Definitions   int    `json:"definitions"`
+	Uses          int    `json:"uses"`
 }
 
 // PackageRef names a file of a package's latest version.

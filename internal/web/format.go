@@ -53,6 +53,23 @@ func plural(n int, one, many string) string {
 	return fmt.Sprintf("%d %s", n, many)
 }
 
+// pkgLabel names a package in plain text (a choice in a list) so that
+// packages of the same name are told apart: machine, controller, latest
+// version and when it last changed.
+func pkgLabel(p catalog.Package) string {
+	parts := []string{p.Name}
+	for _, s := range []string{p.MachineType, p.ControllerType} {
+		if s = strings.TrimSpace(s); s != "" {
+			parts = append(parts, s)
+		}
+	}
+	last := fmt.Sprintf("v%d", p.LatestVersion)
+	if !p.UpdatedAt.IsZero() {
+		last += ", " + p.UpdatedAt.UTC().Format("2 Jan 2006")
+	}
+	return strings.Join(append(parts, last), " · ")
+}
+
 func orDash(s string) string {
 	if strings.TrimSpace(s) == "" {
 		return "—"
@@ -113,6 +130,7 @@ func (u *UI) funcs() template.FuncMap {
 		"dict":       dict,
 		"list":       func(v ...string) []string { return v },
 		"libHref":    libHref,
+		"pkgLabel":   pkgLabel,
 		"extOf":      func(name string) string { return strings.ToUpper(strings.TrimPrefix(path.Ext(name), ".")) },
 	}
 }

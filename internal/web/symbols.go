@@ -42,7 +42,16 @@ type symbolData struct {
 	Total             int
 	TotalExact        bool
 	FirstURL, NextURL string
+	// Lines are the texts of the occurrences' lines.
+	Lines lineTexts
+	// MoreRefs counts the uses in this package listed without their line
+	// (beyond panelLinesShown).
+	MoreRefs int
 }
+
+// panelLinesShown bounds the uses the symbol panel shows with their line's
+// text; the rest are listed by line number.
+const panelLinesShown = 60
 
 // symbolHref is where a symbol's occurrence is shown: the same file by
 // anchor, another file by address (opening the panel there too).
@@ -125,6 +134,17 @@ func (u *UI) fillPackageSymbol(r *http.Request, d *symbolData, versionID string)
 		}
 		d.References[i].Occ = append(d.References[i].Occ, o)
 	}
+	shown := append([]index.SymbolOccurrence(nil), d.Definitions...)
+	for _, fr := range d.References {
+		for _, o := range fr.Occ {
+			if len(shown) < panelLinesShown+len(d.Definitions) {
+				shown = append(shown, o)
+			} else {
+				d.MoreRefs++
+			}
+		}
+	}
+	d.Lines = u.readLines(r, shown)
 	page, err := u.Index.SymbolUsage(r.Context(), d.Canonical, symbolPageSize, "")
 	if err != nil {
 		return err
@@ -163,13 +183,16 @@ func (u *UI) symbolPage(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	d.Packages, d.Total, d.TotalExact = page.Packages, page.Total, page.TotalExact
+	var occ []index.SymbolOccurrence
 	for _, p := range d.Packages {
 		for _, o := range p.Occurrences {
 			if d.Kind == "" {
 				d.Kind = o.Kind
 			}
 		}
+		occ = append(occ, p.Occurrences...)
 	}
+	d.Lines = u.readLines(r, occ)
 	link := "/symbols/" + url.PathEscape(name)
 	if after != "" {
 		d.FirstURL = link
@@ -177,7 +200,7 @@ func (u *UI) symbolPage(w http.ResponseWriter, r *http.Request) {
 	if page.NextCursor != "" {
 		d.NextURL = link + "?after=" + url.QueryEscape(page.NextCursor)
 	}
-	u.render(w, r, http.StatusOK, "symbol", u.newPage(r, name, "packages", d))
+	u.render(w, r, http.StatusOK, "symbol", u.newPage(r, name, "symbols", d))
 }
 
 // renderFragment executes one named template of a page's set, without the

@@ -102,6 +102,7 @@ func (u *UI) routes() chi.Router {
 	r.Get("/packages/{id}/files/{file_id}", u.source)
 	r.Get("/packages/{id}/files/{file_id}/symbol", u.symbolPanel)
 	u.explainRoutes(r)
+	r.Get("/symbols", u.symbolIndex)
 	r.Get("/symbols/{name}", u.symbolPage)
 	r.Get("/libraries", u.libraries)
 	r.Get("/libraries/{name}", u.library)

@@ -1,0 +1,128 @@
+package store
+
+import (
+	"context"
+	"encoding/base64"
+	"strconv"
+	"strings"
+
+	"github.com/veripost/veripost/internal/analysis"
+	"github.com/veripost/veripost/internal/catalog"
+	"github.com/veripost/veripost/internal/index"
+	"github.com/veripost/veripost/internal/upg"
+)
+
+// symbolNamesWalk bounds how many distinct names one page of SymbolNames
+// looks at (names only older versions or registry contents still have are
+// skipped, so a page may come back short, with a cursor to go on).
+const symbolNamesWalk = 10
+
+// SymbolNames implements index.Reader. The names are walked in index order
+// one seek at a time (a loose index scan of symbol_index's primary key),
+// so a page costs its names, not the index; each name's counts read at
+// most symbolExactLimit of its rows. A prefix is one range of the index
+// when names sort byte-wise (SQLite; PostgreSQL with the C collation): the
+// walk stops at the first name past it.
+func (db *DB) SymbolNames(ctx context.Context, prefix string, limit int, cursor string) (catalog.Page[index.SymbolName], error) {
+	page := catalog.Page[index.SymbolName]{Items: []index.SymbolName{}}
+	limit = min(max(limit, 1), 200)
+	prefix = upg.CanonicalName(strings.TrimSpace(prefix))
+	from, inclusive := prefix, true
+	if cursor != "" {
+		raw, err := base64.RawURLEncoding.DecodeString(cursor)
+		if err != nil || len(raw) == 0 {
+			return page, catalog.ErrBadCursor
+		}
+		from, inclusive = string(raw), false
+	}
+	walked, last := 0, ""
+	for len(page.Items) < limit && walked < limit*symbolNamesWalk {
+		names, err := db.nextSymbolNames(ctx, from, inclusive, limit-len(page.Items))
+		if err != nil {
+			return page, err
+		}
+		done := len(names) < limit-len(page.Items)
+		for _, name := range names {
+			if !strings.HasPrefix(name, prefix) {
+				return page, nil // past the prefix: the end of the list
+			}
+			walked++
+			last = name
+			n, err := db.symbolNameCounts(ctx, name)
+			if err != nil {
+				return page, err
+			}
+			if n.Packages > 0 {
+				page.Items = append(page.Items, n)
+			}
+		}
+		if done {
+			return page, nil
+		}
+		from, inclusive = last, false
+	}
+	if last != "" {
+		page.NextCursor = base64.RawURLEncoding.EncodeToString([]byte(last))
+	}
+	return page, nil
+}
+
+// nextSymbolNames returns up to n distinct names after from (or from it on),
+// each found by one index seek.
+func (db *DB) nextSymbolNames(ctx context.Context, from string, inclusive bool, n int) ([]string, error) {
+	op := ">"
+	if inclusive {
+		op = ">="
+	}
+	return queryStrings(ctx, db.R, `WITH RECURSIVE walk (c, n) AS (
+			SELECT (SELECT MIN(canonical) FROM symbol_index WHERE canonical `+op+` $1), 1
+			UNION ALL
+			SELECT (SELECT MIN(canonical) FROM symbol_index WHERE canonical > walk.c), walk.n + 1
+			FROM walk WHERE walk.c IS NOT NULL AND walk.n < $2
+		) SELECT c FROM walk WHERE c IS NOT NULL ORDER BY n`, from, n)
+}
+
+// symbolNameCounts counts a name's packages, definitions and uses in the
+// latest versions (reading at most symbolExactLimit rows) and its kind.
+func (db *DB) symbolNameCounts(ctx context.Context, name string) (index.SymbolName, error) {
+	out := index.SymbolName{Name: name}
+	rows, err := db.R.QueryContext(ctx, `SELECT lf.package_id, s.definitions, s.uses FROM symbol_index s
+		JOIN latest_files lf ON lf.analysis_id = s.analysis_id
+		WHERE s.canonical = $1 LIMIT `+strconv.Itoa(symbolExactLimit+1), name)
+	if err != nil {
+		return out, err
+	}
+	pkgs := map[string]bool{}
+	n := 0
+	for rows.Next() {
+		var id string
+		var defs, uses int
+		if err := rows.Scan(&id, &defs, &uses); err != nil {
+			rows.Close()
+			return out, err
+		}
+		if n++; n > symbolExactLimit {
+			break
+		}
+		pkgs[id] = true
+		out.Definitions += defs
+		out.Uses += uses
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return out, err
+	}
+	out.Packages, out.PackagesExact = len(pkgs), n <= symbolExactLimit
+	if out.Packages == 0 {
+		return out, nil
+	}
+	var packed []byte
+	if err := db.R.QueryRowContext(ctx, `SELECT s.occurrences FROM symbol_index s
+		JOIN latest_files lf ON lf.analysis_id = s.analysis_id WHERE s.canonical = $1 LIMIT 1`, name).Scan(&packed); err != nil {
+		return out, err
+	}
+	if occ, err := analysis.UnpackOccurrences(name, packed, nil); err == nil && len(occ) > 0 {
+		out.Kind = occ[0].Kind
+	}
+	return out, nil
+}
