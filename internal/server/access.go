@@ -78,7 +78,7 @@ var UIRules = map[string]authhttp.Rule{
 	"GET /login": public, "POST /login": public,
 	"GET /auth/oidc/start": public, "GET /auth/oidc/callback": public,
 	"POST /logout": signedIn, "GET /account": signedIn,
-	"GET /admin/users": admin, "GET /admin/tokens": admin, "GET /admin/audit": admin,
+	"GET /admin/users": admin, "GET /admin/tokens": admin, "GET /admin/audit": admin, "GET /admin/registry": admin,
 }
 
 // accessTable resolves requests to rules.

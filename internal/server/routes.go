@@ -77,7 +77,7 @@ func (a *App) routes() (http.Handler, error) {
 		Limits: a.Limits(), Log: a.Log, Version: a.version, Compare: cmp, Explain: explainer, Auth: a.Auth,
 	})
 	ui := web.New(web.Deps{Store: a.DB, Blobs: a.Blobs, Index: a.DB, Limits: a.Limits(), Log: a.Log, Version: a.version, APIPrefix: api.Prefix,
-		Compare: cmp, Explain: explainer, Auth: a.Auth, Guard: guard, OIDCRedirectURL: a.Config.OIDCRedirectURL})
+		Compare: cmp, Explain: explainer, Auth: a.Auth, Guard: guard, OIDCRedirectURL: a.Config.OIDCRedirectURL, Registry: a.DB})
 	a.UI = ui
 	guard.Opt.UIError = ui.RenderError
 	access = newAccessTable(r, ui.Routes(), a.API.OpenAPI(), a.Log)

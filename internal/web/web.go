@@ -67,6 +67,9 @@ type Deps struct {
 	Guard *authhttp.Guard
 	// OIDCRedirectURL overrides the single sign-on callback address.
 	OIDCRedirectURL string
+	// Registry lists the stock library registry (optional: without it the
+	// registry page is absent).
+	Registry RegistryReader
 }
 
 // UI serves the pages. It is an http.Handler.
@@ -118,6 +121,7 @@ func (u *UI) routes() chi.Router {
 	r.Get("/admin/users", u.adminUsers)
 	r.Get("/admin/tokens", u.adminTokens)
 	r.Get("/admin/audit", u.auditPage)
+	r.Get("/admin/registry", u.registryPage)
 	r.Get("/static/*", u.static)
 	r.Get("/favicon.ico", u.assets.favicon)
 	r.NotFound(func(w http.ResponseWriter, r *http.Request) {
