@@ -99,6 +99,11 @@ type Reader interface {
 	// VersionSymbol lists a name's definitions (first) and uses in one
 	// version's files.
 	VersionSymbol(ctx context.Context, versionID, canonical string) ([]SymbolOccurrence, error)
+	// ContentSymbol lists a name's definitions (first) and uses in one
+	// stored content read as UPG source under the current analysis version
+	// (a stock library the registry resolved a package to); none when the
+	// content has no such analysis.
+	ContentSymbol(ctx context.Context, sha256, canonical string) ([]analysis.Occurrence, error)
 	// SymbolUsage pages the packages whose latest version defines or uses
 	// a name, newest package first.
 	SymbolUsage(ctx context.Context, canonical string, limit int, cursor string) (SymbolPage, error)

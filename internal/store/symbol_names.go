@@ -126,3 +126,28 @@ func (db *DB) symbolNameCounts(ctx context.Context, name string) (index.SymbolNa
 	}
 	return out, nil
 }
+
+// ContentSymbol implements index.Reader.
+func (db *DB) ContentSymbol(ctx context.Context, sha, canonical string) ([]analysis.Occurrence, error) {
+	rows, err := db.R.QueryContext(ctx, `SELECT s.occurrences, a.sections FROM analyses a
+		JOIN symbol_index s ON s.analysis_id = a.id AND s.canonical = $2
+		WHERE a.sha256 = $1 AND a.parser_version = $3 AND a.reader = $4`,
+		strings.ToLower(sha), canonical, analysis.ParserVersion, analysis.ReaderUPG)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []analysis.Occurrence
+	for rows.Next() {
+		var packed, sections []byte
+		if err := rows.Scan(&packed, &sections); err != nil {
+			return nil, err
+		}
+		occ, err := unpackOccurrences(canonical, packed, sections)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, occ...)
+	}
+	return out, rows.Err()
+}

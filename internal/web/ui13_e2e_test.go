@@ -25,7 +25,7 @@ func TestBrowserSymbolsAndRegistry(t *testing.T) {
 		t.Skip("browser test skipped in -short mode")
 	}
 	app := newTestApp(t)
-	haas, okuma, caller, _ := ui13Fixture(t, app)
+	haas, okuma, caller, stock := ui13Fixture(t, app)
 	_, _, page := app.get(t, "/packages/"+haas)
 	src := fileIDs(t, page, haas)["POST.SRC"]
 	b := newBrowser(t, app.URL)
@@ -132,6 +132,11 @@ func TestBrowserSymbolsAndRegistry(t *testing.T) {
 	b.run("source again", chromedp.Navigate(app.URL+"/packages/"+haas+"/files/"+src+"#L10"))
 	b.waitPage("/packages/"+haas+"/files/"+src, "source", src)
 	b.run("registry link", chromedp.WaitVisible(`#L10 a.lib-link[href^="/libraries/MILL.LIB?sha="]`, chromedp.ByQuery))
+	// Go-to-definition on a section the registry's MILL.LIB defines.
+	_, _, page = app.get(t, "/packages/"+stock)
+	millLib := fileIDs(t, page, stock)["MILL.LIB"]
+	b.run("go to STOCK_HELPER", chromedp.Click(`#L15 a[href="/symbols/STOCK_HELPER"]`, chromedp.ByQuery))
+	b.waitPage("/packages/"+stock+"/files/"+millLib, "source", millLib)
 
 	// 6. The new pages at 1,440 and 390 px, light and dark.
 	type check struct {

@@ -9,6 +9,7 @@ import (
 	"regexp"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/veripost/veripost/internal/catalog"
 	"github.com/veripost/veripost/internal/index"
@@ -196,7 +197,7 @@ func TestSymbolPagesAndIndex(t *testing.T) {
 // held contents they can register, and the links to it; others do not.
 func TestRegistryPage(t *testing.T) {
 	app := newTestApp(t)
-	_, _, _, stock := ui13Fixture(t, app)
+	haas, _, _, stock := ui13Fixture(t, app)
 	var files []catalog.File
 	_, _, page := app.get(t, "/packages/"+stock)
 	lib := fileIDs(t, page, stock)["MILL.LIB"]
@@ -240,6 +241,28 @@ func TestRegistryPage(t *testing.T) {
 		"registered</span>", "by "+app.Admin)
 	_, _, body = app.get(t, "/admin/audit")
 	mustContain(t, body, "registered MILL.LIB “CAMWorks 2024 SP2” in the library registry")
+
+	// With the variant the default, go-to-definition in a package that
+	// does not ship MILL.LIB leads to the registry's content (a package
+	// file holding it).
+	if st, b := app.Do(http.MethodPut, "/api/v1/admin/registry/MILL.LIB/default", map[string]any{"sha256": sha}); st != http.StatusOK {
+		t.Fatalf("default: HTTP %d: %s", st, b)
+	}
+	_, _, page = app.get(t, "/packages/"+haas)
+	src := fileIDs(t, page, haas)["POST.SRC"]
+	deadline := time.Now().Add(time.Minute)
+	for {
+		_, _, frag := app.get(t, "/packages/"+haas+"/files/"+src+"/symbol?name=STOCK_HELPER")
+		if strings.Contains(frag, `data-def-registry`) {
+			mustContain(t, frag, `data-def="/packages/`+stock+`/files/`+lib+`?sym=STOCK_HELPER#L2"`, "CAMWorks 2024 SP2",
+				`<code class="line-text" data-line-text>:SECTION=STOCK_HELPER</code>`)
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("the panel never found STOCK_HELPER in the registry's MILL.LIB:\n%s", frag)
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
 
 	// Only administrators open it.
 	resp, err := app.Anonymous.Get(app.URL + "/admin/registry")
