@@ -17,10 +17,15 @@ import (
 // skipped, so a page may come back short, with a cursor to go on).
 const symbolNamesWalk = 10
 
+// symbolNameCountLimit bounds the rows read to count one name of the index
+// (a page of 100 names stays under 50,000 rows however common they are);
+// a name beyond it is shown as "500+ packages".
+const symbolNameCountLimit = 500
+
 // SymbolNames implements index.Reader. The names are walked in index order
 // one seek at a time (a loose index scan of symbol_index's primary key),
 // so a page costs its names, not the index; each name's counts read at
-// most symbolExactLimit of its rows. A prefix is one range of the index
+// most symbolNameCountLimit of its rows. A prefix is one range of the index
 // when names sort byte-wise (SQLite; PostgreSQL with the C collation): the
 // walk stops at the first name past it.
 func (db *DB) SymbolNames(ctx context.Context, prefix string, limit int, cursor string) (catalog.Page[index.SymbolName], error) {
@@ -83,12 +88,12 @@ func (db *DB) nextSymbolNames(ctx context.Context, from string, inclusive bool, 
 }
 
 // symbolNameCounts counts a name's packages, definitions and uses in the
-// latest versions (reading at most symbolExactLimit rows) and its kind.
+// latest versions (reading at most symbolNameCountLimit rows) and its kind.
 func (db *DB) symbolNameCounts(ctx context.Context, name string) (index.SymbolName, error) {
 	out := index.SymbolName{Name: name}
 	rows, err := db.R.QueryContext(ctx, `SELECT lf.package_id, s.definitions, s.uses FROM symbol_index s
 		JOIN latest_files lf ON lf.analysis_id = s.analysis_id
-		WHERE s.canonical = $1 LIMIT `+strconv.Itoa(symbolExactLimit+1), name)
+		WHERE s.canonical = $1 LIMIT `+strconv.Itoa(symbolNameCountLimit+1), name)
 	if err != nil {
 		return out, err
 	}
@@ -101,7 +106,7 @@ func (db *DB) symbolNameCounts(ctx context.Context, name string) (index.SymbolNa
 			rows.Close()
 			return out, err
 		}
-		if n++; n > symbolExactLimit {
+		if n++; n > symbolNameCountLimit {
 			break
 		}
 		pkgs[id] = true
@@ -112,7 +117,7 @@ func (db *DB) symbolNameCounts(ctx context.Context, name string) (index.SymbolNa
 	if err := rows.Err(); err != nil {
 		return out, err
 	}
-	out.Packages, out.PackagesExact = len(pkgs), n <= symbolExactLimit
+	out.Packages, out.PackagesExact = len(pkgs), n <= symbolNameCountLimit
 	if out.Packages == 0 {
 		return out, nil
 	}

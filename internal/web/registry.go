@@ -6,6 +6,7 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/veripost/veripost/internal/catalog"
 	"github.com/veripost/veripost/internal/index"
 	"github.com/veripost/veripost/internal/registry"
 )
@@ -14,6 +15,74 @@ import (
 // implements it).
 type RegistryReader interface {
 	Variants(ctx context.Context, name string) ([]registry.Variant, error)
+	Choices(ctx context.Context, packageID string) ([]registry.Choice, error)
+}
+
+// stockChoices are a version's libraries that the package names but does
+// not ship, for the package page's "Stock libraries" card.
+type stockChoices struct {
+	Libs []stockLib
+}
+
+type stockLib struct {
+	Name     string // the library's file name, e.g. MILL.LIB
+	Resolved string // the registry label it resolved to ("" unresolved)
+	// Pick is the package's own choice: "" follows the default, "none"
+	// uses no registry variant, otherwise a variant's SHA-256.
+	Pick     string
+	Variants []registry.Variant
+}
+
+// stockChoices lists the unshipped libraries of the shown version with
+// what the registry offers for each.
+func (u *UI) stockChoices(r *http.Request, packageID string, v catalog.Version) *stockChoices {
+	if u.Registry == nil || v.ParserVersion == "" {
+		return nil
+	}
+	ctx := r.Context()
+	res, err := u.Index.Result(ctx, v.ID)
+	if err != nil {
+		return nil
+	}
+	picks := map[string]string{}
+	cs, err := u.Registry.Choices(ctx, packageID)
+	if err != nil {
+		u.Log.WarnContext(ctx, "loading the package's registry picks failed", "package", packageID, "err", err)
+		return nil
+	}
+	for _, c := range cs {
+		picks[strings.ToUpper(c.Name)] = c.SHA256
+		if c.SHA256 == "" {
+			picks[strings.ToUpper(c.Name)] = "none"
+		}
+	}
+	out := &stockChoices{}
+	seen := map[string]bool{}
+	for _, l := range res.Libraries {
+		if l.How != "registry" && l.Resolved != "" {
+			continue // shipped with the package
+		}
+		name := pathBase(l.Path)
+		key := strings.ToUpper(name)
+		if name == "" || seen[key] {
+			continue
+		}
+		seen[key] = true
+		vs, err := u.Registry.Variants(ctx, name)
+		if err != nil {
+			u.Log.WarnContext(ctx, "listing registry variants failed", "name", name, "err", err)
+			return nil
+		}
+		sl := stockLib{Name: name, Pick: picks[key], Variants: vs}
+		if l.How == "registry" {
+			sl.Resolved = l.Registry
+		}
+		out.Libs = append(out.Libs, sl)
+	}
+	if len(out.Libs) == 0 {
+		return nil
+	}
+	return out
 }
 
 type registryData struct {

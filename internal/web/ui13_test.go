@@ -264,6 +264,27 @@ func TestRegistryPage(t *testing.T) {
 		time.Sleep(100 * time.Millisecond)
 	}
 
+	// The package page shows the stock library, what it resolved to, and
+	// lets the package pick its own variant (or none).
+	_, _, page = app.get(t, "/packages/"+haas)
+	mustContain(t, page, `data-stock-libs`, `<span data-stock-resolved>CAMWorks 2024 SP2</span>`,
+		`data-registry-choice="/api/v1/packages/`+haas+`/registry/MILL.LIB"`, `<option value="`+sha+`">CAMWorks 2024 SP2 (default)</option>`)
+	if st, b := app.Do(http.MethodPut, "/api/v1/packages/"+haas+"/registry/MILL.LIB", map[string]any{"sha256": ""}); st != http.StatusOK {
+		t.Fatalf("pick none: HTTP %d: %s", st, b)
+	}
+	deadline = time.Now().Add(time.Minute)
+	for {
+		_, _, page = app.get(t, "/packages/"+haas)
+		if strings.Contains(page, `<span class="muted" data-stock-resolved>not resolved</span>`) {
+			mustContain(t, page, "(this package uses no registry variant)", `<option value="none" selected>`)
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("the package page never showed MILL.LIB unresolved after picking none")
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+
 	// Only administrators open it.
 	resp, err := app.Anonymous.Get(app.URL + "/admin/registry")
 	if err != nil {

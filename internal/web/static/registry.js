@@ -107,4 +107,26 @@
       });
     });
   });
+
+  // ---- a package's own pick (package page) -------------------------------
+
+  $$("[data-registry-choice]").forEach(function (f) {
+    var st = $("[data-save-state]", f), eb = $("[data-error]", f);
+    f.addEventListener("submit", function (e) {
+      e.preventDefault();
+      eb.hidden = true;
+      var pick = $("select", f).value;
+      var body = pick === "default" ? { "default": true } : { sha256: pick === "none" ? "" : pick };
+      var btn = $("button[type=submit]", f);
+      btn.disabled = true;
+      st.textContent = "Saving…";
+      send("PUT", f.getAttribute("data-registry-choice"), body).then(function (r) {
+        st.textContent = "Saved; " + (r.queued === 1 ? "1 version is" : (r.queued || 0) + " versions are") + " analysed again. Reload the page in a moment to see the result.";
+        f.setAttribute("data-saved", "");
+      }).catch(function (e2) {
+        st.textContent = "";
+        showError(eb, e2.message ? e2 : apiError(0, ""));
+      }).then(function () { btn.disabled = false; });
+    });
+  });
 })();
