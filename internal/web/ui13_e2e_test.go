@@ -138,6 +138,29 @@ func TestBrowserSymbolsAndRegistry(t *testing.T) {
 	b.run("go to STOCK_HELPER", chromedp.Click(`#L15 a[href="/symbols/STOCK_HELPER"]`, chromedp.ByQuery))
 	b.waitPage("/packages/"+stock+"/files/"+millLib, "source", millLib)
 
+	// The Okuma package picks no registry variant on its own page.
+	b.run("open the Okuma package", chromedp.Navigate(app.URL+"/packages/"+okuma+"#stock"))
+	b.waitPage("/packages/"+okuma, "package", okuma)
+	if got := b.text(`[data-stock-lib="MILL.LIB"] [data-stock-resolved]`); got != "CAMWorks 2024 SP2" {
+		t.Errorf("the stock library card says MILL.LIB resolved to %q", got)
+	}
+	b.run("pick none",
+		chromedp.SetValue(`[data-stock-lib="MILL.LIB"] select`, "none", chromedp.ByQuery),
+		chromedp.Click(`[data-stock-lib="MILL.LIB"] button[type=submit]`, chromedp.ByQuery),
+		chromedp.WaitVisible(`[data-registry-choice][data-saved]`, chromedp.ByQuery))
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		b.run("reload", chromedp.Reload())
+		b.waitPage("/packages/"+okuma, "package", okuma)
+		if b.text(`[data-stock-lib="MILL.LIB"] [data-stock-resolved]`) == "not resolved" {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("after picking none, MILL.LIB of the Okuma package still resolves")
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
+
 	// 6. The new pages at 1,440 and 390 px, light and dark.
 	type check struct {
 		name, path, kind string
@@ -147,6 +170,7 @@ func TestBrowserSymbolsAndRegistry(t *testing.T) {
 		{"symbol-index", "/symbols", "symbols", []string{"#sym-prefix", "[data-symbol-names] a[href='/symbols/WORK_OFFSET']"}},
 		{"symbol", "/symbols/WORK_OFFSET", "symbol", []string{"h1", "[data-line-text]", "[data-pkg-ident]"}},
 		{"registry", "/admin/registry", "registry", []string{"#reg-label", "[data-registry-table] .col-name a"}},
+		{"package", "/packages/" + haas, "package", []string{"[data-download-zip]", "[data-stock-libs] select"}},
 	}
 	for _, width := range []int64{1440, 390} {
 		for _, scheme := range []string{"light", "dark"} {
