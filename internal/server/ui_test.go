@@ -51,7 +51,7 @@ func TestUIPagesOnBothEngines(t *testing.T) {
 			{fmt.Sprintf("/packages/%s/files/%s", pkg.ID, src.ID), "START_OF_TAPE"},
 			{fmt.Sprintf("/packages/%s/files/%s", pkg.ID, mill.ID), "CALC_ENGMET"},
 			{"/symbols/MACHINE_NAME", "Tormach UI"},
-			{"/symbols", "MACHINE_NAME"},
+			{"/symbols", "data-symbol-names"},
 			{"/symbols?prefix=machine", "MACHINE_NAME"},
 			{"/admin/registry?name=MILL.LIB&sha=" + mill.SHA256, mill.SHA256[:16]},
 			{"/libraries", "MILL.LIB"},
