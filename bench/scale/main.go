@@ -36,6 +36,7 @@ import (
 	"net/url"
 	"os"
 	"runtime"
+	"runtime/pprof"
 	"sort"
 	"sync"
 	"sync/atomic"
@@ -46,6 +47,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 	"github.com/jackc/pgx/v5"
 
+	"github.com/veripost/veripost/internal/auth"
 	"github.com/veripost/veripost/internal/config"
 	"github.com/veripost/veripost/internal/corpusgen"
 	"github.com/veripost/veripost/internal/server"
@@ -62,6 +64,7 @@ type options struct {
 	corpus    string
 	seed      int64
 	workers   int
+	profile   string
 }
 
 func main() {
@@ -75,6 +78,7 @@ func main() {
 	flag.StringVar(&o.corpus, "corpus", "../shared/corpus", "the real corpus the packages are generated from")
 	flag.Int64Var(&o.seed, "seed", 1, "generator seed")
 	flag.IntVar(&o.workers, "workers", 4, "ingestion workers (VERIPOST_WORKERS)")
+	flag.StringVar(&o.profile, "cpuprofile", "", "write a CPU profile of the ingest phase to this file (go tool pprof)")
 	flag.Parse()
 	if err := run(context.Background(), o); err != nil {
 		fmt.Fprintln(os.Stderr, "scale:", err)
@@ -112,10 +116,14 @@ func run(ctx context.Context, o options) error {
 	if err != nil {
 		return err
 	}
+	token, err := adminToken(ctx, app)
+	if err != nil {
+		return err
+	}
 	srv := &http.Server{Handler: app.Handler}
 	go srv.Serve(ln)
 	defer srv.Close()
-	b := &bench{app: app, url: "http://" + ln.Addr().String(), client: &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: 256}}, gen: gen}
+	b := &bench{app: app, url: "http://" + ln.Addr().String(), client: &http.Client{Transport: bearer{token, &http.Transport{MaxIdleConnsPerHost: 256}}}, gen: gen, profile: o.profile}
 	fmt.Printf("stack %s, %d ingestion workers, %d CPUs\n", o.stack, o.workers, cpus())
 
 	if err := b.ingest(ctx, o.uploaders, o.duration); err != nil {
@@ -132,13 +140,37 @@ func run(ctx context.Context, o options) error {
 	return b.size(ctx, cfg)
 }
 
+// adminToken creates the administrator a new deployment needs and returns
+// an admin API token of it (the bench signs every request with it).
+func adminToken(ctx context.Context, app *server.App) (string, error) {
+	ctx = auth.WithActor(ctx, auth.System("bench"))
+	if _, err := app.Auth.CreateUser(ctx, auth.NewUser{Username: "bench", Role: auth.RoleAdmin}); err != nil {
+		return "", err
+	}
+	tok, err := app.Auth.CreateToken(ctx, auth.NewToken{Name: "bench", Scope: auth.ScopeAdmin, Owner: "bench"})
+	return tok.Secret, err
+}
+
+// bearer sends the API token with every request.
+type bearer struct {
+	token string
+	base  http.RoundTripper
+}
+
+func (b bearer) RoundTrip(r *http.Request) (*http.Response, error) {
+	r = r.Clone(r.Context())
+	r.Header.Set("Authorization", "Bearer "+b.token)
+	return b.base.RoundTrip(r)
+}
+
 type bench struct {
-	app    *server.App
-	url    string
-	client *http.Client
-	gen    *corpusgen.Generator
-	next   atomic.Int64
-	bytes  atomic.Int64
+	app     *server.App
+	url     string
+	client  *http.Client
+	gen     *corpusgen.Generator
+	profile string // CPU profile of the ingest phase
+	next    atomic.Int64
+	bytes   atomic.Int64
 }
 
 // upload posts one package.
@@ -167,6 +199,17 @@ func (b *bench) upload(ctx context.Context, p corpusgen.Package) error {
 	}
 	b.bytes.Add(p.Size())
 	return nil
+}
+
+// drain waits until every accepted version has ended (ready or failed).
+func (b *bench) drain(ctx context.Context) (ready, failed int, err error) {
+	for {
+		acc, ready, failed, err := b.counts(ctx)
+		if err != nil || ready+failed >= acc {
+			return ready, failed, err
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
 }
 
 // counts reads how many versions are in each status.
@@ -223,6 +266,17 @@ func (b *bench) uploaders(ctx context.Context, n int, stop func() bool) (func() 
 
 func (b *bench) ingest(ctx context.Context, n int, d time.Duration) error {
 	fmt.Printf("\n== ingest: %d uploaders for %s\n", n, d)
+	if b.profile != "" {
+		f, err := os.Create(b.profile)
+		if err != nil {
+			return err
+		}
+		defer f.Close()
+		if err := pprof.StartCPUProfile(f); err != nil {
+			return err
+		}
+		defer pprof.StopCPUProfile()
+	}
 	start := time.Now()
 	end := start.Add(d)
 	wait, _ := b.uploaders(ctx, n, func() bool { return time.Now().After(end) })
@@ -249,11 +303,8 @@ func (b *bench) ingest(ctx context.Context, n int, d time.Duration) error {
 	fmt.Printf("accepted %d (%.1f/s), ready within the phase %d (%.1f/s), failed %d\n", acc, float64(acc)/el, ready, float64(ready)/el, failed)
 	fmt.Printf("backlog (accepted, not ready): max %d, mean %.1f, at the end %d\n", maxBacklog, float64(sumBacklog)/float64(max(samples, 1)), acc-ready)
 	drain := time.Now()
-	for acc > ready+failed {
-		time.Sleep(100 * time.Millisecond)
-		if acc, ready, failed, err = b.counts(ctx); err != nil {
-			return err
-		}
+	if ready, _, err = b.drain(ctx); err != nil {
+		return err
 	}
 	fmt.Printf("backlog drained in %s; end to end %.1f packages/s\n", time.Since(drain).Round(time.Millisecond), float64(ready)/time.Since(start).Seconds())
 	return nil
@@ -272,17 +323,12 @@ func (b *bench) fill(ctx context.Context, n, total int) error {
 	if err := wait(); err != nil {
 		return err
 	}
-	for {
-		acc, ready, failed, err := b.counts(ctx)
-		if err != nil {
-			return err
-		}
-		if ready+failed >= acc {
-			fmt.Printf("%d packages ready (%d failed) after %s\n", ready, failed, time.Since(start).Round(time.Second))
-			return nil
-		}
-		time.Sleep(500 * time.Millisecond)
+	ready, failed, err := b.drain(ctx)
+	if err != nil {
+		return err
 	}
+	fmt.Printf("%d packages ready (%d failed) after %s\n", ready, failed, time.Since(start).Round(time.Second))
+	return nil
 }
 
 func (b *bench) read(ctx context.Context, readers, requests int) error {
@@ -409,15 +455,8 @@ func (b *bench) size(ctx context.Context, cfg config.Config) error {
 			return err
 		}
 	}
-	for {
-		acc, ready, failed, err := b.counts(ctx)
-		if err != nil {
-			return err
-		}
-		if ready+failed >= acc {
-			break
-		}
-		time.Sleep(100 * time.Millisecond)
+	if _, _, err := b.drain(ctx); err != nil {
+		return err
 	}
 	after, err := dbSize()
 	if err != nil {

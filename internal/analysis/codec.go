@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"slices"
+	"sync"
 
 	"github.com/veripost/veripost/internal/upg"
 	"github.com/veripost/veripost/internal/upg/resolve"
@@ -126,12 +127,18 @@ func UnpackJSON(b []byte, v any) error {
 	return json.Unmarshal(raw, v)
 }
 
+// writers reuses flate writers: each holds about a megabyte of state, and
+// allocating it per call cost more than the compression itself.
+var writers = sync.Pool{New: func() any {
+	zw, _ := flate.NewWriter(nil, flate.BestSpeed) // error only for a bad level
+	return zw
+}}
+
 func deflate(raw []byte) ([]byte, error) {
 	var buf bytes.Buffer
-	zw, err := flate.NewWriter(&buf, flate.BestSpeed)
-	if err != nil {
-		return nil, err
-	}
+	zw := writers.Get().(*flate.Writer)
+	defer writers.Put(zw)
+	zw.Reset(&buf)
 	if _, err := zw.Write(raw); err != nil {
 		return nil, err
 	}

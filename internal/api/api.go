@@ -23,6 +23,7 @@ import (
 	"github.com/veripost/veripost/internal/catalog"
 	"github.com/veripost/veripost/internal/compare"
 	"github.com/veripost/veripost/internal/index"
+	"github.com/veripost/veripost/internal/llm"
 	"github.com/veripost/veripost/internal/loader"
 	"github.com/veripost/veripost/internal/registry"
 	"github.com/veripost/veripost/internal/upload"
@@ -45,6 +46,10 @@ type Deps struct {
 	Version  string
 	// Auth serves accounts, tokens and the audit trail.
 	Auth *auth.Service
+	// Copilot answers questions with the configured LLM (nil: off, and the
+	// ask routes answer LLM_DISABLED); Usage lists its provider calls.
+	Copilot *llm.Copilot
+	Usage   llm.UsageLister
 }
 
 // secretField matches the locations of request fields that hold secrets.
@@ -121,8 +126,10 @@ func Mount(r chi.Router, d Deps) huma.API {
 	h.registerParse(api)
 	h.registerCompare(api)
 	h.registerExplain(api)
+	h.registerCopilot(api)
 	h.registerAuth(api)
 	h.registerRegistry(api)
+	h.registerCompat(api)
 	return api
 }
 

@@ -8,6 +8,7 @@ import (
 
 	"github.com/veripost/veripost/internal/apperror"
 	"github.com/veripost/veripost/internal/catalog"
+	"github.com/veripost/veripost/internal/copilot"
 	"github.com/veripost/veripost/internal/explain"
 	"github.com/veripost/veripost/internal/loader"
 )
@@ -160,6 +161,6 @@ func (h *handlers) explained(v *loader.Version, e *explain.Explanation) *explain
 	md := explain.Markdown(e, func(c explain.Cite) string { return loader.SourceURL(pkg, c) })
 	return &explainOutput{Body: ExplainBody{
 		PackageID: pkg, Version: v.Version.Number, Explanation: e, Markdown: md,
-		Copilot: explain.CopilotNotConfigured(),
+		Copilot: copilot.Slot(h.Copilot, Prefix+loader.AskPath(pkg, v.Version.Number, e)),
 	}}
 }

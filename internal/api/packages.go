@@ -12,6 +12,7 @@ import (
 	"strconv"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/danielgtaylor/huma/v2"
 	"github.com/danielgtaylor/huma/v2/adapters/humachi"
@@ -88,6 +89,7 @@ func uploadRequestBody() *huma.RequestBody {
 				"files":      {Type: "array", Items: &huma.Schema{Type: "string", Format: "binary"}},
 				"package_id": {Type: "string", Format: "uuid", Description: "existing package: the upload becomes its next version"},
 				"name":       {Type: "string", Description: "package name (default: the .SRC file's name)"},
+				"platform":   {Type: "string", Description: "CAM platform of a new package (default: camworks)"},
 				"note":       {Type: "string", Description: "a note about this version"},
 			},
 			Required: []string{"files"},
@@ -135,46 +137,20 @@ type uploadOutput struct {
 }
 
 func (h *handlers) upload(ctx context.Context, in *uploadInput) (*uploadOutput, error) {
-	r := in.r
-	mediaType, params, err := mime.ParseMediaType(r.Header.Get("Content-Type"))
-	if err != nil || mediaType != "multipart/form-data" || params["boundary"] == "" {
-		return nil, apperror.New(http.StatusBadRequest, apperror.CodeBadRequest,
-			"Send the upload as multipart/form-data with the files in a field named \"files\".",
-			fmt.Sprintf("Content-Type %q", r.Header.Get("Content-Type")))
-	}
-	if r.ContentLength > h.Limits.MaxRequestBytes {
-		return nil, tooLarge(r.ContentLength, h.Limits.MaxRequestBytes)
-	}
-	body := http.MaxBytesReader(in.w, r.Body, h.Limits.MaxRequestBytes)
-	// ReadMultipart reports a body cut off by MaxBytesReader as a 413.
-	up, err := upload.ReadMultipart(multipart.NewReader(body, params["boundary"]), h.Limits)
+	up, err := h.readUpload(ctx, in.rawRequest, "files", upload.ReadMultipart)
 	if err != nil {
-		return nil, h.fail(ctx, err)
+		return nil, err
 	}
-	req := catalog.Upload{
+	acc, err := h.accept(ctx, up, catalog.Upload{
 		PackageID: strings.TrimSpace(up.Fields["package_id"]),
 		Name:      strings.TrimSpace(up.Fields["name"]),
+		Platform:  strings.TrimSpace(up.Fields["platform"]),
 		Note:      strings.TrimSpace(up.Fields["note"]),
-		// auth: who uploaded (the signed-in user, or the token's owner).
-		UploadedBy: auth.ActorFrom(ctx).Name(),
-	}
-	for _, f := range up.Files {
-		req.Files = append(req.Files, catalog.UploadFile{
-			NewFile: catalog.NewFile{Filename: f.Name, Extension: f.Ext, Size: f.Size, SHA256: f.SHA256},
-			Data:    f.Data,
-		})
-	}
-	acc, err := h.Service.Accept(ctx, req)
+	})
 	if err != nil {
-		return nil, h.fail(ctx, err)
+		return nil, err
 	}
-	// auth: record the upload in the audit trail (an identical re-upload
-	// changes nothing, so there is nothing to record).
-	if acc.Created {
-		h.audit(ctx, auth.ActionPackageUpload, fmt.Sprintf("uploaded version %d of %s", acc.Version.Number, acc.Package.Name), acc.Package.ID,
-			map[string]any{"version_id": acc.Version.ID, "version": acc.Version.Number, "files": acc.Version.FileCount, "name": acc.Package.Name})
-	}
-	status := Prefix + "/packages/" + acc.Package.ID + "/status"
+	status := statusURL(acc.Package.ID)
 	code := http.StatusAccepted
 	if !acc.Created {
 		code = http.StatusOK
@@ -184,6 +160,62 @@ func (h *handlers) upload(ctx context.Context, in *uploadInput) (*uploadOutput, 
 		Status: acc.Version.Status, StatusURL: status, Files: acc.Version.FileCount, Created: acc.Created, IdenticalTo: acc.IdenticalTo,
 	}}, nil
 }
+
+func statusURL(packageID string) string { return Prefix + "/packages/" + packageID + "/status" }
+
+// readUpload streams a multipart upload through the upload checks (read:
+// upload.ReadMultipart or, for routes that take only a ZIP,
+// upload.ReadZipMultipart) within the request size limit.
+func (h *handlers) readUpload(ctx context.Context, in rawRequest, field string, read func(*multipart.Reader, upload.Limits) (*upload.Upload, error)) (*upload.Upload, error) {
+	r := in.r
+	mediaType, params, err := mime.ParseMediaType(r.Header.Get("Content-Type"))
+	if err != nil || mediaType != "multipart/form-data" || params["boundary"] == "" {
+		return nil, apperror.New(http.StatusBadRequest, apperror.CodeBadRequest,
+			"Send the upload as multipart/form-data with the file(s) in a field named \""+field+"\".",
+			fmt.Sprintf("Content-Type %q", r.Header.Get("Content-Type")))
+	}
+	if r.ContentLength > h.Limits.MaxRequestBytes {
+		return nil, tooLarge(r.ContentLength, h.Limits.MaxRequestBytes)
+	}
+	body := http.MaxBytesReader(in.w, r.Body, h.Limits.MaxRequestBytes)
+	// The upload package reports a body cut off by MaxBytesReader as a 413.
+	up, err := read(multipart.NewReader(body, params["boundary"]), h.Limits)
+	if err != nil {
+		return nil, h.fail(ctx, err)
+	}
+	return up, nil
+}
+
+// accept records a validated upload (req with its files from up) through
+// the catalogue service and audits it. Every upload route ends here.
+func (h *handlers) accept(ctx context.Context, up *upload.Upload, req catalog.Upload) (catalog.Accepted, error) {
+	if n := utf8.RuneCountInString(req.Platform); n > maxPlatform {
+		return catalog.Accepted{}, apperror.Newf(http.StatusUnprocessableEntity, apperror.CodeValidation,
+			fmt.Sprintf("The platform name is too long: at most %d characters.", maxPlatform), "platform has %d characters", n)
+	}
+	// auth: who uploaded (the signed-in user, or the token's owner).
+	req.UploadedBy = auth.ActorFrom(ctx).Name()
+	for _, f := range up.Files {
+		req.Files = append(req.Files, catalog.UploadFile{
+			NewFile: catalog.NewFile{Filename: f.Name, Extension: f.Ext, Size: f.Size, SHA256: f.SHA256},
+			Data:    f.Data,
+		})
+	}
+	acc, err := h.Service.Accept(ctx, req)
+	if err != nil {
+		return acc, h.fail(ctx, err)
+	}
+	// auth: record the upload in the audit trail (an identical re-upload
+	// changes nothing, so there is nothing to record).
+	if acc.Created {
+		h.audit(ctx, auth.ActionPackageUpload, fmt.Sprintf("uploaded version %d of %s", acc.Version.Number, acc.Package.Name), acc.Package.ID,
+			map[string]any{"version_id": acc.Version.ID, "version": acc.Version.Number, "files": acc.Version.FileCount, "name": acc.Package.Name})
+	}
+	return acc, nil
+}
+
+// maxPlatform bounds a package's platform name (as editing does).
+const maxPlatform = 100
 
 func tooLarge(got, limit int64) error {
 	detail := fmt.Sprintf("request body exceeds %d bytes", limit)
@@ -374,20 +406,22 @@ func (h *handlers) versionFiles(ctx context.Context, in *versionNumberInput) (*v
 
 // StatusBody is the polling answer.
 type StatusBody struct {
-	PackageID    string         `json:"package_id"`
-	VersionID    string         `json:"version_id"`
-	Version      int            `json:"version"`
-	Status       catalog.Status `json:"status"`
-	Done         bool           `json:"done" doc:"true when status is ready or error"`
-	ErrorMessage string         `json:"error_message,omitempty"`
-	ErrorDetail  string         `json:"error_detail,omitempty"`
-	FileCount    int            `json:"file_count"`
-	SectionCount int            `json:"section_count"`
-	ErrorCount   int            `json:"error_count" doc:"UPG diagnostics of severity error (the package can be ready and still have them)"`
-	WarningCount int            `json:"warning_count"`
-	InfoCount    int            `json:"info_count"`
-	JobID        int64          `json:"job_id"`
-	UpdatedAt    time.Time      `json:"updated_at"`
+	PackageID string         `json:"package_id"`
+	VersionID string         `json:"version_id"`
+	Version   int            `json:"version"`
+	Status    catalog.Status `json:"status"`
+	Done      bool           `json:"done" doc:"true when status is ready or error"`
+	// Null when there is none (always present: the original API's
+	// clients read them).
+	ErrorMessage *string   `json:"error_message"`
+	ErrorDetail  *string   `json:"error_detail"`
+	FileCount    int       `json:"file_count"`
+	SectionCount int       `json:"section_count"`
+	ErrorCount   int       `json:"error_count" doc:"UPG diagnostics of severity error (the package can be ready and still have them)"`
+	WarningCount int       `json:"warning_count"`
+	InfoCount    int       `json:"info_count"`
+	JobID        int64     `json:"job_id"`
+	UpdatedAt    time.Time `json:"updated_at"`
 }
 
 type statusOutput struct {
@@ -402,7 +436,7 @@ func (h *handlers) status(ctx context.Context, in *idInput) (*statusOutput, erro
 	}
 	return &statusOutput{CacheControl: "no-store", Body: StatusBody{
 		PackageID: v.PackageID, VersionID: v.ID, Version: v.Number, Status: v.Status, Done: v.Status.Terminal(),
-		ErrorMessage: v.ErrorMessage, ErrorDetail: v.ErrorDetail, FileCount: v.FileCount, SectionCount: v.SectionCount,
+		ErrorMessage: orNull(v.ErrorMessage), ErrorDetail: orNull(v.ErrorDetail), FileCount: v.FileCount, SectionCount: v.SectionCount,
 		ErrorCount: v.ErrorCount, WarningCount: v.WarningCount, InfoCount: v.InfoCount, JobID: v.JobID, UpdatedAt: v.UpdatedAt,
 	}}, nil
 }

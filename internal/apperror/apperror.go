@@ -101,6 +101,10 @@ const (
 	CodeSetupRequired   = "SETUP_REQUIRED"
 	CodeCrossOrigin     = "CROSS_ORIGIN_REQUEST"
 	CodeSSOFailed       = "SSO_FAILED"
+
+	// The original API's routes (internal/api/compat.go).
+	CodeInvalidFileType    = "INVALID_FILE_TYPE"
+	CodeInvalidZipContents = "INVALID_ZIP_CONTENTS"
 )
 
 // GetStatus returns the HTTP status (it lets HTTP frameworks that look for

@@ -146,6 +146,7 @@ type NewFile struct {
 type NewVersion struct {
 	PackageID  string
 	Name       string
+	Platform   string // of a new package; "" means DefaultPlatform
 	Note       string
 	UploadedBy string
 	LeaseID    string

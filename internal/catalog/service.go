@@ -42,8 +42,11 @@ var ErrCondemned = errors.New("content is being collected")
 
 // Upload is a validated upload: files with their bytes.
 type Upload struct {
-	PackageID  string
-	Name       string
+	PackageID string
+	Name      string
+	// Platform of a new package (default DefaultPlatform); an upload to an
+	// existing package leaves its platform alone.
+	Platform   string
 	Note       string
 	UploadedBy string
 	Files      []UploadFile
@@ -93,7 +96,7 @@ func (s *Service) Accept(ctx context.Context, up Upload) (Accepted, error) {
 		return Accepted{}, apperror.New(http.StatusUnprocessableEntity, apperror.CodeNoFiles,
 			"The upload contained no files.", "")
 	}
-	nv := NewVersion{PackageID: up.PackageID, Name: up.Name, Note: up.Note, UploadedBy: up.UploadedBy, LeaseID: uuid.NewString()}
+	nv := NewVersion{PackageID: up.PackageID, Name: up.Name, Platform: up.Platform, Note: up.Note, UploadedBy: up.UploadedBy, LeaseID: uuid.NewString()}
 	for _, f := range up.Files {
 		nv.Files = append(nv.Files, f.NewFile)
 	}

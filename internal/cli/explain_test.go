@@ -7,6 +7,7 @@ import (
 	"testing"
 
 	"github.com/veripost/veripost/internal/explain"
+	"github.com/veripost/veripost/internal/llm/llmtest"
 )
 
 var explainFixture = filepath.Join("..", "explain", "testdata", "fixtures", "demo-mill")
@@ -87,5 +88,63 @@ func TestExplainCommandErrors(t *testing.T) {
 		if err == nil || !strings.Contains(err.Error(), c.want) {
 			t.Errorf("%v: err %v, want %q\n%s", c.args, err, c.want, out)
 		}
+	}
+}
+
+// TestExplainLLM asks the copilot from the command line, against local
+// servers speaking each provider's wire format: the answer follows the
+// offline explanation with its verified citations; an unverifiable one is
+// removed and said; --json carries the answer as sentences; --ask asks a
+// free question; a provider failure is an error that keeps the offline
+// text.
+func TestExplainLLM(t *testing.T) {
+	for _, kind := range llmtest.Providers {
+		t.Run(kind, func(t *testing.T) {
+			fake := llmtest.New(t, kind, func(s *llmtest.SSE) {
+				s.Answer(llmtest.T("It calls the tool change and prints G43."), llmtest.C("DEMO.SRC", 49, 49),
+					llmtest.T(" And more."), llmtest.C("DEMO.SRC", 400, 401))
+			})
+			for k, v := range fake.Env() {
+				t.Setenv(k, v)
+			}
+			out, err := run(t, "explain", explainFixture, "--section", "INIT_TOOL_CHANGE_MILL", "--llm")
+			if err != nil {
+				t.Fatalf("err %v\n%s", err, out)
+			}
+			for _, w := range []string{"Section INIT_TOOL_CHANGE_MILL  (DEMO.SRC:47-52)", "## The copilot (test-model) says",
+				"It calls the tool change and prints G43. [DEMO.SRC:49] And more.", "1 citation could not be verified against the files and was removed"} {
+				if !strings.Contains(out, w) {
+					t.Errorf("output lacks %q:\n%s", w, out)
+				}
+			}
+			if strings.Contains(out, "400") {
+				t.Errorf("the unverifiable citation is shown:\n%s", out)
+			}
+
+			out, err = run(t, "explain", explainFixture, "--ask", "Where is the tool change output?", "--json")
+			if err != nil {
+				t.Fatalf("err %v\n%s", err, out)
+			}
+			var doc struct {
+				Copilot explain.Copilot `json:"copilot"`
+			}
+			if err := json.Unmarshal([]byte(out), &doc); err != nil {
+				t.Fatalf("%v in %s", err, out)
+			}
+			a := doc.Copilot.Answer
+			if doc.Copilot.Status != "answered" || a == nil || a.Unverified != 1 || len(a.Sentences) < 1 ||
+				a.Sentences[0].Text != "It calls the tool change and prints G43." || len(a.Sentences[0].Cites) != 1 || a.Sentences[0].Cites[0].Start != 49 {
+				t.Errorf("--json copilot: %+v %+v", doc.Copilot, a)
+			}
+			if !strings.Contains(fake.Prompt(), "Question: Where is the tool change output?") {
+				t.Errorf("the free question was not asked: %.400s", fake.Prompt())
+			}
+
+			fake.SetPlay(func(s *llmtest.SSE) { s.RateLimited(30) })
+			out, err = run(t, "explain", explainFixture, "--attribute", "probe tool", "--llm")
+			if err == nil || !strings.Contains(err.Error(), "Try again in 30 seconds") || !strings.Contains(out, "Attribute probe tool") || strings.Contains(out, "The copilot") {
+				t.Errorf("rate limited: err %v\n%s", err, out)
+			}
+		})
 	}
 }

@@ -20,6 +20,7 @@ import (
 	"github.com/veripost/veripost/internal/blob"
 	"github.com/veripost/veripost/internal/catalog"
 	"github.com/veripost/veripost/internal/diff"
+	"github.com/veripost/veripost/internal/explain"
 	"github.com/veripost/veripost/internal/storedfile"
 )
 
@@ -137,6 +138,44 @@ type Comparison struct {
 	A      Side         `json:"a"`
 	B      Side         `json:"b"`
 	Result *diff.Result `json:"result"`
+	// da and db are the files as they were compared (for the explanation).
+	da, db diff.Side
+}
+
+// Explain says in plain words what side B changes relative to side A
+// (explain.Change), its citations carrying the stored file ids of their
+// side. The API, the compare page and the copilot's "explain this change"
+// all take it from here.
+func (c *Comparison) Explain() *explain.Explanation {
+	e := explain.Change(c.Result, explain.AnalyzeSide(c.da), explain.AnalyzeSide(c.db))
+	e.SetSideFileIDs(c.FileID)
+	return e
+}
+
+// FileID returns the stored file id of a file of side "a" or "b" ("" for
+// another side or an unknown name).
+func (c *Comparison) FileID(side, name string) string {
+	s := c.Side(side)
+	if s == nil {
+		return ""
+	}
+	for _, f := range s.Files {
+		if f.Name == name {
+			return f.ID
+		}
+	}
+	return ""
+}
+
+// Side returns side "a" or "b" (nil for anything else).
+func (c *Comparison) Side(side string) *Side {
+	switch side {
+	case explain.SideA:
+		return &c.A
+	case explain.SideB:
+		return &c.B
+	}
+	return nil
 }
 
 // Compare loads both sides and diffs them.
@@ -149,7 +188,7 @@ func (s *Service) Compare(ctx context.Context, a, b Ref, opt diff.Options) (*Com
 	if err != nil {
 		return nil, err
 	}
-	return &Comparison{A: sa, B: sb, Result: diff.Compare(da, db, opt)}, nil
+	return &Comparison{A: sa, B: sb, Result: diff.Compare(da, db, opt), da: da, db: db}, nil
 }
 
 // Load resolves a reference and reads its files.

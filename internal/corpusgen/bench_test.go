@@ -1,20 +1,11 @@
 package corpusgen
 
 import (
-	"syscall"
 	"testing"
 	"time"
-)
 
-// cpuTime is the process's user+system CPU time: the benchmarks report it
-// next to wall time because the machines they run on are shared.
-func cpuTime() time.Duration {
-	var ru syscall.Rusage
-	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
-		return 0
-	}
-	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
-}
+	"github.com/veripost/veripost/internal/testenv"
+)
 
 // BenchmarkGenerate generates packages from the shared corpus and reports
 // packages per second, the average package size and how many of those
@@ -37,7 +28,7 @@ func BenchmarkGenerate(b *testing.B) {
 	var cpu0 time.Duration
 	for b.Loop() {
 		if n == 0 {
-			start, cpu0 = time.Now(), cpuTime()
+			start, cpu0 = time.Now(), testenv.CPUTime()
 		}
 		p := g.Next()
 		for _, f := range p.Files {
@@ -48,7 +39,7 @@ func BenchmarkGenerate(b *testing.B) {
 		}
 		n++
 	}
-	elapsed, cpu := time.Since(start), cpuTime()-cpu0
+	elapsed, cpu := time.Since(start), testenv.CPUTime()-cpu0
 	b.ReportMetric(float64(n)/elapsed.Seconds(), "pkgs/s")
 	b.ReportMetric(float64(n)/cpu.Seconds(), "pkgs/cpu-s")
 	b.ReportMetric(float64(total)/float64(n), "bytes/pkg")

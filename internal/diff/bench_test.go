@@ -4,32 +4,21 @@ package diff
 
 import (
 	"strings"
-	"syscall"
 	"testing"
-	"time"
-)
 
-// cpuTime is the CPU time this process has used. The machines the
-// benchmarks run on are shared, so wall-clock ns/op swings with the load;
-// CPU time per operation does not.
-func cpuTime() time.Duration {
-	var ru syscall.Rusage
-	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
-		return 0
-	}
-	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
-}
+	"github.com/veripost/veripost/internal/testenv"
+)
 
 // loop runs f b.N times and reports CPU milliseconds per operation.
 func loop(b *testing.B, f func()) {
 	b.ReportAllocs()
-	start := cpuTime()
+	start := testenv.CPUTime()
 	n := 0
 	for b.Loop() {
 		f()
 		n++
 	}
-	b.ReportMetric(float64(cpuTime()-start)/float64(n)/1e6, "cpu-ms/op")
+	b.ReportMetric(float64(testenv.CPUTime()-start)/float64(n)/1e6, "cpu-ms/op")
 }
 
 // BenchmarkLibraryVariants: semantic and text diff of MILL.LIB (300 KB)

@@ -1,10 +1,13 @@
 package explain
 
 import (
+	"strings"
 	"testing"
 	"time"
 
+	"github.com/veripost/veripost/internal/diff"
 	"github.com/veripost/veripost/internal/testenv"
+	"github.com/veripost/veripost/internal/upg"
 )
 
 // tormach loads the corpus package with the 300 KB MILL.LIB.
@@ -134,5 +137,31 @@ func BenchmarkIndex(b *testing.B) {
 	p := Analyze(tormach(b))
 	for b.Loop() {
 		New(p.res, p.files)
+	}
+}
+
+// BenchmarkChangeTormach compares the Tormach package with an edited copy
+// (a changed output line, a changed default, a removed section) and
+// explains the change: the whole ChangeOf, diff and both analyses
+// included, as the API runs it for "Explain this change".
+func BenchmarkChangeTormach(b *testing.B) {
+	in := tormach(b)
+	a, bs := diff.Side{Label: "A"}, diff.Side{Label: "B"}
+	for _, f := range in {
+		a.Files = append(a.Files, diff.File{Name: f.Name, Data: f.Data})
+		data := f.Data
+		if upg.KindOf(f.Name) == upg.KindSRC {
+			s := string(data)
+			s = strings.Replace(s, "<M:06>", "<M:06><M:08>", 1)
+			s = strings.Replace(s, ":ATTRDEFAULT=1", ":ATTRDEFAULT=2", 1)
+			data = []byte(s)
+		}
+		bs.Files = append(bs.Files, diff.File{Name: f.Name, Data: data})
+	}
+	for b.Loop() {
+		r, e := ChangeOf(a, bs, diff.Options{})
+		if r.Identical || len(e.Sentences()) < 2 {
+			b.Fatalf("no change found: %s", r.Summary)
+		}
 	}
 }

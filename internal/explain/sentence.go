@@ -74,7 +74,7 @@ func (s *sentence) done() Sentence {
 }
 
 // mergeCites keeps files in the order first cited and merges overlapping or
-// adjacent ranges within a file.
+// adjacent ranges within a file (of one side, in a change).
 func mergeCites(in []Cite) []Cite {
 	if len(in) == 0 {
 		return []Cite{}
@@ -82,10 +82,11 @@ func mergeCites(in []Cite) []Cite {
 	var files []string
 	by := map[string][]Cite{}
 	for _, c := range in {
-		if _, ok := by[c.File]; !ok {
-			files = append(files, c.File)
+		k := c.Side + "\x00" + c.File
+		if _, ok := by[k]; !ok {
+			files = append(files, k)
 		}
-		by[c.File] = append(by[c.File], c)
+		by[k] = append(by[k], c)
 	}
 	out := make([]Cite, 0, len(in))
 	for _, f := range files {

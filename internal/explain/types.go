@@ -11,6 +11,7 @@ const (
 	KindAttribute = "attribute" // an attribute, :DEFINE constant, system variable or user question
 	KindLines     = "lines"
 	KindPackage   = "package"
+	KindChange    = "change" // what changed between two versions (sides A and B)
 )
 
 // Part keys, in the order parts appear.
@@ -32,24 +33,45 @@ const (
 	PartDiagnostics = "diagnostics" // package: findings in one paragraph
 	PartLines       = "lines"       // a range of lines: what each item in it does
 	PartNotes       = "notes"       // what was left out, and why
+
+	// The parts of a change explanation.
+	PartChanged        = "changed"         // the change in one paragraph
+	PartSectionChanges = "section-changes" // sections added, removed, changed: what runs and prints differently
+	PartSettingChanges = "setting-changes" // attributes, questions, header settings, constants
+	PartLibraryChanges = "library-changes" // libraries declared, dropped, or of another variant
+	PartRisks          = "risks"           // what to check on the machine: names now undefined, overrides gone
+	PartFileChanges    = "file-changes"    // other files added or removed
 )
 
 // Cite is a citation: lines Start..End (1-based, inclusive) of File.
 // FileID is empty in the explainer's output; callers that know the stored
-// file ids fill it (see Explanation.SetFileIDs).
+// file ids fill it (see Explanation.SetFileIDs). Side is set only in the
+// explanation of a change: "a" (the old side) or "b" (the new side).
 type Cite struct {
 	File   string `json:"file"`
 	Start  int    `json:"start"`
 	End    int    `json:"end"`
 	FileID string `json:"file_id,omitempty"`
+	Side   string `json:"side,omitempty" enum:"a,b"`
 }
 
-// String formats the citation as FILE:START or FILE:START-END.
+// Sides of a change.
+const (
+	SideA = "a"
+	SideB = "b"
+)
+
+// String formats the citation as FILE:START or FILE:START-END (with "A " or
+// "B " in front on a side of a change).
 func (c Cite) String() string {
-	if c.End > c.Start {
-		return fmt.Sprintf("%s:%d-%d", c.File, c.Start, c.End)
+	prefix := ""
+	if c.Side != "" {
+		prefix = strings.ToUpper(c.Side) + " "
 	}
-	return fmt.Sprintf("%s:%d", c.File, c.Start)
+	if c.End > c.Start {
+		return fmt.Sprintf("%s%s:%d-%d", prefix, c.File, c.Start, c.End)
+	}
+	return fmt.Sprintf("%s%s:%d", prefix, c.File, c.Start)
 }
 
 // Link names a section, attribute or constant a sentence mentions and
@@ -61,6 +83,7 @@ type Link struct {
 	File   string `json:"file"`
 	Line   int    `json:"line"`
 	FileID string `json:"file_id,omitempty"`
+	Side   string `json:"side,omitempty" enum:"a,b"` // in a change: the side the definition is on
 }
 
 // Sentence is one statement of an explanation. Text is plain prose in which
@@ -127,15 +150,21 @@ func CopilotNotConfigured() Copilot {
 // explanation itself) from the stored files' names; names id does not know
 // stay empty.
 func (e *Explanation) SetFileIDs(id func(name string) string) {
-	e.FileID = id(e.File)
+	e.SetSideFileIDs(func(_, name string) string { return id(name) })
+}
+
+// SetSideFileIDs is SetFileIDs for a change, whose two sides are different
+// stored files: id gets the side ("a", "b", or "" outside a change).
+func (e *Explanation) SetSideFileIDs(id func(side, name string) string) {
+	e.FileID = id("", e.File)
 	for i := range e.Parts {
 		for j := range e.Parts[i].Sentences {
 			s := &e.Parts[i].Sentences[j]
 			for k := range s.Cites {
-				s.Cites[k].FileID = id(s.Cites[k].File)
+				s.Cites[k].FileID = id(s.Cites[k].Side, s.Cites[k].File)
 			}
 			for k := range s.Links {
-				s.Links[k].FileID = id(s.Links[k].File)
+				s.Links[k].FileID = id(s.Links[k].Side, s.Links[k].File)
 			}
 		}
 	}

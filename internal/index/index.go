@@ -48,6 +48,9 @@ func ResultOf(fileSet string, r analysis.Result) *VersionResult {
 type AnalysedFile struct {
 	FileID string
 	Name   string
+	// Stored says the analysis was read from the store (StoredAnalyses):
+	// it is only referenced, not encoded and written again.
+	Stored bool
 	*analysis.File
 }
 
@@ -64,6 +67,8 @@ type VersionAnalysis struct {
 	// ship (upper case), so a registry change finds it.
 	Needs  []string
 	Result *VersionResult
+	// ResultStored says Result was read from the store (StoredResult).
+	ResultStored bool
 	// Status is the status the version moves to (from Status.From()).
 	Status catalog.Status
 }

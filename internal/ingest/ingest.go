@@ -157,13 +157,14 @@ func (p *Pipeline) run(ctx context.Context, ver catalog.Version) error {
 			a = analysis.AnalyzeFile(f.Filename, data[i])
 		}
 		named[i] = analysis.Named{Name: f.Filename, File: a}
-		va.Files = append(va.Files, index.AnalysedFile{FileID: f.ID, Name: f.Filename, File: a})
+		va.Files = append(va.Files, index.AnalysedFile{FileID: f.ID, Name: f.Filename, File: a, Stored: stored[keys[i]] != nil})
 	}
 	if err := p.addRegistry(ctx, ver, &va, &named); err != nil {
 		return err
 	}
 	fileSet := analysis.FileSetKey(named)
 	va.Result, err = p.Index.StoredResult(ctx, fileSet)
+	va.ResultStored = err == nil
 	if errors.Is(err, catalog.ErrNotFound) {
 		va.Result, err = index.ResultOf(fileSet, analysis.Resolve(named)), nil
 	}
@@ -201,6 +202,7 @@ func (p *Pipeline) addRegistry(ctx context.Context, ver catalog.Version, va *ind
 			return err
 		}
 		a := stored[key]
+		known := a != nil
 		if a == nil {
 			data, err := p.read(ctx, catalog.File{Filename: v.Name, BlobKey: v.SHA256, SHA256: v.SHA256, Size: v.Size})
 			if err != nil {
@@ -209,7 +211,7 @@ func (p *Pipeline) addRegistry(ctx context.Context, ver catalog.Version, va *ind
 			a = analysis.AnalyzeFile(v.Name, data)
 		}
 		*named = append(*named, analysis.Named{Name: v.Name, File: a, Registry: v.Label})
-		va.Registry = append(va.Registry, index.AnalysedFile{Name: v.Name, File: a})
+		va.Registry = append(va.Registry, index.AnalysedFile{Name: v.Name, File: a, Stored: known})
 	}
 	return nil
 }

@@ -26,16 +26,16 @@ func BenchmarkDeltaLatency(b *testing.B) {
 			sent := make(chan time.Time, 1)
 			ack := make(chan struct{})
 			f := newFake(b, prov, func(s *sse) {
-				s.sent = sent
-				if s.kind == llm.ProviderAnthropic {
-					s.messageStart(500)
-					s.blockStart(0, false)
+				s.Sent = sent
+				if s.Kind == llm.ProviderAnthropic {
+					s.MessageStart(500)
+					s.BlockStart(0, false)
 				}
 				for _, w := range words {
-					if s.kind == llm.ProviderAnthropic {
-						s.textDelta(0, w)
+					if s.Kind == llm.ProviderAnthropic {
+						s.TextDelta(0, w)
 					} else {
-						s.content(w)
+						s.Content(w)
 					}
 					select {
 					case <-ack:
@@ -43,11 +43,11 @@ func BenchmarkDeltaLatency(b *testing.B) {
 						return
 					}
 				}
-				if s.kind == llm.ProviderAnthropic {
-					s.blockStop(0)
-					s.messageEnd("end_turn", len(words))
+				if s.Kind == llm.ProviderAnthropic {
+					s.BlockStop(0)
+					s.MessageEnd("end_turn", len(words))
 				} else {
-					s.finish("stop", 500, len(words))
+					s.Finish("stop", 500, len(words))
 				}
 			})
 			cp := newCopilot(b, f, nil, nil)

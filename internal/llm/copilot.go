@@ -422,6 +422,7 @@ func (c *Copilot) record(ctx context.Context, req Request, key string, r UsageRe
 	}
 	r.At = c.now().UTC()
 	r.Provider, r.Model, r.Kind, r.CacheKey = c.opt.Provider, c.opt.Model, req.Kind, key
+	r.Subject, r.User = req.Subject, req.User
 	// Record even when the caller has gone: the provider bills regardless.
 	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
 	defer cancel()

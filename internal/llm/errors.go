@@ -236,3 +236,8 @@ func streamErrorType(data []byte) string {
 	}
 	return v.Error.Type + " " + strings.Trim(string(v.Error.Code), `"`)
 }
+
+// Disabled is the error of a question asked while no provider is
+// configured (what a nil *Copilot answers), for callers that check before
+// they build the question.
+func Disabled() *Error { return errDisabled() }

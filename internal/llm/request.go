@@ -96,6 +96,11 @@ type Request struct {
 	// LeftOut names what the context builder had to leave out; the model
 	// is told, so it can say what it could not see.
 	LeftOut []string `json:"left_out,omitempty"`
+	// Subject ("section TOOL_CHANGE of Tormach v3") and User (who asked)
+	// label the usage record for the admins' view. Neither is sent to the
+	// model nor part of the cache key.
+	Subject string `json:"subject,omitempty"`
+	User    string `json:"user,omitempty"`
 }
 
 func badRequest(detail string, args ...any) error {

@@ -47,6 +47,8 @@ type UsageRecord struct {
 	Provider string    `json:"provider"`
 	Model    string    `json:"model"`
 	Kind     string    `json:"kind"`
+	Subject  string    `json:"subject"` // Request.Subject
+	User     string    `json:"user"`    // Request.User
 	CacheKey string    `json:"cache_key"`
 	Usage
 	// Outcome is OutcomeOK, OutcomeCanceled or the apperror code of the
@@ -57,6 +59,64 @@ type UsageRecord struct {
 	// FirstText from sending to the first text (0 when none came).
 	Duration  time.Duration `json:"duration"`
 	FirstText time.Duration `json:"first_text"`
+}
+
+// UsageSummary totals the provider calls of a period.
+type UsageSummary struct {
+	Calls        int64   `json:"calls"`
+	Failed       int64   `json:"failed"`
+	InputTokens  int64   `json:"input_tokens"`
+	OutputTokens int64   `json:"output_tokens"`
+	CostUSD      float64 `json:"cost_usd"`
+}
+
+// UsageLister lists and totals usage records for the admins' view.
+// internal/store implements it.
+type UsageLister interface {
+	// RecentLLMUsage returns the newest records first.
+	RecentLLMUsage(ctx context.Context, limit int) ([]UsageRecord, error)
+	// SummarizeLLMUsage totals the records made at or after since.
+	SummarizeLLMUsage(ctx context.Context, since time.Time) (UsageSummary, error)
+}
+
+// UsageReport is what the admins see of the copilot: the month so far
+// (UTC) against the budget, and the latest answers.
+type UsageReport struct {
+	Enabled  bool          `json:"enabled"`
+	Provider string        `json:"provider,omitempty"`
+	Model    string        `json:"model,omitempty"`
+	Since    time.Time     `json:"since"`
+	Month    UsageSummary  `json:"month"`
+	Budget   int64         `json:"budget_tokens" doc:"VERIPOST_LLM_MONTHLY_TOKENS; 0: no cap"`
+	Left     int64         `json:"left_tokens" doc:"tokens left this month (0 when there is no cap)"`
+	Recent   []UsageRecord `json:"recent"`
+}
+
+// Report builds the admins' view from the stored records. It works with
+// the copilot off (c nil): the records of earlier months stay readable.
+func (c *Copilot) Report(ctx context.Context, l UsageLister, recent int) (UsageReport, error) {
+	now := time.Now()
+	if c != nil {
+		now = c.now()
+	}
+	r := UsageReport{Enabled: c.Enabled(), Since: monthStart(now)}
+	if c != nil {
+		r.Provider, r.Model, r.Budget = c.opt.Provider, c.opt.Model, c.opt.MonthlyTokens
+	}
+	var err error
+	if r.Month, err = l.SummarizeLLMUsage(ctx, r.Since); err != nil {
+		return r, err
+	}
+	if r.Budget > 0 {
+		r.Left = max(0, r.Budget-r.Month.InputTokens-r.Month.OutputTokens)
+	}
+	if r.Recent, err = l.RecentLLMUsage(ctx, recent); err != nil {
+		return r, err
+	}
+	if r.Recent == nil {
+		r.Recent = []UsageRecord{}
+	}
+	return r, nil
 }
 
 // monthStart is the first instant of t's calendar month, in UTC: the

@@ -36,7 +36,7 @@ func newStore(t testing.TB) *store.DB {
 func newCopilot(t testing.TB, f *fake, st llm.Store, mod func(*llm.Options)) *llm.Copilot {
 	t.Helper()
 	o := llm.Options{
-		Provider: f.kind, BaseURL: f.baseURL(), Model: "test-model", APIKey: testKey,
+		Provider: f.Kind, BaseURL: f.BaseURL(), Model: "test-model", APIKey: testKey,
 		Timeout: 10 * time.Second, IdleTimeout: 5 * time.Second, MaxOutputTokens: 700,
 		PriceInput: 3, PriceOutput: 15, Store: st, Log: slog.New(slog.DiscardHandler),
 	}
@@ -136,43 +136,43 @@ const wantAnswer = "On a tool change the post stops the spindle with M05, then c
 // groundedPlay answers wantAnswer in each wire format, citing TOOLCHG.SRC
 // line 5 (M05), lines 6-7 (T/M06 and CURRENT_TOOL) and COOLANT.LIB line 2.
 func groundedPlay(s *sse) {
-	switch s.kind {
+	switch s.Kind {
 	case llm.ProviderAnthropic:
-		s.messageStart(812)
-		s.ping()
-		s.blockStart(0, false)
-		s.textDelta(0, "On a tool change the post ")
-		s.blockStop(0)
-		s.blockStart(1, true)
-		s.cite(1, 0, 3, 4, nil) // block 3 of a source starting at line 2: line 5
-		s.textDelta(1, "stops the spindle with M05")
-		s.blockStop(1)
-		s.blockStart(2, false)
-		s.textDelta(2, ", then ")
-		s.blockStop(2)
-		s.blockStart(3, true)
-		s.cite(3, 0, 4, 6, nil) // lines 6-7
-		s.textDelta(3, "calls the tool and ")
-		s.ping()
-		s.textDelta(3, "remembers it as CURRENT_TOOL")
-		s.blockStop(3)
-		s.blockStart(4, false)
-		s.textDelta(4, ". Coolant ")
-		s.blockStop(4)
-		s.blockStart(5, true)
-		s.cite(5, 1, 1, 2, nil) // COOLANT.LIB line 2
-		s.textDelta(5, "follows COOLANT_TYPE")
-		s.blockStop(5)
-		s.blockStart(6, false)
-		s.textDelta(6, ".")
-		s.blockStop(6)
-		s.messageEnd("end_turn", 57)
+		s.MessageStart(812)
+		s.Ping()
+		s.BlockStart(0, false)
+		s.TextDelta(0, "On a tool change the post ")
+		s.BlockStop(0)
+		s.BlockStart(1, true)
+		s.Cite(1, 0, 3, 4, nil) // block 3 of a source starting at line 2: line 5
+		s.TextDelta(1, "stops the spindle with M05")
+		s.BlockStop(1)
+		s.BlockStart(2, false)
+		s.TextDelta(2, ", then ")
+		s.BlockStop(2)
+		s.BlockStart(3, true)
+		s.Cite(3, 0, 4, 6, nil) // lines 6-7
+		s.TextDelta(3, "calls the tool and ")
+		s.Ping()
+		s.TextDelta(3, "remembers it as CURRENT_TOOL")
+		s.BlockStop(3)
+		s.BlockStart(4, false)
+		s.TextDelta(4, ". Coolant ")
+		s.BlockStop(4)
+		s.BlockStart(5, true)
+		s.Cite(5, 1, 1, 2, nil) // COOLANT.LIB line 2
+		s.TextDelta(5, "follows COOLANT_TYPE")
+		s.BlockStop(5)
+		s.BlockStart(6, false)
+		s.TextDelta(6, ".")
+		s.BlockStop(6)
+		s.MessageEnd("end_turn", 57)
 	case llm.ProviderOpenAI:
-		s.chunk(map[string]any{"role": "assistant", "content": ""}, nil)
-		s.content("On a tool change the post stops the spindle with M05 [TOOL")
-		s.content("CHG.SRC:L5], then calls the tool and remembers it as CURRENT_TOOL [TOOLCHG.SRC:L6-")
-		s.content("L7]. Coolant follows COOLANT_TYPE [COOLANT.LIB:L2].")
-		s.finish("stop", 640, 48)
+		s.Chunk(map[string]any{"role": "assistant", "content": ""}, nil)
+		s.Content("On a tool change the post stops the spindle with M05 [TOOL")
+		s.Content("CHG.SRC:L5], then calls the tool and remembers it as CURRENT_TOOL [TOOLCHG.SRC:L6-")
+		s.Content("L7]. Coolant follows COOLANT_TYPE [COOLANT.LIB:L2].")
+		s.Finish("stop", 640, 48)
 	}
 }
 
@@ -251,8 +251,8 @@ func TestGroundedAnswer(t *testing.T) {
 			if _, ok, _ := st.GetLLMAnswer(context.Background(), a.CacheKey); !ok {
 				t.Fatal("the answer was not cached")
 			}
-			if f.calls.Load() != 1 {
-				t.Fatalf("%d provider calls", f.calls.Load())
+			if f.Calls.Load() != 1 {
+				t.Fatalf("%d provider calls", f.Calls.Load())
 			}
 		})
 	}
@@ -270,14 +270,14 @@ func TestWireFormat(t *testing.T) {
 		if _, err := newCopilot(t, f, nil, nil).Ask(context.Background(), req); err != nil {
 			t.Fatal(err)
 		}
-		got := f.anth
+		got := f.Anth()
 		if got.Model != "test-model" || got.MaxTokens != 700 {
 			t.Fatalf("model %q max_tokens %d", got.Model, got.MaxTokens)
 		}
 		if !strings.Contains(got.System[0].Text, "one block per line") || !strings.Contains(got.System[0].Text, req.Instructions) {
 			t.Fatalf("system prompt lacks the citation rule or the instructions:\n%s", got.System[0].Text)
 		}
-		docs := got.docs()
+		docs := got.Docs()
 		if len(docs) != len(req.Sources) {
 			t.Fatalf("%d documents for %d sources", len(docs), len(req.Sources))
 		}
@@ -306,7 +306,7 @@ func TestWireFormat(t *testing.T) {
 		if _, err := newCopilot(t, f, nil, nil).Ask(context.Background(), req); err != nil {
 			t.Fatal(err)
 		}
-		got := f.oai
+		got := f.OAI()
 		if got.Model != "test-model" || got.MaxCompletionTokens != 700 {
 			t.Fatalf("model %q max_completion_tokens %d", got.Model, got.MaxCompletionTokens)
 		}
@@ -330,22 +330,22 @@ func TestWireFormat(t *testing.T) {
 func TestUnverifiableCitationsDropped(t *testing.T) {
 	plays := map[string]func(s *sse){
 		llm.ProviderAnthropic: func(s *sse) {
-			s.messageStart(300)
-			s.blockStart(0, true)
-			s.cite(0, 0, 3, 4, &[2]int{7, 8}) // claims line 5 but quotes the G43 line
-			s.cite(0, 7, 0, 1, nil)           // a document that was never sent
-			s.cite(0, 0, 8, 12, nil)          // runs past the last line
-			s.cite(0, 0, 4, 5, nil)           // line 6: holds
-			s.textDelta(0, "It changes the tool")
-			s.blockStop(0)
-			s.blockStart(1, false)
-			s.textDelta(1, ".")
-			s.blockStop(1)
-			s.messageEnd("end_turn", 12)
+			s.MessageStart(300)
+			s.BlockStart(0, true)
+			s.Cite(0, 0, 3, 4, &[2]int{7, 8}) // claims line 5 but quotes the G43 line
+			s.Cite(0, 7, 0, 1, nil)           // a document that was never sent
+			s.Cite(0, 0, 8, 12, nil)          // runs past the last line
+			s.Cite(0, 0, 4, 5, nil)           // line 6: holds
+			s.TextDelta(0, "It changes the tool")
+			s.BlockStop(0)
+			s.BlockStart(1, false)
+			s.TextDelta(1, ".")
+			s.BlockStop(1)
+			s.MessageEnd("end_turn", 12)
 		},
 		llm.ProviderOpenAI: func(s *sse) {
-			s.content("It changes the tool [TOOLCHG.SRC:L99] [NOPE.LIB:L1] [L5] [TOOLCHG.SRC:L6].")
-			s.finish("stop", 300, 12)
+			s.Content("It changes the tool [TOOLCHG.SRC:L99] [NOPE.LIB:L1] [L5] [TOOLCHG.SRC:L6].")
+			s.Finish("stop", 300, 12)
 		},
 	}
 	for _, prov := range providers {
@@ -384,7 +384,7 @@ func TestProviderErrors(t *testing.T) {
 			if headerKey != "" {
 				h[headerKey] = headerVal
 			}
-			s.fail(status, h, `{"type":"error","error":{"type":"`+typ+`","message":"test failure"},"request_id":"req_err"}`)
+			s.Fail(status, h, `{"type":"error","error":{"type":"`+typ+`","message":"test failure"},"request_id":"req_err"}`)
 		}
 	}
 	oaiErr := func(status int, typ, code, headerKey, headerVal string) func(s *sse) {
@@ -393,17 +393,17 @@ func TestProviderErrors(t *testing.T) {
 			if headerKey != "" {
 				h[headerKey] = headerVal
 			}
-			s.fail(status, h, `{"error":{"message":"test failure","type":"`+typ+`","param":null,"code":"`+code+`"}}`)
+			s.Fail(status, h, `{"error":{"message":"test failure","type":"`+typ+`","param":null,"code":"`+code+`"}}`)
 		}
 	}
 	anthPartial := func(s *sse) {
-		s.messageStart(100)
-		s.blockStart(0, false)
-		s.textDelta(0, "Partial")
+		s.MessageStart(100)
+		s.BlockStart(0, false)
+		s.TextDelta(0, "Partial")
 	}
 	oaiPartial := func(s *sse) {
-		s.chunk(map[string]any{"role": "assistant", "content": ""}, nil)
-		s.content("Partial")
+		s.Chunk(map[string]any{"role": "assistant", "content": ""}, nil)
+		s.Content("Partial")
 	}
 	cases := []struct {
 		name, prov string
@@ -428,43 +428,43 @@ func TestProviderErrors(t *testing.T) {
 		{"400 too long", llm.ProviderAnthropic, anthErr(400, "invalid_request_error", "", ""), apperror.CodeLLMRejected, 502, false, 0, "VERIPOST_LLM_CONTEXT_TOKENS"},
 		{"error event mid-stream", llm.ProviderAnthropic, func(s *sse) {
 			anthPartial(s)
-			s.event("error", `{"type": "error", "error": {"type": "overloaded_error", "message": "Overloaded"}}`)
+			s.Event("error", `{"type": "error", "error": {"type": "overloaded_error", "message": "Overloaded"}}`)
 		}, apperror.CodeLLMUnavailable, 503, true, 0, "not answering"},
 		{"error chunk mid-stream", llm.ProviderOpenAI, func(s *sse) {
 			oaiPartial(s)
-			s.raw(`data: {"error":{"message":"The server had an error","type":"server_error","param":null,"code":null}}` + "\n\n")
+			s.Raw(`data: {"error":{"message":"The server had an error","type":"server_error","param":null,"code":null}}` + "\n\n")
 		}, apperror.CodeLLMUnavailable, 503, true, 0, "not answering"},
 		{"malformed JSON mid-stream", llm.ProviderAnthropic, func(s *sse) {
 			anthPartial(s)
-			s.raw("event: content_block_delta\ndata: {\"type\":\"content_block_delta\",\"index\":0,\"delta\":{\"type\":\"text_delta\",\"text\":\"oop\n\n")
-			s.waitGone()
+			s.Raw("event: content_block_delta\ndata: {\"type\":\"content_block_delta\",\"index\":0,\"delta\":{\"type\":\"text_delta\",\"text\":\"oop\n\n")
+			s.WaitGone()
 		}, apperror.CodeLLMBadReply, 502, true, 0, "cannot read"},
 		{"malformed JSON mid-stream", llm.ProviderOpenAI, func(s *sse) {
 			oaiPartial(s)
-			s.raw("data: {\"id\":\"chatcmpl-test\",\"choices\":[{\"index\":0,\"delta\":{\"content\":\"oop\n\n")
-			s.waitGone()
+			s.Raw("data: {\"id\":\"chatcmpl-test\",\"choices\":[{\"index\":0,\"delta\":{\"content\":\"oop\n\n")
+			s.WaitGone()
 		}, apperror.CodeLLMBadReply, 502, true, 0, "cannot read"},
-		{"connection cut mid-stream", llm.ProviderAnthropic, func(s *sse) { anthPartial(s); s.cut() },
+		{"connection cut mid-stream", llm.ProviderAnthropic, func(s *sse) { anthPartial(s); s.Cut() },
 			apperror.CodeLLMBadReply, 502, true, 0, "broke off"},
-		{"connection cut mid-stream", llm.ProviderOpenAI, func(s *sse) { oaiPartial(s); s.cut() },
+		{"connection cut mid-stream", llm.ProviderOpenAI, func(s *sse) { oaiPartial(s); s.Cut() },
 			apperror.CodeLLMBadReply, 502, true, 0, "broke off"},
 		{"delta before its block", llm.ProviderAnthropic, func(s *sse) {
 			anthPartial(s)
-			s.textDelta(3, "to nowhere")
+			s.TextDelta(3, "to nowhere")
 		}, apperror.CodeLLMBadReply, 502, true, 0, "cannot read"},
 		{"ends without message_stop", llm.ProviderAnthropic, func(s *sse) {
 			anthPartial(s)
-			s.blockStop(0)
+			s.BlockStop(0)
 		}, apperror.CodeLLMBadReply, 502, true, 0, "cannot read"},
 		{"ends without finish_reason", llm.ProviderOpenAI, func(s *sse) {
 			oaiPartial(s)
-			s.raw("data: [DONE]\n\n")
+			s.Raw("data: [DONE]\n\n")
 		}, apperror.CodeLLMBadReply, 502, true, 0, "cannot read"},
-		{"silent mid-stream", llm.ProviderAnthropic, func(s *sse) { anthPartial(s); s.waitGone() },
+		{"silent mid-stream", llm.ProviderAnthropic, func(s *sse) { anthPartial(s); s.WaitGone() },
 			apperror.CodeLLMTimeout, 504, true, 0, "took too long"},
-		{"silent mid-stream", llm.ProviderOpenAI, func(s *sse) { oaiPartial(s); s.waitGone() },
+		{"silent mid-stream", llm.ProviderOpenAI, func(s *sse) { oaiPartial(s); s.WaitGone() },
 			apperror.CodeLLMTimeout, 504, true, 0, "took too long"},
-		{"no reply at all", llm.ProviderAnthropic, func(s *sse) { s.waitGone() },
+		{"no reply at all", llm.ProviderAnthropic, func(s *sse) { s.WaitGone() },
 			apperror.CodeLLMTimeout, 504, false, 0, "took too long"},
 	}
 	for _, c := range cases {
@@ -502,7 +502,7 @@ func TestProviderErrors(t *testing.T) {
 			if codeOf(e) != c.code {
 				t.Fatalf("apperror.As finds %q", codeOf(e))
 			}
-			if n := f.calls.Load(); n != 1 {
+			if n := f.Calls.Load(); n != 1 {
 				t.Fatalf("%d provider calls; failures must not be retried behind the user's back", n)
 			}
 			rows := usageRows(t, st)
@@ -523,7 +523,7 @@ func TestProviderDown(t *testing.T) {
 	for _, prov := range providers {
 		t.Run(prov, func(t *testing.T) {
 			f := newFake(t, prov, groundedPlay)
-			f.srv.Close() // nothing listens there any more
+			f.Srv.Close() // nothing listens there any more
 			_, err := newCopilot(t, f, nil, nil).Stream(context.Background(), request(t))
 			if codeOf(err) != apperror.CodeLLMUnavailable || !strings.Contains(err.Error(), "cannot be reached") {
 				t.Fatalf("err = %v", err)
@@ -571,7 +571,7 @@ func TestBudget(t *testing.T) {
 			if codeOf(err) != apperror.CodeLLMBudgetExhausted || !strings.Contains(err.Error(), c.message) {
 				t.Fatalf("err = %v", err)
 			}
-			if n := f.calls.Load(); n != 0 {
+			if n := f.Calls.Load(); n != 0 {
 				t.Fatalf("%d requests were sent over budget", n)
 			}
 			used, limit, err := cp.BudgetStatus(ctx)
@@ -599,8 +599,8 @@ func TestCache(t *testing.T) {
 			again.Sources[0].ID, again.Sources[1].ID = "other-version-src", "other-version-lib"
 			again.Kind = "question"
 			r := drain(t, must(cp.Stream(ctx, again)))
-			if f.calls.Load() != 1 {
-				t.Fatalf("%d provider calls; the second answer must come from the cache", f.calls.Load())
+			if f.Calls.Load() != 1 {
+				t.Fatalf("%d provider calls; the second answer must come from the cache", f.Calls.Load())
 			}
 			a := r.done
 			if a == nil || !a.Cached || a.Text != first.Text || r.text() != first.Text || a.Usage != (llm.Usage{}) || a.Dropped != 0 {
@@ -630,8 +630,8 @@ func TestCache(t *testing.T) {
 					t.Fatal(err)
 				}
 			}
-			if f.calls.Load() != 3 {
-				t.Fatalf("%d provider calls after two different questions, want 3", f.calls.Load())
+			if f.Calls.Load() != 3 {
+				t.Fatalf("%d provider calls after two different questions, want 3", f.Calls.Load())
 			}
 		})
 	}
@@ -642,14 +642,14 @@ func TestCancel(t *testing.T) {
 		t.Run(prov, func(t *testing.T) {
 			gone := make(chan bool, 1)
 			f := newFake(t, prov, func(s *sse) {
-				if s.kind == llm.ProviderAnthropic {
-					s.messageStart(400)
-					s.blockStart(0, false)
-					s.textDelta(0, "First words")
+				if s.Kind == llm.ProviderAnthropic {
+					s.MessageStart(400)
+					s.BlockStart(0, false)
+					s.TextDelta(0, "First words")
 				} else {
-					s.content("First words")
+					s.Content("First words")
 				}
-				gone <- s.waitGone()
+				gone <- s.WaitGone()
 			})
 			st := newStore(t)
 			cp := newCopilot(t, f, st, nil)
@@ -743,7 +743,7 @@ func TestOffAndInvalid(t *testing.T) {
 			t.Errorf("bad request %d: %v", i, err)
 		}
 	}
-	if f.calls.Load() != 0 {
+	if f.Calls.Load() != 0 {
 		t.Fatal("an invalid request reached the provider")
 	}
 }
@@ -752,7 +752,7 @@ func TestOffAndInvalid(t *testing.T) {
 // wait.
 func TestErrorJSON(t *testing.T) {
 	f := newFake(t, llm.ProviderAnthropic, func(s *sse) {
-		s.fail(429, map[string]string{"Retry-After": "2.5"}, `{"type":"error","error":{"type":"rate_limit_error","message":"slow down"}}`)
+		s.Fail(429, map[string]string{"Retry-After": "2.5"}, `{"type":"error","error":{"type":"rate_limit_error","message":"slow down"}}`)
 	})
 	_, err := newCopilot(t, f, nil, nil).Stream(context.Background(), request(t))
 	e, ok := errors.AsType[*llm.Error](err)
@@ -772,13 +772,13 @@ func TestErrorJSON(t *testing.T) {
 func TestSlowReader(t *testing.T) {
 	const n = 200 // more events than the channel holds, so the copilot waits on the reader
 	f := newFake(t, llm.ProviderAnthropic, func(s *sse) {
-		s.messageStart(100)
-		s.blockStart(0, false)
+		s.MessageStart(100)
+		s.BlockStart(0, false)
 		for range n {
-			s.textDelta(0, "x")
+			s.TextDelta(0, "x")
 		}
-		s.blockStop(0)
-		s.messageEnd("end_turn", n)
+		s.BlockStop(0)
+		s.MessageEnd("end_turn", n)
 	})
 	cp := newCopilot(t, f, nil, func(o *llm.Options) { o.IdleTimeout = 150 * time.Millisecond })
 	ch, err := cp.Stream(context.Background(), request(t))

@@ -185,3 +185,24 @@ func SourceURL(packageID string, c explain.Cite) string {
 	}
 	return u + "#L" + strconv.Itoa(c.Start)
 }
+
+// AskPath is the API path (below its prefix) where the LLM copilot is asked
+// about the subject of e, an explanation of version number version of a
+// package (its file ids set). The API's explain answers and the web UI's
+// "Ask the copilot" both point there.
+func AskPath(packageID string, version int, e *explain.Explanation) string {
+	pkg := "/packages/" + url.PathEscape(packageID)
+	vq := ""
+	if version > 0 {
+		vq = "?version=" + strconv.Itoa(version)
+	}
+	switch e.Kind {
+	case explain.KindSection:
+		return pkg + "/files/" + url.PathEscape(e.FileID) + "/sections/" + url.PathEscape(e.Subject) + "/ask"
+	case explain.KindLines:
+		return fmt.Sprintf("%s/files/%s/ask?from=%d&to=%d", pkg, url.PathEscape(e.FileID), e.Start, e.End)
+	case explain.KindAttribute:
+		return pkg + "/attributes/" + url.PathEscape(e.Subject) + "/ask" + vq
+	}
+	return pkg + "/ask" + vq
+}

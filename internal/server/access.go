@@ -36,6 +36,11 @@ var APIRules = map[string]authhttp.Rule{
 	"file-source": read, "symbol-usage": read, "symbol-names": read, "library-packages": read, "libraries": read,
 	"package-history": read, "package-facets": read, "version-files": read, "package-symbol": read,
 	"compare": read, "explain-package": read, "explain-section": read, "explain-lines": read, "explain-attribute": read,
+	"explain-change": read,
+	// Asking the copilot spends the server's token budget: readers with an
+	// account (the handler refuses anonymous readers); admins see the bill.
+	"ask-package": read, "ask-section": read, "ask-lines": read, "ask-attribute": read, "ask-change": read,
+	"usage-copilot": admin,
 	// A version's change note is part of what its uploader wrote.
 	"edit-version": write,
 	// The stock library registry: admins register variants and choose the
@@ -55,6 +60,12 @@ var APIRules = map[string]authhttp.Rule{
 	"list-tokens": signedIn, "create-token": signedIn, "revoke-token": signedIn,
 	"list-users": admin, "create-user": admin, "edit-user": admin, "set-user-password": admin,
 	"list-audit": admin,
+	// The original API's routes (internal/api/compat.go): each as its
+	// /api/v1 counterpart (/health as /healthz).
+	"compat-health":     beforeSetup,
+	"compat-list-posts": read, "compat-list-posts-no-slash": read, "compat-get-post": read,
+	"compat-upload-post": write, "compat-upload-zip": write,
+	"compat-analyze": signedIn,
 }
 
 // RootRules covers the routes on the root router that are not API
@@ -72,6 +83,7 @@ var UIRules = map[string]authhttp.Rule{
 	"GET /packages/{id}/files/{file_id}/symbol": read, "GET /symbols/{name}": read, "GET /symbols": read,
 	"GET /libraries": read, "GET /libraries/{name}": read,
 	"GET /compare": read, "GET /packages/{id}/overview": read, "GET /packages/{id}/files/{file_id}/explain": read,
+	"GET /compare/explain": read, "GET /admin/copilot": admin,
 	"GET /upload":   write,
 	"GET /static/*": beforeSetup, "GET /favicon.ico": beforeSetup,
 	"GET /setup": beforeSetup, "POST /setup": beforeSetup,

@@ -251,6 +251,7 @@ func TestIdenticalReupload(t *testing.T) {
 			t.Fatalf("versions: %+v / %+v", second, back)
 		}
 		app.WaitReady(first.PackageID)
+		app.WaitVersionReady(first.PackageID, 2)
 		var rows1, rows2 int
 		count := `SELECT (SELECT COUNT(*) FROM analyses) + (SELECT COUNT(*) FROM symbol_index) + (SELECT COUNT(*) FROM version_analyses)`
 		app.DB.SQL.QueryRow(count).Scan(&rows1)

@@ -17,7 +17,9 @@ import (
 )
 
 // explainFixture reads the explainer's own small test package.
-func explainFixture(t *testing.T) []servertest.NamedFile {
+func explainFixture(t *testing.T) []servertest.NamedFile { return explainFixtureTB(t) }
+
+func explainFixtureTB(t testing.TB) []servertest.NamedFile {
 	t.Helper()
 	dir := filepath.Join("..", "explain", "testdata", "fixtures", "demo-mill")
 	entries, err := os.ReadDir(dir)
@@ -243,6 +245,23 @@ func TestExplainInOpenAPI(t *testing.T) {
 	} {
 		if _, ok := doc.Paths[p]["get"]; !ok {
 			t.Errorf("OpenAPI lacks GET %s", p)
+		}
+	}
+	if _, ok := doc.Paths["/api/v1/compare/explain"]["get"]; !ok {
+		t.Error("OpenAPI lacks GET /api/v1/compare/explain")
+	}
+	// The copilot's routes stream server-sent events.
+	for _, p := range []string{
+		"/api/v1/packages/{id}/ask",
+		"/api/v1/packages/{id}/files/{file_id}/sections/{name}/ask",
+		"/api/v1/packages/{id}/files/{file_id}/ask",
+		"/api/v1/packages/{id}/attributes/{name}/ask",
+		"/api/v1/compare/ask",
+	} {
+		op, ok := doc.Paths[p]["post"].(map[string]any)
+		content, _ := json.Marshal(op["responses"])
+		if !ok || !strings.Contains(string(content), "text/event-stream") {
+			t.Errorf("OpenAPI lacks POST %s streaming text/event-stream: %s", p, content)
 		}
 	}
 }

@@ -75,9 +75,11 @@ func (a *App) routes() (http.Handler, error) {
 	a.API = api.Mount(r, api.Deps{
 		Repo: a.DB, Browser: a.DB, Service: a.Service, Blobs: a.Blobs, Index: a.DB, Reindex: a.Reindexer(), Registry: a.Registry,
 		Limits: a.Limits(), Log: a.Log, Version: a.version, Compare: cmp, Explain: explainer, Auth: a.Auth,
+		Copilot: a.Copilot, Usage: a.DB,
 	})
 	ui := web.New(web.Deps{Store: a.DB, Blobs: a.Blobs, Index: a.DB, Limits: a.Limits(), Log: a.Log, Version: a.version, APIPrefix: api.Prefix,
-		Compare: cmp, Explain: explainer, Auth: a.Auth, Guard: guard, OIDCRedirectURL: a.Config.OIDCRedirectURL, Registry: a.DB})
+		Compare: cmp, Explain: explainer, Auth: a.Auth, Guard: guard, OIDCRedirectURL: a.Config.OIDCRedirectURL,
+		Copilot: a.Copilot, Usage: a.DB, Registry: a.DB})
 	a.UI = ui
 	guard.Opt.UIError = ui.RenderError
 	access = newAccessTable(r, ui.Routes(), a.API.OpenAPI(), a.Log)

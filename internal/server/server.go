@@ -28,6 +28,7 @@ import (
 	"github.com/veripost/veripost/internal/config"
 	"github.com/veripost/veripost/internal/ingest"
 	"github.com/veripost/veripost/internal/jobs"
+	"github.com/veripost/veripost/internal/llm"
 	"github.com/veripost/veripost/internal/registry"
 	"github.com/veripost/veripost/internal/store"
 	"github.com/veripost/veripost/internal/upload"
@@ -57,6 +58,8 @@ type App struct {
 	// Auth and Guard: accounts, sessions, tokens, audit; access control.
 	Auth  *auth.Service
 	Guard *authhttp.Guard
+	// Copilot is the LLM copilot (nil when VERIPOST_LLM_PROVIDER is empty).
+	Copilot *llm.Copilot
 	// API and UI are the two route sets behind Handler (for the access
 	// table's test).
 	API      huma.API
@@ -116,6 +119,10 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger, opt Options) 
 	app.Service = &catalog.Service{Repo: db, Recorder: recorder{db: db, queue: app.Queue, gate: gate}, Blobs: app.Blobs,
 		Leases: gatedLeases{db: db, gate: gate}, Log: log}
 	if app.Auth, err = NewAuth(cfg, db, log); err != nil {
+		app.Close()
+		return nil, err
+	}
+	if app.Copilot, err = llm.FromConfig(cfg, db, log); err != nil {
 		app.Close()
 		return nil, err
 	}

@@ -160,23 +160,21 @@ func (db *DB) SaveAnalysis(ctx context.Context, a index.VersionAnalysis) error {
 	if !validID(a.VersionID) {
 		return catalog.ErrNotFound
 	}
-	packed := make([]analysis.Packed, len(a.Files))
-	for i, f := range a.Files {
-		var err error
-		if packed[i], err = analysis.Pack(f.File); err != nil {
-			return err
-		}
-	}
-	regPacked := make([]analysis.Packed, len(a.Registry))
-	for i, f := range a.Registry {
-		var err error
-		if regPacked[i], err = analysis.Pack(f.File); err != nil {
-			return err
-		}
-	}
-	result, err := analysis.PackJSON(a.Result)
+	// New analyses are encoded before the transaction so the writer is not
+	// held while compressing; stored ones are only referenced.
+	packed, err := packNew(a.Files)
 	if err != nil {
 		return err
+	}
+	regPacked, err := packNew(a.Registry)
+	if err != nil {
+		return err
+	}
+	var result []byte
+	if !a.ResultStored {
+		if result, err = analysis.PackJSON(a.Result); err != nil {
+			return err
+		}
 	}
 	from := a.Status.From()
 	return db.InTx(ctx, func(tx *sql.Tx) error {
@@ -214,7 +212,7 @@ func (db *DB) SaveAnalysis(ctx context.Context, a index.VersionAnalysis) error {
 				return err
 			}
 		}
-		resultID, err := db.storeResult(ctx, tx, a.Result.FileSet, result)
+		resultID, err := db.storeResult(ctx, tx, a.Result, result)
 		if err != nil {
 			return err
 		}
@@ -268,9 +266,27 @@ func (db *DB) SaveAnalysis(ctx context.Context, a index.VersionAnalysis) error {
 	})
 }
 
+// packNew encodes the analyses that were not read from the store.
+func packNew(files []index.AnalysedFile) ([]*analysis.Packed, error) {
+	out := make([]*analysis.Packed, len(files))
+	for i, f := range files {
+		if f.Stored {
+			continue
+		}
+		p, err := analysis.Pack(f.File)
+		if err != nil {
+			return nil, err
+		}
+		out[i] = &p
+	}
+	return out, nil
+}
+
 // storeFileAnalysis returns the id of f's stored analysis, storing it (and
-// its symbol index rows) when it is not there yet.
-func (db *DB) storeFileAnalysis(ctx context.Context, tx *sql.Tx, f *analysis.File, p analysis.Packed) (int64, error) {
+// its symbol index rows) when it is not there yet. p is nil for an
+// analysis read from the store; should it have been pruned since, it is
+// encoded here.
+func (db *DB) storeFileAnalysis(ctx context.Context, tx *sql.Tx, f *analysis.File, p *analysis.Packed) (int64, error) {
 	var id int64
 	err := tx.QueryRowContext(ctx, `SELECT id FROM analyses WHERE sha256 = $1 AND parser_version = $2 AND reader = $3`,
 		f.SHA256, f.ParserVersion, f.Reader).Scan(&id)
@@ -279,6 +295,13 @@ func (db *DB) storeFileAnalysis(ctx context.Context, tx *sql.Tx, f *analysis.Fil
 	}
 	if !errors.Is(err, sql.ErrNoRows) {
 		return 0, err
+	}
+	if p == nil {
+		packed, err := analysis.Pack(f)
+		if err != nil {
+			return 0, err
+		}
+		p = &packed
 	}
 	err = tx.QueryRowContext(ctx, `INSERT INTO analyses (sha256, parser_version, reader, size, content_kind, encoding, line_ending, line_count,
 			error_count, warning_count, info_count, control_family, system, facts, display, tokens, sections, created_at)
@@ -299,11 +322,17 @@ func nullBytes(b []byte) any {
 	return b
 }
 
-func (db *DB) storeResult(ctx context.Context, tx *sql.Tx, fileSet string, blob []byte) (int64, error) {
+func (db *DB) storeResult(ctx context.Context, tx *sql.Tx, r *index.VersionResult, blob []byte) (int64, error) {
+	fileSet := r.FileSet
 	var id int64
 	err := tx.QueryRowContext(ctx, `SELECT id FROM version_analyses WHERE fileset = $1`, fileSet).Scan(&id)
 	if err == nil || !errors.Is(err, sql.ErrNoRows) {
 		return id, err
+	}
+	if blob == nil { // read from the store, pruned since: encode it again
+		if blob, err = analysis.PackJSON(r); err != nil {
+			return 0, err
+		}
 	}
 	err = tx.QueryRowContext(ctx, `INSERT INTO version_analyses (fileset, parser_version, result, created_at) VALUES ($1, $2, $3, $4) RETURNING id`,
 		fileSet, analysis.ParserVersion, blob, now()).Scan(&id)

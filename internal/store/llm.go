@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/veripost/veripost/internal/llm"
@@ -57,11 +58,12 @@ func (db *DB) RecordLLMUsage(ctx context.Context, u llm.UsageRecord) error {
 		at = now()
 	}
 	_, err := db.SQL.ExecContext(ctx, `INSERT INTO llm_usage (at, provider, model, kind, cache_key,
-			input_tokens, output_tokens, cost_usd, estimated, outcome, dropped_citations, duration_ms, first_text_ms)
-		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)`,
+			input_tokens, output_tokens, cost_usd, estimated, outcome, dropped_citations, duration_ms, first_text_ms,
+			subject, username)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)`,
 		at.UTC().Truncate(time.Microsecond), u.Provider, u.Model, u.Kind, u.CacheKey,
 		u.InputTokens, u.OutputTokens, u.CostUSD, u.Estimated, u.Outcome, u.DroppedCitations,
-		u.Duration.Milliseconds(), u.FirstText.Milliseconds())
+		u.Duration.Milliseconds(), u.FirstText.Milliseconds(), clip(u.Subject, 300), clip(u.User, 200))
 	if err != nil {
 		return fmt.Errorf("recording LLM usage: %w", err)
 	}
@@ -83,7 +85,7 @@ func (db *DB) LLMTokensSince(ctx context.Context, since time.Time) (int64, error
 // view.
 func (db *DB) RecentLLMUsage(ctx context.Context, limit int) ([]llm.UsageRecord, error) {
 	rows, err := db.SQL.QueryContext(ctx, `SELECT at, provider, model, kind, cache_key, input_tokens, output_tokens,
-			cost_usd, estimated, outcome, dropped_citations, duration_ms, first_text_ms
+			cost_usd, estimated, outcome, dropped_citations, duration_ms, first_text_ms, subject, username
 		FROM llm_usage ORDER BY at DESC, id DESC LIMIT $1`, max(limit, 1))
 	if err != nil {
 		return nil, fmt.Errorf("listing LLM usage: %w", err)
@@ -94,7 +96,7 @@ func (db *DB) RecentLLMUsage(ctx context.Context, limit int) ([]llm.UsageRecord,
 		var u llm.UsageRecord
 		var durMS, firstMS int64
 		if err := rows.Scan(&u.At, &u.Provider, &u.Model, &u.Kind, &u.CacheKey, &u.InputTokens, &u.OutputTokens,
-			&u.CostUSD, &u.Estimated, &u.Outcome, &u.DroppedCitations, &durMS, &firstMS); err != nil {
+			&u.CostUSD, &u.Estimated, &u.Outcome, &u.DroppedCitations, &durMS, &firstMS, &u.Subject, &u.User); err != nil {
 			return nil, err
 		}
 		u.At = u.At.UTC()
@@ -105,12 +107,16 @@ func (db *DB) RecentLLMUsage(ctx context.Context, limit int) ([]llm.UsageRecord,
 }
 
 // LLMUsageSummary totals the provider calls made at or after a time.
-type LLMUsageSummary struct {
-	Calls        int64   `json:"calls"`
-	Failed       int64   `json:"failed"`
-	InputTokens  int64   `json:"input_tokens"`
-	OutputTokens int64   `json:"output_tokens"`
-	CostUSD      float64 `json:"cost_usd"`
+type LLMUsageSummary = llm.UsageSummary
+
+var _ llm.UsageLister = (*DB)(nil)
+
+// clip bounds a label stored with a usage record.
+func clip(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	return strings.ToValidUTF8(s[:n], "")
 }
 
 // SummarizeLLMUsage totals the usage since a time (the admins' monthly

@@ -89,6 +89,7 @@ func TestLLMUsage(t *testing.T) {
 			{At: month.Add(-time.Microsecond), Provider: "openai", Model: "m", Outcome: llm.OutcomeOK,
 				Usage: llm.Usage{InputTokens: 1000, OutputTokens: 1000}},
 			{At: month, Provider: "anthropic", Model: "m", Kind: "section", CacheKey: "k", Outcome: llm.OutcomeOK,
+				Subject: "section TOOL_CHANGE of Demo v2", User: "engineer",
 				Usage:            llm.Usage{InputTokens: 300, OutputTokens: 40, CostUSD: 0.0015},
 				DroppedCitations: 2, Duration: 1500 * time.Millisecond, FirstText: 120 * time.Millisecond},
 			{At: month.Add(48 * time.Hour), Provider: "anthropic", Model: "m", Outcome: apperror.CodeLLMBadReply,

@@ -43,8 +43,12 @@ func (db *DB) CreateVersionTx(ctx context.Context, tx *sql.Tx, nv catalog.NewVer
 		if name == "" {
 			name = defaultName(nv.Files)
 		}
+		platform := nv.Platform
+		if platform == "" {
+			platform = catalog.DefaultPlatform
+		}
 		if _, err := tx.ExecContext(ctx, `INSERT INTO packages (id, name, platform, latest_version, created_at, updated_at)
-			VALUES ($1, $2, $3, 1, $4, $4)`, pkgID, name, catalog.DefaultPlatform, ts); err != nil {
+			VALUES ($1, $2, $3, 1, $4, $4)`, pkgID, name, platform, ts); err != nil {
 			return catalog.Version{}, fmt.Errorf("inserting package: %w", err)
 		}
 	} else {

@@ -5,21 +5,11 @@ import (
 	"bytes"
 	"runtime"
 	"sort"
-	"syscall"
 	"testing"
 	"time"
-)
 
-// cpuTime is the process's user+system CPU time. Benchmarks report it per
-// operation next to ns/op because the machine they run on is shared: wall
-// time per op inflates with other load, CPU time much less.
-func cpuTime() time.Duration {
-	var ru syscall.Rusage
-	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
-		return 0
-	}
-	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
-}
+	"github.com/veripost/veripost/internal/testenv"
+)
 
 // run executes op b.N times and reports MB/s, allocations, CPU ns/op and
 // the bytes allocated per input byte (issue 8's parser target is ≤ 5). It
@@ -29,13 +19,13 @@ func run(b *testing.B, size int, op func()) time.Duration {
 	b.SetBytes(int64(size))
 	var m0, m1 runtime.MemStats
 	runtime.ReadMemStats(&m0)
-	c0 := cpuTime()
+	c0 := testenv.CPUTime()
 	n := 0
 	for b.Loop() {
 		op()
 		n++
 	}
-	c1 := cpuTime()
+	c1 := testenv.CPUTime()
 	runtime.ReadMemStats(&m1)
 	if n == 0 {
 		return 0
@@ -135,11 +125,11 @@ func BenchmarkParse(b *testing.B) {
 			parse := run(b, len(f.Src), func() { Parse(f.Rel, f.Src) })
 			const rounds = 200
 			runtime.GC() // the parse loop's garbage is not the scanner's cost
-			c0 := cpuTime()
+			c0 := testenv.CPUTime()
 			for range rounds {
 				scanLines(f.Src)
 			}
-			if scan := (cpuTime() - c0) / rounds; parse > 0 {
+			if scan := (testenv.CPUTime() - c0) / rounds; parse > 0 {
 				b.ReportMetric(100*float64(scan)/float64(parse), "scanner-%")
 			}
 		})

@@ -76,6 +76,15 @@ func errNotZip(name string, data []byte) *apperror.Error {
 		"%d bytes, no ZIP signature at the start (first bytes: % x)", len(data), head)
 }
 
+func errNotZipName(name, why string) *apperror.Error {
+	detail := quoteName(name) + " does not end in .zip"
+	if why != "" {
+		detail = quoteName(name) + ": " + why
+	}
+	return apperror.New(http.StatusBadRequest, apperror.CodeInvalidFileType,
+		"Only a .zip file is accepted here. Put the post package's files ("+allowedList+") in one .zip and upload that.", detail)
+}
+
 func errUnsupported(names []string) *apperror.Error {
 	return apperror.Newf(http.StatusBadRequest, apperror.CodeUnsupportedType,
 		"Some uploaded files are not part of a UPG post package. Upload only "+allowedList+" files, or one .zip that contains them.",

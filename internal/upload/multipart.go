@@ -23,8 +23,19 @@ var errMessageTooLarge = multipart.ErrMessageTooLarge
 // should wrap it with http.MaxBytesReader, since only part bodies can be
 // counted here) also becomes REQUEST_TOO_LARGE. Errors are *apperror.Error.
 func ReadMultipart(mr *multipart.Reader, lim Limits) (*Upload, error) {
+	return readMultipart(mr, lim, false)
+}
+
+// ReadZipMultipart is ReadMultipart for a form that must carry one .zip
+// (the original API's package upload): a file part with any other name
+// fails at once, before its bytes are read, with 400 INVALID_FILE_TYPE.
+func ReadZipMultipart(mr *multipart.Reader, lim Limits) (*Upload, error) {
+	return readMultipart(mr, lim, true)
+}
+
+func readMultipart(mr *multipart.Reader, lim Limits, zipOnly bool) (*Upload, error) {
 	lim = lim.normalized()
-	s := &mpState{lim: lim, up: &Upload{Fields: map[string]string{}}}
+	s := &mpState{lim: lim, up: &Upload{Fields: map[string]string{}}, zipOnly: zipOnly}
 	for {
 		p, err := mr.NextPart()
 		if err == io.EOF {
@@ -65,6 +76,7 @@ func ReadMultipart(mr *multipart.Reader, lim Limits) (*Upload, error) {
 type mpState struct {
 	lim        Limits
 	up         *Upload
+	zipOnly    bool // any file but one .zip is refused
 	parts      int
 	used       int64 // part-body bytes read so far
 	haveZip    bool
@@ -135,6 +147,9 @@ func (s *mpState) part(p *multipart.Part) error {
 	base, why := flatten(filename)
 	if why == "" && extOf(base) == "ZIP" {
 		return s.zip(p, base)
+	}
+	if s.zipOnly {
+		return errNotZipName(filename, why)
 	}
 	if s.haveZip {
 		return errMixed(s.up.ZipName, filename)

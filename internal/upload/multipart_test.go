@@ -243,3 +243,43 @@ func TestReadMultipartStreaming(t *testing.T) {
 	_, err = ReadMultipart(multipart.NewReader(body, boundary), Limits{})
 	wantErr(t, err, 413, apperror.CodeRequestTooLarge)
 }
+
+// ReadZipMultipart takes one .zip and refuses any other file by its name,
+// before reading it (an endless part is not read to the end).
+func TestReadZipMultipart(t *testing.T) {
+	z := buildZip(t, zent{name: "pkg/post.SRC", data: src}, zent{name: "pkg/post.LIB", data: lib})
+	up, err := ReadZipMultipart(mpReader(t, filePart("file", "Post.ZIP", z), filePart("file", ".DS_Store", []byte("x")), fieldPart("name", "n")), Limits{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := names(up.Files); !up.FromZip || up.ZipName != "Post.ZIP" || !slices.Equal(got, []string{"post.LIB", "post.SRC"}) || up.Fields["name"] != "n" {
+		t.Fatalf("got %q from zip %v %q, fields %q", got, up.FromZip, up.ZipName, up.Fields)
+	}
+	tests := []struct {
+		name   string
+		body   io.Reader
+		status int
+		code   string
+		detail string
+	}{
+		{"a loose source", bytes.NewReader(form(t, filePart("file", "post.SRC", src))), 400, apperror.CodeInvalidFileType, `"post.SRC" does not end in .zip`},
+		{"a zip and then a loose file", bytes.NewReader(form(t, filePart("file", "p.zip", z), filePart("file", "a.LIB", lib))), 400, apperror.CodeInvalidFileType, `"a.LIB"`},
+		{"an unsafe name", bytes.NewReader(form(t, filePart("file", "con.zip\u202e", z))), 400, apperror.CodeInvalidFileType, "invisible"},
+		{"an endless non-zip", endlessPart("post.SRC"), 400, apperror.CodeInvalidFileType, "post.SRC"},
+		{"a zip that is not one", bytes.NewReader(form(t, filePart("file", "p.zip", []byte("PK no")))), 400, apperror.CodeNotZip, "signature"},
+		{"nothing", bytes.NewReader(form(t, fieldPart("name", "x"))), 400, apperror.CodeNoFiles, "no (non-empty"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			cr := &countingReader{r: tt.body}
+			_, err := ReadZipMultipart(multipart.NewReader(cr, boundary), Limits{})
+			ae := wantErr(t, err, tt.status, tt.code)
+			if !strings.Contains(ae.Detail, tt.detail) {
+				t.Errorf("detail %q does not contain %q", ae.Detail, tt.detail)
+			}
+			if cr.n > 1<<20 {
+				t.Errorf("read %d bytes before refusing", cr.n)
+			}
+		})
+	}
+}

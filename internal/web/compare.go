@@ -98,6 +98,7 @@ type compareData struct {
 	Changed                                int
 	Unchanged                              int
 	UnifiedURL, SplitURL, SwapURL, MoreURL string
+	ExplainURL                             string      // the plain-words explanation of the change
 	Hidden                                 [][2]string // the side parameters, kept by the options form
 }
 
@@ -255,6 +256,7 @@ func (u *UI) compareView(c *compare.Comparison, cq compareQuery) *compareData {
 	d.UnifiedURL = pageURL(cq, c, func(v url.Values) { v.Del("view") })
 	d.SplitURL = pageURL(cq, c, func(v url.Values) { v.Set("view", "split") })
 	d.MoreURL = pageURL(cq, c, func(v url.Values) { v.Set("context", "25") })
+	d.ExplainURL = "/compare/explain?" + strings.TrimPrefix(pageURL(cq, c, func(v url.Values) { v.Del("view"); v.Del("context") }), "/compare?")
 	d.SwapURL = pageURL(cq, c, func(v url.Values) {
 		for _, k := range []string{"a", "b", "a_sha", "b_sha", "a_file", "b_file"} {
 			v.Del(k)

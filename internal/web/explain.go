@@ -12,7 +12,10 @@ import (
 	"github.com/go-chi/chi/v5"
 
 	"github.com/veripost/veripost/internal/apperror"
+	"github.com/veripost/veripost/internal/auth"
 	"github.com/veripost/veripost/internal/catalog"
+	"github.com/veripost/veripost/internal/compare"
+	"github.com/veripost/veripost/internal/copilot"
 	"github.com/veripost/veripost/internal/explain"
 	"github.com/veripost/veripost/internal/loader"
 	"github.com/veripost/veripost/internal/upg"
@@ -27,6 +30,12 @@ func (u *UI) explainRoutes(r chi.Router) {
 	r.Get("/packages/{id}/files/{file_id}/explain", u.explainPage)
 }
 
+// copilotSlot is the copilot part of an explanation asked at the API path
+// askPath.
+func (u *UI) copilotSlot(askPath string) explain.Copilot {
+	return copilot.Slot(u.Copilot, u.APIPrefix+askPath)
+}
+
 // explainView is what the explanation templates get.
 type explainView struct {
 	Pkg     catalog.Package
@@ -35,6 +44,27 @@ type explainView struct {
 	E       *explain.Explanation
 	Copilot explain.Copilot
 	Older   bool // the version is not the package's latest
+	// CanAsk: the viewer may ask the copilot (anonymous readers may not).
+	CanAsk bool
+	// Change is set for the explanation of a comparison: citations and
+	// links go to the package of their side.
+	Change      *compare.Comparison
+	CompareHref string // the compare page of Change
+}
+
+// FreeQuestion reports whether the copilot takes a free question here (the
+// package overview).
+func (d explainView) FreeQuestion() bool { return d.E.Kind == explain.KindPackage }
+
+// pkgOf is the package a citation or link of side ("a", "b" or "") is in.
+func (d explainView) pkgOf(side string) string {
+	if d.Change != nil {
+		if s := d.Change.Side(side); s != nil {
+			return s.PackageID
+		}
+		return ""
+	}
+	return d.Pkg.ID
 }
 
 // chips splits a sentence's citations into those shown and those behind a
@@ -53,7 +83,7 @@ func (d explainView) Chips(s explain.Sentence) chips {
 }
 
 // CiteHref is a citation's place in the source view.
-func (d explainView) CiteHref(c explain.Cite) string { return loader.SourceURL(d.Pkg.ID, c) }
+func (d explainView) CiteHref(c explain.Cite) string { return loader.SourceURL(d.pkgOf(c.Side), c) }
 
 // CiteLabel names a citation briefly: lines of the file the explanation
 // was asked from, FILE:lines of others.
@@ -67,6 +97,9 @@ func (d explainView) CiteLabel(c explain.Cite) string {
 			return "lines " + lines
 		}
 		return "line " + lines
+	}
+	if c.Side != "" {
+		return strings.ToUpper(c.Side) + " " + shortName(c.File) + ":" + lines
 	}
 	return shortName(c.File) + ":" + lines
 }
@@ -138,7 +171,7 @@ func (d explainView) nameHref(s explain.Sentence, name string) string {
 		} else {
 			q.Set("attribute", l.Name)
 		}
-		return "/packages/" + url.PathEscape(d.Pkg.ID) + "/files/" + url.PathEscape(l.FileID) + "/explain?" + q.Encode()
+		return "/packages/" + url.PathEscape(d.pkgOf(l.Side)) + "/files/" + url.PathEscape(l.FileID) + "/explain?" + q.Encode()
 	}
 	return ""
 }
@@ -243,7 +276,8 @@ func (u *UI) explainPage(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	e.SetFileIDs(v.FileID)
-	d := explainView{Pkg: p, Version: v.Version, File: f, E: e, Copilot: explain.CopilotNotConfigured(), Older: v.Version.Number != p.LatestVersion}
+	d := explainView{Pkg: p, Version: v.Version, File: f, E: e, Copilot: u.copilotSlot(loader.AskPath(p.ID, v.Version.Number, e)),
+		Older: v.Version.Number != p.LatestVersion, CanAsk: auth.ActorFrom(ctx).SignedIn()}
 	if partial {
 		u.renderFragment(w, r, "explain", "explain-panel", d)
 		return
@@ -288,10 +322,42 @@ func (u *UI) overviewPage(w http.ResponseWriter, r *http.Request) {
 	}
 	e := v.Package.Overview()
 	e.SetFileIDs(v.FileID)
-	d := explainView{Pkg: p, Version: ver, E: e, Copilot: explain.CopilotNotConfigured(), Older: ver.Number != p.LatestVersion}
+	d := explainView{Pkg: p, Version: ver, E: e, Copilot: u.copilotSlot(loader.AskPath(p.ID, ver.Number, e)),
+		Older: ver.Number != p.LatestVersion, CanAsk: auth.ActorFrom(ctx).SignedIn()}
 	if partial {
 		u.renderFragment(w, r, "explain", "explain-panel", d)
 		return
 	}
 	u.render(w, r, http.StatusOK, "explain", u.newPage(r, "Overview · "+p.Name, "packages", d))
+}
+
+// changePage explains a comparison in plain words (the compare page loads
+// it with ?partial=1 when "Explain this change" is pressed).
+func (u *UI) changePage(w http.ResponseWriter, r *http.Request) {
+	partial := r.URL.Query().Get("partial") == "1"
+	if u.Compare == nil {
+		u.explainFail(w, r, partial, apperror.New(http.StatusNotFound, apperror.CodeNotFound, "Comparing is not available on this server.", ""))
+		return
+	}
+	cq, err := u.parseCompare(r)
+	if err != nil {
+		u.explainFail(w, r, partial, apperror.New(http.StatusBadRequest, apperror.CodeBadRequest, "That comparison cannot be made: "+err.Error()+".", ""))
+		return
+	}
+	c, err := u.Compare.Compare(r.Context(), cq.a, cq.b, cq.opt)
+	if err != nil {
+		u.explainFail(w, r, partial, err)
+		return
+	}
+	e := c.Explain()
+	sides := url.Values{}
+	c.A.Ref().SetParams(sides, "a")
+	c.B.Ref().SetParams(sides, "b")
+	d := explainView{E: e, Change: c, Copilot: u.copilotSlot("/compare/ask?" + sides.Encode()),
+		CanAsk: auth.ActorFrom(r.Context()).SignedIn(), CompareHref: pageURL(cq, c, nil)}
+	if partial {
+		u.renderFragment(w, r, "explain", "explain-panel", d)
+		return
+	}
+	u.render(w, r, http.StatusOK, "explain", u.newPage(r, e.Title, "packages", d))
 }

@@ -12,7 +12,12 @@ import (
 // explainFixture reads the explainer's own small test package.
 func explainFixture(t testing.TB) []upFile {
 	t.Helper()
-	dir := filepath.Join("..", "explain", "testdata", "fixtures", "demo-mill")
+	return fixtureFiles(t, filepath.Join("..", "explain", "testdata", "fixtures", "demo-mill"))
+}
+
+// fixtureFiles reads a folder of test files as a package.
+func fixtureFiles(t testing.TB, dir string) []upFile {
+	t.Helper()
 	entries, err := os.ReadDir(dir)
 	if err != nil {
 		t.Fatal(err)

@@ -28,6 +28,7 @@ func TestBrowserScale(t *testing.T) {
 	_, _, page := app.get(t, "/packages/"+tor.PackageID)
 	src := fileIDs(t, page, tor.PackageID)["Tormach PCNC1100 Series 3.SRC"]
 	b := newBrowser(t, app.URL)
+	b.login(app.Admin, app.AdminPassword, "/")
 	type check struct {
 		name, path, kind, key string
 		visible               []string // selectors that must be on screen

@@ -4,7 +4,6 @@ import (
 	"encoding/json"
 	"net/http"
 	"net/url"
-	"os"
 	"path/filepath"
 	"regexp"
 	"strings"
@@ -15,22 +14,10 @@ import (
 	"github.com/veripost/veripost/internal/index"
 )
 
-// fixtureFiles reads a package of internal/web/testdata/ui13.
-func fixtureFiles(t testing.TB, dir string) []upFile {
+// ui13Files reads a package of internal/web/testdata/ui13.
+func ui13Files(t testing.TB, dir string) []upFile {
 	t.Helper()
-	entries, err := os.ReadDir(filepath.Join("testdata", "ui13", dir))
-	if err != nil {
-		t.Fatal(err)
-	}
-	var out []upFile
-	for _, e := range entries {
-		b, err := os.ReadFile(filepath.Join("testdata", "ui13", dir, e.Name()))
-		if err != nil {
-			t.Fatal(err)
-		}
-		out = append(out, upFile{Name: e.Name(), Data: b})
-	}
-	return out
+	return fixtureFiles(t, filepath.Join("testdata", "ui13", dir))
 }
 
 // ui13Fixture uploads two packages of the same name (told apart by their
@@ -38,13 +25,13 @@ func fixtureFiles(t testing.TB, dir string) []upFile {
 // ships a stock MILL.LIB; it returns their ids in that order.
 func ui13Fixture(t *testing.T, app *testApp) (haas, okuma, caller, stock string) {
 	t.Helper()
-	haas = app.upload(t, map[string]string{"name": "Shop post"}, fixtureFiles(t, "shop")...).PackageID
+	haas = app.upload(t, map[string]string{"name": "Shop post"}, ui13Files(t, "shop")...).PackageID
 	app.waitDone(t, haas)
-	okuma = app.upload(t, map[string]string{"name": "Shop post"}, fixtureFiles(t, "shop")...).PackageID
+	okuma = app.upload(t, map[string]string{"name": "Shop post"}, ui13Files(t, "shop")...).PackageID
 	app.waitDone(t, okuma)
-	caller = app.upload(t, map[string]string{"name": "Caller"}, fixtureFiles(t, "caller")...).PackageID
+	caller = app.upload(t, map[string]string{"name": "Caller"}, ui13Files(t, "caller")...).PackageID
 	app.waitDone(t, caller)
-	stock = app.upload(t, map[string]string{"name": "Stock holder"}, fixtureFiles(t, "stock")...).PackageID
+	stock = app.upload(t, map[string]string{"name": "Stock holder"}, ui13Files(t, "stock")...).PackageID
 	for _, id := range []string{haas, okuma, caller, stock} {
 		if st := app.waitDone(t, id); st != "ready" {
 			t.Fatalf("package %s: %s", id, st)

@@ -28,6 +28,7 @@ import (
 	"github.com/veripost/veripost/internal/catalog"
 	"github.com/veripost/veripost/internal/compare"
 	"github.com/veripost/veripost/internal/index"
+	"github.com/veripost/veripost/internal/llm"
 	"github.com/veripost/veripost/internal/loader"
 	"github.com/veripost/veripost/internal/upload"
 )
@@ -70,6 +71,10 @@ type Deps struct {
 	// Registry lists the stock library registry (optional: without it the
 	// registry page is absent).
 	Registry RegistryReader
+	// Copilot is the LLM copilot (nil: off; explanations say so and stay
+	// useful); Usage lists its provider calls for the admins' page.
+	Copilot *llm.Copilot
+	Usage   llm.UsageLister
 }
 
 // UI serves the pages. It is an http.Handler.
@@ -110,6 +115,7 @@ func (u *UI) routes() chi.Router {
 	r.Get("/libraries", u.libraries)
 	r.Get("/libraries/{name}", u.library)
 	r.Get("/compare", u.comparePage)
+	r.Get("/compare/explain", u.changePage)
 	r.Get("/login", u.loginPage)
 	r.Post("/login", u.loginPost)
 	r.Post("/logout", u.logout)
@@ -122,6 +128,7 @@ func (u *UI) routes() chi.Router {
 	r.Get("/admin/tokens", u.adminTokens)
 	r.Get("/admin/audit", u.auditPage)
 	r.Get("/admin/registry", u.registryPage)
+	r.Get("/admin/copilot", u.copilotUsage)
 	r.Get("/static/*", u.static)
 	r.Get("/favicon.ico", u.assets.favicon)
 	r.NotFound(func(w http.ResponseWriter, r *http.Request) {

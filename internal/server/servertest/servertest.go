@@ -10,6 +10,7 @@ import (
 	"crypto/rand"
 	"encoding/hex"
 	"encoding/json"
+	"fmt"
 	"io"
 	"log/slog"
 	"mime/multipart"
@@ -377,6 +378,27 @@ func (a *App) WaitReady(packageID string) StatusBody {
 		a.t.Fatalf("package %s ended %q: %s (%s)", packageID, st.Status, st.ErrorMessage, st.ErrorDetail)
 	}
 	return st
+}
+
+// WaitVersionReady waits until version number of a package is ready (WaitReady
+// only follows the latest version; an older one may still be analysed).
+func (a *App) WaitVersionReady(packageID string, number int) {
+	a.t.Helper()
+	deadline := time.Now().Add(2 * time.Minute)
+	var v struct {
+		Status string `json:"status"`
+	}
+	for time.Now().Before(deadline) {
+		a.GetJSON(fmt.Sprintf("/api/v1/packages/%s/versions/%d", packageID, number), &v)
+		switch catalog.Status(v.Status) {
+		case catalog.StatusReady:
+			return
+		case catalog.StatusError:
+			a.t.Fatalf("package %s version %d ended in error", packageID, number)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	a.t.Fatalf("package %s version %d still %q", packageID, number, v.Status)
 }
 
 // Get fetches path and returns status, headers and body.

@@ -588,6 +588,15 @@ type scope struct {
 func (r *resolver) symbols(roots []int) {
 	// definitions of every parsed file
 	fileDefs := make([][]int, len(r.inputs))
+	// Every file's references end up in the package, each once: size the
+	// slice once (growing a slice of large structs dominated resolution).
+	refs := 0
+	for _, f := range r.facts {
+		if f != nil {
+			refs += len(f.References)
+		}
+	}
+	r.pkg.References = slices.Grow(r.pkg.References, refs)
 	for i, f := range r.facts {
 		if f == nil {
 			continue

@@ -951,6 +951,197 @@
       .catch(function () { /* the link to the overview page stays */ });
   }
 
+  // ---- The copilot ------------------------------------------------------
+
+  // readSSE reads a server-sent event stream from a fetch response and
+  // calls onEvent(name, data) for each event; it resolves at the end.
+  function readSSE(res, onEvent) {
+    var reader = res.body.getReader();
+    var dec = new TextDecoder();
+    var buf = "";
+    function dispatch(block) {
+      var name = "message", data = [];
+      block.split("\n").forEach(function (line) {
+        if (line.indexOf("event:") === 0) name = line.slice(6).trim();
+        else if (line.indexOf("data:") === 0) data.push(line.slice(5).replace(/^ /, ""));
+      });
+      if (!data.length) return;
+      var v = null;
+      try { v = JSON.parse(data.join("\n")); } catch (_) { return; }
+      onEvent(name, v);
+    }
+    function pump() {
+      return reader.read().then(function (r) {
+        if (r.done) { if (buf.trim()) dispatch(buf); return; }
+        buf += dec.decode(r.value, { stream: true }).replace(/\r\n/g, "\n");
+        var i;
+        while ((i = buf.indexOf("\n\n")) >= 0) {
+          dispatch(buf.slice(0, i));
+          buf = buf.slice(i + 2);
+        }
+        return pump();
+      });
+    }
+    return pump();
+  }
+
+  // The "Ask the copilot" part of every explanation (in panels loaded
+  // later too): the answer streams in as it is written, each verified
+  // citation a link to its lines; Stop cancels; a failure leaves the
+  // offline explanation above untouched and says why.
+  function initCopilot() {
+    document.addEventListener("submit", function (e) {
+      var form = e.target.closest && e.target.closest("[data-copilot-form]");
+      if (!form) return;
+      e.preventDefault();
+      ask(form.closest("[data-copilot]"));
+    });
+    document.addEventListener("click", function (e) {
+      var b = e.target.closest && e.target.closest("[data-copilot-stop]");
+      if (!b) return;
+      var slot = b.closest("[data-copilot]");
+      if (slot && slot._abort) slot._abort.abort();
+    });
+
+    function ask(slot) {
+      if (!slot || slot._abort) return;
+      var url = slot.getAttribute("data-ask-url");
+      if (!url) return;
+      var askBtn = $("[data-copilot-ask]", slot), stopBtn = $("[data-copilot-stop]", slot);
+      var state = $("[data-copilot-state]", slot), out = $("[data-copilot-answer]", slot);
+      var meta = $("[data-copilot-meta]", slot), errBox = $("[data-error]", slot);
+      var ctxBox = $("[data-copilot-context]", slot), ctxBody = $("[data-copilot-context-body]", slot);
+      var q = $("[data-copilot-question]", slot);
+      hideError(errBox);
+      out.textContent = "";
+      meta.hidden = true;
+      ctxBox.hidden = true;
+      slot.removeAttribute("data-done");
+      slot.removeAttribute("data-first-text");
+      var para = null;
+      function text(t) {
+        // Blank lines start a new paragraph; the rest is plain text.
+        var parts = t.split(/\n{2,}/);
+        parts.forEach(function (p, i) {
+          if (i > 0 || !para) { para = document.createElement("p"); out.appendChild(para); }
+          para.appendChild(document.createTextNode(p));
+        });
+      }
+      var ctl = new AbortController();
+      slot._abort = ctl;
+      askBtn.disabled = true;
+      stopBtn.hidden = false;
+      state.textContent = "Asking…";
+      var body = {};
+      if (q && q.value.trim()) body.question = q.value.trim();
+      var ended = false;
+      fetch(url, { method: "POST", signal: ctl.signal, headers: { "Content-Type": "application/json", Accept: "text/event-stream" }, body: JSON.stringify(body) })
+        .then(function (res) {
+          if (!res.ok) return res.text().then(function (t) { throw apiError(res.status, t); });
+          state.textContent = "Writing…";
+          return readSSE(res, function (name, v) {
+            switch (name) {
+              case "context":
+                ctxBody.textContent = "";
+                var p = document.createElement("p");
+                p.textContent = "Sent to " + v.model + ": " + v.sources.length + " stretches of source (" + v.sources.join(", ") + ")" +
+                  (v.notes.length ? " and notes (" + v.notes.join(", ") + ")" : "") + ", about " + v.tokens + " of " + v.budget + " tokens.";
+                ctxBody.appendChild(p);
+                if (v.left_out) {
+                  var l = document.createElement("p");
+                  l.textContent = v.left_out;
+                  ctxBody.appendChild(l);
+                  slot.setAttribute("data-left-out", "");
+                }
+                ctxBox.hidden = false;
+                break;
+              case "text":
+                // When the first words arrived (the latency test reads it).
+                if (!slot.hasAttribute("data-first-text")) slot.setAttribute("data-first-text", String(Date.now()));
+                text(v.text || "");
+                break;
+              case "citation":
+                var c = v.citation;
+                if (!para) { para = document.createElement("p"); out.appendChild(para); }
+                var label = c.file + ":" + c.start_line + (c.end_line > c.start_line ? "–" + c.end_line : "");
+                var a = document.createElement(c.href ? "a" : "span");
+                a.className = "cite";
+                if (c.href) a.href = c.href;
+                a.setAttribute("data-from", c.start_line);
+                a.setAttribute("data-to", c.end_line);
+                a.setAttribute("data-copilot-cite", "");
+                a.title = c.file + ", line " + c.start_line + (c.end_line > c.start_line ? " to " + c.end_line : "");
+                a.textContent = label;
+                para.appendChild(document.createTextNode(" "));
+                para.appendChild(a);
+                break;
+              case "done":
+                ended = true;
+                var ans = v.answer, bits = [];
+                if (ans.cached) bits.push("answered from the cache, at no cost");
+                else bits.push(ans.usage.input_tokens + " tokens in, " + ans.usage.output_tokens + " out" + (ans.usage.cost_usd ? " ($" + ans.usage.cost_usd.toFixed(4) + ")" : ""));
+                if (ans.dropped_citations) bits.push(ans.dropped_citations + (ans.dropped_citations === 1 ? " citation" : " citations") + " could not be verified against the source and " + (ans.dropped_citations === 1 ? "was" : "were") + " removed");
+                if (ans.truncated) bits.push("the answer was cut at the length limit");
+                if (!ans.citations.length) bits.push("no statement of this answer could be tied to the source: treat it with care");
+                meta.textContent = ans.model + " · " + bits.join(" · ") + ".";
+                meta.hidden = false;
+                if (ans.dropped_citations) slot.setAttribute("data-dropped", ans.dropped_citations);
+                slot.setAttribute("data-done", ans.cached ? "cached" : "answered");
+                break;
+              case "error":
+                ended = true;
+                var er = v.error || {};
+                showError(errBox, { message: er.message || "The copilot's answer broke off.", detail: er.detail || "", code: er.code || "", status: 0 });
+                slot.setAttribute("data-done", "error");
+                break;
+            }
+          });
+        })
+        .then(function () {
+          if (!ended) showError(errBox, { message: "The answer broke off before it was finished. Try again; the explanation above does not depend on it.", detail: "", code: "", status: 0 });
+        })
+        .catch(function (err) {
+          if (err && err.name === "AbortError") {
+            state.textContent = "";
+            meta.textContent = "Stopped. The part shown above is incomplete.";
+            meta.hidden = false;
+            slot.setAttribute("data-done", "stopped");
+            return;
+          }
+          showError(errBox, err && err.message ? err : apiError(0, ""));
+          slot.setAttribute("data-done", "error");
+        })
+        .then(function () {
+          slot._abort = null;
+          askBtn.disabled = false;
+          stopBtn.hidden = true;
+          if (state.textContent !== "") state.textContent = "";
+        });
+    }
+  }
+
+  // The compare page's "Explain this change": the explanation of the
+  // change is made when asked for.
+  function initChange() {
+    var card = $("[data-change-url]");
+    if (!card) return;
+    var btn = $("[data-change-load]", card), box = $("[data-change-body]", card);
+    btn.addEventListener("click", function () {
+      btn.disabled = true;
+      btn.textContent = "Explaining…";
+      fetch(card.getAttribute("data-change-url"), { headers: { Accept: "text/html" } })
+        .then(function (res) { return res.text(); })
+        .then(function (html) {
+          box.innerHTML = html; // server-rendered and escaped by html/template
+          card.setAttribute("data-loaded", "");
+        })
+        .catch(function () {
+          btn.disabled = false;
+          btn.textContent = "Explain this change";
+        });
+    });
+  }
+
   // ---- Accounts, users and tokens -----------------------------------------
 
   // Forms marked data-api-form send their named fields as JSON to the API
@@ -1048,6 +1239,8 @@
     initExplain();
     initHighlight();
     initOverview();
+    initCopilot();
+    initChange();
     initAPIForms();
     initSetupCode();
   }
