@@ -7,6 +7,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"log/slog"
 	"net/http"
 	"reflect"
@@ -16,12 +17,15 @@ import (
 	"github.com/danielgtaylor/huma/v2"
 	"github.com/danielgtaylor/huma/v2/adapters/humachi"
 	"github.com/go-chi/chi/v5"
+	"github.com/go-chi/chi/v5/middleware"
 
+	"github.com/veripost/veripost/internal/analysis"
 	"github.com/veripost/veripost/internal/apperror"
 	"github.com/veripost/veripost/internal/auth"
 	"github.com/veripost/veripost/internal/blob"
 	"github.com/veripost/veripost/internal/catalog"
 	"github.com/veripost/veripost/internal/compare"
+	"github.com/veripost/veripost/internal/httpguard"
 	"github.com/veripost/veripost/internal/index"
 	"github.com/veripost/veripost/internal/llm"
 	"github.com/veripost/veripost/internal/loader"
@@ -42,8 +46,10 @@ type Deps struct {
 	// Registry is the stock library registry (nil: its routes are absent).
 	Registry *registry.Service
 	Limits   upload.Limits
-	Log      *slog.Logger
-	Version  string
+	// AnalysisLimits bound the files POST /parse analyses.
+	AnalysisLimits analysis.Limits
+	Log            *slog.Logger
+	Version        string
 	// Auth serves accounts, tokens and the audit trail.
 	Auth *auth.Service
 	// Copilot answers questions with the configured LLM (nil: off, and the
@@ -89,6 +95,13 @@ func init() {
 		if detail == "" {
 			detail = msg
 		}
+		if strings.Contains(detail, errJSONNUL.Error()) {
+			return httpguard.ErrNUL("the JSON body").(*apperror.Error)
+		}
+		if status >= 500 {
+			// A framework failure on the server side: its text is for the log.
+			return apperror.Server(fmt.Errorf("%s: %s", msg, detail))
+		}
 		// Some framework errors quote the request body; never echo it whole.
 		const maxDetail = 600
 		if len(detail) > maxDetail {
@@ -118,6 +131,9 @@ func Mount(r chi.Router, d Deps) huma.API {
 	cfg.DocsPath = "" // the built-in docs page loads scripts from a CDN; VeriPost must work offline
 	cfg.SchemasPath = Prefix + "/schemas"
 	cfg.CreateHooks = nil // no $schema links in responses
+	// JSON bodies with a NUL character in a text are refused with a 400
+	// before any handler runs: PostgreSQL cannot store one, SQLite would.
+	cfg.Formats = map[string]huma.Format{"application/json": jsonFormat, "json": jsonFormat}
 	cfg.Components.Schemas = huma.NewMapRegistry("#/components/schemas/", schemaName)
 	api := humachi.New(r, cfg)
 	h := &handlers{Deps: d}
@@ -132,6 +148,19 @@ func Mount(r chi.Router, d Deps) huma.API {
 	h.registerCompat(api)
 	return api
 }
+
+var jsonFormat = huma.Format{
+	Marshal: huma.DefaultJSONFormat.Marshal,
+	Unmarshal: func(data []byte, v any) error {
+		if httpguard.JSONHasNUL(data) {
+			return errJSONNUL
+		}
+		return json.Unmarshal(data, v)
+	},
+}
+
+// errJSONNUL reaches huma.NewError only as text, inside a validation error.
+var errJSONNUL = errors.New("a JSON text value holds a NUL character")
 
 // schemaName names a type's schema in the OpenAPI document. Types from other
 // packages are prefixed with their package (CatalogPackage,
@@ -158,7 +187,15 @@ func (h *handlers) fail(ctx context.Context, err error) error {
 	}
 	e := apperror.From(err)
 	if e.Status >= 500 {
-		h.Log.ErrorContext(ctx, "request failed", "code", e.Code, "err", err)
+		// The answer names no internal detail; the request id leads from
+		// it to this log line, which has the cause.
+		id := middleware.GetReqID(ctx)
+		h.Log.ErrorContext(ctx, "request failed", "code", e.Code, "err", err, "request_id", id)
+		if id != "" {
+			c := *e
+			c.Detail += " (request id " + id + ")"
+			e = &c
+		}
 	}
 	return e
 }

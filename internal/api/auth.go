@@ -2,6 +2,7 @@ package api
 
 import (
 	"context"
+	"fmt"
 	"net/http"
 	"time"
 
@@ -9,6 +10,7 @@ import (
 
 	"github.com/veripost/veripost/internal/apperror"
 	"github.com/veripost/veripost/internal/auth"
+	"github.com/veripost/veripost/internal/catalog"
 )
 
 // registerAuth adds the account, user, token and audit operations. Who may
@@ -294,6 +296,22 @@ func (h *handlers) audit(ctx context.Context, action, summary, packageID string,
 	if h.Auth == nil {
 		return
 	}
+	h.Auth.Record(ctx, packageEvent(ctx, action, summary, packageID, details))
+}
+
+// RecordUpload writes an accepted upload to the audit trail as done by the
+// actor of ctx (the API's caller, or "cli:…" for veripost import). An
+// identical re-upload or a replayed retry records nothing new, so there is
+// nothing to write.
+func RecordUpload(ctx context.Context, a *auth.Service, acc catalog.Accepted) {
+	if !acc.Created || acc.Replayed {
+		return
+	}
+	a.Record(ctx, packageEvent(ctx, auth.ActionPackageUpload, fmt.Sprintf("uploaded version %d of %s", acc.Version.Number, acc.Package.Name), acc.Package.ID,
+		map[string]any{"version_id": acc.Version.ID, "version": acc.Version.Number, "files": acc.Version.FileCount, "name": acc.Package.Name}))
+}
+
+func packageEvent(ctx context.Context, action, summary, packageID string, details map[string]any) auth.Event {
 	ev := auth.NewEvent(ctx, action, summary)
 	if packageID != "" {
 		ev = ev.Target("package", packageID)
@@ -302,5 +320,5 @@ func (h *handlers) audit(ctx context.Context, action, summary, packageID string,
 	for k, v := range details {
 		ev = ev.With(k, v)
 	}
-	h.Auth.Record(ctx, ev)
+	return ev
 }

@@ -21,6 +21,7 @@ import (
 	"github.com/veripost/veripost/internal/auth"
 	"github.com/veripost/veripost/internal/blob"
 	"github.com/veripost/veripost/internal/catalog"
+	"github.com/veripost/veripost/internal/httpguard"
 	"github.com/veripost/veripost/internal/upload"
 )
 
@@ -32,6 +33,8 @@ func (h *handlers) register(api huma.API) {
 		Tags:          tags,
 		DefaultStatus: http.StatusAccepted,
 		Errors:        []int{400, 404, 413, 422, 503},
+		Parameters: []*huma.Param{{Name: "Idempotency-Key", In: "header", Schema: &huma.Schema{Type: "string", MaxLength: &maxKeyLength},
+			Description: "a key (such as a UUID) the client makes up per upload and sends again when it retries: a retry answers with the version the first attempt recorded and creates nothing (header Idempotent-Replayed: true). Keys are remembered for 24 hours."}},
 	}, h.upload)
 	// The body is streamed by the handler itself, so it is described in the
 	// document after registration (declared before, huma would buffer it).
@@ -78,6 +81,8 @@ func (h *handlers) register(api huma.API) {
 		DefaultStatus: http.StatusNoContent, Errors: []int{404},
 	}, h.delete)
 }
+
+var maxKeyLength = catalog.MaxKeyLength
 
 func uploadRequestBody() *huma.RequestBody {
 	return &huma.RequestBody{
@@ -133,6 +138,9 @@ type UploadResult struct {
 type uploadOutput struct {
 	Status   int
 	Location string `header:"Location"`
+	// Replayed is "true" when an earlier request with the same
+	// Idempotency-Key recorded this version (nothing new was recorded).
+	Replayed string `header:"Idempotent-Replayed"`
 	Body     UploadResult
 }
 
@@ -142,10 +150,11 @@ func (h *handlers) upload(ctx context.Context, in *uploadInput) (*uploadOutput, 
 		return nil, err
 	}
 	acc, err := h.accept(ctx, up, catalog.Upload{
-		PackageID: strings.TrimSpace(up.Fields["package_id"]),
-		Name:      strings.TrimSpace(up.Fields["name"]),
-		Platform:  strings.TrimSpace(up.Fields["platform"]),
-		Note:      strings.TrimSpace(up.Fields["note"]),
+		PackageID:      strings.TrimSpace(up.Fields["package_id"]),
+		Name:           strings.TrimSpace(up.Fields["name"]),
+		Platform:       strings.TrimSpace(up.Fields["platform"]),
+		Note:           strings.TrimSpace(up.Fields["note"]),
+		IdempotencyKey: in.r.Header.Get("Idempotency-Key"),
 	})
 	if err != nil {
 		return nil, err
@@ -155,7 +164,11 @@ func (h *handlers) upload(ctx context.Context, in *uploadInput) (*uploadOutput, 
 	if !acc.Created {
 		code = http.StatusOK
 	}
-	return &uploadOutput{Status: code, Location: status, Body: UploadResult{
+	replayed := ""
+	if acc.Replayed {
+		replayed = "true"
+	}
+	return &uploadOutput{Status: code, Location: status, Replayed: replayed, Body: UploadResult{
 		PackageID: acc.Package.ID, VersionID: acc.Version.ID, Version: acc.Version.Number, JobID: acc.Version.JobID,
 		Status: acc.Version.Status, StatusURL: status, Files: acc.Version.FileCount, Created: acc.Created, IdenticalTo: acc.IdenticalTo,
 	}}, nil
@@ -206,10 +219,9 @@ func (h *handlers) accept(ctx context.Context, up *upload.Upload, req catalog.Up
 		return acc, h.fail(ctx, err)
 	}
 	// auth: record the upload in the audit trail (an identical re-upload
-	// changes nothing, so there is nothing to record).
-	if acc.Created {
-		h.audit(ctx, auth.ActionPackageUpload, fmt.Sprintf("uploaded version %d of %s", acc.Version.Number, acc.Package.Name), acc.Package.ID,
-			map[string]any{"version_id": acc.Version.ID, "version": acc.Version.Number, "files": acc.Version.FileCount, "name": acc.Package.Name})
+	// or a replayed retry changes nothing, so there is nothing to record).
+	if h.Auth != nil {
+		RecordUpload(ctx, h.Auth, acc)
 	}
 	return acc, nil
 }
@@ -463,21 +475,72 @@ func (h *handlers) downloadFile(ctx context.Context, in *fileInput) (*streamOutp
 	return &streamOutput{Body: func(hctx huma.Context) {
 		defer obj.Close()
 		r, w := humachi.Unwrap(hctx)
+		header, decision := httpguard.CheckRange(r.Header.Get("Range"), obj.Size())
+		if decision == httpguard.RangeUnsatisfiable && r.Header.Get("If-Range") == "" {
+			w.Header().Set("Content-Range", fmt.Sprintf("bytes */%d", obj.Size()))
+			WriteError(w, rangeNotSatisfiable(r.Header.Get("Range"), obj.Size()))
+			return
+		}
+		if header == "" {
+			r.Header.Del("Range")
+		} else {
+			r.Header.Set("Range", header)
+		}
 		w.Header().Set("Content-Type", "application/octet-stream")
 		w.Header().Set("Content-Disposition", mime.FormatMediaType("attachment", map[string]string{"filename": f.Filename}))
 		w.Header().Set("ETag", `"`+f.SHA256+`"`)
 		w.Header().Set("X-Content-SHA256", f.SHA256)
-		http.ServeContent(w, r, f.Filename, f.CreatedAt, obj)
+		http.ServeContent(&jsonErrors{ResponseWriter: w, rangeHeader: r.Header.Get("Range"), size: obj.Size()}, r, f.Filename, f.CreatedAt, obj)
 	}}, nil
 }
+
+func rangeNotSatisfiable(rangeHeader string, size int64) error {
+	return apperror.Newf(http.StatusRequestedRangeNotSatisfiable, apperror.CodeRangeInvalid,
+		"The requested byte range is outside the file. Ask for bytes within its size, or leave out the Range header to get the whole file.",
+		"Range %q on %d bytes", rangeHeader, size)
+}
+
+// jsonErrors turns the plain-text errors http.ServeContent writes (416 for
+// a range it cannot serve, 412 for a failed precondition) into the API's
+// JSON errors.
+type jsonErrors struct {
+	http.ResponseWriter
+	rangeHeader string
+	size        int64
+	replaced    bool
+}
+
+func (j *jsonErrors) WriteHeader(status int) {
+	if status < 400 || j.replaced {
+		j.ResponseWriter.WriteHeader(status)
+		return
+	}
+	j.replaced = true
+	var err error = apperror.New(status, apperror.CodeBadRequest, http.StatusText(status)+".", "")
+	switch status {
+	case http.StatusRequestedRangeNotSatisfiable:
+		err = rangeNotSatisfiable(j.rangeHeader, j.size)
+	case http.StatusPreconditionFailed:
+		err = apperror.New(status, apperror.CodeBadRequest, "The file changed since you last fetched it (If-Match or If-Unmodified-Since failed).", "")
+	}
+	WriteError(j.ResponseWriter, err)
+}
+
+func (j *jsonErrors) Write(p []byte) (int, error) {
+	if j.replaced {
+		return len(p), nil // the plain-text body, replaced by the JSON one
+	}
+	return j.ResponseWriter.Write(p)
+}
+
+func (j *jsonErrors) Unwrap() http.ResponseWriter { return j.ResponseWriter }
 
 func (h *handlers) blobErr(ctx context.Context, err error, name string) error {
 	if errors.Is(err, blob.ErrNotFound) {
 		return apperror.New(http.StatusNotFound, apperror.CodeNotFound,
 			"The stored copy of "+name+" is missing. Upload the package again.", err.Error())
 	}
-	return apperror.New(http.StatusServiceUnavailable, apperror.CodeUnavailable,
-		"The file store is not reachable right now. Try again in a minute.", err.Error())
+	return h.fail(ctx, apperror.Unavailable("The file store is not reachable right now. Try again in a minute.", err))
 }
 
 type zipInput struct {
@@ -513,6 +576,9 @@ func (h *handlers) downloadZip(ctx context.Context, in *zipInput) (*streamOutput
 		w.Header().Set("Content-Type", "application/zip")
 		w.Header().Set("Content-Disposition", mime.FormatMediaType("attachment", map[string]string{"filename": name}))
 		w.WriteHeader(http.StatusOK)
+		if r.Method == http.MethodHead {
+			return // the headers are the answer; do not read every file
+		}
 		if err := h.writeZip(r.Context(), w, files); err != nil {
 			h.Log.ErrorContext(r.Context(), "zip download aborted", "package", pkg.ID, "err", err)
 			// Abort the connection so the client sees a failed download, not a truncated ZIP.

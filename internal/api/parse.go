@@ -68,6 +68,11 @@ func (h *handlers) parse(ctx context.Context, in *parseInput) (*parseOutput, err
 		}
 		seen[f.Name] = true
 		inputs[i] = analysis.Input{Name: f.Name, Data: []byte(f.Content)}
+		if err := h.AnalysisLimits.CheckSize(f.Name, inputs[i].Data); err != nil {
+			var le *analysis.LimitError
+			errors.As(err, &le)
+			return nil, apperror.New(http.StatusUnprocessableEntity, apperror.CodeIngestLimit, le.Message(), err.Error())
+		}
 	}
 	return &parseOutput{Body: analysis.Analyze(inputs)}, nil
 }

@@ -7,6 +7,8 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+
+	"github.com/veripost/veripost/internal/transient"
 )
 
 // Error is a user-facing failure. Message is written for the person using
@@ -17,14 +19,25 @@ type Error struct {
 	Code    string `json:"code"`
 	Message string `json:"message"`
 	Detail  string `json:"detail"`
+	// Cause is the internal failure behind a server-side error: it goes
+	// to the log (Error includes it), never to the client, because a
+	// driver's text can name hosts, users, databases and SQL.
+	Cause error `json:"-"`
 }
 
 func (e *Error) Error() string {
-	if e.Detail == "" {
-		return e.Code + ": " + e.Message
+	s := e.Code + ": " + e.Message
+	if e.Detail != "" {
+		s += " (" + e.Detail + ")"
 	}
-	return e.Code + ": " + e.Message + " (" + e.Detail + ")"
+	if e.Cause != nil {
+		s += ": " + e.Cause.Error()
+	}
+	return s
 }
+
+// Unwrap returns the cause.
+func (e *Error) Unwrap() error { return e.Cause }
 
 // New builds an Error; detail may be empty.
 func New(status int, code, message, detail string) *Error {
@@ -45,15 +58,36 @@ func As(err error) (*Error, bool) {
 	return nil, false
 }
 
-// From turns any error into an *Error. Errors that are not already
-// user-facing become a 500 INTERNAL error whose detail is the error text.
+// From turns any error into an *Error. An error that is not already
+// user-facing is a server-side failure (see Server): its text stays in
+// Cause, for the log.
 func From(err error) *Error {
 	if e, ok := As(err); ok {
 		return e
 	}
-	return New(http.StatusInternalServerError, CodeInternal,
-		"Something went wrong on the server. Try again; if it keeps happening, ask your administrator to check the server log.",
-		err.Error())
+	return Server(err)
+}
+
+// Server is the answer to a failure that is not the client's: 503
+// SERVICE_UNAVAILABLE when a service VeriPost depends on could not be
+// reached (the client may try again), 500 INTERNAL otherwise. The detail
+// names no host, user, database or query; the cause is kept for the log.
+func Server(err error) *Error {
+	if transient.Unreachable(err) {
+		return &Error{Status: http.StatusServiceUnavailable, Code: CodeUnavailable,
+			Message: "VeriPost cannot reach its database or file store right now, so this could not be done. Try again in a minute; if it persists, ask your administrator to check them.",
+			Detail:  "a service VeriPost depends on did not answer; the server log has the cause", Cause: err}
+	}
+	return &Error{Status: http.StatusInternalServerError, Code: CodeInternal,
+		Message: "Something went wrong on the server. Try again; if it keeps happening, ask your administrator to check the server log.",
+		Detail:  "the server log has the cause", Cause: err}
+}
+
+// Unavailable is a 503 whose message says which service failed and what
+// happened to the request; cause goes to the log only.
+func Unavailable(message string, cause error) *Error {
+	return &Error{Status: http.StatusServiceUnavailable, Code: CodeUnavailable, Message: message,
+		Detail: "a service VeriPost depends on did not answer; the server log has the cause", Cause: cause}
 }
 
 // Stable error codes. Add new ones here so the list stays in one place.
@@ -80,6 +114,10 @@ const (
 	CodeMethodNotAllowed  = "METHOD_NOT_ALLOWED"
 	CodeClientClosed      = "CLIENT_CLOSED"
 	CodeBinaryFile        = "BINARY_FILE"
+	CodeRangeInvalid      = "RANGE_NOT_SATISFIABLE"
+	CodeRequestTimeout    = "REQUEST_TIMEOUT"
+	CodeIdempotencyReused = "IDEMPOTENCY_KEY_REUSED"
+	CodeIngestLimit       = "INGEST_LIMIT"
 	CodeAmbiguous         = "AMBIGUOUS"
 	CodeTooLargeToCompare = "TOO_LARGE_TO_COMPARE"
 

@@ -12,6 +12,11 @@ const (
 	ActionPackageEdit   = "package.edit"
 	ActionPackageDelete = "package.delete"
 	ActionReindex       = "admin.reindex"
+	// Operations run from the command line on the database itself.
+	ActionBackup  = "admin.backup"
+	ActionRestore = "admin.restore"
+	ActionExport  = "admin.export"
+	ActionRepair  = "admin.repair"
 
 	ActionSetup        = "auth.setup"
 	ActionLogin        = "auth.login"
@@ -36,6 +41,7 @@ const (
 // Actions lists every action, for filters.
 var Actions = []string{
 	ActionPackageUpload, ActionPackageEdit, ActionPackageDelete, ActionReindex,
+	ActionBackup, ActionRestore, ActionExport, ActionRepair,
 	ActionSetup, ActionLogin, ActionLoginFailed, ActionLogout, ActionSSOLogin, ActionSSOFailed,
 	ActionUserCreate, ActionUserDisable, ActionUserEnable, ActionUserRole, ActionUserUpdate,
 	ActionPasswordSelf, ActionPasswordSet, ActionTokenCreate, ActionTokenRevoke, ActionSettings,

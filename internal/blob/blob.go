@@ -471,6 +471,58 @@ func (s *store) Delete(ctx context.Context, key string) error {
 
 func (s *store) Ping(ctx context.Context) error { return s.ping(ctx) }
 
+// SideFiles is implemented by the stores Open returns: a few named files
+// kept next to the originals, outside the content-addressed keys (an
+// export's metadata and manifest in a bucket). List and the collector
+// never see them.
+type SideFiles interface {
+	// WriteSide stores r under name, replacing what was there.
+	WriteSide(ctx context.Context, name string, r io.Reader) error
+	// ReadSide returns the file stored under name (ErrNotFound if none).
+	ReadSide(ctx context.Context, name string) ([]byte, error)
+}
+
+// sideName checks a side file's name: a plain file name, not in the
+// originals' folder.
+func sideName(name string) error {
+	if name == "" || strings.ContainsAny(name, "/\\") || name == "." || name == ".." || strings.HasPrefix(name, "sha256") {
+		return fmt.Errorf("blob: invalid side file name %q", name)
+	}
+	return nil
+}
+
+func (s *store) WriteSide(ctx context.Context, name string, r io.Reader) error {
+	if err := sideName(name); err != nil {
+		return err
+	}
+	w, err := s.b.NewWriter(ctx, name, nil)
+	if err != nil {
+		return fmt.Errorf("blob: write %s: %w", name, err)
+	}
+	if _, err := io.Copy(w, r); err != nil {
+		_ = w.Close()
+		return fmt.Errorf("blob: write %s: %w", name, err)
+	}
+	if err := w.Close(); err != nil {
+		return fmt.Errorf("blob: write %s: %w", name, err)
+	}
+	return nil
+}
+
+func (s *store) ReadSide(ctx context.Context, name string) ([]byte, error) {
+	if err := sideName(name); err != nil {
+		return nil, err
+	}
+	data, err := s.b.ReadAll(ctx, name)
+	if gcerrors.Code(err) == gcerrors.NotFound {
+		return nil, fmt.Errorf("%w: %s", ErrNotFound, name)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("blob: read %s: %w", name, err)
+	}
+	return data, nil
+}
+
 func (s *store) Close() error { return s.b.Close() }
 
 // Opener is the part of a Store that reads.

@@ -7,6 +7,7 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"errors"
+	"fmt"
 	"io"
 	"io/fs"
 	"math/rand/v2"
@@ -515,5 +516,41 @@ func TestValidKey(t *testing.T) {
 		if blob.ValidKey(k) {
 			t.Errorf("ValidKey(%q) = true", k)
 		}
+	}
+}
+
+// TestSideFiles: named files kept beside the originals (an export's
+// metadata) on both backends: written, read back, replaced, invisible to
+// List, and never allowed among the originals' keys.
+func TestSideFiles(t *testing.T) {
+	for _, be := range backends {
+		t.Run(be.name, func(t *testing.T) {
+			ctx := context.Background()
+			url, _ := be.open(t)
+			s := openStore(t, url)
+			side, ok := s.(blob.SideFiles)
+			if !ok {
+				t.Fatal("the store keeps no side files")
+			}
+			if _, err := side.ReadSide(ctx, "manifest.json"); !errors.Is(err, blob.ErrNotFound) {
+				t.Fatalf("reading a missing side file: %v", err)
+			}
+			for _, v := range []string{"first", "second"} {
+				if err := side.WriteSide(ctx, "manifest.json", strings.NewReader(v)); err != nil {
+					t.Fatal(err)
+				}
+				if got, err := side.ReadSide(ctx, "manifest.json"); err != nil || string(got) != v {
+					t.Fatalf("read back %q, %v; want %q", got, err, v)
+				}
+			}
+			if err := s.List(ctx, func(i blob.Info) error { return fmt.Errorf("List saw %s", i.Key) }); err != nil {
+				t.Fatal(err)
+			}
+			for _, bad := range []string{"", ".", "..", "a/b", `a\b`, "sha256", "sha256x"} {
+				if err := side.WriteSide(ctx, bad, strings.NewReader("x")); err == nil {
+					t.Errorf("side file name %q accepted", bad)
+				}
+			}
+		})
 	}
 }

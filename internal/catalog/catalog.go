@@ -151,6 +151,9 @@ type NewVersion struct {
 	UploadedBy string
 	LeaseID    string
 	Files      []NewFile
+	// Key, when set, is recorded with the version in the same transaction
+	// (ErrKeyTaken when another version holds it).
+	Key *UploadKey
 }
 
 // ContentKey names a set of files by their names and contents (order does

@@ -53,6 +53,9 @@ type Collector struct {
 	Now func() time.Time
 }
 
+// DefaultGrace is the collector's grace period unless told otherwise.
+const DefaultGrace = 15 * time.Minute
+
 // CollectReport says what a collection did.
 type CollectReport struct {
 	Blobs         int `json:"blobs"`          // stored blobs looked at
@@ -72,7 +75,7 @@ func (c *Collector) Collect(ctx context.Context) (CollectReport, error) {
 	}
 	grace := c.Grace
 	if grace <= 0 {
-		grace = 15 * time.Minute
+		grace = DefaultGrace
 	}
 	log := c.Log
 	if log == nil {

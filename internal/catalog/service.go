@@ -50,6 +50,9 @@ type Upload struct {
 	Note       string
 	UploadedBy string
 	Files      []UploadFile
+	// IdempotencyKey, when set, makes a retry of this exact upload answer
+	// with the version the first attempt recorded (see UploadKeys).
+	IdempotencyKey string
 }
 
 // UploadFile is one validated file and its content.
@@ -65,7 +68,10 @@ type Service struct {
 	Recorder VersionRecorder
 	Blobs    BlobStore
 	Leases   BlobLeases
-	Log      *slog.Logger
+	// Keys answers retried uploads that carry an Idempotency-Key (nil:
+	// keys are ignored).
+	Keys UploadKeys
+	Log  *slog.Logger
 	// LeaseTTL bounds how long a lease protects blobs of an upload that
 	// never finished (a crashed process); default one hour.
 	LeaseTTL time.Duration
@@ -81,6 +87,10 @@ type Accepted struct {
 	// IdenticalTo is the number of an earlier version of the same package
 	// with exactly these files (0 when none).
 	IdenticalTo int
+	// Replayed is true when the upload carried an Idempotency-Key an
+	// earlier request already used: nothing new was recorded, and Package
+	// and Version are what that request recorded.
+	Replayed bool
 }
 
 // Accept stores an upload: it leases the contents, writes and verifies
@@ -101,6 +111,15 @@ func (s *Service) Accept(ctx context.Context, up Upload) (Accepted, error) {
 		nv.Files = append(nv.Files, f.NewFile)
 	}
 	key := ContentKey(nv.Files)
+	if up.IdempotencyKey != "" && s.Keys != nil {
+		if err := ValidKey(up.IdempotencyKey); err != nil {
+			return Accepted{}, err
+		}
+		nv.Key = &UploadKey{Scope: up.UploadedBy, Key: up.IdempotencyKey, Fingerprint: fingerprint(up, nv.Files)}
+		if acc, found, err := s.replay(ctx, up, *nv.Key); found || err != nil {
+			return acc, err
+		}
+	}
 	var identicalTo int
 	if up.PackageID != "" {
 		pkg, err := s.Repo.GetPackage(ctx, up.PackageID)
@@ -124,6 +143,12 @@ func (s *Service) Accept(ctx context.Context, up Upload) (Accepted, error) {
 	if err != nil {
 		if rerr := s.Leases.Release(context.WithoutCancel(ctx), nv.LeaseID); rerr != nil {
 			s.logger().Warn("releasing the blob lease of a failed upload", "err", rerr)
+		}
+		if errors.Is(err, ErrKeyTaken) {
+			// The same request, sent again while the first was still
+			// running, lost the race: answer with what the first recorded.
+			acc, _, err := s.replay(ctx, up, *nv.Key)
+			return acc, err
 		}
 		return Accepted{}, err
 	}
@@ -167,7 +192,7 @@ func (s *Service) store(ctx context.Context, up Upload, nv NewVersion) (Package,
 	}
 	pkg, ver, err := s.Recorder.RecordVersion(ctx, nv)
 	if err != nil {
-		if _, ok := apperror.As(err); ok {
+		if _, ok := apperror.As(err); ok || errors.Is(err, ErrKeyTaken) {
 			return pkg, ver, err
 		}
 		if errors.Is(err, ErrNotFound) {
@@ -212,14 +237,12 @@ func NotFound(what, id string) error {
 		"%s %q not found", what, id)
 }
 
+// The two 503s of accepting an upload keep the driver's text as the cause
+// (for the log), never in the answer.
 func storageUnavailable(err error) error {
-	return apperror.New(http.StatusServiceUnavailable, apperror.CodeUnavailable,
-		"The file store is not reachable, so the upload was not accepted and nothing was saved. Try again in a minute; if it persists, ask your administrator to check the object store.",
-		err.Error())
+	return apperror.Unavailable("The file store is not reachable, so the upload was not accepted and nothing was saved. Try again in a minute; if it persists, ask your administrator to check the object store.", err)
 }
 
 func databaseUnavailable(err error) error {
-	return apperror.New(http.StatusServiceUnavailable, apperror.CodeUnavailable,
-		"The database is not reachable, so nothing was saved. Try again in a minute; if it persists, ask your administrator to check the database.",
-		err.Error())
+	return apperror.Unavailable("The database is not reachable, so nothing was saved. Try again in a minute; if it persists, ask your administrator to check the database.", err)
 }

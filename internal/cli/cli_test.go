@@ -28,6 +28,7 @@ func TestHelpForEveryCommand(t *testing.T) {
 		{"user", "--help"}, {"user", "create", "--help"}, {"user", "list", "--help"}, {"user", "disable", "--help"},
 		{"user", "set-role", "--help"}, {"token", "create", "--help"}, {"token", "list", "--help"}, {"token", "revoke", "--help"},
 		{"library", "--help"}, {"library", "register", "--help"},
+		{"import", "--help"}, {"fsck", "--help"}, {"backup", "--help"}, {"restore", "--help"}, {"export", "--help"},
 	} {
 		out, err := run(t, args...)
 		if err != nil || !strings.Contains(out, "Usage:") {

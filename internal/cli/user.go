@@ -52,11 +52,17 @@ func openAuth(cmd *cobra.Command) (context.Context, *auth.Service, func(), error
 		db.Close()
 		return nil, nil, nil, err
 	}
+	return asCLI(ctx), svc, func() { db.Close() }, nil
+}
+
+// asCLI returns ctx acting as "cli:<OS user>": commands that work directly
+// on the configured database are audited as done by that actor.
+func asCLI(ctx context.Context) context.Context {
 	who := "cli"
 	if u, err := user.Current(); err == nil && u.Username != "" {
 		who = "cli:" + u.Username
 	}
-	return auth.WithActor(ctx, auth.System(who)), svc, func() { db.Close() }, nil
+	return auth.WithActor(ctx, auth.System(who))
 }
 
 // readPassword reads one line from r (the rest is ignored).

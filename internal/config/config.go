@@ -25,16 +25,26 @@ type Config struct {
 	// s3://bucket?endpoint=…&region=…&use_path_style=true.
 	BlobURL string `env:"VERIPOST_BLOB_URL"`
 
-	ListenAddr      string        `env:"VERIPOST_LISTEN_ADDR" envDefault:"127.0.0.1:8080"`
-	ShutdownTimeout time.Duration `env:"VERIPOST_SHUTDOWN_TIMEOUT" envDefault:"20s"`
-	LogLevel        string        `env:"VERIPOST_LOG_LEVEL" envDefault:"info"`
-	LogFormat       string        `env:"VERIPOST_LOG_FORMAT" envDefault:"text"`
+	ListenAddr string `env:"VERIPOST_LISTEN_ADDR" envDefault:"127.0.0.1:8080"`
+	// HTTP server timeouts: for a request's headers to arrive, for the
+	// longest pause while its body arrives, and for an idle keep-alive
+	// connection.
+	ReadHeaderTimeout time.Duration `env:"VERIPOST_READ_HEADER_TIMEOUT" envDefault:"10s"`
+	ReadBodyTimeout   time.Duration `env:"VERIPOST_READ_BODY_TIMEOUT" envDefault:"30s"`
+	IdleTimeout       time.Duration `env:"VERIPOST_IDLE_TIMEOUT" envDefault:"2m"`
+	ShutdownTimeout   time.Duration `env:"VERIPOST_SHUTDOWN_TIMEOUT" envDefault:"20s"`
+	LogLevel          string        `env:"VERIPOST_LOG_LEVEL" envDefault:"info"`
+	LogFormat         string        `env:"VERIPOST_LOG_FORMAT" envDefault:"text"`
 
 	// AutoMigrate runs database migrations when serve or worker starts.
 	AutoMigrate bool `env:"VERIPOST_AUTO_MIGRATE" envDefault:"true"`
 	// Workers: ingestion jobs worked at once by this process. 0 disables
 	// in-process workers in `serve` (scaled deployments run `veripost worker`).
 	Workers int `env:"VERIPOST_WORKERS" envDefault:"4"`
+	// Analysis limits per file: more lines, or more findings, end the
+	// version in error instead of holding a worker and the database.
+	IngestMaxLines       int `env:"VERIPOST_INGEST_MAX_LINES" envDefault:"200000"`
+	IngestMaxDiagnostics int `env:"VERIPOST_INGEST_MAX_DIAGNOSTICS" envDefault:"20000"`
 	// JobMaxAttempts bounds retries of a failing ingestion job.
 	JobMaxAttempts int `env:"VERIPOST_JOB_MAX_ATTEMPTS" envDefault:"5"`
 
@@ -123,6 +133,10 @@ func (c Config) validate() error {
 		return fmt.Errorf("VERIPOST_WORKERS must not be negative, got %d", c.Workers)
 	case c.JobMaxAttempts < 1:
 		return fmt.Errorf("VERIPOST_JOB_MAX_ATTEMPTS must be at least 1, got %d", c.JobMaxAttempts)
+	case c.IngestMaxLines < 0 || c.IngestMaxDiagnostics < 0:
+		return fmt.Errorf("VERIPOST_INGEST_MAX_LINES and VERIPOST_INGEST_MAX_DIAGNOSTICS must not be negative (0 means no limit)")
+	case c.ReadHeaderTimeout <= 0 || c.ReadBodyTimeout <= 0 || c.IdleTimeout <= 0:
+		return fmt.Errorf("VERIPOST_READ_HEADER_TIMEOUT, VERIPOST_READ_BODY_TIMEOUT and VERIPOST_IDLE_TIMEOUT must be positive durations (like 30s)")
 	case c.SessionIdleTimeout <= 0 || c.SessionMaxAge <= 0:
 		return fmt.Errorf("VERIPOST_SESSION_IDLE_TIMEOUT and VERIPOST_SESSION_MAX_AGE must be positive durations such as 1h")
 	case c.LoginMaxFailures < 1 || c.LoginMaxFailuresIP < 1 || c.LoginLockout <= 0:

@@ -18,6 +18,7 @@ import (
 	"github.com/veripost/veripost/internal/catalog"
 	"github.com/veripost/veripost/internal/index"
 	"github.com/veripost/veripost/internal/registry"
+	"github.com/veripost/veripost/internal/transient"
 )
 
 // Pipeline processes ingestion jobs.
@@ -29,6 +30,9 @@ type Pipeline struct {
 	// (nil: no registry).
 	Registry Chooser
 	Log      *slog.Logger
+	// Limits bound what one file may cost; a file over them ends the
+	// version in error with a message saying which limit.
+	Limits analysis.Limits
 }
 
 // Chooser is the part of the library registry ingestion asks.
@@ -93,12 +97,27 @@ func (p *Pipeline) Process(ctx context.Context, versionID string, lastAttempt bo
 			msg = se.message
 		}
 		log.Error("ingestion failed", "err", err)
-		if serr := p.Repo.SetVersionStatus(context.WithoutCancel(ctx), ver.ID, catalog.StatusError, msg, err.Error()); serr != nil {
+		detail := err.Error()
+		if transient.Unreachable(err) {
+			// The driver's text names hosts and databases: it stays in the log.
+			detail = "the database or file store did not answer in any attempt; the worker log has the cause"
+		}
+		if serr := p.Repo.SetVersionStatus(context.WithoutCancel(ctx), ver.ID, catalog.StatusError, msg, detail); serr != nil {
 			return errors.Join(err, serr)
 		}
 	} else {
 		ingestResults.WithLabelValues("retry").Inc()
 		log.Warn("ingestion attempt failed; will retry", "err", err)
+	}
+	return err
+}
+
+// GiveUp implements jobs.GiveUpper: the version ends in error with message.
+func (p *Pipeline) GiveUp(ctx context.Context, versionID, message string) error {
+	ingestResults.WithLabelValues("error").Inc()
+	err := p.Repo.SetVersionStatus(ctx, versionID, catalog.StatusError, message, "the ingestion was taken over from stopped workers too often")
+	if errors.Is(err, catalog.ErrNotFound) || errors.Is(err, catalog.ErrStatusConflict) {
+		return nil
 	}
 	return err
 }
@@ -142,6 +161,9 @@ func (p *Pipeline) run(ctx context.Context, ver catalog.Version) error {
 		if data[i], err = p.read(ctx, f); err != nil {
 			return err
 		}
+		if err := p.Limits.CheckSize(f.Filename, data[i]); err != nil {
+			return limitError(err)
+		}
 	}
 
 	if err := set(catalog.StatusParsing); err != nil {
@@ -155,6 +177,10 @@ func (p *Pipeline) run(ctx context.Context, ver catalog.Version) error {
 		a := stored[keys[i]]
 		if a == nil {
 			a = analysis.AnalyzeFile(f.Filename, data[i])
+			data[i] = nil // the bytes are no longer needed
+			if err := p.Limits.CheckFindings(f.Filename, a); err != nil {
+				return limitError(err)
+			}
 		}
 		named[i] = analysis.Named{Name: f.Filename, File: a}
 		va.Files = append(va.Files, index.AnalysedFile{FileID: f.ID, Name: f.Filename, File: a, Stored: stored[keys[i]] != nil})
@@ -178,6 +204,15 @@ func (p *Pipeline) run(ctx context.Context, ver catalog.Version) error {
 		return &stageError{"Storing the analysed package failed because of a server problem. VeriPost retried and gave up; try again later.", err}
 	}
 	return nil
+}
+
+// limitError ends the version in error: analysing again cannot help.
+func limitError(err error) error {
+	var le *analysis.LimitError
+	if errors.As(err, &le) {
+		return permanentError{&stageError{le.Message(), err}}
+	}
+	return permanentError{&stageError{"A file is over this server's analysis limits.", err}}
 }
 
 // addRegistry adds the registry's stock libraries for the libraries the
@@ -208,7 +243,13 @@ func (p *Pipeline) addRegistry(ctx context.Context, ver catalog.Version, va *ind
 			if err != nil {
 				return err
 			}
+			if err := p.Limits.CheckSize(v.Name, data); err != nil {
+				return limitError(err)
+			}
 			a = analysis.AnalyzeFile(v.Name, data)
+			if err := p.Limits.CheckFindings(v.Name, a); err != nil {
+				return limitError(err)
+			}
 		}
 		*named = append(*named, analysis.Named{Name: v.Name, File: a, Registry: v.Label})
 		va.Registry = append(va.Registry, index.AnalysedFile{Name: v.Name, File: a, Stored: known})

@@ -7,6 +7,7 @@ package jobs
 import (
 	"context"
 	"database/sql"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -21,6 +22,9 @@ import (
 // IngestArgs asks for one package version to be ingested.
 type IngestArgs struct {
 	VersionID string `json:"version_id"`
+	// Rescues counts how often this ingestion was taken over from a
+	// worker that stopped while working it.
+	Rescues int `json:"rescues,omitempty"`
 }
 
 // Kind implements river.JobArgs.
@@ -59,12 +63,16 @@ type Options struct {
 	// jobs).
 	Collect      func(ctx context.Context) error
 	CollectEvery time.Duration
+	// Registry, when set, keeps a heartbeat of this working process and
+	// rescues at once the jobs of workers that stopped (see liveness.go).
+	Registry Registry
 }
 
 // Queue inserts and (optionally) works jobs.
 type Queue struct {
 	client  *river.Client[*sql.Tx]
 	working bool
+	live    *liveness
 }
 
 // Migrate creates or updates River's own tables.
@@ -111,9 +119,10 @@ func New(driver Driver, opt Options) (*Queue, error) {
 		// not; keep its row only briefly.
 		CompletedJobRetentionPeriod: 10 * time.Minute,
 	}
+	q := &Queue{working: opt.Workers > 0}
 	workers := river.NewWorkers()
 	if opt.Processor != nil {
-		river.AddWorker(workers, &ingestWorker{p: opt.Processor})
+		river.AddWorker(workers, &ingestWorker{p: opt.Processor, q: q})
 	}
 	if opt.Collect != nil {
 		river.AddWorker(workers, &collectWorker{collect: opt.Collect})
@@ -132,7 +141,10 @@ func New(driver Driver, opt Options) (*Queue, error) {
 		}
 		cfg.Queues = map[string]river.QueueConfig{river.QueueDefault: {MaxWorkers: opt.Workers}}
 	}
-	q := &Queue{working: opt.Workers > 0}
+	if q.working && opt.Registry != nil {
+		q.live = &liveness{reg: opt.Registry, me: newWorkerID(), log: opt.Log.With("component", "liveness"), q: q}
+		cfg.ID = q.live.me.ID
+	}
 	client, err := river.NewClient(driver, cfg)
 	if err != nil {
 		return nil, fmt.Errorf("creating queue client: %w", err)
@@ -198,7 +210,23 @@ func (q *Queue) Start(ctx context.Context) error {
 	if !q.working {
 		return nil
 	}
+	if q.live != nil {
+		// Registered and the jobs of stopped workers rescued before this
+		// process takes any job.
+		if err := q.live.start(ctx); err != nil {
+			return err
+		}
+	}
 	return q.client.Start(ctx)
+}
+
+// RescueNow takes over at once the running jobs of workers that stopped
+// (it also happens at start-up and every few seconds); it returns how many.
+func (q *Queue) RescueNow(ctx context.Context) (int, error) {
+	if q.live == nil {
+		return 0, nil
+	}
+	return q.live.rescue(ctx)
 }
 
 // Stop waits for running jobs to finish, up to ctx's deadline; jobs still
@@ -209,7 +237,10 @@ func (q *Queue) Stop(ctx context.Context) error {
 	}
 	err := q.client.Stop(ctx)
 	if errors.Is(err, context.DeadlineExceeded) {
-		return q.client.StopAndCancel(context.Background())
+		err = q.client.StopAndCancel(context.Background())
+	}
+	if q.live != nil {
+		q.live.close(context.WithoutCancel(ctx))
 	}
 	return err
 }
@@ -219,12 +250,47 @@ func (q *Queue) Job(ctx context.Context, id int64) (*rivertype.JobRow, error) {
 	return q.client.JobGet(ctx, id)
 }
 
+// JobLive reports whether a job exists and will still run (available,
+// pending, scheduled, retryable or running).
+func (q *Queue) JobLive(ctx context.Context, id int64) (bool, error) {
+	if id == 0 {
+		return false, nil
+	}
+	job, err := q.client.JobGet(ctx, id)
+	if errors.Is(err, river.ErrNotFound) {
+		return false, nil
+	}
+	if err != nil {
+		return false, err
+	}
+	switch job.State {
+	case rivertype.JobStateAvailable, rivertype.JobStatePending, rivertype.JobStateScheduled, rivertype.JobStateRetryable, rivertype.JobStateRunning:
+		return true, nil
+	}
+	return false, nil
+}
+
 type ingestWorker struct {
 	river.WorkerDefaults[IngestArgs]
 	p Processor
+	q *Queue
 }
 
 func (w *ingestWorker) Work(ctx context.Context, job *river.Job[IngestArgs]) error {
+	if job.Args.Rescues >= maxRescues {
+		if gu, ok := w.p.(GiveUpper); ok {
+			return gu.GiveUp(ctx, job.Args.VersionID, fmt.Sprintf(
+				"Ingesting this package stopped the worker process %d times, so VeriPost gave up on it. Check the files (an enormous or damaged file is the usual cause) and upload again.", job.Args.Rescues))
+		}
+	}
+	if w.q.live != nil {
+		defer w.q.live.working(job.ID)()
+		// The attempt ends when this process loses its lease on its jobs.
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithCancel(ctx)
+		defer cancel()
+		defer context.AfterFunc(w.q.live.lease(), cancel)()
+	}
 	err := w.p.Process(ctx, job.Args.VersionID, job.Attempt >= job.MaxAttempts)
 	var perm interface{ Permanent() bool }
 	if errors.As(err, &perm) && perm.Permanent() {
@@ -242,6 +308,8 @@ type collectWorker struct {
 func (w *collectWorker) Work(ctx context.Context, _ *river.Job[CollectArgs]) error {
 	return w.collect(ctx)
 }
+
+func unmarshalArgs(data []byte, v any) error { return json.Unmarshal(data, v) }
 
 // backoff retries quickly at first (a store restarting), then slower:
 // 2s, 4s, 8s … capped at two minutes.

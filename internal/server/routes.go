@@ -21,6 +21,7 @@ import (
 	"github.com/veripost/veripost/internal/apperror"
 	"github.com/veripost/veripost/internal/auth/authhttp"
 	"github.com/veripost/veripost/internal/compare"
+	"github.com/veripost/veripost/internal/httpguard"
 	"github.com/veripost/veripost/internal/loader"
 	"github.com/veripost/veripost/internal/web"
 )
@@ -64,17 +65,20 @@ func (a *App) routes() (http.Handler, error) {
 	var access *accessTable
 	// JSON answers compress well (a 300 KB source with its tokens is ~10:1);
 	// file downloads are octet-stream or zip and pass through untouched.
-	// Access control comes after the request id, logging and panic
+	// The body stall timeout wraps everything; NUL characters are refused
+	// before access control (nothing to decide on a request that cannot be
+	// served); access control comes after the request id, logging and panic
 	// recovery, and before every route.
-	r.Use(middleware.RequestID, a.observe, a.recoverJSON,
+	r.Use(httpguard.BodyTimeout(a.Config.ReadBodyTimeout), middleware.RequestID, a.observe, a.recoverJSON,
+		httpguard.NoSniff, httpguard.RejectNUL(api.WriteError),
 		guard.Middleware(func(r *http.Request) (authhttp.Rule, bool) { return access.resolve(r) }),
-		middleware.Compress(5, "application/json"))
+		middleware.GetHead, middleware.Compress(5, "application/json"))
 	a.opsRoutes(r)
 	cmp := &compare.Service{Repo: a.DB, Blobs: a.Blobs, Find: a.DB}
 	explainer := loader.New(a.DB, a.Blobs) // one cache of analysed versions for the API and the UI
 	a.API = api.Mount(r, api.Deps{
 		Repo: a.DB, Browser: a.DB, Service: a.Service, Blobs: a.Blobs, Index: a.DB, Reindex: a.Reindexer(), Registry: a.Registry,
-		Limits: a.Limits(), Log: a.Log, Version: a.version, Compare: cmp, Explain: explainer, Auth: a.Auth,
+		Limits: a.Limits(), AnalysisLimits: a.AnalysisLimits(), Log: a.Log, Version: a.version, Compare: cmp, Explain: explainer, Auth: a.Auth,
 		Copilot: a.Copilot, Usage: a.DB,
 	})
 	ui := web.New(web.Deps{Store: a.DB, Blobs: a.Blobs, Index: a.DB, Limits: a.Limits(), Log: a.Log, Version: a.version, APIPrefix: api.Prefix,
@@ -105,11 +109,14 @@ func (a *App) ready(w http.ResponseWriter, r *http.Request) {
 	defer cancel()
 	checks := map[string]string{"database": "ok", "object_store": "ok"}
 	status := http.StatusOK
+	// The causes go to the log only: they name hosts, users and databases.
 	if err := a.DB.Ping(ctx); err != nil {
-		checks["database"], status = err.Error(), http.StatusServiceUnavailable
+		checks["database"], status = "unreachable", http.StatusServiceUnavailable
+		a.Log.Warn("readiness: database unreachable", "err", err)
 	}
 	if err := a.Blobs.Ping(ctx); err != nil {
-		checks["object_store"], status = err.Error(), http.StatusServiceUnavailable
+		checks["object_store"], status = "unreachable", http.StatusServiceUnavailable
+		a.Log.Warn("readiness: object store unreachable", "err", err)
 	}
 	if status != http.StatusOK {
 		api.WriteError(w, apperror.New(status, apperror.CodeUnavailable,

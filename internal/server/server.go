@@ -89,7 +89,7 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger, opt Options) 
 		return nil, fmt.Errorf("opening object store: %w", err)
 	}
 	app.Registry = &registry.Service{Store: db, Blobs: app.Blobs, Leases: db}
-	app.Pipeline = &ingest.Pipeline{Repo: db, Blobs: app.Blobs, Index: db, Registry: app.Registry, Log: log}
+	app.Pipeline = &ingest.Pipeline{Repo: db, Blobs: app.Blobs, Index: db, Registry: app.Registry, Log: log, Limits: app.AnalysisLimits()}
 	app.Collector = &catalog.Collector{Blobs: blobSweeper{app.Blobs}, Refs: db, Log: log}
 	workers := cfg.Workers
 	if opt.Workers >= 0 {
@@ -109,7 +109,7 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger, opt Options) 
 		poll = 20 * time.Millisecond
 	}
 	app.Queue, err = jobs.New(driver, jobs.Options{Workers: workers, MaxAttempts: cfg.JobMaxAttempts, Processor: app.Pipeline, Log: log,
-		PollInterval: poll, Collect: func(ctx context.Context) error { _, err := app.Collector.Collect(ctx); return err }})
+		PollInterval: poll, Collect: app.collect, Registry: db})
 	if err != nil {
 		app.Close()
 		return nil, err
@@ -117,7 +117,7 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger, opt Options) 
 	app.Registry.Queue = app.Queue
 	gate := newUploadGate(db, cfg.DBPoolSize)
 	app.Service = &catalog.Service{Repo: db, Recorder: recorder{db: db, queue: app.Queue, gate: gate}, Blobs: app.Blobs,
-		Leases: gatedLeases{db: db, gate: gate}, Log: log}
+		Leases: gatedLeases{db: db, gate: gate}, Keys: db, Log: log}
 	if app.Auth, err = NewAuth(cfg, db, log); err != nil {
 		app.Close()
 		return nil, err
@@ -217,6 +217,11 @@ func (r recorder) RecordVersion(ctx context.Context, nv catalog.NewVersion) (cat
 		if ver, err = r.db.CreateVersionTx(ctx, tx, nv); err != nil {
 			return err
 		}
+		if nv.Key != nil {
+			if err := r.db.SaveUploadKeyTx(ctx, tx, *nv.Key, ver.ID); err != nil {
+				return err
+			}
+		}
 		if ver.JobID, err = r.queue.EnqueueIngest(ctx, tx, ver.ID); err != nil {
 			return fmt.Errorf("queueing ingestion: %w", err)
 		}
@@ -227,6 +232,19 @@ func (r recorder) RecordVersion(ctx context.Context, nv catalog.NewVersion) (cat
 	}
 	pkg, err := r.db.GetPackage(ctx, ver.PackageID)
 	return pkg, ver, err
+}
+
+// UploadKeyTTL is how long an upload's Idempotency-Key is remembered.
+const UploadKeyTTL = 24 * time.Hour
+
+// collect is the periodic housekeeping: the blob collector, and forgetting
+// idempotency keys older than UploadKeyTTL.
+func (a *App) collect(ctx context.Context) error {
+	_, err := a.Collector.Collect(ctx)
+	if _, kerr := a.DB.PruneUploadKeys(ctx, time.Now().Add(-UploadKeyTTL)); kerr != nil {
+		err = errors.Join(err, kerr)
+	}
+	return err
 }
 
 // blobSweeper lets the collector list and delete blobs.
@@ -281,6 +299,11 @@ func (a *App) Limits() upload.Limits {
 	}
 }
 
+// AnalysisLimits are the per-file analysis limits from the configuration.
+func (a *App) AnalysisLimits() analysis.Limits {
+	return analysis.Limits{MaxLines: a.Config.IngestMaxLines, MaxDiagnostics: a.Config.IngestMaxDiagnostics}
+}
+
 // Close releases connections. Stop the queue first.
 func (a *App) Close() {
 	if a.listener != nil {
@@ -326,7 +349,7 @@ func (a *App) Serve(ctx context.Context, addr string) error {
 			a.stopQueue()
 			return fmt.Errorf("listening on %s: %w (set VERIPOST_LISTEN_ADDR to a free address)", addr, err)
 		}
-		srv = &http.Server{Handler: a.Handler, ReadHeaderTimeout: 10 * time.Second, IdleTimeout: 2 * time.Minute}
+		srv = a.HTTPServer()
 		a.Log.Info("VeriPost is listening", "url", "http://"+ln.Addr().String())
 		if err := a.announceSetup(ctx, browsable(ln.Addr())); err != nil {
 			a.stopQueue()
@@ -356,6 +379,17 @@ func (a *App) Serve(ctx context.Context, addr string) error {
 		err = nil
 	}
 	return err
+}
+
+// HTTPServer is the HTTP server for the app's handler with the configured
+// timeouts: headers must arrive within VERIPOST_READ_HEADER_TIMEOUT, a
+// body must not pause longer than VERIPOST_READ_BODY_TIMEOUT (see
+// httpguard.BodyTimeout, in the handler), idle keep-alive connections are
+// closed after VERIPOST_IDLE_TIMEOUT. There is no overall read or write
+// deadline: a large upload or download on a slow link is not cut off.
+func (a *App) HTTPServer() *http.Server {
+	return &http.Server{Handler: a.Handler, ReadHeaderTimeout: a.Config.ReadHeaderTimeout, IdleTimeout: a.Config.IdleTimeout,
+		ErrorLog: slog.NewLogLogger(a.Log.Handler(), slog.LevelDebug)}
 }
 
 func (a *App) stopQueue() {

@@ -178,6 +178,20 @@ func (db *DB) SaveAnalysis(ctx context.Context, a index.VersionAnalysis) error {
 	}
 	from := a.Status.From()
 	return db.InTx(ctx, func(tx *sql.Tx) error {
+		// Lock order (see lockPackage): the package's row, then the
+		// contents, then the rows below. Taking the package first keeps
+		// this from deadlocking with an upload of the package's next
+		// version, which locks the package and then rewrites the
+		// latest_files rows this transaction updates.
+		var packageID string
+		if err := tx.QueryRowContext(ctx, `SELECT package_id FROM package_versions WHERE id = $1`, a.VersionID).Scan(&packageID); errors.Is(err, sql.ErrNoRows) {
+			return catalog.ErrNotFound // deleted meanwhile
+		} else if err != nil {
+			return err
+		}
+		if err := db.lockPackage(ctx, tx, packageID); err != nil {
+			return err
+		}
 		shas := make([]string, 0, len(a.Files)+len(a.Registry))
 		for _, f := range append(append([]index.AnalysedFile(nil), a.Files...), a.Registry...) {
 			shas = append(shas, f.SHA256)

@@ -67,6 +67,7 @@ func (db *DB) ReferencedContents(ctx context.Context) (map[string]bool, error) {
 func (db *DB) Condemn(ctx context.Context, sha string) (bool, error) {
 	ok := false
 	err := db.InTx(ctx, func(tx *sql.Tx) error {
+		ok = false // a retried transaction starts over
 		if err := db.lockContents(ctx, tx, []string{sha}); err != nil {
 			return err
 		}

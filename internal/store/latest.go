@@ -23,9 +23,11 @@ func isLibraryKind(k string) bool {
 
 // refreshLatest rewrites a package's latest_files (its source files) from its latest version
 // (inside the transaction that changed which version is latest) and moves
-// the library counters with it.
+// the library counters by the difference between the old and the new
+// latest files. The caller holds the package's row lock.
 func (db *DB) refreshLatest(ctx context.Context, tx *sql.Tx, packageID string) error {
-	if err := db.adjustLibraries(ctx, tx, packageID, -1); err != nil {
+	old, err := latestLibraries(ctx, tx, packageID)
+	if err != nil {
 		return err
 	}
 	if _, err := tx.ExecContext(ctx, `DELETE FROM latest_files WHERE package_id = $1`, packageID); err != nil {
@@ -72,91 +74,146 @@ func (db *DB) refreshLatest(ctx context.Context, tx *sql.Tx, packageID string) e
 			return err
 		}
 	}
-	return db.adjustLibraries(ctx, tx, packageID, +1)
+	now, err := latestLibraries(ctx, tx, packageID)
+	if err != nil {
+		return err
+	}
+	return moveLibraries(ctx, tx, old, now)
 }
 
-// adjustLibraries adds (delta +1) or removes (-1) the package's latest
-// library files to or from the library counters: per name, how many
-// packages have it and how many distinct contents; per content, how many
-// packages. Names and contents are visited in sorted order, so concurrent
-// transactions lock the counter rows in the same order.
-func (db *DB) adjustLibraries(ctx context.Context, tx *sql.Tx, packageID string, delta int) error {
+// libraryVariant is one library content of a package's latest files.
+type libraryVariant struct {
+	key, name, sha string
+	size           int64
+}
+
+// latestLibraries returns the library files of a package's latest_files,
+// one per (name, content).
+func latestLibraries(ctx context.Context, tx *sql.Tx, packageID string) ([]libraryVariant, error) {
 	if !validID(packageID) {
-		return nil
+		return nil, nil
 	}
 	rows, err := tx.QueryContext(ctx, `SELECT name_key, MIN(filename), sha256, MAX(size), kind FROM latest_files
 		WHERE package_id = $1 GROUP BY name_key, sha256, kind`, packageID)
 	if err != nil {
-		return err
+		return nil, err
 	}
-	type variant struct {
-		key, name, sha string
-		size           int64
-	}
-	var vs []variant
+	defer rows.Close()
+	var vs []libraryVariant
 	for rows.Next() {
-		var v variant
+		var v libraryVariant
 		var kind string
 		if err := rows.Scan(&v.key, &v.name, &v.sha, &v.size, &kind); err != nil {
-			rows.Close()
-			return err
+			return nil, err
 		}
 		if isLibraryKind(kind) {
 			vs = append(vs, v)
 		}
 	}
-	rows.Close()
-	if err := rows.Err(); err != nil {
-		return err
+	return vs, rows.Err()
+}
+
+// moveLibraries changes the library counters from a package having the
+// library files old to having now: per name, how many packages have it and
+// how many distinct contents it has; per content, how many packages. Only
+// the difference is written, in one pass over names in sorted order (each
+// name's row before its contents' rows, contents in sorted order), so that
+// concurrent transactions take the counter rows' locks in the same order
+// and cannot deadlock.
+func moveLibraries(ctx context.Context, tx *sql.Tx, old, now []libraryVariant) error {
+	type change struct {
+		v     libraryVariant
+		delta int
 	}
-	sort.Slice(vs, func(i, j int) bool {
-		if vs[i].key != vs[j].key {
-			return vs[i].key < vs[j].key
+	type nameChange struct {
+		display  string
+		had, has bool
+		variants []*change
+	}
+	names := map[string]*nameChange{}
+	variants := map[[2]string]*change{}
+	for i, set := range [][]libraryVariant{old, now} {
+		for _, v := range set {
+			n := names[v.key]
+			if n == nil {
+				n = &nameChange{display: v.name}
+				names[v.key] = n
+			}
+			c := variants[[2]string{v.key, v.sha}]
+			if c == nil {
+				c = &change{v: v}
+				variants[[2]string{v.key, v.sha}] = c
+				n.variants = append(n.variants, c)
+			}
+			if i == 0 {
+				n.had = true
+				c.delta--
+			} else {
+				n.has = true
+				n.display = v.name
+				c.v = v
+				c.delta++
+			}
 		}
-		return vs[i].sha < vs[j].sha
-	})
-	seenName := map[string]bool{}
-	for _, v := range vs {
-		if !seenName[v.key] {
-			seenName[v.key] = true
-			if delta > 0 {
-				if _, err := tx.ExecContext(ctx, `INSERT INTO library_names (name_key, name, packages, variants) VALUES ($1, $2, 1, 0)
-					ON CONFLICT (name_key) DO UPDATE SET packages = library_names.packages + 1`, v.key, v.name); err != nil {
-					return err
-				}
-			} else if _, err := tx.ExecContext(ctx, `UPDATE library_names SET packages = packages - 1 WHERE name_key = $1`, v.key); err != nil {
+	}
+	keys := make([]string, 0, len(names))
+	for k := range names {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	for _, key := range keys {
+		n := names[key]
+		sort.Slice(n.variants, func(i, j int) bool { return n.variants[i].v.sha < n.variants[j].v.sha })
+		changed := n.had != n.has
+		for _, c := range n.variants {
+			changed = changed || c.delta != 0
+		}
+		if !changed {
+			continue
+		}
+		delta := 0
+		switch {
+		case n.has && !n.had:
+			delta = 1
+		case n.had && !n.has:
+			delta = -1
+		}
+		// The name's row first: it may not exist yet.
+		if _, err := tx.ExecContext(ctx, `INSERT INTO library_names (name_key, name, packages, variants) VALUES ($1, $2, $3, 0)
+			ON CONFLICT (name_key) DO UPDATE SET packages = library_names.packages + $3`, key, n.display, delta); err != nil {
+			return err
+		}
+		variantDelta := 0
+		for _, c := range n.variants {
+			if c.delta == 0 {
+				continue
+			}
+			var count int
+			err := tx.QueryRowContext(ctx, `INSERT INTO library_variants (name_key, sha256, size, packages) VALUES ($1, $2, $3, $4)
+				ON CONFLICT (name_key, sha256) DO UPDATE SET packages = library_variants.packages + $4 RETURNING packages`,
+				key, c.v.sha, c.v.size, c.delta).Scan(&count)
+			if err != nil {
 				return err
 			}
-		}
-		var n int
-		if delta > 0 {
-			err = tx.QueryRowContext(ctx, `INSERT INTO library_variants (name_key, sha256, size, packages) VALUES ($1, $2, $3, 1)
-				ON CONFLICT (name_key, sha256) DO UPDATE SET packages = library_variants.packages + 1 RETURNING packages`, v.key, v.sha, v.size).Scan(&n)
-		} else {
-			err = tx.QueryRowContext(ctx, `UPDATE library_variants SET packages = packages - 1 WHERE name_key = $1 AND sha256 = $2
-				RETURNING packages`, v.key, v.sha).Scan(&n)
-			if err == sql.ErrNoRows {
-				err, n = nil, -1
+			switch {
+			case c.delta > 0 && count == c.delta: // a new content of the name
+				variantDelta++
+			case c.delta < 0 && count <= 0: // the last package with this content
+				if _, err := tx.ExecContext(ctx, `DELETE FROM library_variants WHERE name_key = $1 AND sha256 = $2`, key, c.v.sha); err != nil {
+					return err
+				}
+				variantDelta--
 			}
 		}
-		if err != nil {
+		var packages int
+		if err := tx.QueryRowContext(ctx, `UPDATE library_names SET variants = variants + $2 WHERE name_key = $1 RETURNING packages`,
+			key, variantDelta).Scan(&packages); err != nil {
 			return err
 		}
-		switch {
-		case delta > 0 && n == 1: // a new variant of the name
-			_, err = tx.ExecContext(ctx, `UPDATE library_names SET variants = variants + 1 WHERE name_key = $1`, v.key)
-		case delta < 0 && n == 0: // the last package with this variant
-			if _, err = tx.ExecContext(ctx, `DELETE FROM library_variants WHERE name_key = $1 AND sha256 = $2`, v.key, v.sha); err == nil {
-				_, err = tx.ExecContext(ctx, `UPDATE library_names SET variants = variants - 1 WHERE name_key = $1`, v.key)
+		if packages <= 0 {
+			if _, err := tx.ExecContext(ctx, `DELETE FROM library_names WHERE name_key = $1`, key); err != nil {
+				return err
 			}
-		}
-		if err != nil {
-			return err
-		}
-	}
-	if delta < 0 && len(seenName) > 0 {
-		if _, err := tx.ExecContext(ctx, `DELETE FROM library_names WHERE packages <= 0 AND name_key IN (SELECT name_key FROM latest_files WHERE package_id = $1)`, packageID); err != nil {
-			return err
 		}
 	}
 	return nil

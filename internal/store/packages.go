@@ -104,6 +104,27 @@ func (db *DB) CreateVersionTx(ctx context.Context, tx *sql.Tx, nv catalog.NewVer
 	return ver, nil
 }
 
+// lockPackage takes a package's row lock until tx ends, or answers
+// catalog.ErrNotFound. Transactions that write a package's rows take it
+// before anything else (then content locks, then other rows in a fixed
+// order), so two of them never wait for each other in a cycle. SQLite needs
+// no row locks: its write transactions (BEGIN IMMEDIATE) exclude each other.
+func (db *DB) lockPackage(ctx context.Context, tx *sql.Tx, packageID string) error {
+	if !validID(packageID) {
+		return catalog.ErrNotFound
+	}
+	q := `SELECT id FROM packages WHERE id = $1`
+	if db.Dialect == Postgres {
+		q += ` FOR UPDATE`
+	}
+	var id string
+	err := tx.QueryRowContext(ctx, q, packageID).Scan(&id)
+	if errors.Is(err, sql.ErrNoRows) {
+		return catalog.ErrNotFound
+	}
+	return err
+}
+
 // SetVersionJob records the ingestion job of a version inside tx.
 func (db *DB) SetVersionJob(ctx context.Context, tx *sql.Tx, versionID string, jobID int64) error {
 	_, err := tx.ExecContext(ctx, `UPDATE package_versions SET job_id = $2 WHERE id = $1`, versionID, jobID)
@@ -474,6 +495,11 @@ func (db *DB) DeletePackage(ctx context.Context, id string) error {
 		return catalog.ErrNotFound
 	}
 	return db.InTx(ctx, func(tx *sql.Tx) error {
+		// The package's row lock first, like every transaction that writes
+		// a package's rows (see lockPackage).
+		if err := db.lockPackage(ctx, tx, id); err != nil {
+			return err
+		}
 		shas, err := queryStrings(ctx, tx, `SELECT DISTINCT f.sha256 FROM files f JOIN package_versions v ON v.id = f.version_id
 			WHERE v.package_id = $1`, id)
 		if err != nil {
@@ -493,7 +519,11 @@ func (db *DB) DeletePackage(ctx context.Context, id string) error {
 		if err != nil {
 			return err
 		}
-		if err := db.adjustLibraries(ctx, tx, id, -1); err != nil {
+		libs, err := latestLibraries(ctx, tx, id)
+		if err != nil {
+			return err
+		}
+		if err := moveLibraries(ctx, tx, libs, nil); err != nil {
 			return err
 		}
 		res, err := tx.ExecContext(ctx, `DELETE FROM packages WHERE id = $1`, id)

@@ -20,6 +20,10 @@ import (
 
 	_ "github.com/jackc/pgx/v5/stdlib" // registers the "pgx" database/sql driver
 	"github.com/pressly/goose/v3"
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/promauto"
+
+	"github.com/veripost/veripost/internal/transient"
 	_ "modernc.org/sqlite" // registers the "sqlite" database/sql driver
 )
 
@@ -198,8 +202,39 @@ func (db *DB) enableVector(ctx context.Context) error {
 	return nil
 }
 
-// InTx runs fn in a transaction, committing when it returns nil.
+// InTx runs fn in a transaction, committing when it returns nil. A
+// transaction the database refused because of a concurrent one (deadlock,
+// serialization failure, SQLite busy) or whose connection broke before the
+// commit is run again with backoff, so fn must only change the database
+// (it may run more than once). A failure of the commit itself is retried
+// only when the database said it did not commit (a conflict): after a
+// broken connection the outcome is unknown, and the caller gets the error.
 func (db *DB) InTx(ctx context.Context, fn func(tx *sql.Tx) error) error {
+	return transient.Do(ctx, transient.DefaultPolicy, func(err error) bool {
+		var ce commitError
+		retry := transient.Retryable(err)
+		if errors.As(err, &ce) {
+			retry = transient.Conflict(err)
+		}
+		if retry {
+			txRetries.Inc()
+			db.log.Debug("retrying a transaction", "err", err)
+		}
+		return retry
+	}, func() error { return db.inTx(ctx, fn) })
+}
+
+var txRetries = promauto.NewCounter(prometheus.CounterOpts{
+	Name: "veripost_db_transaction_retries_total",
+	Help: "Transactions run again after a deadlock, serialization failure, busy database or broken connection.",
+})
+
+// commitError marks a failure of COMMIT.
+type commitError struct{ error }
+
+func (e commitError) Unwrap() error { return e.error }
+
+func (db *DB) inTx(ctx context.Context, fn func(tx *sql.Tx) error) error {
 	tx, err := db.SQL.BeginTx(ctx, nil)
 	if err != nil {
 		return err
@@ -207,7 +242,10 @@ func (db *DB) InTx(ctx context.Context, fn func(tx *sql.Tx) error) error {
 	if err := fn(tx); err != nil {
 		return errors.Join(err, ignoreDone(tx.Rollback()))
 	}
-	return tx.Commit()
+	if err := tx.Commit(); err != nil {
+		return commitError{err}
+	}
+	return nil
 }
 
 func ignoreDone(err error) error {

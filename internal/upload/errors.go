@@ -3,6 +3,7 @@ package upload
 import (
 	"errors"
 	"fmt"
+	"net"
 	"net/http"
 	"strings"
 
@@ -49,6 +50,12 @@ func streamError(err error, lim Limits) *apperror.Error {
 	}
 	if errors.Is(err, errMessageTooLarge) {
 		return errRequestTooLarge(lim.MaxRequestBytes, err.Error())
+	}
+	var ne net.Error
+	if errors.As(err, &ne) && ne.Timeout() {
+		return apperror.New(http.StatusRequestTimeout, apperror.CodeRequestTimeout,
+			"The upload stopped arriving, so the server gave up waiting and saved nothing. Check the network connection and upload again.",
+			err.Error())
 	}
 	return errMalformed(err)
 }

@@ -1,6 +1,7 @@
 package upload
 
 import (
+	"bytes"
 	"fmt"
 	"io"
 	"mime"
@@ -246,6 +247,10 @@ func (s *mpState) field(p *multipart.Part, name string) error {
 	if !utf8.Valid(b) {
 		return badRequest(fmt.Sprintf("The form field %s is not valid text. Send it as UTF-8.", quoteName(name)),
 			"field %s: %d bytes, invalid UTF-8", quoteName(name), len(b))
+	}
+	if bytes.IndexByte(b, 0) >= 0 {
+		return badRequest(fmt.Sprintf("The form field %s contains a NUL character (code 0), which VeriPost does not accept. Remove it and try again.", quoteName(name)),
+			"field %s: NUL character", quoteName(name))
 	}
 	s.up.Fields[name] = string(b)
 	return nil

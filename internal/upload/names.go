@@ -155,3 +155,10 @@ func quoteName(n string) string {
 	}
 	return fmt.Sprintf("%q", n)
 }
+
+// IsJunk reports whether a path is operating-system clutter (.DS_Store,
+// Thumbs.db, __MACOSX/ …) that uploads skip silently.
+func IsJunk(p string) bool { return isJunk(p) }
+
+// IsKnownExtension reports whether a file name has a UPG extension.
+func IsKnownExtension(name string) bool { return isKnownExt(extOf(baseName(name))) }

@@ -265,6 +265,10 @@ func (u *UI) fail(w http.ResponseWriter, r *http.Request, err error) {
 		return
 	}
 	u.Log.ErrorContext(r.Context(), "page failed", "path", r.URL.Path, "err", err, "request_id", middleware.GetReqID(r.Context()))
+	if e := apperror.From(err); e.Status == http.StatusServiceUnavailable {
+		u.renderError(w, r, e.Status, "Not available right now", e.Message, "")
+		return
+	}
 	u.renderError(w, r, http.StatusInternalServerError, "Something went wrong",
 		"VeriPost could not show this page because of a problem on the server. Try again; if it keeps happening, ask your administrator to check the server log.", "")
 }

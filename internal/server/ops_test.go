@@ -1,0 +1,190 @@
+package server_test
+
+import (
+	"bytes"
+	"fmt"
+	"net/http"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/veripost/veripost/internal/catalog"
+	"github.com/veripost/veripost/internal/server/servertest"
+)
+
+// TestParallelVersionsOfOnePackage: rounds of 20 uploads at once of new
+// versions of the same package, while workers ingest the earlier ones,
+// are all accepted (on PostgreSQL they used to deadlock and answer 503),
+// numbered without gaps, and end ready; the library counters agree with
+// the packages' latest files.
+func TestParallelVersionsOfOnePackage(t *testing.T) {
+	forEachBackend(t, func(t *testing.T, b servertest.Backend) {
+		app := servertest.Start(t, b.Config(t))
+		first := app.Upload([]servertest.NamedFile{{Name: "P.SRC", Data: []byte("* v0\r\n")}, {Name: "MILL.LIB", Data: []byte("* lib 0\r\n")}}, nil)
+		// A second package shares the libraries, so counters are contended.
+		other := app.Upload([]servertest.NamedFile{{Name: "Q.SRC", Data: []byte("* q\r\n")}, {Name: "MILL.LIB", Data: []byte("* lib 1\r\n")}}, nil)
+		const rounds, parallel = 5, 20
+		for r := range rounds {
+			var wg sync.WaitGroup
+			failures := make(chan string, parallel)
+			for i := range parallel {
+				wg.Add(1)
+				go func() {
+					defer wg.Done()
+					files := []servertest.NamedFile{
+						{Name: "P.SRC", Data: fmt.Appendf(nil, "* round %d upload %d\r\n", r, i)},
+						{Name: "MILL.LIB", Data: fmt.Appendf(nil, "* lib %d\r\n", i%3)},
+						{Name: fmt.Sprintf("X%d.LIB", i%4), Data: []byte("* extra\r\n")},
+					}
+					body, ct := servertest.Multipart(t, files, map[string]string{"package_id": first.PackageID})
+					resp, err := app.Client.Post(app.URL+"/api/v1/packages", ct, body)
+					if err != nil {
+						failures <- err.Error()
+						return
+					}
+					resp.Body.Close()
+					if resp.StatusCode != http.StatusAccepted {
+						failures <- fmt.Sprintf("status %d", resp.StatusCode)
+					}
+				}()
+			}
+			wg.Wait()
+			close(failures)
+			for f := range failures {
+				t.Errorf("round %d: an upload of a new version failed: %s", r, f)
+			}
+		}
+		if t.Failed() {
+			return
+		}
+		st := app.WaitReady(first.PackageID)
+		if st.Version != rounds*parallel+1 {
+			t.Fatalf("latest version %d, want %d", st.Version, rounds*parallel+1)
+		}
+		versions := waitVersionsDone(t, app, first.PackageID)
+		for i, v := range versions {
+			if v.Number != rounds*parallel+1-i {
+				t.Fatalf("version numbers have a gap or repeat at %d: %d", i, v.Number)
+			}
+			if v.Status != catalog.StatusReady {
+				t.Fatalf("version %d ended %s: %s", v.Number, v.Status, v.ErrorMessage)
+			}
+		}
+		app.WaitReady(other.PackageID)
+		checkLibraryCounters(t, app)
+	})
+}
+
+// waitVersionsDone waits until every version of a package has ended
+// (ready or error) and returns them, newest first.
+func waitVersionsDone(t *testing.T, app *servertest.App, packageID string) []catalog.Version {
+	t.Helper()
+	deadline := time.Now().Add(2 * time.Minute)
+	for {
+		var page catalog.Page[catalog.Version]
+		app.GetJSON("/api/v1/packages/"+packageID+"/versions?limit=500", &page)
+		pending := 0
+		for _, v := range page.Items {
+			if !v.Status.Terminal() {
+				pending++
+			}
+		}
+		if pending == 0 {
+			return page.Items
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("%d versions of %s still not done", pending, packageID)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}
+
+// checkLibraryCounters compares the maintained library counters with a
+// count from the latest files.
+func checkLibraryCounters(t *testing.T, app *servertest.App) {
+	t.Helper()
+	rows, err := app.DB.R.QueryContext(t.Context(), `SELECT n.name_key, n.packages, n.variants,
+		(SELECT COUNT(DISTINCT l.package_id) FROM latest_files l WHERE l.name_key = n.name_key),
+		(SELECT COUNT(DISTINCT l.sha256) FROM latest_files l WHERE l.name_key = n.name_key)
+		FROM library_names n`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rows.Close()
+	n := 0
+	for rows.Next() {
+		var key string
+		var packages, variants, wantPackages, wantVariants int
+		if err := rows.Scan(&key, &packages, &variants, &wantPackages, &wantVariants); err != nil {
+			t.Fatal(err)
+		}
+		n++
+		if packages != wantPackages || variants != wantVariants {
+			t.Errorf("library %s: counters say %d packages and %d variants, the latest files %d and %d", key, packages, variants, wantPackages, wantVariants)
+		}
+	}
+	if n == 0 {
+		t.Fatal("no library counters at all")
+	}
+	var uncounted int
+	if err := app.DB.R.QueryRowContext(t.Context(), `SELECT COUNT(DISTINCT name_key) FROM latest_files
+		WHERE kind = 'lib' AND name_key NOT IN (SELECT name_key FROM library_names)`).Scan(&uncounted); err != nil || uncounted > 0 {
+		t.Errorf("%d library names in the latest files have no counter (%v)", uncounted, err)
+	}
+}
+
+// TestPathologicalUpload: a .SRC of a million short lines (7 MB) used to
+// keep the embedded server busy for 80 s, with list and status requests
+// timing out. Now the version ends in error at once with a message naming
+// the limit, reads answer quickly meanwhile, and the next upload is
+// ingested as usual. A file with more findings than allowed ends the same
+// way.
+func TestPathologicalUpload(t *testing.T) {
+	forEachBackend(t, func(t *testing.T, b servertest.Backend) {
+		cfg := b.Config(t)
+		cfg.IngestMaxDiagnostics = 50
+		app := servertest.Start(t, cfg)
+		seed := app.Upload([]servertest.NamedFile{{Name: "S.SRC", Data: []byte("* seed\r\n")}}, nil)
+		app.WaitReady(seed.PackageID)
+
+		stop := make(chan struct{})
+		slowest := make(chan time.Duration)
+		go func() { // a reader, all along
+			var worst time.Duration
+			defer func() { slowest <- worst }()
+			for {
+				select {
+				case <-stop:
+					return
+				default:
+				}
+				start := time.Now()
+				app.Get("/api/v1/packages")
+				app.Get("/api/v1/packages/" + seed.PackageID + "/status")
+				worst = max(worst, time.Since(start))
+				time.Sleep(20 * time.Millisecond)
+			}
+		}()
+		start := time.Now()
+		huge := app.Upload([]servertest.NamedFile{{Name: "HUGE.SRC", Data: bytes.Repeat([]byte("A=1;\r\n"), 1_000_000)}}, nil)
+		st := app.WaitDone(huge.PackageID, time.Minute)
+		took := time.Since(start)
+		close(stop)
+		worst := <-slowest
+		t.Logf("1,000,000-line upload ended %s after %s; slowest read meanwhile %s", st.Status, took, worst)
+		if st.Status != "error" || !strings.Contains(st.ErrorMessage, "1000000 lines") || !strings.Contains(st.ErrorMessage, "VERIPOST_INGEST_MAX_LINES") {
+			t.Fatalf("the huge upload: %+v", st)
+		}
+		if worst > 5*time.Second {
+			t.Errorf("a list and status read took %s while the huge upload was ingested", worst)
+		}
+
+		noisy := app.Upload([]servertest.NamedFile{{Name: "NOISY.SRC", Data: bytes.Repeat([]byte("@@@@@\r\n"), 200)}}, nil)
+		if st := app.WaitDone(noisy.PackageID, time.Minute); st.Status != "error" || !strings.Contains(st.ErrorMessage, "more than 50 findings") {
+			t.Fatalf("a file with too many findings: %+v", st)
+		}
+		after := app.Upload([]servertest.NamedFile{{Name: "AFTER.SRC", Data: []byte("* after\r\n")}}, nil)
+		app.WaitReady(after.PackageID)
+	})
+}

@@ -1,0 +1,71 @@
+package store
+
+import (
+	"context"
+
+	"github.com/veripost/veripost/internal/catalog"
+	"github.com/veripost/veripost/internal/fsck"
+)
+
+var _ fsck.Source = (*DB)(nil)
+
+// EachFile implements fsck.Source.
+func (db *DB) EachFile(ctx context.Context, fn func(fsck.FileRow) error) error {
+	rows, err := db.R.QueryContext(ctx, `SELECT f.id, f.version_id, v.package_id, f.filename, f.sha256, f.size
+		FROM files f JOIN package_versions v ON v.id = f.version_id ORDER BY f.sha256`)
+	if err != nil {
+		return err
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var f fsck.FileRow
+		if err := rows.Scan(&f.ID, &f.VersionID, &f.PackageID, &f.Filename, &f.SHA256, &f.Size); err != nil {
+			return err
+		}
+		if err := fn(f); err != nil {
+			return err
+		}
+	}
+	return rows.Err()
+}
+
+// Versions implements fsck.Source.
+func (db *DB) Versions(ctx context.Context) ([]fsck.VersionRow, error) {
+	rows, err := db.R.QueryContext(ctx, `SELECT id, package_id, number, status, parser_version, analysis_id IS NOT NULL, job_id, updated_at
+		FROM package_versions ORDER BY package_id, number`)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []fsck.VersionRow
+	for rows.Next() {
+		var v fsck.VersionRow
+		var status string
+		if err := rows.Scan(&v.ID, &v.PackageID, &v.Number, &status, &v.ParserVersion, &v.Analysed, &v.JobID, &v.UpdatedAt); err != nil {
+			return nil, err
+		}
+		v.Status = catalog.Status(status)
+		out = append(out, v)
+	}
+	return out, rows.Err()
+}
+
+// LibraryCounterDrift implements fsck.Source.
+func (db *DB) LibraryCounterDrift(ctx context.Context) ([]string, error) {
+	kinds, args := inList(1, stringsOf(libraryKinds))
+	return queryStrings(ctx, db.R, `
+		WITH actual AS (
+			SELECT name_key, COUNT(DISTINCT package_id) AS packages, COUNT(DISTINCT sha256) AS variants
+			FROM latest_files WHERE kind IN (`+kinds+`) GROUP BY name_key)
+		SELECT COALESCE(n.name_key, a.name_key) FROM library_names n FULL OUTER JOIN actual a ON a.name_key = n.name_key
+		WHERE n.name_key IS NULL OR a.name_key IS NULL OR n.packages <> a.packages OR n.variants <> a.variants
+		ORDER BY 1`, args...)
+}
+
+func stringsOf[S ~string](ss []S) []string {
+	out := make([]string, len(ss))
+	for i, s := range ss {
+		out[i] = string(s)
+	}
+	return out
+}
