@@ -30,6 +30,7 @@ import (
 	"github.com/veripost/veripost/internal/llm"
 	"github.com/veripost/veripost/internal/loader"
 	"github.com/veripost/veripost/internal/registry"
+	"github.com/veripost/veripost/internal/search"
 	"github.com/veripost/veripost/internal/upload"
 )
 
@@ -41,6 +42,7 @@ type Deps struct {
 	Blobs   blob.Store
 	Index   index.Reader
 	Reindex Reindexer
+	Search  *search.Searcher // nil: the search routes answer 503
 	Compare *compare.Service // optional
 	Explain *loader.Loader   // loads and analyses stored versions for the explain endpoints
 	// Registry is the stock library registry (nil: its routes are absent).
@@ -140,6 +142,7 @@ func Mount(r chi.Router, d Deps) huma.API {
 	h.register(api)
 	h.registerIndex(api)
 	h.registerParse(api)
+	h.registerSearch(api)
 	h.registerCompare(api)
 	h.registerExplain(api)
 	h.registerCopilot(api)

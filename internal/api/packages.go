@@ -22,6 +22,7 @@ import (
 	"github.com/veripost/veripost/internal/blob"
 	"github.com/veripost/veripost/internal/catalog"
 	"github.com/veripost/veripost/internal/httpguard"
+	"github.com/veripost/veripost/internal/search"
 	"github.com/veripost/veripost/internal/upload"
 )
 
@@ -434,6 +435,9 @@ type StatusBody struct {
 	InfoCount    int       `json:"info_count"`
 	JobID        int64     `json:"job_id"`
 	UpdatedAt    time.Time `json:"updated_at"`
+	// Search: indexed once the version is ready (shortly after).
+	SearchIndexed bool                  `json:"search_indexed" doc:"the version can be found by search (indexed after ready)"`
+	NearDuplicate *search.NearDuplicate `json:"near_duplicate,omitempty" doc:"the stored version this one shares the most lines with, when at least 60 %"`
 }
 
 type statusOutput struct {
@@ -446,11 +450,17 @@ func (h *handlers) status(ctx context.Context, in *idInput) (*statusOutput, erro
 	if err != nil {
 		return nil, h.repoErr(ctx, err, "package", in.ID)
 	}
-	return &statusOutput{CacheControl: "no-store", Body: StatusBody{
+	body := StatusBody{
 		PackageID: v.PackageID, VersionID: v.ID, Version: v.Number, Status: v.Status, Done: v.Status.Terminal(),
 		ErrorMessage: orNull(v.ErrorMessage), ErrorDetail: orNull(v.ErrorDetail), FileCount: v.FileCount, SectionCount: v.SectionCount,
 		ErrorCount: v.ErrorCount, WarningCount: v.WarningCount, InfoCount: v.InfoCount, JobID: v.JobID, UpdatedAt: v.UpdatedAt,
-	}}, nil
+	}
+	if h.Search != nil && v.Status == catalog.StatusReady {
+		if body.SearchIndexed, body.NearDuplicate, err = h.Search.VersionSearch(ctx, v.ID); err != nil {
+			return nil, h.fail(ctx, err)
+		}
+	}
+	return &statusOutput{CacheControl: "no-store", Body: body}, nil
 }
 
 type fileInput struct {

@@ -118,6 +118,8 @@ const (
 	CodeRequestTimeout    = "REQUEST_TIMEOUT"
 	CodeIdempotencyReused = "IDEMPOTENCY_KEY_REUSED"
 	CodeIngestLimit       = "INGEST_LIMIT"
+	CodeBadQuery          = "BAD_QUERY"
+	CodeNotIndexed        = "NOT_INDEXED"
 	CodeAmbiguous         = "AMBIGUOUS"
 	CodeTooLargeToCompare = "TOO_LARGE_TO_COMPARE"
 

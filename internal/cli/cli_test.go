@@ -24,7 +24,7 @@ func run(t *testing.T, args ...string) (string, error) {
 func TestHelpForEveryCommand(t *testing.T) {
 	for _, args := range [][]string{
 		{"--help"}, {"serve", "--help"}, {"worker", "--help"}, {"migrate", "--help"},
-		{"version", "--help"}, {"reindex", "--help"}, {"healthcheck", "--help"}, {"diff", "--help"}, {"explain", "--help"},
+		{"version", "--help"}, {"reindex", "--help"}, {"healthcheck", "--help"}, {"diff", "--help"}, {"explain", "--help"}, {"search", "--help"},
 		{"user", "--help"}, {"user", "create", "--help"}, {"user", "list", "--help"}, {"user", "disable", "--help"},
 		{"user", "set-role", "--help"}, {"token", "create", "--help"}, {"token", "list", "--help"}, {"token", "revoke", "--help"},
 		{"library", "--help"}, {"library", "register", "--help"},

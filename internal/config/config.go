@@ -60,6 +60,17 @@ type Config struct {
 	MaxTotalBytes       int64   `env:"VERIPOST_MAX_TOTAL_BYTES" envDefault:"268435456"`
 	MaxCompressionRatio float64 `env:"VERIPOST_MAX_COMPRESSION_RATIO" envDefault:"100"`
 
+	// Search ranking (internal/search): weights of the lexical and vector
+	// rankings in the hybrid ranking's reciprocal rank fusion, and its k.
+	SearchLexicalWeight float64 `env:"VERIPOST_SEARCH_LEXICAL_WEIGHT" envDefault:"1"`
+	SearchVectorWeight  float64 `env:"VERIPOST_SEARCH_VECTOR_WEIGHT" envDefault:"0.5"`
+	SearchRRFK          float64 `env:"VERIPOST_SEARCH_RRF_K" envDefault:"60"`
+	// An optional external embeddings service (OpenAI-compatible
+	// /v1/embeddings); empty URL: only the built-in structural embedding.
+	EmbeddingsURL     string        `env:"VERIPOST_EMBEDDINGS_URL"`
+	EmbeddingsModel   string        `env:"VERIPOST_EMBEDDINGS_MODEL" envDefault:"text-embedding-3-small"`
+	EmbeddingsAPIKey  string        `env:"VERIPOST_EMBEDDINGS_API_KEY"`
+	EmbeddingsTimeout time.Duration `env:"VERIPOST_EMBEDDINGS_TIMEOUT" envDefault:"30s"`
 	// LLM copilot (see internal/llm). LLMProvider empty keeps it off.
 	LLMProvider string `env:"VERIPOST_LLM_PROVIDER"`
 	LLMBaseURL  string `env:"VERIPOST_LLM_BASE_URL"`
@@ -137,6 +148,10 @@ func (c Config) validate() error {
 		return fmt.Errorf("VERIPOST_INGEST_MAX_LINES and VERIPOST_INGEST_MAX_DIAGNOSTICS must not be negative (0 means no limit)")
 	case c.ReadHeaderTimeout <= 0 || c.ReadBodyTimeout <= 0 || c.IdleTimeout <= 0:
 		return fmt.Errorf("VERIPOST_READ_HEADER_TIMEOUT, VERIPOST_READ_BODY_TIMEOUT and VERIPOST_IDLE_TIMEOUT must be positive durations (like 30s)")
+	case c.SearchLexicalWeight < 0 || c.SearchVectorWeight < 0 || c.SearchLexicalWeight+c.SearchVectorWeight == 0:
+		return fmt.Errorf("VERIPOST_SEARCH_LEXICAL_WEIGHT and VERIPOST_SEARCH_VECTOR_WEIGHT must not be negative, and not both 0 (got %g and %g)", c.SearchLexicalWeight, c.SearchVectorWeight)
+	case c.SearchRRFK <= 0:
+		return fmt.Errorf("VERIPOST_SEARCH_RRF_K must be above 0, got %g", c.SearchRRFK)
 	case c.SessionIdleTimeout <= 0 || c.SessionMaxAge <= 0:
 		return fmt.Errorf("VERIPOST_SESSION_IDLE_TIMEOUT and VERIPOST_SESSION_MAX_AGE must be positive durations such as 1h")
 	case c.LoginMaxFailures < 1 || c.LoginMaxFailuresIP < 1 || c.LoginLockout <= 0:

@@ -35,6 +35,7 @@ var APIRules = map[string]authhttp.Rule{
 	"download-file": read, "download-package": read, "package-outline": read, "package-diagnostics": read,
 	"file-source": read, "symbol-usage": read, "symbol-names": read, "library-packages": read, "libraries": read,
 	"package-history": read, "package-facets": read, "version-files": read, "package-symbol": read,
+	"search": read, "similar-packages": read, "similar-sections": read,
 	"compare": read, "explain-package": read, "explain-section": read, "explain-lines": read, "explain-attribute": read,
 	"explain-change": read,
 	// Asking the copilot spends the server's token budget: readers with an
@@ -82,6 +83,7 @@ var UIRules = map[string]authhttp.Rule{
 	"GET /": read, "GET /packages/{id}": read, "GET /packages/{id}/files/{file_id}": read,
 	"GET /packages/{id}/files/{file_id}/symbol": read, "GET /symbols/{name}": read, "GET /symbols": read,
 	"GET /libraries": read, "GET /libraries/{name}": read,
+	"GET /search": read, "GET /sections/{id}/similar": read,
 	"GET /compare": read, "GET /packages/{id}/overview": read, "GET /packages/{id}/files/{file_id}/explain": read,
 	"GET /compare/explain": read, "GET /admin/copilot": admin,
 	"GET /upload":   write,

@@ -279,7 +279,7 @@ func TestReindex(t *testing.T) {
 			ids = append(ids, res.PackageID)
 		}
 		for _, id := range ids {
-			app.WaitReady(id)
+			app.WaitSearchable(id) // reindex progress counts search indexing too
 		}
 		before := map[string]string{}
 		for _, id := range ids {

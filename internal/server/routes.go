@@ -77,11 +77,11 @@ func (a *App) routes() (http.Handler, error) {
 	cmp := &compare.Service{Repo: a.DB, Blobs: a.Blobs, Find: a.DB}
 	explainer := loader.New(a.DB, a.Blobs) // one cache of analysed versions for the API and the UI
 	a.API = api.Mount(r, api.Deps{
-		Repo: a.DB, Browser: a.DB, Service: a.Service, Blobs: a.Blobs, Index: a.DB, Reindex: a.Reindexer(), Registry: a.Registry,
+		Repo: a.DB, Browser: a.DB, Service: a.Service, Blobs: a.Blobs, Index: a.DB, Reindex: a.Reindexer(), Registry: a.Registry, Search: a.Search,
 		Limits: a.Limits(), AnalysisLimits: a.AnalysisLimits(), Log: a.Log, Version: a.version, Compare: cmp, Explain: explainer, Auth: a.Auth,
 		Copilot: a.Copilot, Usage: a.DB,
 	})
-	ui := web.New(web.Deps{Store: a.DB, Blobs: a.Blobs, Index: a.DB, Limits: a.Limits(), Log: a.Log, Version: a.version, APIPrefix: api.Prefix,
+	ui := web.New(web.Deps{Store: a.DB, Blobs: a.Blobs, Index: a.DB, Search: a.Search, Limits: a.Limits(), Log: a.Log, Version: a.version, APIPrefix: api.Prefix,
 		Compare: cmp, Explain: explainer, Auth: a.Auth, Guard: guard, OIDCRedirectURL: a.Config.OIDCRedirectURL,
 		Copilot: a.Copilot, Usage: a.DB, Registry: a.DB})
 	a.UI = ui

@@ -26,10 +26,12 @@ import (
 	"github.com/veripost/veripost/internal/blob"
 	"github.com/veripost/veripost/internal/catalog"
 	"github.com/veripost/veripost/internal/config"
+	"github.com/veripost/veripost/internal/embeddings"
 	"github.com/veripost/veripost/internal/ingest"
 	"github.com/veripost/veripost/internal/jobs"
 	"github.com/veripost/veripost/internal/llm"
 	"github.com/veripost/veripost/internal/registry"
+	"github.com/veripost/veripost/internal/search"
 	"github.com/veripost/veripost/internal/store"
 	"github.com/veripost/veripost/internal/upload"
 	"github.com/veripost/veripost/internal/web"
@@ -54,6 +56,7 @@ type App struct {
 	Pipeline  *ingest.Pipeline
 	Collector *catalog.Collector
 	Registry  *registry.Service
+	Search    *search.Searcher
 	Handler   http.Handler
 	// Auth and Guard: accounts, sessions, tokens, audit; access control.
 	Auth  *auth.Service
@@ -88,8 +91,22 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger, opt Options) 
 		db.Close()
 		return nil, fmt.Errorf("opening object store: %w", err)
 	}
+	// Search: the indexer runs in the ingestion pipeline, the searcher
+	// answers the API and the pages; both may use an external embeddings
+	// service.
+	var emb search.Embedder
+	if cfg.EmbeddingsURL != "" {
+		emb = embeddings.New(cfg.EmbeddingsURL, cfg.EmbeddingsModel, cfg.EmbeddingsAPIKey, cfg.EmbeddingsTimeout)
+		log.Info("search uses an external embeddings service", "url", cfg.EmbeddingsURL, "model", cfg.EmbeddingsModel)
+	}
+	if _, _, err := db.SearchBackend(ctx); err != nil {
+		log.Warn("could not tell which search index paths are active", "err", err)
+	}
+	app.Search = &search.Searcher{Index: db, ParserVersion: analysis.ParserVersion, Embedder: emb, Log: log,
+		Weights: search.Weights{Lexical: cfg.SearchLexicalWeight, Vector: cfg.SearchVectorWeight, K: cfg.SearchRRFK}}
 	app.Registry = &registry.Service{Store: db, Blobs: app.Blobs, Leases: db}
-	app.Pipeline = &ingest.Pipeline{Repo: db, Blobs: app.Blobs, Index: db, Registry: app.Registry, Log: log, Limits: app.AnalysisLimits()}
+	app.Pipeline = &ingest.Pipeline{Repo: db, Blobs: app.Blobs, Index: db, Registry: app.Registry, Log: log, Limits: app.AnalysisLimits(),
+		Search: &search.Indexer{Store: db, Embedder: emb, Log: log}}
 	app.Collector = &catalog.Collector{Blobs: blobSweeper{app.Blobs}, Refs: db, Log: log}
 	workers := cfg.Workers
 	if opt.Workers >= 0 {
@@ -258,18 +275,32 @@ func (b blobSweeper) ListBlobs(ctx context.Context, fn func(catalog.StoredBlob) 
 // parser version.
 type reindexer struct{ app *App }
 
-// StartReindex implements api.Reindexer.
+// StartReindex implements api.Reindexer: versions parsed by another parser
+// version, and versions without a current search index entry.
 func (r reindexer) StartReindex(ctx context.Context) (int, error) {
 	ids, err := r.app.DB.VersionsToReindex(ctx)
 	if err != nil {
 		return 0, err
 	}
-	return r.app.Queue.EnqueueReindex(ctx, ids)
+	unsearched, err := r.app.DB.VersionsToIndexForSearch(ctx, search.IndexVersionFor(analysis.ParserVersion))
+	if err != nil {
+		return 0, err
+	}
+	seen := map[string]bool{}
+	all := make([]string, 0, len(ids)+len(unsearched))
+	for _, id := range append(ids, unsearched...) {
+		if !seen[id] {
+			seen[id] = true
+			all = append(all, id)
+		}
+	}
+	return r.app.Queue.EnqueueReindex(ctx, all)
 }
 
-// ReindexProgress implements api.Reindexer.
+// ReindexProgress implements api.Reindexer: a version is done when it is
+// parsed by this parser version and indexed for search.
 func (r reindexer) ReindexProgress(ctx context.Context) (string, int, int, error) {
-	done, total, err := r.app.DB.IndexProgress(ctx)
+	done, total, err := r.app.DB.SearchIndexProgress(ctx, analysis.ParserVersion, search.IndexVersionFor(analysis.ParserVersion))
 	return analysis.ParserVersion, done, total, err
 }
 

@@ -533,7 +533,10 @@ func (db *DB) DeletePackage(ctx context.Context, id string) error {
 		if n, _ := res.RowsAffected(); n == 0 {
 			return catalog.ErrNotFound
 		}
-		return db.pruneAnalyses(ctx, tx, analyses, results)
+		if err := db.pruneAnalyses(ctx, tx, analyses, results); err != nil {
+			return err
+		}
+		return db.pruneSearchContents(ctx, tx, shas)
 	})
 }
 

@@ -51,6 +51,7 @@ type DB struct {
 	Dialect Dialect
 	log     *slog.Logger
 	cache   *analysisCache
+	search  searchBackend // which search index paths are active (search.go)
 }
 
 // Options tune the connection pool.
@@ -118,8 +119,9 @@ func Open(ctx context.Context, url string, opt Options) (*DB, error) {
 	reader = db
 	if dialect == SQLite {
 		// The writer has created the file and switched it to WAL; readers
-		// are query-only connections of their own.
-		reader, err = sql.Open("sqlite", "file:"+sqlitePath+"?_pragma=busy_timeout(10000)&_pragma=query_only(1)&_time_format=sqlite")
+		// are query-only connections of their own. mmap_size: reads of a
+		// large search index come from the OS page cache, not a read() per page.
+		reader, err = sql.Open("sqlite", "file:"+sqlitePath+"?_pragma=busy_timeout(10000)&_pragma=query_only(1)&_pragma=mmap_size(1073741824)&_time_format=sqlite")
 		if err != nil {
 			db.Close()
 			return nil, fmt.Errorf("opening database readers: %w", err)
@@ -168,7 +170,10 @@ func (db *DB) Migrate(ctx context.Context) error {
 		db.log.Info("applied migration", "version", r.Source.Version, "file", r.Source.Path, "took", r.Duration)
 	}
 	if db.Dialect == Postgres {
-		return db.enableVector(ctx)
+		if err := db.enableVector(ctx); err != nil {
+			return err
+		}
+		return db.enableSearchIndexes(ctx)
 	}
 	return nil
 }

@@ -133,6 +133,11 @@ func (u *UI) funcs() template.FuncMap {
 		"libHref":     libHref,
 		"pkgLabel":    pkgLabel,
 		"extOf":       func(name string) string { return strings.ToUpper(strings.TrimPrefix(path.Ext(name), ".")) },
+		// search
+		"hasSearch": func() bool { return u.Search != nil },
+		"highlight": highlight,
+		"pct":       percent,
+		"lineCount": func(start, end int) int { return end - start + 1 },
 	}
 }
 

@@ -291,6 +291,8 @@ type packageData struct {
 	Files  []catalog.File
 	Older  bool
 	LibUse map[string]*libUse // by file id: packages with exactly this library (see libUsage)
+	// Similar: posts like this one, and the one it nearly duplicates.
+	Similar similarPosts
 	// Compare is what the page offers to compare with (nil without compare).
 	Compare *compareChoices
 	// Stock are the libraries the shown version names without shipping
@@ -384,6 +386,7 @@ func (u *UI) pkg(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 	d.LibUse = u.libUsage(r, d.Files)
+	d.Similar = u.similarPosts(r, d.Latest)
 	if d.Older {
 		d.TotalBytes = 0
 		for _, f := range d.Files {

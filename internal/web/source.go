@@ -18,6 +18,7 @@ import (
 	"github.com/veripost/veripost/internal/blob"
 	"github.com/veripost/veripost/internal/catalog"
 	"github.com/veripost/veripost/internal/index"
+	"github.com/veripost/veripost/internal/search"
 	"github.com/veripost/veripost/internal/textfile"
 	"github.com/veripost/veripost/internal/upg"
 	"github.com/veripost/veripost/internal/upload"
@@ -128,6 +129,9 @@ func (u *UI) source(w http.ResponseWriter, r *http.Request) {
 		d.Parsed = a.parsed
 		u.linkLibraries(r, &d, &a, src)
 		d.Outline = a.outline
+		if u.Search != nil {
+			linkSimilarSections(d.Outline, f.SHA256, r.URL.Path)
+		}
 		d.Diags = u.fileDiagnostics(r, d.Version, f, af)
 		d.DiagCounts = map[string]int{}
 		marks := map[int]string{}
@@ -148,6 +152,20 @@ func (u *UI) source(w http.ResponseWriter, r *http.Request) {
 	pg := u.newPage(r, f.Filename+" · "+p.Name, "packages", d)
 	pg.Wide, pg.Key = true, f.ID
 	u.render(w, r, http.StatusOK, "source", pg)
+}
+
+// linkSimilarSections points each section of the outline at the sections
+// like it (the outline lists a file's sections in file order, which is
+// their position in the search index).
+func linkSimilarSections(groups []outlineGroup, sha, from string) {
+	for gi := range groups {
+		if groups[gi].Kind != "section" {
+			continue
+		}
+		for i := range groups[gi].Items {
+			groups[gi].Items[i].Similar = "/sections/" + search.SectionID(sha, i) + "/similar?from=" + url.QueryEscape(from)
+		}
+	}
 }
 
 // fileAnalysis is the stored analysis of the file; a version not analysed

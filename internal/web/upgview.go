@@ -28,6 +28,8 @@ type outlineEntry struct {
 	Href    string
 	Missing bool
 	Tip     string
+	// Similar links sections to "sections like this one" (needs search).
+	Similar string
 }
 
 // sourceDiag is a diagnostic shown in the source view.

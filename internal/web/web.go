@@ -51,6 +51,7 @@ type Deps struct {
 	Store   Store
 	Blobs   Blobs
 	Index   index.Reader // the same index reader the API uses
+	Search  Search       // optional: search, alike posts and sections
 	Limits  upload.Limits
 	Log     *slog.Logger
 	Version string
@@ -114,6 +115,8 @@ func (u *UI) routes() chi.Router {
 	r.Get("/symbols/{name}", u.symbolPage)
 	r.Get("/libraries", u.libraries)
 	r.Get("/libraries/{name}", u.library)
+	r.Get("/search", u.searchPage)
+	r.Get("/sections/{id}/similar", u.similarSectionsPage)
 	r.Get("/compare", u.comparePage)
 	r.Get("/compare/explain", u.changePage)
 	r.Get("/login", u.loginPage)

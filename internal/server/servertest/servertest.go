@@ -8,6 +8,7 @@ import (
 	"bytes"
 	"context"
 	"crypto/rand"
+	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
@@ -22,11 +23,13 @@ import (
 	"testing"
 	"time"
 
+	"github.com/veripost/veripost/internal/analysis"
 	"github.com/veripost/veripost/internal/apperror"
 	"github.com/veripost/veripost/internal/auth"
 	"github.com/veripost/veripost/internal/blob"
 	"github.com/veripost/veripost/internal/catalog"
 	"github.com/veripost/veripost/internal/config"
+	"github.com/veripost/veripost/internal/search"
 	"github.com/veripost/veripost/internal/server"
 	"github.com/veripost/veripost/internal/testenv"
 )
@@ -352,6 +355,8 @@ type StatusBody struct {
 	SectionCount int    `json:"section_count"`
 	ErrorCount   int    `json:"error_count"`
 	WarningCount int    `json:"warning_count"`
+	// SearchIndexed: the version can be found by search (indexed after ready).
+	SearchIndexed bool `json:"search_indexed"`
 }
 
 // WaitDone polls the package status until ingestion ends and returns it.
@@ -376,6 +381,21 @@ func (a *App) WaitReady(packageID string) StatusBody {
 	st := a.WaitDone(packageID, 2*time.Minute)
 	if st.Status != string(catalog.StatusReady) {
 		a.t.Fatalf("package %s ended %q: %s (%s)", packageID, st.Status, st.ErrorMessage, st.ErrorDetail)
+	}
+	return st
+}
+
+// WaitSearchable waits until the package's latest version is ready and
+// indexed for search (which happens just after ready) and returns its
+// status.
+func (a *App) WaitSearchable(packageID string) StatusBody {
+	a.t.Helper()
+	st := a.WaitReady(packageID)
+	for deadline := time.Now().Add(2 * time.Minute); !st.SearchIndexed; time.Sleep(20 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			a.t.Fatalf("package %s is ready but not indexed for search after 2 minutes", packageID)
+		}
+		a.GetJSON("/api/v1/packages/"+packageID+"/status", &st)
 	}
 	return st
 }
@@ -473,6 +493,37 @@ func (a *App) BlobCount() int {
 		a.t.Fatalf("listing blobs: %v", err)
 	}
 	return n
+}
+
+// AddSearchable stores a package and indexes it for search directly,
+// without the ingestion pipeline's parse index: fast enough to fill a
+// database with thousands of packages for search benchmarks. Start the app
+// with no workers (cfg.Workers = 0) so that the queued ingestion jobs stay
+// queued. It returns the package id.
+func (a *App) AddSearchable(ctx context.Context, name string, files []NamedFile) (string, error) {
+	up := catalog.Upload{Name: name}
+	sf := make([]search.File, 0, len(files))
+	for _, f := range files {
+		sum := sha256.Sum256(f.Data)
+		sha := hex.EncodeToString(sum[:])
+		up.Files = append(up.Files, catalog.UploadFile{Data: f.Data, NewFile: catalog.NewFile{
+			Filename: f.Name, Extension: strings.ToUpper(strings.TrimPrefix(filepath.Ext(f.Name), ".")), Size: int64(len(f.Data)), SHA256: sha}})
+		sf = append(sf, search.File{SHA256: sha, Filename: f.Name, Data: f.Data})
+	}
+	acc, err := a.Service.Accept(ctx, up)
+	if err != nil {
+		return "", err
+	}
+	// The status machine's moves, without the analysis.
+	for _, st := range []catalog.Status{catalog.StatusValidating, catalog.StatusStoring, catalog.StatusParsing, catalog.StatusReady} {
+		if err := a.DB.SetVersionStatus(ctx, acc.Version.ID, st, "", ""); err != nil {
+			return "", err
+		}
+	}
+	if err := a.Pipeline.Search.IndexVersion(ctx, analysis.ParserVersion, acc.Version.ID, sf); err != nil {
+		return "", err
+	}
+	return acc.Package.ID, nil
 }
 
 // Collect runs the blob collector once with no grace period (every

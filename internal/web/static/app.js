@@ -355,6 +355,7 @@
           a.textContent = "Open the package →";
           a.setAttribute("data-open-package", "");
           statusText.appendChild(a);
+          showNearDuplicate(res.status_url, statusBox);
           done();
         } else if (s.status === "error") {
           statusText.textContent = "Processing failed.";
@@ -383,6 +384,62 @@
     }
 
     render();
+  }
+
+  // showNearDuplicate waits (briefly) for the search index of a ready
+  // upload and says which stored version it nearly duplicates, if any.
+  function showNearDuplicate(url, box) {
+    var tries = 0;
+    function tick() {
+      fetch(url, { cache: "no-store", headers: { Accept: "application/json" } })
+        .then(function (res) { return res.ok ? res.json() : null; })
+        .then(function (s) {
+          if (!s) return;
+          if (!s.search_indexed) { if (++tries < 40) setTimeout(tick, 500); return; }
+          var nd = s.near_duplicate;
+          if (!nd) return;
+          var p = document.createElement("p");
+          p.className = "notice";
+          p.setAttribute("data-near-duplicate", "");
+          p.appendChild(document.createTextNode("This upload is " + nd.percent + " % the same as "));
+          var a = document.createElement("a");
+          a.href = nd.url;
+          a.textContent = nd.package_name + " v" + nd.version;
+          p.appendChild(a);
+          p.appendChild(document.createTextNode(" (identical lines)."));
+          box.appendChild(p);
+        })
+        .catch(function () { /* the note is a courtesy; the upload is done */ });
+    }
+    tick();
+  }
+
+  // ---- Search -----------------------------------------------------------
+
+  // "/" jumps to the search box; on the results page j/k and the arrow
+  // keys move between hits, and Enter opens the focused one.
+  function initSearchKeys() {
+    var box = $("[data-top-search]") || $("#search-q");
+    document.addEventListener("keydown", function (e) {
+      var t = e.target, typing = t && (t.tagName === "INPUT" || t.tagName === "TEXTAREA" || t.tagName === "SELECT" || t.isContentEditable);
+      if (typing || e.ctrlKey || e.metaKey || e.altKey) return;
+      if (e.key === "/" && box) {
+        e.preventDefault();
+        var page = $("#search-q");
+        (page || box).focus();
+        (page || box).select();
+        return;
+      }
+      var links = $$("[data-hit-link]");
+      if (!links.length) return;
+      var down = e.key === "j" || e.key === "ArrowDown", up = e.key === "k" || e.key === "ArrowUp";
+      if (!down && !up) return;
+      var i = links.indexOf(document.activeElement);
+      i = i < 0 ? (down ? 0 : links.length - 1) : Math.max(0, Math.min(links.length - 1, i + (down ? 1 : -1)));
+      e.preventDefault();
+      links[i].focus();
+      links[i].closest("[data-hit]").scrollIntoView({ block: "nearest" });
+    });
   }
 
   // uploadSummary says what an accepted upload became: the version, whether
@@ -1243,6 +1300,7 @@
     initChange();
     initAPIForms();
     initSetupCode();
+    initSearchKeys();
   }
 
   if (document.readyState === "loading") document.addEventListener("DOMContentLoaded", init);

@@ -1,0 +1,207 @@
+// Package searchbench measures search at scale: it generates distinct,
+// realistic packages from the real corpus (internal/corpusgen), indexes them
+// into a fresh database on each deployment (SQLite + disk; PostgreSQL + S3
+// when the test services run), and reports the latency of lexical, hybrid
+// and similar-posts requests through the HTTP API at 1 and at 20 concurrent
+// clients, how long indexing took, and the index size per MB of source.
+//
+// The scale run (issue 14's targets are for 2,000 packages):
+//
+//	source <services env.sh>   # for PostgreSQL + S3
+//	go test ./bench/search -run '^$' -bench . -benchtime 1x -timeout 4h -packages 2000
+//
+// Packages are stored through the upload service and indexed for search
+// directly (servertest.AddSearchable): the parse index of the ingestion
+// pipeline is not needed by search and would take most of the set-up time.
+package searchbench
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"io"
+	"math/rand/v2"
+	"net/http"
+	"net/url"
+	"os"
+	"sort"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/veripost/veripost/internal/corpusgen"
+	"github.com/veripost/veripost/internal/server/servertest"
+	"github.com/veripost/veripost/internal/testenv"
+)
+
+var (
+	packages = flag.Int("packages", 100, "generated packages to index (issue 14's targets are for 2000)")
+	requests = flag.Int("requests", 300, "requests per kind of query and number of clients")
+)
+
+// The queries, as an engineer types them.
+var lexicalQueries = []string{
+	"SPINDLE_DIR", "COOLANT_TYPE", "TAPPING_CYCLE", "program_number", "G84", "M06", "G91.1", `"Init Tool Change"`,
+	"PECK*", "spindle", "dwell", "CHANGE_CSS", "work_coord section:calc", "M30 kind:src", "SPINDLE_DIR -COOLANT_TYPE",
+}
+
+var hybridQueries = []string{
+	"which posts handle a 4th axis", "lathe threading cycle", "spindle orientation changes", "chuck open close",
+	"ETS tool length probe", "tool change position", "coolant on before spindle start",
+}
+
+func BenchmarkSearchAtScale(b *testing.B) {
+	corpus, err := corpusgen.Load(testenv.CorpusDir(b))
+	if err != nil {
+		b.Fatal(err)
+	}
+	for _, backend := range servertest.Backends() {
+		b.Run(backend.Name, func(b *testing.B) {
+			for i := 0; i < b.N; i++ {
+				runScale(b, backend, corpus)
+			}
+		})
+	}
+}
+
+func runScale(b *testing.B, backend servertest.Backend, corpus []corpusgen.Package) {
+	ctx := context.Background()
+	cfg := backend.Config(b)
+	cfg.Workers = 0 // ingestion jobs stay queued; packages are indexed below
+	app := servertest.Start(b, cfg)
+	out := os.Stdout
+	fmt.Fprintf(out, "\n== %s, %d generated packages\n", backend.Name, *packages)
+
+	gen := corpusgen.New(corpus, 1)
+	var ids []string
+	var mu sync.Mutex
+	var indexTimes []time.Duration
+	start := time.Now()
+	work := make(chan corpusgen.Package)
+	var wg sync.WaitGroup
+	var failed error
+	for w := 0; w < 2; w++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for p := range work {
+				files := make([]servertest.NamedFile, len(p.Files))
+				for i, f := range p.Files {
+					files[i] = servertest.NamedFile{Name: f.Name, Data: f.Data}
+				}
+				t0 := time.Now()
+				id, err := app.AddSearchable(ctx, p.Name, files)
+				d := time.Since(t0)
+				mu.Lock()
+				if err != nil && failed == nil {
+					failed = err
+				}
+				ids = append(ids, id)
+				indexTimes = append(indexTimes, d)
+				mu.Unlock()
+			}
+		}()
+	}
+	for i := 0; i < *packages; i++ {
+		work <- gen.Next()
+		if (i+1)%250 == 0 {
+			fmt.Fprintf(out, "   %d packages stored and indexed (%s)\n", i+1, time.Since(start).Round(time.Second))
+		}
+	}
+	close(work)
+	wg.Wait()
+	if failed != nil {
+		b.Fatal(failed)
+	}
+	took := time.Since(start)
+	idx, src, err := app.DB.SearchIndexSize(ctx)
+	if err != nil {
+		b.Fatal(err)
+	}
+	vectors, substrings, _ := app.DB.SearchBackend(ctx)
+	fmt.Fprintf(out, "   stored and indexed in %s (%.1f packages/s); per package p50 %s p95 %s\n",
+		took.Round(time.Second), float64(*packages)/took.Seconds(), pct(indexTimes, 50), pct(indexTimes, 95))
+	fmt.Fprintf(out, "   index %.1f MB for %.1f MB of distinct source: %.2f MB per MB (vectors: %s, substrings: %s)\n",
+		float64(idx)/(1<<20), float64(src)/(1<<20), float64(idx)/float64(max(src, 1)), vectors, substrings)
+	b.ReportMetric(float64(idx)/float64(max(src, 1)), "index-MB/source-MB")
+
+	kinds := []struct {
+		name string
+		path func(r *rand.Rand) string
+	}{
+		{"lexical", func(r *rand.Rand) string {
+			return "/api/v1/search?q=" + url.QueryEscape(lexicalQueries[r.IntN(len(lexicalQueries))])
+		}},
+		{"hybrid", func(r *rand.Rand) string {
+			return "/api/v1/search?mode=hybrid&q=" + url.QueryEscape(hybridQueries[r.IntN(len(hybridQueries))])
+		}},
+		{"similar-posts", func(r *rand.Rand) string { return "/api/v1/packages/" + ids[r.IntN(len(ids))] + "/similar" }},
+	}
+	fmt.Fprintf(out, "   %-14s %8s %10s %10s %10s\n", "requests", "clients", "p50", "p95", "p99")
+	for _, k := range kinds {
+		for _, clients := range []int{1, 20} {
+			lat := load(b, app, clients, *requests, k.path)
+			fmt.Fprintf(out, "   %-14s %8d %10s %10s %10s\n", k.name, clients, pct(lat, 50), pct(lat, 95), pct(lat, 99))
+			b.ReportMetric(float64(pct(lat, 95).Microseconds())/1000, fmt.Sprintf("%s-c%d-p95-ms", k.name, clients))
+		}
+	}
+}
+
+// load sends n requests from each of clients goroutines (after a warm-up)
+// and returns every latency.
+func load(b *testing.B, app *servertest.App, clients, n int, path func(*rand.Rand) string) []time.Duration {
+	warm := rand.New(rand.NewPCG(7, 7))
+	for i := 0; i < 5; i++ {
+		get(b, app, path(warm))
+	}
+	var mu sync.Mutex
+	var all []time.Duration
+	var wg sync.WaitGroup
+	per := max(n/clients, 1)
+	if clients == 1 {
+		per = n
+	}
+	for c := 0; c < clients; c++ {
+		wg.Add(1)
+		go func(seed uint64) {
+			defer wg.Done()
+			r := rand.New(rand.NewPCG(seed, 1))
+			lat := make([]time.Duration, 0, per)
+			for i := 0; i < per; i++ {
+				t0 := time.Now()
+				get(b, app, path(r))
+				lat = append(lat, time.Since(t0))
+			}
+			mu.Lock()
+			all = append(all, lat...)
+			mu.Unlock()
+		}(uint64(c + 1))
+	}
+	wg.Wait()
+	return all
+}
+
+func get(b *testing.B, app *servertest.App, path string) {
+	resp, err := app.Client.Get(app.URL + path)
+	if err != nil {
+		b.Error(err)
+		return
+	}
+	body, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		b.Errorf("GET %s: %d %s", path, resp.StatusCode, strings.TrimSpace(string(body[:min(len(body), 300)])))
+	}
+}
+
+// pct is the p-th percentile of ds.
+func pct(ds []time.Duration, p int) time.Duration {
+	if len(ds) == 0 {
+		return 0
+	}
+	s := append([]time.Duration(nil), ds...)
+	sort.Slice(s, func(i, j int) bool { return s[i] < s[j] })
+	i := (len(s)*p + 99) / 100
+	return s[min(max(i-1, 0), len(s)-1)].Round(100 * time.Microsecond)
+}

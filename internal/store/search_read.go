@@ -1,0 +1,772 @@
+package store
+
+import (
+	"context"
+	"database/sql"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"sort"
+	"strconv"
+	"strings"
+	"sync"
+	"unicode/utf8"
+
+	"github.com/jackc/pgx/v5"
+
+	"github.com/veripost/veripost/internal/catalog"
+	"github.com/veripost/veripost/internal/search"
+)
+
+// Reading the search index: candidates for internal/search, which decides
+// what matches and ranks it.
+
+// ftsString quotes s as an FTS5 string.
+func ftsString(s string) string { return `"` + strings.ReplaceAll(s, `"`, `""`) + `"` }
+
+// tsLexeme quotes s as a tsquery lexeme.
+func tsLexeme(s string) string {
+	return "'" + strings.NewReplacer(`\`, `\\`, `'`, `''`).Replace(s) + "'"
+}
+
+// termsVector is the expression the PostgreSQL term index is built on
+// (search_texts).
+const termsVector = `array_to_tsvector(array_remove(string_to_array(words || ' ' || prose || ' ' || parts, ' '), ''))`
+
+// clauseTexts is a query selecting the ids of the analysed lines
+// (search_texts) a clause matches.
+func (db *DB) clauseTexts(c search.Clause, arg func(any) string) string {
+	if db.Dialect == SQLite {
+		switch c.Kind {
+		case search.ClauseLiteral:
+			if utf8.RuneCountInString(c.Text) >= 3 {
+				return `SELECT rowid AS id FROM search_trigrams WHERE search_trigrams MATCH ` + arg(ftsString(c.Text))
+			}
+			p := arg(strings.ToLower(c.Text))
+			return `SELECT id FROM search_texts WHERE instr(lower(text), ` + p + `) > 0 OR instr(lower(output), ` + p + `) > 0`
+		case search.ClausePrefix:
+			return `SELECT rowid AS id FROM search_terms WHERE search_terms MATCH ` + arg(ftsString(c.Text)+"*")
+		default:
+			return `SELECT rowid AS id FROM search_terms WHERE search_terms MATCH ` + arg(ftsString(c.Text))
+		}
+	}
+	switch c.Kind {
+	case search.ClauseLiteral:
+		return `SELECT id FROM search_texts WHERE (text || ' ' || output) ILIKE ` + arg("%"+likeEscape(c.Text)+"%") + ` ESCAPE '\'`
+	case search.ClausePrefix:
+		return `SELECT id FROM search_texts WHERE ` + termsVector + ` @@ ` + arg(tsLexeme(c.Text)+":*") + `::tsquery`
+	default:
+		return `SELECT id FROM search_texts WHERE ` + termsVector + ` @@ ` + arg(tsLexeme(c.Text)) + `::tsquery`
+	}
+}
+
+// MatchTexts implements search.Index.
+func (db *DB) MatchTexts(ctx context.Context, clauses []search.Clause, limit int) ([]search.TextRow, bool, error) {
+	if len(clauses) == 0 {
+		return nil, false, nil
+	}
+	var args []any
+	arg := func(v any) string {
+		args = append(args, v)
+		return "$" + strconv.Itoa(len(args))
+	}
+	var ctes, anyOf []string
+	for i, c := range clauses {
+		name := "c" + strconv.Itoa(i)
+		ctes = append(ctes, name+" AS MATERIALIZED ("+db.clauseTexts(c, arg)+")")
+		anyOf = append(anyOf, "SELECT id FROM "+name)
+	}
+	limit = max(limit, 1)
+	q := `WITH ` + strings.Join(ctes, ", ") + `, hits AS (` + strings.Join(anyOf, " UNION ") + `)
+		SELECT t.id, t.hash, t.class, t.text, t.output, t.words, t.prose, t.parts, t.defs, t.sets
+		FROM hits h JOIN search_texts t ON t.id = h.id
+		ORDER BY t.hash LIMIT ` + strconv.Itoa(limit+1)
+	rows, err := db.R.QueryContext(ctx, q, args...)
+	if err != nil {
+		return nil, false, fmt.Errorf("searching lines: %w", err)
+	}
+	defer rows.Close()
+	var out []search.TextRow
+	for rows.Next() {
+		var t search.TextRow
+		var words, prose, parts, defs, sets string
+		if err := rows.Scan(&t.ID, &t.Hash, &t.Class, &t.Text, &t.Output, &words, &prose, &parts, &defs, &sets); err != nil {
+			return nil, false, err
+		}
+		t.Words, t.Prose, t.Parts = strings.Fields(words), strings.Fields(prose), strings.Fields(parts)
+		t.Defs, t.Sets = strings.Fields(defs), strings.Fields(sets)
+		out = append(out, t)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, false, err
+	}
+	if len(out) > limit {
+		return out[:limit], true, nil
+	}
+	return out, false, nil
+}
+
+// DocStats implements search.Index: the lines of the scored texts, counted
+// per document and kind of section by the database (a common name in two
+// thousand posts is tens of thousands of lines; only per-document rows
+// come back).
+func (db *DB) DocStats(ctx context.Context, q search.DocQuery) ([]search.DocStat, error) {
+	if len(q.Texts) == 0 {
+		return nil, nil
+	}
+	var args []any
+	arg := func(v any) string {
+		args = append(args, v)
+		return "$" + strconv.Itoa(len(args))
+	}
+	var scored string
+	if db.Dialect == SQLite {
+		triples := make([][3]any, len(q.Texts))
+		for i, t := range q.Texts {
+			triples[i] = [3]any{t.ID, t.Score, t.Mask}
+		}
+		b, _ := json.Marshal(triples)
+		scored = `SELECT CAST(json_extract(value, '$[0]') AS INTEGER) AS id, json_extract(value, '$[1]') AS score,
+			CAST(json_extract(value, '$[2]') AS INTEGER) AS mask FROM json_each(` + arg(string(b)) + `)`
+	} else {
+		ids, scores, masks := make([]int64, len(q.Texts)), make([]float64, len(q.Texts)), make([]int64, len(q.Texts))
+		for i, t := range q.Texts {
+			ids[i], scores[i], masks[i] = t.ID, t.Score, int64(t.Mask)
+		}
+		scored = `SELECT * FROM unnest(` + arg(ids) + `::bigint[], ` + arg(scores) + `::float8[], ` + arg(masks) + `::bigint[]) AS t(id, score, mask)`
+	}
+	iv := arg(q.IndexVersion)
+	inSection := "0"
+	if q.Section != "" {
+		if p, ok := strings.CutSuffix(q.Section, "*"); ok {
+			inSection = `CASE WHEN s.canonical LIKE ` + arg(likeEscape(p)+"%") + ` ESCAPE '\' THEN 1 ELSE 0 END`
+		} else {
+			inSection = `CASE WHEN s.canonical = ` + arg(q.Section) + ` THEN 1 ELSE 0 END`
+		}
+	}
+	masks := make([]string, q.Clauses)
+	for i := range masks {
+		masks[i] = fmt.Sprintf(", MAX(sc.mask & %d) AS m%d", 1<<i, i)
+	}
+	// Lines are counted per document and section kind from the covering
+	// index alone (text_id, doc_id, kind); sections are joined only to
+	// match a section name, documents only once per document.
+	join, group := "", ""
+	if q.Section != "" {
+		join = ` LEFT JOIN search_sections s ON s.doc_id = l.doc_id AND s.ord = l.section`
+		group = ", 3"
+	} else {
+		inSection = "0"
+	}
+	exclude := ""
+	if len(q.Exclude) > 0 {
+		list, a := db.idsArg(q.Exclude, len(args)+1)
+		args = append(args, a)
+		exclude = ` AND a.doc_id NOT IN (SELECT doc_id FROM search_lines WHERE text_id IN ` + list + `)`
+	}
+	cols := ""
+	for i := range masks {
+		cols += fmt.Sprintf(", a.m%d", i)
+	}
+	query := `WITH sc AS MATERIALIZED (` + scored + `),
+		a AS (SELECT l.doc_id, l.kind, ` + inSection + ` AS in_section, MAX(sc.score) AS best, COUNT(*) AS n` + strings.Join(masks, "") + `
+			FROM sc JOIN search_lines l ON l.text_id = sc.id` + join + `
+			GROUP BY l.doc_id, l.kind` + group + `)
+		SELECT a.doc_id, d.sha256, a.kind, a.in_section, a.best, a.n` + cols + `
+		FROM a JOIN search_docs d ON d.id = a.doc_id AND d.index_version = ` + iv + `
+		WHERE 1 = 1` + exclude
+	rows, err := db.R.QueryContext(ctx, query, args...)
+	if err != nil {
+		return nil, fmt.Errorf("counting search hits: %w", err)
+	}
+	defer rows.Close()
+	var out []search.DocStat
+	bits := make([]int64, q.Clauses)
+	dest := make([]any, 0, 6+q.Clauses)
+	for rows.Next() {
+		var st search.DocStat
+		var in, kind int
+		dest = append(dest[:0], &st.DocID, &st.SHA256, &kind, &in, &st.Best, &st.Hits)
+		for i := range bits {
+			dest = append(dest, &bits[i])
+		}
+		if err := rows.Scan(dest...); err != nil {
+			return nil, err
+		}
+		st.InSection = in == 1
+		st.Kind = "none"
+		if kind > 0 && kind < len(sectionKinds) {
+			st.Kind = sectionKinds[kind]
+		}
+		for i, b := range bits {
+			if b != 0 {
+				st.Mask |= 1 << i
+			}
+		}
+		out = append(out, st)
+	}
+	return out, rows.Err()
+}
+
+// DocLines implements search.Index.
+func (db *DB) DocLines(ctx context.Context, docIDs, texts []int64) ([]search.LineRef, error) {
+	if len(docIDs) == 0 || len(texts) == 0 {
+		return nil, nil
+	}
+	docList, docArg := db.idsArg(docIDs, 1)
+	textList, textArg := db.idsArg(texts, 2)
+	rows, err := db.R.QueryContext(ctx, `SELECT l.doc_id, l.line, l.text_id, l.section,
+			COALESCE(s.name, ''), COALESCE(s.kind, ''), COALESCE(s.start_line, 0), COALESCE(s.end_line, 0)
+		FROM search_lines l
+		LEFT JOIN search_sections s ON s.doc_id = l.doc_id AND s.ord = l.section
+		WHERE l.doc_id IN `+docList+` AND l.text_id IN `+textList, docArg, textArg)
+	if err != nil {
+		return nil, fmt.Errorf("reading the lines of search hits: %w", err)
+	}
+	defer rows.Close()
+	var out []search.LineRef
+	for rows.Next() {
+		var r search.LineRef
+		if err := rows.Scan(&r.DocID, &r.N, &r.TextID, &r.Section.Ord, &r.Section.Name, &r.Section.Kind,
+			&r.Section.StartLine, &r.Section.EndLine); err != nil {
+			return nil, err
+		}
+		out = append(out, r)
+	}
+	return out, rows.Err()
+}
+
+// ContentFiles implements search.Index. The files of the packages' latest
+// versions come from an in-memory map of every indexed content to the
+// files holding it (see latestFiles); all versions are read each time.
+func (db *DB) ContentFiles(ctx context.Context, docIDs []int64, allVersions bool) ([]search.FileRow, error) {
+	if len(docIDs) == 0 {
+		return nil, nil
+	}
+	if !allVersions {
+		m, err := db.latestFiles(ctx)
+		if err != nil {
+			return nil, err
+		}
+		var out []search.FileRow
+		for _, id := range docIDs {
+			out = append(out, m[id]...)
+		}
+		return out, nil
+	}
+	list, ids := db.idsArg(docIDs, 1)
+	return db.contentFiles(ctx, `d.id IN `+list, ids)
+}
+
+var contentFilesQuery = `SELECT d.id, f.id, f.filename, v.id, v.number, p.latest_version = v.number,
+		p.id, p.name, p.machine_type, p.controller_type, p.platform
+	FROM search_docs d
+	JOIN files f ON f.sha256 = d.sha256
+	JOIN package_versions v ON v.id = f.version_id AND v.status = '` + string(catalog.StatusReady) + `'
+	JOIN search_versions sv ON sv.version_id = v.id AND sv.index_version = d.index_version
+	JOIN packages p ON p.id = v.package_id
+	WHERE `
+
+func (db *DB) contentFiles(ctx context.Context, where string, args ...any) ([]search.FileRow, error) {
+	rows, err := db.R.QueryContext(ctx, contentFilesQuery+where, args...)
+	if err != nil {
+		return nil, fmt.Errorf("listing files of search results: %w", err)
+	}
+	defer rows.Close()
+	var out []search.FileRow
+	for rows.Next() {
+		var r search.FileRow
+		if err := rows.Scan(&r.DocID, &r.FileID, &r.Filename, &r.VersionID, &r.Version, &r.Latest,
+			&r.PackageID, &r.PackageName, &r.Machine, &r.Controller, &r.Platform); err != nil {
+			return nil, err
+		}
+		out = append(out, r)
+	}
+	return out, rows.Err()
+}
+
+// latestFiles maps every indexed content to the files of packages' latest
+// versions holding it. Reading it from the tables for a query costs a few
+// lookups per file (8,900 files of 2,000 packages: hundreds of
+// milliseconds on SQLite), so it is kept in memory and read again whenever
+// a cheap signature of the tables it depends on changes: package count and
+// last change (uploads, edits, deletes), and the search entries of
+// versions (a version becomes searchable, or is reindexed).
+func (db *DB) latestFiles(ctx context.Context) (map[int64][]search.FileRow, error) {
+	var sig latestSignature
+	if err := db.R.QueryRowContext(ctx, `SELECT
+			(SELECT COUNT(*) FROM packages), (SELECT COALESCE(CAST(MAX(updated_at) AS TEXT), '') FROM packages),
+			(SELECT COUNT(*) FROM search_versions), (SELECT COALESCE(MAX(id), 0) FROM search_versions)`).
+		Scan(&sig.packages, &sig.changed, &sig.versions, &sig.lastVersion); err != nil {
+		return nil, err
+	}
+	c := &db.search.files
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.m != nil && c.sig == sig {
+		return c.m, nil
+	}
+	rows, err := db.contentFiles(ctx, `p.latest_version = v.number`)
+	if err != nil {
+		return nil, err
+	}
+	m := map[int64][]search.FileRow{}
+	for _, r := range rows {
+		m[r.DocID] = append(m[r.DocID], r)
+	}
+	c.m, c.sig = m, sig
+	return m, nil
+}
+
+// latestSignature changes whenever latestFiles may have.
+type latestSignature struct {
+	packages, versions, lastVersion int64
+	changed                         string
+}
+
+// latestFilesCache holds latestFiles' map (one per process).
+type latestFilesCache struct {
+	mu  sync.Mutex
+	sig latestSignature
+	m   map[int64][]search.FileRow
+}
+
+// ContextLines implements search.Index. The spans go as one parameter
+// (a JSON array on SQLite, arrays on PostgreSQL), so the statement stays
+// short however many hits a page shows.
+func (db *DB) ContextLines(ctx context.Context, spans []search.LineSpan) ([]search.ContextLine, error) {
+	if len(spans) == 0 {
+		return nil, nil
+	}
+	var q string
+	var args []any
+	if db.Dialect == SQLite {
+		triples := make([][3]int64, len(spans))
+		for i, s := range spans {
+			triples[i] = [3]int64{s.DocID, int64(s.From), int64(s.To)}
+		}
+		b, _ := json.Marshal(triples)
+		q = `WITH sp AS (SELECT json_extract(value, '$[0]') AS doc, json_extract(value, '$[1]') AS lo, json_extract(value, '$[2]') AS hi
+				FROM json_each($1))
+			SELECT DISTINCT l.doc_id, l.line, t.text FROM sp
+			JOIN search_lines l ON l.doc_id = sp.doc AND l.line BETWEEN sp.lo AND sp.hi
+			JOIN search_texts t ON t.id = l.text_id`
+		args = []any{string(b)}
+	} else {
+		docs, los, his := make([]int64, len(spans)), make([]int64, len(spans)), make([]int64, len(spans))
+		for i, s := range spans {
+			docs[i], los[i], his[i] = s.DocID, int64(s.From), int64(s.To)
+		}
+		q = `SELECT DISTINCT l.doc_id, l.line, t.text FROM unnest($1::bigint[], $2::bigint[], $3::bigint[]) AS sp(doc, lo, hi)
+			JOIN search_lines l ON l.doc_id = sp.doc AND l.line BETWEEN sp.lo AND sp.hi
+			JOIN search_texts t ON t.id = l.text_id`
+		args = []any{docs, los, his}
+	}
+	rows, err := db.R.QueryContext(ctx, q, args...)
+	if err != nil {
+		return nil, fmt.Errorf("reading context lines: %w", err)
+	}
+	defer rows.Close()
+	var out []search.ContextLine
+	for rows.Next() {
+		var c search.ContextLine
+		if err := rows.Scan(&c.DocID, &c.N, &c.Text); err != nil {
+			return nil, err
+		}
+		out = append(out, c)
+	}
+	return out, rows.Err()
+}
+
+// maxVecK is the most neighbours one sqlite-vec query returns.
+const maxVecK = 4096
+
+const sectionColumns = `s.doc_id, d.sha256, s.ord, s.name, s.kind, s.start_line, s.end_line, s.hash`
+
+func scanSection(sc interface{ Scan(...any) error }, extra ...any) (search.SectionCandidate, error) {
+	var c search.SectionCandidate
+	err := sc.Scan(append([]any{&c.DocID, &c.SHA256, &c.Ord, &c.Name, &c.Kind, &c.StartLine, &c.EndLine, &c.Hash}, extra...)...)
+	return c, err
+}
+
+// maxSectionRows bounds the sections one nearest-neighbour query returns:
+// an embedding shared by many identical sections expands to all of them.
+const maxSectionRows = 2000
+
+// NearestSections implements search.Index: the k nearest distinct section
+// embeddings, expanded to the sections of current documents that have
+// them, nearest first.
+func (db *DB) NearestSections(ctx context.Context, indexVersion string, vec []float32, k int) ([]search.SectionCandidate, error) {
+	b, err := db.backend(ctx)
+	if err != nil {
+		return nil, err
+	}
+	var ids []int64
+	vecs := map[int64][]float32{}
+	switch b.vectors {
+	case "sqlite-vec":
+		// vec0 allows no other ORDER BY than its own: the neighbours
+		// are ordered here (by distance, then id).
+		rows, err := db.R.QueryContext(ctx, `WITH knn AS (SELECT rowid, distance FROM search_vector_index WHERE embedding MATCH $1 AND k = $2)
+			SELECT knn.rowid, knn.distance, vv.embedding FROM knn JOIN search_vector_index vv ON vv.rowid = knn.rowid`,
+			encodeVector(vec), min(k, maxVecK))
+		if err != nil {
+			return nil, fmt.Errorf("nearest sections: %w", err)
+		}
+		dist := map[int64]float64{}
+		for rows.Next() {
+			var id int64
+			var d float64
+			var raw []byte
+			if err := rows.Scan(&id, &d, &raw); err != nil {
+				rows.Close()
+				return nil, err
+			}
+			ids = append(ids, id)
+			dist[id] = d
+			vecs[id] = decodeVector(raw)
+		}
+		rows.Close()
+		if err := rows.Err(); err != nil {
+			return nil, err
+		}
+		sort.Slice(ids, func(i, j int) bool {
+			if dist[ids[i]] != dist[ids[j]] {
+				return dist[ids[i]] < dist[ids[j]]
+			}
+			return ids[i] < ids[j]
+		})
+	case "pgvector":
+		err = db.withPgx(ctx, func(c *pgx.Conn) error {
+			return scanVectors(ctx, c, &ids, vecs, `SELECT id, embedding FROM search_vectors ORDER BY embedding_v <=> $1::vector LIMIT $2`, vectorLiteral(vec), k)
+		})
+	default:
+		var snap *vectorSnapshot
+		if snap, err = db.vectorCaches().sections.current(ctx, db); err == nil {
+			ids = snap.nearest(vec, k, vecs)
+		}
+	}
+	if err != nil {
+		return nil, fmt.Errorf("nearest sections: %w", err)
+	}
+	return db.sectionsOfVectors(ctx, indexVersion, ids, vecs)
+}
+
+// scanVectors reads (id, float4[]) rows on a pgx connection into ids and
+// vecs.
+func scanVectors(ctx context.Context, c *pgx.Conn, ids *[]int64, vecs map[int64][]float32, q string, args ...any) error {
+	rows, err := c.Query(ctx, q, args...)
+	if err != nil {
+		return err
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var id int64
+		var v []float32
+		if err := rows.Scan(&id, &v); err != nil {
+			return err
+		}
+		*ids = append(*ids, id)
+		vecs[id] = v
+	}
+	return rows.Err()
+}
+
+// sectionsOfVectors lists the sections of current documents that have the
+// given embeddings, in the order of ids (then by content and position),
+// at most maxSectionRows: an embedding shared by many identical sections
+// (a section untouched in a thousand posts derived from one template)
+// fills the budget early, and the rest is not read.
+func (db *DB) sectionsOfVectors(ctx context.Context, indexVersion string, ids []int64, vecs map[int64][]float32) ([]search.SectionCandidate, error) {
+	if len(ids) == 0 {
+		return nil, nil
+	}
+	stmt, err := db.R.PrepareContext(ctx, `SELECT `+sectionColumns+` FROM search_sections s
+		JOIN search_docs d ON d.id = s.doc_id AND d.index_version = $1
+		WHERE s.vector_id = $2`)
+	if err != nil {
+		return nil, err
+	}
+	defer stmt.Close()
+	var out []search.SectionCandidate
+	for _, id := range ids {
+		if len(out) >= maxSectionRows {
+			break
+		}
+		rows, err := stmt.QueryContext(ctx, indexVersion, id)
+		if err != nil {
+			return nil, err
+		}
+		var these []search.SectionCandidate
+		for rows.Next() {
+			c, err := scanSection(rows)
+			if err != nil {
+				rows.Close()
+				return nil, err
+			}
+			c.Vector = vecs[id]
+			these = append(these, c)
+		}
+		rows.Close()
+		if err := rows.Err(); err != nil {
+			return nil, err
+		}
+		sort.Slice(these, func(i, j int) bool {
+			if these[i].SHA256 != these[j].SHA256 {
+				return these[i].SHA256 < these[j].SHA256
+			}
+			return these[i].Ord < these[j].Ord
+		})
+		out = append(out, these[:min(len(these), maxSectionRows-len(out))]...)
+	}
+	return out, nil
+}
+
+// ExternalSectionVectors implements search.Index.
+func (db *DB) ExternalSectionVectors(ctx context.Context, indexVersion, model string) ([]search.SectionCandidate, error) {
+	var ids []int64
+	vecs := map[int64][]float32{}
+	var err error
+	if db.Dialect == Postgres {
+		err = db.withPgx(ctx, func(c *pgx.Conn) error {
+			return scanVectors(ctx, c, &ids, vecs, `SELECT vector_id, vector FROM search_external_vectors WHERE model = $1 ORDER BY vector_id`, model)
+		})
+	} else {
+		var rows *sql.Rows
+		rows, err = db.R.QueryContext(ctx, `SELECT vector_id, vector FROM search_external_vectors WHERE model = $1 ORDER BY vector_id`, model)
+		if err == nil {
+			for rows.Next() {
+				var id int64
+				var raw []byte
+				if err = rows.Scan(&id, &raw); err != nil {
+					break
+				}
+				ids = append(ids, id)
+				vecs[id] = decodeVector(raw)
+			}
+			rows.Close()
+			if err == nil {
+				err = rows.Err()
+			}
+		}
+	}
+	if err != nil {
+		return nil, fmt.Errorf("reading external section vectors: %w", err)
+	}
+	return db.sectionsOfVectors(ctx, indexVersion, ids, vecs)
+}
+
+// Section implements search.Index.
+func (db *DB) Section(ctx context.Context, indexVersion, sha string, ord int) (search.SectionCandidate, error) {
+	var vid int64
+	var c search.SectionCandidate
+	err := db.R.QueryRowContext(ctx, `SELECT s.vector_id, `+sectionColumns+` FROM search_sections s
+		JOIN search_docs d ON d.id = s.doc_id WHERE d.index_version = $1 AND d.sha256 = $2 AND s.ord = $3`, indexVersion, sha, ord).
+		Scan(&vid, &c.DocID, &c.SHA256, &c.Ord, &c.Name, &c.Kind, &c.StartLine, &c.EndLine, &c.Hash)
+	if errors.Is(err, sql.ErrNoRows) {
+		return c, search.ErrNotIndexed
+	}
+	if err != nil {
+		return c, err
+	}
+	if db.Dialect == Postgres {
+		err = db.withPgx(ctx, func(conn *pgx.Conn) error {
+			return conn.QueryRow(ctx, `SELECT embedding FROM search_vectors WHERE id = $1`, vid).Scan(&c.Vector)
+		})
+	} else {
+		var raw []byte
+		err = db.R.QueryRowContext(ctx, `SELECT embedding FROM search_vector_index WHERE rowid = $1`, vid).Scan(&raw)
+		c.Vector = decodeVector(raw)
+	}
+	return c, err
+}
+
+const versionRowColumns = `sv.id, sv.version_id, p.id, p.name, v.number, p.latest_version = v.number, p.machine_type, p.controller_type, sv.signature`
+
+const versionJoinPackages = `JOIN packages p ON p.id = v.package_id`
+
+const versionRowFrom = ` FROM search_versions sv
+	JOIN package_versions v ON v.id = sv.version_id
+	` + versionJoinPackages
+
+func scanVersionRow(sc interface{ Scan(...any) error }, extra ...any) (search.VersionRow, int64, error) {
+	var r search.VersionRow
+	var id int64
+	var sig []byte
+	err := sc.Scan(append([]any{&id, &r.VersionID, &r.PackageID, &r.PackageName, &r.Version, &r.Latest, &r.Machine, &r.Controller, &sig}, extra...)...)
+	r.Signature = search.DecodeSignature(sig)
+	return r, id, err
+}
+
+// VersionIndex implements search.Index.
+func (db *DB) VersionIndex(ctx context.Context, versionID string) (search.VersionRow, error) {
+	if !validID(versionID) {
+		return search.VersionRow{}, search.ErrNotIndexed
+	}
+	rows, err := db.versionRows(ctx, versionRowFrom+` WHERE sv.version_id = $1`, versionID)
+	if err != nil {
+		return search.VersionRow{}, err
+	}
+	if len(rows) == 0 {
+		return search.VersionRow{}, search.ErrNotIndexed
+	}
+	return rows[0], nil
+}
+
+// NearestVersions implements search.Index.
+func (db *DB) NearestVersions(ctx context.Context, vec []float32, k int) ([]search.VersionRow, error) {
+	b, err := db.backend(ctx)
+	if err != nil {
+		return nil, err
+	}
+	switch b.vectors {
+	case "sqlite-vec":
+		k = min(k, maxVecK)
+		return db.versionRows(ctx, ` FROM (SELECT rowid, distance FROM search_version_vectors WHERE embedding MATCH $1 AND k = $2) knn
+			JOIN search_versions sv ON sv.id = knn.rowid
+			JOIN package_versions v ON v.id = sv.version_id
+			`+versionJoinPackages, encodeVector(vec), k)
+	case "pgvector":
+		return db.versionRows(ctx, versionRowFrom+` ORDER BY sv.embedding_v <=> $1::vector LIMIT $2`, vectorLiteral(vec), k)
+	default:
+		snap, err := db.vectorCaches().versions.current(ctx, db)
+		if err != nil {
+			return nil, fmt.Errorf("nearest versions: %w", err)
+		}
+		ids := snap.nearest(vec, k, map[int64][]float32{})
+		if len(ids) == 0 {
+			return nil, nil
+		}
+		list, arg := db.idsArg(ids, 1)
+		// internal/search orders them by exact similarity.
+		return db.versionRows(ctx, versionRowFrom+` WHERE sv.id IN `+list, arg)
+	}
+}
+
+// VersionsSharingBands implements search.Index.
+func (db *DB) VersionsSharingBands(ctx context.Context, bands []int64, excludeVersionID string) ([]search.VersionRow, error) {
+	if len(bands) == 0 {
+		return nil, nil
+	}
+	ph := make([]string, len(bands))
+	args := []any{excludeVersionID}
+	for i, band := range bands {
+		ph[i] = "$" + strconv.Itoa(i+2)
+		args = append(args, band)
+	}
+	return db.versionRows(ctx, versionRowFrom+` WHERE sv.version_id <> $1
+		AND sv.id IN (SELECT version_row FROM search_version_bands WHERE band IN (`+strings.Join(ph, ",")+`))`, args...)
+}
+
+// versionRows reads version entries with their vectors (from the vec0
+// table on SQLite, the float4[] column on PostgreSQL).
+func (db *DB) versionRows(ctx context.Context, from string, args ...any) ([]search.VersionRow, error) {
+	var out []search.VersionRow
+	keep := func(r search.VersionRow) { out = append(out, r) }
+	if db.Dialect == SQLite {
+		// The vectors live in the vec0 table: join it after the packages.
+		from = strings.Replace(from, versionJoinPackages, versionJoinPackages+" LEFT JOIN search_version_vectors vv ON vv.rowid = sv.id", 1)
+		rows, err := db.R.QueryContext(ctx, `SELECT `+versionRowColumns+`, COALESCE(vv.embedding, x'')`+from, args...)
+		if err != nil {
+			return nil, fmt.Errorf("reading version index: %w", err)
+		}
+		defer rows.Close()
+		for rows.Next() {
+			var raw []byte
+			r, _, err := scanVersionRow(rows, &raw)
+			if err != nil {
+				return nil, err
+			}
+			r.Vector = decodeVector(raw)
+			keep(r)
+		}
+		if err := rows.Err(); err != nil {
+			return nil, err
+		}
+	} else {
+		err := db.withPgx(ctx, func(c *pgx.Conn) error {
+			rows, err := c.Query(ctx, `SELECT `+versionRowColumns+`, sv.embedding`+from, args...)
+			if err != nil {
+				return err
+			}
+			defer rows.Close()
+			for rows.Next() {
+				var emb []float32
+				r, _, err := scanVersionRow(rows, &emb)
+				if err != nil {
+					return err
+				}
+				r.Vector = emb
+				keep(r)
+			}
+			return rows.Err()
+		})
+		if err != nil {
+			return nil, fmt.Errorf("reading version index: %w", err)
+		}
+	}
+	return out, nil
+}
+
+// nearest returns the ids of the k vectors most like vec (cosine, ties by
+// id), putting their vectors in out.
+func (s *vectorSnapshot) nearest(vec []float32, k int, out map[int64][]float32) []int64 {
+	top := newTopK(k)
+	for i, v := range s.vecs {
+		top.add(search.Cosine(vec, v), "", int(s.ids[i]), i)
+	}
+	ids := make([]int64, 0, k)
+	for _, it := range top.items() {
+		i := it.(int)
+		ids = append(ids, s.ids[i])
+		out[s.ids[i]] = s.vecs[i]
+	}
+	return ids
+}
+
+// topK keeps the k items of highest score (ties by key), for exact scans.
+type topK struct {
+	k    int
+	list []scored
+}
+
+type scored struct {
+	score float64
+	key   string
+	n     int
+	item  any
+}
+
+func newTopK(k int) *topK { return &topK{k: k} }
+
+func (t *topK) less(a, b scored) bool {
+	if a.score != b.score {
+		return a.score > b.score
+	}
+	if a.key != b.key {
+		return a.key < b.key
+	}
+	return a.n < b.n
+}
+
+func (t *topK) add(score float64, key string, n int, item any) {
+	s := scored{score, key, n, item}
+	if len(t.list) == t.k && !t.less(s, t.list[len(t.list)-1]) {
+		return
+	}
+	i := sort.Search(len(t.list), func(i int) bool { return t.less(s, t.list[i]) })
+	t.list = append(t.list, scored{})
+	copy(t.list[i+1:], t.list[i:])
+	t.list[i] = s
+	if len(t.list) > t.k {
+		t.list = t.list[:t.k]
+	}
+}
+
+func (t *topK) items() []any {
+	out := make([]any, len(t.list))
+	for i, s := range t.list {
+		out[i] = s.item
+	}
+	return out
+}

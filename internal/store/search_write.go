@@ -1,0 +1,598 @@
+package store
+
+import (
+	"context"
+	"crypto/sha256"
+	"database/sql"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"slices"
+	"sort"
+	"strconv"
+	"strings"
+
+	"github.com/jackc/pgx/v5"
+
+	"github.com/veripost/veripost/internal/catalog"
+	"github.com/veripost/veripost/internal/search"
+)
+
+// Writing the search index. A document is stored once per content; its
+// lines point at distinct analysed lines (search_texts) and its sections at
+// distinct vectors (search_vectors), so the many posts derived from one
+// template share most rows. Rows no document uses any more are collected
+// when documents go (gcSearch).
+
+// searchLock serialises writes to the shared search rows on PostgreSQL
+// (taken after any per-content locks, so the order is always content
+// locks, then this one). SQLite's single writer needs none.
+const searchLock = `SELECT pg_advisory_xact_lock(hashtext('veripost:search-index'))`
+
+// sectionKinds are the codes of search_lines.kind.
+var sectionKinds = []string{"none", search.SectionSystem, search.SectionTemplate, search.SectionCalc, search.SectionUser}
+
+// kindCode is the code of the kind of the section a line is in.
+func kindCode(d *search.Document, l search.Line) int16 {
+	if l.Section < 0 || l.Section >= len(d.Sections) {
+		return 0
+	}
+	for i, k := range sectionKinds {
+		if k == d.Sections[l.Section].Kind {
+			return int16(i)
+		}
+	}
+	return 0
+}
+
+// textKey identifies an analysed line by everything stored of it.
+func textKey(l search.Line) string {
+	h := sha256.New()
+	for _, part := range []string{strconv.Itoa(l.Class), l.Text, l.Output, joinTerms(l.Words), joinTerms(l.Prose),
+		joinTerms(l.Parts), joinTerms(l.Defs), joinTerms(l.Sets)} {
+		h.Write([]byte(part))
+		h.Write([]byte{0})
+	}
+	return hex.EncodeToString(h.Sum(nil)[:20])
+}
+
+// vectorKey identifies a section's embedding: its bytes, under an index
+// version (the embedding of the same bytes may change with it).
+func vectorKey(indexVersion, sectionHash string) string { return indexVersion + ":" + sectionHash }
+
+// StoredDocs implements search.Store.
+func (db *DB) StoredDocs(ctx context.Context, indexVersion string, shas []string) (map[string]search.DocSummary, error) {
+	out := map[string]search.DocSummary{}
+	if len(shas) == 0 {
+		return out, nil
+	}
+	ph, args := inList(2, shas)
+	rows, err := db.SQL.QueryContext(ctx, `SELECT sha256, kind, vector, signature FROM search_docs
+		WHERE index_version = $1 AND sha256 IN (`+ph+`)`, append([]any{indexVersion}, args...)...)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var sha string
+		var s search.DocSummary
+		var vec, sig []byte
+		if err := rows.Scan(&sha, &s.Kind, &vec, &sig); err != nil {
+			return nil, err
+		}
+		s.Vector, s.Signature = decodeVector(vec), search.DecodeSignature(sig)
+		out[sha] = s
+	}
+	return out, rows.Err()
+}
+
+// SaveDocs implements search.Store.
+func (db *DB) SaveDocs(ctx context.Context, indexVersion string, docs []search.Document, model string, ext []search.ExternalVector) error {
+	extBy := map[string][]search.ExternalVector{}
+	for _, e := range ext {
+		extBy[e.SHA256] = append(extBy[e.SHA256], e)
+	}
+	sort.Slice(docs, func(i, j int) bool { return docs[i].SHA256 < docs[j].SHA256 }) // lock order
+	if db.Dialect == Postgres {
+		return db.saveDocsPostgres(ctx, indexVersion, docs, model, extBy)
+	}
+	return db.InTx(ctx, func(tx *sql.Tx) error {
+		w, err := newSQLiteWriter(ctx, tx)
+		if err != nil {
+			return err
+		}
+		defer w.close()
+		for _, d := range docs {
+			docID, ok, err := db.insertDoc(ctx, tx, indexVersion, d)
+			if err != nil {
+				return err
+			}
+			if !ok {
+				continue
+			}
+			for _, l := range d.Lines {
+				textID, err := w.text(ctx, l)
+				if err != nil {
+					return fmt.Errorf("indexing line %d of %s: %w", l.N, d.SHA256, err)
+				}
+				if _, err := w.line.ExecContext(ctx, docID, l.N, textID, l.Section, kindCode(&d, l)); err != nil {
+					return err
+				}
+			}
+			vectorIDs := make([]int64, len(d.Sections))
+			for ord, s := range d.Sections {
+				if vectorIDs[ord], err = w.vector(ctx, vectorKey(indexVersion, s.Hash), s.Vector); err != nil {
+					return err
+				}
+				if _, err := w.section.ExecContext(ctx, docID, ord, s.Name, s.Canonical, s.Kind, s.StartLine, s.EndLine, s.Hash, vectorIDs[ord]); err != nil {
+					return err
+				}
+			}
+			for _, e := range extBy[d.SHA256] {
+				if e.Ord < 0 || e.Ord >= len(vectorIDs) {
+					continue
+				}
+				if _, err := tx.ExecContext(ctx, `INSERT INTO search_external_vectors (vector_id, model, vector) VALUES ($1, $2, $3)
+					ON CONFLICT DO NOTHING`, vectorIDs[e.Ord], model, encodeVector(e.Vector)); err != nil {
+					return err
+				}
+			}
+		}
+		return nil
+	})
+}
+
+// sqliteWriter holds the prepared statements of one SaveDocs transaction
+// (reused row after row, which keeps bulk writes linear on SQLite).
+type sqliteWriter struct {
+	findText, addText, terms, trigrams, line *sql.Stmt
+	findVector, addVector, vecIndex, section *sql.Stmt
+	texts                                    map[string]int64 // key → id, within this transaction
+}
+
+func newSQLiteWriter(ctx context.Context, tx *sql.Tx) (*sqliteWriter, error) {
+	w := &sqliteWriter{texts: map[string]int64{}}
+	for _, s := range []struct {
+		dst **sql.Stmt
+		q   string
+	}{
+		{&w.findText, `SELECT id FROM search_texts WHERE hash = $1`},
+		{&w.addText, `INSERT INTO search_texts (hash, class, text, output, words, prose, parts, defs, sets)
+			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) RETURNING id`},
+		{&w.terms, `INSERT INTO search_terms (rowid, words, prose, parts) VALUES ($1, $2, $3, $4)`},
+		{&w.trigrams, `INSERT INTO search_trigrams (rowid, text, output) VALUES ($1, $2, $3)`},
+		{&w.line, `INSERT INTO search_lines (doc_id, line, text_id, section, kind) VALUES ($1, $2, $3, $4, $5)`},
+		{&w.findVector, `SELECT id FROM search_vectors WHERE key = $1`},
+		{&w.addVector, `INSERT INTO search_vectors (key) VALUES ($1) RETURNING id`},
+		{&w.vecIndex, `INSERT INTO search_vector_index (rowid, embedding) VALUES ($1, $2)`},
+		{&w.section, `INSERT INTO search_sections (doc_id, ord, name, canonical, kind, start_line, end_line, hash, vector_id)
+			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)`},
+	} {
+		st, err := tx.PrepareContext(ctx, s.q)
+		if err != nil {
+			w.close()
+			return nil, err
+		}
+		*s.dst = st
+	}
+	return w, nil
+}
+
+func (w *sqliteWriter) close() {
+	for _, st := range []*sql.Stmt{w.findText, w.addText, w.terms, w.trigrams, w.line, w.findVector, w.addVector, w.vecIndex, w.section} {
+		if st != nil {
+			st.Close()
+		}
+	}
+}
+
+// text returns the id of l's analysed line, adding it (and its FTS rows)
+// when it is new.
+func (w *sqliteWriter) text(ctx context.Context, l search.Line) (int64, error) {
+	key := textKey(l)
+	if id, ok := w.texts[key]; ok {
+		return id, nil
+	}
+	var id int64
+	err := w.findText.QueryRowContext(ctx, key).Scan(&id)
+	if errors.Is(err, sql.ErrNoRows) {
+		words, prose, parts := joinTerms(l.Words), joinTerms(l.Prose), joinTerms(l.Parts)
+		if err = w.addText.QueryRowContext(ctx, key, l.Class, l.Text, l.Output, words, prose, parts,
+			joinTerms(l.Defs), joinTerms(l.Sets)).Scan(&id); err != nil {
+			return 0, err
+		}
+		if words != "" || prose != "" || parts != "" {
+			if _, err := w.terms.ExecContext(ctx, id, words, prose, parts); err != nil {
+				return 0, err
+			}
+		}
+		_, err = w.trigrams.ExecContext(ctx, id, l.Text, l.Output)
+	}
+	if err != nil {
+		return 0, err
+	}
+	w.texts[key] = id
+	return id, nil
+}
+
+// vector returns the id of a section embedding, adding it when it is new.
+func (w *sqliteWriter) vector(ctx context.Context, key string, vec []float32) (int64, error) {
+	var id int64
+	err := w.findVector.QueryRowContext(ctx, key).Scan(&id)
+	if errors.Is(err, sql.ErrNoRows) {
+		if err = w.addVector.QueryRowContext(ctx, key).Scan(&id); err != nil {
+			return 0, err
+		}
+		if len(vec) != search.Dims {
+			vec = make([]float32, search.Dims)
+		}
+		_, err = w.vecIndex.ExecContext(ctx, id, encodeVector(vec))
+	}
+	return id, err
+}
+
+// insertDoc adds a document's row unless it is stored already or no file
+// holds its content any more (deleted while it was being built).
+func (db *DB) insertDoc(ctx context.Context, tx *sql.Tx, indexVersion string, d search.Document) (int64, bool, error) {
+	var id int64
+	err := tx.QueryRowContext(ctx, `INSERT INTO search_docs (sha256, index_version, kind, line_count, bytes, vector, signature, created_at)
+		SELECT $1, $2, $3, $4, $5, $6, $7, $8 WHERE EXISTS (SELECT 1 FROM files WHERE sha256 = $1)
+		ON CONFLICT (sha256, index_version) DO NOTHING RETURNING id`,
+		d.SHA256, indexVersion, d.Kind, d.LineCount, d.Bytes, encodeVector(d.Vector), search.EncodeSignature(d.Signature), now()).Scan(&id)
+	if errors.Is(err, sql.ErrNoRows) {
+		return 0, false, nil // stored meanwhile by another upload, or deleted
+	}
+	return id, err == nil, err
+}
+
+// saveDocsPostgres writes documents in one transaction: new analysed lines
+// in one INSERT … SELECT FROM unnest per document, the document's lines and
+// sections with COPY.
+func (db *DB) saveDocsPostgres(ctx context.Context, indexVersion string, docs []search.Document, model string, extBy map[string][]search.ExternalVector) error {
+	b, err := db.backend(ctx)
+	if err != nil {
+		return err
+	}
+	return db.withPgx(ctx, func(c *pgx.Conn) error {
+		return pgx.BeginFunc(ctx, c, func(tx pgx.Tx) error {
+			// Content locks first, in the order lockContents takes them.
+			shas := make([]string, len(docs))
+			for i, d := range docs {
+				shas[i] = d.SHA256
+			}
+			slices.Sort(shas)
+			for _, sha := range slices.Compact(shas) {
+				if _, err := tx.Exec(ctx, `SELECT pg_advisory_xact_lock(hashtextextended($1, 0))`, "blob:"+sha); err != nil {
+					return err
+				}
+			}
+			if _, err := tx.Exec(ctx, searchLock); err != nil {
+				return err
+			}
+			for _, d := range docs {
+				var docID int64
+				err := tx.QueryRow(ctx, `INSERT INTO search_docs (sha256, index_version, kind, line_count, bytes, vector, signature, created_at)
+					SELECT $1, $2, $3, $4, $5, $6, $7, $8 WHERE EXISTS (SELECT 1 FROM files WHERE sha256 = $1)
+					ON CONFLICT (sha256, index_version) DO NOTHING RETURNING id`,
+					d.SHA256, indexVersion, d.Kind, d.LineCount, d.Bytes, encodeVector(d.Vector), search.EncodeSignature(d.Signature), now()).Scan(&docID)
+				if errors.Is(err, pgx.ErrNoRows) {
+					continue
+				}
+				if err != nil {
+					return err
+				}
+				textIDs, err := pgTexts(ctx, tx, d.Lines)
+				if err != nil {
+					return fmt.Errorf("indexing the lines of %s: %w", d.SHA256, err)
+				}
+				lines := make([][]any, len(d.Lines))
+				for i, l := range d.Lines {
+					lines[i] = []any{docID, l.N, textIDs[i], l.Section, kindCode(&d, l)}
+				}
+				if _, err := tx.CopyFrom(ctx, pgx.Identifier{"search_lines"}, []string{"doc_id", "line", "text_id", "section", "kind"},
+					pgx.CopyFromRows(lines)); err != nil {
+					return fmt.Errorf("indexing the lines of %s: %w", d.SHA256, err)
+				}
+				secs := make([][]any, len(d.Sections))
+				vectorIDs := make([]int64, len(d.Sections))
+				for i, s := range d.Sections {
+					if vectorIDs[i], err = pgVector(ctx, tx, vectorKey(indexVersion, s.Hash), s.Vector, b.vectors == "pgvector"); err != nil {
+						return err
+					}
+					secs[i] = []any{docID, i, s.Name, s.Canonical, s.Kind, s.StartLine, s.EndLine, s.Hash, vectorIDs[i]}
+				}
+				if _, err := tx.CopyFrom(ctx, pgx.Identifier{"search_sections"},
+					[]string{"doc_id", "ord", "name", "canonical", "kind", "start_line", "end_line", "hash", "vector_id"},
+					pgx.CopyFromRows(secs)); err != nil {
+					return err
+				}
+				for _, e := range extBy[d.SHA256] {
+					if e.Ord < 0 || e.Ord >= len(vectorIDs) {
+						continue
+					}
+					if _, err := tx.Exec(ctx, `INSERT INTO search_external_vectors (vector_id, model, vector) VALUES ($1, $2, $3)
+						ON CONFLICT DO NOTHING`, vectorIDs[e.Ord], model, e.Vector); err != nil {
+						return err
+					}
+				}
+			}
+			return nil
+		})
+	})
+}
+
+// pgTexts returns the ids of the lines' analysed texts, adding the new ones
+// in one statement.
+func pgTexts(ctx context.Context, tx pgx.Tx, lines []search.Line) ([]int64, error) {
+	keys := make([]string, len(lines))
+	byKey := map[string]int64{}
+	for i, l := range lines {
+		keys[i] = textKey(l)
+		byKey[keys[i]] = 0
+	}
+	distinct := make([]string, 0, len(byKey))
+	for k := range byKey {
+		distinct = append(distinct, k)
+	}
+	rows, err := tx.Query(ctx, `SELECT hash, id FROM search_texts WHERE hash = ANY($1)`, distinct)
+	if err != nil {
+		return nil, err
+	}
+	for rows.Next() {
+		var k string
+		var id int64
+		if err := rows.Scan(&k, &id); err != nil {
+			rows.Close()
+			return nil, err
+		}
+		byKey[k] = id
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	var cols [9][]any
+	added := map[string]bool{}
+	for i, l := range lines {
+		k := keys[i]
+		if byKey[k] != 0 || added[k] {
+			continue
+		}
+		added[k] = true
+		for j, v := range []any{k, int16(l.Class), l.Text, l.Output, joinTerms(l.Words), joinTerms(l.Prose),
+			joinTerms(l.Parts), joinTerms(l.Defs), joinTerms(l.Sets)} {
+			cols[j] = append(cols[j], v)
+		}
+	}
+	if len(added) > 0 {
+		strs := func(vs []any) []string {
+			out := make([]string, len(vs))
+			for i, v := range vs {
+				out[i] = v.(string)
+			}
+			return out
+		}
+		classes := make([]int16, len(cols[1]))
+		for i, v := range cols[1] {
+			classes[i] = v.(int16)
+		}
+		rows, err := tx.Query(ctx, `INSERT INTO search_texts (hash, class, text, output, words, prose, parts, defs, sets)
+			SELECT * FROM unnest($1::text[], $2::smallint[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[], $8::text[], $9::text[])
+			RETURNING hash, id`,
+			strs(cols[0]), classes, strs(cols[2]), strs(cols[3]), strs(cols[4]), strs(cols[5]), strs(cols[6]), strs(cols[7]), strs(cols[8]))
+		if err != nil {
+			return nil, err
+		}
+		for rows.Next() {
+			var k string
+			var id int64
+			if err := rows.Scan(&k, &id); err != nil {
+				rows.Close()
+				return nil, err
+			}
+			byKey[k] = id
+		}
+		rows.Close()
+		if err := rows.Err(); err != nil {
+			return nil, err
+		}
+	}
+	ids := make([]int64, len(lines))
+	for i, k := range keys {
+		ids[i] = byKey[k]
+	}
+	return ids, nil
+}
+
+// pgVector returns the id of a section embedding, adding it when it is new.
+func pgVector(ctx context.Context, tx pgx.Tx, key string, vec []float32, pgvector bool) (int64, error) {
+	var id int64
+	err := tx.QueryRow(ctx, `SELECT id FROM search_vectors WHERE key = $1`, key).Scan(&id)
+	if !errors.Is(err, pgx.ErrNoRows) {
+		return id, err
+	}
+	if len(vec) != search.Dims {
+		vec = make([]float32, search.Dims)
+	}
+	if pgvector {
+		err = tx.QueryRow(ctx, `INSERT INTO search_vectors (key, embedding, embedding_v) VALUES ($1, $2, $2::real[]::vector) RETURNING id`, key, vec).Scan(&id)
+	} else {
+		err = tx.QueryRow(ctx, `INSERT INTO search_vectors (key, embedding) VALUES ($1, $2) RETURNING id`, key, vec).Scan(&id)
+	}
+	return id, err
+}
+
+// SaveVersionIndex implements search.Store. It also drops documents of the
+// version's contents stored under an older index version that no indexed
+// version uses any more (after a reindex).
+func (db *DB) SaveVersionIndex(ctx context.Context, v search.VersionIndex) error {
+	if !validID(v.VersionID) {
+		return nil
+	}
+	b, err := db.backend(ctx)
+	if err != nil {
+		return err
+	}
+	return db.InTx(ctx, func(tx *sql.Tx) error {
+		if db.Dialect == Postgres {
+			if _, err := tx.ExecContext(ctx, searchLock); err != nil {
+				return err
+			}
+		}
+		if _, err := tx.ExecContext(ctx, `DELETE FROM search_versions WHERE version_id = $1`, v.VersionID); err != nil {
+			return err
+		}
+		var id int64
+		var err error
+		if db.Dialect == SQLite {
+			err = tx.QueryRowContext(ctx, `INSERT INTO search_versions (version_id, index_version, signature)
+				SELECT $1, $2, $3 WHERE EXISTS (SELECT 1 FROM package_versions WHERE id = $1) RETURNING id`,
+				v.VersionID, v.IndexVersion, search.EncodeSignature(v.Signature)).Scan(&id)
+		} else {
+			vecCol, vecVal := "", ""
+			if b.vectors == "pgvector" {
+				vecCol, vecVal = ", embedding_v", ", $4::real[]::vector"
+			}
+			err = tx.QueryRowContext(ctx, `INSERT INTO search_versions (version_id, index_version, signature, embedding`+vecCol+`)
+				SELECT $1, $2, $3, $4::real[]`+vecVal+` WHERE EXISTS (SELECT 1 FROM package_versions WHERE id = $1) RETURNING id`,
+				v.VersionID, v.IndexVersion, search.EncodeSignature(v.Signature), pgArray(v.Vector)).Scan(&id)
+		}
+		if errors.Is(err, sql.ErrNoRows) {
+			return nil // the version was deleted meanwhile
+		}
+		if err != nil {
+			return err
+		}
+		if db.Dialect == SQLite {
+			if _, err := tx.ExecContext(ctx, `INSERT INTO search_version_vectors (rowid, embedding) VALUES ($1, $2)`, id, encodeVector(v.Vector)); err != nil {
+				return err
+			}
+		}
+		for _, band := range v.Bands {
+			if _, err := tx.ExecContext(ctx, `INSERT INTO search_version_bands (band, version_row) VALUES ($1, $2) ON CONFLICT DO NOTHING`, band, id); err != nil {
+				return err
+			}
+		}
+		return db.gcSearch(ctx, tx, `SELECT id FROM search_docs WHERE index_version <> $2
+			AND sha256 IN (SELECT sha256 FROM files WHERE version_id = $1)
+			AND NOT EXISTS (SELECT 1 FROM files f JOIN search_versions sv ON sv.version_id = f.version_id
+				WHERE f.sha256 = search_docs.sha256 AND sv.index_version = search_docs.index_version)`, v.VersionID, v.IndexVersion)
+	})
+}
+
+// pgArray is a float4[] literal ("{0.1,0.2}") for database/sql.
+func pgArray(v []float32) string {
+	var b strings.Builder
+	b.WriteByte('{')
+	for i, x := range v {
+		if i > 0 {
+			b.WriteByte(',')
+		}
+		b.WriteString(strconv.FormatFloat(float64(x), 'g', -1, 32))
+	}
+	b.WriteByte('}')
+	return b.String()
+}
+
+// pruneSearchContents removes the search documents (every index version)
+// of those contents no file holds any more. The caller holds their content
+// locks.
+func (db *DB) pruneSearchContents(ctx context.Context, tx *sql.Tx, shas []string) error {
+	if len(shas) == 0 {
+		return nil
+	}
+	if db.Dialect == Postgres {
+		if _, err := tx.ExecContext(ctx, searchLock); err != nil {
+			return err
+		}
+	}
+	list, args := inList(1, shas)
+	return db.gcSearch(ctx, tx, `SELECT d.id FROM search_docs d WHERE d.sha256 IN (`+list+`)
+		AND NOT EXISTS (SELECT 1 FROM files f WHERE f.sha256 = d.sha256)`, args...)
+}
+
+// gcSearch deletes the documents docsQuery selects, with their lines and
+// sections, and then the analysed lines and vectors no document uses any
+// more (SQLite's FTS5 and vec0 rows go by trigger).
+func (db *DB) gcSearch(ctx context.Context, tx *sql.Tx, docsQuery string, args ...any) error {
+	ids, err := queryIDs(ctx, tx, docsQuery, args...)
+	if err != nil || len(ids) == 0 {
+		return err
+	}
+	list, arg := db.idsArg(ids, 1)
+	texts, err := queryIDs(ctx, tx, `SELECT DISTINCT text_id FROM search_lines WHERE doc_id IN `+list, arg)
+	if err != nil {
+		return err
+	}
+	vectors, err := queryIDs(ctx, tx, `SELECT DISTINCT vector_id FROM search_sections WHERE doc_id IN `+list, arg)
+	if err != nil {
+		return err
+	}
+	if _, err := tx.ExecContext(ctx, `DELETE FROM search_docs WHERE id IN `+list, arg); err != nil {
+		return err
+	}
+	if len(texts) > 0 {
+		list, arg := db.idsArg(texts, 1)
+		if _, err := tx.ExecContext(ctx, `DELETE FROM search_texts WHERE id IN `+list+`
+			AND NOT EXISTS (SELECT 1 FROM search_lines l WHERE l.text_id = search_texts.id)`, arg); err != nil {
+			return fmt.Errorf("collecting unused search lines: %w", err)
+		}
+	}
+	if len(vectors) > 0 {
+		list, arg := db.idsArg(vectors, 1)
+		if _, err := tx.ExecContext(ctx, `DELETE FROM search_vectors WHERE id IN `+list+`
+			AND NOT EXISTS (SELECT 1 FROM search_sections s WHERE s.vector_id = search_vectors.id)`, arg); err != nil {
+			return fmt.Errorf("collecting unused section vectors: %w", err)
+		}
+	}
+	return nil
+}
+
+func queryIDs(ctx context.Context, tx *sql.Tx, q string, args ...any) ([]int64, error) {
+	rows, err := tx.QueryContext(ctx, q, args...)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []int64
+	for rows.Next() {
+		var id int64
+		if err := rows.Scan(&id); err != nil {
+			return nil, err
+		}
+		out = append(out, id)
+	}
+	return out, rows.Err()
+}
+
+// VersionsToIndexForSearch lists ready versions without a search index
+// entry of this index version (for reindex), oldest first.
+func (db *DB) VersionsToIndexForSearch(ctx context.Context, indexVersion string) ([]string, error) {
+	rows, err := db.R.QueryContext(ctx, `SELECT v.id FROM package_versions v
+		WHERE v.status = $2 AND NOT EXISTS (SELECT 1 FROM search_versions sv WHERE sv.version_id = v.id AND sv.index_version = $1)
+		ORDER BY v.uploaded_at, v.id`, indexVersion, string(catalog.StatusReady))
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var ids []string
+	for rows.Next() {
+		var id string
+		if err := rows.Scan(&id); err != nil {
+			return nil, err
+		}
+		ids = append(ids, id)
+	}
+	return ids, rows.Err()
+}
+
+// SearchIndexProgress counts the versions (not failed) both parsed by
+// parserVersion and indexed for search under indexVersion, of all.
+func (db *DB) SearchIndexProgress(ctx context.Context, parserVersion, indexVersion string) (done, total int, err error) {
+	err = db.R.QueryRowContext(ctx, `SELECT
+			COALESCE(SUM(CASE WHEN v.parser_version = $1 AND EXISTS (SELECT 1 FROM search_versions sv
+				WHERE sv.version_id = v.id AND sv.index_version = $2) THEN 1 ELSE 0 END), 0),
+			COUNT(*)
+		FROM package_versions v WHERE v.status <> $3`, parserVersion, indexVersion, string(catalog.StatusError)).Scan(&done, &total)
+	return done, total, err
+}
