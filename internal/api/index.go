@@ -47,6 +47,7 @@ func (h *handlers) registerIndex(api huma.API) {
 		OperationID: "symbol-usage", Method: http.MethodGet, Path: Prefix + "/symbols/{name}",
 		Summary: "Definitions and references of an attribute or section across all packages, grouped by package, paged", Tags: tags, Errors: []int{400},
 	}, h.symbol)
+	h.registerSymbolNames(api)
 	huma.Register(api, huma.Operation{
 		OperationID: "library-packages", Method: http.MethodGet, Path: Prefix + "/libraries/{sha256}/packages",
 		Summary: "Packages whose latest version holds a file with exactly this content, newest first, paged", Tags: tags, Errors: []int{400, 422},

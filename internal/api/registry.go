@@ -6,6 +6,7 @@ import (
 
 	"github.com/danielgtaylor/huma/v2"
 
+	"github.com/veripost/veripost/internal/auth"
 	"github.com/veripost/veripost/internal/registry"
 )
 
@@ -77,18 +78,21 @@ func (h *handlers) registryRegister(ctx context.Context, in *registryRegisterInp
 	b := in.Body
 	var v registry.Variant
 	var err error
+	by := auth.ActorFrom(ctx).Username
 	switch {
 	case len(b.Content) > 0:
 		if int64(len(b.Content)) > h.Limits.MaxFileBytes && h.Limits.MaxFileBytes > 0 {
 			return nil, huma.Error413RequestEntityTooLarge("the library is larger than the largest file this server accepts")
 		}
-		v, err = h.Registry.RegisterUpload(ctx, b.Name, b.Content, b.Label, "")
+		v, err = h.Registry.RegisterUpload(ctx, b.Name, b.Content, b.Label, by)
 	default:
-		v, err = h.Registry.Register(ctx, b.Name, b.SHA256, b.Label, "")
+		v, err = h.Registry.Register(ctx, b.Name, b.SHA256, b.Label, by)
 	}
 	if err != nil {
 		return nil, h.fail(ctx, err)
 	}
+	h.audit(ctx, auth.ActionSettings, "registered "+v.Name+" “"+v.Label+"” in the library registry", "",
+		map[string]any{"name": v.Name, "sha256": v.SHA256, "label": v.Label})
 	return &variantOutput{Body: v}, nil
 }
 
@@ -110,6 +114,8 @@ func (h *handlers) registryDefault(ctx context.Context, in *registryDefaultInput
 	if err != nil {
 		return nil, h.fail(ctx, err)
 	}
+	h.audit(ctx, auth.ActionSettings, "made a registered "+in.Name+" the default", "",
+		map[string]any{"name": in.Name, "sha256": in.Body.SHA256, "queued": n})
 	out := &queuedOutput{}
 	out.Body.Queued = n
 	return out, nil
@@ -152,6 +158,8 @@ func (h *handlers) packageChoose(ctx context.Context, in *packageChooseInput) (*
 	if err != nil {
 		return nil, h.fail(ctx, err)
 	}
+	h.audit(ctx, auth.ActionPackageEdit, "chose the registry variant of "+in.Name, in.ID,
+		map[string]any{"name": in.Name, "sha256": in.Body.SHA256, "default": in.Body.Default, "queued": n})
 	out := &queuedOutput{}
 	out.Body.Queued = n
 	return out, nil

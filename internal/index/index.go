@@ -104,9 +104,18 @@ type Reader interface {
 	// VersionSymbol lists a name's definitions (first) and uses in one
 	// version's files.
 	VersionSymbol(ctx context.Context, versionID, canonical string) ([]SymbolOccurrence, error)
+	// ContentSymbol lists a name's definitions (first) and uses in one
+	// stored content read as UPG source under the current analysis version
+	// (a stock library the registry resolved a package to); none when the
+	// content has no such analysis.
+	ContentSymbol(ctx context.Context, sha256, canonical string) ([]analysis.Occurrence, error)
 	// SymbolUsage pages the packages whose latest version defines or uses
 	// a name, newest package first.
 	SymbolUsage(ctx context.Context, canonical string, limit int, cursor string) (SymbolPage, error)
+	// SymbolNames pages the names (canonical form) that the packages'
+	// latest versions define or use, in name order, optionally only those
+	// starting with prefix, each with how widely it is used.
+	SymbolNames(ctx context.Context, prefix string, limit int, cursor string) (catalog.Page[SymbolName], error)
 	// LibraryNames pages the library file names in use, most used first.
 	LibraryNames(ctx context.Context, filter string, limit int, cursor string) (catalog.Page[LibraryName], error)
 	// LibraryVariants pages the distinct contents of a library file name.
@@ -120,6 +129,8 @@ type Reader interface {
 type SymbolOccurrence struct {
 	FileID   string `json:"file_id"`
 	Filename string `json:"filename"`
+	// SHA256 names the file's content (to show the occurrence's line).
+	SHA256 string `json:"sha256,omitempty"`
 	analysis.Occurrence
 }
 
@@ -144,6 +155,19 @@ type SymbolPage struct {
 	Total      int    `json:"total_packages"`
 	TotalExact bool   `json:"total_exact"`
 	NextCursor string `json:"next_cursor,omitempty"`
+}
+
+// SymbolName is one name of the symbol index: how many packages' latest
+// versions have it, and how often they define and use it. For a very
+// common name the counts stop early (PackagesExact false): they are then
+// lower bounds.
+type SymbolName struct {
+	Name          string `json:"name"`
+	Kind          string `json:"kind,omitempty"` // attribute, section, define … as first seen
+	Packages      int    `json:"packages"`
+	PackagesExact bool   `json:"packages_exact"`
+	Definitions   int    `json:"definitions"`
+	Uses          int    `json:"uses"`
 }
 
 // PackageRef names a file of a package's latest version.

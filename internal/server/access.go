@@ -33,7 +33,7 @@ var (
 var APIRules = map[string]authhttp.Rule{
 	"list-packages": read, "get-package": read, "list-versions": read, "package-status": read,
 	"download-file": read, "download-package": read, "package-outline": read, "package-diagnostics": read,
-	"file-source": read, "symbol-usage": read, "library-packages": read, "libraries": read,
+	"file-source": read, "symbol-usage": read, "symbol-names": read, "library-packages": read, "libraries": read,
 	"package-history": read, "package-facets": read, "version-files": read, "package-symbol": read,
 	"search": read, "similar-packages": read, "similar-sections": read,
 	"compare": read, "explain-package": read, "explain-section": read, "explain-lines": read, "explain-attribute": read,
@@ -81,7 +81,7 @@ var RootRules = map[string]authhttp.Rule{
 // UIRules covers the web UI's routes, by "METHOD pattern".
 var UIRules = map[string]authhttp.Rule{
 	"GET /": read, "GET /packages/{id}": read, "GET /packages/{id}/files/{file_id}": read,
-	"GET /packages/{id}/files/{file_id}/symbol": read, "GET /symbols/{name}": read,
+	"GET /packages/{id}/files/{file_id}/symbol": read, "GET /symbols/{name}": read, "GET /symbols": read,
 	"GET /libraries": read, "GET /libraries/{name}": read,
 	"GET /search": read, "GET /sections/{id}/similar": read,
 	"GET /compare": read, "GET /packages/{id}/overview": read, "GET /packages/{id}/files/{file_id}/explain": read,
@@ -92,7 +92,7 @@ var UIRules = map[string]authhttp.Rule{
 	"GET /login": public, "POST /login": public,
 	"GET /auth/oidc/start": public, "GET /auth/oidc/callback": public,
 	"POST /logout": signedIn, "GET /account": signedIn,
-	"GET /admin/users": admin, "GET /admin/tokens": admin, "GET /admin/audit": admin,
+	"GET /admin/users": admin, "GET /admin/tokens": admin, "GET /admin/audit": admin, "GET /admin/registry": admin,
 }
 
 // accessTable resolves requests to rules.

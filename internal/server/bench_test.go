@@ -148,6 +148,19 @@ func BenchmarkSymbolLookup(b *testing.B) {
 					b.ReportMetric(float64(b.Elapsed().Microseconds())/float64(b.N)/1000, "ms/lookup")
 				})
 			}
+			// The symbol index: a page of 100 names with their counts, the
+			// first page and a common prefix.
+			for _, q := range []string{"limit=100", "limit=100&prefix=M"} {
+				b.Run("index?"+q, func(b *testing.B) {
+					for range b.N {
+						status, _, _ := app.Get("/api/v1/symbols?" + q)
+						if status != 200 {
+							b.Fatalf("status %d", status)
+						}
+					}
+					b.ReportMetric(float64(b.Elapsed().Microseconds())/float64(b.N)/1000, "ms/page")
+				})
+			}
 		})
 	}
 }

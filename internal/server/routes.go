@@ -83,7 +83,7 @@ func (a *App) routes() (http.Handler, error) {
 	})
 	ui := web.New(web.Deps{Store: a.DB, Blobs: a.Blobs, Index: a.DB, Search: a.Search, Limits: a.Limits(), Log: a.Log, Version: a.version, APIPrefix: api.Prefix,
 		Compare: cmp, Explain: explainer, Auth: a.Auth, Guard: guard, OIDCRedirectURL: a.Config.OIDCRedirectURL,
-		Copilot: a.Copilot, Usage: a.DB})
+		Copilot: a.Copilot, Usage: a.DB, Registry: a.DB})
 	a.UI = ui
 	guard.Opt.UIError = ui.RenderError
 	access = newAccessTable(r, ui.Routes(), a.API.OpenAPI(), a.Log)

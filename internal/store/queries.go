@@ -20,7 +20,7 @@ func (db *DB) VersionSymbol(ctx context.Context, versionID, canonical string) ([
 	if !validID(versionID) {
 		return out, nil
 	}
-	rows, err := db.R.QueryContext(ctx, `SELECT f.id, f.filename, s.occurrences, a.sections FROM files f
+	rows, err := db.R.QueryContext(ctx, `SELECT f.id, f.filename, f.sha256, s.occurrences, a.sections FROM files f
 		JOIN symbol_index s ON s.analysis_id = f.analysis_id AND s.canonical = $2
 		JOIN analyses a ON a.id = f.analysis_id
 		WHERE f.version_id = $1`, versionID, canonical)
@@ -29,9 +29,9 @@ func (db *DB) VersionSymbol(ctx context.Context, versionID, canonical string) ([
 	}
 	defer rows.Close()
 	for rows.Next() {
-		var fileID, filename string
+		var fileID, filename, sha string
 		var packed, sections []byte
-		if err := rows.Scan(&fileID, &filename, &packed, &sections); err != nil {
+		if err := rows.Scan(&fileID, &filename, &sha, &packed, &sections); err != nil {
 			return nil, err
 		}
 		occ, err := unpackOccurrences(canonical, packed, sections)
@@ -39,7 +39,7 @@ func (db *DB) VersionSymbol(ctx context.Context, versionID, canonical string) ([
 			return nil, err
 		}
 		for _, o := range occ {
-			out = append(out, index.SymbolOccurrence{FileID: fileID, Filename: filename, Occurrence: o})
+			out = append(out, index.SymbolOccurrence{FileID: fileID, Filename: filename, SHA256: sha, Occurrence: o})
 		}
 	}
 	sortOccurrences(out)
@@ -82,6 +82,7 @@ const symbolExactLimit = 2000
 const occurrencesPerPackage = 20
 
 type pkgKey struct {
+	defines bool // the package defines the name (listed first on exact pages)
 	created time.Time
 	id      string
 }
@@ -93,38 +94,70 @@ func (a pkgKey) after(b pkgKey) bool { // newer first
 	return a.id > b.id
 }
 
+// before orders an exact page: packages defining the name first, then
+// newest first.
+func (a pkgKey) before(b pkgKey) bool {
+	if a.defines != b.defines {
+		return a.defines
+	}
+	return a.after(b)
+}
+
+// An exact page's cursor also says whether the last package defines the
+// name; a walked page's cursor is the plain (created, id) one. Each mode
+// rejects the other's cursor (the page then starts again).
+func encodeSymbolCursor(k pkgKey) string {
+	flag := int64(0)
+	if k.defines {
+		flag = 1
+	}
+	return encodeRankCursor(flag, encodeCursor(k.created, k.id))
+}
+
+func decodeSymbolCursor(c string) (pkgKey, error) {
+	flag, rest, err := decodeRankCursor(c)
+	if err != nil || (flag != 0 && flag != 1) {
+		return pkgKey{}, catalog.ErrBadCursor
+	}
+	ts, id, err := decodeCursor(rest)
+	if err != nil {
+		return pkgKey{}, err
+	}
+	return pkgKey{defines: flag == 1, created: ts, id: id}, nil
+}
+
 // SymbolUsage implements index.Reader. Reads stay bounded by the page, not
-// the corpus: see symbolExactLimit.
+// the corpus: see symbolExactLimit. A name in up to symbolExactLimit
+// contents is paged with the packages that define it first; a more common
+// one newest first.
 func (db *DB) SymbolUsage(ctx context.Context, canonical string, limit int, cursor string) (index.SymbolPage, error) {
 	page := index.SymbolPage{Packages: []index.SymbolPackage{}}
 	limit = min(max(limit, 1), 100)
-	var after *pkgKey
-	if cursor != "" {
-		ts, id, err := decodeCursor(cursor)
-		if err != nil {
-			return page, err
-		}
-		after = &pkgKey{ts, id}
-	}
-	rows, err := db.R.QueryContext(ctx, `SELECT lf.package_id, lf.package_created_at FROM symbol_index s
+	rows, err := db.R.QueryContext(ctx, `SELECT lf.package_id, lf.package_created_at, s.definitions FROM symbol_index s
 		JOIN latest_files lf ON lf.analysis_id = s.analysis_id
 		WHERE s.canonical = $1 LIMIT `+strconv.Itoa(symbolExactLimit+1), canonical)
 	if err != nil {
 		return page, err
 	}
-	seen := map[string]bool{}
+	seen := map[string]int{}
 	var keys []pkgKey
 	n := 0
 	for rows.Next() {
 		var k pkgKey
-		if err := rows.Scan(&k.id, &k.created); err != nil {
+		var defs int
+		if err := rows.Scan(&k.id, &k.created, &defs); err != nil {
 			rows.Close()
 			return page, err
 		}
 		n++
-		if !seen[k.id] {
-			seen[k.id] = true
-			keys = append(keys, pkgKey{k.created.UTC(), k.id})
+		i, ok := seen[k.id]
+		if !ok {
+			i = len(keys)
+			seen[k.id] = i
+			keys = append(keys, pkgKey{created: k.created.UTC(), id: k.id})
+		}
+		if defs > 0 {
+			keys[i].defines = true
 		}
 	}
 	rows.Close()
@@ -134,9 +167,17 @@ func (db *DB) SymbolUsage(ctx context.Context, canonical string, limit int, curs
 	page.Total, page.TotalExact = len(keys), n <= symbolExactLimit
 	var pick []pkgKey
 	if page.TotalExact {
-		sort.Slice(keys, func(i, j int) bool { return keys[i].after(keys[j]) })
+		var after *pkgKey
+		if cursor != "" {
+			k, err := decodeSymbolCursor(cursor)
+			if err != nil {
+				return page, err
+			}
+			after = &k
+		}
+		sort.Slice(keys, func(i, j int) bool { return keys[i].before(keys[j]) })
 		for _, k := range keys {
-			if after == nil || after.after(k) {
+			if after == nil || after.before(k) {
 				pick = append(pick, k)
 				if len(pick) > limit {
 					break
@@ -144,6 +185,14 @@ func (db *DB) SymbolUsage(ctx context.Context, canonical string, limit int, curs
 			}
 		}
 	} else {
+		var after *pkgKey
+		if cursor != "" {
+			ts, id, err := decodeCursor(cursor)
+			if err != nil {
+				return page, err
+			}
+			after = &pkgKey{created: ts, id: id}
+		}
 		q := `SELECT p.id, p.created_at FROM packages p WHERE EXISTS (SELECT 1 FROM latest_files lf
 			JOIN symbol_index s ON s.analysis_id = lf.analysis_id AND s.canonical = $1 WHERE lf.package_id = p.id)`
 		args := []any{canonical}
@@ -162,7 +211,7 @@ func (db *DB) SymbolUsage(ctx context.Context, canonical string, limit int, curs
 				rows.Close()
 				return page, err
 			}
-			pick = append(pick, pkgKey{k.created.UTC(), k.id})
+			pick = append(pick, pkgKey{created: k.created.UTC(), id: k.id})
 		}
 		rows.Close()
 		if err := rows.Err(); err != nil {
@@ -172,7 +221,11 @@ func (db *DB) SymbolUsage(ctx context.Context, canonical string, limit int, curs
 	if len(pick) > limit {
 		pick = pick[:limit]
 		last := pick[limit-1]
-		page.NextCursor = encodeCursor(last.created, last.id)
+		if page.TotalExact {
+			page.NextCursor = encodeSymbolCursor(last)
+		} else {
+			page.NextCursor = encodeCursor(last.created, last.id)
+		}
 	}
 	if len(pick) == 0 {
 		return page, nil
@@ -198,7 +251,7 @@ func (db *DB) SymbolUsage(ctx context.Context, canonical string, limit int, curs
 func (db *DB) symbolPackages(ctx context.Context, canonical string, ids []string) (map[string]*index.SymbolPackage, error) {
 	ph, args := inList(2, ids)
 	rows, err := db.R.QueryContext(ctx, `SELECT p.id, p.name, p.machine_type, p.controller_type, p.latest_version, v.uploaded_at,
-			lf.file_id, lf.filename, s.definitions, s.uses, s.occurrences, a.sections
+			lf.file_id, lf.filename, lf.sha256, s.definitions, s.uses, s.occurrences, a.sections
 		FROM latest_files lf
 		JOIN symbol_index s ON s.analysis_id = lf.analysis_id AND s.canonical = $1
 		JOIN analyses a ON a.id = lf.analysis_id
@@ -212,11 +265,11 @@ func (db *DB) symbolPackages(ctx context.Context, canonical string, ids []string
 	out := map[string]*index.SymbolPackage{}
 	for rows.Next() {
 		var sp index.SymbolPackage
-		var fileID, filename string
+		var fileID, filename, sha string
 		var defs, uses int
 		var packed, sections []byte
 		if err := rows.Scan(&sp.PackageID, &sp.PackageName, &sp.Machine, &sp.Controller, &sp.Version, &sp.UploadedAt,
-			&fileID, &filename, &defs, &uses, &packed, &sections); err != nil {
+			&fileID, &filename, &sha, &defs, &uses, &packed, &sections); err != nil {
 			return nil, err
 		}
 		p := out[sp.PackageID]
@@ -233,7 +286,7 @@ func (db *DB) symbolPackages(ctx context.Context, canonical string, ids []string
 			return nil, err
 		}
 		for _, o := range occ {
-			p.Occurrences = append(p.Occurrences, index.SymbolOccurrence{FileID: fileID, Filename: filename, Occurrence: o})
+			p.Occurrences = append(p.Occurrences, index.SymbolOccurrence{FileID: fileID, Filename: filename, SHA256: sha, Occurrence: o})
 		}
 	}
 	for _, p := range out {

@@ -53,6 +53,23 @@ func plural(n int, one, many string) string {
 	return fmt.Sprintf("%d %s", n, many)
 }
 
+// pkgLabel names a package in plain text (a choice in a list) so that
+// packages of the same name are told apart: machine, controller, latest
+// version and when it last changed.
+func pkgLabel(p catalog.Package) string {
+	parts := []string{p.Name}
+	for _, s := range []string{p.MachineType, p.ControllerType} {
+		if s = strings.TrimSpace(s); s != "" {
+			parts = append(parts, s)
+		}
+	}
+	last := fmt.Sprintf("v%d", p.LatestVersion)
+	if !p.UpdatedAt.IsZero() {
+		last += ", " + p.UpdatedAt.UTC().Format("2 Jan 2006")
+	}
+	return strings.Join(append(parts, last), " · ")
+}
+
 func orDash(s string) string {
 	if strings.TrimSpace(s) == "" {
 		return "—"
@@ -89,31 +106,33 @@ func groupDigits(v any) string {
 
 func (u *UI) funcs() template.FuncMap {
 	return template.FuncMap{
-		"asset":      u.assets.url,
-		"bytes":      upload.HumanBytes,
-		"time":       timeTag,
-		"status":     statusLabel,
-		"plural":     plural,
-		"orDash":     orDash,
-		"digits":     groupDigits,
-		"stages":     func() []catalog.Status { return stages },
-		"add":        func(a, b int) int { return a + b },
-		"short":      func(s string, n int) string { return s[:min(n, len(s))] },
-		"upper":      strings.ToUpper,
-		"lower":      strings.ToLower,
-		"terminal":   func(s catalog.Status) bool { return s.Terminal() },
-		"extensions": func() []string { return u.extensions() },
-		"acceptAttr": u.acceptAttr,
-		"maxUpload":  func() string { return upload.HumanBytes(u.Limits.MaxRequestBytes) },
-		"maxUploadN": func() int64 { return u.Limits.MaxRequestBytes },
-		"hasIndex":   func() bool { return u.Index != nil },
-		"hasCompare": func() bool { return u.Compare != nil },
-		"hasExplain": func() bool { return u.Explain != nil },
-		"api":        func() string { return u.APIPrefix },
-		"dict":       dict,
-		"list":       func(v ...string) []string { return v },
-		"libHref":    libHref,
-		"extOf":      func(name string) string { return strings.ToUpper(strings.TrimPrefix(path.Ext(name), ".")) },
+		"asset":       u.assets.url,
+		"bytes":       upload.HumanBytes,
+		"time":        timeTag,
+		"status":      statusLabel,
+		"plural":      plural,
+		"orDash":      orDash,
+		"digits":      groupDigits,
+		"stages":      func() []catalog.Status { return stages },
+		"add":         func(a, b int) int { return a + b },
+		"short":       func(s string, n int) string { return s[:min(n, len(s))] },
+		"upper":       strings.ToUpper,
+		"lower":       strings.ToLower,
+		"terminal":    func(s catalog.Status) bool { return s.Terminal() },
+		"extensions":  func() []string { return u.extensions() },
+		"acceptAttr":  u.acceptAttr,
+		"maxUpload":   func() string { return upload.HumanBytes(u.Limits.MaxRequestBytes) },
+		"maxUploadN":  func() int64 { return u.Limits.MaxRequestBytes },
+		"hasIndex":    func() bool { return u.Index != nil },
+		"hasCompare":  func() bool { return u.Compare != nil },
+		"hasExplain":  func() bool { return u.Explain != nil },
+		"hasRegistry": func() bool { return u.Registry != nil },
+		"api":         func() string { return u.APIPrefix },
+		"dict":        dict,
+		"list":        func(v ...string) []string { return v },
+		"libHref":     libHref,
+		"pkgLabel":    pkgLabel,
+		"extOf":       func(name string) string { return strings.ToUpper(strings.TrimPrefix(path.Ext(name), ".")) },
 		// search
 		"hasSearch": func() bool { return u.Search != nil },
 		"highlight": highlight,

@@ -295,6 +295,10 @@ type packageData struct {
 	Similar similarPosts
 	// Compare is what the page offers to compare with (nil without compare).
 	Compare *compareChoices
+	// Stock are the libraries the shown version names without shipping
+	// them, with the registry variants the package may pick (nil without
+	// a registry or when it ships them all).
+	Stock *stockChoices
 	// History is the package's audit trail, newest first.
 	History []auth.Event
 	// CanDelete: the viewer may delete this package (admins any; engineers
@@ -390,6 +394,7 @@ func (u *UI) pkg(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 	d.Compare = u.compareChoices(r, p, d.Files)
+	d.Stock = u.stockChoices(r, p.ID, d.Shown)
 	uploaders := make([]string, 0, len(vs))
 	for _, v := range vs {
 		uploaders = append(uploaders, v.UploadedBy)

@@ -42,11 +42,33 @@ type symbolData struct {
 	Total             int
 	TotalExact        bool
 	FirstURL, NextURL string
+	// Lines are the texts of the occurrences' lines.
+	Lines lineTexts
+	// MoreRefs counts the uses in this package listed without their line
+	// (beyond panelLinesShown).
+	MoreRefs int
+	// Registry names the registry variant the definitions were found in
+	// when the package does not define the name itself but resolves a
+	// library to the stock library registry; regHref is where each such
+	// content is shown (a package file holding it, or its library page).
+	Registry string
+	regHref  map[string]string
 }
+
+// panelLinesShown bounds the uses the symbol panel shows with their line's
+// text; the rest are listed by line number.
+const panelLinesShown = 60
 
 // symbolHref is where a symbol's occurrence is shown: the same file by
 // anchor, another file by address (opening the panel there too).
 func (d symbolData) Href(o index.SymbolOccurrence) string {
+	if o.FileID == "" && d.regHref[o.SHA256] != "" {
+		h := d.regHref[o.SHA256]
+		if strings.HasPrefix(h, "/packages/") {
+			h += "?sym=" + url.QueryEscape(d.Name) + "#L" + strconv.Itoa(o.Line)
+		}
+		return h
+	}
 	if o.FileID == d.FileID {
 		return "#L" + strconv.Itoa(o.Line)
 	}
@@ -125,6 +147,22 @@ func (u *UI) fillPackageSymbol(r *http.Request, d *symbolData, versionID string)
 		}
 		d.References[i].Occ = append(d.References[i].Occ, o)
 	}
+	if len(d.Definitions) == 0 {
+		if err := u.registryDefinitions(r, d, versionID); err != nil {
+			u.Log.WarnContext(r.Context(), "looking up the name in the registry's libraries failed", "name", d.Canonical, "err", err)
+		}
+	}
+	shown := append([]index.SymbolOccurrence(nil), d.Definitions...)
+	for _, fr := range d.References {
+		for _, o := range fr.Occ {
+			if len(shown) < panelLinesShown+len(d.Definitions) {
+				shown = append(shown, o)
+			} else {
+				d.MoreRefs++
+			}
+		}
+	}
+	d.Lines = u.readLines(r, shown)
 	page, err := u.Index.SymbolUsage(r.Context(), d.Canonical, symbolPageSize, "")
 	if err != nil {
 		return err
@@ -136,6 +174,50 @@ func (u *UI) fillPackageSymbol(r *http.Request, d *symbolData, versionID string)
 			continue
 		}
 		d.Others = append(d.Others, sp)
+	}
+	return nil
+}
+
+// registryDefinitions finds a name's definitions in the stock libraries the
+// registry resolved the version to (the package does not ship them), so
+// go-to-definition leads there: to a package file with that content, or
+// else to the library's page.
+func (u *UI) registryDefinitions(r *http.Request, d *symbolData, versionID string) error {
+	res, err := u.Index.Result(r.Context(), versionID)
+	if errors.Is(err, catalog.ErrNotFound) {
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	for _, l := range res.Libraries {
+		if l.How != "registry" || l.ResolvedSHA256 == "" {
+			continue
+		}
+		occ, err := u.Index.ContentSymbol(r.Context(), l.ResolvedSHA256, d.Canonical)
+		if err != nil {
+			return err
+		}
+		name := pathBase(l.Path)
+		for _, o := range occ {
+			if o.Role != "definition" {
+				continue
+			}
+			if d.regHref == nil {
+				d.regHref = map[string]string{}
+			}
+			if _, ok := d.regHref[l.ResolvedSHA256]; !ok {
+				d.regHref[l.ResolvedSHA256] = libHref(name, l.ResolvedSHA256)
+				if pp, err := u.Index.LibraryPackages(r.Context(), l.ResolvedSHA256, 1, ""); err == nil && len(pp.Items) > 0 {
+					d.regHref[l.ResolvedSHA256] = "/packages/" + pp.Items[0].PackageID + "/files/" + pp.Items[0].FileID
+				}
+			}
+			d.Registry = l.Registry
+			if d.Kind == "" {
+				d.Kind = o.Kind
+			}
+			d.Definitions = append(d.Definitions, index.SymbolOccurrence{Filename: name, SHA256: l.ResolvedSHA256, Occurrence: o})
+		}
 	}
 	return nil
 }
@@ -163,13 +245,16 @@ func (u *UI) symbolPage(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	d.Packages, d.Total, d.TotalExact = page.Packages, page.Total, page.TotalExact
+	var occ []index.SymbolOccurrence
 	for _, p := range d.Packages {
 		for _, o := range p.Occurrences {
 			if d.Kind == "" {
 				d.Kind = o.Kind
 			}
 		}
+		occ = append(occ, p.Occurrences...)
 	}
+	d.Lines = u.readLines(r, occ)
 	link := "/symbols/" + url.PathEscape(name)
 	if after != "" {
 		d.FirstURL = link
@@ -177,7 +262,7 @@ func (u *UI) symbolPage(w http.ResponseWriter, r *http.Request) {
 	if page.NextCursor != "" {
 		d.NextURL = link + "?after=" + url.QueryEscape(page.NextCursor)
 	}
-	u.render(w, r, http.StatusOK, "symbol", u.newPage(r, name, "packages", d))
+	u.render(w, r, http.StatusOK, "symbol", u.newPage(r, name, "symbols", d))
 }
 
 // renderFragment executes one named template of a page's set, without the

@@ -69,6 +69,9 @@ type Deps struct {
 	Guard *authhttp.Guard
 	// OIDCRedirectURL overrides the single sign-on callback address.
 	OIDCRedirectURL string
+	// Registry lists the stock library registry (optional: without it the
+	// registry page is absent).
+	Registry RegistryReader
 	// Copilot is the LLM copilot (nil: off; explanations say so and stay
 	// useful); Usage lists its provider calls for the admins' page.
 	Copilot *llm.Copilot
@@ -108,6 +111,7 @@ func (u *UI) routes() chi.Router {
 	r.Get("/packages/{id}/files/{file_id}", u.source)
 	r.Get("/packages/{id}/files/{file_id}/symbol", u.symbolPanel)
 	u.explainRoutes(r)
+	r.Get("/symbols", u.symbolIndex)
 	r.Get("/symbols/{name}", u.symbolPage)
 	r.Get("/libraries", u.libraries)
 	r.Get("/libraries/{name}", u.library)
@@ -126,6 +130,7 @@ func (u *UI) routes() chi.Router {
 	r.Get("/admin/users", u.adminUsers)
 	r.Get("/admin/tokens", u.adminTokens)
 	r.Get("/admin/audit", u.auditPage)
+	r.Get("/admin/registry", u.registryPage)
 	r.Get("/admin/copilot", u.copilotUsage)
 	r.Get("/static/*", u.static)
 	r.Get("/favicon.ico", u.assets.favicon)
