@@ -14,24 +14,24 @@ import (
 	"github.com/veripost/veripost/internal/index"
 )
 
-// ui13Files reads a package of internal/web/testdata/ui13.
-func ui13Files(t testing.TB, dir string) []upFile {
+// symbolsRegistryFiles reads a package of internal/web/testdata/symbols-registry.
+func symbolsRegistryFiles(t testing.TB, dir string) []upFile {
 	t.Helper()
-	return fixtureFiles(t, filepath.Join("testdata", "ui13", dir))
+	return fixtureFiles(t, filepath.Join("testdata", "symbols-registry", dir))
 }
 
-// ui13Fixture uploads two packages of the same name (told apart by their
+// symbolsRegistryFixture uploads two packages of the same name (told apart by their
 // machine), a newer one that only uses their attribute, and a package that
 // ships a stock MILL.LIB; it returns their ids in that order.
-func ui13Fixture(t *testing.T, app *testApp) (haas, okuma, caller, stock string) {
+func symbolsRegistryFixture(t *testing.T, app *testApp) (haas, okuma, caller, stock string) {
 	t.Helper()
-	haas = app.upload(t, map[string]string{"name": "Shop post"}, ui13Files(t, "shop")...).PackageID
+	haas = app.upload(t, map[string]string{"name": "Shop post"}, symbolsRegistryFiles(t, "shop")...).PackageID
 	app.waitDone(t, haas)
-	okuma = app.upload(t, map[string]string{"name": "Shop post"}, ui13Files(t, "shop")...).PackageID
+	okuma = app.upload(t, map[string]string{"name": "Shop post"}, symbolsRegistryFiles(t, "shop")...).PackageID
 	app.waitDone(t, okuma)
-	caller = app.upload(t, map[string]string{"name": "Caller"}, ui13Files(t, "caller")...).PackageID
+	caller = app.upload(t, map[string]string{"name": "Caller"}, symbolsRegistryFiles(t, "caller")...).PackageID
 	app.waitDone(t, caller)
-	stock = app.upload(t, map[string]string{"name": "Stock holder"}, ui13Files(t, "stock")...).PackageID
+	stock = app.upload(t, map[string]string{"name": "Stock holder"}, symbolsRegistryFiles(t, "stock")...).PackageID
 	for _, id := range []string{haas, okuma, caller, stock} {
 		if st := app.waitDone(t, id); st != "ready" {
 			t.Fatalf("package %s: %s", id, st)
@@ -48,7 +48,7 @@ func ui13Fixture(t *testing.T, app *testApp) (haas, okuma, caller, stock string)
 // counts, filters by prefix and pages; the API pages the same way.
 func TestSymbolPagesAndIndex(t *testing.T) {
 	app := newTestApp(t)
-	haas, okuma, caller, _ := ui13Fixture(t, app)
+	haas, okuma, caller, _ := symbolsRegistryFixture(t, app)
 
 	status, _, body := app.get(t, "/symbols/work_offset")
 	if status != http.StatusOK {
@@ -184,7 +184,7 @@ func TestSymbolPagesAndIndex(t *testing.T) {
 // held contents they can register, and the links to it; others do not.
 func TestRegistryPage(t *testing.T) {
 	app := newTestApp(t)
-	haas, _, _, stock := ui13Fixture(t, app)
+	haas, _, _, stock := symbolsRegistryFixture(t, app)
 	var files []catalog.File
 	_, _, page := app.get(t, "/packages/"+stock)
 	lib := fileIDs(t, page, stock)["MILL.LIB"]

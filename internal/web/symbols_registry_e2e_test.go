@@ -25,7 +25,7 @@ func TestBrowserSymbolsAndRegistry(t *testing.T) {
 		t.Skip("browser test skipped in -short mode")
 	}
 	app := newTestApp(t)
-	haas, okuma, caller, stock := ui13Fixture(t, app)
+	haas, okuma, caller, stock := symbolsRegistryFixture(t, app)
 	_, _, page := app.get(t, "/packages/"+haas)
 	src := fileIDs(t, page, haas)["POST.SRC"]
 	b := newBrowser(t, app.URL)
