@@ -46,7 +46,7 @@ func TestBrowserSymbolsAndRegistry(t *testing.T) {
 	if n := count("[data-symbol-names] tbody tr"); n != 1 {
 		t.Errorf("filtered by “work off”: %d names, want 1", n)
 	}
-	b.screenshot("ui13-symbol-index")
+	b.screenshot("symbol-index")
 
 	// 2. The name's page: the defining packages first, each row with its
 	// line, the two "Shop post"s told apart.
@@ -67,7 +67,7 @@ func TestBrowserSymbolsAndRegistry(t *testing.T) {
 	if got := b.text(`tr.occ-def [data-line-text]`); got != ":ATTRNAME=WORK OFFSET" {
 		t.Errorf("the definition's line reads %q", got)
 	}
-	b.screenshot("ui13-symbol-page")
+	b.screenshot("symbol-page")
 
 	// 3. Rename one of them on its page; the symbol page follows.
 	b.run("open the Haas package", chromedp.Navigate(app.URL+"/packages/"+haas))
@@ -95,7 +95,7 @@ func TestBrowserSymbolsAndRegistry(t *testing.T) {
 	if got := b.text(`[data-sym-panel] .occ-rows [data-line-text]`); !strings.Contains(got, "WORK_OFFSET") {
 		t.Errorf("the panel's first use reads %q", got)
 	}
-	b.viewShot("ui13-uses-panel")
+	b.viewShot("uses-panel")
 
 	// 5. Register the MILL.LIB another package ships, make it the default
 	// and follow the re-analysis.
@@ -113,7 +113,7 @@ func TestBrowserSymbolsAndRegistry(t *testing.T) {
 	if got := b.text(`[data-registry-table] [data-default-mark]`); got != "Default" {
 		t.Errorf("default mark: %q", got)
 	}
-	b.screenshot("ui13-registry")
+	b.screenshot("registry")
 	for _, id := range []string{haas, okuma} {
 		deadline := time.Now().Add(30 * time.Second)
 		for done := false; !done; {
@@ -191,7 +191,7 @@ func TestBrowserSymbolsAndRegistry(t *testing.T) {
 						t.Errorf("%s at %d px (%s): %s is not on screen", p.name, width, scheme, sel)
 					}
 				}
-				b.viewShot(fmt.Sprintf("ui13-%s-%d-%s", p.name, width, scheme))
+				b.viewShot(fmt.Sprintf("%s-%d-%s", p.name, width, scheme))
 			}
 		}
 	}
