@@ -338,17 +338,7 @@ func pgTexts(ctx context.Context, tx pgx.Tx, lines []search.Line) ([]int64, erro
 	if err != nil {
 		return nil, err
 	}
-	for rows.Next() {
-		var k string
-		var id int64
-		if err := rows.Scan(&k, &id); err != nil {
-			rows.Close()
-			return nil, err
-		}
-		byKey[k] = id
-	}
-	rows.Close()
-	if err := rows.Err(); err != nil {
+	if err := scanHashIDs(rows, byKey); err != nil {
 		return nil, err
 	}
 	var cols [9][]any
@@ -383,17 +373,7 @@ func pgTexts(ctx context.Context, tx pgx.Tx, lines []search.Line) ([]int64, erro
 		if err != nil {
 			return nil, err
 		}
-		for rows.Next() {
-			var k string
-			var id int64
-			if err := rows.Scan(&k, &id); err != nil {
-				rows.Close()
-				return nil, err
-			}
-			byKey[k] = id
-		}
-		rows.Close()
-		if err := rows.Err(); err != nil {
+		if err := scanHashIDs(rows, byKey); err != nil {
 			return nil, err
 		}
 	}
@@ -595,4 +575,18 @@ func (db *DB) SearchIndexProgress(ctx context.Context, parserVersion, indexVersi
 			COUNT(*)
 		FROM package_versions v WHERE v.status <> $3`, parserVersion, indexVersion, string(catalog.StatusError)).Scan(&done, &total)
 	return done, total, err
+}
+
+// scanHashIDs reads (hash, id) rows into byKey and closes them.
+func scanHashIDs(rows pgx.Rows, byKey map[string]int64) error {
+	defer rows.Close()
+	for rows.Next() {
+		var k string
+		var id int64
+		if err := rows.Scan(&k, &id); err != nil {
+			return err
+		}
+		byKey[k] = id
+	}
+	return rows.Err()
 }
