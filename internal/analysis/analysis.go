@@ -118,13 +118,6 @@ func AnalyzeFile(name string, data []byte) *File {
 	return f
 }
 
-// AnalyzeFileTree is AnalyzeFile that also returns the syntax tree of a UPG
-// source (nil for other files), so ingestion can build the search index
-// from it without parsing twice.
-func AnalyzeFileTree(name string, data []byte) (*File, *upg.File) {
-	return analyzeFile(name, data)
-}
-
 // AnalyzeParsed is Analyze that also returns the syntax tree of every UPG
 // source (by name), for work on the trees themselves (comparing two
 // packages, explaining a section) without parsing twice.

@@ -41,6 +41,9 @@ type Config struct {
 	// Workers: ingestion jobs worked at once by this process. 0 disables
 	// in-process workers in `serve` (scaled deployments run `veripost worker`).
 	Workers int `env:"VERIPOST_WORKERS" envDefault:"4"`
+	// SearchWorkers: search indexing jobs worked at once by a process
+	// that works jobs (indexing runs after ready, on a queue of its own).
+	SearchWorkers int `env:"VERIPOST_SEARCH_WORKERS" envDefault:"2"`
 	// Analysis limits per file: more lines, or more findings, end the
 	// version in error instead of holding a worker and the database.
 	IngestMaxLines       int `env:"VERIPOST_INGEST_MAX_LINES" envDefault:"200000"`
@@ -142,6 +145,8 @@ func (c Config) validate() error {
 		return fmt.Errorf("VERIPOST_DB_POOL_OVERFLOW must not be negative, got %d", c.DBPoolOverflow)
 	case c.Workers < 0:
 		return fmt.Errorf("VERIPOST_WORKERS must not be negative, got %d", c.Workers)
+	case c.SearchWorkers < 1:
+		return fmt.Errorf("VERIPOST_SEARCH_WORKERS must be at least 1, got %d", c.SearchWorkers)
 	case c.JobMaxAttempts < 1:
 		return fmt.Errorf("VERIPOST_JOB_MAX_ATTEMPTS must be at least 1, got %d", c.JobMaxAttempts)
 	case c.IngestMaxLines < 0 || c.IngestMaxDiagnostics < 0:

@@ -20,7 +20,6 @@ import (
 	"github.com/veripost/veripost/internal/registry"
 	"github.com/veripost/veripost/internal/search"
 	"github.com/veripost/veripost/internal/transient"
-	"github.com/veripost/veripost/internal/upg"
 )
 
 // Pipeline processes ingestion jobs.
@@ -35,7 +34,8 @@ type Pipeline struct {
 	// Limits bound what one file may cost; a file over them ends the
 	// version in error with a message saying which limit.
 	Limits analysis.Limits
-	// Search indexes ready versions for search; nil leaves search out.
+	// Search indexes ready versions for search (IndexSearch, a job of its
+	// own); nil leaves search out.
 	Search *search.Indexer
 }
 
@@ -56,7 +56,7 @@ var (
 	})
 	searchIndexDuration = promauto.NewHistogram(prometheus.HistogramOpts{
 		Name:    "veripost_search_index_duration_seconds",
-		Help:    "Time indexing a ready version for search takes (after ready).",
+		Help:    "Time indexing a ready version for search takes (its own job, after ready).",
 		Buckets: prometheus.ExponentialBuckets(0.005, 2, 14),
 	})
 )
@@ -182,11 +182,10 @@ func (p *Pipeline) run(ctx context.Context, ver catalog.Version) error {
 	// version still ends ready. Only a failure to store them is an error.
 	va := index.VersionAnalysis{VersionID: ver.ID, Status: catalog.StatusReady}
 	named := make([]analysis.Named, len(files))
-	trees := make([]*upg.File, len(files)) // kept for the search index
 	for i, f := range files {
 		a := stored[keys[i]]
 		if a == nil {
-			a, trees[i] = analysis.AnalyzeFileTree(f.Filename, data[i])
+			a = analysis.AnalyzeFile(f.Filename, data[i])
 			if err := p.Limits.CheckFindings(f.Filename, a); err != nil {
 				return limitError(err)
 			}
@@ -212,7 +211,6 @@ func (p *Pipeline) run(ctx context.Context, ver catalog.Version) error {
 		}
 		return &stageError{"Storing the analysed package failed because of a server problem. VeriPost retried and gave up; try again later.", err}
 	}
-	p.indexForSearch(ctx, ver.ID, files, data, trees)
 	return nil
 }
 
@@ -286,31 +284,41 @@ func (p *Pipeline) check(ctx context.Context, f catalog.File) error {
 	return nil
 }
 
-// indexForSearch is the one call into the search index (issue 14). It runs
-// after the version is ready, so search indexing adds nothing to upload →
-// ready; contents already indexed (a shared MILL.LIB) are not built again,
-// and a content analysed before is read from the store only when search
-// has no document for it yet. data and trees hold what the analysis read
-// and parsed (nil for contents whose stored analysis was used). A failure
-// leaves the version out of search until `veripost reindex` (which lists
-// versions without a search entry); it does not fail the ingestion.
-func (p *Pipeline) indexForSearch(ctx context.Context, versionID string, files []catalog.File, data [][]byte, trees []*upg.File) {
+// IndexSearch indexes a ready version for search (issue 14). It is the
+// work of its own job, queued when the version became ready, so search
+// indexing adds nothing to upload → ready and never holds up the next
+// ingestion. Contents already indexed (a shared MILL.LIB) are not read or
+// built again. A version deleted meanwhile is left alone.
+func (p *Pipeline) IndexSearch(ctx context.Context, versionID string) error {
 	if p.Search == nil {
-		return
+		return nil
+	}
+	files, err := p.Repo.VersionFiles(ctx, versionID)
+	if errors.Is(err, catalog.ErrNotFound) || (err == nil && len(files) == 0) {
+		return nil
+	}
+	if err != nil {
+		return err
 	}
 	sf := make([]search.File, len(files))
 	for i, f := range files {
-		sf[i] = search.File{SHA256: f.SHA256, Filename: f.Filename, Data: data[i], Parsed: trees[i]}
-		if data[i] == nil {
-			sf[i].Load = func(ctx context.Context) ([]byte, error) { return p.read(ctx, f) }
-		}
+		sf[i] = search.File{SHA256: f.SHA256, Filename: f.Filename,
+			Load: func(ctx context.Context) ([]byte, error) { return p.read(ctx, f) }}
 	}
 	start := time.Now()
-	if err := p.Search.IndexVersion(ctx, analysis.ParserVersion, versionID, sf); err != nil {
-		p.logger().Error("indexing for search failed; run veripost reindex to retry", "version", versionID, "err", err)
-		return
+	err = p.Search.IndexVersion(ctx, analysis.ParserVersion, versionID, sf)
+	var perm permanentError
+	if errors.As(err, &perm) {
+		// A stored copy went missing: the version's own status says so at
+		// its next analysis; retrying cannot help.
+		p.logger().Error("indexing for search failed", "version", versionID, "err", err)
+		return nil
+	}
+	if err != nil {
+		return fmt.Errorf("indexing version %s for search: %w", versionID, err)
 	}
 	searchIndexDuration.Observe(time.Since(start).Seconds())
+	return nil
 }
 
 // read fetches a file's bytes and checks them against the recorded hash.

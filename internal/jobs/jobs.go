@@ -37,6 +37,27 @@ type Processor interface {
 	Process(ctx context.Context, versionID string, lastAttempt bool) error
 }
 
+// SearchArgs asks for one ready package version to be indexed for search.
+// Ingestion queues it in the transaction that makes the version ready, on
+// a queue of its own: search indexing never holds up the next ingestion.
+type SearchArgs struct {
+	VersionID string `json:"version_id"`
+}
+
+// Kind implements river.JobArgs.
+func (SearchArgs) Kind() string { return "index_search" }
+
+// InsertOpts implements river.JobArgsWithInsertOpts.
+func (SearchArgs) InsertOpts() river.InsertOpts { return river.InsertOpts{Queue: SearchQueue} }
+
+// SearchQueue is the queue of search indexing jobs.
+const SearchQueue = "search"
+
+// SearchIndexer does the work of a search indexing job.
+type SearchIndexer interface {
+	IndexSearch(ctx context.Context, versionID string) error
+}
+
 // CollectArgs asks for one pass of the blob collector.
 type CollectArgs struct{}
 
@@ -55,7 +76,11 @@ type Options struct {
 	Workers     int
 	MaxAttempts int
 	Processor   Processor
-	Log         *slog.Logger
+	// Search works the search indexing jobs, SearchWorkers at once (at
+	// least one when Workers > 0); nil leaves them queued.
+	Search        SearchIndexer
+	SearchWorkers int
+	Log           *slog.Logger
 	// PollInterval is how often idle workers look for new jobs.
 	PollInterval time.Duration
 	// Collect, when set, runs every CollectEvery (default 15 minutes) on
@@ -124,6 +149,9 @@ func New(driver Driver, opt Options) (*Queue, error) {
 	if opt.Processor != nil {
 		river.AddWorker(workers, &ingestWorker{p: opt.Processor, q: q})
 	}
+	if opt.Search != nil {
+		river.AddWorker(workers, &searchWorker{s: opt.Search, q: q})
+	}
 	if opt.Collect != nil {
 		river.AddWorker(workers, &collectWorker{collect: opt.Collect})
 		every := opt.CollectEvery
@@ -140,6 +168,9 @@ func New(driver Driver, opt Options) (*Queue, error) {
 			return nil, errors.New("jobs: workers requested without a processor")
 		}
 		cfg.Queues = map[string]river.QueueConfig{river.QueueDefault: {MaxWorkers: opt.Workers}}
+		if opt.Search != nil {
+			cfg.Queues[SearchQueue] = river.QueueConfig{MaxWorkers: max(opt.SearchWorkers, 1)}
+		}
 	}
 	if q.working && opt.Registry != nil {
 		q.live = &liveness{reg: opt.Registry, me: newWorkerID(), log: opt.Log.With("component", "liveness"), q: q}
@@ -160,6 +191,12 @@ func (q *Queue) EnqueueIngest(ctx context.Context, tx *sql.Tx, versionID string)
 		return 0, err
 	}
 	return res.Job.ID, nil
+}
+
+// EnqueueSearchTx inserts the search indexing job of a version inside tx.
+func (q *Queue) EnqueueSearchTx(ctx context.Context, tx *sql.Tx, versionID string) error {
+	_, err := q.client.InsertTx(ctx, tx, SearchArgs{VersionID: versionID}, nil)
+	return err
 }
 
 // EnqueueAnalysis queues the ingestion job of each version again even
@@ -298,6 +335,23 @@ func (w *ingestWorker) Work(ctx context.Context, job *river.Job[IngestArgs]) err
 		return river.JobCancel(err)
 	}
 	return err
+}
+
+type searchWorker struct {
+	river.WorkerDefaults[SearchArgs]
+	s SearchIndexer
+	q *Queue
+}
+
+func (w *searchWorker) Work(ctx context.Context, job *river.Job[SearchArgs]) error {
+	if w.q.live != nil {
+		defer w.q.live.working(job.ID)()
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithCancel(ctx)
+		defer cancel()
+		defer context.AfterFunc(w.q.live.lease(), cancel)()
+	}
+	return w.s.IndexSearch(ctx, job.Args.VersionID)
 }
 
 type collectWorker struct {

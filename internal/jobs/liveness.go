@@ -283,7 +283,8 @@ func (l *liveness) rescue(ctx context.Context) (int, error) {
 }
 
 // rescueJob cancels a job of a gone worker and, for an ingestion, queues it
-// again and points its version at the new job, all in one transaction.
+// again and points its version at the new job, all in one transaction (a
+// search indexing job is queued again as it was).
 func (l *liveness) rescueJob(ctx context.Context, job *rivertype.JobRow) (bool, error) {
 	rescued := false
 	err := l.reg.RescueTx(ctx, func(tx *sql.Tx, claim func(int64) (bool, error)) error {
@@ -296,6 +297,14 @@ func (l *liveness) rescueJob(ctx context.Context, job *rivertype.JobRow) (bool, 
 			return err
 		}
 		rescued = true
+		if job.Kind == (SearchArgs{}).Kind() {
+			var args SearchArgs
+			if err := unmarshalArgs(job.EncodedArgs, &args); err != nil {
+				return err
+			}
+			_, err := l.q.client.InsertTx(ctx, tx, args, nil)
+			return err
+		}
 		if job.Kind != (IngestArgs{}).Kind() {
 			return nil // periodic work is queued again by its schedule
 		}

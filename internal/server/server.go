@@ -27,6 +27,7 @@ import (
 	"github.com/veripost/veripost/internal/catalog"
 	"github.com/veripost/veripost/internal/config"
 	"github.com/veripost/veripost/internal/embeddings"
+	"github.com/veripost/veripost/internal/index"
 	"github.com/veripost/veripost/internal/ingest"
 	"github.com/veripost/veripost/internal/jobs"
 	"github.com/veripost/veripost/internal/llm"
@@ -105,7 +106,7 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger, opt Options) 
 	app.Search = &search.Searcher{Index: db, ParserVersion: analysis.ParserVersion, Embedder: emb, Log: log,
 		Weights: search.Weights{Lexical: cfg.SearchLexicalWeight, Vector: cfg.SearchVectorWeight, K: cfg.SearchRRFK}}
 	app.Registry = &registry.Service{Store: db, Blobs: app.Blobs, Leases: db}
-	app.Pipeline = &ingest.Pipeline{Repo: db, Blobs: app.Blobs, Index: db, Registry: app.Registry, Log: log, Limits: app.AnalysisLimits(),
+	app.Pipeline = &ingest.Pipeline{Repo: db, Blobs: app.Blobs, Index: analysisWriter{DB: db, app: app}, Registry: app.Registry, Log: log, Limits: app.AnalysisLimits(),
 		Search: &search.Indexer{Store: db, Embedder: emb, Log: log}}
 	app.Collector = &catalog.Collector{Blobs: blobSweeper{app.Blobs}, Refs: db, Log: log}
 	workers := cfg.Workers
@@ -125,7 +126,8 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger, opt Options) 
 		// query that keeps an upload's wait for its worker to ~10 ms.
 		poll = 20 * time.Millisecond
 	}
-	app.Queue, err = jobs.New(driver, jobs.Options{Workers: workers, MaxAttempts: cfg.JobMaxAttempts, Processor: app.Pipeline, Log: log,
+	app.Queue, err = jobs.New(driver, jobs.Options{Workers: workers, MaxAttempts: cfg.JobMaxAttempts, Processor: app.Pipeline,
+		Search: app.Pipeline, SearchWorkers: cfg.SearchWorkers, Log: log,
 		PollInterval: poll, Collect: app.collect, Registry: db})
 	if err != nil {
 		app.Close()
@@ -249,6 +251,26 @@ func (r recorder) RecordVersion(ctx context.Context, nv catalog.NewVersion) (cat
 	}
 	pkg, err := r.db.GetPackage(ctx, ver.PackageID)
 	return pkg, ver, err
+}
+
+// analysisWriter stores a version's analysis and, when the version ends
+// ready, queues its search indexing in the same transaction: a ready
+// version is never left out of search by a crash in between.
+type analysisWriter struct {
+	*store.DB
+	app *App
+}
+
+func (w analysisWriter) SaveAnalysis(ctx context.Context, a index.VersionAnalysis) error {
+	if a.Status != catalog.StatusReady || w.app.Queue == nil {
+		return w.DB.SaveAnalysis(ctx, a)
+	}
+	return w.DB.SaveAnalysisThen(ctx, a, func(tx *sql.Tx) error {
+		if err := w.app.Queue.EnqueueSearchTx(ctx, tx, a.VersionID); err != nil {
+			return fmt.Errorf("queueing search indexing: %w", err)
+		}
+		return nil
+	})
 }
 
 // UploadKeyTTL is how long an upload's Idempotency-Key is remembered.

@@ -157,6 +157,14 @@ func (db *DB) loadResult(ctx context.Context, q querier, id int64) (*index.Versi
 // moves to a.Status in the same transaction; afterwards analyses and
 // results nothing uses any more (after a re-analysis) are removed.
 func (db *DB) SaveAnalysis(ctx context.Context, a index.VersionAnalysis) error {
+	return db.SaveAnalysisThen(ctx, a, nil)
+}
+
+// SaveAnalysisThen is SaveAnalysis with then (when not nil) run inside its
+// transaction, after the version's status has moved: the wiring queues the
+// version's follow-up jobs with it, so they commit with the status or not
+// at all.
+func (db *DB) SaveAnalysisThen(ctx context.Context, a index.VersionAnalysis, then func(*sql.Tx) error) error {
 	if !validID(a.VersionID) {
 		return catalog.ErrNotFound
 	}
@@ -275,6 +283,11 @@ func (db *DB) SaveAnalysis(ctx context.Context, a index.VersionAnalysis) error {
 			AND latest_version = (SELECT number FROM package_versions WHERE id = $1)`,
 			a.VersionID, m.MachineName, m.ControllerType, m.System, m.ControlFamily); err != nil {
 			return err
+		}
+		if then != nil {
+			if err := then(tx); err != nil {
+				return err
+			}
 		}
 		return db.pruneAnalyses(ctx, tx, oldFiles, oldResults)
 	})

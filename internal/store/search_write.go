@@ -110,20 +110,18 @@ func (db *DB) SaveDocs(ctx context.Context, indexVersion string, docs []search.D
 			if !ok {
 				continue
 			}
-			for _, l := range d.Lines {
-				textID, err := w.text(ctx, l)
-				if err != nil {
-					return fmt.Errorf("indexing line %d of %s: %w", l.N, d.SHA256, err)
-				}
-				if _, err := w.line.ExecContext(ctx, docID, l.N, textID, l.Section, kindCode(&d, l)); err != nil {
-					return err
-				}
+			textIDs, err := w.textIDs(ctx, d.Lines)
+			if err != nil {
+				return fmt.Errorf("indexing the lines of %s: %w", d.SHA256, err)
 			}
-			vectorIDs := make([]int64, len(d.Sections))
+			if err := w.lines(ctx, docID, &d, textIDs); err != nil {
+				return fmt.Errorf("indexing the lines of %s: %w", d.SHA256, err)
+			}
+			vectorIDs, err := w.vectorIDs(ctx, indexVersion, d.Sections)
+			if err != nil {
+				return err
+			}
 			for ord, s := range d.Sections {
-				if vectorIDs[ord], err = w.vector(ctx, vectorKey(indexVersion, s.Hash), s.Vector); err != nil {
-					return err
-				}
 				if _, err := w.section.ExecContext(ctx, docID, ord, s.Name, s.Canonical, s.Kind, s.StartLine, s.EndLine, s.Hash, vectorIDs[ord]); err != nil {
 					return err
 				}
@@ -142,12 +140,16 @@ func (db *DB) SaveDocs(ctx context.Context, indexVersion string, docs []search.D
 	})
 }
 
-// sqliteWriter holds the prepared statements of one SaveDocs transaction
-// (reused row after row, which keeps bulk writes linear on SQLite).
+// sqliteWriter holds the prepared statements of one SaveDocs transaction,
+// reused document after document. Lookups and line rows go in one
+// statement per document (a JSON array read with json_each): a statement
+// per row costs more in the driver than SQLite's own work. New texts and
+// vectors, a minority once the common templates are indexed, are inserted
+// row by row with their FTS5 and vec0 rows.
 type sqliteWriter struct {
-	findText, addText, terms, trigrams, line *sql.Stmt
-	findVector, addVector, vecIndex, section *sql.Stmt
-	texts                                    map[string]int64 // key → id, within this transaction
+	findTexts, addText, terms, trigrams, addLines *sql.Stmt
+	findVectors, addVector, vecIndex, section     *sql.Stmt
+	texts                                         map[string]int64 // key → id, within this transaction
 }
 
 func newSQLiteWriter(ctx context.Context, tx *sql.Tx) (*sqliteWriter, error) {
@@ -156,13 +158,14 @@ func newSQLiteWriter(ctx context.Context, tx *sql.Tx) (*sqliteWriter, error) {
 		dst **sql.Stmt
 		q   string
 	}{
-		{&w.findText, `SELECT id FROM search_texts WHERE hash = $1`},
+		{&w.findTexts, `SELECT t.hash, t.id FROM json_each($1) j JOIN search_texts t ON t.hash = j.value`},
 		{&w.addText, `INSERT INTO search_texts (hash, class, text, output, words, prose, parts, defs, sets)
 			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) RETURNING id`},
 		{&w.terms, `INSERT INTO search_terms (rowid, words, prose, parts) VALUES ($1, $2, $3, $4)`},
 		{&w.trigrams, `INSERT INTO search_trigrams (rowid, text, output) VALUES ($1, $2, $3)`},
-		{&w.line, `INSERT INTO search_lines (doc_id, line, text_id, section, kind) VALUES ($1, $2, $3, $4, $5)`},
-		{&w.findVector, `SELECT id FROM search_vectors WHERE key = $1`},
+		{&w.addLines, `INSERT INTO search_lines (doc_id, line, text_id, section, kind)
+			SELECT $1, value ->> 0, value ->> 1, value ->> 2, value ->> 3 FROM json_each($2)`},
+		{&w.findVectors, `SELECT v.key, v.id FROM json_each($1) j JOIN search_vectors v ON v.key = j.value`},
 		{&w.addVector, `INSERT INTO search_vectors (key) VALUES ($1) RETURNING id`},
 		{&w.vecIndex, `INSERT INTO search_vector_index (rowid, embedding) VALUES ($1, $2)`},
 		{&w.section, `INSERT INTO search_sections (doc_id, ord, name, canonical, kind, start_line, end_line, hash, vector_id)
@@ -179,56 +182,135 @@ func newSQLiteWriter(ctx context.Context, tx *sql.Tx) (*sqliteWriter, error) {
 }
 
 func (w *sqliteWriter) close() {
-	for _, st := range []*sql.Stmt{w.findText, w.addText, w.terms, w.trigrams, w.line, w.findVector, w.addVector, w.vecIndex, w.section} {
+	for _, st := range []*sql.Stmt{w.findTexts, w.addText, w.terms, w.trigrams, w.addLines, w.findVectors, w.addVector, w.vecIndex, w.section} {
 		if st != nil {
 			st.Close()
 		}
 	}
 }
 
-// text returns the id of l's analysed line, adding it (and its FTS rows)
-// when it is new.
-func (w *sqliteWriter) text(ctx context.Context, l search.Line) (int64, error) {
-	key := textKey(l)
-	if id, ok := w.texts[key]; ok {
-		return id, nil
-	}
-	var id int64
-	err := w.findText.QueryRowContext(ctx, key).Scan(&id)
-	if errors.Is(err, sql.ErrNoRows) {
-		words, prose, parts := joinTerms(l.Words), joinTerms(l.Prose), joinTerms(l.Parts)
-		if err = w.addText.QueryRowContext(ctx, key, l.Class, l.Text, l.Output, words, prose, parts,
-			joinTerms(l.Defs), joinTerms(l.Sets)).Scan(&id); err != nil {
-			return 0, err
+// findKeys adds to byKey the ids stored for those of keys it lacks, in one
+// query (keys are hex hashes, safe in a hand-built JSON array).
+func findKeys(ctx context.Context, find *sql.Stmt, keys []string, byKey map[string]int64) error {
+	var arr []byte
+	for _, k := range keys {
+		if _, ok := byKey[k]; ok {
+			continue
 		}
-		if words != "" || prose != "" || parts != "" {
-			if _, err := w.terms.ExecContext(ctx, id, words, prose, parts); err != nil {
-				return 0, err
-			}
+		if arr == nil {
+			arr = append(arr, '[')
+		} else {
+			arr = append(arr, ',')
 		}
-		_, err = w.trigrams.ExecContext(ctx, id, l.Text, l.Output)
+		arr = strconv.AppendQuote(arr, k)
 	}
+	if arr == nil {
+		return nil
+	}
+	rows, err := find.QueryContext(ctx, string(append(arr, ']')))
 	if err != nil {
-		return 0, err
+		return err
 	}
-	w.texts[key] = id
-	return id, nil
+	defer rows.Close()
+	for rows.Next() {
+		var k string
+		var id int64
+		if err := rows.Scan(&k, &id); err != nil {
+			return err
+		}
+		byKey[k] = id
+	}
+	return rows.Err()
 }
 
-// vector returns the id of a section embedding, adding it when it is new.
-func (w *sqliteWriter) vector(ctx context.Context, key string, vec []float32) (int64, error) {
-	var id int64
-	err := w.findVector.QueryRowContext(ctx, key).Scan(&id)
-	if errors.Is(err, sql.ErrNoRows) {
-		if err = w.addVector.QueryRowContext(ctx, key).Scan(&id); err != nil {
-			return 0, err
-		}
-		if len(vec) != search.Dims {
-			vec = make([]float32, search.Dims)
-		}
-		_, err = w.vecIndex.ExecContext(ctx, id, encodeVector(vec))
+// textIDs returns the ids of the lines' analysed texts, adding the new ones
+// (and their FTS rows).
+func (w *sqliteWriter) textIDs(ctx context.Context, lines []search.Line) ([]int64, error) {
+	keys := make([]string, len(lines))
+	for i, l := range lines {
+		keys[i] = textKey(l)
 	}
-	return id, err
+	if err := findKeys(ctx, w.findTexts, keys, w.texts); err != nil {
+		return nil, err
+	}
+	ids := make([]int64, len(lines))
+	for i, l := range lines {
+		id, ok := w.texts[keys[i]]
+		if !ok {
+			words, prose, parts := joinTerms(l.Words), joinTerms(l.Prose), joinTerms(l.Parts)
+			if err := w.addText.QueryRowContext(ctx, keys[i], l.Class, l.Text, l.Output, words, prose, parts,
+				joinTerms(l.Defs), joinTerms(l.Sets)).Scan(&id); err != nil {
+				return nil, fmt.Errorf("line %d: %w", l.N, err)
+			}
+			if words != "" || prose != "" || parts != "" {
+				if _, err := w.terms.ExecContext(ctx, id, words, prose, parts); err != nil {
+					return nil, err
+				}
+			}
+			if _, err := w.trigrams.ExecContext(ctx, id, l.Text, l.Output); err != nil {
+				return nil, err
+			}
+			w.texts[keys[i]] = id
+		}
+		ids[i] = id
+	}
+	return ids, nil
+}
+
+// lines inserts a document's line rows in one statement.
+func (w *sqliteWriter) lines(ctx context.Context, docID int64, d *search.Document, textIDs []int64) error {
+	if len(d.Lines) == 0 {
+		return nil
+	}
+	arr := make([]byte, 0, 24*len(d.Lines))
+	arr = append(arr, '[')
+	for i, l := range d.Lines {
+		if i > 0 {
+			arr = append(arr, ',')
+		}
+		arr = append(arr, '[')
+		arr = strconv.AppendInt(arr, int64(l.N), 10)
+		arr = append(arr, ',')
+		arr = strconv.AppendInt(arr, textIDs[i], 10)
+		arr = append(arr, ',')
+		arr = strconv.AppendInt(arr, int64(l.Section), 10)
+		arr = append(arr, ',')
+		arr = strconv.AppendInt(arr, int64(kindCode(d, l)), 10)
+		arr = append(arr, ']')
+	}
+	_, err := w.addLines.ExecContext(ctx, docID, string(append(arr, ']')))
+	return err
+}
+
+// vectorIDs returns the ids of the sections' embeddings, adding the new ones.
+func (w *sqliteWriter) vectorIDs(ctx context.Context, indexVersion string, secs []search.Section) ([]int64, error) {
+	keys := make([]string, len(secs))
+	for i, s := range secs {
+		keys[i] = vectorKey(indexVersion, s.Hash)
+	}
+	byKey := map[string]int64{}
+	if err := findKeys(ctx, w.findVectors, keys, byKey); err != nil {
+		return nil, err
+	}
+	ids := make([]int64, len(secs))
+	for i, s := range secs {
+		id, ok := byKey[keys[i]]
+		if !ok {
+			if err := w.addVector.QueryRowContext(ctx, keys[i]).Scan(&id); err != nil {
+				return nil, err
+			}
+			vec := s.Vector
+			if len(vec) != search.Dims {
+				vec = make([]float32, search.Dims)
+			}
+			if _, err := w.vecIndex.ExecContext(ctx, id, encodeVector(vec)); err != nil {
+				return nil, err
+			}
+			byKey[keys[i]] = id
+		}
+		ids[i] = id
+	}
+	return ids, nil
 }
 
 // insertDoc adds a document's row unless it is stored already or no file

@@ -86,7 +86,7 @@ func Open(ctx context.Context, url string, opt Options) (*DB, error) {
 			}
 		}
 		sqlitePath = path
-		dsn := "file:" + path + "?_pragma=journal_mode(WAL)&_pragma=busy_timeout(10000)&_pragma=foreign_keys(1)&_pragma=synchronous(NORMAL)&_time_format=sqlite&_txlock=immediate"
+		dsn := "file:" + path + "?_pragma=journal_mode(WAL)&_pragma=busy_timeout(10000)&_pragma=foreign_keys(1)&_pragma=synchronous(NORMAL)&_pragma=cache_size(-65536)&_pragma=mmap_size(1073741824)&_time_format=sqlite&_txlock=immediate"
 		db, err = sql.Open("sqlite", dsn)
 		if err == nil {
 			// SQLite allows one writer; one connection avoids SQLITE_BUSY
