@@ -212,6 +212,29 @@ func (b *bench) drain(ctx context.Context) (ready, failed int, err error) {
 	}
 }
 
+// searchable counts the versions indexed for search (a job of its own that
+// follows ready).
+func (b *bench) searchable(ctx context.Context) (int, error) {
+	var n int
+	err := b.app.DB.R.QueryRowContext(ctx, `SELECT COUNT(*) FROM search_versions`).Scan(&n)
+	return n, err
+}
+
+// drainSearch waits until every ready version is indexed for search.
+func (b *bench) drainSearch(ctx context.Context) (int, error) {
+	for {
+		_, ready, _, err := b.counts(ctx)
+		if err != nil {
+			return 0, err
+		}
+		n, err := b.searchable(ctx)
+		if err != nil || n >= ready {
+			return n, err
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+}
+
 // counts reads how many versions are in each status.
 func (b *bench) counts(ctx context.Context) (accepted, ready, failed int, err error) {
 	rows, err := b.app.DB.R.QueryContext(ctx, `SELECT status, COUNT(*) FROM package_versions GROUP BY status`)
@@ -280,7 +303,7 @@ func (b *bench) ingest(ctx context.Context, n int, d time.Duration) error {
 	start := time.Now()
 	end := start.Add(d)
 	wait, _ := b.uploaders(ctx, n, func() bool { return time.Now().After(end) })
-	maxBacklog, samples := 0, 0
+	maxBacklog, maxSearch, samples := 0, 0, 0
 	var sumBacklog int
 	for time.Now().Before(end) {
 		time.Sleep(time.Second)
@@ -288,7 +311,12 @@ func (b *bench) ingest(ctx context.Context, n int, d time.Duration) error {
 		if err != nil {
 			return err
 		}
+		indexed, err := b.searchable(ctx)
+		if err != nil {
+			return err
+		}
 		maxBacklog = max(maxBacklog, acc-ready)
+		maxSearch = max(maxSearch, ready-indexed)
 		sumBacklog += acc - ready
 		samples++
 	}
@@ -302,11 +330,21 @@ func (b *bench) ingest(ctx context.Context, n int, d time.Duration) error {
 	el := time.Since(start).Seconds()
 	fmt.Printf("accepted %d (%.1f/s), ready within the phase %d (%.1f/s), failed %d\n", acc, float64(acc)/el, ready, float64(ready)/el, failed)
 	fmt.Printf("backlog (accepted, not ready): max %d, mean %.1f, at the end %d\n", maxBacklog, float64(sumBacklog)/float64(max(samples, 1)), acc-ready)
+	indexed, err := b.searchable(ctx)
+	if err != nil {
+		return err
+	}
+	fmt.Printf("indexed for search within the phase %d (%.1f/s); search backlog (ready, not indexed): max %d, at the end %d\n",
+		indexed, float64(indexed)/el, maxSearch, ready-indexed)
 	drain := time.Now()
 	if ready, _, err = b.drain(ctx); err != nil {
 		return err
 	}
 	fmt.Printf("backlog drained in %s; end to end %.1f packages/s\n", time.Since(drain).Round(time.Millisecond), float64(ready)/time.Since(start).Seconds())
+	if indexed, err = b.drainSearch(ctx); err != nil {
+		return err
+	}
+	fmt.Printf("search backlog drained %s later; end to end %.1f packages/s indexed for search\n", time.Since(drain).Round(time.Millisecond), float64(indexed)/time.Since(start).Seconds())
 	return nil
 }
 
@@ -327,7 +365,10 @@ func (b *bench) fill(ctx context.Context, n, total int) error {
 	if err != nil {
 		return err
 	}
-	fmt.Printf("%d packages ready (%d failed) after %s\n", ready, failed, time.Since(start).Round(time.Second))
+	if _, err := b.drainSearch(ctx); err != nil {
+		return err
+	}
+	fmt.Printf("%d packages ready and indexed for search (%d failed) after %s\n", ready, failed, time.Since(start).Round(time.Second))
 	return nil
 }
 
@@ -456,6 +497,9 @@ func (b *bench) size(ctx context.Context, cfg config.Config) error {
 		}
 	}
 	if _, _, err := b.drain(ctx); err != nil {
+		return err
+	}
+	if _, err := b.drainSearch(ctx); err != nil {
 		return err
 	}
 	after, err := dbSize()

@@ -24,10 +24,18 @@ import (
 // template share most rows. Rows no document uses any more are collected
 // when documents go (gcSearch).
 
-// searchLock serialises writes to the shared search rows on PostgreSQL
-// (taken after any per-content locks, so the order is always content
-// locks, then this one). SQLite's single writer needs none.
-const searchLock = `SELECT pg_advisory_xact_lock(hashtext('veripost:search-index'))`
+// On PostgreSQL, writers of documents share the search lock and the
+// collector of unused rows (gcSearch) takes it alone: documents are written
+// in parallel, and no analysed line or vector is removed while a document
+// being written points at it. Writers add shared rows with ON CONFLICT DO
+// NOTHING, in key order, so two writers adding the same new line wait for
+// each other instead of failing, and never deadlock. The locks are taken
+// after any per-content locks, so the order is always content locks, then
+// this one. SQLite's single writer needs none.
+const (
+	searchWriteLock = `SELECT pg_advisory_xact_lock_shared(hashtext('veripost:search-index'))`
+	searchLock      = `SELECT pg_advisory_xact_lock(hashtext('veripost:search-index'))`
+)
 
 // sectionKinds are the codes of search_lines.kind.
 var sectionKinds = []string{"none", search.SectionSystem, search.SectionTemplate, search.SectionCalc, search.SectionUser}
@@ -327,9 +335,9 @@ func (db *DB) insertDoc(ctx context.Context, tx *sql.Tx, indexVersion string, d 
 	return id, err == nil, err
 }
 
-// saveDocsPostgres writes documents in one transaction: new analysed lines
-// in one INSERT … SELECT FROM unnest per document, the document's lines and
-// sections with COPY.
+// saveDocsPostgres writes documents in one transaction: the documents'
+// new analysed lines in one INSERT … SELECT FROM unnest, their new vectors
+// in another, then each document's lines and sections with COPY.
 func (db *DB) saveDocsPostgres(ctx context.Context, indexVersion string, docs []search.Document, model string, extBy map[string][]search.ExternalVector) error {
 	b, err := db.backend(ctx)
 	if err != nil {
@@ -348,40 +356,55 @@ func (db *DB) saveDocsPostgres(ctx context.Context, indexVersion string, docs []
 					return err
 				}
 			}
-			if _, err := tx.Exec(ctx, searchLock); err != nil {
+			if _, err := tx.Exec(ctx, searchWriteLock); err != nil {
 				return err
 			}
-			for _, d := range docs {
+			var added []*search.Document
+			var docIDs []int64
+			var lines []search.Line
+			var vecKeys []string
+			var vecs [][]float32
+			for i := range docs {
+				d := &docs[i]
 				var docID int64
 				err := tx.QueryRow(ctx, `INSERT INTO search_docs (sha256, index_version, kind, line_count, bytes, vector, signature, created_at)
 					SELECT $1, $2, $3, $4, $5, $6, $7, $8 WHERE EXISTS (SELECT 1 FROM files WHERE sha256 = $1)
 					ON CONFLICT (sha256, index_version) DO NOTHING RETURNING id`,
 					d.SHA256, indexVersion, d.Kind, d.LineCount, d.Bytes, encodeVector(d.Vector), search.EncodeSignature(d.Signature), now()).Scan(&docID)
 				if errors.Is(err, pgx.ErrNoRows) {
-					continue
+					continue // stored meanwhile by another upload, or deleted
 				}
 				if err != nil {
 					return err
 				}
-				textIDs, err := pgTexts(ctx, tx, d.Lines)
-				if err != nil {
-					return fmt.Errorf("indexing the lines of %s: %w", d.SHA256, err)
+				added, docIDs = append(added, d), append(docIDs, docID)
+				lines = append(lines, d.Lines...)
+				for _, s := range d.Sections {
+					vecKeys, vecs = append(vecKeys, vectorKey(indexVersion, s.Hash)), append(vecs, s.Vector)
 				}
-				lines := make([][]any, len(d.Lines))
-				for i, l := range d.Lines {
-					lines[i] = []any{docID, l.N, textIDs[i], l.Section, kindCode(&d, l)}
+			}
+			textIDs, err := pgTexts(ctx, tx, lines)
+			if err != nil {
+				return fmt.Errorf("indexing analysed lines: %w", err)
+			}
+			vectorIDs, err := pgVectors(ctx, tx, vecKeys, vecs, b.vectors == "pgvector")
+			if err != nil {
+				return fmt.Errorf("indexing section vectors: %w", err)
+			}
+			for i, d := range added {
+				docID := docIDs[i]
+				rows := make([][]any, len(d.Lines))
+				for j, l := range d.Lines {
+					rows[j] = []any{docID, l.N, textIDs[j], l.Section, kindCode(d, l)}
 				}
+				textIDs = textIDs[len(d.Lines):]
 				if _, err := tx.CopyFrom(ctx, pgx.Identifier{"search_lines"}, []string{"doc_id", "line", "text_id", "section", "kind"},
-					pgx.CopyFromRows(lines)); err != nil {
+					pgx.CopyFromRows(rows)); err != nil {
 					return fmt.Errorf("indexing the lines of %s: %w", d.SHA256, err)
 				}
 				secs := make([][]any, len(d.Sections))
-				vectorIDs := make([]int64, len(d.Sections))
-				for i, s := range d.Sections {
-					if vectorIDs[i], err = pgVector(ctx, tx, vectorKey(indexVersion, s.Hash), s.Vector, b.vectors == "pgvector"); err != nil {
-						return err
-					}
-					secs[i] = []any{docID, i, s.Name, s.Canonical, s.Kind, s.StartLine, s.EndLine, s.Hash, vectorIDs[i]}
+				for j, s := range d.Sections {
+					secs[j] = []any{docID, j, s.Name, s.Canonical, s.Kind, s.StartLine, s.EndLine, s.Hash, vectorIDs[j]}
 				}
 				if _, err := tx.CopyFrom(ctx, pgx.Identifier{"search_sections"},
 					[]string{"doc_id", "ord", "name", "canonical", "kind", "start_line", "end_line", "hash", "vector_id"},
@@ -389,7 +412,7 @@ func (db *DB) saveDocsPostgres(ctx context.Context, indexVersion string, docs []
 					return err
 				}
 				for _, e := range extBy[d.SHA256] {
-					if e.Ord < 0 || e.Ord >= len(vectorIDs) {
+					if e.Ord < 0 || e.Ord >= len(d.Sections) {
 						continue
 					}
 					if _, err := tx.Exec(ctx, `INSERT INTO search_external_vectors (vector_id, model, vector) VALUES ($1, $2, $3)
@@ -397,6 +420,7 @@ func (db *DB) saveDocsPostgres(ctx context.Context, indexVersion string, docs []
 						return err
 					}
 				}
+				vectorIDs = vectorIDs[len(d.Sections):]
 			}
 			return nil
 		})
@@ -404,7 +428,7 @@ func (db *DB) saveDocsPostgres(ctx context.Context, indexVersion string, docs []
 }
 
 // pgTexts returns the ids of the lines' analysed texts, adding the new ones
-// in one statement.
+// in one statement, in hash order (see searchWriteLock).
 func pgTexts(ctx context.Context, tx pgx.Tx, lines []search.Line) ([]int64, error) {
 	keys := make([]string, len(lines))
 	byKey := map[string]int64{}
@@ -412,18 +436,11 @@ func pgTexts(ctx context.Context, tx pgx.Tx, lines []search.Line) ([]int64, erro
 		keys[i] = textKey(l)
 		byKey[keys[i]] = 0
 	}
-	distinct := make([]string, 0, len(byKey))
-	for k := range byKey {
-		distinct = append(distinct, k)
-	}
-	rows, err := tx.Query(ctx, `SELECT hash, id FROM search_texts WHERE hash = ANY($1)`, distinct)
-	if err != nil {
+	if err := pgFindKeys(ctx, tx, `SELECT hash, id FROM search_texts WHERE hash = ANY($1)`, byKey); err != nil {
 		return nil, err
 	}
-	if err := scanHashIDs(rows, byKey); err != nil {
-		return nil, err
-	}
-	var cols [9][]any
+	var cols [9][]string
+	var classes []int16
 	added := map[string]bool{}
 	for i, l := range lines {
 		k := keys[i]
@@ -431,31 +448,25 @@ func pgTexts(ctx context.Context, tx pgx.Tx, lines []search.Line) ([]int64, erro
 			continue
 		}
 		added[k] = true
-		for j, v := range []any{k, int16(l.Class), l.Text, l.Output, joinTerms(l.Words), joinTerms(l.Prose),
+		classes = append(classes, int16(l.Class))
+		for j, v := range []string{k, "", l.Text, l.Output, joinTerms(l.Words), joinTerms(l.Prose),
 			joinTerms(l.Parts), joinTerms(l.Defs), joinTerms(l.Sets)} {
 			cols[j] = append(cols[j], v)
 		}
 	}
 	if len(added) > 0 {
-		strs := func(vs []any) []string {
-			out := make([]string, len(vs))
-			for i, v := range vs {
-				out[i] = v.(string)
-			}
-			return out
-		}
-		classes := make([]int16, len(cols[1]))
-		for i, v := range cols[1] {
-			classes[i] = v.(int16)
-		}
 		rows, err := tx.Query(ctx, `INSERT INTO search_texts (hash, class, text, output, words, prose, parts, defs, sets)
 			SELECT * FROM unnest($1::text[], $2::smallint[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[], $8::text[], $9::text[])
-			RETURNING hash, id`,
-			strs(cols[0]), classes, strs(cols[2]), strs(cols[3]), strs(cols[4]), strs(cols[5]), strs(cols[6]), strs(cols[7]), strs(cols[8]))
+			ORDER BY 1 ON CONFLICT (hash) DO NOTHING RETURNING hash, id`,
+			cols[0], classes, cols[2], cols[3], cols[4], cols[5], cols[6], cols[7], cols[8])
 		if err != nil {
 			return nil, err
 		}
 		if err := scanHashIDs(rows, byKey); err != nil {
+			return nil, err
+		}
+		// Those another writer added meanwhile.
+		if err := pgFindKeys(ctx, tx, `SELECT hash, id FROM search_texts WHERE hash = ANY($1)`, byKey); err != nil {
 			return nil, err
 		}
 	}
@@ -466,22 +477,77 @@ func pgTexts(ctx context.Context, tx pgx.Tx, lines []search.Line) ([]int64, erro
 	return ids, nil
 }
 
-// pgVector returns the id of a section embedding, adding it when it is new.
-func pgVector(ctx context.Context, tx pgx.Tx, key string, vec []float32, pgvector bool) (int64, error) {
-	var id int64
-	err := tx.QueryRow(ctx, `SELECT id FROM search_vectors WHERE key = $1`, key).Scan(&id)
-	if !errors.Is(err, pgx.ErrNoRows) {
-		return id, err
+// pgVectors returns the ids of section embeddings by key, adding the new
+// ones in one statement, in key order (see searchWriteLock).
+func pgVectors(ctx context.Context, tx pgx.Tx, keys []string, vecs [][]float32, pgvector bool) ([]int64, error) {
+	byKey := map[string]int64{}
+	for _, k := range keys {
+		byKey[k] = 0
 	}
-	if len(vec) != search.Dims {
-		vec = make([]float32, search.Dims)
+	const find = `SELECT key, id FROM search_vectors WHERE key = ANY($1)`
+	if err := pgFindKeys(ctx, tx, find, byKey); err != nil {
+		return nil, err
 	}
-	if pgvector {
-		err = tx.QueryRow(ctx, `INSERT INTO search_vectors (key, embedding, embedding_v) VALUES ($1, $2, $2::real[]::vector) RETURNING id`, key, vec).Scan(&id)
-	} else {
-		err = tx.QueryRow(ctx, `INSERT INTO search_vectors (key, embedding) VALUES ($1, $2) RETURNING id`, key, vec).Scan(&id)
+	var newKeys []string
+	var flat []float32
+	added := map[string]bool{}
+	for i, k := range keys {
+		if byKey[k] != 0 || added[k] {
+			continue
+		}
+		added[k] = true
+		newKeys = append(newKeys, k)
+		v := vecs[i]
+		if len(v) != search.Dims {
+			v = make([]float32, search.Dims)
+		}
+		flat = append(flat, v...)
 	}
-	return id, err
+	if len(newKeys) > 0 {
+		// One flat real[] cut per row: unnest would flatten a 2-D array.
+		dims := strconv.Itoa(search.Dims)
+		vec := `($2::real[])[(u.i - 1) * ` + dims + ` + 1 : u.i * ` + dims + `]`
+		cols, vals := "key, embedding", "u.k, "+vec
+		if pgvector {
+			cols, vals = cols+", embedding_v", vals+", "+vec+"::vector"
+		}
+		rows, err := tx.Query(ctx, `INSERT INTO search_vectors (`+cols+`)
+			SELECT `+vals+` FROM unnest($1::text[]) WITH ORDINALITY AS u(k, i)
+			ORDER BY u.k ON CONFLICT (key) DO NOTHING RETURNING key, id`, newKeys, flat)
+		if err != nil {
+			return nil, err
+		}
+		if err := scanHashIDs(rows, byKey); err != nil {
+			return nil, err
+		}
+		if err := pgFindKeys(ctx, tx, find, byKey); err != nil {
+			return nil, err
+		}
+	}
+	ids := make([]int64, len(keys))
+	for i, k := range keys {
+		ids[i] = byKey[k]
+	}
+	return ids, nil
+}
+
+// pgFindKeys fills in the ids of byKey's keys still 0 with query, which
+// takes the keys as a text[] and returns (key, id) rows.
+func pgFindKeys(ctx context.Context, tx pgx.Tx, query string, byKey map[string]int64) error {
+	var missing []string
+	for k, id := range byKey {
+		if id == 0 {
+			missing = append(missing, k)
+		}
+	}
+	if len(missing) == 0 {
+		return nil
+	}
+	rows, err := tx.Query(ctx, query, missing)
+	if err != nil {
+		return err
+	}
+	return scanHashIDs(rows, byKey)
 }
 
 // SaveVersionIndex implements search.Store. It also drops documents of the
@@ -496,11 +562,6 @@ func (db *DB) SaveVersionIndex(ctx context.Context, v search.VersionIndex) error
 		return err
 	}
 	return db.InTx(ctx, func(tx *sql.Tx) error {
-		if db.Dialect == Postgres {
-			if _, err := tx.ExecContext(ctx, searchLock); err != nil {
-				return err
-			}
-		}
 		if _, err := tx.ExecContext(ctx, `DELETE FROM search_versions WHERE version_id = $1`, v.VersionID); err != nil {
 			return err
 		}
@@ -530,15 +591,31 @@ func (db *DB) SaveVersionIndex(ctx context.Context, v search.VersionIndex) error
 				return err
 			}
 		}
-		for _, band := range v.Bands {
-			if _, err := tx.ExecContext(ctx, `INSERT INTO search_version_bands (band, version_row) VALUES ($1, $2) ON CONFLICT DO NOTHING`, band, id); err != nil {
+		if len(v.Bands) > 0 {
+			list, arg := db.idsArg(v.Bands, 1)
+			// WHERE true: SQLite's parser needs it before ON CONFLICT in INSERT … SELECT.
+			if _, err := tx.ExecContext(ctx, `INSERT INTO search_version_bands (band, version_row)
+				SELECT DISTINCT b.*, $2 FROM `+list+` b WHERE true ON CONFLICT DO NOTHING`, arg, id); err != nil {
 				return err
 			}
 		}
-		return db.gcSearch(ctx, tx, `SELECT id FROM search_docs WHERE index_version <> $2
+		// Documents of an older index version only this version used (after
+		// a reindex). There are rarely any, so PostgreSQL takes the search
+		// lock alone only when there are.
+		stale := `SELECT id FROM search_docs WHERE index_version <> $2
 			AND sha256 IN (SELECT sha256 FROM files WHERE version_id = $1)
 			AND NOT EXISTS (SELECT 1 FROM files f JOIN search_versions sv ON sv.version_id = f.version_id
-				WHERE f.sha256 = search_docs.sha256 AND sv.index_version = search_docs.index_version)`, v.VersionID, v.IndexVersion)
+				WHERE f.sha256 = search_docs.sha256 AND sv.index_version = search_docs.index_version)`
+		if db.Dialect == Postgres {
+			ids, err := queryIDs(ctx, tx, stale, v.VersionID, v.IndexVersion)
+			if err != nil || len(ids) == 0 {
+				return err
+			}
+			if _, err := tx.ExecContext(ctx, searchLock); err != nil {
+				return err
+			}
+		}
+		return db.gcSearch(ctx, tx, stale, v.VersionID, v.IndexVersion)
 	})
 }
 
