@@ -483,7 +483,7 @@ func (b *bench) size(ctx context.Context, cfg config.Config) error {
 	if err != nil {
 		fmt.Printf("(no per-table sizes: %v)\n", err)
 	}
-	for _, t := range tables {
+	for _, t := range tables[:min(len(tables), 12)] {
 		fmt.Printf("  %-28s %8.1f MiB  %5.1f%%\n", t.name, mib(t.bytes), 100*float64(t.bytes)/float64(max(before, 1)))
 	}
 	// Identical re-uploads: the same generated package again, as new
@@ -506,7 +506,20 @@ func (b *bench) size(ctx context.Context, cfg config.Config) error {
 	if err != nil {
 		return err
 	}
-	fmt.Printf("an identical re-upload adds %.1f KiB to the database (mean of %d)\n", float64(after-before)/n/1024, n)
+	fmt.Printf("an identical re-upload adds %.1f KiB to the database (mean of %d); by table:\n", float64(after-before)/n/1024, n)
+	grown, err := tableBytes(ctx, b.app.DB)
+	if err != nil {
+		return err
+	}
+	was := map[string]int64{}
+	for _, t := range tables {
+		was[t.name] = t.bytes
+	}
+	for _, t := range grown {
+		if d := t.bytes - was[t.name]; d != 0 {
+			fmt.Printf("  %-28s %+8.2f KiB\n", t.name, float64(d)/n/1024)
+		}
+	}
 	return nil
 }
 
@@ -517,11 +530,11 @@ type tableSize struct {
 	bytes int64
 }
 
-// tableBytes lists the largest tables with their indexes.
+// tableBytes lists the tables with their indexes, largest first.
 func tableBytes(ctx context.Context, db *store.DB) ([]tableSize, error) {
-	q := `SELECT tbl_name, SUM(pgsize) FROM dbstat JOIN sqlite_master ON sqlite_master.name = dbstat.name GROUP BY tbl_name ORDER BY 2 DESC LIMIT 12`
+	q := `SELECT tbl_name, SUM(pgsize) FROM dbstat JOIN sqlite_master ON sqlite_master.name = dbstat.name GROUP BY tbl_name ORDER BY 2 DESC`
 	if db.Dialect == store.Postgres {
-		q = `SELECT relname, pg_total_relation_size(oid) FROM pg_class WHERE relkind = 'r' AND relnamespace = 'public'::regnamespace ORDER BY 2 DESC LIMIT 12`
+		q = `SELECT relname, pg_total_relation_size(oid) FROM pg_class WHERE relkind = 'r' AND relnamespace = 'public'::regnamespace ORDER BY 2 DESC`
 	}
 	rows, err := db.R.QueryContext(ctx, q)
 	if err != nil {

@@ -12,6 +12,7 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/promauto"
+	"golang.org/x/sync/errgroup"
 
 	"github.com/veripost/veripost/internal/analysis"
 	"github.com/veripost/veripost/internal/blob"
@@ -159,20 +160,27 @@ func (p *Pipeline) run(ctx context.Context, ver catalog.Version) error {
 	if err != nil {
 		return err
 	}
+	// The files are checked or read at once: on S3 each is a round trip.
 	data := make([][]byte, len(files))
+	g, gctx := errgroup.WithContext(ctx)
+	g.SetLimit(8)
 	for i, f := range files {
-		if stored[keys[i]] != nil {
-			if err := p.check(ctx, f); err != nil {
+		g.Go(func() error {
+			if stored[keys[i]] != nil {
+				return p.check(gctx, f)
+			}
+			var err error
+			if data[i], err = p.read(gctx, f); err != nil {
 				return err
 			}
-			continue
-		}
-		if data[i], err = p.read(ctx, f); err != nil {
-			return err
-		}
-		if err := p.Limits.CheckSize(f.Filename, data[i]); err != nil {
-			return limitError(err)
-		}
+			if err := p.Limits.CheckSize(f.Filename, data[i]); err != nil {
+				return limitError(err)
+			}
+			return nil
+		})
+	}
+	if err := g.Wait(); err != nil {
+		return err
 	}
 
 	if err := set(catalog.StatusParsing); err != nil {

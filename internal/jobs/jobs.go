@@ -137,9 +137,11 @@ func New(driver Driver, opt Options) (*Queue, error) {
 		JobTimeout:           jobTimeout,
 		RescueStuckJobsAfter: jobTimeout + time.Minute,
 		FetchPollInterval:    opt.PollInterval,
-		FetchCooldown:        min(opt.PollInterval, 100*time.Millisecond),
-		RetryPolicy:          backoff{},
-		MaxAttempts:          max(opt.MaxAttempts, 1),
+		// A job inserted right after a fetch waits at most this long: an
+		// upload's wait for its worker is part of upload → ready.
+		FetchCooldown: min(opt.PollInterval, 10*time.Millisecond),
+		RetryPolicy:   backoff{},
+		MaxAttempts:   max(opt.MaxAttempts, 1),
 		// A finished ingestion job says nothing the version's status does
 		// not; keep its row only briefly.
 		CompletedJobRetentionPeriod: 10 * time.Minute,
