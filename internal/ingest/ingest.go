@@ -323,6 +323,7 @@ func (p *Pipeline) IndexSearch(ctx context.Context, versionID string) error {
 		return nil
 	}
 	if err != nil {
+		p.logger().Warn("indexing for search failed; the job will try again", "version", versionID, "err", err)
 		return fmt.Errorf("indexing version %s for search: %w", versionID, err)
 	}
 	searchIndexDuration.Observe(time.Since(start).Seconds())

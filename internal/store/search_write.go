@@ -595,7 +595,7 @@ func (db *DB) SaveVersionIndex(ctx context.Context, v search.VersionIndex) error
 			list, arg := db.idsArg(v.Bands, 1)
 			// WHERE true: SQLite's parser needs it before ON CONFLICT in INSERT … SELECT.
 			if _, err := tx.ExecContext(ctx, `INSERT INTO search_version_bands (band, version_row)
-				SELECT DISTINCT b.*, $2 FROM `+list+` b WHERE true ON CONFLICT DO NOTHING`, arg, id); err != nil {
+				SELECT DISTINCT b.*, CAST($2 AS BIGINT) FROM `+list+` b WHERE true ON CONFLICT DO NOTHING`, arg, id); err != nil {
 				return err
 			}
 		}
