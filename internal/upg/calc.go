@@ -73,7 +73,11 @@ const (
 var opText = [...]string{opEq: "=", opNe: "<>", opLt: "<", opGt: ">", opLe: "<=", opGe: ">=", opBangEq: "!=",
 	opAdd: "+", opSub: "-", opMul: "*", opDiv: "/"}
 
-// tagOf computes the tag of token t.
+// opTagOf is the tag of each one-byte operator.
+var opTagOf = [256]uint8{'=': opEq, '<': opLt, '>': opGt, '+': opAdd, '-': opSub, '*': opMul, '/': opDiv}
+
+// tagOf computes the tag of token t (Parse has the lexer's, see
+// lexer.tags; Section.Body's build computes them here).
 func (p *parser) tagOf(t int32) uint8 {
 	off, end := p.off(t), p.ends[t]
 	switch p.kinds[t] {
@@ -81,23 +85,7 @@ func (p *parser) tagOf(t int32) uint8 {
 		return uint8(keywordOf(p.src[off:end]))
 	case TokOperator:
 		if end-off == 1 {
-			switch p.src[off] {
-			case '=':
-				return opEq
-			case '<':
-				return opLt
-			case '>':
-				return opGt
-			case '+':
-				return opAdd
-			case '-':
-				return opSub
-			case '*':
-				return opMul
-			case '/':
-				return opDiv
-			}
-			return tagNone
+			return opTagOf[p.src[off]]
 		}
 		switch p.text[off:end] {
 		case "<>":
@@ -128,7 +116,13 @@ func (p *parser) tagOf(t int32) uint8 {
 // expression and statement parser works on.
 func (p *parser) pushSig(t int32) {
 	p.sig = append(p.sig, t)
-	p.tags = append(p.tags, p.tagOf(t))
+	var tag uint8
+	if p.tokTags != nil {
+		tag = p.tokTags[t]
+	} else {
+		tag = p.tagOf(t)
+	}
+	p.tags = append(p.tags, tag)
 }
 
 func (p *parser) resetSig() {

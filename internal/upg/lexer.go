@@ -54,6 +54,10 @@ type lexer struct {
 	// ctlLineBit when the line holds control bytes.
 	lineCmd []uint16
 	cmd     uint16
+	// Parse only: the grammar tag of each token (see tagOf), noted where
+	// the lexer emits a keyword, operator or punctuation mark, so that the
+	// parser does not look at those bytes again. Nil for Tokenize.
+	tags []uint8
 
 	nKind [numLineKinds]int32 // lines of each kind (sizes the parser's node slabs)
 }
@@ -140,6 +144,18 @@ func (lx *lexer) emit(k TokenKind, from, to int) {
 	lx.last = int32(to)
 	lx.kinds = append(lx.kinds, k)
 	lx.ends = append(lx.ends, int32(to))
+}
+
+// emitTag emits a keyword, operator or punctuation token with its tag.
+func (lx *lexer) emitTag(k TokenKind, from, to int, tag uint8) {
+	lx.emit(k, from, to)
+	if lx.tags != nil {
+		t := len(lx.kinds) - 1
+		if t >= len(lx.tags) {
+			lx.tags = append(lx.tags, make([]uint8, t+1-len(lx.tags))...)
+		}
+		lx.tags[t] = tag
+	}
 }
 
 func (lx *lexer) diag(code string, sev Severity, from, to int, format string, args ...any) {
@@ -517,7 +533,11 @@ func (lx *lexer) lexCommandRest(q, r, ce int, shape valueShape, class cmdClass) 
 		lx.emit(TokPunct, p, p+1)
 		p++
 	case (c == '>' || c == '<') && equalFoldASCII(src[q+1:r], "SELECT"):
-		lx.emit(TokOperator, p, p+1)
+		tag := opGt
+		if c == '<' {
+			tag = opLt
+		}
+		lx.emitTag(TokOperator, p, p+1, tag)
 		p++
 	case class == ccDefine && p > r:
 		// ":DEFINE NAME=value": the blank separates
@@ -652,7 +672,7 @@ func (lx *lexer) lexTemplate(p, ce int) {
 		lx.emit(TokSpace, p, q)
 	}
 	if q+2 <= ce && upperByte(src[q]) == 'I' && upperByte(src[q+1]) == 'F' && (q+2 == ce || !isIdentByte(src[q+2])) {
-		lx.emit(TokKeyword, q, q+2)
+		lx.emitTag(TokKeyword, q, q+2, kwIf)
 		r := lx.lexCalc(q+2, ce, modeCond)
 		if r >= ce {
 			return
@@ -686,7 +706,7 @@ func (lx *lexer) lexTemplateTail(p, ce int) {
 		return
 	}
 	lx.lexTemplateItems(p, endif)
-	lx.emit(TokKeyword, endif, e)
+	lx.emitTag(TokKeyword, endif, e, kwEndif)
 	if e < ce {
 		lx.emit(TokSpace, e, ce)
 	}
@@ -967,7 +987,7 @@ func (lx *lexer) lexCalc(p, end int, mode lexMode) int {
 		}
 		switch c {
 		case '(':
-			lx.emit(TokPunct, p, p+1)
+			lx.emitTag(TokPunct, p, p+1, tagLparen)
 			depth++
 			if pending >= 0 {
 				if len(frames) < cap(frames) {
@@ -979,7 +999,7 @@ func (lx *lexer) lexCalc(p, end int, mode lexMode) int {
 			p++
 			continue
 		case ')':
-			lx.emit(TokPunct, p, p+1)
+			lx.emitTag(TokPunct, p, p+1, tagRparen)
 			if n := len(frames); n > 0 && frames[n-1].depth == depth {
 				frames = frames[:n-1]
 			}
@@ -988,7 +1008,7 @@ func (lx *lexer) lexCalc(p, end int, mode lexMode) int {
 			p++
 			continue
 		case ',':
-			lx.emit(TokPunct, p, p+1)
+			lx.emitTag(TokPunct, p, p+1, tagComma)
 			if n := len(frames); n > 0 && frames[n-1].depth == depth {
 				frames[n-1].arg++
 			}
@@ -1016,7 +1036,11 @@ func (lx *lexer) lexCalc(p, end int, mode lexMode) int {
 				return p
 			}
 			if p+1 < end && (src[p+1] == '>' || src[p+1] == '=') {
-				lx.emit(TokOperator, p, p+2)
+				tag := opNe
+				if src[p+1] == '=' {
+					tag = opLe
+				}
+				lx.emitTag(TokOperator, p, p+2, tag)
 				p += 2
 				prev = 0
 				continue
@@ -1028,7 +1052,7 @@ func (lx *lexer) lexCalc(p, end int, mode lexMode) int {
 					continue
 				}
 			}
-			lx.emit(TokOperator, p, p+1)
+			lx.emitTag(TokOperator, p, p+1, opLt)
 			p++
 			prev = 0
 			continue
@@ -1037,23 +1061,23 @@ func (lx *lexer) lexCalc(p, end int, mode lexMode) int {
 				return p
 			}
 			if p+1 < end && src[p+1] == '=' {
-				lx.emit(TokOperator, p, p+2)
+				lx.emitTag(TokOperator, p, p+2, opGe)
 				p += 2
 			} else {
-				lx.emit(TokOperator, p, p+1)
+				lx.emitTag(TokOperator, p, p+1, opGt)
 				p++
 			}
 			prev = 0
 			continue
 		case '!':
 			if p+1 < end && src[p+1] == '=' {
-				lx.emit(TokOperator, p, p+2)
+				lx.emitTag(TokOperator, p, p+2, opBangEq)
 				p += 2
 				prev = 0
 				continue
 			}
 		case '=', '+', '-', '*', '/':
-			lx.emit(TokOperator, p, p+1)
+			lx.emitTag(TokOperator, p, p+1, opTagOf[c])
 			p++
 			prev = 0
 			continue
@@ -1109,7 +1133,7 @@ func (lx *lexer) lexIdent(p, q, end int, mode lexMode, frames *[]argFrame, pendi
 	}
 	w := src[p:q]
 	if kw := keywordOf(w); kw != kwNone {
-		lx.emit(TokKeyword, p, q)
+		lx.emitTag(TokKeyword, p, q, uint8(kw))
 		switch kw {
 		case kwThen:
 			if mode == modeCond {

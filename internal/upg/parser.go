@@ -18,8 +18,12 @@ import (
 func Parse(filename string, src []byte) *File {
 	w := workspaces.Get().(*workspace)
 	lx := newLexer(src, true)
-	lx.lineCmd, lx.ends = w.lineCmd[:0], w.ends[:0]
+	lx.lineCmd, lx.ends, lx.tags = w.lineCmd[:0], w.ends[:0], w.lexTags[:0]
+	if lx.tags == nil {
+		lx.tags = make([]uint8, 0, cap(lx.kinds))
+	}
 	lx.run()
+	lx.tags = append(lx.tags, make([]uint8, len(lx.kinds)-len(lx.tags))...) // a tag for every token
 	w.lineCmd, w.ends = lx.lineCmd, lx.ends
 	f := &File{
 		Name:  filename,
@@ -29,6 +33,7 @@ func Parse(filename string, src []byte) *File {
 		toks:  packTokens(lx.kinds, lx.ends),
 	}
 	p := newParser(f, false, w)
+	p.tokTags = lx.tags
 	p.diags = lx.diags
 	p.presize(&lx.nKind)
 	p.parse()
@@ -79,6 +84,7 @@ type parser struct {
 	// calculation parsing state
 	sig      []int32 // significant token indices being parsed
 	tags     []uint8 // the tag of each (see tagOf)
+	tokTags  []uint8 // the tag of every token, from the lexer (Parse only)
 	si       int     // cursor into sig
 	panicLn  int32   // line on which a syntax error was reported (suppress cascades)
 	gotos    []*GotoStmt
@@ -142,6 +148,7 @@ func newParser(f *File, quiet bool, w *workspace) *parser {
 type workspace struct {
 	arena   nodeArena
 	lineCmd []uint16 // the lexer's command id of each line
+	lexTags []uint8  // the lexer's tag of each token
 	ends    []int32  // the end offset of each token
 	kinds   []TokenKind
 	lines   []Line // Tokenize's lines and kinds (Parse keeps its own)
@@ -163,11 +170,14 @@ func (p *parser) release() {
 	p.work, p.scratch = nil, nil
 	w.arena.drop()
 	w.sig, w.tags, w.secCalc, w.lineCmd, w.ends = p.sig[:0], p.tags[:0], p.secCalc[:0], w.lineCmd[:0], w.ends[:0]
+	if p.tokTags != nil {
+		w.lexTags = p.tokTags[:0]
+	}
 	w.gotos = clearAll(p.gotos)
 	w.exprBuf = clearAll(p.exprBuf)
 	w.stmtTmp = clearAll(p.stmtTmp)
 	w.itemTmp = clearAll(p.itemTmp)
-	if cap(w.sig) <= 1<<20 && cap(w.ends) <= 1<<22 && cap(w.lineCmd) <= 1<<22 && !w.arena.big() {
+	if cap(w.sig) <= 1<<20 && cap(w.ends) <= 1<<22 && cap(w.lexTags) <= 1<<22 && cap(w.lineCmd) <= 1<<22 && !w.arena.big() {
 		workspaces.Put(w)
 	}
 }
