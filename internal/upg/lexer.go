@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/binary"
 	"fmt"
+	"math"
 	"math/bits"
 
 	"github.com/veripost/veripost/internal/textfile"
@@ -152,7 +153,8 @@ func (lx *lexer) emitTag(k TokenKind, from, to int, tag uint8) {
 	if lx.tags != nil {
 		t := len(lx.kinds) - 1
 		if t >= len(lx.tags) {
-			lx.tags = append(lx.tags, make([]uint8, t+1-len(lx.tags))...)
+			// Parse gave room for the tokens it expected: more came
+			lx.tags = append(lx.tags, make([]uint8, t+1-len(lx.tags)+len(lx.tags)/4)...)
 		}
 		lx.tags[t] = tag
 	}
@@ -860,12 +862,30 @@ const (
 )
 
 // keywordOf returns the keyword id of an identifier (case-insensitive).
-// "GOTO12" is kwGoto. The first byte picks the candidates (|0x20 folds an
-// ASCII letter to lower case).
+// "GOTO12" is kwGoto. Most names are not keywords: their first byte and
+// length turn them away before the call to keywordIn.
 func keywordOf(w []byte) int {
-	if len(w) < 2 {
+	if len(w) == 0 || len(w) > kwMaxLen[w[0]] {
 		return kwNone
 	}
+	return keywordIn(w)
+}
+
+// kwMaxLen is the length of the longest keyword starting with each byte
+// (either case; GOTO has any number of digits after it).
+var kwMaxLen = func() (t [256]int) {
+	for _, kw := range []string{"IF", "OR", "AND", "THEN", "ELSE", "ENDIF", "CALL", "RETURN"} {
+		t[kw[0]] = max(t[kw[0]], len(kw))
+		t[kw[0]|0x20] = t[kw[0]]
+	}
+	t['G'], t['g'] = math.MaxInt, math.MaxInt
+	return t
+}()
+
+// keywordIn is keywordOf for a name of a plausible length and first byte.
+// The first byte picks the candidates (|0x20 folds an ASCII letter to
+// lower case).
+func keywordIn(w []byte) int {
 	switch w[0] | 0x20 {
 	case 'i':
 		if len(w) == 2 && w[1]|0x20 == 'f' {

@@ -18,12 +18,15 @@ import (
 func Parse(filename string, src []byte) *File {
 	w := workspaces.Get().(*workspace)
 	lx := newLexer(src, true)
-	lx.lineCmd, lx.ends, lx.tags = w.lineCmd[:0], w.ends[:0], w.lexTags[:0]
-	if lx.tags == nil {
-		lx.tags = make([]uint8, 0, cap(lx.kinds))
-	}
+	lx.lineCmd, lx.ends = w.lineCmd[:0], w.ends[:0]
+	// tagNone for every token the lexer expects; it sets the others
+	lx.tags = append(w.lexTags[:0], make([]uint8, cap(lx.kinds))...)
 	lx.run()
-	lx.tags = append(lx.tags, make([]uint8, len(lx.kinds)-len(lx.tags))...) // a tag for every token
+	if n := len(lx.kinds); n <= len(lx.tags) {
+		lx.tags = lx.tags[:n]
+	} else {
+		lx.tags = append(lx.tags, make([]uint8, n-len(lx.tags))...)
+	}
 	w.lineCmd, w.ends = lx.lineCmd, lx.ends
 	f := &File{
 		Name:  filename,
