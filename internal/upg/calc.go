@@ -198,10 +198,20 @@ func isUnsupportedWord(w string) bool {
 
 // ---------------------------------------------------------------- expressions
 
-func (p *parser) parseExpr(allowEq bool) Expr { return p.parseOr(allowEq) }
+// parseExpr parses an expression. Each precedence level below parses its
+// leftmost operand first, so the levels can be entered with that operand
+// parsed (the …From functions): an operand with no binary operator after
+// it (most call arguments and right-hand sides) skips them all.
+func (p *parser) parseExpr(allowEq bool) Expr {
+	x := p.parseUnary()
+	if t := p.tagAt(); t < opEq && t != kwAnd && t != kwOr || t > opDiv {
+		return x
+	}
+	return p.parseOrFrom(x, allowEq)
+}
 
-func (p *parser) parseOr(allowEq bool) Expr {
-	x := p.parseAnd(allowEq)
+func (p *parser) parseOrFrom(x Expr, allowEq bool) Expr {
+	x = p.parseAndFrom(x, allowEq)
 	sawOr := false
 	for p.kwAt() == kwOr {
 		op := p.curOff()
@@ -231,8 +241,10 @@ func hasAndOperand(x Expr) bool {
 	return false
 }
 
-func (p *parser) parseAnd(allowEq bool) Expr {
-	x := p.parseCmp(allowEq)
+func (p *parser) parseAnd(allowEq bool) Expr { return p.parseAndFrom(p.parseUnary(), allowEq) }
+
+func (p *parser) parseAndFrom(x Expr, allowEq bool) Expr {
+	x = p.parseCmpFrom(x, allowEq)
 	for p.kwAt() == kwAnd {
 		op := p.curOff()
 		p.si++
@@ -248,8 +260,10 @@ func (p *parser) binary(x Expr, opPos int, op string, y Expr) Expr {
 	return b
 }
 
-func (p *parser) parseCmp(allowEq bool) Expr {
-	x := p.parseAdd()
+func (p *parser) parseCmp(allowEq bool) Expr { return p.parseCmpFrom(p.parseUnary(), allowEq) }
+
+func (p *parser) parseCmpFrom(x Expr, allowEq bool) Expr {
+	x = p.parseAddFrom(x)
 	op := p.opAt()
 	switch op {
 	case opEq:
@@ -271,8 +285,10 @@ func (p *parser) parseCmp(allowEq bool) Expr {
 	return p.binary(x, opPos, opText[op], y)
 }
 
-func (p *parser) parseAdd() Expr {
-	x := p.parseMul()
+func (p *parser) parseAdd() Expr { return p.parseAddFrom(p.parseUnary()) }
+
+func (p *parser) parseAddFrom(x Expr) Expr {
+	x = p.parseMulFrom(x)
 	n := 0
 	for {
 		op := p.opAt()
@@ -333,8 +349,9 @@ func (p *parser) checkMixedArithmetic(x Expr, n int) {
 		truncate(p.text[x.Pos():x.End()], 60), truncate(sb.String(), 70))
 }
 
-func (p *parser) parseMul() Expr {
-	x := p.parseUnary()
+func (p *parser) parseMul() Expr { return p.parseMulFrom(p.parseUnary()) }
+
+func (p *parser) parseMulFrom(x Expr) Expr {
 	for {
 		op := p.opAt()
 		if op != opMul && op != opDiv {
