@@ -72,13 +72,17 @@ func foldLookup[V any, S ~string | ~[]byte](t *foldTable[V], name S) (v V, found
 
 var (
 	fastTablesOnce sync.Once
-	cmdFast        *foldTable[cmdInfo]
+	cmdFast        *foldTable[uint16] // command word → id (see cmdByID)
 	funcFast       *foldTable[bool]
 )
 
 func fastTables() {
 	fastTablesOnce.Do(func() {
-		cmdFast = newFoldTable(commands(), false)              // lookupCommand upper-cases the name
+		ids := make(map[string]uint16, len(commands()))
+		for k, v := range commands() {
+			ids[k] = v.id
+		}
+		cmdFast = newFoldTable(ids, false)                     // commandID upper-cases the name
 		funcFast = newFoldTable(theCatalog().functions, false) // isFunctionName takes any case
 	})
 }

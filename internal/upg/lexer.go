@@ -465,7 +465,7 @@ func (lx *lexer) lexColonLine(q, ce int) LineKind {
 		return LineText
 	}
 	name := src[p:r]
-	info, _ := lookupCommand(name)
+	info := &cmdByID[commandID(name)]
 	lx.cmd = info.id
 	var kind LineKind
 	tk := TokHeader
