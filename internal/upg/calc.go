@@ -663,10 +663,12 @@ func (p *parser) secName() string {
 func (p *parser) parseBlock(inIf bool) []Stmt {
 	start := len(p.stmtTmp)
 	defer func() { p.stmtTmp = p.stmtTmp[:start] }()
+	// Checking only (scratch nodes): nobody keeps the list, it is only
+	// counted for the build.
+	checking, n := p.a == p.scratch, 0
 	list := func() []Stmt {
-		if p.a == p.scratch {
-			// Checking only: nobody keeps the list (count it for the build).
-			p.a.stmts.count += len(p.stmtTmp) - start
+		if checking {
+			p.a.stmts.count += n
 			return nil
 		}
 		return p.a.stmts.carve(p.stmtTmp[start:])
@@ -688,7 +690,11 @@ func (p *parser) parseBlock(inIf bool) []Stmt {
 			continue
 		}
 		s := p.parseStmt()
-		p.stmtTmp = append(p.stmtTmp, s)
+		if checking {
+			n++
+		} else {
+			p.stmtTmp = append(p.stmtTmp, s)
+		}
 	}
 	return list()
 }
