@@ -116,13 +116,26 @@ func (p *parser) tagOf(t int32) uint8 {
 // expression and statement parser works on.
 func (p *parser) pushSig(t int32) {
 	p.sig = append(p.sig, t)
-	var tag uint8
-	if p.tokTags != nil {
-		tag = p.tokTags[t]
-	} else {
-		tag = p.tagOf(t)
+	p.tags = append(p.tags, p.tagFor(t))
+}
+
+// pushSigs pushes the significant tokens of [from, to).
+func (p *parser) pushSigs(from, to int32) {
+	sig, tags := p.sig, p.tags // locals: the loop keeps them in registers
+	for k := from; k < to; k++ {
+		if !p.trivia(k) {
+			sig, tags = append(sig, k), append(tags, p.tagFor(k))
+		}
 	}
-	p.tags = append(p.tags, tag)
+	p.sig, p.tags = sig, tags
+}
+
+// tagFor is the tag of token t: the lexer's in Parse, else tagOf's.
+func (p *parser) tagFor(t int32) uint8 {
+	if p.tokTags != nil {
+		return p.tokTags[t]
+	}
+	return p.tagOf(t)
 }
 
 func (p *parser) resetSig() {
@@ -582,11 +595,7 @@ func (p *parser) parseCalcSection(s *Section) {
 		if !p.quiet {
 			labelLine = p.label(s, t, int(li)+1, labelLine)
 		}
-		for k, last := t+1, p.lastTok(int(li)); k < last; k++ {
-			if !p.trivia(k) {
-				p.pushSig(k)
-			}
-		}
+		p.pushSigs(t+1, p.lastTok(int(li)))
 	}
 	p.gotos = p.gotos[:0]
 	p.curSec = s

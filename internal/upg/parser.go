@@ -608,11 +608,7 @@ func (p *parser) funcRef(j, last int32, shape valueShape) *FuncRef {
 	fr := p.funcS.alloc()
 	fr.Name, fr.Lparen, fr.Rparen = name, -1, -1
 	p.resetSig()
-	for k := j + 1; k < last; k++ {
-		if !p.trivia(k) {
-			p.pushSig(k)
-		}
-	}
+	p.pushSigs(j+1, last)
 	if len(p.sig) == 0 {
 		return fr
 	}
