@@ -718,7 +718,7 @@ func (p *parser) define(c *Command) {
 
 // subCommand handles an attribute or operation sub-command line.
 func (p *parser) subCommand(c *Command) {
-	info, known := *c.info(), c.Known
+	info, known := c.info(), c.Known
 	switch {
 	case p.attr != nil:
 		p.attrCommand(p.attr, c, info, known)
@@ -746,7 +746,7 @@ func (p *parser) subCommand(c *Command) {
 	}
 }
 
-func (p *parser) checkShape(c *Command, info cmdInfo, known bool) {
+func (p *parser) checkShape(c *Command, info *cmdInfo, known bool) {
 	if !known {
 		return
 	}
@@ -757,7 +757,7 @@ func (p *parser) checkShape(c *Command, info cmdInfo, known bool) {
 	}
 }
 
-func (p *parser) attrCommand(a *Attribute, c *Command, info cmdInfo, known bool) {
+func (p *parser) attrCommand(a *Attribute, c *Command, info *cmdInfo, known bool) {
 	if !known {
 		p.errorf(CodeUnknownAttrCommand, SeverityWarning, int(c.Colon), int(c.NameEnd),
 			"unknown sub-command :%s in attribute %q; check the spelling (the compiler ignores unknown sub-commands)", c.Name, a.Name)
