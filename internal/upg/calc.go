@@ -198,13 +198,13 @@ func isUnsupportedWord(w string) bool {
 	var up bool
 	switch len(w) {
 	case 3:
-		up = equalFoldASCII([]byte(w), "NOT")
+		up = equalFoldASCII(w, "NOT")
 	case 5:
-		up = equalFoldASCII([]byte(w), "WHILE") || equalFoldASCII([]byte(w), "ELSIF")
+		up = equalFoldASCII(w, "WHILE") || equalFoldASCII(w, "ELSIF")
 	case 6:
-		up = equalFoldASCII([]byte(w), "ELSEIF")
+		up = equalFoldASCII(w, "ELSEIF")
 	case 8:
-		up = equalFoldASCII([]byte(w), "ENDWHILE")
+		up = equalFoldASCII(w, "ENDWHILE")
 	}
 	return up && !IsUserName(w)
 }
