@@ -580,11 +580,11 @@ func entries(cmds []*upg.Command) []entry {
 	out := make([]entry, 0, len(cmds))
 	sel := ""
 	for _, cmd := range cmds {
-		label := cmd.Key
-		if cmd.Key == "SELECT" {
+		label := cmd.Key()
+		if cmd.Key() == "SELECT" {
 			sel = cmd.Op() + cmd.Value
 		} else if sel != "" {
-			label = "SELECT" + sel + " " + cmd.Key
+			label = "SELECT" + sel + " " + cmd.Key()
 		}
 		show := cmd.Value
 		switch {

@@ -49,7 +49,7 @@ func attrText(a *upg.Attribute, keys ...string) (string, *upg.Command) {
 	for _, k := range keys {
 		var found *upg.Command
 		for _, c := range a.Commands {
-			if c.Key == k && strings.TrimSpace(c.Value) != "" {
+			if c.Key() == k && strings.TrimSpace(c.Value) != "" {
 				found = c
 			}
 		}
@@ -64,7 +64,7 @@ func attrText(a *upg.Attribute, keys ...string) (string, *upg.Command) {
 func attrCommand(a *upg.Attribute, key string) *upg.Command {
 	var found *upg.Command
 	for _, c := range a.Commands {
-		if c.Key == key {
+		if c.Key() == key {
 			found = c
 		}
 	}
@@ -241,7 +241,7 @@ func (p *Package) attrValues(a *upg.Attribute, file string) Part {
 		s := newSentence(0).text("its choices are ")
 		n := 0
 		for _, c := range a.Commands {
-			if c.Key != "ATTRSELSTR" {
+			if c.Key() != "ATTRSELSTR" {
 				continue
 			}
 			if n > 0 {
@@ -263,7 +263,7 @@ func (p *Package) attrValues(a *upg.Attribute, file string) Part {
 		if n := atoiSmall(c.Value); n >= 1 && n <= len(a.SelectStrings) {
 			s.text(" (choice ").code(a.SelectStrings[n-1]).text(")")
 			for _, sc := range a.Commands {
-				if sc.Key == "ATTRSELSTR" && sc.Value == a.SelectStrings[n-1] {
+				if sc.Key() == "ATTRSELSTR" && sc.Value == a.SelectStrings[n-1] {
 					s.cite(file, int(sc.Line), int(sc.Line))
 					break
 				}
@@ -348,7 +348,7 @@ func (p *Package) attrValues(a *upg.Attribute, file string) Part {
 func lastKey(cmds []*upg.Command, key string) *upg.Command {
 	var found *upg.Command
 	for _, c := range cmds {
-		if c.Key == key {
+		if c.Key() == key {
 			found = c
 		}
 	}
@@ -370,7 +370,7 @@ func (p *Package) wordFormat(s *sentence, cmds []*upg.Command, file string) {
 	}
 	var flags []string
 	for _, c := range cmds {
-		if w, ok := flagWords[c.Key]; ok {
+		if w, ok := flagWords[c.Key()]; ok {
 			flags = append(flags, w)
 			s.cite(file, int(c.Line), int(c.Line))
 		}

@@ -1,6 +1,9 @@
 package upg
 
-import "fmt"
+import (
+	"fmt"
+	"strings"
+)
 
 // LineKind classifies a physical line. Every line of a parsed file has
 // exactly one kind; none is left unclassified.
@@ -102,28 +105,57 @@ func (s Span) End() int { return s.EndOff }
 
 // Command is a ':' command line: a header command, an attribute or operation
 // sub-command, :SECTION=, :LIBRARY=, :DEFINE …  Name is written without the
-// colon, as in the source (e.g. "ATTRNAME"); Key is its upper-case form.
-// Its offsets are int32 (like Token's): a 300 KB library has thousands of
-// commands.
+// colon, as in the source (e.g. "ATTRNAME"); Key() is its upper-case form.
+// A 300 KB library has thousands of commands, so a Command is kept small
+// (72 bytes, three pointers for the collector to follow): offsets are int32
+// (like Token's), the upper-case key is computed rather than stored, and
+// the rarely set parsed values (Func, Define) sit behind one pointer.
 type Command struct {
-	Name  string // command word as written
-	Key   string // upper-case command word
-	Value string // trimmed value text ("" when none)
-	// Func is the parsed value of :ATTRCFUNC=NAME(args), :ATTRFUNC=NAME and
-	// :SECTION=NAME(params).
-	Func *FuncRef
-	// Define holds NAME and value of a :DEFINE line.
-	Define   *Define
-	Colon    int32 // offset of the ':'
-	NameEnd  int32
-	OpPos    int32 // -1 when Op == ""
-	ValuePos int32 // offset of Value (end of line when empty)
-	ValueEnd int32
-	Line     int32  // 1-based
-	EndOff   int32  // end of the line content
-	Known    bool   // the command is in the language catalogue
-	op       byte   // '=', '>' or '<' (see Op), 0 for none
-	id       uint16 // catalogue id (cmdByID), 0 when unknown
+	Name     string  // command word as written
+	Value    string  // trimmed value text ("" when none)
+	ext      *cmdExt // Func and Define; nil for most commands
+	Colon    int32   // offset of the ':'
+	NameEnd  int32   //
+	OpPos    int32   // -1 when Op == ""
+	ValuePos int32   // offset of Value (end of line when empty)
+	ValueEnd int32   //
+	Line     int32   // 1-based
+	EndOff   int32   // end of the line content
+	Known    bool    // the command is in the language catalogue
+	op       byte    // '=', '>' or '<' (see Op), 0 for none
+	id       uint16  // catalogue id (cmdByID), 0 when unknown
+}
+
+// cmdExt holds the parsed values that only a few commands have.
+type cmdExt struct {
+	fn  *FuncRef
+	def *Define
+}
+
+// Key is the upper-case command word: the catalogue's spelling for a known
+// command (no copy), the name upper-cased otherwise.
+func (c *Command) Key() string {
+	if c.id != 0 {
+		return cmdByID[c.id].key
+	}
+	return strings.ToUpper(c.Name)
+}
+
+// Func is the parsed value of :ATTRCFUNC=NAME(args), :ATTRFUNC=NAME and
+// :SECTION=NAME(params); nil for other commands.
+func (c *Command) Func() *FuncRef {
+	if c.ext == nil {
+		return nil
+	}
+	return c.ext.fn
+}
+
+// Define holds NAME and value of a :DEFINE line; nil for other commands.
+func (c *Command) Define() *Define {
+	if c.ext == nil {
+		return nil
+	}
+	return c.ext.def
 }
 
 // Op is "=", or ">"/"<" for :SELECT>54, "" for flags and :DEFINE.

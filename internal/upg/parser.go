@@ -118,6 +118,7 @@ type parser struct {
 	incS     slab[Include]
 	selS     slab[SelectGroup]
 	funcS    slab[FuncRef]
+	extS     slab[cmdExt]
 	cmdsA    tailArena[*Command] // Attribute.Commands, Operation.Commands
 	selCmdsA tailArena[*Command] // SelectGroup.Commands
 	strsA    tailArena[string]   // Attribute.SelectStrings, Operation.List
@@ -520,7 +521,7 @@ func (p *parser) endAttr(endLine int) {
 	}
 	if ct != "SELECT_FORMAT" && ct != "" {
 		for _, c := range a.Commands {
-			if c.Key == "VARB" {
+			if c.Key() == "VARB" {
 				p.errorf(CodeSelectOutsideSelect, SeverityWarning, c.Pos(), c.End(),
 					":VARB is only used by :CODETYPE=SELECT_FORMAT attributes; attribute %q is %s", a.Name, a.CodeType)
 				break
@@ -550,12 +551,7 @@ func (p *parser) command(i int) *Command {
 	lc := p.work.lineCmd[i]
 	info := &cmdByID[lc&^ctlLineBit] // the lexer looked the name up
 	c.id = info.id
-	if info.id != 0 {
-		c.Known = true
-		c.Key = info.key
-	} else {
-		c.Key = strings.ToUpper(c.Name)
-	}
+	c.Known = info.id != 0
 	j := t + 1
 	last := p.lastTok(i)
 	for j < last && p.trivia(j) {
@@ -596,7 +592,9 @@ func (p *parser) command(i int) *Command {
 	switch info.shape {
 	case vsSection, vsFunc, vsSectionRef:
 		if j < last && p.kinds[j] == TokName {
-			c.Func = p.funcRef(j, last, info.shape)
+			x := p.extS.alloc()
+			x.fn = p.funcRef(j, last, info.shape)
+			c.ext = x
 		}
 	}
 	return c
@@ -682,7 +680,9 @@ func (p *parser) header(c *Command) {
 func (p *parser) define(c *Command) {
 	d := p.defS.alloc()
 	d.Command, d.Line, d.NamePos, d.ValuePos = c, int(c.Line), int(c.ValuePos), int(c.ValueEnd)
-	c.Define = d
+	x := p.extS.alloc()
+	x.def = d
+	c.ext = x
 	// tokens: name '=' value
 	ln := &p.lines[c.Line-1]
 	seenEq := false
@@ -725,7 +725,7 @@ func (p *parser) subCommand(c *Command) {
 	case p.oper != nil:
 		o := p.oper
 		o.Commands = p.cmdsA.push(o.Commands, c)
-		switch c.Key {
+		switch c.Key() {
 		case "OPERSUB":
 			o.Sub = c.Value
 		case "OPERLIST":
@@ -770,9 +770,10 @@ func (p *parser) attrCommand(a *Attribute, c *Command, info *cmdInfo, known bool
 	} else {
 		group = a.Commands
 	}
-	if known && !info.multi && c.Key != "SELECT" && c.Key != "ATTRSELSTR" {
+	key := c.Key()
+	if known && !info.multi && key != "SELECT" && key != "ATTRSELSTR" {
 		for _, o := range group {
-			if o.Key == c.Key {
+			if o.id == c.id {
 				p.errorf(CodeRepeatedSubcommand, SeverityInfo, c.Pos(), c.End(),
 					":%s is repeated in attribute %q (first on line %d); the last value wins — delete one", c.Name, a.Name, o.Line)
 				break
@@ -780,7 +781,7 @@ func (p *parser) attrCommand(a *Attribute, c *Command, info *cmdInfo, known bool
 		}
 	}
 	a.Commands = p.cmdsA.push(a.Commands, c)
-	if c.Key == "SELECT" {
+	if key == "SELECT" {
 		g := p.selS.alloc()
 		*g = SelectGroup{Select: c, Key: c.Value}
 		a.Selects = p.selsA.push(a.Selects, g)
@@ -789,7 +790,7 @@ func (p *parser) attrCommand(a *Attribute, c *Command, info *cmdInfo, known bool
 	if n := len(a.Selects); n > 0 {
 		a.Selects[n-1].Commands = p.selCmdsA.push(a.Selects[n-1].Commands, c)
 	}
-	switch c.Key {
+	switch key {
 	case "ATTRTYPE":
 		a.Type = c.Value
 	case "ATTRVTYPE":
@@ -807,9 +808,9 @@ func (p *parser) attrCommand(a *Attribute, c *Command, info *cmdInfo, known bool
 			a.Var = c.Value
 		}
 	case "ATTRCFUNC":
-		a.CFunc = c.Func
+		a.CFunc = c.Func()
 	case "ATTRFUNC":
-		a.AttrFunc = c.Func
+		a.AttrFunc = c.Func()
 	case "ATTRSELSTR":
 		a.SelectStrings = p.strsA.push(a.SelectStrings, c.Value)
 	case "ATTRLIST":
@@ -826,9 +827,9 @@ func (p *parser) attrCommand(a *Attribute, c *Command, info *cmdInfo, known bool
 func (p *parser) openSection(i int, c *Command) {
 	s := p.secS.alloc()
 	s.Header, s.StartLine, s.file = c, i+1, p.f
-	if c.Func != nil {
-		s.Name = c.Func.Name.Name
-		for _, a := range c.Func.Args {
+	if fn := c.Func(); fn != nil {
+		s.Name = fn.Name.Name
+		for _, a := range fn.Args {
 			if id, ok := a.(*Ident); ok {
 				s.Params = p.paramsA.push(s.Params, id)
 			}
