@@ -354,7 +354,7 @@ func (t *template) analyzeSources(facts []*parsedFacts, stockNames map[string]bo
 				k := upg.CanonicalName(it.Name)
 				f := fl(k)
 				f.attr = true
-				typ := strings.ToUpper(strings.TrimSpace(it.Type))
+				typ := strings.ToUpper(strings.TrimSpace(it.Type()))
 				if isMachine && (typ == "POST" || typ == "SELECT") {
 					f.renamable = true
 				} else {
@@ -543,7 +543,7 @@ func (t *template) analyzeSources(facts []*parsedFacts, stockNames map[string]bo
 // be copied: terminated by :ATTREND, made of attribute, comment and blank
 // lines only.
 func attrBlock(f *upg.File, a *upg.Attribute) (block, bool) {
-	if !strings.EqualFold(strings.TrimSpace(a.Type), "POST") || a.ID != "" || a.EndCmd == nil || a.EndCmd.Key() != "ATTREND" ||
+	if !strings.EqualFold(strings.TrimSpace(a.Type()), "POST") || a.ID() != "" || a.EndCmd == nil || a.EndCmd.Key() != "ATTREND" ||
 		a.Name == "" || int(a.Start.ValueEnd) > len(f.Src) || string(f.Src[a.Start.ValuePos:a.Start.ValueEnd]) != a.Name {
 		return block{}, false
 	}
@@ -630,7 +630,7 @@ func (si *srcInfo) attributeValues(f *upg.File, a *upg.Attribute) {
 		v.kind = valMachine
 	case k == "CONTROLLER_TYPE":
 		v.kind = valController
-	case strings.EqualFold(strings.TrimSpace(a.Type), "SELECT"):
+	case strings.EqualFold(strings.TrimSpace(a.Type()), "SELECT"):
 		n, err := strconv.Atoi(def.Value)
 		if err != nil || len(a.SelectStrings) < 2 || n < 1 || n > len(a.SelectStrings) {
 			return

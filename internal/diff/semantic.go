@@ -671,7 +671,7 @@ func blocksOf(f *sideFile, p *pair, attrs bool) []*block {
 	var out []*block
 	if attrs {
 		for _, a := range f.parsed.Attributes {
-			out = append(out, &block{name: a.Name, typ: a.Type, cmds: a.Commands, start: a.StartLine, end: a.EndLine, f: f, pair: p})
+			out = append(out, &block{name: a.Name, typ: a.Type(), cmds: a.Commands, start: a.StartLine, end: a.EndLine, f: f, pair: p})
 		}
 	} else {
 		for _, o := range f.parsed.Operations {

@@ -89,7 +89,7 @@ func (p *Package) machine(main *upg.File) []Sentence {
 	for _, name := range p.ownFiles() {
 		f := p.files[name]
 		for _, a := range f.Attributes {
-			if !strings.EqualFold(strings.TrimSpace(a.Type), "DESCRIPTOR") {
+			if !strings.EqualFold(strings.TrimSpace(a.Type()), "DESCRIPTOR") {
 				continue
 			}
 			switch upg.CanonicalName(a.Name) {
@@ -437,7 +437,7 @@ func (p *Package) questions() []Sentence {
 	for _, name := range p.ownFiles() {
 		f := p.files[name]
 		for _, a := range f.Attributes {
-			t := strings.ToUpper(strings.TrimSpace(a.Type))
+			t := strings.ToUpper(strings.TrimSpace(a.Type()))
 			if t != "SELECT" && t != "VALUE" && t != "LIST" {
 				continue
 			}

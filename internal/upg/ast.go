@@ -227,21 +227,87 @@ func (i *Include) End() int { return i.Command.End() }
 
 // ---------------------------------------------------------------- blocks
 
-// Attribute is an :ATTRNAME= … :ATTREND block.
+// Attribute is an :ATTRNAME= … :ATTREND block. The values of its frequent
+// sub-commands (Type, Default, ID …) are read from Commands when asked for
+// rather than stored: a library has hundreds of attributes.
 type Attribute struct {
-	Start    *Command   // the :ATTRNAME= line
-	Name     string     // as written, blanks kept ("MACHINE NAME")
-	Commands []*Command // sub-commands in order (without Start and EndCmd)
-	EndCmd   *Command   // :ATTREND (or the :OPEREND that closed it); nil when unterminated
-	// Frequently used sub-command values (the last one when repeated).
-	Type, VType, Default, ID, VCnt, CodeType, Var string
-	CFunc                                         *FuncRef // :ATTRCFUNC
-	AttrFunc                                      *FuncRef // :ATTRFUNC
-	SelectStrings                                 []string // :ATTRSELSTR values in order
-	List                                          []ListMember
-	Selects                                       []*SelectGroup
-	StartLine, EndLine                            int // 1-based, inclusive
-	EndOffset                                     int // end of the last line of the block
+	Start         *Command   // the :ATTRNAME= line
+	Name          string     // as written, blanks kept ("MACHINE NAME")
+	Commands      []*Command // sub-commands in order (without Start and EndCmd)
+	EndCmd        *Command   // :ATTREND (or the :OPEREND that closed it); nil when unterminated
+	SelectStrings []string   // :ATTRSELSTR values in order
+	List          []ListMember
+	Selects       []*SelectGroup
+	StartLine     int // 1-based, inclusive
+	EndLine       int // 1-based, inclusive
+	EndOffset     int // end of the last line of the block
+}
+
+// last is the last sub-command with this catalogue key, nil when none.
+// With before set, only commands before the first :SELECT count.
+func (a *Attribute) last(key string, beforeSelect bool) *Command {
+	id := commands()[key].id
+	cmds := a.Commands
+	if beforeSelect && len(a.Selects) > 0 {
+		sel := commands()["SELECT"].id
+		for i, c := range cmds {
+			if c.id == sel {
+				cmds = cmds[:i]
+				break
+			}
+		}
+	}
+	for i := len(cmds) - 1; i >= 0; i-- {
+		if cmds[i].id == id {
+			return cmds[i]
+		}
+	}
+	return nil
+}
+
+// value is the value of the last sub-command with this key ("" when none).
+func (a *Attribute) value(key string, beforeSelect bool) string {
+	if c := a.last(key, beforeSelect); c != nil {
+		return c.Value
+	}
+	return ""
+}
+
+// Type is the :ATTRTYPE= value (the last one when repeated).
+func (a *Attribute) Type() string { return a.value("ATTRTYPE", false) }
+
+// VType is the :ATTRVTYPE= value.
+func (a *Attribute) VType() string { return a.value("ATTRVTYPE", false) }
+
+// Default is the :ATTRDEFAULT= value.
+func (a *Attribute) Default() string { return a.value("ATTRDEFAULT", false) }
+
+// ID is the :ATTRID= value.
+func (a *Attribute) ID() string { return a.value("ATTRID", false) }
+
+// VCnt is the :ATTRVCNT= value.
+func (a *Attribute) VCnt() string { return a.value("ATTRVCNT", false) }
+
+// CodeType is the :CODETYPE= value.
+func (a *Attribute) CodeType() string { return a.value("CODETYPE", false) }
+
+// Var is the :VAR= value of the attribute itself (not of a :SELECT group).
+func (a *Attribute) Var() string { return a.value("VAR", true) }
+
+// CFunc is the parsed :ATTRCFUNC= value.
+func (a *Attribute) CFunc() *FuncRef {
+	if c := a.last("ATTRCFUNC", false); c != nil {
+		return c.Func()
+	}
+	return nil
+}
+
+// AttrFunc is the parsed :ATTRFUNC= value.
+func (a *Attribute) AttrFunc() *FuncRef {
+	if c := a.last("ATTRFUNC", false); c != nil {
+		return c.Func()
+	}
+	return nil
 }
 
 func (a *Attribute) Pos() int { return a.Start.Pos() }

@@ -381,7 +381,7 @@ func TestNamesWithBlanks(t *testing.T) {
 		}
 	}
 	f := Parse("x.LIB", []byte(":ATTRNAME=MACHINE NAME\n:ATTRDEFAULT=Mill\n:ATTREND\n:SECTION=S\n:T:<MACHINE_NAME><EOL>\n"))
-	if a := f.Attribute("machine_name"); a == nil || a.Default != "Mill" {
+	if a := f.Attribute("machine_name"); a == nil || a.Default() != "Mill" {
 		t.Fatalf("Attribute(machine_name) = %+v", a)
 	}
 	refs := f.References()

@@ -513,17 +513,18 @@ func (p *parser) endAttr(endLine int) {
 	a.EndLine = endLine
 	a.EndOffset = int(p.lines[endLine-1].EOLEnd())
 	// :SELECT / :VARB only make sense in SELECT attributes
-	ct := strings.ToUpper(a.CodeType)
+	codeType := a.CodeType()
+	ct := strings.ToUpper(codeType)
 	if len(a.Selects) > 0 && ct != "SELECT" && ct != "SELECT_FORMAT" {
 		s := a.Selects[0].Select
 		p.errorf(CodeSelectOutsideSelect, SeverityWarning, s.Pos(), s.End(),
-			"attribute %q has :SELECT groups but :CODETYPE=%s; they are only used with :CODETYPE=SELECT or SELECT_FORMAT", a.Name, a.CodeType)
+			"attribute %q has :SELECT groups but :CODETYPE=%s; they are only used with :CODETYPE=SELECT or SELECT_FORMAT", a.Name, codeType)
 	}
 	if ct != "SELECT_FORMAT" && ct != "" {
 		for _, c := range a.Commands {
 			if c.Key() == "VARB" {
 				p.errorf(CodeSelectOutsideSelect, SeverityWarning, c.Pos(), c.End(),
-					":VARB is only used by :CODETYPE=SELECT_FORMAT attributes; attribute %q is %s", a.Name, a.CodeType)
+					":VARB is only used by :CODETYPE=SELECT_FORMAT attributes; attribute %q is %s", a.Name, codeType)
 				break
 			}
 		}
@@ -791,26 +792,6 @@ func (p *parser) attrCommand(a *Attribute, c *Command, info *cmdInfo, known bool
 		a.Selects[n-1].Commands = p.selCmdsA.push(a.Selects[n-1].Commands, c)
 	}
 	switch key {
-	case "ATTRTYPE":
-		a.Type = c.Value
-	case "ATTRVTYPE":
-		a.VType = c.Value
-	case "ATTRDEFAULT":
-		a.Default = c.Value
-	case "ATTRID":
-		a.ID = c.Value
-	case "ATTRVCNT":
-		a.VCnt = c.Value
-	case "CODETYPE":
-		a.CodeType = c.Value
-	case "VAR":
-		if len(a.Selects) == 0 {
-			a.Var = c.Value
-		}
-	case "ATTRCFUNC":
-		a.CFunc = c.Func()
-	case "ATTRFUNC":
-		a.AttrFunc = c.Func()
 	case "ATTRSELSTR":
 		a.SelectStrings = p.strsA.push(a.SelectStrings, c.Value)
 	case "ATTRLIST":
