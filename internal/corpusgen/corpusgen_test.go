@@ -451,7 +451,7 @@ func defsAndDefaults(p Package) (map[string]bool, map[string]string) {
 	}
 	if pf := r.Parsed(mainName(p)); pf != nil {
 		for _, a := range pf.Attributes {
-			defaults[a.CanonicalName()] = a.Default
+			defaults[a.CanonicalName()] = a.Default()
 		}
 	}
 	return defs, defaults

@@ -354,7 +354,7 @@ func (t *template) analyzeSources(facts []*parsedFacts, stockNames map[string]bo
 				k := upg.CanonicalName(it.Name)
 				f := fl(k)
 				f.attr = true
-				typ := strings.ToUpper(strings.TrimSpace(it.Type))
+				typ := strings.ToUpper(strings.TrimSpace(it.Type()))
 				if isMachine && (typ == "POST" || typ == "SELECT") {
 					f.renamable = true
 				} else {
@@ -445,8 +445,8 @@ func (t *template) analyzeSources(facts []*parsedFacts, stockNames map[string]bo
 			case *upg.Define:
 				site(it.NamePos, it.NamePos+len(it.Name), it.Name)
 			case *upg.Section:
-				if it.Header.Func != nil {
-					site(it.Header.Func.Name.NamePos, it.Header.Func.Name.End(), it.Name)
+				if it.Header.Func() != nil {
+					site(it.Header.Func().Name.NamePos, it.Header.Func().Name.End(), it.Name)
 				} else {
 					fl(upg.CanonicalName(it.Name)).badSite = true
 				}
@@ -508,11 +508,11 @@ func (t *template) analyzeSources(facts []*parsedFacts, stockNames map[string]bo
 		}
 		for _, s := range pf.f.Sections {
 			k := upg.CanonicalName(s.Name)
-			if _, ok := renamable[k]; ok || count[s.Name] > 1 || s.Header.Func == nil || s.Name == "" || !plainSection(pf.f, s) {
+			if _, ok := renamable[k]; ok || count[s.Name] > 1 || s.Header.Func() == nil || s.Name == "" || !plainSection(pf.f, s) {
 				continue
 			}
 			sec := block{name: s.Name, key: k, start: int(pf.f.Lines[s.StartLine-1].Offset), end: s.EndOffset,
-				nameOff: s.Header.Func.Name.NamePos, nameEnd: s.Header.Func.Name.End()}
+				nameOff: s.Header.Func().Name.NamePos, nameEnd: s.Header.Func().Name.End()}
 			if sec.start < si.headAt && si.headAt < sec.end {
 				continue
 			}
@@ -543,7 +543,7 @@ func (t *template) analyzeSources(facts []*parsedFacts, stockNames map[string]bo
 // be copied: terminated by :ATTREND, made of attribute, comment and blank
 // lines only.
 func attrBlock(f *upg.File, a *upg.Attribute) (block, bool) {
-	if !strings.EqualFold(strings.TrimSpace(a.Type), "POST") || a.ID != "" || a.EndCmd == nil || a.EndCmd.Key != "ATTREND" ||
+	if !strings.EqualFold(strings.TrimSpace(a.Type()), "POST") || a.ID() != "" || a.EndCmd == nil || a.EndCmd.Key() != "ATTREND" ||
 		a.Name == "" || int(a.Start.ValueEnd) > len(f.Src) || string(f.Src[a.Start.ValuePos:a.Start.ValueEnd]) != a.Name {
 		return block{}, false
 	}
@@ -610,7 +610,7 @@ func (si *srcInfo) attributeValues(f *upg.File, a *upg.Attribute) {
 	var def *upg.Command
 	var lo, hi string
 	for _, c := range a.Commands {
-		switch c.Key {
+		switch c.Key() {
 		case "ATTRDEFAULT":
 			if c.Op() == "=" && c.Value != "" {
 				def = c
@@ -630,7 +630,7 @@ func (si *srcInfo) attributeValues(f *upg.File, a *upg.Attribute) {
 		v.kind = valMachine
 	case k == "CONTROLLER_TYPE":
 		v.kind = valController
-	case strings.EqualFold(strings.TrimSpace(a.Type), "SELECT"):
+	case strings.EqualFold(strings.TrimSpace(a.Type()), "SELECT"):
 		n, err := strconv.Atoi(def.Value)
 		if err != nil || len(a.SelectStrings) < 2 || n < 1 || n > len(a.SelectStrings) {
 			return

@@ -580,11 +580,11 @@ func entries(cmds []*upg.Command) []entry {
 	out := make([]entry, 0, len(cmds))
 	sel := ""
 	for _, cmd := range cmds {
-		label := cmd.Key
-		if cmd.Key == "SELECT" {
+		label := cmd.Key()
+		if cmd.Key() == "SELECT" {
 			sel = cmd.Op() + cmd.Value
 		} else if sel != "" {
-			label = "SELECT" + sel + " " + cmd.Key
+			label = "SELECT" + sel + " " + cmd.Key()
 		}
 		show := cmd.Value
 		switch {
@@ -671,7 +671,7 @@ func blocksOf(f *sideFile, p *pair, attrs bool) []*block {
 	var out []*block
 	if attrs {
 		for _, a := range f.parsed.Attributes {
-			out = append(out, &block{name: a.Name, typ: a.Type, cmds: a.Commands, start: a.StartLine, end: a.EndLine, f: f, pair: p})
+			out = append(out, &block{name: a.Name, typ: a.Type(), cmds: a.Commands, start: a.StartLine, end: a.EndLine, f: f, pair: p})
 		}
 	} else {
 		for _, o := range f.parsed.Operations {

@@ -49,7 +49,7 @@ func attrText(a *upg.Attribute, keys ...string) (string, *upg.Command) {
 	for _, k := range keys {
 		var found *upg.Command
 		for _, c := range a.Commands {
-			if c.Key == k && strings.TrimSpace(c.Value) != "" {
+			if c.Key() == k && strings.TrimSpace(c.Value) != "" {
 				found = c
 			}
 		}
@@ -64,7 +64,7 @@ func attrText(a *upg.Attribute, keys ...string) (string, *upg.Command) {
 func attrCommand(a *upg.Attribute, key string) *upg.Command {
 	var found *upg.Command
 	for _, c := range a.Commands {
-		if c.Key == key {
+		if c.Key() == key {
 			found = c
 		}
 	}
@@ -78,10 +78,10 @@ func attrDescription(a *upg.Attribute, file string) description {
 	if t, c := attrText(a, "ATTREMARK", "ATTRTITLE", "ATTRSHORT", "ATTRLONG"); t != "" {
 		return description{text: t, cites: []Cite{{File: file, Start: a.StartLine, End: a.StartLine}, {File: file, Start: int(c.Line), End: int(c.Line)}}}
 	}
-	if a.Var != "" {
-		if m := catalogMeaning(a.Var, upg.CatSystemVariable); m != "" {
+	if a.Var() != "" {
+		if m := catalogMeaning(a.Var(), upg.CatSystemVariable); m != "" {
 			c := attrCommand(a, "VAR")
-			return description{text: "prints " + strings.TrimSpace(a.Var) + ": " + m, cites: []Cite{{File: file, Start: int(c.Line), End: int(c.Line)}}}
+			return description{text: "prints " + strings.TrimSpace(a.Var()) + ": " + m, cites: []Cite{{File: file, Start: int(c.Line), End: int(c.Line)}}}
 		}
 	}
 	if m := catalogMeaning(a.Name); m != "" {
@@ -147,7 +147,7 @@ func (p *Package) explainAttribute(a *upg.Attribute, d *definition) *Explanation
 	e := &Explanation{Kind: KindAttribute, Subject: a.Name, Title: "Attribute " + a.Name, File: file, Start: a.StartLine, End: a.EndLine}
 	head := Part{Key: PartSummary, Title: "What it is"}
 	s := newSentence(0).code(a.Name)
-	if w, ok := attrTypeWords[strings.ToUpper(strings.TrimSpace(a.Type))]; ok {
+	if w, ok := attrTypeWords[strings.ToUpper(strings.TrimSpace(a.Type()))]; ok {
 		s.text(" is " + w)
 		if c := attrCommand(a, "ATTRTYPE"); c != nil {
 			s.text(" (").code(":ATTRTYPE=" + c.Value).text(")")
@@ -181,17 +181,17 @@ func (p *Package) explainAttribute(a *upg.Attribute, d *definition) *Explanation
 	if m := catalogMeaning(a.Name); m != "" {
 		ctl.Sentences = append(ctl.Sentences, newSentence(0).text("the language catalogue describes ").code(a.Name).text(": "+m).cite(file, a.StartLine, a.StartLine).done())
 	}
-	if a.Var != "" {
+	if a.Var() != "" {
 		c := attrCommand(a, "VAR")
-		s := newSentence(0).text("it takes its value from ").code(strings.TrimSpace(a.Var)).cite(file, int(c.Line), int(c.Line))
-		if m := catalogMeaning(a.Var, upg.CatSystemVariable); m != "" {
+		s := newSentence(0).text("it takes its value from ").code(strings.TrimSpace(a.Var())).cite(file, int(c.Line), int(c.Line))
+		if m := catalogMeaning(a.Var(), upg.CatSystemVariable); m != "" {
 			s.text(" (" + m + ")")
-		} else if vd := p.nameDef(upg.CanonicalName(a.Var), symAttribute); vd != nil {
+		} else if vd := p.nameDef(upg.CanonicalName(a.Var()), symAttribute); vd != nil {
 			s.link(symAttribute, vd.Name, vd.File, vd.Line)
 		}
 		ctl.Sentences = append(ctl.Sentences, s.done())
 	}
-	if fr := a.CFunc; fr != nil {
+	if fr := a.CFunc(); fr != nil {
 		c := attrCommand(a, "ATTRCFUNC")
 		s := newSentence(0).text("each time it is about to be printed, section ").code(fr.Name.Name).text(" runs first and may change or suppress the value")
 		if len(fr.Args) > 0 {
@@ -207,7 +207,7 @@ func (p *Package) explainAttribute(a *upg.Attribute, d *definition) *Explanation
 		}
 		ctl.Sentences = append(ctl.Sentences, s.done())
 	}
-	if fr := a.AttrFunc; fr != nil {
+	if fr := a.AttrFunc(); fr != nil {
 		c := attrCommand(a, "ATTRFUNC")
 		s := newSentence(0).text("when it is attached to geometry, section ").code(fr.Name.Name).text(" runs to write its code").cite(file, int(c.Line), int(c.Line))
 		if sd := p.sectionDef(fr.Name.Name); sd != nil {
@@ -241,7 +241,7 @@ func (p *Package) attrValues(a *upg.Attribute, file string) Part {
 		s := newSentence(0).text("its choices are ")
 		n := 0
 		for _, c := range a.Commands {
-			if c.Key != "ATTRSELSTR" {
+			if c.Key() != "ATTRSELSTR" {
 				continue
 			}
 			if n > 0 {
@@ -263,7 +263,7 @@ func (p *Package) attrValues(a *upg.Attribute, file string) Part {
 		if n := atoiSmall(c.Value); n >= 1 && n <= len(a.SelectStrings) {
 			s.text(" (choice ").code(a.SelectStrings[n-1]).text(")")
 			for _, sc := range a.Commands {
-				if sc.Key == "ATTRSELSTR" && sc.Value == a.SelectStrings[n-1] {
+				if sc.Key() == "ATTRSELSTR" && sc.Value == a.SelectStrings[n-1] {
 					s.cite(file, int(sc.Line), int(sc.Line))
 					break
 				}
@@ -284,7 +284,7 @@ func (p *Package) attrValues(a *upg.Attribute, file string) Part {
 		}
 		add(s)
 	}
-	ct := strings.ToUpper(strings.TrimSpace(a.CodeType))
+	ct := strings.ToUpper(strings.TrimSpace(a.CodeType()))
 	ctc := attrCommand(a, "CODETYPE")
 	switch ct {
 	case "FORMAT":
@@ -304,9 +304,9 @@ func (p *Package) attrValues(a *upg.Attribute, file string) Part {
 		} else {
 			s.text("it chooses one of its formats by the value of ")
 		}
-		if a.Var != "" {
+		if a.Var() != "" {
 			c := attrCommand(a, "VAR")
-			s.code(a.Var).cite(file, int(c.Line), int(c.Line))
+			s.code(a.Var()).cite(file, int(c.Line), int(c.Line))
 		} else {
 			s.text("its own value")
 		}
@@ -348,7 +348,7 @@ func (p *Package) attrValues(a *upg.Attribute, file string) Part {
 func lastKey(cmds []*upg.Command, key string) *upg.Command {
 	var found *upg.Command
 	for _, c := range cmds {
-		if c.Key == key {
+		if c.Key() == key {
 			found = c
 		}
 	}
@@ -370,7 +370,7 @@ func (p *Package) wordFormat(s *sentence, cmds []*upg.Command, file string) {
 	}
 	var flags []string
 	for _, c := range cmds {
-		if w, ok := flagWords[c.Key]; ok {
+		if w, ok := flagWords[c.Key()]; ok {
 			flags = append(flags, w)
 			s.cite(file, int(c.Line), int(c.Line))
 		}

@@ -89,7 +89,7 @@ func (p *Package) machine(main *upg.File) []Sentence {
 	for _, name := range p.ownFiles() {
 		f := p.files[name]
 		for _, a := range f.Attributes {
-			if !strings.EqualFold(strings.TrimSpace(a.Type), "DESCRIPTOR") {
+			if !strings.EqualFold(strings.TrimSpace(a.Type()), "DESCRIPTOR") {
 				continue
 			}
 			switch upg.CanonicalName(a.Name) {
@@ -178,7 +178,7 @@ func (p *Package) machine(main *upg.File) []Sentence {
 // lastHeader returns the value and command of the last header of a name.
 func lastHeader(f *upg.File, name string) (string, *upg.Command) {
 	for i := len(f.Headers) - 1; i >= 0; i-- {
-		if f.Headers[i].Key == name {
+		if f.Headers[i].Key() == name {
 			return f.Headers[i].Value, f.Headers[i]
 		}
 	}
@@ -361,12 +361,12 @@ func (p *Package) settings(main *upg.File) []Sentence {
 		seen := map[string]bool{}
 		for i := len(main.Headers) - 1; i >= 0; i-- { // the last of a name wins
 			h := main.Headers[i]
-			in := g.prefix != "" && strings.HasPrefix(h.Key, g.prefix)
+			in := g.prefix != "" && strings.HasPrefix(h.Key(), g.prefix)
 			for _, n := range g.names {
-				in = in || h.Key == n
+				in = in || h.Key() == n
 			}
-			if in && !seen[h.Key] {
-				seen[h.Key] = true
+			if in && !seen[h.Key()] {
+				seen[h.Key()] = true
 				cmds = append(cmds, h)
 			}
 		}
@@ -437,7 +437,7 @@ func (p *Package) questions() []Sentence {
 	for _, name := range p.ownFiles() {
 		f := p.files[name]
 		for _, a := range f.Attributes {
-			t := strings.ToUpper(strings.TrimSpace(a.Type))
+			t := strings.ToUpper(strings.TrimSpace(a.Type()))
 			if t != "SELECT" && t != "VALUE" && t != "LIST" {
 				continue
 			}
@@ -454,7 +454,7 @@ func (p *Package) questions() []Sentence {
 				st.text(": pick one of ")
 				first := true
 				for _, c := range a.Commands {
-					if c.Key == "ATTRSELSTR" {
+					if c.Key() == "ATTRSELSTR" {
 						if !first {
 							st.text(", ")
 						}

@@ -1,6 +1,9 @@
 package upg
 
-import "fmt"
+import (
+	"fmt"
+	"strings"
+)
 
 // LineKind classifies a physical line. Every line of a parsed file has
 // exactly one kind; none is left unclassified.
@@ -102,28 +105,57 @@ func (s Span) End() int { return s.EndOff }
 
 // Command is a ':' command line: a header command, an attribute or operation
 // sub-command, :SECTION=, :LIBRARY=, :DEFINE …  Name is written without the
-// colon, as in the source (e.g. "ATTRNAME"); Key is its upper-case form.
-// Its offsets are int32 (like Token's): a 300 KB library has thousands of
-// commands.
+// colon, as in the source (e.g. "ATTRNAME"); Key() is its upper-case form.
+// A 300 KB library has thousands of commands, so a Command is kept small
+// (72 bytes, three pointers for the collector to follow): offsets are int32
+// (like Token's), the upper-case key is computed rather than stored, and
+// the rarely set parsed values (Func, Define) sit behind one pointer.
 type Command struct {
-	Name  string // command word as written
-	Key   string // upper-case command word
-	Value string // trimmed value text ("" when none)
-	// Func is the parsed value of :ATTRCFUNC=NAME(args), :ATTRFUNC=NAME and
-	// :SECTION=NAME(params).
-	Func *FuncRef
-	// Define holds NAME and value of a :DEFINE line.
-	Define   *Define
-	Colon    int32 // offset of the ':'
-	NameEnd  int32
-	OpPos    int32 // -1 when Op == ""
-	ValuePos int32 // offset of Value (end of line when empty)
-	ValueEnd int32
-	Line     int32  // 1-based
-	EndOff   int32  // end of the line content
-	Known    bool   // the command is in the language catalogue
-	op       byte   // '=', '>' or '<' (see Op), 0 for none
-	id       uint16 // catalogue id (cmdByID), 0 when unknown
+	Name     string  // command word as written
+	Value    string  // trimmed value text ("" when none)
+	ext      *cmdExt // Func and Define; nil for most commands
+	Colon    int32   // offset of the ':'
+	NameEnd  int32   //
+	OpPos    int32   // -1 when Op == ""
+	ValuePos int32   // offset of Value (end of line when empty)
+	ValueEnd int32   //
+	Line     int32   // 1-based
+	EndOff   int32   // end of the line content
+	Known    bool    // the command is in the language catalogue
+	op       byte    // '=', '>' or '<' (see Op), 0 for none
+	id       uint16  // catalogue id (cmdByID), 0 when unknown
+}
+
+// cmdExt holds the parsed values that only a few commands have.
+type cmdExt struct {
+	fn  *FuncRef
+	def *Define
+}
+
+// Key is the upper-case command word: the catalogue's spelling for a known
+// command (no copy), the name upper-cased otherwise.
+func (c *Command) Key() string {
+	if c.id != 0 {
+		return cmdByID[c.id].key
+	}
+	return strings.ToUpper(c.Name)
+}
+
+// Func is the parsed value of :ATTRCFUNC=NAME(args), :ATTRFUNC=NAME and
+// :SECTION=NAME(params); nil for other commands.
+func (c *Command) Func() *FuncRef {
+	if c.ext == nil {
+		return nil
+	}
+	return c.ext.fn
+}
+
+// Define holds NAME and value of a :DEFINE line; nil for other commands.
+func (c *Command) Define() *Define {
+	if c.ext == nil {
+		return nil
+	}
+	return c.ext.def
 }
 
 // Op is "=", or ">"/"<" for :SELECT>54, "" for flags and :DEFINE.
@@ -195,21 +227,87 @@ func (i *Include) End() int { return i.Command.End() }
 
 // ---------------------------------------------------------------- blocks
 
-// Attribute is an :ATTRNAME= … :ATTREND block.
+// Attribute is an :ATTRNAME= … :ATTREND block. The values of its frequent
+// sub-commands (Type, Default, ID …) are read from Commands when asked for
+// rather than stored: a library has hundreds of attributes.
 type Attribute struct {
-	Start    *Command   // the :ATTRNAME= line
-	Name     string     // as written, blanks kept ("MACHINE NAME")
-	Commands []*Command // sub-commands in order (without Start and EndCmd)
-	EndCmd   *Command   // :ATTREND (or the :OPEREND that closed it); nil when unterminated
-	// Frequently used sub-command values (the last one when repeated).
-	Type, VType, Default, ID, VCnt, CodeType, Var string
-	CFunc                                         *FuncRef // :ATTRCFUNC
-	AttrFunc                                      *FuncRef // :ATTRFUNC
-	SelectStrings                                 []string // :ATTRSELSTR values in order
-	List                                          []ListMember
-	Selects                                       []*SelectGroup
-	StartLine, EndLine                            int // 1-based, inclusive
-	EndOffset                                     int // end of the last line of the block
+	Start         *Command   // the :ATTRNAME= line
+	Name          string     // as written, blanks kept ("MACHINE NAME")
+	Commands      []*Command // sub-commands in order (without Start and EndCmd)
+	EndCmd        *Command   // :ATTREND (or the :OPEREND that closed it); nil when unterminated
+	SelectStrings []string   // :ATTRSELSTR values in order
+	List          []ListMember
+	Selects       []*SelectGroup
+	StartLine     int // 1-based, inclusive
+	EndLine       int // 1-based, inclusive
+	EndOffset     int // end of the last line of the block
+}
+
+// last is the last sub-command with this catalogue key, nil when none.
+// With before set, only commands before the first :SELECT count.
+func (a *Attribute) last(key string, beforeSelect bool) *Command {
+	id := commands()[key].id
+	cmds := a.Commands
+	if beforeSelect && len(a.Selects) > 0 {
+		sel := commands()["SELECT"].id
+		for i, c := range cmds {
+			if c.id == sel {
+				cmds = cmds[:i]
+				break
+			}
+		}
+	}
+	for i := len(cmds) - 1; i >= 0; i-- {
+		if cmds[i].id == id {
+			return cmds[i]
+		}
+	}
+	return nil
+}
+
+// value is the value of the last sub-command with this key ("" when none).
+func (a *Attribute) value(key string, beforeSelect bool) string {
+	if c := a.last(key, beforeSelect); c != nil {
+		return c.Value
+	}
+	return ""
+}
+
+// Type is the :ATTRTYPE= value (the last one when repeated).
+func (a *Attribute) Type() string { return a.value("ATTRTYPE", false) }
+
+// VType is the :ATTRVTYPE= value.
+func (a *Attribute) VType() string { return a.value("ATTRVTYPE", false) }
+
+// Default is the :ATTRDEFAULT= value.
+func (a *Attribute) Default() string { return a.value("ATTRDEFAULT", false) }
+
+// ID is the :ATTRID= value.
+func (a *Attribute) ID() string { return a.value("ATTRID", false) }
+
+// VCnt is the :ATTRVCNT= value.
+func (a *Attribute) VCnt() string { return a.value("ATTRVCNT", false) }
+
+// CodeType is the :CODETYPE= value.
+func (a *Attribute) CodeType() string { return a.value("CODETYPE", false) }
+
+// Var is the :VAR= value of the attribute itself (not of a :SELECT group).
+func (a *Attribute) Var() string { return a.value("VAR", true) }
+
+// CFunc is the parsed :ATTRCFUNC= value.
+func (a *Attribute) CFunc() *FuncRef {
+	if c := a.last("ATTRCFUNC", false); c != nil {
+		return c.Func()
+	}
+	return nil
+}
+
+// AttrFunc is the parsed :ATTRFUNC= value.
+func (a *Attribute) AttrFunc() *FuncRef {
+	if c := a.last("ATTRFUNC", false); c != nil {
+		return c.Func()
+	}
+	return nil
 }
 
 func (a *Attribute) Pos() int { return a.Start.Pos() }

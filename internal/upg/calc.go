@@ -73,7 +73,11 @@ const (
 var opText = [...]string{opEq: "=", opNe: "<>", opLt: "<", opGt: ">", opLe: "<=", opGe: ">=", opBangEq: "!=",
 	opAdd: "+", opSub: "-", opMul: "*", opDiv: "/"}
 
-// tagOf computes the tag of token t.
+// opTagOf is the tag of each one-byte operator.
+var opTagOf = [256]uint8{'=': opEq, '<': opLt, '>': opGt, '+': opAdd, '-': opSub, '*': opMul, '/': opDiv}
+
+// tagOf computes the tag of token t (Parse has the lexer's, see
+// lexer.tags; Section.Body's build computes them here).
 func (p *parser) tagOf(t int32) uint8 {
 	off, end := p.off(t), p.ends[t]
 	switch p.kinds[t] {
@@ -81,23 +85,7 @@ func (p *parser) tagOf(t int32) uint8 {
 		return uint8(keywordOf(p.src[off:end]))
 	case TokOperator:
 		if end-off == 1 {
-			switch p.src[off] {
-			case '=':
-				return opEq
-			case '<':
-				return opLt
-			case '>':
-				return opGt
-			case '+':
-				return opAdd
-			case '-':
-				return opSub
-			case '*':
-				return opMul
-			case '/':
-				return opDiv
-			}
-			return tagNone
+			return opTagOf[p.src[off]]
 		}
 		switch p.text[off:end] {
 		case "<>":
@@ -128,7 +116,26 @@ func (p *parser) tagOf(t int32) uint8 {
 // expression and statement parser works on.
 func (p *parser) pushSig(t int32) {
 	p.sig = append(p.sig, t)
-	p.tags = append(p.tags, p.tagOf(t))
+	p.tags = append(p.tags, p.tagFor(t))
+}
+
+// pushSigs pushes the significant tokens of [from, to).
+func (p *parser) pushSigs(from, to int32) {
+	sig, tags := p.sig, p.tags // locals: the loop keeps them in registers
+	for k := from; k < to; k++ {
+		if !p.trivia(k) {
+			sig, tags = append(sig, k), append(tags, p.tagFor(k))
+		}
+	}
+	p.sig, p.tags = sig, tags
+}
+
+// tagFor is the tag of token t: the lexer's in Parse, else tagOf's.
+func (p *parser) tagFor(t int32) uint8 {
+	if p.tokTags != nil {
+		return p.tokTags[t]
+	}
+	return p.tagOf(t)
 }
 
 func (p *parser) resetSig() {
@@ -191,23 +198,33 @@ func isUnsupportedWord(w string) bool {
 	var up bool
 	switch len(w) {
 	case 3:
-		up = equalFoldASCII([]byte(w), "NOT")
+		up = equalFoldASCII(w, "NOT")
 	case 5:
-		up = equalFoldASCII([]byte(w), "WHILE") || equalFoldASCII([]byte(w), "ELSIF")
+		up = equalFoldASCII(w, "WHILE") || equalFoldASCII(w, "ELSIF")
 	case 6:
-		up = equalFoldASCII([]byte(w), "ELSEIF")
+		up = equalFoldASCII(w, "ELSEIF")
 	case 8:
-		up = equalFoldASCII([]byte(w), "ENDWHILE")
+		up = equalFoldASCII(w, "ENDWHILE")
 	}
 	return up && !IsUserName(w)
 }
 
 // ---------------------------------------------------------------- expressions
 
-func (p *parser) parseExpr(allowEq bool) Expr { return p.parseOr(allowEq) }
+// parseExpr parses an expression. Each precedence level below parses its
+// leftmost operand first, so the levels can be entered with that operand
+// parsed (the …From functions): an operand with no binary operator after
+// it (most call arguments and right-hand sides) skips them all.
+func (p *parser) parseExpr(allowEq bool) Expr {
+	x := p.parseUnary()
+	if t := p.tagAt(); t < opEq && t != kwAnd && t != kwOr || t > opDiv {
+		return x
+	}
+	return p.parseOrFrom(x, allowEq)
+}
 
-func (p *parser) parseOr(allowEq bool) Expr {
-	x := p.parseAnd(allowEq)
+func (p *parser) parseOrFrom(x Expr, allowEq bool) Expr {
+	x = p.parseAndFrom(x, allowEq)
 	sawOr := false
 	for p.kwAt() == kwOr {
 		op := p.curOff()
@@ -237,8 +254,10 @@ func hasAndOperand(x Expr) bool {
 	return false
 }
 
-func (p *parser) parseAnd(allowEq bool) Expr {
-	x := p.parseCmp(allowEq)
+func (p *parser) parseAnd(allowEq bool) Expr { return p.parseAndFrom(p.parseUnary(), allowEq) }
+
+func (p *parser) parseAndFrom(x Expr, allowEq bool) Expr {
+	x = p.parseCmpFrom(x, allowEq)
 	for p.kwAt() == kwAnd {
 		op := p.curOff()
 		p.si++
@@ -254,8 +273,10 @@ func (p *parser) binary(x Expr, opPos int, op string, y Expr) Expr {
 	return b
 }
 
-func (p *parser) parseCmp(allowEq bool) Expr {
-	x := p.parseAdd()
+func (p *parser) parseCmp(allowEq bool) Expr { return p.parseCmpFrom(p.parseUnary(), allowEq) }
+
+func (p *parser) parseCmpFrom(x Expr, allowEq bool) Expr {
+	x = p.parseAddFrom(x)
 	op := p.opAt()
 	switch op {
 	case opEq:
@@ -277,8 +298,10 @@ func (p *parser) parseCmp(allowEq bool) Expr {
 	return p.binary(x, opPos, opText[op], y)
 }
 
-func (p *parser) parseAdd() Expr {
-	x := p.parseMul()
+func (p *parser) parseAdd() Expr { return p.parseAddFrom(p.parseUnary()) }
+
+func (p *parser) parseAddFrom(x Expr) Expr {
+	x = p.parseMulFrom(x)
 	n := 0
 	for {
 		op := p.opAt()
@@ -339,8 +362,9 @@ func (p *parser) checkMixedArithmetic(x Expr, n int) {
 		truncate(p.text[x.Pos():x.End()], 60), truncate(sb.String(), 70))
 }
 
-func (p *parser) parseMul() Expr {
-	x := p.parseUnary()
+func (p *parser) parseMul() Expr { return p.parseMulFrom(p.parseUnary()) }
+
+func (p *parser) parseMulFrom(x Expr) Expr {
 	for {
 		op := p.opAt()
 		if op != opMul && op != opDiv {
@@ -571,11 +595,7 @@ func (p *parser) parseCalcSection(s *Section) {
 		if !p.quiet {
 			labelLine = p.label(s, t, int(li)+1, labelLine)
 		}
-		for k, last := t+1, p.lastTok(int(li)); k < last; k++ {
-			if !p.trivia(k) {
-				p.pushSig(k)
-			}
-		}
+		p.pushSigs(t+1, p.lastTok(int(li)))
 	}
 	p.gotos = p.gotos[:0]
 	p.curSec = s
@@ -652,10 +672,12 @@ func (p *parser) secName() string {
 func (p *parser) parseBlock(inIf bool) []Stmt {
 	start := len(p.stmtTmp)
 	defer func() { p.stmtTmp = p.stmtTmp[:start] }()
+	// Checking only (scratch nodes): nobody keeps the list, it is only
+	// counted for the build.
+	checking, n := p.a == p.scratch, 0
 	list := func() []Stmt {
-		if p.a == p.scratch {
-			// Checking only: nobody keeps the list (count it for the build).
-			p.a.stmts.count += len(p.stmtTmp) - start
+		if checking {
+			p.a.stmts.count += n
 			return nil
 		}
 		return p.a.stmts.carve(p.stmtTmp[start:])
@@ -677,7 +699,11 @@ func (p *parser) parseBlock(inIf bool) []Stmt {
 			continue
 		}
 		s := p.parseStmt()
-		p.stmtTmp = append(p.stmtTmp, s)
+		if checking {
+			n++
+		} else {
+			p.stmtTmp = append(p.stmtTmp, s)
+		}
 	}
 	return list()
 }

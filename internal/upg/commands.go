@@ -127,19 +127,25 @@ func buildCommands() {
 
 // lookupCommand finds a command by its name bytes (case-insensitive).
 func lookupCommand(name []byte) (cmdInfo, bool) {
+	id := commandID(name)
+	return cmdByID[id], id != 0
+}
+
+// commandID is the catalogue id of a command word (any case): the index
+// of its entry in cmdByID, 0 when the word is no known command.
+func commandID(name []byte) uint16 {
 	t := commands()
 	var buf [48]byte
 	if len(name) > len(buf) {
-		return cmdInfo{}, false
+		return 0
 	}
 	fastTables()
-	if info, ok, decided := cmdFast.lookup(name); decided {
-		return info, ok
+	if id, _, decided := foldLookup(cmdFast, name); decided {
+		return id // 0 when not found
 	}
 	up := buf[:len(name)]
 	for i, c := range name {
 		up[i] = upperByte(c)
 	}
-	info, ok := t[string(up)]
-	return info, ok
+	return t[string(up)].id
 }

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/binary"
 	"fmt"
+	"math"
 	"math/bits"
 
 	"github.com/veripost/veripost/internal/textfile"
@@ -54,6 +55,10 @@ type lexer struct {
 	// ctlLineBit when the line holds control bytes.
 	lineCmd []uint16
 	cmd     uint16
+	// Parse only: the grammar tag of each token (see tagOf), noted where
+	// the lexer emits a keyword, operator or punctuation mark, so that the
+	// parser does not look at those bytes again. Nil for Tokenize.
+	tags []uint8
 
 	nKind [numLineKinds]int32 // lines of each kind (sizes the parser's node slabs)
 }
@@ -140,6 +145,19 @@ func (lx *lexer) emit(k TokenKind, from, to int) {
 	lx.last = int32(to)
 	lx.kinds = append(lx.kinds, k)
 	lx.ends = append(lx.ends, int32(to))
+}
+
+// emitTag emits a keyword, operator or punctuation token with its tag.
+func (lx *lexer) emitTag(k TokenKind, from, to int, tag uint8) {
+	lx.emit(k, from, to)
+	if lx.tags != nil {
+		t := len(lx.kinds) - 1
+		if t >= len(lx.tags) {
+			// Parse gave room for the tokens it expected: more came
+			lx.tags = append(lx.tags, make([]uint8, t+1-len(lx.tags)+len(lx.tags)/4)...)
+		}
+		lx.tags[t] = tag
+	}
 }
 
 func (lx *lexer) diag(code string, sev Severity, from, to int, format string, args ...any) {
@@ -447,7 +465,7 @@ func (lx *lexer) lexColonLine(q, ce int) LineKind {
 		return LineText
 	}
 	name := src[p:r]
-	info, _ := lookupCommand(name)
+	info := &cmdByID[commandID(name)]
 	lx.cmd = info.id
 	var kind LineKind
 	tk := TokHeader
@@ -517,7 +535,11 @@ func (lx *lexer) lexCommandRest(q, r, ce int, shape valueShape, class cmdClass) 
 		lx.emit(TokPunct, p, p+1)
 		p++
 	case (c == '>' || c == '<') && equalFoldASCII(src[q+1:r], "SELECT"):
-		lx.emit(TokOperator, p, p+1)
+		tag := opGt
+		if c == '<' {
+			tag = opLt
+		}
+		lx.emitTag(TokOperator, p, p+1, tag)
 		p++
 	case class == ccDefine && p > r:
 		// ":DEFINE NAME=value": the blank separates
@@ -652,7 +674,7 @@ func (lx *lexer) lexTemplate(p, ce int) {
 		lx.emit(TokSpace, p, q)
 	}
 	if q+2 <= ce && upperByte(src[q]) == 'I' && upperByte(src[q+1]) == 'F' && (q+2 == ce || !isIdentByte(src[q+2])) {
-		lx.emit(TokKeyword, q, q+2)
+		lx.emitTag(TokKeyword, q, q+2, kwIf)
 		r := lx.lexCalc(q+2, ce, modeCond)
 		if r >= ce {
 			return
@@ -686,7 +708,7 @@ func (lx *lexer) lexTemplateTail(p, ce int) {
 		return
 	}
 	lx.lexTemplateItems(p, endif)
-	lx.emit(TokKeyword, endif, e)
+	lx.emitTag(TokKeyword, endif, e, kwEndif)
 	if e < ce {
 		lx.emit(TokSpace, e, ce)
 	}
@@ -840,12 +862,30 @@ const (
 )
 
 // keywordOf returns the keyword id of an identifier (case-insensitive).
-// "GOTO12" is kwGoto. The first byte picks the candidates (|0x20 folds an
-// ASCII letter to lower case).
+// "GOTO12" is kwGoto. Most names are not keywords: their first byte and
+// length turn them away before the call to keywordIn.
 func keywordOf(w []byte) int {
-	if len(w) < 2 {
+	if len(w) == 0 || len(w) > kwMaxLen[w[0]] {
 		return kwNone
 	}
+	return keywordIn(w)
+}
+
+// kwMaxLen is the length of the longest keyword starting with each byte
+// (either case; GOTO has any number of digits after it).
+var kwMaxLen = func() (t [256]int) {
+	for _, kw := range []string{"IF", "OR", "AND", "THEN", "ELSE", "ENDIF", "CALL", "RETURN"} {
+		t[kw[0]] = max(t[kw[0]], len(kw))
+		t[kw[0]|0x20] = t[kw[0]]
+	}
+	t['G'], t['g'] = math.MaxInt, math.MaxInt
+	return t
+}()
+
+// keywordIn is keywordOf for a name of a plausible length and first byte.
+// The first byte picks the candidates (|0x20 folds an ASCII letter to
+// lower case).
+func keywordIn(w []byte) int {
 	switch w[0] | 0x20 {
 	case 'i':
 		if len(w) == 2 && w[1]|0x20 == 'f' {
@@ -967,7 +1007,7 @@ func (lx *lexer) lexCalc(p, end int, mode lexMode) int {
 		}
 		switch c {
 		case '(':
-			lx.emit(TokPunct, p, p+1)
+			lx.emitTag(TokPunct, p, p+1, tagLparen)
 			depth++
 			if pending >= 0 {
 				if len(frames) < cap(frames) {
@@ -979,7 +1019,7 @@ func (lx *lexer) lexCalc(p, end int, mode lexMode) int {
 			p++
 			continue
 		case ')':
-			lx.emit(TokPunct, p, p+1)
+			lx.emitTag(TokPunct, p, p+1, tagRparen)
 			if n := len(frames); n > 0 && frames[n-1].depth == depth {
 				frames = frames[:n-1]
 			}
@@ -988,7 +1028,7 @@ func (lx *lexer) lexCalc(p, end int, mode lexMode) int {
 			p++
 			continue
 		case ',':
-			lx.emit(TokPunct, p, p+1)
+			lx.emitTag(TokPunct, p, p+1, tagComma)
 			if n := len(frames); n > 0 && frames[n-1].depth == depth {
 				frames[n-1].arg++
 			}
@@ -1016,7 +1056,11 @@ func (lx *lexer) lexCalc(p, end int, mode lexMode) int {
 				return p
 			}
 			if p+1 < end && (src[p+1] == '>' || src[p+1] == '=') {
-				lx.emit(TokOperator, p, p+2)
+				tag := opNe
+				if src[p+1] == '=' {
+					tag = opLe
+				}
+				lx.emitTag(TokOperator, p, p+2, tag)
 				p += 2
 				prev = 0
 				continue
@@ -1028,7 +1072,7 @@ func (lx *lexer) lexCalc(p, end int, mode lexMode) int {
 					continue
 				}
 			}
-			lx.emit(TokOperator, p, p+1)
+			lx.emitTag(TokOperator, p, p+1, opLt)
 			p++
 			prev = 0
 			continue
@@ -1037,23 +1081,23 @@ func (lx *lexer) lexCalc(p, end int, mode lexMode) int {
 				return p
 			}
 			if p+1 < end && src[p+1] == '=' {
-				lx.emit(TokOperator, p, p+2)
+				lx.emitTag(TokOperator, p, p+2, opGe)
 				p += 2
 			} else {
-				lx.emit(TokOperator, p, p+1)
+				lx.emitTag(TokOperator, p, p+1, opGt)
 				p++
 			}
 			prev = 0
 			continue
 		case '!':
 			if p+1 < end && src[p+1] == '=' {
-				lx.emit(TokOperator, p, p+2)
+				lx.emitTag(TokOperator, p, p+2, opBangEq)
 				p += 2
 				prev = 0
 				continue
 			}
 		case '=', '+', '-', '*', '/':
-			lx.emit(TokOperator, p, p+1)
+			lx.emitTag(TokOperator, p, p+1, opTagOf[c])
 			p++
 			prev = 0
 			continue
@@ -1109,7 +1153,7 @@ func (lx *lexer) lexIdent(p, q, end int, mode lexMode, frames *[]argFrame, pendi
 	}
 	w := src[p:q]
 	if kw := keywordOf(w); kw != kwNone {
-		lx.emit(TokKeyword, p, q)
+		lx.emitTag(TokKeyword, p, q, uint8(kw))
 		switch kw {
 		case kwThen:
 			if mode == modeCond {

@@ -136,10 +136,10 @@ func (f *File) Outline() *Outline {
 		o.Libraries = append(o.Libraries, OutlineLibrary{Directive: dir, Path: inc.Path, FileName: BaseName(inc.Path), Line: inc.Line})
 	}
 	for _, a := range f.Attributes {
-		id, _ := strconv.Atoi(strings.TrimSpace(a.ID))
+		id, _ := strconv.Atoi(strings.TrimSpace(a.ID()))
 		o.Attributes = append(o.Attributes, OutlineAttribute{
-			Name: a.Name, Canonical: CanonicalName(a.Name), Type: a.Type, VType: a.VType,
-			Default: a.Default, ID: id, CodeType: a.CodeType, Line: a.StartLine, EndLine: a.EndLine,
+			Name: a.Name, Canonical: CanonicalName(a.Name), Type: a.Type(), VType: a.VType(),
+			Default: a.Default(), ID: id, CodeType: a.CodeType(), Line: a.StartLine, EndLine: a.EndLine,
 			Terminated: a.EndCmd != nil,
 		})
 	}

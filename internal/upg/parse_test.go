@@ -17,6 +17,27 @@ import (
 
 var update = flag.Bool("update", false, "rewrite the golden files under testdata")
 
+// checkLexerTags asserts that the grammar tags the lexer notes while it
+// emits tokens (Parse's) are the tags tagOf computes from the tokens'
+// bytes (Section.Body's build).
+func checkLexerTags(t *testing.T, f *File, src []byte) {
+	t.Helper()
+	lx := newLexer(src, true)
+	lx.tags = []uint8{}
+	lx.run()
+	p := newParser(f, true, new(workspace))
+	p.kinds, p.ends = lx.kinds, lx.ends
+	for i := range lx.kinds {
+		got := uint8(tagNone)
+		if i < len(lx.tags) {
+			got = lx.tags[i]
+		}
+		if want := p.tagOf(int32(i)); got != want {
+			t.Fatalf("token %d (%s %q): the lexer's tag is %d, tagOf says %d", i, lx.kinds[i], src[tokOffset(lx.ends, int32(i)):lx.ends[i]], got, want)
+		}
+	}
+}
+
 // checkInvariants asserts what must hold for every parse of every input:
 // the tree prints back to the input byte for byte, tokens cover the input
 // contiguously with correct positions, every line is classified, the
@@ -31,6 +52,7 @@ func checkInvariants(t *testing.T, f *File, src []byte) {
 		}
 		t.Fatalf("round trip differs at byte %d (printed %d bytes, input %d)", i, len(got), len(src))
 	}
+	checkLexerTags(t, f, src)
 	// tokens
 	toks := f.Tokens()
 	if len(toks) != f.NumTokens() {
@@ -359,7 +381,7 @@ func TestNamesWithBlanks(t *testing.T) {
 		}
 	}
 	f := Parse("x.LIB", []byte(":ATTRNAME=MACHINE NAME\n:ATTRDEFAULT=Mill\n:ATTREND\n:SECTION=S\n:T:<MACHINE_NAME><EOL>\n"))
-	if a := f.Attribute("machine_name"); a == nil || a.Default != "Mill" {
+	if a := f.Attribute("machine_name"); a == nil || a.Default() != "Mill" {
 		t.Fatalf("Attribute(machine_name) = %+v", a)
 	}
 	refs := f.References()

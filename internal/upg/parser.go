@@ -19,7 +19,14 @@ func Parse(filename string, src []byte) *File {
 	w := workspaces.Get().(*workspace)
 	lx := newLexer(src, true)
 	lx.lineCmd, lx.ends = w.lineCmd[:0], w.ends[:0]
+	// tagNone for every token the lexer expects; it sets the others
+	lx.tags = append(w.lexTags[:0], make([]uint8, cap(lx.kinds))...)
 	lx.run()
+	if n := len(lx.kinds); n <= len(lx.tags) {
+		lx.tags = lx.tags[:n]
+	} else {
+		lx.tags = append(lx.tags, make([]uint8, n-len(lx.tags))...)
+	}
 	w.lineCmd, w.ends = lx.lineCmd, lx.ends
 	f := &File{
 		Name:  filename,
@@ -29,6 +36,7 @@ func Parse(filename string, src []byte) *File {
 		toks:  packTokens(lx.kinds, lx.ends),
 	}
 	p := newParser(f, false, w)
+	p.tokTags = lx.tags
 	p.diags = lx.diags
 	p.presize(&lx.nKind)
 	p.parse()
@@ -79,6 +87,7 @@ type parser struct {
 	// calculation parsing state
 	sig      []int32 // significant token indices being parsed
 	tags     []uint8 // the tag of each (see tagOf)
+	tokTags  []uint8 // the tag of every token, from the lexer (Parse only)
 	si       int     // cursor into sig
 	panicLn  int32   // line on which a syntax error was reported (suppress cascades)
 	gotos    []*GotoStmt
@@ -109,6 +118,7 @@ type parser struct {
 	incS     slab[Include]
 	selS     slab[SelectGroup]
 	funcS    slab[FuncRef]
+	extS     slab[cmdExt]
 	cmdsA    tailArena[*Command] // Attribute.Commands, Operation.Commands
 	selCmdsA tailArena[*Command] // SelectGroup.Commands
 	strsA    tailArena[string]   // Attribute.SelectStrings, Operation.List
@@ -142,6 +152,7 @@ func newParser(f *File, quiet bool, w *workspace) *parser {
 type workspace struct {
 	arena   nodeArena
 	lineCmd []uint16 // the lexer's command id of each line
+	lexTags []uint8  // the lexer's tag of each token
 	ends    []int32  // the end offset of each token
 	kinds   []TokenKind
 	lines   []Line // Tokenize's lines and kinds (Parse keeps its own)
@@ -163,11 +174,14 @@ func (p *parser) release() {
 	p.work, p.scratch = nil, nil
 	w.arena.drop()
 	w.sig, w.tags, w.secCalc, w.lineCmd, w.ends = p.sig[:0], p.tags[:0], p.secCalc[:0], w.lineCmd[:0], w.ends[:0]
+	if p.tokTags != nil {
+		w.lexTags = p.tokTags[:0]
+	}
 	w.gotos = clearAll(p.gotos)
 	w.exprBuf = clearAll(p.exprBuf)
 	w.stmtTmp = clearAll(p.stmtTmp)
 	w.itemTmp = clearAll(p.itemTmp)
-	if cap(w.sig) <= 1<<20 && cap(w.ends) <= 1<<22 && cap(w.lineCmd) <= 1<<22 && !w.arena.big() {
+	if cap(w.sig) <= 1<<20 && cap(w.ends) <= 1<<22 && cap(w.lexTags) <= 1<<22 && cap(w.lineCmd) <= 1<<22 && !w.arena.big() {
 		workspaces.Put(w)
 	}
 }
@@ -499,17 +513,18 @@ func (p *parser) endAttr(endLine int) {
 	a.EndLine = endLine
 	a.EndOffset = int(p.lines[endLine-1].EOLEnd())
 	// :SELECT / :VARB only make sense in SELECT attributes
-	ct := strings.ToUpper(a.CodeType)
+	codeType := a.CodeType()
+	ct := strings.ToUpper(codeType)
 	if len(a.Selects) > 0 && ct != "SELECT" && ct != "SELECT_FORMAT" {
 		s := a.Selects[0].Select
 		p.errorf(CodeSelectOutsideSelect, SeverityWarning, s.Pos(), s.End(),
-			"attribute %q has :SELECT groups but :CODETYPE=%s; they are only used with :CODETYPE=SELECT or SELECT_FORMAT", a.Name, a.CodeType)
+			"attribute %q has :SELECT groups but :CODETYPE=%s; they are only used with :CODETYPE=SELECT or SELECT_FORMAT", a.Name, codeType)
 	}
 	if ct != "SELECT_FORMAT" && ct != "" {
 		for _, c := range a.Commands {
-			if c.Key == "VARB" {
+			if c.Key() == "VARB" {
 				p.errorf(CodeSelectOutsideSelect, SeverityWarning, c.Pos(), c.End(),
-					":VARB is only used by :CODETYPE=SELECT_FORMAT attributes; attribute %q is %s", a.Name, a.CodeType)
+					":VARB is only used by :CODETYPE=SELECT_FORMAT attributes; attribute %q is %s", a.Name, codeType)
 				break
 			}
 		}
@@ -537,12 +552,7 @@ func (p *parser) command(i int) *Command {
 	lc := p.work.lineCmd[i]
 	info := &cmdByID[lc&^ctlLineBit] // the lexer looked the name up
 	c.id = info.id
-	if info.id != 0 {
-		c.Known = true
-		c.Key = info.key
-	} else {
-		c.Key = strings.ToUpper(c.Name)
-	}
+	c.Known = info.id != 0
 	j := t + 1
 	last := p.lastTok(i)
 	for j < last && p.trivia(j) {
@@ -583,7 +593,9 @@ func (p *parser) command(i int) *Command {
 	switch info.shape {
 	case vsSection, vsFunc, vsSectionRef:
 		if j < last && p.kinds[j] == TokName {
-			c.Func = p.funcRef(j, last, info.shape)
+			x := p.extS.alloc()
+			x.fn = p.funcRef(j, last, info.shape)
+			c.ext = x
 		}
 	}
 	return c
@@ -595,11 +607,7 @@ func (p *parser) funcRef(j, last int32, shape valueShape) *FuncRef {
 	fr := p.funcS.alloc()
 	fr.Name, fr.Lparen, fr.Rparen = name, -1, -1
 	p.resetSig()
-	for k := j + 1; k < last; k++ {
-		if !p.trivia(k) {
-			p.pushSig(k)
-		}
-	}
+	p.pushSigs(j+1, last)
 	if len(p.sig) == 0 {
 		return fr
 	}
@@ -673,7 +681,9 @@ func (p *parser) header(c *Command) {
 func (p *parser) define(c *Command) {
 	d := p.defS.alloc()
 	d.Command, d.Line, d.NamePos, d.ValuePos = c, int(c.Line), int(c.ValuePos), int(c.ValueEnd)
-	c.Define = d
+	x := p.extS.alloc()
+	x.def = d
+	c.ext = x
 	// tokens: name '=' value
 	ln := &p.lines[c.Line-1]
 	seenEq := false
@@ -709,14 +719,14 @@ func (p *parser) define(c *Command) {
 
 // subCommand handles an attribute or operation sub-command line.
 func (p *parser) subCommand(c *Command) {
-	info, known := *c.info(), c.Known
+	info, known := c.info(), c.Known
 	switch {
 	case p.attr != nil:
 		p.attrCommand(p.attr, c, info, known)
 	case p.oper != nil:
 		o := p.oper
 		o.Commands = p.cmdsA.push(o.Commands, c)
-		switch c.Key {
+		switch c.Key() {
 		case "OPERSUB":
 			o.Sub = c.Value
 		case "OPERLIST":
@@ -737,7 +747,7 @@ func (p *parser) subCommand(c *Command) {
 	}
 }
 
-func (p *parser) checkShape(c *Command, info cmdInfo, known bool) {
+func (p *parser) checkShape(c *Command, info *cmdInfo, known bool) {
 	if !known {
 		return
 	}
@@ -748,7 +758,7 @@ func (p *parser) checkShape(c *Command, info cmdInfo, known bool) {
 	}
 }
 
-func (p *parser) attrCommand(a *Attribute, c *Command, info cmdInfo, known bool) {
+func (p *parser) attrCommand(a *Attribute, c *Command, info *cmdInfo, known bool) {
 	if !known {
 		p.errorf(CodeUnknownAttrCommand, SeverityWarning, int(c.Colon), int(c.NameEnd),
 			"unknown sub-command :%s in attribute %q; check the spelling (the compiler ignores unknown sub-commands)", c.Name, a.Name)
@@ -761,9 +771,10 @@ func (p *parser) attrCommand(a *Attribute, c *Command, info cmdInfo, known bool)
 	} else {
 		group = a.Commands
 	}
-	if known && !info.multi && c.Key != "SELECT" && c.Key != "ATTRSELSTR" {
+	key := c.Key()
+	if known && !info.multi && key != "SELECT" && key != "ATTRSELSTR" {
 		for _, o := range group {
-			if o.Key == c.Key {
+			if o.id == c.id {
 				p.errorf(CodeRepeatedSubcommand, SeverityInfo, c.Pos(), c.End(),
 					":%s is repeated in attribute %q (first on line %d); the last value wins — delete one", c.Name, a.Name, o.Line)
 				break
@@ -771,7 +782,7 @@ func (p *parser) attrCommand(a *Attribute, c *Command, info cmdInfo, known bool)
 		}
 	}
 	a.Commands = p.cmdsA.push(a.Commands, c)
-	if c.Key == "SELECT" {
+	if key == "SELECT" {
 		g := p.selS.alloc()
 		*g = SelectGroup{Select: c, Key: c.Value}
 		a.Selects = p.selsA.push(a.Selects, g)
@@ -780,27 +791,7 @@ func (p *parser) attrCommand(a *Attribute, c *Command, info cmdInfo, known bool)
 	if n := len(a.Selects); n > 0 {
 		a.Selects[n-1].Commands = p.selCmdsA.push(a.Selects[n-1].Commands, c)
 	}
-	switch c.Key {
-	case "ATTRTYPE":
-		a.Type = c.Value
-	case "ATTRVTYPE":
-		a.VType = c.Value
-	case "ATTRDEFAULT":
-		a.Default = c.Value
-	case "ATTRID":
-		a.ID = c.Value
-	case "ATTRVCNT":
-		a.VCnt = c.Value
-	case "CODETYPE":
-		a.CodeType = c.Value
-	case "VAR":
-		if len(a.Selects) == 0 {
-			a.Var = c.Value
-		}
-	case "ATTRCFUNC":
-		a.CFunc = c.Func
-	case "ATTRFUNC":
-		a.AttrFunc = c.Func
+	switch key {
 	case "ATTRSELSTR":
 		a.SelectStrings = p.strsA.push(a.SelectStrings, c.Value)
 	case "ATTRLIST":
@@ -817,9 +808,9 @@ func (p *parser) attrCommand(a *Attribute, c *Command, info cmdInfo, known bool)
 func (p *parser) openSection(i int, c *Command) {
 	s := p.secS.alloc()
 	s.Header, s.StartLine, s.file = c, i+1, p.f
-	if c.Func != nil {
-		s.Name = c.Func.Name.Name
-		for _, a := range c.Func.Args {
+	if fn := c.Func(); fn != nil {
+		s.Name = fn.Name.Name
+		for _, a := range fn.Args {
 			if id, ok := a.(*Ident); ok {
 				s.Params = p.paramsA.push(s.Params, id)
 			}

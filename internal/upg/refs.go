@@ -71,7 +71,7 @@ func (f *File) References() []Ref {
 			c.attribute(it)
 		case *Operation:
 			for _, cmd := range it.Commands {
-				if cmd.Key == "OPERLIST" && cmd.Value != "" {
+				if cmd.Key() == "OPERLIST" && cmd.Value != "" {
 					c.add(cmd.Value, TargetName, RefOperList, int(cmd.ValuePos), -1)
 				}
 			}
@@ -121,7 +121,7 @@ func (c *refCollector) attribute(a *Attribute) {
 	c.attr = a.Name
 	defer func() { c.attr = "" }()
 	for _, cmd := range a.Commands {
-		switch cmd.Key {
+		switch cmd.Key() {
 		case "VAR":
 			if cmd.Value != "" {
 				c.add(cmd.Value, TargetName, RefVar, int(cmd.ValuePos), -1)
@@ -135,7 +135,7 @@ func (c *refCollector) attribute(a *Attribute) {
 				c.add(cmd.Value, TargetName, RefAttrList, int(cmd.ValuePos), -1)
 			}
 		case "ATTRCFUNC":
-			if fr := cmd.Func; fr != nil {
+			if fr := cmd.Func(); fr != nil {
 				n := -1
 				if fr.Lparen >= 0 {
 					n = len(fr.Args)
@@ -146,7 +146,7 @@ func (c *refCollector) attribute(a *Attribute) {
 				}
 			}
 		case "ATTRFUNC":
-			if fr := cmd.Func; fr != nil {
+			if fr := cmd.Func(); fr != nil {
 				c.add(fr.Name.Name, TargetSection, RefAttrFunc, fr.Name.NamePos, -1)
 			}
 		}

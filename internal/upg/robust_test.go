@@ -51,7 +51,7 @@ func TestRobustness(t *testing.T) {
 			}
 		}},
 		{"names and values on a line with stray bytes are read without them", ":ATTRNAME=MACHINE\x00 NAME\n:ATTRDEFAULT=My\x01Mill\n:ATTREND\n:DEFINE MAX\x00_RPM=12\x0200\n", func(t *testing.T, f *File) {
-			if a := f.Attribute("MACHINE_NAME"); a == nil || a.Name != "MACHINE NAME" || a.Default != "MyMill" {
+			if a := f.Attribute("MACHINE_NAME"); a == nil || a.Name != "MACHINE NAME" || a.Default() != "MyMill" {
 				t.Fatalf("attribute %+v", f.Attributes)
 			}
 			if d := f.Defines; len(d) != 1 || d[0].Name != "MAX_RPM" || d[0].Value != "1200" {

@@ -133,15 +133,16 @@ type longToken struct{ tok, n int32 }
 
 // packTokens stores the tokens whose end offsets are ends.
 func packTokens(kinds []TokenKind, ends []int32) tokenStore {
-	ts := tokenStore{kinds: kinds, lens: make([]uint8, len(ends))}
+	lens := make([]uint8, len(ends))
+	ts := tokenStore{kinds: kinds, lens: lens}
 	prev := int32(0)
 	for i, e := range ends {
 		n := e - prev
 		if n >= 255 {
-			ts.lens[i] = 255
+			lens[i] = 255
 			ts.long = append(ts.long, longToken{int32(i), n})
 		} else {
-			ts.lens[i] = uint8(n)
+			lens[i] = uint8(n)
 		}
 		prev = e
 	}

@@ -47,8 +47,8 @@ func (f *File) treeOf(n Node) *TreeNode {
 		t.Name = n.Name
 		t.Op = n.Op()
 		t.Value = n.Value
-		if n.Func != nil {
-			t.Children = append(t.Children, f.funcTree(n.Func))
+		if fr := n.Func(); fr != nil {
+			t.Children = append(t.Children, f.funcTree(fr))
 		}
 		return t
 	case *Define:

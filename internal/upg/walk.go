@@ -26,11 +26,11 @@ func Inspect(n Node, fn func(Node) bool) {
 			Inspect(n.EndCmd, fn)
 		}
 	case *Command:
-		if n.Func != nil {
-			Inspect(n.Func, fn)
+		if fr := n.Func(); fr != nil {
+			Inspect(fr, fn)
 		}
-		if n.Define != nil {
-			Inspect(n.Define, fn)
+		if d := n.Define(); d != nil {
+			Inspect(d, fn)
 		}
 	case *FuncRef:
 		Inspect(n.Name, fn)

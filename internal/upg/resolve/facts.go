@@ -92,10 +92,12 @@ func sourceFacts(facts *Facts, f *upg.File) {
 	facts.ControlFamily = f.ControlFamily
 	facts.System, _ = f.Header("SYSTEM")
 	if a := f.Attribute("MACHINE NAME"); a != nil {
-		facts.MachineName = &a.Default
+		v := a.Default()
+		facts.MachineName = &v
 	}
 	if a := f.Attribute("CONTROLLER TYPE"); a != nil {
-		facts.ControllerType = &a.Default
+		v := a.Default()
+		facts.ControllerType = &v
 	}
 	for _, inc := range f.Includes {
 		pos := f.Position(int(inc.Command.ValuePos))
@@ -119,7 +121,7 @@ func definitionsOf(f *upg.File) []Definition {
 				continue
 			}
 			pos := f.Position(int(it.Start.ValuePos))
-			d = Definition{Name: it.Name, Canonical: upg.CanonicalName(it.Name), Kind: KindAttribute, Line: pos.Line, Col: pos.Col, Offset: pos.Offset, EndLine: it.EndLine, Type: it.Type}
+			d = Definition{Name: it.Name, Canonical: upg.CanonicalName(it.Name), Kind: KindAttribute, Line: pos.Line, Col: pos.Col, Offset: pos.Offset, EndLine: it.EndLine, Type: it.Type()}
 		case *upg.Section:
 			if it.Name == "" {
 				continue

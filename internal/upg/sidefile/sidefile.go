@@ -132,7 +132,7 @@ func ParseCNF(name string, src []byte) *CNF {
 		cur = nil
 	}
 	for _, h := range f.Headers {
-		switch h.Key {
+		switch h.Key() {
 		case "CONFIG_SELECT_NAME":
 			if cur != nil {
 				c.Diagnostics = append(c.Diagnostics, diag(name, upg.SeverityWarning, upg.CodeSideFileMalformed, cur.Line, 1, int(h.Colon),
@@ -146,7 +146,7 @@ func ParseCNF(name string, src []byte) *CNF {
 					":%s outside a :CONFIG_SELECT_NAME= pick list", h.Name))
 				continue
 			}
-			switch h.Key {
+			switch h.Key() {
 			case "CONFIG_SELECT_OPTION":
 				cur.Options = append(cur.Options, h.Value)
 			case "CONFIG_SELECT_DEFAULT":
