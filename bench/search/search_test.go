@@ -24,12 +24,17 @@ import (
 	"net/http"
 	"net/url"
 	"os"
+	"path/filepath"
+	"runtime/pprof"
 	"sort"
 	"strings"
 	"sync"
 	"testing"
 	"time"
 
+	"github.com/jackc/pgx/v5"
+
+	"github.com/veripost/veripost/internal/config"
 	"github.com/veripost/veripost/internal/corpusgen"
 	"github.com/veripost/veripost/internal/server/servertest"
 	"github.com/veripost/veripost/internal/testenv"
@@ -38,6 +43,10 @@ import (
 var (
 	packages = flag.Int("packages", 100, "generated packages to index (issue 14's targets are for 2000)")
 	requests = flag.Int("requests", 300, "requests per kind of query and number of clients")
+	keep     = flag.String("keep", "", "keep the filled index under this directory and reuse it on the next run "+
+		"(SQLite in DIR/sqlite-N; PostgreSQL in database vpbench_N with blobs on disk in DIR/postgres-N)")
+	only       = flag.String("backend", "", "run only this deployment (sqlite+disk or postgres+s3)")
+	cpuprofile = flag.String("search-cpuprofile", "", "write a CPU profile of the request phase only to this file (suffixed with the deployment)")
 )
 
 // The queries, as an engineer types them.
@@ -57,6 +66,9 @@ func BenchmarkSearchAtScale(b *testing.B) {
 		b.Fatal(err)
 	}
 	for _, backend := range servertest.Backends() {
+		if *only != "" && backend.Name != *only {
+			continue
+		}
 		b.Run(backend.Name, func(b *testing.B) {
 			for i := 0; i < b.N; i++ {
 				runScale(b, backend, corpus)
@@ -67,11 +79,18 @@ func BenchmarkSearchAtScale(b *testing.B) {
 
 func runScale(b *testing.B, backend servertest.Backend, corpus []corpusgen.Package) {
 	ctx := context.Background()
-	cfg := backend.Config(b)
+	cfg, idsFile := keptConfig(b, backend)
 	cfg.Workers = 0 // ingestion jobs stay queued; packages are indexed below
 	app := servertest.Start(b, cfg)
 	out := os.Stdout
 	fmt.Fprintf(out, "\n== %s, %d generated packages\n", backend.Name, *packages)
+	if idsFile != "" {
+		if kept, err := os.ReadFile(idsFile); err == nil {
+			fmt.Fprintf(out, "   reusing the index kept in %s\n", filepath.Dir(idsFile))
+			measure(b, app, strings.Fields(string(kept)), backend.Name)
+			return
+		}
+	}
 
 	gen := corpusgen.New(corpus, 1)
 	var ids []string
@@ -125,7 +144,69 @@ func runScale(b *testing.B, backend servertest.Backend, corpus []corpusgen.Packa
 	fmt.Fprintf(out, "   index %.1f MB for %.1f MB of distinct source: %.2f MB per MB (vectors: %s, substrings: %s)\n",
 		float64(idx)/(1<<20), float64(src)/(1<<20), float64(idx)/float64(max(src, 1)), vectors, substrings)
 	b.ReportMetric(float64(idx)/float64(max(src, 1)), "index-MB/source-MB")
+	if idsFile != "" {
+		if err := os.WriteFile(idsFile, []byte(strings.Join(ids, "\n")), 0o644); err != nil {
+			b.Fatal(err)
+		}
+	}
+	measure(b, app, ids, backend.Name)
+}
 
+// keptConfig is the deployment's configuration: a fresh one, or with -keep
+// one whose database survives the run, and the file that lists its
+// packages once it is filled ("" without -keep).
+func keptConfig(b *testing.B, backend servertest.Backend) (config.Config, string) {
+	if *keep == "" {
+		return backend.Config(b), ""
+	}
+	cfg := servertest.Defaults(b)
+	dir := filepath.Join(*keep, fmt.Sprintf("%s-%d", strings.Split(backend.Name, "+")[0], *packages))
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		b.Fatal(err)
+	}
+	cfg.DataDir = dir
+	if backend.Name != servertest.SQLite.Name {
+		admin := os.Getenv(testenv.EnvDatabaseURL)
+		if admin == "" {
+			b.Skip("PostgreSQL test services are not running")
+		}
+		name := fmt.Sprintf("vpbench_%d", *packages)
+		conn, err := pgx.Connect(context.Background(), admin)
+		if err != nil {
+			b.Fatal(err)
+		}
+		var exists bool
+		if err := conn.QueryRow(context.Background(), `SELECT EXISTS (SELECT 1 FROM pg_database WHERE datname = $1)`, name).Scan(&exists); err != nil {
+			b.Fatal(err)
+		}
+		if !exists {
+			os.Remove(filepath.Join(dir, "ids"))
+			if _, err := conn.Exec(context.Background(), "CREATE DATABASE "+name); err != nil {
+				b.Fatal(err)
+			}
+		}
+		conn.Close(context.Background())
+		u, _ := url.Parse(admin)
+		u.Path = "/" + name
+		cfg.DatabaseURL = u.String()
+	}
+	return cfg, filepath.Join(dir, "ids")
+}
+
+// measure sends the three kinds of request at 1 and 20 clients.
+func measure(b *testing.B, app *servertest.App, ids []string, name string) {
+	out := os.Stdout
+	if *cpuprofile != "" {
+		f, err := os.Create(*cpuprofile + "." + strings.Split(name, "+")[0])
+		if err != nil {
+			b.Fatal(err)
+		}
+		defer f.Close()
+		if err := pprof.StartCPUProfile(f); err != nil {
+			b.Fatal(err)
+		}
+		defer pprof.StopCPUProfile()
+	}
 	kinds := []struct {
 		name string
 		path func(r *rand.Rand) string
