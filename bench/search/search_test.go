@@ -219,6 +219,8 @@ func measure(b *testing.B, app *servertest.App, ids []string, name string) {
 		}},
 		{"similar-posts", func(r *rand.Rand) string { return "/api/v1/packages/" + ids[r.IntN(len(ids))] + "/similar" }},
 	}
+	fmt.Fprintf(out, "   load average before the requests: %s", loadavg())
+	defer func() { fmt.Fprintf(out, "   load average after the requests: %s", loadavg()) }()
 	fmt.Fprintf(out, "   %-14s %8s %10s %10s %10s\n", "requests", "clients", "p50", "p95", "p99")
 	for _, k := range kinds {
 		for _, clients := range []int{1, 20} {
@@ -285,4 +287,13 @@ func pct(ds []time.Duration, p int) time.Duration {
 	sort.Slice(s, func(i, j int) bool { return s[i] < s[j] })
 	i := (len(s)*p + 99) / 100
 	return s[min(max(i-1, 0), len(s)-1)].Round(100 * time.Microsecond)
+}
+
+// loadavg is the machine's load (Linux), for reading the numbers.
+func loadavg() string {
+	b, err := os.ReadFile("/proc/loadavg")
+	if err != nil {
+		return "unknown\n"
+	}
+	return string(b)
 }
