@@ -46,6 +46,7 @@ var (
 	keep     = flag.String("keep", "", "keep the filled index under this directory and reuse it on the next run "+
 		"(SQLite in DIR/sqlite-N; PostgreSQL in database vpbench_N with blobs on disk in DIR/postgres-N)")
 	only       = flag.String("backend", "", "run only this deployment (sqlite+disk or postgres+s3)")
+	answers    = flag.String("answers", "", "write the answer to every distinct lexical and hybrid query, and the similar posts of the first 20 packages, to this file (to compare two builds on a kept index)")
 	cpuprofile = flag.String("search-cpuprofile", "", "write a CPU profile of the request phase only to this file (suffixed with the deployment)")
 )
 
@@ -196,6 +197,9 @@ func keptConfig(b *testing.B, backend servertest.Backend) (config.Config, string
 // measure sends the three kinds of request at 1 and 20 clients.
 func measure(b *testing.B, app *servertest.App, ids []string, name string) {
 	out := os.Stdout
+	if *answers != "" {
+		writeAnswers(b, app, ids, *answers+"."+strings.Split(name, "+")[0])
+	}
 	if *cpuprofile != "" {
 		f, err := os.Create(*cpuprofile + "." + strings.Split(name, "+")[0])
 		if err != nil {
@@ -296,4 +300,31 @@ func loadavg() string {
 		return "unknown\n"
 	}
 	return string(b)
+}
+
+// writeAnswers writes the answers of the benchmark's queries to file.
+func writeAnswers(b *testing.B, app *servertest.App, ids []string, file string) {
+	var buf strings.Builder
+	var paths []string
+	for _, q := range lexicalQueries {
+		paths = append(paths, "/api/v1/search?q="+url.QueryEscape(q), "/api/v1/search?limit=5&cursor=bzo1&q="+url.QueryEscape(q))
+	}
+	for _, q := range hybridQueries {
+		paths = append(paths, "/api/v1/search?mode=hybrid&q="+url.QueryEscape(q), "/api/v1/search?mode=vector&q="+url.QueryEscape(q))
+	}
+	for _, id := range ids[:min(len(ids), 20)] {
+		paths = append(paths, "/api/v1/packages/"+id+"/similar")
+	}
+	for _, p := range paths {
+		resp, err := app.Client.Get(app.URL + p)
+		if err != nil {
+			b.Fatal(err)
+		}
+		body, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		fmt.Fprintf(&buf, "%s %d\n%s\n", p, resp.StatusCode, body)
+	}
+	if err := os.WriteFile(file, []byte(buf.String()), 0o644); err != nil {
+		b.Fatal(err)
+	}
 }

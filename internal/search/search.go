@@ -125,9 +125,13 @@ type Index interface {
 	// documents (only packages' latest versions unless allVersions).
 	ContentFiles(ctx context.Context, docIDs []int64, allVersions bool) ([]FileRow, error)
 	ContextLines(ctx context.Context, spans []LineSpan) ([]ContextLine, error)
-	// NearestSections returns up to k sections of current documents whose
-	// vectors are nearest to vec (candidates; this package re-ranks them).
-	NearestSections(ctx context.Context, indexVersion string, vec []float32, k int) ([]SectionCandidate, error)
+	// NearestSections returns the sections of current documents whose
+	// vectors are among the k nearest to vec (candidates; this package
+	// re-ranks them), nearest vector first and, among the sections sharing
+	// one, by content and position. It may stop once it has rows sections,
+	// after the vectors as similar as the last one it kept (to six
+	// decimals), so that the first rows by that order are all there.
+	NearestSections(ctx context.Context, indexVersion string, vec []float32, k, rows int) ([]SectionCandidate, error)
 	// ExternalSectionVectors returns the sections embedded by an external
 	// model, for an exact scan.
 	ExternalSectionVectors(ctx context.Context, indexVersion, model string) ([]SectionCandidate, error)
@@ -663,7 +667,9 @@ func (s *Searcher) nearestForText(ctx context.Context, words []string) ([]scored
 
 func (s *Searcher) nearestStructural(ctx context.Context, words []string, note string) ([]scoredSection, string, error) {
 	vec := EmbedQuery(words)
-	cands, err := s.Index.NearestSections(ctx, s.indexVersion(), vec, vectorCandidates)
+	// topSections keeps the best vectorCandidates by (similarity, content,
+	// position): that many rows of the nearest vectors are enough.
+	cands, err := s.Index.NearestSections(ctx, s.indexVersion(), vec, vectorCandidates, vectorCandidates)
 	if err != nil {
 		return nil, "", err
 	}
