@@ -46,6 +46,8 @@ var (
 	keep     = flag.String("keep", "", "keep the filled index under this directory and reuse it on the next run "+
 		"(SQLite in DIR/sqlite-N; PostgreSQL in database vpbench_N with blobs on disk in DIR/postgres-N)")
 	only       = flag.String("backend", "", "run only this deployment (sqlite+disk or postgres+s3)")
+	kindsFlag  = flag.String("kinds", "", "comma-separated request kinds to measure (lexical, hybrid, similar-posts; default all)")
+	cacheFlag  = flag.String("cache", "both", "measure with the search answer cache off, on, or both (off first)")
 	answers    = flag.String("answers", "", "write the answer to every distinct lexical and hybrid query, and the similar posts of the first 20 packages, to this file (to compare two builds on a kept index)")
 	cpuprofile = flag.String("search-cpuprofile", "", "write a CPU profile of the request phase only to this file (suffixed with the deployment)")
 )
@@ -225,12 +227,23 @@ func measure(b *testing.B, app *servertest.App, ids []string, name string) {
 	}
 	fmt.Fprintf(out, "   load average before the requests: %s", loadavg())
 	defer func() { fmt.Fprintf(out, "   load average after the requests: %s", loadavg()) }()
-	fmt.Fprintf(out, "   %-14s %8s %10s %10s %10s\n", "requests", "clients", "p50", "p95", "p99")
-	for _, k := range kinds {
-		for _, clients := range []int{1, 20} {
-			lat := load(b, app, clients, *requests, k.path)
-			fmt.Fprintf(out, "   %-14s %8d %10s %10s %10s\n", k.name, clients, pct(lat, 50), pct(lat, 95), pct(lat, 99))
-			b.ReportMetric(float64(pct(lat, 95).Microseconds())/1000, fmt.Sprintf("%s-c%d-p95-ms", k.name, clients))
+	fmt.Fprintf(out, "   %-14s %6s %8s %10s %10s %10s\n", "requests", "cache", "clients", "p50", "p95", "p99")
+	for _, cache := range []string{"off", "on"} {
+		if *cacheFlag != "both" && *cacheFlag != cache {
+			continue
+		}
+		// Off: every search is computed (the cost of a query not asked
+		// before); on: repeated queries are answered from memory.
+		app.Search.CacheBytes = map[string]int{"off": -1, "on": 0}[cache]
+		for _, k := range kinds {
+			if *kindsFlag != "" && !strings.Contains(","+*kindsFlag+",", ","+k.name+",") {
+				continue
+			}
+			for _, clients := range []int{1, 20} {
+				lat := load(b, app, clients, *requests, k.path)
+				fmt.Fprintf(out, "   %-14s %6s %8d %10s %10s %10s\n", k.name, cache, clients, pct(lat, 50), pct(lat, 95), pct(lat, 99))
+				b.ReportMetric(float64(pct(lat, 95).Microseconds())/1000, fmt.Sprintf("%s-cache-%s-c%d-p95-ms", k.name, cache, clients))
+			}
 		}
 	}
 }

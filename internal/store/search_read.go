@@ -294,11 +294,8 @@ func (db *DB) contentFiles(ctx context.Context, where string, args ...any) ([]se
 // last change (uploads, edits, deletes), and the search entries of
 // versions (a version becomes searchable, or is reindexed).
 func (db *DB) latestFiles(ctx context.Context) (map[int64][]search.FileRow, error) {
-	var sig latestSignature
-	if err := db.R.QueryRowContext(ctx, `SELECT
-			(SELECT COUNT(*) FROM packages), (SELECT COALESCE(CAST(MAX(updated_at) AS TEXT), '') FROM packages),
-			(SELECT COUNT(*) FROM search_versions), (SELECT COALESCE(MAX(id), 0) FROM search_versions)`).
-		Scan(&sig.packages, &sig.changed, &sig.versions, &sig.lastVersion); err != nil {
+	sig, err := db.searchSignature(ctx)
+	if err != nil {
 		return nil, err
 	}
 	c := &db.search.files
@@ -319,10 +316,37 @@ func (db *DB) latestFiles(ctx context.Context) (map[int64][]search.FileRow, erro
 	return m, nil
 }
 
-// latestSignature changes whenever latestFiles may have.
+// latestSignature changes whenever what a search can find may have:
+// package count and last change (uploads, edits, deletes), version count
+// and last change (status moves, and the metadata an analysis fills in),
+// the search entries of versions (a version becomes searchable, is
+// reindexed or deleted) and the last document indexed.
 type latestSignature struct {
-	packages, versions, lastVersion int64
-	changed                         string
+	packages, versions, indexed, lastIndexed, lastDoc int64
+	changed, versionChanged                           string
+}
+
+// searchSignature reads the signature: a few index lookups and counts over
+// the packages and versions (thousands of rows, not millions).
+func (db *DB) searchSignature(ctx context.Context) (latestSignature, error) {
+	var sig latestSignature
+	err := db.R.QueryRowContext(ctx, `SELECT
+			(SELECT COUNT(*) FROM packages), (SELECT COALESCE(CAST(MAX(updated_at) AS TEXT), '') FROM packages),
+			(SELECT COUNT(*) FROM package_versions), (SELECT COALESCE(CAST(MAX(updated_at) AS TEXT), '') FROM package_versions),
+			(SELECT COUNT(*) FROM search_versions), (SELECT COALESCE(MAX(id), 0) FROM search_versions),
+			(SELECT COALESCE(MAX(id), 0) FROM search_docs)`).
+		Scan(&sig.packages, &sig.changed, &sig.versions, &sig.versionChanged, &sig.indexed, &sig.lastIndexed, &sig.lastDoc)
+	return sig, err
+}
+
+// SearchGeneration implements search.Index.
+func (db *DB) SearchGeneration(ctx context.Context) (string, error) {
+	sig, err := db.searchSignature(ctx)
+	if err != nil {
+		return "", fmt.Errorf("reading the search index generation: %w", err)
+	}
+	return fmt.Sprintf("%d %s %d %s %d %d %d", sig.packages, sig.changed, sig.versions, sig.versionChanged,
+		sig.indexed, sig.lastIndexed, sig.lastDoc), nil
 }
 
 // latestFilesCache holds latestFiles' map (one per process).
