@@ -403,9 +403,6 @@ func (db *DB) ContextLines(ctx context.Context, spans []search.LineSpan) ([]sear
 	return out, rows.Err()
 }
 
-// maxVecK is the most neighbours one sqlite-vec query returns.
-const maxVecK = 4096
-
 const sectionColumns = `s.doc_id, d.sha256, s.ord, s.name, s.kind, s.start_line, s.end_line, s.hash`
 
 // scanSectionAfter scans sectionColumns preceded by one other column.
@@ -430,32 +427,9 @@ func (db *DB) NearestSections(ctx context.Context, indexVersion string, vec []fl
 	}
 	var ids []int64
 	vecs := map[int64][]float32{}
+	// sqlite-vec stores the vectors on SQLite; the exact scan in memory
+	// finds the nearest on both engines unless pgvector is installed.
 	switch b.vectors {
-	case "sqlite-vec":
-		// vec0 allows no other ORDER BY than its own: the neighbours
-		// are ordered here (by distance, then id).
-		rs, err := db.R.QueryContext(ctx, `WITH knn AS (SELECT rowid, distance FROM search_vector_index WHERE embedding MATCH $1 AND k = $2)
-			SELECT knn.rowid, knn.distance, vv.embedding FROM knn JOIN search_vector_index vv ON vv.rowid = knn.rowid`,
-			encodeVector(vec), min(k, maxVecK))
-		if err != nil {
-			return nil, fmt.Errorf("nearest sections: %w", err)
-		}
-		for rs.Next() {
-			var id int64
-			var d float64
-			var raw []byte
-			if err := rs.Scan(&id, &d, &raw); err != nil {
-				rs.Close()
-				return nil, err
-			}
-			ids = append(ids, id)
-			vecs[id] = decodeVector(raw)
-		}
-		rs.Close()
-		if err := rs.Err(); err != nil {
-			return nil, err
-		}
-		byCosine(ids, vecs, vec)
 	case "pgvector":
 		err = db.withPgx(ctx, func(c *pgx.Conn) error {
 			return scanVectors(ctx, c, &ids, vecs, `SELECT id, embedding FROM search_vectors ORDER BY embedding_v <=> $1::vector LIMIT $2`, vectorLiteral(vec), k)
@@ -703,12 +677,6 @@ func (db *DB) NearestVersions(ctx context.Context, vec []float32, k int) ([]sear
 		return nil, err
 	}
 	switch b.vectors {
-	case "sqlite-vec":
-		k = min(k, maxVecK)
-		return db.versionRows(ctx, ` FROM (SELECT rowid, distance FROM search_version_vectors WHERE embedding MATCH $1 AND k = $2) knn
-			JOIN search_versions sv ON sv.id = knn.rowid
-			JOIN package_versions v ON v.id = sv.version_id
-			`+versionJoinPackages, encodeVector(vec), k)
 	case "pgvector":
 		return db.versionRows(ctx, versionRowFrom+` ORDER BY sv.embedding_v <=> $1::vector LIMIT $2`, vectorLiteral(vec), k)
 	default:
@@ -795,8 +763,8 @@ func (db *DB) versionRows(ctx context.Context, from string, args ...any) ([]sear
 // id), putting their vectors in out.
 func (s *vectorSnapshot) nearest(vec []float32, k int, out map[int64][]float32) []int64 {
 	top := newTopK(k)
-	for i, v := range s.vecs {
-		top.add(search.Cosine(vec, v), "", int(s.ids[i]), i)
+	for i, sim := range s.cosines(vec) {
+		top.add(sim, "", int(s.ids[i]), i)
 	}
 	ids := make([]int64, 0, k)
 	for _, it := range top.items() {
