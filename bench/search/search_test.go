@@ -29,6 +29,7 @@ import (
 	"sort"
 	"strings"
 	"sync"
+	"syscall"
 	"testing"
 	"time"
 
@@ -227,7 +228,7 @@ func measure(b *testing.B, app *servertest.App, ids []string, name string) {
 	}
 	fmt.Fprintf(out, "   load average before the requests: %s", loadavg())
 	defer func() { fmt.Fprintf(out, "   load average after the requests: %s", loadavg()) }()
-	fmt.Fprintf(out, "   %-14s %6s %8s %10s %10s %10s\n", "requests", "cache", "clients", "p50", "p95", "p99")
+	fmt.Fprintf(out, "   %-14s %6s %8s %10s %10s %10s %12s\n", "requests", "cache", "clients", "p50", "p95", "p99", "CPU/request")
 	for _, cache := range []string{"off", "on"} {
 		if *cacheFlag != "both" && *cacheFlag != cache {
 			continue
@@ -240,8 +241,11 @@ func measure(b *testing.B, app *servertest.App, ids []string, name string) {
 				continue
 			}
 			for _, clients := range []int{1, 20} {
+				cpu0 := cpuTime()
 				lat := load(b, app, clients, *requests, k.path)
-				fmt.Fprintf(out, "   %-14s %6s %8d %10s %10s %10s\n", k.name, cache, clients, pct(lat, 50), pct(lat, 95), pct(lat, 99))
+				perReq := (cpuTime() - cpu0) / time.Duration(len(lat)+5)
+				fmt.Fprintf(out, "   %-14s %6s %8d %10s %10s %10s %12s\n", k.name, cache, clients, pct(lat, 50), pct(lat, 95), pct(lat, 99),
+					perReq.Round(10*time.Microsecond))
 				b.ReportMetric(float64(pct(lat, 95).Microseconds())/1000, fmt.Sprintf("%s-cache-%s-c%d-p95-ms", k.name, cache, clients))
 			}
 		}
@@ -340,4 +344,15 @@ func writeAnswers(b *testing.B, app *servertest.App, ids []string, file string) 
 	if err := os.WriteFile(file, []byte(buf.String()), 0o644); err != nil {
 		b.Fatal(err)
 	}
+}
+
+// cpuTime is the CPU time this process has used (user and system): with
+// the machine shared, CPU per request says more than latency. On
+// PostgreSQL it leaves out the database server's share.
+func cpuTime() time.Duration {
+	var ru syscall.Rusage
+	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
+		return 0
+	}
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
 }
