@@ -684,13 +684,29 @@ func (db *DB) NearestVersions(ctx context.Context, vec []float32, k int) ([]sear
 		if err != nil {
 			return nil, fmt.Errorf("nearest versions: %w", err)
 		}
-		ids := snap.nearest(vec, k, map[int64][]float32{})
+		vecs := map[int64][]float32{}
+		ids := snap.nearest(vec, k, vecs)
 		if len(ids) == 0 {
 			return nil, nil
 		}
 		list, arg := db.idsArg(ids, 1)
-		// internal/search orders them by exact similarity.
-		return db.versionRows(ctx, versionRowFrom+` WHERE sv.id IN `+list, arg)
+		// internal/search orders them by exact similarity. The vectors
+		// are those of the snapshot (not read again).
+		rows, err := db.R.QueryContext(ctx, `SELECT `+versionRowColumns+versionRowFrom+` WHERE sv.id IN `+list, arg)
+		if err != nil {
+			return nil, fmt.Errorf("reading version index: %w", err)
+		}
+		defer rows.Close()
+		var out []search.VersionRow
+		for rows.Next() {
+			r, id, err := scanVersionRow(rows)
+			if err != nil {
+				return nil, err
+			}
+			r.Vector = vecs[id]
+			out = append(out, r)
+		}
+		return out, rows.Err()
 	}
 }
 
