@@ -10,6 +10,11 @@
 //	source <services env.sh>   # for PostgreSQL + S3
 //	go test ./bench/search -run '^$' -bench . -benchtime 1x -timeout 4h -packages 2000
 //
+// With -keep DIR the filled index is kept and the next run only measures;
+// -cache off|on|both measures with the answer cache off (every search
+// computed), on, or both; -answers FILE writes every answer, to compare
+// two builds on the same index.
+//
 // Packages are stored through the upload service and indexed for search
 // directly (servertest.AddSearchable): the parse index of the ingestion
 // pipeline is not needed by search and would take most of the set-up time.
