@@ -125,12 +125,19 @@ type Index interface {
 	// documents (only packages' latest versions unless allVersions).
 	ContentFiles(ctx context.Context, docIDs []int64, allVersions bool) ([]FileRow, error)
 	ContextLines(ctx context.Context, spans []LineSpan) ([]ContextLine, error)
-	// NearestSections returns up to k sections of current documents whose
-	// vectors are nearest to vec (candidates; this package re-ranks them).
-	NearestSections(ctx context.Context, indexVersion string, vec []float32, k int) ([]SectionCandidate, error)
+	// NearestSections returns the sections of current documents whose
+	// vectors are among the k nearest to vec (candidates; this package
+	// re-ranks them), nearest vector first and, among the sections sharing
+	// one, by content and position. It may stop once it has rows sections,
+	// after the vectors as similar as the last one it kept (to six
+	// decimals), so that the first rows by that order are all there.
+	NearestSections(ctx context.Context, indexVersion string, vec []float32, k, rows int) ([]SectionCandidate, error)
 	// ExternalSectionVectors returns the sections embedded by an external
 	// model, for an exact scan.
 	ExternalSectionVectors(ctx context.Context, indexVersion, model string) ([]SectionCandidate, error)
+	// SearchGeneration changes whenever the answer to any search may
+	// have (uploads, edits, deletes, indexing): it keys cached answers.
+	SearchGeneration(ctx context.Context) (string, error)
 	// Section returns one section of a current document by content and
 	// position, with its vector.
 	Section(ctx context.Context, indexVersion, sha string, ord int) (SectionCandidate, error)
@@ -161,6 +168,10 @@ type Searcher struct {
 	Log      *slog.Logger
 	// MaxCandidates bounds the lines one query considers (default 20,000).
 	MaxCandidates int
+	// CacheBytes bounds the memory of cached answers (0: DefaultCacheBytes;
+	// negative: no cache).
+	CacheBytes int
+	cache      answerCache
 }
 
 func (s *Searcher) indexVersion() string { return IndexVersionFor(s.ParserVersion) }
@@ -383,7 +394,23 @@ func (s *Searcher) Search(ctx context.Context, req Request) (*Result, error) {
 		ctxLines = defaultContext
 	}
 	mode := q.EffectiveMode()
-	res := &Result{Query: req.Query, Mode: mode, Filter: q.Filter, Packages: []PackageResult{}, Facets: emptyFacets()}
+	key := answerKey{Mode: mode, Clauses: q.Clauses, Filter: q.Filter, Offset: offset, Limit: limit, PerFile: perFile, Context: ctxLines}
+	res, err := s.cached(ctx, key, func(ctx context.Context) (*Result, error) {
+		return s.search(ctx, q, mode, offset, limit, perFile, ctxLines)
+	})
+	if err != nil {
+		return nil, err
+	}
+	// A cached answer is shared: the copy differs only in the query as
+	// typed (the same search may be spelled differently).
+	out := *res
+	out.Query = req.Query
+	return &out, nil
+}
+
+// search computes one page of a search (Search caches it).
+func (s *Searcher) search(ctx context.Context, q Query, mode Mode, offset, limit, perFile, ctxLines int) (*Result, error) {
+	res := &Result{Query: q.Raw, Mode: mode, Filter: q.Filter, Packages: []PackageResult{}, Facets: emptyFacets()}
 	for _, c := range q.Clauses {
 		res.Clauses = append(res.Clauses, ClauseInfo{Kind: c.Kind.String(), Text: c.Text, Negate: c.Negate})
 	}
@@ -663,7 +690,9 @@ func (s *Searcher) nearestForText(ctx context.Context, words []string) ([]scored
 
 func (s *Searcher) nearestStructural(ctx context.Context, words []string, note string) ([]scoredSection, string, error) {
 	vec := EmbedQuery(words)
-	cands, err := s.Index.NearestSections(ctx, s.indexVersion(), vec, vectorCandidates)
+	// topSections keeps the best vectorCandidates by (similarity, content,
+	// position): that many rows of the nearest vectors are enough.
+	cands, err := s.Index.NearestSections(ctx, s.indexVersion(), vec, vectorCandidates, vectorCandidates)
 	if err != nil {
 		return nil, "", err
 	}

@@ -181,6 +181,10 @@ type SectionPlace struct {
 
 const maxPlaces = 10
 
+// maxSectionCandidates bounds the sections one round of SimilarSectionsOf
+// reads (identical sections in many files expand one vector to many).
+const maxSectionCandidates = 2000
+
 // SimilarSectionsOf lists the sections most like the section with this id
 // (see SectionID), in the packages' latest versions.
 func (s *Searcher) SimilarSectionsOf(ctx context.Context, id string, limit int) (*SimilarSections, error) {
@@ -204,7 +208,7 @@ func (s *Searcher) SimilarSectionsOf(ctx context.Context, id string, limit int) 
 		docs map[int64]int // document → line of the section in it
 	}
 	for k := limit*4 + 16; ; k *= 4 {
-		cands, err := s.Index.NearestSections(ctx, s.indexVersion(), target.Vector, k)
+		cands, err := s.Index.NearestSections(ctx, s.indexVersion(), target.Vector, k, maxSectionCandidates)
 		if err != nil {
 			return nil, err
 		}

@@ -300,6 +300,11 @@ func TestSearchLifecycle(t *testing.T) {
 		srcSHA := sha(alpha[1].Data) // ALPHA.SRC (entries are sorted: ALPHA.LIB, ALPHA.SRC)
 		a := uploadSearchable(t, app, "Alpha one", alpha)
 		lines := count(`SELECT COUNT(*) FROM search_lines`)
+		// Answers are cached: every change below must show in the next
+		// search all the same.
+		if res := searchAPI(t, app, "q=SPINDLE_DIR"); res.Total.Packages != 1 {
+			t.Fatalf("one package should hit: %+v", res.Total)
+		}
 		b2 := uploadSearchable(t, app, "Alpha two", alpha)
 		if n := count(`SELECT COUNT(*) FROM search_docs WHERE sha256 = $1`, srcSHA); n != 1 {
 			t.Fatalf("the shared ALPHA.SRC has %d search documents; want 1", n)
@@ -310,6 +315,15 @@ func TestSearchLifecycle(t *testing.T) {
 		res := searchAPI(t, app, "q=SPINDLE_DIR")
 		if res.Total.Packages != 2 || res.Total.Files != 2 {
 			t.Fatalf("both packages should hit: %+v", res.Total)
+		}
+		if res := searchAPI(t, app, "q=SPINDLE_DIR&machine=cache+check"); res.Total.Packages != 0 {
+			t.Fatalf("no package has this machine yet: %+v", res.Total)
+		}
+		if status, body := app.Do(http.MethodPatch, "/api/v1/packages/"+a, map[string]any{"machine_type": "Cache check"}); status != http.StatusOK {
+			t.Fatalf("edit: %d %s", status, body)
+		}
+		if res := searchAPI(t, app, "q=SPINDLE_DIR&machine=cache+check"); res.Total.Packages != 1 || res.Packages[0].PackageName != "Alpha one" {
+			t.Fatalf("the edited machine should be found: %+v", res.Total)
 		}
 		if st := waitSearchable(t, app, b2); st.NearDuplicate == nil || st.NearDuplicate.Percent != 100 || st.NearDuplicate.PackageName != "Alpha one" {
 			t.Fatalf("an identical upload should be 100 %% the same as Alpha one: %+v", st.NearDuplicate)

@@ -76,7 +76,7 @@ func (db *DB) backend(ctx context.Context) (backendInfo, error) {
 		}
 		b.done = true
 		db.log.Info("search index paths", "vectors", b.vectors, "substrings", b.trigrams, "means", map[string]string{
-			"sqlite-vec": "vectors in sqlite-vec (vec0), nearest neighbours by cosine",
+			"sqlite-vec": "vectors stored in sqlite-vec (vec0), nearest neighbours by an exact cosine scan in memory",
 			"pgvector":   "vectors in pgvector HNSW indexes",
 			"exact":      "pgvector is not installed: vectors are float4[] compared by cosine in Go",
 		}[b.vectors])

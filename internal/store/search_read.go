@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"math"
 	"sort"
 	"strconv"
 	"strings"
@@ -293,11 +294,8 @@ func (db *DB) contentFiles(ctx context.Context, where string, args ...any) ([]se
 // last change (uploads, edits, deletes), and the search entries of
 // versions (a version becomes searchable, or is reindexed).
 func (db *DB) latestFiles(ctx context.Context) (map[int64][]search.FileRow, error) {
-	var sig latestSignature
-	if err := db.R.QueryRowContext(ctx, `SELECT
-			(SELECT COUNT(*) FROM packages), (SELECT COALESCE(CAST(MAX(updated_at) AS TEXT), '') FROM packages),
-			(SELECT COUNT(*) FROM search_versions), (SELECT COALESCE(MAX(id), 0) FROM search_versions)`).
-		Scan(&sig.packages, &sig.changed, &sig.versions, &sig.lastVersion); err != nil {
+	sig, err := db.searchSignature(ctx)
+	if err != nil {
 		return nil, err
 	}
 	c := &db.search.files
@@ -318,10 +316,37 @@ func (db *DB) latestFiles(ctx context.Context) (map[int64][]search.FileRow, erro
 	return m, nil
 }
 
-// latestSignature changes whenever latestFiles may have.
+// latestSignature changes whenever what a search can find may have:
+// package count and last change (uploads, edits, deletes), version count
+// and last change (status moves, and the metadata an analysis fills in),
+// the search entries of versions (a version becomes searchable, is
+// reindexed or deleted) and the last document indexed.
 type latestSignature struct {
-	packages, versions, lastVersion int64
-	changed                         string
+	packages, versions, indexed, lastIndexed, lastDoc int64
+	changed, versionChanged                           string
+}
+
+// searchSignature reads the signature: a few index lookups and counts over
+// the packages and versions (thousands of rows, not millions).
+func (db *DB) searchSignature(ctx context.Context) (latestSignature, error) {
+	var sig latestSignature
+	err := db.R.QueryRowContext(ctx, `SELECT
+			(SELECT COUNT(*) FROM packages), (SELECT COALESCE(CAST(MAX(updated_at) AS TEXT), '') FROM packages),
+			(SELECT COUNT(*) FROM package_versions), (SELECT COALESCE(CAST(MAX(updated_at) AS TEXT), '') FROM package_versions),
+			(SELECT COUNT(*) FROM search_versions), (SELECT COALESCE(MAX(id), 0) FROM search_versions),
+			(SELECT COALESCE(MAX(id), 0) FROM search_docs)`).
+		Scan(&sig.packages, &sig.changed, &sig.versions, &sig.versionChanged, &sig.indexed, &sig.lastIndexed, &sig.lastDoc)
+	return sig, err
+}
+
+// SearchGeneration implements search.Index.
+func (db *DB) SearchGeneration(ctx context.Context) (string, error) {
+	sig, err := db.searchSignature(ctx)
+	if err != nil {
+		return "", fmt.Errorf("reading the search index generation: %w", err)
+	}
+	return fmt.Sprintf("%d %s %d %s %d %d %d", sig.packages, sig.changed, sig.versions, sig.versionChanged,
+		sig.indexed, sig.lastIndexed, sig.lastDoc), nil
 }
 
 // latestFilesCache holds latestFiles' map (one per process).
@@ -378,14 +403,12 @@ func (db *DB) ContextLines(ctx context.Context, spans []search.LineSpan) ([]sear
 	return out, rows.Err()
 }
 
-// maxVecK is the most neighbours one sqlite-vec query returns.
-const maxVecK = 4096
-
 const sectionColumns = `s.doc_id, d.sha256, s.ord, s.name, s.kind, s.start_line, s.end_line, s.hash`
 
-func scanSection(sc interface{ Scan(...any) error }, extra ...any) (search.SectionCandidate, error) {
+// scanSectionAfter scans sectionColumns preceded by one other column.
+func scanSectionAfter(sc interface{ Scan(...any) error }, first any) (search.SectionCandidate, error) {
 	var c search.SectionCandidate
-	err := sc.Scan(append([]any{&c.DocID, &c.SHA256, &c.Ord, &c.Name, &c.Kind, &c.StartLine, &c.EndLine, &c.Hash}, extra...)...)
+	err := sc.Scan(first, &c.DocID, &c.SHA256, &c.Ord, &c.Name, &c.Kind, &c.StartLine, &c.EndLine, &c.Hash)
 	return c, err
 }
 
@@ -395,51 +418,23 @@ const maxSectionRows = 2000
 
 // NearestSections implements search.Index: the k nearest distinct section
 // embeddings, expanded to the sections of current documents that have
-// them, nearest first.
-func (db *DB) NearestSections(ctx context.Context, indexVersion string, vec []float32, k int) ([]search.SectionCandidate, error) {
+// them, nearest first (by the exact cosine of internal/search, then id, on
+// every engine), until there are rows sections.
+func (db *DB) NearestSections(ctx context.Context, indexVersion string, vec []float32, k, rows int) ([]search.SectionCandidate, error) {
 	b, err := db.backend(ctx)
 	if err != nil {
 		return nil, err
 	}
 	var ids []int64
 	vecs := map[int64][]float32{}
+	// sqlite-vec stores the vectors on SQLite; the exact scan in memory
+	// finds the nearest on both engines unless pgvector is installed.
 	switch b.vectors {
-	case "sqlite-vec":
-		// vec0 allows no other ORDER BY than its own: the neighbours
-		// are ordered here (by distance, then id).
-		rows, err := db.R.QueryContext(ctx, `WITH knn AS (SELECT rowid, distance FROM search_vector_index WHERE embedding MATCH $1 AND k = $2)
-			SELECT knn.rowid, knn.distance, vv.embedding FROM knn JOIN search_vector_index vv ON vv.rowid = knn.rowid`,
-			encodeVector(vec), min(k, maxVecK))
-		if err != nil {
-			return nil, fmt.Errorf("nearest sections: %w", err)
-		}
-		dist := map[int64]float64{}
-		for rows.Next() {
-			var id int64
-			var d float64
-			var raw []byte
-			if err := rows.Scan(&id, &d, &raw); err != nil {
-				rows.Close()
-				return nil, err
-			}
-			ids = append(ids, id)
-			dist[id] = d
-			vecs[id] = decodeVector(raw)
-		}
-		rows.Close()
-		if err := rows.Err(); err != nil {
-			return nil, err
-		}
-		sort.Slice(ids, func(i, j int) bool {
-			if dist[ids[i]] != dist[ids[j]] {
-				return dist[ids[i]] < dist[ids[j]]
-			}
-			return ids[i] < ids[j]
-		})
 	case "pgvector":
 		err = db.withPgx(ctx, func(c *pgx.Conn) error {
 			return scanVectors(ctx, c, &ids, vecs, `SELECT id, embedding FROM search_vectors ORDER BY embedding_v <=> $1::vector LIMIT $2`, vectorLiteral(vec), k)
 		})
+		byCosine(ids, vecs, vec)
 	default:
 		var snap *vectorSnapshot
 		if snap, err = db.vectorCaches().sections.current(ctx, db); err == nil {
@@ -449,7 +444,23 @@ func (db *DB) NearestSections(ctx context.Context, indexVersion string, vec []fl
 	if err != nil {
 		return nil, fmt.Errorf("nearest sections: %w", err)
 	}
-	return db.sectionsOfVectors(ctx, indexVersion, ids, vecs)
+	return db.sectionsOfVectors(ctx, indexVersion, ids, vecs, vec, rows)
+}
+
+// byCosine orders ids by the exact similarity of their vectors to vec (as
+// internal/search computes it), then by id: the order of the exact path,
+// so that every engine cuts the same list at the same place.
+func byCosine(ids []int64, vecs map[int64][]float32, vec []float32) {
+	sim := make(map[int64]float64, len(ids))
+	for _, id := range ids {
+		sim[id] = search.Cosine(vec, vecs[id])
+	}
+	sort.Slice(ids, func(i, j int) bool {
+		if sim[ids[i]] != sim[ids[j]] {
+			return sim[ids[i]] > sim[ids[j]]
+		}
+		return ids[i] < ids[j]
+	})
 }
 
 // scanVectors reads (id, float4[]) rows on a pgx connection into ids and
@@ -473,51 +484,97 @@ func scanVectors(ctx context.Context, c *pgx.Conn, ids *[]int64, vecs map[int64]
 }
 
 // sectionsOfVectors lists the sections of current documents that have the
-// given embeddings, in the order of ids (then by content and position),
-// at most maxSectionRows: an embedding shared by many identical sections
-// (a section untouched in a thousand posts derived from one template)
+// given embeddings, in the order of ids (then by content and position).
+// It stops after the embedding that brings the list to rows sections (at
+// most maxSectionRows), keeping the embeddings that follow while their
+// similarity to near (when not nil) ties with that last one's, so that a
+// caller ranking by (similarity, content, position) sees exactly the rows
+// it would see in the whole list. An embedding shared by many identical
+// sections (one untouched in a thousand posts derived from one template)
 // fills the budget early, and the rest is not read.
-func (db *DB) sectionsOfVectors(ctx context.Context, indexVersion string, ids []int64, vecs map[int64][]float32) ([]search.SectionCandidate, error) {
+//
+// The embeddings are read in batches of growing size, one query each
+// (not one query per embedding).
+func (db *DB) sectionsOfVectors(ctx context.Context, indexVersion string, ids []int64, vecs map[int64][]float32, near []float32, rows int) ([]search.SectionCandidate, error) {
 	if len(ids) == 0 {
 		return nil, nil
 	}
-	stmt, err := db.R.PrepareContext(ctx, `SELECT `+sectionColumns+` FROM search_sections s
-		JOIN search_docs d ON d.id = s.doc_id AND d.index_version = $1
-		WHERE s.vector_id = $2`)
-	if err != nil {
-		return nil, err
-	}
-	defer stmt.Close()
+	rows = min(max(rows, 1), maxSectionRows)
 	var out []search.SectionCandidate
-	for _, id := range ids {
-		if len(out) >= maxSectionRows {
-			break
+	add := func(got map[int64][]search.SectionCandidate, id int64) {
+		for _, c := range got[id] {
+			c.Vector = vecs[id]
+			out = append(out, c)
 		}
-		rows, err := stmt.QueryContext(ctx, indexVersion, id)
+	}
+	for i, batch := 0, 8; i < len(ids); i, batch = i+batch, batch*4 {
+		chunk := ids[i:min(i+batch, len(ids))]
+		got, err := db.sectionsOf(ctx, indexVersion, chunk)
 		if err != nil {
 			return nil, err
 		}
-		var these []search.SectionCandidate
-		for rows.Next() {
-			c, err := scanSection(rows)
-			if err != nil {
-				rows.Close()
-				return nil, err
+		for j, id := range chunk {
+			add(got, id)
+			if len(out) < rows {
+				continue
 			}
-			c.Vector = vecs[id]
-			these = append(these, c)
+			if near == nil {
+				return out[:rows], nil
+			}
+			last := search.Cosine(near, vecs[id])
+			rest := ids[i+j+1:]
+			n := 0
+			for n < len(rest) && math.Abs(search.Cosine(near, vecs[rest[n]])-last) <= tieSimilarity {
+				n++
+			}
+			if n > 0 {
+				if got, err = db.sectionsOf(ctx, indexVersion, rest[:n]); err != nil {
+					return nil, err
+				}
+				for _, id := range rest[:n] {
+					add(got, id)
+				}
+			}
+			return out, nil
 		}
-		rows.Close()
-		if err := rows.Err(); err != nil {
+	}
+	return out, nil
+}
+
+// tieSimilarity is how close two similarities are taken to be equal
+// (internal/search rounds them to six decimals).
+const tieSimilarity = 2e-6
+
+// sectionsOf reads the sections of current documents with these
+// embeddings in one query: per embedding, by content and position.
+func (db *DB) sectionsOf(ctx context.Context, indexVersion string, ids []int64) (map[int64][]search.SectionCandidate, error) {
+	list, arg := db.idsArg(ids, 2)
+	rows, err := db.R.QueryContext(ctx, `SELECT s.vector_id, `+sectionColumns+` FROM search_sections s
+		JOIN search_docs d ON d.id = s.doc_id AND d.index_version = $1
+		WHERE s.vector_id IN `+list, indexVersion, arg)
+	if err != nil {
+		return nil, fmt.Errorf("reading the sections of nearest embeddings: %w", err)
+	}
+	defer rows.Close()
+	out := make(map[int64][]search.SectionCandidate, len(ids))
+	for rows.Next() {
+		var vid int64
+		c, err := scanSectionAfter(rows, &vid)
+		if err != nil {
 			return nil, err
 		}
+		out[vid] = append(out[vid], c)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	for _, these := range out {
 		sort.Slice(these, func(i, j int) bool {
 			if these[i].SHA256 != these[j].SHA256 {
 				return these[i].SHA256 < these[j].SHA256
 			}
 			return these[i].Ord < these[j].Ord
 		})
-		out = append(out, these[:min(len(these), maxSectionRows-len(out))]...)
 	}
 	return out, nil
 }
@@ -553,7 +610,7 @@ func (db *DB) ExternalSectionVectors(ctx context.Context, indexVersion, model st
 	if err != nil {
 		return nil, fmt.Errorf("reading external section vectors: %w", err)
 	}
-	return db.sectionsOfVectors(ctx, indexVersion, ids, vecs)
+	return db.sectionsOfVectors(ctx, indexVersion, ids, vecs, nil, maxSectionRows)
 }
 
 // Section implements search.Index.
@@ -620,12 +677,6 @@ func (db *DB) NearestVersions(ctx context.Context, vec []float32, k int) ([]sear
 		return nil, err
 	}
 	switch b.vectors {
-	case "sqlite-vec":
-		k = min(k, maxVecK)
-		return db.versionRows(ctx, ` FROM (SELECT rowid, distance FROM search_version_vectors WHERE embedding MATCH $1 AND k = $2) knn
-			JOIN search_versions sv ON sv.id = knn.rowid
-			JOIN package_versions v ON v.id = sv.version_id
-			`+versionJoinPackages, encodeVector(vec), k)
 	case "pgvector":
 		return db.versionRows(ctx, versionRowFrom+` ORDER BY sv.embedding_v <=> $1::vector LIMIT $2`, vectorLiteral(vec), k)
 	default:
@@ -633,13 +684,29 @@ func (db *DB) NearestVersions(ctx context.Context, vec []float32, k int) ([]sear
 		if err != nil {
 			return nil, fmt.Errorf("nearest versions: %w", err)
 		}
-		ids := snap.nearest(vec, k, map[int64][]float32{})
+		vecs := map[int64][]float32{}
+		ids := snap.nearest(vec, k, vecs)
 		if len(ids) == 0 {
 			return nil, nil
 		}
 		list, arg := db.idsArg(ids, 1)
-		// internal/search orders them by exact similarity.
-		return db.versionRows(ctx, versionRowFrom+` WHERE sv.id IN `+list, arg)
+		// internal/search orders them by exact similarity. The vectors
+		// are those of the snapshot (not read again).
+		rows, err := db.R.QueryContext(ctx, `SELECT `+versionRowColumns+versionRowFrom+` WHERE sv.id IN `+list, arg)
+		if err != nil {
+			return nil, fmt.Errorf("reading version index: %w", err)
+		}
+		defer rows.Close()
+		var out []search.VersionRow
+		for rows.Next() {
+			r, id, err := scanVersionRow(rows)
+			if err != nil {
+				return nil, err
+			}
+			r.Vector = vecs[id]
+			out = append(out, r)
+		}
+		return out, rows.Err()
 	}
 }
 
@@ -712,8 +779,8 @@ func (db *DB) versionRows(ctx context.Context, from string, args ...any) ([]sear
 // id), putting their vectors in out.
 func (s *vectorSnapshot) nearest(vec []float32, k int, out map[int64][]float32) []int64 {
 	top := newTopK(k)
-	for i, v := range s.vecs {
-		top.add(search.Cosine(vec, v), "", int(s.ids[i]), i)
+	for i, sim := range s.cosines(vec) {
+		top.add(sim, "", int(s.ids[i]), i)
 	}
 	ids := make([]int64, 0, k)
 	for _, it := range top.items() {

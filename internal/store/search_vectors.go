@@ -2,20 +2,26 @@ package store
 
 import (
 	"context"
+	"math"
 	"sync"
 
 	"github.com/jackc/pgx/v5"
 )
 
-// vectorCache mirrors a float4[] vector column of PostgreSQL in memory for
-// the exact scan (the path used when pgvector is not installed), so that a
-// query compares vectors in Go without reading every row from the server.
-// Rows are only ever added or deleted, never changed: a refresh loads the
-// rows above the highest id it has, and reloads everything when the row
-// count says some were deleted. Each process keeps its own copy.
+// vectorCache mirrors a vector column in memory for the exact scan: a
+// float4[] column of PostgreSQL (when pgvector is not installed), or a
+// sqlite-vec table, so that a query compares vectors in Go without reading
+// every row from the database. Both engines then find the same nearest
+// vectors in the same order, and a query embedding of a few words (a
+// handful of non-zero dimensions) costs a few multiplications per vector
+// rather than a 512-dimension distance. Rows are only ever added or
+// deleted, never changed: a refresh loads the rows above the highest id it
+// has, and reloads everything when the row count says some were deleted.
+// Each process keeps its own copy.
 type vectorCache struct {
-	query string // SELECT id, vector … WHERE id > $1 ORDER BY id
-	count string // SELECT COUNT(*), COALESCE(MAX(id), 0)
+	query  string // SELECT id, vector … WHERE id > $1 ORDER BY id (PostgreSQL)
+	sqlite string // the same on SQLite (vectors as little-endian float32 blobs)
+	count  string // SELECT COUNT(*), COALESCE(MAX(id), 0)
 
 	mu   sync.Mutex
 	snap *vectorSnapshot
@@ -25,6 +31,7 @@ type vectorCache struct {
 type vectorSnapshot struct {
 	ids   []int64
 	vecs  [][]float32
+	norms []float64 // each vector's sum of squares, as search.Cosine adds it
 	maxID int64
 }
 
@@ -37,12 +44,14 @@ type searchVectorCaches struct {
 func newSearchVectorCaches() *searchVectorCaches {
 	return &searchVectorCaches{
 		sections: vectorCache{
-			query: `SELECT id, embedding FROM search_vectors WHERE id > $1 ORDER BY id`,
-			count: `SELECT COUNT(*), COALESCE(MAX(id), 0) FROM search_vectors`,
+			query:  `SELECT id, embedding FROM search_vectors WHERE id > $1 ORDER BY id`,
+			sqlite: `SELECT rowid, embedding FROM search_vector_index WHERE rowid > $1 ORDER BY rowid`,
+			count:  `SELECT COUNT(*), COALESCE(MAX(id), 0) FROM search_vectors`,
 		},
 		versions: vectorCache{
-			query: `SELECT id, embedding FROM search_versions WHERE id > $1 ORDER BY id`,
-			count: `SELECT COUNT(*), COALESCE(MAX(id), 0) FROM search_versions`,
+			query:  `SELECT id, embedding FROM search_versions WHERE id > $1 ORDER BY id`,
+			sqlite: `SELECT rowid, embedding FROM search_version_vectors WHERE rowid > $1 ORDER BY rowid`,
+			count:  `SELECT COUNT(*), COALESCE(MAX(id), 0) FROM search_versions`,
 		},
 	}
 }
@@ -77,9 +86,32 @@ func (c *vectorCache) current(ctx context.Context, db *DB) (*vectorSnapshot, err
 		from = s.maxID
 		next.ids = append([]int64(nil), s.ids...)
 		next.vecs = append([][]float32(nil), s.vecs...)
+		next.norms = append([]float64(nil), s.norms...)
 		next.maxID = s.maxID
 	}
+	keep := func(id int64, v []float32) {
+		next.ids = append(next.ids, id)
+		next.vecs = append(next.vecs, v)
+		next.norms = append(next.norms, sumSquares(v))
+		next.maxID = max(next.maxID, id)
+	}
 	load := func(from int64) error {
+		if db.Dialect == SQLite {
+			rows, err := db.R.QueryContext(ctx, c.sqlite, from)
+			if err != nil {
+				return err
+			}
+			defer rows.Close()
+			for rows.Next() {
+				var id int64
+				var raw []byte
+				if err := rows.Scan(&id, &raw); err != nil {
+					return err
+				}
+				keep(id, decodeVector(raw))
+			}
+			return rows.Err()
+		}
 		return db.withPgx(ctx, func(conn *pgx.Conn) error {
 			rows, err := conn.Query(ctx, c.query, from)
 			if err != nil {
@@ -92,9 +124,7 @@ func (c *vectorCache) current(ctx context.Context, db *DB) (*vectorSnapshot, err
 				if err := rows.Scan(&id, &v); err != nil {
 					return err
 				}
-				next.ids = append(next.ids, id)
-				next.vecs = append(next.vecs, v)
-				next.maxID = max(next.maxID, id)
+				keep(id, v)
 			}
 			return rows.Err()
 		})
@@ -110,4 +140,41 @@ func (c *vectorCache) current(ctx context.Context, db *DB) (*vectorSnapshot, err
 	}
 	c.snap = next
 	return next, nil
+}
+
+// sumSquares is the sum of v's squares in float64, added in the order
+// search.Cosine adds them (so a cosine from it is the same to the bit).
+func sumSquares(v []float32) float64 {
+	var n float64
+	for _, x := range v {
+		n += float64(x) * float64(x)
+	}
+	return n
+}
+
+// cosines returns the cosine similarity of vec to every vector of the
+// snapshot, equal to the bit to search.Cosine: the sums skip vec's zero
+// dimensions, which add nothing to them (a query of a few words has only a
+// handful of non-zero dimensions).
+func (s *vectorSnapshot) cosines(vec []float32) []float64 {
+	var nz []int
+	na := 0.0
+	for i, x := range vec {
+		if x != 0 {
+			nz = append(nz, i)
+		}
+		na += float64(x) * float64(x)
+	}
+	out := make([]float64, len(s.vecs))
+	for j, v := range s.vecs {
+		if len(v) != len(vec) || len(v) == 0 || na == 0 || s.norms[j] == 0 {
+			continue
+		}
+		var dot float64
+		for _, i := range nz {
+			dot += float64(vec[i]) * float64(v[i])
+		}
+		out[j] = dot / math.Sqrt(na*s.norms[j])
+	}
+	return out
 }
