@@ -168,13 +168,19 @@ func run(ctx context.Context, o options) error {
 
 // adminToken creates the administrator a new deployment needs and returns
 // an admin API token of it (the bench signs every request with it). A
-// kept deployment has it from the run that created it.
+// kept deployment gets one more administrator per run.
 func adminToken(ctx context.Context, app *server.App, kept bool) (string, error) {
 	ctx = auth.WithActor(ctx, auth.System("bench"))
-	if _, err := app.Auth.CreateUser(ctx, auth.NewUser{Username: "bench", Role: auth.RoleAdmin}); err != nil && !(kept && errors.Is(err, auth.ErrConflict)) {
+	name := "bench"
+	if kept {
+		suffix := make([]byte, 4)
+		rand.Read(suffix)
+		name += "-" + hex.EncodeToString(suffix)
+	}
+	if _, err := app.Auth.CreateUser(ctx, auth.NewUser{Username: name, Role: auth.RoleAdmin}); err != nil {
 		return "", err
 	}
-	tok, err := app.Auth.CreateToken(ctx, auth.NewToken{Name: "bench", Scope: auth.ScopeAdmin, Owner: "bench"})
+	tok, err := app.Auth.CreateToken(ctx, auth.NewToken{Name: "bench", Scope: auth.ScopeAdmin, Owner: name})
 	return tok.Secret, err
 }
 

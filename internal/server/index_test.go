@@ -228,9 +228,12 @@ func TestMetadataAndLibraries(t *testing.T) {
 			t.Fatalf("library variants: %+v", variants.Variants)
 		}
 
+		checkSymbolCounters(t, app, true)
+
 		// Deleting one package keeps the shared analysis; deleting both
 		// takes it with them, and the library counters go back to nothing.
 		app.Do(http.MethodDelete, "/api/v1/packages/"+first.PackageID, nil)
+		checkSymbolCounters(t, app, true)
 		app.GetJSON("/api/v1/libraries?name=mill.lib", &variants)
 		if len(variants.Variants) != 1 || variants.Variants[0].Packages != 1 {
 			t.Fatalf("library variants after one delete: %+v", variants.Variants)
@@ -245,6 +248,12 @@ func TestMetadataAndLibraries(t *testing.T) {
 		app.GetJSON("/api/v1/libraries", &names)
 		if len(names.Names) != 0 {
 			t.Fatalf("library names after deleting everything: %+v", names)
+		}
+		checkSymbolCounters(t, app, false)
+		var symNames catalog.Page[index.SymbolName]
+		app.GetJSON("/api/v1/symbols", &symNames)
+		if len(symNames.Items) != 0 {
+			t.Fatalf("symbol names after deleting everything: %+v", symNames.Items[0])
 		}
 	})
 }
