@@ -347,6 +347,7 @@ func TestReindex(t *testing.T) {
 		if n1 != n2 || indexSnapshot(t, app, ids[0]) != snap {
 			t.Fatalf("re-running the job changed the index: %d rows, then %d", n1, n2)
 		}
+		checkSymbolCounters(t, app, true)
 	})
 }
 
