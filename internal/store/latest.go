@@ -3,6 +3,7 @@ package store
 import (
 	"context"
 	"database/sql"
+	"encoding/json"
 	"fmt"
 	"sort"
 
@@ -362,24 +363,30 @@ func (db *DB) moveSymbols(ctx context.Context, tx *sql.Tx, old, now []int64, kno
 		}
 		return nil
 	}
-	st, err := tx.PrepareContext(ctx, upsert+`VALUES ($1, $2, $3, $4, $5)`+onConflict)
-	if err != nil {
-		return err
-	}
-	defer st.Close()
-	for _, k := range order {
+	// SQLite: one statement over a JSON array (a statement per name would
+	// cost the single writer a round through the driver each).
+	rows := make([][5]any, len(order))
+	for i, k := range order {
 		d := deltas[k]
-		if _, err := st.ExecContext(ctx, d.name, d.kind, pkgs[k], d.defs, d.uses); err != nil {
-			return fmt.Errorf("counting symbols: %w", err)
-		}
+		rows[i] = [5]any{d.name, d.kind, pkgs[k], d.defs, d.uses}
 		if pkgs[k] < 0 {
 			gone = append(gone, d.name)
 		}
 	}
-	for _, name := range gone {
-		if _, err := tx.ExecContext(ctx, `DELETE FROM symbol_names WHERE canonical = $1 AND packages <= 0`, name); err != nil {
+	batch, err := json.Marshal(rows)
+	if err != nil {
+		return err
+	}
+	if _, err := tx.ExecContext(ctx, upsert+`SELECT value ->> 0, value ->> 1, value ->> 2, value ->> 3, value ->> 4 FROM json_each($1) WHERE true`+onConflict, string(batch)); err != nil {
+		return fmt.Errorf("counting symbols: %w", err)
+	}
+	if len(gone) > 0 {
+		names, err := json.Marshal(gone)
+		if err != nil {
 			return err
 		}
+		_, err = tx.ExecContext(ctx, `DELETE FROM symbol_names WHERE canonical IN (SELECT value FROM json_each($1)) AND packages <= 0`, string(names))
+		return err
 	}
 	return nil
 }
