@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net/http"
 	"net/url"
+	"reflect"
 	"sort"
 	"strings"
 	"testing"
@@ -229,6 +230,17 @@ func TestMetadataAndLibraries(t *testing.T) {
 		}
 
 		checkSymbolCounters(t, app, true)
+		// Names counted before the counters knew kinds (the migration that
+		// made them) are listed with the same kinds, looked up on read.
+		var counted, migrated catalog.Page[index.SymbolName]
+		app.GetJSON("/api/v1/symbols?limit=200", &counted)
+		if _, err := app.DB.SQL.Exec(`UPDATE symbol_names SET kind = ''`); err != nil {
+			t.Fatal(err)
+		}
+		app.GetJSON("/api/v1/symbols?limit=200", &migrated)
+		if len(counted.Items) == 0 || counted.Items[0].Kind == "" || !reflect.DeepEqual(counted, migrated) {
+			t.Fatalf("symbol names with kinds looked up on read differ:\n%+v\n%+v", counted.Items, migrated.Items)
+		}
 
 		// Deleting one package keeps the shared analysis; deleting both
 		// takes it with them, and the library counters go back to nothing.

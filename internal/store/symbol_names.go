@@ -2,9 +2,7 @@ package store
 
 import (
 	"context"
-	"database/sql"
 	"encoding/base64"
-	"errors"
 	"strconv"
 	"strings"
 
@@ -56,12 +54,8 @@ func (db *DB) SymbolNames(ctx context.Context, prefix string, limit int, cursor 
 		return page, err
 	}
 	rows.Close()
-	for i, n := range page.Items {
-		if n.Kind == "" { // counted by the migration that made the counters
-			if page.Items[i].Kind, err = db.symbolKind(ctx, n.Name); err != nil {
-				return page, err
-			}
-		}
+	if err := db.fillKinds(ctx, page.Items); err != nil {
+		return page, err
 	}
 	if more {
 		page.NextCursor = base64.RawURLEncoding.EncodeToString([]byte(page.Items[limit-1].Name))
@@ -69,21 +63,44 @@ func (db *DB) SymbolNames(ctx context.Context, prefix string, limit int, cursor 
 	return page, nil
 }
 
-// symbolKind is a name's kind as first seen in the latest versions.
-func (db *DB) symbolKind(ctx context.Context, name string) (string, error) {
-	var packed []byte
-	err := db.R.QueryRowContext(ctx, `SELECT s.occurrences FROM symbol_index s
-		JOIN latest_files lf ON lf.analysis_id = s.analysis_id WHERE s.canonical = $1 LIMIT 1`, name).Scan(&packed)
-	if errors.Is(err, sql.ErrNoRows) {
-		return "", nil
+// fillKinds looks up the kinds the counters do not have yet (names counted
+// by the migration that made them, see symbol_names), in one query: each
+// name's first occurrence in a latest file.
+func (db *DB) fillKinds(ctx context.Context, items []index.SymbolName) error {
+	var names []string
+	at := map[string]int{}
+	for i, n := range items {
+		if n.Kind == "" {
+			at[n.Name] = i
+			names = append(names, n.Name)
+		}
 	}
+	if len(names) == 0 {
+		return nil
+	}
+	values := make([]string, len(names))
+	args := make([]any, len(names))
+	for i, n := range names {
+		values[i], args[i] = "(CAST($"+strconv.Itoa(i+1)+" AS TEXT))", n
+	}
+	rows, err := db.R.QueryContext(ctx, `SELECT v.column1, (SELECT s.occurrences FROM symbol_index s
+			JOIN latest_files lf ON lf.analysis_id = s.analysis_id WHERE s.canonical = v.column1 LIMIT 1)
+		FROM (VALUES `+strings.Join(values, ", ")+`) AS v`, args...)
 	if err != nil {
-		return "", err
+		return err
 	}
-	if occ, err := analysis.UnpackOccurrences(name, packed, nil); err == nil && len(occ) > 0 {
-		return occ[0].Kind, nil
+	defer rows.Close()
+	for rows.Next() {
+		var name string
+		var packed []byte
+		if err := rows.Scan(&name, &packed); err != nil {
+			return err
+		}
+		if occ, err := analysis.UnpackOccurrences(name, packed, nil); err == nil && len(occ) > 0 {
+			items[at[name]].Kind = occ[0].Kind
+		}
 	}
-	return "", nil
+	return rows.Err()
 }
 
 // ContentSymbol implements index.Reader.
