@@ -243,46 +243,68 @@ func (db *DB) symbolNewestFirst(ctx context.Context, canonical string, limit int
 
 // symbolPackages loads the packages of a symbol page with their counts and
 // first occurrences. CROSS JOIN keeps SQLite starting from the page's
-// packages (not from every content that has the name).
+// packages (not from every content that has the name). The contents'
+// section ranges come from sectionRanges (cached), not from the analyses
+// rows: on SQLite reading them there walks past the large blobs before them.
 func (db *DB) symbolPackages(ctx context.Context, canonical string, ids []string) (map[string]*index.SymbolPackage, error) {
 	ph, args := inList(2, ids)
 	rows, err := db.R.QueryContext(ctx, `SELECT p.id, p.name, p.machine_type, p.controller_type, p.latest_version, v.uploaded_at,
-			lf.file_id, lf.filename, lf.sha256, s.definitions, s.uses, s.occurrences, a.sections
+			lf.file_id, lf.filename, lf.sha256, lf.analysis_id, s.definitions, s.uses, s.occurrences
 		FROM latest_files lf
 		CROSS JOIN symbol_index s
-		JOIN analyses a ON a.id = lf.analysis_id
 		JOIN packages p ON p.id = lf.package_id
 		JOIN package_versions v ON v.package_id = p.id AND v.number = p.latest_version
 		WHERE lf.package_id IN (`+ph+`) AND s.analysis_id = lf.analysis_id AND s.canonical = $1`, append([]any{canonical}, args...)...)
 	if err != nil {
 		return nil, err
 	}
-	defer rows.Close()
-	out := map[string]*index.SymbolPackage{}
+	type row struct {
+		pkg                   index.SymbolPackage
+		fileID, filename, sha string
+		analysis              int64
+		defs, uses            int
+		packed                []byte
+	}
+	var found []row
 	for rows.Next() {
-		var sp index.SymbolPackage
-		var fileID, filename, sha string
-		var defs, uses int
-		var packed, sections []byte
-		if err := rows.Scan(&sp.PackageID, &sp.PackageName, &sp.Machine, &sp.Controller, &sp.Version, &sp.UploadedAt,
-			&fileID, &filename, &sha, &defs, &uses, &packed, &sections); err != nil {
+		var r row
+		if err := rows.Scan(&r.pkg.PackageID, &r.pkg.PackageName, &r.pkg.Machine, &r.pkg.Controller, &r.pkg.Version, &r.pkg.UploadedAt,
+			&r.fileID, &r.filename, &r.sha, &r.analysis, &r.defs, &r.uses, &r.packed); err != nil {
+			rows.Close()
 			return nil, err
 		}
-		p := out[sp.PackageID]
+		found = append(found, r)
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	aids := make([]int64, len(found))
+	for i, r := range found {
+		aids[i] = r.analysis
+	}
+	sections, err := db.sectionRanges(ctx, aids)
+	if err != nil {
+		return nil, err
+	}
+	out := map[string]*index.SymbolPackage{}
+	for _, r := range found {
+		p := out[r.pkg.PackageID]
 		if p == nil {
+			sp := r.pkg
 			sp.UploadedAt = sp.UploadedAt.UTC()
 			sp.Occurrences = []index.SymbolOccurrence{}
 			p = &sp
 			out[sp.PackageID] = p
 		}
-		p.Definitions += defs
-		p.References += uses
-		occ, err := unpackOccurrences(canonical, packed, sections)
+		p.Definitions += r.defs
+		p.References += r.uses
+		occ, err := analysis.UnpackOccurrences(canonical, r.packed, sections[r.analysis])
 		if err != nil {
 			return nil, err
 		}
 		for _, o := range occ {
-			p.Occurrences = append(p.Occurrences, index.SymbolOccurrence{FileID: fileID, Filename: filename, SHA256: sha, Occurrence: o})
+			p.Occurrences = append(p.Occurrences, index.SymbolOccurrence{FileID: r.fileID, Filename: r.filename, SHA256: r.sha, Occurrence: o})
 		}
 	}
 	for _, p := range out {
@@ -290,6 +312,47 @@ func (db *DB) symbolPackages(ctx context.Context, canonical string, ids []string
 		if len(p.Occurrences) > occurrencesPerPackage {
 			p.Occurrences = p.Occurrences[:occurrencesPerPackage]
 		}
+	}
+	return out, nil
+}
+
+// sectionRanges returns the section ranges of these analyses, from the
+// cache or the database (a stored analysis never changes).
+func (db *DB) sectionRanges(ctx context.Context, ids []int64) (map[int64]analysis.SectionRanges, error) {
+	out := make(map[int64]analysis.SectionRanges, len(ids))
+	var missing []string
+	for _, id := range ids {
+		if _, done := out[id]; done {
+			continue
+		}
+		if r, ok := db.cache.sections.GetIfPresent(id); ok {
+			out[id] = r
+		} else {
+			out[id] = nil
+			missing = append(missing, strconv.FormatInt(id, 10))
+		}
+	}
+	if len(missing) == 0 {
+		return out, nil
+	}
+	// ids are integers read from the database, so they can be inlined.
+	rows, err := db.R.QueryContext(ctx, `SELECT id, sections FROM analyses WHERE id IN (`+strings.Join(missing, ",")+`)`)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var id int64
+		var packed []byte
+		if err := rows.Scan(&id, &packed); err != nil {
+			return nil, err
+		}
+		r, err := analysis.UnpackSectionRanges(packed)
+		if err != nil {
+			return nil, err
+		}
+		db.cache.sections.Set(id, r)
+		out[id] = r
 	}
 	return out, rows.Err()
 }
