@@ -123,9 +123,11 @@ func (db *DB) SymbolUsage(ctx context.Context, canonical string, limit int, curs
 	err := db.R.QueryRowContext(ctx, `SELECT packages FROM symbol_names WHERE canonical = $1`, canonical).Scan(&page.Total)
 	if errors.Is(err, sql.ErrNoRows) { // no package has it
 		if cursor != "" {
-			_, err = decodeSymbolCursor(cursor)
+			if _, err := decodeSymbolCursor(cursor); err != nil {
+				return page, err
+			}
 		}
-		return page, err
+		return page, nil
 	}
 	if err != nil {
 		return page, err
