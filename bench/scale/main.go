@@ -35,9 +35,12 @@ import (
 	"net/http"
 	"net/url"
 	"os"
+	"path/filepath"
+	"regexp"
 	"runtime"
 	"runtime/pprof"
 	"sort"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -65,6 +68,8 @@ type options struct {
 	seed      int64
 	workers   int
 	profile   string
+	keep      string
+	phases    string
 }
 
 func main() {
@@ -79,6 +84,8 @@ func main() {
 	flag.Int64Var(&o.seed, "seed", 1, "generator seed")
 	flag.IntVar(&o.workers, "workers", 4, "ingestion workers (VERIPOST_WORKERS)")
 	flag.StringVar(&o.profile, "cpuprofile", "", "write a CPU profile of the ingest phase to this file (go tool pprof)")
+	flag.StringVar(&o.keep, "keep", "", "keep the deployment under this name and reuse it on the next run (SQLite: a data dir in the temp dir; PostgreSQL: a database and a bucket), so the read phase can be repeated without filling again")
+	flag.StringVar(&o.phases, "phases", "ingest,fill,read,size", "the phases to run, comma-separated")
 	flag.Parse()
 	if err := run(context.Background(), o); err != nil {
 		fmt.Fprintln(os.Stderr, "scale:", err)
@@ -92,7 +99,7 @@ func run(ctx context.Context, o options) error {
 		return err
 	}
 	gen := corpusgen.New(corpus, o.seed)
-	cfg, cleanup, err := stackConfig(ctx, o.stack)
+	cfg, cleanup, err := stackConfig(ctx, o.stack, o.keep)
 	if err != nil {
 		return err
 	}
@@ -116,7 +123,7 @@ func run(ctx context.Context, o options) error {
 	if err != nil {
 		return err
 	}
-	token, err := adminToken(ctx, app)
+	token, err := adminToken(ctx, app, o.keep != "")
 	if err != nil {
 		return err
 	}
@@ -125,29 +132,55 @@ func run(ctx context.Context, o options) error {
 	defer srv.Close()
 	b := &bench{app: app, url: "http://" + ln.Addr().String(), client: &http.Client{Transport: bearer{token, &http.Transport{MaxIdleConnsPerHost: 256}}}, gen: gen, profile: o.profile}
 	fmt.Printf("stack %s, %d ingestion workers, %d CPUs\n", o.stack, o.workers, cpus())
-
-	if err := b.ingest(ctx, o.uploaders, o.duration); err != nil {
+	// A kept deployment goes on with the packages it does not have yet.
+	acc, _, _, err := b.counts(ctx)
+	if err != nil {
 		return err
 	}
+	b.next.Store(int64(acc))
+
+	phase := map[string]bool{}
+	for _, p := range strings.Split(o.phases, ",") {
+		phase[strings.TrimSpace(p)] = true
+	}
+	if phase["ingest"] {
+		if err := b.ingest(ctx, o.uploaders, o.duration); err != nil {
+			return err
+		}
+	}
 	if o.packages > 0 {
-		if err := b.fill(ctx, o.uploaders, o.packages); err != nil {
-			return err
+		if phase["fill"] {
+			if err := b.fill(ctx, o.uploaders, o.packages); err != nil {
+				return err
+			}
 		}
-		if err := b.read(ctx, o.readers, o.requests); err != nil {
-			return err
+		if phase["read"] {
+			if err := b.read(ctx, o.readers, o.requests); err != nil {
+				return err
+			}
 		}
+	}
+	if !phase["size"] {
+		return nil
 	}
 	return b.size(ctx, cfg)
 }
 
 // adminToken creates the administrator a new deployment needs and returns
-// an admin API token of it (the bench signs every request with it).
-func adminToken(ctx context.Context, app *server.App) (string, error) {
+// an admin API token of it (the bench signs every request with it). A
+// kept deployment gets one more administrator per run.
+func adminToken(ctx context.Context, app *server.App, kept bool) (string, error) {
 	ctx = auth.WithActor(ctx, auth.System("bench"))
-	if _, err := app.Auth.CreateUser(ctx, auth.NewUser{Username: "bench", Role: auth.RoleAdmin}); err != nil {
+	name := "bench"
+	if kept {
+		suffix := make([]byte, 4)
+		rand.Read(suffix)
+		name += "-" + hex.EncodeToString(suffix)
+	}
+	if _, err := app.Auth.CreateUser(ctx, auth.NewUser{Username: name, Role: auth.RoleAdmin}); err != nil {
 		return "", err
 	}
-	tok, err := app.Auth.CreateToken(ctx, auth.NewToken{Name: "bench", Scope: auth.ScopeAdmin, Owner: "bench"})
+	tok, err := app.Auth.CreateToken(ctx, auth.NewToken{Name: "bench", Scope: auth.ScopeAdmin, Owner: name})
 	return tok.Secret, err
 }
 
@@ -577,16 +610,27 @@ func databaseBytes(ctx context.Context, db *store.DB, cfg config.Config) (int64,
 
 // stackConfig makes a fresh deployment: a temp data dir, or a new
 // PostgreSQL database and S3 bucket on the servers scripts/services.sh runs.
-func stackConfig(ctx context.Context, stack string) (config.Config, func(), error) {
+// With keep, the deployment of that name is reused (made on first use) and
+// left in place.
+func stackConfig(ctx context.Context, stack, keep string) (config.Config, func(), error) {
 	cfg, err := config.Load()
 	if err != nil {
 		return cfg, nil, err
 	}
-	dir, err := os.MkdirTemp("", "veripost-scale-")
+	var dir string
+	if keep != "" {
+		dir = filepath.Join(os.TempDir(), "veripost-scale-keep-"+stack+"-"+keep)
+		err = os.MkdirAll(dir, 0o755)
+	} else {
+		dir, err = os.MkdirTemp("", "veripost-scale-")
+	}
 	if err != nil {
 		return cfg, nil, err
 	}
 	cleanup := func() { os.RemoveAll(dir) }
+	if keep != "" {
+		cleanup = func() {}
+	}
 	cfg.DataDir = dir
 	cfg.DatabaseURL, cfg.BlobURL = "", ""
 	if stack == "sqlite" {
@@ -602,14 +646,27 @@ func stackConfig(ctx context.Context, stack string) (config.Config, func(), erro
 	}
 	suffix := make([]byte, 4)
 	rand.Read(suffix)
-	name := "veripost_scale_" + hex.EncodeToString(suffix)
+	tag := hex.EncodeToString(suffix)
+	if keep != "" {
+		tag = "keep_" + strings.ToLower(keep)
+		if !validKeep.MatchString(keep) {
+			return cfg, cleanup, fmt.Errorf("-keep %q: use letters, digits and _ only", keep)
+		}
+	}
+	name := "veripost_scale_" + tag
 	conn, err := pgx.Connect(ctx, base)
 	if err != nil {
 		return cfg, cleanup, err
 	}
 	defer conn.Close(ctx)
-	if _, err := conn.Exec(ctx, `CREATE DATABASE `+name); err != nil {
+	var exists bool
+	if err := conn.QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM pg_database WHERE datname = $1)`, name).Scan(&exists); err != nil {
 		return cfg, cleanup, err
+	}
+	if !exists {
+		if _, err := conn.Exec(ctx, `CREATE DATABASE `+name); err != nil {
+			return cfg, cleanup, err
+		}
 	}
 	u, _ := url.Parse(base)
 	u.Path = "/" + name
@@ -618,12 +675,17 @@ func stackConfig(ctx context.Context, stack string) (config.Config, func(), erro
 	key, secret := os.Getenv("VERIPOST_TEST_S3_ACCESS_KEY"), os.Getenv("VERIPOST_TEST_S3_SECRET_KEY")
 	client := s3.New(s3.Options{Region: region, BaseEndpoint: aws.String(endpoint), UsePathStyle: true,
 		Credentials: credentials.NewStaticCredentialsProvider(key, secret, "")})
-	bucket := "veripost-scale-" + hex.EncodeToString(suffix)
-	if _, err := client.CreateBucket(ctx, &s3.CreateBucketInput{Bucket: aws.String(bucket)}); err != nil {
-		return cfg, cleanup, err
+	bucket := "veripost-scale-" + strings.ReplaceAll(tag, "_", "-")
+	if _, err := client.HeadBucket(ctx, &s3.HeadBucketInput{Bucket: aws.String(bucket)}); err != nil || keep == "" {
+		if _, err := client.CreateBucket(ctx, &s3.CreateBucketInput{Bucket: aws.String(bucket)}); err != nil {
+			return cfg, cleanup, err
+		}
 	}
 	q := url.Values{"endpoint": {endpoint}, "region": {region}, "use_path_style": {"true"}, "access_key_id": {key}, "secret_access_key": {secret}}
 	cfg.BlobURL = "s3://" + bucket + "?" + q.Encode()
+	if keep != "" {
+		return cfg, cleanup, nil
+	}
 	return cfg, func() {
 		cleanup()
 		c, err := pgx.Connect(context.Background(), base)
@@ -635,3 +697,5 @@ func stackConfig(ctx context.Context, stack string) (config.Config, func(), erro
 }
 
 func cpus() int { return runtime.NumCPU() }
+
+var validKeep = regexp.MustCompile(`^[A-Za-z0-9_]{1,30}$`)

@@ -49,6 +49,9 @@ type Source interface {
 	// LibraryCounterDrift names the library names whose maintained
 	// counters differ from a count of the latest files.
 	LibraryCounterDrift(ctx context.Context) ([]string, error)
+	// SymbolCounterDrift names the symbol names whose maintained counters
+	// differ from a count of the latest files' symbols.
+	SymbolCounterDrift(ctx context.Context) ([]string, error)
 }
 
 // JobStates tells whether a version's job will still run.
@@ -96,6 +99,7 @@ const (
 	NotIndexed     = "not_indexed"
 	Stuck          = "stuck_version"
 	CounterDrift   = "library_counter_drift"
+	SymbolDrift    = "symbol_counter_drift"
 )
 
 // Problem is one thing that is wrong.
@@ -155,6 +159,13 @@ func (c *Checker) Check(ctx context.Context) (*Report, error) {
 	for _, name := range drift {
 		rep.add(Problem{Kind: CounterDrift, Subject: name, Detail: "the library counters differ from the latest files",
 			Fix: "upload a new version of a package that uses it, or report it: the counters are maintained on every upload"})
+	}
+	if drift, err = c.DB.SymbolCounterDrift(ctx); err != nil {
+		return rep, fmt.Errorf("checking symbol counters: %w", err)
+	}
+	for _, name := range drift {
+		rep.add(Problem{Kind: SymbolDrift, Subject: name, Detail: "the symbol name counters differ from the latest files",
+			Fix: "report it: the counters are maintained on every upload and analysis"})
 	}
 	return rep, nil
 }

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net/http"
 	"net/url"
+	"reflect"
 	"sort"
 	"strings"
 	"testing"
@@ -228,9 +229,23 @@ func TestMetadataAndLibraries(t *testing.T) {
 			t.Fatalf("library variants: %+v", variants.Variants)
 		}
 
+		checkSymbolCounters(t, app, true)
+		// Names counted before the counters knew kinds (the migration that
+		// made them) are listed with the same kinds, looked up on read.
+		var counted, migrated catalog.Page[index.SymbolName]
+		app.GetJSON("/api/v1/symbols?limit=200", &counted)
+		if _, err := app.DB.SQL.Exec(`UPDATE symbol_names SET kind = ''`); err != nil {
+			t.Fatal(err)
+		}
+		app.GetJSON("/api/v1/symbols?limit=200", &migrated)
+		if len(counted.Items) == 0 || counted.Items[0].Kind == "" || !reflect.DeepEqual(counted, migrated) {
+			t.Fatalf("symbol names with kinds looked up on read differ:\n%+v\n%+v", counted.Items, migrated.Items)
+		}
+
 		// Deleting one package keeps the shared analysis; deleting both
 		// takes it with them, and the library counters go back to nothing.
 		app.Do(http.MethodDelete, "/api/v1/packages/"+first.PackageID, nil)
+		checkSymbolCounters(t, app, true)
 		app.GetJSON("/api/v1/libraries?name=mill.lib", &variants)
 		if len(variants.Variants) != 1 || variants.Variants[0].Packages != 1 {
 			t.Fatalf("library variants after one delete: %+v", variants.Variants)
@@ -245,6 +260,12 @@ func TestMetadataAndLibraries(t *testing.T) {
 		app.GetJSON("/api/v1/libraries", &names)
 		if len(names.Names) != 0 {
 			t.Fatalf("library names after deleting everything: %+v", names)
+		}
+		checkSymbolCounters(t, app, false)
+		var symNames catalog.Page[index.SymbolName]
+		app.GetJSON("/api/v1/symbols", &symNames)
+		if len(symNames.Items) != 0 {
+			t.Fatalf("symbol names after deleting everything: %+v", symNames.Items[0])
 		}
 	})
 }
@@ -338,6 +359,7 @@ func TestReindex(t *testing.T) {
 		if n1 != n2 || indexSnapshot(t, app, ids[0]) != snap {
 			t.Fatalf("re-running the job changed the index: %d rows, then %d", n1, n2)
 		}
+		checkSymbolCounters(t, app, true)
 	})
 }
 

@@ -23,7 +23,7 @@ func TestParallelVersionsOfOnePackage(t *testing.T) {
 		app := servertest.Start(t, b.Config(t))
 		first := app.Upload([]servertest.NamedFile{{Name: "P.SRC", Data: []byte("* v0\r\n")}, {Name: "MILL.LIB", Data: []byte("* lib 0\r\n")}}, nil)
 		// A second package shares the libraries, so counters are contended.
-		other := app.Upload([]servertest.NamedFile{{Name: "Q.SRC", Data: []byte("* q\r\n")}, {Name: "MILL.LIB", Data: []byte("* lib 1\r\n")}}, nil)
+		other := app.Upload([]servertest.NamedFile{{Name: "Q.SRC", Data: []byte("* q\r\n:SECTION=P0\r\n:T:%<EOL>\r\n")}, {Name: "MILL.LIB", Data: []byte("* lib 1\r\n:SECTION=L1\r\n")}}, nil)
 		const rounds, parallel = 5, 20
 		for r := range rounds {
 			var wg sync.WaitGroup
@@ -33,8 +33,10 @@ func TestParallelVersionsOfOnePackage(t *testing.T) {
 				go func() {
 					defer wg.Done()
 					files := []servertest.NamedFile{
-						{Name: "P.SRC", Data: fmt.Appendf(nil, "* round %d upload %d\r\n", r, i)},
-						{Name: "MILL.LIB", Data: fmt.Appendf(nil, "* lib %d\r\n", i%3)},
+						// Names shared with the other package and between uploads,
+						// so the symbol counters are contended too.
+						{Name: "P.SRC", Data: fmt.Appendf(nil, "* round %d upload %d\r\n:SECTION=P%d\r\n:T:%%<EOL>\r\n", r, i, i%5)},
+						{Name: "MILL.LIB", Data: fmt.Appendf(nil, "* lib %d\r\n:SECTION=L%d\r\n", i%3, i%3)},
 						{Name: fmt.Sprintf("X%d.LIB", i%4), Data: []byte("* extra\r\n")},
 					}
 					body, ct := servertest.Multipart(t, files, map[string]string{"package_id": first.PackageID})
@@ -73,6 +75,7 @@ func TestParallelVersionsOfOnePackage(t *testing.T) {
 		}
 		app.WaitReady(other.PackageID)
 		checkLibraryCounters(t, app)
+		checkSymbolCounters(t, app, true)
 	})
 }
 
@@ -187,4 +190,24 @@ func TestPathologicalUpload(t *testing.T) {
 		after := app.Upload([]servertest.NamedFile{{Name: "AFTER.SRC", Data: []byte("* after\r\n")}}, nil)
 		app.WaitReady(after.PackageID)
 	})
+}
+
+// checkSymbolCounters compares the maintained symbol name counters with a
+// count of the latest files' symbols; some says whether names are expected.
+func checkSymbolCounters(t *testing.T, app *servertest.App, some bool) {
+	t.Helper()
+	drift, err := app.DB.SymbolCounterDrift(t.Context())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(drift) > 0 {
+		t.Errorf("%d symbol names whose counters differ from the latest files, first %q", len(drift), drift[0])
+	}
+	var n int
+	if err := app.DB.R.QueryRowContext(t.Context(), `SELECT COUNT(*) FROM symbol_names`).Scan(&n); err != nil {
+		t.Fatal(err)
+	}
+	if some != (n > 0) {
+		t.Errorf("%d symbol names counted, want some: %v", n, some)
+	}
 }

@@ -248,12 +248,21 @@ func (db *DB) SaveAnalysisThen(ctx context.Context, a index.VersionAnalysis, the
 			return err
 		}
 		defer latest.Close()
+		oldLatest, err := latestAnalyses(ctx, tx, packageID)
+		if err != nil {
+			return err
+		}
+		isLatest := false // the version's files are the package's latest files
 		for i, f := range a.Files {
 			if _, err := upd.ExecContext(ctx, f.FileID, ids[i], f.LineCount, f.ContentKind, f.Encoding); err != nil {
 				return err
 			}
-			if _, err := latest.ExecContext(ctx, f.FileID, ids[i]); err != nil {
+			res, err := latest.ExecContext(ctx, f.FileID, ids[i])
+			if err != nil {
 				return err
+			}
+			if n, _ := res.RowsAffected(); n > 0 {
+				isLatest = true
 			}
 		}
 		s := a.Result.Summary
@@ -286,6 +295,22 @@ func (db *DB) SaveAnalysisThen(ctx context.Context, a index.VersionAnalysis, the
 		}
 		if then != nil {
 			if err := then(tx); err != nil {
+				return err
+			}
+		}
+		if isLatest {
+			// Last (before the old analyses may go): the counter rows are
+			// shared by every package, so they are locked for as short a
+			// time as the transaction allows.
+			nowLatest, err := latestAnalyses(ctx, tx, packageID)
+			if err != nil {
+				return err
+			}
+			known := make(map[int64]*analysis.File, len(ids))
+			for i, f := range a.Files {
+				known[ids[i]] = f.File
+			}
+			if err := db.moveSymbols(ctx, tx, oldLatest, nowLatest, known); err != nil {
 				return err
 			}
 		}

@@ -14,6 +14,12 @@ import (
 type analysisCache struct {
 	files   *otter.Cache[int64, *analysis.File]
 	results *otter.Cache[int64, *index.VersionResult]
+	// names: per analysis, its names with their counts (what the symbol
+	// counters need of it, see latest.go).
+	names *otter.Cache[int64, []nameUse]
+	// sections: per analysis, its section ranges (the symbol pages label
+	// occurrences with them).
+	sections *otter.Cache[int64, analysis.SectionRanges]
 }
 
 // analysisCacheBytes bounds the memory the cache may hold (estimated).
@@ -31,6 +37,14 @@ func newAnalysisCache() *analysisCache {
 			Weigher: func(_ int64, r *index.VersionResult) uint32 {
 				return uint32(2048 + 256*(len(r.Diagnostics)+len(r.Libraries)))
 			},
+		}),
+		names: otter.Must(&otter.Options[int64, []nameUse]{
+			MaximumWeight: analysisCacheBytes / 8,
+			Weigher:       func(_ int64, ns []nameUse) uint32 { return uint32(64 + 64*len(ns)) },
+		}),
+		sections: otter.Must(&otter.Options[int64, analysis.SectionRanges]{
+			MaximumWeight: analysisCacheBytes / 16,
+			Weigher:       func(_ int64, r analysis.SectionRanges) uint32 { return uint32(64 + 48*len(r)) },
 		}),
 	}
 }

@@ -3,6 +3,8 @@ package store
 import (
 	"context"
 	"database/sql"
+	"encoding/json"
+	"fmt"
 	"sort"
 
 	"github.com/veripost/veripost/internal/analysis"
@@ -23,10 +25,14 @@ func isLibraryKind(k string) bool {
 
 // refreshLatest rewrites a package's latest_files (its source files) from its latest version
 // (inside the transaction that changed which version is latest) and moves
-// the library counters by the difference between the old and the new
-// latest files. The caller holds the package's row lock.
+// the library and symbol counters by the difference between the old and
+// the new latest files. The caller holds the package's row lock.
 func (db *DB) refreshLatest(ctx context.Context, tx *sql.Tx, packageID string) error {
 	old, err := latestLibraries(ctx, tx, packageID)
+	if err != nil {
+		return err
+	}
+	oldAnalyses, err := latestAnalyses(ctx, tx, packageID)
 	if err != nil {
 		return err
 	}
@@ -78,7 +84,14 @@ func (db *DB) refreshLatest(ctx context.Context, tx *sql.Tx, packageID string) e
 	if err != nil {
 		return err
 	}
-	return moveLibraries(ctx, tx, old, now)
+	if err := moveLibraries(ctx, tx, old, now); err != nil {
+		return err
+	}
+	nowAnalyses, err := latestAnalyses(ctx, tx, packageID)
+	if err != nil {
+		return err
+	}
+	return db.moveSymbols(ctx, tx, oldAnalyses, nowAnalyses, nil)
 }
 
 // libraryVariant is one library content of a package's latest files.
@@ -217,4 +230,180 @@ func moveLibraries(ctx context.Context, tx *sql.Tx, old, now []libraryVariant) e
 		}
 	}
 	return nil
+}
+
+// nameUse is a name's definitions and uses in a content, or summed over a
+// package's latest files, with its kind as first seen.
+type nameUse struct {
+	name       string
+	defs, uses int
+	kind       string
+}
+
+// analysisNames returns an analysis's names with their counts, from the
+// cache, from f when given, or from the stored analysis.
+func (db *DB) analysisNames(ctx context.Context, q querier, id int64, f *analysis.File) ([]nameUse, error) {
+	if ns, ok := db.cache.names.GetIfPresent(id); ok {
+		return ns, nil
+	}
+	if f == nil {
+		loaded, err := db.loadAnalyses(ctx, q, []int64{id})
+		if err != nil {
+			return nil, err
+		}
+		if f = loaded[id]; f == nil {
+			return nil, nil // gone: it has no names
+		}
+	}
+	groups := f.Symbols()
+	ns := make([]nameUse, len(groups))
+	for i, g := range groups {
+		ns[i] = nameUse{name: g.Canonical, defs: g.Definitions, uses: g.Uses}
+		if len(g.Occurrences) > 0 {
+			ns[i].kind = g.Occurrences[0].Kind
+		}
+	}
+	db.cache.names.Set(id, ns)
+	return ns, nil
+}
+
+// latestAnalyses lists the analyses of a package's latest files, one per
+// file (a content two files hold is listed twice, as the symbol pages
+// count files).
+func latestAnalyses(ctx context.Context, tx *sql.Tx, packageID string) ([]int64, error) {
+	return queryInts(ctx, tx, `SELECT analysis_id FROM latest_files WHERE package_id = $1 AND analysis_id IS NOT NULL`, packageID)
+}
+
+// packageNames sums the names of a package's latest analyses.
+func (db *DB) packageNames(ctx context.Context, tx *sql.Tx, ids []int64, known map[int64]*analysis.File) (map[string]nameUse, error) {
+	out := map[string]nameUse{}
+	for _, id := range ids {
+		ns, err := db.analysisNames(ctx, tx, id, known[id])
+		if err != nil {
+			return nil, err
+		}
+		for _, n := range ns {
+			u, ok := out[n.name]
+			if !ok {
+				u = nameUse{name: n.name, kind: n.kind}
+			}
+			u.defs += n.defs
+			u.uses += n.uses
+			out[n.name] = u
+		}
+	}
+	return out, nil
+}
+
+// moveSymbols changes the symbol name counters from a package's latest
+// files having the analyses old to having now (see symbol_names). Only
+// names whose counts change are written, in name order, so concurrent
+// transactions lock the counter rows in the same order and cannot
+// deadlock; a name no package has any more is removed.
+func (db *DB) moveSymbols(ctx context.Context, tx *sql.Tx, old, now []int64, known map[int64]*analysis.File) error {
+	if sameInts(old, now) {
+		return nil
+	}
+	before, err := db.packageNames(ctx, tx, old, known)
+	if err != nil {
+		return err
+	}
+	after, err := db.packageNames(ctx, tx, now, known)
+	if err != nil {
+		return err
+	}
+	var deltas []nameUse // packages in defs' place: see below
+	var pkgs []int
+	for name, a := range after {
+		b, had := before[name]
+		p := 0
+		if !had {
+			p = 1
+		}
+		if d := (nameUse{name: name, defs: a.defs - b.defs, uses: a.uses - b.uses, kind: a.kind}); p != 0 || d.defs != 0 || d.uses != 0 {
+			deltas, pkgs = append(deltas, d), append(pkgs, p)
+		}
+	}
+	for name, b := range before {
+		if _, has := after[name]; !has {
+			deltas, pkgs = append(deltas, nameUse{name: name, defs: -b.defs, uses: -b.uses, kind: b.kind}), append(pkgs, -1)
+		}
+	}
+	if len(deltas) == 0 {
+		return nil
+	}
+	order := make([]int, len(deltas))
+	for i := range order {
+		order[i] = i
+	}
+	sort.Slice(order, func(i, j int) bool { return deltas[order[i]].name < deltas[order[j]].name })
+	var gone []string // names that lost a package: removed when none is left
+	const upsert = `INSERT INTO symbol_names (canonical, kind, packages, definitions, uses) `
+	const onConflict = ` ON CONFLICT (canonical) DO UPDATE SET packages = symbol_names.packages + excluded.packages,
+		definitions = symbol_names.definitions + excluded.definitions, uses = symbol_names.uses + excluded.uses,
+		kind = CASE WHEN symbol_names.kind = '' THEN excluded.kind ELSE symbol_names.kind END`
+	if db.Dialect == Postgres {
+		names, kinds := make([]string, len(order)), make([]string, len(order))
+		ps, ds, us := make([]int32, len(order)), make([]int32, len(order)), make([]int32, len(order))
+		for i, k := range order {
+			d := deltas[k]
+			names[i], kinds[i], ps[i], ds[i], us[i] = d.name, d.kind, int32(pkgs[k]), int32(d.defs), int32(d.uses)
+			if pkgs[k] < 0 {
+				gone = append(gone, d.name)
+			}
+		}
+		// ORDER BY: the rows are locked in name order.
+		if _, err := tx.ExecContext(ctx, upsert+`SELECT n, k, p, d, u FROM unnest($1::text[], $2::text[], $3::int4[], $4::int4[], $5::int4[]) AS t(n, k, p, d, u)
+			ORDER BY n COLLATE "C"`+onConflict, names, kinds, ps, ds, us); err != nil {
+			return fmt.Errorf("counting symbols: %w", err)
+		}
+		if len(gone) > 0 {
+			_, err := tx.ExecContext(ctx, `DELETE FROM symbol_names WHERE canonical = ANY($1) AND packages <= 0`, gone)
+			return err
+		}
+		return nil
+	}
+	// SQLite: one statement over a JSON array (a statement per name would
+	// cost the single writer a round through the driver each).
+	rows := make([][5]any, len(order))
+	for i, k := range order {
+		d := deltas[k]
+		rows[i] = [5]any{d.name, d.kind, pkgs[k], d.defs, d.uses}
+		if pkgs[k] < 0 {
+			gone = append(gone, d.name)
+		}
+	}
+	batch, err := json.Marshal(rows)
+	if err != nil {
+		return err
+	}
+	if _, err := tx.ExecContext(ctx, upsert+`SELECT value ->> 0, value ->> 1, value ->> 2, value ->> 3, value ->> 4 FROM json_each($1) WHERE true`+onConflict, string(batch)); err != nil {
+		return fmt.Errorf("counting symbols: %w", err)
+	}
+	if len(gone) > 0 {
+		names, err := json.Marshal(gone)
+		if err != nil {
+			return err
+		}
+		_, err = tx.ExecContext(ctx, `DELETE FROM symbol_names WHERE canonical IN (SELECT value FROM json_each($1)) AND packages <= 0`, string(names))
+		return err
+	}
+	return nil
+}
+
+// sameInts reports whether a and b hold the same values as many times.
+func sameInts(a, b []int64) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	n := map[int64]int{}
+	for _, x := range a {
+		n[x]++
+	}
+	for _, x := range b {
+		if n[x]--; n[x] < 0 {
+			return false
+		}
+	}
+	return true
 }

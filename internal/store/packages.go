@@ -526,6 +526,13 @@ func (db *DB) DeletePackage(ctx context.Context, id string) error {
 		if err := moveLibraries(ctx, tx, libs, nil); err != nil {
 			return err
 		}
+		latest, err := latestAnalyses(ctx, tx, id)
+		if err != nil {
+			return err
+		}
+		if err := db.moveSymbols(ctx, tx, latest, nil, nil); err != nil {
+			return err
+		}
 		res, err := tx.ExecContext(ctx, `DELETE FROM packages WHERE id = $1`, id)
 		if err != nil {
 			return err

@@ -2,7 +2,9 @@ package store
 
 import (
 	"context"
+	"database/sql"
 	"encoding/base64"
+	"errors"
 	"fmt"
 	"sort"
 	"strconv"
@@ -71,11 +73,12 @@ func sortOccurrences(occ []index.SymbolOccurrence) {
 	})
 }
 
-// symbolExactLimit is how many (package, file) matches of a name are
-// gathered to page and count them exactly; a name used more widely is paged
-// by walking the packages newest first instead (a common name fills a page
-// after a few dozen packages), and its count is reported as a lower bound.
-const symbolExactLimit = 2000
+// symbolExactLimit is how many packages a name may have to be paged with
+// the packages that define it first (its packages are gathered and
+// ordered); a name used more widely is paged by walking the packages newest
+// first instead (such a name fills a page after a few packages: at most
+// limit × packages/symbolExactLimit are looked at).
+const symbolExactLimit = 300
 
 // occurrencesPerPackage bounds the occurrences listed per package on a
 // symbol page (the counts stay complete; the package's own page lists all).
@@ -87,25 +90,9 @@ type pkgKey struct {
 	id      string
 }
 
-func (a pkgKey) after(b pkgKey) bool { // newer first
-	if !a.created.Equal(b.created) {
-		return a.created.After(b.created)
-	}
-	return a.id > b.id
-}
-
-// before orders an exact page: packages defining the name first, then
-// newest first.
-func (a pkgKey) before(b pkgKey) bool {
-	if a.defines != b.defines {
-		return a.defines
-	}
-	return a.after(b)
-}
-
 // An exact page's cursor also says whether the last package defines the
 // name; a walked page's cursor is the plain (created, id) one. Each mode
-// rejects the other's cursor (the page then starts again).
+// rejects the other's cursor.
 func encodeSymbolCursor(k pkgKey) string {
 	flag := int64(0)
 	if k.defines {
@@ -127,101 +114,38 @@ func decodeSymbolCursor(c string) (pkgKey, error) {
 }
 
 // SymbolUsage implements index.Reader. Reads stay bounded by the page, not
-// the corpus: see symbolExactLimit. A name in up to symbolExactLimit
-// contents is paged with the packages that define it first; a more common
-// one newest first.
+// the corpus: the total comes from the name's counter (symbol_names); a
+// name in up to symbolExactLimit packages is paged with the packages that
+// define it first, a more common one newest first.
 func (db *DB) SymbolUsage(ctx context.Context, canonical string, limit int, cursor string) (index.SymbolPage, error) {
-	page := index.SymbolPage{Packages: []index.SymbolPackage{}}
+	page := index.SymbolPage{Packages: []index.SymbolPackage{}, TotalExact: true}
 	limit = min(max(limit, 1), 100)
-	rows, err := db.R.QueryContext(ctx, `SELECT lf.package_id, lf.package_created_at, s.definitions FROM symbol_index s
-		JOIN latest_files lf ON lf.analysis_id = s.analysis_id
-		WHERE s.canonical = $1 LIMIT `+strconv.Itoa(symbolExactLimit+1), canonical)
+	err := db.R.QueryRowContext(ctx, `SELECT packages FROM symbol_names WHERE canonical = $1`, canonical).Scan(&page.Total)
+	if errors.Is(err, sql.ErrNoRows) { // no package has it
+		if cursor != "" {
+			if _, err := decodeSymbolCursor(cursor); err != nil {
+				return page, err
+			}
+		}
+		return page, nil
+	}
 	if err != nil {
 		return page, err
 	}
-	seen := map[string]int{}
-	var keys []pkgKey
-	n := 0
-	for rows.Next() {
-		var k pkgKey
-		var defs int
-		if err := rows.Scan(&k.id, &k.created, &defs); err != nil {
-			rows.Close()
-			return page, err
-		}
-		n++
-		i, ok := seen[k.id]
-		if !ok {
-			i = len(keys)
-			seen[k.id] = i
-			keys = append(keys, pkgKey{created: k.created.UTC(), id: k.id})
-		}
-		if defs > 0 {
-			keys[i].defines = true
-		}
-	}
-	rows.Close()
-	if err := rows.Err(); err != nil {
-		return page, err
-	}
-	page.Total, page.TotalExact = len(keys), n <= symbolExactLimit
+	exact := page.Total <= symbolExactLimit
 	var pick []pkgKey
-	if page.TotalExact {
-		var after *pkgKey
-		if cursor != "" {
-			k, err := decodeSymbolCursor(cursor)
-			if err != nil {
-				return page, err
-			}
-			after = &k
-		}
-		sort.Slice(keys, func(i, j int) bool { return keys[i].before(keys[j]) })
-		for _, k := range keys {
-			if after == nil || after.before(k) {
-				pick = append(pick, k)
-				if len(pick) > limit {
-					break
-				}
-			}
-		}
+	if exact {
+		pick, err = db.symbolDefinersFirst(ctx, canonical, limit, cursor)
 	} else {
-		var after *pkgKey
-		if cursor != "" {
-			ts, id, err := decodeCursor(cursor)
-			if err != nil {
-				return page, err
-			}
-			after = &pkgKey{created: ts, id: id}
-		}
-		q := `SELECT p.id, p.created_at FROM packages p WHERE EXISTS (SELECT 1 FROM latest_files lf
-			JOIN symbol_index s ON s.analysis_id = lf.analysis_id AND s.canonical = $1 WHERE lf.package_id = p.id)`
-		args := []any{canonical}
-		if after != nil {
-			q += ` AND (p.created_at < $2 OR (p.created_at = $2 AND p.id < $3))`
-			args = append(args, after.created, after.id)
-		}
-		q += ` ORDER BY p.created_at DESC, p.id DESC LIMIT ` + strconv.Itoa(limit+1)
-		rows, err := db.R.QueryContext(ctx, q, args...)
-		if err != nil {
-			return page, err
-		}
-		for rows.Next() {
-			var k pkgKey
-			if err := rows.Scan(&k.id, &k.created); err != nil {
-				rows.Close()
-				return page, err
-			}
-			pick = append(pick, pkgKey{created: k.created.UTC(), id: k.id})
-		}
-		rows.Close()
-		if err := rows.Err(); err != nil {
-			return page, err
-		}
+		pick, err = db.symbolNewestFirst(ctx, canonical, limit, cursor)
+	}
+	if err != nil {
+		return page, err
 	}
 	if len(pick) > limit {
 		pick = pick[:limit]
 		last := pick[limit-1]
-		if page.TotalExact {
+		if exact {
 			page.NextCursor = encodeSymbolCursor(last)
 		} else {
 			page.NextCursor = encodeCursor(last.created, last.id)
@@ -246,47 +170,143 @@ func (db *DB) SymbolUsage(ctx context.Context, canonical string, limit int, curs
 	return page, nil
 }
 
-// symbolPackages loads the packages of a symbol page with their counts and
-// first occurrences.
-func (db *DB) symbolPackages(ctx context.Context, canonical string, ids []string) (map[string]*index.SymbolPackage, error) {
-	ph, args := inList(2, ids)
-	rows, err := db.R.QueryContext(ctx, `SELECT p.id, p.name, p.machine_type, p.controller_type, p.latest_version, v.uploaded_at,
-			lf.file_id, lf.filename, lf.sha256, s.definitions, s.uses, s.occurrences, a.sections
-		FROM latest_files lf
-		JOIN symbol_index s ON s.analysis_id = lf.analysis_id AND s.canonical = $1
-		JOIN analyses a ON a.id = lf.analysis_id
-		JOIN packages p ON p.id = lf.package_id
-		JOIN package_versions v ON v.package_id = p.id AND v.number = p.latest_version
-		WHERE lf.package_id IN (`+ph+`)`, append([]any{canonical}, args...)...)
+// symbolDefinersFirst returns up to limit+1 of a name's packages after the
+// cursor: those defining it first, then newest first. The name has at most
+// symbolExactLimit packages, so this aggregates a bounded number of rows
+// (read from the covering index of latest_files by analysis).
+func (db *DB) symbolDefinersFirst(ctx context.Context, canonical string, limit int, cursor string) ([]pkgKey, error) {
+	q := `SELECT lf.package_id, lf.package_created_at, MAX(CASE WHEN s.definitions > 0 THEN 1 ELSE 0 END) AS d
+		FROM symbol_index s JOIN latest_files lf ON lf.analysis_id = s.analysis_id
+		WHERE s.canonical = $1 GROUP BY lf.package_id, lf.package_created_at`
+	args := []any{canonical}
+	if cursor != "" {
+		k, err := decodeSymbolCursor(cursor)
+		if err != nil {
+			return nil, err
+		}
+		flag := 0
+		if k.defines {
+			flag = 1
+		}
+		args = append(args, flag, k.created, k.id)
+		q += ` HAVING MAX(CASE WHEN s.definitions > 0 THEN 1 ELSE 0 END) < $2 OR (MAX(CASE WHEN s.definitions > 0 THEN 1 ELSE 0 END) = $2
+			AND (lf.package_created_at < $3 OR (lf.package_created_at = $3 AND lf.package_id < $4)))`
+	}
+	q += ` ORDER BY d DESC, lf.package_created_at DESC, lf.package_id DESC LIMIT ` + strconv.Itoa(limit+1)
+	rows, err := db.R.QueryContext(ctx, q, args...)
 	if err != nil {
 		return nil, err
 	}
 	defer rows.Close()
-	out := map[string]*index.SymbolPackage{}
+	var out []pkgKey
 	for rows.Next() {
-		var sp index.SymbolPackage
-		var fileID, filename, sha string
-		var defs, uses int
-		var packed, sections []byte
-		if err := rows.Scan(&sp.PackageID, &sp.PackageName, &sp.Machine, &sp.Controller, &sp.Version, &sp.UploadedAt,
-			&fileID, &filename, &sha, &defs, &uses, &packed, &sections); err != nil {
+		var k pkgKey
+		var d int
+		if err := rows.Scan(&k.id, &k.created, &d); err != nil {
 			return nil, err
 		}
-		p := out[sp.PackageID]
+		k.created, k.defines = k.created.UTC(), d == 1
+		out = append(out, k)
+	}
+	return out, rows.Err()
+}
+
+// symbolNewestFirst returns up to limit+1 of a common name's packages after
+// the cursor, newest first, walking the packages in that order.
+func (db *DB) symbolNewestFirst(ctx context.Context, canonical string, limit int, cursor string) ([]pkgKey, error) {
+	q := `SELECT p.id, p.created_at FROM packages p WHERE EXISTS (SELECT 1 FROM latest_files lf
+		JOIN symbol_index s ON s.analysis_id = lf.analysis_id AND s.canonical = $1 WHERE lf.package_id = p.id)`
+	args := []any{canonical}
+	if cursor != "" {
+		ts, id, err := decodeCursor(cursor)
+		if err != nil {
+			return nil, err
+		}
+		q += ` AND (p.created_at < $2 OR (p.created_at = $2 AND p.id < $3))`
+		args = append(args, ts, id)
+	}
+	q += ` ORDER BY p.created_at DESC, p.id DESC LIMIT ` + strconv.Itoa(limit+1)
+	rows, err := db.R.QueryContext(ctx, q, args...)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []pkgKey
+	for rows.Next() {
+		var k pkgKey
+		if err := rows.Scan(&k.id, &k.created); err != nil {
+			return nil, err
+		}
+		k.created = k.created.UTC()
+		out = append(out, k)
+	}
+	return out, rows.Err()
+}
+
+// symbolPackages loads the packages of a symbol page with their counts and
+// first occurrences. CROSS JOIN keeps SQLite starting from the page's
+// packages (not from every content that has the name). The contents'
+// section ranges come from sectionRanges (cached), not from the analyses
+// rows: on SQLite reading them there walks past the large blobs before them.
+func (db *DB) symbolPackages(ctx context.Context, canonical string, ids []string) (map[string]*index.SymbolPackage, error) {
+	ph, args := inList(2, ids)
+	rows, err := db.R.QueryContext(ctx, `SELECT p.id, p.name, p.machine_type, p.controller_type, p.latest_version, v.uploaded_at,
+			lf.file_id, lf.filename, lf.sha256, lf.analysis_id, s.definitions, s.uses, s.occurrences
+		FROM latest_files lf
+		CROSS JOIN symbol_index s
+		JOIN packages p ON p.id = lf.package_id
+		JOIN package_versions v ON v.package_id = p.id AND v.number = p.latest_version
+		WHERE lf.package_id IN (`+ph+`) AND s.analysis_id = lf.analysis_id AND s.canonical = $1`, append([]any{canonical}, args...)...)
+	if err != nil {
+		return nil, err
+	}
+	type row struct {
+		pkg                   index.SymbolPackage
+		fileID, filename, sha string
+		analysis              int64
+		defs, uses            int
+		packed                []byte
+	}
+	var found []row
+	for rows.Next() {
+		var r row
+		if err := rows.Scan(&r.pkg.PackageID, &r.pkg.PackageName, &r.pkg.Machine, &r.pkg.Controller, &r.pkg.Version, &r.pkg.UploadedAt,
+			&r.fileID, &r.filename, &r.sha, &r.analysis, &r.defs, &r.uses, &r.packed); err != nil {
+			rows.Close()
+			return nil, err
+		}
+		found = append(found, r)
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	aids := make([]int64, len(found))
+	for i, r := range found {
+		aids[i] = r.analysis
+	}
+	sections, err := db.sectionRanges(ctx, aids)
+	if err != nil {
+		return nil, err
+	}
+	out := map[string]*index.SymbolPackage{}
+	for _, r := range found {
+		p := out[r.pkg.PackageID]
 		if p == nil {
+			sp := r.pkg
 			sp.UploadedAt = sp.UploadedAt.UTC()
 			sp.Occurrences = []index.SymbolOccurrence{}
 			p = &sp
 			out[sp.PackageID] = p
 		}
-		p.Definitions += defs
-		p.References += uses
-		occ, err := unpackOccurrences(canonical, packed, sections)
+		p.Definitions += r.defs
+		p.References += r.uses
+		occ, err := analysis.UnpackOccurrences(canonical, r.packed, sections[r.analysis])
 		if err != nil {
 			return nil, err
 		}
 		for _, o := range occ {
-			p.Occurrences = append(p.Occurrences, index.SymbolOccurrence{FileID: fileID, Filename: filename, SHA256: sha, Occurrence: o})
+			p.Occurrences = append(p.Occurrences, index.SymbolOccurrence{FileID: r.fileID, Filename: r.filename, SHA256: r.sha, Occurrence: o})
 		}
 	}
 	for _, p := range out {
@@ -294,6 +314,47 @@ func (db *DB) symbolPackages(ctx context.Context, canonical string, ids []string
 		if len(p.Occurrences) > occurrencesPerPackage {
 			p.Occurrences = p.Occurrences[:occurrencesPerPackage]
 		}
+	}
+	return out, nil
+}
+
+// sectionRanges returns the section ranges of these analyses, from the
+// cache or the database (a stored analysis never changes).
+func (db *DB) sectionRanges(ctx context.Context, ids []int64) (map[int64]analysis.SectionRanges, error) {
+	out := make(map[int64]analysis.SectionRanges, len(ids))
+	var missing []string
+	for _, id := range ids {
+		if _, done := out[id]; done {
+			continue
+		}
+		if r, ok := db.cache.sections.GetIfPresent(id); ok {
+			out[id] = r
+		} else {
+			out[id] = nil
+			missing = append(missing, strconv.FormatInt(id, 10))
+		}
+	}
+	if len(missing) == 0 {
+		return out, nil
+	}
+	// ids are integers read from the database, so they can be inlined.
+	rows, err := db.R.QueryContext(ctx, `SELECT id, sections FROM analyses WHERE id IN (`+strings.Join(missing, ",")+`)`)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var id int64
+		var packed []byte
+		if err := rows.Scan(&id, &packed); err != nil {
+			return nil, err
+		}
+		r, err := analysis.UnpackSectionRanges(packed)
+		if err != nil {
+			return nil, err
+		}
+		db.cache.sections.Set(id, r)
+		out[id] = r
 	}
 	return out, rows.Err()
 }

@@ -12,124 +12,95 @@ import (
 	"github.com/veripost/veripost/internal/upg"
 )
 
-// symbolNamesWalk bounds how many distinct names one page of SymbolNames
-// looks at (names only older versions or registry contents still have are
-// skipped, so a page may come back short, with a cursor to go on).
-const symbolNamesWalk = 10
-
-// symbolNameCountLimit bounds the rows read to count one name of the index
-// (a page of 100 names stays under 50,000 rows however common they are);
-// a name beyond it is shown as "500+ packages".
-const symbolNameCountLimit = 500
-
-// SymbolNames implements index.Reader. The names are walked in index order
-// one seek at a time (a loose index scan of symbol_index's primary key),
-// so a page costs its names, not the index; each name's counts read at
-// most symbolNameCountLimit of its rows. A prefix is one range of the index
-// when names sort byte-wise (SQLite; PostgreSQL with the C collation): the
-// walk stops at the first name past it.
+// SymbolNames implements index.Reader: one range of the name counters
+// (symbol_names, maintained on write), so a page reads its own rows only.
+// Names sort byte-wise on both engines (PostgreSQL: the C collation), so a
+// prefix is one range of the key.
 func (db *DB) SymbolNames(ctx context.Context, prefix string, limit int, cursor string) (catalog.Page[index.SymbolName], error) {
 	page := catalog.Page[index.SymbolName]{Items: []index.SymbolName{}}
 	limit = min(max(limit, 1), 200)
 	prefix = upg.CanonicalName(strings.TrimSpace(prefix))
-	from, inclusive := prefix, true
+	q := `SELECT canonical, kind, packages, definitions, uses FROM symbol_names WHERE canonical >= $1`
+	args := []any{prefix}
 	if cursor != "" {
 		raw, err := base64.RawURLEncoding.DecodeString(cursor)
 		if err != nil || len(raw) == 0 {
 			return page, catalog.ErrBadCursor
 		}
-		from, inclusive = string(raw), false
+		q = `SELECT canonical, kind, packages, definitions, uses FROM symbol_names WHERE canonical > $1`
+		args[0] = string(raw)
 	}
-	walked, last := 0, ""
-	for len(page.Items) < limit && walked < limit*symbolNamesWalk {
-		names, err := db.nextSymbolNames(ctx, from, inclusive, limit-len(page.Items))
-		if err != nil {
+	rows, err := db.R.QueryContext(ctx, q+` ORDER BY canonical LIMIT `+strconv.Itoa(limit+1), args...)
+	if err != nil {
+		return page, err
+	}
+	defer rows.Close()
+	more := false
+	for rows.Next() {
+		n := index.SymbolName{PackagesExact: true}
+		if err := rows.Scan(&n.Name, &n.Kind, &n.Packages, &n.Definitions, &n.Uses); err != nil {
 			return page, err
 		}
-		done := len(names) < limit-len(page.Items)
-		for _, name := range names {
-			if !strings.HasPrefix(name, prefix) {
-				return page, nil // past the prefix: the end of the list
-			}
-			walked++
-			last = name
-			n, err := db.symbolNameCounts(ctx, name)
-			if err != nil {
-				return page, err
-			}
-			if n.Packages > 0 {
-				page.Items = append(page.Items, n)
-			}
+		if !strings.HasPrefix(n.Name, prefix) {
+			break // past the prefix: the end of the list
 		}
-		if done {
-			return page, nil
+		if len(page.Items) == limit {
+			more = true
+			break
 		}
-		from, inclusive = last, false
+		page.Items = append(page.Items, n)
 	}
-	if last != "" {
-		page.NextCursor = base64.RawURLEncoding.EncodeToString([]byte(last))
+	if err := rows.Err(); err != nil {
+		return page, err
+	}
+	rows.Close()
+	if err := db.fillKinds(ctx, page.Items); err != nil {
+		return page, err
+	}
+	if more {
+		page.NextCursor = base64.RawURLEncoding.EncodeToString([]byte(page.Items[limit-1].Name))
 	}
 	return page, nil
 }
 
-// nextSymbolNames returns up to n distinct names after from (or from it on),
-// each found by one index seek.
-func (db *DB) nextSymbolNames(ctx context.Context, from string, inclusive bool, n int) ([]string, error) {
-	op := ">"
-	if inclusive {
-		op = ">="
+// fillKinds looks up the kinds the counters do not have yet (names counted
+// by the migration that made them, see symbol_names), in one query: each
+// name's first occurrence in a latest file.
+func (db *DB) fillKinds(ctx context.Context, items []index.SymbolName) error {
+	var names []string
+	at := map[string]int{}
+	for i, n := range items {
+		if n.Kind == "" {
+			at[n.Name] = i
+			names = append(names, n.Name)
+		}
 	}
-	return queryStrings(ctx, db.R, `WITH RECURSIVE walk (c, n) AS (
-			SELECT (SELECT MIN(canonical) FROM symbol_index WHERE canonical `+op+` $1), 1
-			UNION ALL
-			SELECT (SELECT MIN(canonical) FROM symbol_index WHERE canonical > walk.c), walk.n + 1
-			FROM walk WHERE walk.c IS NOT NULL AND walk.n < $2
-		) SELECT c FROM walk WHERE c IS NOT NULL ORDER BY n`, from, n)
-}
-
-// symbolNameCounts counts a name's packages, definitions and uses in the
-// latest versions (reading at most symbolNameCountLimit rows) and its kind.
-func (db *DB) symbolNameCounts(ctx context.Context, name string) (index.SymbolName, error) {
-	out := index.SymbolName{Name: name}
-	rows, err := db.R.QueryContext(ctx, `SELECT lf.package_id, s.definitions, s.uses FROM symbol_index s
-		JOIN latest_files lf ON lf.analysis_id = s.analysis_id
-		WHERE s.canonical = $1 LIMIT `+strconv.Itoa(symbolNameCountLimit+1), name)
+	if len(names) == 0 {
+		return nil
+	}
+	values := make([]string, len(names))
+	args := make([]any, len(names))
+	for i, n := range names {
+		values[i], args[i] = "(CAST($"+strconv.Itoa(i+1)+" AS TEXT))", n
+	}
+	rows, err := db.R.QueryContext(ctx, `SELECT v.column1, (SELECT s.occurrences FROM symbol_index s
+			JOIN latest_files lf ON lf.analysis_id = s.analysis_id WHERE s.canonical = v.column1 LIMIT 1)
+		FROM (VALUES `+strings.Join(values, ", ")+`) AS v`, args...)
 	if err != nil {
-		return out, err
+		return err
 	}
-	pkgs := map[string]bool{}
-	n := 0
+	defer rows.Close()
 	for rows.Next() {
-		var id string
-		var defs, uses int
-		if err := rows.Scan(&id, &defs, &uses); err != nil {
-			rows.Close()
-			return out, err
+		var name string
+		var packed []byte
+		if err := rows.Scan(&name, &packed); err != nil {
+			return err
 		}
-		if n++; n > symbolNameCountLimit {
-			break
+		if occ, err := analysis.UnpackOccurrences(name, packed, nil); err == nil && len(occ) > 0 {
+			items[at[name]].Kind = occ[0].Kind
 		}
-		pkgs[id] = true
-		out.Definitions += defs
-		out.Uses += uses
 	}
-	rows.Close()
-	if err := rows.Err(); err != nil {
-		return out, err
-	}
-	out.Packages, out.PackagesExact = len(pkgs), n <= symbolNameCountLimit
-	if out.Packages == 0 {
-		return out, nil
-	}
-	var packed []byte
-	if err := db.R.QueryRowContext(ctx, `SELECT s.occurrences FROM symbol_index s
-		JOIN latest_files lf ON lf.analysis_id = s.analysis_id WHERE s.canonical = $1 LIMIT 1`, name).Scan(&packed); err != nil {
-		return out, err
-	}
-	if occ, err := analysis.UnpackOccurrences(name, packed, nil); err == nil && len(occ) > 0 {
-		out.Kind = occ[0].Kind
-	}
-	return out, nil
+	return rows.Err()
 }
 
 // ContentSymbol implements index.Reader.
