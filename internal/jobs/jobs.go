@@ -322,14 +322,8 @@ func (w *ingestWorker) Work(ctx context.Context, job *river.Job[IngestArgs]) err
 				"Ingesting this package stopped the worker process %d times, so VeriPost gave up on it. Check the files (an enormous or damaged file is the usual cause) and upload again.", job.Args.Rescues))
 		}
 	}
-	if w.q.live != nil {
-		defer w.q.live.working(job.ID)()
-		// The attempt ends when this process loses its lease on its jobs.
-		var cancel context.CancelFunc
-		ctx, cancel = context.WithCancel(ctx)
-		defer cancel()
-		defer context.AfterFunc(w.q.live.lease(), cancel)()
-	}
+	ctx, done := w.q.attempt(ctx, job.ID)
+	defer done()
 	err := w.p.Process(ctx, job.Args.VersionID, job.Attempt >= job.MaxAttempts)
 	var perm interface{ Permanent() bool }
 	if errors.As(err, &perm) && perm.Permanent() {
@@ -339,6 +333,23 @@ func (w *ingestWorker) Work(ctx context.Context, job *river.Job[IngestArgs]) err
 	return err
 }
 
+// attempt registers a job attempt with this process's liveness: the
+// returned context ends when the process loses its lease on its jobs (they
+// are rescued elsewhere then). Call done when the attempt ends.
+func (q *Queue) attempt(ctx context.Context, jobID int64) (context.Context, func()) {
+	if q.live == nil {
+		return ctx, func() {}
+	}
+	stopWorking := q.live.working(jobID)
+	ctx, cancel := context.WithCancel(ctx)
+	stopAfter := context.AfterFunc(q.live.lease(), cancel)
+	return ctx, func() {
+		stopAfter()
+		cancel()
+		stopWorking()
+	}
+}
+
 type searchWorker struct {
 	river.WorkerDefaults[SearchArgs]
 	s SearchIndexer
@@ -346,13 +357,8 @@ type searchWorker struct {
 }
 
 func (w *searchWorker) Work(ctx context.Context, job *river.Job[SearchArgs]) error {
-	if w.q.live != nil {
-		defer w.q.live.working(job.ID)()
-		var cancel context.CancelFunc
-		ctx, cancel = context.WithCancel(ctx)
-		defer cancel()
-		defer context.AfterFunc(w.q.live.lease(), cancel)()
-	}
+	ctx, done := w.q.attempt(ctx, job.ID)
+	defer done()
 	return w.s.IndexSearch(ctx, job.Args.VersionID)
 }
 
