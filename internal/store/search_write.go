@@ -607,7 +607,7 @@ func (db *DB) SaveVersionIndex(ctx context.Context, v search.VersionIndex) error
 			AND NOT EXISTS (SELECT 1 FROM files f JOIN search_versions sv ON sv.version_id = f.version_id
 				WHERE f.sha256 = search_docs.sha256 AND sv.index_version = search_docs.index_version)`
 		if db.Dialect == Postgres {
-			ids, err := queryIDs(ctx, tx, stale, v.VersionID, v.IndexVersion)
+			ids, err := queryInts(ctx, tx, stale, v.VersionID, v.IndexVersion)
 			if err != nil || len(ids) == 0 {
 				return err
 			}
@@ -654,16 +654,16 @@ func (db *DB) pruneSearchContents(ctx context.Context, tx *sql.Tx, shas []string
 // sections, and then the analysed lines and vectors no document uses any
 // more (SQLite's FTS5 and vec0 rows go by trigger).
 func (db *DB) gcSearch(ctx context.Context, tx *sql.Tx, docsQuery string, args ...any) error {
-	ids, err := queryIDs(ctx, tx, docsQuery, args...)
+	ids, err := queryInts(ctx, tx, docsQuery, args...)
 	if err != nil || len(ids) == 0 {
 		return err
 	}
 	list, arg := db.idsArg(ids, 1)
-	texts, err := queryIDs(ctx, tx, `SELECT DISTINCT text_id FROM search_lines WHERE doc_id IN `+list, arg)
+	texts, err := queryInts(ctx, tx, `SELECT DISTINCT text_id FROM search_lines WHERE doc_id IN `+list, arg)
 	if err != nil {
 		return err
 	}
-	vectors, err := queryIDs(ctx, tx, `SELECT DISTINCT vector_id FROM search_sections WHERE doc_id IN `+list, arg)
+	vectors, err := queryInts(ctx, tx, `SELECT DISTINCT vector_id FROM search_sections WHERE doc_id IN `+list, arg)
 	if err != nil {
 		return err
 	}
@@ -687,42 +687,12 @@ func (db *DB) gcSearch(ctx context.Context, tx *sql.Tx, docsQuery string, args .
 	return nil
 }
 
-func queryIDs(ctx context.Context, tx *sql.Tx, q string, args ...any) ([]int64, error) {
-	rows, err := tx.QueryContext(ctx, q, args...)
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	var out []int64
-	for rows.Next() {
-		var id int64
-		if err := rows.Scan(&id); err != nil {
-			return nil, err
-		}
-		out = append(out, id)
-	}
-	return out, rows.Err()
-}
-
 // VersionsToIndexForSearch lists ready versions without a search index
 // entry of this index version (for reindex), oldest first.
 func (db *DB) VersionsToIndexForSearch(ctx context.Context, indexVersion string) ([]string, error) {
-	rows, err := db.R.QueryContext(ctx, `SELECT v.id FROM package_versions v
+	return queryStrings(ctx, db.R, `SELECT v.id FROM package_versions v
 		WHERE v.status = $2 AND NOT EXISTS (SELECT 1 FROM search_versions sv WHERE sv.version_id = v.id AND sv.index_version = $1)
 		ORDER BY v.uploaded_at, v.id`, indexVersion, string(catalog.StatusReady))
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	var ids []string
-	for rows.Next() {
-		var id string
-		if err := rows.Scan(&id); err != nil {
-			return nil, err
-		}
-		ids = append(ids, id)
-	}
-	return ids, rows.Err()
 }
 
 // SearchIndexProgress counts the versions (not failed) both parsed by
