@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/google/uuid"
+	"golang.org/x/sync/errgroup"
 
 	"github.com/veripost/veripost/internal/apperror"
 )
@@ -185,10 +186,20 @@ func (s *Service) lease(ctx context.Context, nv NewVersion) error {
 }
 
 func (s *Service) store(ctx context.Context, up Upload, nv NewVersion) (Package, Version, error) {
+	// The files are stored at once: on S3 each is a round trip or more
+	// (most are already there, which a lookup confirms).
+	g, gctx := errgroup.WithContext(ctx)
+	g.SetLimit(8)
 	for _, f := range up.Files {
-		if err := s.Blobs.Put(ctx, f.SHA256, f.Size, bytes.NewReader(f.Data)); err != nil {
-			return Package{}, Version{}, storageUnavailable(fmt.Errorf("storing %s: %w", f.Filename, err))
-		}
+		g.Go(func() error {
+			if err := s.Blobs.Put(gctx, f.SHA256, f.Size, bytes.NewReader(f.Data)); err != nil {
+				return storageUnavailable(fmt.Errorf("storing %s: %w", f.Filename, err))
+			}
+			return nil
+		})
+	}
+	if err := g.Wait(); err != nil {
+		return Package{}, Version{}, err
 	}
 	pkg, ver, err := s.Recorder.RecordVersion(ctx, nv)
 	if err != nil {

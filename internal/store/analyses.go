@@ -3,6 +3,7 @@ package store
 import (
 	"context"
 	"database/sql"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"strings"
@@ -215,14 +216,24 @@ func (db *DB) SaveAnalysisThen(ctx context.Context, a index.VersionAnalysis, the
 		if err != nil {
 			return err
 		}
+		// The analyses stored before (most of a package: its shared
+		// libraries, or all of a re-upload) are found in one query.
+		all := make([]*analysis.File, 0, len(a.Files)+len(a.Registry))
+		for _, f := range append(append([]index.AnalysedFile(nil), a.Files...), a.Registry...) {
+			all = append(all, f.File)
+		}
+		known, err := db.analysisIDs(ctx, tx, all)
+		if err != nil {
+			return err
+		}
 		ids := make([]int64, len(a.Files))
 		for i, f := range a.Files {
-			if ids[i], err = db.storeFileAnalysis(ctx, tx, f.File, packed[i]); err != nil {
+			if ids[i], err = db.storeFileAnalysis(ctx, tx, known, f.File, packed[i]); err != nil {
 				return fmt.Errorf("storing the analysis of %s: %w", f.Name, err)
 			}
 		}
 		for i, f := range a.Registry {
-			if _, err := db.storeFileAnalysis(ctx, tx, f.File, regPacked[i]); err != nil {
+			if _, err := db.storeFileAnalysis(ctx, tx, known, f.File, regPacked[i]); err != nil {
 				return fmt.Errorf("storing the analysis of the registry's %s: %w", f.Name, err)
 			}
 		}
@@ -238,32 +249,13 @@ func (db *DB) SaveAnalysisThen(ctx context.Context, a index.VersionAnalysis, the
 		if err != nil {
 			return err
 		}
-		upd, err := tx.PrepareContext(ctx, `UPDATE files SET analysis_id = $2, line_count = $3, content_kind = $4, encoding = $5 WHERE id = $1`)
-		if err != nil {
-			return err
-		}
-		defer upd.Close()
-		latest, err := tx.PrepareContext(ctx, `UPDATE latest_files SET analysis_id = $2 WHERE file_id = $1`)
-		if err != nil {
-			return err
-		}
-		defer latest.Close()
 		oldLatest, err := latestAnalyses(ctx, tx, packageID)
 		if err != nil {
 			return err
 		}
-		isLatest := false // the version's files are the package's latest files
-		for i, f := range a.Files {
-			if _, err := upd.ExecContext(ctx, f.FileID, ids[i], f.LineCount, f.ContentKind, f.Encoding); err != nil {
-				return err
-			}
-			res, err := latest.ExecContext(ctx, f.FileID, ids[i])
-			if err != nil {
-				return err
-			}
-			if n, _ := res.RowsAffected(); n > 0 {
-				isLatest = true
-			}
+		isLatest, err := db.linkFiles(ctx, tx, a.Files, ids)
+		if err != nil {
+			return err
 		}
 		s := a.Result.Summary
 		ph, args := inList(10, statusStrings(from))
@@ -334,20 +326,90 @@ func packNew(files []index.AnalysedFile) ([]*analysis.Packed, error) {
 	return out, nil
 }
 
-// storeFileAnalysis returns the id of f's stored analysis, storing it (and
-// its symbol index rows) when it is not there yet. p is nil for an
-// analysis read from the store; should it have been pruned since, it is
-// encoded here.
-func (db *DB) storeFileAnalysis(ctx context.Context, tx *sql.Tx, f *analysis.File, p *analysis.Packed) (int64, error) {
-	var id int64
-	err := tx.QueryRowContext(ctx, `SELECT id FROM analyses WHERE sha256 = $1 AND parser_version = $2 AND reader = $3`,
-		f.SHA256, f.ParserVersion, f.Reader).Scan(&id)
-	if err == nil {
+// analysisKey identifies a stored analysis (the analyses table's unique key).
+type analysisKey struct{ sha256, parserVersion, reader string }
+
+func keyOf(f *analysis.File) analysisKey { return analysisKey{f.SHA256, f.ParserVersion, f.Reader} }
+
+// analysisIDs finds the stored analyses of files, in one query.
+func (db *DB) analysisIDs(ctx context.Context, q querier, files []*analysis.File) (map[analysisKey]int64, error) {
+	out := make(map[analysisKey]int64, len(files))
+	if len(files) == 0 {
+		return out, nil
+	}
+	shas := make([]string, len(files))
+	for i, f := range files {
+		shas[i] = f.SHA256
+	}
+	list, arg := db.stringsArg(shas, 1)
+	rows, err := q.QueryContext(ctx, `SELECT id, sha256, parser_version, reader FROM analyses WHERE sha256 IN `+list, arg)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var id int64
+		var k analysisKey
+		if err := rows.Scan(&id, &k.sha256, &k.parserVersion, &k.reader); err != nil {
+			return nil, err
+		}
+		out[k] = id
+	}
+	return out, rows.Err()
+}
+
+// linkFiles points a version's file rows, and the package's latest files
+// among them, at their analyses: one statement each. It reports whether
+// the files are the package's latest.
+func (db *DB) linkFiles(ctx context.Context, tx *sql.Tx, files []index.AnalysedFile, ids []int64) (isLatest bool, err error) {
+	if len(files) == 0 {
+		return false, nil
+	}
+	var source string
+	var args []any
+	if db.Dialect == SQLite {
+		rows := make([][5]any, len(files))
+		for i, f := range files {
+			rows[i] = [5]any{f.FileID, ids[i], f.LineCount, f.ContentKind, f.Encoding}
+		}
+		b, err := json.Marshal(rows)
+		if err != nil {
+			return false, err
+		}
+		source = `(SELECT value ->> 0 AS id, value ->> 1 AS analysis_id, value ->> 2 AS line_count, value ->> 3 AS content_kind,
+			value ->> 4 AS encoding FROM json_each($1)) AS t`
+		args = []any{string(b)}
+	} else {
+		fileIDs, lines := make([]string, len(files)), make([]int64, len(files))
+		kinds, encodings := make([]string, len(files)), make([]string, len(files))
+		for i, f := range files {
+			fileIDs[i], lines[i], kinds[i], encodings[i] = f.FileID, int64(f.LineCount), f.ContentKind, f.Encoding
+		}
+		source = `unnest($1::uuid[], $2::bigint[], $3::int[], $4::text[], $5::text[]) AS t(id, analysis_id, line_count, content_kind, encoding)`
+		args = []any{fileIDs, ids, lines, kinds, encodings}
+	}
+	if _, err := tx.ExecContext(ctx, `UPDATE files SET analysis_id = t.analysis_id, line_count = t.line_count,
+			content_kind = t.content_kind, encoding = t.encoding
+		FROM `+source+` WHERE files.id = t.id`, args...); err != nil {
+		return false, err
+	}
+	res, err := tx.ExecContext(ctx, `UPDATE latest_files SET analysis_id = t.analysis_id FROM `+source+` WHERE latest_files.file_id = t.id`, args...)
+	if err != nil {
+		return false, err
+	}
+	n, err := res.RowsAffected()
+	return n > 0, err
+}
+
+// storeFileAnalysis returns the id of f's stored analysis (from known, the
+// stored ones), storing it (and its symbol index rows) when it is not
+// there yet. p is nil for an analysis read from the store; should it have
+// been pruned since, it is encoded here.
+func (db *DB) storeFileAnalysis(ctx context.Context, tx *sql.Tx, known map[analysisKey]int64, f *analysis.File, p *analysis.Packed) (int64, error) {
+	if id, ok := known[keyOf(f)]; ok {
 		return id, nil
 	}
-	if !errors.Is(err, sql.ErrNoRows) {
-		return 0, err
-	}
+	var id int64
 	if p == nil {
 		packed, err := analysis.Pack(f)
 		if err != nil {
@@ -355,7 +417,7 @@ func (db *DB) storeFileAnalysis(ctx context.Context, tx *sql.Tx, f *analysis.Fil
 		}
 		p = &packed
 	}
-	err = tx.QueryRowContext(ctx, `INSERT INTO analyses (sha256, parser_version, reader, size, content_kind, encoding, line_ending, line_count,
+	err := tx.QueryRowContext(ctx, `INSERT INTO analyses (sha256, parser_version, reader, size, content_kind, encoding, line_ending, line_count,
 			error_count, warning_count, info_count, control_family, system, facts, display, tokens, sections, created_at)
 		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18) RETURNING id`,
 		f.SHA256, f.ParserVersion, f.Reader, f.Size, f.ContentKind, f.Encoding, f.LineEnding, f.LineCount,
@@ -364,6 +426,7 @@ func (db *DB) storeFileAnalysis(ctx context.Context, tx *sql.Tx, f *analysis.Fil
 	if err != nil {
 		return 0, err
 	}
+	known[keyOf(f)] = id // a content two files hold is stored once
 	return id, db.insertSymbols(ctx, tx, id, f.Symbols())
 }
 

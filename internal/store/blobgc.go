@@ -29,6 +29,11 @@ func (db *DB) Lease(ctx context.Context, leaseID string, shas []string, expires 
 		if condemned {
 			return catalog.ErrCondemned
 		}
+		if db.Dialect == Postgres { // one round trip
+			_, err := tx.ExecContext(ctx, `INSERT INTO blob_leases (sha256, lease_id, expires_at)
+				SELECT DISTINCT s, $2, $3::timestamptz FROM unnest($1::text[]) s ON CONFLICT DO NOTHING`, shas, leaseID, expires.UTC())
+			return err
+		}
 		st, err := tx.PrepareContext(ctx, `INSERT INTO blob_leases (sha256, lease_id, expires_at) VALUES ($1, $2, $3) ON CONFLICT DO NOTHING`)
 		if err != nil {
 			return err

@@ -179,13 +179,19 @@ func (db *DB) withPgx(ctx context.Context, fn func(*pgx.Conn) error) error {
 
 // idsArg is a list of row ids as one parameter: a JSON array read with
 // json_each on SQLite, a bigint[] on PostgreSQL.
-func (db *DB) idsArg(ids []int64, n int) (string, any) {
+func (db *DB) idsArg(ids []int64, n int) (string, any) { return db.listArg(ids, "bigint", n) }
+
+// stringsArg is idsArg for strings (a text[] on PostgreSQL).
+func (db *DB) stringsArg(values []string, n int) (string, any) { return db.listArg(values, "text", n) }
+
+// listArg is a list of values as parameter n, for "x IN <list>".
+func (db *DB) listArg(values any, pgType string, n int) (string, any) {
 	p := "$" + strconv.Itoa(n)
 	if db.Dialect == SQLite {
-		b, _ := json.Marshal(ids)
+		b, _ := json.Marshal(values)
 		return "(SELECT value FROM json_each(" + p + "))", string(b)
 	}
-	return "(SELECT unnest(" + p + "::bigint[]))", ids
+	return "(SELECT unnest(" + p + "::" + pgType + "[]))", values
 }
 
 // SearchIndexSize reports the bytes the search index takes in the database

@@ -14,7 +14,6 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
-	"slices"
 	"strings"
 	"time"
 
@@ -268,14 +267,14 @@ func (db *DB) lockContents(ctx context.Context, tx *sql.Tx, shas []string) error
 	if db.Dialect != Postgres {
 		return nil
 	}
-	sorted := slices.Clone(shas)
-	slices.Sort(sorted)
-	for _, sha := range slices.Compact(sorted) {
-		if _, err := tx.ExecContext(ctx, `SELECT pg_advisory_xact_lock(hashtextextended($1, 0))`, "blob:"+sha); err != nil {
-			return err
-		}
+	if len(shas) == 0 {
+		return nil
 	}
-	return nil
+	// One round trip; the locks are taken in key order (the call is
+	// evaluated above the sort), so two transactions cannot deadlock.
+	_, err := tx.ExecContext(ctx, `SELECT pg_advisory_xact_lock(hashtextextended(k, 0))
+		FROM (SELECT DISTINCT 'blob:' || s AS k FROM unnest($1::text[]) s) d ORDER BY k COLLATE "C"`, shas)
+	return err
 }
 
 func redact(url string) string {
