@@ -13,6 +13,7 @@ type slab[T any] struct {
 	buf    []T
 	count  int // nodes handed out since the slab was made (sizes the build arena)
 	budget int // nodes still to come when the total is known (see sized)
+	used   int // how far buf was used before a rewind (drop clears only that)
 }
 
 func (s *slab[T]) alloc() *T {
@@ -35,22 +36,28 @@ func (s *slab[T]) grow() {
 		n := min(s.budget, max(1, slabChunk/int(unsafe.Sizeof(x))))
 		s.budget -= n
 		s.buf = make([]T, 0, n)
+		s.used = 0
 		return
 	}
 	s.buf = make([]T, 0, max(32, 2*cap(s.buf)))
+	s.used = 0
 }
 
 // rewind hands the nodes of the current chunk out again. Only for scratch
 // nodes that nothing refers to any more; the parser sets every field of a
 // node it takes (clearing them here would cost write barriers twice).
 func (s *slab[T]) rewind() {
+	s.used = max(s.used, len(s.buf))
 	s.buf = s.buf[:0]
 }
 
-// drop forgets the nodes (so that a pooled arena keeps nothing alive).
+// drop forgets the nodes (so that a pooled arena keeps nothing alive). It
+// clears only what was used: the rest is still zero, and clearing memory
+// that holds pointers is not free while the collector runs.
 func (s *slab[T]) drop() {
-	clear(s.buf[:cap(s.buf)])
+	clear(s.buf[:max(s.used, len(s.buf))])
 	s.buf = s.buf[:0]
+	s.used = 0
 }
 
 // sized says that n nodes will be needed: the slab makes exactly that many
@@ -65,6 +72,7 @@ func (s *slab[T]) sized(n int) {
 type carver[T any] struct {
 	buf   []T
 	count int
+	used  int // as slab.used
 }
 
 func (c *carver[T]) carve(xs []T) []T {
@@ -75,6 +83,7 @@ func (c *carver[T]) carve(xs []T) []T {
 	c.count += n
 	if cap(c.buf)-len(c.buf) < n {
 		c.buf = make([]T, 0, max(256, 2*n, 2*cap(c.buf)))
+		c.used = 0
 	}
 	l := len(c.buf)
 	c.buf = append(c.buf, xs...)
@@ -82,17 +91,20 @@ func (c *carver[T]) carve(xs []T) []T {
 }
 
 func (c *carver[T]) rewind() {
+	c.used = max(c.used, len(c.buf))
 	c.buf = c.buf[:0]
 }
 
 func (c *carver[T]) drop() {
-	clear(c.buf[:cap(c.buf)])
+	clear(c.buf[:max(c.used, len(c.buf))])
 	c.buf = c.buf[:0]
+	c.used = 0
 }
 
 func (c *carver[T]) sized(n int) {
 	if n > 0 {
 		c.buf = make([]T, 0, n)
+		c.used = 0
 	}
 }
 

@@ -122,12 +122,36 @@ func (p *parser) pushSig(t int32) {
 // pushSigs pushes the significant tokens of [from, to).
 func (p *parser) pushSigs(from, to int32) {
 	sig, tags := p.sig, p.tags // locals: the loop keeps them in registers
+	kinds, tokTags := p.kinds[:to], p.tokTags
 	for k := from; k < to; k++ {
-		if !p.trivia(k) {
-			sig, tags = append(sig, k), append(tags, p.tagFor(k))
+		switch kinds[k] {
+		case TokSpace, TokEOL:
+			continue
+		case TokError:
+			if p.trivia(k) {
+				continue
+			}
 		}
+		tag := uint8(0)
+		if tokTags != nil {
+			tag = tokTags[k]
+		} else {
+			tag = p.tagOf(k)
+		}
+		sig, tags = append(sig, k), append(tags, tag)
 	}
-	p.sig, p.tags = sig, tags
+	// Re-slicing a field stores no pointer (no write barrier): most calls
+	// do not grow the lists.
+	if cap(sig) == cap(p.sig) {
+		p.sig = p.sig[:len(sig)]
+	} else {
+		p.sig = sig
+	}
+	if cap(tags) == cap(p.tags) {
+		p.tags = p.tags[:len(tags)]
+	} else {
+		p.tags = tags
+	}
 }
 
 // tagFor is the tag of token t: the lexer's in Parse, else tagOf's.
@@ -453,10 +477,10 @@ func (p *parser) parseUnary() Expr {
 			return p.skipNested()
 		}
 		p.depth++
-		defer func() { p.depth-- }()
 		opPos := p.curOff()
 		p.si++
 		x := p.parseUnary()
+		p.depth--
 		u := p.a.unary.alloc()
 		u.OpPos, u.Op, u.X = opPos, opText[op], x
 		return u
@@ -502,9 +526,9 @@ func (p *parser) primary() Expr {
 				return p.skipNested()
 			}
 			p.depth++
-			defer func() { p.depth-- }()
 			p.si++
 			x := p.parseExpr(true)
+			p.depth--
 			pe := p.a.paren.alloc()
 			pe.Lparen, pe.X, pe.Rparen = int(off), x, -1
 			if p.atPunct(tagRparen) {
@@ -565,7 +589,6 @@ func (p *parser) callArgs(id *Ident) Expr {
 		return p.skipNested()
 	}
 	p.depth++
-	defer func() { p.depth-- }()
 	c := p.a.call.alloc()
 	c.Fun, c.Lparen, c.Args, c.Rparen = id, p.curOff(), nil, -1
 	lp := p.sig[p.si]
@@ -579,6 +602,7 @@ func (p *parser) callArgs(id *Ident) Expr {
 	} else {
 		p.syntaxErr(CodeUnclosedParen, lp, "%s( is not closed; add ')' after its arguments", id.Name)
 	}
+	p.depth--
 	return c
 }
 
@@ -671,23 +695,16 @@ func (p *parser) secName() string {
 
 func (p *parser) parseBlock(inIf bool) []Stmt {
 	start := len(p.stmtTmp)
-	defer func() { p.stmtTmp = p.stmtTmp[:start] }()
 	// Checking only (scratch nodes): nobody keeps the list, it is only
 	// counted for the build.
 	checking, n := p.a == p.scratch, 0
-	list := func() []Stmt {
-		if checking {
-			p.a.stmts.count += n
-			return nil
-		}
-		return p.a.stmts.carve(p.stmtTmp[start:])
-	}
+loop:
 	for p.si < len(p.sig) {
 		t := p.sig[p.si]
 		switch kw := p.kwAt(); kw {
 		case kwElse, kwEndif:
 			if inIf {
-				return list()
+				break loop
 			}
 			word := "ENDIF"
 			if kw == kwElse {
@@ -705,7 +722,13 @@ func (p *parser) parseBlock(inIf bool) []Stmt {
 			p.stmtTmp = append(p.stmtTmp, s)
 		}
 	}
-	return list()
+	if checking {
+		p.a.stmts.count += n
+		return nil
+	}
+	list := p.a.stmts.carve(p.stmtTmp[start:])
+	p.stmtTmp = p.stmtTmp[:start]
+	return list
 }
 
 func (p *parser) parseStmt() Stmt {
@@ -779,7 +802,6 @@ func (p *parser) parseIf() Stmt {
 		return p.skipDeepIf(t)
 	}
 	p.ifDepth++
-	defer func() { p.ifDepth-- }()
 	ifOff := int(p.off(t))
 	p.si++
 	st := p.a.ifs.alloc()
@@ -828,6 +850,7 @@ func (p *parser) parseIf() Stmt {
 			"the IF on line %d has no matching ENDIF in section %s; add ENDIF (every IF needs its own ENDIF)", p.lineOf(t), p.secName())
 	}
 	st.EndOff = end
+	p.ifDepth--
 	return st
 }
 

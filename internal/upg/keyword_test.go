@@ -27,3 +27,21 @@ func TestKeywordOf(t *testing.T) {
 		}
 	}
 }
+
+// TestIdentEnd checks the eight-bytes-at-a-time name scan against
+// isIdentByte for every byte value in every position of a word.
+func TestIdentEnd(t *testing.T) {
+	for c := 0; c < 256; c++ {
+		for pos := 0; pos < 11; pos++ {
+			b := []byte("ABCDEFGHIJK")
+			b[pos] = byte(c)
+			want := pos
+			if isIdentByte(byte(c)) {
+				want = len(b)
+			}
+			if got := identEnd(b, 0, len(b)); got != want {
+				t.Fatalf("identEnd(%q) = %d, want %d", b, got, want)
+			}
+		}
+	}
+}

@@ -241,6 +241,35 @@ func (lx *lexer) sawControl(off int) {
 	}
 }
 
+// identEnd returns the end of the run of name bytes (letters, digits, '_')
+// that starts at q, at most end. Names are most of a :C: line's bytes: it
+// tests eight bytes at a time.
+func identEnd(src []byte, q, end int) int {
+	for ; q+8 <= end; q += 8 {
+		if m := nonIdentBytes(binary.LittleEndian.Uint64(src[q:])); m != 0 {
+			return q + bits.TrailingZeros64(m)/8
+		}
+	}
+	for q < end && isIdentByte(src[q]) {
+		q++
+	}
+	return q
+}
+
+// nonIdentBytes has the top bit set in each byte of x that is not a
+// letter, digit or '_' (exactly isIdentByte). For a byte v below 0x80,
+// v+(0x80-lo) has its top bit set when v ≥ lo and v+(0x7F-hi) when v > hi;
+// neither sum carries into the next byte.
+func nonIdentBytes(x uint64) uint64 {
+	const ones, hi, lo7 = 0x0101010101010101, 0x8080808080808080, 0x7F7F7F7F7F7F7F7F
+	x7 := x & lo7
+	digit := (x7 + (0x80-'0')*ones) &^ (x7 + (0x7F-'9')*ones)
+	l := x7 | 0x20*ones // folds upper-case letters onto lower-case ones (and nothing else onto them)
+	letter := (l + (0x80-'a')*ones) &^ (l + (0x7F-'z')*ones)
+	ident := (digit|letter)&^x | ^bytesNot(x, '_')
+	return ^ident & hi
+}
+
 // bytesNot has the top bit set in each byte of x that is not c.
 func bytesNot(x uint64, c byte) uint64 {
 	const lo7, hi = 0x7F7F7F7F7F7F7F7F, 0x8080808080808080
@@ -410,8 +439,15 @@ func (lx *lexer) lexLine(ls, ce int) LineKind {
 // commentTextIs reports whether a comment's text (after '*') is word,
 // ignoring case and surrounding blanks.
 func commentTextIs(b []byte, word string) bool {
-	b = bytes.Trim(b, " \t")
-	return equalFoldASCII(b, word)
+	// trimmed by hand: bytes.Trim builds a cutset per call, on every comment line
+	i, j := 0, len(b)
+	for i < j && isBlank(b[i]) {
+		i++
+	}
+	for j > i && isBlank(b[j-1]) {
+		j--
+	}
+	return equalFoldASCII(b[i:j], word)
 }
 
 // isMarkerText reports whether the text after '*' on line 1 is a control
@@ -454,10 +490,7 @@ func (lx *lexer) lexColonLine(q, ce int) LineKind {
 			}
 		}
 	}
-	r := p
-	for r < ce && isIdentByte(src[r]) {
-		r++
-	}
+	r := identEnd(src, p, ce)
 	if r == p {
 		lx.emitText(TokError, q, ce)
 		lx.diag(CodeMalformedCommand, SeverityError, q, ce,
@@ -1141,9 +1174,7 @@ func isCalcStart(c byte) bool {
 func (lx *lexer) lexIdent(p, q, end int, mode lexMode, frames *[]argFrame, pending *int, depth int) int {
 	src := lx.src
 	for {
-		for q < end && isIdentByte(src[q]) {
-			q++
-		}
+		q = identEnd(src, q, end)
 		// CAM_REV2014_SP0.1: a dot between digits continues a name
 		if q+1 < end && src[q] == '.' && isDigit(src[q-1]) && isDigit(src[q+1]) && q > p && !allDigits(src[p:q]) {
 			q++
