@@ -169,8 +169,13 @@ func newSQLiteWriter(ctx context.Context, tx *sql.Tx) (*sqliteWriter, error) {
 		{&w.findTexts, `SELECT t.hash, t.id FROM json_each($1) j JOIN search_texts t ON t.hash = j.value`},
 		{&w.addText, `INSERT INTO search_texts (hash, class, text, output, words, prose, parts, defs, sets)
 			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) RETURNING id`},
-		{&w.terms, `INSERT INTO search_terms (rowid, words, prose, parts) VALUES ($1, $2, $3, $4)`},
-		{&w.trigrams, `INSERT INTO search_trigrams (rowid, text, output) VALUES ($1, $2, $3)`},
+		// The FTS rows of a document's new texts, from the texts just
+		// written (keys as a JSON array): see textIDs.
+		{&w.terms, `INSERT INTO search_terms (rowid, words, prose, parts)
+			SELECT t.id, t.words, t.prose, t.parts FROM json_each($1) j JOIN search_texts t ON t.hash = j.value
+			WHERE t.words <> '' OR t.prose <> '' OR t.parts <> ''`},
+		{&w.trigrams, `INSERT INTO search_trigrams (rowid, text, output)
+			SELECT t.id, t.text, t.output FROM json_each($1) j JOIN search_texts t ON t.hash = j.value`},
 		{&w.addLines, `INSERT INTO search_lines (doc_id, line, text_id, section, kind)
 			SELECT $1, value ->> 0, value ->> 1, value ->> 2, value ->> 3 FROM json_each($2)`},
 		{&w.findVectors, `SELECT v.key, v.id FROM json_each($1) j JOIN search_vectors v ON v.key = j.value`},
@@ -241,26 +246,38 @@ func (w *sqliteWriter) textIDs(ctx context.Context, lines []search.Line) ([]int6
 	if err := findKeys(ctx, w.findTexts, keys, w.texts); err != nil {
 		return nil, err
 	}
+	// New texts first, then their FTS rows in one statement per table.
+	// Interleaving them would cost far more: every statement that writes
+	// inside the transaction makes FTS5 flush its pending rows to disk
+	// (a savepoint), so a row-by-row FTS insert leaves a segment per line
+	// for FTS5 to merge; this way a document's rows make one.
 	ids := make([]int64, len(lines))
+	var fresh []byte // JSON array of the new texts' keys (hex, safe unquoted)
 	for i, l := range lines {
 		id, ok := w.texts[keys[i]]
 		if !ok {
-			words, prose, parts := joinTerms(l.Words), joinTerms(l.Prose), joinTerms(l.Parts)
-			if err := w.addText.QueryRowContext(ctx, keys[i], l.Class, l.Text, l.Output, words, prose, parts,
-				joinTerms(l.Defs), joinTerms(l.Sets)).Scan(&id); err != nil {
+			if err := w.addText.QueryRowContext(ctx, keys[i], l.Class, l.Text, l.Output, joinTerms(l.Words), joinTerms(l.Prose),
+				joinTerms(l.Parts), joinTerms(l.Defs), joinTerms(l.Sets)).Scan(&id); err != nil {
 				return nil, fmt.Errorf("line %d: %w", l.N, err)
 			}
-			if words != "" || prose != "" || parts != "" {
-				if _, err := w.terms.ExecContext(ctx, id, words, prose, parts); err != nil {
-					return nil, err
-				}
-			}
-			if _, err := w.trigrams.ExecContext(ctx, id, l.Text, l.Output); err != nil {
-				return nil, err
-			}
 			w.texts[keys[i]] = id
+			if fresh == nil {
+				fresh = append(fresh, '[')
+			} else {
+				fresh = append(fresh, ',')
+			}
+			fresh = strconv.AppendQuote(fresh, keys[i])
 		}
 		ids[i] = id
+	}
+	if fresh != nil {
+		fresh = append(fresh, ']')
+		if _, err := w.terms.ExecContext(ctx, string(fresh)); err != nil {
+			return nil, err
+		}
+		if _, err := w.trigrams.ExecContext(ctx, string(fresh)); err != nil {
+			return nil, err
+		}
 	}
 	return ids, nil
 }
