@@ -193,9 +193,7 @@ func (db *DB) CreateSession(ctx context.Context, s auth.Session, ev auth.Event) 
 func (db *DB) GetSession(ctx context.Context, idHash string) (auth.Session, auth.User, error) {
 	var s auth.Session
 	var us userScan
-	err := db.R.QueryRowContext(ctx, `SELECT s.id_hash, s.user_id, s.created_at, s.last_seen_at, s.expires_at, s.address, s.user_agent, s.method,
-		`+prefixed("u.", userColumns)+`
-		FROM sessions s JOIN users u ON u.id = s.user_id WHERE s.id_hash = $1`, idHash).
+	err := db.queryRowR(ctx, sessionByHash, idHash).
 		Scan(append([]any{&s.IDHash, &s.UserID, &s.CreatedAt, &s.LastSeenAt, &s.ExpiresAt, &s.Address, &s.UserAgent, &s.Method}, us.dest()...)...)
 	if errors.Is(err, sql.ErrNoRows) {
 		return s, us.u, auth.ErrNotFound
@@ -283,6 +281,14 @@ func (db *DB) GetToken(ctx context.Context, id string) (auth.Token, error) {
 	return scanToken(db.SQL.QueryRowContext(ctx, `SELECT `+tokenColumns+` FROM api_tokens t JOIN users u ON u.id = t.user_id WHERE t.id = $1`, id))
 }
 
+var (
+	tokenByHash = `SELECT ` + tokenColumns + `, ` + prefixed("u.", userColumns) + `
+		FROM api_tokens t JOIN users u ON u.id = t.user_id WHERE t.hash = $1`
+	sessionByHash = `SELECT s.id_hash, s.user_id, s.created_at, s.last_seen_at, s.expires_at, s.address, s.user_agent, s.method,
+		` + prefixed("u.", userColumns) + `
+		FROM sessions s JOIN users u ON u.id = s.user_id WHERE s.id_hash = $1`
+)
+
 // GetTokenByHash implements auth.Store. Every API request with a token
 // asks this, so it is one query, on the read pool (on SQLite the writer's
 // single connection is left to writes; a revocation is committed before
@@ -290,8 +296,7 @@ func (db *DB) GetToken(ctx context.Context, id string) (auth.Token, error) {
 func (db *DB) GetTokenByHash(ctx context.Context, hash string) (auth.Token, auth.User, error) {
 	var ts tokenScan
 	var us userScan
-	err := db.R.QueryRowContext(ctx, `SELECT `+tokenColumns+`, `+prefixed("u.", userColumns)+`
-		FROM api_tokens t JOIN users u ON u.id = t.user_id WHERE t.hash = $1`, hash).Scan(append(ts.dest(), us.dest()...)...)
+	err := db.queryRowR(ctx, tokenByHash, hash).Scan(append(ts.dest(), us.dest()...)...)
 	if errors.Is(err, sql.ErrNoRows) {
 		return ts.t, us.u, auth.ErrNotFound
 	}

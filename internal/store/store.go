@@ -52,6 +52,7 @@ type DB struct {
 	log     *slog.Logger
 	cache   *analysisCache
 	search  searchBackend // which search index paths are active (search.go)
+	stmts   readStmts     // prepared hot reads (prepared.go)
 }
 
 // Options tune the connection pool.
@@ -141,6 +142,7 @@ func Open(ctx context.Context, url string, opt Options) (*DB, error) {
 
 // Close closes the pools.
 func (db *DB) Close() error {
+	db.stmts.close()
 	if db.R != db.SQL {
 		db.R.Close()
 	}
