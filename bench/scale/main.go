@@ -43,6 +43,7 @@ import (
 	"strings"
 	"sync"
 	"sync/atomic"
+	"syscall"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -58,18 +59,20 @@ import (
 )
 
 type options struct {
-	stack     string
-	uploaders int
-	duration  time.Duration
-	packages  int
-	readers   int
-	requests  int
-	corpus    string
-	seed      int64
-	workers   int
-	profile   string
-	keep      string
-	phases    string
+	stack       string
+	uploaders   int
+	duration    time.Duration
+	packages    int
+	readers     int
+	requests    int
+	corpus      string
+	seed        int64
+	workers     int
+	profile     string
+	readProfile string
+	only        string
+	keep        string
+	phases      string
 }
 
 func main() {
@@ -84,6 +87,8 @@ func main() {
 	flag.Int64Var(&o.seed, "seed", 1, "generator seed")
 	flag.IntVar(&o.workers, "workers", 4, "ingestion workers (VERIPOST_WORKERS)")
 	flag.StringVar(&o.profile, "cpuprofile", "", "write a CPU profile of the ingest phase to this file (go tool pprof)")
+	flag.StringVar(&o.readProfile, "readprofile", "", "write a CPU profile of the read phase (server and clients: one process) to this file")
+	flag.StringVar(&o.only, "only", "", "read phase: measure only the endpoints whose label contains this")
 	flag.StringVar(&o.keep, "keep", "", "keep the deployment under this name and reuse it on the next run (SQLite: a data dir in the temp dir; PostgreSQL: a database and a bucket), so the read phase can be repeated without filling again")
 	flag.StringVar(&o.phases, "phases", "ingest,fill,read,size", "the phases to run, comma-separated")
 	flag.Parse()
@@ -130,7 +135,7 @@ func run(ctx context.Context, o options) error {
 	srv := &http.Server{Handler: app.Handler}
 	go srv.Serve(ln)
 	defer srv.Close()
-	b := &bench{app: app, url: "http://" + ln.Addr().String(), client: &http.Client{Transport: bearer{token, &http.Transport{MaxIdleConnsPerHost: 256}}}, gen: gen, profile: o.profile}
+	b := &bench{app: app, url: "http://" + ln.Addr().String(), client: &http.Client{Transport: bearer{token, &http.Transport{MaxIdleConnsPerHost: 256}}}, gen: gen, profile: o.profile, readProfile: o.readProfile, only: o.only}
 	fmt.Printf("stack %s, %d ingestion workers, %d CPUs\n", o.stack, o.workers, cpus())
 	// A kept deployment goes on with the packages it does not have yet.
 	acc, _, _, err := b.counts(ctx)
@@ -197,13 +202,15 @@ func (b bearer) RoundTrip(r *http.Request) (*http.Response, error) {
 }
 
 type bench struct {
-	app     *server.App
-	url     string
-	client  *http.Client
-	gen     *corpusgen.Generator
-	profile string // CPU profile of the ingest phase
-	next    atomic.Int64
-	bytes   atomic.Int64
+	app         *server.App
+	url         string
+	client      *http.Client
+	gen         *corpusgen.Generator
+	profile     string // CPU profile of the ingest phase
+	readProfile string // CPU profile of the read phase
+	only        string // read phase: endpoints whose label contains this
+	next        atomic.Int64
+	bytes       atomic.Int64
 }
 
 // upload posts one package.
@@ -440,20 +447,60 @@ func (b *bench) read(ctx context.Context, readers, requests int) error {
 		{"GET /libraries/{sha}/packages", "/api/v1/libraries/" + millSHA + "/packages?limit=50"},
 	}
 	acc, _, _, _ := b.counts(ctx)
-	fmt.Printf("\n== read: %d packages, 1 and %d concurrent clients, %d requests per endpoint\n", acc, readers, requests)
-	fmt.Printf("%-46s %8s %8s %8s %8s   %8s %8s %8s\n", "endpoint", "1:p50", "1:p95", "1:p99", "", "N:p50", "N:p95", "N:p99")
+	if b.readProfile != "" {
+		f, err := os.Create(b.readProfile)
+		if err != nil {
+			return err
+		}
+		defer f.Close()
+		if err := pprof.StartCPUProfile(f); err != nil {
+			return err
+		}
+		defer pprof.StopCPUProfile()
+	}
+	fmt.Printf("\n== read: %d packages, 1 and %d concurrent clients, %d requests per endpoint; load average %s\n", acc, readers, requests, loadAverage())
+	// cpu: this process's CPU time (server and clients) per request at N
+	// clients; the fairest figure on a shared machine.
+	fmt.Printf("%-46s %8s %8s %8s %8s   %8s %8s %8s %8s\n", "endpoint", "1:p50", "1:p95", "1:p99", "", "N:p50", "N:p95", "N:p99", "N:cpu")
 	for _, e := range endpoints {
+		if b.only != "" && !strings.Contains(e.name, b.only) {
+			continue
+		}
 		one, err := b.measure(ctx, e.path, 1, requests/4)
 		if err != nil {
 			return err
 		}
+		cpu0 := processCPU()
 		many, err := b.measure(ctx, e.path, readers, requests)
 		if err != nil {
 			return err
 		}
-		fmt.Printf("%-46s %8s %8s %8s %8s   %8s %8s %8s\n", e.name, ms(one, 50), ms(one, 95), ms(one, 99), "", ms(many, 50), ms(many, 95), ms(many, 99))
+		perReq := (processCPU() - cpu0) / time.Duration(max(len(many), 1))
+		fmt.Printf("%-46s %8s %8s %8s %8s   %8s %8s %8s %7.2fms\n", e.name, ms(one, 50), ms(one, 95), ms(one, 99), "", ms(many, 50), ms(many, 95), ms(many, 99),
+			float64(perReq.Microseconds())/1000)
 	}
+	fmt.Printf("load average at the end %s\n", loadAverage())
 	return nil
+}
+
+// loadAverage is the machine's 1/5/15-minute load (the machine may be
+// shared: judge latencies with it).
+func loadAverage() string {
+	b, err := os.ReadFile("/proc/loadavg")
+	if err != nil {
+		return "unknown"
+	}
+	f := strings.Fields(string(b))
+	return strings.Join(f[:min(3, len(f))], " ")
+}
+
+// processCPU is the CPU time this process has used (user + system).
+func processCPU() time.Duration {
+	var ru syscall.Rusage
+	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
+		return 0
+	}
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
 }
 
 func (b *bench) measure(ctx context.Context, path string, clients, total int) ([]time.Duration, error) {

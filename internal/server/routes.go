@@ -72,7 +72,7 @@ func (a *App) routes() (http.Handler, error) {
 	r.Use(httpguard.BodyTimeout(a.Config.ReadBodyTimeout), middleware.RequestID, a.observe, a.recoverJSON,
 		httpguard.NoSniff, httpguard.RejectNUL(api.WriteError),
 		guard.Middleware(func(r *http.Request) (authhttp.Rule, bool) { return access.resolve(r) }),
-		middleware.GetHead, middleware.Compress(5, "application/json"))
+		middleware.GetHead, middleware.Compress(1, "application/json")) // level 1: JSON answers are built per request; level 5 cost more CPU than the query
 	a.opsRoutes(r)
 	cmp := &compare.Service{Repo: a.DB, Blobs: a.Blobs, Find: a.DB}
 	explainer := loader.New(a.DB, a.Blobs) // one cache of analysed versions for the API and the UI

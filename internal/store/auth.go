@@ -51,20 +51,35 @@ func prefixed(p, cols string) string {
 }
 
 func scanUser(row interface{ Scan(...any) error }) (auth.User, error) {
-	var u auth.User
-	var role string
-	var pwChanged, lastLogin sql.NullTime
-	err := row.Scan(&u.ID, &u.Username, &u.DisplayName, &u.Email, &role, &u.PasswordHash, &u.Disabled, &u.OIDCIssuer, &u.OIDCSubject,
-		&u.CreatedAt, &u.UpdatedAt, &pwChanged, &lastLogin)
+	var us userScan
+	err := row.Scan(us.dest()...)
 	if errors.Is(err, sql.ErrNoRows) {
-		return u, auth.ErrNotFound
+		return us.u, auth.ErrNotFound
 	}
-	u.Role = auth.Role(role)
+	return us.user(), err
+}
+
+// userScan scans the userColumns of a row (alone or after other columns).
+type userScan struct {
+	u                    auth.User
+	role                 string
+	pwChanged, lastLogin sql.NullTime
+}
+
+func (s *userScan) dest() []any {
+	u := &s.u
+	return []any{&u.ID, &u.Username, &u.DisplayName, &u.Email, &s.role, &u.PasswordHash, &u.Disabled, &u.OIDCIssuer, &u.OIDCSubject,
+		&u.CreatedAt, &u.UpdatedAt, &s.pwChanged, &s.lastLogin}
+}
+
+func (s *userScan) user() auth.User {
+	u := s.u
+	u.Role = auth.Role(s.role)
 	u.CreatedAt, u.UpdatedAt = u.CreatedAt.UTC(), u.UpdatedAt.UTC()
-	u.PasswordChangedAt, u.LastLoginAt = timePtr(pwChanged), timePtr(lastLogin)
+	u.PasswordChangedAt, u.LastLoginAt = timePtr(s.pwChanged), timePtr(s.lastLogin)
 	u.SSO = u.OIDCSubject != ""
 	u.HasPassword = u.PasswordHash != ""
-	return u, err
+	return u
 }
 
 // CountUsers implements auth.Store.
@@ -173,24 +188,18 @@ func (db *DB) CreateSession(ctx context.Context, s auth.Session, ev auth.Event) 
 	})
 }
 
-// GetSession implements auth.Store.
+// GetSession implements auth.Store. Every signed-in page and request asks
+// this: one query on the read pool (see GetTokenByHash).
 func (db *DB) GetSession(ctx context.Context, idHash string) (auth.Session, auth.User, error) {
 	var s auth.Session
-	row := db.SQL.QueryRowContext(ctx, `SELECT s.id_hash, s.user_id, s.created_at, s.last_seen_at, s.expires_at, s.address, s.user_agent, s.method,
-		`+prefixed("u.", userColumns)+`
-		FROM sessions s JOIN users u ON u.id = s.user_id WHERE s.id_hash = $1`, idHash)
-	var u auth.User
-	var role string
-	var pwChanged, lastLogin sql.NullTime
-	err := row.Scan(&s.IDHash, &s.UserID, &s.CreatedAt, &s.LastSeenAt, &s.ExpiresAt, &s.Address, &s.UserAgent, &s.Method,
-		&u.ID, &u.Username, &u.DisplayName, &u.Email, &role, &u.PasswordHash, &u.Disabled, &u.OIDCIssuer, &u.OIDCSubject,
-		&u.CreatedAt, &u.UpdatedAt, &pwChanged, &lastLogin)
+	var us userScan
+	err := db.queryRowR(ctx, sessionByHash, idHash).
+		Scan(append([]any{&s.IDHash, &s.UserID, &s.CreatedAt, &s.LastSeenAt, &s.ExpiresAt, &s.Address, &s.UserAgent, &s.Method}, us.dest()...)...)
 	if errors.Is(err, sql.ErrNoRows) {
-		return s, u, auth.ErrNotFound
+		return s, us.u, auth.ErrNotFound
 	}
-	u.Role = auth.Role(role)
 	s.CreatedAt, s.LastSeenAt, s.ExpiresAt = s.CreatedAt.UTC(), s.LastSeenAt.UTC(), s.ExpiresAt.UTC()
-	return s, u, err
+	return s, us.user(), err
 }
 
 // TouchSession implements auth.Store.
@@ -224,17 +233,32 @@ func (db *DB) DeleteExpiredSessions(ctx context.Context, createdBefore, idleBefo
 const tokenColumns = `t.id, t.user_id, u.username, t.name, t.prefix, t.hash, t.scope, t.created_at, t.expires_at, t.last_used_at, t.revoked_at`
 
 func scanToken(row interface{ Scan(...any) error }) (auth.Token, error) {
-	var t auth.Token
-	var scope string
-	var exp, used, revoked sql.NullTime
-	err := row.Scan(&t.ID, &t.UserID, &t.Username, &t.Name, &t.Prefix, &t.Hash, &scope, &t.CreatedAt, &exp, &used, &revoked)
+	var ts tokenScan
+	err := row.Scan(ts.dest()...)
 	if errors.Is(err, sql.ErrNoRows) {
-		return t, auth.ErrNotFound
+		return ts.t, auth.ErrNotFound
 	}
-	t.Scope = auth.Scope(scope)
+	return ts.token(), err
+}
+
+// tokenScan scans the tokenColumns of a row.
+type tokenScan struct {
+	t                  auth.Token
+	scope              string
+	exp, used, revoked sql.NullTime
+}
+
+func (s *tokenScan) dest() []any {
+	t := &s.t
+	return []any{&t.ID, &t.UserID, &t.Username, &t.Name, &t.Prefix, &t.Hash, &s.scope, &t.CreatedAt, &s.exp, &s.used, &s.revoked}
+}
+
+func (s *tokenScan) token() auth.Token {
+	t := s.t
+	t.Scope = auth.Scope(s.scope)
 	t.CreatedAt = t.CreatedAt.UTC()
-	t.ExpiresAt, t.LastUsedAt, t.RevokedAt = timePtr(exp), timePtr(used), timePtr(revoked)
-	return t, err
+	t.ExpiresAt, t.LastUsedAt, t.RevokedAt = timePtr(s.exp), timePtr(s.used), timePtr(s.revoked)
+	return t
 }
 
 // CreateToken implements auth.Store.
@@ -257,14 +281,29 @@ func (db *DB) GetToken(ctx context.Context, id string) (auth.Token, error) {
 	return scanToken(db.SQL.QueryRowContext(ctx, `SELECT `+tokenColumns+` FROM api_tokens t JOIN users u ON u.id = t.user_id WHERE t.id = $1`, id))
 }
 
-// GetTokenByHash implements auth.Store.
+var (
+	tokenByHash = `SELECT ` + tokenColumns + `, ` + prefixed("u.", userColumns) + `
+		FROM api_tokens t JOIN users u ON u.id = t.user_id WHERE t.hash = $1`
+	sessionByHash = `SELECT s.id_hash, s.user_id, s.created_at, s.last_seen_at, s.expires_at, s.address, s.user_agent, s.method,
+		` + prefixed("u.", userColumns) + `
+		FROM sessions s JOIN users u ON u.id = s.user_id WHERE s.id_hash = $1`
+)
+
+// GetTokenByHash implements auth.Store. Every API request with a token
+// asks this, so it is one query, on the read pool (on SQLite the writer's
+// single connection is left to writes; a revocation is committed before
+// any later read begins, so readers see it).
 func (db *DB) GetTokenByHash(ctx context.Context, hash string) (auth.Token, auth.User, error) {
-	t, err := scanToken(db.SQL.QueryRowContext(ctx, `SELECT `+tokenColumns+` FROM api_tokens t JOIN users u ON u.id = t.user_id WHERE t.hash = $1`, hash))
-	if err != nil {
-		return t, auth.User{}, err
+	var ts tokenScan
+	var us userScan
+	err := db.queryRowR(ctx, tokenByHash, hash).Scan(append(ts.dest(), us.dest()...)...)
+	if errors.Is(err, sql.ErrNoRows) {
+		return ts.t, us.u, auth.ErrNotFound
 	}
-	u, err := db.GetUser(ctx, t.UserID)
-	return t, u, err
+	if err != nil {
+		return ts.t, us.u, err
+	}
+	return ts.token(), us.user(), nil
 }
 
 // ListTokens implements auth.Store.

@@ -120,7 +120,7 @@ func decodeSymbolCursor(c string) (pkgKey, error) {
 func (db *DB) SymbolUsage(ctx context.Context, canonical string, limit int, cursor string) (index.SymbolPage, error) {
 	page := index.SymbolPage{Packages: []index.SymbolPackage{}, TotalExact: true}
 	limit = min(max(limit, 1), 100)
-	err := db.R.QueryRowContext(ctx, `SELECT packages FROM symbol_names WHERE canonical = $1`, canonical).Scan(&page.Total)
+	err := db.queryRowR(ctx, `SELECT packages FROM symbol_names WHERE canonical = $1`, canonical).Scan(&page.Total)
 	if errors.Is(err, sql.ErrNoRows) { // no package has it
 		if cursor != "" {
 			if _, err := decodeSymbolCursor(cursor); err != nil {

@@ -51,12 +51,13 @@ type DB struct {
 	log     *slog.Logger
 	cache   *analysisCache
 	search  searchBackend // which search index paths are active (search.go)
+	stmts   readStmts     // prepared hot reads (prepared.go)
 }
 
 // Options tune the connection pool.
 type Options struct {
-	PoolSize     int // idle connections kept open (PostgreSQL); readers (SQLite)
-	PoolOverflow int // extra connections allowed under load (PostgreSQL)
+	PoolSize     int // connections (PostgreSQL: with PoolOverflow); readers (SQLite)
+	PoolOverflow int // extra connections allowed under load (PostgreSQL), kept while in use recently
 	Log          *slog.Logger
 }
 
@@ -98,9 +99,15 @@ func Open(ctx context.Context, url string, opt Options) (*DB, error) {
 		dialect = Postgres
 		db, err = sql.Open("pgx", url)
 		if err == nil {
-			size := max(opt.PoolSize, 1)
-			db.SetMaxIdleConns(size)
-			db.SetMaxOpenConns(size + max(opt.PoolOverflow, 0))
+			// Every connection opened under load stays open until it has
+			// been idle a while: with fewer idle slots than open ones, a
+			// burst of concurrent requests closes and reopens connections
+			// (a new server process, login and statement preparation each
+			// time) and requests queue behind that churn. The pool shrinks
+			// once the load has gone.
+			open := max(opt.PoolSize, 1) + max(opt.PoolOverflow, 0)
+			db.SetMaxOpenConns(open)
+			db.SetMaxIdleConns(open)
 			db.SetConnMaxIdleTime(5 * time.Minute)
 		}
 	default:
@@ -134,6 +141,7 @@ func Open(ctx context.Context, url string, opt Options) (*DB, error) {
 
 // Close closes the pools.
 func (db *DB) Close() error {
+	db.stmts.close()
 	if db.R != db.SQL {
 		db.R.Close()
 	}
