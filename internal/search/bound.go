@@ -1,0 +1,93 @@
+package search
+
+import (
+	"context"
+	"sort"
+)
+
+// Bounded counting. A common name in two thousand posts is tens of
+// thousands of lines: counting every one for every new query costs tens of
+// milliseconds of CPU, while a reader looks at the first page. So, like
+// code-search tools ("1k+ results"), a search counts the lines of its best
+// matching texts first, a batch at a time, and stops once the lines it
+// counted that a result shows (passing every filter) reach MaxHits and fill
+// more packages than the page asks for. The rest are worse lines of the
+// same query. Totals and facets are then lower bounds (Totals.Truncated).
+//
+// Every document found has its exact score (its best line: texts are
+// counted best first); its hits, which order documents of equal score,
+// are the lines counted. Where the budget is not reached, the answer is the
+// one an unbounded count gives. The batches depend only on the scores,
+// hashes and counts of the lines, so every engine cuts at the same place.
+
+// DefaultMaxHits is how many matching lines a search counts before it
+// stops (see MaxHits).
+const DefaultMaxHits = 1000
+
+// firstBatch is how many texts the first count reads; later batches are
+// sized from the lines per text seen so far, growing at most fourfold.
+const firstBatch = 4
+
+// bounded decides when a lexical search has counted enough.
+type bounded struct {
+	s          *Searcher
+	f          Filter
+	want       int // packages up to the end of the page asked for
+	all        uint32
+	requireAll bool
+	files      map[int64][]FileRow // the files of documents seen so far
+}
+
+func (b *bounded) max() int {
+	if b.s.MaxHits > 0 {
+		return b.s.MaxHits
+	}
+	return DefaultMaxHits
+}
+
+// enough returns the hits counted so far that results show, and whether
+// they fill the budget and more packages than the page needs (one more
+// tells that there is a next page).
+func (b *bounded) enough(ctx context.Context, docs map[int64]*docHits) (int, bool, error) {
+	eligible := map[int64]*docHits{}
+	var missing []int64
+	for id, d := range docs {
+		if d.hits == 0 || b.requireAll && d.mask != b.all {
+			continue
+		}
+		eligible[id] = d
+		if _, ok := b.files[id]; !ok {
+			missing = append(missing, id)
+		}
+	}
+	if len(missing) > 0 {
+		sort.Slice(missing, func(i, j int) bool { return missing[i] < missing[j] })
+		rows, err := b.s.Index.ContentFiles(ctx, missing, b.f.AllVersions)
+		if err != nil {
+			return 0, false, err
+		}
+		for _, id := range missing {
+			b.files[id] = nil
+		}
+		for _, r := range rows {
+			b.files[r.DocID] = append(b.files[r.DocID], r)
+		}
+	}
+	var files []FileRow
+	for id := range eligible {
+		files = append(files, b.files[id]...)
+	}
+	g := group(b.f, eligible, files)
+	return g.hits, g.hits >= b.max() && len(g.packages) > b.want, nil
+}
+
+// nextBatch sizes the next count: the texts that should bring the hits to
+// the budget at the rate seen so far (done texts gave lines hits), at
+// least one and at most four times the last batch.
+func (b *bounded) nextBatch(done, lines, last int) int {
+	if lines == 0 || lines >= b.max() {
+		return last * 4
+	}
+	n := int(float64(b.max()-lines)*float64(done)/float64(lines)) + 1
+	return min(max(n, 1), last*4)
+}
