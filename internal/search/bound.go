@@ -45,10 +45,10 @@ func (b *bounded) max() int {
 	return DefaultMaxHits
 }
 
-// enough returns the hits counted so far that results show, and whether
-// they fill the budget and more packages than the page needs (one more
-// tells that there is a next page).
-func (b *bounded) enough(ctx context.Context, docs map[int64]*docHits) (int, bool, error) {
+// enough returns the hits and packages counted so far that results show,
+// and whether they fill the budget and more packages than the page needs
+// (one more tells that there is a next page).
+func (b *bounded) enough(ctx context.Context, docs map[int64]*docHits) (hits, packages int, ok bool, err error) {
 	eligible := map[int64]*docHits{}
 	var missing []int64
 	for id, d := range docs {
@@ -64,7 +64,7 @@ func (b *bounded) enough(ctx context.Context, docs map[int64]*docHits) (int, boo
 		sort.Slice(missing, func(i, j int) bool { return missing[i] < missing[j] })
 		rows, err := b.s.Index.ContentFiles(ctx, missing, b.f.AllVersions)
 		if err != nil {
-			return 0, false, err
+			return 0, 0, false, err
 		}
 		for _, id := range missing {
 			b.files[id] = nil
@@ -78,16 +78,23 @@ func (b *bounded) enough(ctx context.Context, docs map[int64]*docHits) (int, boo
 		files = append(files, b.files[id]...)
 	}
 	g := group(b.f, eligible, files)
-	return g.hits, g.hits >= b.max() && len(g.packages) > b.want, nil
+	return g.hits, len(g.packages), g.hits >= b.max() && len(g.packages) > b.want, nil
 }
 
-// nextBatch sizes the next count: the texts that should bring the hits to
-// the budget at the rate seen so far (done texts gave lines hits), at
-// least one and at most four times the last batch.
-func (b *bounded) nextBatch(done, lines, last int) int {
-	if lines == 0 || lines >= b.max() {
+// nextBatch sizes the next count: the texts that should bring both the
+// hits to the budget and the packages past the page, at the rates seen so
+// far (done texts gave hits and packages), at least one text and at most
+// four times the last batch.
+func (b *bounded) nextBatch(done, hits, packages, last int) int {
+	n := 1
+	if hits == 0 || packages == 0 {
 		return last * 4
 	}
-	n := int(float64(b.max()-lines)*float64(done)/float64(lines)) + 1
-	return min(max(n, 1), last*4)
+	if hits < b.max() {
+		n = max(n, int(float64(b.max()-hits)*float64(done)/float64(hits))+1)
+	}
+	if packages <= b.want {
+		n = max(n, int(float64(b.want+1-packages)*float64(done)/float64(packages))+1)
+	}
+	return min(n, last*4)
 }

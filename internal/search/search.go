@@ -587,7 +587,7 @@ func (s *Searcher) collect(ctx context.Context, q Query, mode Mode, want int) (*
 				if done == len(scored) {
 					break
 				}
-				lines, enough, err := b.enough(ctx, fd.docs)
+				hits, packages, enough, err := b.enough(ctx, fd.docs)
 				if err != nil {
 					return nil, err
 				}
@@ -600,7 +600,7 @@ func (s *Searcher) collect(ctx context.Context, q Query, mode Mode, want int) (*
 					fd.truncated = true
 					break
 				}
-				n = b.nextBatch(done, lines, len(batch))
+				n = b.nextBatch(done, hits, packages, len(batch))
 			}
 			for id, d := range fd.docs {
 				if requireAll && d.mask != all {
