@@ -56,9 +56,15 @@ func (b *bounded) enough(ctx context.Context, docs map[int64]*docHits) (hits, pa
 			continue
 		}
 		eligible[id] = d
+		hits += d.hits
 		if _, ok := b.files[id]; !ok {
 			missing = append(missing, id)
 		}
+	}
+	if hits < b.max() {
+		// Not enough even before the file filters: the documents
+		// stand in for packages until then.
+		return hits, len(eligible), false, nil
 	}
 	if len(missing) > 0 {
 		sort.Slice(missing, func(i, j int) bool { return missing[i] < missing[j] })
