@@ -24,9 +24,10 @@ import (
 // stops (see MaxHits).
 const DefaultMaxHits = 1000
 
-// firstBatch is how many texts the first count reads; later batches are
+// firstBatch is how many texts the first count reads (one common line is
+// in every package: often enough alone); later batches are
 // sized from the lines per text seen so far, growing at most fourfold.
-const firstBatch = 4
+const firstBatch = 1
 
 // bounded decides when a lexical search has counted enough.
 type bounded struct {
