@@ -232,7 +232,7 @@ type Totals struct {
 	// lines matched than it considers). The counts and facet counts are
 	// then lower bounds and weaker matches are not listed; the results
 	// shown are the best ones. Narrow the query to see them all.
-	Truncated bool `json:"truncated" doc:"the search stopped counting after the best matches (about 1,000 lines): totals and facet counts are lower bounds (shown as \"1,000+\") and weaker matches are not listed; add a term or a filter to count them all"`
+	Truncated bool `json:"truncated" doc:"the search stopped counting once its best matches filled the page and at least 1,000 lines: totals and facet counts are lower bounds (shown as \"1,000+\") and weaker matches are not listed; add a term or a filter to count them all"`
 }
 
 // Facet is one value of a field and how many results have it.
