@@ -133,11 +133,13 @@ func printSearch(w io.Writer, res *search.Result, args []string) {
 		fmt.Fprintln(w, "Nothing matched.")
 		return
 	}
-	at := ""
 	if res.Total.Truncated {
-		at = "at least "
+		// Counting stopped after the best matches: lower bounds.
+		fmt.Fprintf(w, "Packages: %d+, files: %d+, hits: %d+ (%s ranking; counting stopped after the best matches, add a term or a filter to count them all).\n",
+			res.Total.Packages, res.Total.Files, res.Total.Hits, res.Mode)
+	} else {
+		fmt.Fprintf(w, "Packages: %d, files: %d, hits: %d (%s ranking).\n", res.Total.Packages, res.Total.Files, res.Total.Hits, res.Mode)
 	}
-	fmt.Fprintf(w, "Packages: %s%d, files: %d, hits: %d (%s ranking).\n", at, res.Total.Packages, res.Total.Files, res.Total.Hits, res.Mode)
 	if res.NextCursor != "" {
 		fmt.Fprintf(w, "Next page: veripost search --cursor %s %s\n", res.NextCursor, shellQuote(strings.Join(args, " ")))
 	}

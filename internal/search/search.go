@@ -166,8 +166,12 @@ type Searcher struct {
 	// model; the structural embedding is used when it is nil or fails.
 	Embedder Embedder
 	Log      *slog.Logger
-	// MaxCandidates bounds the lines one query considers (default 20,000).
+	// MaxCandidates bounds the distinct lines one query considers
+	// (default 20,000).
 	MaxCandidates int
+	// MaxHits bounds the matching lines one search counts (default
+	// DefaultMaxHits; see bounded).
+	MaxHits int
 	// CacheBytes bounds the memory of cached answers (0: DefaultCacheBytes;
 	// negative: no cache).
 	CacheBytes int
@@ -217,14 +221,18 @@ type ClauseInfo struct {
 	Negate bool   `json:"negate,omitempty"`
 }
 
-// Totals count everything that matched (not just this page).
+// Totals count everything that matched (not just this page), unless
+// Truncated.
 type Totals struct {
-	Packages int `json:"packages"`
-	Files    int `json:"files"`
-	Hits     int `json:"hits"`
-	// Truncated is set when the query matched more lines than one search
-	// considers: the counts are then lower bounds. Narrow the query.
-	Truncated bool `json:"truncated"`
+	Packages int `json:"packages" doc:"packages with hits (at least this many when truncated)"`
+	Files    int `json:"files" doc:"files with hits (at least this many when truncated)"`
+	Hits     int `json:"hits" doc:"matching lines (at least this many when truncated)"`
+	// Truncated is set when the search stopped counting: it counts the
+	// best matching lines first and stops after MaxHits (or more distinct
+	// lines matched than it considers). The counts and facet counts are
+	// then lower bounds and weaker matches are not listed; the results
+	// shown are the best ones. Narrow the query to see them all.
+	Truncated bool `json:"truncated" doc:"the search stopped counting once its best matches filled the page and at least 1,000 lines: totals and facet counts are lower bounds (shown as \"1,000+\") and weaker matches are not listed; add a term or a filter to count them all"`
 }
 
 // Facet is one value of a field and how many results have it.
@@ -414,7 +422,7 @@ func (s *Searcher) search(ctx context.Context, q Query, mode Mode, offset, limit
 	for _, c := range q.Clauses {
 		res.Clauses = append(res.Clauses, ClauseInfo{Kind: c.Kind.String(), Text: c.Text, Negate: c.Negate})
 	}
-	fd, err := s.collect(ctx, q, mode)
+	fd, err := s.collect(ctx, q, mode, offset+limit)
 	if err != nil {
 		return nil, err
 	}
@@ -451,7 +459,7 @@ func (s *Searcher) search(ctx context.Context, q Query, mode Mode, offset, limit
 // collect finds what a query matches, per document: the lexical side
 // (distinct texts scored here, lines counted per document by the index),
 // the sections nearest to the query's embedding, or both fused.
-func (s *Searcher) collect(ctx context.Context, q Query, mode Mode) (*found, error) {
+func (s *Searcher) collect(ctx context.Context, q Query, mode Mode, want int) (*found, error) {
 	var pos, neg []Clause
 	for _, c := range q.Clauses {
 		if c.Negate {
@@ -528,18 +536,20 @@ func (s *Searcher) collect(ctx context.Context, q Query, mode Mode) (*found, err
 			fd.texts[t.ID], fd.scores[t.ID] = t, sc
 			scored = append(scored, ScoredText{ID: t.ID, Score: sc.score, Mask: mask})
 		}
+		// Best lines first (the same order on every engine): counting
+		// stops once the best of them fill the budget.
+		sort.Slice(scored, func(i, j int) bool {
+			a, b := scored[i], scored[j]
+			if a.Score != b.Score {
+				return a.Score > b.Score
+			}
+			return fd.texts[a.ID].Hash < fd.texts[b.ID].Hash
+		})
 		if mode == ModeHybrid && len(scored) > 0 {
 			// A question's words are common ("tool", "change"): the
 			// lexical side ranks with its best matching lines only —
 			// those scoring at least half the best (with coordination,
 			// lines with most of the words) — and at most hybridTexts.
-			sort.Slice(scored, func(i, j int) bool {
-				a, b := scored[i], scored[j]
-				if a.Score != b.Score {
-					return a.Score > b.Score
-				}
-				return fd.texts[a.ID].Hash < fd.texts[b.ID].Hash
-			})
 			keep := 0
 			for keep < len(scored) && keep < hybridTexts && scored[keep].Score >= scored[0].Score/2 {
 				keep++
@@ -555,21 +565,43 @@ func (s *Searcher) collect(ctx context.Context, q Query, mode Mode) (*found, err
 			if q.Filter.Section != "" && !IsSectionKind(q.Filter.Section) {
 				section = upg.CanonicalName(q.Filter.Section)
 			}
-			stats, err := s.Index.DocStats(ctx, DocQuery{IndexVersion: s.indexVersion(), Texts: scored, Clauses: len(clauses),
-				Exclude: exclude, Section: section})
-			if err != nil {
-				return nil, err
-			}
-			for _, st := range stats {
-				d := doc(st.DocID, st.SHA256)
-				d.mask |= st.Mask
-				d.kinds[st.Kind] += st.Hits
-				if q.Filter.passSectionStat(st) {
-					d.hits += st.Hits
-					d.lexical = math.Max(d.lexical, st.Best)
-				}
-			}
 			all := uint32(1)<<len(clauses) - 1
+			b := bounded{s: s, f: q.Filter, want: want, all: all, requireAll: requireAll, files: map[int64][]FileRow{}}
+			for done, n := 0, firstBatch; done < len(scored); {
+				batch := scored[done:min(done+n, len(scored))]
+				stats, err := s.Index.DocStats(ctx, DocQuery{IndexVersion: s.indexVersion(), Texts: batch, Clauses: len(clauses),
+					Exclude: exclude, Section: section})
+				if err != nil {
+					return nil, err
+				}
+				for _, st := range stats {
+					d := doc(st.DocID, st.SHA256)
+					d.mask |= st.Mask
+					d.kinds[st.Kind] += st.Hits
+					if q.Filter.passSectionStat(st) {
+						d.hits += st.Hits
+						d.lexical = math.Max(d.lexical, st.Best)
+					}
+				}
+				done += len(batch)
+				if done == len(scored) {
+					break
+				}
+				hits, packages, enough, err := b.enough(ctx, fd.docs)
+				if err != nil {
+					return nil, err
+				}
+				if enough {
+					// The rest are worse lines: not counted, not shown.
+					for _, t := range scored[done:] {
+						delete(fd.texts, t.ID)
+						delete(fd.scores, t.ID)
+					}
+					fd.truncated = true
+					break
+				}
+				n = b.nextBatch(done, hits, packages, len(batch))
+			}
 			for id, d := range fd.docs {
 				if requireAll && d.mask != all {
 					delete(fd.docs, id)

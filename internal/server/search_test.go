@@ -18,6 +18,7 @@ import (
 	"github.com/veripost/veripost/internal/api"
 	"github.com/veripost/veripost/internal/catalog"
 	"github.com/veripost/veripost/internal/search"
+	"github.com/veripost/veripost/internal/server"
 	"github.com/veripost/veripost/internal/server/servertest"
 	"github.com/veripost/veripost/internal/testenv"
 )
@@ -641,4 +642,45 @@ func TestSearchExternalEmbeddings(t *testing.T) {
 			t.Errorf("with the service down: %+v, notices %v", r.Total, r.Notices)
 		}
 	})
+}
+
+// TestSearchBoundedCount: a search that counts only its best lines (a
+// small MaxHits here) lists the best package first as the full count does,
+// says that its totals are lower bounds, and answers the same on both
+// engines.
+func TestSearchBoundedCount(t *testing.T) {
+	top := searchFixture(t, "beta") // defines SPINDLE_DIR and assigns it twice
+	assigns := func(name string, n int) []servertest.NamedFile {
+		src := ":SYSTEM=MILL\r\n:SECTION=CALC_SPINDLE\r\n"
+		for i := 1; i <= n; i++ {
+			src += fmt.Sprintf(":C:SPINDLE_DIR=%d\r\n", i)
+		}
+		return []servertest.NamedFile{{Name: name + ".SRC", Data: []byte(src)}}
+	}
+	answers := map[string]string{}
+	forEachBackend(t, func(t *testing.T, b servertest.Backend) {
+		app := servertest.Start(t, b.Config(t), func(a *server.App) { a.Search.MaxHits, a.Search.CacheBytes = 5, -1 })
+		uploadSearchable(t, app, "Top", top)
+		uploadSearchable(t, app, "Many", assigns("MANY", 30))
+		uploadSearchable(t, app, "Few", assigns("FEW", 3))
+		// A page of three packages needs every one of them: counted in full.
+		full := searchAPI(t, app, "q=SPINDLE_DIR&limit=3")
+		if full.Total.Truncated || full.Total.Packages != 3 || full.Total.Hits != 4+30+3 {
+			t.Fatalf("full count: %+v", full.Total)
+		}
+		bounded := searchAPI(t, app, "q=SPINDLE_DIR&limit=1")
+		tot := bounded.Total
+		if !tot.Truncated || tot.Hits < 5 || tot.Hits >= full.Total.Hits || tot.Packages < 2 || bounded.NextCursor == "" {
+			t.Errorf("bounded count: %+v, next %q", tot, bounded.NextCursor)
+		}
+		if len(bounded.Packages) != 1 || bounded.Packages[0].PackageName != "Top" ||
+			fmt.Sprint(bounded.Packages[0].Files[0].Shown[0]) != fmt.Sprint(full.Packages[0].Files[0].Shown[0]) {
+			t.Errorf("bounded search lists %+v first, the full count %+v", bounded.Packages, full.Packages[0])
+		}
+		_, _, raw := app.Get("/api/v1/search?q=SPINDLE_DIR&limit=1")
+		answers[b.Name] = normalise(t, raw, idNames(t, app))
+	})
+	if a, b := answers[servertest.SQLite.Name], answers[servertest.Postgres.Name]; a != "" && b != "" && a != b {
+		t.Errorf("SQLite and PostgreSQL bound the count differently:\n%s", firstDiff(a, b))
+	}
 }
