@@ -145,6 +145,53 @@ func decodeVector(b []byte) []float32 {
 	return out
 }
 
+// encodeEmbedding is the stored form of a structural embedding (search.Dims
+// floats) in a blob: a bitmap of its non-zero dimensions and their float32
+// values, or the dense form (encodeVector) when that is no longer. Most
+// section embeddings are sparse, and a dense 2 KiB row takes a whole 4 KiB
+// SQLite page (two do not fit). Lossless: decodeEmbedding returns the same
+// floats (a -0 comes back as 0, which no sum or product tells apart).
+func encodeEmbedding(v []float32) []byte {
+	const bitmap = search.Dims / 8
+	if len(v) != search.Dims {
+		return encodeVector(v)
+	}
+	nz := 0
+	for _, x := range v {
+		if x != 0 {
+			nz++
+		}
+	}
+	if bitmap+4*nz >= 4*search.Dims {
+		return encodeVector(v)
+	}
+	out := make([]byte, bitmap, bitmap+4*nz)
+	for i, x := range v {
+		if x != 0 {
+			out[i/8] |= 1 << (i % 8)
+			out = binary.LittleEndian.AppendUint32(out, math.Float32bits(x))
+		}
+	}
+	return out
+}
+
+// decodeEmbedding reads encodeEmbedding's blobs and dense ones.
+func decodeEmbedding(b []byte) []float32 {
+	const bitmap = search.Dims / 8
+	if len(b) == 4*search.Dims || len(b) < bitmap || (len(b)-bitmap)%4 != 0 {
+		return decodeVector(b)
+	}
+	out := make([]float32, search.Dims)
+	vals := b[bitmap:]
+	for i := range out {
+		if b[i/8]&(1<<(i%8)) != 0 && len(vals) >= 4 {
+			out[i] = math.Float32frombits(binary.LittleEndian.Uint32(vals))
+			vals = vals[4:]
+		}
+	}
+	return out
+}
+
 // vectorLiteral is pgvector's text form of a vector.
 func vectorLiteral(v []float32) string {
 	var b strings.Builder

@@ -633,7 +633,7 @@ func (db *DB) Section(ctx context.Context, indexVersion, sha string, ord int) (s
 	} else {
 		var raw []byte
 		err = db.R.QueryRowContext(ctx, `SELECT embedding FROM search_vectors WHERE id = $1`, vid).Scan(&raw)
-		c.Vector = decodeVector(raw)
+		c.Vector = decodeEmbedding(raw)
 	}
 	return c, err
 }
@@ -743,7 +743,7 @@ func (db *DB) versionRows(ctx context.Context, from string, args ...any) ([]sear
 			if err != nil {
 				return nil, err
 			}
-			r.Vector = decodeVector(raw)
+			r.Vector = decodeEmbedding(raw)
 			out = append(out, r)
 		}
 		return out, rows.Err()

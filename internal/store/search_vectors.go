@@ -108,7 +108,7 @@ func (c *vectorCache) current(ctx context.Context, db *DB) (*vectorSnapshot, err
 				if err := rows.Scan(&id, &raw); err != nil {
 					return err
 				}
-				keep(id, decodeVector(raw))
+				keep(id, decodeEmbedding(raw))
 			}
 			return rows.Err()
 		}

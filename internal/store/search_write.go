@@ -88,7 +88,7 @@ func (db *DB) StoredDocs(ctx context.Context, indexVersion string, shas []string
 		if err := rows.Scan(&sha, &s.Kind, &vec, &sig); err != nil {
 			return nil, err
 		}
-		s.Vector, s.Signature = decodeVector(vec), search.DecodeSignature(sig)
+		s.Vector, s.Signature = decodeEmbedding(vec), search.DecodeSignature(sig)
 		out[sha] = s
 	}
 	return out, rows.Err()
@@ -307,7 +307,7 @@ func (w *sqliteWriter) vectorIDs(ctx context.Context, indexVersion string, secs 
 			if len(vec) != search.Dims {
 				vec = make([]float32, search.Dims)
 			}
-			if err := w.addVector.QueryRowContext(ctx, keys[i], encodeVector(vec)).Scan(&id); err != nil {
+			if err := w.addVector.QueryRowContext(ctx, keys[i], encodeEmbedding(vec)).Scan(&id); err != nil {
 				return nil, err
 			}
 			byKey[keys[i]] = id
@@ -324,7 +324,7 @@ func (db *DB) insertDoc(ctx context.Context, tx *sql.Tx, indexVersion string, d 
 	err := tx.QueryRowContext(ctx, `INSERT INTO search_docs (sha256, index_version, kind, line_count, bytes, vector, signature, created_at)
 		SELECT $1, $2, $3, $4, $5, $6, $7, $8 WHERE EXISTS (SELECT 1 FROM files WHERE sha256 = $1)
 		ON CONFLICT (sha256, index_version) DO NOTHING RETURNING id`,
-		d.SHA256, indexVersion, d.Kind, d.LineCount, d.Bytes, encodeVector(d.Vector), search.EncodeSignature(d.Signature), now()).Scan(&id)
+		d.SHA256, indexVersion, d.Kind, d.LineCount, d.Bytes, encodeEmbedding(d.Vector), search.EncodeSignature(d.Signature), now()).Scan(&id)
 	if errors.Is(err, sql.ErrNoRows) {
 		return 0, false, nil // stored meanwhile by another upload, or deleted
 	}
@@ -366,7 +366,7 @@ func (db *DB) saveDocsPostgres(ctx context.Context, indexVersion string, docs []
 				err := tx.QueryRow(ctx, `INSERT INTO search_docs (sha256, index_version, kind, line_count, bytes, vector, signature, created_at)
 					SELECT $1, $2, $3, $4, $5, $6, $7, $8 WHERE EXISTS (SELECT 1 FROM files WHERE sha256 = $1)
 					ON CONFLICT (sha256, index_version) DO NOTHING RETURNING id`,
-					d.SHA256, indexVersion, d.Kind, d.LineCount, d.Bytes, encodeVector(d.Vector), search.EncodeSignature(d.Signature), now()).Scan(&docID)
+					d.SHA256, indexVersion, d.Kind, d.LineCount, d.Bytes, encodeEmbedding(d.Vector), search.EncodeSignature(d.Signature), now()).Scan(&docID)
 				if errors.Is(err, pgx.ErrNoRows) {
 					continue // stored meanwhile by another upload, or deleted
 				}
@@ -620,7 +620,7 @@ func (db *DB) saveFileSet(ctx context.Context, tx *sql.Tx, b backendInfo, v sear
 	if db.Dialect == SQLite {
 		insert = `INSERT INTO search_filesets (key, index_version, signature, embedding) VALUES ($1, $2, $3, $4)
 			ON CONFLICT (key) DO NOTHING RETURNING id`
-		args = append(args, encodeVector(v.Vector))
+		args = append(args, encodeEmbedding(v.Vector))
 	} else {
 		find += ` FOR KEY SHARE`
 		vecCol, vecVal := "", ""
