@@ -2,6 +2,8 @@ package search
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"log/slog"
 	"slices"
 	"strings"
@@ -34,10 +36,12 @@ type ExternalVector struct {
 
 // VersionIndex is what the index keeps per package version: the combined
 // embedding of its files and the MinHash signature of all their lines,
-// with its LSH band keys.
+// with its LSH band keys. All of it depends on FileSet only, so versions
+// with the same contents share one stored entry.
 type VersionIndex struct {
 	VersionID    string
 	IndexVersion string
+	FileSet      string // FileSetKey of the version's contents
 	Vector       []float32
 	Signature    []uint32
 	Bands        []int64
@@ -52,7 +56,9 @@ type Store interface {
 	// skipped. External vectors, when given, are stored for model.
 	SaveDocs(ctx context.Context, indexVersion string, docs []Document, model string, external []ExternalVector) error
 	// SaveVersionIndex replaces a version's entry (nothing happens when the
-	// version was deleted meanwhile).
+	// version was deleted meanwhile). The vector, signature and bands are
+	// stored once per FileSet: a version whose file set is stored already
+	// just points at it.
 	SaveVersionIndex(ctx context.Context, v VersionIndex) error
 }
 
@@ -151,12 +157,32 @@ func (ix *Indexer) IndexVersion(ctx context.Context, parserVersion, versionID st
 		}
 		sigs = append(sigs, s.Signature)
 	}
-	v := VersionIndex{VersionID: versionID, IndexVersion: iv, Vector: Combine(vecs, weights), Signature: UnionSignature(sigs)}
+	v := VersionIndex{VersionID: versionID, IndexVersion: iv, FileSet: FileSetKey(iv, files),
+		Vector: Combine(vecs, weights), Signature: UnionSignature(sigs)}
 	if v.Vector == nil {
 		v.Vector = make([]float32, Dims)
 	}
 	v.Bands = BandHashes(v.Signature)
 	return ix.Store.SaveVersionIndex(ctx, v)
+}
+
+// FileSetKey names what a version's entry is computed from: the index
+// version and the SHA-256 of each file, counted as often as it occurs
+// (the combined embedding weighs every file), in any order. File names do
+// not matter: a content's kind is that of its stored document.
+func FileSetKey(indexVersion string, files []File) string {
+	shas := make([]string, len(files))
+	for i, f := range files {
+		shas[i] = f.SHA256
+	}
+	slices.Sort(shas)
+	h := sha256.New()
+	h.Write([]byte(indexVersion))
+	for _, s := range shas {
+		h.Write([]byte{0})
+		h.Write([]byte(s))
+	}
+	return hex.EncodeToString(h.Sum(nil))
 }
 
 // maxSectionText bounds the text of a section sent to an external model.

@@ -5,7 +5,7 @@
 // query language is parsed and matched here, and ranking, grouping, facets
 // and paging are computed here from what an Index returns. The SQL store
 // implements Index and Store (SQLite FTS5 and trigram tables, or PostgreSQL
-// tsvector and pg_trgm; vectors in sqlite-vec, pgvector or plain arrays);
+// tsvector and pg_trgm; vectors in SQLite blobs, pgvector or plain arrays);
 // because the store only finds candidates and this package decides, both
 // engines give the same answers for the same data.
 package search

@@ -313,6 +313,11 @@ func TestSearchLifecycle(t *testing.T) {
 		if n := count(`SELECT COUNT(*) FROM search_lines`); n != lines || lines == 0 {
 			t.Fatalf("the second upload of the same files added lines: %d → %d", lines, n)
 		}
+		// Identical contents share one version entry (vector, signature, bands).
+		if v, s := count(`SELECT COUNT(*) FROM search_versions`), count(`SELECT COUNT(*) FROM search_filesets`); v != 2 || s != 1 {
+			t.Fatalf("two versions of the same files: %d version entries and %d file sets; want 2 and 1", v, s)
+		}
+		bands := count(`SELECT COUNT(*) FROM search_fileset_bands`)
 		res := searchAPI(t, app, "q=SPINDLE_DIR")
 		if res.Total.Packages != 2 || res.Total.Files != 2 {
 			t.Fatalf("both packages should hit: %+v", res.Total)
@@ -336,6 +341,9 @@ func TestSearchLifecycle(t *testing.T) {
 		if n := count(`SELECT COUNT(*) FROM search_docs WHERE sha256 = $1`, srcSHA); n != 1 {
 			t.Fatalf("a content still used lost its search document (%d)", n)
 		}
+		if s, n := count(`SELECT COUNT(*) FROM search_filesets`), count(`SELECT COUNT(*) FROM search_fileset_bands`); s != 1 || n != bands || bands == 0 {
+			t.Fatalf("the file set still used by Alpha two lost its entry: %d sets, %d of %d bands", s, n, bands)
+		}
 		if res := searchAPI(t, app, "q=SPINDLE_DIR"); res.Total.Packages != 1 {
 			t.Fatalf("after deleting one package: %+v", res.Total)
 		}
@@ -343,13 +351,13 @@ func TestSearchLifecycle(t *testing.T) {
 			t.Fatalf("delete: %d %s", status, body)
 		}
 		for _, table := range []string{"search_docs", "search_texts", "search_lines", "search_sections", "search_vectors",
-			"search_external_vectors", "search_versions", "search_version_bands"} {
+			"search_external_vectors", "search_versions", "search_filesets", "search_fileset_bands"} {
 			if n := count(`SELECT COUNT(*) FROM ` + table); n != 0 {
 				t.Errorf("%s keeps %d rows after every package was deleted", table, n)
 			}
 		}
 		if b.Name == servertest.SQLite.Name {
-			for _, vt := range []string{"search_terms", "search_trigrams", "search_vector_index", "search_version_vectors"} {
+			for _, vt := range []string{"search_terms", "search_trigrams"} {
 				if n := count(`SELECT COUNT(*) FROM ` + vt); n != 0 {
 					t.Errorf("%s keeps %d rows after every package was deleted", vt, n)
 				}

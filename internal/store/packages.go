@@ -533,6 +533,11 @@ func (db *DB) DeletePackage(ctx context.Context, id string) error {
 		if err := db.moveSymbols(ctx, tx, latest, nil, nil); err != nil {
 			return err
 		}
+		fileSets, err := queryInts(ctx, tx, `SELECT DISTINCT sv.fileset_id FROM search_versions sv
+			JOIN package_versions v ON v.id = sv.version_id WHERE v.package_id = $1`, id)
+		if err != nil {
+			return err
+		}
 		res, err := tx.ExecContext(ctx, `DELETE FROM packages WHERE id = $1`, id)
 		if err != nil {
 			return err
@@ -541,6 +546,9 @@ func (db *DB) DeletePackage(ctx context.Context, id string) error {
 			return catalog.ErrNotFound
 		}
 		if err := db.pruneAnalyses(ctx, tx, analyses, results); err != nil {
+			return err
+		}
+		if err := db.gcFileSets(ctx, tx, fileSets); err != nil {
 			return err
 		}
 		return db.pruneSearchContents(ctx, tx, shas)

@@ -12,7 +12,7 @@ import (
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/stdlib"
-	_ "modernc.org/sqlite/vec" // sqlite-vec: the vec0 tables of the search index
+	_ "modernc.org/sqlite/vec" // sqlite-vec: migrations 00020 (creates vec0 tables) and 00085/00086 (move their vectors to blobs) need the module
 
 	"github.com/veripost/veripost/internal/search"
 )
@@ -21,7 +21,8 @@ import (
 //
 //   - SQLite: FTS5 over each line's terms (unicode61 with '_' as a token
 //     character, so SPINDLE_DIR is one term) and an FTS5 trigram table over
-//     its text and output for substrings; vectors in sqlite-vec vec0 tables.
+//     its text and output for substrings; vectors as float32 blobs,
+//     compared by an exact cosine scan in memory.
 //   - PostgreSQL: a GIN index over the tsvector of the same terms (built
 //     from the term list, as the 'simple' configuration would, without the
 //     parser splitting at '_'), a pg_trgm GIN index for substrings (when the
@@ -42,7 +43,7 @@ var (
 type searchBackend struct {
 	mu       sync.Mutex
 	done     bool
-	vectors  string              // "sqlite-vec", "pgvector" or "exact"
+	vectors  string              // "sqlite-blob", "pgvector" or "exact"
 	trigrams string              // "fts5-trigram", "pg_trgm" or "scan"
 	caches   *searchVectorCaches // the exact path's in-memory vectors
 	files    latestFilesCache    // contents → files of latest versions
@@ -58,7 +59,7 @@ func (db *DB) backend(ctx context.Context) (backendInfo, error) {
 	defer b.mu.Unlock()
 	if !b.done {
 		if db.Dialect == SQLite {
-			b.vectors, b.trigrams = "sqlite-vec", "fts5-trigram"
+			b.vectors, b.trigrams = "sqlite-blob", "fts5-trigram"
 		} else {
 			var vec, trgm bool
 			if err := db.SQL.QueryRowContext(ctx, `SELECT
@@ -76,9 +77,9 @@ func (db *DB) backend(ctx context.Context) (backendInfo, error) {
 		}
 		b.done = true
 		db.log.Info("search index paths", "vectors", b.vectors, "substrings", b.trigrams, "means", map[string]string{
-			"sqlite-vec": "vectors stored in sqlite-vec (vec0), nearest neighbours by an exact cosine scan in memory",
-			"pgvector":   "vectors in pgvector HNSW indexes",
-			"exact":      "pgvector is not installed: vectors are float4[] compared by cosine in Go",
+			"sqlite-blob": "vectors stored as float32 blobs, nearest neighbours by an exact cosine scan in memory",
+			"pgvector":    "vectors in pgvector HNSW indexes",
+			"exact":       "pgvector is not installed: vectors are float4[] compared by cosine in Go",
 		}[b.vectors])
 	}
 	return backendInfo{b.vectors, b.trigrams}, nil
@@ -115,9 +116,9 @@ func (db *DB) enableSearchIndexes(ctx context.Context) error {
 		`ALTER TABLE search_vectors ADD COLUMN IF NOT EXISTS embedding_v vector(512)`,
 		`UPDATE search_vectors SET embedding_v = embedding::vector WHERE embedding_v IS NULL`,
 		`CREATE INDEX IF NOT EXISTS search_vectors_hnsw ON search_vectors USING hnsw (embedding_v vector_cosine_ops)`,
-		`ALTER TABLE search_versions ADD COLUMN IF NOT EXISTS embedding_v vector(512)`,
-		`UPDATE search_versions SET embedding_v = embedding::vector WHERE embedding_v IS NULL`,
-		`CREATE INDEX IF NOT EXISTS search_versions_hnsw ON search_versions USING hnsw (embedding_v vector_cosine_ops)`,
+		`ALTER TABLE search_filesets ADD COLUMN IF NOT EXISTS embedding_v vector(512)`,
+		`UPDATE search_filesets SET embedding_v = embedding::vector WHERE embedding_v IS NULL`,
+		`CREATE INDEX IF NOT EXISTS search_filesets_hnsw ON search_filesets USING hnsw (embedding_v vector_cosine_ops)`,
 	} {
 		if _, err := db.SQL.ExecContext(ctx, stmt); err != nil {
 			return fmt.Errorf("preparing pgvector search columns: %w", err)
@@ -140,6 +141,53 @@ func decodeVector(b []byte) []float32 {
 	out := make([]float32, len(b)/4)
 	for i := range out {
 		out[i] = math.Float32frombits(binary.LittleEndian.Uint32(b[4*i:]))
+	}
+	return out
+}
+
+// encodeEmbedding is the stored form of a structural embedding (search.Dims
+// floats) in a blob: a bitmap of its non-zero dimensions and their float32
+// values, or the dense form (encodeVector) when that is no longer. Most
+// section embeddings are sparse, and a dense 2 KiB row takes a whole 4 KiB
+// SQLite page (two do not fit). Lossless: decodeEmbedding returns the same
+// floats (a -0 comes back as 0, which no sum or product tells apart).
+func encodeEmbedding(v []float32) []byte {
+	const bitmap = search.Dims / 8
+	if len(v) != search.Dims {
+		return encodeVector(v)
+	}
+	nz := 0
+	for _, x := range v {
+		if x != 0 {
+			nz++
+		}
+	}
+	if bitmap+4*nz >= 4*search.Dims {
+		return encodeVector(v)
+	}
+	out := make([]byte, bitmap, bitmap+4*nz)
+	for i, x := range v {
+		if x != 0 {
+			out[i/8] |= 1 << (i % 8)
+			out = binary.LittleEndian.AppendUint32(out, math.Float32bits(x))
+		}
+	}
+	return out
+}
+
+// decodeEmbedding reads encodeEmbedding's blobs and dense ones.
+func decodeEmbedding(b []byte) []float32 {
+	const bitmap = search.Dims / 8
+	if len(b) == 4*search.Dims || len(b) < bitmap || (len(b)-bitmap)%4 != 0 {
+		return decodeVector(b)
+	}
+	out := make([]float32, search.Dims)
+	vals := b[bitmap:]
+	for i := range out {
+		if b[i/8]&(1<<(i%8)) != 0 && len(vals) >= 4 {
+			out[i] = math.Float32frombits(binary.LittleEndian.Uint32(vals))
+			vals = vals[4:]
+		}
 	}
 	return out
 }
@@ -195,7 +243,7 @@ func (db *DB) listArg(values any, pgType string, n int) (string, any) {
 }
 
 // SearchIndexSize reports the bytes the search index takes in the database
-// (tables, indexes, FTS5 and vec0 shadow tables) and the bytes of the
+// (tables, indexes and FTS5 shadow tables) and the bytes of the
 // distinct file contents it indexes.
 func (db *DB) SearchIndexSize(ctx context.Context) (indexBytes, sourceBytes int64, err error) {
 	if err := db.R.QueryRowContext(ctx, `SELECT COALESCE(SUM(bytes), 0) FROM search_docs`).Scan(&sourceBytes); err != nil {

@@ -427,8 +427,8 @@ func (db *DB) NearestSections(ctx context.Context, indexVersion string, vec []fl
 	}
 	var ids []int64
 	vecs := map[int64][]float32{}
-	// sqlite-vec stores the vectors on SQLite; the exact scan in memory
-	// finds the nearest on both engines unless pgvector is installed.
+	// The exact scan in memory finds the nearest on both engines unless
+	// pgvector is installed.
 	switch b.vectors {
 	case "pgvector":
 		err = db.withPgx(ctx, func(c *pgx.Conn) error {
@@ -632,19 +632,20 @@ func (db *DB) Section(ctx context.Context, indexVersion, sha string, ord int) (s
 		})
 	} else {
 		var raw []byte
-		err = db.R.QueryRowContext(ctx, `SELECT embedding FROM search_vector_index WHERE rowid = $1`, vid).Scan(&raw)
-		c.Vector = decodeVector(raw)
+		err = db.R.QueryRowContext(ctx, `SELECT embedding FROM search_vectors WHERE id = $1`, vid).Scan(&raw)
+		c.Vector = decodeEmbedding(raw)
 	}
 	return c, err
 }
 
-const versionRowColumns = `sv.id, sv.version_id, p.id, p.name, v.number, p.latest_version = v.number, p.machine_type, p.controller_type, sv.signature`
-
-const versionJoinPackages = `JOIN packages p ON p.id = v.package_id`
+// Version rows: a version's entry is that of its file set (sf.id is the
+// id the vector caches know).
+const versionRowColumns = `sf.id, sv.version_id, p.id, p.name, v.number, p.latest_version = v.number, p.machine_type, p.controller_type, sf.signature`
 
 const versionRowFrom = ` FROM search_versions sv
+	JOIN search_filesets sf ON sf.id = sv.fileset_id
 	JOIN package_versions v ON v.id = sv.version_id
-	` + versionJoinPackages
+	JOIN packages p ON p.id = v.package_id`
 
 func scanVersionRow(sc interface{ Scan(...any) error }, extra ...any) (search.VersionRow, int64, error) {
 	var r search.VersionRow
@@ -670,7 +671,8 @@ func (db *DB) VersionIndex(ctx context.Context, versionID string) (search.Versio
 	return rows[0], nil
 }
 
-// NearestVersions implements search.Index.
+// NearestVersions implements search.Index: the versions of the k file
+// sets nearest to vec (versions with the same contents share one vector).
 func (db *DB) NearestVersions(ctx context.Context, vec []float32, k int) ([]search.VersionRow, error) {
 	b, err := db.backend(ctx)
 	if err != nil {
@@ -678,9 +680,9 @@ func (db *DB) NearestVersions(ctx context.Context, vec []float32, k int) ([]sear
 	}
 	switch b.vectors {
 	case "pgvector":
-		return db.versionRows(ctx, versionRowFrom+` ORDER BY sv.embedding_v <=> $1::vector LIMIT $2`, vectorLiteral(vec), k)
+		return db.versionRows(ctx, versionRowFrom+` WHERE sf.id IN (SELECT id FROM search_filesets ORDER BY embedding_v <=> $1::vector LIMIT $2)`, vectorLiteral(vec), k)
 	default:
-		snap, err := db.vectorCaches().versions.current(ctx, db)
+		snap, err := db.vectorCaches().fileSets.current(ctx, db)
 		if err != nil {
 			return nil, fmt.Errorf("nearest versions: %w", err)
 		}
@@ -692,7 +694,7 @@ func (db *DB) NearestVersions(ctx context.Context, vec []float32, k int) ([]sear
 		list, arg := db.idsArg(ids, 1)
 		// internal/search orders them by exact similarity. The vectors
 		// are those of the snapshot (not read again).
-		rows, err := db.R.QueryContext(ctx, `SELECT `+versionRowColumns+versionRowFrom+` WHERE sv.id IN `+list, arg)
+		rows, err := db.R.QueryContext(ctx, `SELECT `+versionRowColumns+versionRowFrom+` WHERE sf.id IN `+list, arg)
 		if err != nil {
 			return nil, fmt.Errorf("reading version index: %w", err)
 		}
@@ -722,18 +724,15 @@ func (db *DB) VersionsSharingBands(ctx context.Context, bands []int64, excludeVe
 		args = append(args, band)
 	}
 	return db.versionRows(ctx, versionRowFrom+` WHERE sv.version_id <> $1
-		AND sv.id IN (SELECT version_row FROM search_version_bands WHERE band IN (`+strings.Join(ph, ",")+`))`, args...)
+		AND sf.id IN (SELECT fileset_id FROM search_fileset_bands WHERE band IN (`+strings.Join(ph, ",")+`))`, args...)
 }
 
-// versionRows reads version entries with their vectors (from the vec0
-// table on SQLite, the float4[] column on PostgreSQL).
+// versionRows reads version entries with their vectors (a float32 blob on
+// SQLite, a float4[] on PostgreSQL).
 func (db *DB) versionRows(ctx context.Context, from string, args ...any) ([]search.VersionRow, error) {
 	var out []search.VersionRow
-	keep := func(r search.VersionRow) { out = append(out, r) }
 	if db.Dialect == SQLite {
-		// The vectors live in the vec0 table: join it after the packages.
-		from = strings.Replace(from, versionJoinPackages, versionJoinPackages+" LEFT JOIN search_version_vectors vv ON vv.rowid = sv.id", 1)
-		rows, err := db.R.QueryContext(ctx, `SELECT `+versionRowColumns+`, COALESCE(vv.embedding, x'')`+from, args...)
+		rows, err := db.R.QueryContext(ctx, `SELECT `+versionRowColumns+`, sf.embedding`+from, args...)
 		if err != nil {
 			return nil, fmt.Errorf("reading version index: %w", err)
 		}
@@ -744,33 +743,30 @@ func (db *DB) versionRows(ctx context.Context, from string, args ...any) ([]sear
 			if err != nil {
 				return nil, err
 			}
-			r.Vector = decodeVector(raw)
-			keep(r)
+			r.Vector = decodeEmbedding(raw)
+			out = append(out, r)
 		}
-		if err := rows.Err(); err != nil {
-			return nil, err
+		return out, rows.Err()
+	}
+	err := db.withPgx(ctx, func(c *pgx.Conn) error {
+		rows, err := c.Query(ctx, `SELECT `+versionRowColumns+`, sf.embedding`+from, args...)
+		if err != nil {
+			return err
 		}
-	} else {
-		err := db.withPgx(ctx, func(c *pgx.Conn) error {
-			rows, err := c.Query(ctx, `SELECT `+versionRowColumns+`, sv.embedding`+from, args...)
+		defer rows.Close()
+		for rows.Next() {
+			var emb []float32
+			r, _, err := scanVersionRow(rows, &emb)
 			if err != nil {
 				return err
 			}
-			defer rows.Close()
-			for rows.Next() {
-				var emb []float32
-				r, _, err := scanVersionRow(rows, &emb)
-				if err != nil {
-					return err
-				}
-				r.Vector = emb
-				keep(r)
-			}
-			return rows.Err()
-		})
-		if err != nil {
-			return nil, fmt.Errorf("reading version index: %w", err)
+			r.Vector = emb
+			out = append(out, r)
 		}
+		return rows.Err()
+	})
+	if err != nil {
+		return nil, fmt.Errorf("reading version index: %w", err)
 	}
 	return out, nil
 }

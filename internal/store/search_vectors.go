@@ -10,7 +10,7 @@ import (
 
 // vectorCache mirrors a vector column in memory for the exact scan: a
 // float4[] column of PostgreSQL (when pgvector is not installed), or a
-// sqlite-vec table, so that a query compares vectors in Go without reading
+// float32 blob column of SQLite, so that a query compares vectors in Go without reading
 // every row from the database. Both engines then find the same nearest
 // vectors in the same order, and a query embedding of a few words (a
 // handful of non-zero dimensions) costs a few multiplications per vector
@@ -38,20 +38,20 @@ type vectorSnapshot struct {
 // searchVectorCaches are the mirrored columns.
 type searchVectorCaches struct {
 	sections vectorCache
-	versions vectorCache
+	fileSets vectorCache // the combined embeddings of versions' file sets
 }
 
 func newSearchVectorCaches() *searchVectorCaches {
 	return &searchVectorCaches{
 		sections: vectorCache{
 			query:  `SELECT id, embedding FROM search_vectors WHERE id > $1 ORDER BY id`,
-			sqlite: `SELECT rowid, embedding FROM search_vector_index WHERE rowid > $1 ORDER BY rowid`,
+			sqlite: `SELECT id, embedding FROM search_vectors WHERE id > $1 ORDER BY id`,
 			count:  `SELECT COUNT(*), COALESCE(MAX(id), 0) FROM search_vectors`,
 		},
-		versions: vectorCache{
-			query:  `SELECT id, embedding FROM search_versions WHERE id > $1 ORDER BY id`,
-			sqlite: `SELECT rowid, embedding FROM search_version_vectors WHERE rowid > $1 ORDER BY rowid`,
-			count:  `SELECT COUNT(*), COALESCE(MAX(id), 0) FROM search_versions`,
+		fileSets: vectorCache{
+			query:  `SELECT id, embedding FROM search_filesets WHERE id > $1 ORDER BY id`,
+			sqlite: `SELECT id, embedding FROM search_filesets WHERE id > $1 ORDER BY id`,
+			count:  `SELECT COUNT(*), COALESCE(MAX(id), 0) FROM search_filesets`,
 		},
 	}
 }
@@ -108,7 +108,7 @@ func (c *vectorCache) current(ctx context.Context, db *DB) (*vectorSnapshot, err
 				if err := rows.Scan(&id, &raw); err != nil {
 					return err
 				}
-				keep(id, decodeVector(raw))
+				keep(id, decodeEmbedding(raw))
 			}
 			return rows.Err()
 		}

@@ -88,7 +88,7 @@ func (db *DB) StoredDocs(ctx context.Context, indexVersion string, shas []string
 		if err := rows.Scan(&sha, &s.Kind, &vec, &sig); err != nil {
 			return nil, err
 		}
-		s.Vector, s.Signature = decodeVector(vec), search.DecodeSignature(sig)
+		s.Vector, s.Signature = decodeEmbedding(vec), search.DecodeSignature(sig)
 		out[sha] = s
 	}
 	return out, rows.Err()
@@ -153,10 +153,10 @@ func (db *DB) SaveDocs(ctx context.Context, indexVersion string, docs []search.D
 // statement per document (a JSON array read with json_each): a statement
 // per row costs more in the driver than SQLite's own work. New texts and
 // vectors, a minority once the common templates are indexed, are inserted
-// row by row with their FTS5 and vec0 rows.
+// row by row (texts with their FTS5 rows).
 type sqliteWriter struct {
 	findTexts, addText, terms, trigrams, addLines *sql.Stmt
-	findVectors, addVector, vecIndex, section     *sql.Stmt
+	findVectors, addVector, section               *sql.Stmt
 	texts                                         map[string]int64 // key → id, within this transaction
 }
 
@@ -179,8 +179,7 @@ func newSQLiteWriter(ctx context.Context, tx *sql.Tx) (*sqliteWriter, error) {
 		{&w.addLines, `INSERT INTO search_lines (doc_id, line, text_id, section, kind)
 			SELECT $1, value ->> 0, value ->> 1, value ->> 2, value ->> 3 FROM json_each($2)`},
 		{&w.findVectors, `SELECT v.key, v.id FROM json_each($1) j JOIN search_vectors v ON v.key = j.value`},
-		{&w.addVector, `INSERT INTO search_vectors (key) VALUES ($1) RETURNING id`},
-		{&w.vecIndex, `INSERT INTO search_vector_index (rowid, embedding) VALUES ($1, $2)`},
+		{&w.addVector, `INSERT INTO search_vectors (key, embedding) VALUES ($1, $2) RETURNING id`},
 		{&w.section, `INSERT INTO search_sections (doc_id, ord, name, canonical, kind, start_line, end_line, hash, vector_id)
 			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)`},
 	} {
@@ -195,7 +194,7 @@ func newSQLiteWriter(ctx context.Context, tx *sql.Tx) (*sqliteWriter, error) {
 }
 
 func (w *sqliteWriter) close() {
-	for _, st := range []*sql.Stmt{w.findTexts, w.addText, w.terms, w.trigrams, w.addLines, w.findVectors, w.addVector, w.vecIndex, w.section} {
+	for _, st := range []*sql.Stmt{w.findTexts, w.addText, w.terms, w.trigrams, w.addLines, w.findVectors, w.addVector, w.section} {
 		if st != nil {
 			st.Close()
 		}
@@ -321,14 +320,11 @@ func (w *sqliteWriter) vectorIDs(ctx context.Context, indexVersion string, secs 
 	for i, s := range secs {
 		id, ok := byKey[keys[i]]
 		if !ok {
-			if err := w.addVector.QueryRowContext(ctx, keys[i]).Scan(&id); err != nil {
-				return nil, err
-			}
 			vec := s.Vector
 			if len(vec) != search.Dims {
 				vec = make([]float32, search.Dims)
 			}
-			if _, err := w.vecIndex.ExecContext(ctx, id, encodeVector(vec)); err != nil {
+			if err := w.addVector.QueryRowContext(ctx, keys[i], encodeEmbedding(vec)).Scan(&id); err != nil {
 				return nil, err
 			}
 			byKey[keys[i]] = id
@@ -345,7 +341,7 @@ func (db *DB) insertDoc(ctx context.Context, tx *sql.Tx, indexVersion string, d 
 	err := tx.QueryRowContext(ctx, `INSERT INTO search_docs (sha256, index_version, kind, line_count, bytes, vector, signature, created_at)
 		SELECT $1, $2, $3, $4, $5, $6, $7, $8 WHERE EXISTS (SELECT 1 FROM files WHERE sha256 = $1)
 		ON CONFLICT (sha256, index_version) DO NOTHING RETURNING id`,
-		d.SHA256, indexVersion, d.Kind, d.LineCount, d.Bytes, encodeVector(d.Vector), search.EncodeSignature(d.Signature), now()).Scan(&id)
+		d.SHA256, indexVersion, d.Kind, d.LineCount, d.Bytes, encodeEmbedding(d.Vector), search.EncodeSignature(d.Signature), now()).Scan(&id)
 	if errors.Is(err, sql.ErrNoRows) {
 		return 0, false, nil // stored meanwhile by another upload, or deleted
 	}
@@ -387,7 +383,7 @@ func (db *DB) saveDocsPostgres(ctx context.Context, indexVersion string, docs []
 				err := tx.QueryRow(ctx, `INSERT INTO search_docs (sha256, index_version, kind, line_count, bytes, vector, signature, created_at)
 					SELECT $1, $2, $3, $4, $5, $6, $7, $8 WHERE EXISTS (SELECT 1 FROM files WHERE sha256 = $1)
 					ON CONFLICT (sha256, index_version) DO NOTHING RETURNING id`,
-					d.SHA256, indexVersion, d.Kind, d.LineCount, d.Bytes, encodeVector(d.Vector), search.EncodeSignature(d.Signature), now()).Scan(&docID)
+					d.SHA256, indexVersion, d.Kind, d.LineCount, d.Bytes, encodeEmbedding(d.Vector), search.EncodeSignature(d.Signature), now()).Scan(&docID)
 				if errors.Is(err, pgx.ErrNoRows) {
 					continue // stored meanwhile by another upload, or deleted
 				}
@@ -567,9 +563,17 @@ func pgFindKeys(ctx context.Context, tx pgx.Tx, query string, byKey map[string]i
 	return scanHashIDs(rows, byKey)
 }
 
-// SaveVersionIndex implements search.Store. It also drops documents of the
-// version's contents stored under an older index version that no indexed
-// version uses any more (after a reindex).
+// SaveVersionIndex implements search.Store. The version points at the
+// entry of its file set, stored by the first version with those contents;
+// the entry it pointed at before (a reindex) goes when no version uses it
+// any more. It also drops documents of the version's contents stored under
+// an older index version that no indexed version uses any more.
+//
+// On PostgreSQL a file set in use is held with FOR KEY SHARE until the
+// version row pointing at it commits, and gcFileSets locks a set FOR
+// UPDATE before it checks for users, so a set is never removed under a
+// version being pointed at it. The version row is locked first, as a
+// package deletion locks it before the sets.
 func (db *DB) SaveVersionIndex(ctx context.Context, v search.VersionIndex) error {
 	if !validID(v.VersionID) {
 		return nil
@@ -579,42 +583,30 @@ func (db *DB) SaveVersionIndex(ctx context.Context, v search.VersionIndex) error
 		return err
 	}
 	return db.InTx(ctx, func(tx *sql.Tx) error {
-		if _, err := tx.ExecContext(ctx, `DELETE FROM search_versions WHERE version_id = $1`, v.VersionID); err != nil {
+		lockVersion := `SELECT id FROM package_versions WHERE id = $1`
+		if db.Dialect == Postgres {
+			lockVersion += ` FOR KEY SHARE`
+		}
+		var vid string
+		if err := tx.QueryRowContext(ctx, lockVersion, v.VersionID).Scan(&vid); errors.Is(err, sql.ErrNoRows) {
+			return nil // the version was deleted meanwhile
+		} else if err != nil {
 			return err
 		}
-		var id int64
-		var err error
-		if db.Dialect == SQLite {
-			err = tx.QueryRowContext(ctx, `INSERT INTO search_versions (version_id, index_version, signature)
-				SELECT $1, $2, $3 WHERE EXISTS (SELECT 1 FROM package_versions WHERE id = $1) RETURNING id`,
-				v.VersionID, v.IndexVersion, search.EncodeSignature(v.Signature)).Scan(&id)
-		} else {
-			vecCol, vecVal := "", ""
-			if b.vectors == "pgvector" {
-				vecCol, vecVal = ", embedding_v", ", $4::real[]::vector"
-			}
-			err = tx.QueryRowContext(ctx, `INSERT INTO search_versions (version_id, index_version, signature, embedding`+vecCol+`)
-				SELECT $1, $2, $3, $4::real[]`+vecVal+` WHERE EXISTS (SELECT 1 FROM package_versions WHERE id = $1) RETURNING id`,
-				v.VersionID, v.IndexVersion, search.EncodeSignature(v.Signature), pgArray(v.Vector)).Scan(&id)
-		}
-		if errors.Is(err, sql.ErrNoRows) {
-			return nil // the version was deleted meanwhile
-		}
+		old, err := queryInts(ctx, tx, `DELETE FROM search_versions WHERE version_id = $1 RETURNING fileset_id`, v.VersionID)
 		if err != nil {
 			return err
 		}
-		if db.Dialect == SQLite {
-			if _, err := tx.ExecContext(ctx, `INSERT INTO search_version_vectors (rowid, embedding) VALUES ($1, $2)`, id, encodeVector(v.Vector)); err != nil {
-				return err
-			}
+		setID, err := db.saveFileSet(ctx, tx, b, v)
+		if err != nil {
+			return err
 		}
-		if len(v.Bands) > 0 {
-			list, arg := db.idsArg(v.Bands, 1)
-			// WHERE true: SQLite's parser needs it before ON CONFLICT in INSERT … SELECT.
-			if _, err := tx.ExecContext(ctx, `INSERT INTO search_version_bands (band, version_row)
-				SELECT DISTINCT b.*, CAST($2 AS BIGINT) FROM `+list+` b WHERE true ON CONFLICT DO NOTHING`, arg, id); err != nil {
-				return err
-			}
+		if _, err := tx.ExecContext(ctx, `INSERT INTO search_versions (version_id, index_version, fileset_id) VALUES ($1, $2, $3)`,
+			v.VersionID, v.IndexVersion, setID); err != nil {
+			return err
+		}
+		if err := db.gcFileSets(ctx, tx, slices.DeleteFunc(old, func(id int64) bool { return id == setID })); err != nil {
+			return err
 		}
 		// Documents of an older index version only this version used (after
 		// a reindex). There are rarely any, so PostgreSQL takes the search
@@ -634,6 +626,77 @@ func (db *DB) SaveVersionIndex(ctx context.Context, v search.VersionIndex) error
 		}
 		return db.gcSearch(ctx, tx, stale, v.VersionID, v.IndexVersion)
 	})
+}
+
+// saveFileSet returns the id of v's file set entry, storing it with its
+// bands when it is new (on PostgreSQL, held until the transaction ends).
+func (db *DB) saveFileSet(ctx context.Context, tx *sql.Tx, b backendInfo, v search.VersionIndex) (int64, error) {
+	find := `SELECT id FROM search_filesets WHERE key = $1`
+	var insert string
+	args := []any{v.FileSet, v.IndexVersion, search.EncodeSignature(v.Signature)}
+	if db.Dialect == SQLite {
+		insert = `INSERT INTO search_filesets (key, index_version, signature, embedding) VALUES ($1, $2, $3, $4)
+			ON CONFLICT (key) DO NOTHING RETURNING id`
+		args = append(args, encodeEmbedding(v.Vector))
+	} else {
+		find += ` FOR KEY SHARE`
+		vecCol, vecVal := "", ""
+		if b.vectors == "pgvector" {
+			vecCol, vecVal = ", embedding_v", ", $4::real[]::vector"
+		}
+		insert = `INSERT INTO search_filesets (key, index_version, signature, embedding` + vecCol + `)
+			VALUES ($1, $2, $3, $4::real[]` + vecVal + `) ON CONFLICT (key) DO NOTHING RETURNING id`
+		args = append(args, pgArray(v.Vector))
+	}
+	// Another writer may add or collect the same set meanwhile: look again.
+	for range 3 {
+		var id int64
+		err := tx.QueryRowContext(ctx, find, v.FileSet).Scan(&id)
+		if err == nil {
+			return id, nil
+		}
+		if !errors.Is(err, sql.ErrNoRows) {
+			return 0, err
+		}
+		err = tx.QueryRowContext(ctx, insert, args...).Scan(&id)
+		if errors.Is(err, sql.ErrNoRows) {
+			continue
+		}
+		if err != nil {
+			return 0, err
+		}
+		if len(v.Bands) > 0 {
+			list, arg := db.idsArg(v.Bands, 1)
+			// WHERE true: SQLite's parser needs it before ON CONFLICT in INSERT … SELECT.
+			if _, err := tx.ExecContext(ctx, `INSERT INTO search_fileset_bands (band, fileset_id)
+				SELECT DISTINCT b.*, CAST($2 AS BIGINT) FROM `+list+` b WHERE true ON CONFLICT DO NOTHING`, arg, id); err != nil {
+				return 0, err
+			}
+		}
+		return id, nil
+	}
+	return 0, fmt.Errorf("storing the search entry of file set %s: it keeps changing under this writer; try again", v.FileSet)
+}
+
+// gcFileSets deletes those of the file set entries ids that no version
+// uses (their bands go by cascade). On PostgreSQL they are locked first,
+// so that a writer pointing a version at one (saveFileSet) either finishes
+// before the check or finds the set gone and stores it again.
+func (db *DB) gcFileSets(ctx context.Context, tx *sql.Tx, ids []int64) error {
+	if len(ids) == 0 {
+		return nil
+	}
+	list, arg := db.idsArg(ids, 1)
+	if db.Dialect == Postgres {
+		if _, err := queryInts(ctx, tx, `SELECT id FROM search_filesets WHERE id IN `+list+` ORDER BY id FOR UPDATE`, arg); err != nil {
+			return err
+		}
+	}
+	if _, err := tx.ExecContext(ctx, `DELETE FROM search_filesets WHERE id IN `+list+`
+		AND NOT EXISTS (SELECT 1 FROM search_versions sv WHERE sv.fileset_id = search_filesets.id)`, arg); err != nil {
+		return fmt.Errorf("collecting unused search file sets: %w", err)
+	}
+	return nil
 }
 
 // pgArray is a float4[] literal ("{0.1,0.2}") for database/sql.
@@ -669,7 +732,7 @@ func (db *DB) pruneSearchContents(ctx context.Context, tx *sql.Tx, shas []string
 
 // gcSearch deletes the documents docsQuery selects, with their lines and
 // sections, and then the analysed lines and vectors no document uses any
-// more (SQLite's FTS5 and vec0 rows go by trigger).
+// more (SQLite's FTS5 rows go by trigger).
 func (db *DB) gcSearch(ctx context.Context, tx *sql.Tx, docsQuery string, args ...any) error {
 	ids, err := queryInts(ctx, tx, docsQuery, args...)
 	if err != nil || len(ids) == 0 {
