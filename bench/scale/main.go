@@ -329,17 +329,11 @@ func (b *bench) uploaders(ctx context.Context, n int, stop func() bool) (func() 
 
 func (b *bench) ingest(ctx context.Context, n int, d time.Duration) error {
 	fmt.Printf("\n== ingest: %d uploaders for %s\n", n, d)
-	if b.profile != "" {
-		f, err := os.Create(b.profile)
-		if err != nil {
-			return err
-		}
-		defer f.Close()
-		if err := pprof.StartCPUProfile(f); err != nil {
-			return err
-		}
-		defer pprof.StopCPUProfile()
+	stop, err := startProfile(b.profile)
+	if err != nil {
+		return err
 	}
+	defer stop()
 	start := time.Now()
 	end := start.Add(d)
 	wait, _ := b.uploaders(ctx, n, func() bool { return time.Now().After(end) })
@@ -447,17 +441,11 @@ func (b *bench) read(ctx context.Context, readers, requests int) error {
 		{"GET /libraries/{sha}/packages", "/api/v1/libraries/" + millSHA + "/packages?limit=50"},
 	}
 	acc, _, _, _ := b.counts(ctx)
-	if b.readProfile != "" {
-		f, err := os.Create(b.readProfile)
-		if err != nil {
-			return err
-		}
-		defer f.Close()
-		if err := pprof.StartCPUProfile(f); err != nil {
-			return err
-		}
-		defer pprof.StopCPUProfile()
+	stop, err := startProfile(b.readProfile)
+	if err != nil {
+		return err
 	}
+	defer stop()
 	fmt.Printf("\n== read: %d packages, 1 and %d concurrent clients, %d requests per endpoint; load average %s\n", acc, readers, requests, loadAverage())
 	// cpu: this process's CPU time (server and clients) per request at N
 	// clients; the fairest figure on a shared machine.
@@ -746,3 +734,20 @@ func stackConfig(ctx context.Context, stack, keep string) (config.Config, func()
 func cpus() int { return runtime.NumCPU() }
 
 var validKeep = regexp.MustCompile(`^[A-Za-z0-9_]{1,30}$`)
+
+// startProfile writes a CPU profile to path (nothing when empty) until the
+// returned function is called.
+func startProfile(path string) (stop func(), err error) {
+	if path == "" {
+		return func() {}, nil
+	}
+	f, err := os.Create(path)
+	if err != nil {
+		return nil, err
+	}
+	if err := pprof.StartCPUProfile(f); err != nil {
+		f.Close()
+		return nil, err
+	}
+	return func() { pprof.StopCPUProfile(); f.Close() }, nil
+}
