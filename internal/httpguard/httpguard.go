@@ -151,3 +151,57 @@ func NoSniff(next http.Handler) http.Handler {
 		next.ServeHTTP(w, r)
 	})
 }
+
+// CanonicalIDs writes the ids in a request's path in the form they are
+// stored in: a UUID segment in upper or mixed case (copied from another
+// tool, or typed) is lower-cased before routing, so it finds its package
+// on every database (PostgreSQL compares UUIDs by value, SQLite by text).
+// Only the dashed 8-4-4-4-12 form is touched: UPG names have no dashes,
+// so no other segment can take that shape.
+func CanonicalIDs(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if p, ok := lowerUUIDs(r.URL.Path); ok {
+			r.URL.Path = p
+			if raw, ok := lowerUUIDs(r.URL.RawPath); ok {
+				r.URL.RawPath = raw
+			}
+		}
+		next.ServeHTTP(w, r)
+	})
+}
+
+// lowerUUIDs lower-cases the path segments that are UUIDs with an upper
+// case letter, reporting whether there was one.
+func lowerUUIDs(path string) (string, bool) {
+	segs := strings.Split(path, "/")
+	changed := false
+	for i, s := range segs {
+		if isUUID(s) && s != strings.ToLower(s) {
+			segs[i], changed = strings.ToLower(s), true
+		}
+	}
+	if !changed {
+		return path, false
+	}
+	return strings.Join(segs, "/"), true
+}
+
+// isUUID reports whether s has the dashed hex form of a UUID, in any case.
+func isUUID(s string) bool {
+	if len(s) != 36 {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		switch {
+		case i == 8 || i == 13 || i == 18 || i == 23:
+			if c != '-' {
+				return false
+			}
+		case '0' <= c && c <= '9', 'a' <= c && c <= 'f', 'A' <= c && c <= 'F':
+		default:
+			return false
+		}
+	}
+	return true
+}

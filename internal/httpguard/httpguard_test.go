@@ -101,3 +101,32 @@ func TestRejectNUL(t *testing.T) {
 		}
 	}
 }
+
+func TestCanonicalIDs(t *testing.T) {
+	const id = "0b3e8c52-7f1d-4c2a-9e6b-5d4f3a2b1c0e"
+	upper := strings.ToUpper(id)
+	cases := []struct{ name, path, raw, want, wantRaw string }{
+		{"lower case stays", "/api/v1/packages/" + id, "", "/api/v1/packages/" + id, ""},
+		{"upper case id", "/api/v1/packages/" + upper + "/status", "", "/api/v1/packages/" + id + "/status", ""},
+		{"mixed case, page", "/packages/" + id[:9] + strings.ToUpper(id[9:]), "", "/packages/" + id, ""},
+		{"raw path too", "/api/v1/packages/" + upper + "/files/A/B.SRC", "/api/v1/packages/" + upper + "/files/A%2FB.SRC",
+			"/api/v1/packages/" + id + "/files/A/B.SRC", "/api/v1/packages/" + id + "/files/A%2FB.SRC"},
+		{"names are not ids", "/api/v1/symbols/SPINDLE_DIR", "", "/api/v1/symbols/SPINDLE_DIR", ""},
+		{"a hex hash is not an id", "/api/v1/libraries/ABCDEF0123456789ABCDEF0123456789", "", "/api/v1/libraries/ABCDEF0123456789ABCDEF0123456789", ""},
+		{"wrong dash places", "/x/0B3E8C527-F1D-4C2A-9E6B-5D4F3A2B1C0E", "", "/x/0B3E8C527-F1D-4C2A-9E6B-5D4F3A2B1C0E", ""},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			var gotPath, gotRaw string
+			h := CanonicalIDs(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+				gotPath, gotRaw = r.URL.Path, r.URL.RawPath
+			}))
+			r := httptest.NewRequest(http.MethodGet, "/", nil)
+			r.URL.Path, r.URL.RawPath = c.path, c.raw
+			h.ServeHTTP(httptest.NewRecorder(), r)
+			if gotPath != c.want || gotRaw != c.wantRaw {
+				t.Errorf("path %q raw %q → %q %q, want %q %q", c.path, c.raw, gotPath, gotRaw, c.want, c.wantRaw)
+			}
+		})
+	}
+}

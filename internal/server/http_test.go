@@ -65,6 +65,30 @@ func TestNULIsRefused(t *testing.T) {
 	})
 }
 
+// TestUpperCaseIDs: an id copied in upper case finds its package on both
+// stacks, in the API and the web UI (SQLite stores ids as lower-case text).
+func TestUpperCaseIDs(t *testing.T) {
+	forEachBackend(t, func(t *testing.T, b servertest.Backend) {
+		app := servertest.Start(t, b.Config(t))
+		id := app.Upload([]servertest.NamedFile{{Name: "U.SRC", Data: []byte("* u\r\n")}}, nil).PackageID
+		app.WaitReady(id)
+		upper := strings.ToUpper(id)
+		var pkg catalog.Package
+		app.GetJSON("/api/v1/packages/"+upper, &pkg)
+		if pkg.ID != id || pkg.Name != "U" {
+			t.Errorf("GET /api/v1/packages/%s: %+v, want package %s", upper, pkg, id)
+		}
+		var st servertest.StatusBody
+		app.GetJSON("/api/v1/packages/"+upper+"/status", &st)
+		if st.Status != string(catalog.StatusReady) {
+			t.Errorf("status by the upper-case id: %+v", st)
+		}
+		if status, _, body := app.Get("/packages/" + upper); status != http.StatusOK || !strings.Contains(string(body), `data-key="`+id+`"`) {
+			t.Errorf("GET /packages/%s: %d, page for another key or none", upper, status)
+		}
+	})
+}
+
 // TestDownloadRangesAndHead: a range outside the file and the empty suffix
 // "-0" answer 416 in JSON; thousands of tiny ranges cost no more than the
 // file; HEAD works on downloads; JSON answers say nosniff.

@@ -67,10 +67,10 @@ func (a *App) routes() (http.Handler, error) {
 	// file downloads are octet-stream or zip and pass through untouched.
 	// The body stall timeout wraps everything; NUL characters are refused
 	// before access control (nothing to decide on a request that cannot be
-	// served); access control comes after the request id, logging and panic
+	// served), and ids in the path are lower-cased before routing; access control comes after the request id, logging and panic
 	// recovery, and before every route.
 	r.Use(httpguard.BodyTimeout(a.Config.ReadBodyTimeout), middleware.RequestID, a.observe, a.recoverJSON,
-		httpguard.NoSniff, httpguard.RejectNUL(api.WriteError),
+		httpguard.NoSniff, httpguard.RejectNUL(api.WriteError), httpguard.CanonicalIDs,
 		guard.Middleware(func(r *http.Request) (authhttp.Rule, bool) { return access.resolve(r) }),
 		middleware.GetHead, middleware.Compress(1, "application/json")) // level 1: JSON answers are built per request; level 5 cost more CPU than the query
 	a.opsRoutes(r)
