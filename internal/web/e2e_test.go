@@ -348,6 +348,12 @@ func TestBrowserEndToEnd(t *testing.T) {
 		t.Errorf("%d stages shown as done after ready, want 5", stagesDone)
 	}
 	b.screenshot("03-upload-ready")
+	// The form sends an Idempotency-Key, so a retry after a lost answer
+	// cannot record the upload twice: the server kept it.
+	var keys int
+	if err := app.DB.R.QueryRowContext(context.Background(), `SELECT COUNT(*) FROM upload_keys`).Scan(&keys); err != nil || keys != 1 {
+		t.Errorf("upload keys recorded after the browser upload: %d (%v), want 1", keys, err)
+	}
 
 	// 3. The package page: files, versions, metadata.
 	b.run("open package", chromedp.Click(`[data-open-package]`, chromedp.ByQuery))

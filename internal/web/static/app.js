@@ -195,6 +195,24 @@
     return Promise.resolve(Array.prototype.slice.call(dt.files || []));
   }
 
+  // newIdempotencyKey is 128 random bits in hex (crypto.randomUUID needs
+  // a secure context; a server on plain http inside a shop network is not).
+  function newIdempotencyKey() {
+    var b = new Uint8Array(16);
+    crypto.getRandomValues(b);
+    return Array.prototype.map.call(b, function (x) { return (x < 16 ? "0" : "") + x.toString(16); }).join("");
+  }
+
+  // uploadSignature names what a form sends: its fields and each file's
+  // name, size and modification time.
+  function uploadSignature(fd) {
+    var parts = [];
+    fd.forEach(function (v, k) {
+      parts.push(k + "=" + (typeof v === "string" ? v : v.name + ":" + v.size + ":" + v.lastModified));
+    });
+    return parts.join("\n");
+  }
+
   function initUploader(form) {
     var input = $("input[type=file]", form);
     var zone = $("[data-dropzone]", form);
@@ -213,6 +231,11 @@
     var errBox = $("[data-error]", form);
     var files = [];
     var busy = false;
+    // retry remembers the Idempotency-Key of an upload whose answer never
+    // came (connection lost, server error): sending the same files and
+    // fields again reuses it, so the server records the upload once even if
+    // the first attempt did get through.
+    var retry = null;
 
     function render() {
       list.textContent = "";
@@ -287,6 +310,9 @@
         if (el.value.trim() !== "") fd.append(el.name, el.value.trim());
       });
       files.forEach(function (f) { fd.append("files", f, f.name); });
+      var what = uploadSignature(fd);
+      var key = retry && retry.what === what ? retry.key : newIdempotencyKey();
+      retry = null;
       setBusy(true);
       statusBox.hidden = true;
       progressBox.hidden = false;
@@ -297,6 +323,7 @@
       var xhr = new XMLHttpRequest();
       xhr.open("POST", form.getAttribute("action"));
       xhr.setRequestHeader("Accept", "application/json");
+      xhr.setRequestHeader("Idempotency-Key", key);
       xhr.upload.addEventListener("progress", function (ev) {
         if (!ev.lengthComputable) return;
         var pct = Math.round(ev.loaded / ev.total * 100);
@@ -317,10 +344,12 @@
           ptext.textContent = "Upload complete.";
           follow(res);
         } else {
+          if (xhr.status >= 500) retry = { what: what, key: key };
           failed(apiError(xhr.status, xhr.responseText));
         }
       });
       xhr.addEventListener("error", function () {
+        retry = { what: what, key: key };
         failed({ message: "The upload was interrupted: the connection to the server was lost. Check the connection and try again.", detail: "", code: "", status: 0 });
       });
       xhr.addEventListener("abort", function () { failed({ message: "The upload was cancelled.", detail: "", code: "", status: 0 }); });
