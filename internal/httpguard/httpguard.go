@@ -16,6 +16,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/google/uuid"
+
 	"github.com/veripost/veripost/internal/apperror"
 )
 
@@ -176,7 +178,7 @@ func lowerUUIDs(path string) (string, bool) {
 	segs := strings.Split(path, "/")
 	changed := false
 	for i, s := range segs {
-		if isUUID(s) && s != strings.ToLower(s) {
+		if len(s) == 36 && s != strings.ToLower(s) && uuid.Validate(s) == nil { // the dashed form only
 			segs[i], changed = strings.ToLower(s), true
 		}
 	}
@@ -184,24 +186,4 @@ func lowerUUIDs(path string) (string, bool) {
 		return path, false
 	}
 	return strings.Join(segs, "/"), true
-}
-
-// isUUID reports whether s has the dashed hex form of a UUID, in any case.
-func isUUID(s string) bool {
-	if len(s) != 36 {
-		return false
-	}
-	for i := 0; i < len(s); i++ {
-		c := s[i]
-		switch {
-		case i == 8 || i == 13 || i == 18 || i == 23:
-			if c != '-' {
-				return false
-			}
-		case '0' <= c && c <= '9', 'a' <= c && c <= 'f', 'A' <= c && c <= 'F':
-		default:
-			return false
-		}
-	}
-	return true
 }

@@ -33,27 +33,15 @@ func (db *DB) StoredAnalyses(ctx context.Context, keys []index.ContentKey) (map[
 		shas[i] = k.SHA256
 		want[k] = true
 	}
-	ph, args := inList(2, shas)
-	rows, err := db.R.QueryContext(ctx, `SELECT id, sha256, reader FROM analyses WHERE parser_version = $1 AND sha256 IN (`+ph+`)`,
-		append([]any{analysis.ParserVersion}, args...)...)
+	stored, err := db.analysisIDs(ctx, db.R, shas)
 	if err != nil {
 		return nil, err
 	}
 	ids := map[int64]index.ContentKey{}
-	for rows.Next() {
-		var id int64
-		var k index.ContentKey
-		if err := rows.Scan(&id, &k.SHA256, &k.Reader); err != nil {
-			rows.Close()
-			return nil, err
+	for k, id := range stored {
+		if ck := (index.ContentKey{SHA256: k.sha256, Reader: k.reader}); k.parserVersion == analysis.ParserVersion && want[ck] {
+			ids[id] = ck
 		}
-		if want[k] {
-			ids[id] = k
-		}
-	}
-	rows.Close()
-	if err := rows.Err(); err != nil {
-		return nil, err
 	}
 	files, err := db.loadAnalyses(ctx, db.R, mapKeys(ids))
 	if err != nil {
@@ -218,11 +206,7 @@ func (db *DB) SaveAnalysisThen(ctx context.Context, a index.VersionAnalysis, the
 		}
 		// The analyses stored before (most of a package: its shared
 		// libraries, or all of a re-upload) are found in one query.
-		all := make([]*analysis.File, 0, len(a.Files)+len(a.Registry))
-		for _, f := range append(append([]index.AnalysedFile(nil), a.Files...), a.Registry...) {
-			all = append(all, f.File)
-		}
-		known, err := db.analysisIDs(ctx, tx, all)
+		known, err := db.analysisIDs(ctx, tx, shas)
 		if err != nil {
 			return err
 		}
@@ -331,15 +315,12 @@ type analysisKey struct{ sha256, parserVersion, reader string }
 
 func keyOf(f *analysis.File) analysisKey { return analysisKey{f.SHA256, f.ParserVersion, f.Reader} }
 
-// analysisIDs finds the stored analyses of files, in one query.
-func (db *DB) analysisIDs(ctx context.Context, q querier, files []*analysis.File) (map[analysisKey]int64, error) {
-	out := make(map[analysisKey]int64, len(files))
-	if len(files) == 0 {
+// analysisIDs finds the stored analyses of these contents (by every
+// parser version and reader), in one query.
+func (db *DB) analysisIDs(ctx context.Context, q querier, shas []string) (map[analysisKey]int64, error) {
+	out := make(map[analysisKey]int64, len(shas))
+	if len(shas) == 0 {
 		return out, nil
-	}
-	shas := make([]string, len(files))
-	for i, f := range files {
-		shas[i] = f.SHA256
 	}
 	list, arg := db.stringsArg(shas, 1)
 	rows, err := q.QueryContext(ctx, `SELECT id, sha256, parser_version, reader FROM analyses WHERE sha256 IN `+list, arg)

@@ -202,24 +202,18 @@ func (w *sqliteWriter) close() {
 }
 
 // findKeys adds to byKey the ids stored for those of keys it lacks, in one
-// query (keys are hex hashes, safe in a hand-built JSON array).
+// query.
 func findKeys(ctx context.Context, find *sql.Stmt, keys []string, byKey map[string]int64) error {
-	var arr []byte
+	var missing []string
 	for _, k := range keys {
-		if _, ok := byKey[k]; ok {
-			continue
+		if _, ok := byKey[k]; !ok {
+			missing = append(missing, k)
 		}
-		if arr == nil {
-			arr = append(arr, '[')
-		} else {
-			arr = append(arr, ',')
-		}
-		arr = strconv.AppendQuote(arr, k)
 	}
-	if arr == nil {
+	if len(missing) == 0 {
 		return nil
 	}
-	rows, err := find.QueryContext(ctx, string(append(arr, ']')))
+	rows, err := find.QueryContext(ctx, keyArray(missing))
 	if err != nil {
 		return err
 	}
@@ -251,7 +245,7 @@ func (w *sqliteWriter) textIDs(ctx context.Context, lines []search.Line) ([]int6
 	// (a savepoint), so a row-by-row FTS insert leaves a segment per line
 	// for FTS5 to merge; this way a document's rows make one.
 	ids := make([]int64, len(lines))
-	var fresh []byte // JSON array of the new texts' keys (hex, safe unquoted)
+	var fresh []string // the new texts' keys
 	for i, l := range lines {
 		id, ok := w.texts[keys[i]]
 		if !ok {
@@ -260,25 +254,34 @@ func (w *sqliteWriter) textIDs(ctx context.Context, lines []search.Line) ([]int6
 				return nil, fmt.Errorf("line %d: %w", l.N, err)
 			}
 			w.texts[keys[i]] = id
-			if fresh == nil {
-				fresh = append(fresh, '[')
-			} else {
-				fresh = append(fresh, ',')
-			}
-			fresh = strconv.AppendQuote(fresh, keys[i])
+			fresh = append(fresh, keys[i])
 		}
 		ids[i] = id
 	}
-	if fresh != nil {
-		fresh = append(fresh, ']')
-		if _, err := w.terms.ExecContext(ctx, string(fresh)); err != nil {
+	if len(fresh) > 0 {
+		arr := keyArray(fresh)
+		if _, err := w.terms.ExecContext(ctx, arr); err != nil {
 			return nil, err
 		}
-		if _, err := w.trigrams.ExecContext(ctx, string(fresh)); err != nil {
+		if _, err := w.trigrams.ExecContext(ctx, arr); err != nil {
 			return nil, err
 		}
 	}
 	return ids, nil
+}
+
+// keyArray is keys as a JSON array for json_each (keys are hex hashes,
+// safe in a hand-built array).
+func keyArray(keys []string) string {
+	arr := make([]byte, 0, len(keys)*(len(keys[0])+3)+2)
+	arr = append(arr, '[')
+	for i, k := range keys {
+		if i > 0 {
+			arr = append(arr, ',')
+		}
+		arr = strconv.AppendQuote(arr, k)
+	}
+	return string(append(arr, ']'))
 }
 
 // lines inserts a document's line rows in one statement.
