@@ -104,7 +104,7 @@ func (db *DB) SaveDocs(ctx context.Context, indexVersion string, docs []search.D
 	if db.Dialect == Postgres {
 		return db.saveDocsPostgres(ctx, indexVersion, docs, model, extBy)
 	}
-	return db.InTx(ctx, func(tx *sql.Tx) error {
+	return db.inBackgroundTx(ctx, func(tx *sql.Tx) error {
 		w, err := newSQLiteWriter(ctx, tx)
 		if err != nil {
 			return err
@@ -585,7 +585,7 @@ func (db *DB) SaveVersionIndex(ctx context.Context, v search.VersionIndex) error
 	if err != nil {
 		return err
 	}
-	return db.InTx(ctx, func(tx *sql.Tx) error {
+	return db.inBackgroundTx(ctx, func(tx *sql.Tx) error {
 		lockVersion := `SELECT id FROM package_versions WHERE id = $1`
 		if db.Dialect == Postgres {
 			lockVersion += ` FOR KEY SHARE`

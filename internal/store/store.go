@@ -14,6 +14,7 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"time"
 
@@ -52,6 +53,8 @@ type DB struct {
 	cache   *analysisCache
 	search  searchBackend // which search index paths are active (search.go)
 	stmts   readStmts     // prepared hot reads (prepared.go)
+	writer  writeGate     // SQLite: who gets the writer connection next
+	ckpt    *checkpointer // SQLite: copies the write-ahead log in the background
 }
 
 // Options tune the connection pool.
@@ -86,7 +89,7 @@ func Open(ctx context.Context, url string, opt Options) (*DB, error) {
 			}
 		}
 		sqlitePath = path
-		dsn := "file:" + path + "?_pragma=journal_mode(WAL)&_pragma=busy_timeout(10000)&_pragma=foreign_keys(1)&_pragma=synchronous(NORMAL)&_pragma=cache_size(-65536)&_pragma=mmap_size(1073741824)&_time_format=sqlite&_txlock=immediate"
+		dsn := "file:" + path + "?_pragma=journal_mode(WAL)&_pragma=wal_autocheckpoint(" + strconv.Itoa(writerCheckpointPages) + ")&_pragma=journal_size_limit(67108864)&_pragma=busy_timeout(10000)&_pragma=foreign_keys(1)&_pragma=synchronous(NORMAL)&_pragma=cache_size(-65536)&_pragma=mmap_size(1073741824)&_time_format=sqlite&_txlock=immediate"
 		db, err = sql.Open("sqlite", dsn)
 		if err == nil {
 			// SQLite allows one writer; one connection avoids SQLITE_BUSY
@@ -136,11 +139,21 @@ func Open(ctx context.Context, url string, opt Options) (*DB, error) {
 		reader.SetMaxOpenConns(n)
 		reader.SetMaxIdleConns(n)
 	}
-	return &DB{SQL: db, R: reader, Dialect: dialect, log: opt.Log, cache: newAnalysisCache()}, nil
+	out := &DB{SQL: db, R: reader, Dialect: dialect, log: opt.Log, cache: newAnalysisCache()}
+	if dialect == SQLite {
+		if out.ckpt, err = startCheckpointer(sqlitePath, opt.Log); err != nil {
+			out.Close()
+			return nil, fmt.Errorf("opening the database checkpointer: %w", err)
+		}
+	}
+	return out, nil
 }
 
 // Close closes the pools.
 func (db *DB) Close() error {
+	if db.ckpt != nil {
+		db.ckpt.close()
+	}
 	db.stmts.close()
 	if db.R != db.SQL {
 		db.R.Close()
@@ -222,6 +235,16 @@ func (db *DB) enableVector(ctx context.Context) error {
 // only when the database said it did not commit (a conflict): after a
 // broken connection the outcome is unknown, and the caller gets the error.
 func (db *DB) InTx(ctx context.Context, fn func(tx *sql.Tx) error) error {
+	return db.inTxAs(ctx, writeForeground, fn)
+}
+
+// inBackgroundTx is InTx for the search index's writes: on SQLite they
+// wait while uploads and ingestion want the writer (writeGate).
+func (db *DB) inBackgroundTx(ctx context.Context, fn func(tx *sql.Tx) error) error {
+	return db.inTxAs(ctx, writeBackground, fn)
+}
+
+func (db *DB) inTxAs(ctx context.Context, class writeClass, fn func(tx *sql.Tx) error) error {
 	return transient.Do(ctx, transient.DefaultPolicy, func(err error) bool {
 		var ce commitError
 		retry := transient.Retryable(err)
@@ -233,7 +256,7 @@ func (db *DB) InTx(ctx context.Context, fn func(tx *sql.Tx) error) error {
 			db.log.Debug("retrying a transaction", "err", err)
 		}
 		return retry
-	}, func() error { return db.inTx(ctx, fn) })
+	}, func() error { return db.inTx(ctx, class, fn) })
 }
 
 var txRetries = promauto.NewCounter(prometheus.CounterOpts{
@@ -246,7 +269,13 @@ type commitError struct{ error }
 
 func (e commitError) Unwrap() error { return e.error }
 
-func (db *DB) inTx(ctx context.Context, fn func(tx *sql.Tx) error) error {
+func (db *DB) inTx(ctx context.Context, class writeClass, fn func(tx *sql.Tx) error) error {
+	if db.Dialect == SQLite {
+		if err := db.writer.enter(ctx, class); err != nil {
+			return err
+		}
+		defer db.writer.leave()
+	}
 	tx, err := db.SQL.BeginTx(ctx, nil)
 	if err != nil {
 		return err
