@@ -1,6 +1,7 @@
 package upg
 
 import (
+	"slices"
 	"strconv"
 	"strings"
 )
@@ -119,40 +120,48 @@ func (p *parser) pushSig(t int32) {
 	p.tags = append(p.tags, p.tagFor(t))
 }
 
-// pushSigs pushes the significant tokens of [from, to).
+// pushSigs pushes the significant tokens of [from, to). Blanks and
+// significant tokens alternate irregularly, so it does not branch on the
+// kind: it writes every token and advances only past the ones it keeps
+// (sigKind). A TokError token is kept unless it is a control byte.
 func (p *parser) pushSigs(from, to int32) {
-	sig, tags := p.sig, p.tags // locals: the loop keeps them in registers
-	kinds, tokTags := p.kinds[:to], p.tokTags
-	for k := from; k < to; k++ {
-		switch kinds[k] {
-		case TokSpace, TokEOL:
-			continue
-		case TokError:
-			if p.trivia(k) {
-				continue
-			}
+	if from >= to {
+		return
+	}
+	n := len(p.sig)
+	if need := n + int(to-from); need > cap(p.sig) || need > cap(p.tags) {
+		p.sig, p.tags = slices.Grow(p.sig, int(to-from)), slices.Grow(p.tags, int(to-from))
+	}
+	sig, tags := p.sig[:n+int(to-from)], p.tags[:n+int(to-from)]
+	kinds, tokTags := p.kinds[from:to], p.tokTags
+	for i, kind := range kinds {
+		k := from + int32(i)
+		keep := sigKind[kind]
+		if kind == TokError && p.trivia(k) {
+			keep = 0
 		}
-		tag := uint8(0)
+		var tag uint8
 		if tokTags != nil {
 			tag = tokTags[k]
-		} else {
+		} else if keep != 0 {
 			tag = p.tagOf(k)
 		}
-		sig, tags = append(sig, k), append(tags, tag)
+		sig[n], tags[n] = k, tag
+		n += int(keep)
 	}
-	// Re-slicing a field stores no pointer (no write barrier): most calls
-	// do not grow the lists.
-	if cap(sig) == cap(p.sig) {
-		p.sig = p.sig[:len(sig)]
-	} else {
-		p.sig = sig
-	}
-	if cap(tags) == cap(p.tags) {
-		p.tags = p.tags[:len(tags)]
-	} else {
-		p.tags = tags
-	}
+	// Re-slicing a field stores no pointer (no write barrier).
+	p.sig, p.tags = p.sig[:n], p.tags[:n]
 }
+
+// sigKind is 1 for the kinds of token the expression parser sees, 0 for
+// the blanks and line ends it skips.
+var sigKind = func() (t [numTokenKinds]uint8) {
+	for k := range t {
+		t[k] = 1
+	}
+	t[TokSpace], t[TokEOL] = 0, 0
+	return t
+}()
 
 // tagFor is the tag of token t: the lexer's in Parse, else tagOf's.
 func (p *parser) tagFor(t int32) uint8 {
