@@ -3,6 +3,7 @@ package store
 import (
 	"context"
 	"sync"
+	"time"
 )
 
 // writeClass orders the transactions waiting for SQLite's only writer
@@ -20,14 +21,25 @@ const (
 	writeClasses
 )
 
+// backgroundPatience bounds how long background work yields: a waiter
+// older than this goes next, so a writer that is never idle still indexes.
+const backgroundPatience = 2 * time.Second
+
 // writeGate hands SQLite's writer connection to one transaction at a
-// time, foreground before background, each class first come first served.
-// database/sql's own pool queue is FIFO, so without the gate a long search
-// write would hold up every upload waiting behind it.
+// time, foreground before background (up to backgroundPatience), each
+// class first come first served. database/sql's own pool queue is FIFO, so
+// without the gate a long search write would hold up every upload waiting
+// behind it.
 type writeGate struct {
 	mu      sync.Mutex
 	busy    bool
-	waiting [writeClasses][]chan struct{}
+	waiting [writeClasses][]waiter
+	now     func() time.Time // time.Now; tests replace it
+}
+
+type waiter struct {
+	turn  chan struct{}
+	since time.Time
 }
 
 // enter waits for the writer; a nil error means the caller holds it and
@@ -40,7 +52,7 @@ func (g *writeGate) enter(ctx context.Context, class writeClass) error {
 		return nil
 	}
 	turn := make(chan struct{})
-	g.waiting[class] = append(g.waiting[class], turn)
+	g.waiting[class] = append(g.waiting[class], waiter{turn, g.clock()})
 	g.mu.Unlock()
 	select {
 	case <-turn:
@@ -55,8 +67,8 @@ func (g *writeGate) enter(ctx context.Context, class writeClass) error {
 		default:
 		}
 		q := g.waiting[class]
-		for i, c := range q {
-			if c == turn {
+		for i, w := range q {
+			if w.turn == turn {
 				g.waiting[class] = append(q[:i:i], q[i+1:]...)
 				break
 			}
@@ -70,14 +82,25 @@ func (g *writeGate) enter(ctx context.Context, class writeClass) error {
 func (g *writeGate) leave() {
 	g.mu.Lock()
 	defer g.mu.Unlock()
-	for c := range g.waiting {
+	order := []writeClass{writeForeground, writeBackground}
+	if bg := g.waiting[writeBackground]; len(bg) > 0 && g.clock().Sub(bg[0].since) > backgroundPatience {
+		order = []writeClass{writeBackground, writeForeground}
+	}
+	for _, c := range order {
 		if q := g.waiting[c]; len(q) > 0 {
 			next := q[0]
-			q[0] = nil
+			q[0] = waiter{}
 			g.waiting[c] = q[1:]
-			close(next) // busy stays true: the writer changes hands
+			close(next.turn) // busy stays true: the writer changes hands
 			return
 		}
 	}
 	g.busy = false
+}
+
+func (g *writeGate) clock() time.Time {
+	if g.now != nil {
+		return g.now()
+	}
+	return time.Now()
 }

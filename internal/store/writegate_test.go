@@ -109,3 +109,45 @@ func TestWriteGateCancel(t *testing.T) {
 		t.Fatal("the gate is still busy after everyone left")
 	}
 }
+
+// Background work that has waited longer than backgroundPatience goes
+// before foreground work that arrived later, so it is never starved.
+func TestWriteGateBackgroundPatience(t *testing.T) {
+	for _, tt := range []struct {
+		name   string
+		waited time.Duration
+		first  writeClass
+	}{
+		{"within patience: foreground first", backgroundPatience / 2, writeForeground},
+		{"past patience: background first", backgroundPatience + time.Second, writeBackground},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			var mu sync.Mutex
+			clock := time.Unix(0, 0)
+			g := writeGate{now: func() time.Time { mu.Lock(); defer mu.Unlock(); return clock }}
+			ctx := context.Background()
+			if err := g.enter(ctx, writeForeground); err != nil {
+				t.Fatal(err)
+			}
+			got := make(chan writeClass, 2)
+			for i, class := range []writeClass{writeBackground, writeForeground} {
+				go func() {
+					if err := g.enter(ctx, class); err != nil {
+						t.Error(err)
+					}
+					got <- class
+					g.leave()
+				}()
+				waitQueued(t, &g, i+1)
+			}
+			mu.Lock()
+			clock = clock.Add(tt.waited)
+			mu.Unlock()
+			g.leave()
+			if first := <-got; first != tt.first {
+				t.Fatalf("class %d got the writer first, want %d", first, tt.first)
+			}
+			<-got
+		})
+	}
+}
