@@ -2,10 +2,11 @@
 // every recorded file has its blob with the recorded size and SHA-256,
 // every blob is referenced by a file (or it is an orphan the collector
 // will remove), every version is indexed by the current analysis version
-// or on its way there, and the maintained library counters match the
-// packages' latest files. With Repair it does what is safe: it queues
-// again the versions that are not indexed or are stuck without a job, and
-// removes orphans older than the collector's grace period. It never
+// or on its way there, the maintained library and symbol counters match
+// the packages' latest files, and the search index keeps no entry nothing
+// uses. With Repair it does what is safe: it queues again the versions
+// that are not indexed or are stuck without a job, removes orphans older
+// than the collector's grace period and unused search entries. It never
 // deletes a recorded file or a blob something references.
 package fsck
 
@@ -52,7 +53,18 @@ type Source interface {
 	// SymbolCounterDrift names the symbol names whose maintained counters
 	// differ from a count of the latest files' symbols.
 	SymbolCounterDrift(ctx context.Context) ([]string, error)
+	// UnusedSearchEntries finds search index entries nothing uses.
+	UnusedSearchEntries(ctx context.Context) (SearchLeftovers, error)
 }
+
+// SearchLeftovers is what the search index keeps that nothing uses.
+type SearchLeftovers struct {
+	Contents []string // SHA-256 of contents indexed for search that no file holds
+	FileSets []int64  // file-set entries no version points at
+}
+
+// Empty reports whether nothing is unused.
+func (u SearchLeftovers) Empty() bool { return len(u.Contents) == 0 && len(u.FileSets) == 0 }
 
 // JobStates tells whether a version's job will still run.
 type JobStates interface {
@@ -67,6 +79,8 @@ type Repairer interface {
 	Requeue(ctx context.Context, versionIDs []string) (int, error)
 	// Collect removes unreferenced blobs older than the grace period.
 	Collect(ctx context.Context) (catalog.CollectReport, error)
+	// RemoveUnusedSearchEntries removes search index entries nothing uses.
+	RemoveUnusedSearchEntries(ctx context.Context, u SearchLeftovers) error
 }
 
 // Checker runs the checks.
@@ -91,15 +105,16 @@ type Checker struct {
 
 // Problem kinds.
 const (
-	MissingBlob    = "missing_blob"
-	SizeMismatch   = "size_mismatch"
-	HashMismatch   = "hash_mismatch"
-	UnreadableBlob = "unreadable_blob"
-	Orphan         = "orphan_blob"
-	NotIndexed     = "not_indexed"
-	Stuck          = "stuck_version"
-	CounterDrift   = "library_counter_drift"
-	SymbolDrift    = "symbol_counter_drift"
+	MissingBlob       = "missing_blob"
+	SizeMismatch      = "size_mismatch"
+	HashMismatch      = "hash_mismatch"
+	UnreadableBlob    = "unreadable_blob"
+	Orphan            = "orphan_blob"
+	NotIndexed        = "not_indexed"
+	Stuck             = "stuck_version"
+	CounterDrift      = "library_counter_drift"
+	SymbolDrift       = "symbol_counter_drift"
+	UnusedSearchEntry = "unused_search_entry"
 )
 
 // Problem is one thing that is wrong.
@@ -123,6 +138,7 @@ type Report struct {
 	Repaired      []string  `json:"repaired,omitempty"`
 	orphans       []string
 	toRequeue     []string
+	leftovers     SearchLeftovers
 	problemsByKey map[string]int
 }
 
@@ -166,6 +182,16 @@ func (c *Checker) Check(ctx context.Context) (*Report, error) {
 	for _, name := range drift {
 		rep.add(Problem{Kind: SymbolDrift, Subject: name, Detail: "the symbol name counters differ from the latest files",
 			Fix: "report it: the counters are maintained on every upload and analysis"})
+	}
+	if rep.leftovers, err = c.DB.UnusedSearchEntries(ctx); err != nil {
+		return rep, fmt.Errorf("checking the search index: %w", err)
+	}
+	const fix = "veripost fsck --repair removes it (it is unused, so search answers do not change)"
+	for _, sha := range rep.leftovers.Contents {
+		rep.add(Problem{Kind: UnusedSearchEntry, Subject: "content " + sha, Detail: "indexed for search, but no file holds it any more", Fix: fix})
+	}
+	for _, id := range rep.leftovers.FileSets {
+		rep.add(Problem{Kind: UnusedSearchEntry, Subject: fmt.Sprintf("search file set %d", id), Detail: "no version points at this search entry", Fix: fix})
 	}
 	return rep, nil
 }
@@ -317,6 +343,12 @@ func (c *Checker) Repair(ctx context.Context, rep *Report, r Repairer) error {
 			return fmt.Errorf("removing orphan blobs: %w", err)
 		}
 		rep.Repaired = append(rep.Repaired, fmt.Sprintf("removed %d orphan blobs (%d could not be removed, %d are still within the grace period)", cr.Deleted, cr.Failed, cr.Young))
+	}
+	if !rep.leftovers.Empty() {
+		if err := r.RemoveUnusedSearchEntries(ctx, rep.leftovers); err != nil {
+			return fmt.Errorf("removing unused search entries: %w", err)
+		}
+		rep.Repaired = append(rep.Repaired, fmt.Sprintf("removed the unused search entries of %d contents and %d file sets", len(rep.leftovers.Contents), len(rep.leftovers.FileSets)))
 	}
 	return nil
 }

@@ -61,22 +61,35 @@ func TestFsck(t *testing.T) {
 			ids[1], time.Now().Add(-time.Hour).UTC()); err != nil {
 			t.Fatal(err)
 		}
+		// Search entries nothing uses, as a reindex racing a deletion can
+		// leave them: a document of a content no file holds, and a file
+		// set no version points at.
+		app.WaitSearchable(ids[2])
+		gone := strings.Repeat("f", 64)
+		if _, err := app.DB.SQL.ExecContext(ctx, `INSERT INTO search_docs (sha256, index_version, kind, line_count, bytes, vector, signature, created_at)
+			SELECT $1, index_version, kind, line_count, bytes, vector, signature, created_at FROM search_docs LIMIT 1`, gone); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := app.DB.SQL.ExecContext(ctx, `INSERT INTO search_filesets (key, index_version, signature, embedding)
+			SELECT 'left over', index_version, signature, embedding FROM search_filesets LIMIT 1`); err != nil {
+			t.Fatal(err)
+		}
 		checker.Grace = time.Nanosecond
 		rep, err = checker.Check(ctx)
 		if err != nil {
 			t.Fatal(err)
 		}
-		want := map[string]int{fsck.MissingBlob: 1, fsck.HashMismatch: 1, fsck.Orphan: 1, fsck.NotIndexed: 1, fsck.Stuck: 1}
+		want := map[string]int{fsck.MissingBlob: 1, fsck.HashMismatch: 1, fsck.Orphan: 1, fsck.NotIndexed: 1, fsck.Stuck: 1, fsck.UnusedSearchEntry: 2}
 		for kind, n := range want {
 			if rep.Count(kind) != n {
 				t.Errorf("%s: found %d, want %d (%+v)", kind, rep.Count(kind), n, rep.Problems)
 			}
 		}
-		if len(rep.Problems) != 5 {
-			t.Errorf("%d problems, want 5: %+v", len(rep.Problems), rep.Problems)
+		if len(rep.Problems) != 7 {
+			t.Errorf("%d problems, want 7: %+v", len(rep.Problems), rep.Problems)
 		}
 		app.Collector.Grace = time.Nanosecond
-		if err := checker.Repair(ctx, rep, app.FsckRepairer()); err != nil || len(rep.Repaired) != 2 {
+		if err := checker.Repair(ctx, rep, app.FsckRepairer()); err != nil || len(rep.Repaired) != 3 {
 			t.Fatalf("repair: %v %v", err, rep.Repaired)
 		}
 		app.WaitReady(ids[0])

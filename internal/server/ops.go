@@ -37,3 +37,7 @@ func (r fsckRepairer) Collect(ctx context.Context) (catalog.CollectReport, error
 func (a *App) Snapshotter() *backup.Snapshotter {
 	return &backup.Snapshotter{DB: a.DB, Inspect: store.Snapshots{}, Leases: a.DB, Blobs: a.Blobs, Version: a.version}
 }
+
+func (r fsckRepairer) RemoveUnusedSearchEntries(ctx context.Context, u fsck.SearchLeftovers) error {
+	return r.a.DB.RemoveUnusedSearchEntries(ctx, u)
+}

@@ -2,6 +2,7 @@ package store
 
 import (
 	"context"
+	"database/sql"
 
 	"github.com/veripost/veripost/internal/catalog"
 	"github.com/veripost/veripost/internal/fsck"
@@ -86,4 +87,35 @@ func (db *DB) SymbolCounterDrift(ctx context.Context) ([]string, error) {
 		WHERE n.canonical IS NULL OR a.canonical IS NULL
 			OR n.packages <> a.packages OR n.definitions <> a.definitions OR n.uses <> a.uses
 		ORDER BY 1`)
+}
+
+// UnusedSearchEntries implements fsck.Source: search documents of contents
+// no file holds any more, and file-set entries no version points at. A
+// package deletion removes both in its own transaction; they are left
+// behind only when a reindex races a deletion.
+func (db *DB) UnusedSearchEntries(ctx context.Context) (fsck.SearchLeftovers, error) {
+	var u fsck.SearchLeftovers
+	var err error
+	if u.Contents, err = queryStrings(ctx, db.R, `SELECT DISTINCT d.sha256 FROM search_docs d
+		WHERE NOT EXISTS (SELECT 1 FROM files f WHERE f.sha256 = d.sha256) ORDER BY 1`); err != nil {
+		return u, err
+	}
+	u.FileSets, err = queryInts(ctx, db.R, `SELECT s.id FROM search_filesets s
+		WHERE NOT EXISTS (SELECT 1 FROM search_versions v WHERE v.fileset_id = s.id) ORDER BY 1`)
+	return u, err
+}
+
+// RemoveUnusedSearchEntries removes what UnusedSearchEntries found, the way
+// a package deletion does (content locks first; each entry is checked
+// again inside the transaction, so one that came back into use stays).
+func (db *DB) RemoveUnusedSearchEntries(ctx context.Context, u fsck.SearchLeftovers) error {
+	return db.InTx(ctx, func(tx *sql.Tx) error {
+		if err := db.lockContents(ctx, tx, u.Contents); err != nil {
+			return err
+		}
+		if err := db.gcFileSets(ctx, tx, u.FileSets); err != nil {
+			return err
+		}
+		return db.pruneSearchContents(ctx, tx, u.Contents)
+	})
 }
