@@ -52,6 +52,7 @@ type DB struct {
 	cache   *analysisCache
 	search  searchBackend // which search index paths are active (search.go)
 	stmts   readStmts     // prepared hot reads (prepared.go)
+	folder  symbolFolder  // PostgreSQL: folds the symbol counter changes (symbol_fold.go)
 }
 
 // Options tune the connection pool.
@@ -141,6 +142,7 @@ func Open(ctx context.Context, url string, opt Options) (*DB, error) {
 
 // Close closes the pools.
 func (db *DB) Close() error {
+	db.folder.close()
 	db.stmts.close()
 	if db.R != db.SQL {
 		db.R.Close()

@@ -3,6 +3,7 @@ package store
 import (
 	"context"
 	"encoding/base64"
+	"sort"
 	"strconv"
 	"strings"
 
@@ -13,47 +14,45 @@ import (
 )
 
 // SymbolNames implements index.Reader: one range of the name counters
-// (symbol_names, maintained on write), so a page reads its own rows only.
-// Names sort byte-wise on both engines (PostgreSQL: the C collation), so a
-// prefix is one range of the key.
+// (symbol_names, maintained on write) plus the changes not folded into
+// them yet (symbol_name_deltas, PostgreSQL only), so a page reads its own
+// rows only. Names sort byte-wise on both engines (PostgreSQL: the C
+// collation), so a prefix is one range of the key.
 func (db *DB) SymbolNames(ctx context.Context, prefix string, limit int, cursor string) (catalog.Page[index.SymbolName], error) {
 	page := catalog.Page[index.SymbolName]{Items: []index.SymbolName{}}
 	limit = min(max(limit, 1), 200)
 	prefix = upg.CanonicalName(strings.TrimSpace(prefix))
-	q := `SELECT canonical, kind, packages, definitions, uses FROM symbol_names WHERE canonical >= $1`
-	args := []any{prefix}
+	from, after := prefix, false
 	if cursor != "" {
 		raw, err := base64.RawURLEncoding.DecodeString(cursor)
 		if err != nil || len(raw) == 0 {
 			return page, catalog.ErrBadCursor
 		}
-		q = `SELECT canonical, kind, packages, definitions, uses FROM symbol_names WHERE canonical > $1`
-		args[0] = string(raw)
+		from, after = string(raw), true
 	}
-	rows, err := db.R.QueryContext(ctx, q+` ORDER BY canonical LIMIT `+strconv.Itoa(limit+1), args...)
-	if err != nil {
-		return page, err
-	}
-	defer rows.Close()
 	more := false
-	for rows.Next() {
-		n := index.SymbolName{PackagesExact: true}
-		if err := rows.Scan(&n.Name, &n.Kind, &n.Packages, &n.Definitions, &n.Uses); err != nil {
+	for {
+		names, last, full, err := db.symbolNameRange(ctx, from, after, limit+1)
+		if err != nil {
 			return page, err
 		}
-		if !strings.HasPrefix(n.Name, prefix) {
-			break // past the prefix: the end of the list
+		for _, n := range names {
+			if !strings.HasPrefix(n.Name, prefix) {
+				full = false // past the prefix: the end of the list
+				break
+			}
+			if len(page.Items) == limit {
+				more = true
+				break
+			}
+			page.Items = append(page.Items, n)
 		}
-		if len(page.Items) == limit {
-			more = true
+		if more || !full {
 			break
 		}
-		page.Items = append(page.Items, n)
+		// Pending changes took names of this range away: go on after it.
+		from, after = last, true
 	}
-	if err := rows.Err(); err != nil {
-		return page, err
-	}
-	rows.Close()
 	if err := db.fillKinds(ctx, page.Items); err != nil {
 		return page, err
 	}
@@ -61,6 +60,66 @@ func (db *DB) SymbolNames(ctx context.Context, prefix string, limit int, cursor 
 		page.NextCursor = base64.RawURLEncoding.EncodeToString([]byte(page.Items[limit-1].Name))
 	}
 	return page, nil
+}
+
+// symbolNameRange reads, in one statement (one snapshot), up to n counters
+// from a name on (after it when after is set) and the pending changes of
+// the names up to the last of them, and returns the names some package
+// has, in order, with their counts. full says the counters may go on past
+// the range read: the next range starts after last, its last counter. A counter's
+// kind wins; a name only the changes have takes the least of theirs (as
+// the fold stores it).
+func (db *DB) symbolNameRange(ctx context.Context, from string, after bool, n int) (names []index.SymbolName, last string, full bool, err error) {
+	op := ">="
+	if after {
+		op = ">"
+	}
+	rows, err := db.queryR(ctx, `WITH c AS (SELECT canonical, kind, packages, definitions, uses FROM symbol_names
+			WHERE canonical `+op+` $1 ORDER BY canonical LIMIT `+strconv.Itoa(n)+`)
+		SELECT 1, canonical, kind, packages, definitions, uses FROM c
+		UNION ALL
+		SELECT 0, canonical, COALESCE(MIN(NULLIF(kind, '')), ''), SUM(packages), SUM(definitions), SUM(uses) FROM symbol_name_deltas
+		WHERE canonical `+op+` $1 AND ((SELECT COUNT(*) FROM c) < `+strconv.Itoa(n)+` OR canonical <= (SELECT MAX(canonical) FROM c))
+		GROUP BY canonical`, from)
+	if err != nil {
+		return nil, "", false, err
+	}
+	defer rows.Close()
+	byName := map[string]*index.SymbolName{}
+	counters := 0
+	for rows.Next() {
+		var counter int
+		var c index.SymbolName
+		if err := rows.Scan(&counter, &c.Name, &c.Kind, &c.Packages, &c.Definitions, &c.Uses); err != nil {
+			return nil, "", false, err
+		}
+		if counter == 1 {
+			counters++
+			last = max(last, c.Name)
+		}
+		have := byName[c.Name]
+		if have == nil {
+			c.PackagesExact = true
+			byName[c.Name] = &c
+			continue
+		}
+		if have.Kind == "" || (counter == 1 && c.Kind != "") {
+			have.Kind = c.Kind
+		}
+		have.Packages += c.Packages
+		have.Definitions += c.Definitions
+		have.Uses += c.Uses
+	}
+	if err := rows.Err(); err != nil {
+		return nil, "", false, err
+	}
+	for _, c := range byName {
+		if c.Packages > 0 {
+			names = append(names, *c)
+		}
+	}
+	sort.Slice(names, func(i, j int) bool { return names[i].Name < names[j].Name })
+	return names, last, counters == n, nil
 }
 
 // fillKinds looks up the kinds the counters do not have yet (names counted
