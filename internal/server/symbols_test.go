@@ -140,13 +140,19 @@ func TestSymbolPagingOverTies(t *testing.T) {
 			}
 		}
 		inflate(1000)
+		// fsck sees the count differ from the latest files, pending or folded.
+		for range 2 {
+			if drift, err := app.DB.SymbolCounterDrift(t.Context()); err != nil || !reflect.DeepEqual(drift, []string{"TIE_NAME"}) {
+				t.Fatalf("counter drift %v (%v), want TIE_NAME", drift, err)
+			}
+			foldSymbols(t, app)
+		}
 		newest := append([]*tiePackage(nil), pkgs...)
 		newestFirst(newest)
 		walkCursors := walk(newest, len(pkgs)+1000)
 		if status, _, _ := app.Get("/api/v1/symbols/tie_name?limit=2&cursor=" + url.QueryEscape(exactCursors[0])); status != http.StatusBadRequest {
 			t.Errorf("an exact page's cursor on a walked name: HTTP %d, want 400", status)
 		}
-		foldSymbols(t, app)
 		walk(newest, len(pkgs)+1000)
 		inflate(-1000)
 		if status, _, _ := app.Get("/api/v1/symbols/tie_name?limit=2&cursor=" + url.QueryEscape(walkCursors[0])); status != http.StatusBadRequest {

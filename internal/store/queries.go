@@ -127,7 +127,7 @@ func (db *DB) SymbolUsage(ctx context.Context, canonical string, limit int, curs
 	var pick string
 	exactCursor, walkCursor := false, false
 	if cursor == "" {
-		pick = symbolDefinersFirst(limit, "") + ` UNION ALL ` + symbolNewestFirst(limit, "")
+		pick = db.symbolDefinersFirst(limit, "") + ` UNION ALL ` + db.symbolNewestFirst(limit, "")
 	} else if k, err := decodeSymbolCursor(cursor); err == nil {
 		exactCursor = true
 		flag := 0
@@ -135,41 +135,32 @@ func (db *DB) SymbolUsage(ctx context.Context, canonical string, limit int, curs
 			flag = 1
 		}
 		args = append(args, flag, k.created, k.id)
-		pick = symbolDefinersFirst(limit, ` HAVING MAX(CASE WHEN s.definitions > 0 THEN 1 ELSE 0 END) < $2
+		pick = db.symbolDefinersFirst(limit, ` HAVING MAX(CASE WHEN s.definitions > 0 THEN 1 ELSE 0 END) < $2
 			OR (MAX(CASE WHEN s.definitions > 0 THEN 1 ELSE 0 END) = $2
 				AND (lf.package_created_at < $3 OR (lf.package_created_at = $3 AND lf.package_id < $4)))`)
 	} else if ts, id, err := decodeCursor(cursor); err == nil {
 		walkCursor = true
 		args = append(args, ts, id)
-		pick = symbolNewestFirst(limit, ` AND (p.created_at < $2 OR (p.created_at = $2 AND p.id < $3))`)
+		pick = db.symbolNewestFirst(limit, ` AND (p.created_at < $2 OR (p.created_at = $2 AND p.id < $3))`)
 	} else {
 		return page, catalog.ErrBadCursor
 	}
 	// The counter's row is the left side: a name no package has gives no
 	// row; a name past its last page gives the row with no package.
-	rows, err := db.queryR(ctx, `WITH n AS (SELECT packages FROM symbol_counts WHERE canonical = $1),
-		pick AS (`+pick+`)
-		SELECT n.packages, x.id, x.created_at, x.d, x.name, x.machine_type, x.controller_type, x.latest_version, x.uploaded_at,
-			x.file_id, x.filename, x.sha256, x.analysis_id, x.definitions, x.uses, x.occurrences
-		FROM n LEFT JOIN (
-			SELECT pick.id, p.created_at, pick.d, p.name, p.machine_type, p.controller_type, p.latest_version, v.uploaded_at,
-				lf.file_id, lf.filename, lf.sha256, lf.analysis_id, s.definitions, s.uses, s.occurrences
-			FROM pick JOIN packages p ON p.id = pick.id
-			JOIN package_versions v ON v.package_id = p.id AND v.number = p.latest_version
-			CROSS JOIN latest_files lf CROSS JOIN symbol_index s
-			WHERE lf.package_id = pick.id AND s.analysis_id = lf.analysis_id AND s.canonical = $1) x ON TRUE`, args...)
+	rows, err := db.queryR(ctx, db.symbolPageSQL(pick), args...)
 	if err != nil {
 		return page, err
 	}
 	type row struct {
-		key                   pkgKey
-		pkg                   index.SymbolPackage
+		pkg                   *index.SymbolPackage
 		fileID, filename, sha string
 		analysis              int64
 		defs, uses            int
 		packed                []byte
 	}
-	var found []row
+	found := make([]row, 0, 4*(limit+1))
+	var keys []pkgKey // the page's packages, each once
+	byID := make(map[string]*index.SymbolPackage, limit+1)
 	counted := false
 	for rows.Next() {
 		var r row
@@ -185,9 +176,12 @@ func (db *DB) SymbolUsage(ctx context.Context, canonical string, limit int, curs
 		if !id.Valid {
 			continue // the count's row, no package on this page
 		}
-		r.key = pkgKey{defines: d.Int64 == 1, created: created.Time.UTC(), id: id.String}
-		r.pkg = index.SymbolPackage{PackageID: id.String, PackageName: name.String, Machine: machine.String, Controller: controller.String,
-			Version: int(version.Int64), UploadedAt: uploaded.Time.UTC()}
+		if r.pkg = byID[id.String]; r.pkg == nil {
+			r.pkg = &index.SymbolPackage{PackageID: id.String, PackageName: name.String, Machine: machine.String, Controller: controller.String,
+				Version: int(version.Int64), UploadedAt: uploaded.Time.UTC(), Occurrences: []index.SymbolOccurrence{}}
+			byID[id.String] = r.pkg
+			keys = append(keys, pkgKey{defines: d.Int64 == 1, created: created.Time.UTC(), id: id.String})
+		}
 		r.fileID, r.filename, r.sha, r.analysis, r.defs, r.uses = fileID.String, filename.String, sha.String, aid.Int64, int(defs.Int64), int(uses.Int64)
 		found = append(found, r)
 	}
@@ -205,17 +199,6 @@ func (db *DB) SymbolUsage(ctx context.Context, canonical string, limit int, curs
 	}
 	if (exactCursor && !exact) || (walkCursor && exact) {
 		return page, catalog.ErrBadCursor // the count moved past symbolExactLimit between pages
-	}
-	// The page's packages in their order, each once.
-	var keys []pkgKey
-	byID := map[string]*index.SymbolPackage{}
-	for _, r := range found {
-		if byID[r.key.id] == nil {
-			p := r.pkg
-			p.Occurrences = []index.SymbolOccurrence{}
-			byID[r.key.id] = &p
-			keys = append(keys, r.key)
-		}
 	}
 	sort.Slice(keys, func(i, j int) bool { return keys[i].before(keys[j], exact) })
 	if len(keys) > limit {
@@ -235,7 +218,7 @@ func (db *DB) SymbolUsage(ctx context.Context, canonical string, limit int, curs
 		return page, err
 	}
 	for _, r := range found {
-		p := byID[r.key.id]
+		p := r.pkg
 		p.Definitions += r.defs
 		p.References += r.uses
 		occ, err := analysis.UnpackOccurrences(canonical, r.packed, sections[r.analysis])
@@ -257,6 +240,25 @@ func (db *DB) SymbolUsage(ctx context.Context, canonical string, limit int, curs
 	return page, nil
 }
 
+// symbolPageSQL is the symbol page's statement around pick, which selects
+// the page's packages (id, created, d: defines the name) from the name's
+// count n.
+func (db *DB) symbolPageSQL(pick string) string {
+	return `WITH n AS (SELECT packages FROM symbol_counts WHERE canonical = $1),
+		pick AS (` + pick + `)
+		SELECT n.packages, x.id, x.created_at, x.d, x.name, x.machine_type, x.controller_type, x.latest_version, x.uploaded_at,
+			x.file_id, x.filename, x.sha256, x.analysis_id, x.definitions, x.uses, x.occurrences
+		FROM n LEFT JOIN (
+			SELECT pick.id, p.created_at, pick.d, p.name, p.machine_type, p.controller_type, p.latest_version, v.uploaded_at,
+				lf.file_id, lf.filename, lf.sha256, lf.analysis_id, s.definitions, s.uses, s.occurrences
+			FROM pick
+			` + db.joinByKey("packages", "p", "p.id = pick.id", "p.created_at, p.name, p.machine_type, p.controller_type, p.latest_version") + `
+			` + db.joinByKey("package_versions", "v", "v.package_id = pick.id AND v.number = p.latest_version", "v.uploaded_at") + `
+			` + db.joinByKey("latest_files", "lf", "lf.package_id = pick.id", "lf.file_id, lf.filename, lf.sha256, lf.analysis_id") + `
+			` + db.joinByKey("symbol_index", "s", "s.canonical = $1 AND s.analysis_id = lf.analysis_id", "s.definitions, s.uses, s.occurrences") + `
+		) x ON TRUE`
+}
+
 // before orders a symbol page's packages: on an exact page those defining
 // the name first, then newest first (ties by id, descending).
 func (k pkgKey) before(o pkgKey, exact bool) bool {
@@ -274,22 +276,47 @@ func (k pkgKey) before(o pkgKey, exact bool) bool {
 // then newest first; having filters them (the cursor). It aggregates a
 // bounded number of rows, read from the covering index of latest_files by
 // analysis.
-func symbolDefinersFirst(limit int, having string) string {
+func (db *DB) symbolDefinersFirst(limit int, having string) string {
 	return `SELECT * FROM (SELECT lf.package_id AS id, lf.package_created_at AS created, MAX(CASE WHEN s.definitions > 0 THEN 1 ELSE 0 END) AS d
-		FROM symbol_index s JOIN latest_files lf ON lf.analysis_id = s.analysis_id
+		FROM symbol_index s ` + db.joinByKey("latest_files", "lf", "lf.analysis_id = s.analysis_id", "lf.package_id, lf.package_created_at") + `
 		WHERE s.canonical = $1 AND (SELECT packages FROM n) <= ` + strconv.Itoa(symbolExactLimit) + `
 		GROUP BY lf.package_id, lf.package_created_at` + having + `
-		ORDER BY d DESC, created DESC, id DESC LIMIT ` + strconv.Itoa(limit+1) + `) e`
+		ORDER BY d DESC, created DESC, id DESC LIMIT ` + db.limitIf(`(SELECT packages FROM n) <= `+strconv.Itoa(symbolExactLimit), limit+1) + `) e`
 }
 
 // symbolNewestFirst selects up to limit+1 of a more common name's
 // packages, newest first, walking the packages in that order; and narrows
 // them (the cursor).
-func symbolNewestFirst(limit int, and string) string {
+func (db *DB) symbolNewestFirst(limit int, and string) string {
 	return `SELECT * FROM (SELECT p.id, p.created_at AS created, 0 AS d FROM packages p
 		WHERE (SELECT packages FROM n) > ` + strconv.Itoa(symbolExactLimit) + ` AND EXISTS (SELECT 1 FROM latest_files lf
 			JOIN symbol_index s ON s.analysis_id = lf.analysis_id AND s.canonical = $1 WHERE lf.package_id = p.id)` + and + `
-		ORDER BY p.created_at DESC, p.id DESC LIMIT ` + strconv.Itoa(limit+1) + `) w`
+		ORDER BY p.created_at DESC, p.id DESC LIMIT ` + db.limitIf(`(SELECT packages FROM n) > `+strconv.Itoa(symbolExactLimit), limit+1) + `) w`
+}
+
+// limitIf is a LIMIT of n rows when cond holds, of none otherwise, for a
+// branch of a statement that only one value of cond needs (cond is also
+// in the branch's WHERE). PostgreSQL tests such a WHERE term once, before
+// reading anything, and plans better with a constant LIMIT; SQLite tests
+// it on every row it reads, but reads none under a LIMIT of 0.
+func (db *DB) limitIf(cond string, n int) string {
+	if db.Dialect == Postgres {
+		return strconv.Itoa(n)
+	}
+	return `CASE WHEN ` + cond + ` THEN ` + strconv.Itoa(n) + ` ELSE 0 END`
+}
+
+// joinByKey joins table as alias on cond, a lookup by key for each row on
+// its left (in this order); cols are the columns used. PostgreSQL is told
+// to look the rows up (a lateral subquery it cannot flatten): for the few
+// rows of a page it would otherwise read a whole small table into a hash,
+// and it misjudges how many rows a rare symbol name has. SQLite keeps the
+// tables of a CROSS JOIN in their order.
+func (db *DB) joinByKey(table, alias, cond, cols string) string {
+	if db.Dialect == Postgres {
+		return `CROSS JOIN LATERAL (SELECT ` + cols + ` FROM ` + table + ` ` + alias + ` WHERE ` + cond + ` OFFSET 0) ` + alias
+	}
+	return `CROSS JOIN ` + table + ` ` + alias + ` ON ` + cond
 }
 
 // sectionRanges returns the section ranges of these analyses, from the
