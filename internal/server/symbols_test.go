@@ -132,7 +132,7 @@ func TestSymbolPagingOverTies(t *testing.T) {
 		inflate := func(by int) {
 			t.Helper()
 			q := `UPDATE symbol_names SET packages = packages + $1 WHERE canonical = 'TIE_NAME'`
-			if b.Name == "postgres" {
+			if app.DB.Dialect == store.Postgres {
 				q = `INSERT INTO symbol_name_deltas (canonical, kind, packages, definitions, uses) VALUES ('TIE_NAME', '', $1, 0, 0)`
 			}
 			if _, err := app.DB.SQL.Exec(q, by); err != nil {
