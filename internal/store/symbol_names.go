@@ -66,9 +66,9 @@ func (db *DB) SymbolNames(ctx context.Context, prefix string, limit int, cursor 
 // from a name on (after it when after is set) and the pending changes of
 // the names up to the last of them, and returns the names some package
 // has, in order, with their counts. full says the counters may go on past
-// the range read: the next range starts after last, its last counter. A counter's
-// kind wins; a name only the changes have takes the least of theirs (as
-// the fold stores it).
+// the range read: the next range starts after last, its last counter. A
+// counter's kind wins; a name only the changes have takes the least of
+// theirs (as the fold stores it).
 func (db *DB) symbolNameRange(ctx context.Context, from string, after bool, n int) (names []index.SymbolName, last string, full bool, err error) {
 	op := ">="
 	if after {
@@ -85,40 +85,56 @@ func (db *DB) symbolNameRange(ctx context.Context, from string, after bool, n in
 		return nil, "", false, err
 	}
 	defer rows.Close()
-	byName := map[string]*index.SymbolName{}
+	var pending map[string]index.SymbolName // the changes, when there are any
 	counters := 0
 	for rows.Next() {
 		var counter int
-		var c index.SymbolName
+		c := index.SymbolName{PackagesExact: true}
 		if err := rows.Scan(&counter, &c.Name, &c.Kind, &c.Packages, &c.Definitions, &c.Uses); err != nil {
 			return nil, "", false, err
 		}
-		if counter == 1 {
-			counters++
-			last = max(last, c.Name)
-		}
-		have := byName[c.Name]
-		if have == nil {
-			c.PackagesExact = true
-			byName[c.Name] = &c
+		if counter == 0 {
+			if pending == nil {
+				pending = map[string]index.SymbolName{}
+			}
+			pending[c.Name] = c
 			continue
 		}
-		if have.Kind == "" || (counter == 1 && c.Kind != "") {
-			have.Kind = c.Kind
-		}
-		have.Packages += c.Packages
-		have.Definitions += c.Definitions
-		have.Uses += c.Uses
+		counters++
+		last = max(last, c.Name)
+		names = append(names, c)
 	}
 	if err := rows.Err(); err != nil {
 		return nil, "", false, err
 	}
-	for _, c := range byName {
-		if c.Packages > 0 {
-			names = append(names, *c)
+	if len(pending) > 0 {
+		for i, c := range names {
+			d, ok := pending[c.Name]
+			if !ok {
+				continue
+			}
+			if c.Kind == "" {
+				names[i].Kind = d.Kind
+			}
+			names[i].Packages += d.Packages
+			names[i].Definitions += d.Definitions
+			names[i].Uses += d.Uses
+			delete(pending, c.Name)
+		}
+		for _, d := range pending { // names only the changes have
+			names = append(names, d)
 		}
 	}
-	sort.Slice(names, func(i, j int) bool { return names[i].Name < names[j].Name })
+	kept := names[:0]
+	for _, c := range names {
+		if c.Packages > 0 {
+			kept = append(kept, c)
+		}
+	}
+	names = kept
+	if less := func(i, j int) bool { return names[i].Name < names[j].Name }; !sort.SliceIsSorted(names, less) {
+		sort.Slice(names, less)
+	}
 	return names, last, counters == n, nil
 }
 
