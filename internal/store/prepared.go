@@ -17,25 +17,33 @@ type readStmts struct {
 }
 
 // queryRowR runs a fixed-text query on the read pool as a prepared
-// statement. Only constant query text may come here (the cache is keyed by
-// it and never shrinks).
+// statement. Only query text from a small fixed set may come here (the
+// cache is keyed by it and never shrinks).
 func (db *DB) queryRowR(ctx context.Context, query string, args ...any) *sql.Row {
-	db.stmts.mu.Lock()
-	st, ok := db.stmts.m[query]
-	if !ok {
-		var err error
-		if st, err = db.R.PrepareContext(ctx, query); err != nil {
-			db.stmts.mu.Unlock()
-			// The plain query reports the same error through Scan.
-			return db.R.QueryRowContext(ctx, query, args...)
-		}
-		if db.stmts.m == nil {
-			db.stmts.m = map[string]*sql.Stmt{}
-		}
-		db.stmts.m[query] = st
+	st, err := db.prepared(ctx, query)
+	if err != nil {
+		// The plain query reports the same error through Scan.
+		return db.R.QueryRowContext(ctx, query, args...)
 	}
-	db.stmts.mu.Unlock()
 	return st.QueryRowContext(ctx, args...)
+}
+
+// prepared returns the read pool's statement for query, preparing it once.
+func (db *DB) prepared(ctx context.Context, query string) (*sql.Stmt, error) {
+	db.stmts.mu.Lock()
+	defer db.stmts.mu.Unlock()
+	if st, ok := db.stmts.m[query]; ok {
+		return st, nil
+	}
+	st, err := db.R.PrepareContext(ctx, query)
+	if err != nil {
+		return nil, err
+	}
+	if db.stmts.m == nil {
+		db.stmts.m = map[string]*sql.Stmt{}
+	}
+	db.stmts.m[query] = st
+	return st, nil
 }
 
 func (s *readStmts) close() {
@@ -45,4 +53,13 @@ func (s *readStmts) close() {
 		st.Close()
 	}
 	s.m = nil
+}
+
+// queryR is queryRowR for a query of many rows.
+func (db *DB) queryR(ctx context.Context, query string, args ...any) (*sql.Rows, error) {
+	st, err := db.prepared(ctx, query)
+	if err != nil {
+		return db.R.QueryContext(ctx, query, args...)
+	}
+	return st.QueryContext(ctx, args...)
 }

@@ -4,7 +4,6 @@ import (
 	"context"
 	"database/sql"
 	"encoding/base64"
-	"errors"
 	"fmt"
 	"sort"
 	"strconv"
@@ -113,173 +112,102 @@ func decodeSymbolCursor(c string) (pkgKey, error) {
 	return pkgKey{defines: flag == 1, created: ts, id: id}, nil
 }
 
-// SymbolUsage implements index.Reader. Reads stay bounded by the page, not
-// the corpus: the total comes from the name's counter (symbol_names); a
-// name in up to symbolExactLimit packages is paged with the packages that
-// define it first, a more common one newest first.
+// SymbolUsage implements index.Reader, in one statement: the name's count
+// (symbol_counts), the page of its packages and their files' counts and
+// occurrences. Reads stay bounded by the page, not the corpus: a name in up
+// to symbolExactLimit packages is paged with the packages that define it
+// first (its packages are gathered and ordered), a more common one newest
+// first, walking the packages in that order. Which of the two the first
+// page is decides the statement itself from the count; a cursor names its
+// own (and is refused when the count now says the other).
 func (db *DB) SymbolUsage(ctx context.Context, canonical string, limit int, cursor string) (index.SymbolPage, error) {
 	page := index.SymbolPage{Packages: []index.SymbolPackage{}, TotalExact: true}
 	limit = min(max(limit, 1), 100)
-	err := db.queryRowR(ctx, `SELECT packages FROM symbol_names WHERE canonical = $1`, canonical).Scan(&page.Total)
-	if errors.Is(err, sql.ErrNoRows) { // no package has it
-		if cursor != "" {
-			if _, err := decodeSymbolCursor(cursor); err != nil {
-				return page, err
-			}
-		}
-		return page, nil
-	}
-	if err != nil {
-		return page, err
-	}
-	exact := page.Total <= symbolExactLimit
-	var pick []pkgKey
-	if exact {
-		pick, err = db.symbolDefinersFirst(ctx, canonical, limit, cursor)
-	} else {
-		pick, err = db.symbolNewestFirst(ctx, canonical, limit, cursor)
-	}
-	if err != nil {
-		return page, err
-	}
-	if len(pick) > limit {
-		pick = pick[:limit]
-		last := pick[limit-1]
-		if exact {
-			page.NextCursor = encodeSymbolCursor(last)
-		} else {
-			page.NextCursor = encodeCursor(last.created, last.id)
-		}
-	}
-	if len(pick) == 0 {
-		return page, nil
-	}
-	ids := make([]string, len(pick))
-	for i, k := range pick {
-		ids[i] = k.id
-	}
-	pkgs, err := db.symbolPackages(ctx, canonical, ids)
-	if err != nil {
-		return page, err
-	}
-	for _, id := range ids {
-		if p, ok := pkgs[id]; ok {
-			page.Packages = append(page.Packages, *p)
-		}
-	}
-	return page, nil
-}
-
-// symbolDefinersFirst returns up to limit+1 of a name's packages after the
-// cursor: those defining it first, then newest first. The name has at most
-// symbolExactLimit packages, so this aggregates a bounded number of rows
-// (read from the covering index of latest_files by analysis).
-func (db *DB) symbolDefinersFirst(ctx context.Context, canonical string, limit int, cursor string) ([]pkgKey, error) {
-	q := `SELECT lf.package_id, lf.package_created_at, MAX(CASE WHEN s.definitions > 0 THEN 1 ELSE 0 END) AS d
-		FROM symbol_index s JOIN latest_files lf ON lf.analysis_id = s.analysis_id
-		WHERE s.canonical = $1 GROUP BY lf.package_id, lf.package_created_at`
 	args := []any{canonical}
-	if cursor != "" {
-		k, err := decodeSymbolCursor(cursor)
-		if err != nil {
-			return nil, err
-		}
+	var pick string
+	exactCursor, walkCursor := false, false
+	if cursor == "" {
+		pick = db.symbolDefinersFirst(limit, "") + ` UNION ALL ` + db.symbolNewestFirst(limit, "")
+	} else if k, err := decodeSymbolCursor(cursor); err == nil {
+		exactCursor = true
 		flag := 0
 		if k.defines {
 			flag = 1
 		}
 		args = append(args, flag, k.created, k.id)
-		q += ` HAVING MAX(CASE WHEN s.definitions > 0 THEN 1 ELSE 0 END) < $2 OR (MAX(CASE WHEN s.definitions > 0 THEN 1 ELSE 0 END) = $2
-			AND (lf.package_created_at < $3 OR (lf.package_created_at = $3 AND lf.package_id < $4)))`
-	}
-	q += ` ORDER BY d DESC, lf.package_created_at DESC, lf.package_id DESC LIMIT ` + strconv.Itoa(limit+1)
-	rows, err := db.R.QueryContext(ctx, q, args...)
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	var out []pkgKey
-	for rows.Next() {
-		var k pkgKey
-		var d int
-		if err := rows.Scan(&k.id, &k.created, &d); err != nil {
-			return nil, err
-		}
-		k.created, k.defines = k.created.UTC(), d == 1
-		out = append(out, k)
-	}
-	return out, rows.Err()
-}
-
-// symbolNewestFirst returns up to limit+1 of a common name's packages after
-// the cursor, newest first, walking the packages in that order.
-func (db *DB) symbolNewestFirst(ctx context.Context, canonical string, limit int, cursor string) ([]pkgKey, error) {
-	q := `SELECT p.id, p.created_at FROM packages p WHERE EXISTS (SELECT 1 FROM latest_files lf
-		JOIN symbol_index s ON s.analysis_id = lf.analysis_id AND s.canonical = $1 WHERE lf.package_id = p.id)`
-	args := []any{canonical}
-	if cursor != "" {
-		ts, id, err := decodeCursor(cursor)
-		if err != nil {
-			return nil, err
-		}
-		q += ` AND (p.created_at < $2 OR (p.created_at = $2 AND p.id < $3))`
+		pick = db.symbolDefinersFirst(limit, ` HAVING MAX(CASE WHEN s.definitions > 0 THEN 1 ELSE 0 END) < $2
+			OR (MAX(CASE WHEN s.definitions > 0 THEN 1 ELSE 0 END) = $2
+				AND (lf.package_created_at < $3 OR (lf.package_created_at = $3 AND lf.package_id < $4)))`)
+	} else if ts, id, err := decodeCursor(cursor); err == nil {
+		walkCursor = true
 		args = append(args, ts, id)
+		pick = db.symbolNewestFirst(limit, ` AND (p.created_at < $2 OR (p.created_at = $2 AND p.id < $3))`)
+	} else {
+		return page, catalog.ErrBadCursor
 	}
-	q += ` ORDER BY p.created_at DESC, p.id DESC LIMIT ` + strconv.Itoa(limit+1)
-	rows, err := db.R.QueryContext(ctx, q, args...)
+	// The counter's row is the left side: a name no package has gives no
+	// row; a name past its last page gives the row with no package.
+	rows, err := db.queryR(ctx, db.symbolPageSQL(pick), args...)
 	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	var out []pkgKey
-	for rows.Next() {
-		var k pkgKey
-		if err := rows.Scan(&k.id, &k.created); err != nil {
-			return nil, err
-		}
-		k.created = k.created.UTC()
-		out = append(out, k)
-	}
-	return out, rows.Err()
-}
-
-// symbolPackages loads the packages of a symbol page with their counts and
-// first occurrences. CROSS JOIN keeps SQLite starting from the page's
-// packages (not from every content that has the name). The contents'
-// section ranges come from sectionRanges (cached), not from the analyses
-// rows: on SQLite reading them there walks past the large blobs before them.
-func (db *DB) symbolPackages(ctx context.Context, canonical string, ids []string) (map[string]*index.SymbolPackage, error) {
-	ph, args := inList(2, ids)
-	rows, err := db.R.QueryContext(ctx, `SELECT p.id, p.name, p.machine_type, p.controller_type, p.latest_version, v.uploaded_at,
-			lf.file_id, lf.filename, lf.sha256, lf.analysis_id, s.definitions, s.uses, s.occurrences
-		FROM latest_files lf
-		CROSS JOIN symbol_index s
-		JOIN packages p ON p.id = lf.package_id
-		JOIN package_versions v ON v.package_id = p.id AND v.number = p.latest_version
-		WHERE lf.package_id IN (`+ph+`) AND s.analysis_id = lf.analysis_id AND s.canonical = $1`, append([]any{canonical}, args...)...)
-	if err != nil {
-		return nil, err
+		return page, err
 	}
 	type row struct {
-		pkg                   index.SymbolPackage
+		pkg                   *index.SymbolPackage
 		fileID, filename, sha string
 		analysis              int64
 		defs, uses            int
 		packed                []byte
 	}
-	var found []row
+	found := make([]row, 0, 4*(limit+1))
+	var keys []pkgKey // the page's packages, each once
+	byID := make(map[string]*index.SymbolPackage, limit+1)
+	counted := false
 	for rows.Next() {
 		var r row
-		if err := rows.Scan(&r.pkg.PackageID, &r.pkg.PackageName, &r.pkg.Machine, &r.pkg.Controller, &r.pkg.Version, &r.pkg.UploadedAt,
-			&r.fileID, &r.filename, &r.sha, &r.analysis, &r.defs, &r.uses, &r.packed); err != nil {
+		var id, name, machine, controller, fileID, filename, sha sql.NullString
+		var d, version, aid, defs, uses sql.NullInt64
+		var created, uploaded sql.NullTime
+		if err := rows.Scan(&page.Total, &id, &created, &d, &name, &machine, &controller, &version, &uploaded,
+			&fileID, &filename, &sha, &aid, &defs, &uses, &r.packed); err != nil {
 			rows.Close()
-			return nil, err
+			return page, err
 		}
+		counted = true
+		if !id.Valid {
+			continue // the count's row, no package on this page
+		}
+		if r.pkg = byID[id.String]; r.pkg == nil {
+			r.pkg = &index.SymbolPackage{PackageID: id.String, PackageName: name.String, Machine: machine.String, Controller: controller.String,
+				Version: int(version.Int64), UploadedAt: uploaded.Time.UTC(), Occurrences: []index.SymbolOccurrence{}}
+			byID[id.String] = r.pkg
+			keys = append(keys, pkgKey{defines: d.Int64 == 1, created: created.Time.UTC(), id: id.String})
+		}
+		r.fileID, r.filename, r.sha, r.analysis, r.defs, r.uses = fileID.String, filename.String, sha.String, aid.Int64, int(defs.Int64), int(uses.Int64)
 		found = append(found, r)
 	}
 	rows.Close()
 	if err := rows.Err(); err != nil {
-		return nil, err
+		return page, err
+	}
+	exact := page.Total <= symbolExactLimit
+	if !counted { // no package has the name
+		page.Total = 0
+		if walkCursor {
+			return page, catalog.ErrBadCursor
+		}
+		return page, nil
+	}
+	if (exactCursor && !exact) || (walkCursor && exact) {
+		return page, catalog.ErrBadCursor // the count moved past symbolExactLimit between pages
+	}
+	sort.Slice(keys, func(i, j int) bool { return keys[i].before(keys[j], exact) })
+	if len(keys) > limit {
+		keys = keys[:limit]
+		if exact {
+			page.NextCursor = encodeSymbolCursor(keys[limit-1])
+		} else {
+			page.NextCursor = encodeCursor(keys[limit-1].created, keys[limit-1].id)
+		}
 	}
 	aids := make([]int64, len(found))
 	for i, r := range found {
@@ -287,35 +215,108 @@ func (db *DB) symbolPackages(ctx context.Context, canonical string, ids []string
 	}
 	sections, err := db.sectionRanges(ctx, aids)
 	if err != nil {
-		return nil, err
+		return page, err
 	}
-	out := map[string]*index.SymbolPackage{}
 	for _, r := range found {
-		p := out[r.pkg.PackageID]
-		if p == nil {
-			sp := r.pkg
-			sp.UploadedAt = sp.UploadedAt.UTC()
-			sp.Occurrences = []index.SymbolOccurrence{}
-			p = &sp
-			out[sp.PackageID] = p
-		}
+		p := r.pkg
 		p.Definitions += r.defs
 		p.References += r.uses
 		occ, err := analysis.UnpackOccurrences(canonical, r.packed, sections[r.analysis])
 		if err != nil {
-			return nil, err
+			return page, err
 		}
 		for _, o := range occ {
 			p.Occurrences = append(p.Occurrences, index.SymbolOccurrence{FileID: r.fileID, Filename: r.filename, SHA256: r.sha, Occurrence: o})
 		}
 	}
-	for _, p := range out {
+	for _, k := range keys {
+		p := byID[k.id]
 		sortOccurrences(p.Occurrences)
 		if len(p.Occurrences) > occurrencesPerPackage {
 			p.Occurrences = p.Occurrences[:occurrencesPerPackage]
 		}
+		page.Packages = append(page.Packages, *p)
 	}
-	return out, nil
+	return page, nil
+}
+
+// symbolPageSQL is the symbol page's statement around pick, which selects
+// the page's packages (id, created, d: defines the name) from the name's
+// count n.
+func (db *DB) symbolPageSQL(pick string) string {
+	return `WITH n AS (SELECT packages FROM symbol_counts WHERE canonical = $1),
+		pick AS (` + pick + `)
+		SELECT n.packages, x.id, x.created_at, x.d, x.name, x.machine_type, x.controller_type, x.latest_version, x.uploaded_at,
+			x.file_id, x.filename, x.sha256, x.analysis_id, x.definitions, x.uses, x.occurrences
+		FROM n LEFT JOIN (
+			SELECT pick.id, p.created_at, pick.d, p.name, p.machine_type, p.controller_type, p.latest_version, v.uploaded_at,
+				lf.file_id, lf.filename, lf.sha256, lf.analysis_id, s.definitions, s.uses, s.occurrences
+			FROM pick
+			` + db.joinByKey("packages", "p", "p.id = pick.id", "p.created_at, p.name, p.machine_type, p.controller_type, p.latest_version") + `
+			` + db.joinByKey("package_versions", "v", "v.package_id = pick.id AND v.number = p.latest_version", "v.uploaded_at") + `
+			` + db.joinByKey("latest_files", "lf", "lf.package_id = pick.id", "lf.file_id, lf.filename, lf.sha256, lf.analysis_id") + `
+			` + db.joinByKey("symbol_index", "s", "s.canonical = $1 AND s.analysis_id = lf.analysis_id", "s.definitions, s.uses, s.occurrences") + `
+		) x ON TRUE`
+}
+
+// before orders a symbol page's packages: on an exact page those defining
+// the name first, then newest first (ties by id, descending).
+func (k pkgKey) before(o pkgKey, exact bool) bool {
+	if exact && k.defines != o.defines {
+		return k.defines
+	}
+	if !k.created.Equal(o.created) {
+		return k.created.After(o.created)
+	}
+	return k.id > o.id
+}
+
+// symbolDefinersFirst selects up to limit+1 of a name's packages when it
+// has at most symbolExactLimit (n is its count): those defining it first,
+// then newest first; having filters them (the cursor). It aggregates a
+// bounded number of rows, read from the covering index of latest_files by
+// analysis.
+func (db *DB) symbolDefinersFirst(limit int, having string) string {
+	return `SELECT * FROM (SELECT lf.package_id AS id, lf.package_created_at AS created, MAX(CASE WHEN s.definitions > 0 THEN 1 ELSE 0 END) AS d
+		FROM symbol_index s ` + db.joinByKey("latest_files", "lf", "lf.analysis_id = s.analysis_id", "lf.package_id, lf.package_created_at") + `
+		WHERE s.canonical = $1 AND (SELECT packages FROM n) <= ` + strconv.Itoa(symbolExactLimit) + `
+		GROUP BY lf.package_id, lf.package_created_at` + having + `
+		ORDER BY d DESC, created DESC, id DESC LIMIT ` + db.limitIf(`(SELECT packages FROM n) <= `+strconv.Itoa(symbolExactLimit), limit+1) + `) e`
+}
+
+// symbolNewestFirst selects up to limit+1 of a more common name's
+// packages, newest first, walking the packages in that order; and narrows
+// them (the cursor).
+func (db *DB) symbolNewestFirst(limit int, and string) string {
+	return `SELECT * FROM (SELECT p.id, p.created_at AS created, 0 AS d FROM packages p
+		WHERE (SELECT packages FROM n) > ` + strconv.Itoa(symbolExactLimit) + ` AND EXISTS (SELECT 1 FROM latest_files lf
+			JOIN symbol_index s ON s.analysis_id = lf.analysis_id AND s.canonical = $1 WHERE lf.package_id = p.id)` + and + `
+		ORDER BY p.created_at DESC, p.id DESC LIMIT ` + db.limitIf(`(SELECT packages FROM n) > `+strconv.Itoa(symbolExactLimit), limit+1) + `) w`
+}
+
+// limitIf is a LIMIT of n rows when cond holds, of none otherwise, for a
+// branch of a statement that only one value of cond needs (cond is also
+// in the branch's WHERE). PostgreSQL tests such a WHERE term once, before
+// reading anything, and plans better with a constant LIMIT; SQLite tests
+// it on every row it reads, but reads none under a LIMIT of 0.
+func (db *DB) limitIf(cond string, n int) string {
+	if db.Dialect == Postgres {
+		return strconv.Itoa(n)
+	}
+	return `CASE WHEN ` + cond + ` THEN ` + strconv.Itoa(n) + ` ELSE 0 END`
+}
+
+// joinByKey joins table as alias on cond, a lookup by key for each row on
+// its left (in this order); cols are the columns used. PostgreSQL is told
+// to look the rows up (a lateral subquery it cannot flatten): for the few
+// rows of a page it would otherwise read a whole small table into a hash,
+// and it misjudges how many rows a rare symbol name has. SQLite keeps the
+// tables of a CROSS JOIN in their order.
+func (db *DB) joinByKey(table, alias, cond, cols string) string {
+	if db.Dialect == Postgres {
+		return `CROSS JOIN LATERAL (SELECT ` + cols + ` FROM ` + table + ` ` + alias + ` WHERE ` + cond + ` OFFSET 0) ` + alias
+	}
+	return `CROSS JOIN ` + table + ` ` + alias + ` ON ` + cond
 }
 
 // sectionRanges returns the section ranges of these analyses, from the
