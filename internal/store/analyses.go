@@ -189,13 +189,12 @@ func (db *DB) SaveAnalysisThen(ctx context.Context, a index.VersionAnalysis, the
 		if err := db.lockPackage(ctx, tx, packageID); err != nil {
 			return err
 		}
-		shas := make([]string, 0, len(a.Files)+len(a.Registry))
-		for _, f := range append(append([]index.AnalysedFile(nil), a.Files...), a.Registry...) {
+		all := append(append([]index.AnalysedFile(nil), a.Files...), a.Registry...)
+		shas := make([]string, 0, len(all))
+		for _, f := range all {
 			shas = append(shas, f.SHA256)
 		}
-		if err := db.lockContents(ctx, tx, shas); err != nil {
-			return err
-		}
+		// The version's rows stay as they are under the package's lock.
 		oldFiles, err := queryInts(ctx, tx, `SELECT analysis_id FROM files WHERE version_id = $1 AND analysis_id IS NOT NULL`, a.VersionID)
 		if err != nil {
 			return err
@@ -209,6 +208,36 @@ func (db *DB) SaveAnalysisThen(ctx context.Context, a index.VersionAnalysis, the
 		known, err := db.analysisIDs(ctx, tx, shas)
 		if err != nil {
 			return err
+		}
+		// A content whose analysis is stored is only referred to here: a
+		// shared lock keeps a deletion from pruning it, and lets packages
+		// that share a library be analysed side by side. New contents, and
+		// all of a re-analysis (its old analyses may be pruned), are
+		// locked exclusively.
+		var shared map[string]bool
+		if len(oldFiles) == 0 && len(oldResults) == 0 {
+			shared = map[string]bool{}
+			for _, f := range all {
+				if _, ok := known[keyOf(f.File)]; ok {
+					shared[f.SHA256] = true
+				}
+			}
+		}
+		if err := db.lockContentsShared(ctx, tx, shas, shared); err != nil {
+			return err
+		}
+		if db.Dialect == Postgres && len(shared) > 0 {
+			// Looked up again under the locks: one found before may have
+			// been pruned in between, and must not be written under a
+			// shared lock.
+			if known, err = db.analysisIDs(ctx, tx, shas); err != nil {
+				return err
+			}
+			for _, f := range all {
+				if _, ok := known[keyOf(f.File)]; !ok && shared[f.SHA256] {
+					return errLockAgain
+				}
+			}
 		}
 		ids := make([]int64, len(a.Files))
 		for i, f := range a.Files {
@@ -430,8 +459,14 @@ func (db *DB) storeResult(ctx context.Context, tx *sql.Tx, r *index.VersionResul
 			return 0, err
 		}
 	}
-	err = tx.QueryRowContext(ctx, `INSERT INTO version_analyses (fileset, parser_version, result, created_at) VALUES ($1, $2, $3, $4) RETURNING id`,
+	// Two versions with the same files may be saved at once (their
+	// contents locked shared): the second finds the first's row.
+	err = tx.QueryRowContext(ctx, `INSERT INTO version_analyses (fileset, parser_version, result, created_at) VALUES ($1, $2, $3, $4)
+		ON CONFLICT (fileset) DO NOTHING RETURNING id`,
 		fileSet, analysis.ParserVersion, blob, now()).Scan(&id)
+	if errors.Is(err, sql.ErrNoRows) {
+		err = tx.QueryRowContext(ctx, `SELECT id FROM version_analyses WHERE fileset = $1`, fileSet).Scan(&id)
+	}
 	return id, err
 }
 

@@ -14,11 +14,18 @@ var (
 )
 
 // Lease implements catalog.BlobLeases. Under each content's lock (see
-// lockContents) it refuses a content the collector has condemned, so a
-// lease and a condemnation of the same content never both succeed.
+// lockContents; shared here, exclusive in Condemn) it refuses a content
+// the collector has condemned, so a lease and a condemnation of the same
+// content never both succeed.
 func (db *DB) Lease(ctx context.Context, leaseID string, shas []string, expires time.Time) error {
+	// Leases exclude a condemnation (an exclusive lock), not each other:
+	// uploads that share a library take their leases side by side.
+	shared := make(map[string]bool, len(shas))
+	for _, s := range shas {
+		shared[s] = true
+	}
 	return db.InTx(ctx, func(tx *sql.Tx) error {
-		if err := db.lockContents(ctx, tx, shas); err != nil {
+		if err := db.lockContentsShared(ctx, tx, shas, shared); err != nil {
 			return err
 		}
 		ph, args := inList(1, shas)

@@ -249,7 +249,7 @@ func (db *DB) inBackgroundTx(ctx context.Context, fn func(tx *sql.Tx) error) err
 func (db *DB) inTxAs(ctx context.Context, class writeClass, fn func(tx *sql.Tx) error) error {
 	return transient.Do(ctx, transient.DefaultPolicy, func(err error) bool {
 		var ce commitError
-		retry := transient.Retryable(err)
+		retry := transient.Retryable(err) || errors.Is(err, errLockAgain)
 		if errors.As(err, &ce) {
 			retry = transient.Conflict(err)
 		}
@@ -303,18 +303,36 @@ func ignoreDone(err error) error {
 // SQLite needs none because its write transactions (BEGIN IMMEDIATE)
 // already exclude each other.
 func (db *DB) lockContents(ctx context.Context, tx *sql.Tx, shas []string) error {
+	return db.lockContentsShared(ctx, tx, shas, nil)
+}
+
+// lockContentsShared is lockContents with shared locks on the contents in
+// shared: a writer that only refers to a content's stored rows shares its
+// lock with other such writers, and still excludes whoever removes them.
+// A content both listed and shared is locked exclusively once.
+func (db *DB) lockContentsShared(ctx context.Context, tx *sql.Tx, shas []string, shared map[string]bool) error {
 	if db.Dialect != Postgres {
 		return nil
 	}
 	if len(shas) == 0 {
 		return nil
 	}
-	// One round trip; the locks are taken in key order (the call is
+	exclusive := make([]bool, len(shas))
+	for i, s := range shas {
+		exclusive[i] = !shared[s]
+	}
+	// One round trip; the locks are taken in key order (a volatile call is
 	// evaluated above the sort), so two transactions cannot deadlock.
-	_, err := tx.ExecContext(ctx, `SELECT pg_advisory_xact_lock(hashtextextended(k, 0))
-		FROM (SELECT DISTINCT 'blob:' || s AS k FROM unnest($1::text[]) s) d ORDER BY k COLLATE "C"`, shas)
+	_, err := tx.ExecContext(ctx, `SELECT CASE WHEN x THEN pg_advisory_xact_lock(hashtextextended(k, 0))
+			ELSE pg_advisory_xact_lock_shared(hashtextextended(k, 0)) END
+		FROM (SELECT 'blob:' || s AS k, bool_or(x) AS x FROM unnest($1::text[], $2::bool[]) AS t(s, x) GROUP BY 1) d
+		ORDER BY k COLLATE "C"`, shas, exclusive)
 	return err
 }
+
+// errLockAgain: what a transaction decided its locks from changed before
+// it held them; it runs again (InTx retries it).
+var errLockAgain = errors.New("the stored rows changed while they were being locked")
 
 func redact(url string) string {
 	at := strings.LastIndex(url, "@")
