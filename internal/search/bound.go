@@ -84,7 +84,7 @@ func (b *bounded) enough(ctx context.Context, docs map[int64]*docHits) (hits, pa
 	for id := range eligible {
 		files = append(files, b.files[id]...)
 	}
-	g := group(b.f, eligible, files)
+	g := tally(b.f, eligible, files, false)
 	return g.hits, len(g.packages), g.hits >= b.max() && len(g.packages) > b.want, nil
 }
 

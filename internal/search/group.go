@@ -1,7 +1,9 @@
 package search
 
 import (
+	"cmp"
 	"context"
+	"slices"
 	"sort"
 	"strings"
 
@@ -115,17 +117,33 @@ func containsFold(s, sub string) bool {
 // group applies the filters, counts facets and totals, and orders
 // packages (best score, then most hits, then name) and their files.
 func group(f Filter, docs map[int64]*docHits, files []FileRow) grouped {
+	return tally(f, docs, files, true)
+}
+
+// pkgTally is what grouping knows of one package: the facets it was
+// counted in, and its group when it passes every filter.
+type pkgTally struct {
+	facets uint8 // 1 << dimMachine …: a package has one value per field
+	group  *pkgGroup
+}
+
+// tally is group; without full it only counts the packages, files and hits
+// (bounded counting asks that after every batch), leaving out the facets
+// and the order.
+func tally(f Filter, docs map[int64]*docHits, files []FileRow, full bool) grouped {
 	var g grouped
-	machines, controllers, platforms := map[string]map[string]bool{}, map[string]map[string]bool{}, map[string]map[string]bool{}
+	// Facets of package fields count packages: the fields are the
+	// package's, the same on each of its files, so a package is counted
+	// the first time one of its files passes.
+	machines, controllers, platforms := map[string]int{}, map[string]int{}, map[string]int{}
 	kinds, sections := map[string]int{}, map[string]int{}
-	addPkg := func(m map[string]map[string]bool, value, pkg string) {
-		value = strings.TrimSpace(value)
-		if m[value] == nil {
-			m[value] = map[string]bool{}
+	pkgs := make(map[string]*pkgTally, len(docs))
+	addPkg := func(t *pkgTally, dim int, m map[string]int, value string) {
+		if t.facets&(1<<dim) == 0 {
+			t.facets |= 1 << dim
+			m[strings.TrimSpace(value)]++
 		}
-		m[value][pkg] = true
 	}
-	pkgs := make(map[string]*pkgGroup, len(docs))
 	kindOf := map[string]string{} // file name → kind (many files share a name)
 	for _, r := range files {
 		d := docs[r.DocID]
@@ -138,32 +156,40 @@ func group(f Filter, docs map[int64]*docHits, files []FileRow) grouped {
 			kindOf[r.Filename] = kind
 		}
 		pkgOK, fileOK := f.passPackage(r, dimNone), f.passFile(r, kind, dimNone)
-		if fileOK && d.hits > 0 {
-			if f.passPackage(r, dimMachine) {
-				addPkg(machines, r.Machine, r.PackageID)
-			}
-			if f.passPackage(r, dimController) {
-				addPkg(controllers, r.Controller, r.PackageID)
-			}
-			if f.passPackage(r, dimPlatform) {
-				addPkg(platforms, r.Platform, r.PackageID)
-			}
+		t := pkgs[r.PackageID]
+		if t == nil {
+			t = &pkgTally{}
+			pkgs[r.PackageID] = t
 		}
-		if pkgOK && d.hits > 0 && f.passFile(r, kind, dimKind) {
-			kinds[kind]++
-		}
-		if pkgOK && fileOK {
-			for k, n := range d.kinds {
-				sections[k] += n
+		if full {
+			if fileOK && d.hits > 0 {
+				if f.passPackage(r, dimMachine) {
+					addPkg(t, dimMachine, machines, r.Machine)
+				}
+				if f.passPackage(r, dimController) {
+					addPkg(t, dimController, controllers, r.Controller)
+				}
+				if f.passPackage(r, dimPlatform) {
+					addPkg(t, dimPlatform, platforms, r.Platform)
+				}
+			}
+			if pkgOK && d.hits > 0 && f.passFile(r, kind, dimKind) {
+				kinds[kind]++
+			}
+			if pkgOK && fileOK {
+				for k, n := range d.kinds {
+					sections[k] += n
+				}
 			}
 		}
 		if !pkgOK || !fileOK || d.hits == 0 {
 			continue
 		}
-		pg := pkgs[r.PackageID]
+		pg := t.group
 		if pg == nil {
-			pg = &pkgGroup{first: r, name: strings.ToLower(r.PackageName)}
-			pkgs[r.PackageID] = pg
+			pg = &pkgGroup{first: r}
+			t.group = pg
+			g.packages = append(g.packages, pg)
 		}
 		if r.Version > pg.first.Version {
 			pg.first = r
@@ -174,45 +200,40 @@ func group(f Filter, docs map[int64]*docHits, files []FileRow) grouped {
 		g.files++
 		g.hits += d.hits
 	}
-	for _, pg := range pkgs {
-		sort.Slice(pg.files, func(i, j int) bool {
-			a, b := pg.files[i], pg.files[j]
-			if a.doc.score != b.doc.score {
-				return a.doc.score > b.doc.score
-			}
-			if a.row.Version != b.row.Version {
-				return a.row.Version > b.row.Version
-			}
-			return strings.ToLower(a.row.Filename) < strings.ToLower(b.row.Filename)
-		})
-		g.packages = append(g.packages, pg)
+	if !full {
+		return g
 	}
-	sort.Slice(g.packages, func(i, j int) bool {
-		a, b := g.packages[i], g.packages[j]
+	for _, pg := range g.packages {
+		pg.name = strings.ToLower(pg.first.PackageName)
+		if len(pg.files) > 1 {
+			slices.SortFunc(pg.files, func(a, b *fileGroup) int {
+				if a.doc.score != b.doc.score {
+					return cmp.Compare(b.doc.score, a.doc.score)
+				}
+				if a.row.Version != b.row.Version {
+					return cmp.Compare(b.row.Version, a.row.Version)
+				}
+				return strings.Compare(strings.ToLower(a.row.Filename), strings.ToLower(b.row.Filename))
+			})
+		}
+	}
+	slices.SortFunc(g.packages, func(a, b *pkgGroup) int {
 		if a.score != b.score {
-			return a.score > b.score
+			return cmp.Compare(b.score, a.score)
 		}
 		if a.hits != b.hits {
-			return a.hits > b.hits
+			return cmp.Compare(b.hits, a.hits)
 		}
 		if a.name != b.name {
-			return a.name < b.name
+			return strings.Compare(a.name, b.name)
 		}
-		return a.first.PackageID < b.first.PackageID
+		return strings.Compare(a.first.PackageID, b.first.PackageID)
 	})
 	g.facets = Facets{
-		Machines: pkgFacet(machines), Controllers: pkgFacet(controllers), Platforms: pkgFacet(platforms),
+		Machines: countFacet(machines), Controllers: countFacet(controllers), Platforms: countFacet(platforms),
 		FileKinds: countFacet(kinds), SectionKinds: countFacet(sections),
 	}
 	return g
-}
-
-func pkgFacet(m map[string]map[string]bool) []Facet {
-	c := make(map[string]int, len(m))
-	for v, set := range m {
-		c[v] = len(set)
-	}
-	return countFacet(c)
 }
 
 func countFacet(m map[string]int) []Facet {
