@@ -369,7 +369,8 @@ type found struct {
 	docs      map[int64]*docHits
 	texts     map[int64]*TextRow
 	scores    map[int64]lineScore
-	clauses   []Clause // the clauses lines were matched with (for highlighting)
+	clauses   []Clause            // the clauses lines were matched with (for highlighting)
+	files     map[int64][]FileRow // files of documents bounded counting read
 	truncated bool
 	notices   []string
 }
@@ -436,7 +437,7 @@ func (s *Searcher) search(ctx context.Context, q Query, mode Mode, offset, limit
 		docIDs = append(docIDs, id)
 	}
 	sort.Slice(docIDs, func(i, j int) bool { return docIDs[i] < docIDs[j] })
-	files, err := s.Index.ContentFiles(ctx, docIDs, q.Filter.AllVersions)
+	files, err := s.contentFiles(ctx, docIDs, q.Filter.AllVersions, fd.files)
 	if err != nil {
 		return nil, err
 	}
@@ -454,6 +455,41 @@ func (s *Searcher) search(ctx context.Context, q Query, mode Mode, offset, limit
 		}
 	}
 	return res, nil
+}
+
+// contentFiles is Index.ContentFiles, reading only the documents whose
+// files bounded counting has not read already. Only for the latest
+// versions: their rows come per document in a fixed order, so the
+// rows are the same as one call would give, in the same order.
+func (s *Searcher) contentFiles(ctx context.Context, docIDs []int64, allVersions bool, known map[int64][]FileRow) ([]FileRow, error) {
+	if allVersions || len(known) == 0 {
+		return s.Index.ContentFiles(ctx, docIDs, allVersions)
+	}
+	var missing []int64
+	for _, id := range docIDs {
+		if _, ok := known[id]; !ok {
+			missing = append(missing, id)
+		}
+	}
+	got := map[int64][]FileRow{}
+	if len(missing) > 0 {
+		rows, err := s.Index.ContentFiles(ctx, missing, false)
+		if err != nil {
+			return nil, err
+		}
+		for _, r := range rows {
+			got[r.DocID] = append(got[r.DocID], r)
+		}
+	}
+	var out []FileRow
+	for _, id := range docIDs {
+		if rows, ok := known[id]; ok {
+			out = append(out, rows...)
+		} else {
+			out = append(out, got[id]...)
+		}
+	}
+	return out, nil
 }
 
 // collect finds what a query matches, per document: the lexical side
@@ -523,15 +559,9 @@ func (s *Searcher) collect(ctx context.Context, q Query, mode Mode, want int) (*
 		var scored []ScoredText
 		for i := range rows {
 			t := &rows[i]
-			sc, ok := scoreLine(clauses, &t.Analysed)
+			sc, mask, ok := scoreLineMask(clauses, &t.Analysed)
 			if !ok {
 				continue
-			}
-			var mask uint32
-			for ci, c := range clauses {
-				if m, _ := matchClause(c, &t.Analysed); m > 0 {
-					mask |= 1 << ci
-				}
 			}
 			fd.texts[t.ID], fd.scores[t.ID] = t, sc
 			scored = append(scored, ScoredText{ID: t.ID, Score: sc.score, Mask: mask})
@@ -602,6 +632,7 @@ func (s *Searcher) collect(ctx context.Context, q Query, mode Mode, want int) (*
 				}
 				n = b.nextBatch(done, hits, packages, len(batch))
 			}
+			fd.files = b.files
 			for id, d := range fd.docs {
 				if requireAll && d.mask != all {
 					delete(fd.docs, id)
