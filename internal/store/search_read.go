@@ -209,6 +209,11 @@ func (db *DB) DocStats(ctx context.Context, q search.DocQuery) ([]search.DocStat
 	return out, rows.Err()
 }
 
+// docLinesByText is the number of (text, document) pairs up to which
+// DocLines looks lines up by text rather than reading every line of the
+// documents (SQLite; a document has hundreds of lines on average).
+const docLinesByText = 4000
+
 // DocLines implements search.Index.
 func (db *DB) DocLines(ctx context.Context, docIDs, texts []int64) ([]search.LineRef, error) {
 	if len(docIDs) == 0 || len(texts) == 0 {
@@ -216,9 +221,17 @@ func (db *DB) DocLines(ctx context.Context, docIDs, texts []int64) ([]search.Lin
 	}
 	docList, docArg := db.idsArg(docIDs, 1)
 	textList, textArg := db.idsArg(texts, 2)
+	// Without statistics SQLite reads every line of the documents (a
+	// MILL.LIB has thousands) and keeps those of the texts; for a few
+	// texts, looking up each (text, document) pair in the index of
+	// DocStats is much cheaper.
+	lines := "search_lines l"
+	if db.Dialect == SQLite && len(texts)*len(docIDs) <= docLinesByText {
+		lines = "search_lines l INDEXED BY search_lines_text"
+	}
 	rows, err := db.R.QueryContext(ctx, `SELECT l.doc_id, l.line, l.text_id, l.section,
 			COALESCE(s.name, ''), COALESCE(s.kind, ''), COALESCE(s.start_line, 0), COALESCE(s.end_line, 0)
-		FROM search_lines l
+		FROM `+lines+`
 		LEFT JOIN search_sections s ON s.doc_id = l.doc_id AND s.ord = l.section
 		WHERE l.doc_id IN `+docList+` AND l.text_id IN `+textList, docArg, textArg)
 	if err != nil {
