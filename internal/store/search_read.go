@@ -520,7 +520,7 @@ func (db *DB) sectionsOfVectors(ctx context.Context, indexVersion string, ids []
 			out = append(out, c)
 		}
 	}
-	for i, batch := 0, 8; i < len(ids); i, batch = i+batch, batch*4 {
+	for i, batch := 0, firstSectionBatch; i < len(ids); i, batch = i+batch, batch*4 {
 		chunk := ids[i:min(i+batch, len(ids))]
 		got, err := db.sectionsOf(ctx, indexVersion, chunk)
 		if err != nil {
@@ -553,6 +553,11 @@ func (db *DB) sectionsOfVectors(ctx context.Context, indexVersion string, ids []
 	}
 	return out, nil
 }
+
+// firstSectionBatch is how many embeddings sectionsOfVectors reads first:
+// in posts derived from a few templates one embedding is shared by tens
+// of sections, so the first few often fill the rows asked for.
+const firstSectionBatch = 8
 
 // tieSimilarity is how close two similarities are taken to be equal
 // (internal/search rounds them to six decimals).
