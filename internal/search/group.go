@@ -43,7 +43,7 @@ const (
 	dimKind
 )
 
-func (f Filter) passPackage(r FileRow, except int) bool {
+func (f Filter) passPackage(r *FileRow, except int) bool {
 	if f.Package != "" && r.PackageID != f.Package && !containsFold(r.PackageName, f.Package) {
 		return false
 	}
@@ -69,7 +69,7 @@ func fieldIs(field, want string) bool {
 	return strings.EqualFold(field, strings.TrimSpace(want))
 }
 
-func (f Filter) passFile(r FileRow, kind string, except int) bool {
+func (f Filter) passFile(r *FileRow, kind string, except int) bool {
 	if except != dimKind && f.FileKind != "" && kind != f.FileKind {
 		return false
 	}
@@ -117,7 +117,7 @@ func containsFold(s, sub string) bool {
 // group applies the filters, counts facets and totals, and orders
 // packages (best score, then most hits, then name) and their files.
 func group(f Filter, docs map[int64]*docHits, files []FileRow) grouped {
-	return tally(f, docs, files, true)
+	return tally(f, docs, [][]FileRow{files}, true)
 }
 
 // pkgTally is what grouping knows of one package: the facets it was
@@ -127,10 +127,10 @@ type pkgTally struct {
 	group  *pkgGroup
 }
 
-// tally is group; without full it only counts the packages, files and hits
-// (bounded counting asks that after every batch), leaving out the facets
-// and the order.
-func tally(f Filter, docs map[int64]*docHits, files []FileRow, full bool) grouped {
+// tally is group over the rows of files in turn; without full it only
+// counts the packages, files and hits (bounded counting asks that after
+// every batch), leaving out the facets and the order.
+func tally(f Filter, docs map[int64]*docHits, files [][]FileRow, full bool) grouped {
 	var g grouped
 	// Facets of package fields count packages: the fields are the
 	// package's, the same on each of its files, so a package is counted
@@ -145,60 +145,63 @@ func tally(f Filter, docs map[int64]*docHits, files []FileRow, full bool) groupe
 		}
 	}
 	kindOf := map[string]string{} // file name → kind (many files share a name)
-	for _, r := range files {
-		d := docs[r.DocID]
-		if d == nil {
-			continue
-		}
-		kind, ok := kindOf[r.Filename]
-		if !ok {
-			kind = fileKind(r.Filename)
-			kindOf[r.Filename] = kind
-		}
-		pkgOK, fileOK := f.passPackage(r, dimNone), f.passFile(r, kind, dimNone)
-		t := pkgs[r.PackageID]
-		if t == nil {
-			t = &pkgTally{}
-			pkgs[r.PackageID] = t
-		}
-		if full {
-			if fileOK && d.hits > 0 {
-				if f.passPackage(r, dimMachine) {
-					addPkg(t, dimMachine, machines, r.Machine)
+	for _, rows := range files {
+		for i := range rows {
+			r := &rows[i]
+			d := docs[r.DocID]
+			if d == nil {
+				continue
+			}
+			kind, ok := kindOf[r.Filename]
+			if !ok {
+				kind = fileKind(r.Filename)
+				kindOf[r.Filename] = kind
+			}
+			pkgOK, fileOK := f.passPackage(r, dimNone), f.passFile(r, kind, dimNone)
+			t := pkgs[r.PackageID]
+			if t == nil {
+				t = &pkgTally{}
+				pkgs[r.PackageID] = t
+			}
+			if full {
+				if fileOK && d.hits > 0 {
+					if f.passPackage(r, dimMachine) {
+						addPkg(t, dimMachine, machines, r.Machine)
+					}
+					if f.passPackage(r, dimController) {
+						addPkg(t, dimController, controllers, r.Controller)
+					}
+					if f.passPackage(r, dimPlatform) {
+						addPkg(t, dimPlatform, platforms, r.Platform)
+					}
 				}
-				if f.passPackage(r, dimController) {
-					addPkg(t, dimController, controllers, r.Controller)
+				if pkgOK && d.hits > 0 && f.passFile(r, kind, dimKind) {
+					kinds[kind]++
 				}
-				if f.passPackage(r, dimPlatform) {
-					addPkg(t, dimPlatform, platforms, r.Platform)
+				if pkgOK && fileOK {
+					for k, n := range d.kinds {
+						sections[k] += n
+					}
 				}
 			}
-			if pkgOK && d.hits > 0 && f.passFile(r, kind, dimKind) {
-				kinds[kind]++
+			if !pkgOK || !fileOK || d.hits == 0 {
+				continue
 			}
-			if pkgOK && fileOK {
-				for k, n := range d.kinds {
-					sections[k] += n
-				}
+			pg := t.group
+			if pg == nil {
+				pg = &pkgGroup{first: *r}
+				t.group = pg
+				g.packages = append(g.packages, pg)
 			}
+			if r.Version > pg.first.Version {
+				pg.first = *r
+			}
+			pg.files = append(pg.files, &fileGroup{row: *r, doc: d})
+			pg.hits += d.hits
+			pg.score = max(pg.score, d.score)
+			g.files++
+			g.hits += d.hits
 		}
-		if !pkgOK || !fileOK || d.hits == 0 {
-			continue
-		}
-		pg := t.group
-		if pg == nil {
-			pg = &pkgGroup{first: r}
-			t.group = pg
-			g.packages = append(g.packages, pg)
-		}
-		if r.Version > pg.first.Version {
-			pg.first = r
-		}
-		pg.files = append(pg.files, &fileGroup{row: r, doc: d})
-		pg.hits += d.hits
-		pg.score = max(pg.score, d.score)
-		g.files++
-		g.hits += d.hits
 	}
 	if !full {
 		return g
