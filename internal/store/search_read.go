@@ -121,14 +121,26 @@ func (db *DB) DocStats(ctx context.Context, q search.DocQuery) ([]search.DocStat
 		return "$" + strconv.Itoa(len(args))
 	}
 	var scored string
+	// byScore lists the texts best first: on SQLite a document's best
+	// line comes back as its rank there (an integer, not a float printed
+	// and read again).
+	var byScore []int
+	best := "MAX(sc.score)"
 	if db.Dialect == SQLite {
+		byScore = make([]int, len(q.Texts))
+		for i := range byScore {
+			byScore[i] = i
+		}
+		sort.SliceStable(byScore, func(i, j int) bool { return q.Texts[byScore[i]].Score > q.Texts[byScore[j]].Score })
 		triples := make([][3]any, len(q.Texts))
-		for i, t := range q.Texts {
-			triples[i] = [3]any{t.ID, t.Score, t.Mask}
+		for rank, i := range byScore {
+			t := q.Texts[i]
+			triples[rank] = [3]any{t.ID, rank, t.Mask}
 		}
 		b, _ := json.Marshal(triples)
-		scored = `SELECT CAST(json_extract(value, '$[0]') AS INTEGER) AS id, json_extract(value, '$[1]') AS score,
+		scored = `SELECT CAST(json_extract(value, '$[0]') AS INTEGER) AS id, CAST(json_extract(value, '$[1]') AS INTEGER) AS score,
 			CAST(json_extract(value, '$[2]') AS INTEGER) AS mask FROM json_each(` + arg(string(b)) + `)`
+		best = "MIN(sc.score)"
 	} else {
 		ids, scores, masks := make([]int64, len(q.Texts)), make([]float64, len(q.Texts)), make([]int64, len(q.Texts))
 		for i, t := range q.Texts {
@@ -170,12 +182,15 @@ func (db *DB) DocStats(ctx context.Context, q search.DocQuery) ([]search.DocStat
 		cols += fmt.Sprintf(", a.m%d", i)
 	}
 	query := `WITH sc AS MATERIALIZED (` + scored + `),
-		a AS (SELECT l.doc_id, l.kind, ` + inSection + ` AS in_section, MAX(sc.score) AS best, COUNT(*) AS n` + strings.Join(masks, "") + `
+		a AS (SELECT l.doc_id, l.kind, ` + inSection + ` AS in_section, ` + best + ` AS best, COUNT(*) AS n` + strings.Join(masks, "") + `
 			FROM sc JOIN search_lines l ON l.text_id = sc.id` + join + `
 			GROUP BY l.doc_id, l.kind` + group + `)
 		SELECT a.doc_id, d.sha256, a.kind, a.in_section, a.best, a.n` + cols + `
 		FROM a JOIN search_docs d ON d.id = a.doc_id AND d.index_version = ` + iv + `
 		WHERE 1 = 1` + exclude
+	if db.Dialect == SQLite {
+		return db.docStatsPacked(ctx, query, args, q, byScore)
+	}
 	rows, err := db.R.QueryContext(ctx, query, args...)
 	if err != nil {
 		return nil, fmt.Errorf("counting search hits: %w", err)
@@ -207,6 +222,57 @@ func (db *DB) DocStats(ctx context.Context, q search.DocQuery) ([]search.DocStat
 		out = append(out, st)
 	}
 	return out, rows.Err()
+}
+
+// docStatsPacked runs DocStats' query on SQLite with its rows packed into
+// one string ("doc,sha,kind,in,rank,n,m0…;…"): a common name is counted
+// in thousands of documents, and returning each row through the driver
+// costs more than counting its lines.
+func (db *DB) docStatsPacked(ctx context.Context, query string, args []any, q search.DocQuery, byScore []int) ([]search.DocStat, error) {
+	cols := "doc_id || ',' || sha256 || ',' || kind || ',' || in_section || ',' || best || ',' || n"
+	for i := 0; i < q.Clauses; i++ {
+		cols += fmt.Sprintf(" || ',' || m%d", i)
+	}
+	var packed sql.NullString
+	if err := db.R.QueryRowContext(ctx, `SELECT group_concat(`+cols+`, ';') FROM (`+query+`)`, args...).Scan(&packed); err != nil {
+		return nil, fmt.Errorf("counting search hits: %w", err)
+	}
+	if !packed.Valid || packed.String == "" {
+		return nil, nil
+	}
+	recs := strings.Split(packed.String, ";")
+	out := make([]search.DocStat, 0, len(recs))
+	for _, rec := range recs {
+		f := strings.Split(rec, ",")
+		if len(f) != 6+q.Clauses {
+			return nil, fmt.Errorf("counting search hits: unexpected row %q", rec)
+		}
+		n := make([]int64, len(f))
+		for i, v := range f {
+			if i == 1 {
+				continue // the content's hash
+			}
+			x, err := strconv.ParseInt(v, 10, 64)
+			if err != nil {
+				return nil, fmt.Errorf("counting search hits: unexpected row %q", rec)
+			}
+			n[i] = x
+		}
+		st := search.DocStat{DocID: n[0], SHA256: f[1], InSection: n[3] == 1, Hits: int(n[5]), Kind: "none"}
+		if k := int(n[2]); k > 0 && k < len(sectionKinds) {
+			st.Kind = sectionKinds[k]
+		}
+		if r := int(n[4]); r >= 0 && r < len(byScore) {
+			st.Best = q.Texts[byScore[r]].Score
+		}
+		for i := 0; i < q.Clauses; i++ {
+			if n[6+i] != 0 {
+				st.Mask |= 1 << i
+			}
+		}
+		out = append(out, st)
+	}
+	return out, nil
 }
 
 // docLinesByText is the number of (text, document) pairs up to which
