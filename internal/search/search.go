@@ -44,8 +44,6 @@ type DocQuery struct {
 	IndexVersion string
 	Texts        []ScoredText
 	Clauses      int // positive clauses: the width of the masks
-	// Exclude leaves out documents with a line of these texts.
-	Exclude []int64
 	// Section, when not empty, is a canonical section name (or a prefix
 	// ending in '*') that lines are marked against (DocStat.InSection).
 	Section string
@@ -536,6 +534,27 @@ func (s *Searcher) collect(ctx context.Context, q Query, mode Mode, want int) (*
 			}
 		}
 	}
+	// The documents with a line of an excluded text are read once, when
+	// first needed, and left out of both sides.
+	var excluded struct {
+		read bool
+		ids  map[int64]bool
+		shas map[string]bool
+	}
+	excludeDocs := func() error {
+		if excluded.read {
+			return nil
+		}
+		stats, err := s.Index.DocStats(ctx, DocQuery{IndexVersion: s.indexVersion(), Texts: scoredIDs(exclude)})
+		if err != nil {
+			return err
+		}
+		excluded.read, excluded.ids, excluded.shas = true, map[int64]bool{}, map[string]bool{}
+		for _, st := range stats {
+			excluded.ids[st.DocID], excluded.shas[st.SHA256] = true, true
+		}
+		return nil
+	}
 	if mode != ModeVector {
 		clauses, requireAll := pos, mode == ModeLexical
 		if mode == ModeHybrid {
@@ -597,14 +616,22 @@ func (s *Searcher) collect(ctx context.Context, q Query, mode Mode, want int) (*
 			}
 			all := uint32(1)<<len(clauses) - 1
 			b := bounded{s: s, f: q.Filter, want: want, all: all, requireAll: requireAll, files: map[int64][]FileRow{}}
+			if len(exclude) > 0 {
+				if err := excludeDocs(); err != nil {
+					return nil, err
+				}
+			}
 			for done, n := 0, firstBatch; done < len(scored); {
 				batch := scored[done:min(done+n, len(scored))]
 				stats, err := s.Index.DocStats(ctx, DocQuery{IndexVersion: s.indexVersion(), Texts: batch, Clauses: len(clauses),
-					Exclude: exclude, Section: section})
+					Section: section})
 				if err != nil {
 					return nil, err
 				}
 				for _, st := range stats {
+					if excluded.ids[st.DocID] {
+						continue
+					}
 					d := doc(st.DocID, st.SHA256)
 					d.mask |= st.Mask
 					d.kinds[st.Kind] += st.Hits
@@ -659,19 +686,14 @@ func (s *Searcher) collect(ctx context.Context, q Query, mode Mode, want int) (*
 	if note != "" {
 		fd.notices = append(fd.notices, note)
 	}
-	excluded := map[string]bool{}
 	if len(exclude) > 0 {
-		stats, err := s.Index.DocStats(ctx, DocQuery{IndexVersion: s.indexVersion(), Texts: scoredIDs(exclude)})
-		if err != nil {
+		if err := excludeDocs(); err != nil {
 			return nil, err
-		}
-		for _, st := range stats {
-			excluded[st.SHA256] = true
 		}
 	}
 	vector := map[string]float64{}
 	for _, c := range cands {
-		if excluded[c.SHA256] || !q.Filter.passSection(c.SectionRef) {
+		if excluded.shas[c.SHA256] || !q.Filter.passSection(c.SectionRef) {
 			continue
 		}
 		d := doc(c.DocID, c.SHA256)

@@ -120,33 +120,31 @@ func (db *DB) DocStats(ctx context.Context, q search.DocQuery) ([]search.DocStat
 		args = append(args, v)
 		return "$" + strconv.Itoa(len(args))
 	}
+	// Texts go by rank, best first: a document's best line comes back as
+	// the rank of its text (an integer, where a float would be printed and
+	// read again).
+	byScore := make([]int, len(q.Texts))
+	for i := range byScore {
+		byScore[i] = i
+	}
+	sort.SliceStable(byScore, func(i, j int) bool { return q.Texts[byScore[i]].Score > q.Texts[byScore[j]].Score })
 	var scored string
-	// byScore lists the texts best first: on SQLite a document's best
-	// line comes back as its rank there (an integer, not a float printed
-	// and read again).
-	var byScore []int
-	best := "MAX(sc.score)"
 	if db.Dialect == SQLite {
-		byScore = make([]int, len(q.Texts))
-		for i := range byScore {
-			byScore[i] = i
-		}
-		sort.SliceStable(byScore, func(i, j int) bool { return q.Texts[byScore[i]].Score > q.Texts[byScore[j]].Score })
 		triples := make([][3]any, len(q.Texts))
 		for rank, i := range byScore {
 			t := q.Texts[i]
 			triples[rank] = [3]any{t.ID, rank, t.Mask}
 		}
 		b, _ := json.Marshal(triples)
-		scored = `SELECT CAST(json_extract(value, '$[0]') AS INTEGER) AS id, CAST(json_extract(value, '$[1]') AS INTEGER) AS score,
+		scored = `SELECT CAST(json_extract(value, '$[0]') AS INTEGER) AS id, CAST(json_extract(value, '$[1]') AS INTEGER) AS rank,
 			CAST(json_extract(value, '$[2]') AS INTEGER) AS mask FROM json_each(` + arg(string(b)) + `)`
-		best = "MIN(sc.score)"
 	} else {
-		ids, scores, masks := make([]int64, len(q.Texts)), make([]float64, len(q.Texts)), make([]int64, len(q.Texts))
-		for i, t := range q.Texts {
-			ids[i], scores[i], masks[i] = t.ID, t.Score, int64(t.Mask)
+		ids, ranks, masks := make([]int64, len(q.Texts)), make([]int64, len(q.Texts)), make([]int64, len(q.Texts))
+		for rank, i := range byScore {
+			t := q.Texts[i]
+			ids[rank], ranks[rank], masks[rank] = t.ID, int64(rank), int64(t.Mask)
 		}
-		scored = `SELECT * FROM unnest(` + arg(ids) + `::bigint[], ` + arg(scores) + `::float8[], ` + arg(masks) + `::bigint[]) AS t(id, score, mask)`
+		scored = `SELECT * FROM unnest(` + arg(ids) + `::bigint[], ` + arg(ranks) + `::bigint[], ` + arg(masks) + `::bigint[]) AS t(id, rank, mask)`
 	}
 	iv := arg(q.IndexVersion)
 	inSection := "0"
@@ -171,70 +169,34 @@ func (db *DB) DocStats(ctx context.Context, q search.DocQuery) ([]search.DocStat
 	} else {
 		inSection = "0"
 	}
-	exclude := ""
-	if len(q.Exclude) > 0 {
-		list, a := db.idsArg(q.Exclude, len(args)+1)
-		args = append(args, a)
-		exclude = ` AND a.doc_id NOT IN (SELECT doc_id FROM search_lines WHERE text_id IN ` + list + `)`
-	}
 	cols := ""
 	for i := range masks {
 		cols += fmt.Sprintf(", a.m%d", i)
 	}
 	query := `WITH sc AS MATERIALIZED (` + scored + `),
-		a AS (SELECT l.doc_id, l.kind, ` + inSection + ` AS in_section, ` + best + ` AS best, COUNT(*) AS n` + strings.Join(masks, "") + `
+		a AS (SELECT l.doc_id, l.kind, ` + inSection + ` AS in_section, MIN(sc.rank) AS best, COUNT(*) AS n` + strings.Join(masks, "") + `
 			FROM sc JOIN search_lines l ON l.text_id = sc.id` + join + `
 			GROUP BY l.doc_id, l.kind` + group + `)
 		SELECT a.doc_id, d.sha256, a.kind, a.in_section, a.best, a.n` + cols + `
-		FROM a JOIN search_docs d ON d.id = a.doc_id AND d.index_version = ` + iv + `
-		WHERE 1 = 1` + exclude
-	if db.Dialect == SQLite {
-		return db.docStatsPacked(ctx, query, args, q, byScore)
-	}
-	rows, err := db.R.QueryContext(ctx, query, args...)
-	if err != nil {
-		return nil, fmt.Errorf("counting search hits: %w", err)
-	}
-	defer rows.Close()
-	var out []search.DocStat
-	bits := make([]int64, q.Clauses)
-	dest := make([]any, 0, 6+q.Clauses)
-	for rows.Next() {
-		var st search.DocStat
-		var in, kind int
-		dest = append(dest[:0], &st.DocID, &st.SHA256, &kind, &in, &st.Best, &st.Hits)
-		for i := range bits {
-			dest = append(dest, &bits[i])
-		}
-		if err := rows.Scan(dest...); err != nil {
-			return nil, err
-		}
-		st.InSection = in == 1
-		st.Kind = "none"
-		if kind > 0 && kind < len(sectionKinds) {
-			st.Kind = sectionKinds[kind]
-		}
-		for i, b := range bits {
-			if b != 0 {
-				st.Mask |= 1 << i
-			}
-		}
-		out = append(out, st)
-	}
-	return out, rows.Err()
+		FROM a JOIN search_docs d ON d.id = a.doc_id AND d.index_version = ` + iv
+	return db.docStatsPacked(ctx, query, args, q, byScore)
 }
 
-// docStatsPacked runs DocStats' query on SQLite with its rows packed into
-// one string ("doc,sha,kind,in,rank,n,m0…;…"): a common name is counted
-// in thousands of documents, and returning each row through the driver
-// costs more than counting its lines.
+// docStatsPacked runs DocStats' query with its rows packed into one
+// string ("doc,sha,kind,in,rank,n,m0…;…"): a common name is counted in
+// thousands of documents, and returning each row through the driver costs
+// more than counting its lines.
 func (db *DB) docStatsPacked(ctx context.Context, query string, args []any, q search.DocQuery, byScore []int) ([]search.DocStat, error) {
 	cols := "doc_id || ',' || sha256 || ',' || kind || ',' || in_section || ',' || best || ',' || n"
 	for i := 0; i < q.Clauses; i++ {
 		cols += fmt.Sprintf(" || ',' || m%d", i)
 	}
+	agg := "group_concat"
+	if db.Dialect == Postgres {
+		agg = "string_agg"
+	}
 	var packed sql.NullString
-	if err := db.R.QueryRowContext(ctx, `SELECT group_concat(`+cols+`, ';') FROM (`+query+`)`, args...).Scan(&packed); err != nil {
+	if err := db.R.QueryRowContext(ctx, `SELECT `+agg+`(`+cols+`, ';') FROM (`+query+`) AS found`, args...).Scan(&packed); err != nil {
 		return nil, fmt.Errorf("counting search hits: %w", err)
 	}
 	if !packed.Valid || packed.String == "" {
