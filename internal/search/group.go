@@ -15,16 +15,26 @@ import (
 // in the index and shown in every package that holds it.
 
 type fileGroup struct {
-	row FileRow
+	row *FileRow // the caller's row (not copied: there are thousands)
 	doc *docHits
 }
 
 type pkgGroup struct {
 	first FileRow
-	name  string // lower case, for ordering
+	name  *string // lower case, for ordering; set when first compared
 	score float64
 	hits  int
 	files []*fileGroup
+}
+
+// lowerName is the package name in lower case (only packages that tie on
+// score and hits are ordered by name).
+func (pg *pkgGroup) lowerName() string {
+	if pg.name == nil {
+		n := strings.ToLower(pg.first.PackageName)
+		pg.name = &n
+	}
+	return *pg.name
 }
 
 type grouped struct {
@@ -196,7 +206,7 @@ func tally(f Filter, docs map[int64]*docHits, files [][]FileRow, full bool) grou
 			if r.Version > pg.first.Version {
 				pg.first = *r
 			}
-			pg.files = append(pg.files, &fileGroup{row: *r, doc: d})
+			pg.files = append(pg.files, &fileGroup{row: r, doc: d})
 			pg.hits += d.hits
 			pg.score = max(pg.score, d.score)
 			g.files++
@@ -207,7 +217,6 @@ func tally(f Filter, docs map[int64]*docHits, files [][]FileRow, full bool) grou
 		return g
 	}
 	for _, pg := range g.packages {
-		pg.name = strings.ToLower(pg.first.PackageName)
 		if len(pg.files) > 1 {
 			slices.SortFunc(pg.files, func(a, b *fileGroup) int {
 				if a.doc.score != b.doc.score {
@@ -227,8 +236,8 @@ func tally(f Filter, docs map[int64]*docHits, files [][]FileRow, full bool) grou
 		if a.hits != b.hits {
 			return cmp.Compare(b.hits, a.hits)
 		}
-		if a.name != b.name {
-			return strings.Compare(a.name, b.name)
+		if an, bn := a.lowerName(), b.lowerName(); an != bn {
+			return strings.Compare(an, bn)
 		}
 		return strings.Compare(a.first.PackageID, b.first.PackageID)
 	})
@@ -359,7 +368,7 @@ func (s *Searcher) render(ctx context.Context, f Filter, fd *found, page []*pkgG
 		pr := PackageResult{PackageID: p.PackageID, PackageName: p.PackageName, Version: p.Version, Machine: p.Machine,
 			Controller: p.Controller, Platform: p.Platform, Score: pg.score, Hits: pg.hits, URL: "/packages/" + p.PackageID}
 		for _, fg := range pg.files {
-			r := fg.row
+			r := *fg.row
 			fr := FileResult{FileID: r.FileID, Filename: r.Filename, Kind: fileKind(r.Filename), Version: r.Version, Latest: r.Latest,
 				SHA256: fg.doc.sha, Hits: fg.doc.hits, URL: FileURL(r.PackageID, r.FileID, 0), Shown: []Hit{}}
 			shown := byDoc[r.DocID]
