@@ -80,11 +80,11 @@ func (b *bounded) enough(ctx context.Context, docs map[int64]*docHits) (hits, pa
 			b.files[r.DocID] = append(b.files[r.DocID], r)
 		}
 	}
-	var files []FileRow
+	files := make([][]FileRow, 0, len(eligible))
 	for id := range eligible {
-		files = append(files, b.files[id]...)
+		files = append(files, b.files[id])
 	}
-	g := group(b.f, eligible, files)
+	g := tally(b.f, eligible, files, false)
 	return g.hits, len(g.packages), g.hits >= b.max() && len(g.packages) > b.want, nil
 }
 

@@ -1,7 +1,9 @@
 package search
 
 import (
+	"cmp"
 	"context"
+	"slices"
 	"sort"
 	"strings"
 
@@ -13,16 +15,26 @@ import (
 // in the index and shown in every package that holds it.
 
 type fileGroup struct {
-	row FileRow
+	row *FileRow // the caller's row (not copied: there are thousands)
 	doc *docHits
 }
 
 type pkgGroup struct {
 	first FileRow
-	name  string // lower case, for ordering
+	name  *string // lower case, for ordering; set when first compared
 	score float64
 	hits  int
 	files []*fileGroup
+}
+
+// lowerName is the package name in lower case (only packages that tie on
+// score and hits are ordered by name).
+func (pg *pkgGroup) lowerName() string {
+	if pg.name == nil {
+		n := strings.ToLower(pg.first.PackageName)
+		pg.name = &n
+	}
+	return *pg.name
 }
 
 type grouped struct {
@@ -41,7 +53,7 @@ const (
 	dimKind
 )
 
-func (f Filter) passPackage(r FileRow, except int) bool {
+func (f Filter) passPackage(r *FileRow, except int) bool {
 	if f.Package != "" && r.PackageID != f.Package && !containsFold(r.PackageName, f.Package) {
 		return false
 	}
@@ -67,7 +79,7 @@ func fieldIs(field, want string) bool {
 	return strings.EqualFold(field, strings.TrimSpace(want))
 }
 
-func (f Filter) passFile(r FileRow, kind string, except int) bool {
+func (f Filter) passFile(r *FileRow, kind string, except int) bool {
 	if except != dimKind && f.FileKind != "" && kind != f.FileKind {
 		return false
 	}
@@ -115,104 +127,125 @@ func containsFold(s, sub string) bool {
 // group applies the filters, counts facets and totals, and orders
 // packages (best score, then most hits, then name) and their files.
 func group(f Filter, docs map[int64]*docHits, files []FileRow) grouped {
+	return tally(f, docs, [][]FileRow{files}, true)
+}
+
+// pkgTally is what grouping knows of one package: the facets it was
+// counted in, and its group when it passes every filter.
+type pkgTally struct {
+	facets uint8 // 1 << dimMachine …: a package has one value per field
+	group  *pkgGroup
+}
+
+// tally is group over the rows of files in turn; without full it only
+// counts the packages, files and hits (bounded counting asks that after
+// every batch), leaving out the facets and the order.
+func tally(f Filter, docs map[int64]*docHits, files [][]FileRow, full bool) grouped {
 	var g grouped
-	machines, controllers, platforms := map[string]map[string]bool{}, map[string]map[string]bool{}, map[string]map[string]bool{}
+	// Facets of package fields count packages: the fields are the
+	// package's, the same on each of its files, so a package is counted
+	// the first time one of its files passes.
+	machines, controllers, platforms := map[string]int{}, map[string]int{}, map[string]int{}
 	kinds, sections := map[string]int{}, map[string]int{}
-	addPkg := func(m map[string]map[string]bool, value, pkg string) {
-		value = strings.TrimSpace(value)
-		if m[value] == nil {
-			m[value] = map[string]bool{}
+	pkgs := make(map[string]*pkgTally, len(docs))
+	addPkg := func(t *pkgTally, dim int, m map[string]int, value string) {
+		if t.facets&(1<<dim) == 0 {
+			t.facets |= 1 << dim
+			m[strings.TrimSpace(value)]++
 		}
-		m[value][pkg] = true
 	}
-	pkgs := make(map[string]*pkgGroup, len(docs))
 	kindOf := map[string]string{} // file name → kind (many files share a name)
-	for _, r := range files {
-		d := docs[r.DocID]
-		if d == nil {
-			continue
-		}
-		kind, ok := kindOf[r.Filename]
-		if !ok {
-			kind = fileKind(r.Filename)
-			kindOf[r.Filename] = kind
-		}
-		pkgOK, fileOK := f.passPackage(r, dimNone), f.passFile(r, kind, dimNone)
-		if fileOK && d.hits > 0 {
-			if f.passPackage(r, dimMachine) {
-				addPkg(machines, r.Machine, r.PackageID)
+	for _, rows := range files {
+		for i := range rows {
+			r := &rows[i]
+			d := docs[r.DocID]
+			if d == nil {
+				continue
 			}
-			if f.passPackage(r, dimController) {
-				addPkg(controllers, r.Controller, r.PackageID)
+			kind, ok := kindOf[r.Filename]
+			if !ok {
+				kind = fileKind(r.Filename)
+				kindOf[r.Filename] = kind
 			}
-			if f.passPackage(r, dimPlatform) {
-				addPkg(platforms, r.Platform, r.PackageID)
+			pkgOK, fileOK := f.passPackage(r, dimNone), f.passFile(r, kind, dimNone)
+			t := pkgs[r.PackageID]
+			if t == nil {
+				t = &pkgTally{}
+				pkgs[r.PackageID] = t
 			}
-		}
-		if pkgOK && d.hits > 0 && f.passFile(r, kind, dimKind) {
-			kinds[kind]++
-		}
-		if pkgOK && fileOK {
-			for k, n := range d.kinds {
-				sections[k] += n
+			if full {
+				if fileOK && d.hits > 0 {
+					if f.passPackage(r, dimMachine) {
+						addPkg(t, dimMachine, machines, r.Machine)
+					}
+					if f.passPackage(r, dimController) {
+						addPkg(t, dimController, controllers, r.Controller)
+					}
+					if f.passPackage(r, dimPlatform) {
+						addPkg(t, dimPlatform, platforms, r.Platform)
+					}
+				}
+				if pkgOK && d.hits > 0 && f.passFile(r, kind, dimKind) {
+					kinds[kind]++
+				}
+				if pkgOK && fileOK {
+					for k, n := range d.kinds {
+						sections[k] += n
+					}
+				}
 			}
+			if !pkgOK || !fileOK || d.hits == 0 {
+				continue
+			}
+			pg := t.group
+			if pg == nil {
+				pg = &pkgGroup{first: *r}
+				t.group = pg
+				g.packages = append(g.packages, pg)
+			}
+			if r.Version > pg.first.Version {
+				pg.first = *r
+			}
+			pg.files = append(pg.files, &fileGroup{row: r, doc: d})
+			pg.hits += d.hits
+			pg.score = max(pg.score, d.score)
+			g.files++
+			g.hits += d.hits
 		}
-		if !pkgOK || !fileOK || d.hits == 0 {
-			continue
-		}
-		pg := pkgs[r.PackageID]
-		if pg == nil {
-			pg = &pkgGroup{first: r, name: strings.ToLower(r.PackageName)}
-			pkgs[r.PackageID] = pg
-		}
-		if r.Version > pg.first.Version {
-			pg.first = r
-		}
-		pg.files = append(pg.files, &fileGroup{row: r, doc: d})
-		pg.hits += d.hits
-		pg.score = max(pg.score, d.score)
-		g.files++
-		g.hits += d.hits
 	}
-	for _, pg := range pkgs {
-		sort.Slice(pg.files, func(i, j int) bool {
-			a, b := pg.files[i], pg.files[j]
-			if a.doc.score != b.doc.score {
-				return a.doc.score > b.doc.score
-			}
-			if a.row.Version != b.row.Version {
-				return a.row.Version > b.row.Version
-			}
-			return strings.ToLower(a.row.Filename) < strings.ToLower(b.row.Filename)
-		})
-		g.packages = append(g.packages, pg)
+	if !full {
+		return g
 	}
-	sort.Slice(g.packages, func(i, j int) bool {
-		a, b := g.packages[i], g.packages[j]
+	for _, pg := range g.packages {
+		if len(pg.files) > 1 {
+			slices.SortFunc(pg.files, func(a, b *fileGroup) int {
+				if a.doc.score != b.doc.score {
+					return cmp.Compare(b.doc.score, a.doc.score)
+				}
+				if a.row.Version != b.row.Version {
+					return cmp.Compare(b.row.Version, a.row.Version)
+				}
+				return strings.Compare(strings.ToLower(a.row.Filename), strings.ToLower(b.row.Filename))
+			})
+		}
+	}
+	slices.SortFunc(g.packages, func(a, b *pkgGroup) int {
 		if a.score != b.score {
-			return a.score > b.score
+			return cmp.Compare(b.score, a.score)
 		}
 		if a.hits != b.hits {
-			return a.hits > b.hits
+			return cmp.Compare(b.hits, a.hits)
 		}
-		if a.name != b.name {
-			return a.name < b.name
+		if an, bn := a.lowerName(), b.lowerName(); an != bn {
+			return strings.Compare(an, bn)
 		}
-		return a.first.PackageID < b.first.PackageID
+		return strings.Compare(a.first.PackageID, b.first.PackageID)
 	})
 	g.facets = Facets{
-		Machines: pkgFacet(machines), Controllers: pkgFacet(controllers), Platforms: pkgFacet(platforms),
+		Machines: countFacet(machines), Controllers: countFacet(controllers), Platforms: countFacet(platforms),
 		FileKinds: countFacet(kinds), SectionKinds: countFacet(sections),
 	}
 	return g
-}
-
-func pkgFacet(m map[string]map[string]bool) []Facet {
-	c := make(map[string]int, len(m))
-	for v, set := range m {
-		c[v] = len(set)
-	}
-	return countFacet(c)
 }
 
 func countFacet(m map[string]int) []Facet {
@@ -335,7 +368,7 @@ func (s *Searcher) render(ctx context.Context, f Filter, fd *found, page []*pkgG
 		pr := PackageResult{PackageID: p.PackageID, PackageName: p.PackageName, Version: p.Version, Machine: p.Machine,
 			Controller: p.Controller, Platform: p.Platform, Score: pg.score, Hits: pg.hits, URL: "/packages/" + p.PackageID}
 		for _, fg := range pg.files {
-			r := fg.row
+			r := *fg.row
 			fr := FileResult{FileID: r.FileID, Filename: r.Filename, Kind: fileKind(r.Filename), Version: r.Version, Latest: r.Latest,
 				SHA256: fg.doc.sha, Hits: fg.doc.hits, URL: FileURL(r.PackageID, r.FileID, 0), Shown: []Hit{}}
 			shown := byDoc[r.DocID]

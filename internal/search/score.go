@@ -78,9 +78,17 @@ type lineScore struct {
 // scoreLine scores l against the positive clauses; ok is false when it
 // matches none of them.
 func scoreLine(clauses []Clause, l *Analysed) (lineScore, bool) {
+	s, _, ok := scoreLineMask(clauses, l)
+	return s, ok
+}
+
+// scoreLineMask is scoreLine that also returns the clauses l matches (bit
+// i for clauses[i]).
+func scoreLineMask(clauses []Clause, l *Analysed) (lineScore, uint32, bool) {
 	var s lineScore
+	var mask uint32
 	total := 0
-	for _, c := range clauses {
+	for i, c := range clauses {
 		if c.Negate {
 			continue
 		}
@@ -89,6 +97,7 @@ func scoreLine(clauses []Clause, l *Analysed) (lineScore, bool) {
 		if m == 0 {
 			continue
 		}
+		mask |= 1 << i
 		s.score += m * roleWeight[role]
 		s.clauses++
 		if s.role == "" || roleRank[role] < roleRank[s.role] {
@@ -102,7 +111,7 @@ func scoreLine(clauses []Clause, l *Analysed) (lineScore, bool) {
 	// Scores are rounded so that sums in a different order cannot change
 	// the ranking between engines.
 	s.score = float64(int64(s.score*maxScoreDecimals+0.5)) / maxScoreDecimals
-	return s, s.clauses > 0
+	return s, mask, s.clauses > 0
 }
 
 func contains(list []string, v string) bool {

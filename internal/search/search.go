@@ -44,8 +44,6 @@ type DocQuery struct {
 	IndexVersion string
 	Texts        []ScoredText
 	Clauses      int // positive clauses: the width of the masks
-	// Exclude leaves out documents with a line of these texts.
-	Exclude []int64
 	// Section, when not empty, is a canonical section name (or a prefix
 	// ending in '*') that lines are marked against (DocStat.InSection).
 	Section string
@@ -369,7 +367,8 @@ type found struct {
 	docs      map[int64]*docHits
 	texts     map[int64]*TextRow
 	scores    map[int64]lineScore
-	clauses   []Clause // the clauses lines were matched with (for highlighting)
+	clauses   []Clause            // the clauses lines were matched with (for highlighting)
+	files     map[int64][]FileRow // files of documents bounded counting read
 	truncated bool
 	notices   []string
 }
@@ -436,7 +435,7 @@ func (s *Searcher) search(ctx context.Context, q Query, mode Mode, offset, limit
 		docIDs = append(docIDs, id)
 	}
 	sort.Slice(docIDs, func(i, j int) bool { return docIDs[i] < docIDs[j] })
-	files, err := s.Index.ContentFiles(ctx, docIDs, q.Filter.AllVersions)
+	files, err := s.contentFiles(ctx, docIDs, q.Filter.AllVersions, fd.files)
 	if err != nil {
 		return nil, err
 	}
@@ -454,6 +453,41 @@ func (s *Searcher) search(ctx context.Context, q Query, mode Mode, offset, limit
 		}
 	}
 	return res, nil
+}
+
+// contentFiles is Index.ContentFiles, reading only the documents whose
+// files bounded counting has not read already. Only for the latest
+// versions: their rows come per document in a fixed order, so the
+// rows are the same as one call would give, in the same order.
+func (s *Searcher) contentFiles(ctx context.Context, docIDs []int64, allVersions bool, known map[int64][]FileRow) ([]FileRow, error) {
+	if allVersions || len(known) == 0 {
+		return s.Index.ContentFiles(ctx, docIDs, allVersions)
+	}
+	var missing []int64
+	for _, id := range docIDs {
+		if _, ok := known[id]; !ok {
+			missing = append(missing, id)
+		}
+	}
+	got := map[int64][]FileRow{}
+	if len(missing) > 0 {
+		rows, err := s.Index.ContentFiles(ctx, missing, false)
+		if err != nil {
+			return nil, err
+		}
+		for _, r := range rows {
+			got[r.DocID] = append(got[r.DocID], r)
+		}
+	}
+	var out []FileRow
+	for _, id := range docIDs {
+		if rows, ok := known[id]; ok {
+			out = append(out, rows...)
+		} else {
+			out = append(out, got[id]...)
+		}
+	}
+	return out, nil
 }
 
 // collect finds what a query matches, per document: the lexical side
@@ -500,6 +534,27 @@ func (s *Searcher) collect(ctx context.Context, q Query, mode Mode, want int) (*
 			}
 		}
 	}
+	// The documents with a line of an excluded text are read once, when
+	// first needed, and left out of both sides.
+	var excluded struct {
+		read bool
+		ids  map[int64]bool
+		shas map[string]bool
+	}
+	excludeDocs := func() error {
+		if excluded.read {
+			return nil
+		}
+		stats, err := s.Index.DocStats(ctx, DocQuery{IndexVersion: s.indexVersion(), Texts: scoredIDs(exclude)})
+		if err != nil {
+			return err
+		}
+		excluded.read, excluded.ids, excluded.shas = true, map[int64]bool{}, map[string]bool{}
+		for _, st := range stats {
+			excluded.ids[st.DocID], excluded.shas[st.SHA256] = true, true
+		}
+		return nil
+	}
 	if mode != ModeVector {
 		clauses, requireAll := pos, mode == ModeLexical
 		if mode == ModeHybrid {
@@ -523,15 +578,9 @@ func (s *Searcher) collect(ctx context.Context, q Query, mode Mode, want int) (*
 		var scored []ScoredText
 		for i := range rows {
 			t := &rows[i]
-			sc, ok := scoreLine(clauses, &t.Analysed)
+			sc, mask, ok := scoreLineMask(clauses, &t.Analysed)
 			if !ok {
 				continue
-			}
-			var mask uint32
-			for ci, c := range clauses {
-				if m, _ := matchClause(c, &t.Analysed); m > 0 {
-					mask |= 1 << ci
-				}
 			}
 			fd.texts[t.ID], fd.scores[t.ID] = t, sc
 			scored = append(scored, ScoredText{ID: t.ID, Score: sc.score, Mask: mask})
@@ -567,14 +616,22 @@ func (s *Searcher) collect(ctx context.Context, q Query, mode Mode, want int) (*
 			}
 			all := uint32(1)<<len(clauses) - 1
 			b := bounded{s: s, f: q.Filter, want: want, all: all, requireAll: requireAll, files: map[int64][]FileRow{}}
+			if len(exclude) > 0 {
+				if err := excludeDocs(); err != nil {
+					return nil, err
+				}
+			}
 			for done, n := 0, firstBatch; done < len(scored); {
 				batch := scored[done:min(done+n, len(scored))]
 				stats, err := s.Index.DocStats(ctx, DocQuery{IndexVersion: s.indexVersion(), Texts: batch, Clauses: len(clauses),
-					Exclude: exclude, Section: section})
+					Section: section})
 				if err != nil {
 					return nil, err
 				}
 				for _, st := range stats {
+					if excluded.ids[st.DocID] {
+						continue
+					}
 					d := doc(st.DocID, st.SHA256)
 					d.mask |= st.Mask
 					d.kinds[st.Kind] += st.Hits
@@ -602,6 +659,7 @@ func (s *Searcher) collect(ctx context.Context, q Query, mode Mode, want int) (*
 				}
 				n = b.nextBatch(done, hits, packages, len(batch))
 			}
+			fd.files = b.files
 			for id, d := range fd.docs {
 				if requireAll && d.mask != all {
 					delete(fd.docs, id)
@@ -628,19 +686,14 @@ func (s *Searcher) collect(ctx context.Context, q Query, mode Mode, want int) (*
 	if note != "" {
 		fd.notices = append(fd.notices, note)
 	}
-	excluded := map[string]bool{}
 	if len(exclude) > 0 {
-		stats, err := s.Index.DocStats(ctx, DocQuery{IndexVersion: s.indexVersion(), Texts: scoredIDs(exclude)})
-		if err != nil {
+		if err := excludeDocs(); err != nil {
 			return nil, err
-		}
-		for _, st := range stats {
-			excluded[st.SHA256] = true
 		}
 	}
 	vector := map[string]float64{}
 	for _, c := range cands {
-		if excluded[c.SHA256] || !q.Filter.passSection(c.SectionRef) {
+		if excluded.shas[c.SHA256] || !q.Filter.passSection(c.SectionRef) {
 			continue
 		}
 		d := doc(c.DocID, c.SHA256)

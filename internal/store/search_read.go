@@ -120,21 +120,31 @@ func (db *DB) DocStats(ctx context.Context, q search.DocQuery) ([]search.DocStat
 		args = append(args, v)
 		return "$" + strconv.Itoa(len(args))
 	}
+	// Texts go by rank, best first: a document's best line comes back as
+	// the rank of its text (an integer, where a float would be printed and
+	// read again).
+	byScore := make([]int, len(q.Texts))
+	for i := range byScore {
+		byScore[i] = i
+	}
+	sort.SliceStable(byScore, func(i, j int) bool { return q.Texts[byScore[i]].Score > q.Texts[byScore[j]].Score })
 	var scored string
 	if db.Dialect == SQLite {
 		triples := make([][3]any, len(q.Texts))
-		for i, t := range q.Texts {
-			triples[i] = [3]any{t.ID, t.Score, t.Mask}
+		for rank, i := range byScore {
+			t := q.Texts[i]
+			triples[rank] = [3]any{t.ID, rank, t.Mask}
 		}
 		b, _ := json.Marshal(triples)
-		scored = `SELECT CAST(json_extract(value, '$[0]') AS INTEGER) AS id, json_extract(value, '$[1]') AS score,
+		scored = `SELECT CAST(json_extract(value, '$[0]') AS INTEGER) AS id, CAST(json_extract(value, '$[1]') AS INTEGER) AS rank,
 			CAST(json_extract(value, '$[2]') AS INTEGER) AS mask FROM json_each(` + arg(string(b)) + `)`
 	} else {
-		ids, scores, masks := make([]int64, len(q.Texts)), make([]float64, len(q.Texts)), make([]int64, len(q.Texts))
-		for i, t := range q.Texts {
-			ids[i], scores[i], masks[i] = t.ID, t.Score, int64(t.Mask)
+		ids, ranks, masks := make([]int64, len(q.Texts)), make([]int64, len(q.Texts)), make([]int64, len(q.Texts))
+		for rank, i := range byScore {
+			t := q.Texts[i]
+			ids[rank], ranks[rank], masks[rank] = t.ID, int64(rank), int64(t.Mask)
 		}
-		scored = `SELECT * FROM unnest(` + arg(ids) + `::bigint[], ` + arg(scores) + `::float8[], ` + arg(masks) + `::bigint[]) AS t(id, score, mask)`
+		scored = `SELECT * FROM unnest(` + arg(ids) + `::bigint[], ` + arg(ranks) + `::bigint[], ` + arg(masks) + `::bigint[]) AS t(id, rank, mask)`
 	}
 	iv := arg(q.IndexVersion)
 	inSection := "0"
@@ -159,55 +169,78 @@ func (db *DB) DocStats(ctx context.Context, q search.DocQuery) ([]search.DocStat
 	} else {
 		inSection = "0"
 	}
-	exclude := ""
-	if len(q.Exclude) > 0 {
-		list, a := db.idsArg(q.Exclude, len(args)+1)
-		args = append(args, a)
-		exclude = ` AND a.doc_id NOT IN (SELECT doc_id FROM search_lines WHERE text_id IN ` + list + `)`
-	}
 	cols := ""
 	for i := range masks {
 		cols += fmt.Sprintf(", a.m%d", i)
 	}
 	query := `WITH sc AS MATERIALIZED (` + scored + `),
-		a AS (SELECT l.doc_id, l.kind, ` + inSection + ` AS in_section, MAX(sc.score) AS best, COUNT(*) AS n` + strings.Join(masks, "") + `
+		a AS (SELECT l.doc_id, l.kind, ` + inSection + ` AS in_section, MIN(sc.rank) AS best, COUNT(*) AS n` + strings.Join(masks, "") + `
 			FROM sc JOIN search_lines l ON l.text_id = sc.id` + join + `
 			GROUP BY l.doc_id, l.kind` + group + `)
 		SELECT a.doc_id, d.sha256, a.kind, a.in_section, a.best, a.n` + cols + `
-		FROM a JOIN search_docs d ON d.id = a.doc_id AND d.index_version = ` + iv + `
-		WHERE 1 = 1` + exclude
-	rows, err := db.R.QueryContext(ctx, query, args...)
-	if err != nil {
+		FROM a JOIN search_docs d ON d.id = a.doc_id AND d.index_version = ` + iv
+	return db.docStatsPacked(ctx, query, args, q, byScore)
+}
+
+// docStatsPacked runs DocStats' query with its rows packed into one
+// string ("doc,sha,kind,in,rank,n,m0…;…"): a common name is counted in
+// thousands of documents, and returning each row through the driver costs
+// more than counting its lines.
+func (db *DB) docStatsPacked(ctx context.Context, query string, args []any, q search.DocQuery, byScore []int) ([]search.DocStat, error) {
+	cols := "doc_id || ',' || sha256 || ',' || kind || ',' || in_section || ',' || best || ',' || n"
+	for i := 0; i < q.Clauses; i++ {
+		cols += fmt.Sprintf(" || ',' || m%d", i)
+	}
+	agg := "group_concat"
+	if db.Dialect == Postgres {
+		agg = "string_agg"
+	}
+	var packed sql.NullString
+	if err := db.R.QueryRowContext(ctx, `SELECT `+agg+`(`+cols+`, ';') FROM (`+query+`) AS found`, args...).Scan(&packed); err != nil {
 		return nil, fmt.Errorf("counting search hits: %w", err)
 	}
-	defer rows.Close()
-	var out []search.DocStat
-	bits := make([]int64, q.Clauses)
-	dest := make([]any, 0, 6+q.Clauses)
-	for rows.Next() {
-		var st search.DocStat
-		var in, kind int
-		dest = append(dest[:0], &st.DocID, &st.SHA256, &kind, &in, &st.Best, &st.Hits)
-		for i := range bits {
-			dest = append(dest, &bits[i])
+	if !packed.Valid || packed.String == "" {
+		return nil, nil
+	}
+	recs := strings.Split(packed.String, ";")
+	out := make([]search.DocStat, 0, len(recs))
+	for _, rec := range recs {
+		f := strings.Split(rec, ",")
+		if len(f) != 6+q.Clauses {
+			return nil, fmt.Errorf("counting search hits: unexpected row %q", rec)
 		}
-		if err := rows.Scan(dest...); err != nil {
-			return nil, err
+		n := make([]int64, len(f))
+		for i, v := range f {
+			if i == 1 {
+				continue // the content's hash
+			}
+			x, err := strconv.ParseInt(v, 10, 64)
+			if err != nil {
+				return nil, fmt.Errorf("counting search hits: unexpected row %q", rec)
+			}
+			n[i] = x
 		}
-		st.InSection = in == 1
-		st.Kind = "none"
-		if kind > 0 && kind < len(sectionKinds) {
-			st.Kind = sectionKinds[kind]
+		st := search.DocStat{DocID: n[0], SHA256: f[1], InSection: n[3] == 1, Hits: int(n[5]), Kind: "none"}
+		if k := int(n[2]); k > 0 && k < len(sectionKinds) {
+			st.Kind = sectionKinds[k]
 		}
-		for i, b := range bits {
-			if b != 0 {
+		if r := int(n[4]); r >= 0 && r < len(byScore) {
+			st.Best = q.Texts[byScore[r]].Score
+		}
+		for i := 0; i < q.Clauses; i++ {
+			if n[6+i] != 0 {
 				st.Mask |= 1 << i
 			}
 		}
 		out = append(out, st)
 	}
-	return out, rows.Err()
+	return out, nil
 }
+
+// docLinesByText is the number of (text, document) pairs up to which
+// DocLines looks lines up by text rather than reading every line of the
+// documents (SQLite; a document has hundreds of lines on average).
+const docLinesByText = 4000
 
 // DocLines implements search.Index.
 func (db *DB) DocLines(ctx context.Context, docIDs, texts []int64) ([]search.LineRef, error) {
@@ -216,9 +249,17 @@ func (db *DB) DocLines(ctx context.Context, docIDs, texts []int64) ([]search.Lin
 	}
 	docList, docArg := db.idsArg(docIDs, 1)
 	textList, textArg := db.idsArg(texts, 2)
+	// Without statistics SQLite reads every line of the documents (a
+	// MILL.LIB has thousands) and keeps those of the texts; for a few
+	// texts, looking up each (text, document) pair in the index of
+	// DocStats is much cheaper.
+	lines := "search_lines l"
+	if db.Dialect == SQLite && len(texts)*len(docIDs) <= docLinesByText {
+		lines = "search_lines l INDEXED BY search_lines_text"
+	}
 	rows, err := db.R.QueryContext(ctx, `SELECT l.doc_id, l.line, l.text_id, l.section,
 			COALESCE(s.name, ''), COALESCE(s.kind, ''), COALESCE(s.start_line, 0), COALESCE(s.end_line, 0)
-		FROM search_lines l
+		FROM `+lines+`
 		LEFT JOIN search_sections s ON s.doc_id = l.doc_id AND s.ord = l.section
 		WHERE l.doc_id IN `+docList+` AND l.text_id IN `+textList, docArg, textArg)
 	if err != nil {
@@ -507,7 +548,7 @@ func (db *DB) sectionsOfVectors(ctx context.Context, indexVersion string, ids []
 			out = append(out, c)
 		}
 	}
-	for i, batch := 0, 8; i < len(ids); i, batch = i+batch, batch*4 {
+	for i, batch := 0, firstSectionBatch; i < len(ids); i, batch = i+batch, batch*4 {
 		chunk := ids[i:min(i+batch, len(ids))]
 		got, err := db.sectionsOf(ctx, indexVersion, chunk)
 		if err != nil {
@@ -540,6 +581,11 @@ func (db *DB) sectionsOfVectors(ctx context.Context, indexVersion string, ids []
 	}
 	return out, nil
 }
+
+// firstSectionBatch is how many embeddings sectionsOfVectors reads first:
+// in posts derived from a few templates one embedding is shared by tens
+// of sections, so the first few often fill the rows asked for.
+const firstSectionBatch = 8
 
 // tieSimilarity is how close two similarities are taken to be equal
 // (internal/search rounds them to six decimals).
