@@ -204,7 +204,7 @@ func checkSymbolCounters(t *testing.T, app *servertest.App, some bool) {
 		t.Errorf("%d symbol names whose counters differ from the latest files, first %q", len(drift), drift[0])
 	}
 	var n int
-	if err := app.DB.R.QueryRowContext(t.Context(), `SELECT COUNT(*) FROM symbol_counts`).Scan(&n); err != nil {
+	if err := app.DB.R.QueryRowContext(t.Context(), `SELECT COUNT(*) FROM symbol_names`).Scan(&n); err != nil {
 		t.Fatal(err)
 	}
 	if some != (n > 0) {

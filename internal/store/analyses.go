@@ -226,10 +226,11 @@ func (db *DB) SaveAnalysisThen(ctx context.Context, a index.VersionAnalysis, the
 		if err := db.lockContentsShared(ctx, tx, shas, shared); err != nil {
 			return err
 		}
-		if db.Dialect == Postgres && len(shared) > 0 {
-			// Looked up again under the locks: one found before may have
-			// been pruned in between, and must not be written under a
-			// shared lock.
+		if db.Dialect == Postgres {
+			// Looked up again under the locks: another ingestion may have
+			// stored a new content's analysis while this one waited for
+			// its lock, and one found before may have been pruned in
+			// between (it must not be written under a shared lock).
 			if known, err = db.analysisIDs(ctx, tx, shas); err != nil {
 				return err
 			}

@@ -71,10 +71,9 @@ func stringsOf[S ~string](ss []S) []string {
 	return out
 }
 
-// SymbolCounterDrift implements fsck.Source: the names whose counts as the
-// pages read them (symbol_counts: the counters plus, on PostgreSQL, the
-// changes not folded into them yet) differ from a count of the latest
-// files' symbols. It reads the whole symbol index: a check, not a page.
+// SymbolCounterDrift implements fsck.Source: the names whose counters
+// (symbol_names) differ from a count of the latest files' symbols. It reads
+// the whole symbol index: a check, not a page.
 func (db *DB) SymbolCounterDrift(ctx context.Context) ([]string, error) {
 	name := `s.canonical`
 	if db.Dialect == Postgres {
@@ -84,7 +83,7 @@ func (db *DB) SymbolCounterDrift(ctx context.Context) ([]string, error) {
 		WITH actual AS (
 			SELECT `+name+` AS canonical, COUNT(DISTINCT lf.package_id) AS packages, SUM(s.definitions) AS definitions, SUM(s.uses) AS uses
 			FROM symbol_index s JOIN latest_files lf ON lf.analysis_id = s.analysis_id GROUP BY s.canonical)
-		SELECT COALESCE(n.canonical, a.canonical) FROM symbol_counts n FULL OUTER JOIN actual a ON a.canonical = n.canonical
+		SELECT COALESCE(n.canonical, a.canonical) FROM symbol_names n FULL OUTER JOIN actual a ON a.canonical = n.canonical
 		WHERE n.canonical IS NULL OR a.canonical IS NULL
 			OR n.packages <> a.packages OR n.definitions <> a.definitions OR n.uses <> a.uses
 		ORDER BY 1`)

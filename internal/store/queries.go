@@ -113,7 +113,7 @@ func decodeSymbolCursor(c string) (pkgKey, error) {
 }
 
 // SymbolUsage implements index.Reader, in one statement: the name's count
-// (symbol_counts), the page of its packages and their files' counts and
+// (symbol_names), the page of its packages and their files' counts and
 // occurrences. Reads stay bounded by the page, not the corpus: a name in up
 // to symbolExactLimit packages is paged with the packages that define it
 // first (its packages are gathered and ordered), a more common one newest
@@ -244,7 +244,7 @@ func (db *DB) SymbolUsage(ctx context.Context, canonical string, limit int, curs
 // the page's packages (id, created, d: defines the name) from the name's
 // count n.
 func (db *DB) symbolPageSQL(pick string) string {
-	return `WITH n AS (SELECT packages FROM symbol_counts WHERE canonical = $1),
+	return `WITH n AS (SELECT packages FROM symbol_names WHERE canonical = $1),
 		pick AS (` + pick + `)
 		SELECT n.packages, x.id, x.created_at, x.d, x.name, x.machine_type, x.controller_type, x.latest_version, x.uploaded_at,
 			x.file_id, x.filename, x.sha256, x.analysis_id, x.definitions, x.uses, x.occurrences

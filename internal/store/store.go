@@ -55,7 +55,6 @@ type DB struct {
 	stmts   readStmts     // prepared hot reads (prepared.go)
 	writer  writeGate     // SQLite: who gets the writer connection next
 	ckpt    *checkpointer // SQLite: copies the write-ahead log in the background
-	folder  symbolFolder  // PostgreSQL: folds the symbol counter changes (symbol_fold.go)
 }
 
 // Options tune the connection pool.
@@ -152,7 +151,6 @@ func Open(ctx context.Context, url string, opt Options) (*DB, error) {
 
 // Close closes the pools.
 func (db *DB) Close() error {
-	db.folder.close()
 	if db.ckpt != nil {
 		db.ckpt.close()
 	}

@@ -3,7 +3,6 @@ package store
 import (
 	"context"
 	"encoding/base64"
-	"sort"
 	"strconv"
 	"strings"
 
@@ -14,45 +13,47 @@ import (
 )
 
 // SymbolNames implements index.Reader: one range of the name counters
-// (symbol_names, maintained on write) plus the changes not folded into
-// them yet (symbol_name_deltas, PostgreSQL only), so a page reads its own
-// rows only. Names sort byte-wise on both engines (PostgreSQL: the C
-// collation), so a prefix is one range of the key.
+// (symbol_names, maintained on write), so a page reads its own rows only.
+// Names sort byte-wise on both engines (PostgreSQL: the C collation), so a
+// prefix is one range of the key.
 func (db *DB) SymbolNames(ctx context.Context, prefix string, limit int, cursor string) (catalog.Page[index.SymbolName], error) {
 	page := catalog.Page[index.SymbolName]{Items: []index.SymbolName{}}
 	limit = min(max(limit, 1), 200)
 	prefix = upg.CanonicalName(strings.TrimSpace(prefix))
-	from, after := prefix, false
+	q := `SELECT canonical, kind, packages, definitions, uses FROM symbol_names WHERE canonical >= $1`
+	args := []any{prefix}
 	if cursor != "" {
 		raw, err := base64.RawURLEncoding.DecodeString(cursor)
 		if err != nil || len(raw) == 0 {
 			return page, catalog.ErrBadCursor
 		}
-		from, after = string(raw), true
+		q = `SELECT canonical, kind, packages, definitions, uses FROM symbol_names WHERE canonical > $1`
+		args[0] = string(raw)
 	}
+	rows, err := db.R.QueryContext(ctx, q+` ORDER BY canonical LIMIT `+strconv.Itoa(limit+1), args...)
+	if err != nil {
+		return page, err
+	}
+	defer rows.Close()
 	more := false
-	for {
-		names, last, full, err := db.symbolNameRange(ctx, from, after, limit+1)
-		if err != nil {
+	for rows.Next() {
+		n := index.SymbolName{PackagesExact: true}
+		if err := rows.Scan(&n.Name, &n.Kind, &n.Packages, &n.Definitions, &n.Uses); err != nil {
 			return page, err
 		}
-		for _, n := range names {
-			if !strings.HasPrefix(n.Name, prefix) {
-				full = false // past the prefix: the end of the list
-				break
-			}
-			if len(page.Items) == limit {
-				more = true
-				break
-			}
-			page.Items = append(page.Items, n)
+		if !strings.HasPrefix(n.Name, prefix) {
+			break // past the prefix: the end of the list
 		}
-		if more || !full {
+		if len(page.Items) == limit {
+			more = true
 			break
 		}
-		// Pending changes took names of this range away: go on after it.
-		from, after = last, true
+		page.Items = append(page.Items, n)
 	}
+	if err := rows.Err(); err != nil {
+		return page, err
+	}
+	rows.Close()
 	if err := db.fillKinds(ctx, page.Items); err != nil {
 		return page, err
 	}
@@ -60,82 +61,6 @@ func (db *DB) SymbolNames(ctx context.Context, prefix string, limit int, cursor 
 		page.NextCursor = base64.RawURLEncoding.EncodeToString([]byte(page.Items[limit-1].Name))
 	}
 	return page, nil
-}
-
-// symbolNameRange reads, in one statement (one snapshot), up to n counters
-// from a name on (after it when after is set) and the pending changes of
-// the names up to the last of them, and returns the names some package
-// has, in order, with their counts. full says the counters may go on past
-// the range read: the next range starts after last, its last counter. A
-// counter's kind wins; a name only the changes have takes the least of
-// theirs (as the fold stores it).
-func (db *DB) symbolNameRange(ctx context.Context, from string, after bool, n int) (names []index.SymbolName, last string, full bool, err error) {
-	op := ">="
-	if after {
-		op = ">"
-	}
-	rows, err := db.queryR(ctx, `WITH c AS (SELECT canonical, kind, packages, definitions, uses FROM symbol_names
-			WHERE canonical `+op+` $1 ORDER BY canonical LIMIT `+strconv.Itoa(n)+`)
-		SELECT 1, canonical, kind, packages, definitions, uses FROM c
-		UNION ALL
-		SELECT 0, canonical, COALESCE(MIN(NULLIF(kind, '')), ''), SUM(packages), SUM(definitions), SUM(uses) FROM symbol_name_deltas
-		WHERE canonical `+op+` $1 AND ((SELECT COUNT(*) FROM c) < `+strconv.Itoa(n)+` OR canonical <= (SELECT MAX(canonical) FROM c))
-		GROUP BY canonical`, from)
-	if err != nil {
-		return nil, "", false, err
-	}
-	defer rows.Close()
-	var pending map[string]index.SymbolName // the changes, when there are any
-	counters := 0
-	for rows.Next() {
-		var counter int
-		c := index.SymbolName{PackagesExact: true}
-		if err := rows.Scan(&counter, &c.Name, &c.Kind, &c.Packages, &c.Definitions, &c.Uses); err != nil {
-			return nil, "", false, err
-		}
-		if counter == 0 {
-			if pending == nil {
-				pending = map[string]index.SymbolName{}
-			}
-			pending[c.Name] = c
-			continue
-		}
-		counters++
-		last = max(last, c.Name)
-		names = append(names, c)
-	}
-	if err := rows.Err(); err != nil {
-		return nil, "", false, err
-	}
-	if len(pending) > 0 {
-		for i, c := range names {
-			d, ok := pending[c.Name]
-			if !ok {
-				continue
-			}
-			if c.Kind == "" {
-				names[i].Kind = d.Kind
-			}
-			names[i].Packages += d.Packages
-			names[i].Definitions += d.Definitions
-			names[i].Uses += d.Uses
-			delete(pending, c.Name)
-		}
-		for _, d := range pending { // names only the changes have
-			names = append(names, d)
-		}
-	}
-	kept := names[:0]
-	for _, c := range names {
-		if c.Packages > 0 {
-			kept = append(kept, c)
-		}
-	}
-	names = kept
-	if less := func(i, j int) bool { return names[i].Name < names[j].Name }; !sort.SliceIsSorted(names, less) {
-		sort.Slice(names, less)
-	}
-	return names, last, counters == n, nil
 }
 
 // fillKinds looks up the kinds the counters do not have yet (names counted
