@@ -214,12 +214,19 @@ func (db *DB) SaveAnalysisThen(ctx context.Context, a index.VersionAnalysis, the
 		// that share a library be analysed side by side. New contents, and
 		// all of a re-analysis (its old analyses may be pruned), are
 		// locked exclusively.
+		// (A content read two ways, by files of two kinds, is shared only
+		// when both of its analyses are stored.)
 		var shared map[string]bool
 		if len(oldFiles) == 0 && len(oldResults) == 0 {
 			shared = map[string]bool{}
 			for _, f := range all {
 				if _, ok := known[keyOf(f.File)]; ok {
 					shared[f.SHA256] = true
+				}
+			}
+			for _, f := range all {
+				if _, ok := known[keyOf(f.File)]; !ok {
+					delete(shared, f.SHA256)
 				}
 			}
 		}
