@@ -33,11 +33,11 @@ func (r fsckRepairer) Collect(ctx context.Context) (catalog.CollectReport, error
 	return r.a.Collector.Collect(ctx)
 }
 
+func (r fsckRepairer) RemoveUnusedSearchEntries(ctx context.Context, u fsck.SearchLeftovers) error {
+	return r.a.DB.RemoveUnusedSearchEntries(ctx, u)
+}
+
 // Snapshotter makes snapshots of this (embedded) deployment while it runs.
 func (a *App) Snapshotter() *backup.Snapshotter {
 	return &backup.Snapshotter{DB: a.DB, Inspect: store.Snapshots{}, Leases: a.DB, Blobs: a.Blobs, Version: a.version}
-}
-
-func (r fsckRepairer) RemoveUnusedSearchEntries(ctx context.Context, u fsck.SearchLeftovers) error {
-	return r.a.DB.RemoveUnusedSearchEntries(ctx, u)
 }

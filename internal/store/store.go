@@ -307,7 +307,7 @@ func (db *DB) lockContents(ctx context.Context, tx *sql.Tx, shas []string) error
 // lockContentsShared is lockContents with shared locks on the contents in
 // shared: a writer that only refers to a content's stored rows shares its
 // lock with other such writers, and still excludes whoever removes them.
-// A content both listed and shared is locked exclusively once.
+// A content listed twice is locked once.
 func (db *DB) lockContentsShared(ctx context.Context, tx *sql.Tx, shas []string, shared map[string]bool) error {
 	if db.Dialect != Postgres {
 		return nil
