@@ -122,6 +122,11 @@ func Migrate(ctx context.Context, driver Driver, log *slog.Logger) error {
 const jobTimeout = 3 * time.Minute
 
 // New builds the queue client on driver.
+// CompletedRetention is how long a completed job's row is kept. A finished
+// ingestion job says nothing the version's status does not; River deletes
+// it after this.
+const CompletedRetention = 10 * time.Minute
+
 func New(driver Driver, opt Options) (*Queue, error) {
 	if opt.Log == nil {
 		opt.Log = slog.Default()
@@ -139,12 +144,10 @@ func New(driver Driver, opt Options) (*Queue, error) {
 		FetchPollInterval:    opt.PollInterval,
 		// A job inserted right after a fetch waits at most this long: an
 		// upload's wait for its worker is part of upload → ready.
-		FetchCooldown: min(opt.PollInterval, 10*time.Millisecond),
-		RetryPolicy:   backoff{},
-		MaxAttempts:   max(opt.MaxAttempts, 1),
-		// A finished ingestion job says nothing the version's status does
-		// not; keep its row only briefly.
-		CompletedJobRetentionPeriod: 10 * time.Minute,
+		FetchCooldown:               min(opt.PollInterval, 10*time.Millisecond),
+		RetryPolicy:                 backoff{},
+		MaxAttempts:                 max(opt.MaxAttempts, 1),
+		CompletedJobRetentionPeriod: CompletedRetention,
 	}
 	q := &Queue{working: opt.Workers > 0}
 	workers := river.NewWorkers()

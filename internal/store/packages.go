@@ -28,6 +28,18 @@ func validID(id string) bool {
 	return err == nil
 }
 
+// newRowID returns a time-ordered (version 7) UUID for a new package, version
+// or file row. Consecutive ids sort together, so inserts append to the end of
+// the primary-key and foreign-key indexes instead of splitting pages at random
+// places: the indexes stay nearly full, and an upload adds fewer bytes.
+func newRowID() string {
+	id, err := uuid.NewV7()
+	if err != nil {
+		return uuid.NewString() // only if the random source fails; any unique id will do
+	}
+	return id.String()
+}
+
 // CreateVersionTx records nv inside tx: the package (when new) or its next
 // version number, the version and its files; it refreshes the package's
 // latest files and ends the upload's blob lease. It does no blob I/O and
@@ -38,7 +50,7 @@ func (db *DB) CreateVersionTx(ctx context.Context, tx *sql.Tx, nv catalog.NewVer
 	pkgID := nv.PackageID
 	number := 1
 	if pkgID == "" {
-		pkgID = uuid.NewString()
+		pkgID = newRowID()
 		name := nv.Name
 		if name == "" {
 			name = defaultName(nv.Files)
@@ -72,7 +84,7 @@ func (db *DB) CreateVersionTx(ctx context.Context, tx *sql.Tx, nv catalog.NewVer
 		}
 	}
 	ver := catalog.Version{
-		ID: uuid.NewString(), PackageID: pkgID, Number: number, UploadedAt: ts, UploadedBy: nv.UploadedBy,
+		ID: newRowID(), PackageID: pkgID, Number: number, UploadedAt: ts, UploadedBy: nv.UploadedBy,
 		Note: nv.Note, Status: catalog.StatusPending, FileCount: len(nv.Files), UpdatedAt: ts, ContentKey: catalog.ContentKey(nv.Files),
 	}
 	if _, err := tx.ExecContext(ctx, `INSERT INTO package_versions
@@ -89,7 +101,7 @@ func (db *DB) CreateVersionTx(ctx context.Context, tx *sql.Tx, nv catalog.NewVer
 	defer ins.Close()
 	for _, f := range nv.Files {
 		// blob_key is left empty: a blob's key is its SHA-256 (scanFile).
-		if _, err := ins.ExecContext(ctx, uuid.NewString(), ver.ID, f.Filename, f.Extension, f.Size, f.SHA256, "", ts); err != nil {
+		if _, err := ins.ExecContext(ctx, newRowID(), ver.ID, f.Filename, f.Extension, f.Size, f.SHA256, "", ts); err != nil {
 			return catalog.Version{}, fmt.Errorf("inserting file %s: %w", f.Filename, err)
 		}
 	}
