@@ -43,7 +43,6 @@ import (
 	"strings"
 	"sync"
 	"sync/atomic"
-	"syscall"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -51,6 +50,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 	"github.com/jackc/pgx/v5"
 
+	"github.com/veripost/veripost/bench/machine"
 	"github.com/veripost/veripost/internal/auth"
 	"github.com/veripost/veripost/internal/config"
 	"github.com/veripost/veripost/internal/corpusgen"
@@ -74,6 +74,7 @@ type options struct {
 	only        string
 	keep        string
 	phases      string
+	settle      time.Duration
 }
 
 func main() {
@@ -91,6 +92,7 @@ func main() {
 	flag.StringVar(&o.readProfile, "readprofile", "", "write a CPU profile of the read phase (server and clients: one process) to this file")
 	flag.StringVar(&o.only, "only", "", "read phase: measure only the endpoints whose label contains this")
 	flag.StringVar(&o.keep, "keep", "", "keep the deployment under this name and reuse it on the next run (SQLite: a data dir in the temp dir; PostgreSQL: a database and a bucket), so the read phase can be repeated without filling again")
+	flag.DurationVar(&o.settle, "settle", 2*time.Minute, "before the read phase: VACUUM (ANALYZE) on PostgreSQL, a WAL checkpoint on SQLite, then wait up to this long for the 1-minute load to fall below 1 (0: skip)")
 	flag.StringVar(&o.phases, "phases", "ingest,fill,read,size", "the phases to run, comma-separated")
 	flag.Parse()
 	if err := run(context.Background(), o); err != nil {
@@ -136,7 +138,7 @@ func run(ctx context.Context, o options) error {
 	srv := &http.Server{Handler: app.Handler}
 	go srv.Serve(ln)
 	defer srv.Close()
-	b := &bench{app: app, url: "http://" + ln.Addr().String(), client: &http.Client{Transport: bearer{token, &http.Transport{MaxIdleConnsPerHost: 256}}}, gen: gen, profile: o.profile, readProfile: o.readProfile, only: o.only}
+	b := &bench{app: app, url: "http://" + ln.Addr().String(), client: &http.Client{Transport: bearer{token, &http.Transport{MaxIdleConnsPerHost: 256}}}, gen: gen, profile: o.profile, readProfile: o.readProfile, only: o.only, settle: o.settle}
 	fmt.Printf("stack %s, %d ingestion workers, %d CPUs\n", o.stack, o.workers, cpus())
 	// A kept deployment goes on with the packages it does not have yet.
 	acc, _, _, err := b.counts(ctx)
@@ -207,9 +209,10 @@ type bench struct {
 	url         string
 	client      *http.Client
 	gen         *corpusgen.Generator
-	profile     string // CPU profile of the ingest phase
-	readProfile string // CPU profile of the read phase
-	only        string // read phase: endpoints whose label contains this
+	profile     string        // CPU profile of the ingest phase
+	readProfile string        // CPU profile of the read phase
+	only        string        // read phase: endpoints whose label contains this
+	settle      time.Duration // read phase: longest wait for a quiet machine (0: no settling)
 	next        atomic.Int64
 	bytes       atomic.Int64
 }
@@ -442,12 +445,17 @@ func (b *bench) read(ctx context.Context, readers, requests int) error {
 		{"GET /libraries/{sha}/packages", "/api/v1/libraries/" + millSHA + "/packages?limit=50"},
 	}
 	acc, _, _, _ := b.counts(ctx)
+	if b.settle > 0 {
+		if err := machine.Settle(ctx, b.app.DB, 1, b.settle, os.Stdout); err != nil {
+			return err
+		}
+	}
 	stop, err := startProfile(b.readProfile)
 	if err != nil {
 		return err
 	}
 	defer stop()
-	fmt.Printf("\n== read: %d packages, 1 and %d concurrent clients, %d requests per endpoint; load average %s\n", acc, readers, requests, loadAverage())
+	fmt.Printf("\n== read: %d packages, 1 and %d concurrent clients, %d requests per endpoint; load average %s\n", acc, readers, requests, machine.Load())
 	// cpu: this process's CPU time (server and clients) per request at N
 	// clients; the fairest figure on a shared machine.
 	fmt.Printf("%-46s %8s %8s %8s %8s   %8s %8s %8s %8s\n", "endpoint", "1:p50", "1:p95", "1:p99", "", "N:p50", "N:p95", "N:p99", "N:cpu")
@@ -459,37 +467,17 @@ func (b *bench) read(ctx context.Context, readers, requests int) error {
 		if err != nil {
 			return err
 		}
-		cpu0 := processCPU()
+		cpu0 := machine.ProcessCPU()
 		many, err := b.measure(ctx, e.path, readers, requests)
 		if err != nil {
 			return err
 		}
-		perReq := (processCPU() - cpu0) / time.Duration(max(len(many), 1))
+		perReq := (machine.ProcessCPU() - cpu0) / time.Duration(max(len(many), 1))
 		fmt.Printf("%-46s %8s %8s %8s %8s   %8s %8s %8s %7.2fms\n", e.name, ms(one, 50), ms(one, 95), ms(one, 99), "", ms(many, 50), ms(many, 95), ms(many, 99),
 			float64(perReq.Microseconds())/1000)
 	}
-	fmt.Printf("load average at the end %s\n", loadAverage())
+	fmt.Printf("load average at the end %s\n", machine.Load())
 	return nil
-}
-
-// loadAverage is the machine's 1/5/15-minute load (the machine may be
-// shared: judge latencies with it).
-func loadAverage() string {
-	b, err := os.ReadFile("/proc/loadavg")
-	if err != nil {
-		return "unknown"
-	}
-	f := strings.Fields(string(b))
-	return strings.Join(f[:min(3, len(f))], " ")
-}
-
-// processCPU is the CPU time this process has used (user + system).
-func processCPU() time.Duration {
-	var ru syscall.Rusage
-	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
-		return 0
-	}
-	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
 }
 
 func (b *bench) measure(ctx context.Context, path string, clients, total int) ([]time.Duration, error) {

@@ -34,12 +34,12 @@ import (
 	"sort"
 	"strings"
 	"sync"
-	"syscall"
 	"testing"
 	"time"
 
 	"github.com/jackc/pgx/v5"
 
+	"github.com/veripost/veripost/bench/machine"
 	"github.com/veripost/veripost/internal/config"
 	"github.com/veripost/veripost/internal/corpusgen"
 	"github.com/veripost/veripost/internal/server/servertest"
@@ -56,6 +56,7 @@ var (
 	cacheFlag  = flag.String("cache", "both", "measure with the search answer cache off, on, or both (off first)")
 	answers    = flag.String("answers", "", "write the answer to every distinct lexical and hybrid query, and the similar posts of the first 20 packages, to this file (to compare two builds on a kept index)")
 	cpuprofile = flag.String("search-cpuprofile", "", "write a CPU profile of the request phase only to this file (suffixed with the deployment)")
+	settle     = flag.Duration("settle", 2*time.Minute, "before the requests: VACUUM (ANALYZE) on PostgreSQL, a WAL checkpoint on SQLite, then wait up to this long for the 1-minute load to fall below 1 (0: skip)")
 )
 
 // The queries, as an engineer types them.
@@ -231,8 +232,14 @@ func measure(b *testing.B, app *servertest.App, ids []string, name string) {
 		}},
 		{"similar-posts", func(r *rand.Rand) string { return "/api/v1/packages/" + ids[r.IntN(len(ids))] + "/similar" }},
 	}
-	fmt.Fprintf(out, "   load average before the requests: %s", loadavg())
-	defer func() { fmt.Fprintf(out, "   load average after the requests: %s", loadavg()) }()
+	if *settle > 0 {
+		fmt.Fprint(out, "   ")
+		if err := machine.Settle(context.Background(), app.DB, 1, *settle, out); err != nil {
+			b.Fatal(err)
+		}
+	}
+	fmt.Fprintf(out, "   load average before the requests: %s\n", machine.Load())
+	defer func() { fmt.Fprintf(out, "   load average after the requests: %s\n", machine.Load()) }()
 	fmt.Fprintf(out, "   %-14s %6s %8s %10s %10s %10s %12s\n", "requests", "cache", "clients", "p50", "p95", "p99", "CPU/request")
 	for _, cache := range []string{"off", "on"} {
 		if *cacheFlag != "both" && *cacheFlag != cache {
@@ -246,9 +253,9 @@ func measure(b *testing.B, app *servertest.App, ids []string, name string) {
 				continue
 			}
 			for _, clients := range []int{1, 20} {
-				cpu0 := cpuTime()
+				cpu0 := machine.ProcessCPU()
 				lat := load(b, app, clients, *requests, k.path)
-				perReq := (cpuTime() - cpu0) / time.Duration(len(lat)+5)
+				perReq := (machine.ProcessCPU() - cpu0) / time.Duration(len(lat)+5)
 				fmt.Fprintf(out, "   %-14s %6s %8d %10s %10s %10s %12s\n", k.name, cache, clients, pct(lat, 50), pct(lat, 95), pct(lat, 99),
 					perReq.Round(10*time.Microsecond))
 				b.ReportMetric(float64(pct(lat, 95).Microseconds())/1000, fmt.Sprintf("%s-cache-%s-c%d-p95-ms", k.name, cache, clients))
@@ -315,15 +322,6 @@ func pct(ds []time.Duration, p int) time.Duration {
 	return s[min(max(i-1, 0), len(s)-1)].Round(100 * time.Microsecond)
 }
 
-// loadavg is the machine's load (Linux), for reading the numbers.
-func loadavg() string {
-	b, err := os.ReadFile("/proc/loadavg")
-	if err != nil {
-		return "unknown\n"
-	}
-	return string(b)
-}
-
 // writeAnswers writes the answers of the benchmark's queries to file.
 func writeAnswers(b *testing.B, app *servertest.App, ids []string, file string) {
 	var buf strings.Builder
@@ -349,15 +347,4 @@ func writeAnswers(b *testing.B, app *servertest.App, ids []string, file string) 
 	if err := os.WriteFile(file, []byte(buf.String()), 0o644); err != nil {
 		b.Fatal(err)
 	}
-}
-
-// cpuTime is the CPU time this process has used (user and system): with
-// the machine shared, CPU per request says more than latency. On
-// PostgreSQL it leaves out the database server's share.
-func cpuTime() time.Duration {
-	var ru syscall.Rusage
-	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
-		return 0
-	}
-	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
 }
