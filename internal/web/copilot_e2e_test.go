@@ -38,7 +38,9 @@ func TestBrowserCopilot(t *testing.T) {
 		doc, from, to := 0, 49-47, 49-47+1 // DEMO.SRC lines 47-52 are the first document
 		s.Cite(1, doc, from, to, nil)
 		s.Cite(1, doc, 30, 32, nil) // lines the request did not send: removed
-		s.TextDelta(1, "It prints G43 with the tool length offset.")
+		// Markdown as models write it, in pieces that split its marks.
+		s.TextDelta(1, "It prints `G43` with the tool length offset.\n\n- **H** comes from the tool num")
+		s.TextDelta(1, "ber\n- SPINDLE_DIR and *_X_* keep their underscores\n\n```\nG43 H<T> <b>Z</b>\n```\n")
 		s.BlockStop(1)
 		s.MessageEnd("end_turn", 35)
 	})
@@ -90,6 +92,19 @@ func TestBrowserCopilot(t *testing.T) {
 	if !strings.Contains(answer, "It prints G43 with the tool length offset.") || !strings.Contains(meta, "1 citation could not be verified") {
 		t.Errorf("answer %q, note %q", answer, meta)
 	}
+	// The Markdown is drawn as such, and nothing of it is read as HTML.
+	var md struct {
+		Items, Code, Strong, Em, Pre string
+		Injected                     int
+	}
+	b.run("answer markdown", chromedp.Evaluate(`(function(){var a=document.querySelector('`+slot+` [data-copilot-answer]');
+		var t=function(q){return Array.prototype.map.call(a.querySelectorAll(q),function(e){return e.textContent;}).join('|');};
+		return {Items:t('ul > li'), Code:t('p code'), Strong:t('li strong'), Em:t('li em'), Pre:t('.md-code pre'), Injected:a.querySelectorAll('b, t').length};})()`, &md))
+	if md.Items != "H comes from the tool number|SPINDLE_DIR and _X_ keep their underscores" || md.Code != "G43" || md.Strong != "H" ||
+		md.Em != "_X_" || md.Pre != "G43 H<T> <b>Z</b>" || md.Injected != 0 {
+		t.Errorf("the answer's Markdown was drawn as %+v", md)
+	}
+	b.run("show the answer", chromedp.ScrollIntoView(slot+` [data-copilot-answer]`, chromedp.ByQuery))
 	b.viewShot("41-copilot-answer")
 
 	// The verified citation highlights its line in the source view.

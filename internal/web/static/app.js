@@ -1071,6 +1071,110 @@
     return pump();
   }
 
+  // citeLink is a verified citation of a copilot answer: a link to its
+  // lines in the source view (a plain label when it has no page).
+  function citeLink(c) {
+    var a = document.createElement(c.href ? "a" : "span");
+    a.className = "cite";
+    if (c.href) a.href = c.href;
+    a.setAttribute("data-from", c.start_line);
+    a.setAttribute("data-to", c.end_line);
+    a.setAttribute("data-copilot-cite", "");
+    a.title = c.file + ", line " + c.start_line + (c.end_line > c.start_line ? " to " + c.end_line : "");
+    a.textContent = c.file + ":" + c.start_line + (c.end_line > c.start_line ? "–" + c.end_line : "");
+    return a;
+  }
+
+  // renderAnswer draws a copilot answer (parts: {text} and {citation} in
+  // the order they streamed) into out as the Markdown models write:
+  // paragraphs, "-" / "*" and "1." lists, "#" headings, fenced code
+  // blocks, `code`, **bold** and *emphasis* (never "_", which is part of
+  // UPG names such as SPINDLE_DIR). Everything is built as DOM nodes from
+  // text: nothing the model writes is ever read as HTML. Markdown not yet
+  // closed while streaming shows as written until it is.
+  var CITE_MARK = "\uE000"; // a private-use character stands for each citation
+  function renderAnswer(out, parts) {
+    var cites = [], src = "";
+    parts.forEach(function (p) {
+      if (p.citation) { cites.push(p.citation); src += CITE_MARK; }
+      else src += p.text.split(CITE_MARK).join("");
+    });
+    var next = 0; // the next citation to place
+    function inline(el, t) {
+      var re = /(`+)([^`]+?)\1|\*\*([^*]+?)\*\*|\*([^*\s](?:[^*]*?[^*\s])?)\*|\uE000/g, last = 0, m;
+      function plain(x) { if (x) el.appendChild(document.createTextNode(x)); }
+      while ((m = re.exec(t)) !== null) {
+        plain(t.slice(last, m.index));
+        last = re.lastIndex;
+        if (m[0] === CITE_MARK) {
+          var before = t.slice(0, m.index), after = t.slice(last);
+          if (before && !/\s$/.test(before)) plain(" ");
+          if (next < cites.length) el.appendChild(citeLink(cites[next++]));
+          if (after && /^[^\s.,;:!?)]/.test(after)) plain(" ");
+          continue;
+        }
+        var tag = m[2] !== undefined ? "code" : m[3] !== undefined ? "strong" : "em";
+        var node = document.createElement(tag);
+        node.textContent = m[2] !== undefined ? m[2] : m[3] !== undefined ? m[3] : m[4];
+        el.appendChild(node);
+      }
+      plain(t.slice(last));
+    }
+    out.textContent = "";
+    var lines = src.replace(/\r\n?/g, "\n").split("\n");
+    var block = null, list = null, item = null, fence = null;
+    function close() { block = null; list = null; item = null; }
+    function add(el) { out.appendChild(el); return el; }
+    lines.forEach(function (line) {
+      if (fence) {
+        if (/^\s*(```|~~~)/.test(line)) { fence = null; return; }
+        var bits = line.split(CITE_MARK);
+        fence.lines.push(bits.join(""));
+        fence.code.textContent = fence.lines.join("\n");
+        // A citation inside code goes under the block.
+        for (var n = bits.length - 1; n > 0 && next < cites.length; n--) fence.box.appendChild(citeLink(cites[next++]));
+        return;
+      }
+      var m;
+      if (/^\s*(```|~~~)/.test(line)) {
+        close();
+        var box = add(document.createElement("div"));
+        box.className = "md-code";
+        fence = { box: box, code: box.appendChild(document.createElement("pre")).appendChild(document.createElement("code")), lines: [] };
+        return;
+      }
+      if (!line.trim()) { close(); return; }
+      if ((m = /^\s{0,3}#{1,6}\s+(.*?)\s*#*\s*$/.exec(line))) {
+        close();
+        var h = add(document.createElement("p"));
+        h.className = "md-heading";
+        inline(h.appendChild(document.createElement("strong")), m[1]);
+        return;
+      }
+      var bullet = /^\s*([-*+\u2022])\s+(.*)$/.exec(line), numbered = /^\s*(\d{1,9})[.)]\s+(.*)$/.exec(line);
+      if (bullet || numbered) {
+        var tag = bullet ? "ul" : "ol";
+        if (!list || list.tagName.toLowerCase() !== tag) {
+          close();
+          list = add(document.createElement(tag));
+          if (numbered && numbered[1] !== "1") list.setAttribute("start", numbered[1]);
+        }
+        item = list.appendChild(document.createElement("li"));
+        inline(item, (bullet || numbered)[2]);
+        return;
+      }
+      if (item) { item.appendChild(document.createTextNode("\n")); inline(item, line.trim()); return; }
+      if (block) { block.appendChild(document.createTextNode("\n")); inline(block, line); return; }
+      block = add(document.createElement("p"));
+      inline(block, line);
+    });
+    // Citations past everything written so far (none is ever lost).
+    if (next < cites.length) {
+      var tail = out.lastElementChild && out.lastElementChild.tagName === "P" ? out.lastElementChild : add(document.createElement("p"));
+      while (next < cites.length) { tail.appendChild(document.createTextNode(" ")); tail.appendChild(citeLink(cites[next++])); }
+    }
+  }
+
   // The "Ask the copilot" part of every explanation (in panels loaded
   // later too): the answer streams in as it is written, each verified
   // citation a link to its lines; Stop cancels; a failure leaves the
@@ -1104,15 +1208,10 @@
       ctxBox.hidden = true;
       slot.removeAttribute("data-done");
       slot.removeAttribute("data-first-text");
-      var para = null;
-      function text(t) {
-        // Blank lines start a new paragraph; the rest is plain text.
-        var parts = t.split(/\n{2,}/);
-        parts.forEach(function (p, i) {
-          if (i > 0 || !para) { para = document.createElement("p"); out.appendChild(para); }
-          para.appendChild(document.createTextNode(p));
-        });
-      }
+      // The answer so far: text and verified citations in the order they
+      // came, drawn again as Markdown after each (answers are short).
+      var parts = [];
+      function draw() { renderAnswer(out, parts); }
       var ctl = new AbortController();
       slot._abort = ctl;
       askBtn.disabled = true;
@@ -1144,22 +1243,12 @@
               case "text":
                 // When the first words arrived (the latency test reads it).
                 if (!slot.hasAttribute("data-first-text")) slot.setAttribute("data-first-text", String(Date.now()));
-                text(v.text || "");
+                parts.push({ text: v.text || "" });
+                draw();
                 break;
               case "citation":
-                var c = v.citation;
-                if (!para) { para = document.createElement("p"); out.appendChild(para); }
-                var label = c.file + ":" + c.start_line + (c.end_line > c.start_line ? "–" + c.end_line : "");
-                var a = document.createElement(c.href ? "a" : "span");
-                a.className = "cite";
-                if (c.href) a.href = c.href;
-                a.setAttribute("data-from", c.start_line);
-                a.setAttribute("data-to", c.end_line);
-                a.setAttribute("data-copilot-cite", "");
-                a.title = c.file + ", line " + c.start_line + (c.end_line > c.start_line ? " to " + c.end_line : "");
-                a.textContent = label;
-                para.appendChild(document.createTextNode(" "));
-                para.appendChild(a);
+                parts.push({ citation: v.citation });
+                draw();
                 break;
               case "done":
                 ended = true;
