@@ -158,7 +158,7 @@ func New(driver Driver, opt Options) (*Queue, error) {
 		river.AddWorker(workers, &searchWorker{s: opt.Search, q: q})
 	}
 	if opt.Collect != nil {
-		river.AddWorker(workers, &collectWorker{collect: opt.Collect})
+		river.AddWorker(workers, &collectWorker{collect: opt.Collect, q: q})
 		every := opt.CollectEvery
 		if every <= 0 {
 			every = 15 * time.Minute
@@ -368,9 +368,15 @@ func (w *searchWorker) Work(ctx context.Context, job *river.Job[SearchArgs]) err
 type collectWorker struct {
 	river.WorkerDefaults[CollectArgs]
 	collect func(ctx context.Context) error
+	q       *Queue
 }
 
-func (w *collectWorker) Work(ctx context.Context, _ *river.Job[CollectArgs]) error {
+// Work runs one collector pass, registered like every other job: a pass
+// over a large store takes longer than liveness's lostAfter, and a job
+// this process does not say it works is taken for lost and cancelled.
+func (w *collectWorker) Work(ctx context.Context, job *river.Job[CollectArgs]) error {
+	ctx, done := w.q.attempt(ctx, job.ID)
+	defer done()
 	return w.collect(ctx)
 }
 

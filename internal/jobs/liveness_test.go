@@ -1,9 +1,13 @@
 package jobs
 
 import (
+	"context"
 	"os"
 	"testing"
 	"time"
+
+	"github.com/riverqueue/river"
+	"github.com/riverqueue/river/rivertype"
 )
 
 // TestGone: which workers count as stopped, so their running jobs are
@@ -79,5 +83,66 @@ func TestLost(t *testing.T) {
 	}
 	if l.lost(2, nil, now) {
 		t.Fatal("a job without an attempt time counted as lost")
+	}
+}
+
+type processorFunc func(ctx context.Context, versionID string, lastAttempt bool) error
+
+func (f processorFunc) Process(ctx context.Context, versionID string, lastAttempt bool) error {
+	return f(ctx, versionID, lastAttempt)
+}
+
+type indexerFunc func(ctx context.Context, versionID string) error
+
+func (f indexerFunc) IndexSearch(ctx context.Context, versionID string) error { return f(ctx, versionID) }
+
+// TestWorkersSayTheyWork: every kind of job tells liveness that this
+// process works it while it runs, so a long one (a collector pass over a
+// large store) is never taken for lost and cancelled; its context ends
+// with the attempt.
+func TestWorkersSayTheyWork(t *testing.T) {
+	held, drop := context.WithCancel(context.Background())
+	defer drop()
+	q := &Queue{live: &liveness{held: held}}
+	const id = 42
+	var running bool
+	var leaseEnds context.Context
+	probe := func(ctx context.Context) error {
+		q.live.mu.Lock()
+		running = q.live.running[id]
+		q.live.mu.Unlock()
+		leaseEnds = ctx
+		return nil
+	}
+	for _, c := range []struct {
+		kind string
+		work func() error
+	}{
+		{"ingest", func() error {
+			w := &ingestWorker{q: q, p: processorFunc(func(ctx context.Context, _ string, _ bool) error { return probe(ctx) })}
+			return w.Work(context.Background(), &river.Job[IngestArgs]{JobRow: &rivertype.JobRow{ID: id, Attempt: 1, MaxAttempts: 3}})
+		}},
+		{"search", func() error {
+			w := &searchWorker{q: q, s: indexerFunc(func(ctx context.Context, _ string) error { return probe(ctx) })}
+			return w.Work(context.Background(), &river.Job[SearchArgs]{JobRow: &rivertype.JobRow{ID: id}})
+		}},
+		{"collect", func() error {
+			w := &collectWorker{q: q, collect: probe}
+			return w.Work(context.Background(), &river.Job[CollectArgs]{JobRow: &rivertype.JobRow{ID: id}})
+		}},
+	} {
+		running, leaseEnds = false, nil
+		if err := c.work(); err != nil {
+			t.Fatalf("%s: %v", c.kind, err)
+		}
+		if !running {
+			t.Errorf("%s: liveness did not know this process was working the job", c.kind)
+		}
+		if q.live.lost(id, nil, time.Now()) || q.live.running[id] {
+			t.Errorf("%s: the job still counts as running after it ended", c.kind)
+		}
+		if leaseEnds == nil || leaseEnds.Err() == nil {
+			t.Errorf("%s: the job's context did not end with the attempt", c.kind)
+		}
 	}
 }
