@@ -94,7 +94,9 @@ func (f processorFunc) Process(ctx context.Context, versionID string, lastAttemp
 
 type indexerFunc func(ctx context.Context, versionID string) error
 
-func (f indexerFunc) IndexSearch(ctx context.Context, versionID string) error { return f(ctx, versionID) }
+func (f indexerFunc) IndexSearch(ctx context.Context, versionID string) error {
+	return f(ctx, versionID)
+}
 
 // TestWorkersSayTheyWork: every kind of job tells liveness that this
 // process works it while it runs, so a long one (a collector pass over a
