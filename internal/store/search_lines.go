@@ -41,20 +41,32 @@ func encodeDocLines(lines []docLine) []byte {
 // decodeDocLines reads what encodeDocLines wrote.
 func decodeDocLines(b []byte) ([]docLine, error) {
 	out := make([]docLine, 0, len(b)/4)
+	err := eachDocLine(b, func(l docLine) bool {
+		out = append(out, l)
+		return true
+	})
+	return out, err
+}
+
+// eachDocLine calls fn with the packed lines in order until it returns
+// false, without building them all (a large library has thousands).
+func eachDocLine(b []byte, fn func(docLine) bool) error {
 	n := 0
 	for len(b) > 0 {
 		var v [3]uint64
 		for i := range v {
 			x, k := binary.Uvarint(b)
 			if k <= 0 || x > 1<<53 {
-				return nil, errors.New("corrupt search document lines")
+				return errors.New("corrupt search document lines")
 			}
 			v[i], b = x, b[k:]
 		}
 		n += int(v[0])
-		out = append(out, docLine{n: n, text: int64(v[1]), section: int(v[2]) - 1})
+		if !fn(docLine{n: n, text: int64(v[1]), section: int(v[2]) - 1}) {
+			return nil
+		}
 	}
-	return out, nil
+	return nil
 }
 
 // posting is one row of search_postings (without the document).
@@ -102,24 +114,22 @@ func compareInt64(a, b int64) int {
 	return 0
 }
 
-// readDocLines reads the stored lines of documents.
-func (db *DB) readDocLines(ctx context.Context, docIDs []int64) (map[int64][]docLine, error) {
+// readDocLines reads the packed lines of documents.
+func (db *DB) readDocLines(ctx context.Context, docIDs []int64) (map[int64][]byte, error) {
 	list, arg := db.idsArg(docIDs, 1)
 	rows, err := db.R.QueryContext(ctx, `SELECT doc_id, lines FROM search_doc_lines WHERE doc_id IN `+list, arg)
 	if err != nil {
 		return nil, err
 	}
 	defer rows.Close()
-	out := make(map[int64][]docLine, len(docIDs))
+	out := make(map[int64][]byte, len(docIDs))
 	for rows.Next() {
 		var id int64
 		var b []byte
 		if err := rows.Scan(&id, &b); err != nil {
 			return nil, err
 		}
-		if out[id], err = decodeDocLines(b); err != nil {
-			return nil, fmt.Errorf("search document %d: %w", id, err)
-		}
+		out[id] = b
 	}
 	return out, rows.Err()
 }

@@ -260,14 +260,17 @@ func (db *DB) DocLines(ctx context.Context, docIDs, texts []int64) ([]search.Lin
 	var out []search.LineRef
 	sections := map[docSection]bool{}
 	for _, id := range docIDs {
-		for _, l := range byDoc[id] {
-			if !want[l.text] {
-				continue
+		err := eachDocLine(byDoc[id], func(l docLine) bool {
+			if want[l.text] {
+				out = append(out, search.LineRef{DocID: id, N: l.n, TextID: l.text, Section: search.SectionRef{Ord: l.section}})
+				if l.section >= 0 {
+					sections[docSection{id, l.section}] = true
+				}
 			}
-			out = append(out, search.LineRef{DocID: id, N: l.n, TextID: l.text, Section: search.SectionRef{Ord: l.section}})
-			if l.section >= 0 {
-				sections[docSection{id, l.section}] = true
-			}
+			return true
+		})
+		if err != nil {
+			return nil, fmt.Errorf("search document %d: %w", id, err)
 		}
 		delete(byDoc, id) // a document listed twice
 	}
@@ -439,7 +442,8 @@ func (db *DB) ContextLines(ctx context.Context, spans []search.LineSpan) ([]sear
 		docIDs[i] = s.DocID
 	}
 	slices.Sort(docIDs)
-	byDoc, err := db.readDocLines(ctx, slices.Compact(docIDs))
+	docIDs = slices.Compact(docIDs)
+	byDoc, err := db.readDocLines(ctx, docIDs)
 	if err != nil {
 		return nil, fmt.Errorf("reading context lines: %w", err)
 	}
@@ -450,17 +454,34 @@ func (db *DB) ContextLines(ctx context.Context, spans []search.LineSpan) ([]sear
 	var out []search.ContextLine
 	textOf := map[docLineKey]int64{}
 	var texts []int64
+	// Each document's spans, read in one pass over its lines that stops
+	// after the last span.
+	byDocSpans := map[int64][]search.LineSpan{}
 	for _, s := range spans {
-		lines := byDoc[s.DocID]
-		i := sort.Search(len(lines), func(i int) bool { return lines[i].n >= s.From })
-		for ; i < len(lines) && lines[i].n <= s.To; i++ {
-			k := docLineKey{s.DocID, lines[i].n}
-			if _, ok := textOf[k]; ok {
-				continue // spans overlap
+		byDocSpans[s.DocID] = append(byDocSpans[s.DocID], s)
+	}
+	for _, id := range docIDs {
+		these := byDocSpans[id]
+		last := these[0].To
+		for _, s := range these {
+			last = max(last, s.To)
+		}
+		err := eachDocLine(byDoc[id], func(l docLine) bool {
+			if l.n > last {
+				return false
 			}
-			textOf[k] = lines[i].text
-			texts = append(texts, lines[i].text)
-			out = append(out, search.ContextLine{DocID: s.DocID, N: lines[i].n})
+			for _, s := range these {
+				if l.n >= s.From && l.n <= s.To {
+					textOf[docLineKey{id, l.n}] = l.text
+					texts = append(texts, l.text)
+					out = append(out, search.ContextLine{DocID: id, N: l.n})
+					break
+				}
+			}
+			return true
+		})
+		if err != nil {
+			return nil, fmt.Errorf("reading context lines: search document %d: %w", id, err)
 		}
 	}
 	if len(out) == 0 {
