@@ -300,7 +300,7 @@ func TestSearchLifecycle(t *testing.T) {
 		}
 		srcSHA := sha(alpha[1].Data) // ALPHA.SRC (entries are sorted: ALPHA.LIB, ALPHA.SRC)
 		a := uploadSearchable(t, app, "Alpha one", alpha)
-		lines := count(`SELECT COUNT(*) FROM search_lines`)
+		lines := count(`SELECT COUNT(*) FROM search_postings`)
 		// Answers are cached: every change below must show in the next
 		// search all the same.
 		if res := searchAPI(t, app, "q=SPINDLE_DIR"); res.Total.Packages != 1 {
@@ -310,7 +310,7 @@ func TestSearchLifecycle(t *testing.T) {
 		if n := count(`SELECT COUNT(*) FROM search_docs WHERE sha256 = $1`, srcSHA); n != 1 {
 			t.Fatalf("the shared ALPHA.SRC has %d search documents; want 1", n)
 		}
-		if n := count(`SELECT COUNT(*) FROM search_lines`); n != lines || lines == 0 {
+		if n := count(`SELECT COUNT(*) FROM search_postings`); n != lines || lines == 0 {
 			t.Fatalf("the second upload of the same files added lines: %d → %d", lines, n)
 		}
 		// Identical contents share one version entry (vector, signature, bands).
@@ -350,7 +350,7 @@ func TestSearchLifecycle(t *testing.T) {
 		if status, body := app.Do(http.MethodDelete, "/api/v1/packages/"+b2, nil); status != http.StatusNoContent {
 			t.Fatalf("delete: %d %s", status, body)
 		}
-		for _, table := range []string{"search_docs", "search_texts", "search_lines", "search_sections", "search_vectors",
+		for _, table := range []string{"search_docs", "search_texts", "search_doc_lines", "search_postings", "search_sections", "search_vectors",
 			"search_external_vectors", "search_versions", "search_filesets", "search_fileset_bands"} {
 			if n := count(`SELECT COUNT(*) FROM ` + table); n != 0 {
 				t.Errorf("%s keeps %d rows after every package was deleted", table, n)

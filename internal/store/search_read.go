@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -159,12 +160,13 @@ func (db *DB) DocStats(ctx context.Context, q search.DocQuery) ([]search.DocStat
 	for i := range masks {
 		masks[i] = fmt.Sprintf(", MAX(sc.mask & %d) AS m%d", 1<<i, i)
 	}
-	// Lines are counted per document and section kind from the covering
-	// index alone (text_id, doc_id, kind); sections are joined only to
-	// match a section name, documents only once per document.
+	// Lines are counted per document and section kind from the postings
+	// (a row per text, document and section, with its number of lines);
+	// sections are joined only to match a section name, documents only
+	// once per document.
 	join, group := "", ""
 	if q.Section != "" {
-		join = ` LEFT JOIN search_sections s ON s.doc_id = l.doc_id AND s.ord = l.section`
+		join = ` LEFT JOIN search_sections s ON s.doc_id = p.doc_id AND s.ord = p.section`
 		group = ", 3"
 	} else {
 		inSection = "0"
@@ -174,9 +176,9 @@ func (db *DB) DocStats(ctx context.Context, q search.DocQuery) ([]search.DocStat
 		cols += fmt.Sprintf(", a.m%d", i)
 	}
 	query := `WITH sc AS MATERIALIZED (` + scored + `),
-		a AS (SELECT l.doc_id, l.kind, ` + inSection + ` AS in_section, MIN(sc.rank) AS best, COUNT(*) AS n` + strings.Join(masks, "") + `
-			FROM sc JOIN search_lines l ON l.text_id = sc.id` + join + `
-			GROUP BY l.doc_id, l.kind` + group + `)
+		a AS (SELECT p.doc_id, p.kind, ` + inSection + ` AS in_section, MIN(sc.rank) AS best, SUM(p.hits) AS n` + strings.Join(masks, "") + `
+			FROM sc JOIN search_postings p ON p.text_id = sc.id` + join + `
+			GROUP BY p.doc_id, p.kind` + group + `)
 		SELECT a.doc_id, d.sha256, a.kind, a.in_section, a.best, a.n` + cols + `
 		FROM a JOIN search_docs d ON d.id = a.doc_id AND d.index_version = ` + iv
 	return db.docStatsPacked(ctx, query, args, q, byScore)
@@ -237,45 +239,77 @@ func (db *DB) docStatsPacked(ctx context.Context, query string, args []any, q se
 	return out, nil
 }
 
-// docLinesByText is the number of (text, document) pairs up to which
-// DocLines looks lines up by text rather than reading every line of the
-// documents (SQLite; a document has hundreds of lines on average).
-const docLinesByText = 4000
-
-// DocLines implements search.Index.
+// DocLines implements search.Index: the documents' stored lines are read
+// and kept here when their text is among texts.
 func (db *DB) DocLines(ctx context.Context, docIDs, texts []int64) ([]search.LineRef, error) {
 	if len(docIDs) == 0 || len(texts) == 0 {
 		return nil, nil
 	}
-	docList, docArg := db.idsArg(docIDs, 1)
-	textList, textArg := db.idsArg(texts, 2)
-	// Without statistics SQLite reads every line of the documents (a
-	// MILL.LIB has thousands) and keeps those of the texts; for a few
-	// texts, looking up each (text, document) pair in the index of
-	// DocStats is much cheaper.
-	lines := "search_lines l"
-	if db.Dialect == SQLite && len(texts)*len(docIDs) <= docLinesByText {
-		lines = "search_lines l INDEXED BY search_lines_text"
-	}
-	rows, err := db.R.QueryContext(ctx, `SELECT l.doc_id, l.line, l.text_id, l.section,
-			COALESCE(s.name, ''), COALESCE(s.kind, ''), COALESCE(s.start_line, 0), COALESCE(s.end_line, 0)
-		FROM `+lines+`
-		LEFT JOIN search_sections s ON s.doc_id = l.doc_id AND s.ord = l.section
-		WHERE l.doc_id IN `+docList+` AND l.text_id IN `+textList, docArg, textArg)
+	byDoc, err := db.readDocLines(ctx, docIDs)
 	if err != nil {
 		return nil, fmt.Errorf("reading the lines of search hits: %w", err)
 	}
-	defer rows.Close()
+	want := make(map[int64]bool, len(texts))
+	for _, t := range texts {
+		want[t] = true
+	}
+	type docSection struct {
+		doc int64
+		ord int
+	}
 	var out []search.LineRef
+	sections := map[docSection]bool{}
+	for _, id := range docIDs {
+		err := eachDocLine(byDoc[id], func(l docLine) bool {
+			if want[l.text] {
+				out = append(out, search.LineRef{DocID: id, N: l.n, TextID: l.text, Section: search.SectionRef{Ord: l.section}})
+				if l.section >= 0 {
+					sections[docSection{id, l.section}] = true
+				}
+			}
+			return true
+		})
+		if err != nil {
+			return nil, fmt.Errorf("search document %d: %w", id, err)
+		}
+		delete(byDoc, id) // a document listed twice
+	}
+	if len(sections) == 0 {
+		return out, nil
+	}
+	// The sections of the lines found (name, kind and span).
+	docs := make([]int64, 0, len(sections))
+	for k := range sections {
+		docs = append(docs, k.doc)
+	}
+	slices.Sort(docs)
+	list, arg := db.idsArg(slices.Compact(docs), 1)
+	rows, err := db.R.QueryContext(ctx, `SELECT doc_id, ord, name, kind, start_line, end_line FROM search_sections WHERE doc_id IN `+list, arg)
+	if err != nil {
+		return nil, fmt.Errorf("reading the sections of search hits: %w", err)
+	}
+	defer rows.Close()
+	refs := map[docSection]search.SectionRef{}
 	for rows.Next() {
-		var r search.LineRef
-		if err := rows.Scan(&r.DocID, &r.N, &r.TextID, &r.Section.Ord, &r.Section.Name, &r.Section.Kind,
-			&r.Section.StartLine, &r.Section.EndLine); err != nil {
+		var k docSection
+		var r search.SectionRef
+		if err := rows.Scan(&k.doc, &k.ord, &r.Name, &r.Kind, &r.StartLine, &r.EndLine); err != nil {
 			return nil, err
 		}
-		out = append(out, r)
+		if sections[k] {
+			r.Ord = k.ord
+			refs[k] = r
+		}
 	}
-	return out, rows.Err()
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	for i, r := range out {
+		if s, ok := refs[docSection{r.DocID, r.Section.Ord}]; ok {
+			out[i].Section = s
+		}
+	}
+	return out, nil
 }
 
 // ContentFiles implements search.Index. The files of the packages' latest
@@ -397,51 +431,85 @@ type latestFilesCache struct {
 	m   map[int64][]search.FileRow
 }
 
-// ContextLines implements search.Index. The spans go as one parameter
-// (a JSON array on SQLite, arrays on PostgreSQL), so the statement stays
-// short however many hits a page shows.
+// ContextLines implements search.Index: the documents' stored lines are
+// read, and the texts of those in the spans.
 func (db *DB) ContextLines(ctx context.Context, spans []search.LineSpan) ([]search.ContextLine, error) {
 	if len(spans) == 0 {
 		return nil, nil
 	}
-	var q string
-	var args []any
-	if db.Dialect == SQLite {
-		triples := make([][3]int64, len(spans))
-		for i, s := range spans {
-			triples[i] = [3]int64{s.DocID, int64(s.From), int64(s.To)}
-		}
-		b, _ := json.Marshal(triples)
-		q = `WITH sp AS (SELECT json_extract(value, '$[0]') AS doc, json_extract(value, '$[1]') AS lo, json_extract(value, '$[2]') AS hi
-				FROM json_each($1))
-			SELECT DISTINCT l.doc_id, l.line, t.text FROM sp
-			JOIN search_lines l ON l.doc_id = sp.doc AND l.line BETWEEN sp.lo AND sp.hi
-			JOIN search_texts t ON t.id = l.text_id`
-		args = []any{string(b)}
-	} else {
-		docs, los, his := make([]int64, len(spans)), make([]int64, len(spans)), make([]int64, len(spans))
-		for i, s := range spans {
-			docs[i], los[i], his[i] = s.DocID, int64(s.From), int64(s.To)
-		}
-		q = `SELECT DISTINCT l.doc_id, l.line, t.text FROM unnest($1::bigint[], $2::bigint[], $3::bigint[]) AS sp(doc, lo, hi)
-			JOIN search_lines l ON l.doc_id = sp.doc AND l.line BETWEEN sp.lo AND sp.hi
-			JOIN search_texts t ON t.id = l.text_id`
-		args = []any{docs, los, his}
+	docIDs := make([]int64, len(spans))
+	for i, s := range spans {
+		docIDs[i] = s.DocID
 	}
-	rows, err := db.R.QueryContext(ctx, q, args...)
+	slices.Sort(docIDs)
+	docIDs = slices.Compact(docIDs)
+	byDoc, err := db.readDocLines(ctx, docIDs)
+	if err != nil {
+		return nil, fmt.Errorf("reading context lines: %w", err)
+	}
+	type docLineKey struct {
+		doc int64
+		n   int
+	}
+	var out []search.ContextLine
+	textOf := map[docLineKey]int64{}
+	var texts []int64
+	// Each document's spans, read in one pass over its lines that stops
+	// after the last span.
+	byDocSpans := map[int64][]search.LineSpan{}
+	for _, s := range spans {
+		byDocSpans[s.DocID] = append(byDocSpans[s.DocID], s)
+	}
+	for _, id := range docIDs {
+		these := byDocSpans[id]
+		last := these[0].To
+		for _, s := range these {
+			last = max(last, s.To)
+		}
+		err := eachDocLine(byDoc[id], func(l docLine) bool {
+			if l.n > last {
+				return false
+			}
+			for _, s := range these {
+				if l.n >= s.From && l.n <= s.To {
+					textOf[docLineKey{id, l.n}] = l.text
+					texts = append(texts, l.text)
+					out = append(out, search.ContextLine{DocID: id, N: l.n})
+					break
+				}
+			}
+			return true
+		})
+		if err != nil {
+			return nil, fmt.Errorf("reading context lines: search document %d: %w", id, err)
+		}
+	}
+	if len(out) == 0 {
+		return nil, nil
+	}
+	slices.Sort(texts)
+	list, arg := db.idsArg(slices.Compact(texts), 1)
+	rows, err := db.R.QueryContext(ctx, `SELECT id, text FROM search_texts WHERE id IN `+list, arg)
 	if err != nil {
 		return nil, fmt.Errorf("reading context lines: %w", err)
 	}
 	defer rows.Close()
-	var out []search.ContextLine
+	byID := make(map[int64]string, len(texts))
 	for rows.Next() {
-		var c search.ContextLine
-		if err := rows.Scan(&c.DocID, &c.N, &c.Text); err != nil {
+		var id int64
+		var t string
+		if err := rows.Scan(&id, &t); err != nil {
 			return nil, err
 		}
-		out = append(out, c)
+		byID[id] = t
 	}
-	return out, rows.Err()
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	for i, c := range out {
+		out[i].Text = byID[textOf[docLineKey{c.DocID, c.N}]]
+	}
+	return out, nil
 }
 
 const sectionColumns = `s.doc_id, d.sha256, s.ord, s.name, s.kind, s.start_line, s.end_line, s.hash`

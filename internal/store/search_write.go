@@ -37,7 +37,7 @@ const (
 	searchLock      = `SELECT pg_advisory_xact_lock(hashtext('veripost:search-index'))`
 )
 
-// sectionKinds are the codes of search_lines.kind.
+// sectionKinds are the codes of search_postings.kind.
 var sectionKinds = []string{"none", search.SectionSystem, search.SectionTemplate, search.SectionCalc, search.SectionUser}
 
 // kindCode is the code of the kind of the section a line is in.
@@ -155,9 +155,9 @@ func (db *DB) SaveDocs(ctx context.Context, indexVersion string, docs []search.D
 // vectors, a minority once the common templates are indexed, are inserted
 // row by row (texts with their FTS5 rows).
 type sqliteWriter struct {
-	findTexts, addText, terms, trigrams, addLines *sql.Stmt
-	findVectors, addVector, section               *sql.Stmt
-	texts                                         map[string]int64 // key → id, within this transaction
+	findTexts, addText, terms, trigrams, addLines, addPostings *sql.Stmt
+	findVectors, addVector, section                            *sql.Stmt
+	texts                                                      map[string]int64 // key → id, within this transaction
 }
 
 func newSQLiteWriter(ctx context.Context, tx *sql.Tx) (*sqliteWriter, error) {
@@ -176,8 +176,9 @@ func newSQLiteWriter(ctx context.Context, tx *sql.Tx) (*sqliteWriter, error) {
 			WHERE t.words <> '' OR t.prose <> '' OR t.parts <> ''`},
 		{&w.trigrams, `INSERT INTO search_trigrams (rowid, text, output)
 			SELECT t.id, t.text, t.output FROM json_each($1) j JOIN search_texts t ON t.hash = j.value`},
-		{&w.addLines, `INSERT INTO search_lines (doc_id, line, text_id, section, kind)
-			SELECT $1, value ->> 0, value ->> 1, value ->> 2, value ->> 3 FROM json_each($2)`},
+		{&w.addLines, `INSERT INTO search_doc_lines (doc_id, lines) VALUES ($1, $2)`},
+		{&w.addPostings, `INSERT INTO search_postings (text_id, doc_id, section, kind, hits)
+			SELECT value ->> 0, $1, value ->> 1, value ->> 2, value ->> 3 FROM json_each($2)`},
 		{&w.findVectors, `SELECT v.key, v.id FROM json_each($1) j JOIN search_vectors v ON v.key = j.value`},
 		{&w.addVector, `INSERT INTO search_vectors (key, embedding) VALUES ($1, $2) RETURNING id`},
 		{&w.section, `INSERT INTO search_sections (doc_id, ord, name, canonical, kind, start_line, end_line, hash, vector_id)
@@ -194,7 +195,7 @@ func newSQLiteWriter(ctx context.Context, tx *sql.Tx) (*sqliteWriter, error) {
 }
 
 func (w *sqliteWriter) close() {
-	for _, st := range []*sql.Stmt{w.findTexts, w.addText, w.terms, w.trigrams, w.addLines, w.findVectors, w.addVector, w.section} {
+	for _, st := range []*sql.Stmt{w.findTexts, w.addText, w.terms, w.trigrams, w.addLines, w.addPostings, w.findVectors, w.addVector, w.section} {
 		if st != nil {
 			st.Close()
 		}
@@ -284,29 +285,44 @@ func keyArray(keys []string) string {
 	return string(append(arr, ']'))
 }
 
-// lines inserts a document's line rows in one statement.
+// lines stores a document's lines (one row) and its postings (one
+// statement).
 func (w *sqliteWriter) lines(ctx context.Context, docID int64, d *search.Document, textIDs []int64) error {
 	if len(d.Lines) == 0 {
 		return nil
 	}
-	arr := make([]byte, 0, 24*len(d.Lines))
+	lines, posts := docRows(d, textIDs)
+	if _, err := w.addLines.ExecContext(ctx, docID, encodeDocLines(lines)); err != nil {
+		return err
+	}
+	arr := make([]byte, 0, 20*len(posts))
 	arr = append(arr, '[')
-	for i, l := range d.Lines {
+	for i, p := range posts {
 		if i > 0 {
 			arr = append(arr, ',')
 		}
 		arr = append(arr, '[')
-		arr = strconv.AppendInt(arr, int64(l.N), 10)
+		arr = strconv.AppendInt(arr, p.text, 10)
 		arr = append(arr, ',')
-		arr = strconv.AppendInt(arr, textIDs[i], 10)
+		arr = strconv.AppendInt(arr, int64(p.section), 10)
 		arr = append(arr, ',')
-		arr = strconv.AppendInt(arr, int64(l.Section), 10)
+		arr = strconv.AppendInt(arr, int64(p.kind), 10)
 		arr = append(arr, ',')
-		arr = strconv.AppendInt(arr, int64(kindCode(d, l)), 10)
+		arr = strconv.AppendInt(arr, int64(p.hits), 10)
 		arr = append(arr, ']')
 	}
-	_, err := w.addLines.ExecContext(ctx, docID, string(append(arr, ']')))
+	_, err := w.addPostings.ExecContext(ctx, docID, string(append(arr, ']')))
 	return err
+}
+
+// docRows are a document's stored lines, in line order, and its postings.
+func docRows(d *search.Document, textIDs []int64) ([]docLine, []posting) {
+	lines := make([]docLine, len(d.Lines))
+	for i, l := range d.Lines {
+		lines[i] = docLine{n: l.N, text: textIDs[i], section: l.Section}
+	}
+	slices.SortStableFunc(lines, func(a, b docLine) int { return a.n - b.n })
+	return lines, postingsOf(lines, func(section int) int16 { return kindCode(d, search.Line{Section: section}) })
 }
 
 // vectorIDs returns the ids of the sections' embeddings, adding the new ones.
@@ -409,15 +425,21 @@ func (db *DB) saveDocsPostgres(ctx context.Context, indexVersion string, docs []
 			}
 			for i, d := range added {
 				docID := docIDs[i]
-				rows := make([][]any, len(d.Lines))
-				for j, l := range d.Lines {
-					rows[j] = []any{docID, l.N, textIDs[j], l.Section, kindCode(d, l)}
+				if len(d.Lines) > 0 {
+					lines, posts := docRows(d, textIDs[:len(d.Lines)])
+					if _, err := tx.Exec(ctx, `INSERT INTO search_doc_lines (doc_id, lines) VALUES ($1, $2)`, docID, encodeDocLines(lines)); err != nil {
+						return fmt.Errorf("indexing the lines of %s: %w", d.SHA256, err)
+					}
+					rows := make([][]any, len(posts))
+					for j, p := range posts {
+						rows[j] = []any{p.text, docID, p.section, p.kind, p.hits}
+					}
+					if _, err := tx.CopyFrom(ctx, pgx.Identifier{"search_postings"}, []string{"text_id", "doc_id", "section", "kind", "hits"},
+						pgx.CopyFromRows(rows)); err != nil {
+						return fmt.Errorf("indexing the lines of %s: %w", d.SHA256, err)
+					}
 				}
 				textIDs = textIDs[len(d.Lines):]
-				if _, err := tx.CopyFrom(ctx, pgx.Identifier{"search_lines"}, []string{"doc_id", "line", "text_id", "section", "kind"},
-					pgx.CopyFromRows(rows)); err != nil {
-					return fmt.Errorf("indexing the lines of %s: %w", d.SHA256, err)
-				}
 				secs := make([][]any, len(d.Sections))
 				for j, s := range d.Sections {
 					secs[j] = []any{docID, j, s.Name, s.Canonical, s.Kind, s.StartLine, s.EndLine, s.Hash, vectorIDs[j]}
@@ -742,7 +764,7 @@ func (db *DB) gcSearch(ctx context.Context, tx *sql.Tx, docsQuery string, args .
 		return err
 	}
 	list, arg := db.idsArg(ids, 1)
-	texts, err := queryInts(ctx, tx, `SELECT DISTINCT text_id FROM search_lines WHERE doc_id IN `+list, arg)
+	texts, err := docTexts(ctx, tx, `SELECT lines FROM search_doc_lines WHERE doc_id IN `+list, arg)
 	if err != nil {
 		return err
 	}
@@ -754,9 +776,15 @@ func (db *DB) gcSearch(ctx context.Context, tx *sql.Tx, docsQuery string, args .
 		return err
 	}
 	if len(texts) > 0 {
+		// Postings have no reference to the documents (see migration
+		// 00110): they go by text, through their primary key.
+		textList, textArg := db.idsArg(texts, 2)
+		if _, err := tx.ExecContext(ctx, `DELETE FROM search_postings WHERE text_id IN `+textList+` AND doc_id IN `+list, arg, textArg); err != nil {
+			return fmt.Errorf("collecting search postings: %w", err)
+		}
 		list, arg := db.idsArg(texts, 1)
 		if _, err := tx.ExecContext(ctx, `DELETE FROM search_texts WHERE id IN `+list+`
-			AND NOT EXISTS (SELECT 1 FROM search_lines l WHERE l.text_id = search_texts.id)`, arg); err != nil {
+			AND NOT EXISTS (SELECT 1 FROM search_postings p WHERE p.text_id = search_texts.id)`, arg); err != nil {
 			return fmt.Errorf("collecting unused search lines: %w", err)
 		}
 	}

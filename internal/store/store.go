@@ -164,12 +164,12 @@ func (db *DB) Close() error {
 // Ping checks the database answers.
 func (db *DB) Ping(ctx context.Context) error { return db.SQL.PingContext(ctx) }
 
-// Migrate applies the embedded schema migrations and, on PostgreSQL, turns
-// on the pgvector extension when the server offers it.
-func (db *DB) Migrate(ctx context.Context) error {
+// migrations is the goose provider of the embedded schema migrations and
+// the Go ones (search_lines.go).
+func (db *DB) migrations() (*goose.Provider, error) {
 	sub, err := fs.Sub(migrations, "migrations/"+string(db.Dialect))
 	if err != nil {
-		return err
+		return nil, err
 	}
 	gd := goose.DialectSQLite3
 	if db.Dialect == Postgres {
@@ -178,9 +178,20 @@ func (db *DB) Migrate(ctx context.Context) error {
 	// Migrations are numbered in ranges per feature; allowing out-of-order
 	// ones lets a database that already has a later range take an earlier
 	// one added afterwards.
-	p, err := goose.NewProvider(gd, db.SQL, sub, goose.WithAllowOutofOrder(true))
+	p, err := goose.NewProvider(gd, db.SQL, sub, goose.WithAllowOutofOrder(true),
+		goose.WithGoMigrations(searchLinesMigration()))
 	if err != nil {
-		return fmt.Errorf("preparing migrations: %w", err)
+		return nil, fmt.Errorf("preparing migrations: %w", err)
+	}
+	return p, nil
+}
+
+// Migrate applies the embedded schema migrations and, on PostgreSQL, turns
+// on the pgvector extension when the server offers it.
+func (db *DB) Migrate(ctx context.Context) error {
+	p, err := db.migrations()
+	if err != nil {
+		return err
 	}
 	results, err := p.Up(ctx)
 	if err != nil {
