@@ -335,6 +335,7 @@ func (b *bench) ingest(ctx context.Context, n int, d time.Duration) error {
 	}
 	defer stop()
 	start := time.Now()
+	cpu0 := processCPU()
 	end := start.Add(d)
 	wait, _ := b.uploaders(ctx, n, func() bool { return time.Now().After(end) })
 	maxBacklog, maxSearch, samples := 0, 0, 0
@@ -379,6 +380,12 @@ func (b *bench) ingest(ctx context.Context, n int, d time.Duration) error {
 		return err
 	}
 	fmt.Printf("search backlog drained %s later; end to end %.1f packages/s indexed for search\n", time.Since(drain).Round(time.Millisecond), float64(indexed)/time.Since(start).Seconds())
+	// CPU per package (uploads, ingestion and search indexing, plus the
+	// generator and the clients, which are in this process too) is the
+	// figure a shared machine does not blur.
+	cpu := processCPU() - cpu0
+	fmt.Printf("process CPU %.1f s for %d packages: %.1f ms per package; load average at the end %s\n",
+		cpu.Seconds(), indexed, float64(cpu.Milliseconds())/float64(max(indexed, 1)), loadAverage())
 	return nil
 }
 
