@@ -395,7 +395,7 @@ func (b *bench) fill(ctx context.Context, n, total int) error {
 		return err
 	}
 	fmt.Printf("\n== fill: uploading until %d packages\n", total)
-	start := time.Now()
+	start, cpu0 := time.Now(), processCPU()
 	var left atomic.Int64
 	left.Store(int64(total - acc))
 	wait, _ := b.uploaders(ctx, n, func() bool { return left.Add(-1) < 0 })
@@ -409,7 +409,8 @@ func (b *bench) fill(ctx context.Context, n, total int) error {
 	if _, err := b.drainSearch(ctx); err != nil {
 		return err
 	}
-	fmt.Printf("%d packages ready and indexed for search (%d failed) after %s\n", ready, failed, time.Since(start).Round(time.Second))
+	fmt.Printf("%d packages ready and indexed for search (%d failed) after %s (%.1f/s); process CPU %.1f ms per package\n", ready, failed,
+		time.Since(start).Round(time.Second), float64(total-acc)/time.Since(start).Seconds(), float64((processCPU()-cpu0).Milliseconds())/float64(max(total-acc, 1)))
 	return nil
 }
 
