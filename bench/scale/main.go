@@ -40,6 +40,7 @@ import (
 	"runtime"
 	"runtime/pprof"
 	"sort"
+	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -335,7 +336,7 @@ func (b *bench) ingest(ctx context.Context, n int, d time.Duration) error {
 	}
 	defer stop()
 	start := time.Now()
-	cpu0 := processCPU()
+	cpu0, w0 := processCPU(), processWritten()
 	end := start.Add(d)
 	wait, _ := b.uploaders(ctx, n, func() bool { return time.Now().After(end) })
 	maxBacklog, maxSearch, samples := 0, 0, 0
@@ -386,6 +387,7 @@ func (b *bench) ingest(ctx context.Context, n int, d time.Duration) error {
 	cpu := processCPU() - cpu0
 	fmt.Printf("process CPU %.1f s for %d packages: %.1f ms per package; load average at the end %s\n",
 		cpu.Seconds(), indexed, float64(cpu.Milliseconds())/float64(max(indexed, 1)), loadAverage())
+	fmt.Printf("written %.0f KiB per package\n", float64(processWritten()-w0)/1024/float64(max(indexed, 1)))
 	return nil
 }
 
@@ -395,7 +397,7 @@ func (b *bench) fill(ctx context.Context, n, total int) error {
 		return err
 	}
 	fmt.Printf("\n== fill: uploading until %d packages\n", total)
-	start, cpu0 := time.Now(), processCPU()
+	start, cpu0, w0 := time.Now(), processCPU(), processWritten()
 	var left atomic.Int64
 	left.Store(int64(total - acc))
 	wait, _ := b.uploaders(ctx, n, func() bool { return left.Add(-1) < 0 })
@@ -411,6 +413,7 @@ func (b *bench) fill(ctx context.Context, n, total int) error {
 	}
 	fmt.Printf("%d packages ready and indexed for search (%d failed) after %s (%.1f/s); process CPU %.1f ms per package\n", ready, failed,
 		time.Since(start).Round(time.Second), float64(total-acc)/time.Since(start).Seconds(), float64((processCPU()-cpu0).Milliseconds())/float64(max(total-acc, 1)))
+	fmt.Printf("written %.0f KiB per package\n", float64(processWritten()-w0)/1024/float64(max(total-acc, 1)))
 	return nil
 }
 
@@ -488,6 +491,22 @@ func loadAverage() string {
 	}
 	f := strings.Fields(string(b))
 	return strings.Join(f[:min(3, len(f))], " ")
+}
+
+// processWritten is the bytes this process has written (/proc/self/io
+// wchar: the database's log and checkpoints, the blobs, the sockets).
+func processWritten() int64 {
+	b, err := os.ReadFile("/proc/self/io")
+	if err != nil {
+		return 0
+	}
+	for _, l := range strings.Split(string(b), "\n") {
+		if v, ok := strings.CutPrefix(l, "wchar: "); ok {
+			n, _ := strconv.ParseInt(strings.TrimSpace(v), 10, 64)
+			return n
+		}
+	}
+	return 0
 }
 
 // processCPU is the CPU time this process has used (user + system).
