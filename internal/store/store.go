@@ -271,23 +271,15 @@ func (e commitError) Unwrap() error { return e.error }
 
 func (db *DB) inTx(ctx context.Context, class writeClass, fn func(tx *sql.Tx) error) error {
 	if db.Dialect == SQLite {
-		return db.inGroupTx(ctx, class, fn)
+		if err := db.writer.enter(ctx, class); err != nil {
+			return err
+		}
+		defer db.writer.leave()
 	}
-	return db.inOwnTx(ctx, fn)
-}
-
-// inOwnTx runs fn in a transaction of its own.
-func (db *DB) inOwnTx(ctx context.Context, fn func(tx *sql.Tx) error) error {
 	tx, err := db.SQL.BeginTx(ctx, nil)
 	if err != nil {
 		return err
 	}
-	defer func() {
-		if p := recover(); p != nil {
-			tx.Rollback() // or the connection stays inside the transaction
-			panic(p)
-		}
-	}()
 	if err := fn(tx); err != nil {
 		return errors.Join(err, ignoreDone(tx.Rollback()))
 	}

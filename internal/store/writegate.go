@@ -2,7 +2,6 @@ package store
 
 import (
 	"context"
-	"database/sql"
 	"sync"
 	"time"
 )
@@ -41,92 +40,42 @@ type writeGate struct {
 type waiter struct {
 	turn  chan struct{}
 	since time.Time
-	job   *writeJob // the waiter's transaction, which the holder may take along (nil: none)
-}
-
-// writeJob is a transaction waiting at the gate. The holder of the writer
-// may run it inside its own transaction (take, group commit); done is then
-// closed when it has run, with err its outcome.
-type writeJob struct {
-	ctx      context.Context
-	fn       func(tx *sql.Tx) error
-	err      error
-	panicked any // what fn panicked with, raised again in the job's own goroutine
-	done     chan struct{}
 }
 
 // enter waits for the writer; a nil error means the caller holds it and
 // must call leave.
 func (g *writeGate) enter(ctx context.Context, class writeClass) error {
-	_, err := g.enterJob(ctx, class, nil)
-	return err
-}
-
-// enterJob is enter for a waiter with a transaction to run: it returns
-// ran = true when the holder of the writer ran job in its own transaction
-// meanwhile (its outcome is in job), and otherwise holds the writer.
-func (g *writeGate) enterJob(ctx context.Context, class writeClass, job *writeJob) (ran bool, err error) {
 	g.mu.Lock()
 	if !g.busy {
 		g.busy = true
 		g.mu.Unlock()
-		return false, nil
+		return nil
 	}
 	turn := make(chan struct{})
-	g.waiting[class] = append(g.waiting[class], waiter{turn, g.clock(), job})
+	g.waiting[class] = append(g.waiting[class], waiter{turn, g.clock()})
 	g.mu.Unlock()
-	var done chan struct{} // nil (never ready) without a job
-	if job != nil {
-		done = job.done
-	}
 	select {
 	case <-turn:
-		return false, nil
-	case <-done:
-		return true, nil
+		return nil
 	case <-ctx.Done():
 		g.mu.Lock()
 		select {
 		case <-turn: // handed over at the same moment: pass it on
 			g.mu.Unlock()
 			g.leave()
-			return false, ctx.Err()
+			return ctx.Err()
 		default:
 		}
 		q := g.waiting[class]
 		for i, w := range q {
 			if w.turn == turn {
 				g.waiting[class] = append(q[:i:i], q[i+1:]...)
-				g.mu.Unlock()
-				return false, ctx.Err()
+				break
 			}
 		}
 		g.mu.Unlock()
-		// Taken into the holder's transaction, which is running it (or
-		// skips it, seeing ctx done): wait for the outcome.
-		<-done
-		return true, nil
+		return ctx.Err()
 	}
-}
-
-// take removes from the queue of class up to max of the first waiters
-// with a transaction, for the holder to run in its own. The holder closes
-// their done when they have run.
-func (g *writeGate) take(class writeClass, max int) []*writeJob {
-	g.mu.Lock()
-	defer g.mu.Unlock()
-	q := g.waiting[class]
-	n := 0
-	for n < len(q) && n < max && q[n].job != nil {
-		n++
-	}
-	jobs := make([]*writeJob, n)
-	for i := range n {
-		jobs[i] = q[i].job
-		q[i] = waiter{}
-	}
-	g.waiting[class] = q[n:]
-	return jobs
 }
 
 // leave hands the writer to the next waiter, if any.
