@@ -84,8 +84,15 @@ func MinHash(lines []Line) []uint32 {
 	for i := range sig {
 		sig[i] = emptySlot
 	}
+	// A signature is of the set of lines: a line that occurs again (ENDIF,
+	// a blank template line) changes nothing and is not hashed again.
+	seen := make(map[uint64]struct{}, len(lines))
 	for _, l := range lines {
 		x := normLineHash(l.Text)
+		if _, ok := seen[x]; ok {
+			continue
+		}
+		seen[x] = struct{}{}
 		for i, seed := range minhashSeeds {
 			if v := uint32(splitmix(x^seed) >> 32); v < sig[i] {
 				sig[i] = v
