@@ -47,6 +47,23 @@ func ProcessCPU() time.Duration {
 	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
 }
 
+// ProcessWritten is the bytes this process has written (Linux
+// /proc/self/io wchar: the database's log and checkpoints, the blobs, the
+// sockets); 0 where it cannot be read.
+func ProcessWritten() int64 {
+	b, err := os.ReadFile("/proc/self/io")
+	if err != nil {
+		return 0
+	}
+	for _, l := range strings.Split(string(b), "\n") {
+		if v, ok := strings.CutPrefix(l, "wchar: "); ok {
+			n, _ := strconv.ParseInt(strings.TrimSpace(v), 10, 64)
+			return n
+		}
+	}
+	return 0
+}
+
 // Settle prepares a freshly filled database for a read measurement, so it
 // measures the steady state rather than the minutes after a bulk load:
 // PostgreSQL gets the VACUUM (ANALYZE) autovacuum would run on its own

@@ -339,6 +339,7 @@ func (b *bench) ingest(ctx context.Context, n int, d time.Duration) error {
 	}
 	defer stop()
 	start := time.Now()
+	cpu0, w0 := machine.ProcessCPU(), machine.ProcessWritten()
 	end := start.Add(d)
 	wait, _ := b.uploaders(ctx, n, func() bool { return time.Now().After(end) })
 	maxBacklog, maxSearch, samples := 0, 0, 0
@@ -383,6 +384,13 @@ func (b *bench) ingest(ctx context.Context, n int, d time.Duration) error {
 		return err
 	}
 	fmt.Printf("search backlog drained %s later; end to end %.1f packages/s indexed for search\n", time.Since(drain).Round(time.Millisecond), float64(indexed)/time.Since(start).Seconds())
+	// CPU per package (uploads, ingestion and search indexing, plus the
+	// generator and the clients, which are in this process too) is the
+	// figure a shared machine does not blur.
+	cpu := machine.ProcessCPU() - cpu0
+	fmt.Printf("process CPU %.1f s for %d packages: %.1f ms per package; load average at the end %s\n",
+		cpu.Seconds(), indexed, float64(cpu.Milliseconds())/float64(max(indexed, 1)), machine.Load())
+	fmt.Printf("written %.0f KiB per package\n", float64(machine.ProcessWritten()-w0)/1024/float64(max(indexed, 1)))
 	return nil
 }
 
@@ -392,7 +400,7 @@ func (b *bench) fill(ctx context.Context, n, total int) error {
 		return err
 	}
 	fmt.Printf("\n== fill: uploading until %d packages\n", total)
-	start := time.Now()
+	start, cpu0, w0 := time.Now(), machine.ProcessCPU(), machine.ProcessWritten()
 	var left atomic.Int64
 	left.Store(int64(total - acc))
 	wait, _ := b.uploaders(ctx, n, func() bool { return left.Add(-1) < 0 })
@@ -406,7 +414,9 @@ func (b *bench) fill(ctx context.Context, n, total int) error {
 	if _, err := b.drainSearch(ctx); err != nil {
 		return err
 	}
-	fmt.Printf("%d packages ready and indexed for search (%d failed) after %s\n", ready, failed, time.Since(start).Round(time.Second))
+	fmt.Printf("%d packages ready and indexed for search (%d failed) after %s (%.1f/s); process CPU %.1f ms per package\n", ready, failed,
+		time.Since(start).Round(time.Second), float64(total-acc)/time.Since(start).Seconds(), float64((machine.ProcessCPU()-cpu0).Milliseconds())/float64(max(total-acc, 1)))
+	fmt.Printf("written %.0f KiB per package\n", float64(machine.ProcessWritten()-w0)/1024/float64(max(total-acc, 1)))
 	return nil
 }
 

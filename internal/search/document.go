@@ -128,8 +128,7 @@ func Build(in Input) Document {
 		if f == nil {
 			f = upg.Parse(in.Filename, in.Data)
 		}
-		buildSource(&d, f, decode)
-		bag = sourceFeatures(&d, f, decode)
+		bag = buildSource(&d, f, decode)
 	} else {
 		buildText(&d, in.Data, decode)
 		bag = textFeatures(&d)
@@ -177,7 +176,11 @@ func buildText(d *Document, data []byte, decode func([]byte) string) {
 	}
 }
 
-func buildSource(d *Document, f *upg.File, decode func([]byte) string) {
+// buildSource fills d's sections and lines from the parse, fills the
+// sections' vectors and returns the whole file's feature bag. Terms and
+// features come from one pass over each line's tokens: both need the same
+// token texts, identifier terms, words and parts.
+func buildSource(d *Document, f *upg.File, decode func([]byte) string) features {
 	for _, s := range f.Sections {
 		kind := upg.SectionKindOf(s)
 		if upg.IsTemplateSection(s.Name) {
@@ -217,6 +220,18 @@ func buildSource(d *Document, f *upg.File, decode func([]byte) string) {
 		}
 	}
 
+	// The file's bag and each section's: a section's syntax-tree shapes,
+	// then every line's token features go into the file's bag and into
+	// the bag of the section the line is in.
+	file := features{}
+	secs := make([]features, len(d.Sections))
+	for i := range secs {
+		secs[i] = pathFeatures(f.Sections[i])
+		file.merge(secs[i])
+	}
+
+	var t lineTerms
+	var kinds []string // the line's token kinds, for its kind trigrams
 	sec := 0
 	for i := range f.Lines {
 		if len(d.Lines) >= MaxLines {
@@ -240,34 +255,82 @@ func buildSource(d *Document, f *upg.File, decode func([]byte) string) {
 		case upg.LineTemplate:
 			l.Class = ClassOutput
 		}
-		var t lineTerms
-		for _, tok := range f.LineTokens(i + 1) {
-			text := decode(f.Src[tok.Offset:tok.End])
+		bag := bags{file: file}
+		if l.Section >= 0 {
+			bag.sec = secs[l.Section]
+		}
+		t.reset()
+		kinds = kinds[:0]
+		for _, tok := range f.LineTokens(n) {
 			switch tok.Kind {
-			case upg.TokName, upg.TokVariable, upg.TokFunction:
-				t.addWord(IdentTerm(text))
+			case upg.TokSpace, upg.TokEOL, upg.TokEOF:
+				continue
+			}
+			kinds = append(kinds, tok.Kind.String())
+			switch tok.Kind {
+			case upg.TokName, upg.TokVariable:
+				id := IdentTerm(decode(f.Src[tok.Offset:tok.End]))
+				parts := Parts(id)
+				t.addWithParts(&t.words, id, parts)
+				bag.add('i', id)
+				bag.add('w', id)
+				for _, p := range parts {
+					bag.add('w', p)
+				}
+			case upg.TokFunction:
+				id := IdentTerm(decode(f.Src[tok.Offset:tok.End]))
+				t.addWord(id)
+				bag.add('f', id)
 			case upg.TokHeader, upg.TokDirective, upg.TokAttrCommand, upg.TokSection:
-				t.addWord(term(strings.TrimPrefix(strings.TrimSpace(text), ":")))
+				t.addWord(term(strings.TrimPrefix(strings.TrimSpace(decode(f.Src[tok.Offset:tok.End])), ":")))
 			case upg.TokKeyword:
-				t.addWord(term(text))
+				k := term(decode(f.Src[tok.Offset:tok.End]))
+				t.addWord(k)
+				bag.add('k', k)
 			case upg.TokMarker:
-				t.addWord(term(strings.TrimPrefix(strings.TrimSpace(text), "*")))
+				t.addWord(term(strings.TrimPrefix(strings.TrimSpace(decode(f.Src[tok.Offset:tok.End])), "*")))
 			case upg.TokTemplateText, upg.TokPath, upg.TokNumber, upg.TokFormat:
-				t.addText(text)
+				t.addText(decode(f.Src[tok.Offset:tok.End]))
 			case upg.TokValue, upg.TokString, upg.TokComment, upg.TokText:
 				// Labels, remarks, defaults and comments describe rather than do.
-				t.addProse(text)
+				for _, w := range Words(decode(f.Src[tok.Offset:tok.End])) {
+					parts := Parts(w)
+					t.addWithParts(&t.prose, w, parts)
+					bag.add('w', w)
+					for _, p := range parts {
+						bag.add('w', p)
+					}
+				}
+			}
+		}
+		if l.Class != ClassComment {
+			for i := 0; i+3 <= len(kinds); i++ {
+				bag.addHash('n', joinHash('n', '|', kinds[i:i+3]))
+			}
+			if len(kinds) > 0 && len(kinds) < 3 {
+				bag.addHash('n', joinHash('n', '|', kinds))
 			}
 		}
 		if out, ok := outputs[n]; ok {
 			l.Output = out
-			t.addText(out)
+			for _, w := range Words(out) {
+				t.addWord(w)
+				bag.add('o', w)
+				bag.add('w', w)
+			}
 		}
 		l.Words, l.Prose, l.Parts = t.finish()
 		l.Defs = dedupe(defs[n])
 		l.Sets = dedupe(sets[n])
 		d.Lines = append(d.Lines, l)
 	}
+	for _, h := range f.Headers {
+		file.add('h', h.Key()+"="+strings.ToUpper(strings.TrimSpace(h.Value)))
+	}
+	for i := range d.Sections {
+		d.Sections[i].Vector = secs[i].embed()
+	}
+	return file
 }
 
 // RenderOutput writes a template line the way the post prints it, as far as

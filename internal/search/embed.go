@@ -50,14 +50,38 @@ type feat struct {
 	w float32
 }
 
+const (
+	fnvOffset = 14695981039346656037
+	fnvPrime  = 1099511628211
+)
+
 // featureHash is FNV-1a of class, ':' and v (no allocation).
 func featureHash(class byte, v string) uint64 {
-	const prime = 1099511628211
-	h := uint64(14695981039346656037)
-	h = (h ^ uint64(class)) * prime
-	h = (h ^ ':') * prime
+	return fnvString(fnvClass(class), v)
+}
+
+// joinHash is featureHash(class, strings.Join(parts, string(sep))) without
+// building the joined string.
+func joinHash(class, sep byte, parts []string) uint64 {
+	h := fnvClass(class)
+	for i, p := range parts {
+		if i > 0 {
+			h = (h ^ uint64(sep)) * fnvPrime
+		}
+		h = fnvString(h, p)
+	}
+	return h
+}
+
+func fnvClass(class byte) uint64 {
+	h := uint64(fnvOffset)
+	h = (h ^ uint64(class)) * fnvPrime
+	return (h ^ ':') * fnvPrime
+}
+
+func fnvString(h uint64, v string) uint64 {
 	for i := 0; i < len(v); i++ {
-		h = (h ^ uint64(v[i])) * prime
+		h = (h ^ uint64(v[i])) * fnvPrime
 	}
 	return h
 }
@@ -77,6 +101,34 @@ func (f features) add(class byte, v string) {
 	}
 	e.n++
 	f[h] = e
+}
+
+// addHash counts a feature of a class other than 'i' by its hash.
+func (f features) addHash(class byte, h uint64) {
+	e, ok := f[h]
+	if !ok {
+		e.w = float32(classWeight[class])
+	}
+	e.n++
+	f[h] = e
+}
+
+// bags are the bags a line's features go to: its file's and, when the
+// line is in a section, the section's (nil otherwise).
+type bags struct{ file, sec features }
+
+func (b bags) add(class byte, v string) {
+	b.file.add(class, v)
+	if b.sec != nil {
+		b.sec.add(class, v)
+	}
+}
+
+func (b bags) addHash(class byte, h uint64) {
+	b.file.addHash(class, h)
+	if b.sec != nil {
+		b.sec.addHash(class, h)
+	}
 }
 
 func (f features) merge(g features) {
@@ -176,145 +228,82 @@ func EmbedQuery(words []string) []float32 {
 	return f.embed()
 }
 
-// lineFeatures are the token features of one line of UPG source.
-func lineFeatures(f *upg.File, ln *upg.Line, l *Line, decode func([]byte) string) features {
-	out := features{}
-	var kinds []string
-	for _, tok := range f.LineTokens(l.N) {
-		switch tok.Kind {
-		case upg.TokSpace, upg.TokEOL, upg.TokEOF:
-			continue
-		}
-		kinds = append(kinds, tok.Kind.String())
-		text := decode(f.Src[tok.Offset:tok.End])
-		switch tok.Kind {
-		case upg.TokName, upg.TokVariable:
-			t := IdentTerm(text)
-			out.add('i', t)
-			out.add('w', t)
-			for _, p := range Parts(t) {
-				out.add('w', p)
-			}
-		case upg.TokFunction:
-			out.add('f', IdentTerm(text))
-		case upg.TokKeyword:
-			out.add('k', term(text))
-		case upg.TokComment, upg.TokValue, upg.TokString, upg.TokText:
-			for _, w := range Words(text) {
-				out.add('w', w)
-				for _, p := range Parts(w) {
-					out.add('w', p)
-				}
-			}
-		}
-	}
-	if l.Class != ClassComment {
-		for i := 0; i+3 <= len(kinds); i++ {
-			out.add('n', strings.Join(kinds[i:i+3], "|"))
-		}
-		if len(kinds) > 0 && len(kinds) < 3 {
-			out.add('n', strings.Join(kinds, "|"))
-		}
-	}
-	for _, w := range Words(l.Output) {
-		out.add('o', w)
-		out.add('w', w)
-	}
-	return out
-}
-
 // pathFeatures are the syntax-tree path shingles of a section: for every
 // node, the names of it and its two nearest ancestors ("IfStmt>Assign>Binary").
 func pathFeatures(s *upg.Section) features {
 	out := features{}
-	var stack []string
+	var stack []nodeLabel
 	upg.Inspect(s, func(n upg.Node) bool {
 		if n == nil {
 			stack = stack[:len(stack)-1]
 			return false
 		}
 		stack = append(stack, nodeName(n))
-		from := max(0, len(stack)-3)
-		out.add('p', strings.Join(stack[from:], ">"))
+		h := fnvClass('p')
+		for i, l := range stack[max(0, len(stack)-3):] {
+			if i > 0 {
+				h = (h ^ '>') * fnvPrime
+			}
+			h = fnvString(fnvString(h, l.name), l.detail)
+		}
+		out.addHash('p', h)
 		return true
 	})
 	return out
 }
 
-func nodeName(n upg.Node) string {
+// nodeLabel is a node's name in path shingles: name followed by detail
+// (an operator or a token form), kept apart so no string is built per node.
+type nodeLabel struct{ name, detail string }
+
+func nodeName(n upg.Node) nodeLabel {
 	switch n := n.(type) {
 	case *upg.Section:
-		return "Section"
+		return nodeLabel{name: "Section"}
 	case *upg.Command:
-		return "Cmd"
+		return nodeLabel{name: "Cmd"}
 	case *upg.FuncRef:
-		return "FuncRef"
+		return nodeLabel{name: "FuncRef"}
 	case *upg.TemplateLine:
 		if n.If != nil {
-			return "TemplateIf"
+			return nodeLabel{name: "TemplateIf"}
 		}
-		return "Template"
+		return nodeLabel{name: "Template"}
 	case *upg.TextItem:
-		return "Text"
+		return nodeLabel{name: "Text"}
 	case *upg.TokenItem:
-		return "Token:" + n.Form.String()
+		return nodeLabel{"Token:", n.Form.String()}
 	case *upg.Ident:
-		return "Ident"
+		return nodeLabel{name: "Ident"}
 	case *upg.BasicLit:
 		if n.Kind == upg.LitString {
-			return "String"
+			return nodeLabel{name: "String"}
 		}
-		return "Number"
+		return nodeLabel{name: "Number"}
 	case *upg.BinaryExpr:
-		return "Binary" + n.Op
+		return nodeLabel{"Binary", n.Op}
 	case *upg.UnaryExpr:
-		return "Unary"
+		return nodeLabel{name: "Unary"}
 	case *upg.ParenExpr:
-		return "Paren"
+		return nodeLabel{name: "Paren"}
 	case *upg.CallExpr:
-		return "Call"
+		return nodeLabel{name: "Call"}
 	case *upg.TokenRef:
-		return "TokenRef"
+		return nodeLabel{name: "TokenRef"}
 	case *upg.AssignStmt:
-		return "Assign"
+		return nodeLabel{name: "Assign"}
 	case *upg.CallStmt:
-		return "CallStmt"
+		return nodeLabel{name: "CallStmt"}
 	case *upg.CommandStmt:
-		return "CommandStmt"
+		return nodeLabel{name: "CommandStmt"}
 	case *upg.IfStmt:
-		return "If"
+		return nodeLabel{name: "If"}
 	case *upg.GotoStmt:
-		return "Goto"
+		return nodeLabel{name: "Goto"}
 	case *upg.ReturnStmt:
-		return "Return"
+		return nodeLabel{name: "Return"}
 	}
-	return "Node"
-}
-
-// sourceFeatures fills the section vectors of d and returns the whole
-// file's feature bag.
-func sourceFeatures(d *Document, f *upg.File, decode func([]byte) string) features {
-	file := features{}
-	secs := make([]features, len(d.Sections))
-	for i := range secs {
-		secs[i] = pathFeatures(f.Sections[i])
-		file.merge(secs[i])
-	}
-	for i := range d.Lines {
-		l := &d.Lines[i]
-		lf := lineFeatures(f, &f.Lines[l.N-1], l, decode)
-		file.merge(lf)
-		if l.Section >= 0 {
-			secs[l.Section].merge(lf)
-		}
-	}
-	for _, h := range f.Headers {
-		file.add('h', h.Key()+"="+strings.ToUpper(strings.TrimSpace(h.Value)))
-	}
-	for i := range d.Sections {
-		d.Sections[i].Vector = secs[i].embed()
-	}
-	return file
+	return nodeLabel{name: "Node"}
 }
 
 // textFeatures is the bag of a side file (.CNF, .PINF, .KIN, .LNG): its

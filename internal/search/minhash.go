@@ -4,6 +4,7 @@ import (
 	"encoding/binary"
 	"hash/fnv"
 	"strings"
+	"unicode/utf8"
 )
 
 // Near-duplicates are found with MinHash: a signature of SignatureSize
@@ -49,16 +50,49 @@ func normLine(s string) string {
 	return strings.ToUpper(strings.Join(strings.Fields(s), " "))
 }
 
+// normLineHash is the 64-bit FNV-1a of normLine(s), without building it
+// when s is ASCII (nearly every line).
+func normLineHash(s string) uint64 {
+	h := uint64(fnvOffset)
+	started, blank := false, false // blank: one is written before the next word
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		switch {
+		case c >= utf8.RuneSelf:
+			h := fnv.New64a()
+			h.Write([]byte(normLine(s)))
+			return h.Sum64()
+		case c == ' ' || c == '\t' || c == '\n' || c == '\v' || c == '\f' || c == '\r':
+			blank = started
+			continue
+		case 'a' <= c && c <= 'z':
+			c -= 'a' - 'A'
+		}
+		if blank {
+			h = (h ^ ' ') * fnvPrime
+			blank = false
+		}
+		started = true
+		h = (h ^ uint64(c)) * fnvPrime
+	}
+	return h
+}
+
 // MinHash is the signature of a set of lines.
 func MinHash(lines []Line) []uint32 {
 	sig := make([]uint32, SignatureSize)
 	for i := range sig {
 		sig[i] = emptySlot
 	}
+	// A signature is of the set of lines: a line that occurs again (ENDIF,
+	// a blank template line) changes nothing and is not hashed again.
+	seen := make(map[uint64]struct{}, len(lines))
 	for _, l := range lines {
-		h := fnv.New64a()
-		h.Write([]byte(normLine(l.Text)))
-		x := h.Sum64()
+		x := normLineHash(l.Text)
+		if _, ok := seen[x]; ok {
+			continue
+		}
+		seen[x] = struct{}{}
 		for i, seed := range minhashSeeds {
 			if v := uint32(splitmix(x^seed) >> 32); v < sig[i] {
 				sig[i] = v

@@ -104,14 +104,40 @@ func Parts(t string) []string {
 // lineTerms collects a line's terms without repeats, in first-seen order:
 // words of the code (identifiers, keywords, what a :T: line writes), words
 // of its prose (comments, labels and other values), and the parts of both.
+// One lineTerms serves line after line (reset keeps its maps).
 type lineTerms struct {
 	words []string
 	prose []string
 	parts []string
-	seen  map[string]bool
+	seen  map[string]bool // words and prose words: a term is in one list only
+	part  map[string]bool // parts
+}
+
+// reset empties t for the next line.
+func (t *lineTerms) reset() {
+	t.words, t.prose, t.parts = nil, nil, nil
+	t.seen, t.part = emptied(t.seen), emptied(t.part)
+}
+
+// emptied is m without entries: cleared when small, else dropped (clearing
+// costs what the map has grown to, line after line).
+func emptied(m map[string]bool) map[string]bool {
+	if len(m) > 64 {
+		return nil
+	}
+	clear(m)
+	return m
 }
 
 func (t *lineTerms) add(list *[]string, w string) {
+	if w == "" {
+		return
+	}
+	t.addWithParts(list, w, Parts(w))
+}
+
+// addWithParts is add with w's parts (Parts(w)) already at hand.
+func (t *lineTerms) addWithParts(list *[]string, w string, parts []string) {
 	if w == "" {
 		return
 	}
@@ -122,9 +148,12 @@ func (t *lineTerms) add(list *[]string, w string) {
 		t.seen[w] = true
 		*list = append(*list, w)
 	}
-	for _, p := range Parts(w) {
-		if !t.seen["\x00"+p] {
-			t.seen["\x00"+p] = true
+	if len(parts) > 0 && t.part == nil {
+		t.part = map[string]bool{}
+	}
+	for _, p := range parts {
+		if !t.part[p] {
+			t.part[p] = true
 			t.parts = append(t.parts, p)
 		}
 	}
@@ -145,25 +174,14 @@ func (t *lineTerms) addProse(s string) {
 }
 
 // finish returns the line's words, prose words and parts. A term is in one
-// list only: a code word beats the same word in prose, and a whole word
-// beats the same string as a part.
+// list only: words and prose share one set of seen terms (the first list
+// a term reaches keeps it), and a whole word beats the same string as a
+// part.
 func (t *lineTerms) finish() (words, prose, parts []string) {
-	inWords := make(map[string]bool, len(t.words)+len(t.prose))
-	for _, w := range t.words {
-		inWords[w] = true
-	}
-	for _, w := range t.prose {
-		if !inWords[w] {
-			prose = append(prose, w)
-		}
-	}
-	for _, w := range prose {
-		inWords[w] = true
-	}
 	for _, p := range t.parts {
-		if !inWords[p] {
+		if !t.seen[p] {
 			parts = append(parts, p)
 		}
 	}
-	return t.words, prose, parts
+	return t.words, t.prose, parts
 }
