@@ -32,6 +32,8 @@ type lexer struct {
 	src      []byte
 	kinds    []TokenKind
 	ends     []int32
+	lens     []uint8     // the length of each token, as tokenStore keeps it
+	long     []longToken // tokenStore.long
 	lines    []Line
 	diags    []Diagnostic
 	wantDiag bool
@@ -81,6 +83,7 @@ func newLexer(src []byte, diag bool) *lexer {
 			nTok = len(src)/5 + 16 // few LFs: CR line ends or one long line
 		}
 		lx.kinds = make([]TokenKind, 0, nTok)
+		lx.lens = make([]uint8, 0, nTok)
 		lx.lines = make([]Line, 0, nLF+1)
 	}
 	return lx
@@ -142,14 +145,25 @@ func (lx *lexer) emit(k TokenKind, from, to int) {
 	if int32(from) != lx.last {
 		lx.gap = true
 	}
+	n := int32(to) - lx.last
 	lx.last = int32(to)
 	lx.kinds = append(lx.kinds, k)
 	lx.ends = append(lx.ends, int32(to))
+	if n >= 255 {
+		lx.long = append(lx.long, longToken{int32(len(lx.lens)), n})
+		n = 255
+	}
+	lx.lens = append(lx.lens, uint8(n))
 }
 
 // emitTag emits a keyword, operator or punctuation token with its tag.
 func (lx *lexer) emitTag(k TokenKind, from, to int, tag uint8) {
 	lx.emit(k, from, to)
+	lx.setTag(tag)
+}
+
+// setTag notes the tag of the token just emitted.
+func (lx *lexer) setTag(tag uint8) {
 	if lx.tags != nil {
 		t := len(lx.kinds) - 1
 		if t >= len(lx.tags) {
@@ -157,6 +171,15 @@ func (lx *lexer) emitTag(k TokenKind, from, to int, tag uint8) {
 			lx.tags = append(lx.tags, make([]uint8, t+1-len(lx.tags)+len(lx.tags)/4)...)
 		}
 		lx.tags[t] = tag
+	}
+}
+
+// tagName tags the name token [from, to) just emitted outside calculation
+// code when it is an unsupported keyword (as lexIdent does in the code),
+// so that every name token has the tag tagOf gives it.
+func (lx *lexer) tagName(from, to int) {
+	if lx.tags != nil && isUnsupportedWord(unsafeString(lx.src[from:to])) {
+		lx.setTag(tagUnsupported)
 	}
 }
 
@@ -242,18 +265,39 @@ func (lx *lexer) sawControl(off int) {
 }
 
 // identEnd returns the end of the run of name bytes (letters, digits, '_')
-// that starts at q, at most end. Names are most of a :C: line's bytes: it
-// tests eight bytes at a time.
+// that starts at q, at most end.
 func identEnd(src []byte, q, end int) int {
+	e, _ := identScan(src, q, end)
+	return e
+}
+
+// identScan returns the end of the run of name bytes (letters, digits,
+// '_') that starts at q, at most end, and the foldMix state of those
+// bytes (see foldHash), so that the name can be looked up without being
+// read again. Names are most of a :C: line's bytes: it tests eight bytes
+// at a time.
+func identScan(src []byte, q, end int) (int, uint64) {
+	var h uint64
 	for ; q+8 <= end; q += 8 {
-		if m := nonIdentBytes(binary.LittleEndian.Uint64(src[q:])); m != 0 {
-			return q + bits.TrailingZeros64(m)/8
+		x := binary.LittleEndian.Uint64(src[q:])
+		if m := nonIdentBytes(x); m != 0 {
+			n := bits.TrailingZeros64(m) / 8 // name bytes in this word
+			if n > 0 {
+				h = foldMix(h, x&(1<<(8*n)-1))
+			}
+			return q + n, h
 		}
+		h = foldMix(h, x)
 	}
-	for q < end && isIdentByte(src[q]) {
-		q++
+	var w uint64
+	j := 0
+	for ; q+j < end && isIdentByte(src[q+j]); j++ {
+		w |= uint64(src[q+j]) << (8 * j)
 	}
-	return q
+	if j > 0 {
+		h = foldMix(h, w)
+	}
+	return q + j, h
 }
 
 // nonIdentBytes has the top bit set in each byte of x that is not a
@@ -490,15 +534,14 @@ func (lx *lexer) lexColonLine(q, ce int) LineKind {
 			}
 		}
 	}
-	r := identEnd(src, p, ce)
+	r, h := identScan(src, p, ce)
 	if r == p {
 		lx.emitText(TokError, q, ce)
 		lx.diag(CodeMalformedCommand, SeverityError, q, ce,
 			"':' must be followed by a command name (e.g. :SYSTEM=MILL), by T: or by C:; write '*' first to make the line a comment")
 		return LineText
 	}
-	name := src[p:r]
-	info := &cmdByID[commandID(name)]
+	info := &cmdByID[commandIDHashed(src[p:r], h)]
 	lx.cmd = info.id
 	var kind LineKind
 	tk := TokHeader
@@ -599,6 +642,7 @@ func (lx *lexer) lexCommandRest(q, r, ce int, shape valueShape, class cmdClass) 
 		switch shape {
 		case vsName:
 			lx.emitText(TokName, v, ve)
+			lx.tagName(v, ve)
 		case vsPath:
 			lx.emitText(TokPath, v, ve)
 		case vsSection, vsFunc, vsSectionRef:
@@ -653,6 +697,7 @@ func (lx *lexer) lexFuncValue(v, ve int) {
 		return
 	}
 	lx.emit(TokName, v, r)
+	lx.tagName(v, r)
 	if r < ve {
 		lx.lexCalc(r, ve, modeLine)
 	}
@@ -664,6 +709,7 @@ func (lx *lexer) lexDefine(v, ve int) {
 	eq := bytes.IndexByte(src[v:ve], '=')
 	if eq < 0 {
 		lx.emitText(TokName, v, ve)
+		lx.tagName(v, ve)
 		return
 	}
 	eq += v
@@ -673,6 +719,7 @@ func (lx *lexer) lexDefine(v, ve int) {
 	}
 	if ne > v {
 		lx.emitText(TokName, v, ne)
+		lx.tagName(v, ne)
 	}
 	if eq > ne {
 		lx.emit(TokSpace, ne, eq)
@@ -827,6 +874,7 @@ func (lx *lexer) lexTToken(p, end int) int {
 			lx.emit(TokToken, p, r)
 		} else {
 			lx.emit(TokVariable, p, r)
+			lx.tagName(p, r)
 		}
 		p = r
 		if p < end && src[p] == '!' {
@@ -1173,17 +1221,20 @@ func isCalcStart(c byte) bool {
 // mode==modeCond and THEN was found.
 func (lx *lexer) lexIdent(p, q, end int, mode lexMode, frames *[]argFrame, pending *int, depth int) int {
 	src := lx.src
-	for {
-		q = identEnd(src, q, end)
-		// CAM_REV2014_SP0.1: a dot between digits continues a name
-		if q+1 < end && src[q] == '.' && isDigit(src[q-1]) && isDigit(src[q+1]) && q > p && !allDigits(src[p:q]) {
-			q++
-			continue
-		}
-		break
+	from := q
+	q, h := identScan(src, q, end)
+	// CAM_REV2014_SP0.1: a dot between digits continues a name
+	for q+1 < end && src[q] == '.' && isDigit(src[q-1]) && isDigit(src[q+1]) && q > p && !allDigits(src[p:q]) {
+		q = identEnd(src, q+1, end)
+		from = -1
+	}
+	if from != p {
+		// the digits before the name or the dotted part were not hashed
+		h = foldState(src[p:q])
 	}
 	w := src[p:q]
-	if kw := keywordOf(w); kw != kwNone {
+	info := nameInfoOf(w, h)
+	if kw := info.keyword(); kw != kwNone {
 		lx.emitTag(TokKeyword, p, q, uint8(kw))
 		switch kw {
 		case kwThen:
@@ -1195,31 +1246,35 @@ func (lx *lexer) lexIdent(p, q, end int, mode lexMode, frames *[]argFrame, pendi
 		}
 		return q
 	}
+	var tag uint8
+	if info&niUnsupported != 0 && !IsUserName(unsafeString(w)) {
+		tag = tagUnsupported
+	}
 	if n := len(*frames); n > 0 {
 		f := (*frames)[n-1]
 		if f.depth == depth && f.arg == f.sectionArg {
-			lx.emit(TokName, p, q)
+			lx.emitTag(TokName, p, q, tag)
 			return q
 		}
 	}
 	kind := TokVariable
-	if mayBeFunction(w) {
+	if info&niFunction != 0 {
 		r := q
 		for r < end && isBlank(src[r]) {
 			r++
 		}
 		call := r < end && src[r] == '(' && r == q
 		bare := !call && (r >= end || src[r] != '=' && src[r] != '(') && isUpperWord(w)
-		if (call || bare) && isFunctionName(w) {
+		if call || bare {
 			kind = TokFunction
 			if call {
-				if i := sectionArgIndex(w); i >= 0 {
+				if i := info.sectionArg(); i >= 0 {
 					*pending = i
 				}
 			}
 		}
 	}
-	lx.emit(kind, p, q)
+	lx.emitTag(kind, p, q, tag)
 	return q
 }
 
@@ -1262,6 +1317,7 @@ func (lx *lexer) lexTokenRef(p, end int) int {
 	}
 	lx.emit(TokToken, p, p+1)
 	lx.emit(TokVariable, p+1, r)
+	lx.tagName(p+1, r)
 	if bang {
 		lx.emit(TokToken, r, r+1)
 	}

@@ -33,7 +33,7 @@ func Parse(filename string, src []byte) *File {
 		Kind:  KindOf(filename),
 		Src:   src,
 		Lines: lx.lines,
-		toks:  packTokens(lx.kinds, lx.ends),
+		toks:  tokenStore{kinds: lx.kinds, lens: lx.lens, long: lx.long},
 	}
 	p := newParser(f, false, w)
 	p.tokTags = lx.tags
@@ -90,7 +90,10 @@ type parser struct {
 	tokTags  []uint8 // the tag of every token, from the lexer (Parse only)
 	si       int     // cursor into sig
 	panicLn  int32   // line on which a syntax error was reported (suppress cascades)
-	gotos    []*GotoStmt
+	gotos    []gotoRef
+	xs       []xrec // the expressions parsed since resetSig (see xref)
+	xnodes   []Expr // their nodes, when building
+	products []xref // stack of the product operands of + and - chains (see parseAddFrom)
 	exprBuf  []Expr
 	stmtTmp  []Stmt // scratch stack for statement lists being built
 	itemTmp  []TemplateItem
@@ -100,7 +103,10 @@ type parser struct {
 	warnedEO bool
 
 	// Expression and statement nodes go to a: keep while Parse builds the
-	// tree it returns, scratch while it checks :C: code (see Section.Body).
+	// tree it returns; while it checks :C: code (see Section.Body), build
+	// is false and a is scratch, which only counts the nodes a build of
+	// the same code makes.
+	build   bool
 	a       *nodeArena
 	keep    nodeArena
 	scratch *nodeArena
@@ -139,10 +145,11 @@ func newParser(f *File, quiet bool, w *workspace) *parser {
 		lines: f.Lines,
 		quiet: quiet,
 	}
-	p.a = &p.keep
+	p.a, p.build = &p.keep, true
 	w.arena.zeroCounts()
 	p.work, p.scratch = w, &w.arena
 	p.sig, p.tags, p.secCalc, p.gotos, p.exprBuf, p.stmtTmp, p.itemTmp = w.sig, w.tags, w.secCalc, w.gotos, w.exprBuf, w.stmtTmp, w.itemTmp
+	p.xs, p.xnodes, p.products = w.xs, w.xnodes, w.products
 	return p
 }
 
@@ -150,19 +157,23 @@ func newParser(f *File, quiet bool, w *workspace) *parser {
 // the scratch nodes of the :C: code check and the parser's stacks. Parses
 // take it from a pool, so a worker that parses file after file reuses it.
 type workspace struct {
-	arena   nodeArena
-	lineCmd []uint16 // the lexer's command id of each line
-	lexTags []uint8  // the lexer's tag of each token
-	ends    []int32  // the end offset of each token
-	kinds   []TokenKind
-	lines   []Line // Tokenize's lines and kinds (Parse keeps its own)
-	sig     []int32
-	tags    []uint8
-	secCalc []int32
-	gotos   []*GotoStmt
-	exprBuf []Expr
-	stmtTmp []Stmt
-	itemTmp []TemplateItem
+	arena    nodeArena
+	lineCmd  []uint16 // the lexer's command id of each line
+	lexTags  []uint8  // the lexer's tag of each token
+	ends     []int32  // the end offset of each token
+	kinds    []TokenKind
+	lens     []uint8
+	lines    []Line // Tokenize's lines, kinds and lengths (Parse keeps its own)
+	sig      []int32
+	tags     []uint8
+	secCalc  []int32
+	gotos    []gotoRef
+	xs       []xrec
+	xnodes   []Expr
+	products []xref
+	exprBuf  []Expr
+	stmtTmp  []Stmt
+	itemTmp  []TemplateItem
 }
 
 var workspaces = sync.Pool{New: func() any { return new(workspace) }}
@@ -177,11 +188,12 @@ func (p *parser) release() {
 	if p.tokTags != nil {
 		w.lexTags = p.tokTags[:0]
 	}
-	w.gotos = clearAll(p.gotos)
+	w.gotos, w.xs, w.products = p.gotos[:0], p.xs[:0], p.products[:0]
+	w.xnodes = clearAll(p.xnodes)
 	w.exprBuf = clearAll(p.exprBuf)
 	w.stmtTmp = clearAll(p.stmtTmp)
 	w.itemTmp = clearAll(p.itemTmp)
-	if cap(w.sig) <= 1<<20 && cap(w.ends) <= 1<<22 && cap(w.lexTags) <= 1<<22 && cap(w.lineCmd) <= 1<<22 && !w.arena.big() {
+	if cap(w.sig) <= 1<<20 && cap(w.xs) <= 1<<20 && cap(w.ends) <= 1<<22 && cap(w.lexTags) <= 1<<22 && cap(w.lineCmd) <= 1<<22 && !w.arena.big() {
 		workspaces.Put(w)
 	}
 }
@@ -615,7 +627,7 @@ func (p *parser) funcRef(j, last int32, shape valueShape) *FuncRef {
 		fr.Lparen = int(p.off(p.sig[0]))
 		p.si = 1
 		if !p.atPunct(tagRparen) {
-			fr.Args = p.exprList(shape == vsSection)
+			fr.Args, _ = p.exprList(shape == vsSection)
 		}
 		if p.atPunct(tagRparen) {
 			fr.Rparen = p.curOff()
@@ -641,21 +653,21 @@ func (p *parser) funcRef(j, last int32, shape valueShape) *FuncRef {
 }
 
 // paramIdent parses one declared section parameter.
-func (p *parser) paramIdent() Expr {
+func (p *parser) paramIdent() xref {
 	if p.si < len(p.sig) {
 		t := p.sig[p.si]
 		switch p.kinds[t] {
 		case TokVariable, TokName, TokFunction:
 			p.si++
-			return p.ident(t)
+			return p.identX(t)
 		}
 		off, end := int(p.off(t)), int(p.ends[t])
 		p.errorf(CodeMalformedCommand, SeverityError, off, end,
 			"section parameters are names separated by ',', found %q", p.tokText(t))
 		p.si++
-		return p.badExpr(off, end)
+		return p.badX(off, end)
 	}
-	return p.badExpr(p.curOff(), p.curOff())
+	return p.badX(p.curOff(), p.curOff())
 }
 
 func (p *parser) checkFlag(c *Command) {
@@ -849,12 +861,11 @@ func (p *parser) closeSection(i int) {
 	}
 	s.EndOffset = int(p.lines[s.EndLine-1].EOLEnd())
 	if len(p.secCalc) > 0 {
-		// Check the code with scratch nodes; Section.Body builds the kept
-		// ones on first use.
-		p.scratch.rewind()
-		p.a = p.scratch
+		// Check the code without making nodes (scratch counts them);
+		// Section.Body builds them on first use.
+		p.a, p.build = p.scratch, false
 		p.parseCalcSection(s)
-		p.a = &p.keep
+		p.a, p.build = &p.keep, true
 	}
 }
 
