@@ -131,14 +131,14 @@ func lookupCommand(name []byte) (cmdInfo, bool) {
 	return cmdByID[id], id != 0
 }
 
-// commandIDHashed is commandID for name bytes whose foldMix state h the
-// lexer computed while reading them.
-func commandIDHashed(name []byte, h uint64) uint16 {
+// commandIDHashed is commandID for name bytes whose foldMix state h and
+// last word the lexer computed while reading them.
+func commandIDHashed(name []byte, h, last uint64) uint16 {
 	if len(name) > nameMaxLen {
 		return commandID(name)
 	}
 	fastTables()
-	id, _ := cmdFast.lookupName(name, h)
+	id, _ := cmdFast.lookupName(name, h, last)
 	return id // 0 when not found
 }
 

@@ -41,17 +41,19 @@ type nameKey struct {
 // hash state h.
 func foldMix(h, w uint64) uint64 { return (h ^ w&^foldMask) * nameHashMul }
 
-// foldState is the foldMix state of all the bytes of b, eight at a time.
-func foldState[S ~string | ~[]byte](b S) uint64 {
-	var h uint64
+// foldState is the foldMix state of all the bytes of b, eight at a time,
+// and the last word it mixed in (0 for no bytes).
+func foldState[S ~string | ~[]byte](b S) (h, last uint64) {
 	i := 0
 	for ; i+8 <= len(b); i += 8 {
-		h = foldMix(h, loadWord(b[i:i+8]))
+		last = loadWord(b[i : i+8])
+		h = foldMix(h, last)
 	}
 	if i < len(b) {
-		h = foldMix(h, loadWord(b[i:]))
+		last = loadWord(b[i:])
+		h = foldMix(h, last)
 	}
-	return h
+	return h, last
 }
 
 // loadWord reads up to eight bytes little-endian, zero-padded.
@@ -86,7 +88,8 @@ func newNameTable[V ~uint8 | ~uint16](m map[string]V) *nameTable {
 		for i := 0; i < len(k); i += 8 {
 			key.w[i/8] = loadWord(k[i:min(i+8, len(k))]) &^ foldMask
 		}
-		s := nameSlot(foldState(k), len(k))
+		h, _ := foldState(k)
+		s := nameSlot(h, len(k))
 		for t.slots[s] != 0 {
 			s = (s + 1) & (nameSlots - 1)
 		}
@@ -102,12 +105,13 @@ func (t *nameTable) lookup(name []byte) (uint16, bool) {
 	if len(name) == 0 || len(name) > nameMaxLen || identEnd(name, 0, len(name)) != len(name) {
 		return 0, false
 	}
-	return t.lookupName(name, foldState(name))
+	h, last := foldState(name)
+	return t.lookupName(name, h, last)
 }
 
 // lookupName is lookup for bytes that are all name bytes, whose foldMix
-// state h the caller computed.
-func (t *nameTable) lookupName(name []byte, h uint64) (uint16, bool) {
+// state h and last word the caller computed (see foldState).
+func (t *nameTable) lookupName(name []byte, h, last uint64) (uint16, bool) {
 	n := len(name)
 	if n > nameMaxLen {
 		return 0, false
@@ -117,21 +121,22 @@ func (t *nameTable) lookupName(name []byte, h uint64) (uint16, bool) {
 		if e == 0 {
 			return 0, false
 		}
-		if k := &t.keys[e-1]; k.n == n && k.equal(name) {
+		if k := &t.keys[e-1]; k.n == n && k.equal(name, last) {
 			return t.vals[e-1], true
 		}
 	}
 }
 
-// equal compares the folded bytes of name (of the key's length) with the key.
-func (k *nameKey) equal(name []byte) bool {
+// equal compares the folded bytes of name (of the key's length, last its
+// last word) with the key.
+func (k *nameKey) equal(name []byte, last uint64) bool {
 	i := 0
-	for ; i+8 <= len(name); i += 8 {
+	for ; i+8 < len(name); i += 8 {
 		if binary.LittleEndian.Uint64(name[i:])&^foldMask != k.w[i/8] {
 			return false
 		}
 	}
-	return i == len(name) || loadWord(name[i:])&^foldMask == k.w[i/8]
+	return last&^foldMask == k.w[i/8]
 }
 
 var (
@@ -206,11 +211,12 @@ func nameInfos() map[string]nameInfo {
 	return m
 }
 
-// nameInfoOf looks a name (name bytes only) up in nameFast; h is its
-// foldMix state (see identScan). GOTOn (any digits) is the keyword GOTO.
-func nameInfoOf(name []byte, h uint64) nameInfo {
+// nameInfoOf looks a name (name bytes only) up in nameFast; h and last
+// are its foldMix state and last word (see identScan). GOTOn (any digits)
+// is the keyword GOTO.
+func nameInfoOf(name []byte, h, last uint64) nameInfo {
 	fastTables()
-	v, _ := nameFast.lookupName(name, h)
+	v, _ := nameFast.lookupName(name, h, last)
 	info := nameInfo(v)
 	if info&niKeyword == kwNone && len(name) > 4 && name[0]|0x20 == 'g' {
 		info |= nameInfo(keywordOf(name))

@@ -135,9 +135,11 @@ func (lx *lexer) run() {
 			lx.lineCmd = append(lx.lineCmd, cmd)
 		}
 		lx.nKind[kind]++
-		lx.lines = append(lx.lines, Line{
-			Kind: kind, EOLLen: uint8(ee - ce), Offset: int32(ls), End: int32(ce), FirstTok: int32(first),
-		})
+		// set in place: a Line built aside and copied in whole is read
+		// back right after its fields were written one by one (a stall)
+		lx.lines = append(lx.lines, Line{})
+		ln := &lx.lines[len(lx.lines)-1]
+		ln.Kind, ln.EOLLen, ln.Offset, ln.End, ln.FirstTok = kind, uint8(ee-ce), int32(ls), int32(ce), int32(first)
 	}
 }
 
@@ -267,27 +269,35 @@ func (lx *lexer) sawControl(off int) {
 // identEnd returns the end of the run of name bytes (letters, digits, '_')
 // that starts at q, at most end.
 func identEnd(src []byte, q, end int) int {
-	e, _ := identScan(src, q, end)
+	e, _, _ := identScan(src, q, end)
 	return e
 }
 
 // identScan returns the end of the run of name bytes (letters, digits,
-// '_') that starts at q, at most end, and the foldMix state of those
-// bytes (see foldHash), so that the name can be looked up without being
-// read again. Names are most of a :C: line's bytes: it tests eight bytes
-// at a time.
-func identScan(src []byte, q, end int) (int, uint64) {
-	var h uint64
-	for ; q+8 <= end; q += 8 {
+// '_') that starts at q, at most end, and the foldMix state and last word
+// of those bytes (see foldState), so that the name can be looked up
+// without being read again. Names are most of a :C: line's bytes: it
+// tests eight bytes at a time, also the last ones before end when src
+// goes on after it (most lines end with a name).
+func identScan(src []byte, q, end int) (e int, h, last uint64) {
+	const hi = 0x8080808080808080
+	for q+8 <= len(src) {
 		x := binary.LittleEndian.Uint64(src[q:])
-		if m := nonIdentBytes(x); m != 0 {
+		m := nonIdentBytes(x)
+		if n := end - q; n < 8 {
+			m |= ^uint64(0) << (8 * max(n, 0)) & hi // the bytes from end on end the name
+		}
+		if m != 0 {
 			n := bits.TrailingZeros64(m) / 8 // name bytes in this word
 			if n > 0 {
-				h = foldMix(h, x&(1<<(8*n)-1))
+				last = x & (1<<(8*n) - 1)
+				h = foldMix(h, last)
 			}
-			return q + n, h
+			return q + n, h, last
 		}
+		last = x
 		h = foldMix(h, x)
+		q += 8
 	}
 	var w uint64
 	j := 0
@@ -295,9 +305,10 @@ func identScan(src []byte, q, end int) (int, uint64) {
 		w |= uint64(src[q+j]) << (8 * j)
 	}
 	if j > 0 {
+		last = w
 		h = foldMix(h, w)
 	}
-	return q + j, h
+	return q + j, h, last
 }
 
 // nonIdentBytes has the top bit set in each byte of x that is not a
@@ -534,14 +545,14 @@ func (lx *lexer) lexColonLine(q, ce int) LineKind {
 			}
 		}
 	}
-	r, h := identScan(src, p, ce)
+	r, h, last := identScan(src, p, ce)
 	if r == p {
 		lx.emitText(TokError, q, ce)
 		lx.diag(CodeMalformedCommand, SeverityError, q, ce,
 			"':' must be followed by a command name (e.g. :SYSTEM=MILL), by T: or by C:; write '*' first to make the line a comment")
 		return LineText
 	}
-	info := &cmdByID[commandIDHashed(src[p:r], h)]
+	info := &cmdByID[commandIDHashed(src[p:r], h, last)]
 	lx.cmd = info.id
 	var kind LineKind
 	tk := TokHeader
@@ -1222,7 +1233,7 @@ func isCalcStart(c byte) bool {
 func (lx *lexer) lexIdent(p, q, end int, mode lexMode, frames *[]argFrame, pending *int, depth int) int {
 	src := lx.src
 	from := q
-	q, h := identScan(src, q, end)
+	q, h, last := identScan(src, q, end)
 	// CAM_REV2014_SP0.1: a dot between digits continues a name
 	for q+1 < end && src[q] == '.' && isDigit(src[q-1]) && isDigit(src[q+1]) && q > p && !allDigits(src[p:q]) {
 		q = identEnd(src, q+1, end)
@@ -1230,10 +1241,10 @@ func (lx *lexer) lexIdent(p, q, end int, mode lexMode, frames *[]argFrame, pendi
 	}
 	if from != p {
 		// the digits before the name or the dotted part were not hashed
-		h = foldState(src[p:q])
+		h, last = foldState(src[p:q])
 	}
 	w := src[p:q]
-	info := nameInfoOf(w, h)
+	info := nameInfoOf(w, h, last)
 	if kw := info.keyword(); kw != kwNone {
 		lx.emitTag(TokKeyword, p, q, uint8(kw))
 		switch kw {
@@ -1274,7 +1285,10 @@ func (lx *lexer) lexIdent(p, q, end int, mode lexMode, frames *[]argFrame, pendi
 			}
 		}
 	}
-	lx.emitTag(kind, p, q, tag)
+	lx.emit(kind, p, q)
+	if tag != tagNone {
+		lx.setTag(tag)
+	}
 	return q
 }
 
