@@ -132,12 +132,11 @@ func lookupCommand(name []byte) (cmdInfo, bool) {
 }
 
 // commandIDHashed is commandID for name bytes whose foldMix state h and
-// last word the lexer computed while reading them.
+// last word the lexer computed while reading them (after fastTables).
 func commandIDHashed(name []byte, h, last uint64) uint16 {
 	if len(name) > nameMaxLen {
 		return commandID(name)
 	}
-	fastTables()
 	id, _ := cmdFast.lookupName(name, h, last)
 	return id // 0 when not found
 }

@@ -190,8 +190,9 @@ func (n nameInfo) keyword() int { return int(n & niKeyword) }
 // sectionArg is the index of the argument that names a section, -1 when none.
 func (n nameInfo) sectionArg() int { return int(n&niSectionArg)>>5 - 1 }
 
-// nameInfos builds the entries of nameFast: the keywords, the catalogue's
-// built-ins and the unsupported keywords, upper case.
+// nameInfos builds the entries of nameFast: the catalogue's built-ins
+// and the unsupported keywords, upper case (nameInfoOf tells the keywords
+// without a look-up).
 func nameInfos() map[string]nameInfo {
 	m := make(map[string]nameInfo, len(theCatalog().functions)+16)
 	for name := range theCatalog().functions {
@@ -205,20 +206,78 @@ func nameInfos() map[string]nameInfo {
 	for _, w := range unsupportedWords {
 		m[w] |= niUnsupported
 	}
-	for _, kw := range []string{"IF", "THEN", "ELSE", "ENDIF", "AND", "OR", "CALL", "RETURN", "GOTO"} {
-		m[kw] |= nameInfo(keywordOf([]byte(kw)))
+	for name := range m {
+		nameFirst[len(name)][name[0]&31] = true
 	}
 	return m
 }
 
-// nameInfoOf looks a name (name bytes only) up in nameFast; h and last
-// are its foldMix state and last word (see identScan). GOTOn (any digits)
-// is the keyword GOTO.
+// nameFirst says which lengths and first bytes (folded: the low five
+// bits) the keys of nameFast have: most names of a file are none of them
+// and need no look-up.
+var nameFirst [nameMaxLen + 1][32]bool
+
+// The keywords as folded words (see keywordWord).
+var (
+	wIF, wOR, wAND       = loadWord("IF"), loadWord("OR"), loadWord("AND")
+	wTHEN, wELSE, wCALL  = loadWord("THEN"), loadWord("ELSE"), loadWord("CALL")
+	wGOTO, wENDIF, wRETN = loadWord("GOTO"), loadWord("ENDIF"), loadWord("RETURN")
+)
+
+// keywordWord is keywordOf for a name of n ≤ 8 bytes given as its folded
+// word (GOTOn excepted).
+func keywordWord(w uint64, n int) int {
+	switch n {
+	case 2:
+		if w == wIF {
+			return kwIf
+		}
+		if w == wOR {
+			return kwOr
+		}
+	case 3:
+		if w == wAND {
+			return kwAnd
+		}
+	case 4:
+		switch w {
+		case wTHEN:
+			return kwThen
+		case wELSE:
+			return kwElse
+		case wCALL:
+			return kwCall
+		case wGOTO:
+			return kwGoto
+		}
+	case 5:
+		if w == wENDIF {
+			return kwEndif
+		}
+	case 6:
+		if w == wRETN {
+			return kwReturn
+		}
+	}
+	return kwNone
+}
+
+// nameInfoOf tells what a name (name bytes only) is; h and last are its
+// foldMix state and last word (see identScan). GOTOn (any digits) is the
+// keyword GOTO. The lexer calls it, after fastTables.
 func nameInfoOf(name []byte, h, last uint64) nameInfo {
-	fastTables()
-	v, _ := nameFast.lookupName(name, h, last)
-	info := nameInfo(v)
-	if info&niKeyword == kwNone && len(name) > 4 && name[0]|0x20 == 'g' {
+	n := len(name)
+	if n <= 8 {
+		if kw := keywordWord(last&^foldMask, n); kw != kwNone {
+			return nameInfo(kw)
+		}
+	}
+	var info nameInfo
+	if n <= nameMaxLen && nameFirst[n][name[0]&31] {
+		v, _ := nameFast.lookupName(name, h, last)
+		info = nameInfo(v)
+	}
+	if n > 4 && name[0]|0x20 == 'g' {
 		info |= nameInfo(keywordOf(name))
 	}
 	return info

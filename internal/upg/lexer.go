@@ -69,6 +69,7 @@ type lexer struct {
 // token kinds and lines a File keeps (Parse). The caller gives the end
 // offsets buffer (and, for Tokenize, the kinds and lines buffers).
 func newLexer(src []byte, diag bool) *lexer {
+	fastTables() // the name tables the lexer looks names up in
 	lx := &lexer{
 		src:        src,
 		wantDiag:   diag,
