@@ -309,7 +309,7 @@ func sourceFeatures(d *Document, f *upg.File, decode func([]byte) string) featur
 		}
 	}
 	for _, h := range f.Headers {
-		file.add('h', h.Key()+"="+strings.ToUpper(strings.TrimSpace(h.Value)))
+		file.add('h', h.Key()+"="+strings.ToUpper(strings.TrimSpace(h.Value())))
 	}
 	for i := range d.Sections {
 		d.Sections[i].Vector = secs[i].embed()

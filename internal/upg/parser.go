@@ -330,9 +330,9 @@ func (p *parser) parseLine(i int) {
 		p.closeBlocks(i, c, "")
 		p.closeSection(i)
 		inc := p.incS.alloc()
-		*inc = Include{Command: c, Library: ln.Kind == LineLibrary, Path: c.Value, Line: int(c.Line)}
-		if !c.HasValue() || c.Value == "" {
-			p.errorf(CodeMissingValue, SeverityWarning, c.Pos(), c.End(), ":%s needs a file path, e.g. :%s=.\\MILL.LIB", c.Name, c.Name)
+		*inc = Include{Command: c, Library: ln.Kind == LineLibrary, Path: c.Value(), Line: int(c.Line)}
+		if !c.HasValue() || c.Value() == "" {
+			p.errorf(CodeMissingValue, SeverityWarning, c.Pos(), c.End(), ":%s needs a file path, e.g. :%s=.\\MILL.LIB", c.Name(), c.Name())
 		}
 		p.f.Includes = append(p.f.Includes, inc)
 		p.f.Items = append(p.f.Items, inc)
@@ -341,8 +341,8 @@ func (p *parser) parseLine(i int) {
 		p.closeBlocks(i, c, "")
 		p.closeSection(i)
 		a := p.attrS.alloc()
-		a.Start, a.Name, a.StartLine = c, c.Value, i+1
-		if c.Value == "" {
+		a.Start, a.Name, a.StartLine = c, c.Value(), i+1
+		if c.Value() == "" {
 			p.errorf(CodeEmptyName, SeverityError, c.Pos(), c.End(), ":ATTRNAME= has no name; write the attribute name after '='")
 		}
 		p.attr = a
@@ -369,8 +369,8 @@ func (p *parser) parseLine(i int) {
 		p.closeBlocks(i, c, "")
 		p.closeSection(i)
 		o := p.operS.alloc()
-		*o = Operation{Start: c, ID: c.Value, StartLine: i + 1}
-		if c.Value == "" {
+		*o = Operation{Start: c, ID: c.Value(), StartLine: i + 1}
+		if c.Value() == "" {
 			p.errorf(CodeEmptyName, SeverityError, c.Pos(), c.End(), ":OPERID= has no operation id; write e.g. :OPERID=MILL_POCKET")
 		}
 		p.oper = o
@@ -483,9 +483,9 @@ func (p *parser) closeBlocks(i int, c *Command, what string) {
 	}
 	where := what
 	if c != nil {
-		desc := ":" + c.Name
+		desc := ":" + c.Name()
 		if c.HasValue() {
-			desc += c.Op() + c.Value
+			desc += c.Op() + c.Value()
 		}
 		if what != "" {
 			desc = what + " " + desc
@@ -560,7 +560,7 @@ func (p *parser) command(i int) *Command {
 	c := p.commandS.alloc()
 	// The slab hands out zeroed nodes: set what is not zero (cheaper than
 	// copying a whole Command literal, write barriers included).
-	c.Colon, c.Name, c.NameEnd, c.OpPos, c.Line, c.EndOff = colon, p.text[colon+1:nameEnd], nameEnd, -1, int32(i+1), ln.End
+	c.file, c.Colon, c.NameEnd, c.OpPos, c.Line, c.EndOff = p.f, colon, nameEnd, -1, int32(i+1), ln.End
 	lc := p.work.lineCmd[i]
 	info := &cmdByID[lc&^ctlLineBit] // the lexer looked the name up
 	c.id = info.id
@@ -593,10 +593,10 @@ func (p *parser) command(i int) *Command {
 		}
 	}
 	if vs >= 0 {
-		c.Value = p.text[vs:ve]
 		c.ValuePos, c.ValueEnd = vs, ve
 		if lc&ctlLineBit != 0 {
-			c.Value = withoutControl(c.Value)
+			v := withoutControl(p.text[vs:ve])
+			p.ext(c).value = &v
 		}
 	} else {
 		c.ValuePos, c.ValueEnd = ln.End, ln.End
@@ -605,12 +605,18 @@ func (p *parser) command(i int) *Command {
 	switch info.shape {
 	case vsSection, vsFunc, vsSectionRef:
 		if j < last && p.kinds[j] == TokName {
-			x := p.extS.alloc()
-			x.fn = p.funcRef(j, last, info.shape)
-			c.ext = x
+			p.ext(c).fn = p.funcRef(j, last, info.shape)
 		}
 	}
 	return c
+}
+
+// ext is the cmdExt of c, made on first use.
+func (p *parser) ext(c *Command) *cmdExt {
+	if c.ext == nil {
+		c.ext = p.extS.alloc()
+	}
+	return c.ext
 }
 
 // funcRef parses NAME[(args)] from tokens [j, last) of a command line.
@@ -671,9 +677,9 @@ func (p *parser) paramIdent() xref {
 }
 
 func (p *parser) checkFlag(c *Command) {
-	if c.HasValue() && c.Value != "" {
+	if c.HasValue() && c.Value() != "" {
 		p.errorf(CodeUnexpectedValue, SeverityWarning, int(c.OpPos), int(c.ValueEnd),
-			":%s takes no value; remove %q", c.Name, c.Op()+c.Value)
+			":%s takes no value; remove %q", c.Name(), c.Op()+c.Value())
 	}
 }
 
@@ -682,20 +688,18 @@ func (p *parser) header(c *Command) {
 	p.f.Items = append(p.f.Items, c)
 	if !c.Known {
 		p.errorf(CodeUnknownHeader, SeverityWarning, int(c.Colon), int(c.NameEnd),
-			"unknown header command :%s; check the spelling against the UPG header commands (a typo is silently ignored by the compiler)", c.Name)
+			"unknown header command :%s; check the spelling against the UPG header commands (a typo is silently ignored by the compiler)", c.Name())
 	} else if c.info().shape == vsFlag {
 		p.checkFlag(c)
 	} else if !c.HasValue() {
-		p.errorf(CodeMissingValue, SeverityWarning, c.Pos(), c.End(), "header command :%s needs '=' and a value", c.Name)
+		p.errorf(CodeMissingValue, SeverityWarning, c.Pos(), c.End(), "header command :%s needs '=' and a value", c.Name())
 	}
 }
 
 func (p *parser) define(c *Command) {
 	d := p.defS.alloc()
 	d.Command, d.Line, d.NamePos, d.ValuePos = c, int(c.Line), int(c.ValuePos), int(c.ValueEnd)
-	x := p.extS.alloc()
-	x.def = d
-	c.ext = x
+	p.ext(c).def = d
 	// tokens: name '=' value
 	ln := &p.lines[c.Line-1]
 	seenEq := false
@@ -740,13 +744,13 @@ func (p *parser) subCommand(c *Command) {
 		o.Commands = p.cmdsA.push(o.Commands, c)
 		switch c.Key() {
 		case "OPERSUB":
-			o.Sub = c.Value
+			o.Sub = c.Value()
 		case "OPERLIST":
-			o.List = p.strsA.push(o.List, c.Value)
+			o.List = p.strsA.push(o.List, c.Value())
 		}
 		if !known {
 			p.errorf(CodeUnknownAttrCommand, SeverityWarning, int(c.Colon), int(c.NameEnd),
-				"unknown sub-command :%s in operation block %q; expected :OPERSUB=, :OPERLIST= or :OPEREND", c.Name, o.ID)
+				"unknown sub-command :%s in operation block %q; expected :OPERSUB=, :OPERLIST= or :OPEREND", c.Name(), o.ID)
 		}
 		p.checkShape(c, info, known)
 	default:
@@ -755,7 +759,7 @@ func (p *parser) subCommand(c *Command) {
 			what = "an :OPERID= block"
 		}
 		p.errorf(CodeCommandOutsideBlock, SeverityWarning, c.Pos(), c.End(),
-			":%s belongs inside %s; it is ignored here (missing :ATTRNAME=/:OPERID= line?)", c.Name, what)
+			":%s belongs inside %s; it is ignored here (missing :ATTRNAME=/:OPERID= line?)", c.Name(), what)
 	}
 }
 
@@ -766,14 +770,14 @@ func (p *parser) checkShape(c *Command, info *cmdInfo, known bool) {
 	if info.shape == vsFlag {
 		p.checkFlag(c)
 	} else if !c.HasValue() {
-		p.errorf(CodeMissingValue, SeverityWarning, c.Pos(), c.End(), ":%s needs '=' and a value", c.Name)
+		p.errorf(CodeMissingValue, SeverityWarning, c.Pos(), c.End(), ":%s needs '=' and a value", c.Name())
 	}
 }
 
 func (p *parser) attrCommand(a *Attribute, c *Command, info *cmdInfo, known bool) {
 	if !known {
 		p.errorf(CodeUnknownAttrCommand, SeverityWarning, int(c.Colon), int(c.NameEnd),
-			"unknown sub-command :%s in attribute %q; check the spelling (the compiler ignores unknown sub-commands)", c.Name, a.Name)
+			"unknown sub-command :%s in attribute %q; check the spelling (the compiler ignores unknown sub-commands)", c.Name(), a.Name)
 	}
 	p.checkShape(c, info, known)
 	// the group this command belongs to: the base block or the last :SELECT
@@ -788,7 +792,7 @@ func (p *parser) attrCommand(a *Attribute, c *Command, info *cmdInfo, known bool
 		for _, o := range group {
 			if o.id == c.id {
 				p.errorf(CodeRepeatedSubcommand, SeverityInfo, c.Pos(), c.End(),
-					":%s is repeated in attribute %q (first on line %d); the last value wins — delete one", c.Name, a.Name, o.Line)
+					":%s is repeated in attribute %q (first on line %d); the last value wins — delete one", c.Name(), a.Name, o.Line)
 				break
 			}
 		}
@@ -796,7 +800,7 @@ func (p *parser) attrCommand(a *Attribute, c *Command, info *cmdInfo, known bool
 	a.Commands = p.cmdsA.push(a.Commands, c)
 	if key == "SELECT" {
 		g := p.selS.alloc()
-		*g = SelectGroup{Select: c, Key: c.Value}
+		*g = SelectGroup{Select: c, Key: c.Value()}
 		a.Selects = p.selsA.push(a.Selects, g)
 		return
 	}
@@ -805,7 +809,7 @@ func (p *parser) attrCommand(a *Attribute, c *Command, info *cmdInfo, known bool
 	}
 	switch key {
 	case "ATTRSELSTR":
-		a.SelectStrings = p.strsA.push(a.SelectStrings, c.Value)
+		a.SelectStrings = p.strsA.push(a.SelectStrings, c.Value())
 	case "ATTRLIST":
 		a.List = p.listA.push(a.List, ListMember{Name: c})
 	case "ATTRLISTDEF":
@@ -829,10 +833,10 @@ func (p *parser) openSection(i int, c *Command) {
 		}
 	}
 	if s.Name == "" {
-		if c.Value == "" {
+		if c.Value() == "" {
 			p.errorf(CodeEmptyName, SeverityError, c.Pos(), c.End(), ":SECTION= has no name; write :SECTION=NAME")
 		}
-		s.Name = c.Value
+		s.Name = c.Value()
 	}
 	s.Calc = len(s.Name) >= 4 && strings.EqualFold(s.Name[:4], "CALC")
 	key := s.Name // section names are case-sensitive: real posts hold both PROGRAM_STOP and program_stop
