@@ -108,6 +108,8 @@ func (p *parser) tagOf(t int32) uint8 {
 	case TokPunct:
 		if end-off == 1 {
 			switch p.src[off] {
+			case '=': // of a command or a :DEFINE
+				return opEq
 			case '(':
 				return tagLparen
 			case ')':
@@ -140,21 +142,33 @@ func (p *parser) pushSigs(from, to int32) {
 		p.sig, p.tags = slices.Grow(p.sig, int(to-from)), slices.Grow(p.tags, int(to-from))
 	}
 	sig, tags := p.sig[:n+int(to-from)], p.tags[:n+int(to-from)]
-	kinds, tokTags := p.kinds[from:to], p.tokTags
-	for i, kind := range kinds {
-		k := from + int32(i)
-		keep := sigKind[kind]
-		if kind == TokError && p.trivia(k) {
-			keep = 0
+	kinds := p.kinds[from:to]
+	if p.tokTags != nil {
+		// Parse: the lexer's tags (the common case, kept to a tight loop)
+		tokTags := p.tokTags[from:to]
+		tokTags = tokTags[:len(kinds)]
+		for i, kind := range kinds {
+			keep := sigKind[kind]
+			if kind == TokError && p.trivia(from+int32(i)) {
+				keep = 0
+			}
+			sig[n], tags[n] = from+int32(i), tokTags[i]
+			n += int(keep)
 		}
-		var tag uint8
-		if tokTags != nil {
-			tag = tokTags[k]
-		} else if keep != 0 {
-			tag = p.tagOf(k)
+	} else {
+		for i, kind := range kinds {
+			k := from + int32(i)
+			keep := sigKind[kind]
+			if kind == TokError && p.trivia(k) {
+				keep = 0
+			}
+			var tag uint8
+			if keep != 0 {
+				tag = p.tagOf(k)
+			}
+			sig[n], tags[n] = k, tag
+			n += int(keep)
 		}
-		sig[n], tags[n] = k, tag
-		n += int(keep)
 	}
 	// Re-slicing a field stores no pointer (no write barrier).
 	p.sig, p.tags = p.sig[:n], p.tags[:n]

@@ -48,9 +48,11 @@ type lexer struct {
 	afterEOF     bool // a DOS EOF byte was seen
 	lastEndCmt   int  // offset of the last "END COMMENTS" in the file, -2 before the first look
 
-	ctlLine  bool // the current line holds control bytes (seen while lexing it)
-	firstCtl int  // offset of the first control byte of the file, -1 when none
-	binary   bool // the file is binary content (decided at the first control byte)
+	ctlLine bool // the current line holds control bytes (seen while lexing it)
+	// commentedCode: the current line is a comment that isCommentedCode
+	commentedCode bool
+	firstCtl      int  // offset of the first control byte of the file, -1 when none
+	binary        bool // the file is binary content (decided at the first control byte)
 
 	// Parse only: the catalogue id of each line's command (0: none or
 	// unknown), so that the parser does not look the name up again, and
@@ -120,7 +122,7 @@ func (lx *lexer) run() {
 				"the file starts with a UTF-8 byte order mark (bytes EF BB BF, written by editors that save \"UTF-8 with BOM\"); it is skipped here — save the file without it if the post compiler reads it as text")
 			start = 3
 		}
-		lx.ctlLine, lx.cmd = false, 0
+		lx.ctlLine, lx.cmd, lx.commentedCode = false, 0, false
 		kind := lx.lexLine(start, ce)
 		if ee > ce {
 			lx.emit(TokEOL, ce, ee)
@@ -141,6 +143,7 @@ func (lx *lexer) run() {
 		lx.lines = append(lx.lines, Line{})
 		ln := &lx.lines[len(lx.lines)-1]
 		ln.Kind, ln.EOLLen, ln.Offset, ln.End, ln.FirstTok = kind, uint8(ee-ce), int32(ls), int32(ce), int32(first)
+		ln.CommentedCode = lx.commentedCode
 	}
 }
 
@@ -456,6 +459,7 @@ func (lx *lexer) lexLine(ls, ce int) LineKind {
 			return LineBlank
 		}
 		lx.emitText(TokComment, q, ce)
+		lx.commentedCode = isCommentedCode(src[q:ce])
 		if src[q] == '*' && commentTextIs(src[q+1:ce], "END COMMENTS") {
 			lx.commentBlock = false
 		}
@@ -474,6 +478,7 @@ func (lx *lexer) lexLine(ls, ce int) LineKind {
 			return LineMarker
 		}
 		lx.emitText(TokComment, q, ce)
+		lx.commentedCode = isCommentedCode(src[q:ce])
 		if commentTextIs(src[q+1:ce], "START COMMENTS") && lx.endCommentsAfter(ce) {
 			lx.commentBlock = true
 		}
@@ -490,6 +495,13 @@ func (lx *lexer) lexLine(ls, ce int) LineKind {
 	}
 	lx.emitText(TokText, q, ce)
 	return LineText
+}
+
+// isCommentedCode reports whether a comment is a disabled command
+// ("*:SECTION=…", "*:C: …"); the lexer notes it while the bytes are at
+// hand (see Line.CommentedCode).
+func isCommentedCode(cmt []byte) bool {
+	return len(cmt) >= 2 && cmt[0] == '*' && cmt[1] == ':'
 }
 
 // commentTextIs reports whether a comment's text (after '*') is word,
@@ -620,7 +632,7 @@ func (lx *lexer) lexCommandRest(q, r, ce int, shape valueShape, class cmdClass) 
 	c := src[p]
 	switch {
 	case c == '=':
-		lx.emit(TokPunct, p, p+1)
+		lx.emitTag(TokPunct, p, p+1, opEq) // the parser reads the operator from the tag
 		p++
 	case (c == '>' || c == '<') && equalFoldASCII(src[q+1:r], "SELECT"):
 		tag := opGt
@@ -736,7 +748,7 @@ func (lx *lexer) lexDefine(v, ve int) {
 	if eq > ne {
 		lx.emit(TokSpace, ne, eq)
 	}
-	lx.emit(TokPunct, eq, eq+1)
+	lx.emitTag(TokPunct, eq, eq+1, opEq)
 	p := eq + 1
 	w := p
 	for w < ve && isBlank(src[w]) {

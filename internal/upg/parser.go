@@ -306,12 +306,7 @@ func (p *parser) parseLine(i int) {
 	ln := &p.lines[i]
 	switch ln.Kind {
 	case LineBlank:
-	case LineComment:
-		if t := p.firstTok(i); t >= 0 && p.kinds[t] == TokComment {
-			if o := p.off(t); p.ends[t]-o >= 2 && p.src[o] == '*' && p.src[o+1] == ':' {
-				ln.CommentedCode = true
-			}
-		}
+	case LineComment: // the lexer set CommentedCode
 	case LineMarker:
 		t := p.firstTok(i)
 		p.f.ControlFamily = strings.TrimRight(p.tokText(t)[1:], " \t")
@@ -572,7 +567,11 @@ func (p *parser) command(i int) *Command {
 	}
 	if j < last {
 		if k := p.kinds[j]; k == TokPunct || k == TokOperator {
-			c.op = p.src[p.off(j)]
+			if tag := p.tokTags[j]; tag != tagNone {
+				c.op = opText[tag][0] // the lexer's tag: the byte need not be read again
+			} else {
+				c.op = p.src[p.off(j)]
+			}
 			c.OpPos = p.off(j)
 			j++
 		}
