@@ -67,29 +67,28 @@ type lexer struct {
 	nKind [numLineKinds]int32 // lines of each kind (sizes the parser's node slabs)
 }
 
-// newLexer prepares a lexer; diag asks for diagnostics and room for the
-// token kinds and lines a File keeps (Parse). The caller gives the end
-// offsets buffer (and, for Tokenize, the kinds and lines buffers).
+// newLexer prepares a lexer; diag asks for diagnostics (Parse). The caller
+// gives the buffers of the token kinds, lengths and end offsets and of the
+// lines (see tokenRoom).
 func newLexer(src []byte, diag bool) *lexer {
 	fastTables() // the name tables the lexer looks names up in
-	lx := &lexer{
+	return &lexer{
 		src:        src,
 		wantDiag:   diag,
 		lastEndCmt: -2,
 		firstCtl:   -1,
 	}
-	if diag {
-		// Real UPG files have about 6 tokens a line (blanks and line ends included).
-		nLF := bytes.Count(src, []byte{'\n'})
-		nTok := nLF*6 + 16
-		if nTok < len(src)/8 {
-			nTok = len(src)/5 + 16 // few LFs: CR line ends or one long line
-		}
-		lx.kinds = make([]TokenKind, 0, nTok)
-		lx.lens = make([]uint8, 0, nTok)
-		lx.lines = make([]Line, 0, nLF+1)
+}
+
+// tokenRoom estimates how many tokens and lines src has: real UPG files
+// have about 6 tokens a line (blanks and line ends included).
+func tokenRoom(src []byte) (nTok, nLines int) {
+	nLF := bytes.Count(src, []byte{'\n'})
+	nTok = nLF*6 + 16
+	if nTok < len(src)/8 {
+		nTok = len(src)/5 + 16 // few LFs: CR line ends or one long line
 	}
-	return lx
+	return nTok, nLF + 1
 }
 
 // endCommentsAfter reports whether "END COMMENTS" occurs after offset off

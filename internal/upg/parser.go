@@ -3,6 +3,7 @@ package upg
 import (
 	"bytes"
 	"fmt"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -18,9 +19,13 @@ import (
 func Parse(filename string, src []byte) *File {
 	w := workspaces.Get().(*workspace)
 	lx := newLexer(src, true)
+	// The lexer fills the workspace's buffers (warm and never zeroed
+	// again); the file gets copies of exactly their length.
+	nTok, nLines := tokenRoom(src)
+	lx.kinds, lx.lens, lx.lines = slices.Grow(w.kinds[:0], nTok), slices.Grow(w.lens[:0], nTok), slices.Grow(w.lines[:0], nLines)
 	lx.lineCmd, lx.ends = w.lineCmd[:0], w.ends[:0]
 	// tagNone for every token the lexer expects; it sets the others
-	lx.tags = append(w.lexTags[:0], make([]uint8, cap(lx.kinds))...)
+	lx.tags = append(w.lexTags[:0], make([]uint8, nTok)...)
 	lx.run()
 	if n := len(lx.kinds); n <= len(lx.tags) {
 		lx.tags = lx.tags[:n]
@@ -32,9 +37,10 @@ func Parse(filename string, src []byte) *File {
 		Name:  filename,
 		Kind:  KindOf(filename),
 		Src:   src,
-		Lines: lx.lines,
-		toks:  tokenStore{kinds: lx.kinds, lens: lx.lens, long: lx.long},
+		Lines: copyOf(lx.lines),
+		toks:  tokenStore{kinds: copyOf(lx.kinds), lens: copyOf(lx.lens), long: lx.long},
 	}
+	w.kinds, w.lens, w.lines = lx.kinds[:0], lx.lens[:0], lx.lines[:0]
 	p := newParser(f, false, w)
 	p.tokTags = lx.tags
 	p.diags = lx.diags
@@ -57,6 +63,11 @@ func Parse(filename string, src []byte) *File {
 	f.Diagnostics = p.diags
 	return f
 }
+
+// copyOf copies s into an array of its length. Appending to an empty
+// slice does not zero the memory it then overwrites (for element types
+// without pointers), unlike make followed by copy.
+func copyOf[T any](s []T) []T { return append([]T{}, s...) }
 
 // unsafeString views b as a string without copying. Parse documents that
 // src must not be modified afterwards, which is what makes this safe.
@@ -193,7 +204,7 @@ func (p *parser) release() {
 	w.exprBuf = clearAll(p.exprBuf)
 	w.stmtTmp = clearAll(p.stmtTmp)
 	w.itemTmp = clearAll(p.itemTmp)
-	if cap(w.sig) <= 1<<20 && cap(w.xs) <= 1<<20 && cap(w.ends) <= 1<<22 && cap(w.lexTags) <= 1<<22 && cap(w.lineCmd) <= 1<<22 && !w.arena.big() {
+	if cap(w.sig) <= 1<<20 && cap(w.xs) <= 1<<20 && cap(w.ends) <= 1<<22 && cap(w.kinds) <= 1<<22 && cap(w.lines) <= 1<<20 && cap(w.lexTags) <= 1<<22 && cap(w.lineCmd) <= 1<<22 && !w.arena.big() {
 		workspaces.Put(w)
 	}
 }
