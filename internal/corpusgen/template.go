@@ -612,16 +612,16 @@ func (si *srcInfo) attributeValues(f *upg.File, a *upg.Attribute) {
 	for _, c := range a.Commands {
 		switch c.Key() {
 		case "ATTRDEFAULT":
-			if c.Op() == "=" && c.Value != "" {
+			if c.Op() == "=" && c.Value() != "" {
 				def = c
 			}
 		case "ATTRLOW":
-			lo = c.Value
+			lo = c.Value()
 		case "ATTRHIGH":
-			hi = c.Value
+			hi = c.Value()
 		}
 	}
-	if def == nil || int(def.ValueEnd) > len(f.Src) || string(f.Src[def.ValuePos:def.ValueEnd]) != def.Value {
+	if def == nil || int(def.ValueEnd) > len(f.Src) || string(f.Src[def.ValuePos:def.ValueEnd]) != def.Value() {
 		return
 	}
 	v := valueSite{off: int(def.ValuePos), end: int(def.ValueEnd)}
@@ -631,13 +631,13 @@ func (si *srcInfo) attributeValues(f *upg.File, a *upg.Attribute) {
 	case k == "CONTROLLER_TYPE":
 		v.kind = valController
 	case strings.EqualFold(strings.TrimSpace(a.Type()), "SELECT"):
-		n, err := strconv.Atoi(def.Value)
+		n, err := strconv.Atoi(def.Value())
 		if err != nil || len(a.SelectStrings) < 2 || n < 1 || n > len(a.SelectStrings) {
 			return
 		}
 		v.kind, v.choices = valSelect, len(a.SelectStrings)
 	default:
-		if _, ok := parseNumber(def.Value); !ok {
+		if _, ok := parseNumber(def.Value()); !ok {
 			return
 		}
 		v.kind = valNumber

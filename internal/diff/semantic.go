@@ -582,18 +582,18 @@ func entries(cmds []*upg.Command) []entry {
 	for _, cmd := range cmds {
 		label := cmd.Key()
 		if cmd.Key() == "SELECT" {
-			sel = cmd.Op() + cmd.Value
+			sel = cmd.Op() + cmd.Value()
 		} else if sel != "" {
 			label = "SELECT" + sel + " " + cmd.Key()
 		}
-		show := cmd.Value
+		show := cmd.Value()
 		switch {
 		case cmd.Op() == "":
 			show = "(set)"
 		case cmd.Op() != "=":
-			show = cmd.Op() + cmd.Value
+			show = cmd.Op() + cmd.Value()
 		}
-		out = append(out, entry{label: label, value: cmd.Op() + cmd.Value, show: show, line: int(cmd.Line)})
+		out = append(out, entry{label: label, value: cmd.Op() + cmd.Value(), show: show, line: int(cmd.Line)})
 	}
 	return out
 }

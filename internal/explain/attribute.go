@@ -49,12 +49,12 @@ func attrText(a *upg.Attribute, keys ...string) (string, *upg.Command) {
 	for _, k := range keys {
 		var found *upg.Command
 		for _, c := range a.Commands {
-			if c.Key() == k && strings.TrimSpace(c.Value) != "" {
+			if c.Key() == k && strings.TrimSpace(c.Value()) != "" {
 				found = c
 			}
 		}
 		if found != nil {
-			return strings.TrimSpace(found.Value), found
+			return strings.TrimSpace(found.Value()), found
 		}
 	}
 	return "", nil
@@ -150,7 +150,7 @@ func (p *Package) explainAttribute(a *upg.Attribute, d *definition) *Explanation
 	if w, ok := attrTypeWords[strings.ToUpper(strings.TrimSpace(a.Type()))]; ok {
 		s.text(" is " + w)
 		if c := attrCommand(a, "ATTRTYPE"); c != nil {
-			s.text(" (").code(":ATTRTYPE=" + c.Value).text(")")
+			s.text(" (").code(":ATTRTYPE=" + c.Value()).text(")")
 			s.cite(file, int(c.Line), int(c.Line))
 		}
 	} else {
@@ -215,7 +215,7 @@ func (p *Package) explainAttribute(a *upg.Attribute, d *definition) *Explanation
 		}
 		ctl.Sentences = append(ctl.Sentences, s.done())
 	}
-	if c := attrCommand(a, "ATTRUSED"); c != nil && strings.TrimSpace(c.Value) == "0" {
+	if c := attrCommand(a, "ATTRUSED"); c != nil && strings.TrimSpace(c.Value()) == "0" {
 		ctl.Sentences = append(ctl.Sentences, newSentence(0).text("it is left out of the compiled post (").code(":ATTRUSED=0").text(")").cite(file, int(c.Line), int(c.Line)).done())
 	}
 	e.addPart(ctl)
@@ -230,12 +230,12 @@ func (p *Package) attrValues(a *upg.Attribute, file string) Part {
 	part := Part{Key: PartValues, Title: "Type, values and format"}
 	add := func(s *sentence) { part.Sentences = append(part.Sentences, s.done()) }
 	if c := attrCommand(a, "ATTRVTYPE"); c != nil {
-		if w, ok := vtypeWords[strings.ToUpper(strings.TrimSpace(c.Value))]; ok {
-			add(newSentence(0).text("it holds "+w+" (").code(":ATTRVTYPE="+c.Value).text(")").cite(file, int(c.Line), int(c.Line)))
+		if w, ok := vtypeWords[strings.ToUpper(strings.TrimSpace(c.Value()))]; ok {
+			add(newSentence(0).text("it holds "+w+" (").code(":ATTRVTYPE="+c.Value()).text(")").cite(file, int(c.Line), int(c.Line)))
 		}
 	}
-	if c := attrCommand(a, "ATTRVCNT"); c != nil && c.Value != "" {
-		add(newSentence(0).text("it is an array of ").code(c.Value).text(" elements").cite(file, int(c.Line), int(c.Line)))
+	if c := attrCommand(a, "ATTRVCNT"); c != nil && c.Value() != "" {
+		add(newSentence(0).text("it is an array of ").code(c.Value()).text(" elements").cite(file, int(c.Line), int(c.Line)))
 	}
 	if len(a.SelectStrings) > 0 {
 		s := newSentence(0).text("its choices are ")
@@ -248,7 +248,7 @@ func (p *Package) attrValues(a *upg.Attribute, file string) Part {
 				s.text(", ")
 			}
 			n++
-			s.text(itoa(n) + " = ").code(c.Value)
+			s.text(itoa(n) + " = ").code(c.Value())
 			s.cite(file, int(c.Line), int(c.Line))
 		}
 		add(s)
@@ -258,12 +258,12 @@ func (p *Package) attrValues(a *upg.Attribute, file string) Part {
 	if lo != "" && hi != "" {
 		add(newSentence(0).text("it accepts values from ").code(lo).text(" to ").code(hi).cite(file, int(loc.Line), int(loc.Line)).cite(file, int(hic.Line), int(hic.Line)))
 	}
-	if c := attrCommand(a, "ATTRDEFAULT"); c != nil && strings.TrimSpace(c.Value) != "" {
-		s := newSentence(0).text("its default is ").code(c.Value).cite(file, int(c.Line), int(c.Line))
-		if n := atoiSmall(c.Value); n >= 1 && n <= len(a.SelectStrings) {
+	if c := attrCommand(a, "ATTRDEFAULT"); c != nil && strings.TrimSpace(c.Value()) != "" {
+		s := newSentence(0).text("its default is ").code(c.Value()).cite(file, int(c.Line), int(c.Line))
+		if n := atoiSmall(c.Value()); n >= 1 && n <= len(a.SelectStrings) {
 			s.text(" (choice ").code(a.SelectStrings[n-1]).text(")")
 			for _, sc := range a.Commands {
-				if sc.Key() == "ATTRSELSTR" && sc.Value == a.SelectStrings[n-1] {
+				if sc.Key() == "ATTRSELSTR" && sc.Value() == a.SelectStrings[n-1] {
 					s.cite(file, int(sc.Line), int(sc.Line))
 					break
 				}
@@ -277,9 +277,9 @@ func (p *Package) attrValues(a *upg.Attribute, file string) Part {
 			if i > 0 {
 				s.text(", ")
 			}
-			s.code(m.Name.Value).cite(file, int(m.Name.Line), int(m.Name.Line))
-			if m.Default != nil && m.Default.Value != "" {
-				s.text(" (default ").code(m.Default.Value).text(")").cite(file, int(m.Default.Line), int(m.Default.Line))
+			s.code(m.Name.Value()).cite(file, int(m.Name.Line), int(m.Name.Line))
+			if m.Default != nil && m.Default.Value() != "" {
+				s.text(" (default ").code(m.Default.Value()).text(")").cite(file, int(m.Default.Line), int(m.Default.Line))
 			}
 		}
 		add(s)
@@ -294,7 +294,7 @@ func (p *Package) attrValues(a *upg.Attribute, file string) Part {
 	case "HARDCODE":
 		s := newSentence(0).text("it always prints the fixed text").cite(file, int(ctc.Line), int(ctc.Line))
 		if c := attrCommand(a, "CODE"); c != nil {
-			s.text(" ").code(pipes(c.Value)).cite(file, int(c.Line), int(c.Line))
+			s.text(" ").code(pipes(c.Value())).cite(file, int(c.Line), int(c.Line))
 		}
 		add(s)
 	case "SELECT", "SELECT_FORMAT":
@@ -323,12 +323,12 @@ func (p *Package) attrValues(a *upg.Attribute, file string) Part {
 				s.code(g.Key).text(" → ").cite(file, int(g.Select.Line), int(g.Select.Line))
 				if ct == "SELECT" {
 					if c := lastKey(g.Commands, "CODE"); c != nil {
-						s.code(pipes(c.Value)).cite(file, int(c.Line), int(c.Line))
+						s.code(pipes(c.Value())).cite(file, int(c.Line), int(c.Line))
 					} else {
 						s.text("nothing")
 					}
 				} else if c := lastKey(g.Commands, "VARB"); c != nil {
-					s.code(c.Value).cite(file, int(c.Line), int(c.Line))
+					s.code(c.Value()).cite(file, int(c.Line), int(c.Line))
 				} else {
 					s.text("its own format")
 				}
@@ -337,9 +337,9 @@ func (p *Package) attrValues(a *upg.Attribute, file string) Part {
 		add(s)
 	}
 	if c := attrCommand(a, "MODAL"); c != nil {
-		v := strings.ToUpper(strings.TrimSpace(c.Value))
+		v := strings.ToUpper(strings.TrimSpace(c.Value()))
 		if v == "YES" || v == "TRUE" {
-			add(newSentence(0).text("it is modal (").code(":MODAL="+c.Value).text("): it prints only when its value changed since it was last printed, unless a template line forces it or SETON switches it on").cite(file, int(c.Line), int(c.Line)))
+			add(newSentence(0).text("it is modal (").code(":MODAL="+c.Value()).text("): it prints only when its value changed since it was last printed, unless a template line forces it or SETON switches it on").cite(file, int(c.Line), int(c.Line)))
 		}
 	}
 	return part
@@ -358,15 +358,15 @@ func lastKey(cmds []*upg.Command, key string) *upg.Command {
 // wordFormat appends how a FORMAT word is laid out: text before and after,
 // places, flags.
 func (p *Package) wordFormat(s *sentence, cmds []*upg.Command, file string) {
-	if c := lastKey(cmds, "WORD_ADDRESS_BEF"); c != nil && c.Value != "" {
-		s.text(", after the text ").code(pipes(c.Value)).cite(file, int(c.Line), int(c.Line))
+	if c := lastKey(cmds, "WORD_ADDRESS_BEF"); c != nil && c.Value() != "" {
+		s.text(", after the text ").code(pipes(c.Value())).cite(file, int(c.Line), int(c.Line))
 	}
-	if c := lastKey(cmds, "WORD_ADDRESS_AFT"); c != nil && c.Value != "" {
-		s.text(", followed by ").code(pipes(c.Value)).cite(file, int(c.Line), int(c.Line))
+	if c := lastKey(cmds, "WORD_ADDRESS_AFT"); c != nil && c.Value() != "" {
+		s.text(", followed by ").code(pipes(c.Value())).cite(file, int(c.Line), int(c.Line))
 	}
 	l, r := lastKey(cmds, "LEFT_PLACES"), lastKey(cmds, "RIGHT_PLACES")
-	if l != nil && r != nil && l.Value != "" && r.Value != "" {
-		s.text(", with ").code(l.Value).text(" digits before and ").code(r.Value).text(" after the point").cite(file, int(l.Line), int(l.Line)).cite(file, int(r.Line), int(r.Line))
+	if l != nil && r != nil && l.Value() != "" && r.Value() != "" {
+		s.text(", with ").code(l.Value()).text(" digits before and ").code(r.Value()).text(" after the point").cite(file, int(l.Line), int(l.Line)).cite(file, int(r.Line), int(r.Line))
 	}
 	var flags []string
 	for _, c := range cmds {
@@ -378,7 +378,7 @@ func (p *Package) wordFormat(s *sentence, cmds []*upg.Command, file string) {
 	if len(flags) > 0 {
 		s.text(", " + joinWords(flags, "and"))
 	}
-	if c := lastKey(cmds, "UNITFLAG"); c != nil && strings.EqualFold(strings.TrimSpace(c.Value), "NON_CONVERT") {
+	if c := lastKey(cmds, "UNITFLAG"); c != nil && strings.EqualFold(strings.TrimSpace(c.Value()), "NON_CONVERT") {
 		s.text(", without unit conversion").cite(file, int(c.Line), int(c.Line))
 	}
 }

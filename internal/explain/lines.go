@@ -182,11 +182,11 @@ func (p *Package) defAtName(file string, line int, name string) *definition {
 // its value and the catalogue's meaning.
 func headerSentence(file string, c *upg.Command, name string, line int) Sentence {
 	if c != nil {
-		name, line = c.Name, int(c.Line)
+		name, line = c.Name(), int(c.Line)
 	}
 	val := ""
 	if c != nil {
-		val = c.Value
+		val = c.Value()
 	}
 	st := newSentence(0).code(":"+name+"="+val).cite(file, line, line)
 	if e, ok := upg.LookupKind(name, upg.CatHeaderCommand); ok {

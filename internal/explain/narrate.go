@@ -103,7 +103,7 @@ func (n *narrator) modalNote() *Sentence {
 			if c == nil {
 				continue
 			}
-			if v := strings.ToUpper(strings.TrimSpace(c.Value)); v != "YES" && v != "TRUE" {
+			if v := strings.ToUpper(strings.TrimSpace(c.Value())); v != "YES" && v != "TRUE" {
 				continue
 			}
 			names = append(names, tok.Name.Name)

@@ -63,7 +63,7 @@ func (p *Package) machine(main *upg.File) []Sentence {
 	}
 	st := newSentence(0).text("the main source is "+main.Name+" ("+plural(len(main.Lines), "line", "lines")+"), a CAMWorks UPG post").cite(main.Name, 1, 1)
 	if v, c := lastHeader(main, "SYSTEM"); c != nil {
-		st.text(" for a ").code(v).text(" machine (").code(":"+c.Name+"="+v).text(")").cite(main.Name, int(c.Line), int(c.Line))
+		st.text(" for a ").code(v).text(" machine (").code(":"+c.Name()+"="+v).text(")").cite(main.Name, int(c.Line), int(c.Line))
 	}
 	if main.ControlFamily != "" {
 		st.text("; its first line marks the control family ").code(main.ControlFamily)
@@ -77,10 +77,10 @@ func (p *Package) machine(main *upg.File) []Sentence {
 			continue
 		}
 		c := attrCommand(a, "ATTRDEFAULT")
-		if c == nil || strings.TrimSpace(c.Value) == "" {
+		if c == nil || strings.TrimSpace(c.Value()) == "" {
 			continue
 		}
-		out = append(out, newSentence(0).text(m.words).code(c.Value).text(" (the default of attribute ").code(a.Name).text(" in "+d.File+")").
+		out = append(out, newSentence(0).text(m.words).code(c.Value()).text(" (the default of attribute ").code(a.Name).text(" in "+d.File+")").
 			cite(d.File, a.StartLine, a.StartLine).cite(d.File, int(c.Line), int(c.Line)).link(symAttribute, a.Name, d.File, d.Line).done())
 	}
 	// Other machine descriptors with their values.
@@ -96,7 +96,7 @@ func (p *Package) machine(main *upg.File) []Sentence {
 			case "MACHINE_NAME", "CONTROLLER_TYPE":
 				continue
 			}
-			if c := attrCommand(a, "ATTRDEFAULT"); c != nil && strings.TrimSpace(c.Value) != "" {
+			if c := attrCommand(a, "ATTRDEFAULT"); c != nil && strings.TrimSpace(c.Value()) != "" {
 				if d := p.defAtName(name, a.StartLine, a.Name); d != nil {
 					desc = append(desc, a)
 					descDefs = append(descDefs, d)
@@ -116,7 +116,7 @@ func (p *Package) machine(main *upg.File) []Sentence {
 			}
 			c := attrCommand(a, "ATTRDEFAULT")
 			d := descDefs[i]
-			st.code(a.Name).text(" = ").code(c.Value)
+			st.code(a.Name).text(" = ").code(c.Value())
 			if t, _ := attrText(a, "ATTRSHORT", "ATTREMARK"); t != "" {
 				st.text(" (" + t + ")")
 			}
@@ -179,7 +179,7 @@ func (p *Package) machine(main *upg.File) []Sentence {
 func lastHeader(f *upg.File, name string) (string, *upg.Command) {
 	for i := len(f.Headers) - 1; i >= 0; i-- {
 		if f.Headers[i].Key() == name {
-			return f.Headers[i].Value, f.Headers[i]
+			return f.Headers[i].Value(), f.Headers[i]
 		}
 	}
 	return "", nil
@@ -378,7 +378,7 @@ func (p *Package) settings(main *upg.File) []Sentence {
 		listed := 0
 		var off []*upg.Command
 		for _, c := range cmds {
-			if g.onOnly && !isOn(c.Value) {
+			if g.onOnly && !isOn(c.Value()) {
 				off = append(off, c)
 				continue
 			}
@@ -386,9 +386,9 @@ func (p *Package) settings(main *upg.File) []Sentence {
 				st.text(", ")
 			}
 			listed++
-			st.code(":"+c.Name+"="+c.Value).cite(main.Name, int(c.Line), int(c.Line))
+			st.code(":"+c.Name()+"="+c.Value()).cite(main.Name, int(c.Line), int(c.Line))
 			if g.meaning {
-				if e, ok := upg.LookupKind(c.Name, upg.CatHeaderCommand); ok {
+				if e, ok := upg.LookupKind(c.Name(), upg.CatHeaderCommand); ok {
 					st.text(" (" + e.Meaning + ")")
 				}
 			}
@@ -403,7 +403,7 @@ func (p *Package) settings(main *upg.File) []Sentence {
 					if i > 0 {
 						st.text(", ")
 					}
-					st.code(":"+c.Name+"="+c.Value).cite(main.Name, int(c.Line), int(c.Line))
+					st.code(":"+c.Name()+"="+c.Value()).cite(main.Name, int(c.Line), int(c.Line))
 				}
 			}
 		}
@@ -459,7 +459,7 @@ func (p *Package) questions() []Sentence {
 							st.text(", ")
 						}
 						first = false
-						st.code(c.Value).cite(name, int(c.Line), int(c.Line))
+						st.code(c.Value()).cite(name, int(c.Line), int(c.Line))
 					}
 				}
 				if first {
@@ -470,8 +470,8 @@ func (p *Package) questions() []Sentence {
 			case "LIST":
 				st.text(": a list of " + plural(len(a.List), "question", "questions"))
 			}
-			if c := attrCommand(a, "ATTRDEFAULT"); c != nil && strings.TrimSpace(c.Value) != "" {
-				st.text("; default ").code(c.Value).cite(name, int(c.Line), int(c.Line))
+			if c := attrCommand(a, "ATTRDEFAULT"); c != nil && strings.TrimSpace(c.Value()) != "" {
+				st.text("; default ").code(c.Value()).cite(name, int(c.Line), int(c.Line))
 			}
 			if d := p.defAtName(name, a.StartLine, a.Name); d != nil {
 				st.link(symAttribute, a.Name, name, a.StartLine)

@@ -325,7 +325,7 @@ func buildSource(d *Document, f *upg.File, decode func([]byte) string) features 
 		d.Lines = append(d.Lines, l)
 	}
 	for _, h := range f.Headers {
-		file.add('h', h.Key()+"="+strings.ToUpper(strings.TrimSpace(h.Value)))
+		file.add('h', h.Key()+"="+strings.ToUpper(strings.TrimSpace(h.Value())))
 	}
 	for i := range d.Sections {
 		d.Sections[i].Vector = secs[i].embed()

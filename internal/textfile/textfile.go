@@ -7,6 +7,8 @@ package textfile
 
 import (
 	"bytes"
+	"encoding/binary"
+	"math/bits"
 	"strings"
 	"unicode/utf8"
 
@@ -152,13 +154,17 @@ func (r *LineReader) Next() (start, end, next int, ok bool) {
 	if start >= n {
 		return start, start, start, false
 	}
-	if r.lf < start {
-		r.lf = indexFrom(src, start, '\n')
+	end = lineEnd(src, start)
+	if end < 0 {
+		// a long line: search for each terminator, remembering the next of each
+		if r.lf < start {
+			r.lf = indexFrom(src, start, '\n')
+		}
+		if r.cr < start {
+			r.cr = indexFrom(src, start, '\r')
+		}
+		end = min(r.lf, r.cr)
 	}
-	if r.cr < start {
-		r.cr = indexFrom(src, start, '\r')
-	}
-	end = min(r.lf, r.cr)
 	switch {
 	case end == n:
 		next = n
@@ -169,6 +175,33 @@ func (r *LineReader) Next() (start, end, next int, ok bool) {
 	}
 	r.pos = next
 	return start, end, next, true
+}
+
+// lineEnd is the offset of the first '\n' or '\r' at or after from when it
+// is among the next 64 bytes (or the end of src is), -1 otherwise. Most
+// lines are short: it tests eight bytes at a time for both bytes, cheaper
+// than a search for each.
+func lineEnd(src []byte, from int) int {
+	const ones, hi = 0x0101010101010101, 0x8080808080808080
+	i := from
+	for stop := min(len(src), from+64); i+8 <= stop; i += 8 {
+		x := binary.LittleEndian.Uint64(src[i:])
+		lf, cr := x^('\n'*ones), x^('\r'*ones)
+		// a byte of lf or cr is zero where x has the terminator; the lowest
+		// flagged byte is exact (a borrow only flags bytes above a zero one)
+		if m := ((lf-ones)&^lf | (cr-ones)&^cr) & hi; m != 0 {
+			return i + bits.TrailingZeros64(m)/8
+		}
+	}
+	if i+8 <= len(src) {
+		return -1
+	}
+	for ; i < len(src); i++ {
+		if c := src[i]; c == '\n' || c == '\r' {
+			return i
+		}
+	}
+	return len(src)
 }
 
 // indexFrom is the offset of the first c at or after from, or len(b).

@@ -1,6 +1,7 @@
 package textfile
 
 import (
+	"slices"
 	"strings"
 	"testing"
 
@@ -105,6 +106,58 @@ func TestLineReader(t *testing.T) {
 		}
 		if n := CountLines([]byte(c.src)); n != len(c.want) {
 			t.Errorf("CountLines(%q) = %d, want %d", c.src, n, len(c.want))
+		}
+	}
+}
+
+// TestLineReaderLong checks Next against a byte-by-byte split on lines
+// of every length around the word and search limits, with every
+// terminator and stray 0x0A-like bytes (0x8A, 0x0B) in them.
+func TestLineReaderLong(t *testing.T) {
+	naive := func(src []byte) (lines []string) {
+		start := 0
+		for i := 0; i < len(src); i++ {
+			switch src[i] {
+			case '\n':
+				lines = append(lines, string(src[start:i])+"|\n")
+				start = i + 1
+			case '\r':
+				if i+1 < len(src) && src[i+1] == '\n' {
+					lines = append(lines, string(src[start:i])+"|\r\n")
+					i++
+				} else {
+					lines = append(lines, string(src[start:i])+"|\r")
+				}
+				start = i + 1
+			}
+		}
+		if start < len(src) {
+			lines = append(lines, string(src[start:])+"|")
+		}
+		return lines
+	}
+	var src []byte
+	for n := 0; n < 150; n++ {
+		for _, term := range []string{"\n", "\r\n", "\r", ""} {
+			for i := 0; i < n; i++ {
+				src = append(src, "ab\x8a\x0bcdefgh"[i%10])
+			}
+			src = append(src, term...)
+		}
+	}
+	for from := 0; from < 40; from++ {
+		b := src[from:]
+		var got []string
+		r := NewLineReader(b)
+		for {
+			s, e, n, ok := r.Next()
+			if !ok {
+				break
+			}
+			got = append(got, string(b[s:e])+"|"+string(b[e:n]))
+		}
+		if want := naive(b); !slices.Equal(got, want) {
+			t.Fatalf("from %d: %d lines, want %d", from, len(got), len(want))
 		}
 	}
 }

@@ -107,13 +107,13 @@ func (s Span) End() int { return s.EndOff }
 // sub-command, :SECTION=, :LIBRARY=, :DEFINE …  Name is written without the
 // colon, as in the source (e.g. "ATTRNAME"); Key() is its upper-case form.
 // A 300 KB library has thousands of commands, so a Command is kept small
-// (72 bytes, three pointers for the collector to follow): offsets are int32
-// (like Token's), the upper-case key is computed rather than stored, and
-// the rarely set parsed values (Func, Define) sit behind one pointer.
+// (48 bytes, two pointers for the collector to follow): offsets are int32
+// (like Token's), Name and Value are read from the file's source when
+// asked for, the upper-case key is computed rather than stored, and the
+// rarely set parsed values (Func, Define) sit behind one pointer.
 type Command struct {
-	Name     string  // command word as written
-	Value    string  // trimmed value text ("" when none)
-	ext      *cmdExt // Func and Define; nil for most commands
+	file     *File   // whose Src holds Name and Value
+	ext      *cmdExt // Func, Define, a Value without control bytes; nil for most commands
 	Colon    int32   // offset of the ':'
 	NameEnd  int32   //
 	OpPos    int32   // -1 when Op == ""
@@ -128,8 +128,21 @@ type Command struct {
 
 // cmdExt holds the parsed values that only a few commands have.
 type cmdExt struct {
-	fn  *FuncRef
-	def *Define
+	fn    *FuncRef
+	def   *Define
+	value *string // the value without the control bytes of its line
+}
+
+// Name is the command word as written (without the colon).
+func (c *Command) Name() string { return unsafeString(c.file.Src[c.Colon+1 : c.NameEnd]) }
+
+// Value is the trimmed value text ("" when none); control bytes on the
+// line are left out of it.
+func (c *Command) Value() string {
+	if c.ext != nil && c.ext.value != nil {
+		return *c.ext.value
+	}
+	return unsafeString(c.file.Src[c.ValuePos:c.ValueEnd])
 }
 
 // Key is the upper-case command word: the catalogue's spelling for a known
@@ -138,7 +151,7 @@ func (c *Command) Key() string {
 	if c.id != 0 {
 		return cmdByID[c.id].key
 	}
-	return strings.ToUpper(c.Name)
+	return strings.ToUpper(c.Name())
 }
 
 // Func is the parsed value of :ATTRCFUNC=NAME(args), :ATTRFUNC=NAME and
@@ -268,7 +281,7 @@ func (a *Attribute) last(key string, beforeSelect bool) *Command {
 // value is the value of the last sub-command with this key ("" when none).
 func (a *Attribute) value(key string, beforeSelect bool) string {
 	if c := a.last(key, beforeSelect); c != nil {
-		return c.Value
+		return c.Value()
 	}
 	return ""
 }

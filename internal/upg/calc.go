@@ -9,7 +9,7 @@ import (
 // This file holds the expression and statement parser shared by :C: code,
 // template IF conditions, template token values and command arguments. It
 // works on p.sig, a list of indices of significant tokens, and takes its
-// nodes from the arena p.a.
+// nodes from the arena p.a (when it builds them, see xref).
 
 func (p *parser) ident(t int32) *Ident {
 	id := p.a.ident.alloc()
@@ -68,6 +68,9 @@ const (
 	tagLparen                   // (
 	tagRparen                   // )
 	tagComma                    // ,
+	// tagUnsupported marks a name that isUnsupportedWord: the lexer
+	// notes it while it looks the name up anyway.
+	tagUnsupported
 )
 
 // opText is the source text of each operator tag.
@@ -98,9 +101,15 @@ func (p *parser) tagOf(t int32) uint8 {
 		case "!=":
 			return opBangEq
 		}
+	case TokVariable, TokFunction, TokName:
+		if isUnsupportedWord(p.text[off:end]) {
+			return tagUnsupported
+		}
 	case TokPunct:
 		if end-off == 1 {
 			switch p.src[off] {
+			case '=': // of a command or a :DEFINE
+				return opEq
 			case '(':
 				return tagLparen
 			case ')':
@@ -133,21 +142,33 @@ func (p *parser) pushSigs(from, to int32) {
 		p.sig, p.tags = slices.Grow(p.sig, int(to-from)), slices.Grow(p.tags, int(to-from))
 	}
 	sig, tags := p.sig[:n+int(to-from)], p.tags[:n+int(to-from)]
-	kinds, tokTags := p.kinds[from:to], p.tokTags
-	for i, kind := range kinds {
-		k := from + int32(i)
-		keep := sigKind[kind]
-		if kind == TokError && p.trivia(k) {
-			keep = 0
+	kinds := p.kinds[from:to]
+	if p.tokTags != nil {
+		// Parse: the lexer's tags (the common case, kept to a tight loop)
+		tokTags := p.tokTags[from:to]
+		tokTags = tokTags[:len(kinds)]
+		for i, kind := range kinds {
+			keep := sigKind[kind]
+			if kind == TokError && p.trivia(from+int32(i)) {
+				keep = 0
+			}
+			sig[n], tags[n] = from+int32(i), tokTags[i]
+			n += int(keep)
 		}
-		var tag uint8
-		if tokTags != nil {
-			tag = tokTags[k]
-		} else if keep != 0 {
-			tag = p.tagOf(k)
+	} else {
+		for i, kind := range kinds {
+			k := from + int32(i)
+			keep := sigKind[kind]
+			if kind == TokError && p.trivia(k) {
+				keep = 0
+			}
+			var tag uint8
+			if keep != 0 {
+				tag = p.tagOf(k)
+			}
+			sig[n], tags[n] = k, tag
+			n += int(keep)
 		}
-		sig[n], tags[n] = k, tag
-		n += int(keep)
 	}
 	// Re-slicing a field stores no pointer (no write barrier).
 	p.sig, p.tags = p.sig[:n], p.tags[:n]
@@ -173,6 +194,7 @@ func (p *parser) tagFor(t int32) uint8 {
 
 func (p *parser) resetSig() {
 	p.sig, p.tags = p.sig[:0], p.tags[:0]
+	p.xs, p.xnodes = p.xs[:0], p.xnodes[:0]
 	p.si = 0
 	p.panicLn = 0
 }
@@ -228,27 +250,96 @@ func (p *parser) syntaxErr(code string, t int32, format string, args ...any) {
 // (NOT, WHILE, ELSEIF …). A lower-case name is a user attribute, whatever
 // its spelling: "not" in "A=1 * not a comment" is not the keyword NOT.
 func isUnsupportedWord(w string) bool {
-	var up bool
-	switch len(w) {
-	case 3:
-		up = equalFoldASCII(w, "NOT")
-	case 5:
-		up = equalFoldASCII(w, "WHILE") || equalFoldASCII(w, "ELSIF")
-	case 6:
-		up = equalFoldASCII(w, "ELSEIF")
-	case 8:
-		up = equalFoldASCII(w, "ENDWHILE")
+	return isUnsupported(w) && !IsUserName(w)
+}
+
+// unsupportedWords are the keywords of other languages that people write
+// in UPG code (upper case).
+var unsupportedWords = [...]string{"NOT", "WHILE", "ELSIF", "ELSEIF", "ENDWHILE"}
+
+// isUnsupported reports whether w is one of unsupportedWords in any case.
+func isUnsupported[S ~string | ~[]byte](w S) bool {
+	for _, u := range unsupportedWords {
+		if equalFoldASCII(w, u) {
+			return true
+		}
 	}
-	return up && !IsUserName(w)
+	return false
 }
 
 // ---------------------------------------------------------------- expressions
+
+// The expression parser returns an xref: the index of a record of the
+// expression's kind and span in p.xs, which is all the diagnostics look
+// at. When it builds nodes (p.build) it makes the syntax node as well,
+// p.node(x). Checking Parse's :C: code makes no nodes: it only counts them
+// (the counts size the arena of Section.Body's build), so the check
+// allocates nothing and writes no pointers.
+type xref int32
+
+// xrec is what the parser keeps of an expression.
+type xrec struct {
+	pos, end int32
+	kind     uint8 // xIdent …
+	op       uint8 // the operator tag of xBinary and xUnary (kwAnd, kwOr, opEq … opDiv)
+}
+
+const (
+	xIdent uint8 = iota
+	xLit
+	xBinary
+	xUnary
+	xParen
+	xCall
+	xTokenRef
+	xBad
+)
+
+// rec records an expression; n is its node when building.
+func (p *parser) rec(kind, op uint8, pos, end int, n Expr) xref {
+	p.xs = append(p.xs, xrec{pos: int32(pos), end: int32(end), kind: kind, op: op})
+	if p.build {
+		p.xnodes = append(p.xnodes, n)
+	}
+	return xref(len(p.xs) - 1)
+}
+
+// node is the syntax node of x (build only).
+func (p *parser) node(x xref) Expr { return p.xnodes[x] }
+
+func (p *parser) xpos(x xref) int { return int(p.xs[x].pos) }
+func (p *parser) xend(x xref) int { return int(p.xs[x].end) }
+
+// isBinary reports whether x is an unparenthesised binary expression with
+// one of the operators ops.
+func (p *parser) isBinary(x xref, op1, op2 uint8) bool {
+	r := &p.xs[x]
+	return r.kind == xBinary && (r.op == op1 || r.op == op2)
+}
+
+// identX parses name token t as an expression.
+func (p *parser) identX(t int32) xref {
+	off, end := int(p.off(t)), int(p.ends[t])
+	if !p.build {
+		p.a.ident.count++
+		return p.rec(xIdent, 0, off, end, nil)
+	}
+	return p.rec(xIdent, 0, off, end, p.ident(t))
+}
+
+func (p *parser) badX(from, to int) xref {
+	if !p.build {
+		p.a.badX.count++
+		return p.rec(xBad, 0, from, to, nil)
+	}
+	return p.rec(xBad, 0, from, to, p.badExpr(from, to))
+}
 
 // parseExpr parses an expression. Each precedence level below parses its
 // leftmost operand first, so the levels can be entered with that operand
 // parsed (the …From functions): an operand with no binary operator after
 // it (most call arguments and right-hand sides) skips them all.
-func (p *parser) parseExpr(allowEq bool) Expr {
+func (p *parser) parseExpr(allowEq bool) xref {
 	x := p.parseUnary()
 	if t := p.tagAt(); t < opEq && t != kwAnd && t != kwOr || t > opDiv {
 		return x
@@ -256,59 +347,65 @@ func (p *parser) parseExpr(allowEq bool) Expr {
 	return p.parseOrFrom(x, allowEq)
 }
 
-func (p *parser) parseOrFrom(x Expr, allowEq bool) Expr {
+func (p *parser) parseOrFrom(x xref, allowEq bool) xref {
 	x = p.parseAndFrom(x, allowEq)
-	sawOr := false
+	// The operands of an OR chain are AND chains or simpler: an AND among
+	// them is an unparenthesised one.
+	sawOr, sawAnd := false, p.isBinary(x, kwAnd, kwAnd)
 	for p.kwAt() == kwOr {
 		op := p.curOff()
 		p.si++
 		y := p.parseAnd(allowEq)
-		x = p.binary(x, op, "OR", y)
+		sawAnd = sawAnd || p.isBinary(y, kwAnd, kwAnd)
+		x = p.binary(x, op, kwOr, y)
 		sawOr = true
 	}
-	if sawOr && hasAndOperand(x) {
-		p.errorf(CodeMixedAndOr, SeverityInfo, x.Pos(), x.End(),
+	if sawOr && sawAnd {
+		p.errorf(CodeMixedAndOr, SeverityInfo, p.xpos(x), p.xend(x),
 			"AND and OR are mixed without parentheses; UPG does not document which binds first — add parentheses to make the meaning explicit")
 	}
 	return x
 }
 
-func hasAndOperand(x Expr) bool {
-	b, ok := x.(*BinaryExpr)
-	if !ok {
-		return false
-	}
-	switch b.Op {
-	case "AND":
-		return true
-	case "OR":
-		return hasAndOperand(b.X) || hasAndOperand(b.Y)
-	}
-	return false
-}
+func (p *parser) parseAnd(allowEq bool) xref { return p.parseAndFrom(p.parseUnary(), allowEq) }
 
-func (p *parser) parseAnd(allowEq bool) Expr { return p.parseAndFrom(p.parseUnary(), allowEq) }
-
-func (p *parser) parseAndFrom(x Expr, allowEq bool) Expr {
+func (p *parser) parseAndFrom(x xref, allowEq bool) xref {
 	x = p.parseCmpFrom(x, allowEq)
 	for p.kwAt() == kwAnd {
 		op := p.curOff()
 		p.si++
 		y := p.parseCmp(allowEq)
-		x = p.binary(x, op, "AND", y)
+		x = p.binary(x, op, kwAnd, y)
 	}
 	return x
 }
 
-func (p *parser) binary(x Expr, opPos int, op string, y Expr) Expr {
+// binary records X op Y; op is the operator's tag (kwAnd, kwOr, opEq …).
+func (p *parser) binary(x xref, opPos int, op uint8, y xref) xref {
+	pos, end := p.xpos(x), p.xend(y)
+	if !p.build {
+		p.a.bin.count++
+		return p.rec(xBinary, op, pos, end, nil)
+	}
 	b := p.a.bin.alloc()
-	b.X, b.OpPos, b.Op, b.Y = x, opPos, op, y // the slab hands out zeroed nodes
-	return b
+	b.X, b.OpPos, b.Op, b.Y = p.node(x), opPos, opString(op), p.node(y) // the slab hands out zeroed nodes
+	return p.rec(xBinary, op, pos, end, b)
 }
 
-func (p *parser) parseCmp(allowEq bool) Expr { return p.parseCmpFrom(p.parseUnary(), allowEq) }
+// opString is the Op of a binary or unary expression with operator tag op.
+func opString(op uint8) string {
+	switch op {
+	case kwAnd:
+		return "AND"
+	case kwOr:
+		return "OR"
+	}
+	return opText[op]
+}
 
-func (p *parser) parseCmpFrom(x Expr, allowEq bool) Expr {
+func (p *parser) parseCmp(allowEq bool) xref { return p.parseCmpFrom(p.parseUnary(), allowEq) }
+
+func (p *parser) parseCmpFrom(x xref, allowEq bool) xref {
 	x = p.parseAddFrom(x)
 	op := p.opAt()
 	switch op {
@@ -328,14 +425,22 @@ func (p *parser) parseCmpFrom(x Expr, allowEq bool) Expr {
 	opPos := p.curOff()
 	p.si++
 	y := p.parseAdd()
-	return p.binary(x, opPos, opText[op], y)
+	return p.binary(x, opPos, op, y)
 }
 
-func (p *parser) parseAdd() Expr { return p.parseAddFrom(p.parseUnary()) }
+func (p *parser) parseAdd() xref { return p.parseAddFrom(p.parseUnary()) }
 
-func (p *parser) parseAddFrom(x Expr) Expr {
+func (p *parser) parseAddFrom(x xref) xref {
 	x = p.parseMulFrom(x)
-	n := 0
+	if op := p.opAt(); op != opAdd && op != opSub {
+		return x
+	}
+	// The operands that are products, for checkMixedArithmetic: stacked
+	// on p.products (a parenthesised operand parses its own chain above).
+	start := len(p.products)
+	if p.isBinary(x, opMul, opDiv) {
+		p.products = append(p.products, x)
+	}
 	for {
 		op := p.opAt()
 		if op != opAdd && op != opSub {
@@ -344,60 +449,41 @@ func (p *parser) parseAddFrom(x Expr) Expr {
 		opPos := p.curOff()
 		p.si++
 		y := p.parseMul()
-		x = p.binary(x, opPos, opText[op], y)
-		n++
+		if p.isBinary(y, opMul, opDiv) {
+			p.products = append(p.products, y)
+		}
+		x = p.binary(x, opPos, op, y)
 	}
-	if n > 0 && !p.quiet {
-		p.checkMixedArithmetic(x, n)
+	if len(p.products) > start && !p.quiet {
+		p.checkMixedArithmetic(x, p.products[start:])
 	}
+	p.products = p.products[:start]
 	return x
 }
 
-// isProduct reports whether x is an unparenthesised A*B or A/B.
-func isProduct(x Expr) bool {
-	b, ok := x.(*BinaryExpr)
-	return ok && (b.Op == "*" || b.Op == "/")
-}
-
-// checkMixedArithmetic warns about a chain of n + and - whose operands
-// include an unparenthesised product: the language catalogue documents no
-// precedence, so B+C*D may not mean B+(C*D).
-func (p *parser) checkMixedArithmetic(x Expr, n int) {
-	var products []Expr
-	y := x
-	for range n {
-		b := y.(*BinaryExpr)
-		if isProduct(b.Y) {
-			products = append(products, b.Y)
-		}
-		y = b.X
-	}
-	if isProduct(y) {
-		products = append(products, y)
-	}
-	if len(products) == 0 {
-		return
-	}
+// checkMixedArithmetic warns about a chain x of + and - whose operands
+// include unparenthesised products (in source order): the language
+// catalogue documents no precedence, so B+C*D may not mean B+(C*D).
+func (p *parser) checkMixedArithmetic(x xref, products []xref) {
 	// The suggestion puts parentheses around each product: B+(C*D).
 	var sb strings.Builder
-	pos := x.Pos()
-	for i := len(products) - 1; i >= 0; i-- {
-		pr := products[i]
-		sb.WriteString(p.text[pos:pr.Pos()])
+	pos := p.xpos(x)
+	for _, pr := range products {
+		sb.WriteString(p.text[pos:p.xpos(pr)])
 		sb.WriteByte('(')
-		sb.WriteString(p.text[pr.Pos():pr.End()])
+		sb.WriteString(p.text[p.xpos(pr):p.xend(pr)])
 		sb.WriteByte(')')
-		pos = pr.End()
+		pos = p.xend(pr)
 	}
-	sb.WriteString(p.text[pos:x.End()])
-	p.errorf(CodeMixedArithmetic, SeverityWarning, x.Pos(), x.End(),
+	sb.WriteString(p.text[pos:p.xend(x)])
+	p.errorf(CodeMixedArithmetic, SeverityWarning, p.xpos(x), p.xend(x),
 		"%s mixes + or - with * or / without parentheses; UPG does not document which is applied first — write %s if that is what you mean",
-		truncate(p.text[x.Pos():x.End()], 60), truncate(sb.String(), 70))
+		truncate(p.text[p.xpos(x):p.xend(x)], 60), truncate(sb.String(), 70))
 }
 
-func (p *parser) parseMul() Expr { return p.parseMulFrom(p.parseUnary()) }
+func (p *parser) parseMul() xref { return p.parseMulFrom(p.parseUnary()) }
 
-func (p *parser) parseMulFrom(x Expr) Expr {
+func (p *parser) parseMulFrom(x xref) xref {
 	for {
 		op := p.opAt()
 		if op != opMul && op != opDiv {
@@ -409,7 +495,7 @@ func (p *parser) parseMulFrom(x Expr) Expr {
 		opPos := p.curOff()
 		p.si++
 		y := p.parseUnary()
-		x = p.binary(x, opPos, opText[op], y)
+		x = p.binary(x, opPos, op, y)
 	}
 }
 
@@ -469,7 +555,7 @@ func (p *parser) tooDeep() bool {
 }
 
 // skipNested skips the rest of the current line's tokens.
-func (p *parser) skipNested() Expr {
+func (p *parser) skipNested() xref {
 	from := p.curOff()
 	if t := p.cur(); t >= 0 {
 		end := p.lastTok(int(p.lineOf(t)) - 1)
@@ -477,10 +563,10 @@ func (p *parser) skipNested() Expr {
 			p.si++
 		}
 	}
-	return p.badExpr(from, p.curOff())
+	return p.badX(from, p.curOff())
 }
 
-func (p *parser) parseUnary() Expr {
+func (p *parser) parseUnary() xref {
 	if op := p.opAt(); op == opSub || op == opAdd {
 		if p.tooDeep() {
 			return p.skipNested()
@@ -490,43 +576,52 @@ func (p *parser) parseUnary() Expr {
 		p.si++
 		x := p.parseUnary()
 		p.depth--
+		if !p.build {
+			p.a.unary.count++
+			return p.rec(xUnary, op, opPos, p.xend(x), nil)
+		}
 		u := p.a.unary.alloc()
-		u.OpPos, u.Op, u.X = opPos, opText[op], x
-		return u
+		u.OpPos, u.Op, u.X = opPos, opText[op], p.node(x)
+		return p.rec(xUnary, op, opPos, p.xend(x), u)
 	}
 	return p.primary()
 }
 
-func (p *parser) primary() Expr {
+func (p *parser) primary() xref {
 	if p.si >= len(p.sig) {
 		off := p.curOff()
 		if n := len(p.sig); n > 0 {
 			p.syntaxErr(CodeSyntax, p.sig[n-1], "expression ends too early: a value (name, number, {string} or '(') is missing after %q", p.tokText(p.sig[n-1]))
 		}
-		return p.badExpr(off, off)
+		return p.badX(off, off)
 	}
 	t := p.sig[p.si]
 	off, end := p.off(t), p.ends[t]
 	switch p.kinds[t] {
 	case TokNumber, TokString:
 		p.si++
-		l := p.a.lit.alloc()
-		l.ValuePos, l.Value, l.Kind = int(off), p.text[off:end], LitNumber
+		kind := LitNumber
 		if p.kinds[t] == TokString {
-			l.Kind = LitString
+			kind = LitString
 		}
-		return l
+		if !p.build {
+			p.a.lit.count++
+			return p.rec(xLit, 0, int(off), int(end), nil)
+		}
+		l := p.a.lit.alloc()
+		l.ValuePos, l.Value, l.Kind = int(off), p.text[off:end], kind
+		return p.rec(xLit, 0, int(off), int(end), l)
 	case TokVariable, TokFunction, TokName:
-		name := p.text[off:end]
-		if isUnsupportedWord(name) {
+		if p.tags[p.si] == tagUnsupported {
+			name := p.text[off:end]
 			p.syntaxErr(CodeUnsupportedOperator, t, "UPG has no %s; for NOT write a comparison (A<>B, A=0), for ELSEIF nest IF … ENDIF, for loops use :Cn: labels and GOTOn", name)
 			p.si++
 			return p.primary()
 		}
 		p.si++
-		id := p.ident(t)
+		id := p.identX(t)
 		if p.atPunct(tagLparen) {
-			return p.callArgs(id)
+			return p.callArgs(id, t)
 		}
 		return id
 	case TokPunct:
@@ -538,15 +633,24 @@ func (p *parser) primary() Expr {
 			p.si++
 			x := p.parseExpr(true)
 			p.depth--
-			pe := p.a.paren.alloc()
-			pe.Lparen, pe.X, pe.Rparen = int(off), x, -1
+			rparen := -1
 			if p.atPunct(tagRparen) {
-				pe.Rparen = p.curOff()
+				rparen = p.curOff()
 				p.si++
 			} else {
 				p.syntaxErr(CodeUnclosedParen, t, "'(' is not closed; add ')'")
 			}
-			return pe
+			pend := p.xend(x)
+			if rparen >= 0 {
+				pend = rparen + 1
+			}
+			if !p.build {
+				p.a.paren.count++
+				return p.rec(xParen, 0, int(off), pend, nil)
+			}
+			pe := p.a.paren.alloc()
+			pe.Lparen, pe.X, pe.Rparen = int(off), p.node(x), rparen
+			return p.rec(xParen, 0, int(off), pend, pe)
 		}
 	case TokToken:
 		if p.src[off] == '<' {
@@ -554,23 +658,23 @@ func (p *parser) primary() Expr {
 		}
 	case TokError:
 		p.si++
-		return p.badExpr(int(off), int(end))
+		return p.badX(int(off), int(end))
 	}
 	p.syntaxErr(CodeSyntax, t, "expected a value (a name, number, {string} or '(') but found %q", p.tokText(t))
 	if tag := p.tags[p.si]; p.kinds[t] != TokKeyword && tag != tagRparen && tag != tagComma {
 		p.si++
 	}
-	return p.badExpr(int(off), int(off))
+	return p.badX(int(off), int(off))
 }
 
 // tokenRef parses <NAME> / <NAME!> used as an argument.
-func (p *parser) tokenRef() Expr {
+func (p *parser) tokenRef() xref {
 	lt := p.sig[p.si]
-	r := p.a.tref.alloc()
-	*r = TokenRef{Lt: int(p.off(lt)), Gt: int(p.ends[lt]) - 1}
+	r := TokenRef{Lt: int(p.off(lt)), Gt: int(p.ends[lt]) - 1}
 	p.si++
+	name := int32(-1)
 	if t := p.cur(); t >= 0 && p.kinds[t] == TokVariable {
-		r.Name = p.ident(t)
+		name = t
 		p.si++
 	}
 	for p.si < len(p.sig) {
@@ -590,32 +694,62 @@ func (p *parser) tokenRef() Expr {
 		}
 		break
 	}
-	return r
+	if !p.build {
+		p.a.tref.count++
+		if name >= 0 {
+			p.a.ident.count++
+		}
+		return p.rec(xTokenRef, 0, r.Pos(), r.End(), nil)
+	}
+	n := p.a.tref.alloc()
+	if name >= 0 {
+		r.Name = p.ident(name)
+	}
+	*n = r
+	return p.rec(xTokenRef, 0, r.Pos(), r.End(), n)
 }
 
-func (p *parser) callArgs(id *Ident) Expr {
+// callArgs parses the arguments of NAME( — id, name token t — up to ')'.
+func (p *parser) callArgs(id xref, t int32) xref {
 	if p.tooDeep() {
 		return p.skipNested()
 	}
 	p.depth++
-	c := p.a.call.alloc()
-	c.Fun, c.Lparen, c.Args, c.Rparen = id, p.curOff(), nil, -1
+	lparen := p.curOff()
 	lp := p.sig[p.si]
 	p.si++
+	var args []Expr
+	end := lparen + 1 // the end of a call without ')' or arguments
 	if !p.atPunct(tagRparen) {
-		c.Args = p.exprList(false)
+		var last xref
+		args, last = p.exprList(false)
+		end = p.xend(last)
 	}
+	rparen := -1
 	if p.atPunct(tagRparen) {
-		c.Rparen = p.curOff()
+		rparen = p.curOff()
+		end = rparen + 1
 		p.si++
 	} else {
-		p.syntaxErr(CodeUnclosedParen, lp, "%s( is not closed; add ')' after its arguments", id.Name)
+		p.syntaxErr(CodeUnclosedParen, lp, "%s( is not closed; add ')' after its arguments", p.tokText(t))
 	}
 	p.depth--
-	return c
+	if !p.build {
+		p.a.call.count++
+		return p.rec(xCall, 0, p.xpos(id), end, nil)
+	}
+	c := p.a.call.alloc()
+	c.Fun, c.Lparen, c.Args, c.Rparen = p.node(id).(*Ident), lparen, args, rparen
+	return p.rec(xCall, 0, p.xpos(id), end, c)
 }
 
 // ---------------------------------------------------------------- statements
+
+// gotoRef is a GOTOn of the section being parsed.
+type gotoRef struct {
+	pos, end int32
+	label    int
+}
 
 // parseCalcSection parses the :C: lines p.secCalc of section s as one
 // statement stream. Parse checks the code (labels, GOTOs, everything the
@@ -633,13 +767,13 @@ func (p *parser) parseCalcSection(s *Section) {
 	p.gotos = p.gotos[:0]
 	p.curSec = s
 	body := p.parseBlock(false)
-	if p.quiet {
+	if p.build {
 		s.body = body
 	}
 	for _, g := range p.gotos {
-		if _, found := findLabel(s.Labels, labelLine, g.Label); !found {
-			p.errorf(CodeUndefinedLabel, SeverityError, g.GotoPos, g.EndOff,
-				"GOTO%d has no :C%d: label in section %s; labels are per section — add the label or fix the number", g.Label, g.Label, s.Name)
+		if _, found := findLabel(s.Labels, labelLine, g.label); !found {
+			p.errorf(CodeUndefinedLabel, SeverityError, int(g.pos), int(g.end),
+				"GOTO%d has no :C%d: label in section %s; labels are per section — add the label or fix the number", g.label, g.label, s.Name)
 		}
 	}
 	p.curSec = nil
@@ -702,11 +836,11 @@ func (p *parser) secName() string {
 	return "?"
 }
 
+// parseBlock parses statements up to ELSE/ENDIF (inIf) or the end. When
+// only checking it returns nil: the statements are counted, not kept.
 func (p *parser) parseBlock(inIf bool) []Stmt {
 	start := len(p.stmtTmp)
-	// Checking only (scratch nodes): nobody keeps the list, it is only
-	// counted for the build.
-	checking, n := p.a == p.scratch, 0
+	n := 0
 loop:
 	for p.si < len(p.sig) {
 		t := p.sig[p.si]
@@ -725,13 +859,12 @@ loop:
 			continue
 		}
 		s := p.parseStmt()
-		if checking {
-			n++
-		} else {
+		if p.build {
 			p.stmtTmp = append(p.stmtTmp, s)
 		}
+		n++
 	}
-	if checking {
+	if !p.build {
 		p.a.stmts.count += n
 		return nil
 	}
@@ -740,6 +873,8 @@ loop:
 	return list
 }
 
+// parseStmt parses one statement; it returns its node when building, nil
+// when only checking.
 func (p *parser) parseStmt() Stmt {
 	t := p.sig[p.si]
 	off, end := int(p.off(t)), int(p.ends[t])
@@ -752,6 +887,10 @@ func (p *parser) parseStmt() Stmt {
 			return p.parseCallStmt()
 		case kwReturn:
 			p.si++
+			if !p.build {
+				p.a.ret.count++
+				return nil
+			}
 			r := p.a.ret.alloc()
 			r.Return = off
 			return r
@@ -760,42 +899,58 @@ func (p *parser) parseStmt() Stmt {
 		}
 		p.syntaxErr(CodeSyntax, t, "%s here does not belong to any IF; check the IF … THEN … ENDIF around it", p.tokText(t))
 		p.si++
-		return p.badStmt(off, end)
+		return p.badStmtX(off, end)
 	case TokVariable, TokFunction, TokName:
 		name := p.text[off:end]
-		if isUnsupportedWord(name) {
+		if p.tags[p.si] == tagUnsupported {
 			p.syntaxErr(CodeUnsupportedOperator, t, "UPG has no %s; nest IF … ENDIF instead of ELSEIF, and build loops with :Cn: labels and GOTOn", name)
 			p.si++
-			return p.badStmt(off, end)
+			return p.badStmtX(off, end)
 		}
 		p.si++
-		id := p.ident(t)
-		var lhs Expr = id
+		lhs := p.identX(t)
 		if p.atPunct(tagLparen) {
-			lhs = p.callArgs(id)
+			lhs = p.callArgs(lhs, t)
 		}
 		if p.opAt() == opEq {
 			eq := p.curOff()
 			p.si++
 			rhs := p.parseExpr(false)
+			if !p.build {
+				p.a.assign.count++
+				return nil
+			}
 			a := p.a.assign.alloc()
-			a.Lhs, a.EqPos, a.Rhs = lhs, eq, rhs
+			a.Lhs, a.EqPos, a.Rhs = p.node(lhs), eq, p.node(rhs)
 			return a
 		}
-		if _, bare := lhs.(*Ident); bare && !p.quiet && !isFunctionName(name) && p.lineOf(t) != p.panicLn {
+		if p.xs[lhs].kind == xIdent && !p.quiet && !isFunctionName(name) && p.lineOf(t) != p.panicLn {
 			p.errorf(CodeBareName, SeverityWarning, off, end,
 				"%s stands alone but is not a built-in command; did you mean %s=value or a CALL(%s)?", name, name, name)
 		}
+		if !p.build {
+			p.a.cmd.count++
+			return nil
+		}
 		cs := p.a.cmd.alloc()
-		cs.X = lhs
+		cs.X = p.node(lhs)
 		return cs
 	case TokError:
 		p.si++
-		return p.badStmt(off, end)
+		return p.badStmtX(off, end)
 	}
 	p.syntaxErr(CodeSyntax, t, "unexpected %q; a statement starts with a name (X=…, COMMAND(…)), IF, CALL(…), GOTOn or RETURN", p.tokText(t))
 	p.si++
-	return p.badStmt(off, end)
+	return p.badStmtX(off, end)
+}
+
+// badStmtX is badStmt, only counted when checking.
+func (p *parser) badStmtX(from, to int) Stmt {
+	if !p.build {
+		p.a.badS.count++
+		return nil
+	}
+	return p.badStmt(from, to)
 }
 
 func (p *parser) stmtsEnd(list []Stmt, def int) int {
@@ -813,13 +968,17 @@ func (p *parser) parseIf() Stmt {
 	p.ifDepth++
 	ifOff := int(p.off(t))
 	p.si++
-	st := p.a.ifs.alloc()
-	*st = IfStmt{If: ifOff, Then: -1, ElsePos: -1, EndIf: -1}
-	st.Cond = p.parseExpr(true)
-	end := st.Cond.End()
+	var st *IfStmt
+	if p.build {
+		st = p.a.ifs.alloc()
+		*st = IfStmt{If: ifOff, Then: -1, ElsePos: -1, EndIf: -1}
+	} else {
+		p.a.ifs.count++
+	}
+	cond := p.parseExpr(true)
+	then := -1
 	if p.kwAt() == kwThen {
-		st.Then = p.curOff()
-		end = st.Then + 4
+		then = p.curOff()
 		p.si++
 	} else if !p.quiet {
 		at := p.curOff()
@@ -831,35 +990,45 @@ func (p *parser) parseIf() Stmt {
 				"the IF on line %d has no THEN after its condition; write IF condition THEN … ENDIF", p.lineOf(t))
 		}
 	}
-	st.Body = p.parseBlock(true)
-	end = p.stmtsEnd(st.Body, end)
+	body := p.parseBlock(true)
+	end := p.xend(cond)
+	if then >= 0 {
+		end = then + 4
+	}
+	end = p.stmtsEnd(body, end)
+	elsePos := -1
+	var els []Stmt
 	for p.kwAt() == kwElse {
 		e := p.curOff()
-		if st.ElsePos >= 0 {
+		if elsePos >= 0 {
 			p.errorf(CodeUnbalancedIf, SeverityError, e, e+4,
 				"a second ELSE for the IF on line %d; UPG has no ELSEIF — nest IF … ENDIF inside the ELSE", p.lineOf(t))
 		} else {
-			st.ElsePos = e
+			elsePos = e
 		}
 		end = e + 4
 		p.si++
-		if blk := p.parseBlock(true); st.Else == nil {
-			st.Else = blk // already carved: capped, nobody else's
+		if blk := p.parseBlock(true); els == nil {
+			els = blk // already carved: capped, nobody else's
 		} else {
-			st.Else = append(st.Else, blk...)
+			els = append(els, blk...)
 		}
-		end = p.stmtsEnd(st.Else, end)
+		end = p.stmtsEnd(els, end)
 	}
+	endIf := -1
 	if p.kwAt() == kwEndif {
-		st.EndIf = p.curOff()
-		end = st.EndIf + 5
+		endIf = p.curOff()
+		end = endIf + 5
 		p.si++
 	} else if !p.quiet {
 		p.errorf(CodeUnbalancedIf, SeverityError, ifOff, ifOff+2,
 			"the IF on line %d has no matching ENDIF in section %s; add ENDIF (every IF needs its own ENDIF)", p.lineOf(t), p.secName())
 	}
-	st.EndOff = end
 	p.ifDepth--
+	if !p.build {
+		return nil
+	}
+	st.Cond, st.Then, st.Body, st.ElsePos, st.Else, st.EndIf, st.EndOff = p.node(cond), then, body, elsePos, els, endIf, end
 	return st
 }
 
@@ -893,17 +1062,17 @@ func (p *parser) skipDeepIf(t int32) Stmt {
 	p.errorf(CodeNestingTooDeep, SeverityError, from, from+2,
 		"IF blocks are nested more than %d deep in section %s; this IF and everything up to %s is not checked — move the inner part into a section of its own and CALL it",
 		maxDepth, p.secName(), where)
-	return p.badStmt(from, to)
+	return p.badStmtX(from, to)
 }
 
 func (p *parser) parseCallStmt() Stmt {
 	t := p.sig[p.si]
 	p.si++
-	st := p.a.callSt.alloc()
-	*st = CallStmt{Call: int(p.off(t)), Lparen: -1, Rparen: -1, EndOff: int(p.ends[t])}
+	st := CallStmt{Call: int(p.off(t)), Lparen: -1, Rparen: -1, EndOff: int(p.ends[t])}
+	section := int32(-1)
 	if !p.atPunct(tagLparen) {
 		p.syntaxErr(CodeSyntax, t, "CALL needs the section name in parentheses: CALL(SECTION) or CALL(SECTION(A,B))")
-		return st
+		return p.callStmt(&st, section)
 	}
 	lp := p.cur()
 	st.Lparen = p.curOff()
@@ -912,24 +1081,24 @@ func (p *parser) parseCallStmt() Stmt {
 	if c := p.cur(); c >= 0 {
 		switch p.kinds[c] {
 		case TokName, TokVariable, TokFunction:
-			st.Section = p.ident(c)
-			st.EndOff = st.Section.End()
+			section = c
+			st.EndOff = int(p.ends[c])
 			p.si++
 		default:
 			p.syntaxErr(CodeSyntax, c, "expected a section name after CALL(, found %q", p.tokText(c))
 		}
 	}
-	if st.Section != nil && p.atPunct(tagLparen) {
+	if section >= 0 && p.atPunct(tagLparen) {
 		st.HasArgs = true
 		inner := p.cur()
 		p.si++
 		if !p.atPunct(tagRparen) {
-			st.Args = p.exprList(false)
+			st.Args, _ = p.exprList(false)
 		}
 		if p.atPunct(tagRparen) {
 			p.si++
 		} else {
-			p.syntaxErr(CodeUnclosedParen, inner, "the argument list of CALL(%s( is not closed; add ')'", st.Section.Name)
+			p.syntaxErr(CodeUnclosedParen, inner, "the argument list of CALL(%s( is not closed; add ')'", p.tokText(section))
 		}
 	}
 	if p.atPunct(tagRparen) {
@@ -939,32 +1108,60 @@ func (p *parser) parseCallStmt() Stmt {
 	} else {
 		p.syntaxErr(CodeUnclosedParen, lp, "CALL( is not closed; write CALL(SECTION)")
 	}
-	return st
+	return p.callStmt(&st, section)
+}
+
+// callStmt makes the node of a parsed CALL; section is the token of the
+// section name, -1 when missing.
+func (p *parser) callStmt(st *CallStmt, section int32) Stmt {
+	if !p.build {
+		p.a.callSt.count++
+		if section >= 0 {
+			p.a.ident.count++
+		}
+		return nil
+	}
+	n := p.a.callSt.alloc()
+	if section >= 0 {
+		st.Section = p.ident(section)
+	}
+	*n = *st
+	return n
 }
 
 func (p *parser) parseGoto() Stmt {
 	t := p.sig[p.si]
 	p.si++
-	g := p.a.gotos.alloc()
-	g.GotoPos, g.Label, g.EndOff = int(p.off(t)), 0, int(p.ends[t])
+	g := gotoRef{pos: p.off(t), end: p.ends[t]}
 	w := p.tokText(t)
 	if len(w) > 4 {
 		n, _ := strconv.Atoi(w[4:])
-		g.Label = n
+		g.label = n
 	} else if c := p.cur(); c >= 0 && p.kinds[c] == TokNumber {
 		n, err := strconv.Atoi(p.tokText(c))
 		if err != nil {
 			p.syntaxErr(CodeSyntax, c, "GOTO needs a label number 0…9999, found %q", p.tokText(c))
 		}
-		g.Label = n
-		g.EndOff = int(p.ends[c])
+		g.label = n
+		g.end = p.ends[c]
 		p.si++
 	} else {
 		p.syntaxErr(CodeSyntax, t, "GOTO needs a label number written right after it: GOTO5 jumps to the :C5: line")
-		return p.badStmt(g.GotoPos, g.EndOff)
+		if !p.build {
+			p.a.gotos.count++ // the node a build makes before it sees the label missing
+		} else {
+			p.a.gotos.alloc()
+		}
+		return p.badStmtX(int(g.pos), int(g.end))
 	}
 	p.gotos = append(p.gotos, g)
-	return g
+	if !p.build {
+		p.a.gotos.count++
+		return nil
+	}
+	n := p.a.gotos.alloc()
+	n.GotoPos, n.Label, n.EndOff = int(g.pos), g.label, int(g.end)
+	return n
 }
 
 // ---------------------------------------------------------------- lines
@@ -1001,7 +1198,7 @@ func (p *parser) templateLine(i int) *TemplateLine {
 		if len(p.sig) == 0 {
 			p.errorf(CodeSyntax, SeverityError, tif.If, tif.If+2, "IF without a condition; write IF condition THEN … ENDIF")
 		} else {
-			tif.Cond = p.parseExpr(true)
+			tif.Cond = p.node(p.parseExpr(true))
 			if p.si < len(p.sig) && tif.Then >= 0 {
 				c := p.sig[p.si]
 				p.syntaxErr(CodeSyntax, c, "unexpected %q in the IF condition; conditions compare values with = <> < > and join comparisons with AND / OR", p.tokText(c))
@@ -1167,8 +1364,9 @@ func (p *parser) tokenValue(it *TokenItem, j, last int32) int32 {
 	if len(p.sig) == 0 {
 		return j
 	}
-	it.Value = p.parseExpr(true)
-	it.EndOff = it.Value.End()
+	x := p.parseExpr(true)
+	it.Value = p.node(x)
+	it.EndOff = p.xend(x)
 	if p.si < len(p.sig) {
 		c := p.sig[p.si]
 		p.syntaxErr(CodeSyntax, c, "unexpected %q in the value of a template token", p.tokText(c))
@@ -1177,25 +1375,32 @@ func (p *parser) tokenValue(it *TokenItem, j, last int32) int32 {
 }
 
 // exprList parses item {"," item} — call arguments, or with params the
-// parameter names of a section header — and returns the items. It collects
-// them on the shared expression buffer (nested lists stack above it) and
-// carves the result out of the node arena.
-func (p *parser) exprList(params bool) []Expr {
-	start := len(p.exprBuf)
+// parameter names of a section header — and returns the last item.
+// Building, it also returns the items: it collects them on the shared
+// expression buffer (nested lists stack above it) and carves the list out
+// of the node arena. Checking, it only counts them.
+func (p *parser) exprList(params bool) (list []Expr, last xref) {
+	start, n := len(p.exprBuf), 0
 	for {
-		var x Expr
 		if params {
-			x = p.paramIdent()
+			last = p.paramIdent()
 		} else {
-			x = p.parseExpr(true)
+			last = p.parseExpr(true)
 		}
-		p.exprBuf = append(p.exprBuf, x)
+		if p.build {
+			p.exprBuf = append(p.exprBuf, p.node(last))
+		}
+		n++
 		if !p.atPunct(tagComma) {
 			break
 		}
 		p.si++
 	}
-	list := p.a.exprs.carve(p.exprBuf[start:])
+	if !p.build {
+		p.a.exprs.count += n
+		return nil, last
+	}
+	list = p.a.exprs.carve(p.exprBuf[start:])
 	p.exprBuf = p.exprBuf[:start]
-	return list
+	return list, last
 }

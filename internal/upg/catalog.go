@@ -281,24 +281,3 @@ func IsSystemName(name string) bool {
 func isCatalogFunction(upperName []byte) bool {
 	return theCatalog().functions[string(upperName)]
 }
-
-// funcFilter is a cheap pre-check before the function-name map lookup:
-// which lengths and (upper-case) first letters built-in names have.
-var funcFilter struct {
-	once  sync.Once
-	len   [41]bool
-	first [256]bool
-}
-
-// mayBeFunction reports whether w could be a built-in command name.
-func mayBeFunction(w []byte) bool {
-	funcFilter.once.Do(func() {
-		for name := range theCatalog().functions {
-			if len(name) <= 40 && len(name) > 0 {
-				funcFilter.len[len(name)] = true
-				funcFilter.first[name[0]] = true
-			}
-		}
-	})
-	return len(w) <= 40 && funcFilter.len[len(w)] && funcFilter.first[upperByte(w[0])]
-}

@@ -131,21 +131,30 @@ func lookupCommand(name []byte) (cmdInfo, bool) {
 	return cmdByID[id], id != 0
 }
 
+// commandIDHashed is commandID for name bytes whose foldMix state h and
+// last word the lexer computed while reading them (after fastTables).
+func commandIDHashed(name []byte, h, last uint64) uint16 {
+	if len(name) > nameMaxLen {
+		return commandID(name)
+	}
+	id, _ := cmdFast.lookupName(name, h, last)
+	return id // 0 when not found
+}
+
 // commandID is the catalogue id of a command word (any case): the index
 // of its entry in cmdByID, 0 when the word is no known command.
 func commandID(name []byte) uint16 {
-	t := commands()
-	var buf [48]byte
-	if len(name) > len(buf) {
-		return 0
-	}
 	fastTables()
-	if id, _, decided := foldLookup(cmdFast, name); decided {
-		return id // 0 when not found
+	if id, ok := cmdFast.lookup(name); ok {
+		return id
 	}
+	if len(name) > 48 || identEnd(name, 0, len(name)) == len(name) {
+		return 0 // cmdFast holds every command that is a name of up to 48 bytes
+	}
+	var buf [48]byte
 	up := buf[:len(name)]
 	for i, c := range name {
 		up[i] = upperByte(c)
 	}
-	return t[string(up)].id
+	return commands()[string(up)].id
 }

@@ -208,7 +208,7 @@ func (f *File) Header(name string) (string, bool) {
 	key := strings.ToUpper(strings.TrimPrefix(name, ":"))
 	for i := len(f.Headers) - 1; i >= 0; i-- {
 		if f.Headers[i].Key() == key {
-			return f.Headers[i].Value, true
+			return f.Headers[i].Value(), true
 		}
 	}
 	return "", false

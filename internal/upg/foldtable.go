@@ -1,109 +1,148 @@
 package upg
 
-import "sync"
+import (
+	"encoding/binary"
+	"sync"
+)
 
-// foldTable answers most case-insensitive lookups of an upper-case keyed
-// map without hashing a string: a small table indexed by a cheap hash of
-// the upper-cased bytes. A slot names the single key with that hash, or
-// says that several keys share it (then the caller asks the map). An empty
-// slot means no key has that hash: a definite miss.
-type foldTable[V any] struct {
-	slots   [foldSlots]uint16 // 0 empty, foldMulti shared, else 1 + index into entries
-	entries []foldEntry[V]
-	exact   bool   // keys compare byte for byte (the map is looked up with name as is)
-	seed    uint64 // of foldHash, chosen so that no two keys share a slot
+// nameTable answers case-insensitive look-ups of names (letters, digits,
+// '_') in an upper-case keyed set without building an upper-case copy:
+// open addressing over a hash of the case-folded bytes, keys compared
+// eight bytes at a time. The lexer computes the hash while it scans a name
+// (identScan), so a look-up does not read the name twice.
+//
+// Folding is clearing bit 0x20 of every byte: it maps a-z onto A-Z and
+// keeps the other name bytes apart (digits become 0x10-0x19, '_' stays),
+// so two names are equal ignoring case exactly when their folded bytes
+// are. Only names can be looked up that way: lookup checks that the bytes
+// are name bytes, lookupName trusts its caller.
+type nameTable struct {
+	slots [nameSlots]uint16 // 0 empty, else 1 + index into keys and vals
+	keys  []nameKey
+	vals  []uint16
 }
 
 const (
-	foldBits  = 12
-	foldSlots = 1 << foldBits
-	foldMulti = 0xFFFF
+	nameBits    = 12
+	nameSlots   = 1 << nameBits // a few hundred keys: probes rarely go past the first slot
+	nameMaxLen  = 48            // longer names are not in a nameTable
+	nameWords   = nameMaxLen / 8
+	foldMask    = 0x2020202020202020
+	nameHashMul = 0xFF51AFD7ED558CCD
 )
 
-type foldEntry[V any] struct {
-	key string
-	val V
+// nameKey is a key's folded bytes, zero-padded to whole words.
+type nameKey struct {
+	w [nameWords]uint64
+	n int
 }
 
-// foldHash hashes b without regard to ASCII case: clearing bit 0x20 maps
-// a-z onto A-Z and keeps the other name bytes (digits, '_') apart. It
-// takes eight bytes at a time (names average about nine), so that a
-// name costs a multiplication or two rather than one per byte.
-func foldHash[S ~string | ~[]byte](b S, seed uint64) uint32 {
-	const fold = 0x2020202020202020
-	h := (uint64(len(b)) + seed) * 0x9E3779B97F4A7C15
+// foldMix adds a word of (up to) eight name bytes, zero-padded, to the
+// hash state h.
+func foldMix(h, w uint64) uint64 { return (h ^ w&^foldMask) * nameHashMul }
+
+// foldState is the foldMix state of all the bytes of b, eight at a time,
+// and the last word it mixed in (0 for no bytes).
+func foldState[S ~string | ~[]byte](b S) (h, last uint64) {
 	i := 0
 	for ; i+8 <= len(b); i += 8 {
-		c := b[i : i+8] // one bounds check for the eight bytes
-		w := uint64(c[0]) | uint64(c[1])<<8 | uint64(c[2])<<16 | uint64(c[3])<<24 |
-			uint64(c[4])<<32 | uint64(c[5])<<40 | uint64(c[6])<<48 | uint64(c[7])<<56
-		h = (h ^ w&^fold) * 0xFF51AFD7ED558CCD
+		last = loadWord(b[i : i+8])
+		h = foldMix(h, last)
 	}
 	if i < len(b) {
-		var w uint64
-		for j := 0; i+j < len(b); j++ {
-			w |= uint64(b[i+j]) << (8 * j)
-		}
-		h = (h ^ w&^fold) * 0xC4CEB9FE1A85EC53
+		last = loadWord(b[i:])
+		h = foldMix(h, last)
 	}
-	return uint32(h>>(64-foldBits)) & (foldSlots - 1)
+	return h, last
 }
 
-// newFoldTable builds the table of m's keys. It tries a few seeds and
-// keeps the first that gives every key a slot of its own (a perfect hash
-// of the catalogue's names), else the one that leaves the fewest shared.
-func newFoldTable[V any](m map[string]V, exact bool) *foldTable[V] {
-	var best *foldTable[V]
-	bestShared := -1
-	for seed := uint64(0); seed < 64 && bestShared != 0; seed++ {
-		t := &foldTable[V]{exact: exact, seed: seed}
-		shared := 0
-		for k, v := range m {
-			s := &t.slots[foldHash(k, seed)]
-			if *s != 0 || len(t.entries) >= foldMulti-1 {
-				if *s != foldMulti {
-					shared++
-				}
-				*s = foldMulti
-				continue
-			}
-			t.entries = append(t.entries, foldEntry[V]{k, v})
-			*s = uint16(len(t.entries))
-		}
-		if bestShared < 0 || shared < bestShared {
-			best, bestShared = t, shared
-		}
+// loadWord reads up to eight bytes little-endian, zero-padded.
+func loadWord[S ~string | ~[]byte](b S) uint64 {
+	if len(b) >= 8 {
+		return uint64(b[0]) | uint64(b[1])<<8 | uint64(b[2])<<16 | uint64(b[3])<<24 |
+			uint64(b[4])<<32 | uint64(b[5])<<40 | uint64(b[6])<<48 | uint64(b[7])<<56
 	}
-	return best
+	var w uint64
+	for j := 0; j < len(b); j++ {
+		w |= uint64(b[j]) << (8 * j)
+	}
+	return w
 }
 
-// lookup returns the value of the key equal to name (upper-cased unless
-// exact); decided is
-// false when the table cannot tell and the map must be asked.
-func (t *foldTable[V]) lookup(name []byte) (v V, found, decided bool) {
-	return foldLookup(t, name)
+// nameSlot is the first slot to probe for a name of n bytes with state h.
+func nameSlot(h uint64, n int) uint32 {
+	h = (h ^ uint64(n)) * 0xC4CEB9FE1A85EC53
+	return uint32(h >> (64 - nameBits))
 }
 
-// foldLookup is lookup for a name given as a string or as bytes.
-func foldLookup[V any, S ~string | ~[]byte](t *foldTable[V], name S) (v V, found, decided bool) {
-	switch s := t.slots[foldHash(name, t.seed)]; s {
-	case 0:
-		return v, false, true
-	case foldMulti:
-		return v, false, false
-	default:
-		e := &t.entries[s-1]
-		if t.exact && string(name) == e.key || !t.exact && equalFoldASCII(name, e.key) {
-			return e.val, true, true
+// newNameTable builds the table of m's keys (upper case); keys that are
+// not names of at most nameMaxLen bytes are left out (no name equals them).
+func newNameTable[V ~uint8 | ~uint16](m map[string]V) *nameTable {
+	t := &nameTable{}
+	for k, v := range m {
+		if len(k) == 0 || len(k) > nameMaxLen || identEnd([]byte(k), 0, len(k)) != len(k) || len(t.keys) >= 0xFFFF-1 {
+			continue
+		}
+		var key nameKey
+		key.n = len(k)
+		for i := 0; i < len(k); i += 8 {
+			key.w[i/8] = loadWord(k[i:min(i+8, len(k))]) &^ foldMask
+		}
+		h, _ := foldState(k)
+		s := nameSlot(h, len(k))
+		for t.slots[s] != 0 {
+			s = (s + 1) & (nameSlots - 1)
+		}
+		t.keys = append(t.keys, key)
+		t.vals = append(t.vals, uint16(v))
+		t.slots[s] = uint16(len(t.keys))
+	}
+	return t
+}
+
+// lookup returns the value of name (any case) and whether it is a key.
+func (t *nameTable) lookup(name []byte) (uint16, bool) {
+	if len(name) == 0 || len(name) > nameMaxLen || identEnd(name, 0, len(name)) != len(name) {
+		return 0, false
+	}
+	h, last := foldState(name)
+	return t.lookupName(name, h, last)
+}
+
+// lookupName is lookup for bytes that are all name bytes, whose foldMix
+// state h and last word the caller computed (see foldState).
+func (t *nameTable) lookupName(name []byte, h, last uint64) (uint16, bool) {
+	n := len(name)
+	if n > nameMaxLen {
+		return 0, false
+	}
+	for s := nameSlot(h, n); ; s = (s + 1) & (nameSlots - 1) {
+		e := t.slots[s]
+		if e == 0 {
+			return 0, false
+		}
+		if k := &t.keys[e-1]; k.n == n && k.equal(name, last) {
+			return t.vals[e-1], true
 		}
 	}
-	return v, false, true
+}
+
+// equal compares the folded bytes of name (of the key's length, last its
+// last word) with the key.
+func (k *nameKey) equal(name []byte, last uint64) bool {
+	i := 0
+	for ; i+8 < len(name); i += 8 {
+		if binary.LittleEndian.Uint64(name[i:])&^foldMask != k.w[i/8] {
+			return false
+		}
+	}
+	return last&^foldMask == k.w[i/8]
 }
 
 var (
 	fastTablesOnce sync.Once
-	cmdFast        *foldTable[uint16] // command word → id (see cmdByID)
-	funcFast       *foldTable[bool]
+	cmdFast        *nameTable // command word → id (see cmdByID)
+	nameFast       *nameTable // what a name in calculation code is to the lexer (see nameInfo)
 )
 
 func fastTables() {
@@ -112,25 +151,134 @@ func fastTables() {
 		for k, v := range commands() {
 			ids[k] = v.id
 		}
-		cmdFast = newFoldTable(ids, false)                     // commandID upper-cases the name
-		funcFast = newFoldTable(theCatalog().functions, false) // isFunctionName takes any case
+		cmdFast = newNameTable(ids)
+		nameFast = newNameTable(nameInfos())
 	})
 }
 
 // isFunctionName reports whether name (any case) is a built-in command or
-// function of the catalogue, answered from the fold table when it can be.
+// function of the catalogue.
 func isFunctionName[S ~string | ~[]byte](name S) bool {
-	fastTables()
-	if v, found, decided := foldLookup(funcFast, name); decided {
-		return found && v
-	}
 	if len(name) > 40 {
-		return false
+		// nameFast has the built-ins of up to 40 bytes (the lexer's); ask the map
+		up := make([]byte, len(name))
+		for i := 0; i < len(name); i++ {
+			up[i] = upperByte(name[i])
+		}
+		return isCatalogFunction(up)
 	}
-	var buf [40]byte
-	up := buf[:len(name)]
-	for i := 0; i < len(name); i++ {
-		up[i] = upperByte(name[i])
+	fastTables()
+	v, _ := nameFast.lookup([]byte(name))
+	return nameInfo(v)&niFunction != 0
+}
+
+// nameInfo is what the lexer needs to know about a name in calculation
+// code, from one look-up: its keyword id, whether it is a built-in
+// command or function, which of its arguments names a section, and
+// whether it is a keyword UPG does not have (NOT, WHILE …).
+type nameInfo uint8
+
+const (
+	niKeyword     nameInfo = 0x0F // keyword id (kwNone … kwGoto)
+	niFunction    nameInfo = 0x10 // a built-in command or function (names of at most 40 bytes)
+	niSectionArg  nameInfo = 0x60 // 1 + the index of the argument that names a section
+	niUnsupported nameInfo = 0x80 // spelled as one of unsupportedWords
+)
+
+func (n nameInfo) keyword() int { return int(n & niKeyword) }
+
+// sectionArg is the index of the argument that names a section, -1 when none.
+func (n nameInfo) sectionArg() int { return int(n&niSectionArg)>>5 - 1 }
+
+// nameInfos builds the entries of nameFast: the catalogue's built-ins
+// and the unsupported keywords, upper case (nameInfoOf tells the keywords
+// without a look-up).
+func nameInfos() map[string]nameInfo {
+	m := make(map[string]nameInfo, len(theCatalog().functions)+16)
+	for name := range theCatalog().functions {
+		if len(name) > 0 && len(name) <= 40 {
+			m[name] |= niFunction
+		}
 	}
-	return isCatalogFunction(up)
+	for _, f := range sectionArgFuncs {
+		m[f.name] |= nameInfo(f.arg+1) << 5
+	}
+	for _, w := range unsupportedWords {
+		m[w] |= niUnsupported
+	}
+	for name := range m {
+		nameFirst[len(name)][name[0]&31] = true
+	}
+	return m
+}
+
+// nameFirst says which lengths and first bytes (folded: the low five
+// bits) the keys of nameFast have: most names of a file are none of them
+// and need no look-up.
+var nameFirst [nameMaxLen + 1][32]bool
+
+// The keywords as folded words (see keywordWord).
+var (
+	wIF, wOR, wAND       = loadWord("IF"), loadWord("OR"), loadWord("AND")
+	wTHEN, wELSE, wCALL  = loadWord("THEN"), loadWord("ELSE"), loadWord("CALL")
+	wGOTO, wENDIF, wRETN = loadWord("GOTO"), loadWord("ENDIF"), loadWord("RETURN")
+)
+
+// keywordWord is keywordOf for a name of n ≤ 8 bytes given as its folded
+// word (GOTOn excepted).
+func keywordWord(w uint64, n int) int {
+	switch n {
+	case 2:
+		if w == wIF {
+			return kwIf
+		}
+		if w == wOR {
+			return kwOr
+		}
+	case 3:
+		if w == wAND {
+			return kwAnd
+		}
+	case 4:
+		switch w {
+		case wTHEN:
+			return kwThen
+		case wELSE:
+			return kwElse
+		case wCALL:
+			return kwCall
+		case wGOTO:
+			return kwGoto
+		}
+	case 5:
+		if w == wENDIF {
+			return kwEndif
+		}
+	case 6:
+		if w == wRETN {
+			return kwReturn
+		}
+	}
+	return kwNone
+}
+
+// nameInfoOf tells what a name (name bytes only) is; h and last are its
+// foldMix state and last word (see identScan). GOTOn (any digits) is the
+// keyword GOTO. The lexer calls it, after fastTables.
+func nameInfoOf(name []byte, h, last uint64) nameInfo {
+	n := len(name)
+	if n <= 8 {
+		if kw := keywordWord(last&^foldMask, n); kw != kwNone {
+			return nameInfo(kw)
+		}
+	}
+	var info nameInfo
+	if n <= nameMaxLen && nameFirst[n][name[0]&31] {
+		v, _ := nameFast.lookupName(name, h, last)
+		info = nameInfo(v)
+	}
+	if n > 4 && name[0]|0x20 == 'g' {
+		info |= nameInfo(keywordOf(name))
+	}
+	return info
 }

@@ -45,3 +45,30 @@ func TestIdentEnd(t *testing.T) {
 		}
 	}
 }
+
+// TestIdentScan checks the name scan with its hash: the end as isIdentByte
+// says, also when name bytes follow end or src ends within a word, and the
+// hash state and last word as foldState computes them from the name.
+func TestIdentScan(t *testing.T) {
+	for c := 0; c < 256; c++ {
+		for n := 0; n < 19; n++ {
+			for _, tail := range []string{"", "ABCDEFGHIJ", "=1"} {
+				b := []byte("aBcDeFgHiJkLmN_0123456789"[:n+1] + tail)
+				b[n] = byte(c)
+				for _, end := range []int{len(b), n + 1, n} {
+					want := 0
+					for want < end && isIdentByte(b[want]) {
+						want++
+					}
+					e, h, last := identScan(b, 0, end)
+					if e != want {
+						t.Fatalf("identScan(%q, 0, %d) ends at %d, want %d", b, end, e, want)
+					}
+					if wh, wl := foldState(b[:e]); h != wh || last != wl {
+						t.Fatalf("identScan(%q, 0, %d) hash %x last %x, foldState %x %x", b, end, h, last, wh, wl)
+					}
+				}
+			}
+		}
+	}
+}

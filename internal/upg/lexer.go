@@ -32,6 +32,8 @@ type lexer struct {
 	src      []byte
 	kinds    []TokenKind
 	ends     []int32
+	lens     []uint8     // the length of each token, as tokenStore keeps it
+	long     []longToken // tokenStore.long
 	lines    []Line
 	diags    []Diagnostic
 	wantDiag bool
@@ -46,9 +48,11 @@ type lexer struct {
 	afterEOF     bool // a DOS EOF byte was seen
 	lastEndCmt   int  // offset of the last "END COMMENTS" in the file, -2 before the first look
 
-	ctlLine  bool // the current line holds control bytes (seen while lexing it)
-	firstCtl int  // offset of the first control byte of the file, -1 when none
-	binary   bool // the file is binary content (decided at the first control byte)
+	ctlLine bool // the current line holds control bytes (seen while lexing it)
+	// commentedCode: the current line is a comment that isCommentedCode
+	commentedCode bool
+	firstCtl      int  // offset of the first control byte of the file, -1 when none
+	binary        bool // the file is binary content (decided at the first control byte)
 
 	// Parse only: the catalogue id of each line's command (0: none or
 	// unknown), so that the parser does not look the name up again, and
@@ -63,27 +67,28 @@ type lexer struct {
 	nKind [numLineKinds]int32 // lines of each kind (sizes the parser's node slabs)
 }
 
-// newLexer prepares a lexer; diag asks for diagnostics and room for the
-// token kinds and lines a File keeps (Parse). The caller gives the end
-// offsets buffer (and, for Tokenize, the kinds and lines buffers).
+// newLexer prepares a lexer; diag asks for diagnostics (Parse). The caller
+// gives the buffers of the token kinds, lengths and end offsets and of the
+// lines (see tokenRoom).
 func newLexer(src []byte, diag bool) *lexer {
-	lx := &lexer{
+	fastTables() // the name tables the lexer looks names up in
+	return &lexer{
 		src:        src,
 		wantDiag:   diag,
 		lastEndCmt: -2,
 		firstCtl:   -1,
 	}
-	if diag {
-		// Real UPG files have about 6 tokens a line (blanks and line ends included).
-		nLF := bytes.Count(src, []byte{'\n'})
-		nTok := nLF*6 + 16
-		if nTok < len(src)/8 {
-			nTok = len(src)/5 + 16 // few LFs: CR line ends or one long line
-		}
-		lx.kinds = make([]TokenKind, 0, nTok)
-		lx.lines = make([]Line, 0, nLF+1)
+}
+
+// tokenRoom estimates how many tokens and lines src has: real UPG files
+// have about 6 tokens a line (blanks and line ends included).
+func tokenRoom(src []byte) (nTok, nLines int) {
+	nLF := bytes.Count(src, []byte{'\n'})
+	nTok = nLF*6 + 16
+	if nTok < len(src)/8 {
+		nTok = len(src)/5 + 16 // few LFs: CR line ends or one long line
 	}
-	return lx
+	return nTok, nLF + 1
 }
 
 // endCommentsAfter reports whether "END COMMENTS" occurs after offset off
@@ -116,7 +121,7 @@ func (lx *lexer) run() {
 				"the file starts with a UTF-8 byte order mark (bytes EF BB BF, written by editors that save \"UTF-8 with BOM\"); it is skipped here — save the file without it if the post compiler reads it as text")
 			start = 3
 		}
-		lx.ctlLine, lx.cmd = false, 0
+		lx.ctlLine, lx.cmd, lx.commentedCode = false, 0, false
 		kind := lx.lexLine(start, ce)
 		if ee > ce {
 			lx.emit(TokEOL, ce, ee)
@@ -132,9 +137,12 @@ func (lx *lexer) run() {
 			lx.lineCmd = append(lx.lineCmd, cmd)
 		}
 		lx.nKind[kind]++
-		lx.lines = append(lx.lines, Line{
-			Kind: kind, EOLLen: uint8(ee - ce), Offset: int32(ls), End: int32(ce), FirstTok: int32(first),
-		})
+		// set in place: a Line built aside and copied in whole is read
+		// back right after its fields were written one by one (a stall)
+		lx.lines = append(lx.lines, Line{})
+		ln := &lx.lines[len(lx.lines)-1]
+		ln.Kind, ln.EOLLen, ln.Offset, ln.End, ln.FirstTok = kind, uint8(ee-ce), int32(ls), int32(ce), int32(first)
+		ln.CommentedCode = lx.commentedCode
 	}
 }
 
@@ -142,14 +150,25 @@ func (lx *lexer) emit(k TokenKind, from, to int) {
 	if int32(from) != lx.last {
 		lx.gap = true
 	}
+	n := int32(to) - lx.last
 	lx.last = int32(to)
 	lx.kinds = append(lx.kinds, k)
 	lx.ends = append(lx.ends, int32(to))
+	if n >= 255 {
+		lx.long = append(lx.long, longToken{int32(len(lx.lens)), n})
+		n = 255
+	}
+	lx.lens = append(lx.lens, uint8(n))
 }
 
 // emitTag emits a keyword, operator or punctuation token with its tag.
 func (lx *lexer) emitTag(k TokenKind, from, to int, tag uint8) {
 	lx.emit(k, from, to)
+	lx.setTag(tag)
+}
+
+// setTag notes the tag of the token just emitted.
+func (lx *lexer) setTag(tag uint8) {
 	if lx.tags != nil {
 		t := len(lx.kinds) - 1
 		if t >= len(lx.tags) {
@@ -157,6 +176,15 @@ func (lx *lexer) emitTag(k TokenKind, from, to int, tag uint8) {
 			lx.tags = append(lx.tags, make([]uint8, t+1-len(lx.tags)+len(lx.tags)/4)...)
 		}
 		lx.tags[t] = tag
+	}
+}
+
+// tagName tags the name token [from, to) just emitted outside calculation
+// code when it is an unsupported keyword (as lexIdent does in the code),
+// so that every name token has the tag tagOf gives it.
+func (lx *lexer) tagName(from, to int) {
+	if lx.tags != nil && isUnsupportedWord(unsafeString(lx.src[from:to])) {
+		lx.setTag(tagUnsupported)
 	}
 }
 
@@ -242,18 +270,48 @@ func (lx *lexer) sawControl(off int) {
 }
 
 // identEnd returns the end of the run of name bytes (letters, digits, '_')
-// that starts at q, at most end. Names are most of a :C: line's bytes: it
-// tests eight bytes at a time.
+// that starts at q, at most end.
 func identEnd(src []byte, q, end int) int {
-	for ; q+8 <= end; q += 8 {
-		if m := nonIdentBytes(binary.LittleEndian.Uint64(src[q:])); m != 0 {
-			return q + bits.TrailingZeros64(m)/8
+	e, _, _ := identScan(src, q, end)
+	return e
+}
+
+// identScan returns the end of the run of name bytes (letters, digits,
+// '_') that starts at q, at most end, and the foldMix state and last word
+// of those bytes (see foldState), so that the name can be looked up
+// without being read again. Names are most of a :C: line's bytes: it
+// tests eight bytes at a time, also the last ones before end when src
+// goes on after it (most lines end with a name).
+func identScan(src []byte, q, end int) (e int, h, last uint64) {
+	const hi = 0x8080808080808080
+	for q+8 <= len(src) {
+		x := binary.LittleEndian.Uint64(src[q:])
+		m := nonIdentBytes(x)
+		if n := end - q; n < 8 {
+			m |= ^uint64(0) << (8 * max(n, 0)) & hi // the bytes from end on end the name
 		}
+		if m != 0 {
+			n := bits.TrailingZeros64(m) / 8 // name bytes in this word
+			if n > 0 {
+				last = x & (1<<(8*n) - 1)
+				h = foldMix(h, last)
+			}
+			return q + n, h, last
+		}
+		last = x
+		h = foldMix(h, x)
+		q += 8
 	}
-	for q < end && isIdentByte(src[q]) {
-		q++
+	var w uint64
+	j := 0
+	for ; q+j < end && isIdentByte(src[q+j]); j++ {
+		w |= uint64(src[q+j]) << (8 * j)
 	}
-	return q
+	if j > 0 {
+		last = w
+		h = foldMix(h, w)
+	}
+	return q + j, h, last
 }
 
 // nonIdentBytes has the top bit set in each byte of x that is not a
@@ -400,6 +458,7 @@ func (lx *lexer) lexLine(ls, ce int) LineKind {
 			return LineBlank
 		}
 		lx.emitText(TokComment, q, ce)
+		lx.commentedCode = isCommentedCode(src[q:ce])
 		if src[q] == '*' && commentTextIs(src[q+1:ce], "END COMMENTS") {
 			lx.commentBlock = false
 		}
@@ -418,6 +477,7 @@ func (lx *lexer) lexLine(ls, ce int) LineKind {
 			return LineMarker
 		}
 		lx.emitText(TokComment, q, ce)
+		lx.commentedCode = isCommentedCode(src[q:ce])
 		if commentTextIs(src[q+1:ce], "START COMMENTS") && lx.endCommentsAfter(ce) {
 			lx.commentBlock = true
 		}
@@ -434,6 +494,13 @@ func (lx *lexer) lexLine(ls, ce int) LineKind {
 	}
 	lx.emitText(TokText, q, ce)
 	return LineText
+}
+
+// isCommentedCode reports whether a comment is a disabled command
+// ("*:SECTION=…", "*:C: …"); the lexer notes it while the bytes are at
+// hand (see Line.CommentedCode).
+func isCommentedCode(cmt []byte) bool {
+	return len(cmt) >= 2 && cmt[0] == '*' && cmt[1] == ':'
 }
 
 // commentTextIs reports whether a comment's text (after '*') is word,
@@ -490,15 +557,14 @@ func (lx *lexer) lexColonLine(q, ce int) LineKind {
 			}
 		}
 	}
-	r := identEnd(src, p, ce)
+	r, h, last := identScan(src, p, ce)
 	if r == p {
 		lx.emitText(TokError, q, ce)
 		lx.diag(CodeMalformedCommand, SeverityError, q, ce,
 			"':' must be followed by a command name (e.g. :SYSTEM=MILL), by T: or by C:; write '*' first to make the line a comment")
 		return LineText
 	}
-	name := src[p:r]
-	info := &cmdByID[commandID(name)]
+	info := &cmdByID[commandIDHashed(src[p:r], h, last)]
 	lx.cmd = info.id
 	var kind LineKind
 	tk := TokHeader
@@ -565,7 +631,7 @@ func (lx *lexer) lexCommandRest(q, r, ce int, shape valueShape, class cmdClass) 
 	c := src[p]
 	switch {
 	case c == '=':
-		lx.emit(TokPunct, p, p+1)
+		lx.emitTag(TokPunct, p, p+1, opEq) // the parser reads the operator from the tag
 		p++
 	case (c == '>' || c == '<') && equalFoldASCII(src[q+1:r], "SELECT"):
 		tag := opGt
@@ -599,6 +665,7 @@ func (lx *lexer) lexCommandRest(q, r, ce int, shape valueShape, class cmdClass) 
 		switch shape {
 		case vsName:
 			lx.emitText(TokName, v, ve)
+			lx.tagName(v, ve)
 		case vsPath:
 			lx.emitText(TokPath, v, ve)
 		case vsSection, vsFunc, vsSectionRef:
@@ -653,6 +720,7 @@ func (lx *lexer) lexFuncValue(v, ve int) {
 		return
 	}
 	lx.emit(TokName, v, r)
+	lx.tagName(v, r)
 	if r < ve {
 		lx.lexCalc(r, ve, modeLine)
 	}
@@ -664,6 +732,7 @@ func (lx *lexer) lexDefine(v, ve int) {
 	eq := bytes.IndexByte(src[v:ve], '=')
 	if eq < 0 {
 		lx.emitText(TokName, v, ve)
+		lx.tagName(v, ve)
 		return
 	}
 	eq += v
@@ -673,11 +742,12 @@ func (lx *lexer) lexDefine(v, ve int) {
 	}
 	if ne > v {
 		lx.emitText(TokName, v, ne)
+		lx.tagName(v, ne)
 	}
 	if eq > ne {
 		lx.emit(TokSpace, ne, eq)
 	}
-	lx.emit(TokPunct, eq, eq+1)
+	lx.emitTag(TokPunct, eq, eq+1, opEq)
 	p := eq + 1
 	w := p
 	for w < ve && isBlank(src[w]) {
@@ -827,6 +897,7 @@ func (lx *lexer) lexTToken(p, end int) int {
 			lx.emit(TokToken, p, r)
 		} else {
 			lx.emit(TokVariable, p, r)
+			lx.tagName(p, r)
 		}
 		p = r
 		if p < end && src[p] == '!' {
@@ -1173,17 +1244,20 @@ func isCalcStart(c byte) bool {
 // mode==modeCond and THEN was found.
 func (lx *lexer) lexIdent(p, q, end int, mode lexMode, frames *[]argFrame, pending *int, depth int) int {
 	src := lx.src
-	for {
-		q = identEnd(src, q, end)
-		// CAM_REV2014_SP0.1: a dot between digits continues a name
-		if q+1 < end && src[q] == '.' && isDigit(src[q-1]) && isDigit(src[q+1]) && q > p && !allDigits(src[p:q]) {
-			q++
-			continue
-		}
-		break
+	from := q
+	q, h, last := identScan(src, q, end)
+	// CAM_REV2014_SP0.1: a dot between digits continues a name
+	for q+1 < end && src[q] == '.' && isDigit(src[q-1]) && isDigit(src[q+1]) && q > p && !allDigits(src[p:q]) {
+		q = identEnd(src, q+1, end)
+		from = -1
+	}
+	if from != p {
+		// the digits before the name or the dotted part were not hashed
+		h, last = foldState(src[p:q])
 	}
 	w := src[p:q]
-	if kw := keywordOf(w); kw != kwNone {
+	info := nameInfoOf(w, h, last)
+	if kw := info.keyword(); kw != kwNone {
 		lx.emitTag(TokKeyword, p, q, uint8(kw))
 		switch kw {
 		case kwThen:
@@ -1195,31 +1269,38 @@ func (lx *lexer) lexIdent(p, q, end int, mode lexMode, frames *[]argFrame, pendi
 		}
 		return q
 	}
+	var tag uint8
+	if info&niUnsupported != 0 && !IsUserName(unsafeString(w)) {
+		tag = tagUnsupported
+	}
 	if n := len(*frames); n > 0 {
 		f := (*frames)[n-1]
 		if f.depth == depth && f.arg == f.sectionArg {
-			lx.emit(TokName, p, q)
+			lx.emitTag(TokName, p, q, tag)
 			return q
 		}
 	}
 	kind := TokVariable
-	if mayBeFunction(w) {
+	if info&niFunction != 0 {
 		r := q
 		for r < end && isBlank(src[r]) {
 			r++
 		}
 		call := r < end && src[r] == '(' && r == q
 		bare := !call && (r >= end || src[r] != '=' && src[r] != '(') && isUpperWord(w)
-		if (call || bare) && isFunctionName(w) {
+		if call || bare {
 			kind = TokFunction
 			if call {
-				if i := sectionArgIndex(w); i >= 0 {
+				if i := info.sectionArg(); i >= 0 {
 					*pending = i
 				}
 			}
 		}
 	}
 	lx.emit(kind, p, q)
+	if tag != tagNone {
+		lx.setTag(tag)
+	}
 	return q
 }
 
@@ -1262,6 +1343,7 @@ func (lx *lexer) lexTokenRef(p, end int) int {
 	}
 	lx.emit(TokToken, p, p+1)
 	lx.emit(TokVariable, p+1, r)
+	lx.tagName(p+1, r)
 	if bang {
 		lx.emit(TokToken, r, r+1)
 	}

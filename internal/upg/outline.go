@@ -123,7 +123,7 @@ func (f *File) Outline() *Outline {
 	}
 	o.System, _ = f.Header("SYSTEM")
 	for _, h := range f.Headers {
-		o.Headers = append(o.Headers, OutlineHeader{Name: h.Name, Value: h.Value, Line: int(h.Line), Known: h.Known})
+		o.Headers = append(o.Headers, OutlineHeader{Name: h.Name(), Value: h.Value(), Line: int(h.Line), Known: h.Known})
 	}
 	for _, d := range f.Defines {
 		o.Defines = append(o.Defines, OutlineDefine{Name: d.Name, Value: d.Value, Line: d.Line})

@@ -3,6 +3,7 @@ package upg
 import (
 	"bytes"
 	"fmt"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -18,9 +19,13 @@ import (
 func Parse(filename string, src []byte) *File {
 	w := workspaces.Get().(*workspace)
 	lx := newLexer(src, true)
+	// The lexer fills the workspace's buffers (warm and never zeroed
+	// again); the file gets copies of exactly their length.
+	nTok, nLines := tokenRoom(src)
+	lx.kinds, lx.lens, lx.lines = slices.Grow(w.kinds[:0], nTok), slices.Grow(w.lens[:0], nTok), slices.Grow(w.lines[:0], nLines)
 	lx.lineCmd, lx.ends = w.lineCmd[:0], w.ends[:0]
 	// tagNone for every token the lexer expects; it sets the others
-	lx.tags = append(w.lexTags[:0], make([]uint8, cap(lx.kinds))...)
+	lx.tags = append(w.lexTags[:0], make([]uint8, nTok)...)
 	lx.run()
 	if n := len(lx.kinds); n <= len(lx.tags) {
 		lx.tags = lx.tags[:n]
@@ -32,9 +37,10 @@ func Parse(filename string, src []byte) *File {
 		Name:  filename,
 		Kind:  KindOf(filename),
 		Src:   src,
-		Lines: lx.lines,
-		toks:  packTokens(lx.kinds, lx.ends),
+		Lines: copyOf(lx.lines),
+		toks:  tokenStore{kinds: copyOf(lx.kinds), lens: copyOf(lx.lens), long: lx.long},
 	}
+	w.kinds, w.lens, w.lines = lx.kinds[:0], lx.lens[:0], lx.lines[:0]
 	p := newParser(f, false, w)
 	p.tokTags = lx.tags
 	p.diags = lx.diags
@@ -57,6 +63,11 @@ func Parse(filename string, src []byte) *File {
 	f.Diagnostics = p.diags
 	return f
 }
+
+// copyOf copies s into an array of its length. Appending to an empty
+// slice does not zero the memory it then overwrites (for element types
+// without pointers), unlike make followed by copy.
+func copyOf[T any](s []T) []T { return append([]T{}, s...) }
 
 // unsafeString views b as a string without copying. Parse documents that
 // src must not be modified afterwards, which is what makes this safe.
@@ -90,7 +101,10 @@ type parser struct {
 	tokTags  []uint8 // the tag of every token, from the lexer (Parse only)
 	si       int     // cursor into sig
 	panicLn  int32   // line on which a syntax error was reported (suppress cascades)
-	gotos    []*GotoStmt
+	gotos    []gotoRef
+	xs       []xrec // the expressions parsed since resetSig (see xref)
+	xnodes   []Expr // their nodes, when building
+	products []xref // stack of the product operands of + and - chains (see parseAddFrom)
 	exprBuf  []Expr
 	stmtTmp  []Stmt // scratch stack for statement lists being built
 	itemTmp  []TemplateItem
@@ -100,7 +114,10 @@ type parser struct {
 	warnedEO bool
 
 	// Expression and statement nodes go to a: keep while Parse builds the
-	// tree it returns, scratch while it checks :C: code (see Section.Body).
+	// tree it returns; while it checks :C: code (see Section.Body), build
+	// is false and a is scratch, which only counts the nodes a build of
+	// the same code makes.
+	build   bool
 	a       *nodeArena
 	keep    nodeArena
 	scratch *nodeArena
@@ -139,10 +156,11 @@ func newParser(f *File, quiet bool, w *workspace) *parser {
 		lines: f.Lines,
 		quiet: quiet,
 	}
-	p.a = &p.keep
+	p.a, p.build = &p.keep, true
 	w.arena.zeroCounts()
 	p.work, p.scratch = w, &w.arena
 	p.sig, p.tags, p.secCalc, p.gotos, p.exprBuf, p.stmtTmp, p.itemTmp = w.sig, w.tags, w.secCalc, w.gotos, w.exprBuf, w.stmtTmp, w.itemTmp
+	p.xs, p.xnodes, p.products = w.xs, w.xnodes, w.products
 	return p
 }
 
@@ -150,19 +168,23 @@ func newParser(f *File, quiet bool, w *workspace) *parser {
 // the scratch nodes of the :C: code check and the parser's stacks. Parses
 // take it from a pool, so a worker that parses file after file reuses it.
 type workspace struct {
-	arena   nodeArena
-	lineCmd []uint16 // the lexer's command id of each line
-	lexTags []uint8  // the lexer's tag of each token
-	ends    []int32  // the end offset of each token
-	kinds   []TokenKind
-	lines   []Line // Tokenize's lines and kinds (Parse keeps its own)
-	sig     []int32
-	tags    []uint8
-	secCalc []int32
-	gotos   []*GotoStmt
-	exprBuf []Expr
-	stmtTmp []Stmt
-	itemTmp []TemplateItem
+	arena    nodeArena
+	lineCmd  []uint16 // the lexer's command id of each line
+	lexTags  []uint8  // the lexer's tag of each token
+	ends     []int32  // the end offset of each token
+	kinds    []TokenKind
+	lens     []uint8
+	lines    []Line // Tokenize's lines, kinds and lengths (Parse keeps its own)
+	sig      []int32
+	tags     []uint8
+	secCalc  []int32
+	gotos    []gotoRef
+	xs       []xrec
+	xnodes   []Expr
+	products []xref
+	exprBuf  []Expr
+	stmtTmp  []Stmt
+	itemTmp  []TemplateItem
 }
 
 var workspaces = sync.Pool{New: func() any { return new(workspace) }}
@@ -177,11 +199,12 @@ func (p *parser) release() {
 	if p.tokTags != nil {
 		w.lexTags = p.tokTags[:0]
 	}
-	w.gotos = clearAll(p.gotos)
+	w.gotos, w.xs, w.products = p.gotos[:0], p.xs[:0], p.products[:0]
+	w.xnodes = clearAll(p.xnodes)
 	w.exprBuf = clearAll(p.exprBuf)
 	w.stmtTmp = clearAll(p.stmtTmp)
 	w.itemTmp = clearAll(p.itemTmp)
-	if cap(w.sig) <= 1<<20 && cap(w.ends) <= 1<<22 && cap(w.lexTags) <= 1<<22 && cap(w.lineCmd) <= 1<<22 && !w.arena.big() {
+	if cap(w.sig) <= 1<<20 && cap(w.xs) <= 1<<20 && cap(w.ends) <= 1<<22 && cap(w.kinds) <= 1<<22 && cap(w.lines) <= 1<<20 && cap(w.lexTags) <= 1<<22 && cap(w.lineCmd) <= 1<<22 && !w.arena.big() {
 		workspaces.Put(w)
 	}
 }
@@ -294,12 +317,7 @@ func (p *parser) parseLine(i int) {
 	ln := &p.lines[i]
 	switch ln.Kind {
 	case LineBlank:
-	case LineComment:
-		if t := p.firstTok(i); t >= 0 && p.kinds[t] == TokComment {
-			if o := p.off(t); p.ends[t]-o >= 2 && p.src[o] == '*' && p.src[o+1] == ':' {
-				ln.CommentedCode = true
-			}
-		}
+	case LineComment: // the lexer set CommentedCode
 	case LineMarker:
 		t := p.firstTok(i)
 		p.f.ControlFamily = strings.TrimRight(p.tokText(t)[1:], " \t")
@@ -318,9 +336,9 @@ func (p *parser) parseLine(i int) {
 		p.closeBlocks(i, c, "")
 		p.closeSection(i)
 		inc := p.incS.alloc()
-		*inc = Include{Command: c, Library: ln.Kind == LineLibrary, Path: c.Value, Line: int(c.Line)}
-		if !c.HasValue() || c.Value == "" {
-			p.errorf(CodeMissingValue, SeverityWarning, c.Pos(), c.End(), ":%s needs a file path, e.g. :%s=.\\MILL.LIB", c.Name, c.Name)
+		*inc = Include{Command: c, Library: ln.Kind == LineLibrary, Path: c.Value(), Line: int(c.Line)}
+		if !c.HasValue() || c.Value() == "" {
+			p.errorf(CodeMissingValue, SeverityWarning, c.Pos(), c.End(), ":%s needs a file path, e.g. :%s=.\\MILL.LIB", c.Name(), c.Name())
 		}
 		p.f.Includes = append(p.f.Includes, inc)
 		p.f.Items = append(p.f.Items, inc)
@@ -329,8 +347,8 @@ func (p *parser) parseLine(i int) {
 		p.closeBlocks(i, c, "")
 		p.closeSection(i)
 		a := p.attrS.alloc()
-		a.Start, a.Name, a.StartLine = c, c.Value, i+1
-		if c.Value == "" {
+		a.Start, a.Name, a.StartLine = c, c.Value(), i+1
+		if c.Value() == "" {
 			p.errorf(CodeEmptyName, SeverityError, c.Pos(), c.End(), ":ATTRNAME= has no name; write the attribute name after '='")
 		}
 		p.attr = a
@@ -357,8 +375,8 @@ func (p *parser) parseLine(i int) {
 		p.closeBlocks(i, c, "")
 		p.closeSection(i)
 		o := p.operS.alloc()
-		*o = Operation{Start: c, ID: c.Value, StartLine: i + 1}
-		if c.Value == "" {
+		*o = Operation{Start: c, ID: c.Value(), StartLine: i + 1}
+		if c.Value() == "" {
 			p.errorf(CodeEmptyName, SeverityError, c.Pos(), c.End(), ":OPERID= has no operation id; write e.g. :OPERID=MILL_POCKET")
 		}
 		p.oper = o
@@ -471,9 +489,9 @@ func (p *parser) closeBlocks(i int, c *Command, what string) {
 	}
 	where := what
 	if c != nil {
-		desc := ":" + c.Name
+		desc := ":" + c.Name()
 		if c.HasValue() {
-			desc += c.Op() + c.Value
+			desc += c.Op() + c.Value()
 		}
 		if what != "" {
 			desc = what + " " + desc
@@ -548,7 +566,7 @@ func (p *parser) command(i int) *Command {
 	c := p.commandS.alloc()
 	// The slab hands out zeroed nodes: set what is not zero (cheaper than
 	// copying a whole Command literal, write barriers included).
-	c.Colon, c.Name, c.NameEnd, c.OpPos, c.Line, c.EndOff = colon, p.text[colon+1:nameEnd], nameEnd, -1, int32(i+1), ln.End
+	c.file, c.Colon, c.NameEnd, c.OpPos, c.Line, c.EndOff = p.f, colon, nameEnd, -1, int32(i+1), ln.End
 	lc := p.work.lineCmd[i]
 	info := &cmdByID[lc&^ctlLineBit] // the lexer looked the name up
 	c.id = info.id
@@ -560,7 +578,11 @@ func (p *parser) command(i int) *Command {
 	}
 	if j < last {
 		if k := p.kinds[j]; k == TokPunct || k == TokOperator {
-			c.op = p.src[p.off(j)]
+			if tag := p.tokTags[j]; tag != tagNone {
+				c.op = opText[tag][0] // the lexer's tag: the byte need not be read again
+			} else {
+				c.op = p.src[p.off(j)]
+			}
 			c.OpPos = p.off(j)
 			j++
 		}
@@ -581,10 +603,10 @@ func (p *parser) command(i int) *Command {
 		}
 	}
 	if vs >= 0 {
-		c.Value = p.text[vs:ve]
 		c.ValuePos, c.ValueEnd = vs, ve
 		if lc&ctlLineBit != 0 {
-			c.Value = withoutControl(c.Value)
+			v := withoutControl(p.text[vs:ve])
+			p.ext(c).value = &v
 		}
 	} else {
 		c.ValuePos, c.ValueEnd = ln.End, ln.End
@@ -593,12 +615,18 @@ func (p *parser) command(i int) *Command {
 	switch info.shape {
 	case vsSection, vsFunc, vsSectionRef:
 		if j < last && p.kinds[j] == TokName {
-			x := p.extS.alloc()
-			x.fn = p.funcRef(j, last, info.shape)
-			c.ext = x
+			p.ext(c).fn = p.funcRef(j, last, info.shape)
 		}
 	}
 	return c
+}
+
+// ext is the cmdExt of c, made on first use.
+func (p *parser) ext(c *Command) *cmdExt {
+	if c.ext == nil {
+		c.ext = p.extS.alloc()
+	}
+	return c.ext
 }
 
 // funcRef parses NAME[(args)] from tokens [j, last) of a command line.
@@ -615,7 +643,7 @@ func (p *parser) funcRef(j, last int32, shape valueShape) *FuncRef {
 		fr.Lparen = int(p.off(p.sig[0]))
 		p.si = 1
 		if !p.atPunct(tagRparen) {
-			fr.Args = p.exprList(shape == vsSection)
+			fr.Args, _ = p.exprList(shape == vsSection)
 		}
 		if p.atPunct(tagRparen) {
 			fr.Rparen = p.curOff()
@@ -641,27 +669,27 @@ func (p *parser) funcRef(j, last int32, shape valueShape) *FuncRef {
 }
 
 // paramIdent parses one declared section parameter.
-func (p *parser) paramIdent() Expr {
+func (p *parser) paramIdent() xref {
 	if p.si < len(p.sig) {
 		t := p.sig[p.si]
 		switch p.kinds[t] {
 		case TokVariable, TokName, TokFunction:
 			p.si++
-			return p.ident(t)
+			return p.identX(t)
 		}
 		off, end := int(p.off(t)), int(p.ends[t])
 		p.errorf(CodeMalformedCommand, SeverityError, off, end,
 			"section parameters are names separated by ',', found %q", p.tokText(t))
 		p.si++
-		return p.badExpr(off, end)
+		return p.badX(off, end)
 	}
-	return p.badExpr(p.curOff(), p.curOff())
+	return p.badX(p.curOff(), p.curOff())
 }
 
 func (p *parser) checkFlag(c *Command) {
-	if c.HasValue() && c.Value != "" {
+	if c.HasValue() && c.Value() != "" {
 		p.errorf(CodeUnexpectedValue, SeverityWarning, int(c.OpPos), int(c.ValueEnd),
-			":%s takes no value; remove %q", c.Name, c.Op()+c.Value)
+			":%s takes no value; remove %q", c.Name(), c.Op()+c.Value())
 	}
 }
 
@@ -670,20 +698,18 @@ func (p *parser) header(c *Command) {
 	p.f.Items = append(p.f.Items, c)
 	if !c.Known {
 		p.errorf(CodeUnknownHeader, SeverityWarning, int(c.Colon), int(c.NameEnd),
-			"unknown header command :%s; check the spelling against the UPG header commands (a typo is silently ignored by the compiler)", c.Name)
+			"unknown header command :%s; check the spelling against the UPG header commands (a typo is silently ignored by the compiler)", c.Name())
 	} else if c.info().shape == vsFlag {
 		p.checkFlag(c)
 	} else if !c.HasValue() {
-		p.errorf(CodeMissingValue, SeverityWarning, c.Pos(), c.End(), "header command :%s needs '=' and a value", c.Name)
+		p.errorf(CodeMissingValue, SeverityWarning, c.Pos(), c.End(), "header command :%s needs '=' and a value", c.Name())
 	}
 }
 
 func (p *parser) define(c *Command) {
 	d := p.defS.alloc()
 	d.Command, d.Line, d.NamePos, d.ValuePos = c, int(c.Line), int(c.ValuePos), int(c.ValueEnd)
-	x := p.extS.alloc()
-	x.def = d
-	c.ext = x
+	p.ext(c).def = d
 	// tokens: name '=' value
 	ln := &p.lines[c.Line-1]
 	seenEq := false
@@ -728,13 +754,13 @@ func (p *parser) subCommand(c *Command) {
 		o.Commands = p.cmdsA.push(o.Commands, c)
 		switch c.Key() {
 		case "OPERSUB":
-			o.Sub = c.Value
+			o.Sub = c.Value()
 		case "OPERLIST":
-			o.List = p.strsA.push(o.List, c.Value)
+			o.List = p.strsA.push(o.List, c.Value())
 		}
 		if !known {
 			p.errorf(CodeUnknownAttrCommand, SeverityWarning, int(c.Colon), int(c.NameEnd),
-				"unknown sub-command :%s in operation block %q; expected :OPERSUB=, :OPERLIST= or :OPEREND", c.Name, o.ID)
+				"unknown sub-command :%s in operation block %q; expected :OPERSUB=, :OPERLIST= or :OPEREND", c.Name(), o.ID)
 		}
 		p.checkShape(c, info, known)
 	default:
@@ -743,7 +769,7 @@ func (p *parser) subCommand(c *Command) {
 			what = "an :OPERID= block"
 		}
 		p.errorf(CodeCommandOutsideBlock, SeverityWarning, c.Pos(), c.End(),
-			":%s belongs inside %s; it is ignored here (missing :ATTRNAME=/:OPERID= line?)", c.Name, what)
+			":%s belongs inside %s; it is ignored here (missing :ATTRNAME=/:OPERID= line?)", c.Name(), what)
 	}
 }
 
@@ -754,14 +780,14 @@ func (p *parser) checkShape(c *Command, info *cmdInfo, known bool) {
 	if info.shape == vsFlag {
 		p.checkFlag(c)
 	} else if !c.HasValue() {
-		p.errorf(CodeMissingValue, SeverityWarning, c.Pos(), c.End(), ":%s needs '=' and a value", c.Name)
+		p.errorf(CodeMissingValue, SeverityWarning, c.Pos(), c.End(), ":%s needs '=' and a value", c.Name())
 	}
 }
 
 func (p *parser) attrCommand(a *Attribute, c *Command, info *cmdInfo, known bool) {
 	if !known {
 		p.errorf(CodeUnknownAttrCommand, SeverityWarning, int(c.Colon), int(c.NameEnd),
-			"unknown sub-command :%s in attribute %q; check the spelling (the compiler ignores unknown sub-commands)", c.Name, a.Name)
+			"unknown sub-command :%s in attribute %q; check the spelling (the compiler ignores unknown sub-commands)", c.Name(), a.Name)
 	}
 	p.checkShape(c, info, known)
 	// the group this command belongs to: the base block or the last :SELECT
@@ -776,7 +802,7 @@ func (p *parser) attrCommand(a *Attribute, c *Command, info *cmdInfo, known bool
 		for _, o := range group {
 			if o.id == c.id {
 				p.errorf(CodeRepeatedSubcommand, SeverityInfo, c.Pos(), c.End(),
-					":%s is repeated in attribute %q (first on line %d); the last value wins — delete one", c.Name, a.Name, o.Line)
+					":%s is repeated in attribute %q (first on line %d); the last value wins — delete one", c.Name(), a.Name, o.Line)
 				break
 			}
 		}
@@ -784,7 +810,7 @@ func (p *parser) attrCommand(a *Attribute, c *Command, info *cmdInfo, known bool
 	a.Commands = p.cmdsA.push(a.Commands, c)
 	if key == "SELECT" {
 		g := p.selS.alloc()
-		*g = SelectGroup{Select: c, Key: c.Value}
+		*g = SelectGroup{Select: c, Key: c.Value()}
 		a.Selects = p.selsA.push(a.Selects, g)
 		return
 	}
@@ -793,7 +819,7 @@ func (p *parser) attrCommand(a *Attribute, c *Command, info *cmdInfo, known bool
 	}
 	switch key {
 	case "ATTRSELSTR":
-		a.SelectStrings = p.strsA.push(a.SelectStrings, c.Value)
+		a.SelectStrings = p.strsA.push(a.SelectStrings, c.Value())
 	case "ATTRLIST":
 		a.List = p.listA.push(a.List, ListMember{Name: c})
 	case "ATTRLISTDEF":
@@ -817,10 +843,10 @@ func (p *parser) openSection(i int, c *Command) {
 		}
 	}
 	if s.Name == "" {
-		if c.Value == "" {
+		if c.Value() == "" {
 			p.errorf(CodeEmptyName, SeverityError, c.Pos(), c.End(), ":SECTION= has no name; write :SECTION=NAME")
 		}
-		s.Name = c.Value
+		s.Name = c.Value()
 	}
 	s.Calc = len(s.Name) >= 4 && strings.EqualFold(s.Name[:4], "CALC")
 	key := s.Name // section names are case-sensitive: real posts hold both PROGRAM_STOP and program_stop
@@ -849,12 +875,11 @@ func (p *parser) closeSection(i int) {
 	}
 	s.EndOffset = int(p.lines[s.EndLine-1].EOLEnd())
 	if len(p.secCalc) > 0 {
-		// Check the code with scratch nodes; Section.Body builds the kept
-		// ones on first use.
-		p.scratch.rewind()
-		p.a = p.scratch
+		// Check the code without making nodes (scratch counts them);
+		// Section.Body builds them on first use.
+		p.a, p.build = p.scratch, false
 		p.parseCalcSection(s)
-		p.a = &p.keep
+		p.a, p.build = &p.keep, true
 	}
 }
 

@@ -71,8 +71,8 @@ func (f *File) References() []Ref {
 			c.attribute(it)
 		case *Operation:
 			for _, cmd := range it.Commands {
-				if cmd.Key() == "OPERLIST" && cmd.Value != "" {
-					c.add(cmd.Value, TargetName, RefOperList, int(cmd.ValuePos), -1)
+				if cmd.Key() == "OPERLIST" && cmd.Value() != "" {
+					c.add(cmd.Value(), TargetName, RefOperList, int(cmd.ValuePos), -1)
 				}
 			}
 		case *Section:
@@ -123,16 +123,16 @@ func (c *refCollector) attribute(a *Attribute) {
 	for _, cmd := range a.Commands {
 		switch cmd.Key() {
 		case "VAR":
-			if cmd.Value != "" {
-				c.add(cmd.Value, TargetName, RefVar, int(cmd.ValuePos), -1)
+			if cmd.Value() != "" {
+				c.add(cmd.Value(), TargetName, RefVar, int(cmd.ValuePos), -1)
 			}
 		case "VARB":
-			if cmd.Value != "" {
-				c.add(cmd.Value, TargetName, RefVarB, int(cmd.ValuePos), -1)
+			if cmd.Value() != "" {
+				c.add(cmd.Value(), TargetName, RefVarB, int(cmd.ValuePos), -1)
 			}
 		case "ATTRLIST":
-			if cmd.Value != "" {
-				c.add(cmd.Value, TargetName, RefAttrList, int(cmd.ValuePos), -1)
+			if cmd.Value() != "" {
+				c.add(cmd.Value(), TargetName, RefAttrList, int(cmd.ValuePos), -1)
 			}
 		case "ATTRCFUNC":
 			if fr := cmd.Func(); fr != nil {

@@ -156,6 +156,21 @@ func TestRobustness(t *testing.T) {
 				t.Fatalf("errors %v", errs)
 			}
 		}},
+		{"unsupported keywords as names outside code are no findings", ":ATTRNAME=WHILE\n:ATTRTYPE=INTEGER\n:ATTREND\n:DEFINE NOT=1\n:SECTION=ELSEIF(NOT)\n:T:<NOT>\n" +
+			":SECTION=CALC_X\n:C: SETON(<WHILE>)\n:C: CALL(ENDWHILE)\n:C: X=NOT\n", func(t *testing.T, f *File) {
+			errs := errors(f)
+			if len(errs) != 1 || errs[0].Code != CodeUnsupportedOperator || errs[0].Line != 10 {
+				t.Fatalf("errors %v", errs)
+			}
+		}},
+		{"a command is read without the control bytes of its line", ":IDHIGH=12\x0034\n:SECTION=AB\x01\n", func(t *testing.T, f *File) {
+			if len(f.Headers) != 1 || f.Headers[0].Name() != "IDHIGH" || f.Headers[0].Value() != "1234" {
+				t.Fatalf("headers %v", f.Headers)
+			}
+			if len(f.Sections) != 1 || f.Sections[0].Name != "AB" || f.Sections[0].Header.Value() != "AB" {
+				t.Fatalf("sections %v", f.Sections)
+			}
+		}},
 		{"unparenthesised mixed arithmetic is a warning with the parenthesised form", section + ":C: A=B+C*D\n:C: E=(B+C)*D\n:C: F=B+C\n", func(t *testing.T, f *File) {
 			if len(f.Diagnostics) != 1 || f.Diagnostics[0].Code != CodeMixedArithmetic || f.Diagnostics[0].Severity != SeverityWarning ||
 				!strings.Contains(f.Diagnostics[0].Message, "B+(C*D)") || f.Diagnostics[0].Line != 3 {

@@ -94,7 +94,7 @@ func Tokenize(src []byte) []Token {
 	// Only the Tokens are kept: the lexer works in a pooled workspace.
 	w := workspaces.Get().(*workspace)
 	lx := newLexer(src, false)
-	lx.kinds, lx.ends, lx.lines = w.kinds[:0], w.ends[:0], w.lines[:0]
+	lx.kinds, lx.ends, lx.lens, lx.lines = w.kinds[:0], w.ends[:0], w.lens[:0], w.lines[:0]
 	lx.run()
 	out := make([]Token, len(lx.kinds))
 	for li := range lx.lines {
@@ -104,7 +104,7 @@ func Tokenize(src []byte) []Token {
 			out[t] = Token{Kind: lx.kinds[t], Offset: off, End: lx.ends[t], Line: int32(li + 1), Col: off - ln.Offset + 1}
 		}
 	}
-	w.kinds, w.ends, w.lines = lx.kinds[:0], lx.ends[:0], lx.lines[:0]
+	w.kinds, w.ends, w.lens, w.lines = lx.kinds[:0], lx.ends[:0], lx.lens[:0], lx.lines[:0]
 	if cap(w.ends) <= 1<<22 && cap(w.lines) <= 1<<22 {
 		workspaces.Put(w)
 	}
@@ -130,24 +130,6 @@ type tokenStore struct {
 }
 
 type longToken struct{ tok, n int32 }
-
-// packTokens stores the tokens whose end offsets are ends.
-func packTokens(kinds []TokenKind, ends []int32) tokenStore {
-	lens := make([]uint8, len(ends))
-	ts := tokenStore{kinds: kinds, lens: lens}
-	prev := int32(0)
-	for i, e := range ends {
-		n := e - prev
-		if n >= 255 {
-			lens[i] = 255
-			ts.long = append(ts.long, longToken{int32(i), n})
-		} else {
-			lens[i] = uint8(n)
-		}
-		prev = e
-	}
-	return ts
-}
 
 // lenOf is the length of token t.
 func (ts *tokenStore) lenOf(t int32) int32 {

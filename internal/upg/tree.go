@@ -44,9 +44,9 @@ func (f *File) treeOf(n Node) *TreeNode {
 	switch n := n.(type) {
 	case *Command:
 		t := f.mk("command", n)
-		t.Name = n.Name
+		t.Name = n.Name()
 		t.Op = n.Op()
-		t.Value = n.Value
+		t.Value = n.Value()
 		if fr := n.Func(); fr != nil {
 			t.Children = append(t.Children, f.funcTree(fr))
 		}

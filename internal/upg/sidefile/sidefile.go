@@ -139,28 +139,28 @@ func ParseCNF(name string, src []byte) *CNF {
 					"pick list %q has no :CONFIG_SELECT_END before the next :CONFIG_SELECT_NAME", cur.Name))
 				closeCur(int(h.Line)-1, false)
 			}
-			cur = &ConfigSelect{Name: h.Value, Line: int(h.Line), Options: []string{}}
+			cur = &ConfigSelect{Name: h.Value(), Line: int(h.Line), Options: []string{}}
 		case "CONFIG_SELECT_OPTION", "CONFIG_SELECT_DEFAULT", "CONFIG_SELECT_END":
 			if cur == nil {
 				c.Diagnostics = append(c.Diagnostics, diag(name, upg.SeverityWarning, upg.CodeSideFileMalformed, int(h.Line), 1, int(h.Colon),
-					":%s outside a :CONFIG_SELECT_NAME= pick list", h.Name))
+					":%s outside a :CONFIG_SELECT_NAME= pick list", h.Name()))
 				continue
 			}
 			switch h.Key() {
 			case "CONFIG_SELECT_OPTION":
-				cur.Options = append(cur.Options, h.Value)
+				cur.Options = append(cur.Options, h.Value())
 			case "CONFIG_SELECT_DEFAULT":
-				n, err := strconv.Atoi(strings.TrimSpace(h.Value))
+				n, err := strconv.Atoi(strings.TrimSpace(h.Value()))
 				if err != nil || n < 1 {
 					c.Diagnostics = append(c.Diagnostics, diag(name, upg.SeverityWarning, upg.CodeSideFileMalformed, int(h.Line), 1, int(h.Colon),
-						":CONFIG_SELECT_DEFAULT=%s is not a choice number (1, 2, …)", h.Value))
+						":CONFIG_SELECT_DEFAULT=%s is not a choice number (1, 2, …)", h.Value()))
 				}
 				cur.Default = n
 			case "CONFIG_SELECT_END":
 				closeCur(int(h.Line), true)
 			}
 		default:
-			c.Headers = append(c.Headers, CNFHeader{Name: h.Name, Value: h.Value, Line: int(h.Line), Known: h.Known})
+			c.Headers = append(c.Headers, CNFHeader{Name: h.Name(), Value: h.Value(), Line: int(h.Line), Known: h.Known})
 		}
 	}
 	if cur != nil {
