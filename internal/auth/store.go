@@ -110,7 +110,9 @@ type Store interface {
 
 	CreateToken(ctx context.Context, t Token, ev Event) error
 	GetToken(ctx context.Context, id string) (Token, error)
-	// GetTokenByHash returns the token and its owner.
+	// GetTokenByHash returns the token and its owner for authentication:
+	// the token's id, name, scope, owner, expiry, last use and revocation,
+	// and the owner's id, name, role and whether it is disabled.
 	GetTokenByHash(ctx context.Context, hash string) (Token, User, error)
 	// ListTokens lists a user's tokens, or everyone's for userID "".
 	ListTokens(ctx context.Context, userID string) ([]Token, error)

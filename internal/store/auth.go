@@ -282,7 +282,10 @@ func (db *DB) GetToken(ctx context.Context, id string) (auth.Token, error) {
 }
 
 var (
-	tokenByHash = `SELECT ` + tokenColumns + `, ` + prefixed("u.", userColumns) + `
+	// tokenByHash reads what authentication checks and the actor carries,
+	// no more: it runs on every API request with a token, and each column
+	// (a time above all) costs.
+	tokenByHash = `SELECT t.id, t.name, t.scope, t.expires_at, t.last_used_at, t.revoked_at, u.id, u.username, u.role, u.disabled
 		FROM api_tokens t JOIN users u ON u.id = t.user_id WHERE t.hash = $1`
 	sessionByHash = `SELECT s.id_hash, s.user_id, s.created_at, s.last_seen_at, s.expires_at, s.address, s.user_agent, s.method,
 		` + prefixed("u.", userColumns) + `
@@ -295,15 +298,19 @@ var (
 // any later read begins, so readers see it).
 func (db *DB) GetTokenByHash(ctx context.Context, hash string) (auth.Token, auth.User, error) {
 	var ts tokenScan
-	var us userScan
-	err := db.queryRowR(ctx, tokenByHash, hash).Scan(append(ts.dest(), us.dest()...)...)
+	var u auth.User
+	var role string
+	t := &ts.t
+	err := db.queryRowR(ctx, tokenByHash, hash).Scan(&t.ID, &t.Name, &ts.scope, &ts.exp, &ts.used, &ts.revoked,
+		&u.ID, &u.Username, &role, &u.Disabled)
 	if errors.Is(err, sql.ErrNoRows) {
-		return ts.t, us.u, auth.ErrNotFound
+		return auth.Token{}, auth.User{}, auth.ErrNotFound
 	}
 	if err != nil {
-		return ts.t, us.u, err
+		return auth.Token{}, auth.User{}, err
 	}
-	return ts.token(), us.user(), nil
+	t.Hash, t.UserID, t.Username, u.Role = hash, u.ID, u.Username, auth.Role(role)
+	return ts.token(), u, nil
 }
 
 // ListTokens implements auth.Store.

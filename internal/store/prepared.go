@@ -3,6 +3,7 @@ package store
 import (
 	"context"
 	"database/sql"
+	"errors"
 	"sync"
 )
 
@@ -16,9 +17,14 @@ type readStmts struct {
 	m  map[string]*sql.Stmt
 }
 
-// queryRowR runs a fixed-text query on the read pool as a prepared
-// statement. Only query text from a small fixed set may come here (the
-// cache is keyed by it and never shrinks).
+// maxPrepared bounds the read pool's statement cache: past it, queries run
+// unprepared (a page size inlined in a query's text makes one statement per
+// size a client asks for).
+const maxPrepared = 256
+
+// queryRowR runs a query on the read pool as a prepared statement. Only
+// query text from a bounded set may come here (the cache is keyed by it,
+// never shrinks, and stops growing at maxPrepared).
 func (db *DB) queryRowR(ctx context.Context, query string, args ...any) *sql.Row {
 	st, err := db.prepared(ctx, query)
 	if err != nil {
@@ -35,6 +41,9 @@ func (db *DB) prepared(ctx context.Context, query string) (*sql.Stmt, error) {
 	if st, ok := db.stmts.m[query]; ok {
 		return st, nil
 	}
+	if len(db.stmts.m) >= maxPrepared {
+		return nil, errCacheFull
+	}
 	st, err := db.R.PrepareContext(ctx, query)
 	if err != nil {
 		return nil, err
@@ -45,6 +54,8 @@ func (db *DB) prepared(ctx context.Context, query string) (*sql.Stmt, error) {
 	db.stmts.m[query] = st
 	return st, nil
 }
+
+var errCacheFull = errors.New("statement cache full")
 
 func (s *readStmts) close() {
 	s.mu.Lock()

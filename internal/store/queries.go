@@ -1,10 +1,12 @@
 package store
 
 import (
+	"cmp"
 	"context"
 	"database/sql"
 	"encoding/base64"
 	"fmt"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -57,18 +59,20 @@ func unpackOccurrences(canonical string, packed, sections []byte) ([]analysis.Oc
 
 // sortOccurrences puts definitions first, then by file and position.
 func sortOccurrences(occ []index.SymbolOccurrence) {
-	sort.SliceStable(occ, func(i, j int) bool {
-		a, b := occ[i], occ[j]
-		if (a.Role == analysis.RoleDefinition) != (b.Role == analysis.RoleDefinition) {
-			return a.Role == analysis.RoleDefinition
+	slices.SortStableFunc(occ, func(a, b index.SymbolOccurrence) int {
+		if ad, bd := a.Role == analysis.RoleDefinition, b.Role == analysis.RoleDefinition; ad != bd {
+			if ad {
+				return -1
+			}
+			return 1
 		}
-		if a.Filename != b.Filename {
-			return a.Filename < b.Filename
+		if c := strings.Compare(a.Filename, b.Filename); c != 0 {
+			return c
 		}
-		if a.Line != b.Line {
-			return a.Line < b.Line
+		if c := cmp.Compare(a.Line, b.Line); c != 0 {
+			return c
 		}
-		return a.Col < b.Col
+		return cmp.Compare(a.Col, b.Col)
 	})
 }
 
@@ -145,8 +149,8 @@ func (db *DB) SymbolUsage(ctx context.Context, canonical string, limit int, curs
 	} else {
 		return page, catalog.ErrBadCursor
 	}
-	// The counter's row is the left side: a name no package has gives no
-	// row; a name past its last page gives the row with no package.
+	// A name no package has gives no row; a name past its last page gives
+	// the count's row alone.
 	rows, err := db.queryR(ctx, db.symbolPageSQL(pick), args...)
 	if err != nil {
 		return page, err
@@ -165,16 +169,16 @@ func (db *DB) SymbolUsage(ctx context.Context, canonical string, limit int, curs
 	for rows.Next() {
 		var r row
 		var id, name, machine, controller, fileID, filename, sha sql.NullString
-		var d, version, aid, defs, uses sql.NullInt64
+		var n, d, version, aid, defs, uses sql.NullInt64
 		var created, uploaded sql.NullTime
-		if err := rows.Scan(&page.Total, &id, &created, &d, &name, &machine, &controller, &version, &uploaded,
+		if err := rows.Scan(&n, &id, &created, &d, &name, &machine, &controller, &version, &uploaded,
 			&fileID, &filename, &sha, &aid, &defs, &uses, &r.packed); err != nil {
 			rows.Close()
 			return page, err
 		}
-		counted = true
-		if !id.Valid {
-			continue // the count's row, no package on this page
+		if !id.Valid { // the count's row
+			page.Total, counted = int(n.Int64), true
+			continue
 		}
 		if r.pkg = byID[id.String]; r.pkg == nil {
 			r.pkg = &index.SymbolPackage{PackageID: id.String, PackageName: name.String, Machine: machine.String, Controller: controller.String,
@@ -242,21 +246,24 @@ func (db *DB) SymbolUsage(ctx context.Context, canonical string, limit int, curs
 
 // symbolPageSQL is the symbol page's statement around pick, which selects
 // the page's packages (id, created, d: defines the name) from the name's
-// count n.
+// count n. Its rows: one per file of the page's packages that has the
+// name, and the count's (no package id; none when no package has the name).
+// The two parts are a UNION ALL rather than a join of the count with the
+// files: SQLite would copy the files' rows, occurrences and all, into a
+// temporary table first. The files come first: SQLite types a compound's
+// columns (times) by its first part.
 func (db *DB) symbolPageSQL(pick string) string {
 	return `WITH n AS (SELECT packages FROM symbol_names WHERE canonical = $1),
 		pick AS (` + pick + `)
-		SELECT n.packages, x.id, x.created_at, x.d, x.name, x.machine_type, x.controller_type, x.latest_version, x.uploaded_at,
-			x.file_id, x.filename, x.sha256, x.analysis_id, x.definitions, x.uses, x.occurrences
-		FROM n LEFT JOIN (
-			SELECT pick.id, p.created_at, pick.d, p.name, p.machine_type, p.controller_type, p.latest_version, v.uploaded_at,
-				lf.file_id, lf.filename, lf.sha256, lf.analysis_id, s.definitions, s.uses, s.occurrences
-			FROM pick
-			` + db.joinByKey("packages", "p", "p.id = pick.id", "p.created_at, p.name, p.machine_type, p.controller_type, p.latest_version") + `
-			` + db.joinByKey("package_versions", "v", "v.package_id = pick.id AND v.number = p.latest_version", "v.uploaded_at") + `
-			` + db.joinByKey("latest_files", "lf", "lf.package_id = pick.id", "lf.file_id, lf.filename, lf.sha256, lf.analysis_id") + `
-			` + db.joinByKey("symbol_index", "s", "s.canonical = $1 AND s.analysis_id = lf.analysis_id", "s.definitions, s.uses, s.occurrences") + `
-		) x ON TRUE`
+		SELECT 0, pick.id, p.created_at, pick.d, p.name, p.machine_type, p.controller_type, p.latest_version, v.uploaded_at,
+			lf.file_id, lf.filename, lf.sha256, lf.analysis_id, s.definitions, s.uses, s.occurrences
+		FROM pick
+		` + db.joinByKey("packages", "p", "p.id = pick.id", "p.created_at, p.name, p.machine_type, p.controller_type, p.latest_version") + `
+		` + db.joinByKey("package_versions", "v", "v.package_id = pick.id AND v.number = p.latest_version", "v.uploaded_at") + `
+		` + db.joinByKey("latest_files", "lf", "lf.package_id = pick.id", "lf.file_id, lf.filename, lf.sha256, lf.analysis_id") + `
+		` + db.joinByKey("symbol_index", "s", "s.canonical = $1 AND s.analysis_id = lf.analysis_id", "s.definitions, s.uses, s.occurrences") + `
+		UNION ALL
+		SELECT n.packages, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL FROM n`
 }
 
 // before orders a symbol page's packages: on an exact page those defining
@@ -398,7 +405,7 @@ func (db *DB) LibraryNames(ctx context.Context, filter string, limit int, cursor
 		q += fmt.Sprintf(` AND (packages < $%d OR (packages = $%d AND name_key > $%d))`, len(args)-1, len(args)-1, len(args))
 	}
 	q += ` ORDER BY packages DESC, name_key LIMIT ` + strconv.Itoa(limit+1)
-	rows, err := db.R.QueryContext(ctx, q, args...)
+	rows, err := db.queryR(ctx, q, args...)
 	if err != nil {
 		return page, err
 	}
@@ -435,7 +442,7 @@ func (db *DB) LibraryVariants(ctx context.Context, name string, limit int, curso
 		q += ` AND (packages < $2 OR (packages = $2 AND sha256 > $3))`
 	}
 	q += ` ORDER BY packages DESC, sha256 LIMIT ` + strconv.Itoa(limit+1)
-	rows, err := db.R.QueryContext(ctx, q, args...)
+	rows, err := db.queryR(ctx, q, args...)
 	if err != nil {
 		return page, err
 	}
@@ -456,7 +463,10 @@ func (db *DB) LibraryVariants(ctx context.Context, name string, limit int, curso
 }
 
 // LibraryPackages implements index.Reader: newest package first, paged on
-// the latest_files index by content.
+// the latest_files index by content, which covers the columns read from
+// latest_files: PostgreSQL's cached plan, which takes any content for a rare
+// one, then still walks it in order and stops after the page, rather than
+// reading every package holding a shared MILL.LIB and sorting them.
 func (db *DB) LibraryPackages(ctx context.Context, sha string, limit int, cursor string) (catalog.Page[index.PackageRef], error) {
 	page := catalog.Page[index.PackageRef]{Items: []index.PackageRef{}}
 	limit = min(max(limit, 1), 200)
@@ -475,7 +485,7 @@ func (db *DB) LibraryPackages(ctx context.Context, sha string, limit int, cursor
 		q += ` AND (lf.package_created_at < $2 OR (lf.package_created_at = $2 AND lf.package_id < $3))`
 	}
 	q += ` ORDER BY lf.package_created_at DESC, lf.package_id DESC LIMIT ` + strconv.Itoa(limit+1)
-	rows, err := db.R.QueryContext(ctx, q, args...)
+	rows, err := db.queryR(ctx, q, args...)
 	if err != nil {
 		return page, err
 	}
