@@ -17,6 +17,7 @@ import (
 	"encoding/json"
 	"flag"
 	"fmt"
+	"github.com/veripost/veripost/bench/machine"
 	"io"
 	"log/slog"
 	"net"
@@ -29,7 +30,6 @@ import (
 	"strings"
 	"sync"
 	"sync/atomic"
-	"syscall"
 	"time"
 
 	"github.com/veripost/veripost/internal/auth"
@@ -131,24 +131,24 @@ func main() {
 		for _, name := range strings.Split(*names, ",") {
 			_, err := app.DB.SymbolUsage(ctx, name, 20, "")
 			check(err)
-			cpu0 := processCPU()
+			cpu0 := machine.ProcessCPU()
 			pg0 := backendCPU(ctx, app)
 			t0 := time.Now()
 			for range *n {
 				_, err := app.DB.SymbolUsage(ctx, name, 20, "")
 				check(err)
 			}
-			fmt.Printf("SymbolUsage(%s): %.3fms cpu, %.3fms pg, %.3fms wall\n", name, float64((processCPU()-cpu0).Microseconds())/1000/float64(*n), float64((backendCPU(ctx, app)-pg0).Microseconds())/1000/float64(*n), float64(time.Since(t0).Microseconds())/1000/float64(*n))
+			fmt.Printf("SymbolUsage(%s): %.3fms cpu, %.3fms pg, %.3fms wall\n", name, float64((machine.ProcessCPU()-cpu0).Microseconds())/1000/float64(*n), float64((backendCPU(ctx, app)-pg0).Microseconds())/1000/float64(*n), float64(time.Since(t0).Microseconds())/1000/float64(*n))
 		}
 		_, err := app.DB.LibraryPackages(ctx, millSHA, 50, "")
 		check(err)
-		cpu0 := processCPU()
+		cpu0 := machine.ProcessCPU()
 		pg0 := backendCPU(ctx, app)
 		for range *n {
 			_, err := app.DB.LibraryPackages(ctx, millSHA, 50, "")
 			check(err)
 		}
-		fmt.Printf("LibraryPackages: %.3fms cpu %.3fms pg\n", float64((processCPU()-cpu0).Microseconds())/1000/float64(*n), float64((backendCPU(ctx, app)-pg0).Microseconds())/1000/float64(*n))
+		fmt.Printf("LibraryPackages: %.3fms cpu %.3fms pg\n", float64((machine.ProcessCPU()-cpu0).Microseconds())/1000/float64(*n), float64((backendCPU(ctx, app)-pg0).Microseconds())/1000/float64(*n))
 		return
 	}
 	if *prof != "" {
@@ -184,7 +184,7 @@ func main() {
 		left.Store(int64(*n))
 		var mu sync.Mutex
 		var lat []time.Duration
-		cpu0 := processCPU()
+		cpu0 := machine.ProcessCPU()
 		var wg sync.WaitGroup
 		for range *clients {
 			wg.Add(1)
@@ -202,7 +202,7 @@ func main() {
 			}()
 		}
 		wg.Wait()
-		cpu := (processCPU() - cpu0) / time.Duration(*n)
+		cpu := (machine.ProcessCPU() - cpu0) / time.Duration(*n)
 		pg := (backendCPU(ctx, app) - pg0) / time.Duration(*n)
 		sort.Slice(lat, func(i, j int) bool { return lat[i] < lat[j] })
 		fmt.Printf("%-18s %8d %8s %8s %8.3fms %8.3fms\n", e.name, size, ms(lat[len(lat)/2]), ms(lat[len(lat)*99/100]), float64(cpu.Microseconds())/1000, float64(pg.Microseconds())/1000)
@@ -239,12 +239,6 @@ func backendCPU(ctx context.Context, app *server.App) time.Duration {
 }
 
 func ms(d time.Duration) string { return fmt.Sprintf("%.2fms", float64(d.Microseconds())/1000) }
-
-func processCPU() time.Duration {
-	var ru syscall.Rusage
-	syscall.Getrusage(syscall.RUSAGE_SELF, &ru)
-	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
-}
 
 func check(err error) {
 	if err != nil {
