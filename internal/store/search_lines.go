@@ -1,6 +1,7 @@
 package store
 
 import (
+	"cmp"
 	"context"
 	"database/sql"
 	"encoding/binary"
@@ -96,22 +97,12 @@ func postingsOf(lines []docLine, kindOf func(section int) int16) []posting {
 		out = append(out, posting{text: l.text, section: l.section, kind: kindOf(l.section), hits: 1})
 	}
 	slices.SortFunc(out, func(a, b posting) int {
-		if a.text != b.text {
-			return compareInt64(a.text, b.text)
+		if c := cmp.Compare(a.text, b.text); c != 0 {
+			return c
 		}
-		return a.section - b.section
+		return cmp.Compare(a.section, b.section)
 	})
 	return out
-}
-
-func compareInt64(a, b int64) int {
-	switch {
-	case a < b:
-		return -1
-	case a > b:
-		return 1
-	}
-	return 0
 }
 
 // readDocLines reads the packed lines of documents.
