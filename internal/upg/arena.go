@@ -4,16 +4,15 @@ import "unsafe"
 
 // Syntax nodes are not allocated one by one: each node type has a slab (a
 // slice that hands out pointers to its elements), and argument and
-// statement lists are carved out of shared backing arrays. A slab can also
-// be rewound, so that Parse checks the :C: code of one section after the
-// other in the same memory (the nodes of Section.Body are built later, on
-// first use, into slabs sized from the counts Parse took).
+// statement lists are carved out of shared backing arrays. Parse checks
+// :C: code without making its nodes: it only adds to the counts of an
+// arena whose slabs stay empty, and the nodes of Section.Body are built
+// later, on first use, into slabs sized from those counts.
 
 type slab[T any] struct {
 	buf    []T
 	count  int // nodes handed out since the slab was made (sizes the build arena)
 	budget int // nodes still to come when the total is known (see sized)
-	used   int // how far buf was used before a rewind (drop clears only that)
 }
 
 func (s *slab[T]) alloc() *T {
@@ -36,28 +35,9 @@ func (s *slab[T]) grow() {
 		n := min(s.budget, max(1, slabChunk/int(unsafe.Sizeof(x))))
 		s.budget -= n
 		s.buf = make([]T, 0, n)
-		s.used = 0
 		return
 	}
 	s.buf = make([]T, 0, max(32, 2*cap(s.buf)))
-	s.used = 0
-}
-
-// rewind hands the nodes of the current chunk out again. Only for scratch
-// nodes that nothing refers to any more; the parser sets every field of a
-// node it takes (clearing them here would cost write barriers twice).
-func (s *slab[T]) rewind() {
-	s.used = max(s.used, len(s.buf))
-	s.buf = s.buf[:0]
-}
-
-// drop forgets the nodes (so that a pooled arena keeps nothing alive). It
-// clears only what was used: the rest is still zero, and clearing memory
-// that holds pointers is not free while the collector runs.
-func (s *slab[T]) drop() {
-	clear(s.buf[:max(s.used, len(s.buf))])
-	s.buf = s.buf[:0]
-	s.used = 0
 }
 
 // sized says that n nodes will be needed: the slab makes exactly that many
@@ -72,7 +52,6 @@ func (s *slab[T]) sized(n int) {
 type carver[T any] struct {
 	buf   []T
 	count int
-	used  int // as slab.used
 }
 
 func (c *carver[T]) carve(xs []T) []T {
@@ -83,28 +62,15 @@ func (c *carver[T]) carve(xs []T) []T {
 	c.count += n
 	if cap(c.buf)-len(c.buf) < n {
 		c.buf = make([]T, 0, max(256, 2*n, 2*cap(c.buf)))
-		c.used = 0
 	}
 	l := len(c.buf)
 	c.buf = append(c.buf, xs...)
 	return c.buf[l : l+n : l+n]
 }
 
-func (c *carver[T]) rewind() {
-	c.used = max(c.used, len(c.buf))
-	c.buf = c.buf[:0]
-}
-
-func (c *carver[T]) drop() {
-	clear(c.buf[:max(c.used, len(c.buf))])
-	c.buf = c.buf[:0]
-	c.used = 0
-}
-
 func (c *carver[T]) sized(n int) {
 	if n > 0 {
 		c.buf = make([]T, 0, n)
-		c.used = 0
 	}
 }
 
@@ -129,60 +95,12 @@ type nodeArena struct {
 	stmts  carver[Stmt]
 }
 
-// drop forgets every node of the arena.
-func (a *nodeArena) drop() {
-	a.ident.drop()
-	a.lit.drop()
-	a.bin.drop()
-	a.unary.drop()
-	a.paren.drop()
-	a.call.drop()
-	a.tref.drop()
-	a.badX.drop()
-	a.assign.drop()
-	a.cmd.drop()
-	a.ifs.drop()
-	a.callSt.drop()
-	a.ret.drop()
-	a.gotos.drop()
-	a.badS.drop()
-	a.exprs.drop()
-	a.stmts.drop()
-}
-
-// rewind makes all nodes of the arena available again.
-func (a *nodeArena) rewind() {
-	a.ident.rewind()
-	a.lit.rewind()
-	a.bin.rewind()
-	a.unary.rewind()
-	a.paren.rewind()
-	a.call.rewind()
-	a.tref.rewind()
-	a.badX.rewind()
-	a.assign.rewind()
-	a.cmd.rewind()
-	a.ifs.rewind()
-	a.callSt.rewind()
-	a.ret.rewind()
-	a.gotos.rewind()
-	a.badS.rewind()
-	a.exprs.rewind()
-	a.stmts.rewind()
-}
-
 // zeroCounts starts counting the nodes handed out anew.
 func (a *nodeArena) zeroCounts() {
 	a.ident.count, a.lit.count, a.bin.count, a.unary.count = 0, 0, 0, 0
 	a.paren.count, a.call.count, a.tref.count, a.badX.count = 0, 0, 0, 0
 	a.assign.count, a.cmd.count, a.ifs.count, a.callSt.count = 0, 0, 0, 0
 	a.ret.count, a.gotos.count, a.badS.count, a.exprs.count, a.stmts.count = 0, 0, 0, 0, 0
-}
-
-// big reports whether the arena grew beyond what ordinary files need
-// (then it is not kept for the next parse).
-func (a *nodeArena) big() bool {
-	return cap(a.ident.buf) > 1<<16 || cap(a.bin.buf) > 1<<16 || cap(a.exprs.buf) > 1<<17 || cap(a.stmts.buf) > 1<<17
 }
 
 // arenaSizes is how many nodes of each kind an arena handed out.

@@ -165,16 +165,17 @@ func newParser(f *File, quiet bool, w *workspace) *parser {
 }
 
 // workspace is the memory a parse works in and nothing keeps afterwards:
-// the scratch nodes of the :C: code check and the parser's stacks. Parses
-// take it from a pool, so a worker that parses file after file reuses it.
+// the lexer's buffers, the node counts of the :C: code check and the
+// parser's stacks. Parses take it from a pool, so a worker that parses
+// file after file reuses it.
 type workspace struct {
-	arena    nodeArena
-	lineCmd  []uint16 // the lexer's command id of each line
-	lexTags  []uint8  // the lexer's tag of each token
-	ends     []int32  // the end offset of each token
+	arena    nodeArena // counts the nodes of the :C: code check (its slabs stay empty)
+	lineCmd  []uint16  // the lexer's command id of each line
+	lexTags  []uint8   // the lexer's tag of each token
+	ends     []int32   // the end offset of each token
 	kinds    []TokenKind
 	lens     []uint8
-	lines    []Line // Tokenize's lines, kinds and lengths (Parse keeps its own)
+	lines    []Line // the lexer's token kinds, lengths and lines (a File gets copies)
 	sig      []int32
 	tags     []uint8
 	secCalc  []int32
@@ -194,7 +195,6 @@ var workspaces = sync.Pool{New: func() any { return new(workspace) }}
 func (p *parser) release() {
 	w := p.work
 	p.work, p.scratch = nil, nil
-	w.arena.drop()
 	w.sig, w.tags, w.secCalc, w.lineCmd, w.ends = p.sig[:0], p.tags[:0], p.secCalc[:0], w.lineCmd[:0], w.ends[:0]
 	if p.tokTags != nil {
 		w.lexTags = p.tokTags[:0]
@@ -204,7 +204,7 @@ func (p *parser) release() {
 	w.exprBuf = clearAll(p.exprBuf)
 	w.stmtTmp = clearAll(p.stmtTmp)
 	w.itemTmp = clearAll(p.itemTmp)
-	if cap(w.sig) <= 1<<20 && cap(w.xs) <= 1<<20 && cap(w.ends) <= 1<<22 && cap(w.kinds) <= 1<<22 && cap(w.lines) <= 1<<20 && cap(w.lexTags) <= 1<<22 && cap(w.lineCmd) <= 1<<22 && !w.arena.big() {
+	if cap(w.sig) <= 1<<20 && cap(w.xs) <= 1<<20 && cap(w.ends) <= 1<<22 && cap(w.kinds) <= 1<<22 && cap(w.lines) <= 1<<20 && cap(w.lexTags) <= 1<<22 && cap(w.lineCmd) <= 1<<22 {
 		workspaces.Put(w)
 	}
 }
