@@ -24,7 +24,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/promauto"
 
 	"github.com/veripost/veripost/internal/transient"
-	_ "modernc.org/sqlite" // registers the "sqlite" database/sql driver
+	"modernc.org/sqlite"
 )
 
 // Dialect names the SQL engine behind a DB.
@@ -90,7 +90,7 @@ func Open(ctx context.Context, url string, opt Options) (*DB, error) {
 		}
 		sqlitePath = path
 		dsn := "file:" + path + "?_pragma=journal_mode(WAL)&_pragma=wal_autocheckpoint(" + strconv.Itoa(writerCheckpointPages) + ")&_pragma=journal_size_limit(67108864)&_pragma=busy_timeout(10000)&_pragma=foreign_keys(1)&_pragma=synchronous(NORMAL)&_pragma=cache_size(-65536)&_pragma=mmap_size(1073741824)&_time_format=sqlite&_txlock=immediate"
-		db, err = sql.Open("sqlite", dsn)
+		db, err = openSQLite(dsn)
 		if err == nil {
 			// SQLite allows one writer; one connection avoids SQLITE_BUSY
 			// between River's maintenance and the app (River's advice too).
@@ -130,7 +130,7 @@ func Open(ctx context.Context, url string, opt Options) (*DB, error) {
 		// The writer has created the file and switched it to WAL; readers
 		// are query-only connections of their own. mmap_size: reads of a
 		// large search index come from the OS page cache, not a read() per page.
-		reader, err = sql.Open("sqlite", "file:"+sqlitePath+"?_pragma=busy_timeout(10000)&_pragma=query_only(1)&_pragma=mmap_size(1073741824)&_time_format=sqlite")
+		reader, err = openSQLite("file:" + sqlitePath + "?_pragma=busy_timeout(10000)&_pragma=query_only(1)&_pragma=mmap_size(1073741824)&_time_format=sqlite")
 		if err != nil {
 			db.Close()
 			return nil, fmt.Errorf("opening database readers: %w", err)
@@ -354,4 +354,14 @@ func redact(url string) string {
 		return url[:scheme+3] + cred[:i] + ":***" + url[at:]
 	}
 	return url
+}
+
+// openSQLite opens a pool of SQLite connections that keep their prepared
+// statements (stmtcache.go).
+func openSQLite(dsn string) (*sql.DB, error) {
+	c, err := sqlite.NewConnector(dsn)
+	if err != nil {
+		return nil, err
+	}
+	return sql.OpenDB(cachingConnector{c}), nil
 }
