@@ -67,7 +67,7 @@ func TestStoredFilesResolveLikeFreshOnes(t *testing.T) {
 }
 
 func TestPackedOccurrencesRoundTrip(t *testing.T) {
-	n := 0
+	n, oldBytes, newBytes := 0, 0, 0
 	for _, pkg := range testenv.CorpusPackages(t) {
 		for _, cf := range pkg.Files {
 			f := AnalyzeFile(cf.Name, cf.Data)
@@ -84,7 +84,15 @@ func TestPackedOccurrencesRoundTrip(t *testing.T) {
 				}
 			}
 			for _, g := range f.Symbols() {
-				got, err := UnpackOccurrences(g.Canonical, PackOccurrences(g.Canonical, g.Occurrences), sections)
+				// The migration's older format round-trips too.
+				old, err := UnpackOccurrencesFormat(OccurrencesFormat1, g.Canonical, PackOccurrencesFormat(OccurrencesFormat1, g.Canonical, g.Occurrences), sections)
+				if err != nil || !reflect.DeepEqual(old, g.Occurrences) {
+					t.Fatalf("%s %s: format 1: %v\n%+v\n%+v", cf.Name, g.Canonical, err, g.Occurrences, old)
+				}
+				packed := PackOccurrences(g.Canonical, g.Occurrences)
+				oldBytes += len(PackOccurrencesFormat(OccurrencesFormat1, g.Canonical, g.Occurrences))
+				newBytes += len(packed)
+				got, err := UnpackOccurrences(g.Canonical, packed, sections)
 				if err != nil {
 					t.Fatalf("%s %s: %v", cf.Name, g.Canonical, err)
 				}
@@ -101,12 +109,25 @@ func TestPackedOccurrencesRoundTrip(t *testing.T) {
 	if n == 0 {
 		t.Fatal("the corpus gave no symbol occurrences")
 	}
-	// An unknown kind or context (a future parser's) survives too.
-	occ := []Occurrence{{Name: "x y", Kind: "macro", Role: RoleReference, Context: "new-context", Line: 7, Col: 3, Section: "S"}}
-	if got, err := UnpackOccurrences("X_Y", PackOccurrences("X_Y", occ), SectionRanges{{"S", 5, 9}}); err != nil || !reflect.DeepEqual(got, occ) {
-		t.Fatalf("unknown enums: %+v %v", got, err)
+	if newBytes >= oldBytes {
+		t.Errorf("format 2 takes %d bytes, format 1 %d: it must be smaller", newBytes, oldBytes)
 	}
-	if _, err := UnpackOccurrences("X", []byte{0, 1, 2}, nil); err == nil {
-		t.Fatal("a truncated record must be refused")
+	t.Logf("%d occurrences: %d bytes packed (format 1: %d)", n, newBytes, oldBytes)
+	// An unknown kind or context (a future parser's) survives too, and a
+	// known kind with an unknown context.
+	for _, occ := range [][]Occurrence{
+		{{Name: "x y", Kind: "macro", Role: RoleReference, Context: "new-context", Line: 7, Col: 3, Section: "S"}},
+		{{Name: "X_Y", Kind: occKinds[1], Role: RoleDefinition, Context: "new-context", Line: 7, Col: 3}, {Name: "X_Y", Kind: occKinds[2], Role: RoleReference, Context: occContexts[14], Line: 2, Col: 300, Section: "S"}},
+	} {
+		for _, format := range []int{OccurrencesFormat1, OccurrencesFormat2} {
+			if got, err := UnpackOccurrencesFormat(format, "X_Y", PackOccurrencesFormat(format, "X_Y", occ), SectionRanges{{"S", 1, 9}}); err != nil || !reflect.DeepEqual(got, occ) {
+				t.Fatalf("format %d, unknown enums: %+v %v", format, got, err)
+			}
+		}
+	}
+	for _, format := range []int{OccurrencesFormat1, OccurrencesFormat2} {
+		if _, err := UnpackOccurrencesFormat(format, "X", []byte{0, 1, 2}, nil); err == nil {
+			t.Fatalf("format %d: a truncated record must be refused", format)
+		}
 	}
 }

@@ -150,30 +150,47 @@ func UnpackSectionRanges(b []byte) (SectionRanges, error) {
 }
 
 // Occurrences are stored packed, per (name, content) row of the symbol
-// index: two bytes (role, a differently written name, kind; context), then
-// varints for the line (as a delta) and column. Enclosing sections are not
-// stored: they follow from the line and the content's SectionRanges. A
+// index: a head byte (role, a differently written name, kind, context),
+// then varints for the line (as a delta) and column. Enclosing sections are
+// not stored: they follow from the line and the content's SectionRanges. A
 // kind or context outside the small enumerations, and names written
 // differently from their canonical form, go into a string table in front.
+// Format 1 (before migration 00120) spent a second byte per occurrence on
+// the context; the migration converts between the two.
 var (
 	occKinds    = []string{resolve.KindAttribute, resolve.KindSection, resolve.KindDefine, resolve.KindOperation}
 	occContexts = []string{"", upg.RefToken, upg.RefExpr, upg.RefAssign, upg.RefCall, upg.RefSectionArg, upg.RefSectionExist,
 		upg.RefVar, upg.RefVarB, upg.RefAttrList, upg.RefOperList, upg.RefAttrCFunc, upg.RefAttrCFuncArg, upg.RefAttrFunc, upg.RefCommand}
 )
 
-const occOther = 0x3F // kind or context: the value follows as a string-table index
+// Occurrence formats (see PackOccurrencesFormat).
+const (
+	OccurrencesFormat1 = 1 // head and context bytes
+	OccurrencesFormat2 = 2 // one head byte: the current format
+)
 
-func indexOf(list []string, s string) int {
+const (
+	occOther  = 0x3F // format 1, kind or context: the value follows as a string-table index
+	occEscape = 0x0F // format 2, context bits: kind and context follow as string-table indexes
+)
+
+func indexOf(list []string, s string, other int) int {
 	for i, v := range list {
 		if v == s {
 			return i
 		}
 	}
-	return occOther
+	return other
 }
 
 // PackOccurrences encodes a group's occurrences for the symbol index.
 func PackOccurrences(canonical string, occ []Occurrence) []byte {
+	return PackOccurrencesFormat(OccurrencesFormat2, canonical, occ)
+}
+
+// PackOccurrencesFormat encodes occurrences in one of the formats (the
+// older one only for migrating stored rows back).
+func PackOccurrencesFormat(format int, canonical string, occ []Occurrence) []byte {
 	var table []string
 	idx := map[string]uint64{}
 	str := func(s string) uint64 {
@@ -188,20 +205,32 @@ func PackOccurrences(canonical string, occ []Occurrence) []byte {
 	var body []byte
 	prevLine := 0
 	for _, o := range occ {
-		k, c := indexOf(occKinds, o.Kind), indexOf(occContexts, o.Context)
-		head := byte(k) << 2 // bits 2–7: kind
+		var head byte
 		if o.Role == RoleDefinition {
 			head |= 1
 		}
 		if o.Name != canonical {
 			head |= 2
 		}
-		body = append(body, head, byte(c))
-		if k == occOther {
-			body = binary.AppendUvarint(body, str(o.Kind))
-		}
-		if c == occOther {
-			body = binary.AppendUvarint(body, str(o.Context))
+		if format == OccurrencesFormat1 {
+			k, c := indexOf(occKinds, o.Kind, occOther), indexOf(occContexts, o.Context, occOther)
+			head |= byte(k) << 2 // bits 2–7: kind
+			body = append(body, head, byte(c))
+			if k == occOther {
+				body = binary.AppendUvarint(body, str(o.Kind))
+			}
+			if c == occOther {
+				body = binary.AppendUvarint(body, str(o.Context))
+			}
+		} else {
+			k, c := indexOf(occKinds, o.Kind, -1), indexOf(occContexts, o.Context, -1)
+			if k < 0 || c < 0 || c >= occEscape {
+				body = append(body, head|occEscape<<4)
+				body = binary.AppendUvarint(body, str(o.Kind))
+				body = binary.AppendUvarint(body, str(o.Context))
+			} else {
+				body = append(body, head|byte(k)<<2|byte(c)<<4) // bits 2–3: kind, 4–7: context
+			}
 		}
 		if head&2 != 0 {
 			body = binary.AppendUvarint(body, str(o.Name))
@@ -223,6 +252,11 @@ var errCorruptOccurrences = errors.New("stored symbol occurrences are corrupt")
 // UnpackOccurrences decodes what PackOccurrences wrote; sections are the
 // content's section ranges (for each occurrence's enclosing section).
 func UnpackOccurrences(canonical string, data []byte, sections SectionRanges) ([]Occurrence, error) {
+	return UnpackOccurrencesFormat(OccurrencesFormat2, canonical, data, sections)
+}
+
+// UnpackOccurrencesFormat decodes what PackOccurrencesFormat wrote.
+func UnpackOccurrencesFormat(format int, canonical string, data []byte, sections SectionRanges) ([]Occurrence, error) {
 	r := &factReader{buf: data}
 	n := r.count()
 	table := make([]string, n)
@@ -233,25 +267,32 @@ func UnpackOccurrences(canonical string, data []byte, sections SectionRanges) ([
 	var out []Occurrence
 	line := 0
 	for r.err == nil && len(r.buf) > 0 {
-		if len(r.buf) < 2 {
-			return nil, errCorruptOccurrences
-		}
-		head, c := r.buf[0], int(r.buf[1])
-		k := int(head >> 2)
-		r.buf = r.buf[2:]
+		head := r.buf[0]
+		r.buf = r.buf[1:]
 		o := Occurrence{Name: canonical, Role: RoleReference}
 		if head&1 != 0 {
 			o.Role = RoleDefinition
 		}
-		if k == occOther {
-			o.Kind = r.str()
-		} else if k < len(occKinds) {
-			o.Kind = occKinds[k]
-		}
-		if c == occOther {
-			o.Context = r.str()
-		} else if c < len(occContexts) {
-			o.Context = occContexts[c]
+		if format == OccurrencesFormat1 {
+			if len(r.buf) < 1 {
+				return nil, errCorruptOccurrences
+			}
+			k, c := int(head>>2), int(r.buf[0])
+			r.buf = r.buf[1:]
+			if k == occOther {
+				o.Kind = r.str()
+			} else if k < len(occKinds) {
+				o.Kind = occKinds[k]
+			}
+			if c == occOther {
+				o.Context = r.str()
+			} else if c < len(occContexts) {
+				o.Context = occContexts[c]
+			}
+		} else if c := int(head >> 4); c == occEscape {
+			o.Kind, o.Context = r.str(), r.str()
+		} else {
+			o.Kind, o.Context = occKinds[head>>2&3], occContexts[c]
 		}
 		if head&2 != 0 {
 			o.Name = r.str()

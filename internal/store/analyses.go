@@ -478,46 +478,6 @@ func (db *DB) storeResult(ctx context.Context, tx *sql.Tx, r *index.VersionResul
 	return id, err
 }
 
-// insertSymbols writes a content's symbol index rows. The cost stays linear
-// in the rows: on SQLite one prepared statement executed per row inside the
-// transaction, on PostgreSQL one INSERT … SELECT FROM unnest(arrays) per
-// few thousand rows (a single round trip, constant parameters).
-func (db *DB) insertSymbols(ctx context.Context, tx *sql.Tx, analysisID int64, groups []analysis.SymbolGroup) error {
-	if len(groups) == 0 {
-		return nil
-	}
-	if db.Dialect == Postgres {
-		const batch = 5000
-		for start := 0; start < len(groups); start += batch {
-			chunk := groups[start:min(start+batch, len(groups))]
-			names := make([]string, len(chunk))
-			defs := make([]int64, len(chunk))
-			uses := make([]int64, len(chunk))
-			occ := make([][]byte, len(chunk))
-			for i, g := range chunk {
-				names[i], defs[i], uses[i], occ[i] = g.Canonical, int64(g.Definitions), int64(g.Uses), analysis.PackOccurrences(g.Canonical, g.Occurrences)
-			}
-			if _, err := tx.ExecContext(ctx, `INSERT INTO symbol_index (canonical, analysis_id, definitions, uses, occurrences)
-				SELECT n, $1, d, u, o FROM unnest($2::text[], $3::int8[], $4::int8[], $5::bytea[]) AS t(n, d, u, o)`,
-				analysisID, names, defs, uses, occ); err != nil {
-				return fmt.Errorf("inserting symbols: %w", err)
-			}
-		}
-		return nil
-	}
-	st, err := tx.PrepareContext(ctx, `INSERT INTO symbol_index (canonical, analysis_id, definitions, uses, occurrences) VALUES ($1, $2, $3, $4, $5)`)
-	if err != nil {
-		return err
-	}
-	defer st.Close()
-	for _, g := range groups {
-		if _, err := st.ExecContext(ctx, g.Canonical, analysisID, g.Definitions, g.Uses, analysis.PackOccurrences(g.Canonical, g.Occurrences)); err != nil {
-			return fmt.Errorf("inserting symbols: %w", err)
-		}
-	}
-	return nil
-}
-
 // pruneAnalyses removes the file analyses (with their symbol index rows)
 // and package results among these ids that no file and no version uses any
 // more.
@@ -536,17 +496,9 @@ func (db *DB) pruneAnalyses(ctx context.Context, tx *sql.Tx, files, results []in
 		}
 		if f := loaded[id]; f != nil {
 			// The analysis lists its names: its symbol rows go by primary key.
-			st, err := tx.PrepareContext(ctx, `DELETE FROM symbol_index WHERE canonical = $1 AND analysis_id = $2`)
-			if err != nil {
+			if err := db.deleteSymbols(ctx, tx, id, f.Symbols()); err != nil {
 				return err
 			}
-			for _, g := range f.Symbols() {
-				if _, err := st.ExecContext(ctx, g.Canonical, id); err != nil {
-					st.Close()
-					return err
-				}
-			}
-			st.Close()
 		}
 		if _, err := tx.ExecContext(ctx, `DELETE FROM analyses WHERE id = $1`, id); err != nil {
 			return err

@@ -340,11 +340,12 @@ func (db *DB) moveSymbols(ctx context.Context, tx *sql.Tx, old, now []int64, kno
 		order[i] = i
 	}
 	sort.Slice(order, func(i, j int) bool { return deltas[order[i]].name < deltas[order[j]].name })
-	var gone []string // names that lost a package: removed when none is left
+	var gone []string // names that lost a package: removed when none is left and no analysis has them
+	const unindexed = ` AND NOT EXISTS (SELECT 1 FROM symbol_index s WHERE s.symbol_id = symbol_names.id)`
 	const upsert = `INSERT INTO symbol_names (canonical, kind, packages, definitions, uses) `
 	const onConflict = ` ON CONFLICT (canonical) DO UPDATE SET packages = symbol_names.packages + excluded.packages,
 		definitions = symbol_names.definitions + excluded.definitions, uses = symbol_names.uses + excluded.uses,
-		kind = CASE WHEN symbol_names.kind = '' THEN excluded.kind ELSE symbol_names.kind END`
+		kind = CASE WHEN symbol_names.kind = '' OR symbol_names.packages <= 0 THEN excluded.kind ELSE symbol_names.kind END`
 	if db.Dialect == Postgres {
 		// ORDER BY: the rows are locked in name order.
 		names, kinds := make([]string, len(order)), make([]string, len(order))
@@ -361,7 +362,7 @@ func (db *DB) moveSymbols(ctx context.Context, tx *sql.Tx, old, now []int64, kno
 			return fmt.Errorf("counting symbols: %w", err)
 		}
 		if len(gone) > 0 {
-			_, err := tx.ExecContext(ctx, `DELETE FROM symbol_names WHERE canonical = ANY($1) AND packages <= 0`, gone)
+			_, err := tx.ExecContext(ctx, `DELETE FROM symbol_names WHERE canonical = ANY($1) AND packages <= 0`+unindexed, gone)
 			return err
 		}
 		return nil
@@ -380,7 +381,11 @@ func (db *DB) moveSymbols(ctx context.Context, tx *sql.Tx, old, now []int64, kno
 	if err != nil {
 		return err
 	}
-	if _, err := tx.ExecContext(ctx, upsert+`SELECT value ->> 0, value ->> 1, value ->> 2, value ->> 3, value ->> 4 FROM json_each($1) WHERE true`+onConflict, string(batch)); err != nil {
+	// (A name's row is there already: storing its analysis added it. The
+	// id is for a row that is not, numbered like symbolIDs does.)
+	if _, err := tx.ExecContext(ctx, `INSERT INTO symbol_names (canonical, kind, packages, definitions, uses, id)
+		SELECT value ->> 0, value ->> 1, value ->> 2, value ->> 3, value ->> 4, (SELECT COALESCE(MAX(id), 0) FROM symbol_names) + key + 1
+		FROM json_each($1) WHERE true`+onConflict, string(batch)); err != nil {
 		return fmt.Errorf("counting symbols: %w", err)
 	}
 	if len(gone) > 0 {
@@ -388,7 +393,7 @@ func (db *DB) moveSymbols(ctx context.Context, tx *sql.Tx, old, now []int64, kno
 		if err != nil {
 			return err
 		}
-		_, err = tx.ExecContext(ctx, `DELETE FROM symbol_names WHERE canonical IN (SELECT value FROM json_each($1)) AND packages <= 0`, string(names))
+		_, err = tx.ExecContext(ctx, `DELETE FROM symbol_names WHERE canonical IN (SELECT value FROM json_each($1)) AND packages <= 0`+unindexed, string(names))
 		return err
 	}
 	return nil

@@ -24,7 +24,7 @@ func (db *DB) VersionSymbol(ctx context.Context, versionID, canonical string) ([
 		return out, nil
 	}
 	rows, err := db.R.QueryContext(ctx, `SELECT f.id, f.filename, f.sha256, s.occurrences, a.sections FROM files f
-		JOIN symbol_index s ON s.analysis_id = f.analysis_id AND s.canonical = $2
+		JOIN symbol_index s ON s.analysis_id = f.analysis_id AND s.symbol_id = (SELECT id FROM symbol_names WHERE canonical = $2)
 		JOIN analyses a ON a.id = f.analysis_id
 		WHERE f.version_id = $1`, versionID, canonical)
 	if err != nil {
@@ -253,7 +253,7 @@ func (db *DB) SymbolUsage(ctx context.Context, canonical string, limit int, curs
 // temporary table first. The files come first: SQLite types a compound's
 // columns (times) by its first part.
 func (db *DB) symbolPageSQL(pick string) string {
-	return `WITH n AS (SELECT packages FROM symbol_names WHERE canonical = $1),
+	return `WITH n AS (SELECT packages, id FROM symbol_names WHERE canonical = $1),
 		pick AS (` + pick + `)
 		SELECT 0, pick.id, p.created_at, pick.d, p.name, p.machine_type, p.controller_type, p.latest_version, v.uploaded_at,
 			lf.file_id, lf.filename, lf.sha256, lf.analysis_id, s.definitions, s.uses, s.occurrences
@@ -261,9 +261,9 @@ func (db *DB) symbolPageSQL(pick string) string {
 		` + db.joinByKey("packages", "p", "p.id = pick.id", "p.created_at, p.name, p.machine_type, p.controller_type, p.latest_version") + `
 		` + db.joinByKey("package_versions", "v", "v.package_id = pick.id AND v.number = p.latest_version", "v.uploaded_at") + `
 		` + db.joinByKey("latest_files", "lf", "lf.package_id = pick.id", "lf.file_id, lf.filename, lf.sha256, lf.analysis_id") + `
-		` + db.joinByKey("symbol_index", "s", "s.canonical = $1 AND s.analysis_id = lf.analysis_id", "s.definitions, s.uses, s.occurrences") + `
+		` + db.joinByKey("symbol_index", "s", "s.symbol_id = (SELECT id FROM n) AND s.analysis_id = lf.analysis_id", "s.definitions, s.uses, s.occurrences") + `
 		UNION ALL
-		SELECT n.packages, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL FROM n`
+		SELECT n.packages, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL FROM n WHERE n.packages > 0`
 }
 
 // before orders a symbol page's packages: on an exact page those defining
@@ -286,7 +286,7 @@ func (k pkgKey) before(o pkgKey, exact bool) bool {
 func (db *DB) symbolDefinersFirst(limit int, having string) string {
 	return `SELECT * FROM (SELECT lf.package_id AS id, lf.package_created_at AS created, MAX(CASE WHEN s.definitions > 0 THEN 1 ELSE 0 END) AS d
 		FROM symbol_index s ` + db.joinByKey("latest_files", "lf", "lf.analysis_id = s.analysis_id", "lf.package_id, lf.package_created_at") + `
-		WHERE s.canonical = $1 AND (SELECT packages FROM n) <= ` + strconv.Itoa(symbolExactLimit) + `
+		WHERE s.symbol_id = (SELECT id FROM n) AND (SELECT packages FROM n) <= ` + strconv.Itoa(symbolExactLimit) + `
 		GROUP BY lf.package_id, lf.package_created_at` + having + `
 		ORDER BY d DESC, created DESC, id DESC LIMIT ` + db.limitIf(`(SELECT packages FROM n) <= `+strconv.Itoa(symbolExactLimit), limit+1) + `) e`
 }
@@ -297,7 +297,7 @@ func (db *DB) symbolDefinersFirst(limit int, having string) string {
 func (db *DB) symbolNewestFirst(limit int, and string) string {
 	return `SELECT * FROM (SELECT p.id, p.created_at AS created, 0 AS d FROM packages p
 		WHERE (SELECT packages FROM n) > ` + strconv.Itoa(symbolExactLimit) + ` AND EXISTS (SELECT 1 FROM latest_files lf
-			JOIN symbol_index s ON s.analysis_id = lf.analysis_id AND s.canonical = $1 WHERE lf.package_id = p.id)` + and + `
+			JOIN symbol_index s ON s.analysis_id = lf.analysis_id AND s.symbol_id = (SELECT id FROM n) WHERE lf.package_id = p.id)` + and + `
 		ORDER BY p.created_at DESC, p.id DESC LIMIT ` + db.limitIf(`(SELECT packages FROM n) > `+strconv.Itoa(symbolExactLimit), limit+1) + `) w`
 }
 

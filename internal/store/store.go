@@ -165,7 +165,7 @@ func (db *DB) Close() error {
 func (db *DB) Ping(ctx context.Context) error { return db.SQL.PingContext(ctx) }
 
 // migrations is the goose provider of the embedded schema migrations and
-// the Go ones (search_lines.go).
+// the Go ones (search_lines.go, symbol_index.go).
 func (db *DB) migrations() (*goose.Provider, error) {
 	sub, err := fs.Sub(migrations, "migrations/"+string(db.Dialect))
 	if err != nil {
@@ -179,7 +179,7 @@ func (db *DB) migrations() (*goose.Provider, error) {
 	// ones lets a database that already has a later range take an earlier
 	// one added afterwards.
 	p, err := goose.NewProvider(gd, db.SQL, sub, goose.WithAllowOutofOrder(true),
-		goose.WithGoMigrations(searchLinesMigration()))
+		goose.WithGoMigrations(searchLinesMigration(), symbolIndexMigration()))
 	if err != nil {
 		return nil, fmt.Errorf("preparing migrations: %w", err)
 	}

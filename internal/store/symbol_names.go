@@ -13,21 +13,22 @@ import (
 )
 
 // SymbolNames implements index.Reader: one range of the name counters
-// (symbol_names, maintained on write), so a page reads its own rows only.
+// (symbol_names, maintained on write), so a page reads its own rows only
+// (and skips the names only analyses of older versions have).
 // Names sort byte-wise on both engines (PostgreSQL: the C collation), so a
 // prefix is one range of the key.
 func (db *DB) SymbolNames(ctx context.Context, prefix string, limit int, cursor string) (catalog.Page[index.SymbolName], error) {
 	page := catalog.Page[index.SymbolName]{Items: []index.SymbolName{}}
 	limit = min(max(limit, 1), 200)
 	prefix = upg.CanonicalName(strings.TrimSpace(prefix))
-	q := `SELECT canonical, kind, packages, definitions, uses FROM symbol_names WHERE canonical >= $1`
+	q := `SELECT canonical, kind, packages, definitions, uses FROM symbol_names WHERE canonical >= $1 AND packages > 0`
 	args := []any{prefix}
 	if cursor != "" {
 		raw, err := base64.RawURLEncoding.DecodeString(cursor)
 		if err != nil || len(raw) == 0 {
 			return page, catalog.ErrBadCursor
 		}
-		q = `SELECT canonical, kind, packages, definitions, uses FROM symbol_names WHERE canonical > $1`
+		q = `SELECT canonical, kind, packages, definitions, uses FROM symbol_names WHERE canonical > $1 AND packages > 0`
 		args[0] = string(raw)
 	}
 	rows, err := db.R.QueryContext(ctx, q+` ORDER BY canonical LIMIT `+strconv.Itoa(limit+1), args...)
@@ -84,7 +85,8 @@ func (db *DB) fillKinds(ctx context.Context, items []index.SymbolName) error {
 		values[i], args[i] = "(CAST($"+strconv.Itoa(i+1)+" AS TEXT))", n
 	}
 	rows, err := db.R.QueryContext(ctx, `SELECT v.column1, (SELECT s.occurrences FROM symbol_index s
-			JOIN latest_files lf ON lf.analysis_id = s.analysis_id WHERE s.canonical = v.column1 LIMIT 1)
+			JOIN latest_files lf ON lf.analysis_id = s.analysis_id
+			WHERE s.symbol_id = (SELECT n.id FROM symbol_names n WHERE n.canonical = v.column1) LIMIT 1)
 		FROM (VALUES `+strings.Join(values, ", ")+`) AS v`, args...)
 	if err != nil {
 		return err
@@ -106,7 +108,7 @@ func (db *DB) fillKinds(ctx context.Context, items []index.SymbolName) error {
 // ContentSymbol implements index.Reader.
 func (db *DB) ContentSymbol(ctx context.Context, sha, canonical string) ([]analysis.Occurrence, error) {
 	rows, err := db.R.QueryContext(ctx, `SELECT s.occurrences, a.sections FROM analyses a
-		JOIN symbol_index s ON s.analysis_id = a.id AND s.canonical = $2
+		JOIN symbol_index s ON s.analysis_id = a.id AND s.symbol_id = (SELECT id FROM symbol_names WHERE canonical = $2)
 		WHERE a.sha256 = $1 AND a.parser_version = $3 AND a.reader = $4`,
 		strings.ToLower(sha), canonical, analysis.ParserVersion, analysis.ReaderUPG)
 	if err != nil {

@@ -1,0 +1,262 @@
+package store
+
+import (
+	"context"
+	"database/sql"
+	"fmt"
+
+	"github.com/pressly/goose/v3"
+
+	"github.com/veripost/veripost/internal/analysis"
+)
+
+// The symbol index has a row per (name, analysed content), keyed by the
+// name's id in symbol_names (migrations 00120–00122): the name's text is
+// stored once. Every name of a stored analysis has a symbol_names row; one
+// no latest package has keeps zero counts (the name list skips it) until
+// no analysis has it either.
+
+// symbolIDs returns the ids of these names, adding those not in
+// symbol_names yet (with zero counts). names are sorted (as an analysis's
+// groups are), so concurrent writers add rows in the same order.
+func (db *DB) symbolIDs(ctx context.Context, tx *sql.Tx, names []string) (map[string]int64, error) {
+	ids, err := db.lookupSymbolIDs(ctx, tx, names)
+	if err != nil || len(ids) == len(names) {
+		return ids, err
+	}
+	var missing []string
+	for _, n := range names {
+		if _, ok := ids[n]; !ok {
+			missing = append(missing, n)
+		}
+	}
+	_, arg := db.stringsArg(missing, 1)
+	if db.Dialect == Postgres {
+		_, err = tx.ExecContext(ctx, `INSERT INTO symbol_names (canonical, kind, packages, definitions, uses)
+			SELECT n, '', 0, 0, 0 FROM unnest($1::text[]) AS n ORDER BY n COLLATE "C" ON CONFLICT DO NOTHING`, arg)
+	} else {
+		// The single writer numbers the new names after the last id.
+		_, err = tx.ExecContext(ctx, `INSERT INTO symbol_names (canonical, kind, packages, definitions, uses, id)
+			SELECT value, '', 0, 0, 0, (SELECT COALESCE(MAX(id), 0) FROM symbol_names) + key + 1 FROM json_each($1) WHERE true
+			ON CONFLICT DO NOTHING`, arg)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("adding symbol names: %w", err)
+	}
+	added, err := db.lookupSymbolIDs(ctx, tx, missing)
+	if err != nil {
+		return nil, err
+	}
+	if len(added) != len(missing) {
+		return nil, fmt.Errorf("adding symbol names: %d of %d have no id", len(missing)-len(added), len(missing))
+	}
+	for n, id := range added {
+		ids[n] = id
+	}
+	return ids, nil
+}
+
+// lookupSymbolIDs returns the ids of those of these names symbol_names has.
+func (db *DB) lookupSymbolIDs(ctx context.Context, q querier, names []string) (map[string]int64, error) {
+	out := make(map[string]int64, len(names))
+	if len(names) == 0 {
+		return out, nil
+	}
+	list, arg := db.stringsArg(names, 1)
+	rows, err := q.QueryContext(ctx, `SELECT canonical, id FROM symbol_names WHERE canonical IN `+list, arg)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var n string
+		var id int64
+		if err := rows.Scan(&n, &id); err != nil {
+			return nil, err
+		}
+		out[n] = id
+	}
+	return out, rows.Err()
+}
+
+// insertSymbols writes a content's symbol index rows. The cost stays linear
+// in the rows: on SQLite one prepared statement executed per row inside the
+// transaction, on PostgreSQL one INSERT … SELECT FROM unnest(arrays) per
+// few thousand rows (a single round trip, constant parameters).
+func (db *DB) insertSymbols(ctx context.Context, tx *sql.Tx, analysisID int64, groups []analysis.SymbolGroup) error {
+	if len(groups) == 0 {
+		return nil
+	}
+	names := make([]string, len(groups))
+	for i, g := range groups {
+		names[i] = g.Canonical
+	}
+	ids, err := db.symbolIDs(ctx, tx, names)
+	if err != nil {
+		return err
+	}
+	rows := make([]symbolRow, len(groups))
+	for i, g := range groups {
+		rows[i] = symbolRow{symbol: ids[g.Canonical], analysis: analysisID, defs: g.Definitions, uses: g.Uses,
+			occurrences: analysis.PackOccurrences(g.Canonical, g.Occurrences)}
+	}
+	return db.insertSymbolRows(ctx, tx, "symbol_index", rows)
+}
+
+// symbolRow is a row of the symbol index.
+type symbolRow struct {
+	symbol, analysis int64
+	defs, uses       int
+	occurrences      []byte
+}
+
+// insertSymbolRows inserts rows into table (the symbol index, or its new
+// form while migration 00121 fills it).
+func (db *DB) insertSymbolRows(ctx context.Context, tx *sql.Tx, table string, rows []symbolRow) error {
+	if db.Dialect == Postgres {
+		const batch = 5000
+		for start := 0; start < len(rows); start += batch {
+			chunk := rows[start:min(start+batch, len(rows))]
+			sids, aids := make([]int64, len(chunk)), make([]int64, len(chunk))
+			defs, uses := make([]int64, len(chunk)), make([]int64, len(chunk))
+			occ := make([][]byte, len(chunk))
+			for i, r := range chunk {
+				sids[i], aids[i], defs[i], uses[i], occ[i] = r.symbol, r.analysis, int64(r.defs), int64(r.uses), r.occurrences
+			}
+			if _, err := tx.ExecContext(ctx, `INSERT INTO `+table+` (symbol_id, analysis_id, definitions, uses, occurrences)
+				SELECT s, a, d, u, o FROM unnest($1::int8[], $2::int8[], $3::int8[], $4::int8[], $5::bytea[]) AS t(s, a, d, u, o)`,
+				sids, aids, defs, uses, occ); err != nil {
+				return fmt.Errorf("inserting symbols: %w", err)
+			}
+		}
+		return nil
+	}
+	st, err := tx.PrepareContext(ctx, `INSERT INTO `+table+` (symbol_id, analysis_id, definitions, uses, occurrences) VALUES ($1, $2, $3, $4, $5)`)
+	if err != nil {
+		return err
+	}
+	defer st.Close()
+	for _, r := range rows {
+		if _, err := st.ExecContext(ctx, r.symbol, r.analysis, r.defs, r.uses, r.occurrences); err != nil {
+			return fmt.Errorf("inserting symbols: %w", err)
+		}
+	}
+	return nil
+}
+
+// deleteSymbols removes an analysis's symbol index rows (its names are
+// groups), and the names no package counts and no other analysis has.
+func (db *DB) deleteSymbols(ctx context.Context, tx *sql.Tx, analysisID int64, groups []analysis.SymbolGroup) error {
+	if len(groups) == 0 {
+		return nil
+	}
+	names := make([]string, len(groups))
+	for i, g := range groups {
+		names[i] = g.Canonical
+	}
+	list, arg := db.stringsArg(names, 1)
+	// By primary key: the analysis's names give the ids.
+	if _, err := tx.ExecContext(ctx, `DELETE FROM symbol_index WHERE analysis_id = $2
+		AND symbol_id IN (SELECT id FROM symbol_names WHERE canonical IN `+list+`)`, arg, analysisID); err != nil {
+		return err
+	}
+	_, err := tx.ExecContext(ctx, `DELETE FROM symbol_names WHERE canonical IN `+list+` AND packages <= 0
+		AND NOT EXISTS (SELECT 1 FROM symbol_index s WHERE s.symbol_id = symbol_names.id)`, arg)
+	return err
+}
+
+// symbolIndexMigration is migration 00121: the symbol index's rows keyed
+// by name (before) are copied into symbol_refs (00120), keyed by the
+// name's id, their occurrences in the current format; 00122 swaps the
+// tables. Down converts back.
+func symbolIndexMigration() *goose.Migration {
+	return goose.NewGoMigration(121, &goose.GoFunc{RunTx: convertSymbolIndex}, &goose.GoFunc{RunTx: restoreSymbolIndex})
+}
+
+// symbolMigrationBatch is how many rows the migration converts at a time
+// (it pages by key, so memory stays bounded).
+const symbolMigrationBatch = 20000
+
+func convertSymbolIndex(ctx context.Context, tx *sql.Tx) error {
+	return copySymbolRows(ctx, tx, `SELECT n.canonical, n.id, s.analysis_id, s.definitions, s.uses, s.occurrences
+		FROM symbol_index s JOIN symbol_names n ON n.canonical = s.canonical`, "s.canonical", "",
+		analysis.OccurrencesFormat1, analysis.OccurrencesFormat2,
+		`INSERT INTO symbol_refs (symbol_id, analysis_id, definitions, uses, occurrences) VALUES ($1, $2, $3, $4, $5)`, true)
+}
+
+func restoreSymbolIndex(ctx context.Context, tx *sql.Tx) error {
+	if err := copySymbolRows(ctx, tx, `SELECT n.canonical, n.id, s.analysis_id, s.definitions, s.uses, s.occurrences
+		FROM symbol_refs s JOIN symbol_names n ON n.id = s.symbol_id`, "s.symbol_id", int64(0),
+		analysis.OccurrencesFormat2, analysis.OccurrencesFormat1,
+		`INSERT INTO symbol_index (canonical, analysis_id, definitions, uses, occurrences) VALUES ($1, $2, $3, $4, $5)`, false); err != nil {
+		return err
+	}
+	// 00120's Down drops it; emptied here so that Up can run again without it.
+	_, err := tx.ExecContext(ctx, `DELETE FROM symbol_refs`)
+	return err
+}
+
+// copySymbolRows pages through the rows query selects (canonical, id,
+// analysis, definitions, uses, occurrences) in the order of its table's
+// key (key, s.analysis_id; first is below every key), re-encodes their
+// occurrences from one format to the other and inserts each with insert
+// (by name id when byID, else by name).
+func copySymbolRows(ctx context.Context, tx *sql.Tx, query, key string, first any, from, to int, insert string, byID bool) error {
+	type row struct {
+		canonical  string
+		id, aid    int64
+		defs, uses int
+		occ        []byte
+	}
+	lastKey, lastAID := first, int64(-1)
+	for {
+		rows, err := tx.QueryContext(ctx, query+` WHERE (`+key+`, s.analysis_id) > ($1, $2)
+			ORDER BY `+key+`, s.analysis_id LIMIT `+fmt.Sprint(symbolMigrationBatch), lastKey, lastAID)
+		if err != nil {
+			return fmt.Errorf("converting the symbol index: %w", err)
+		}
+		var batch []row
+		for rows.Next() {
+			var r row
+			if err := rows.Scan(&r.canonical, &r.id, &r.aid, &r.defs, &r.uses, &r.occ); err != nil {
+				rows.Close()
+				return err
+			}
+			batch = append(batch, r)
+		}
+		rows.Close()
+		if err := rows.Err(); err != nil {
+			return err
+		}
+		if len(batch) == 0 {
+			return nil
+		}
+		st, err := tx.PrepareContext(ctx, insert)
+		if err != nil {
+			return err
+		}
+		for _, r := range batch {
+			occ, err := analysis.UnpackOccurrencesFormat(from, r.canonical, r.occ, nil)
+			if err != nil {
+				st.Close()
+				return fmt.Errorf("converting the symbol index row of %s in analysis %d: %w", r.canonical, r.aid, err)
+			}
+			var name any = r.canonical
+			if byID {
+				name = r.id
+			}
+			if _, err := st.ExecContext(ctx, name, r.aid, r.defs, r.uses, analysis.PackOccurrencesFormat(to, r.canonical, occ)); err != nil {
+				st.Close()
+				return fmt.Errorf("converting the symbol index: %w", err)
+			}
+		}
+		st.Close()
+		last := batch[len(batch)-1]
+		lastAID = last.aid
+		if byID {
+			lastKey = last.canonical
+		} else {
+			lastKey = last.id
+		}
+	}
+}
