@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"strconv"
 	"strings"
 
 	"github.com/veripost/veripost/internal/analysis"
@@ -343,7 +344,7 @@ func (db *DB) SaveAnalysisThen(ctx context.Context, a index.VersionAnalysis, the
 		if err != nil {
 			return err
 		}
-		isLatest, err := db.linkFiles(ctx, tx, a.Files, ids)
+		isLatest, err := db.linkFiles(ctx, tx, packageID, a.Files, ids)
 		if err != nil {
 			return err
 		}
@@ -448,7 +449,7 @@ func (db *DB) analysisIDs(ctx context.Context, q querier, shas []string) (map[an
 // linkFiles points a version's file rows, and the package's latest files
 // among them, at their analyses: one statement each. It reports whether
 // the files are the package's latest.
-func (db *DB) linkFiles(ctx context.Context, tx *sql.Tx, files []index.AnalysedFile, ids []int64) (isLatest bool, err error) {
+func (db *DB) linkFiles(ctx context.Context, tx *sql.Tx, packageID string, files []index.AnalysedFile, ids []int64) (isLatest bool, err error) {
 	if len(files) == 0 {
 		return false, nil
 	}
@@ -480,7 +481,10 @@ func (db *DB) linkFiles(ctx context.Context, tx *sql.Tx, files []index.AnalysedF
 		FROM `+source+` WHERE files.id = t.id`, args...); err != nil {
 		return false, err
 	}
-	res, err := tx.ExecContext(ctx, `UPDATE latest_files SET analysis_id = t.analysis_id FROM `+source+` WHERE latest_files.file_id = t.id`, args...)
+	// By the package's key: latest_files has no index by file alone, and
+	// without it both engines read every package's rows.
+	res, err := tx.ExecContext(ctx, `UPDATE latest_files SET analysis_id = t.analysis_id FROM `+source+`
+		WHERE latest_files.package_id = $`+strconv.Itoa(len(args)+1)+` AND latest_files.file_id = t.id`, append(args, packageID)...)
 	if err != nil {
 		return false, err
 	}
