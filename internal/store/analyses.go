@@ -6,11 +6,14 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"strconv"
 	"strings"
 
 	"github.com/veripost/veripost/internal/analysis"
 	"github.com/veripost/veripost/internal/catalog"
 	"github.com/veripost/veripost/internal/index"
+	"github.com/veripost/veripost/internal/upg"
+	"github.com/veripost/veripost/internal/upg/resolve"
 )
 
 var (
@@ -105,7 +108,10 @@ func (db *DB) loadAnalyses(ctx context.Context, q querier, ids []int64) (map[int
 	return out, rows.Err()
 }
 
-// StoredResult implements index.Writer.
+// StoredResult implements index.Writer. Ingestion reads only the stored
+// part (libraries, metadata, summary): the cross-file diagnostics of a
+// result stored without them are not rebuilt here, and such a partial
+// result is not cached.
 func (db *DB) StoredResult(ctx context.Context, fileSet string) (*index.VersionResult, error) {
 	var id int64
 	err := db.R.QueryRowContext(ctx, `SELECT id FROM version_analyses WHERE fileset = $1`, fileSet).Scan(&id)
@@ -115,29 +121,93 @@ func (db *DB) StoredResult(ctx context.Context, fileSet string) (*index.VersionR
 	if err != nil {
 		return nil, err
 	}
-	return db.loadResult(ctx, db.R, id)
-}
-
-func (db *DB) loadResult(ctx context.Context, q querier, id int64) (*index.VersionResult, error) {
 	if r, ok := db.cache.results.GetIfPresent(id); ok {
 		return r, nil
 	}
+	r, rebuild, err := readResult(ctx, db.R, id)
+	if err == nil && !rebuild {
+		db.cache.results.Set(id, r)
+	}
+	return r, err
+}
+
+// storedResult is a version result as stored. Cross-file diagnostics are
+// most of a result (hundreds per package, ~95% of its bytes) and are a
+// function of the version's files, whose facts are stored per content:
+// they are rebuilt on read (Rebuild) unless the package resolved against
+// registry libraries (the registry may change; those keep them). Rows
+// written before the marker existed hold their diagnostics.
+type storedResult struct {
+	Libraries   []analysis.Library `json:"libraries"`
+	Diagnostics []upg.Diagnostic   `json:"diagnostics,omitempty"`
+	Metadata    resolve.Metadata   `json:"metadata"`
+	Summary     analysis.Summary   `json:"summary"`
+	// Rebuild says the cross-file diagnostics are rebuilt from the
+	// version's files on read.
+	Rebuild bool `json:"rebuild_diagnostics,omitempty"`
+}
+
+// packResult encodes r for version_analyses. withRegistry says the package
+// resolved against registry libraries.
+func packResult(r *index.VersionResult, withRegistry bool) ([]byte, error) {
+	s := storedResult{Libraries: r.Libraries, Metadata: r.Metadata, Summary: r.Summary, Rebuild: !withRegistry}
+	if withRegistry {
+		s.Diagnostics = r.Diagnostics
+	}
+	return analysis.PackJSON(s)
+}
+
+// readResult decodes a stored result; rebuild says its diagnostics are to
+// be rebuilt (they are nil).
+func readResult(ctx context.Context, q querier, id int64) (*index.VersionResult, bool, error) {
 	var fileSet string
 	var blob []byte
 	err := q.QueryRowContext(ctx, `SELECT fileset, result FROM version_analyses WHERE id = $1`, id).Scan(&fileSet, &blob)
 	if errors.Is(err, sql.ErrNoRows) {
-		return nil, catalog.ErrNotFound
+		return nil, false, catalog.ErrNotFound
 	}
 	if err != nil {
-		return nil, err
+		return nil, false, err
 	}
-	r := &index.VersionResult{}
-	if err := analysis.UnpackJSON(blob, r); err != nil {
-		return nil, fmt.Errorf("decoding the stored result %d: %w", id, err)
+	var s storedResult
+	if err := analysis.UnpackJSON(blob, &s); err != nil {
+		return nil, false, fmt.Errorf("decoding the stored result %d: %w", id, err)
 	}
-	r.FileSet = fileSet
-	db.cache.results.Set(id, r)
-	return r, nil
+	r := &index.VersionResult{FileSet: fileSet, Libraries: s.Libraries, Diagnostics: s.Diagnostics, Metadata: s.Metadata, Summary: s.Summary}
+	if r.Diagnostics == nil && !s.Rebuild {
+		r.Diagnostics = []upg.Diagnostic{}
+	}
+	return r, s.Rebuild, nil
+}
+
+// rebuildDiagnostics fills r's cross-file diagnostics by resolving the
+// version's files (name → stored analysis id, in name order, as ingestion
+// resolved them) from their stored facts; nothing is parsed.
+func (db *DB) rebuildDiagnostics(ctx context.Context, r *index.VersionResult, files []namedAnalysis) error {
+	ids := make([]int64, len(files))
+	for i, f := range files {
+		ids[i] = f.id
+	}
+	loaded, err := db.loadAnalyses(ctx, db.R, ids)
+	if err != nil {
+		return err
+	}
+	named := make([]analysis.Named, len(files))
+	for i, f := range files {
+		a := loaded[f.id]
+		if a == nil {
+			return fmt.Errorf("rebuilding the diagnostics of result %s: the analysis of %s is gone", r.FileSet, f.name)
+		}
+		named[i] = analysis.Named{Name: f.name, File: a}
+	}
+	r.Diagnostics = analysis.Resolve(named).Diagnostics
+	return nil
+}
+
+// namedAnalysis is a file of a version: its name and stored analysis.
+type namedAnalysis struct {
+	name string
+	id   int64
 }
 
 // SaveAnalysis implements index.Writer. File analyses not stored yet are
@@ -169,7 +239,7 @@ func (db *DB) SaveAnalysisThen(ctx context.Context, a index.VersionAnalysis, the
 	}
 	var result []byte
 	if !a.ResultStored {
-		if result, err = analysis.PackJSON(a.Result); err != nil {
+		if result, err = packResult(a.Result, len(a.Registry) > 0); err != nil {
 			return err
 		}
 	}
@@ -266,7 +336,7 @@ func (db *DB) SaveAnalysisThen(ctx context.Context, a index.VersionAnalysis, the
 				return err
 			}
 		}
-		resultID, err := db.storeResult(ctx, tx, a.Result, result)
+		resultID, err := db.storeResult(ctx, tx, a.Result, len(a.Registry) > 0, result)
 		if err != nil {
 			return err
 		}
@@ -274,7 +344,7 @@ func (db *DB) SaveAnalysisThen(ctx context.Context, a index.VersionAnalysis, the
 		if err != nil {
 			return err
 		}
-		isLatest, err := db.linkFiles(ctx, tx, a.Files, ids)
+		isLatest, err := db.linkFiles(ctx, tx, packageID, a.Files, ids)
 		if err != nil {
 			return err
 		}
@@ -379,7 +449,7 @@ func (db *DB) analysisIDs(ctx context.Context, q querier, shas []string) (map[an
 // linkFiles points a version's file rows, and the package's latest files
 // among them, at their analyses: one statement each. It reports whether
 // the files are the package's latest.
-func (db *DB) linkFiles(ctx context.Context, tx *sql.Tx, files []index.AnalysedFile, ids []int64) (isLatest bool, err error) {
+func (db *DB) linkFiles(ctx context.Context, tx *sql.Tx, packageID string, files []index.AnalysedFile, ids []int64) (isLatest bool, err error) {
 	if len(files) == 0 {
 		return false, nil
 	}
@@ -411,7 +481,10 @@ func (db *DB) linkFiles(ctx context.Context, tx *sql.Tx, files []index.AnalysedF
 		FROM `+source+` WHERE files.id = t.id`, args...); err != nil {
 		return false, err
 	}
-	res, err := tx.ExecContext(ctx, `UPDATE latest_files SET analysis_id = t.analysis_id FROM `+source+` WHERE latest_files.file_id = t.id`, args...)
+	// By the package's key: latest_files has no index by file alone, and
+	// without it both engines read every package's rows.
+	res, err := tx.ExecContext(ctx, `UPDATE latest_files SET analysis_id = t.analysis_id FROM `+source+`
+		WHERE latest_files.package_id = $`+strconv.Itoa(len(args)+1)+` AND latest_files.file_id = t.id`, append(args, packageID)...)
 	if err != nil {
 		return false, err
 	}
@@ -455,7 +528,7 @@ func nullBytes(b []byte) any {
 	return b
 }
 
-func (db *DB) storeResult(ctx context.Context, tx *sql.Tx, r *index.VersionResult, blob []byte) (int64, error) {
+func (db *DB) storeResult(ctx context.Context, tx *sql.Tx, r *index.VersionResult, withRegistry bool, blob []byte) (int64, error) {
 	fileSet := r.FileSet
 	var id int64
 	err := tx.QueryRowContext(ctx, `SELECT id FROM version_analyses WHERE fileset = $1`, fileSet).Scan(&id)
@@ -463,7 +536,7 @@ func (db *DB) storeResult(ctx context.Context, tx *sql.Tx, r *index.VersionResul
 		return id, err
 	}
 	if blob == nil { // read from the store, pruned since: encode it again
-		if blob, err = analysis.PackJSON(r); err != nil {
+		if blob, err = packResult(r, withRegistry); err != nil {
 			return 0, err
 		}
 	}
@@ -558,18 +631,52 @@ func mapValues[K comparable, V any](m map[K]V) []V {
 	return out
 }
 
-// Result implements index.Reader.
+// Result implements index.Reader. The version's file rows are read in the
+// same statement as its result's id, so a result whose diagnostics are
+// rebuilt is rebuilt from the files it was made of.
 func (db *DB) Result(ctx context.Context, versionID string) (*index.VersionResult, error) {
 	if !validID(versionID) {
 		return nil, catalog.ErrNotFound
 	}
-	var id sql.NullInt64
-	err := db.R.QueryRowContext(ctx, `SELECT analysis_id FROM package_versions WHERE id = $1`, versionID).Scan(&id)
-	if errors.Is(err, sql.ErrNoRows) || (err == nil && !id.Valid) {
-		return nil, catalog.ErrNotFound
-	}
+	rows, err := db.R.QueryContext(ctx, `SELECT v.analysis_id, f.filename, f.analysis_id FROM package_versions v
+		LEFT JOIN files f ON f.version_id = v.id WHERE v.id = $1 ORDER BY f.filename`, versionID)
 	if err != nil {
 		return nil, err
 	}
-	return db.loadResult(ctx, db.R, id.Int64)
+	var id sql.NullInt64
+	var files []namedAnalysis
+	found := false
+	for rows.Next() {
+		var name sql.NullString
+		var aid sql.NullInt64
+		if err := rows.Scan(&id, &name, &aid); err != nil {
+			rows.Close()
+			return nil, err
+		}
+		found = true
+		if name.Valid {
+			files = append(files, namedAnalysis{name: name.String, id: aid.Int64})
+		}
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	if !found || !id.Valid {
+		return nil, catalog.ErrNotFound
+	}
+	if r, ok := db.cache.results.GetIfPresent(id.Int64); ok {
+		return r, nil
+	}
+	r, rebuild, err := readResult(ctx, db.R, id.Int64)
+	if err != nil {
+		return nil, err
+	}
+	if rebuild {
+		if err := db.rebuildDiagnostics(ctx, r, files); err != nil {
+			return nil, err
+		}
+	}
+	db.cache.results.Set(id.Int64, r)
+	return r, nil
 }
