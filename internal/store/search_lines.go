@@ -139,6 +139,10 @@ type posting struct {
 	hits    int
 }
 
+// sectionKind is the posting's search_postings.section_kind (migration
+// 00128): its section and the section's kind in one integer.
+func (p posting) sectionKind() int64 { return int64(p.section+1)*8 + int64(p.kind) }
+
 // postingsOf counts a document's lines per text and section, in key order
 // (text, section): the order PostgreSQL writers insert in.
 func postingsOf(lines []docLine, kindOf func(section int) int16) []posting {

@@ -166,7 +166,7 @@ func (db *DB) DocStats(ctx context.Context, q search.DocQuery) ([]search.DocStat
 	// once per document.
 	join, group := "", ""
 	if q.Section != "" {
-		join = ` LEFT JOIN search_sections s ON s.doc_id = p.doc_id AND s.ord = p.section`
+		join = ` LEFT JOIN search_sections s ON s.doc_id = p.doc_id AND s.ord = (p.section_kind >> 3) - 1`
 		group = ", 3"
 	} else {
 		inSection = "0"
@@ -176,9 +176,9 @@ func (db *DB) DocStats(ctx context.Context, q search.DocQuery) ([]search.DocStat
 		cols += fmt.Sprintf(", a.m%d", i)
 	}
 	query := `WITH sc AS MATERIALIZED (` + scored + `),
-		a AS (SELECT p.doc_id, p.kind, ` + inSection + ` AS in_section, MIN(sc.rank) AS best, SUM(p.hits) AS n` + strings.Join(masks, "") + `
+		a AS (SELECT p.doc_id, p.section_kind & 7 AS kind, ` + inSection + ` AS in_section, MIN(sc.rank) AS best, SUM(p.hits) AS n` + strings.Join(masks, "") + `
 			FROM sc JOIN search_postings p ON p.text_id = sc.id` + join + `
-			GROUP BY p.doc_id, p.kind` + group + `)
+			GROUP BY p.doc_id, 2` + group + `)
 		SELECT a.doc_id, d.sha256, a.kind, a.in_section, a.best, a.n` + cols + `
 		FROM a JOIN search_docs d ON d.id = a.doc_id AND d.index_version = ` + iv
 	return db.docStatsPacked(ctx, query, args, q, byScore)

@@ -27,7 +27,8 @@ type oldSection struct {
 // name and kind as text are converted by migration 00126 and answer
 // Section, DocLines and DocStats' section filter as before; down restores
 // the rows exactly (the hash from the vector's key), up converts again.
-// Migration 00127 repacks a document's lines stored in the old format, and
+// Migration 00128 packs a posting's section and kind in one column, and
+// down splits them again. Migration 00127 repacks a document's lines stored in the old format, and
 // down packs them in it again.
 func TestSearchSectionsMigration(t *testing.T) {
 	for _, c := range []struct {
@@ -177,6 +178,13 @@ func TestSearchSectionsMigration(t *testing.T) {
 			}
 			if b := packed(); !bytes.Equal(b, oldLines) {
 				t.Errorf("down left the lines as % x; want the old format % x", b, oldLines)
+			}
+			var section, kind, hits int
+			if err := db.SQL.QueryRowContext(ctx, `SELECT section, kind, hits FROM search_postings`).Scan(&section, &kind, &hits); err != nil {
+				t.Fatal(err)
+			}
+			if section != 1 || kind != 4 || hits != 3 {
+				t.Errorf("down restored the posting as section %d, kind %d, %d lines; want 1, 4, 3", section, kind, hits)
 			}
 			back := readOld()
 			sort.Slice(back, func(i, j int) bool { return back[i].ord < back[j].ord })

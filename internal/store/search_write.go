@@ -37,7 +37,8 @@ const (
 	searchLock      = `SELECT pg_advisory_xact_lock(hashtext('veripost:search-index'))`
 )
 
-// sectionKinds are the codes of search_postings.kind.
+// sectionKinds are the codes of section kinds (search_sections.kind, and
+// the low 3 bits of search_postings.section_kind).
 var sectionKinds = []string{"none", search.SectionSystem, search.SectionTemplate, search.SectionCalc, search.SectionUser}
 
 // kindCode is the code of the kind of the section a line is in.
@@ -209,8 +210,8 @@ func newSQLiteWriter(ctx context.Context, tx *sql.Tx) (*sqliteWriter, error) {
 		{&w.trigrams, `INSERT INTO search_trigrams (rowid, text, output)
 			SELECT t.id, t.text, t.output FROM json_each($1) j JOIN search_texts t ON t.hash = j.value`},
 		{&w.addLines, `INSERT INTO search_doc_lines (doc_id, lines) VALUES ($1, $2)`},
-		{&w.addPostings, `INSERT INTO search_postings (text_id, doc_id, section, kind, hits)
-			SELECT value ->> 0, $1, value ->> 1, value ->> 2, value ->> 3 FROM json_each($2)`},
+		{&w.addPostings, `INSERT INTO search_postings (text_id, doc_id, section_kind, hits)
+			SELECT value ->> 0, $1, value ->> 1, value ->> 2 FROM json_each($2)`},
 		{&w.findVectors, `SELECT v.key, v.id FROM json_each($1) j JOIN search_vectors v ON v.key = j.value`},
 		{&w.addVector, `INSERT INTO search_vectors (key, embedding) VALUES ($1, $2) RETURNING id`},
 		{&w.section, `INSERT INTO search_sections (doc_id, ord, name, canonical, kind, start_line, end_line, vector_id)
@@ -336,9 +337,7 @@ func (w *sqliteWriter) lines(ctx context.Context, docID int64, d *search.Documen
 		arr = append(arr, '[')
 		arr = strconv.AppendInt(arr, p.text, 10)
 		arr = append(arr, ',')
-		arr = strconv.AppendInt(arr, int64(p.section), 10)
-		arr = append(arr, ',')
-		arr = strconv.AppendInt(arr, int64(p.kind), 10)
+		arr = strconv.AppendInt(arr, p.sectionKind(), 10)
 		arr = append(arr, ',')
 		arr = strconv.AppendInt(arr, int64(p.hits), 10)
 		arr = append(arr, ']')
@@ -464,9 +463,9 @@ func (db *DB) saveDocsPostgres(ctx context.Context, indexVersion string, docs []
 					}
 					rows := make([][]any, len(posts))
 					for j, p := range posts {
-						rows[j] = []any{p.text, docID, p.section, p.kind, p.hits}
+						rows[j] = []any{p.text, docID, p.sectionKind(), p.hits}
 					}
-					if _, err := tx.CopyFrom(ctx, pgx.Identifier{"search_postings"}, []string{"text_id", "doc_id", "section", "kind", "hits"},
+					if _, err := tx.CopyFrom(ctx, pgx.Identifier{"search_postings"}, []string{"text_id", "doc_id", "section_kind", "hits"},
 						pgx.CopyFromRows(rows)); err != nil {
 						return fmt.Errorf("indexing the lines of %s: %w", d.SHA256, err)
 					}
