@@ -1,6 +1,7 @@
 package store
 
 import (
+	"bytes"
 	"cmp"
 	"context"
 	"database/sql"
@@ -12,12 +13,25 @@ import (
 	"github.com/pressly/goose/v3"
 )
 
-// A search document's lines are stored as one row (search_doc_lines): per
-// non-blank line, in line order, three unsigned varints: the line number
-// less the previous line's, the text id, and the section's ord plus one
-// (0 outside sections). "Which documents hold text T" is answered by
-// search_postings, one row per text, document and section with the number
-// of such lines. A row per line made the index as large as the sources.
+// A search document's lines are stored as one row (search_doc_lines).
+// "Which documents hold text T" is answered by search_postings, one row per
+// text, document and section with the number of such lines. A row per
+// line made the index as large as the sources.
+//
+// The row is a 0 byte (the format mark) and then, per non-blank line in
+// line order: an unsigned varint of the line number less the previous
+// line's, shifted left by one, with the low bit set when the line's
+// section differs from the previous line's (the first line's from -1,
+// outside sections); a signed varint of the text id less the previous
+// line's (documents derived from one template hold texts added in
+// nearly their order, so this is mostly one byte); and, when the section
+// changed, an unsigned varint of its ord plus one. Rows written before
+// the mark (three unsigned varints per line: line number less the
+// previous one, which is never 0 for the first line, text id, section ord
+// plus one) are read as well.
+
+// docLinesMark starts a row of the current format.
+const docLinesMark = 0
 
 // docLine is one stored line of a search document.
 type docLine struct {
@@ -28,20 +42,27 @@ type docLine struct {
 
 // encodeDocLines packs lines, sorted by line number.
 func encodeDocLines(lines []docLine) []byte {
-	out := make([]byte, 0, 4*len(lines))
-	prev := 0
+	out := make([]byte, 1, 1+3*len(lines))
+	out[0] = docLinesMark
+	prevN, prevText, prevSection := 0, int64(0), -1
 	for _, l := range lines {
-		out = binary.AppendUvarint(out, uint64(l.n-prev))
-		out = binary.AppendUvarint(out, uint64(l.text))
-		out = binary.AppendUvarint(out, uint64(l.section+1))
-		prev = l.n
+		head := uint64(l.n-prevN) << 1
+		if l.section != prevSection {
+			head |= 1
+		}
+		out = binary.AppendUvarint(out, head)
+		out = binary.AppendVarint(out, l.text-prevText)
+		if l.section != prevSection {
+			out = binary.AppendUvarint(out, uint64(l.section+1))
+		}
+		prevN, prevText, prevSection = l.n, l.text, l.section
 	}
 	return out
 }
 
 // decodeDocLines reads what encodeDocLines wrote.
 func decodeDocLines(b []byte) ([]docLine, error) {
-	out := make([]docLine, 0, len(b)/4)
+	out := make([]docLine, 0, len(b)/2)
 	err := eachDocLine(b, func(l docLine) bool {
 		out = append(out, l)
 		return true
@@ -49,16 +70,56 @@ func decodeDocLines(b []byte) ([]docLine, error) {
 	return out, err
 }
 
+var errDocLines = errors.New("corrupt search document lines")
+
 // eachDocLine calls fn with the packed lines in order until it returns
 // false, without building them all (a large library has thousands).
 func eachDocLine(b []byte, fn func(docLine) bool) error {
+	if len(b) == 0 || b[0] != docLinesMark {
+		return eachOldDocLine(b, fn)
+	}
+	b = b[1:]
+	l := docLine{section: -1}
+	for len(b) > 0 {
+		head, k := binary.Uvarint(b)
+		if k <= 0 || head > 1<<53 {
+			return errDocLines
+		}
+		b = b[k:]
+		delta, k := binary.Varint(b)
+		if k <= 0 || delta > 1<<53 || delta < -(1<<53) {
+			return errDocLines
+		}
+		b = b[k:]
+		l.n += int(head >> 1)
+		l.text += delta
+		if head&1 != 0 {
+			sec, k := binary.Uvarint(b)
+			if k <= 0 || sec > 1<<31 {
+				return errDocLines
+			}
+			b = b[k:]
+			l.section = int(sec) - 1
+		}
+		if l.text < 0 || l.n > 1<<53 {
+			return errDocLines
+		}
+		if !fn(l) {
+			return nil
+		}
+	}
+	return nil
+}
+
+// eachOldDocLine is eachDocLine for rows written before the format mark.
+func eachOldDocLine(b []byte, fn func(docLine) bool) error {
 	n := 0
 	for len(b) > 0 {
 		var v [3]uint64
 		for i := range v {
 			x, k := binary.Uvarint(b)
 			if k <= 0 || x > 1<<53 {
-				return errors.New("corrupt search document lines")
+				return errDocLines
 			}
 			v[i], b = x, b[k:]
 		}
@@ -77,6 +138,10 @@ type posting struct {
 	kind    int16
 	hits    int
 }
+
+// sectionKind is the posting's search_postings.section_kind (migration
+// 00128): its section and the section's kind in one integer.
+func (p posting) sectionKind() int64 { return int64(p.section+1)*8 + int64(p.kind) }
 
 // postingsOf counts a document's lines per text and section, in key order
 // (text, section): the order PostgreSQL writers insert in.
@@ -252,4 +317,73 @@ func docTexts(ctx context.Context, tx *sql.Tx, query string, args ...any) ([]int
 	}
 	slices.Sort(out)
 	return out, rows.Err()
+}
+
+// docLinesFormatMigration is migration 00127: the rows of search_doc_lines
+// written before the format mark are packed again in the current format
+// (readers take both, so it only saves their bytes); down writes every row
+// in the old format.
+func docLinesFormatMigration() *goose.Migration {
+	return goose.NewGoMigration(127,
+		&goose.GoFunc{RunTx: func(ctx context.Context, tx *sql.Tx) error { return repackDocLines(ctx, tx, encodeDocLines) }},
+		&goose.GoFunc{RunTx: func(ctx context.Context, tx *sql.Tx) error { return repackDocLines(ctx, tx, encodeOldDocLines) }})
+}
+
+// encodeOldDocLines packs lines in the format before the mark.
+func encodeOldDocLines(lines []docLine) []byte {
+	out := make([]byte, 0, 4*len(lines))
+	prev := 0
+	for _, l := range lines {
+		out = binary.AppendUvarint(out, uint64(l.n-prev))
+		out = binary.AppendUvarint(out, uint64(l.text))
+		out = binary.AppendUvarint(out, uint64(l.section+1))
+		prev = l.n
+	}
+	return out
+}
+
+// repackDocLines rewrites every row of search_doc_lines with encode, a
+// batch of documents at a time (a large index has tens of thousands).
+func repackDocLines(ctx context.Context, tx *sql.Tx, encode func([]docLine) []byte) error {
+	const batch = 500
+	after := int64(-1)
+	for {
+		rows, err := tx.QueryContext(ctx, `SELECT doc_id, lines FROM search_doc_lines WHERE doc_id > $1 ORDER BY doc_id LIMIT $2`, after, batch)
+		if err != nil {
+			return err
+		}
+		type docRow struct {
+			id    int64
+			lines []byte
+		}
+		var docs []docRow
+		for rows.Next() {
+			var d docRow
+			if err := rows.Scan(&d.id, &d.lines); err != nil {
+				rows.Close()
+				return err
+			}
+			docs = append(docs, d)
+		}
+		rows.Close()
+		if err := rows.Err(); err != nil {
+			return err
+		}
+		if len(docs) == 0 {
+			return nil
+		}
+		for _, d := range docs {
+			lines, err := decodeDocLines(d.lines)
+			if err != nil {
+				return fmt.Errorf("search document %d: %w", d.id, err)
+			}
+			packed := encode(lines)
+			if !bytes.Equal(packed, d.lines) {
+				if _, err := tx.ExecContext(ctx, `UPDATE search_doc_lines SET lines = $1 WHERE doc_id = $2`, packed, d.id); err != nil {
+					return fmt.Errorf("repacking the lines of search document %d: %w", d.id, err)
+				}
+			}
+			after = d.id
+		}
+	}
 }

@@ -34,10 +34,31 @@ func TestDocLinesEncoding(t *testing.T) {
 			}
 		})
 	}
-	for _, bad := range [][]byte{{0x80}, {1, 2}, {0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x01}} {
+	for _, bad := range [][]byte{{0x80}, {1, 2}, {0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x01},
+		{docLinesMark, 0x80}, {docLinesMark, 2}, {docLinesMark, 3, 2}, {docLinesMark, 2, 1, 2, 3}} {
 		if _, err := decodeDocLines(bad); err == nil {
 			t.Errorf("% x: decoded", bad)
 		}
+	}
+}
+
+// TestDocLinesOldFormat: rows packed before the format mark (three
+// unsigned varints per line) still read, and the current format is
+// smaller for lines that follow each other in one section.
+func TestDocLinesOldFormat(t *testing.T) {
+	lines := []docLine{{n: 1, text: 500, section: -1}, {n: 2, text: 501, section: 0}, {n: 3, text: 502, section: 0},
+		{n: 7, text: 90, section: 0}, {n: 8, text: 1 << 33, section: 4}, {n: 9, text: 3, section: -1}}
+	for name, b := range map[string][]byte{"old": encodeOldDocLines(lines), "current": encodeDocLines(lines)} {
+		got, err := decodeDocLines(b)
+		if err != nil {
+			t.Fatalf("%s: %v", name, err)
+		}
+		if !reflect.DeepEqual(got, lines) {
+			t.Errorf("%s format read back %+v; want %+v", name, got, lines)
+		}
+	}
+	if n, o := len(encodeDocLines(lines[1:3])), len(encodeOldDocLines(lines[1:3])); n >= o {
+		t.Errorf("two following lines of a section take %d bytes; the old format took %d", n, o)
 	}
 }
 

@@ -151,9 +151,9 @@ func (db *DB) DocStats(ctx context.Context, q search.DocQuery) ([]search.DocStat
 	inSection := "0"
 	if q.Section != "" {
 		if p, ok := strings.CutSuffix(q.Section, "*"); ok {
-			inSection = `CASE WHEN s.canonical LIKE ` + arg(likeEscape(p)+"%") + ` ESCAPE '\' THEN 1 ELSE 0 END`
+			inSection = `CASE WHEN ` + sectionCanonical + ` LIKE ` + arg(likeEscape(p)+"%") + ` ESCAPE '\' THEN 1 ELSE 0 END`
 		} else {
-			inSection = `CASE WHEN s.canonical = ` + arg(q.Section) + ` THEN 1 ELSE 0 END`
+			inSection = `CASE WHEN ` + sectionCanonical + ` = ` + arg(q.Section) + ` THEN 1 ELSE 0 END`
 		}
 	}
 	masks := make([]string, q.Clauses)
@@ -166,7 +166,7 @@ func (db *DB) DocStats(ctx context.Context, q search.DocQuery) ([]search.DocStat
 	// once per document.
 	join, group := "", ""
 	if q.Section != "" {
-		join = ` LEFT JOIN search_sections s ON s.doc_id = p.doc_id AND s.ord = p.section`
+		join = ` LEFT JOIN search_sections s ON s.doc_id = p.doc_id AND s.ord = (p.section_kind >> 3) - 1`
 		group = ", 3"
 	} else {
 		inSection = "0"
@@ -176,9 +176,9 @@ func (db *DB) DocStats(ctx context.Context, q search.DocQuery) ([]search.DocStat
 		cols += fmt.Sprintf(", a.m%d", i)
 	}
 	query := `WITH sc AS MATERIALIZED (` + scored + `),
-		a AS (SELECT p.doc_id, p.kind, ` + inSection + ` AS in_section, MIN(sc.rank) AS best, SUM(p.hits) AS n` + strings.Join(masks, "") + `
+		a AS (SELECT p.doc_id, p.section_kind & 7 AS kind, ` + inSection + ` AS in_section, MIN(sc.rank) AS best, SUM(p.hits) AS n` + strings.Join(masks, "") + `
 			FROM sc JOIN search_postings p ON p.text_id = sc.id` + join + `
-			GROUP BY p.doc_id, p.kind` + group + `)
+			GROUP BY p.doc_id, 2` + group + `)
 		SELECT a.doc_id, d.sha256, a.kind, a.in_section, a.best, a.n` + cols + `
 		FROM a JOIN search_docs d ON d.id = a.doc_id AND d.index_version = ` + iv
 	return db.docStatsPacked(ctx, query, args, q, byScore)
@@ -222,10 +222,8 @@ func (db *DB) docStatsPacked(ctx context.Context, query string, args []any, q se
 			}
 			n[i] = x
 		}
-		st := search.DocStat{DocID: n[0], SHA256: f[1], InSection: n[3] == 1, Hits: int(n[5]), Kind: "none"}
-		if k := int(n[2]); k > 0 && k < len(sectionKinds) {
-			st.Kind = sectionKinds[k]
-		}
+		st := search.DocStat{DocID: n[0], SHA256: f[1], InSection: n[3] == 1, Hits: int(n[5])}
+		st.Kind = sectionKindName(int(n[2]))
 		if r := int(n[4]); r >= 0 && r < len(byScore) {
 			st.Best = q.Texts[byScore[r]].Score
 		}
@@ -293,9 +291,11 @@ func (db *DB) DocLines(ctx context.Context, docIDs, texts []int64) ([]search.Lin
 	for rows.Next() {
 		var k docSection
 		var r search.SectionRef
-		if err := rows.Scan(&k.doc, &k.ord, &r.Name, &r.Kind, &r.StartLine, &r.EndLine); err != nil {
+		var kind int
+		if err := rows.Scan(&k.doc, &k.ord, &r.Name, &kind, &r.StartLine, &r.EndLine); err != nil {
 			return nil, err
 		}
+		r.Kind = sectionKindName(kind)
 		if sections[k] {
 			r.Ord = k.ord
 			refs[k] = r
@@ -512,12 +512,21 @@ func (db *DB) ContextLines(ctx context.Context, spans []search.LineSpan) ([]sear
 	return out, nil
 }
 
-const sectionColumns = `s.doc_id, d.sha256, s.ord, s.name, s.kind, s.start_line, s.end_line, s.hash`
+// sectionColumns are a section's columns (s, with its document d and
+// vector v joined), read by scanSectionAfter.
+const sectionColumns = `s.doc_id, d.sha256, s.ord, s.name, s.kind, s.start_line, s.end_line, v.key`
+
+// sectionCanonical is a section's canonical name in SQL (migration 00126
+// stores ” when it is the name).
+const sectionCanonical = `(CASE WHEN s.canonical = '' THEN s.name ELSE s.canonical END)`
 
 // scanSectionAfter scans sectionColumns preceded by one other column.
 func scanSectionAfter(sc interface{ Scan(...any) error }, first any) (search.SectionCandidate, error) {
 	var c search.SectionCandidate
-	err := sc.Scan(first, &c.DocID, &c.SHA256, &c.Ord, &c.Name, &c.Kind, &c.StartLine, &c.EndLine, &c.Hash)
+	var kind int
+	var key string
+	err := sc.Scan(first, &c.DocID, &c.SHA256, &c.Ord, &c.Name, &kind, &c.StartLine, &c.EndLine, &key)
+	c.Kind, c.Hash = sectionKindName(kind), sectionHash(key)
 	return c, err
 }
 
@@ -665,6 +674,7 @@ func (db *DB) sectionsOf(ctx context.Context, indexVersion string, ids []int64) 
 	list, arg := db.idsArg(ids, 2)
 	rows, err := db.R.QueryContext(ctx, `SELECT s.vector_id, `+sectionColumns+` FROM search_sections s
 		JOIN search_docs d ON d.id = s.doc_id AND d.index_version = $1
+		JOIN search_vectors v ON v.id = s.vector_id
 		WHERE s.vector_id IN `+list, indexVersion, arg)
 	if err != nil {
 		return nil, fmt.Errorf("reading the sections of nearest embeddings: %w", err)
@@ -730,10 +740,9 @@ func (db *DB) ExternalSectionVectors(ctx context.Context, indexVersion, model st
 // Section implements search.Index.
 func (db *DB) Section(ctx context.Context, indexVersion, sha string, ord int) (search.SectionCandidate, error) {
 	var vid int64
-	var c search.SectionCandidate
-	err := db.R.QueryRowContext(ctx, `SELECT s.vector_id, `+sectionColumns+` FROM search_sections s
-		JOIN search_docs d ON d.id = s.doc_id WHERE d.index_version = $1 AND d.sha256 = $2 AND s.ord = $3`, indexVersion, sha, ord).
-		Scan(&vid, &c.DocID, &c.SHA256, &c.Ord, &c.Name, &c.Kind, &c.StartLine, &c.EndLine, &c.Hash)
+	c, err := scanSectionAfter(db.R.QueryRowContext(ctx, `SELECT s.vector_id, `+sectionColumns+` FROM search_sections s
+		JOIN search_docs d ON d.id = s.doc_id JOIN search_vectors v ON v.id = s.vector_id
+		WHERE d.index_version = $1 AND d.sha256 = $2 AND s.ord = $3`, indexVersion, sha, ord), &vid)
 	if errors.Is(err, sql.ErrNoRows) {
 		return c, search.ErrNotIndexed
 	}

@@ -37,7 +37,8 @@ const (
 	searchLock      = `SELECT pg_advisory_xact_lock(hashtext('veripost:search-index'))`
 )
 
-// sectionKinds are the codes of search_postings.kind.
+// sectionKinds are the codes of section kinds (search_sections.kind, and
+// the low 3 bits of search_postings.section_kind).
 var sectionKinds = []string{"none", search.SectionSystem, search.SectionTemplate, search.SectionCalc, search.SectionUser}
 
 // kindCode is the code of the kind of the section a line is in.
@@ -45,12 +46,44 @@ func kindCode(d *search.Document, l search.Line) int16 {
 	if l.Section < 0 || l.Section >= len(d.Sections) {
 		return 0
 	}
+	return sectionKindCode(d.Sections[l.Section].Kind)
+}
+
+// sectionKindCode is the code of a section kind (search_postings.kind and
+// search_sections.kind); 0 for none.
+func sectionKindCode(kind string) int16 {
 	for i, k := range sectionKinds {
-		if k == d.Sections[l.Section].Kind {
+		if k == kind {
 			return int16(i)
 		}
 	}
 	return 0
+}
+
+// sectionKindName is the kind a code stands for.
+func sectionKindName(code int) string {
+	if code > 0 && code < len(sectionKinds) {
+		return sectionKinds[code]
+	}
+	return sectionKinds[0]
+}
+
+// storedCanonical is the canonical name as search_sections keeps it: ”
+// when it is the name itself (migration 00126).
+func storedCanonical(s search.Section) string {
+	if s.Canonical == s.Name {
+		return ""
+	}
+	return s.Canonical
+}
+
+// sectionHash is a section's hash read from its vector's key (vectorKey):
+// search_sections does not repeat it (migration 00126).
+func sectionHash(key string) string {
+	if i := strings.LastIndexByte(key, ':'); i >= 0 {
+		return key[i+1:]
+	}
+	return key
 }
 
 // textKey identifies an analysed line by everything stored of it.
@@ -130,7 +163,7 @@ func (db *DB) SaveDocs(ctx context.Context, indexVersion string, docs []search.D
 				return err
 			}
 			for ord, s := range d.Sections {
-				if _, err := w.section.ExecContext(ctx, docID, ord, s.Name, s.Canonical, s.Kind, s.StartLine, s.EndLine, s.Hash, vectorIDs[ord]); err != nil {
+				if _, err := w.section.ExecContext(ctx, docID, ord, s.Name, storedCanonical(s), sectionKindCode(s.Kind), s.StartLine, s.EndLine, vectorIDs[ord]); err != nil {
 					return err
 				}
 			}
@@ -177,12 +210,12 @@ func newSQLiteWriter(ctx context.Context, tx *sql.Tx) (*sqliteWriter, error) {
 		{&w.trigrams, `INSERT INTO search_trigrams (rowid, text, output)
 			SELECT t.id, t.text, t.output FROM json_each($1) j JOIN search_texts t ON t.hash = j.value`},
 		{&w.addLines, `INSERT INTO search_doc_lines (doc_id, lines) VALUES ($1, $2)`},
-		{&w.addPostings, `INSERT INTO search_postings (text_id, doc_id, section, kind, hits)
-			SELECT value ->> 0, $1, value ->> 1, value ->> 2, value ->> 3 FROM json_each($2)`},
+		{&w.addPostings, `INSERT INTO search_postings (text_id, doc_id, section_kind, hits)
+			SELECT value ->> 0, $1, value ->> 1, value ->> 2 FROM json_each($2)`},
 		{&w.findVectors, `SELECT v.key, v.id FROM json_each($1) j JOIN search_vectors v ON v.key = j.value`},
 		{&w.addVector, `INSERT INTO search_vectors (key, embedding) VALUES ($1, $2) RETURNING id`},
-		{&w.section, `INSERT INTO search_sections (doc_id, ord, name, canonical, kind, start_line, end_line, hash, vector_id)
-			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)`},
+		{&w.section, `INSERT INTO search_sections (doc_id, ord, name, canonical, kind, start_line, end_line, vector_id)
+			VALUES ($1, $2, $3, $4, $5, $6, $7, $8)`},
 	} {
 		st, err := tx.PrepareContext(ctx, s.q)
 		if err != nil {
@@ -304,9 +337,7 @@ func (w *sqliteWriter) lines(ctx context.Context, docID int64, d *search.Documen
 		arr = append(arr, '[')
 		arr = strconv.AppendInt(arr, p.text, 10)
 		arr = append(arr, ',')
-		arr = strconv.AppendInt(arr, int64(p.section), 10)
-		arr = append(arr, ',')
-		arr = strconv.AppendInt(arr, int64(p.kind), 10)
+		arr = strconv.AppendInt(arr, p.sectionKind(), 10)
 		arr = append(arr, ',')
 		arr = strconv.AppendInt(arr, int64(p.hits), 10)
 		arr = append(arr, ']')
@@ -432,9 +463,9 @@ func (db *DB) saveDocsPostgres(ctx context.Context, indexVersion string, docs []
 					}
 					rows := make([][]any, len(posts))
 					for j, p := range posts {
-						rows[j] = []any{p.text, docID, p.section, p.kind, p.hits}
+						rows[j] = []any{p.text, docID, p.sectionKind(), p.hits}
 					}
-					if _, err := tx.CopyFrom(ctx, pgx.Identifier{"search_postings"}, []string{"text_id", "doc_id", "section", "kind", "hits"},
+					if _, err := tx.CopyFrom(ctx, pgx.Identifier{"search_postings"}, []string{"text_id", "doc_id", "section_kind", "hits"},
 						pgx.CopyFromRows(rows)); err != nil {
 						return fmt.Errorf("indexing the lines of %s: %w", d.SHA256, err)
 					}
@@ -442,10 +473,10 @@ func (db *DB) saveDocsPostgres(ctx context.Context, indexVersion string, docs []
 				textIDs = textIDs[len(d.Lines):]
 				secs := make([][]any, len(d.Sections))
 				for j, s := range d.Sections {
-					secs[j] = []any{docID, j, s.Name, s.Canonical, s.Kind, s.StartLine, s.EndLine, s.Hash, vectorIDs[j]}
+					secs[j] = []any{docID, j, s.Name, storedCanonical(s), sectionKindCode(s.Kind), s.StartLine, s.EndLine, vectorIDs[j]}
 				}
 				if _, err := tx.CopyFrom(ctx, pgx.Identifier{"search_sections"},
-					[]string{"doc_id", "ord", "name", "canonical", "kind", "start_line", "end_line", "hash", "vector_id"},
+					[]string{"doc_id", "ord", "name", "canonical", "kind", "start_line", "end_line", "vector_id"},
 					pgx.CopyFromRows(secs)); err != nil {
 					return err
 				}
