@@ -37,7 +37,8 @@ func BenchmarkStoredFacts(b *testing.B) {
 		b.SetBytes(int64(len(data)))
 		b.ReportMetric(float64(len(p.Facts)), "stored-bytes")
 		for i := 0; i < b.N; i++ {
-			if _, err := UnpackFacts(p.Facts); err != nil {
+			var f File
+			if err := Unpack(&f, p); err != nil {
 				b.Fatal(err)
 			}
 		}
