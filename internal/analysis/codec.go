@@ -240,9 +240,9 @@ const (
 
 // How the file's sections are stored (dHead).
 const (
-	sectionsNone    = 0 // nil
-	sectionsHashes  = 1 // the outline's sections, plus 8 bytes of hash each
-	sectionsJSON = 2 // as JSON (they do not follow the outline)
+	sectionsNone   = 0 // nil
+	sectionsHashes = 1 // the outline's sections, plus 8 bytes of hash each
+	sectionsJSON   = 2 // as JSON (they do not follow the outline)
 )
 
 func encodeDisplay(f *File) ([]byte, error) {

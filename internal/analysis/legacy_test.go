@@ -141,7 +141,6 @@ func encodeFactsV2(f *resolve.Facts) ([]byte, error) {
 	return append(out, w.buf...), nil
 }
 
-
 func deflateV1(raw []byte) []byte {
 	var buf bytes.Buffer
 	zw, _ := flate.NewWriter(&buf, flate.BestSpeed)
