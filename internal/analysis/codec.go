@@ -235,6 +235,15 @@ const (
 	dSecTemplate
 	dSecCalc
 	dSections
+	dHeader
+	dDefine
+	dLibrary
+	dAttrName
+	dAttrCanonical
+	dAttrType
+	dAttrValue
+	dAttrLine
+	dOperation
 	dColumns
 )
 
@@ -250,13 +259,7 @@ func encodeDisplay(f *File) ([]byte, error) {
 	if f.Outline == nil {
 		w.uint(dHead, 0)
 	} else {
-		ol := *f.Outline
-		ol.Sections = nil
-		b, err := json.Marshal(&ol)
-		if err != nil {
-			return nil, err
-		}
-		w.raw(dOutline, b)
+		encodeOutline(w, f.Outline)
 		secs := f.Outline.Sections
 		if secs == nil {
 			w.uint(dHead, 1)
@@ -328,10 +331,7 @@ func decodeDisplay(f *File, raw []byte) error {
 	}
 	f.Outline, f.Sections = nil, nil
 	if n := c.c[dHead].uint(); n > 0 {
-		f.Outline = &upg.Outline{}
-		if err := json.Unmarshal(c.raw(dOutline), f.Outline); err != nil {
-			return fmt.Errorf("decoding a stored outline: %w", err)
-		}
+		f.Outline = decodeOutline(c)
 		if n > uint64(len(c.c[dSecName].buf))+2 {
 			return errCorruptPart
 		}
@@ -426,4 +426,196 @@ func decodeTokens(raw []byte) ([]byte, error) {
 		return nil, errCorruptPart
 	}
 	return out, nil
+}
+
+// encodeOutline writes the outline but its sections: a header of scalars
+// and list lengths (0 for nil, else the length + 1), then each list's
+// records in columns of their own, lines as deltas.
+func encodeOutline(w *colWriter, o *upg.Outline) {
+	h := dOutline
+	w.str(h, o.File)
+	w.str(h, string(o.Kind))
+	w.int(h, o.ParserVersion)
+	w.str(h, o.ControlFamily)
+	w.str(h, o.System)
+	w.int(h, o.Lines)
+	w.int(h, o.Errors)
+	w.int(h, o.Warnings)
+	length := func(n int, isNil bool) {
+		if isNil {
+			w.uint(h, 0)
+		} else {
+			w.uint(h, uint64(n)+1)
+		}
+	}
+	length(len(o.Headers), o.Headers == nil)
+	length(len(o.Defines), o.Defines == nil)
+	length(len(o.Libraries), o.Libraries == nil)
+	length(len(o.Attributes), o.Attributes == nil)
+	length(len(o.Operations), o.Operations == nil)
+	line := 0
+	for _, x := range o.Headers {
+		w.str(dHeader, x.Name)
+		w.str(dHeader, x.Value)
+		w.int(dHeader, x.Line-line)
+		w.uint(dHeader, boolBit(x.Known))
+		line = x.Line
+	}
+	line = 0
+	for _, x := range o.Defines {
+		w.str(dDefine, x.Name)
+		w.str(dDefine, x.Value)
+		w.int(dDefine, x.Line-line)
+		line = x.Line
+	}
+	line = 0
+	for _, x := range o.Libraries {
+		w.str(dLibrary, x.Directive)
+		w.str(dLibrary, x.Path)
+		if x.FileName == upg.BaseName(x.Path) {
+			w.uint(dLibrary, 0)
+		} else {
+			w.uint(dLibrary, 1)
+			w.str(dLibrary, x.FileName)
+		}
+		w.int(dLibrary, x.Line-line)
+		line = x.Line
+	}
+	line = 0
+	for _, x := range o.Attributes {
+		w.str(dAttrName, x.Name)
+		if x.Canonical == upg.CanonicalName(x.Name) {
+			w.uint(dAttrCanonical, 0)
+		} else {
+			w.uint(dAttrCanonical, 1)
+			w.str(dAttrCanonical, x.Canonical)
+		}
+		w.str(dAttrType, x.Type)
+		w.str(dAttrType, x.VType)
+		w.str(dAttrType, x.CodeType)
+		w.str(dAttrValue, x.Default)
+		w.int(dAttrValue, x.ID)
+		w.int(dAttrLine, x.Line-line)
+		w.int(dAttrLine, x.EndLine-x.Line)
+		w.uint(dAttrLine, boolBit(x.Terminated))
+		line = x.Line
+	}
+	line = 0
+	for _, x := range o.Operations {
+		w.str(dOperation, x.ID)
+		w.str(dOperation, x.Sub)
+		w.strs(dOperation, x.List)
+		w.int(dOperation, x.Line-line)
+		w.int(dOperation, x.EndLine-x.Line)
+		line = x.Line
+	}
+}
+
+func boolBit(b bool) uint64 {
+	if b {
+		return 1
+	}
+	return 0
+}
+
+// decodeOutline reads what encodeOutline wrote.
+func decodeOutline(c *colReader) *upg.Outline {
+	h := &c.c[dOutline]
+	o := &upg.Outline{}
+	o.File = h.str()
+	o.Kind = upg.FileKind(h.str())
+	o.ParserVersion = h.int()
+	o.ControlFamily, o.System = h.str(), h.str()
+	o.Lines, o.Errors, o.Warnings = h.int(), h.int(), h.int()
+	// length reads a list length, nil or not, refusing lengths the list's
+	// column cannot hold.
+	length := func(col int) (int, bool) {
+		n := h.uint()
+		if n == 0 || h.err != nil {
+			return 0, false
+		}
+		if n-1 > uint64(len(c.c[col].buf)) {
+			h.err = errCorruptPart
+			return 0, false
+		}
+		return int(n - 1), true
+	}
+	nh, okh := length(dHeader)
+	nd, okd := length(dDefine)
+	nl, okl := length(dLibrary)
+	na, oka := length(dAttrName)
+	no, oko := length(dOperation)
+	if okh {
+		o.Headers = make([]upg.OutlineHeader, nh)
+	}
+	if okd {
+		o.Defines = make([]upg.OutlineDefine, nd)
+	}
+	if okl {
+		o.Libraries = make([]upg.OutlineLibrary, nl)
+	}
+	if oka {
+		o.Attributes = make([]upg.OutlineAttribute, na)
+	}
+	if oko {
+		o.Operations = make([]upg.OutlineOperation, no)
+	}
+	line := 0
+	for i := range o.Headers {
+		r := &c.c[dHeader]
+		x := &o.Headers[i]
+		x.Name, x.Value = r.str(), r.str()
+		line += r.int()
+		x.Line, x.Known = line, r.uint() == 1
+	}
+	line = 0
+	for i := range o.Defines {
+		r := &c.c[dDefine]
+		x := &o.Defines[i]
+		x.Name, x.Value = r.str(), r.str()
+		line += r.int()
+		x.Line = line
+	}
+	line = 0
+	for i := range o.Libraries {
+		r := &c.c[dLibrary]
+		x := &o.Libraries[i]
+		x.Directive, x.Path = r.str(), r.str()
+		if r.uint() == 0 {
+			x.FileName = upg.BaseName(x.Path)
+		} else {
+			x.FileName = r.str()
+		}
+		line += r.int()
+		x.Line = line
+	}
+	line = 0
+	for i := range o.Attributes {
+		x := &o.Attributes[i]
+		x.Name = c.c[dAttrName].str()
+		if c.c[dAttrCanonical].uint() == 0 {
+			x.Canonical = upg.CanonicalName(x.Name)
+		} else {
+			x.Canonical = c.c[dAttrCanonical].str()
+		}
+		t := &c.c[dAttrType]
+		x.Type, x.VType, x.CodeType = t.str(), t.str(), t.str()
+		x.Default, x.ID = c.c[dAttrValue].str(), c.c[dAttrValue].int()
+		l := &c.c[dAttrLine]
+		line += l.int()
+		x.Line = line
+		x.EndLine = line + l.int()
+		x.Terminated = l.uint() == 1
+	}
+	line = 0
+	for i := range o.Operations {
+		r := &c.c[dOperation]
+		x := &o.Operations[i]
+		x.ID, x.Sub = r.str(), r.str()
+		x.List = c.strs(dOperation)
+		line += r.int()
+		x.Line = line
+		x.EndLine = line + r.int()
+	}
+	return o
 }
