@@ -168,12 +168,15 @@ func UnpackJSON(b []byte, v any) error {
 // the reader allocate gigabytes.
 const maxUnpacked = 256 << 20
 
-// One encoder and one decoder serve every call: EncodeAll and DecodeAll
+// The better level: about 4% smaller than the default for 1.5 times its
+// time, which stays below what flate and JSON cost before; the best level
+// (another 6%) costs as much as analysing the file. One encoder and one
+// decoder serve every call: EncodeAll and DecodeAll
 // are safe for concurrent use and keep their state in internal pools, so
 // no call allocates a compressor's tables. No checksum: the decoders
 // check what they read, and 4 bytes per part add up over millions of rows.
 var (
-	zenc, _ = zstd.NewWriter(nil, zstd.WithEncoderLevel(zstd.SpeedDefault), zstd.WithEncoderCRC(false), zstd.WithLowerEncoderMem(true))
+	zenc, _ = zstd.NewWriter(nil, zstd.WithEncoderLevel(zstd.SpeedBetterCompression), zstd.WithEncoderCRC(false), zstd.WithLowerEncoderMem(true))
 	zdec, _ = zstd.NewReader(nil, zstd.WithDecoderMaxMemory(maxUnpacked), zstd.WithDecoderConcurrency(0))
 )
 
