@@ -13,135 +13,11 @@ import (
 // The facts of a file are what the write path reads back most (every
 // upload of a package that shares a library resolves against the library's
 // stored facts), so they have a compact binary form that decodes several
-// times faster than parsing the source again: a string table followed by
-// varint-encoded records. factsFormat changes with the layout; format 1
-// (before references carried their SECTIONEXIST guards) is still read.
-const factsFormat = 2
-
-type factWriter struct {
-	buf     []byte
-	strings map[string]uint64
-	table   []string
-}
-
-func (w *factWriter) uint(v uint64) { w.buf = binary.AppendUvarint(w.buf, v) }
-func (w *factWriter) int(v int)     { w.buf = binary.AppendVarint(w.buf, int64(v)) }
-func (w *factWriter) bool(b bool) {
-	if b {
-		w.buf = append(w.buf, 1)
-	} else {
-		w.buf = append(w.buf, 0)
-	}
-}
-
-func (w *factWriter) str(s string) {
-	i, ok := w.strings[s]
-	if !ok {
-		i = uint64(len(w.table))
-		w.strings[s] = i
-		w.table = append(w.table, s)
-	}
-	w.uint(i)
-}
-
-func (w *factWriter) optStr(s *string) {
-	w.bool(s != nil)
-	if s != nil {
-		w.str(*s)
-	}
-}
-
-func (w *factWriter) strs(ss []string) {
-	w.uint(uint64(len(ss)))
-	for _, s := range ss {
-		w.str(s)
-	}
-}
-
-// encodeFacts writes facts in the compact form.
-func encodeFacts(f *resolve.Facts) ([]byte, error) {
-	w := &factWriter{strings: map[string]uint64{}}
-	w.str(string(f.Kind))
-	w.int(f.Size)
-	w.bool(f.Binary)
-	w.bool(f.Source)
-	w.int(f.Lines)
-	w.str(f.ControlFamily)
-	w.str(f.System)
-	w.optStr(f.MachineName)
-	w.optStr(f.ControllerType)
-	w.uint(uint64(len(f.Includes)))
-	for _, in := range f.Includes {
-		w.str(in.Path)
-		w.bool(in.Library)
-		w.int(in.Line)
-		w.int(in.Col)
-		w.int(in.Offset)
-		w.int(in.End)
-	}
-	w.uint(uint64(len(f.Definitions)))
-	for _, d := range f.Definitions {
-		w.str(d.Name)
-		w.str(d.Canonical)
-		w.str(d.Kind)
-		w.str(d.File)
-		w.int(d.Line)
-		w.int(d.Col)
-		w.int(d.Offset)
-		w.int(d.EndLine)
-		w.bool(d.Params != nil)
-		w.strs(d.Params)
-		w.str(d.Type)
-		w.bool(d.Overridden)
-	}
-	w.uint(uint64(len(f.References)))
-	for _, r := range f.References {
-		w.str(r.Name)
-		w.str(r.Target)
-		w.str(r.Context)
-		w.int(r.Offset)
-		w.int(r.Line)
-		w.int(r.Col)
-		w.str(r.Section)
-		w.bool(r.Param)
-		w.bool(r.Guarded)
-		w.int(r.Args)
-		w.str(r.Attribute)
-		w.uint(uint64(len(r.Guards)))
-		for _, g := range r.Guards {
-			w.str(g.Section)
-			w.bool(g.Exists)
-		}
-	}
-	w.uint(uint64(len(f.Diagnostics)))
-	for _, d := range f.Diagnostics {
-		w.str(d.Code)
-		w.uint(uint64(d.Severity))
-		w.str(d.File)
-		w.int(d.Line)
-		w.int(d.Col)
-		w.int(d.Offset)
-		w.int(d.End)
-		w.str(d.Message)
-	}
-	side := []byte{}
-	if f.Side != nil {
-		var err error
-		if side, err = json.Marshal(f.Side); err != nil {
-			return nil, err
-		}
-	}
-	// Layout: format, string table, side-file JSON, records.
-	out := binary.AppendUvarint(nil, factsFormat)
-	out = binary.AppendUvarint(out, uint64(len(w.table)))
-	for _, s := range w.table {
-		out = binary.AppendUvarint(out, uint64(len(s)))
-		out = append(out, s...)
-	}
-	out = binary.AppendUvarint(out, uint64(len(side)))
-	out = append(out, side...)
-	return append(out, w.buf...), nil
-}
+// times faster than parsing the source again. factsFormat changes with the
+// layout: format 3 is columnar (see columns.go); formats 1 and 2 (one
+// varint record after another, before and after references carried their
+// SECTIONEXIST guards) are still read.
+const factsFormat = 3
 
 var errCorruptFacts = errors.New("stored facts are corrupt")
 
@@ -230,11 +106,15 @@ func (r *factReader) bytes(n uint64) []byte {
 	return b
 }
 
-// decodeFacts reads facts written by encodeFacts.
-func decodeFacts(data []byte) (*resolve.Facts, error) {
+// decodeFacts reads facts in any stored layout: the columnar one
+// (format 3) or the row one (formats 1 and 2, written before).
+func decodeFacts(data []byte, lines []int) (*resolve.Facts, error) {
 	r := &factReader{buf: data}
 	format := r.uint()
-	if r.err == nil && format != factsFormat && format != 1 {
+	if r.err == nil && format == factsFormat {
+		return decodeColumnFacts(r.buf, lines)
+	}
+	if r.err == nil && format != 2 && format != 1 {
 		return nil, fmt.Errorf("stored facts have format %d, this build reads %d (run veripost reindex)", format, factsFormat)
 	}
 	nstr := r.count()

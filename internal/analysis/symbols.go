@@ -87,11 +87,16 @@ type SectionRanges []SectionRange
 
 // SectionRanges returns the file's section ranges.
 func (f *File) SectionRanges() SectionRanges {
-	var out SectionRanges
 	if f.Facts == nil {
-		return out
+		return nil
 	}
-	for _, d := range f.Facts.Definitions {
+	return sectionRangesOf(f.Facts.Definitions)
+}
+
+// sectionRangesOf returns where the sections among these definitions are.
+func sectionRangesOf(defs []resolve.Definition) SectionRanges {
+	var out SectionRanges
+	for _, d := range defs {
 		if d.Kind == resolve.KindSection {
 			out = append(out, SectionRange{Name: d.Name, From: d.Line, To: max(d.EndLine, d.Line)})
 		}
@@ -117,8 +122,12 @@ func (r SectionRanges) of(kind, role string, line int) string {
 	return r.At(line)
 }
 
-// PackSectionRanges encodes ranges for storage.
+// PackSectionRanges encodes ranges for storage: varints in a zstd frame
+// (before, without one; UnpackSectionRanges reads both).
 func PackSectionRanges(r SectionRanges) []byte {
+	if len(r) == 0 {
+		return nil
+	}
 	var out []byte
 	prev := 0
 	for _, s := range r {
@@ -128,11 +137,19 @@ func PackSectionRanges(r SectionRanges) []byte {
 		out = binary.AppendUvarint(out, uint64(s.To-s.From))
 		prev = s.To
 	}
-	return out
+	return compress(out)
 }
 
-// UnpackSectionRanges decodes what PackSectionRanges wrote.
+// UnpackSectionRanges decodes what PackSectionRanges wrote. A section
+// name is an identifier, so the ranges stored before (which start with the
+// first name's length and bytes) never start with zstd's magic number.
 func UnpackSectionRanges(b []byte) (SectionRanges, error) {
+	if isZstd(b) {
+		var err error
+		if b, err = decompress(b); err != nil {
+			return nil, errCorruptOccurrences
+		}
+	}
 	r := &factReader{buf: b}
 	var out SectionRanges
 	prev := 0

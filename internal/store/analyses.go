@@ -93,13 +93,7 @@ func (db *DB) loadAnalyses(ctx context.Context, q querier, ids []int64) (map[int
 			&f.ErrorCount, &f.WarningCount, &f.InfoCount, &f.ControlFamily, &f.System, &facts, &display, &tokens); err != nil {
 			return nil, err
 		}
-		if f.Facts, err = analysis.UnpackFacts(facts); err != nil {
-			return nil, fmt.Errorf("analysis %d: %w", id, err)
-		}
-		if err := analysis.UnpackDisplay(&f, display); err != nil {
-			return nil, fmt.Errorf("analysis %d: %w", id, err)
-		}
-		if f.Tokens, err = analysis.UnpackTokens(tokens); err != nil {
+		if err := analysis.Unpack(&f, analysis.Packed{Facts: facts, Display: display, Tokens: tokens}); err != nil {
 			return nil, fmt.Errorf("analysis %d: %w", id, err)
 		}
 		db.cache.files.Set(id, &f)
