@@ -193,7 +193,7 @@ func (db *DB) CreateSession(ctx context.Context, s auth.Session, ev auth.Event) 
 func (db *DB) GetSession(ctx context.Context, idHash string) (auth.Session, auth.User, error) {
 	var s auth.Session
 	var us userScan
-	err := db.queryRowR(ctx, sessionByHash, idHash).
+	err := db.R.QueryRowContext(ctx, sessionByHash, idHash).
 		Scan(append([]any{&s.IDHash, &s.UserID, &s.CreatedAt, &s.LastSeenAt, &s.ExpiresAt, &s.Address, &s.UserAgent, &s.Method}, us.dest()...)...)
 	if errors.Is(err, sql.ErrNoRows) {
 		return s, us.u, auth.ErrNotFound
@@ -301,7 +301,7 @@ func (db *DB) GetTokenByHash(ctx context.Context, hash string) (auth.Token, auth
 	var u auth.User
 	var role string
 	t := &ts.t
-	err := db.queryRowR(ctx, tokenByHash, hash).Scan(&t.ID, &t.Name, &ts.scope, &ts.exp, &ts.used, &ts.revoked,
+	err := db.R.QueryRowContext(ctx, tokenByHash, hash).Scan(&t.ID, &t.Name, &ts.scope, &ts.exp, &ts.used, &ts.revoked,
 		&u.ID, &u.Username, &role, &u.Disabled)
 	if errors.Is(err, sql.ErrNoRows) {
 		return auth.Token{}, auth.User{}, auth.ErrNotFound

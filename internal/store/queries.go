@@ -151,7 +151,7 @@ func (db *DB) SymbolUsage(ctx context.Context, canonical string, limit int, curs
 	}
 	// A name no package has gives no row; a name past its last page gives
 	// the count's row alone.
-	rows, err := db.queryR(ctx, db.symbolPageSQL(pick), args...)
+	rows, err := db.R.QueryContext(ctx, db.symbolPageSQL(pick), args...)
 	if err != nil {
 		return page, err
 	}
@@ -405,7 +405,7 @@ func (db *DB) LibraryNames(ctx context.Context, filter string, limit int, cursor
 		q += fmt.Sprintf(` AND (packages < $%d OR (packages = $%d AND name_key > $%d))`, len(args)-1, len(args)-1, len(args))
 	}
 	q += ` ORDER BY packages DESC, name_key LIMIT ` + strconv.Itoa(limit+1)
-	rows, err := db.queryR(ctx, q, args...)
+	rows, err := db.R.QueryContext(ctx, q, args...)
 	if err != nil {
 		return page, err
 	}
@@ -442,7 +442,7 @@ func (db *DB) LibraryVariants(ctx context.Context, name string, limit int, curso
 		q += ` AND (packages < $2 OR (packages = $2 AND sha256 > $3))`
 	}
 	q += ` ORDER BY packages DESC, sha256 LIMIT ` + strconv.Itoa(limit+1)
-	rows, err := db.queryR(ctx, q, args...)
+	rows, err := db.R.QueryContext(ctx, q, args...)
 	if err != nil {
 		return page, err
 	}
@@ -485,7 +485,7 @@ func (db *DB) LibraryPackages(ctx context.Context, sha string, limit int, cursor
 		q += ` AND (lf.package_created_at < $2 OR (lf.package_created_at = $2 AND lf.package_id < $3))`
 	}
 	q += ` ORDER BY lf.package_created_at DESC, lf.package_id DESC LIMIT ` + strconv.Itoa(limit+1)
-	rows, err := db.queryR(ctx, q, args...)
+	rows, err := db.R.QueryContext(ctx, q, args...)
 	if err != nil {
 		return page, err
 	}

@@ -52,7 +52,6 @@ type DB struct {
 	log     *slog.Logger
 	cache   *analysisCache
 	search  searchBackend // which search index paths are active (search.go)
-	stmts   readStmts     // prepared hot reads (prepared.go)
 	writer  writeGate     // SQLite: who gets the writer connection next
 	ckpt    *checkpointer // SQLite: copies the write-ahead log in the background
 }
@@ -154,7 +153,6 @@ func (db *DB) Close() error {
 	if db.ckpt != nil {
 		db.ckpt.close()
 	}
-	db.stmts.close()
 	if db.R != db.SQL {
 		db.R.Close()
 	}
