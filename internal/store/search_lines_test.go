@@ -3,14 +3,13 @@ package store
 import (
 	"context"
 	"database/sql"
-	"log/slog"
-	"path/filepath"
 	"reflect"
 	"sort"
 	"testing"
 
+	"github.com/pressly/goose/v3"
+
 	"github.com/veripost/veripost/internal/search"
-	"github.com/veripost/veripost/internal/testenv"
 )
 
 // TestDocLinesEncoding: a document's packed lines read back as written;
@@ -73,150 +72,125 @@ type oldLine struct {
 // them again; collecting a document removes its postings and the texts
 // only it used.
 func TestSearchLinesMigration(t *testing.T) {
-	for _, c := range []struct {
-		name string
-		url  func(t *testing.T) string
-	}{
-		{"sqlite", func(t *testing.T) string { return "sqlite://" + filepath.Join(t.TempDir(), "v.db") }},
-		{"postgres", func(t *testing.T) string { return testenv.PostgresURL(t) }},
-	} {
-		t.Run(c.name, func(t *testing.T) {
-			ctx := context.Background()
-			db, err := Open(ctx, c.url(t), Options{PoolSize: 2, PoolOverflow: 1, Log: slog.New(slog.DiscardHandler)})
-			if err != nil {
-				t.Fatal(err)
-			}
-			defer db.Close()
-			p, err := db.migrations()
-			if err != nil {
-				t.Fatal(err)
-			}
-			if _, err := p.UpTo(ctx, 109); err != nil {
-				t.Fatal(err)
-			}
-			exec := func(q string, args ...any) int64 {
-				t.Helper()
-				var id int64
-				if err := db.SQL.QueryRowContext(ctx, q, args...).Scan(&id); err != nil {
-					t.Fatalf("%s: %v", q, err)
-				}
-				return id
-			}
-			var docs, texts [3]int64
-			for i, sha := range []string{"a1", "b2"} {
-				docs[i] = exec(`INSERT INTO search_docs (sha256, index_version, kind, line_count, bytes, vector, signature, created_at)
-					VALUES ($1, 'iv', 'lib', 10, 100, $2, $2, $3) RETURNING id`, sha, []byte{}, now())
-			}
-			for i, text := range []string{"T1", "T2", "T3"} {
-				texts[i] = exec(`INSERT INTO search_texts (hash, class, text, output, words, prose, parts, defs, sets)
-					VALUES ($1, 0, $1, '', '', '', '', '', '') RETURNING id`, text)
-			}
-			emb := any([]byte{})
-			if db.Dialect == Postgres {
-				emb = "{}"
-			}
-			vec := exec(`INSERT INTO search_vectors (key, embedding) VALUES ('k', $1) RETURNING id`, emb)
-			exec(`INSERT INTO search_sections (doc_id, ord, name, canonical, kind, start_line, end_line, hash, vector_id)
-				VALUES ($1, 0, 'SYS', 'sys', $2, 1, 3, 'h', $3) RETURNING ord`, docs[0], search.SectionSystem, vec)
-			d1, d2, t1, t2, t3 := docs[0], docs[1], texts[0], texts[1], texts[2]
-			old := []oldLine{
-				{d1, 1, t1, 0, 1}, {d1, 2, t2, 0, 1}, {d1, 3, t1, 0, 1}, {d1, 5, t3, -1, 0},
-				{d2, 2, t1, -1, 0}, {d2, 10, t2, -1, 0},
-			}
-			for _, l := range old {
-				exec(`INSERT INTO search_lines (doc_id, line, text_id, section, kind) VALUES ($1, $2, $3, $4, $5) RETURNING line`,
-					l.doc, l.line, l.text, l.section, l.kind)
-			}
+	onEachEngine(t, func(t *testing.T, ctx context.Context, db *DB, p *goose.Provider) {
+		if _, err := p.UpTo(ctx, 109); err != nil {
+			t.Fatal(err)
+		}
+		exec := func(q string, args ...any) int64 { t.Helper(); return queryID(t, db, q, args...) }
+		var docs, texts [3]int64
+		for i, sha := range []string{"a1", "b2"} {
+			docs[i] = exec(`INSERT INTO search_docs (sha256, index_version, kind, line_count, bytes, vector, signature, created_at)
+				VALUES ($1, 'iv', 'lib', 10, 100, $2, $2, $3) RETURNING id`, sha, []byte{}, now())
+		}
+		for i, text := range []string{"T1", "T2", "T3"} {
+			texts[i] = exec(`INSERT INTO search_texts (hash, class, text, output, words, prose, parts, defs, sets)
+				VALUES ($1, 0, $1, '', '', '', '', '', '') RETURNING id`, text)
+		}
+		emb := any([]byte{})
+		if db.Dialect == Postgres {
+			emb = "{}"
+		}
+		vec := exec(`INSERT INTO search_vectors (key, embedding) VALUES ('k', $1) RETURNING id`, emb)
+		exec(`INSERT INTO search_sections (doc_id, ord, name, canonical, kind, start_line, end_line, hash, vector_id)
+			VALUES ($1, 0, 'SYS', 'sys', $2, 1, 3, 'h', $3) RETURNING ord`, docs[0], search.SectionSystem, vec)
+		d1, d2, t1, t2, t3 := docs[0], docs[1], texts[0], texts[1], texts[2]
+		old := []oldLine{
+			{d1, 1, t1, 0, 1}, {d1, 2, t2, 0, 1}, {d1, 3, t1, 0, 1}, {d1, 5, t3, -1, 0},
+			{d2, 2, t1, -1, 0}, {d2, 10, t2, -1, 0},
+		}
+		for _, l := range old {
+			exec(`INSERT INTO search_lines (doc_id, line, text_id, section, kind) VALUES ($1, $2, $3, $4, $5) RETURNING line`,
+				l.doc, l.line, l.text, l.section, l.kind)
+		}
 
-			sys := search.SectionRef{Ord: 0, Name: "SYS", Kind: search.SectionSystem, StartLine: 1, EndLine: 3}
-			outside := search.SectionRef{Ord: -1}
-			check := func() {
-				t.Helper()
-				refs, err := db.DocLines(ctx, []int64{d1, d2}, []int64{t1, t2})
+		sys := search.SectionRef{Ord: 0, Name: "SYS", Kind: search.SectionSystem, StartLine: 1, EndLine: 3}
+		outside := search.SectionRef{Ord: -1}
+		check := func() {
+			t.Helper()
+			refs, err := db.DocLines(ctx, []int64{d1, d2}, []int64{t1, t2})
+			if err != nil {
+				t.Fatal(err)
+			}
+			sort.Slice(refs, func(i, j int) bool {
+				return refs[i].DocID < refs[j].DocID || refs[i].DocID == refs[j].DocID && refs[i].N < refs[j].N
+			})
+			want := []search.LineRef{{DocID: d1, N: 1, TextID: t1, Section: sys}, {DocID: d1, N: 2, TextID: t2, Section: sys}, {DocID: d1, N: 3, TextID: t1, Section: sys}, {DocID: d2, N: 2, TextID: t1, Section: outside}, {DocID: d2, N: 10, TextID: t2, Section: outside}}
+			if !reflect.DeepEqual(refs, want) {
+				t.Errorf("DocLines:\n%+v\nwant\n%+v", refs, want)
+			}
+			ctxLines, err := db.ContextLines(ctx, []search.LineSpan{{DocID: d1, From: 2, To: 5}, {DocID: d1, From: 4, To: 9}, {DocID: d2, From: -1, To: 3}})
+			if err != nil {
+				t.Fatal(err)
+			}
+			sort.Slice(ctxLines, func(i, j int) bool {
+				return ctxLines[i].DocID < ctxLines[j].DocID || ctxLines[i].DocID == ctxLines[j].DocID && ctxLines[i].N < ctxLines[j].N
+			})
+			wantCtx := []search.ContextLine{{DocID: d1, N: 2, Text: "T2"}, {DocID: d1, N: 3, Text: "T1"}, {DocID: d1, N: 5, Text: "T3"}, {DocID: d2, N: 2, Text: "T1"}}
+			if !reflect.DeepEqual(ctxLines, wantCtx) {
+				t.Errorf("ContextLines:\n%+v\nwant\n%+v", ctxLines, wantCtx)
+			}
+			for _, section := range []string{"", "sys", "s*", "other"} {
+				stats, err := db.DocStats(ctx, search.DocQuery{IndexVersion: "iv", Clauses: 2, Section: section,
+					Texts: []search.ScoredText{{ID: t2, Score: 1, Mask: 2}, {ID: t1, Score: 2, Mask: 1}}})
 				if err != nil {
 					t.Fatal(err)
 				}
-				sort.Slice(refs, func(i, j int) bool {
-					return refs[i].DocID < refs[j].DocID || refs[i].DocID == refs[j].DocID && refs[i].N < refs[j].N
-				})
-				want := []search.LineRef{{DocID: d1, N: 1, TextID: t1, Section: sys}, {DocID: d1, N: 2, TextID: t2, Section: sys}, {DocID: d1, N: 3, TextID: t1, Section: sys}, {DocID: d2, N: 2, TextID: t1, Section: outside}, {DocID: d2, N: 10, TextID: t2, Section: outside}}
-				if !reflect.DeepEqual(refs, want) {
-					t.Errorf("DocLines:\n%+v\nwant\n%+v", refs, want)
+				sort.Slice(stats, func(i, j int) bool { return stats[i].DocID < stats[j].DocID })
+				in := section == "sys" || section == "s*"
+				want := []search.DocStat{
+					{DocID: d1, SHA256: "a1", Kind: search.SectionSystem, InSection: in, Best: 2, Hits: 3, Mask: 3},
+					{DocID: d2, SHA256: "b2", Kind: "none", Best: 2, Hits: 2, Mask: 3},
 				}
-				ctxLines, err := db.ContextLines(ctx, []search.LineSpan{{DocID: d1, From: 2, To: 5}, {DocID: d1, From: 4, To: 9}, {DocID: d2, From: -1, To: 3}})
-				if err != nil {
-					t.Fatal(err)
-				}
-				sort.Slice(ctxLines, func(i, j int) bool {
-					return ctxLines[i].DocID < ctxLines[j].DocID || ctxLines[i].DocID == ctxLines[j].DocID && ctxLines[i].N < ctxLines[j].N
-				})
-				wantCtx := []search.ContextLine{{DocID: d1, N: 2, Text: "T2"}, {DocID: d1, N: 3, Text: "T1"}, {DocID: d1, N: 5, Text: "T3"}, {DocID: d2, N: 2, Text: "T1"}}
-				if !reflect.DeepEqual(ctxLines, wantCtx) {
-					t.Errorf("ContextLines:\n%+v\nwant\n%+v", ctxLines, wantCtx)
-				}
-				for _, section := range []string{"", "sys", "s*", "other"} {
-					stats, err := db.DocStats(ctx, search.DocQuery{IndexVersion: "iv", Clauses: 2, Section: section,
-						Texts: []search.ScoredText{{ID: t2, Score: 1, Mask: 2}, {ID: t1, Score: 2, Mask: 1}}})
-					if err != nil {
-						t.Fatal(err)
-					}
-					sort.Slice(stats, func(i, j int) bool { return stats[i].DocID < stats[j].DocID })
-					in := section == "sys" || section == "s*"
-					want := []search.DocStat{
-						{DocID: d1, SHA256: "a1", Kind: search.SectionSystem, InSection: in, Best: 2, Hits: 3, Mask: 3},
-						{DocID: d2, SHA256: "b2", Kind: "none", Best: 2, Hits: 2, Mask: 3},
-					}
-					if !reflect.DeepEqual(stats, want) {
-						t.Errorf("DocStats in section %q:\n%+v\nwant\n%+v", section, stats, want)
-					}
+				if !reflect.DeepEqual(stats, want) {
+					t.Errorf("DocStats in section %q:\n%+v\nwant\n%+v", section, stats, want)
 				}
 			}
+		}
 
-			if err := db.Migrate(ctx); err != nil {
+		if err := db.Migrate(ctx); err != nil {
+			t.Fatal(err)
+		}
+		check()
+		if _, err := db.SQL.ExecContext(ctx, `SELECT 1 FROM search_lines`); err == nil {
+			t.Error("search_lines is still there after migration 00112")
+		}
+		if _, err := p.DownTo(ctx, 109); err != nil {
+			t.Fatal(err)
+		}
+		rows, err := db.SQL.QueryContext(ctx, `SELECT doc_id, line, text_id, section, kind FROM search_lines ORDER BY doc_id, line`)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var back []oldLine
+		for rows.Next() {
+			var l oldLine
+			if err := rows.Scan(&l.doc, &l.line, &l.text, &l.section, &l.kind); err != nil {
 				t.Fatal(err)
 			}
-			check()
-			if _, err := db.SQL.ExecContext(ctx, `SELECT 1 FROM search_lines`); err == nil {
-				t.Error("search_lines is still there after migration 00112")
-			}
-			if _, err := p.DownTo(ctx, 109); err != nil {
-				t.Fatal(err)
-			}
-			rows, err := db.SQL.QueryContext(ctx, `SELECT doc_id, line, text_id, section, kind FROM search_lines ORDER BY doc_id, line`)
-			if err != nil {
-				t.Fatal(err)
-			}
-			var back []oldLine
-			for rows.Next() {
-				var l oldLine
-				if err := rows.Scan(&l.doc, &l.line, &l.text, &l.section, &l.kind); err != nil {
-					t.Fatal(err)
-				}
-				back = append(back, l)
-			}
-			rows.Close()
-			if !reflect.DeepEqual(back, old) {
-				t.Errorf("down restored\n%+v\nwant\n%+v", back, old)
-			}
-			if err := db.Migrate(ctx); err != nil {
-				t.Fatal(err)
-			}
-			check()
+			back = append(back, l)
+		}
+		rows.Close()
+		if !reflect.DeepEqual(back, old) {
+			t.Errorf("down restored\n%+v\nwant\n%+v", back, old)
+		}
+		if err := db.Migrate(ctx); err != nil {
+			t.Fatal(err)
+		}
+		check()
 
-			// Collecting d1: its postings go, and T3, which only it used.
-			if err := db.InTx(ctx, func(tx *sql.Tx) error {
-				return db.gcSearch(ctx, tx, `SELECT id FROM search_docs WHERE id = $1`, d1)
-			}); err != nil {
-				t.Fatal(err)
-			}
-			var postings, left, lines int
-			if err := db.SQL.QueryRowContext(ctx, `SELECT (SELECT COUNT(*) FROM search_postings WHERE doc_id = $1),
-				(SELECT COUNT(*) FROM search_texts), (SELECT COUNT(*) FROM search_doc_lines)`, d1).Scan(&postings, &left, &lines); err != nil {
-				t.Fatal(err)
-			}
-			if postings != 0 || left != 2 || lines != 1 {
-				t.Errorf("after collecting a document: %d of its postings, %d texts, %d documents' lines; want 0, 2, 1", postings, left, lines)
-			}
-		})
-	}
+		// Collecting d1: its postings go, and T3, which only it used.
+		if err := db.InTx(ctx, func(tx *sql.Tx) error {
+			return db.gcSearch(ctx, tx, `SELECT id FROM search_docs WHERE id = $1`, d1)
+		}); err != nil {
+			t.Fatal(err)
+		}
+		var postings, left, lines int
+		if err := db.SQL.QueryRowContext(ctx, `SELECT (SELECT COUNT(*) FROM search_postings WHERE doc_id = $1),
+			(SELECT COUNT(*) FROM search_texts), (SELECT COUNT(*) FROM search_doc_lines)`, d1).Scan(&postings, &left, &lines); err != nil {
+			t.Fatal(err)
+		}
+		if postings != 0 || left != 2 || lines != 1 {
+			t.Errorf("after collecting a document: %d of its postings, %d texts, %d documents' lines; want 0, 2, 1", postings, left, lines)
+		}
+	})
 }

@@ -4,16 +4,15 @@ import (
 	"context"
 	"database/sql"
 	"fmt"
-	"log/slog"
-	"path/filepath"
 	"reflect"
 	"strings"
 	"testing"
 
+	"github.com/pressly/goose/v3"
+
 	"github.com/veripost/veripost/internal/analysis"
 	"github.com/veripost/veripost/internal/catalog"
 	"github.com/veripost/veripost/internal/index"
-	"github.com/veripost/veripost/internal/testenv"
 )
 
 // symbolSource is a small post: attributes, sections, and references to
@@ -85,141 +84,124 @@ func readSymbolAnswers(t *testing.T, db *DB, versions []string, shas []string, e
 // with the index, and writes after the conversion keep working (new names
 // get new ids; a name no package and no analysis has any more is gone).
 func TestSymbolIndexMigration(t *testing.T) {
-	for _, c := range []struct {
-		name string
-		url  func(t *testing.T) string
-	}{
-		{"sqlite", func(t *testing.T) string { return "sqlite://" + filepath.Join(t.TempDir(), "v.db") }},
-		{"postgres", func(t *testing.T) string { return testenv.PostgresURL(t) }},
-	} {
-		t.Run(c.name, func(t *testing.T) {
-			ctx := context.Background()
-			db, err := Open(ctx, c.url(t), Options{PoolSize: 2, PoolOverflow: 1, Log: slog.New(slog.DiscardHandler)})
-			if err != nil {
+	onEachEngine(t, func(t *testing.T, ctx context.Context, db *DB, p *goose.Provider) {
+		err := db.Migrate(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var shas []string
+		// upload stores a version of pkg ("" for a new package) with
+		// one source file, analysed, and returns the package and version.
+		upload := func(pkg, src string) (string, string) {
+			t.Helper()
+			sum := fmt.Sprintf("%064x", len(shas)+1)
+			shas = append(shas, sum)
+			var v catalog.Version
+			if err := db.InTx(ctx, func(tx *sql.Tx) error {
+				v, err = db.CreateVersionTx(ctx, tx, catalog.NewVersion{PackageID: pkg, Name: "P", Files: []catalog.NewFile{{Filename: "P.SRC", Extension: "SRC", Size: int64(len(src)), SHA256: sum}}})
+				return err
+			}); err != nil {
 				t.Fatal(err)
 			}
-			defer db.Close()
-			if err := db.Migrate(ctx); err != nil {
+			if _, err := db.SQL.ExecContext(ctx, `UPDATE package_versions SET status = 'parsing' WHERE id = $1`, v.ID); err != nil {
 				t.Fatal(err)
 			}
-			p, err := db.migrations()
-			if err != nil {
+			files, err := db.VersionFiles(ctx, v.ID)
+			if err != nil || len(files) != 1 {
+				t.Fatal(files, err)
+			}
+			f := analysis.AnalyzeFile("P.SRC", []byte(src))
+			f.SHA256 = sum
+			named := []analysis.Named{{Name: "P.SRC", File: f}}
+			fs := analysis.FileSetKey(named)
+			if err := db.SaveAnalysis(ctx, index.VersionAnalysis{VersionID: v.ID, Status: catalog.StatusReady,
+				Files:  []index.AnalysedFile{{FileID: files[0].ID, Name: "P.SRC", File: f}},
+				Result: index.ResultOf(fs, analysis.Resolve(named))}); err != nil {
 				t.Fatal(err)
 			}
-			var shas []string
-			// upload stores a version of pkg ("" for a new package) with
-			// one source file, analysed, and returns the package and version.
-			upload := func(pkg, src string) (string, string) {
-				t.Helper()
-				sum := fmt.Sprintf("%064x", len(shas)+1)
-				shas = append(shas, sum)
-				var v catalog.Version
-				if err := db.InTx(ctx, func(tx *sql.Tx) error {
-					v, err = db.CreateVersionTx(ctx, tx, catalog.NewVersion{PackageID: pkg, Name: "P", Files: []catalog.NewFile{{Filename: "P.SRC", Extension: "SRC", Size: int64(len(src)), SHA256: sum}}})
-					return err
-				}); err != nil {
-					t.Fatal(err)
-				}
-				if _, err := db.SQL.ExecContext(ctx, `UPDATE package_versions SET status = 'parsing' WHERE id = $1`, v.ID); err != nil {
-					t.Fatal(err)
-				}
-				files, err := db.VersionFiles(ctx, v.ID)
-				if err != nil || len(files) != 1 {
-					t.Fatal(files, err)
-				}
-				f := analysis.AnalyzeFile("P.SRC", []byte(src))
-				f.SHA256 = sum
-				named := []analysis.Named{{Name: "P.SRC", File: f}}
-				fs := analysis.FileSetKey(named)
-				if err := db.SaveAnalysis(ctx, index.VersionAnalysis{VersionID: v.ID, Status: catalog.StatusReady,
-					Files:  []index.AnalysedFile{{FileID: files[0].ID, Name: "P.SRC", File: f}},
-					Result: index.ResultOf(fs, analysis.Resolve(named))}); err != nil {
-					t.Fatal(err)
-				}
-				return v.PackageID, v.ID
+			return v.PackageID, v.ID
+		}
+		p1, v1 := upload("", symbolSource(":SECTION=OLD_ONLY\n:C: OLD_NAME=1\n"))
+		_, v2 := upload(p1, symbolSource(""))                                // OLD_ONLY and OLD_NAME: only in v1's analysis
+		_, v3 := upload("", symbolSource(":C: PASS_COUNT=2\n"))              // a second package
+		_, v4 := upload("", symbolSource(":SECTION=GONE\n:C: GONE_VAR=1\n")) // deleted below
+		versions := []string{v1, v2, v3, v4}
+		extra := []string{"OLD_ONLY", "OLD_NAME", "NO_SUCH_NAME"}
+		before := readSymbolAnswers(t, db, versions, shas, extra...)
+		if u := before.Usage["SAFE_HEIGHT"]; u.Total != 3 || len(before.Version[v1+" OLD_NAME"]) == 0 || before.Usage["OLD_NAME"].Total != 0 {
+			t.Fatalf("the fixture is not what the test needs: %+v %+v", u, before.Version[v1+" OLD_NAME"])
+		}
+		drift := func() {
+			t.Helper()
+			if d, err := db.SymbolCounterDrift(ctx); err != nil || len(d) > 0 {
+				t.Fatalf("counter drift %q %v", d, err)
 			}
-			p1, v1 := upload("", symbolSource(":SECTION=OLD_ONLY\n:C: OLD_NAME=1\n"))
-			_, v2 := upload(p1, symbolSource(""))                                // OLD_ONLY and OLD_NAME: only in v1's analysis
-			_, v3 := upload("", symbolSource(":C: PASS_COUNT=2\n"))              // a second package
-			_, v4 := upload("", symbolSource(":SECTION=GONE\n:C: GONE_VAR=1\n")) // deleted below
-			versions := []string{v1, v2, v3, v4}
-			extra := []string{"OLD_ONLY", "OLD_NAME", "NO_SUCH_NAME"}
-			before := readSymbolAnswers(t, db, versions, shas, extra...)
-			if u := before.Usage["SAFE_HEIGHT"]; u.Total != 3 || len(before.Version[v1+" OLD_NAME"]) == 0 || before.Usage["OLD_NAME"].Total != 0 {
-				t.Fatalf("the fixture is not what the test needs: %+v %+v", u, before.Version[v1+" OLD_NAME"])
+		}
+		drift()
+		count := func(q string) int {
+			t.Helper()
+			var n int
+			if err := db.SQL.QueryRowContext(ctx, q).Scan(&n); err != nil {
+				t.Fatalf("%s: %v", q, err)
 			}
-			drift := func() {
-				t.Helper()
-				if d, err := db.SymbolCounterDrift(ctx); err != nil || len(d) > 0 {
-					t.Fatalf("counter drift %q %v", d, err)
-				}
-			}
-			drift()
-			count := func(q string) int {
-				t.Helper()
-				var n int
-				if err := db.SQL.QueryRowContext(ctx, q).Scan(&n); err != nil {
-					t.Fatalf("%s: %v", q, err)
-				}
-				return n
-			}
-			rows := count(`SELECT COUNT(*) FROM symbol_index`)
+			return n
+		}
+		rows := count(`SELECT COUNT(*) FROM symbol_index`)
 
-			if _, err := p.DownTo(ctx, 119); err != nil {
-				t.Fatal(err)
-			}
-			// The old form: names as text, occurrences in format 1, no
-			// counter rows for names no package has.
-			if n := count(`SELECT COUNT(*) FROM symbol_index`); n != rows {
-				t.Fatalf("down: %d rows, want %d", n, rows)
-			}
-			if n := count(`SELECT COUNT(*) FROM symbol_names WHERE canonical = 'OLD_NAME'`); n != 0 {
-				t.Fatal("down kept a counter row of a name no package has")
-			}
-			var packed []byte
-			if err := db.SQL.QueryRowContext(ctx, `SELECT occurrences FROM symbol_index WHERE canonical = 'SAFE_HEIGHT' LIMIT 1`).Scan(&packed); err != nil {
-				t.Fatal(err)
-			}
-			if occ, err := analysis.UnpackOccurrencesFormat(analysis.OccurrencesFormat1, "SAFE_HEIGHT", packed, nil); err != nil || len(occ) == 0 {
-				t.Fatalf("down: format 1 occurrences %v %v", occ, err)
-			}
+		if _, err := p.DownTo(ctx, 119); err != nil {
+			t.Fatal(err)
+		}
+		// The old form: names as text, occurrences in format 1, no
+		// counter rows for names no package has.
+		if n := count(`SELECT COUNT(*) FROM symbol_index`); n != rows {
+			t.Fatalf("down: %d rows, want %d", n, rows)
+		}
+		if n := count(`SELECT COUNT(*) FROM symbol_names WHERE canonical = 'OLD_NAME'`); n != 0 {
+			t.Fatal("down kept a counter row of a name no package has")
+		}
+		var packed []byte
+		if err := db.SQL.QueryRowContext(ctx, `SELECT occurrences FROM symbol_index WHERE canonical = 'SAFE_HEIGHT' LIMIT 1`).Scan(&packed); err != nil {
+			t.Fatal(err)
+		}
+		if occ, err := analysis.UnpackOccurrencesFormat(analysis.OccurrencesFormat1, "SAFE_HEIGHT", packed, nil); err != nil || len(occ) == 0 {
+			t.Fatalf("down: format 1 occurrences %v %v", occ, err)
+		}
 
-			if _, err := p.Up(ctx); err != nil {
-				t.Fatal(err)
-			}
-			after := readSymbolAnswers(t, db, versions, shas, extra...)
-			if !reflect.DeepEqual(before, after) {
-				t.Fatalf("answers differ across the conversion:\n%+v\n%+v", before, after)
-			}
-			drift()
+		if _, err := p.Up(ctx); err != nil {
+			t.Fatal(err)
+		}
+		after := readSymbolAnswers(t, db, versions, shas, extra...)
+		if !reflect.DeepEqual(before, after) {
+			t.Fatalf("answers differ across the conversion:\n%+v\n%+v", before, after)
+		}
+		drift()
 
-			// Writes after the conversion: a new name gets an id of its
-			// own; deleting the package that alone had GONE removes it.
-			_, v5 := upload("", symbolSource(":C: BRAND_NEW=1\n"))
-			if n := count(`SELECT COUNT(DISTINCT id) FROM symbol_names`); n != count(`SELECT COUNT(*) FROM symbol_names`) {
-				t.Fatalf("symbol ids are not unique: %d", n)
-			}
-			occ, err := db.VersionSymbol(ctx, v5, "BRAND_NEW")
-			if err != nil || len(occ) != 1 || occ[0].Name != "BRAND_NEW" {
-				t.Fatalf("new name: %+v %v", occ, err)
-			}
-			var gonePkg string
-			if err := db.SQL.QueryRowContext(ctx, `SELECT package_id FROM package_versions WHERE id = $1`, v4).Scan(&gonePkg); err != nil {
-				t.Fatal(err)
-			}
-			if err := db.DeletePackage(ctx, gonePkg); err != nil {
-				t.Fatal(err)
-			}
-			if n := count(`SELECT COUNT(*) FROM symbol_names WHERE canonical IN ('GONE', 'GONE_VAR')`); n != 0 {
-				t.Fatal("a name no package and no analysis has is still counted")
-			}
-			if n := count(`SELECT COUNT(*) FROM symbol_names WHERE canonical = 'OLD_NAME' AND packages = 0`); n != 1 {
-				t.Fatal("a name only an older version's analysis has lost its id")
-			}
-			drift()
-			if strings.Contains(fmt.Sprint(after.Names), "OLD_NAME") {
-				t.Fatal("the name list shows a name no package's latest version has")
-			}
-		})
-	}
+		// Writes after the conversion: a new name gets an id of its
+		// own; deleting the package that alone had GONE removes it.
+		_, v5 := upload("", symbolSource(":C: BRAND_NEW=1\n"))
+		if n := count(`SELECT COUNT(DISTINCT id) FROM symbol_names`); n != count(`SELECT COUNT(*) FROM symbol_names`) {
+			t.Fatalf("symbol ids are not unique: %d", n)
+		}
+		occ, err := db.VersionSymbol(ctx, v5, "BRAND_NEW")
+		if err != nil || len(occ) != 1 || occ[0].Name != "BRAND_NEW" {
+			t.Fatalf("new name: %+v %v", occ, err)
+		}
+		var gonePkg string
+		if err := db.SQL.QueryRowContext(ctx, `SELECT package_id FROM package_versions WHERE id = $1`, v4).Scan(&gonePkg); err != nil {
+			t.Fatal(err)
+		}
+		if err := db.DeletePackage(ctx, gonePkg); err != nil {
+			t.Fatal(err)
+		}
+		if n := count(`SELECT COUNT(*) FROM symbol_names WHERE canonical IN ('GONE', 'GONE_VAR')`); n != 0 {
+			t.Fatal("a name no package and no analysis has is still counted")
+		}
+		if n := count(`SELECT COUNT(*) FROM symbol_names WHERE canonical = 'OLD_NAME' AND packages = 0`); n != 1 {
+			t.Fatal("a name only an older version's analysis has lost its id")
+		}
+		drift()
+		if strings.Contains(fmt.Sprint(after.Names), "OLD_NAME") {
+			t.Fatal("the name list shows a name no package's latest version has")
+		}
+	})
 }
