@@ -475,24 +475,14 @@ func encodeOutline(w *colWriter, o *upg.Outline) {
 	for _, x := range o.Libraries {
 		w.str(dLibrary, x.Directive)
 		w.str(dLibrary, x.Path)
-		if x.FileName == upg.BaseName(x.Path) {
-			w.uint(dLibrary, 0)
-		} else {
-			w.uint(dLibrary, 1)
-			w.str(dLibrary, x.FileName)
-		}
+		w.strUnless(dLibrary, x.FileName, upg.BaseName(x.Path))
 		w.int(dLibrary, x.Line-line)
 		line = x.Line
 	}
 	line = 0
 	for _, x := range o.Attributes {
 		w.str(dAttrName, x.Name)
-		if x.Canonical == upg.CanonicalName(x.Name) {
-			w.uint(dAttrCanonical, 0)
-		} else {
-			w.uint(dAttrCanonical, 1)
-			w.str(dAttrCanonical, x.Canonical)
-		}
+		w.strUnless(dAttrCanonical, x.Canonical, upg.CanonicalName(x.Name))
 		w.str(dAttrType, x.Type)
 		w.str(dAttrType, x.VType)
 		w.str(dAttrType, x.CodeType)
@@ -584,11 +574,7 @@ func decodeOutline(c *colReader) *upg.Outline {
 		r := &c.c[dLibrary]
 		x := &o.Libraries[i]
 		x.Directive, x.Path = r.str(), r.str()
-		if r.uint() == 0 {
-			x.FileName = upg.BaseName(x.Path)
-		} else {
-			x.FileName = r.str()
-		}
+		x.FileName = r.strOr(upg.BaseName(x.Path))
 		line += r.int()
 		x.Line = line
 	}
@@ -596,11 +582,7 @@ func decodeOutline(c *colReader) *upg.Outline {
 	for i := range o.Attributes {
 		x := &o.Attributes[i]
 		x.Name = c.c[dAttrName].str()
-		if c.c[dAttrCanonical].uint() == 0 {
-			x.Canonical = upg.CanonicalName(x.Name)
-		} else {
-			x.Canonical = c.c[dAttrCanonical].str()
-		}
+		x.Canonical = c.c[dAttrCanonical].strOr(upg.CanonicalName(x.Name))
 		t := &c.c[dAttrType]
 		x.Type, x.VType, x.CodeType = t.str(), t.str(), t.str()
 		x.Default, x.ID = c.c[dAttrValue].str(), c.c[dAttrValue].int()

@@ -49,6 +49,17 @@ func (w *colWriter) str(c int, s string) {
 }
 
 // strs writes a list that may be nil: 0 for nil, else its length + 1.
+// strUnless writes s to column c, or only a 0 when s is derived, the value
+// the reader works out by itself (strOr).
+func (w *colWriter) strUnless(c int, s, derived string) {
+	if s == derived {
+		w.uint(c, 0)
+		return
+	}
+	w.uint(c, 1)
+	w.str(c, s)
+}
+
 func (w *colWriter) strs(c int, ss []string) {
 	if ss == nil {
 		w.uint(c, 0)
@@ -92,6 +103,14 @@ func (w *colWriter) bytes(format uint64) []byte {
 // with a factReader of its own sharing the string table. Errors stick.
 type colReader struct {
 	c []factReader
+}
+
+// strOr reads what colWriter.strUnless wrote: the string, or derived.
+func (r *factReader) strOr(derived string) string {
+	if r.uint() == 0 {
+		return derived
+	}
+	return r.str()
 }
 
 func readColumns(data []byte, want int) (*colReader, error) {
@@ -259,12 +278,7 @@ func encodeFactsInto(w *colWriter, f *resolve.Facts, lines []int) error {
 	prevLine, prevOff := 0, 0
 	for _, d := range f.Definitions {
 		w.str(fDefName, d.Name)
-		if d.Canonical == upg.CanonicalName(d.Name) {
-			w.uint(fDefCanonical, 0)
-		} else {
-			w.uint(fDefCanonical, 1)
-			w.str(fDefCanonical, d.Canonical)
-		}
+		w.strUnless(fDefCanonical, d.Canonical, upg.CanonicalName(d.Name))
 		w.str(fDefKind, d.Kind)
 		w.str(fDefFile, d.File)
 		w.int(fDefLine, d.Line-prevLine)
@@ -308,12 +322,7 @@ func encodeFactsInto(w *colWriter, f *resolve.Facts, lines []int) error {
 			w.int(fRefOffset, r.Offset-prevOff)
 		}
 		prevLine, prevOff, prevCol = r.Line, r.Offset, r.Col
-		if r.Section == sections.At(r.Line) {
-			w.uint(fRefSection, 0)
-		} else {
-			w.uint(fRefSection, 1)
-			w.str(fRefSection, r.Section)
-		}
+		w.strUnless(fRefSection, r.Section, sections.At(r.Line))
 		var fl byte
 		if r.Param {
 			fl |= refParam
@@ -392,11 +401,7 @@ func decodeColumnFacts(data []byte, lines []int) (*resolve.Facts, error) {
 		for i := range f.Definitions {
 			d := &f.Definitions[i]
 			d.Name = r.c[fDefName].str()
-			if r.c[fDefCanonical].uint() == 0 {
-				d.Canonical = upg.CanonicalName(d.Name)
-			} else {
-				d.Canonical = r.c[fDefCanonical].str()
-			}
+			d.Canonical = r.c[fDefCanonical].strOr(upg.CanonicalName(d.Name))
 			d.Kind, d.File = r.c[fDefKind].str(), r.c[fDefFile].str()
 			line += r.c[fDefLine].int()
 			d.Line, d.Col = line, r.c[fDefCol].int()
@@ -434,11 +439,7 @@ func decodeColumnFacts(data []byte, lines []int) (*resolve.Facts, error) {
 				off += r.c[fRefOffset].int()
 			}
 			x.Line, x.Col, x.Offset = line, col, off
-			if r.c[fRefSection].uint() == 0 {
-				x.Section = sections.At(line)
-			} else {
-				x.Section = r.c[fRefSection].str()
-			}
+			x.Section = r.c[fRefSection].strOr(sections.At(line))
 			fl := r.c[fRefFlags].uint()
 			x.Param, x.Guarded = fl&refParam != 0, fl&refGuarded != 0
 			x.Args, x.Attribute = r.c[fRefArgs].int(), r.c[fRefAttribute].str()
