@@ -17,7 +17,6 @@ import (
 	"encoding/json"
 	"flag"
 	"fmt"
-	"github.com/veripost/veripost/bench/machine"
 	"io"
 	"log/slog"
 	"net"
@@ -32,6 +31,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/veripost/veripost/bench/machine"
 	"github.com/veripost/veripost/internal/auth"
 	"github.com/veripost/veripost/internal/config"
 	"github.com/veripost/veripost/internal/server"

@@ -87,11 +87,7 @@ func (db *DB) insertSymbols(ctx context.Context, tx *sql.Tx, analysisID int64, g
 	if len(groups) == 0 {
 		return nil
 	}
-	names := make([]string, len(groups))
-	for i, g := range groups {
-		names[i] = g.Canonical
-	}
-	ids, err := db.symbolIDs(ctx, tx, names)
+	ids, err := db.symbolIDs(ctx, tx, canonicalNames(groups))
 	if err != nil {
 		return err
 	}
@@ -101,6 +97,16 @@ func (db *DB) insertSymbols(ctx context.Context, tx *sql.Tx, analysisID int64, g
 			occurrences: analysis.PackOccurrences(g.Canonical, g.Occurrences)}
 	}
 	return db.insertSymbolRows(ctx, tx, "symbol_index", rows)
+}
+
+// canonicalNames lists the names of an analysis's symbol groups, in their
+// (sorted) order.
+func canonicalNames(groups []analysis.SymbolGroup) []string {
+	names := make([]string, len(groups))
+	for i, g := range groups {
+		names[i] = g.Canonical
+	}
+	return names
 }
 
 // symbolRow is a row of the symbol index.
@@ -150,11 +156,7 @@ func (db *DB) deleteSymbols(ctx context.Context, tx *sql.Tx, analysisID int64, g
 	if len(groups) == 0 {
 		return nil
 	}
-	names := make([]string, len(groups))
-	for i, g := range groups {
-		names[i] = g.Canonical
-	}
-	list, arg := db.stringsArg(names, 1)
+	list, arg := db.stringsArg(canonicalNames(groups), 1)
 	// By primary key: the analysis's names give the ids.
 	if _, err := tx.ExecContext(ctx, `DELETE FROM symbol_index WHERE analysis_id = $2
 		AND symbol_id IN (SELECT id FROM symbol_names WHERE canonical IN `+list+`)`, arg, analysisID); err != nil {
