@@ -14,6 +14,7 @@ import (
 	"github.com/veripost/veripost/internal/catalog"
 	"github.com/veripost/veripost/internal/index"
 	"github.com/veripost/veripost/internal/server/servertest"
+	"github.com/veripost/veripost/internal/store"
 )
 
 // tieSource is a package file that uses TIE_NAME uses times, defining it
@@ -69,10 +70,16 @@ func TestSymbolPagingOverTies(t *testing.T) {
 			if i >= 1 && i <= 5 {
 				p.created = tie
 			}
-			for _, q := range []string{`UPDATE packages SET created_at = $1 WHERE id = $2`, `UPDATE latest_files SET package_created_at = $1 WHERE package_id = $2`} {
-				if _, err := app.DB.SQL.Exec(q, p.created, p.id); err != nil {
-					t.Fatal(err)
-				}
+			// latest_files keeps the time in microseconds on SQLite (migration 00133).
+			var latest any = p.created
+			if app.DB.Dialect == store.SQLite {
+				latest = p.created.UnixMicro()
+			}
+			if _, err := app.DB.SQL.Exec(`UPDATE packages SET created_at = $1 WHERE id = $2`, p.created, p.id); err != nil {
+				t.Fatal(err)
+			}
+			if _, err := app.DB.SQL.Exec(`UPDATE latest_files SET package_created_at = $1 WHERE package_id = $2`, latest, p.id); err != nil {
+				t.Fatal(err)
 			}
 		}
 		newestFirst := func(ps []*tiePackage) {

@@ -3,6 +3,9 @@ package store
 import (
 	"context"
 	"database/sql"
+	"sort"
+
+	"github.com/veripost/veripost/internal/analysis"
 
 	"github.com/veripost/veripost/internal/catalog"
 	"github.com/veripost/veripost/internal/fsck"
@@ -51,16 +54,66 @@ func (db *DB) Versions(ctx context.Context) ([]fsck.VersionRow, error) {
 	return out, rows.Err()
 }
 
-// LibraryCounterDrift implements fsck.Source.
+// LibraryCounterDrift implements fsck.Source. The latest files are counted
+// here, by analysis.NameKey of their names (latest_files stores no key).
 func (db *DB) LibraryCounterDrift(ctx context.Context) ([]string, error) {
 	kinds, args := inList(1, stringsOf(libraryKinds))
-	return queryStrings(ctx, db.R, `
-		WITH actual AS (
-			SELECT name_key, COUNT(DISTINCT package_id) AS packages, COUNT(DISTINCT sha256) AS variants
-			FROM latest_files WHERE kind IN (`+kinds+`) GROUP BY name_key)
-		SELECT COALESCE(n.name_key, a.name_key) FROM library_names n FULL OUTER JOIN actual a ON a.name_key = n.name_key
-		WHERE n.name_key IS NULL OR a.name_key IS NULL OR n.packages <> a.packages OR n.variants <> a.variants
-		ORDER BY 1`, args...)
+	rows, err := db.R.QueryContext(ctx, `SELECT filename, package_id, `+db.shaText("sha256")+` FROM latest_files WHERE kind IN (`+kinds+`)`, args...)
+	if err != nil {
+		return nil, err
+	}
+	type count struct{ packages, variants map[string]bool }
+	actual := map[string]count{}
+	for rows.Next() {
+		var name, pkg, sha string
+		if err := rows.Scan(&name, &pkg, &sha); err != nil {
+			rows.Close()
+			return nil, err
+		}
+		key := analysis.NameKey(name)
+		c, ok := actual[key]
+		if !ok {
+			c = count{map[string]bool{}, map[string]bool{}}
+			actual[key] = c
+		}
+		c.packages[pkg], c.variants[sha] = true, true
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	rows, err = db.R.QueryContext(ctx, `SELECT name_key, packages, variants FROM library_names`)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	drift := map[string]bool{}
+	counted := map[string]bool{}
+	for rows.Next() {
+		var key string
+		var packages, variants int
+		if err := rows.Scan(&key, &packages, &variants); err != nil {
+			return nil, err
+		}
+		counted[key] = true
+		if c, ok := actual[key]; !ok || len(c.packages) != packages || len(c.variants) != variants {
+			drift[key] = true
+		}
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	for key := range actual {
+		if !counted[key] {
+			drift[key] = true
+		}
+	}
+	out := make([]string, 0, len(drift))
+	for key := range drift {
+		out = append(out, key)
+	}
+	sort.Strings(out)
+	return out, nil
 }
 
 func stringsOf[S ~string](ss []S) []string {

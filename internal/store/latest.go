@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"sort"
+	"time"
 
 	"github.com/veripost/veripost/internal/analysis"
 	"github.com/veripost/veripost/internal/upg"
@@ -28,7 +29,7 @@ func isLibraryKind(k string) bool {
 // the library and symbol counters by the difference between the old and
 // the new latest files. The caller holds the package's row lock.
 func (db *DB) refreshLatest(ctx context.Context, tx *sql.Tx, packageID string) error {
-	old, err := latestLibraries(ctx, tx, packageID)
+	old, err := db.latestLibraries(ctx, tx, packageID)
 	if err != nil {
 		return err
 	}
@@ -42,7 +43,7 @@ func (db *DB) refreshLatest(ctx context.Context, tx *sql.Tx, packageID string) e
 	rows, err := tx.QueryContext(ctx, `SELECT f.id, f.filename, f.sha256, f.size, f.analysis_id, p.created_at
 		FROM files f JOIN package_versions v ON v.id = f.version_id
 		JOIN packages p ON p.id = v.package_id AND p.latest_version = v.number
-		WHERE p.id = $1`, packageID)
+		WHERE p.id = $1 ORDER BY f.filename`, packageID)
 	if err != nil {
 		return err
 	}
@@ -50,7 +51,7 @@ func (db *DB) refreshLatest(ctx context.Context, tx *sql.Tx, packageID string) e
 		id, name, sha string
 		size          int64
 		analysis      sql.NullInt64
-		created       any
+		created       time.Time
 	}
 	var files []row
 	for rows.Next() {
@@ -65,22 +66,24 @@ func (db *DB) refreshLatest(ctx context.Context, tx *sql.Tx, packageID string) e
 	if err := rows.Err(); err != nil {
 		return err
 	}
-	ins, err := tx.PrepareContext(ctx, `INSERT INTO latest_files (package_id, file_id, filename, name_key, kind, sha256, size, analysis_id, package_created_at)
-		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)`)
+	ins, err := tx.PrepareContext(ctx, `INSERT INTO latest_files (package_id, ord, file_id, filename, kind, sha256, size, analysis_id, package_created_at)
+		VALUES ($1, $2, $3, $4, $5, `+db.shaParam("$6")+`, $7, $8, $9)`)
 	if err != nil {
 		return err
 	}
 	defer ins.Close()
+	ord := 0
 	for _, f := range files {
 		kind := upg.KindOf(f.name)
 		if !kind.IsSource() {
 			continue // side files have no symbols and are no libraries
 		}
-		if _, err := ins.ExecContext(ctx, packageID, f.id, f.name, analysis.NameKey(f.name), string(kind), f.sha, f.size, f.analysis, f.created); err != nil {
+		ord++
+		if _, err := ins.ExecContext(ctx, packageID, ord, f.id, f.name, string(kind), f.sha, f.size, f.analysis, db.latestTime(f.created)); err != nil {
 			return err
 		}
 	}
-	now, err := latestLibraries(ctx, tx, packageID)
+	now, err := db.latestLibraries(ctx, tx, packageID)
 	if err != nil {
 		return err
 	}
@@ -101,28 +104,45 @@ type libraryVariant struct {
 }
 
 // latestLibraries returns the library files of a package's latest_files,
-// one per (name, content).
-func latestLibraries(ctx context.Context, tx *sql.Tx, packageID string) ([]libraryVariant, error) {
+// one per (name, content), in name and content order.
+func (db *DB) latestLibraries(ctx context.Context, tx *sql.Tx, packageID string) ([]libraryVariant, error) {
 	if !validID(packageID) {
 		return nil, nil
 	}
-	rows, err := tx.QueryContext(ctx, `SELECT name_key, MIN(filename), sha256, MAX(size), kind FROM latest_files
-		WHERE package_id = $1 GROUP BY name_key, sha256, kind`, packageID)
+	rows, err := tx.QueryContext(ctx, `SELECT filename, `+db.shaText("sha256")+`, size, kind FROM latest_files WHERE package_id = $1`, packageID)
 	if err != nil {
 		return nil, err
 	}
 	defer rows.Close()
+	seen := map[[2]string]int{}
 	var vs []libraryVariant
 	for rows.Next() {
 		var v libraryVariant
 		var kind string
-		if err := rows.Scan(&v.key, &v.name, &v.sha, &v.size, &kind); err != nil {
+		if err := rows.Scan(&v.name, &v.sha, &v.size, &kind); err != nil {
 			return nil, err
 		}
-		if isLibraryKind(kind) {
-			vs = append(vs, v)
+		if !isLibraryKind(kind) {
+			continue
 		}
+		v.key = analysis.NameKey(v.name)
+		k := [2]string{v.key, v.sha}
+		i, ok := seen[k]
+		if !ok {
+			seen[k] = len(vs)
+			vs = append(vs, v)
+			continue
+		}
+		// Two files of one name and content (only in different folders):
+		// the first name and the larger size, as MIN and MAX did.
+		vs[i].name, vs[i].size = min(vs[i].name, v.name), max(vs[i].size, v.size)
 	}
+	sort.Slice(vs, func(i, j int) bool {
+		if vs[i].key != vs[j].key {
+			return vs[i].key < vs[j].key
+		}
+		return vs[i].sha < vs[j].sha
+	})
 	return vs, rows.Err()
 }
 

@@ -69,7 +69,7 @@ func TestLatestFilesWithoutRowidMigration(t *testing.T) {
 			}
 			return strings.Contains(ddl, "WITHOUT ROWID")
 		}
-		if err := db.Migrate(ctx); err != nil {
+		if _, err := p.UpTo(ctx, 132); err != nil {
 			t.Fatal(err)
 		}
 		if got := read(); !reflect.DeepEqual(got, want) {
@@ -93,7 +93,7 @@ func TestLatestFilesWithoutRowidMigration(t *testing.T) {
 		if withoutRowid() {
 			t.Error("latest_files is still without rowid after 00132 down")
 		}
-		if err := db.Migrate(ctx); err != nil {
+		if _, err := p.UpTo(ctx, 132); err != nil {
 			t.Fatal(err)
 		}
 		if _, err := db.SQL.ExecContext(ctx, `DELETE FROM packages WHERE id = $1`, pkgs[0]); err != nil {

@@ -531,7 +531,7 @@ func (db *DB) DeletePackage(ctx context.Context, id string) error {
 		if err != nil {
 			return err
 		}
-		libs, err := latestLibraries(ctx, tx, id)
+		libs, err := db.latestLibraries(ctx, tx, id)
 		if err != nil {
 			return err
 		}

@@ -138,7 +138,7 @@ func (db *DB) SymbolUsage(ctx context.Context, canonical string, limit int, curs
 		if k.defines {
 			flag = 1
 		}
-		args = append(args, flag, k.created, k.id)
+		args = append(args, flag, db.latestTime(k.created), k.id)
 		pick = db.symbolDefinersFirst(limit, ` HAVING MAX(CASE WHEN s.definitions > 0 THEN 1 ELSE 0 END) < $2
 			OR (MAX(CASE WHEN s.definitions > 0 THEN 1 ELSE 0 END) = $2
 				AND (lf.package_created_at < $3 OR (lf.package_created_at = $3 AND lf.package_id < $4)))`)
@@ -256,7 +256,7 @@ func (db *DB) symbolPageSQL(pick string) string {
 	return `WITH n AS (SELECT packages, id FROM symbol_names WHERE canonical = $1),
 		pick AS (` + pick + `)
 		SELECT 0, pick.id, p.created_at, pick.d, p.name, p.machine_type, p.controller_type, p.latest_version, v.uploaded_at,
-			lf.file_id, lf.filename, lf.sha256, lf.analysis_id, s.definitions, s.uses, s.occurrences
+			lf.file_id, lf.filename, ` + db.shaText("lf.sha256") + `, lf.analysis_id, s.definitions, s.uses, s.occurrences
 		FROM pick
 		` + db.joinByKey("packages", "p", "p.id = pick.id", "p.created_at, p.name, p.machine_type, p.controller_type, p.latest_version") + `
 		` + db.joinByKey("package_versions", "v", "v.package_id = pick.id AND v.number = p.latest_version", "v.uploaded_at") + `
@@ -474,14 +474,14 @@ func (db *DB) LibraryPackages(ctx context.Context, sha string, limit int, cursor
 		FROM latest_files lf
 		JOIN packages p ON p.id = lf.package_id
 		JOIN package_versions v ON v.package_id = p.id AND v.number = p.latest_version
-		WHERE lf.sha256 = $1`
+		WHERE lf.sha256 = ` + db.shaParam("$1")
 	args := []any{strings.ToLower(sha)}
 	if cursor != "" {
 		ts, id, err := decodeCursor(cursor)
 		if err != nil {
 			return page, err
 		}
-		args = append(args, ts, id)
+		args = append(args, db.latestTime(ts), id)
 		q += ` AND (lf.package_created_at < $2 OR (lf.package_created_at = $2 AND lf.package_id < $3))`
 	}
 	q += ` ORDER BY lf.package_created_at DESC, lf.package_id DESC LIMIT ` + strconv.Itoa(limit+1)
@@ -494,7 +494,7 @@ func (db *DB) LibraryPackages(ctx context.Context, sha string, limit int, cursor
 	for rows.Next() {
 		var r index.PackageRef
 		var c time.Time
-		if err := rows.Scan(&r.PackageID, &r.PackageName, &r.Machine, &r.Controller, &r.Version, &r.UploadedAt, &r.FileID, &r.Filename, &c); err != nil {
+		if err := rows.Scan(&r.PackageID, &r.PackageName, &r.Machine, &r.Controller, &r.Version, &r.UploadedAt, &r.FileID, &r.Filename, latestTimeScan{&c}); err != nil {
 			return page, err
 		}
 		r.UploadedAt = r.UploadedAt.UTC()

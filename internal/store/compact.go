@@ -1,0 +1,54 @@
+package store
+
+import (
+	"fmt"
+	"time"
+)
+
+// On SQLite latest_files keeps a content's SHA-256 as its 32 bytes and the
+// package's creation time as Unix microseconds (migration 00133): the row
+// and its two indexes hold them, and text took three times the bytes.
+// PostgreSQL keeps text and timestamptz. These are the one place that
+// converts; the Go side keeps hex strings and time.Time.
+
+// shaParam is the SQL for a hex SHA-256 parameter (p, such as "$1") compared
+// with or stored in latest_files.sha256.
+func (db *DB) shaParam(p string) string {
+	if db.Dialect == Postgres {
+		return p
+	}
+	return "unhex(" + p + ")"
+}
+
+// shaText is the SQL reading latest_files.sha256 (col) as lower-case hex.
+func (db *DB) shaText(col string) string {
+	if db.Dialect == Postgres {
+		return col
+	}
+	return "lower(hex(" + col + "))"
+}
+
+// latestTime is t as latest_files.package_created_at stores it (times are
+// whole microseconds: see now).
+func (db *DB) latestTime(t time.Time) any {
+	if db.Dialect == Postgres {
+		return t
+	}
+	return t.UnixMicro()
+}
+
+// latestTimeScan scans latest_files.package_created_at into t, from either
+// engine's form.
+type latestTimeScan struct{ t *time.Time }
+
+func (s latestTimeScan) Scan(v any) error {
+	switch x := v.(type) {
+	case int64:
+		*s.t = time.UnixMicro(x).UTC()
+	case time.Time:
+		*s.t = x.UTC()
+	default:
+		return fmt.Errorf("store: a package time stored as %T", v)
+	}
+	return nil
+}
