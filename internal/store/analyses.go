@@ -585,7 +585,7 @@ func (db *DB) AnalysedFiles(ctx context.Context, versionID string) ([]index.Stor
 	if !validID(versionID) {
 		return []index.StoredFile{}, nil
 	}
-	rows, err := db.R.QueryContext(ctx, `SELECT `+fileColumns+`, analysis_id FROM files WHERE version_id = $1 ORDER BY filename`, versionID)
+	rows, err := db.R.QueryContext(ctx, `SELECT `+fileColumns+`, f.analysis_id`+fileFrom+` WHERE f.version_id = $1 ORDER BY f.filename`, versionID)
 	if err != nil {
 		return nil, err
 	}

@@ -47,16 +47,11 @@ func (db *DB) PackagesByName(ctx context.Context, name string) ([]catalog.Packag
 // file gives it a name and a page to link to).
 func (db *DB) FileBySHA(ctx context.Context, sha string) (catalog.File, string, error) {
 	var pkgID string
-	f, err := scanFile(db.R.QueryRowContext(ctx, `SELECT f.id, f.version_id, f.filename, f.extension, f.size, f.sha256, f.blob_key,
-		f.line_count, f.content_kind, f.encoding, f.created_at
-		FROM files f WHERE f.sha256 = $1 ORDER BY f.created_at DESC, f.id LIMIT 1`, strings.ToLower(sha)))
+	f, err := scanFile(withExtra{db.R.QueryRowContext(ctx, `SELECT `+fileColumns+`, v.package_id`+fileFrom+`
+		WHERE f.sha256 = $1 ORDER BY v.uploaded_at DESC, f.id LIMIT 1`, strings.ToLower(sha)), []any{&pkgID}})
 	if errors.Is(err, sql.ErrNoRows) {
 		return f, "", catalog.ErrNotFound
 	}
-	if err != nil {
-		return f, "", err
-	}
-	err = db.R.QueryRowContext(ctx, `SELECT package_id FROM package_versions WHERE id = $1`, f.VersionID).Scan(&pkgID)
 	return f, pkgID, err
 }
 

@@ -93,15 +93,15 @@ func (db *DB) CreateVersionTx(ctx context.Context, tx *sql.Tx, nv catalog.NewVer
 		ver.ID, pkgID, number, ts, ver.UploadedBy, ver.Note, string(ver.Status), ver.FileCount, ver.ContentKey); err != nil {
 		return catalog.Version{}, fmt.Errorf("inserting version: %w", err)
 	}
-	ins, err := tx.PrepareContext(ctx, `INSERT INTO files (id, version_id, filename, extension, size, sha256, blob_key, created_at)
-		VALUES ($1, $2, $3, $4, $5, $6, $7, $8)`)
+	ins, err := tx.PrepareContext(ctx, `INSERT INTO files (id, version_id, filename, extension, size, sha256)
+		VALUES ($1, $2, $3, $4, $5, $6)`)
 	if err != nil {
 		return catalog.Version{}, err
 	}
 	defer ins.Close()
 	for _, f := range nv.Files {
-		// blob_key is left empty: a blob's key is its SHA-256 (scanFile).
-		if _, err := ins.ExecContext(ctx, newRowID(), ver.ID, f.Filename, f.Extension, f.Size, f.SHA256, "", ts); err != nil {
+		// A file's time is its version's, its blob's key its SHA-256 (scanFile).
+		if _, err := ins.ExecContext(ctx, newRowID(), ver.ID, f.Filename, f.Extension, f.Size, f.SHA256); err != nil {
 			return catalog.Version{}, fmt.Errorf("inserting file %s: %w", f.Filename, err)
 		}
 	}
@@ -257,16 +257,17 @@ func decodeCursor(c string) (time.Time, string, error) {
 	return time.UnixMicro(n).UTC(), id, nil
 }
 
-const fileColumns = `id, version_id, filename, extension, size, sha256, blob_key, line_count, content_kind, encoding, created_at`
+// fileColumns select a file (f) with fileFrom: its time is its version's.
+const fileColumns = `f.id, f.version_id, f.filename, f.extension, f.size, f.sha256, f.line_count, f.content_kind, f.encoding, v.uploaded_at`
+
+const fileFrom = ` FROM files f JOIN package_versions v ON v.id = f.version_id`
 
 func scanFile(row interface{ Scan(...any) error }) (catalog.File, error) {
 	var f catalog.File
-	err := row.Scan(&f.ID, &f.VersionID, &f.Filename, &f.Extension, &f.Size, &f.SHA256, &f.BlobKey,
+	err := row.Scan(&f.ID, &f.VersionID, &f.Filename, &f.Extension, &f.Size, &f.SHA256,
 		&f.LineCount, &f.ContentKind, &f.Encoding, &f.CreatedAt)
 	f.CreatedAt = f.CreatedAt.UTC()
-	if f.BlobKey == "" {
-		f.BlobKey = f.SHA256
-	}
+	f.BlobKey = f.SHA256
 	return f, err
 }
 
@@ -282,7 +283,7 @@ func (db *DB) filesOfVersions(ctx context.Context, versionIDs []string) (map[str
 		ph[i] = "$" + strconv.Itoa(i+1)
 		args[i] = id
 	}
-	rows, err := db.R.QueryContext(ctx, `SELECT `+fileColumns+` FROM files WHERE version_id IN (`+strings.Join(ph, ",")+`) ORDER BY filename`, args...)
+	rows, err := db.R.QueryContext(ctx, `SELECT `+fileColumns+fileFrom+` WHERE f.version_id IN (`+strings.Join(ph, ",")+`) ORDER BY f.filename`, args...)
 	if err != nil {
 		return nil, err
 	}
@@ -315,9 +316,7 @@ func (db *DB) GetFile(ctx context.Context, packageID, fileID string) (catalog.Fi
 	if !validID(packageID) || !validID(fileID) {
 		return catalog.File{}, catalog.ErrNotFound
 	}
-	f, err := scanFile(db.R.QueryRowContext(ctx, `SELECT f.id, f.version_id, f.filename, f.extension, f.size, f.sha256, f.blob_key,
-		f.line_count, f.content_kind, f.encoding, f.created_at
-		FROM files f JOIN package_versions v ON v.id = f.version_id WHERE f.id = $1 AND v.package_id = $2`, fileID, packageID))
+	f, err := scanFile(db.R.QueryRowContext(ctx, `SELECT `+fileColumns+fileFrom+` WHERE f.id = $1 AND v.package_id = $2`, fileID, packageID))
 	if errors.Is(err, sql.ErrNoRows) {
 		return f, catalog.ErrNotFound
 	}
