@@ -80,3 +80,38 @@ func TestFilesWithoutCopiesMigration(t *testing.T) {
 		}
 	})
 }
+
+// TestPackageVersionsContentIndexMigration: after migration 00135 a
+// version is still found by its content among its package's versions
+// (newest first), and down brings the index back.
+func TestPackageVersionsContentIndexMigration(t *testing.T) {
+	onEachEngine(t, func(t *testing.T, ctx context.Context, db *DB, p *goose.Provider) {
+		if _, err := p.UpTo(ctx, 135); err != nil {
+			t.Fatal(err)
+		}
+		at := time.Date(2026, 11, 30, 12, 0, 0, 0, time.UTC)
+		const pkg = "01a22e6e-0000-7000-8000-000000000001"
+		if _, err := db.SQL.ExecContext(ctx, `INSERT INTO packages (id, name, latest_version, created_at, updated_at) VALUES ($1, 'p', 3, $2, $2)`, pkg, at); err != nil {
+			t.Fatal(err)
+		}
+		for i, key := range []string{"k1", "k2", "k1"} {
+			if _, err := db.SQL.ExecContext(ctx, `INSERT INTO package_versions (id, package_id, number, uploaded_at, updated_at, content_key) VALUES ($1, $2, $3, $4, $4, $5)`,
+				"01a22e6e-0000-7000-8000-0000000000f"+string(rune('1'+i)), pkg, i+1, at, key); err != nil {
+				t.Fatal(err)
+			}
+		}
+		v, err := db.VersionByContent(ctx, pkg, "k1")
+		if err != nil || v.Number != 3 {
+			t.Errorf("by content k1: version %d %v, want 3", v.Number, err)
+		}
+		if _, err := db.VersionByContent(ctx, pkg, "k3"); err == nil {
+			t.Error("by content k3: found")
+		}
+		if _, err := p.DownTo(ctx, 134); err != nil {
+			t.Fatal(err)
+		}
+		if v, err := db.VersionByContent(ctx, pkg, "k2"); err != nil || v.Number != 2 {
+			t.Errorf("after 00135 down, by content k2: version %d %v, want 2", v.Number, err)
+		}
+	})
+}
