@@ -14,9 +14,10 @@ import (
 )
 
 // A search document's lines are stored as one row (search_doc_lines).
-// "Which documents hold text T" is answered by search_postings, one row per
-// text, document and section with the number of such lines. A row per
-// line made the index as large as the sources.
+// "Which documents hold text T" is answered by search_postings, a posting
+// per text, document and section with the number of such lines (on
+// PostgreSQL packed per text and block of documents, search_postings.go).
+// A row per line made the index as large as the sources.
 //
 // The row is a 0 byte (the format mark) and then, per non-blank line in
 // line order: an unsigned varint of the line number less the previous

@@ -1,9 +1,11 @@
 package store
 
 import (
+	"cmp"
 	"context"
 	"database/sql"
 	"reflect"
+	"slices"
 	"sort"
 	"testing"
 
@@ -184,13 +186,70 @@ func TestSearchLinesMigration(t *testing.T) {
 		}); err != nil {
 			t.Fatal(err)
 		}
-		var postings, left, lines int
-		if err := db.SQL.QueryRowContext(ctx, `SELECT (SELECT COUNT(*) FROM search_postings WHERE doc_id = $1),
-			(SELECT COUNT(*) FROM search_texts), (SELECT COUNT(*) FROM search_doc_lines)`, d1).Scan(&postings, &left, &lines); err != nil {
+		var left, lines int
+		if err := db.SQL.QueryRowContext(ctx, `SELECT (SELECT COUNT(*) FROM search_texts), (SELECT COUNT(*) FROM search_doc_lines)`).Scan(&left, &lines); err != nil {
 			t.Fatal(err)
 		}
+		postings := len(storedPostings(t, db)[d1])
 		if postings != 0 || left != 2 || lines != 1 {
 			t.Errorf("after collecting a document: %d of its postings, %d texts, %d documents' lines; want 0, 2, 1", postings, left, lines)
 		}
 	})
+}
+
+// storedPostings reads every stored posting, by document: a row each, or
+// unpacked from the blocks on PostgreSQL after migration 00138.
+func storedPostings(t *testing.T, db *DB) map[int64][]posting {
+	t.Helper()
+	q := `SELECT text_id, doc_id, section_kind, hits FROM search_postings`
+	packed := false
+	if db.Dialect == Postgres {
+		if err := db.SQL.QueryRow(`SELECT EXISTS (SELECT 1 FROM information_schema.columns
+			WHERE table_name = 'search_postings' AND column_name = 'block')`).Scan(&packed); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if packed {
+		q = `SELECT text_id, block, posts FROM search_postings`
+	}
+	rows, err := db.SQL.Query(q)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rows.Close()
+	out := map[int64][]posting{}
+	add := func(text, doc, sk int64, hits int) {
+		out[doc] = append(out[doc], posting{text: text, section: int(sk>>3) - 1, kind: int16(sk & 7), hits: hits})
+	}
+	for rows.Next() {
+		if packed {
+			var text, block int64
+			var posts []byte
+			if err := rows.Scan(&text, &block, &posts); err != nil {
+				t.Fatal(err)
+			}
+			if err := eachBlockPosting(block, posts, func(doc, sk int64, hits int) { add(text, doc, sk, hits) }); err != nil {
+				t.Fatal(err)
+			}
+			continue
+		}
+		var text, doc, sk int64
+		var hits int
+		if err := rows.Scan(&text, &doc, &sk, &hits); err != nil {
+			t.Fatal(err)
+		}
+		add(text, doc, sk, hits)
+	}
+	if err := rows.Err(); err != nil {
+		t.Fatal(err)
+	}
+	for _, ps := range out {
+		slices.SortFunc(ps, func(a, b posting) int {
+			if c := cmp.Compare(a.text, b.text); c != 0 {
+				return c
+			}
+			return cmp.Compare(a.section, b.section)
+		})
+	}
+	return out
 }

@@ -109,7 +109,8 @@ func (db *DB) MatchTexts(ctx context.Context, clauses []search.Clause, limit int
 }
 
 // DocStats implements search.Index: the lines of the scored texts, counted
-// per document and kind of section by the database (a common name in two
+// per document and kind of section (on SQLite by the database, on
+// PostgreSQL from the packed blocks, docStatsBlocks) (a common name in two
 // thousand posts is tens of thousands of lines; only per-document rows
 // come back).
 func (db *DB) DocStats(ctx context.Context, q search.DocQuery) ([]search.DocStat, error) {
@@ -129,24 +130,18 @@ func (db *DB) DocStats(ctx context.Context, q search.DocQuery) ([]search.DocStat
 		byScore[i] = i
 	}
 	sort.SliceStable(byScore, func(i, j int) bool { return q.Texts[byScore[i]].Score > q.Texts[byScore[j]].Score })
-	var scored string
-	if db.Dialect == SQLite {
-		triples := make([][3]any, len(q.Texts))
-		for rank, i := range byScore {
-			t := q.Texts[i]
-			triples[rank] = [3]any{t.ID, rank, t.Mask}
-		}
-		b, _ := json.Marshal(triples)
-		scored = `SELECT CAST(json_extract(value, '$[0]') AS INTEGER) AS id, CAST(json_extract(value, '$[1]') AS INTEGER) AS rank,
-			CAST(json_extract(value, '$[2]') AS INTEGER) AS mask FROM json_each(` + arg(string(b)) + `)`
-	} else {
-		ids, ranks, masks := make([]int64, len(q.Texts)), make([]int64, len(q.Texts)), make([]int64, len(q.Texts))
-		for rank, i := range byScore {
-			t := q.Texts[i]
-			ids[rank], ranks[rank], masks[rank] = t.ID, int64(rank), int64(t.Mask)
-		}
-		scored = `SELECT * FROM unnest(` + arg(ids) + `::bigint[], ` + arg(ranks) + `::bigint[], ` + arg(masks) + `::bigint[]) AS t(id, rank, mask)`
+	if db.Dialect == Postgres {
+		return db.docStatsBlocks(ctx, q, byScore)
 	}
+	// SQLite: the scored texts as a JSON array.
+	triples := make([][3]any, len(q.Texts))
+	for rank, i := range byScore {
+		t := q.Texts[i]
+		triples[rank] = [3]any{t.ID, rank, t.Mask}
+	}
+	b, _ := json.Marshal(triples)
+	scored := `SELECT CAST(json_extract(value, '$[0]') AS INTEGER) AS id, CAST(json_extract(value, '$[1]') AS INTEGER) AS rank,
+		CAST(json_extract(value, '$[2]') AS INTEGER) AS mask FROM json_each(` + arg(string(b)) + `)`
 	iv := arg(q.IndexVersion)
 	inSection := "0"
 	if q.Section != "" {
@@ -193,12 +188,8 @@ func (db *DB) docStatsPacked(ctx context.Context, query string, args []any, q se
 	for i := 0; i < q.Clauses; i++ {
 		cols += fmt.Sprintf(" || ',' || m%d", i)
 	}
-	agg := "group_concat"
-	if db.Dialect == Postgres {
-		agg = "string_agg"
-	}
 	var packed sql.NullString
-	if err := db.R.QueryRowContext(ctx, `SELECT `+agg+`(`+cols+`, ';') FROM (`+query+`) AS found`, args...).Scan(&packed); err != nil {
+	if err := db.R.QueryRowContext(ctx, `SELECT group_concat(`+cols+`, ';') FROM (`+query+`) AS found`, args...).Scan(&packed); err != nil {
 		return nil, fmt.Errorf("counting search hits: %w", err)
 	}
 	if !packed.Valid || packed.String == "" {

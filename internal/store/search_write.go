@@ -454,6 +454,7 @@ func (db *DB) saveDocsPostgres(ctx context.Context, indexVersion string, docs []
 			if err != nil {
 				return fmt.Errorf("indexing section vectors: %w", err)
 			}
+			var blocks postingBlocks
 			for i, d := range added {
 				docID := docIDs[i]
 				if len(d.Lines) > 0 {
@@ -461,14 +462,7 @@ func (db *DB) saveDocsPostgres(ctx context.Context, indexVersion string, docs []
 					if _, err := tx.Exec(ctx, `INSERT INTO search_doc_lines (doc_id, lines) VALUES ($1, $2)`, docID, encodeDocLines(lines)); err != nil {
 						return fmt.Errorf("indexing the lines of %s: %w", d.SHA256, err)
 					}
-					rows := make([][]any, len(posts))
-					for j, p := range posts {
-						rows[j] = []any{p.text, docID, p.sectionKind(), p.hits}
-					}
-					if _, err := tx.CopyFrom(ctx, pgx.Identifier{"search_postings"}, []string{"text_id", "doc_id", "section_kind", "hits"},
-						pgx.CopyFromRows(rows)); err != nil {
-						return fmt.Errorf("indexing the lines of %s: %w", d.SHA256, err)
-					}
+					blocks.add(docID, posts)
 				}
 				textIDs = textIDs[len(d.Lines):]
 				secs := make([][]any, len(d.Sections))
@@ -490,6 +484,15 @@ func (db *DB) saveDocsPostgres(ctx context.Context, indexVersion string, docs []
 					}
 				}
 				vectorIDs = vectorIDs[len(d.Sections):]
+			}
+			// The postings last, in one statement: the blocks they append
+			// to are shared with concurrent writers, whose appends wait
+			// for this transaction to end.
+			if len(blocks.keys) > 0 {
+				texts, ids, posts := blocks.columns()
+				if _, err := tx.Exec(ctx, appendPostingsSQL, texts, ids, posts); err != nil {
+					return fmt.Errorf("indexing search postings: %w", err)
+				}
 			}
 			return nil
 		})
@@ -808,10 +811,17 @@ func (db *DB) gcSearch(ctx context.Context, tx *sql.Tx, docsQuery string, args .
 	}
 	if len(texts) > 0 {
 		// Postings have no reference to the documents (see migration
-		// 00110): they go by text, through their primary key.
-		textList, textArg := db.idsArg(texts, 2)
-		if _, err := tx.ExecContext(ctx, `DELETE FROM search_postings WHERE text_id IN `+textList+` AND doc_id IN `+list, arg, textArg); err != nil {
-			return fmt.Errorf("collecting search postings: %w", err)
+		// 00110): they go by text, through their primary key (on
+		// PostgreSQL, out of their texts' blocks).
+		if db.Dialect == Postgres {
+			if err := dropBlockPostings(ctx, tx, texts, ids); err != nil {
+				return fmt.Errorf("collecting search postings: %w", err)
+			}
+		} else {
+			textList, textArg := db.idsArg(texts, 2)
+			if _, err := tx.ExecContext(ctx, `DELETE FROM search_postings WHERE text_id IN `+textList+` AND doc_id IN `+list, arg, textArg); err != nil {
+				return fmt.Errorf("collecting search postings: %w", err)
+			}
 		}
 		list, arg := db.idsArg(texts, 1)
 		if _, err := tx.ExecContext(ctx, `DELETE FROM search_texts WHERE id IN `+list+`
