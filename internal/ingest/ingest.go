@@ -161,12 +161,20 @@ func (p *Pipeline) run(ctx context.Context, ver catalog.Version) error {
 		return err
 	}
 	// The files are checked or read at once: on S3 each is a round trip.
+	// A version accepted moments ago skips the check: the upload found or
+	// stored and verified each blob before it was accepted, and its file
+	// rows keep the collector away since. Later runs (a retry after a
+	// while, a re-index) check again.
+	confirmed := justAccepted(ver, time.Now())
 	data := make([][]byte, len(files))
 	g, gctx := errgroup.WithContext(ctx)
 	g.SetLimit(8)
 	for i, f := range files {
 		g.Go(func() error {
 			if stored[keys[i]] != nil {
+				if confirmed {
+					return nil
+				}
 				return p.check(gctx, f)
 			}
 			var err error
@@ -271,6 +279,17 @@ func (p *Pipeline) addRegistry(ctx context.Context, ver catalog.Version, va *ind
 		va.Registry = append(va.Registry, index.AnalysedFile{Name: v.Name, File: a, Stored: known})
 	}
 	return nil
+}
+
+// blobsConfirmedFor is how long after its upload a version's blobs are
+// taken as confirmed by the upload itself.
+const blobsConfirmedFor = time.Minute
+
+// justAccepted reports whether ver was uploaded less than blobsConfirmedFor
+// before now (by either clock: a worker's may be behind the API's).
+func justAccepted(ver catalog.Version, now time.Time) bool {
+	d := now.Sub(ver.UploadedAt)
+	return !ver.UploadedAt.IsZero() && d > -blobsConfirmedFor && d < blobsConfirmedFor
 }
 
 // check confirms that a file whose content was analysed before is still

@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"log/slog"
 	"path/filepath"
+	"slices"
+	"strings"
 	"testing"
 )
 
@@ -197,4 +199,84 @@ func TestStatementCache(t *testing.T) {
 			t.Fatalf("checkpoint busy=%d (%v): a cached statement holds a read transaction", busy, err)
 		}
 	})
+}
+
+// fetchLike is shaped like River's job fetch: a LIMIT bound to a parameter
+// inside the subquery that picks the rows.
+const fetchLike = `SELECT k, v FROM kv WHERE k IN (SELECT k FROM kv WHERE v >= ?1 ORDER BY k LIMIT ?2) ORDER BY k`
+
+func TestStatementCacheBoundLimit(t *testing.T) {
+	ctx := context.Background()
+	db := openCachingTestDB(t)
+	for i := range 10 {
+		if _, err := db.SQL.ExecContext(ctx, `INSERT INTO kv (k, v) VALUES ($1, $2)`, i, fmt.Sprint("v", i)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	// Limits taken in turn, as two queues of different sizes do: each
+	// value has a statement of its own, and each reads its own rows.
+	for round := range 3 {
+		for _, limit := range []int{4, 2, 4, 1} {
+			rows, err := db.SQL.QueryContext(ctx, fetchLike, "v", limit)
+			if err != nil {
+				t.Fatal(err)
+			}
+			n := 0
+			for rows.Next() {
+				n++
+			}
+			rows.Close()
+			if n != limit {
+				t.Fatalf("round %d, LIMIT %d: %d rows", round, limit, n)
+			}
+		}
+	}
+	var forFetch []string
+	for _, text := range cached(t, db.SQL) {
+		if strings.HasPrefix(text, fetchLike) {
+			forFetch = append(forFetch, strings.TrimPrefix(text, fetchLike))
+		}
+	}
+	slices.Sort(forFetch)
+	if want := []string{"\x001", "\x002", "\x004"}; !slices.Equal(forFetch, want) {
+		t.Fatalf("statements for the fetch: %q, want one per LIMIT value %q", forFetch, want)
+	}
+}
+
+func TestLimitOrdinals(t *testing.T) {
+	for _, tc := range []struct {
+		query string
+		want  []int
+	}{
+		{`SELECT v FROM kv WHERE k = $1`, nil},
+		{`SELECT v FROM kv ORDER BY k LIMIT 20`, nil},
+		{`SELECT v FROM kv ORDER BY k LIMIT $2 OFFSET $3`, []int{2}},
+		{"UPDATE j SET a = 1 WHERE id IN (SELECT id FROM j ORDER BY id\n    LIMIT ?5) RETURNING (SELECT x FROM y LIMIT ?7 - 1)", []int{5, 7}},
+		{`select v from kv limit ?1`, []int{1}},
+	} {
+		if got := limitOrdinals(tc.query); !slices.Equal(got, tc.want) {
+			t.Errorf("limitOrdinals(%q) = %v, want %v", tc.query, got, tc.want)
+		}
+	}
+}
+
+// BenchmarkBoundLimit runs the fetch-shaped query with the LIMIT values of
+// two queues in turn (an idle server's River producers).
+func BenchmarkBoundLimit(b *testing.B) {
+	ctx := context.Background()
+	db, err := Open(ctx, "sqlite://"+filepath.Join(b.TempDir(), "veripost.db"), Options{Log: slog.New(slog.DiscardHandler)})
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer db.Close()
+	if _, err := db.SQL.ExecContext(ctx, `CREATE TABLE kv (k INTEGER PRIMARY KEY, v TEXT NOT NULL)`); err != nil {
+		b.Fatal(err)
+	}
+	for i := 0; b.Loop(); i++ {
+		rows, err := db.SQL.QueryContext(ctx, fetchLike, "v", 2+2*(i%2))
+		if err != nil {
+			b.Fatal(err)
+		}
+		rows.Close()
+	}
 }
