@@ -269,7 +269,7 @@ func (db *DB) SymbolUsage(ctx context.Context, canonical string, limit int, curs
 // count n. Its rows: one per file of the page's packages that has the
 // name, and the count's (no package id; none when no package has the name).
 // The two parts are a UNION ALL rather than a join of the count with the
-// files: SQLite would copy the files' rows, occurrences and all, into a
+// files: SQLite would copy the files' rows into a
 // temporary table first. The files come first: SQLite types a compound's
 // columns (times) by its first part.
 func (db *DB) symbolPageSQL(pick string) string {
