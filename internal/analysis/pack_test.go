@@ -47,6 +47,17 @@ func roundTrip(t testing.TB, name string, f *File) (now, before int) {
 		if !reflect.DeepEqual(&got, &want) {
 			t.Fatalf("%s: the analysis differs after a round trip (%s):\n%s", name, way.name, firstDifference(&want, &got))
 		}
+		// The symbol pages derive occurrences from the stored form alone.
+		groups, ranges, err := StoredSymbols(p)
+		if err != nil {
+			t.Fatalf("%s: stored symbols (%s): %v", name, way.name, err)
+		}
+		if wantGroups := f.Symbols(); len(groups) != len(wantGroups) || (len(groups) > 0 && !reflect.DeepEqual(groups, wantGroups)) {
+			t.Fatalf("%s: stored symbols (%s) differ from the analysis's: %d groups, want %d", name, way.name, len(groups), len(wantGroups))
+		}
+		if wantRanges := f.SectionRanges(); len(ranges) != len(wantRanges) || (len(ranges) > 0 && !reflect.DeepEqual(ranges, wantRanges)) {
+			t.Fatalf("%s: stored section ranges (%s) differ", name, way.name)
+		}
 		n := len(p.Facts) + len(p.Display) + len(p.Tokens)
 		if way.name == "current" {
 			now = n

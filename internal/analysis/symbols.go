@@ -3,6 +3,7 @@ package analysis
 import (
 	"encoding/binary"
 	"errors"
+	"fmt"
 	"sort"
 	"strings"
 
@@ -328,3 +329,36 @@ func UnpackOccurrencesFormat(format int, canonical string, data []byte, sections
 // NameKey is how file names are compared (case-insensitively, as Windows
 // does): the key of the libraries views.
 func NameKey(filename string) string { return strings.ToUpper(upg.BaseName(filename)) }
+
+// StoredSymbols returns the symbol groups of a stored analysis and its
+// section ranges, decoding only what they follow from: the definitions and
+// references of its facts, not its tokens or outline. The symbol index
+// keeps counts only; the pages that list occurrences derive them here.
+func StoredSymbols(p Packed) ([]SymbolGroup, SectionRanges, error) {
+	if !isZstd(p.Facts) {
+		var f File
+		if err := unpackLegacy(&f, p); err != nil {
+			return nil, nil, err
+		}
+		return f.Symbols(), f.SectionRanges(), nil
+	}
+	raw, err := decompress(p.Facts)
+	if err != nil {
+		return nil, nil, err
+	}
+	r := &factReader{buf: raw}
+	if format := r.uint(); r.err != nil || format != fileFormat {
+		return nil, nil, fmt.Errorf("%w: stored analysis format %d, this build reads %d (run veripost reindex)", errCorruptPart, format, fileFormat)
+	}
+	r.bytes(r.uint()) // tokens: only offsets need them, and occurrences have none
+	r.bytes(r.uint()) // display
+	if r.err != nil {
+		return nil, nil, errCorruptPart
+	}
+	facts, err := decodeFacts(r.buf, nil)
+	if err != nil {
+		return nil, nil, err
+	}
+	f := File{Facts: facts}
+	return f.Symbols(), f.SectionRanges(), nil
+}

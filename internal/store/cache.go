@@ -17,9 +17,9 @@ type analysisCache struct {
 	// names: per analysis, its names with their counts (what the symbol
 	// counters need of it, see latest.go).
 	names *otter.Cache[int64, []nameUse]
-	// sections: per analysis, its section ranges (the symbol pages label
-	// occurrences with them).
-	sections *otter.Cache[int64, analysis.SectionRanges]
+	// symbols: per analysis, its names' occurrences and section ranges
+	// (what the symbol pages list).
+	symbols *otter.Cache[int64, *symbolTable]
 }
 
 // analysisCacheBytes bounds the memory the cache may hold (estimated).
@@ -28,7 +28,7 @@ const analysisCacheBytes = 128 << 20
 func newAnalysisCache() *analysisCache {
 	return &analysisCache{
 		files: otter.Must(&otter.Options[int64, *analysis.File]{
-			MaximumWeight: analysisCacheBytes * 3 / 4,
+			MaximumWeight: analysisCacheBytes * 9 / 16,
 			// A decoded analysis takes roughly eight times its source.
 			Weigher: func(_ int64, f *analysis.File) uint32 { return uint32(min(8*f.Size+4096, 1<<31)) },
 		}),
@@ -42,9 +42,9 @@ func newAnalysisCache() *analysisCache {
 			MaximumWeight: analysisCacheBytes / 8,
 			Weigher:       func(_ int64, ns []nameUse) uint32 { return uint32(64 + 64*len(ns)) },
 		}),
-		sections: otter.Must(&otter.Options[int64, analysis.SectionRanges]{
-			MaximumWeight: analysisCacheBytes / 16,
-			Weigher:       func(_ int64, r analysis.SectionRanges) uint32 { return uint32(64 + 48*len(r)) },
+		symbols: otter.Must(&otter.Options[int64, *symbolTable]{
+			MaximumWeight: analysisCacheBytes * 3 / 16,
+			Weigher:       func(_ int64, t *symbolTable) uint32 { return t.weight },
 		}),
 	}
 }

@@ -23,38 +23,48 @@ func (db *DB) VersionSymbol(ctx context.Context, versionID, canonical string) ([
 	if !validID(versionID) {
 		return out, nil
 	}
-	rows, err := db.R.QueryContext(ctx, `SELECT f.id, f.filename, f.sha256, s.occurrences, a.sections FROM files f
+	rows, err := db.R.QueryContext(ctx, `SELECT f.id, f.filename, f.sha256, f.analysis_id FROM files f
 		JOIN symbol_index s ON s.analysis_id = f.analysis_id AND s.symbol_id = (SELECT id FROM symbol_names WHERE canonical = $2)
-		JOIN analyses a ON a.id = f.analysis_id
 		WHERE f.version_id = $1`, versionID, canonical)
 	if err != nil {
 		return nil, fmt.Errorf("listing symbol %s: %w", canonical, err)
 	}
 	defer rows.Close()
+	type file struct {
+		id, name, sha string
+		analysis      int64
+	}
+	var files []file
 	for rows.Next() {
-		var fileID, filename, sha string
-		var packed, sections []byte
-		if err := rows.Scan(&fileID, &filename, &sha, &packed, &sections); err != nil {
+		var f file
+		if err := rows.Scan(&f.id, &f.name, &f.sha, &f.analysis); err != nil {
 			return nil, err
 		}
-		occ, err := unpackOccurrences(canonical, packed, sections)
+		files = append(files, f)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	rows.Close()
+	aids := make([]int64, len(files))
+	for i, f := range files {
+		aids[i] = f.analysis
+	}
+	symbols, err := db.storedSymbols(ctx, aids)
+	if err != nil {
+		return nil, err
+	}
+	for _, f := range files {
+		occ, err := symbols[f.analysis].occurrencesOf(canonical)
 		if err != nil {
 			return nil, err
 		}
 		for _, o := range occ {
-			out = append(out, index.SymbolOccurrence{FileID: fileID, Filename: filename, SHA256: sha, Occurrence: o})
+			out = append(out, index.SymbolOccurrence{FileID: f.id, Filename: f.name, SHA256: f.sha, Occurrence: o})
 		}
 	}
 	sortOccurrences(out)
-	return out, rows.Err()
-}
-
-func unpackOccurrences(canonical string, packed, sections []byte) ([]analysis.Occurrence, error) {
-	ranges, err := analysis.UnpackSectionRanges(sections)
-	if err != nil {
-		return nil, err
-	}
-	return analysis.UnpackOccurrences(canonical, packed, ranges)
+	return out, nil
 }
 
 // sortOccurrences puts definitions first, then by file and position.
@@ -160,7 +170,6 @@ func (db *DB) SymbolUsage(ctx context.Context, canonical string, limit int, curs
 		fileID, filename, sha string
 		analysis              int64
 		defs, uses            int
-		packed                []byte
 	}
 	found := make([]row, 0, 4*(limit+1))
 	var keys []pkgKey // the page's packages, each once
@@ -172,7 +181,7 @@ func (db *DB) SymbolUsage(ctx context.Context, canonical string, limit int, curs
 		var n, d, version, aid, defs, uses sql.NullInt64
 		var created, uploaded sql.NullTime
 		if err := rows.Scan(&n, &id, &created, &d, &name, &machine, &controller, &version, &uploaded,
-			&fileID, &filename, &sha, &aid, &defs, &uses, &r.packed); err != nil {
+			&fileID, &filename, &sha, &aid, &defs, &uses); err != nil {
 			rows.Close()
 			return page, err
 		}
@@ -213,19 +222,30 @@ func (db *DB) SymbolUsage(ctx context.Context, canonical string, limit int, curs
 			page.NextCursor = encodeCursor(keys[limit-1].created, keys[limit-1].id)
 		}
 	}
-	aids := make([]int64, len(found))
-	for i, r := range found {
-		aids[i] = r.analysis
+	// Occurrences are derived from the analyses of the page's packages'
+	// files only (not the one past the page's end).
+	shown := make(map[*index.SymbolPackage]bool, len(keys))
+	for _, k := range keys {
+		shown[byID[k.id]] = true
 	}
-	sections, err := db.sectionRanges(ctx, aids)
+	aids := make([]int64, 0, len(found))
+	for _, r := range found {
+		if shown[r.pkg] {
+			aids = append(aids, r.analysis)
+		}
+	}
+	symbols, err := db.storedSymbols(ctx, aids)
 	if err != nil {
 		return page, err
 	}
 	for _, r := range found {
+		if !shown[r.pkg] {
+			continue
+		}
 		p := r.pkg
 		p.Definitions += r.defs
 		p.References += r.uses
-		occ, err := analysis.UnpackOccurrences(canonical, r.packed, sections[r.analysis])
+		occ, err := symbols[r.analysis].occurrencesOf(canonical)
 		if err != nil {
 			return page, err
 		}
@@ -249,21 +269,21 @@ func (db *DB) SymbolUsage(ctx context.Context, canonical string, limit int, curs
 // count n. Its rows: one per file of the page's packages that has the
 // name, and the count's (no package id; none when no package has the name).
 // The two parts are a UNION ALL rather than a join of the count with the
-// files: SQLite would copy the files' rows, occurrences and all, into a
+// files: SQLite would copy the files' rows into a
 // temporary table first. The files come first: SQLite types a compound's
 // columns (times) by its first part.
 func (db *DB) symbolPageSQL(pick string) string {
 	return `WITH n AS (SELECT packages, id FROM symbol_names WHERE canonical = $1),
 		pick AS (` + pick + `)
 		SELECT 0, pick.id, p.created_at, pick.d, p.name, p.machine_type, p.controller_type, p.latest_version, v.uploaded_at,
-			lf.file_id, lf.filename, ` + db.shaText("lf.sha256") + `, lf.analysis_id, s.definitions, s.uses, s.occurrences
+			lf.file_id, lf.filename, ` + db.shaText("lf.sha256") + `, lf.analysis_id, s.definitions, s.uses
 		FROM pick
 		` + db.joinByKey("packages", "p", "p.id = pick.id", "p.created_at, p.name, p.machine_type, p.controller_type, p.latest_version") + `
 		` + db.joinByKey("package_versions", "v", "v.package_id = pick.id AND v.number = p.latest_version", "v.uploaded_at") + `
 		` + db.joinByKey("latest_files", "lf", "lf.package_id = pick.id", "lf.file_id, lf.filename, lf.sha256, lf.analysis_id") + `
-		` + db.joinByKey("symbol_index", "s", "s.symbol_id = (SELECT id FROM n) AND s.analysis_id = lf.analysis_id", "s.definitions, s.uses, s.occurrences") + `
+		` + db.joinByKey("symbol_index", "s", "s.symbol_id = (SELECT id FROM n) AND s.analysis_id = lf.analysis_id", "s.definitions, s.uses") + `
 		UNION ALL
-		SELECT n.packages, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL FROM n WHERE n.packages > 0`
+		SELECT n.packages, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL FROM n WHERE n.packages > 0`
 }
 
 // before orders a symbol page's packages: on an exact page those defining
@@ -326,17 +346,17 @@ func (db *DB) joinByKey(table, alias, cond, cols string) string {
 	return `CROSS JOIN ` + table + ` ` + alias + ` ON ` + cond
 }
 
-// sectionRanges returns the section ranges of these analyses, from the
-// cache or the database (a stored analysis never changes).
-func (db *DB) sectionRanges(ctx context.Context, ids []int64) (map[int64]analysis.SectionRanges, error) {
-	out := make(map[int64]analysis.SectionRanges, len(ids))
+// storedSymbols returns the symbols of these analyses, from the cache or
+// decoded from the stored analyses (a stored analysis never changes).
+func (db *DB) storedSymbols(ctx context.Context, ids []int64) (map[int64]*symbolTable, error) {
+	out := make(map[int64]*symbolTable, len(ids))
 	var missing []string
 	for _, id := range ids {
 		if _, done := out[id]; done {
 			continue
 		}
-		if r, ok := db.cache.sections.GetIfPresent(id); ok {
-			out[id] = r
+		if t, ok := db.cache.symbols.GetIfPresent(id); ok {
+			out[id] = t
 		} else {
 			out[id] = nil
 			missing = append(missing, strconv.FormatInt(id, 10))
@@ -346,23 +366,23 @@ func (db *DB) sectionRanges(ctx context.Context, ids []int64) (map[int64]analysi
 		return out, nil
 	}
 	// ids are integers read from the database, so they can be inlined.
-	rows, err := db.R.QueryContext(ctx, `SELECT id, sections FROM analyses WHERE id IN (`+strings.Join(missing, ",")+`)`)
+	rows, err := db.R.QueryContext(ctx, `SELECT id, facts, display, tokens FROM analyses WHERE id IN (`+strings.Join(missing, ",")+`)`)
 	if err != nil {
 		return nil, err
 	}
 	defer rows.Close()
 	for rows.Next() {
 		var id int64
-		var packed []byte
-		if err := rows.Scan(&id, &packed); err != nil {
+		var p analysis.Packed
+		if err := rows.Scan(&id, &p.Facts, &p.Display, &p.Tokens); err != nil {
 			return nil, err
 		}
-		r, err := analysis.UnpackSectionRanges(packed)
+		t, err := newSymbolTable(p)
 		if err != nil {
-			return nil, err
+			return nil, fmt.Errorf("analysis %d: %w", id, err)
 		}
-		db.cache.sections.Set(id, r)
-		out[id] = r
+		db.cache.symbols.Set(id, t)
+		out[id] = t
 	}
 	return out, rows.Err()
 }

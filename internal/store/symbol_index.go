@@ -93,10 +93,9 @@ func (db *DB) insertSymbols(ctx context.Context, tx *sql.Tx, analysisID int64, g
 	}
 	rows := make([]symbolRow, len(groups))
 	for i, g := range groups {
-		rows[i] = symbolRow{symbol: ids[g.Canonical], analysis: analysisID, defs: g.Definitions, uses: g.Uses,
-			occurrences: analysis.PackOccurrences(g.Canonical, g.Occurrences)}
+		rows[i] = symbolRow{symbol: ids[g.Canonical], analysis: analysisID, defs: g.Definitions, uses: g.Uses}
 	}
-	return db.insertSymbolRows(ctx, tx, "symbol_index", rows)
+	return db.insertSymbolRows(ctx, tx, rows)
 }
 
 // canonicalNames lists the names of an analysis's symbol groups, in their
@@ -109,41 +108,39 @@ func canonicalNames(groups []analysis.SymbolGroup) []string {
 	return names
 }
 
-// symbolRow is a row of the symbol index.
+// symbolRow is a row of the symbol index: counts only, the occurrences
+// follow from the analysis (symbol_table.go).
 type symbolRow struct {
 	symbol, analysis int64
 	defs, uses       int
-	occurrences      []byte
 }
 
-// insertSymbolRows inserts rows into table (the symbol index, or its new
-// form while migration 00121 fills it).
-func (db *DB) insertSymbolRows(ctx context.Context, tx *sql.Tx, table string, rows []symbolRow) error {
+// insertSymbolRows inserts rows into the symbol index.
+func (db *DB) insertSymbolRows(ctx context.Context, tx *sql.Tx, rows []symbolRow) error {
 	if db.Dialect == Postgres {
 		const batch = 5000
 		for start := 0; start < len(rows); start += batch {
 			chunk := rows[start:min(start+batch, len(rows))]
 			sids, aids := make([]int64, len(chunk)), make([]int64, len(chunk))
 			defs, uses := make([]int64, len(chunk)), make([]int64, len(chunk))
-			occ := make([][]byte, len(chunk))
 			for i, r := range chunk {
-				sids[i], aids[i], defs[i], uses[i], occ[i] = r.symbol, r.analysis, int64(r.defs), int64(r.uses), r.occurrences
+				sids[i], aids[i], defs[i], uses[i] = r.symbol, r.analysis, int64(r.defs), int64(r.uses)
 			}
-			if _, err := tx.ExecContext(ctx, `INSERT INTO `+table+` (symbol_id, analysis_id, definitions, uses, occurrences)
-				SELECT s, a, d, u, o FROM unnest($1::int8[], $2::int8[], $3::int8[], $4::int8[], $5::bytea[]) AS t(s, a, d, u, o)`,
-				sids, aids, defs, uses, occ); err != nil {
+			if _, err := tx.ExecContext(ctx, `INSERT INTO symbol_index (symbol_id, analysis_id, definitions, uses)
+				SELECT s, a, d, u FROM unnest($1::int8[], $2::int8[], $3::int8[], $4::int8[]) AS t(s, a, d, u)`,
+				sids, aids, defs, uses); err != nil {
 				return fmt.Errorf("inserting symbols: %w", err)
 			}
 		}
 		return nil
 	}
-	st, err := tx.PrepareContext(ctx, `INSERT INTO `+table+` (symbol_id, analysis_id, definitions, uses, occurrences) VALUES ($1, $2, $3, $4, $5)`)
+	st, err := tx.PrepareContext(ctx, `INSERT INTO symbol_index (symbol_id, analysis_id, definitions, uses) VALUES ($1, $2, $3, $4)`)
 	if err != nil {
 		return err
 	}
 	defer st.Close()
 	for _, r := range rows {
-		if _, err := st.ExecContext(ctx, r.symbol, r.analysis, r.defs, r.uses, r.occurrences); err != nil {
+		if _, err := st.ExecContext(ctx, r.symbol, r.analysis, r.defs, r.uses); err != nil {
 			return fmt.Errorf("inserting symbols: %w", err)
 		}
 	}
@@ -260,5 +257,69 @@ func copySymbolRows(ctx context.Context, tx *sql.Tx, query, key string, first an
 		} else {
 			lastKey = last.id
 		}
+	}
+}
+
+// symbolOccurrencesMigration is migration 00140, the Go half of 00141
+// (which drops the symbol index's occurrences, derived from the analyses
+// since): up has nothing to convert; down, which runs after 00141's down
+// has put the column back empty, fills it again from the analyses.
+func symbolOccurrencesMigration() *goose.Migration {
+	return goose.NewGoMigration(140,
+		&goose.GoFunc{RunTx: func(context.Context, *sql.Tx) error { return nil }},
+		&goose.GoFunc{RunTx: restoreSymbolOccurrences})
+}
+
+// restoreSymbolOccurrences packs every analysis's occurrences into its
+// symbol index rows, a batch of analyses at a time (paged by id, so memory
+// stays bounded).
+func restoreSymbolOccurrences(ctx context.Context, tx *sql.Tx) error {
+	const batch = 200
+	last := int64(0)
+	for {
+		rows, err := tx.QueryContext(ctx, `SELECT id, facts, display, tokens FROM analyses WHERE id > $1 ORDER BY id LIMIT `+fmt.Sprint(batch), last)
+		if err != nil {
+			return fmt.Errorf("restoring symbol occurrences: %w", err)
+		}
+		type stored struct {
+			id int64
+			p  analysis.Packed
+		}
+		var page []stored
+		for rows.Next() {
+			var s stored
+			if err := rows.Scan(&s.id, &s.p.Facts, &s.p.Display, &s.p.Tokens); err != nil {
+				rows.Close()
+				return err
+			}
+			page = append(page, s)
+		}
+		rows.Close()
+		if err := rows.Err(); err != nil {
+			return err
+		}
+		if len(page) == 0 {
+			return nil
+		}
+		st, err := tx.PrepareContext(ctx, `UPDATE symbol_index SET occurrences = $1
+			WHERE analysis_id = $2 AND symbol_id = (SELECT id FROM symbol_names WHERE canonical = $3)`)
+		if err != nil {
+			return err
+		}
+		for _, s := range page {
+			groups, _, err := analysis.StoredSymbols(s.p)
+			if err != nil {
+				st.Close()
+				return fmt.Errorf("restoring the symbol occurrences of analysis %d: %w", s.id, err)
+			}
+			for _, g := range groups {
+				if _, err := st.ExecContext(ctx, analysis.PackOccurrences(g.Canonical, g.Occurrences), s.id, g.Canonical); err != nil {
+					st.Close()
+					return fmt.Errorf("restoring symbol occurrences: %w", err)
+				}
+			}
+		}
+		st.Close()
+		last = page[len(page)-1].id
 	}
 }

@@ -148,6 +148,34 @@ func TestSymbolIndexMigration(t *testing.T) {
 		}
 		rows := count(`SELECT COUNT(*) FROM symbol_index`)
 
+		// 00141 dropped the rows' occurrences (derived from the analyses
+		// since); down to 139 puts them back, packed as before, in
+		// every row, and up drops them again.
+		if _, err := p.DownTo(ctx, 139); err != nil {
+			t.Fatal(err)
+		}
+		if n := count(`SELECT COUNT(*) FROM symbol_index WHERE length(occurrences) > 0`); n != rows {
+			t.Fatalf("down to 139: %d of %d rows have occurrences", n, rows)
+		}
+		var restored []byte
+		if err := db.SQL.QueryRowContext(ctx, `SELECT s.occurrences FROM symbol_index s JOIN symbol_names n ON n.id = s.symbol_id
+			JOIN files f ON f.analysis_id = s.analysis_id WHERE n.canonical = 'SAFE_HEIGHT' AND f.version_id = $1`, v1).Scan(&restored); err != nil {
+			t.Fatal(err)
+		}
+		if occ, err := analysis.UnpackOccurrences("SAFE_HEIGHT", restored, nil); err != nil || len(occ) != len(before.Version[v1+" SAFE_HEIGHT"]) {
+			t.Fatalf("down to 139: restored occurrences %+v %v, want %d", occ, err, len(before.Version[v1+" SAFE_HEIGHT"]))
+		}
+		if _, err := p.Up(ctx); err != nil {
+			t.Fatal(err)
+		}
+		if n := count(`SELECT COUNT(*) FROM symbol_index`); n != rows {
+			t.Fatalf("up from 139: %d rows, want %d", n, rows)
+		}
+		if again := readSymbolAnswers(t, db, versions, shas, extra...); !reflect.DeepEqual(before, again) {
+			t.Fatalf("answers differ across 00140–00141:\n%+v\n%+v", before, again)
+		}
+		drift()
+
 		if _, err := p.DownTo(ctx, 119); err != nil {
 			t.Fatal(err)
 		}

@@ -2,6 +2,7 @@ package store
 
 import (
 	"context"
+	"database/sql"
 	"encoding/base64"
 	"strconv"
 	"strings"
@@ -84,7 +85,7 @@ func (db *DB) fillKinds(ctx context.Context, items []index.SymbolName) error {
 	for i, n := range names {
 		values[i], args[i] = "(CAST($"+strconv.Itoa(i+1)+" AS TEXT))", n
 	}
-	rows, err := db.R.QueryContext(ctx, `SELECT v.column1, (SELECT s.occurrences FROM symbol_index s
+	rows, err := db.R.QueryContext(ctx, `SELECT v.column1, (SELECT s.analysis_id FROM symbol_index s
 			JOIN latest_files lf ON lf.analysis_id = s.analysis_id
 			WHERE s.symbol_id = (SELECT n.id FROM symbol_names n WHERE n.canonical = v.column1) LIMIT 1)
 		FROM (VALUES `+strings.Join(values, ", ")+`) AS v`, args...)
@@ -92,40 +93,55 @@ func (db *DB) fillKinds(ctx context.Context, items []index.SymbolName) error {
 		return err
 	}
 	defer rows.Close()
+	first := map[string]int64{}
+	var aids []int64
 	for rows.Next() {
 		var name string
-		var packed []byte
-		if err := rows.Scan(&name, &packed); err != nil {
+		var aid sql.NullInt64
+		if err := rows.Scan(&name, &aid); err != nil {
 			return err
 		}
-		if occ, err := analysis.UnpackOccurrences(name, packed, nil); err == nil && len(occ) > 0 {
+		if aid.Valid {
+			first[name] = aid.Int64
+			aids = append(aids, aid.Int64)
+		}
+	}
+	if err := rows.Err(); err != nil {
+		return err
+	}
+	rows.Close()
+	symbols, err := db.storedSymbols(ctx, aids)
+	if err != nil {
+		return err
+	}
+	for name, aid := range first {
+		if occ, err := symbols[aid].occurrencesOf(name); err == nil && len(occ) > 0 {
 			items[at[name]].Kind = occ[0].Kind
 		}
 	}
-	return rows.Err()
+	return nil
 }
 
 // ContentSymbol implements index.Reader.
 func (db *DB) ContentSymbol(ctx context.Context, sha, canonical string) ([]analysis.Occurrence, error) {
-	rows, err := db.R.QueryContext(ctx, `SELECT s.occurrences, a.sections FROM analyses a
+	aids, err := queryInts(ctx, db.R, `SELECT a.id FROM analyses a
 		JOIN symbol_index s ON s.analysis_id = a.id AND s.symbol_id = (SELECT id FROM symbol_names WHERE canonical = $2)
 		WHERE a.sha256 = $1 AND a.parser_version = $3 AND a.reader = $4`,
 		strings.ToLower(sha), canonical, analysis.ParserVersion, analysis.ReaderUPG)
 	if err != nil {
 		return nil, err
 	}
-	defer rows.Close()
+	symbols, err := db.storedSymbols(ctx, aids)
+	if err != nil {
+		return nil, err
+	}
 	var out []analysis.Occurrence
-	for rows.Next() {
-		var packed, sections []byte
-		if err := rows.Scan(&packed, &sections); err != nil {
-			return nil, err
-		}
-		occ, err := unpackOccurrences(canonical, packed, sections)
+	for _, aid := range aids {
+		occ, err := symbols[aid].occurrencesOf(canonical)
 		if err != nil {
 			return nil, err
 		}
 		out = append(out, occ...)
 	}
-	return out, rows.Err()
+	return out, nil
 }
