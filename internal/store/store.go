@@ -177,7 +177,8 @@ func (db *DB) migrations() (*goose.Provider, error) {
 	// ones lets a database that already has a later range take an earlier
 	// one added afterwards.
 	p, err := goose.NewProvider(gd, db.SQL, sub, goose.WithAllowOutofOrder(true),
-		goose.WithGoMigrations(searchLinesMigration(), symbolIndexMigration(), docLinesFormatMigration()))
+		goose.WithGoMigrations(searchLinesMigration(), symbolIndexMigration(), docLinesFormatMigration(),
+			quantisedVectorsMigration(db.Dialect)))
 	if err != nil {
 		return nil, fmt.Errorf("preparing migrations: %w", err)
 	}
