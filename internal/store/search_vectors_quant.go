@@ -24,7 +24,9 @@ import (
 func quantisedVectorsMigration(dialect Dialect) *goose.Migration {
 	return goose.NewGoMigration(144,
 		&goose.GoFunc{RunTx: func(ctx context.Context, tx *sql.Tx) error { return convertVectors(ctx, tx, dialect == Postgres, true) }},
-		&goose.GoFunc{RunTx: func(ctx context.Context, tx *sql.Tx) error { return convertVectors(ctx, tx, dialect == Postgres, false) }})
+		&goose.GoFunc{RunTx: func(ctx context.Context, tx *sql.Tx) error {
+			return convertVectors(ctx, tx, dialect == Postgres, false)
+		}})
 }
 
 // quantisedColumns are the converted columns; array says the column is a
@@ -196,4 +198,3 @@ func decodeFloatEmbedding(b []byte) []float32 {
 	}
 	return out
 }
-
