@@ -21,14 +21,14 @@ import (
 //
 //   - SQLite: FTS5 over each line's terms (unicode61 with '_' as a token
 //     character, so SPINDLE_DIR is one term) and an FTS5 trigram table over
-//     its text and output for substrings; vectors as float32 blobs,
-//     compared by an exact cosine scan in memory.
+//     its text and output for substrings; vectors as int8-quantised
+//     blobs (search.EncodeVector), compared by an exact cosine scan in memory.
 //   - PostgreSQL: a GIN index over the tsvector of the same terms (built
 //     from the term list, as the 'simple' configuration would, without the
 //     parser splitting at '_'), a pg_trgm GIN index for substrings (when the
 //     extension is available; otherwise substrings are found by a scan), and
-//     vectors in pgvector HNSW indexes when pgvector is installed, else in
-//     float4[] columns compared in Go.
+//     vectors in pgvector HNSW indexes when pgvector is installed (beside the
+//     same int8 bytea columns), else the bytea columns compared in Go.
 //
 // The store only finds candidates; internal/search decides what matches
 // and ranks it, so both engines answer alike.
@@ -77,9 +77,9 @@ func (db *DB) backend(ctx context.Context) (backendInfo, error) {
 		}
 		b.done = true
 		db.log.Info("search index paths", "vectors", b.vectors, "substrings", b.trigrams, "means", map[string]string{
-			"sqlite-blob": "vectors stored as float32 blobs, nearest neighbours by an exact cosine scan in memory",
+			"sqlite-blob": "vectors stored as int8-quantised blobs, nearest neighbours by an exact cosine scan in memory",
 			"pgvector":    "vectors in pgvector HNSW indexes",
-			"exact":       "pgvector is not installed: vectors are float4[] compared by cosine in Go",
+			"exact":       "pgvector is not installed: vectors are int8-quantised bytea compared by cosine in Go",
 		}[b.vectors])
 	}
 	return backendInfo{b.vectors, b.trigrams}, nil
