@@ -133,7 +133,7 @@ func Build(in Input) Document {
 		buildText(&d, in.Data, decode)
 		bag = textFeatures(&d)
 	}
-	d.Vector = bag.embed()
+	d.Vector = Quantize(bag.embed())
 	d.Signature = MinHash(d.Lines)
 	return d
 }
@@ -328,7 +328,7 @@ func buildSource(d *Document, f *upg.File, decode func([]byte) string) features 
 		file.add('h', h.Key()+"="+strings.ToUpper(strings.TrimSpace(h.Value())))
 	}
 	for i := range d.Sections {
-		d.Sections[i].Vector = secs[i].embed()
+		d.Sections[i].Vector = Quantize(secs[i].embed())
 	}
 	return file
 }

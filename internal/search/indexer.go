@@ -158,7 +158,7 @@ func (ix *Indexer) IndexVersion(ctx context.Context, parserVersion, versionID st
 		sigs = append(sigs, s.Signature)
 	}
 	v := VersionIndex{VersionID: versionID, IndexVersion: iv, FileSet: FileSetKey(iv, files),
-		Vector: Combine(vecs, weights), Signature: UnionSignature(sigs)}
+		Vector: Quantize(Combine(vecs, weights)), Signature: UnionSignature(sigs)}
 	if v.Vector == nil {
 		v.Vector = make([]float32, Dims)
 	}

@@ -21,14 +21,14 @@ import (
 //
 //   - SQLite: FTS5 over each line's terms (unicode61 with '_' as a token
 //     character, so SPINDLE_DIR is one term) and an FTS5 trigram table over
-//     its text and output for substrings; vectors as float32 blobs,
-//     compared by an exact cosine scan in memory.
+//     its text and output for substrings; vectors as int8-quantised
+//     blobs (search.EncodeVector), compared by an exact cosine scan in memory.
 //   - PostgreSQL: a GIN index over the tsvector of the same terms (built
 //     from the term list, as the 'simple' configuration would, without the
 //     parser splitting at '_'), a pg_trgm GIN index for substrings (when the
 //     extension is available; otherwise substrings are found by a scan), and
-//     vectors in pgvector HNSW indexes when pgvector is installed, else in
-//     float4[] columns compared in Go.
+//     vectors in pgvector HNSW indexes when pgvector is installed (beside the
+//     same int8 bytea columns), else the bytea columns compared in Go.
 //
 // The store only finds candidates; internal/search decides what matches
 // and ranks it, so both engines answer alike.
@@ -77,9 +77,9 @@ func (db *DB) backend(ctx context.Context) (backendInfo, error) {
 		}
 		b.done = true
 		db.log.Info("search index paths", "vectors", b.vectors, "substrings", b.trigrams, "means", map[string]string{
-			"sqlite-blob": "vectors stored as float32 blobs, nearest neighbours by an exact cosine scan in memory",
+			"sqlite-blob": "vectors stored as int8-quantised blobs, nearest neighbours by an exact cosine scan in memory",
 			"pgvector":    "vectors in pgvector HNSW indexes",
-			"exact":       "pgvector is not installed: vectors are float4[] compared by cosine in Go",
+			"exact":       "pgvector is not installed: vectors are int8-quantised bytea compared by cosine in Go",
 		}[b.vectors])
 	}
 	return backendInfo{b.vectors, b.trigrams}, nil
@@ -112,19 +112,42 @@ func (db *DB) enableSearchIndexes(ctx context.Context) error {
 	if err != nil || !on {
 		return err
 	}
-	for _, stmt := range []string{
-		`ALTER TABLE search_vectors ADD COLUMN IF NOT EXISTS embedding_v vector(512)`,
-		`UPDATE search_vectors SET embedding_v = embedding::vector WHERE embedding_v IS NULL`,
-		`CREATE INDEX IF NOT EXISTS search_vectors_hnsw ON search_vectors USING hnsw (embedding_v vector_cosine_ops)`,
-		`ALTER TABLE search_filesets ADD COLUMN IF NOT EXISTS embedding_v vector(512)`,
-		`UPDATE search_filesets SET embedding_v = embedding::vector WHERE embedding_v IS NULL`,
-		`CREATE INDEX IF NOT EXISTS search_filesets_hnsw ON search_filesets USING hnsw (embedding_v vector_cosine_ops)`,
-	} {
-		if _, err := db.SQL.ExecContext(ctx, stmt); err != nil {
+	for _, table := range []string{"search_vectors", "search_filesets"} {
+		if _, err := db.SQL.ExecContext(ctx, `ALTER TABLE `+table+` ADD COLUMN IF NOT EXISTS embedding_v vector(512)`); err != nil {
 			return fmt.Errorf("preparing pgvector search columns: %w", err)
+		}
+		if err := db.fillPgvector(ctx, table); err != nil {
+			return fmt.Errorf("filling pgvector search columns: %w", err)
+		}
+		if _, err := db.SQL.ExecContext(ctx, `CREATE INDEX IF NOT EXISTS `+table+`_hnsw ON `+table+` USING hnsw (embedding_v vector_cosine_ops)`); err != nil {
+			return fmt.Errorf("preparing pgvector search indexes: %w", err)
 		}
 	}
 	return nil
+}
+
+// fillPgvector sets pgvector's column of the rows that have none from
+// their stored (quantised) embedding.
+func (db *DB) fillPgvector(ctx context.Context, table string) error {
+	for {
+		var ids []int64
+		vecs := map[int64][]float32{}
+		if err := db.scanEmbeddings(ctx, &ids, vecs, `SELECT id, embedding FROM `+table+` WHERE embedding_v IS NULL ORDER BY id LIMIT 500`); err != nil {
+			return err
+		}
+		if len(ids) == 0 {
+			return nil
+		}
+		for _, id := range ids {
+			v := vecs[id]
+			if len(v) != search.Dims {
+				v = make([]float32, search.Dims)
+			}
+			if _, err := db.SQL.ExecContext(ctx, `UPDATE `+table+` SET embedding_v = $1::vector WHERE id = $2`, vectorLiteral(v), id); err != nil {
+				return err
+			}
+		}
+	}
 }
 
 // ---------------------------------------------------------------- encoding
@@ -145,52 +168,12 @@ func decodeVector(b []byte) []float32 {
 	return out
 }
 
-// encodeEmbedding is the stored form of a structural embedding (search.Dims
-// floats) in a blob: a bitmap of its non-zero dimensions and their float32
-// values, or the dense form (encodeVector) when that is no longer. Most
-// section embeddings are sparse, and a dense 2 KiB row takes a whole 4 KiB
-// SQLite page (two do not fit). Lossless: decodeEmbedding returns the same
-// floats (a -0 comes back as 0, which no sum or product tells apart).
-func encodeEmbedding(v []float32) []byte {
-	const bitmap = search.Dims / 8
-	if len(v) != search.Dims {
-		return encodeVector(v)
-	}
-	nz := 0
-	for _, x := range v {
-		if x != 0 {
-			nz++
-		}
-	}
-	if bitmap+4*nz >= 4*search.Dims {
-		return encodeVector(v)
-	}
-	out := make([]byte, bitmap, bitmap+4*nz)
-	for i, x := range v {
-		if x != 0 {
-			out[i/8] |= 1 << (i % 8)
-			out = binary.LittleEndian.AppendUint32(out, math.Float32bits(x))
-		}
-	}
-	return out
-}
+// encodeEmbedding is the stored form of a structural embedding on both
+// engines: int8 quantised (search.EncodeVector), a quarter of float32.
+func encodeEmbedding(v []float32) []byte { return search.EncodeVector(v) }
 
-// decodeEmbedding reads encodeEmbedding's blobs and dense ones.
-func decodeEmbedding(b []byte) []float32 {
-	const bitmap = search.Dims / 8
-	if len(b) == 4*search.Dims || len(b) < bitmap || (len(b)-bitmap)%4 != 0 {
-		return decodeVector(b)
-	}
-	out := make([]float32, search.Dims)
-	vals := b[bitmap:]
-	for i := range out {
-		if b[i/8]&(1<<(i%8)) != 0 && len(vals) >= 4 {
-			out[i] = math.Float32frombits(binary.LittleEndian.Uint32(vals))
-			vals = vals[4:]
-		}
-	}
-	return out
-}
+// decodeEmbedding reads encodeEmbedding's bytes.
+func decodeEmbedding(b []byte) []float32 { return search.DecodeVector(b) }
 
 // vectorLiteral is pgvector's text form of a vector.
 func vectorLiteral(v []float32) string {

@@ -540,9 +540,7 @@ func (db *DB) NearestSections(ctx context.Context, indexVersion string, vec []fl
 	// pgvector is installed.
 	switch b.vectors {
 	case "pgvector":
-		err = db.withPgx(ctx, func(c *pgx.Conn) error {
-			return scanVectors(ctx, c, &ids, vecs, `SELECT id, embedding FROM search_vectors ORDER BY embedding_v <=> $1::vector LIMIT $2`, vectorLiteral(vec), k)
-		})
+		err = db.scanEmbeddings(ctx, &ids, vecs, `SELECT id, embedding FROM search_vectors ORDER BY embedding_v <=> $1::vector LIMIT $2`, vectorLiteral(vec), k)
 		byCosine(ids, vecs, vec)
 	default:
 		var snap *vectorSnapshot
@@ -588,6 +586,26 @@ func scanVectors(ctx context.Context, c *pgx.Conn, ids *[]int64, vecs map[int64]
 		}
 		*ids = append(*ids, id)
 		vecs[id] = v
+	}
+	return rows.Err()
+}
+
+// scanEmbeddings reads (id, embedding) rows of encodeEmbedding's form into
+// ids and vecs.
+func (db *DB) scanEmbeddings(ctx context.Context, ids *[]int64, vecs map[int64][]float32, q string, args ...any) error {
+	rows, err := db.R.QueryContext(ctx, q, args...)
+	if err != nil {
+		return err
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var id int64
+		var raw []byte
+		if err := rows.Scan(&id, &raw); err != nil {
+			return err
+		}
+		*ids = append(*ids, id)
+		vecs[id] = decodeEmbedding(raw)
 	}
 	return rows.Err()
 }
@@ -740,15 +758,9 @@ func (db *DB) Section(ctx context.Context, indexVersion, sha string, ord int) (s
 	if err != nil {
 		return c, err
 	}
-	if db.Dialect == Postgres {
-		err = db.withPgx(ctx, func(conn *pgx.Conn) error {
-			return conn.QueryRow(ctx, `SELECT embedding FROM search_vectors WHERE id = $1`, vid).Scan(&c.Vector)
-		})
-	} else {
-		var raw []byte
-		err = db.R.QueryRowContext(ctx, `SELECT embedding FROM search_vectors WHERE id = $1`, vid).Scan(&raw)
-		c.Vector = decodeEmbedding(raw)
-	}
+	var raw []byte
+	err = db.R.QueryRowContext(ctx, `SELECT embedding FROM search_vectors WHERE id = $1`, vid).Scan(&raw)
+	c.Vector = decodeEmbedding(raw)
 	return c, err
 }
 
@@ -841,48 +853,24 @@ func (db *DB) VersionsSharingBands(ctx context.Context, bands []int64, excludeVe
 		AND sf.id IN (SELECT fileset_id FROM search_fileset_bands WHERE band IN (`+strings.Join(ph, ",")+`))`, args...)
 }
 
-// versionRows reads version entries with their vectors (a float32 blob on
-// SQLite, a float4[] on PostgreSQL).
+// versionRows reads version entries with their vectors.
 func (db *DB) versionRows(ctx context.Context, from string, args ...any) ([]search.VersionRow, error) {
-	var out []search.VersionRow
-	if db.Dialect == SQLite {
-		rows, err := db.R.QueryContext(ctx, `SELECT `+versionRowColumns+`, sf.embedding`+from, args...)
-		if err != nil {
-			return nil, fmt.Errorf("reading version index: %w", err)
-		}
-		defer rows.Close()
-		for rows.Next() {
-			var raw []byte
-			r, _, err := scanVersionRow(rows, &raw)
-			if err != nil {
-				return nil, err
-			}
-			r.Vector = decodeEmbedding(raw)
-			out = append(out, r)
-		}
-		return out, rows.Err()
-	}
-	err := db.withPgx(ctx, func(c *pgx.Conn) error {
-		rows, err := c.Query(ctx, `SELECT `+versionRowColumns+`, sf.embedding`+from, args...)
-		if err != nil {
-			return err
-		}
-		defer rows.Close()
-		for rows.Next() {
-			var emb []float32
-			r, _, err := scanVersionRow(rows, &emb)
-			if err != nil {
-				return err
-			}
-			r.Vector = emb
-			out = append(out, r)
-		}
-		return rows.Err()
-	})
+	rows, err := db.R.QueryContext(ctx, `SELECT `+versionRowColumns+`, sf.embedding`+from, args...)
 	if err != nil {
 		return nil, fmt.Errorf("reading version index: %w", err)
 	}
-	return out, nil
+	defer rows.Close()
+	var out []search.VersionRow
+	for rows.Next() {
+		var raw []byte
+		r, _, err := scanVersionRow(rows, &raw)
+		if err != nil {
+			return nil, err
+		}
+		r.Vector = decodeEmbedding(raw)
+		out = append(out, r)
+	}
+	return out, rows.Err()
 }
 
 // nearest returns the ids of the k vectors most like vec (cosine, ties by

@@ -4,13 +4,10 @@ import (
 	"context"
 	"math"
 	"sync"
-
-	"github.com/jackc/pgx/v5"
 )
 
-// vectorCache mirrors a vector column in memory for the exact scan: a
-// float4[] column of PostgreSQL (when pgvector is not installed), or a
-// float32 blob column of SQLite, so that a query compares vectors in Go without reading
+// vectorCache mirrors a vector column in memory for the exact scan (on
+// SQLite, and on PostgreSQL when pgvector is not installed), so that a query compares vectors in Go without reading
 // every row from the database. Both engines then find the same nearest
 // vectors in the same order, and a query embedding of a few words (a
 // handful of non-zero dimensions) costs a few multiplications per vector
@@ -19,9 +16,8 @@ import (
 // has, and reloads everything when the row count says some were deleted.
 // Each process keeps its own copy.
 type vectorCache struct {
-	query  string // SELECT id, vector … WHERE id > $1 ORDER BY id (PostgreSQL)
-	sqlite string // the same on SQLite (vectors as little-endian float32 blobs)
-	count  string // SELECT COUNT(*), COALESCE(MAX(id), 0)
+	query string // SELECT id, vector … WHERE id > $1 ORDER BY id (vectors in encodeEmbedding's form)
+	count string // SELECT COUNT(*), COALESCE(MAX(id), 0)
 
 	mu   sync.Mutex
 	snap *vectorSnapshot
@@ -44,14 +40,12 @@ type searchVectorCaches struct {
 func newSearchVectorCaches() *searchVectorCaches {
 	return &searchVectorCaches{
 		sections: vectorCache{
-			query:  `SELECT id, embedding FROM search_vectors WHERE id > $1 ORDER BY id`,
-			sqlite: `SELECT id, embedding FROM search_vectors WHERE id > $1 ORDER BY id`,
-			count:  `SELECT COUNT(*), COALESCE(MAX(id), 0) FROM search_vectors`,
+			query: `SELECT id, embedding FROM search_vectors WHERE id > $1 ORDER BY id`,
+			count: `SELECT COUNT(*), COALESCE(MAX(id), 0) FROM search_vectors`,
 		},
 		fileSets: vectorCache{
-			query:  `SELECT id, embedding FROM search_filesets WHERE id > $1 ORDER BY id`,
-			sqlite: `SELECT id, embedding FROM search_filesets WHERE id > $1 ORDER BY id`,
-			count:  `SELECT COUNT(*), COALESCE(MAX(id), 0) FROM search_filesets`,
+			query: `SELECT id, embedding FROM search_filesets WHERE id > $1 ORDER BY id`,
+			count: `SELECT COUNT(*), COALESCE(MAX(id), 0) FROM search_filesets`,
 		},
 	}
 }
@@ -96,38 +90,20 @@ func (c *vectorCache) current(ctx context.Context, db *DB) (*vectorSnapshot, err
 		next.maxID = max(next.maxID, id)
 	}
 	load := func(from int64) error {
-		if db.Dialect == SQLite {
-			rows, err := db.R.QueryContext(ctx, c.sqlite, from)
-			if err != nil {
-				return err
-			}
-			defer rows.Close()
-			for rows.Next() {
-				var id int64
-				var raw []byte
-				if err := rows.Scan(&id, &raw); err != nil {
-					return err
-				}
-				keep(id, decodeEmbedding(raw))
-			}
-			return rows.Err()
+		rows, err := db.R.QueryContext(ctx, c.query, from)
+		if err != nil {
+			return err
 		}
-		return db.withPgx(ctx, func(conn *pgx.Conn) error {
-			rows, err := conn.Query(ctx, c.query, from)
-			if err != nil {
+		defer rows.Close()
+		for rows.Next() {
+			var id int64
+			var raw []byte
+			if err := rows.Scan(&id, &raw); err != nil {
 				return err
 			}
-			defer rows.Close()
-			for rows.Next() {
-				var id int64
-				var v []float32
-				if err := rows.Scan(&id, &v); err != nil {
-					return err
-				}
-				keep(id, v)
-			}
-			return rows.Err()
-		})
+			keep(id, decodeEmbedding(raw))
+		}
+		return rows.Err()
 	}
 	if err := load(from); err != nil {
 		return nil, err

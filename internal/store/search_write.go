@@ -561,6 +561,7 @@ func pgVectors(ctx context.Context, tx pgx.Tx, keys []string, vecs [][]float32, 
 		return nil, err
 	}
 	var newKeys []string
+	var encoded [][]byte
 	var flat []float32
 	added := map[string]bool{}
 	for i, k := range keys {
@@ -573,19 +574,23 @@ func pgVectors(ctx context.Context, tx pgx.Tx, keys []string, vecs [][]float32, 
 		if len(v) != search.Dims {
 			v = make([]float32, search.Dims)
 		}
-		flat = append(flat, v...)
+		encoded = append(encoded, encodeEmbedding(v))
+		if pgvector {
+			flat = append(flat, v...)
+		}
 	}
 	if len(newKeys) > 0 {
-		// One flat real[] cut per row: unnest would flatten a 2-D array.
-		dims := strconv.Itoa(search.Dims)
-		vec := `($2::real[])[(u.i - 1) * ` + dims + ` + 1 : u.i * ` + dims + `]`
-		cols, vals := "key, embedding", "u.k, "+vec
+		cols, vals := "key, embedding", "u.k, u.e"
+		args := []any{newKeys, encoded}
 		if pgvector {
-			cols, vals = cols+", embedding_v", vals+", "+vec+"::vector"
+			// One flat real[] cut per row: unnest would flatten a 2-D array.
+			dims := strconv.Itoa(search.Dims)
+			cols, vals = cols+", embedding_v", vals+", ($3::real[])[(u.i - 1) * "+dims+" + 1 : u.i * "+dims+"]::vector"
+			args = append(args, flat)
 		}
 		rows, err := tx.Query(ctx, `INSERT INTO search_vectors (`+cols+`)
-			SELECT `+vals+` FROM unnest($1::text[]) WITH ORDINALITY AS u(k, i)
-			ORDER BY u.k ON CONFLICT (key) DO NOTHING RETURNING key, id`, newKeys, flat)
+			SELECT `+vals+` FROM unnest($1::text[], $2::bytea[]) WITH ORDINALITY AS u(k, e, i)
+			ORDER BY u.k ON CONFLICT (key) DO NOTHING RETURNING key, id`, args...)
 		if err != nil {
 			return nil, err
 		}
@@ -692,20 +697,19 @@ func (db *DB) SaveVersionIndex(ctx context.Context, v search.VersionIndex) error
 func (db *DB) saveFileSet(ctx context.Context, tx *sql.Tx, b backendInfo, v search.VersionIndex) (int64, error) {
 	find := `SELECT id FROM search_filesets WHERE key = $1`
 	var insert string
-	args := []any{v.FileSet, v.IndexVersion, search.EncodeSignature(v.Signature)}
+	args := []any{v.FileSet, v.IndexVersion, search.EncodeSignature(v.Signature), encodeEmbedding(v.Vector)}
 	if db.Dialect == SQLite {
 		insert = `INSERT INTO search_filesets (key, index_version, signature, embedding) VALUES ($1, $2, $3, $4)
 			ON CONFLICT (key) DO NOTHING RETURNING id`
-		args = append(args, encodeEmbedding(v.Vector))
 	} else {
 		find += ` FOR KEY SHARE`
 		vecCol, vecVal := "", ""
 		if b.vectors == "pgvector" {
-			vecCol, vecVal = ", embedding_v", ", $4::real[]::vector"
+			vecCol, vecVal = ", embedding_v", ", $5::real[]::vector"
+			args = append(args, pgArray(v.Vector))
 		}
 		insert = `INSERT INTO search_filesets (key, index_version, signature, embedding` + vecCol + `)
-			VALUES ($1, $2, $3, $4::real[]` + vecVal + `) ON CONFLICT (key) DO NOTHING RETURNING id`
-		args = append(args, pgArray(v.Vector))
+			VALUES ($1, $2, $3, $4` + vecVal + `) ON CONFLICT (key) DO NOTHING RETURNING id`
 	}
 	// Another writer may add or collect the same set meanwhile: look again.
 	for range 3 {
