@@ -593,6 +593,15 @@ func scanVectors(ctx context.Context, c *pgx.Conn, ids *[]int64, vecs map[int64]
 // scanEmbeddings reads (id, embedding) rows of encodeEmbedding's form into
 // ids and vecs.
 func (db *DB) scanEmbeddings(ctx context.Context, ids *[]int64, vecs map[int64][]float32, q string, args ...any) error {
+	return db.eachEmbedding(ctx, func(id int64, v []float32) {
+		*ids = append(*ids, id)
+		vecs[id] = v
+	}, q, args...)
+}
+
+// eachEmbedding calls fn with every (id, embedding) row of q, the
+// embedding decoded from encodeEmbedding's form.
+func (db *DB) eachEmbedding(ctx context.Context, fn func(id int64, v []float32), q string, args ...any) error {
 	rows, err := db.R.QueryContext(ctx, q, args...)
 	if err != nil {
 		return err
@@ -604,8 +613,7 @@ func (db *DB) scanEmbeddings(ctx context.Context, ids *[]int64, vecs map[int64][
 		if err := rows.Scan(&id, &raw); err != nil {
 			return err
 		}
-		*ids = append(*ids, id)
-		vecs[id] = decodeEmbedding(raw)
+		fn(id, decodeEmbedding(raw))
 	}
 	return rows.Err()
 }

@@ -89,22 +89,7 @@ func (c *vectorCache) current(ctx context.Context, db *DB) (*vectorSnapshot, err
 		next.norms = append(next.norms, sumSquares(v))
 		next.maxID = max(next.maxID, id)
 	}
-	load := func(from int64) error {
-		rows, err := db.R.QueryContext(ctx, c.query, from)
-		if err != nil {
-			return err
-		}
-		defer rows.Close()
-		for rows.Next() {
-			var id int64
-			var raw []byte
-			if err := rows.Scan(&id, &raw); err != nil {
-				return err
-			}
-			keep(id, decodeEmbedding(raw))
-		}
-		return rows.Err()
-	}
+	load := func(from int64) error { return db.eachEmbedding(ctx, keep, c.query, from) }
 	if err := load(from); err != nil {
 		return nil, err
 	}
