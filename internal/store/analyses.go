@@ -507,7 +507,7 @@ func (db *DB) storeFileAnalysis(ctx context.Context, tx *sql.Tx, known map[analy
 		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18) RETURNING id`,
 		f.SHA256, f.ParserVersion, f.Reader, f.Size, f.ContentKind, f.Encoding, f.LineEnding, f.LineCount,
 		f.ErrorCount, f.WarningCount, f.InfoCount, f.ControlFamily, f.System, p.Facts, nullBytes(p.Display), nullBytes(p.Tokens),
-		nullBytes(analysis.PackSectionRanges(f.SectionRanges())), now()).Scan(&id)
+		nil, now()).Scan(&id) // sections: read from the facts since 00141 (restoreSymbolOccurrences refills the column going down)
 	if err != nil {
 		return 0, err
 	}

@@ -5,9 +5,9 @@ import (
 	"reflect"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/pressly/goose/v3"
-	"time"
 )
 
 // TestLatestFilesWithoutRowidMigration: migration 00132 keeps every

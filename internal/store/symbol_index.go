@@ -271,7 +271,7 @@ func symbolOccurrencesMigration() *goose.Migration {
 }
 
 // restoreSymbolOccurrences packs every analysis's occurrences into its
-// symbol index rows, a batch of analyses at a time (paged by id, so memory
+// symbol index rows (and its section ranges into analyses.sections), a batch of analyses at a time (paged by id, so memory
 // stays bounded).
 func restoreSymbolOccurrences(ctx context.Context, tx *sql.Tx) error {
 	const batch = 200
@@ -307,10 +307,18 @@ func restoreSymbolOccurrences(ctx context.Context, tx *sql.Tx) error {
 			return err
 		}
 		for _, s := range page {
-			groups, _, err := analysis.StoredSymbols(s.p)
+			groups, sections, err := analysis.StoredSymbols(s.p)
 			if err != nil {
 				st.Close()
 				return fmt.Errorf("restoring the symbol occurrences of analysis %d: %w", s.id, err)
+			}
+			// The symbol pages before 00141 label occurrences with the
+			// section ranges stored beside the facts; rows written since
+			// have none.
+			if _, err := tx.ExecContext(ctx, `UPDATE analyses SET sections = $1 WHERE id = $2 AND sections IS NULL`,
+				nullBytes(analysis.PackSectionRanges(sections)), s.id); err != nil {
+				st.Close()
+				return fmt.Errorf("restoring section ranges: %w", err)
 			}
 			for _, g := range groups {
 				if _, err := st.ExecContext(ctx, analysis.PackOccurrences(g.Canonical, g.Occurrences), s.id, g.Canonical); err != nil {
