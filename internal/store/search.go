@@ -168,13 +168,6 @@ func decodeVector(b []byte) []float32 {
 	return out
 }
 
-// encodeEmbedding is the stored form of a structural embedding on both
-// engines: int8 quantised (search.EncodeVector), a quarter of float32.
-func encodeEmbedding(v []float32) []byte { return search.EncodeVector(v) }
-
-// decodeEmbedding reads encodeEmbedding's bytes.
-func decodeEmbedding(b []byte) []float32 { return search.DecodeVector(b) }
-
 // vectorLiteral is pgvector's text form of a vector.
 func vectorLiteral(v []float32) string {
 	var b strings.Builder

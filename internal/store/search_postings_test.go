@@ -194,7 +194,7 @@ func pgOrBlob(db *DB) any {
 	if db.Dialect == Postgres {
 		return pgArray(make([]float32, search.Dims))
 	}
-	return encodeEmbedding(make([]float32, search.Dims))
+	return search.EncodeVector(make([]float32, search.Dims))
 }
 
 // sortStats orders DocStats' rows (engines return them in any order).

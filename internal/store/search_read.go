@@ -590,7 +590,7 @@ func scanVectors(ctx context.Context, c *pgx.Conn, ids *[]int64, vecs map[int64]
 	return rows.Err()
 }
 
-// scanEmbeddings reads (id, embedding) rows of encodeEmbedding's form into
+// scanEmbeddings reads (id, embedding) rows of search.EncodeVector's form into
 // ids and vecs.
 func (db *DB) scanEmbeddings(ctx context.Context, ids *[]int64, vecs map[int64][]float32, q string, args ...any) error {
 	return db.eachEmbedding(ctx, func(id int64, v []float32) {
@@ -600,7 +600,7 @@ func (db *DB) scanEmbeddings(ctx context.Context, ids *[]int64, vecs map[int64][
 }
 
 // eachEmbedding calls fn with every (id, embedding) row of q, the
-// embedding decoded from encodeEmbedding's form.
+// embedding decoded from search.EncodeVector's form.
 func (db *DB) eachEmbedding(ctx context.Context, fn func(id int64, v []float32), q string, args ...any) error {
 	rows, err := db.R.QueryContext(ctx, q, args...)
 	if err != nil {
@@ -613,7 +613,7 @@ func (db *DB) eachEmbedding(ctx context.Context, fn func(id int64, v []float32),
 		if err := rows.Scan(&id, &raw); err != nil {
 			return err
 		}
-		fn(id, decodeEmbedding(raw))
+		fn(id, search.DecodeVector(raw))
 	}
 	return rows.Err()
 }
@@ -768,7 +768,7 @@ func (db *DB) Section(ctx context.Context, indexVersion, sha string, ord int) (s
 	}
 	var raw []byte
 	err = db.R.QueryRowContext(ctx, `SELECT embedding FROM search_vectors WHERE id = $1`, vid).Scan(&raw)
-	c.Vector = decodeEmbedding(raw)
+	c.Vector = search.DecodeVector(raw)
 	return c, err
 }
 
@@ -875,7 +875,7 @@ func (db *DB) versionRows(ctx context.Context, from string, args ...any) ([]sear
 		if err != nil {
 			return nil, err
 		}
-		r.Vector = decodeEmbedding(raw)
+		r.Vector = search.DecodeVector(raw)
 		out = append(out, r)
 	}
 	return out, rows.Err()

@@ -16,7 +16,7 @@ import (
 // has, and reloads everything when the row count says some were deleted.
 // Each process keeps its own copy.
 type vectorCache struct {
-	query string // SELECT id, vector … WHERE id > $1 ORDER BY id (vectors in encodeEmbedding's form)
+	query string // SELECT id, vector … WHERE id > $1 ORDER BY id (vectors in search.EncodeVector's form)
 	count string // SELECT COUNT(*), COALESCE(MAX(id), 0)
 
 	mu   sync.Mutex

@@ -121,7 +121,7 @@ func (db *DB) StoredDocs(ctx context.Context, indexVersion string, shas []string
 		if err := rows.Scan(&sha, &s.Kind, &vec, &sig); err != nil {
 			return nil, err
 		}
-		s.Vector, s.Signature = decodeEmbedding(vec), search.DecodeSignature(sig)
+		s.Vector, s.Signature = search.DecodeVector(vec), search.DecodeSignature(sig)
 		out[sha] = s
 	}
 	return out, rows.Err()
@@ -374,7 +374,7 @@ func (w *sqliteWriter) vectorIDs(ctx context.Context, indexVersion string, secs 
 			if len(vec) != search.Dims {
 				vec = make([]float32, search.Dims)
 			}
-			if err := w.addVector.QueryRowContext(ctx, keys[i], encodeEmbedding(vec)).Scan(&id); err != nil {
+			if err := w.addVector.QueryRowContext(ctx, keys[i], search.EncodeVector(vec)).Scan(&id); err != nil {
 				return nil, err
 			}
 			byKey[keys[i]] = id
@@ -391,7 +391,7 @@ func (db *DB) insertDoc(ctx context.Context, tx *sql.Tx, indexVersion string, d 
 	err := tx.QueryRowContext(ctx, `INSERT INTO search_docs (sha256, index_version, kind, line_count, bytes, vector, signature, created_at)
 		SELECT $1, $2, $3, $4, $5, $6, $7, $8 WHERE EXISTS (SELECT 1 FROM files WHERE sha256 = $1)
 		ON CONFLICT (sha256, index_version) DO NOTHING RETURNING id`,
-		d.SHA256, indexVersion, d.Kind, d.LineCount, d.Bytes, encodeEmbedding(d.Vector), search.EncodeSignature(d.Signature), now()).Scan(&id)
+		d.SHA256, indexVersion, d.Kind, d.LineCount, d.Bytes, search.EncodeVector(d.Vector), search.EncodeSignature(d.Signature), now()).Scan(&id)
 	if errors.Is(err, sql.ErrNoRows) {
 		return 0, false, nil // stored meanwhile by another upload, or deleted
 	}
@@ -433,7 +433,7 @@ func (db *DB) saveDocsPostgres(ctx context.Context, indexVersion string, docs []
 				err := tx.QueryRow(ctx, `INSERT INTO search_docs (sha256, index_version, kind, line_count, bytes, vector, signature, created_at)
 					SELECT $1, $2, $3, $4, $5, $6, $7, $8 WHERE EXISTS (SELECT 1 FROM files WHERE sha256 = $1)
 					ON CONFLICT (sha256, index_version) DO NOTHING RETURNING id`,
-					d.SHA256, indexVersion, d.Kind, d.LineCount, d.Bytes, encodeEmbedding(d.Vector), search.EncodeSignature(d.Signature), now()).Scan(&docID)
+					d.SHA256, indexVersion, d.Kind, d.LineCount, d.Bytes, search.EncodeVector(d.Vector), search.EncodeSignature(d.Signature), now()).Scan(&docID)
 				if errors.Is(err, pgx.ErrNoRows) {
 					continue // stored meanwhile by another upload, or deleted
 				}
@@ -574,7 +574,7 @@ func pgVectors(ctx context.Context, tx pgx.Tx, keys []string, vecs [][]float32, 
 		if len(v) != search.Dims {
 			v = make([]float32, search.Dims)
 		}
-		encoded = append(encoded, encodeEmbedding(v))
+		encoded = append(encoded, search.EncodeVector(v))
 		if pgvector {
 			flat = append(flat, v...)
 		}
@@ -697,7 +697,7 @@ func (db *DB) SaveVersionIndex(ctx context.Context, v search.VersionIndex) error
 func (db *DB) saveFileSet(ctx context.Context, tx *sql.Tx, b backendInfo, v search.VersionIndex) (int64, error) {
 	find := `SELECT id FROM search_filesets WHERE key = $1`
 	var insert string
-	args := []any{v.FileSet, v.IndexVersion, search.EncodeSignature(v.Signature), encodeEmbedding(v.Vector)}
+	args := []any{v.FileSet, v.IndexVersion, search.EncodeSignature(v.Signature), search.EncodeVector(v.Vector)}
 	if db.Dialect == SQLite {
 		insert = `INSERT INTO search_filesets (key, index_version, signature, embedding) VALUES ($1, $2, $3, $4)
 			ON CONFLICT (key) DO NOTHING RETURNING id`
