@@ -4,6 +4,7 @@ import (
 	"cmp"
 	"context"
 	"database/sql"
+	"encoding/hex"
 	"reflect"
 	"slices"
 	"sort"
@@ -86,7 +87,7 @@ func TestSearchLinesMigration(t *testing.T) {
 		}
 		for i, text := range []string{"T1", "T2", "T3"} {
 			texts[i] = exec(`INSERT INTO search_texts (hash, class, text, output, words, prose, parts, defs, sets)
-				VALUES ($1, 0, $1, '', '', '', '', '', '') RETURNING id`, text)
+				VALUES ($1, 0, $2, '', '', '', '', '', '') RETURNING id`, hex.EncodeToString([]byte(text)), text)
 		}
 		emb := any([]byte{})
 		if db.Dialect == Postgres {

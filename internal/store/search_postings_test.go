@@ -3,6 +3,7 @@ package store
 import (
 	"context"
 	"database/sql"
+	"encoding/hex"
 	"fmt"
 	"reflect"
 	"sort"
@@ -72,7 +73,7 @@ func TestPostingBlocksMigration(t *testing.T) {
 		var texts []int64
 		for _, h := range []string{"t1", "t2", "t3"} {
 			texts = append(texts, exec(`INSERT INTO search_texts (hash, class, text, output, words, prose, parts, defs, sets)
-				VALUES ($1, 0, $1, '', $1, '', '', '', '') RETURNING id`, h))
+				VALUES ($1, 0, $2, '', $2, '', '', '', '') RETURNING id`, hex.EncodeToString([]byte(h)), h))
 		}
 		for ord, name := range []string{"START_OF_PROGRAM", "TOOL_CHANGE"} {
 			for _, d := range docs {

@@ -3,6 +3,7 @@ package store
 import (
 	"context"
 	"database/sql"
+	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -92,9 +93,11 @@ func (db *DB) MatchTexts(ctx context.Context, clauses []search.Clause, limit int
 	for rows.Next() {
 		var t search.TextRow
 		var words, prose, parts, defs, sets string
-		if err := rows.Scan(&t.ID, &t.Hash, &t.Class, &t.Text, &t.Output, &words, &prose, &parts, &defs, &sets); err != nil {
+		var hash []byte // 20 bytes (00159)
+		if err := rows.Scan(&t.ID, &hash, &t.Class, &t.Text, &t.Output, &words, &prose, &parts, &defs, &sets); err != nil {
 			return nil, false, err
 		}
+		t.Hash = hex.EncodeToString(hash)
 		t.Words, t.Prose, t.Parts = strings.Fields(words), strings.Fields(prose), strings.Fields(parts)
 		t.Defs, t.Sets = strings.Fields(defs), strings.Fields(sets)
 		out = append(out, t)
@@ -850,6 +853,9 @@ func (db *DB) NearestVersions(ctx context.Context, vec []float32, k int) ([]sear
 func (db *DB) VersionsSharingBands(ctx context.Context, bands []int64, excludeVersionID string) ([]search.VersionRow, error) {
 	if len(bands) == 0 {
 		return nil, nil
+	}
+	if db.Dialect == Postgres {
+		return db.versionRows(ctx, versionRowFrom+` WHERE sv.version_id <> $1 AND sf.bands && $2::bigint[]`, excludeVersionID, bands)
 	}
 	ph := make([]string, len(bands))
 	args := []any{excludeVersionID}

@@ -39,7 +39,7 @@ func TestSearchSectionsMigration(t *testing.T) {
 		doc := exec(`INSERT INTO search_docs (sha256, index_version, kind, line_count, bytes, vector, signature, created_at)
 			VALUES ('a1', $1, 'src', 10, 100, $2, $2, $3) RETURNING id`, iv, []byte{}, now())
 		text := exec(`INSERT INTO search_texts (hash, class, text, output, words, prose, parts, defs, sets)
-			VALUES ('t', 0, 'T', '', 't', '', '', '', '') RETURNING id`)
+			VALUES ('a0', 0, 'T', '', 't', '', '', '', '') RETURNING id`)
 		emb := any(encodeFloatEmbedding(make([]float32, search.Dims)))
 		if db.Dialect == Postgres {
 			emb = pgArray(make([]float32, search.Dims))

@@ -199,16 +199,18 @@ func newSQLiteWriter(ctx context.Context, tx *sql.Tx) (*sqliteWriter, error) {
 		dst **sql.Stmt
 		q   string
 	}{
-		{&w.findTexts, `SELECT t.hash, t.id FROM json_each($1) j JOIN search_texts t ON t.hash = j.value`},
+		// A text's hash is stored as its 20 bytes (00159) and handled here
+		// as hex (textKey).
+		{&w.findTexts, `SELECT lower(hex(t.hash)), t.id FROM json_each($1) j JOIN search_texts t ON t.hash = unhex(j.value)`},
 		{&w.addText, `INSERT INTO search_texts (hash, class, text, output, words, prose, parts, defs, sets)
-			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) RETURNING id`},
+			VALUES (unhex($1), $2, $3, $4, $5, $6, $7, $8, $9) RETURNING id`},
 		// The FTS rows of a document's new texts, from the texts just
 		// written (keys as a JSON array): see textIDs.
 		{&w.terms, `INSERT INTO search_terms (rowid, words, prose, parts)
-			SELECT t.id, t.words, t.prose, t.parts FROM json_each($1) j JOIN search_texts t ON t.hash = j.value
+			SELECT t.id, t.words, t.prose, t.parts FROM json_each($1) j JOIN search_texts t ON t.hash = unhex(j.value)
 			WHERE t.words <> '' OR t.prose <> '' OR t.parts <> ''`},
 		{&w.trigrams, `INSERT INTO search_trigrams (rowid, text, output)
-			SELECT t.id, t.text, t.output FROM json_each($1) j JOIN search_texts t ON t.hash = j.value`},
+			SELECT t.id, t.text, t.output FROM json_each($1) j JOIN search_texts t ON t.hash = unhex(j.value)`},
 		{&w.addLines, `INSERT INTO search_doc_lines (doc_id, lines) VALUES ($1, $2)`},
 		{&w.addPostings, `INSERT INTO search_postings (text_id, doc_id, section_kind, hits)
 			SELECT value ->> 0, $1, value ->> 1, value ->> 2 FROM json_each($2)`},
@@ -499,6 +501,10 @@ func (db *DB) saveDocsPostgres(ctx context.Context, indexVersion string, docs []
 	})
 }
 
+// pgFindTexts looks texts up by their hex keys (textKey); the hash is
+// stored as its 20 bytes (00159).
+const pgFindTexts = `SELECT encode(hash, 'hex'), id FROM search_texts WHERE hash IN (SELECT decode(unnest($1::text[]), 'hex'))`
+
 // pgTexts returns the ids of the lines' analysed texts, adding the new ones
 // in one statement, in hash order (see searchWriteLock).
 func pgTexts(ctx context.Context, tx pgx.Tx, lines []search.Line) ([]int64, error) {
@@ -508,7 +514,7 @@ func pgTexts(ctx context.Context, tx pgx.Tx, lines []search.Line) ([]int64, erro
 		keys[i] = textKey(l)
 		byKey[keys[i]] = 0
 	}
-	if err := pgFindKeys(ctx, tx, `SELECT hash, id FROM search_texts WHERE hash = ANY($1)`, byKey); err != nil {
+	if err := pgFindKeys(ctx, tx, pgFindTexts, byKey); err != nil {
 		return nil, err
 	}
 	var cols [9][]string
@@ -528,8 +534,10 @@ func pgTexts(ctx context.Context, tx pgx.Tx, lines []search.Line) ([]int64, erro
 	}
 	if len(added) > 0 {
 		rows, err := tx.Query(ctx, `INSERT INTO search_texts (hash, class, text, output, words, prose, parts, defs, sets)
-			SELECT * FROM unnest($1::text[], $2::smallint[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[], $8::text[], $9::text[])
-			ORDER BY 1 ON CONFLICT (hash) DO NOTHING RETURNING hash, id`,
+			SELECT decode(h, 'hex'), c, t, o, w, p, pa, d, s
+			FROM unnest($1::text[], $2::smallint[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[], $8::text[], $9::text[])
+				AS u(h, c, t, o, w, p, pa, d, s)
+			ORDER BY 1 ON CONFLICT (hash) DO NOTHING RETURNING encode(hash, 'hex'), id`,
 			cols[0], classes, cols[2], cols[3], cols[4], cols[5], cols[6], cols[7], cols[8])
 		if err != nil {
 			return nil, err
@@ -538,7 +546,7 @@ func pgTexts(ctx context.Context, tx pgx.Tx, lines []search.Line) ([]int64, erro
 			return nil, err
 		}
 		// Those another writer added meanwhile.
-		if err := pgFindKeys(ctx, tx, `SELECT hash, id FROM search_texts WHERE hash = ANY($1)`, byKey); err != nil {
+		if err := pgFindKeys(ctx, tx, pgFindTexts, byKey); err != nil {
 			return nil, err
 		}
 	}
@@ -703,13 +711,15 @@ func (db *DB) saveFileSet(ctx context.Context, tx *sql.Tx, b backendInfo, v sear
 			ON CONFLICT (key) DO NOTHING RETURNING id`
 	} else {
 		find += ` FOR KEY SHARE`
+		// The bands go on the row (a bigint[] under a GIN index, 00158).
+		args = append(args, setBands(v.Bands))
 		vecCol, vecVal := "", ""
 		if b.vectors == "pgvector" {
-			vecCol, vecVal = ", embedding_v", ", $5::real[]::vector"
+			vecCol, vecVal = ", embedding_v", ", $6::real[]::vector"
 			args = append(args, pgArray(v.Vector))
 		}
-		insert = `INSERT INTO search_filesets (key, index_version, signature, embedding` + vecCol + `)
-			VALUES ($1, $2, $3, $4` + vecVal + `) ON CONFLICT (key) DO NOTHING RETURNING id`
+		insert = `INSERT INTO search_filesets (key, index_version, signature, embedding, bands` + vecCol + `)
+			VALUES ($1, $2, $3, $4, $5::bigint[]` + vecVal + `) ON CONFLICT (key) DO NOTHING RETURNING id`
 	}
 	// Another writer may add or collect the same set meanwhile: look again.
 	for range 3 {
@@ -728,7 +738,7 @@ func (db *DB) saveFileSet(ctx context.Context, tx *sql.Tx, b backendInfo, v sear
 		if err != nil {
 			return 0, err
 		}
-		if len(v.Bands) > 0 {
+		if len(v.Bands) > 0 && db.Dialect == SQLite {
 			list, arg := db.idsArg(v.Bands, 1)
 			// WHERE true: SQLite's parser needs it before ON CONFLICT in INSERT … SELECT.
 			if _, err := tx.ExecContext(ctx, `INSERT INTO search_fileset_bands (band, fileset_id)
@@ -741,8 +751,16 @@ func (db *DB) saveFileSet(ctx context.Context, tx *sql.Tx, b backendInfo, v sear
 	return 0, fmt.Errorf("storing the search entry of file set %s: it keeps changing under this writer; try again", v.FileSet)
 }
 
+// setBands is a file set's bands as PostgreSQL stores them: sorted, each
+// once.
+func setBands(bands []int64) []int64 {
+	out := slices.Clone(bands)
+	slices.Sort(out)
+	return slices.Compact(out)
+}
+
 // gcFileSets deletes those of the file set entries ids that no version
-// uses (their bands go by cascade). On PostgreSQL they are locked first,
+// uses (their bands go with them: by cascade on SQLite, on the row on PostgreSQL). On PostgreSQL they are locked first,
 // so that a writer pointing a version at one (saveFileSet) either finishes
 // before the check or finds the set gone and stores it again.
 func (db *DB) gcFileSets(ctx context.Context, tx *sql.Tx, ids []int64) error {
