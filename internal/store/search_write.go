@@ -760,8 +760,8 @@ func setBands(bands []int64) []int64 {
 }
 
 // gcFileSets deletes those of the file set entries ids that no version
-// uses (their bands go with them: by cascade on SQLite, on the row on PostgreSQL). On PostgreSQL they are locked first,
-// so that a writer pointing a version at one (saveFileSet) either finishes
+// uses (their bands go with them: by cascade on SQLite, on the row on
+// PostgreSQL). On PostgreSQL they are locked first, so that a writer pointing a version at one (saveFileSet) either finishes
 // before the check or finds the set gone and stores it again.
 func (db *DB) gcFileSets(ctx context.Context, tx *sql.Tx, ids []int64) error {
 	if len(ids) == 0 {
