@@ -194,7 +194,7 @@ func (db *DB) SaveDocs(ctx context.Context, indexVersion string, docs []search.D
 type sqliteWriter struct {
 	findTexts, addText, terms, trigrams, addLines *sql.Stmt
 	findVectors, addVector, section               *sql.Stmt
-	texts                                                      map[string]int64 // key → id, within this transaction
+	texts                                         map[string]int64 // key → id, within this transaction
 }
 
 func newSQLiteWriter(ctx context.Context, tx *sql.Tx) (*sqliteWriter, error) {
