@@ -594,23 +594,47 @@ type docSHA struct {
 	sha string
 }
 
-// docSHAs are those of docs (sorted) of the index version, by id.
+// docSHAs are those of docs (sorted) of the index version, by id. They
+// come back in one row (arrays on PostgreSQL, "id,sha;…" on SQLite): a
+// common name is in thousands of documents, and a row each through the
+// driver costs more than the rest of DocStats.
 func (db *DB) docSHAs(ctx context.Context, docs []int64, indexVersion string) ([]docSHA, error) {
-	cond, arg := db.anyIDs("id", docs, 1)
-	rows, err := db.R.QueryContext(ctx, `SELECT id, sha256 FROM search_docs WHERE `+cond+` AND index_version = $2 ORDER BY id`, arg, indexVersion)
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	out := make([]docSHA, 0, len(docs))
-	for rows.Next() {
-		var d docSHA
-		if err := rows.Scan(&d.id, &d.sha); err != nil {
+	if db.Dialect == Postgres {
+		var ids []int64
+		var shas []string
+		err := db.withPgx(ctx, func(c *pgx.Conn) error {
+			return c.QueryRow(ctx, `SELECT COALESCE(array_agg(id ORDER BY id), '{}'), COALESCE(array_agg(sha256 ORDER BY id), '{}') FROM search_docs
+				WHERE id = ANY($1::int8[]) AND index_version = $2`, docs, indexVersion).Scan(&ids, &shas)
+		})
+		if err != nil || len(ids) != len(shas) {
 			return nil, err
 		}
-		out = append(out, d)
+		out := make([]docSHA, len(ids))
+		for i, id := range ids {
+			out[i] = docSHA{id, shas[i]}
+		}
+		return out, nil
 	}
-	return out, rows.Err()
+	list, arg := db.idsArg(docs, 1)
+	var packed sql.NullString
+	if err := db.R.QueryRowContext(ctx, `SELECT group_concat(id || ',' || sha256, ';') FROM (SELECT id, sha256 FROM search_docs
+		WHERE id IN `+list+` AND index_version = $2 ORDER BY id)`, arg, indexVersion).Scan(&packed); err != nil {
+		return nil, err
+	}
+	out := make([]docSHA, 0, len(docs))
+	for rec := range strings.SplitSeq(packed.String, ";") {
+		id, sha, ok := strings.Cut(rec, ",")
+		if !ok {
+			continue
+		}
+		n, err := strconv.ParseInt(id, 10, 64)
+		if err != nil {
+			return nil, fmt.Errorf("unexpected search document row %q", rec)
+		}
+		out = append(out, docSHA{n, sha})
+	}
+	slices.SortFunc(out, func(a, b docSHA) int { return cmp.Compare(a.id, b.id) }) // group_concat's order is not promised
+	return out, nil
 }
 
 // docOrd is a section of a document.
