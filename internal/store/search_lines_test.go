@@ -199,19 +199,17 @@ func TestSearchLinesMigration(t *testing.T) {
 }
 
 // storedPostings reads every stored posting, by document: a row each, or
-// unpacked from the blocks on PostgreSQL after migration 00138.
+// unpacked from the blocks (PostgreSQL after migration 00138, SQLite after
+// 00150) and the tail (00151).
 func storedPostings(t *testing.T, db *DB) map[int64][]posting {
 	t.Helper()
 	q := `SELECT text_id, doc_id, section_kind, hits FROM search_postings`
-	packed := false
-	if db.Dialect == Postgres {
-		if err := db.SQL.QueryRow(`SELECT EXISTS (SELECT 1 FROM information_schema.columns
-			WHERE table_name = 'search_postings' AND column_name = 'block')`).Scan(&packed); err != nil {
-			t.Fatal(err)
-		}
-	}
+	packed, tail := hasColumn(t, db, "search_postings", "block"), hasColumn(t, db, "search_postings_tail", "posts")
 	if packed {
 		q = `SELECT text_id, block, posts FROM search_postings`
+		if tail {
+			q += ` UNION ALL SELECT -1, doc_id, posts FROM search_postings_tail`
+		}
 	}
 	rows, err := db.SQL.Query(q)
 	if err != nil {
@@ -228,6 +226,12 @@ func storedPostings(t *testing.T, db *DB) map[int64][]posting {
 			var posts []byte
 			if err := rows.Scan(&text, &block, &posts); err != nil {
 				t.Fatal(err)
+			}
+			if text < 0 {
+				if err := eachTailPosting(posts, func(text, sk int64, hits int) { add(text, block, sk, hits) }); err != nil {
+					t.Fatal(err)
+				}
+				continue
 			}
 			if err := eachBlockPosting(block, posts, func(doc, sk int64, hits int) { add(text, doc, sk, hits) }); err != nil {
 				t.Fatal(err)
@@ -252,5 +256,22 @@ func storedPostings(t *testing.T, db *DB) map[int64][]posting {
 			return cmp.Compare(a.section, b.section)
 		})
 	}
+	for _, ps := range out {
+		slices.SortFunc(ps, func(a, b posting) int { return cmp.Or(cmp.Compare(a.text, b.text), cmp.Compare(a.section, b.section)) })
+	}
 	return out
+}
+
+// hasColumn reports whether a table has a column.
+func hasColumn(t *testing.T, db *DB, table, column string) bool {
+	t.Helper()
+	q := `SELECT COUNT(*) FROM information_schema.columns WHERE table_name = $1 AND column_name = $2`
+	if db.Dialect == SQLite {
+		q = `SELECT COUNT(*) FROM pragma_table_info($1) WHERE name = $2`
+	}
+	var n int
+	if err := db.SQL.QueryRow(q, table, column).Scan(&n); err != nil {
+		t.Fatal(err)
+	}
+	return n > 0
 }

@@ -4,7 +4,6 @@ import (
 	"context"
 	"database/sql"
 	"encoding/hex"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"math"
@@ -112,123 +111,21 @@ func (db *DB) MatchTexts(ctx context.Context, clauses []search.Clause, limit int
 }
 
 // DocStats implements search.Index: the lines of the scored texts, counted
-// per document and kind of section (on SQLite by the database, on
-// PostgreSQL from the packed blocks, docStatsBlocks) (a common name in two
-// thousand posts is tens of thousands of lines; only per-document rows
-// come back).
+// per document and kind of section from the packed postings
+// (docStatsBlocks; a common name in two thousand posts is tens of
+// thousands of lines).
 func (db *DB) DocStats(ctx context.Context, q search.DocQuery) ([]search.DocStat, error) {
 	if len(q.Texts) == 0 {
 		return nil, nil
 	}
-	var args []any
-	arg := func(v any) string {
-		args = append(args, v)
-		return "$" + strconv.Itoa(len(args))
-	}
-	// Texts go by rank, best first: a document's best line comes back as
-	// the rank of its text (an integer, where a float would be printed and
-	// read again).
+	// Texts go by rank, best first: a document's best line is counted as
+	// the rank of its text.
 	byScore := make([]int, len(q.Texts))
 	for i := range byScore {
 		byScore[i] = i
 	}
 	sort.SliceStable(byScore, func(i, j int) bool { return q.Texts[byScore[i]].Score > q.Texts[byScore[j]].Score })
-	if db.Dialect == Postgres {
-		return db.docStatsBlocks(ctx, q, byScore)
-	}
-	// SQLite: the scored texts as a JSON array.
-	triples := make([][3]any, len(q.Texts))
-	for rank, i := range byScore {
-		t := q.Texts[i]
-		triples[rank] = [3]any{t.ID, rank, t.Mask}
-	}
-	b, _ := json.Marshal(triples)
-	scored := `SELECT CAST(json_extract(value, '$[0]') AS INTEGER) AS id, CAST(json_extract(value, '$[1]') AS INTEGER) AS rank,
-		CAST(json_extract(value, '$[2]') AS INTEGER) AS mask FROM json_each(` + arg(string(b)) + `)`
-	iv := arg(q.IndexVersion)
-	inSection := "0"
-	if q.Section != "" {
-		if p, ok := strings.CutSuffix(q.Section, "*"); ok {
-			inSection = `CASE WHEN ` + sectionCanonical + ` LIKE ` + arg(likeEscape(p)+"%") + ` ESCAPE '\' THEN 1 ELSE 0 END`
-		} else {
-			inSection = `CASE WHEN ` + sectionCanonical + ` = ` + arg(q.Section) + ` THEN 1 ELSE 0 END`
-		}
-	}
-	masks := make([]string, q.Clauses)
-	for i := range masks {
-		masks[i] = fmt.Sprintf(", MAX(sc.mask & %d) AS m%d", 1<<i, i)
-	}
-	// Lines are counted per document and section kind from the postings
-	// (a row per text, document and section, with its number of lines);
-	// sections are joined only to match a section name, documents only
-	// once per document.
-	join, group := "", ""
-	if q.Section != "" {
-		join = ` LEFT JOIN search_sections s ON s.doc_id = p.doc_id AND s.ord = (p.section_kind >> 3) - 1`
-		group = ", 3"
-	} else {
-		inSection = "0"
-	}
-	cols := ""
-	for i := range masks {
-		cols += fmt.Sprintf(", a.m%d", i)
-	}
-	query := `WITH sc AS MATERIALIZED (` + scored + `),
-		a AS (SELECT p.doc_id, p.section_kind & 7 AS kind, ` + inSection + ` AS in_section, MIN(sc.rank) AS best, SUM(p.hits) AS n` + strings.Join(masks, "") + `
-			FROM sc JOIN search_postings p ON p.text_id = sc.id` + join + `
-			GROUP BY p.doc_id, 2` + group + `)
-		SELECT a.doc_id, d.sha256, a.kind, a.in_section, a.best, a.n` + cols + `
-		FROM a JOIN search_docs d ON d.id = a.doc_id AND d.index_version = ` + iv
-	return db.docStatsPacked(ctx, query, args, q, byScore)
-}
-
-// docStatsPacked runs DocStats' query with its rows packed into one
-// string ("doc,sha,kind,in,rank,n,m0…;…"): a common name is counted in
-// thousands of documents, and returning each row through the driver costs
-// more than counting its lines.
-func (db *DB) docStatsPacked(ctx context.Context, query string, args []any, q search.DocQuery, byScore []int) ([]search.DocStat, error) {
-	cols := "doc_id || ',' || sha256 || ',' || kind || ',' || in_section || ',' || best || ',' || n"
-	for i := 0; i < q.Clauses; i++ {
-		cols += fmt.Sprintf(" || ',' || m%d", i)
-	}
-	var packed sql.NullString
-	if err := db.R.QueryRowContext(ctx, `SELECT group_concat(`+cols+`, ';') FROM (`+query+`) AS found`, args...).Scan(&packed); err != nil {
-		return nil, fmt.Errorf("counting search hits: %w", err)
-	}
-	if !packed.Valid || packed.String == "" {
-		return nil, nil
-	}
-	recs := strings.Split(packed.String, ";")
-	out := make([]search.DocStat, 0, len(recs))
-	for _, rec := range recs {
-		f := strings.Split(rec, ",")
-		if len(f) != 6+q.Clauses {
-			return nil, fmt.Errorf("counting search hits: unexpected row %q", rec)
-		}
-		n := make([]int64, len(f))
-		for i, v := range f {
-			if i == 1 {
-				continue // the content's hash
-			}
-			x, err := strconv.ParseInt(v, 10, 64)
-			if err != nil {
-				return nil, fmt.Errorf("counting search hits: unexpected row %q", rec)
-			}
-			n[i] = x
-		}
-		st := search.DocStat{DocID: n[0], SHA256: f[1], InSection: n[3] == 1, Hits: int(n[5])}
-		st.Kind = sectionKindName(int(n[2]))
-		if r := int(n[4]); r >= 0 && r < len(byScore) {
-			st.Best = q.Texts[byScore[r]].Score
-		}
-		for i := 0; i < q.Clauses; i++ {
-			if n[6+i] != 0 {
-				st.Mask |= 1 << i
-			}
-		}
-		out = append(out, st)
-	}
-	return out, nil
+	return db.docStatsBlocks(ctx, q, byScore)
 }
 
 // DocLines implements search.Index: the documents' stored lines are read

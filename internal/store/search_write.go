@@ -143,6 +143,8 @@ func (db *DB) SaveDocs(ctx context.Context, indexVersion string, docs []search.D
 			return err
 		}
 		defer w.close()
+		var postDocs []int64
+		var posts [][]byte
 		for _, d := range docs {
 			docID, ok, err := db.insertDoc(ctx, tx, indexVersion, d)
 			if err != nil {
@@ -155,8 +157,10 @@ func (db *DB) SaveDocs(ctx context.Context, indexVersion string, docs []search.D
 			if err != nil {
 				return fmt.Errorf("indexing the lines of %s: %w", d.SHA256, err)
 			}
-			if err := w.lines(ctx, docID, &d, textIDs); err != nil {
+			if p, err := w.lines(ctx, docID, &d, textIDs); err != nil {
 				return fmt.Errorf("indexing the lines of %s: %w", d.SHA256, err)
+			} else if p != nil {
+				postDocs, posts = append(postDocs, docID), append(posts, p)
 			}
 			vectorIDs, err := w.vectorIDs(ctx, indexVersion, d.Sections)
 			if err != nil {
@@ -177,7 +181,7 @@ func (db *DB) SaveDocs(ctx context.Context, indexVersion string, docs []search.D
 				}
 			}
 		}
-		return nil
+		return storePostings(ctx, sqlPostings{tx, SQLite}, postDocs, posts)
 	})
 }
 
@@ -188,9 +192,9 @@ func (db *DB) SaveDocs(ctx context.Context, indexVersion string, docs []search.D
 // vectors, a minority once the common templates are indexed, are inserted
 // row by row (texts with their FTS5 rows).
 type sqliteWriter struct {
-	findTexts, addText, terms, trigrams, addLines, addPostings *sql.Stmt
-	findVectors, addVector, section                            *sql.Stmt
-	texts                                                      map[string]int64 // key → id, within this transaction
+	findTexts, addText, terms, trigrams, addLines *sql.Stmt
+	findVectors, addVector, section               *sql.Stmt
+	texts                                         map[string]int64 // key → id, within this transaction
 }
 
 func newSQLiteWriter(ctx context.Context, tx *sql.Tx) (*sqliteWriter, error) {
@@ -212,8 +216,6 @@ func newSQLiteWriter(ctx context.Context, tx *sql.Tx) (*sqliteWriter, error) {
 		{&w.trigrams, `INSERT INTO search_trigrams (rowid, text, output)
 			SELECT t.id, t.text, t.output FROM json_each($1) j JOIN search_texts t ON t.hash = unhex(j.value)`},
 		{&w.addLines, `INSERT INTO search_doc_lines (doc_id, lines) VALUES ($1, $2)`},
-		{&w.addPostings, `INSERT INTO search_postings (text_id, doc_id, section_kind, hits)
-			SELECT value ->> 0, $1, value ->> 1, value ->> 2 FROM json_each($2)`},
 		{&w.findVectors, `SELECT v.key, v.id FROM json_each($1) j JOIN search_vectors v ON v.key = j.value`},
 		{&w.addVector, `INSERT INTO search_vectors (key, embedding) VALUES ($1, $2) RETURNING id`},
 		{&w.section, `INSERT INTO search_sections (doc_id, ord, name, canonical, kind, start_line, end_line, vector_id)
@@ -230,7 +232,7 @@ func newSQLiteWriter(ctx context.Context, tx *sql.Tx) (*sqliteWriter, error) {
 }
 
 func (w *sqliteWriter) close() {
-	for _, st := range []*sql.Stmt{w.findTexts, w.addText, w.terms, w.trigrams, w.addLines, w.addPostings, w.findVectors, w.addVector, w.section} {
+	for _, st := range []*sql.Stmt{w.findTexts, w.addText, w.terms, w.trigrams, w.addLines, w.findVectors, w.addVector, w.section} {
 		if st != nil {
 			st.Close()
 		}
@@ -320,32 +322,17 @@ func keyArray(keys []string) string {
 	return string(append(arr, ']'))
 }
 
-// lines stores a document's lines (one row) and its postings (one
-// statement).
-func (w *sqliteWriter) lines(ctx context.Context, docID int64, d *search.Document, textIDs []int64) error {
+// lines stores a document's lines (one row) and returns its postings,
+// packed for the tail (nil without lines).
+func (w *sqliteWriter) lines(ctx context.Context, docID int64, d *search.Document, textIDs []int64) ([]byte, error) {
 	if len(d.Lines) == 0 {
-		return nil
+		return nil, nil
 	}
 	lines, posts := docRows(d, textIDs)
 	if _, err := w.addLines.ExecContext(ctx, docID, encodeDocLines(lines)); err != nil {
-		return err
+		return nil, err
 	}
-	arr := make([]byte, 0, 20*len(posts))
-	arr = append(arr, '[')
-	for i, p := range posts {
-		if i > 0 {
-			arr = append(arr, ',')
-		}
-		arr = append(arr, '[')
-		arr = strconv.AppendInt(arr, p.text, 10)
-		arr = append(arr, ',')
-		arr = strconv.AppendInt(arr, p.sectionKind(), 10)
-		arr = append(arr, ',')
-		arr = strconv.AppendInt(arr, int64(p.hits), 10)
-		arr = append(arr, ']')
-	}
-	_, err := w.addPostings.ExecContext(ctx, docID, string(append(arr, ']')))
-	return err
+	return tailPostings(posts), nil
 }
 
 // docRows are a document's stored lines, in line order, and its postings.
@@ -456,15 +443,16 @@ func (db *DB) saveDocsPostgres(ctx context.Context, indexVersion string, docs []
 			if err != nil {
 				return fmt.Errorf("indexing section vectors: %w", err)
 			}
-			var blocks postingBlocks
+			var postDocs []int64
+			var posts [][]byte
 			for i, d := range added {
 				docID := docIDs[i]
 				if len(d.Lines) > 0 {
-					lines, posts := docRows(d, textIDs[:len(d.Lines)])
+					lines, docPosts := docRows(d, textIDs[:len(d.Lines)])
 					if _, err := tx.Exec(ctx, `INSERT INTO search_doc_lines (doc_id, lines) VALUES ($1, $2)`, docID, encodeDocLines(lines)); err != nil {
 						return fmt.Errorf("indexing the lines of %s: %w", d.SHA256, err)
 					}
-					blocks.add(docID, posts)
+					postDocs, posts = append(postDocs, docID), append(posts, tailPostings(docPosts))
 				}
 				textIDs = textIDs[len(d.Lines):]
 				secs := make([][]any, len(d.Sections))
@@ -487,16 +475,10 @@ func (db *DB) saveDocsPostgres(ctx context.Context, indexVersion string, docs []
 				}
 				vectorIDs = vectorIDs[len(d.Sections):]
 			}
-			// The postings last, in one statement: the blocks they append
-			// to are shared with concurrent writers, whose appends wait
-			// for this transaction to end.
-			if len(blocks.keys) > 0 {
-				texts, ids, posts := blocks.columns()
-				if _, err := tx.Exec(ctx, appendPostingsSQL, texts, ids, posts); err != nil {
-					return fmt.Errorf("indexing search postings: %w", err)
-				}
-			}
-			return nil
+			// The postings last: a fold writes blocks shared with
+			// concurrent writers, whose folds wait for this transaction
+			// to end.
+			return storePostings(ctx, pgxPostings{tx}, postDocs, posts)
 		})
 	})
 }
@@ -832,19 +814,18 @@ func (db *DB) gcSearch(ctx context.Context, tx *sql.Tx, docsQuery string, args .
 		return err
 	}
 	if len(texts) > 0 {
-		// Postings have no reference to the documents (see migration
-		// 00110): they go by text, through their primary key (on
-		// PostgreSQL, out of their texts' blocks).
-		if db.Dialect == Postgres {
-			if err := dropBlockPostings(ctx, tx, texts, ids); err != nil {
-				return fmt.Errorf("collecting search postings: %w", err)
-			}
-		} else {
-			textList, textArg := db.idsArg(texts, 2)
-			if _, err := tx.ExecContext(ctx, `DELETE FROM search_postings WHERE text_id IN `+textList+` AND doc_id IN `+list, arg, textArg); err != nil {
-				return fmt.Errorf("collecting search postings: %w", err)
-			}
+		// Blocks have no reference to the documents (see migration
+		// 00110): postings go out of their texts' blocks by text (tail
+		// rows went with their documents). Texts the tail still points
+		// at stay.
+		if err := db.dropBlockPostings(ctx, tx, texts, ids); err != nil {
+			return fmt.Errorf("collecting search postings: %w", err)
 		}
+		inTail, err := tailTexts(ctx, tx)
+		if err != nil {
+			return fmt.Errorf("collecting search postings: %w", err)
+		}
+		texts = slices.DeleteFunc(texts, func(t int64) bool { return inTail[t] })
 		list, arg := db.idsArg(texts, 1)
 		if _, err := tx.ExecContext(ctx, `DELETE FROM search_texts WHERE id IN `+list+`
 			AND NOT EXISTS (SELECT 1 FROM search_postings p WHERE p.text_id = search_texts.id)`, arg); err != nil {
