@@ -37,6 +37,62 @@ type searchGeneration struct {
 	files   map[int64][]search.FileRow // contents → files of latest versions
 
 	docs *searchDocCache
+
+	// Per index version, the sections of current documents by their
+	// vector (search_sections.vector_id): which documents share a vector
+	// changes with the documents, so they are only kept for a generation.
+	byVectorMu sync.Mutex
+	byVector   map[string]*otter.Cache[int64, []search.SectionCandidate]
+
+	// The vector snapshots of this generation (vectors only change with
+	// the documents and versions, so within a generation the row count
+	// needs no checking).
+	vecMu                 sync.Mutex
+	sectionVecs, fileSets *vectorSnapshot
+}
+
+// sectionsByVectorBytes bounds the memory of one generation's sections by
+// vector (estimated).
+const sectionsByVectorBytes = 16 << 20
+
+// sectionsByVector returns the cache of sections by vector for an index
+// version.
+func (g *searchGeneration) sectionsByVector(indexVersion string) *otter.Cache[int64, []search.SectionCandidate] {
+	g.byVectorMu.Lock()
+	defer g.byVectorMu.Unlock()
+	if c := g.byVector[indexVersion]; c != nil {
+		return c
+	}
+	if g.byVector == nil {
+		g.byVector = map[string]*otter.Cache[int64, []search.SectionCandidate]{}
+	}
+	c := otter.Must(&otter.Options[int64, []search.SectionCandidate]{
+		MaximumWeight: sectionsByVectorBytes,
+		Weigher: func(_ int64, cs []search.SectionCandidate) uint32 {
+			n := 64
+			for _, c := range cs {
+				n += 160 + len(c.Name) + len(c.SHA256) + len(c.Hash)
+			}
+			return uint32(min(n, 1<<31))
+		},
+	})
+	g.byVector[indexVersion] = c
+	return c
+}
+
+// vectors returns the generation's snapshot of a vector cache.
+func (g *searchGeneration) vectors(ctx context.Context, db *DB, c *vectorCache, slot **vectorSnapshot) (*vectorSnapshot, error) {
+	g.vecMu.Lock()
+	defer g.vecMu.Unlock()
+	if *slot != nil {
+		return *slot, nil
+	}
+	snap, err := c.current(ctx, db)
+	if err != nil {
+		return nil, err
+	}
+	*slot = snap
+	return snap, nil
 }
 
 // searchDocCache holds per-id rows of the index.
@@ -72,9 +128,30 @@ func newSearchDocCache() *searchDocCache {
 	}
 }
 
+// pinnedGen is the context key of a generation pinned for one search.
+type pinnedGen struct{ db *DB }
+
+// PinSearchGeneration implements search.GenerationPinner: the reads of one
+// search made with the returned context share one generation, read once
+// (rather than the signature once per read).
+func (db *DB) PinSearchGeneration(ctx context.Context) (context.Context, error) {
+	if _, ok := ctx.Value(pinnedGen{db}).(*searchGeneration); ok {
+		return ctx, nil
+	}
+	g, err := db.searchGen(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("reading the search index generation: %w", err)
+	}
+	return context.WithValue(ctx, pinnedGen{db}, g), nil
+}
+
 // searchGen returns the state of the current index generation (one small
-// query: the signature), starting a new one when it changed.
+// query: the signature), starting a new one when it changed; or the
+// generation pinned in ctx.
 func (db *DB) searchGen(ctx context.Context) (*searchGeneration, error) {
+	if g, ok := ctx.Value(pinnedGen{db}).(*searchGeneration); ok {
+		return g, nil
+	}
 	sig, err := db.searchSignature(ctx)
 	if err != nil {
 		return nil, err

@@ -366,10 +366,11 @@ func (db *DB) searchSignature(ctx context.Context) (latestSignature, error) {
 
 // SearchGeneration implements search.Index.
 func (db *DB) SearchGeneration(ctx context.Context) (string, error) {
-	sig, err := db.searchSignature(ctx)
+	g, err := db.searchGen(ctx)
 	if err != nil {
 		return "", fmt.Errorf("reading the search index generation: %w", err)
 	}
+	sig := g.sig
 	return fmt.Sprintf("%d %s %d %s %d %d %d", sig.packages, sig.changed, sig.versions, sig.versionChanged,
 		sig.indexed, sig.lastIndexed, sig.lastDoc), nil
 }
@@ -485,9 +486,12 @@ func (db *DB) NearestSections(ctx context.Context, indexVersion string, vec []fl
 		err = db.scanEmbeddings(ctx, &ids, vecs, `SELECT id, embedding FROM search_vectors ORDER BY embedding_v <=> $1::vector LIMIT $2`, vectorLiteral(vec), k)
 		byCosine(ids, vecs, vec)
 	default:
+		var g *searchGeneration
 		var snap *vectorSnapshot
-		if snap, err = db.vectorCaches().sections.current(ctx, db); err == nil {
-			ids = snap.nearest(vec, k, vecs)
+		if g, err = db.searchGen(ctx); err == nil {
+			if snap, err = g.vectors(ctx, db, &db.vectorCaches().sections, &g.sectionVecs); err == nil {
+				ids = snap.nearest(vec, k, vecs)
+			}
 		}
 	}
 	if err != nil {
@@ -630,6 +634,41 @@ const tieSimilarity = 2e-6
 // sectionsOf reads the sections of current documents with these
 // embeddings in one query: per embedding, by content and position.
 func (db *DB) sectionsOf(ctx context.Context, indexVersion string, ids []int64) (map[int64][]search.SectionCandidate, error) {
+	g, err := db.searchGen(ctx)
+	if err != nil {
+		return nil, err
+	}
+	cache := g.sectionsByVector(indexVersion)
+	out := make(map[int64][]search.SectionCandidate, len(ids))
+	var missing []int64
+	for _, id := range ids {
+		if cs, ok := cache.GetIfPresent(id); ok {
+			if len(cs) > 0 {
+				out[id] = cs
+			}
+		} else {
+			missing = append(missing, id)
+		}
+	}
+	if len(missing) == 0 {
+		return out, nil
+	}
+	got, err := db.readSectionsOf(ctx, indexVersion, missing)
+	if err != nil {
+		return nil, err
+	}
+	for _, id := range missing {
+		cs := got[id]
+		cache.Set(id, cs) // none: also kept
+		if len(cs) > 0 {
+			out[id] = cs
+		}
+	}
+	return out, nil
+}
+
+// readSectionsOf is sectionsOf reading the database.
+func (db *DB) readSectionsOf(ctx context.Context, indexVersion string, ids []int64) (map[int64][]search.SectionCandidate, error) {
 	list, arg := db.idsArg(ids, 2)
 	rows, err := db.R.QueryContext(ctx, `SELECT s.vector_id, `+sectionColumns+` FROM search_sections s
 		JOIN search_docs d ON d.id = s.doc_id AND d.index_version = $1
@@ -758,7 +797,11 @@ func (db *DB) NearestVersions(ctx context.Context, vec []float32, k int) ([]sear
 	case "pgvector":
 		return db.versionRows(ctx, versionRowFrom+` WHERE sf.id IN (SELECT id FROM search_filesets ORDER BY embedding_v <=> $1::vector LIMIT $2)`, vectorLiteral(vec), k)
 	default:
-		snap, err := db.vectorCaches().fileSets.current(ctx, db)
+		g, err := db.searchGen(ctx)
+		if err != nil {
+			return nil, fmt.Errorf("nearest versions: %w", err)
+		}
+		snap, err := g.vectors(ctx, db, &db.vectorCaches().fileSets, &g.fileSets)
 		if err != nil {
 			return nil, fmt.Errorf("nearest versions: %w", err)
 		}
