@@ -330,9 +330,9 @@ func FileURL(packageID, fileID string, line int) string {
 // docHits is what a search found in one document (one file content).
 type docHits struct {
 	sha     string
-	lexical float64 // best lexical score of its lines that pass the section filter
-	score   float64 // the ranking score: lexical, vector, or both fused
-	hits    int     // matching lines passing the section filter, and sections found by the embedding
+	lexical float64    // best lexical score of its lines that pass the section filter
+	score   float64    // the ranking score: lexical, vector, or both fused
+	hits    int        // matching lines passing the section filter, and sections found by the embedding
 	kinds   kindCounts // hits per section kind
 	mask    uint32
 	similar []scoredSection // sections found by the embedding
