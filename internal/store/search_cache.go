@@ -47,8 +47,8 @@ type searchGeneration struct {
 	// The vector snapshots of this generation (vectors only change with
 	// the documents and versions, so within a generation the row count
 	// needs no checking).
-	vecMu                 sync.Mutex
-	sectionVecs, fileSets *vectorSnapshot
+	vecMu       sync.Mutex
+	sectionVecs *vectorSnapshot
 }
 
 // sectionsByVectorBytes bounds the memory of one generation's sections by

@@ -797,11 +797,9 @@ func (db *DB) NearestVersions(ctx context.Context, vec []float32, k int) ([]sear
 	case "pgvector":
 		return db.versionRows(ctx, versionRowFrom+` WHERE sf.id IN (SELECT id FROM search_filesets ORDER BY embedding_v <=> $1::vector LIMIT $2)`, vectorLiteral(vec), k)
 	default:
-		g, err := db.searchGen(ctx)
-		if err != nil {
-			return nil, fmt.Errorf("nearest versions: %w", err)
-		}
-		snap, err := g.vectors(ctx, db, &db.vectorCaches().fileSets, &g.fileSets)
+		// Not through the generation: one count of the file sets is
+		// cheaper than the generation's signature.
+		snap, err := db.vectorCaches().fileSets.current(ctx, db)
 		if err != nil {
 			return nil, fmt.Errorf("nearest versions: %w", err)
 		}
