@@ -69,14 +69,13 @@ const NotSet = "-"
 // everything through, NotSet only empty fields, anything else the value
 // (case-insensitive).
 func fieldIs(field, want string) bool {
-	field = strings.TrimSpace(field)
 	switch want {
 	case "":
 		return true
 	case NotSet:
-		return field == ""
+		return strings.TrimSpace(field) == ""
 	}
-	return strings.EqualFold(field, strings.TrimSpace(want))
+	return strings.EqualFold(strings.TrimSpace(field), strings.TrimSpace(want))
 }
 
 func (f Filter) passFile(r *FileRow, kind string, except int) bool {
@@ -146,8 +145,10 @@ func tally(f Filter, docs map[int64]*docHits, files [][]FileRow, full bool) grou
 	// package's, the same on each of its files, so a package is counted
 	// the first time one of its files passes.
 	machines, controllers, platforms := map[string]int{}, map[string]int{}, map[string]int{}
-	kinds, sections := map[string]int{}, map[string]int{}
+	kinds := map[string]int{}
+	var sections kindCounts
 	pkgs := make(map[string]*pkgTally, len(docs))
+	var tallies []pkgTally // allocated in chunks
 	addPkg := func(t *pkgTally, dim int, m map[string]int, value string) {
 		if t.facets&(1<<dim) == 0 {
 			t.facets |= 1 << dim
@@ -170,7 +171,11 @@ func tally(f Filter, docs map[int64]*docHits, files [][]FileRow, full bool) grou
 			pkgOK, fileOK := f.passPackage(r, dimNone), f.passFile(r, kind, dimNone)
 			t := pkgs[r.PackageID]
 			if t == nil {
-				t = &pkgTally{}
+				if len(tallies) == cap(tallies) {
+					tallies = make([]pkgTally, 0, 256)
+				}
+				tallies = append(tallies, pkgTally{})
+				t = &tallies[len(tallies)-1]
 				pkgs[r.PackageID] = t
 			}
 			if full {
@@ -189,9 +194,7 @@ func tally(f Filter, docs map[int64]*docHits, files [][]FileRow, full bool) grou
 					kinds[kind]++
 				}
 				if pkgOK && fileOK {
-					for k, n := range d.kinds {
-						sections[k] += n
-					}
+					sections.addAll(&d.kinds)
 				}
 			}
 			if !pkgOK || !fileOK || d.hits == 0 {
@@ -243,7 +246,7 @@ func tally(f Filter, docs map[int64]*docHits, files [][]FileRow, full bool) grou
 	})
 	g.facets = Facets{
 		Machines: countFacet(machines), Controllers: countFacet(controllers), Platforms: countFacet(platforms),
-		FileKinds: countFacet(kinds), SectionKinds: countFacet(sections),
+		FileKinds: countFacet(kinds), SectionKinds: countFacet(sections.facets()),
 	}
 	return g
 }

@@ -18,10 +18,10 @@ func groupFixture(f Filter) (map[int64]*docHits, []FileRow) {
 	for _, st := range stats {
 		d := docs[st.DocID]
 		if d == nil {
-			d = &docHits{sha: st.SHA256, kinds: map[string]int{}}
+			d = &docHits{sha: st.SHA256}
 			docs[st.DocID] = d
 		}
-		d.kinds[st.Kind] += st.Hits
+		d.kinds.add(st.Kind, st.Hits)
 		if f.passSectionStat(st) {
 			d.hits += st.Hits
 			d.lexical = max(d.lexical, st.Best)

@@ -144,6 +144,13 @@ type Index interface {
 	VersionsSharingBands(ctx context.Context, bands []int64, excludeVersionID string) ([]VersionRow, error)
 }
 
+// GenerationPinner is an Index that can pin one generation of the index
+// for the reads of one search: the context it returns makes them share
+// what the index keeps in memory per generation, checked once.
+type GenerationPinner interface {
+	PinSearchGeneration(ctx context.Context) (context.Context, error)
+}
+
 // Weights of the hybrid ranking's reciprocal rank fusion.
 type Weights struct {
 	Lexical float64
@@ -323,10 +330,10 @@ func FileURL(packageID, fileID string, line int) string {
 // docHits is what a search found in one document (one file content).
 type docHits struct {
 	sha     string
-	lexical float64 // best lexical score of its lines that pass the section filter
-	score   float64 // the ranking score: lexical, vector, or both fused
-	hits    int     // matching lines passing the section filter, and sections found by the embedding
-	kinds   map[string]int
+	lexical float64    // best lexical score of its lines that pass the section filter
+	score   float64    // the ranking score: lexical, vector, or both fused
+	hits    int        // matching lines passing the section filter, and sections found by the embedding
+	kinds   kindCounts // hits per section kind
 	mask    uint32
 	similar []scoredSection // sections found by the embedding
 }
@@ -401,6 +408,11 @@ func (s *Searcher) Search(ctx context.Context, req Request) (*Result, error) {
 		ctxLines = defaultContext
 	}
 	mode := q.EffectiveMode()
+	if p, ok := s.Index.(GenerationPinner); ok {
+		if ctx, err = p.PinSearchGeneration(ctx); err != nil {
+			return nil, err
+		}
+	}
 	key := answerKey{Mode: mode, Clauses: q.Clauses, Filter: q.Filter, Offset: offset, Limit: limit, PerFile: perFile, Context: ctxLines}
 	res, err := s.cached(ctx, key, func(ctx context.Context) (*Result, error) {
 		return s.search(ctx, q, mode, offset, limit, perFile, ctxLines)
@@ -510,7 +522,7 @@ func (s *Searcher) collect(ctx context.Context, q Query, mode Mode, want int) (*
 	doc := func(id int64, sha string) *docHits {
 		d := fd.docs[id]
 		if d == nil {
-			d = &docHits{sha: sha, kinds: map[string]int{}}
+			d = &docHits{sha: sha}
 			fd.docs[id] = d
 		}
 		return d
@@ -634,7 +646,7 @@ func (s *Searcher) collect(ctx context.Context, q Query, mode Mode, want int) (*
 					}
 					d := doc(st.DocID, st.SHA256)
 					d.mask |= st.Mask
-					d.kinds[st.Kind] += st.Hits
+					d.kinds.add(st.Kind, st.Hits)
 					if q.Filter.passSectionStat(st) {
 						d.hits += st.Hits
 						d.lexical = math.Max(d.lexical, st.Best)
@@ -698,7 +710,7 @@ func (s *Searcher) collect(ctx context.Context, q Query, mode Mode, want int) (*
 		}
 		d := doc(c.DocID, c.SHA256)
 		d.similar = append(d.similar, c)
-		d.kinds[sectionKind(c.SectionRef)]++
+		d.kinds.add(sectionKind(c.SectionRef), 1)
 		vector[c.SHA256] = math.Max(vector[c.SHA256], c.score)
 	}
 	lexical := map[string]float64{}
@@ -873,6 +885,66 @@ func fileKind(name string) string { return string(upg.KindOf(name)) }
 
 func emptyFacets() Facets {
 	return Facets{Machines: []Facet{}, Controllers: []Facet{}, Platforms: []Facet{}, FileKinds: []Facet{}, SectionKinds: []Facet{}}
+}
+
+// kindCounts counts hits per section kind: "none" and SectionKinds by
+// position (a map per document cost more than its counts), any other kind
+// in other.
+type kindCounts struct {
+	n     [5]int
+	other map[string]int
+}
+
+// kindSlot is the position of a section kind in kindCounts.n, or -1.
+func kindSlot(kind string) int {
+	switch kind {
+	case "none":
+		return 0
+	case SectionSystem:
+		return 1
+	case SectionTemplate:
+		return 2
+	case SectionCalc:
+		return 3
+	case SectionUser:
+		return 4
+	}
+	return -1
+}
+
+var kindOfSlot = [5]string{"none", SectionSystem, SectionTemplate, SectionCalc, SectionUser}
+
+func (k *kindCounts) add(kind string, n int) {
+	if i := kindSlot(kind); i >= 0 {
+		k.n[i] += n
+		return
+	}
+	if k.other == nil {
+		k.other = map[string]int{}
+	}
+	k.other[kind] += n
+}
+
+// addAll adds o's counts to k.
+func (k *kindCounts) addAll(o *kindCounts) {
+	for i, n := range o.n {
+		k.n[i] += n
+	}
+	for kind, n := range o.other {
+		k.add(kind, n)
+	}
+}
+
+// facets lists the counts as facet values (countFacet leaves out zeros).
+func (k *kindCounts) facets() map[string]int {
+	m := make(map[string]int, len(k.n)+len(k.other))
+	for i, n := range k.n {
+		m[kindOfSlot[i]] += n
+	}
+	for kind, n := range k.other {
+		m[kind] += n
+	}
+	return m
 }
 
 // sectionKind is a section's kind for facets ("none" outside sections).

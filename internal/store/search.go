@@ -46,7 +46,7 @@ type searchBackend struct {
 	vectors  string              // "sqlite-blob", "pgvector" or "exact"
 	trigrams string              // "fts5-trigram", "pg_trgm" or "scan"
 	caches   *searchVectorCaches // the exact path's in-memory vectors
-	files    latestFilesCache    // contents → files of latest versions
+	gen      *searchGeneration   // what reads keep of the current index generation (search_cache.go)
 }
 
 // backendInfo is a detected searchBackend.

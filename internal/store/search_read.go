@@ -11,7 +11,6 @@ import (
 	"sort"
 	"strconv"
 	"strings"
-	"sync"
 	"unicode/utf8"
 
 	"github.com/jackc/pgx/v5"
@@ -129,74 +128,60 @@ func (db *DB) DocStats(ctx context.Context, q search.DocQuery) ([]search.DocStat
 }
 
 // DocLines implements search.Index: the documents' stored lines are read
-// and kept here when their text is among texts.
+// (once per generation, see search_cache.go) and kept here when their text
+// is among texts, with the sections they are in.
 func (db *DB) DocLines(ctx context.Context, docIDs, texts []int64) ([]search.LineRef, error) {
 	if len(docIDs) == 0 || len(texts) == 0 {
 		return nil, nil
 	}
-	byDoc, err := db.readDocLines(ctx, docIDs)
+	g, err := db.searchGen(ctx)
 	if err != nil {
 		return nil, fmt.Errorf("reading the lines of search hits: %w", err)
 	}
-	want := make(map[int64]bool, len(texts))
-	for _, t := range texts {
-		want[t] = true
+	byDoc, err := g.docLines(ctx, db, docIDs)
+	if err != nil {
+		return nil, fmt.Errorf("reading the lines of search hits: %w", err)
 	}
-	type docSection struct {
-		doc int64
-		ord int
+	want := make(map[int64]struct{}, len(texts))
+	for _, t := range texts {
+		want[t] = struct{}{}
 	}
 	var out []search.LineRef
-	sections := map[docSection]bool{}
+	var inSections []int64 // documents with lines found in sections
+	done := make(map[int64]bool, len(docIDs))
 	for _, id := range docIDs {
+		if done[id] {
+			continue // a document listed twice
+		}
+		done[id] = true
+		sectioned := false
 		err := eachDocLine(byDoc[id], func(l docLine) bool {
-			if want[l.text] {
+			if _, ok := want[l.text]; ok {
 				out = append(out, search.LineRef{DocID: id, N: l.n, TextID: l.text, Section: search.SectionRef{Ord: l.section}})
-				if l.section >= 0 {
-					sections[docSection{id, l.section}] = true
-				}
+				sectioned = sectioned || l.section >= 0
 			}
 			return true
 		})
 		if err != nil {
 			return nil, fmt.Errorf("search document %d: %w", id, err)
 		}
-		delete(byDoc, id) // a document listed twice
+		if sectioned {
+			inSections = append(inSections, id)
+		}
 	}
-	if len(sections) == 0 {
+	if len(inSections) == 0 {
 		return out, nil
 	}
 	// The sections of the lines found (name, kind and span).
-	docs := make([]int64, 0, len(sections))
-	for k := range sections {
-		docs = append(docs, k.doc)
-	}
-	slices.Sort(docs)
-	list, arg := db.idsArg(slices.Compact(docs), 1)
-	rows, err := db.R.QueryContext(ctx, `SELECT doc_id, ord, name, kind, start_line, end_line FROM search_sections WHERE doc_id IN `+list, arg)
+	sections, err := g.docSections(ctx, db, inSections)
 	if err != nil {
-		return nil, fmt.Errorf("reading the sections of search hits: %w", err)
-	}
-	defer rows.Close()
-	refs := map[docSection]search.SectionRef{}
-	for rows.Next() {
-		var k docSection
-		var r search.SectionRef
-		var kind int
-		if err := rows.Scan(&k.doc, &k.ord, &r.Name, &kind, &r.StartLine, &r.EndLine); err != nil {
-			return nil, err
-		}
-		r.Kind = sectionKindName(kind)
-		if sections[k] {
-			r.Ord = k.ord
-			refs[k] = r
-		}
-	}
-	if err := rows.Err(); err != nil {
 		return nil, err
 	}
 	for i, r := range out {
-		if s, ok := refs[docSection{r.DocID, r.Section.Ord}]; ok {
+		if r.Section.Ord < 0 {
+			continue
+		}
+		if s, ok := sectionByOrd(sections[r.DocID], r.Section.Ord); ok {
 			out[i].Section = s
 		}
 	}
@@ -211,7 +196,11 @@ func (db *DB) ContentFiles(ctx context.Context, docIDs []int64, allVersions bool
 		return nil, nil
 	}
 	if !allVersions {
-		m, err := db.latestFiles(ctx)
+		g, err := db.searchGen(ctx)
+		if err != nil {
+			return nil, err
+		}
+		m, err := g.latestFiles(ctx, db)
 		if err != nil {
 			return nil, err
 		}
@@ -252,36 +241,6 @@ func (db *DB) contentFiles(ctx context.Context, where string, args ...any) ([]se
 	return out, rows.Err()
 }
 
-// latestFiles maps every indexed content to the files of packages' latest
-// versions holding it. Reading it from the tables for a query costs a few
-// lookups per file (8,900 files of 2,000 packages: hundreds of
-// milliseconds on SQLite), so it is kept in memory and read again whenever
-// a cheap signature of the tables it depends on changes: package count and
-// last change (uploads, edits, deletes), and the search entries of
-// versions (a version becomes searchable, or is reindexed).
-func (db *DB) latestFiles(ctx context.Context) (map[int64][]search.FileRow, error) {
-	sig, err := db.searchSignature(ctx)
-	if err != nil {
-		return nil, err
-	}
-	c := &db.search.files
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	if c.m != nil && c.sig == sig {
-		return c.m, nil
-	}
-	rows, err := db.contentFiles(ctx, `p.latest_version = v.number`)
-	if err != nil {
-		return nil, err
-	}
-	m := map[int64][]search.FileRow{}
-	for _, r := range rows {
-		m[r.DocID] = append(m[r.DocID], r)
-	}
-	c.m, c.sig = m, sig
-	return m, nil
-}
-
 // latestSignature changes whenever what a search can find may have:
 // package count and last change (uploads, edits, deletes), version count
 // and last change (status moves, and the metadata an analysis fills in),
@@ -307,19 +266,13 @@ func (db *DB) searchSignature(ctx context.Context) (latestSignature, error) {
 
 // SearchGeneration implements search.Index.
 func (db *DB) SearchGeneration(ctx context.Context) (string, error) {
-	sig, err := db.searchSignature(ctx)
+	g, err := db.searchGen(ctx)
 	if err != nil {
 		return "", fmt.Errorf("reading the search index generation: %w", err)
 	}
+	sig := g.sig
 	return fmt.Sprintf("%d %s %d %s %d %d %d", sig.packages, sig.changed, sig.versions, sig.versionChanged,
 		sig.indexed, sig.lastIndexed, sig.lastDoc), nil
-}
-
-// latestFilesCache holds latestFiles' map (one per process).
-type latestFilesCache struct {
-	mu  sync.Mutex
-	sig latestSignature
-	m   map[int64][]search.FileRow
 }
 
 // ContextLines implements search.Index: the documents' stored lines are
@@ -334,7 +287,11 @@ func (db *DB) ContextLines(ctx context.Context, spans []search.LineSpan) ([]sear
 	}
 	slices.Sort(docIDs)
 	docIDs = slices.Compact(docIDs)
-	byDoc, err := db.readDocLines(ctx, docIDs)
+	g, err := db.searchGen(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("reading context lines: %w", err)
+	}
+	byDoc, err := g.docLines(ctx, db, docIDs)
 	if err != nil {
 		return nil, fmt.Errorf("reading context lines: %w", err)
 	}
@@ -379,23 +336,9 @@ func (db *DB) ContextLines(ctx context.Context, spans []search.LineSpan) ([]sear
 		return nil, nil
 	}
 	slices.Sort(texts)
-	list, arg := db.idsArg(slices.Compact(texts), 1)
-	rows, err := db.R.QueryContext(ctx, `SELECT id, text FROM search_texts WHERE id IN `+list, arg)
+	byID, err := g.textsOf(ctx, db, slices.Compact(texts))
 	if err != nil {
 		return nil, fmt.Errorf("reading context lines: %w", err)
-	}
-	defer rows.Close()
-	byID := make(map[int64]string, len(texts))
-	for rows.Next() {
-		var id int64
-		var t string
-		if err := rows.Scan(&id, &t); err != nil {
-			return nil, err
-		}
-		byID[id] = t
-	}
-	if err := rows.Err(); err != nil {
-		return nil, err
 	}
 	for i, c := range out {
 		out[i].Text = byID[textOf[docLineKey{c.DocID, c.N}]]
@@ -443,9 +386,12 @@ func (db *DB) NearestSections(ctx context.Context, indexVersion string, vec []fl
 		err = db.scanEmbeddings(ctx, &ids, vecs, `SELECT id, embedding FROM search_vectors ORDER BY embedding_v <=> $1::vector LIMIT $2`, vectorLiteral(vec), k)
 		byCosine(ids, vecs, vec)
 	default:
+		var g *searchGeneration
 		var snap *vectorSnapshot
-		if snap, err = db.vectorCaches().sections.current(ctx, db); err == nil {
-			ids = snap.nearest(vec, k, vecs)
+		if g, err = db.searchGen(ctx); err == nil {
+			if snap, err = g.vectors(ctx, db, &db.vectorCaches().sections, &g.sectionVecs); err == nil {
+				ids = snap.nearest(vec, k, vecs)
+			}
 		}
 	}
 	if err != nil {
@@ -588,6 +534,41 @@ const tieSimilarity = 2e-6
 // sectionsOf reads the sections of current documents with these
 // embeddings in one query: per embedding, by content and position.
 func (db *DB) sectionsOf(ctx context.Context, indexVersion string, ids []int64) (map[int64][]search.SectionCandidate, error) {
+	g, err := db.searchGen(ctx)
+	if err != nil {
+		return nil, err
+	}
+	cache := g.sectionsByVector(indexVersion)
+	out := make(map[int64][]search.SectionCandidate, len(ids))
+	var missing []int64
+	for _, id := range ids {
+		if cs, ok := cache.GetIfPresent(id); ok {
+			if len(cs) > 0 {
+				out[id] = cs
+			}
+		} else {
+			missing = append(missing, id)
+		}
+	}
+	if len(missing) == 0 {
+		return out, nil
+	}
+	got, err := db.readSectionsOf(ctx, indexVersion, missing)
+	if err != nil {
+		return nil, err
+	}
+	for _, id := range missing {
+		cs := got[id]
+		cache.Set(id, cs) // none: also kept
+		if len(cs) > 0 {
+			out[id] = cs
+		}
+	}
+	return out, nil
+}
+
+// readSectionsOf is sectionsOf reading the database.
+func (db *DB) readSectionsOf(ctx context.Context, indexVersion string, ids []int64) (map[int64][]search.SectionCandidate, error) {
 	list, arg := db.idsArg(ids, 2)
 	rows, err := db.R.QueryContext(ctx, `SELECT s.vector_id, `+sectionColumns+` FROM search_sections s
 		JOIN search_docs d ON d.id = s.doc_id AND d.index_version = $1
@@ -716,6 +697,8 @@ func (db *DB) NearestVersions(ctx context.Context, vec []float32, k int) ([]sear
 	case "pgvector":
 		return db.versionRows(ctx, versionRowFrom+` WHERE sf.id IN (SELECT id FROM search_filesets ORDER BY embedding_v <=> $1::vector LIMIT $2)`, vectorLiteral(vec), k)
 	default:
+		// Not through the generation: one count of the file sets is
+		// cheaper than the generation's signature.
 		snap, err := db.vectorCaches().fileSets.current(ctx, db)
 		if err != nil {
 			return nil, fmt.Errorf("nearest versions: %w", err)

@@ -1,0 +1,307 @@
+package store
+
+import (
+	"context"
+	"fmt"
+	"slices"
+	"sync"
+
+	"github.com/maypok86/otter/v2"
+
+	"github.com/veripost/veripost/internal/search"
+)
+
+// What a search reads of the stored index besides its candidates — the
+// files of the packages' latest versions, and for the page shown the
+// documents' lines, their sections and the texts around the hits — is
+// read again by every query, while it only changes with the index. So it
+// is kept in memory per generation of the index (latestSignature: uploads,
+// edits, deletes, indexing change it), bounded by weight.
+//
+// A document's rows, and a text's, are only ever inserted or deleted,
+// never changed, so what is cached by id stays true while its id names
+// the same row. PostgreSQL ids come from sequences and are never used
+// again, so those entries are kept from one generation to the next;
+// SQLite gives a new row the largest id plus one, which reuses the id of
+// the newest row once it is deleted, so there they are dropped with the
+// generation.
+
+// searchCacheBytes bounds the memory of the per-document caches (estimated).
+const searchCacheBytes = 48 << 20
+
+// searchGeneration is the search reads' state for one index generation.
+type searchGeneration struct {
+	sig latestSignature
+
+	filesMu sync.Mutex
+	files   map[int64][]search.FileRow // contents → files of latest versions
+
+	docs *searchDocCache
+
+	// Per index version, the sections of current documents by their
+	// vector (search_sections.vector_id): which documents share a vector
+	// changes with the documents, so they are only kept for a generation.
+	byVectorMu sync.Mutex
+	byVector   map[string]*otter.Cache[int64, []search.SectionCandidate]
+
+	// The vector snapshots of this generation (vectors only change with
+	// the documents and versions, so within a generation the row count
+	// needs no checking).
+	vecMu       sync.Mutex
+	sectionVecs *vectorSnapshot
+}
+
+// sectionsByVectorBytes bounds the memory of one generation's sections by
+// vector (estimated).
+const sectionsByVectorBytes = 16 << 20
+
+// sectionsByVector returns the cache of sections by vector for an index
+// version.
+func (g *searchGeneration) sectionsByVector(indexVersion string) *otter.Cache[int64, []search.SectionCandidate] {
+	g.byVectorMu.Lock()
+	defer g.byVectorMu.Unlock()
+	if c := g.byVector[indexVersion]; c != nil {
+		return c
+	}
+	if g.byVector == nil {
+		g.byVector = map[string]*otter.Cache[int64, []search.SectionCandidate]{}
+	}
+	c := otter.Must(&otter.Options[int64, []search.SectionCandidate]{
+		MaximumWeight: sectionsByVectorBytes,
+		Weigher: func(_ int64, cs []search.SectionCandidate) uint32 {
+			n := 64
+			for _, c := range cs {
+				n += 160 + len(c.Name) + len(c.SHA256) + len(c.Hash)
+			}
+			return uint32(min(n, 1<<31))
+		},
+	})
+	g.byVector[indexVersion] = c
+	return c
+}
+
+// vectors returns the generation's snapshot of a vector cache.
+func (g *searchGeneration) vectors(ctx context.Context, db *DB, c *vectorCache, slot **vectorSnapshot) (*vectorSnapshot, error) {
+	g.vecMu.Lock()
+	defer g.vecMu.Unlock()
+	if *slot != nil {
+		return *slot, nil
+	}
+	snap, err := c.current(ctx, db)
+	if err != nil {
+		return nil, err
+	}
+	*slot = snap
+	return snap, nil
+}
+
+// searchDocCache holds per-id rows of the index.
+type searchDocCache struct {
+	// lines: a document's packed lines (search_doc_lines.lines).
+	lines *otter.Cache[int64, []byte]
+	// sections: a document's sections (name, kind, span), by ord.
+	sections *otter.Cache[int64, []search.SectionRef]
+	// texts: an analysed line's text (search_texts.text).
+	texts *otter.Cache[int64, string]
+}
+
+func newSearchDocCache() *searchDocCache {
+	return &searchDocCache{
+		lines: otter.Must(&otter.Options[int64, []byte]{
+			MaximumWeight: searchCacheBytes / 2,
+			Weigher:       func(_ int64, b []byte) uint32 { return uint32(min(len(b)+64, 1<<31)) },
+		}),
+		sections: otter.Must(&otter.Options[int64, []search.SectionRef]{
+			MaximumWeight: searchCacheBytes / 4,
+			Weigher: func(_ int64, ss []search.SectionRef) uint32 {
+				n := 64
+				for _, s := range ss {
+					n += 72 + len(s.Name)
+				}
+				return uint32(min(n, 1<<31))
+			},
+		}),
+		texts: otter.Must(&otter.Options[int64, string]{
+			MaximumWeight: searchCacheBytes / 4,
+			Weigher:       func(_ int64, s string) uint32 { return uint32(min(len(s)+48, 1<<31)) },
+		}),
+	}
+}
+
+// pinnedGen is the context key of a generation pinned for one search.
+type pinnedGen struct{ db *DB }
+
+// PinSearchGeneration implements search.GenerationPinner: the reads of one
+// search made with the returned context share one generation, read once
+// (rather than the signature once per read).
+func (db *DB) PinSearchGeneration(ctx context.Context) (context.Context, error) {
+	if _, ok := ctx.Value(pinnedGen{db}).(*searchGeneration); ok {
+		return ctx, nil
+	}
+	g, err := db.searchGen(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("reading the search index generation: %w", err)
+	}
+	return context.WithValue(ctx, pinnedGen{db}, g), nil
+}
+
+// searchGen returns the state of the current index generation (one small
+// query: the signature), starting a new one when it changed; or the
+// generation pinned in ctx.
+func (db *DB) searchGen(ctx context.Context) (*searchGeneration, error) {
+	if g, ok := ctx.Value(pinnedGen{db}).(*searchGeneration); ok {
+		return g, nil
+	}
+	sig, err := db.searchSignature(ctx)
+	if err != nil {
+		return nil, err
+	}
+	b := &db.search
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if g := b.gen; g != nil && g.sig == sig {
+		return g, nil
+	}
+	g := &searchGeneration{sig: sig}
+	if b.gen != nil && db.Dialect == Postgres {
+		g.docs = b.gen.docs // ids are never reused (see above)
+	} else {
+		g.docs = newSearchDocCache()
+	}
+	b.gen = g
+	return g, nil
+}
+
+// latestFiles maps every indexed content to the files of packages' latest
+// versions holding it. Reading it from the tables for a query costs a few
+// lookups per file (8,900 files of 2,000 packages: hundreds of
+// milliseconds on SQLite), so it is read once per generation.
+func (g *searchGeneration) latestFiles(ctx context.Context, db *DB) (map[int64][]search.FileRow, error) {
+	g.filesMu.Lock()
+	defer g.filesMu.Unlock()
+	if g.files != nil {
+		return g.files, nil
+	}
+	rows, err := db.contentFiles(ctx, `p.latest_version = v.number`)
+	if err != nil {
+		return nil, err
+	}
+	m := map[int64][]search.FileRow{}
+	for _, r := range rows {
+		m[r.DocID] = append(m[r.DocID], r)
+	}
+	g.files = m
+	return m, nil
+}
+
+// docLines returns the packed lines of documents (absent: not stored),
+// reading those not cached in one query.
+func (g *searchGeneration) docLines(ctx context.Context, db *DB, docIDs []int64) (map[int64][]byte, error) {
+	out := make(map[int64][]byte, len(docIDs))
+	var missing []int64
+	for _, id := range docIDs {
+		if b, ok := g.docs.lines.GetIfPresent(id); ok {
+			out[id] = b
+		} else {
+			missing = append(missing, id)
+		}
+	}
+	if len(missing) == 0 {
+		return out, nil
+	}
+	got, err := db.readDocLines(ctx, missing)
+	if err != nil {
+		return nil, err
+	}
+	for id, b := range got {
+		g.docs.lines.Set(id, b)
+		out[id] = b
+	}
+	return out, nil
+}
+
+// docSections returns the sections of documents, by ord, reading those not
+// cached in one query.
+func (g *searchGeneration) docSections(ctx context.Context, db *DB, docIDs []int64) (map[int64][]search.SectionRef, error) {
+	out := make(map[int64][]search.SectionRef, len(docIDs))
+	var missing []int64
+	for _, id := range docIDs {
+		if ss, ok := g.docs.sections.GetIfPresent(id); ok {
+			out[id] = ss
+		} else {
+			missing = append(missing, id)
+		}
+	}
+	if len(missing) == 0 {
+		return out, nil
+	}
+	list, arg := db.idsArg(missing, 1)
+	rows, err := db.R.QueryContext(ctx, `SELECT doc_id, ord, name, kind, start_line, end_line FROM search_sections WHERE doc_id IN `+list, arg)
+	if err != nil {
+		return nil, fmt.Errorf("reading the sections of search hits: %w", err)
+	}
+	defer rows.Close()
+	got := make(map[int64][]search.SectionRef, len(missing))
+	for rows.Next() {
+		var doc int64
+		var r search.SectionRef
+		var kind int
+		if err := rows.Scan(&doc, &r.Ord, &r.Name, &kind, &r.StartLine, &r.EndLine); err != nil {
+			return nil, err
+		}
+		r.Kind = sectionKindName(kind)
+		got[doc] = append(got[doc], r)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	for _, id := range missing {
+		ss := got[id]
+		slices.SortFunc(ss, func(a, b search.SectionRef) int { return a.Ord - b.Ord })
+		g.docs.sections.Set(id, ss)
+		out[id] = ss
+	}
+	return out, nil
+}
+
+// sectionByOrd finds the section ord of a document's sections (sorted).
+func sectionByOrd(ss []search.SectionRef, ord int) (search.SectionRef, bool) {
+	i, ok := slices.BinarySearchFunc(ss, ord, func(s search.SectionRef, ord int) int { return s.Ord - ord })
+	if !ok {
+		return search.SectionRef{}, false
+	}
+	return ss[i], true
+}
+
+// textsOf returns the text of analysed lines by id, reading those not
+// cached in one query.
+func (g *searchGeneration) textsOf(ctx context.Context, db *DB, ids []int64) (map[int64]string, error) {
+	out := make(map[int64]string, len(ids))
+	var missing []int64
+	for _, id := range ids {
+		if t, ok := g.docs.texts.GetIfPresent(id); ok {
+			out[id] = t
+		} else {
+			missing = append(missing, id)
+		}
+	}
+	if len(missing) == 0 {
+		return out, nil
+	}
+	list, arg := db.idsArg(missing, 1)
+	rows, err := db.R.QueryContext(ctx, `SELECT id, text FROM search_texts WHERE id IN `+list, arg)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var id int64
+		var t string
+		if err := rows.Scan(&id, &t); err != nil {
+			return nil, err
+		}
+		g.docs.texts.Set(id, t)
+		out[id] = t
+	}
+	return out, rows.Err()
+}
