@@ -17,10 +17,10 @@
 //  4. size: database size against the unique raw source bytes, and the
 //     rows an identical re-upload adds: a first batch of -reuploads (what
 //     it adds at once, dead row versions included), then, after a VACUUM
-//     (PostgreSQL) or checkpoint (SQLite), a second batch measured after
-//     another one: the lasting growth, per table and per index, once the
-//     space of deleted rows and dead row versions is reused as a running
-//     installation's autovacuum lets it be.
+//     (PostgreSQL) or checkpoint (SQLite), a second batch, ten uploads at a
+//     time each followed by a VACUUM: the lasting growth, per table and per
+//     index, once the space of deleted rows and dead row versions is reused
+//     as a running installation's autovacuum lets it be.
 //
 // Synthetic packages live in memory only.
 package main
@@ -564,26 +564,45 @@ func (b *bench) size(ctx context.Context, cfg config.Config) error {
 	// Identical re-uploads: the same generated package again, as new
 	// packages, in two batches. The first shows what an upload adds at
 	// once, dead row versions and one-off allocations (new pages, free
-	// space maps) included; the second, between two VACUUMs, what lasts:
+	// space maps) included; the second, vacuumed every ten uploads, what lasts:
 	// the space of deleted rows (blob leases, rewritten latest files) and
 	// of dead row versions is reused, as autovacuum lets a running
 	// installation reuse it.
 	p := b.gen.Package(0)
 	n := b.reuploads
-	batch := func(from int) error {
+	vacuum := func() error {
+		if b.app.DB.Dialect == store.Postgres {
+			_, err := b.app.DB.SQL.ExecContext(ctx, `VACUUM`)
+			return err
+		}
+		return nil // dbSize checkpoints; SQLite reuses a deleted row's space without help
+	}
+	// batch re-uploads n copies, every `every` of them ingested (and, when
+	// vacuumed, followed by a VACUUM) before the next ones are uploaded.
+	batch := func(from, every int, vacuumed bool) error {
 		for i := range n {
 			p.Name = fmt.Sprintf("identical copy %d", from+i)
 			if err := b.upload(ctx, p); err != nil {
 				return err
 			}
+			if (i+1)%every != 0 && i != n-1 {
+				continue
+			}
+			if _, _, err := b.drain(ctx); err != nil {
+				return err
+			}
+			if _, err := b.drainSearch(ctx); err != nil {
+				return err
+			}
+			if vacuumed {
+				if err := vacuum(); err != nil {
+					return err
+				}
+			}
 		}
-		if _, _, err := b.drain(ctx); err != nil {
-			return err
-		}
-		_, err := b.drainSearch(ctx)
-		return err
+		return nil
 	}
-	if err := batch(0); err != nil {
+	if err := batch(0, n, false); err != nil {
 		return err
 	}
 	after, err := dbSize()
@@ -599,13 +618,6 @@ func (b *bench) size(ctx context.Context, cfg config.Config) error {
 	fmt.Printf("of which %.1f KiB are completed queue jobs and notifications (deleted after %s and 5m): %.1f KiB without them\n",
 		float64(queue)/float64(n)/1024, jobs.CompletedRetention, float64(after-before-queue)/float64(n)/1024)
 
-	vacuum := func() error {
-		if b.app.DB.Dialect == store.Postgres {
-			_, err := b.app.DB.SQL.ExecContext(ctx, `VACUUM`)
-			return err
-		}
-		return nil // dbSize checkpoints; SQLite reuses a deleted row's space without help
-	}
 	if err := vacuum(); err != nil {
 		return err
 	}
@@ -621,10 +633,10 @@ func (b *bench) size(ctx context.Context, cfg config.Config) error {
 	if err != nil {
 		return err
 	}
-	if err := batch(n); err != nil {
-		return err
-	}
-	if err := vacuum(); err != nil {
+	// Ten at a time, each ten vacuumed: the dead row versions of counters
+	// every upload updates (symbol_names) are reused as autovacuum would
+	// let them be, rather than piling up for a whole batch.
+	if err := batch(n, 10, true); err != nil {
 		return err
 	}
 	if after, err = dbSize(); err != nil {
@@ -637,7 +649,7 @@ func (b *bench) size(ctx context.Context, cfg config.Config) error {
 	if err != nil {
 		return err
 	}
-	fmt.Printf("lasting: a second batch of %d, between two VACUUMs, adds %.2f KiB per re-upload; by table (and its indexes):\n", n, float64(after-before)/float64(n)/1024)
+	fmt.Printf("lasting: a second batch of %d, ten at a time with a VACUUM after each ten, adds %.2f KiB per re-upload; by table (and its indexes):\n", n, float64(after-before)/float64(n)/1024)
 	queue = printGrowth(tables, grown, indexes, grownIndexes, n)
 	fmt.Printf("of which %.2f KiB are completed queue jobs and notifications (deleted after %s and 5m); lasting growth %.2f KiB\n",
 		float64(queue)/float64(n)/1024, jobs.CompletedRetention, float64(after-before-queue)/float64(n)/1024)
