@@ -92,6 +92,10 @@ func main() {
 	rare := pick(`SELECT n.canonical FROM symbol_index s JOIN symbol_names n ON n.id = s.symbol_id GROUP BY n.canonical HAVING COUNT(*) = 1 ORDER BY n.canonical LIMIT 1`)
 	millSHA := pick(`SELECT sha256 FROM library_variants ORDER BY packages DESC LIMIT 1`)
 	libName := pick(`SELECT name FROM library_names ORDER BY packages DESC LIMIT 1`)
+	// The oldest package's first latest file: its package page and its
+	// source (a file found by id within its package).
+	var pkgID, fileID string
+	check(db.QueryRowContext(ctx, `SELECT package_id, file_id FROM latest_files ORDER BY package_id, ord LIMIT 1`).Scan(&pkgID, &fileID))
 	endpoints := []struct{ name, path string }{
 		{"symbol common", "/api/v1/symbols/" + url.PathEscape(common) + "?limit=20"},
 		{"symbol medium", "/api/v1/symbols/" + url.PathEscape(medium) + "?limit=20"},
@@ -101,6 +105,9 @@ func main() {
 		{"libraries", "/api/v1/libraries?limit=50"},
 		{"libraries name", "/api/v1/libraries?name=" + url.QueryEscape(libName)},
 		{"library packages", "/api/v1/libraries/" + millSHA + "/packages?limit=50"},
+		{"package", "/api/v1/packages/" + pkgID},
+		{"file source", "/api/v1/packages/" + pkgID + "/files/" + fileID + "/source"},
+		{"file download", "/api/v1/packages/" + pkgID + "/files/" + fileID + "/download"},
 		{"healthz", "/healthz"},
 	}
 	get := func(path string) (int, int, error) { // body bytes

@@ -15,7 +15,12 @@
 //     medium and a rare name) and the libraries views; p50/p95/p99 per
 //     endpoint;
 //  4. size: database size against the unique raw source bytes, and the
-//     rows an identical re-upload adds.
+//     rows an identical re-upload adds: a first batch of -reuploads (what
+//     it adds at once, dead row versions included), then, after a VACUUM
+//     (PostgreSQL) or checkpoint (SQLite), a second batch, ten uploads at a
+//     time each followed by a VACUUM: the lasting growth, per table and per
+//     index, once the space of deleted rows and dead row versions is reused
+//     as a running installation's autovacuum lets it be.
 //
 // Synthetic packages live in memory only.
 package main
@@ -75,6 +80,7 @@ type options struct {
 	keep        string
 	phases      string
 	settle      time.Duration
+	reuploads   int
 }
 
 func main() {
@@ -94,6 +100,7 @@ func main() {
 	flag.StringVar(&o.keep, "keep", "", "keep the deployment under this name and reuse it on the next run (SQLite: a data dir in the temp dir; PostgreSQL: a database and a bucket), so the read phase can be repeated without filling again")
 	flag.DurationVar(&o.settle, "settle", 2*time.Minute, "before the read phase: VACUUM (ANALYZE) on PostgreSQL, a WAL checkpoint on SQLite, then wait up to this long for the 1-minute load to fall below 1 (0: skip)")
 	flag.StringVar(&o.phases, "phases", "ingest,fill,read,size", "the phases to run, comma-separated")
+	flag.IntVar(&o.reuploads, "reuploads", 100, "size phase: identical re-uploads per batch (two batches; the second, after a VACUUM, is the lasting growth)")
 	flag.Parse()
 	if err := run(context.Background(), o); err != nil {
 		fmt.Fprintln(os.Stderr, "scale:", err)
@@ -138,7 +145,7 @@ func run(ctx context.Context, o options) error {
 	srv := &http.Server{Handler: app.Handler}
 	go srv.Serve(ln)
 	defer srv.Close()
-	b := &bench{app: app, url: "http://" + ln.Addr().String(), client: &http.Client{Transport: bearer{token, &http.Transport{MaxIdleConnsPerHost: 256}}}, gen: gen, profile: o.profile, readProfile: o.readProfile, only: o.only, settle: o.settle}
+	b := &bench{app: app, url: "http://" + ln.Addr().String(), client: &http.Client{Transport: bearer{token, &http.Transport{MaxIdleConnsPerHost: 256}}}, gen: gen, profile: o.profile, readProfile: o.readProfile, only: o.only, settle: o.settle, reuploads: max(o.reuploads, 1)}
 	fmt.Printf("stack %s, %d ingestion workers, %d CPUs\n", o.stack, o.workers, cpus())
 	// A kept deployment goes on with the packages it does not have yet.
 	acc, _, _, err := b.counts(ctx)
@@ -213,6 +220,7 @@ type bench struct {
 	readProfile string        // CPU profile of the read phase
 	only        string        // read phase: endpoints whose label contains this
 	settle      time.Duration // read phase: longest wait for a quiet machine (0: no settling)
+	reuploads   int           // size phase: identical re-uploads per batch
 	next        atomic.Int64
 	bytes       atomic.Int64
 }
@@ -554,48 +562,155 @@ func (b *bench) size(ctx context.Context, cfg config.Config) error {
 		fmt.Printf("  %-28s %8.1f MiB  %5.1f%%\n", t.name, mib(t.bytes), 100*float64(t.bytes)/float64(max(before, 1)))
 	}
 	// Identical re-uploads: the same generated package again, as new
-	// packages, 100 times.
+	// packages, in two batches. The first shows what an upload adds at
+	// once, dead row versions and one-off allocations (new pages, free
+	// space maps) included; the second, vacuumed every ten uploads, what lasts:
+	// the space of deleted rows (blob leases, rewritten latest files) and
+	// of dead row versions is reused, as autovacuum lets a running
+	// installation reuse it.
 	p := b.gen.Package(0)
-	const n = 100
-	for i := range n {
-		p.Name = fmt.Sprintf("identical copy %d", i)
-		if err := b.upload(ctx, p); err != nil {
+	n := b.reuploads
+	vacuum := func() error {
+		if b.app.DB.Dialect == store.Postgres {
+			_, err := b.app.DB.SQL.ExecContext(ctx, `VACUUM`)
 			return err
 		}
+		return nil // dbSize checkpoints; SQLite reuses a deleted row's space without help
 	}
-	if _, _, err := b.drain(ctx); err != nil {
-		return err
+	// batch re-uploads n copies, every `every` of them ingested (and, when
+	// vacuumed, followed by a VACUUM) before the next ones are uploaded.
+	batch := func(from, every int, vacuumed bool) error {
+		for i := range n {
+			p.Name = fmt.Sprintf("identical copy %d", from+i)
+			if err := b.upload(ctx, p); err != nil {
+				return err
+			}
+			if (i+1)%every != 0 && i != n-1 {
+				continue
+			}
+			if _, _, err := b.drain(ctx); err != nil {
+				return err
+			}
+			if _, err := b.drainSearch(ctx); err != nil {
+				return err
+			}
+			if vacuumed {
+				if err := vacuum(); err != nil {
+					return err
+				}
+			}
+		}
+		return nil
 	}
-	if _, err := b.drainSearch(ctx); err != nil {
+	if err := batch(0, n, false); err != nil {
 		return err
 	}
 	after, err := dbSize()
 	if err != nil {
 		return err
 	}
-	fmt.Printf("an identical re-upload adds %.1f KiB to the database (mean of %d); by table:\n", float64(after-before)/n/1024, n)
 	grown, err := tableBytes(ctx, b.app.DB)
 	if err != nil {
 		return err
 	}
-	was := map[string]int64{}
-	for _, t := range tables {
-		was[t.name] = t.bytes
+	fmt.Printf("an identical re-upload adds %.1f KiB to the database at once (mean of %d); by table:\n", float64(after-before)/float64(n)/1024, n)
+	queue := printGrowth(tables, grown, nil, nil, n)
+	fmt.Printf("of which %.1f KiB are completed queue jobs and notifications (deleted after %s and 5m): %.1f KiB without them\n",
+		float64(queue)/float64(n)/1024, jobs.CompletedRetention, float64(after-before-queue)/float64(n)/1024)
+
+	if err := vacuum(); err != nil {
+		return err
+	}
+	before, err = dbSize()
+	if err != nil {
+		return err
+	}
+	tables, err = tableBytes(ctx, b.app.DB)
+	if err != nil {
+		return err
+	}
+	indexes, err := indexBytes(ctx, b.app.DB)
+	if err != nil {
+		return err
+	}
+	// Ten at a time, each ten vacuumed: the dead row versions of counters
+	// every upload updates (symbol_names) are reused as autovacuum would
+	// let them be, rather than piling up for a whole batch.
+	if err := batch(n, 10, true); err != nil {
+		return err
+	}
+	if after, err = dbSize(); err != nil {
+		return err
+	}
+	if grown, err = tableBytes(ctx, b.app.DB); err != nil {
+		return err
+	}
+	grownIndexes, err := indexBytes(ctx, b.app.DB)
+	if err != nil {
+		return err
+	}
+	fmt.Printf("lasting: a second batch of %d, ten at a time with a VACUUM after each ten, adds %.2f KiB per re-upload; by table (and its indexes):\n", n, float64(after-before)/float64(n)/1024)
+	queue = printGrowth(tables, grown, indexes, grownIndexes, n)
+	fmt.Printf("of which %.2f KiB are completed queue jobs and notifications (deleted after %s and 5m); lasting growth %.2f KiB\n",
+		float64(queue)/float64(n)/1024, jobs.CompletedRetention, float64(after-before-queue)/float64(n)/1024)
+	return nil
+}
+
+// printGrowth prints each table's growth per re-upload (of n) from was to
+// now, with its parts' (indexBytes) from wasParts to nowParts, and returns
+// the queue's growth in bytes: completed jobs (river_job) and, on SQLite,
+// notifications (river_notification, which River's cleaner deletes after
+// five minutes) are not kept.
+func printGrowth(was, now, wasParts, nowParts []tableSize, n int) int64 {
+	old := map[string]int64{}
+	for _, t := range append(was, wasParts...) {
+		old[t.name] = t.bytes
 	}
 	var queue int64
-	for _, t := range grown {
-		if d := t.bytes - was[t.name]; d != 0 {
-			fmt.Printf("  %-28s %+8.2f KiB\n", t.name, float64(d)/n/1024)
-			if t.name == "river_job" {
-				queue = d
+	for _, t := range now {
+		d := t.bytes - old[t.name]
+		if d == 0 {
+			continue
+		}
+		fmt.Printf("  %-28s %+8.2f KiB\n", t.name, float64(d)/float64(n)/1024)
+		if t.name == "river_job" || t.name == "river_notification" {
+			queue += d
+		}
+		for _, part := range nowParts {
+			if tbl, name, _ := strings.Cut(part.name, "/"); tbl == t.name {
+				if d := part.bytes - old[part.name]; d != 0 {
+					fmt.Printf("      %-34s %+8.2f KiB\n", name, float64(d)/float64(n)/1024)
+				}
 			}
 		}
 	}
-	// Completed jobs are not kept: River deletes them after the retention
-	// period internal/jobs sets, so their rows are not lasting growth.
-	fmt.Printf("of which %.1f KiB are completed queue jobs (deleted after %s); lasting growth %.1f KiB\n",
-		float64(queue)/n/1024, jobs.CompletedRetention, float64(after-before-queue)/n/1024)
-	return nil
+	return queue
+}
+
+// indexBytes lists each table's parts ("table/part": its rows, each
+// index) with their sizes.
+func indexBytes(ctx context.Context, db *store.DB) ([]tableSize, error) {
+	q := `SELECT tbl_name || '/' || CASE WHEN dbstat.name = tbl_name THEN '(rows)' ELSE dbstat.name END, SUM(pgsize)
+		FROM dbstat JOIN sqlite_master ON sqlite_master.name = dbstat.name GROUP BY dbstat.name`
+	if db.Dialect == store.Postgres {
+		q = `SELECT t.relname || '/(rows)', pg_table_size(t.oid) FROM pg_class t WHERE t.relkind = 'r' AND t.relnamespace = 'public'::regnamespace
+			UNION ALL SELECT t.relname || '/' || i.relname, pg_relation_size(i.oid) FROM pg_index x JOIN pg_class i ON i.oid = x.indexrelid
+			JOIN pg_class t ON t.oid = x.indrelid WHERE t.relnamespace = 'public'::regnamespace`
+	}
+	rows, err := db.R.QueryContext(ctx, q)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []tableSize
+	for rows.Next() {
+		var t tableSize
+		if err := rows.Scan(&t.name, &t.bytes); err != nil {
+			return nil, err
+		}
+		out = append(out, t)
+	}
+	return out, rows.Err()
 }
 
 func mib(n int64) float64 { return float64(n) / (1 << 20) }

@@ -338,7 +338,7 @@ func (db *DB) SaveAnalysisThen(ctx context.Context, a index.VersionAnalysis, the
 		if err != nil {
 			return err
 		}
-		isLatest, err := db.linkFiles(ctx, tx, packageID, a.Files, ids)
+		isLatest, err := db.linkFiles(ctx, tx, packageID, a.VersionID, a.Files, ids)
 		if err != nil {
 			return err
 		}
@@ -443,7 +443,7 @@ func (db *DB) analysisIDs(ctx context.Context, q querier, shas []string) (map[an
 // linkFiles points a version's file rows, and the package's latest files
 // among them, at their analyses: one statement each. It reports whether
 // the files are the package's latest.
-func (db *DB) linkFiles(ctx context.Context, tx *sql.Tx, packageID string, files []index.AnalysedFile, ids []int64) (isLatest bool, err error) {
+func (db *DB) linkFiles(ctx context.Context, tx *sql.Tx, packageID, versionID string, files []index.AnalysedFile, ids []int64) (isLatest bool, err error) {
 	if len(files) == 0 {
 		return false, nil
 	}
@@ -470,9 +470,10 @@ func (db *DB) linkFiles(ctx context.Context, tx *sql.Tx, packageID string, files
 		source = `unnest($1::uuid[], $2::bigint[], $3::int[], $4::text[], $5::text[]) AS t(id, analysis_id, line_count, content_kind, encoding)`
 		args = []any{fileIDs, ids, lines, kinds, encodings}
 	}
+	// By the version's key: files have no index by id alone.
 	if _, err := tx.ExecContext(ctx, `UPDATE files SET analysis_id = t.analysis_id, line_count = t.line_count,
 			content_kind = t.content_kind, encoding = t.encoding
-		FROM `+source+` WHERE files.id = t.id`, args...); err != nil {
+		FROM `+source+` WHERE files.version_id = $`+strconv.Itoa(len(args)+1)+` AND files.id = t.id`, append(args, versionID)...); err != nil {
 		return false, err
 	}
 	// By the package's key: latest_files has no index by file alone, and
@@ -585,7 +586,7 @@ func (db *DB) AnalysedFiles(ctx context.Context, versionID string) ([]index.Stor
 	if !validID(versionID) {
 		return []index.StoredFile{}, nil
 	}
-	rows, err := db.R.QueryContext(ctx, `SELECT `+fileColumns+`, f.analysis_id`+fileFrom+` WHERE f.version_id = $1 ORDER BY f.filename`, versionID)
+	rows, err := db.R.QueryContext(ctx, `SELECT `+db.fileColumns()+`, f.analysis_id`+fileFrom+` WHERE f.version_id = $1 ORDER BY f.filename`, versionID)
 	if err != nil {
 		return nil, err
 	}

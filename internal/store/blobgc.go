@@ -63,7 +63,7 @@ func (db *DB) Release(ctx context.Context, leaseID string) error {
 
 // ReferencedContents implements catalog.ContentReferences.
 func (db *DB) ReferencedContents(ctx context.Context) (map[string]bool, error) {
-	shas, err := queryStrings(ctx, db.R, `SELECT DISTINCT sha256 FROM files UNION SELECT DISTINCT sha256 FROM blob_leases
+	shas, err := queryStrings(ctx, db.R, `SELECT DISTINCT `+db.shaText("sha256")+` FROM files UNION SELECT DISTINCT sha256 FROM blob_leases
 		UNION SELECT DISTINCT sha256 FROM registry_libraries`)
 	if err != nil {
 		return nil, err
@@ -84,7 +84,7 @@ func (db *DB) Condemn(ctx context.Context, sha string) (bool, error) {
 			return err
 		}
 		var used bool
-		if err := tx.QueryRowContext(ctx, `SELECT EXISTS (SELECT 1 FROM files WHERE sha256 = $1)
+		if err := tx.QueryRowContext(ctx, `SELECT EXISTS (SELECT 1 FROM files WHERE sha256 = `+db.shaParam("$1")+`)
 			OR EXISTS (SELECT 1 FROM blob_leases WHERE sha256 = $1)
 			OR EXISTS (SELECT 1 FROM registry_libraries WHERE sha256 = $1)`, sha).Scan(&used); err != nil {
 			return err

@@ -5,14 +5,16 @@ import (
 	"time"
 )
 
-// On SQLite latest_files keeps a content's SHA-256 as its 32 bytes and the
-// package's creation time as Unix microseconds (migration 00133): the row
-// and its two indexes hold them, and text took three times the bytes.
-// PostgreSQL keeps text and timestamptz. These are the one place that
-// converts; the Go side keeps hex strings and time.Time.
+// On SQLite latest_files and files keep a content's SHA-256 as its 32 bytes
+// (migrations 00133, 00164) and latest_files the package's creation time as
+// Unix microseconds (00133): the rows and their indexes hold them, and text
+// took two to four times the bytes. PostgreSQL keeps text and timestamptz.
+// These are the one place that converts; the Go side keeps hex strings and
+// time.Time.
 
-// shaParam is the SQL for a hex SHA-256 parameter (p, such as "$1") compared
-// with or stored in latest_files.sha256.
+// shaParam is the SQL for a hex SHA-256 (p: a parameter such as "$1", or a
+// text column) compared with or stored in latest_files.sha256 or
+// files.sha256.
 func (db *DB) shaParam(p string) string {
 	if db.Dialect == Postgres {
 		return p
@@ -20,7 +22,8 @@ func (db *DB) shaParam(p string) string {
 	return "unhex(" + p + ")"
 }
 
-// shaText is the SQL reading latest_files.sha256 (col) as lower-case hex.
+// shaText is the SQL reading latest_files.sha256 or files.sha256 (col) as
+// lower-case hex.
 func (db *DB) shaText(col string) string {
 	if db.Dialect == Postgres {
 		return col

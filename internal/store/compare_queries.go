@@ -47,8 +47,8 @@ func (db *DB) PackagesByName(ctx context.Context, name string) ([]catalog.Packag
 // file gives it a name and a page to link to).
 func (db *DB) FileBySHA(ctx context.Context, sha string) (catalog.File, string, error) {
 	var pkgID string
-	f, err := scanFile(withExtra{db.R.QueryRowContext(ctx, `SELECT `+fileColumns+`, v.package_id`+fileFrom+`
-		WHERE f.sha256 = $1 ORDER BY v.uploaded_at DESC, f.id LIMIT 1`, strings.ToLower(sha)), []any{&pkgID}})
+	f, err := scanFile(withExtra{db.R.QueryRowContext(ctx, `SELECT `+db.fileColumns()+`, v.package_id`+fileFrom+`
+		WHERE f.sha256 = `+db.shaParam("$1")+` ORDER BY v.uploaded_at DESC, f.id LIMIT 1`, strings.ToLower(sha)), []any{&pkgID}})
 	if errors.Is(err, sql.ErrNoRows) {
 		return f, "", catalog.ErrNotFound
 	}

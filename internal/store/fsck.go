@@ -15,7 +15,7 @@ var _ fsck.Source = (*DB)(nil)
 
 // EachFile implements fsck.Source.
 func (db *DB) EachFile(ctx context.Context, fn func(fsck.FileRow) error) error {
-	rows, err := db.R.QueryContext(ctx, `SELECT f.id, f.version_id, v.package_id, f.filename, f.sha256, f.size
+	rows, err := db.R.QueryContext(ctx, `SELECT f.id, f.version_id, v.package_id, f.filename, `+db.shaText("f.sha256")+`, f.size
 		FROM files f JOIN package_versions v ON v.id = f.version_id ORDER BY f.sha256`)
 	if err != nil {
 		return err
@@ -149,7 +149,7 @@ func (db *DB) UnusedSearchEntries(ctx context.Context) (fsck.SearchLeftovers, er
 	var u fsck.SearchLeftovers
 	var err error
 	if u.Contents, err = queryStrings(ctx, db.R, `SELECT DISTINCT d.sha256 FROM search_docs d
-		WHERE NOT EXISTS (SELECT 1 FROM files f WHERE f.sha256 = d.sha256) ORDER BY 1`); err != nil {
+		WHERE NOT EXISTS (SELECT 1 FROM files f WHERE f.sha256 = `+db.shaParam("d.sha256")+`) ORDER BY 1`); err != nil {
 		return u, err
 	}
 	u.FileSets, err = queryInts(ctx, db.R, `SELECT s.id FROM search_filesets s

@@ -40,7 +40,7 @@ func (db *DB) refreshLatest(ctx context.Context, tx *sql.Tx, packageID string) e
 	if _, err := tx.ExecContext(ctx, `DELETE FROM latest_files WHERE package_id = $1`, packageID); err != nil {
 		return err
 	}
-	rows, err := tx.QueryContext(ctx, `SELECT f.id, f.filename, f.sha256, f.size, f.analysis_id, p.created_at
+	rows, err := tx.QueryContext(ctx, `SELECT f.id, f.filename, `+db.shaText("f.sha256")+`, f.size, f.analysis_id, p.created_at
 		FROM files f JOIN package_versions v ON v.id = f.version_id
 		JOIN packages p ON p.id = v.package_id AND p.latest_version = v.number
 		WHERE p.id = $1 ORDER BY f.filename`, packageID)

@@ -94,7 +94,7 @@ func (db *DB) CreateVersionTx(ctx context.Context, tx *sql.Tx, nv catalog.NewVer
 		return catalog.Version{}, fmt.Errorf("inserting version: %w", err)
 	}
 	ins, err := tx.PrepareContext(ctx, `INSERT INTO files (id, version_id, filename, extension, size, sha256)
-		VALUES ($1, $2, $3, $4, $5, $6)`)
+		VALUES ($1, $2, $3, $4, $5, `+db.shaParam("$6")+`)`)
 	if err != nil {
 		return catalog.Version{}, err
 	}
@@ -258,7 +258,9 @@ func decodeCursor(c string) (time.Time, string, error) {
 }
 
 // fileColumns select a file (f) with fileFrom: its time is its version's.
-const fileColumns = `f.id, f.version_id, f.filename, f.extension, f.size, f.sha256, f.line_count, f.content_kind, f.encoding, v.uploaded_at`
+func (db *DB) fileColumns() string {
+	return `f.id, f.version_id, f.filename, f.extension, f.size, ` + db.shaText("f.sha256") + `, f.line_count, f.content_kind, f.encoding, v.uploaded_at`
+}
 
 const fileFrom = ` FROM files f JOIN package_versions v ON v.id = f.version_id`
 
@@ -283,7 +285,7 @@ func (db *DB) filesOfVersions(ctx context.Context, versionIDs []string) (map[str
 		ph[i] = "$" + strconv.Itoa(i+1)
 		args[i] = id
 	}
-	rows, err := db.R.QueryContext(ctx, `SELECT `+fileColumns+fileFrom+` WHERE f.version_id IN (`+strings.Join(ph, ",")+`) ORDER BY f.filename`, args...)
+	rows, err := db.R.QueryContext(ctx, `SELECT `+db.fileColumns()+fileFrom+` WHERE f.version_id IN (`+strings.Join(ph, ",")+`) ORDER BY f.filename`, args...)
 	if err != nil {
 		return nil, err
 	}
@@ -316,7 +318,9 @@ func (db *DB) GetFile(ctx context.Context, packageID, fileID string) (catalog.Fi
 	if !validID(packageID) || !validID(fileID) {
 		return catalog.File{}, catalog.ErrNotFound
 	}
-	f, err := scanFile(db.R.QueryRowContext(ctx, `SELECT `+fileColumns+fileFrom+` WHERE f.id = $1 AND v.package_id = $2`, fileID, packageID))
+	// Files have no index by id: the package's versions (by their key) and
+	// their files (by theirs) are few.
+	f, err := scanFile(db.R.QueryRowContext(ctx, `SELECT `+db.fileColumns()+fileFrom+` WHERE f.id = $1 AND v.package_id = $2`, fileID, packageID))
 	if errors.Is(err, sql.ErrNoRows) {
 		return f, catalog.ErrNotFound
 	}
@@ -511,7 +515,7 @@ func (db *DB) DeletePackage(ctx context.Context, id string) error {
 		if err := db.lockPackage(ctx, tx, id); err != nil {
 			return err
 		}
-		shas, err := queryStrings(ctx, tx, `SELECT DISTINCT f.sha256 FROM files f JOIN package_versions v ON v.id = f.version_id
+		shas, err := queryStrings(ctx, tx, `SELECT DISTINCT `+db.shaText("f.sha256")+` FROM files f JOIN package_versions v ON v.id = f.version_id
 			WHERE v.package_id = $1`, id)
 		if err != nil {
 			return err

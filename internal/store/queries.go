@@ -23,7 +23,7 @@ func (db *DB) VersionSymbol(ctx context.Context, versionID, canonical string) ([
 	if !validID(versionID) {
 		return out, nil
 	}
-	rows, err := db.R.QueryContext(ctx, `SELECT f.id, f.filename, f.sha256, f.analysis_id FROM files f
+	rows, err := db.R.QueryContext(ctx, `SELECT f.id, f.filename, `+db.shaText("f.sha256")+`, f.analysis_id FROM files f
 		JOIN symbol_index s ON s.analysis_id = f.analysis_id AND s.symbol_id = (SELECT id FROM symbol_names WHERE canonical = $2)
 		WHERE f.version_id = $1`, versionID, canonical)
 	if err != nil {

@@ -115,7 +115,7 @@ func (db *DB) Choices(ctx context.Context, packageID string) ([]registry.Choice,
 // ContentSize implements registry.Store.
 func (db *DB) ContentSize(ctx context.Context, sha string) (int64, bool, error) {
 	var size int64
-	err := db.R.QueryRowContext(ctx, `SELECT size FROM files WHERE sha256 = $1
+	err := db.R.QueryRowContext(ctx, `SELECT size FROM files WHERE sha256 = `+db.shaParam("$1")+`
 		UNION ALL SELECT size FROM registry_libraries WHERE sha256 = $1 LIMIT 1`, sha).Scan(&size)
 	if errors.Is(err, sql.ErrNoRows) {
 		return 0, false, nil

@@ -214,17 +214,20 @@ func (db *DB) ContentFiles(ctx context.Context, docIDs []int64, allVersions bool
 	return db.contentFiles(ctx, `d.id IN `+list, ids)
 }
 
-var contentFilesQuery = `SELECT d.id, f.id, f.filename, v.id, v.number, p.latest_version = v.number,
+// (files.sha256 is bytes on SQLite: see shaParam.)
+func (db *DB) contentFilesQuery() string {
+	return `SELECT d.id, f.id, f.filename, v.id, v.number, p.latest_version = v.number,
 		p.id, p.name, p.machine_type, p.controller_type, p.platform
 	FROM search_docs d
-	JOIN files f ON f.sha256 = d.sha256
+	JOIN files f ON f.sha256 = ` + db.shaParam("d.sha256") + `
 	JOIN package_versions v ON v.id = f.version_id AND v.status = '` + string(catalog.StatusReady) + `'
 	JOIN search_versions sv ON sv.version_id = v.id AND sv.index_version = d.index_version
 	JOIN packages p ON p.id = v.package_id
 	WHERE `
+}
 
 func (db *DB) contentFiles(ctx context.Context, where string, args ...any) ([]search.FileRow, error) {
-	rows, err := db.R.QueryContext(ctx, contentFilesQuery+where, args...)
+	rows, err := db.R.QueryContext(ctx, db.contentFilesQuery()+where, args...)
 	if err != nil {
 		return nil, fmt.Errorf("listing files of search results: %w", err)
 	}

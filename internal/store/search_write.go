@@ -378,7 +378,7 @@ func (w *sqliteWriter) vectorIDs(ctx context.Context, indexVersion string, secs 
 func (db *DB) insertDoc(ctx context.Context, tx *sql.Tx, indexVersion string, d search.Document) (int64, bool, error) {
 	var id int64
 	err := tx.QueryRowContext(ctx, `INSERT INTO search_docs (sha256, index_version, kind, line_count, bytes, vector, signature, created_at)
-		SELECT $1, $2, $3, $4, $5, $6, $7, $8 WHERE EXISTS (SELECT 1 FROM files WHERE sha256 = $1)
+		SELECT $1, $2, $3, $4, $5, $6, $7, $8 WHERE EXISTS (SELECT 1 FROM files WHERE sha256 = `+db.shaParam("$1")+`)
 		ON CONFLICT (sha256, index_version) DO NOTHING RETURNING id`,
 		d.SHA256, indexVersion, d.Kind, d.LineCount, d.Bytes, search.EncodeVector(d.Vector), search.EncodeSignature(d.Signature), now()).Scan(&id)
 	if errors.Is(err, sql.ErrNoRows) {
@@ -666,9 +666,9 @@ func (db *DB) SaveVersionIndex(ctx context.Context, v search.VersionIndex) error
 		// a reindex). There are rarely any, so PostgreSQL takes the search
 		// lock alone only when there are.
 		stale := `SELECT id FROM search_docs WHERE index_version <> $2
-			AND sha256 IN (SELECT sha256 FROM files WHERE version_id = $1)
+			AND sha256 IN (SELECT ` + db.shaText("sha256") + ` FROM files WHERE version_id = $1)
 			AND NOT EXISTS (SELECT 1 FROM files f JOIN search_versions sv ON sv.version_id = f.version_id
-				WHERE f.sha256 = search_docs.sha256 AND sv.index_version = search_docs.index_version)`
+				WHERE f.sha256 = ` + db.shaParam("search_docs.sha256") + ` AND sv.index_version = search_docs.index_version)`
 		if db.Dialect == Postgres {
 			ids, err := queryInts(ctx, tx, stale, v.VersionID, v.IndexVersion)
 			if err != nil || len(ids) == 0 {
@@ -790,7 +790,7 @@ func (db *DB) pruneSearchContents(ctx context.Context, tx *sql.Tx, shas []string
 	}
 	list, args := inList(1, shas)
 	return db.gcSearch(ctx, tx, `SELECT d.id FROM search_docs d WHERE d.sha256 IN (`+list+`)
-		AND NOT EXISTS (SELECT 1 FROM files f WHERE f.sha256 = d.sha256)`, args...)
+		AND NOT EXISTS (SELECT 1 FROM files f WHERE f.sha256 = `+db.shaParam("d.sha256")+`)`, args...)
 }
 
 // gcSearch deletes the documents docsQuery selects, with their lines and

@@ -43,14 +43,15 @@ func (db *DB) SnapshotTo(ctx context.Context, path string) error {
 func sqlString(s string) string { return "'" + strings.ReplaceAll(s, "'", "''") + "'" }
 
 // ContentsOf lists the distinct contents the files of a SQLite database
-// file reference (a snapshot, before it is restored).
+// file reference (a snapshot, before it is restored: its SHA-256s are text
+// before migration 00164, bytes after).
 func ContentsOf(ctx context.Context, path string) ([]string, error) {
 	r, err := sql.Open("sqlite", "file:"+path+"?mode=ro&_pragma=query_only(1)")
 	if err != nil {
 		return nil, err
 	}
 	defer r.Close()
-	return queryStrings(ctx, r, `SELECT DISTINCT sha256 FROM files ORDER BY sha256`)
+	return queryStrings(ctx, r, `SELECT DISTINCT CASE typeof(sha256) WHEN 'blob' THEN lower(hex(sha256)) ELSE sha256 END AS sha FROM files ORDER BY sha`)
 }
 
 // Snapshots reads database files copied by SnapshotTo (backup.Inspector).
