@@ -178,7 +178,7 @@ func (db *DB) migrations() (*goose.Provider, error) {
 	// one added afterwards.
 	p, err := goose.NewProvider(gd, db.SQL, sub, goose.WithAllowOutofOrder(true),
 		goose.WithGoMigrations(searchLinesMigration(), symbolIndexMigration(), docLinesFormatMigration(),
-			postingBlocksMigration(db.Dialect), symbolOccurrencesMigration(), quantisedVectorsMigration(db.Dialect)))
+			postingBlocksMigration(db.Dialect), symbolOccurrencesMigration(), quantisedVectorsMigration(db.Dialect), symbolBlocksMigration(db.Dialect)))
 	if err != nil {
 		return nil, fmt.Errorf("preparing migrations: %w", err)
 	}

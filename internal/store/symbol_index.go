@@ -10,9 +10,9 @@ import (
 	"github.com/veripost/veripost/internal/analysis"
 )
 
-// The symbol index has a row per (name, analysed content), keyed by the
-// name's id in symbol_names (migrations 00120–00122): the name's text is
-// stored once. Every name of a stored analysis has a symbol_names row; one
+// The symbol index holds each name's counts per analysed content, keyed
+// by the name's id in symbol_names (migrations 00120–00122: the name's
+// text is stored once), packed per block of analyses (symbol_blocks.go). Every name of a stored analysis has a symbol_names row; one
 // no latest package has keeps zero counts (the name list skips it) until
 // no analysis has it either.
 
@@ -20,7 +20,15 @@ import (
 // symbol_names yet (with zero counts). names are sorted (as an analysis's
 // groups are), so concurrent writers add rows in the same order.
 func (db *DB) symbolIDs(ctx context.Context, tx *sql.Tx, names []string) (map[string]int64, error) {
-	ids, err := db.lookupSymbolIDs(ctx, tx, names)
+	// On PostgreSQL the names are held (FOR KEY SHARE) until the
+	// transaction appends their entries at its end: a name with no package
+	// is removed once no entry has it, which the entries not yet appended
+	// would not stop.
+	lock := ""
+	if db.Dialect == Postgres {
+		lock = " FOR KEY SHARE"
+	}
+	ids, err := db.lookupSymbolIDsLocked(ctx, tx, names, lock)
 	if err != nil || len(ids) == len(names) {
 		return ids, err
 	}
@@ -43,7 +51,7 @@ func (db *DB) symbolIDs(ctx context.Context, tx *sql.Tx, names []string) (map[st
 	if err != nil {
 		return nil, fmt.Errorf("adding symbol names: %w", err)
 	}
-	added, err := db.lookupSymbolIDs(ctx, tx, missing)
+	added, err := db.lookupSymbolIDsLocked(ctx, tx, missing, lock)
 	if err != nil {
 		return nil, err
 	}
@@ -58,12 +66,17 @@ func (db *DB) symbolIDs(ctx context.Context, tx *sql.Tx, names []string) (map[st
 
 // lookupSymbolIDs returns the ids of those of these names symbol_names has.
 func (db *DB) lookupSymbolIDs(ctx context.Context, q querier, names []string) (map[string]int64, error) {
+	return db.lookupSymbolIDsLocked(ctx, q, names, "")
+}
+
+// lookupSymbolIDsLocked is lookupSymbolIDs with a row lock clause.
+func (db *DB) lookupSymbolIDsLocked(ctx context.Context, q querier, names []string, lock string) (map[string]int64, error) {
 	out := make(map[string]int64, len(names))
 	if len(names) == 0 {
 		return out, nil
 	}
 	list, arg := db.stringsArg(names, 1)
-	rows, err := q.QueryContext(ctx, `SELECT canonical, id FROM symbol_names WHERE canonical IN `+list, arg)
+	rows, err := q.QueryContext(ctx, `SELECT canonical, id FROM symbol_names WHERE canonical IN `+list+lock, arg)
 	if err != nil {
 		return nil, err
 	}
@@ -79,11 +92,12 @@ func (db *DB) lookupSymbolIDs(ctx context.Context, q querier, names []string) (m
 	return out, rows.Err()
 }
 
-// insertSymbols writes a content's symbol index rows. The cost stays linear
-// in the rows: on SQLite one prepared statement executed per row inside the
-// transaction, on PostgreSQL one INSERT … SELECT FROM unnest(arrays) per
-// few thousand rows (a single round trip, constant parameters).
-func (db *DB) insertSymbols(ctx context.Context, tx *sql.Tx, analysisID int64, groups []analysis.SymbolGroup) error {
+// addSymbols adds a new content's names to symbol_names (those not there
+// yet) and its entries to sb: the transaction appends them to the symbol
+// index at its end (appendSymbolBlocks), all its contents' at once in key
+// order, so that the shared newest blocks are locked briefly and in one
+// order.
+func (db *DB) addSymbols(ctx context.Context, tx *sql.Tx, analysisID int64, groups []analysis.SymbolGroup, sb *symbolBlocks) error {
 	if len(groups) == 0 {
 		return nil
 	}
@@ -91,11 +105,10 @@ func (db *DB) insertSymbols(ctx context.Context, tx *sql.Tx, analysisID int64, g
 	if err != nil {
 		return err
 	}
-	rows := make([]symbolRow, len(groups))
-	for i, g := range groups {
-		rows[i] = symbolRow{symbol: ids[g.Canonical], analysis: analysisID, defs: g.Definitions, uses: g.Uses}
+	for _, g := range groups {
+		sb.add(ids[g.Canonical], symbolEntry{analysis: analysisID, defs: g.Definitions, uses: g.Uses})
 	}
-	return db.insertSymbolRows(ctx, tx, rows)
+	return nil
 }
 
 // canonicalNames lists the names of an analysis's symbol groups, in their
@@ -108,58 +121,27 @@ func canonicalNames(groups []analysis.SymbolGroup) []string {
 	return names
 }
 
-// symbolRow is a row of the symbol index: counts only, the occurrences
-// follow from the analysis (symbol_table.go).
-type symbolRow struct {
-	symbol, analysis int64
-	defs, uses       int
-}
-
-// insertSymbolRows inserts rows into the symbol index.
-func (db *DB) insertSymbolRows(ctx context.Context, tx *sql.Tx, rows []symbolRow) error {
-	if db.Dialect == Postgres {
-		const batch = 5000
-		for start := 0; start < len(rows); start += batch {
-			chunk := rows[start:min(start+batch, len(rows))]
-			sids, aids := make([]int64, len(chunk)), make([]int64, len(chunk))
-			defs, uses := make([]int64, len(chunk)), make([]int64, len(chunk))
-			for i, r := range chunk {
-				sids[i], aids[i], defs[i], uses[i] = r.symbol, r.analysis, int64(r.defs), int64(r.uses)
-			}
-			if _, err := tx.ExecContext(ctx, `INSERT INTO symbol_index (symbol_id, analysis_id, definitions, uses)
-				SELECT s, a, d, u FROM unnest($1::int8[], $2::int8[], $3::int8[], $4::int8[]) AS t(s, a, d, u)`,
-				sids, aids, defs, uses); err != nil {
-				return fmt.Errorf("inserting symbols: %w", err)
-			}
-		}
-		return nil
-	}
-	st, err := tx.PrepareContext(ctx, `INSERT INTO symbol_index (symbol_id, analysis_id, definitions, uses) VALUES ($1, $2, $3, $4)`)
-	if err != nil {
-		return err
-	}
-	defer st.Close()
-	for _, r := range rows {
-		if _, err := st.ExecContext(ctx, r.symbol, r.analysis, r.defs, r.uses); err != nil {
-			return fmt.Errorf("inserting symbols: %w", err)
-		}
-	}
-	return nil
-}
-
-// deleteSymbols removes an analysis's symbol index rows (its names are
-// groups), and the names no package counts and no other analysis has.
+// deleteSymbols removes an analysis's entries from the symbol index (its
+// names are groups), and the names no package counts and no other
+// analysis has.
 func (db *DB) deleteSymbols(ctx context.Context, tx *sql.Tx, analysisID int64, groups []analysis.SymbolGroup) error {
 	if len(groups) == 0 {
 		return nil
 	}
-	list, arg := db.stringsArg(canonicalNames(groups), 1)
-	// By primary key: the analysis's names give the ids.
-	if _, err := tx.ExecContext(ctx, `DELETE FROM symbol_index WHERE analysis_id = $2
-		AND symbol_id IN (SELECT id FROM symbol_names WHERE canonical IN `+list+`)`, arg, analysisID); err != nil {
+	names := canonicalNames(groups)
+	ids, err := db.lookupSymbolIDs(ctx, tx, names)
+	if err != nil {
 		return err
 	}
-	_, err := tx.ExecContext(ctx, `DELETE FROM symbol_names WHERE canonical IN `+list+` AND packages <= 0
+	symbols := make([]int64, 0, len(ids))
+	for _, id := range ids {
+		symbols = append(symbols, id)
+	}
+	if err := db.removeSymbolEntries(ctx, tx, analysisID, symbols); err != nil {
+		return err
+	}
+	list, arg := db.stringsArg(names, 1)
+	_, err = tx.ExecContext(ctx, `DELETE FROM symbol_names WHERE canonical IN `+list+` AND packages <= 0
 		AND NOT EXISTS (SELECT 1 FROM symbol_index s WHERE s.symbol_id = symbol_names.id)`, arg)
 	return err
 }

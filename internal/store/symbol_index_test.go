@@ -146,7 +146,42 @@ func TestSymbolIndexMigration(t *testing.T) {
 			}
 			return n
 		}
-		rows := count(`SELECT COUNT(*) FROM symbol_index`)
+		// entries counts the packed index's entries (a row each before 00154).
+		entries := func() int {
+			t.Helper()
+			n := 0
+			if err := eachSymbolRow(ctx, db.SQL, "symbol_index", func(int64, symbolEntry) error { n++; return nil }); err != nil {
+				t.Fatal(err)
+			}
+			return n
+		}
+		rows := entries()
+		if blocks := count(`SELECT COUNT(*) FROM symbol_index`); blocks >= rows {
+			t.Fatalf("%d block rows for %d entries: nothing is packed", blocks, rows)
+		}
+
+		// 00154–00156 packed the index per name and block of analyses;
+		// down to 153 unpacks a row per entry, up packs them again.
+		if _, err := p.DownTo(ctx, 153); err != nil {
+			t.Fatal(err)
+		}
+		if n := count(`SELECT COUNT(*) FROM symbol_index`); n != rows {
+			t.Fatalf("down to 153: %d rows, want %d", n, rows)
+		}
+		if n := count(`SELECT COUNT(*) FROM symbol_index s JOIN symbol_names n ON n.id = s.symbol_id
+			WHERE n.canonical = 'SAFE_HEIGHT' AND s.definitions = 1`); n != 4 {
+			t.Fatalf("down to 153: %d rows define SAFE_HEIGHT, want 4 (an analysis each)", n)
+		}
+		if _, err := p.Up(ctx); err != nil {
+			t.Fatal(err)
+		}
+		if n := entries(); n != rows {
+			t.Fatalf("up from 153: %d entries, want %d", n, rows)
+		}
+		if again := readSymbolAnswers(t, db, versions, shas, extra...); !reflect.DeepEqual(before, again) {
+			t.Fatalf("answers differ across 00154–00156:\n%+v\n%+v", before, again)
+		}
+		drift()
 
 		// 00141 dropped the rows' occurrences (derived from the analyses
 		// since); down to 139 puts them back, packed as before, in
@@ -168,8 +203,8 @@ func TestSymbolIndexMigration(t *testing.T) {
 		if _, err := p.Up(ctx); err != nil {
 			t.Fatal(err)
 		}
-		if n := count(`SELECT COUNT(*) FROM symbol_index`); n != rows {
-			t.Fatalf("up from 139: %d rows, want %d", n, rows)
+		if n := entries(); n != rows {
+			t.Fatalf("up from 139: %d entries, want %d", n, rows)
 		}
 		if again := readSymbolAnswers(t, db, versions, shas, extra...); !reflect.DeepEqual(before, again) {
 			t.Fatalf("answers differ across 00140–00141:\n%+v\n%+v", before, again)
