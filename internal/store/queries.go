@@ -100,7 +100,7 @@ func sortOccurrences(occ []index.SymbolOccurrence) {
 // ordered); a name used more widely is paged by walking the packages newest
 // first instead (such a name fills a page after a few packages: at most
 // limit × packages/symbolExactLimit are looked at).
-const symbolExactLimit = 300
+var symbolExactLimit = 300 // a variable for the tests of the walk
 
 // occurrencesPerPackage bounds the occurrences listed per package on a
 // symbol page (the counts stay complete; the package's own page lists all).

@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"fmt"
 	"reflect"
+	"slices"
 	"strings"
 	"testing"
 
@@ -265,6 +266,53 @@ func TestSymbolIndexMigration(t *testing.T) {
 		drift()
 		if strings.Contains(fmt.Sprint(after.Names), "OLD_NAME") {
 			t.Fatal("the name list shows a name no package's latest version has")
+		}
+
+		// A name in more packages than symbolExactLimit is paged by
+		// walking the packages newest first: the same packages as the
+		// exact pages, newest first, each once, across chunk ends.
+		exact, err := db.SymbolUsage(ctx, "SAFE_HEIGHT", 100, "")
+		if err != nil || len(exact.Packages) < 3 {
+			t.Fatalf("exact page: %+v %v", exact, err)
+		}
+		newest, err := queryStrings(ctx, db.SQL, `SELECT id FROM packages ORDER BY created_at DESC, id DESC`)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer func(n int) { symbolExactLimit = n }(symbolExactLimit)
+		symbolExactLimit = 1
+		var walked []string
+		for cursor := ""; ; {
+			page, err := db.SymbolUsage(ctx, "SAFE_HEIGHT", 1, cursor)
+			if err != nil || len(page.Packages) != 1 || page.Total != exact.Total {
+				t.Fatalf("walked page after %d: %+v %v", len(walked), page, err)
+			}
+			p := page.Packages[0]
+			var want index.SymbolPackage
+			for _, e := range exact.Packages {
+				if e.PackageID == p.PackageID {
+					want = e
+				}
+			}
+			if !reflect.DeepEqual(p, want) {
+				t.Fatalf("walked package %+v, exact page has %+v", p, want)
+			}
+			walked = append(walked, p.PackageID)
+			if cursor = page.NextCursor; cursor == "" {
+				break
+			}
+			if _, err := db.SymbolUsage(ctx, "SAFE_HEIGHT", 1, encodeSymbolCursor(pkgKey{id: p.PackageID})); err != catalog.ErrBadCursor {
+				t.Fatalf("an exact page's cursor on a walked name: %v", err)
+			}
+		}
+		var order []string
+		for _, id := range newest {
+			if slices.Contains(walked, id) {
+				order = append(order, id)
+			}
+		}
+		if len(walked) != len(exact.Packages) || !reflect.DeepEqual(walked, order) {
+			t.Fatalf("walked %v, want the exact page's %d packages newest first %v", walked, len(exact.Packages), order)
 		}
 	})
 }
