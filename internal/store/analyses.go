@@ -312,7 +312,7 @@ func (db *DB) SaveAnalysisThen(ctx context.Context, a index.VersionAnalysis, the
 			}
 		}
 		ids := make([]int64, len(a.Files))
-		var symbols symbolBlocks // the new analyses' symbol index entries
+		var symbols newSymbols // the new analyses' symbol index entries
 		for i, f := range a.Files {
 			if ids[i], err = db.storeFileAnalysis(ctx, tx, known, f.File, packed[i], &symbols); err != nil {
 				return fmt.Errorf("storing the analysis of %s: %w", f.Name, err)
@@ -378,7 +378,7 @@ func (db *DB) SaveAnalysisThen(ctx context.Context, a index.VersionAnalysis, the
 		}
 		// Near the end (before the old analyses may go, and their names
 		// with them): the newest blocks are shared by every new content.
-		if err := db.appendSymbolBlocks(ctx, tx, "symbol_index", &symbols); err != nil {
+		if err := db.writeSymbols(ctx, tx, &symbols); err != nil {
 			return fmt.Errorf("adding to the symbol index: %w", err)
 		}
 		if isLatest {
@@ -494,9 +494,9 @@ func (db *DB) linkFiles(ctx context.Context, tx *sql.Tx, packageID string, files
 
 // storeFileAnalysis returns the id of f's stored analysis (from known, the
 // stored ones), storing it (and its symbol index rows) when it is not
-// there yet (its symbol index entries go to sb). p is nil for an analysis read from the store; should it have
+// there yet (its symbol index entries go to ns). p is nil for an analysis read from the store; should it have
 // been pruned since, it is encoded here.
-func (db *DB) storeFileAnalysis(ctx context.Context, tx *sql.Tx, known map[analysisKey]int64, f *analysis.File, p *analysis.Packed, sb *symbolBlocks) (int64, error) {
+func (db *DB) storeFileAnalysis(ctx context.Context, tx *sql.Tx, known map[analysisKey]int64, f *analysis.File, p *analysis.Packed, ns *newSymbols) (int64, error) {
 	if id, ok := known[keyOf(f)]; ok {
 		return id, nil
 	}
@@ -518,7 +518,8 @@ func (db *DB) storeFileAnalysis(ctx context.Context, tx *sql.Tx, known map[analy
 		return 0, err
 	}
 	known[keyOf(f)] = id // a content two files hold is stored once
-	return id, db.addSymbols(ctx, tx, id, f.Symbols(), sb)
+	ns.add(id, f.Symbols())
+	return id, nil
 }
 
 func nullBytes(b []byte) any {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"fmt"
+	"slices"
 
 	"github.com/pressly/goose/v3"
 
@@ -20,15 +21,7 @@ import (
 // symbol_names yet (with zero counts). names are sorted (as an analysis's
 // groups are), so concurrent writers add rows in the same order.
 func (db *DB) symbolIDs(ctx context.Context, tx *sql.Tx, names []string) (map[string]int64, error) {
-	// On PostgreSQL the names are held (FOR KEY SHARE) until the
-	// transaction appends their entries at its end: a name with no package
-	// is removed once no entry has it, which the entries not yet appended
-	// would not stop.
-	lock := ""
-	if db.Dialect == Postgres {
-		lock = " FOR KEY SHARE"
-	}
-	ids, err := db.lookupSymbolIDsLocked(ctx, tx, names, lock)
+	ids, err := db.lookupSymbolIDs(ctx, tx, names)
 	if err != nil || len(ids) == len(names) {
 		return ids, err
 	}
@@ -51,7 +44,7 @@ func (db *DB) symbolIDs(ctx context.Context, tx *sql.Tx, names []string) (map[st
 	if err != nil {
 		return nil, fmt.Errorf("adding symbol names: %w", err)
 	}
-	added, err := db.lookupSymbolIDsLocked(ctx, tx, missing, lock)
+	added, err := db.lookupSymbolIDs(ctx, tx, missing)
 	if err != nil {
 		return nil, err
 	}
@@ -66,17 +59,12 @@ func (db *DB) symbolIDs(ctx context.Context, tx *sql.Tx, names []string) (map[st
 
 // lookupSymbolIDs returns the ids of those of these names symbol_names has.
 func (db *DB) lookupSymbolIDs(ctx context.Context, q querier, names []string) (map[string]int64, error) {
-	return db.lookupSymbolIDsLocked(ctx, q, names, "")
-}
-
-// lookupSymbolIDsLocked is lookupSymbolIDs with a row lock clause.
-func (db *DB) lookupSymbolIDsLocked(ctx context.Context, q querier, names []string, lock string) (map[string]int64, error) {
 	out := make(map[string]int64, len(names))
 	if len(names) == 0 {
 		return out, nil
 	}
 	list, arg := db.stringsArg(names, 1)
-	rows, err := q.QueryContext(ctx, `SELECT canonical, id FROM symbol_names WHERE canonical IN `+list+lock, arg)
+	rows, err := q.QueryContext(ctx, `SELECT canonical, id FROM symbol_names WHERE canonical IN `+list, arg)
 	if err != nil {
 		return nil, err
 	}
@@ -92,23 +80,40 @@ func (db *DB) lookupSymbolIDsLocked(ctx context.Context, q querier, names []stri
 	return out, rows.Err()
 }
 
-// addSymbols adds a new content's names to symbol_names (those not there
-// yet) and its entries to sb: the transaction appends them to the symbol
-// index at its end (appendSymbolBlocks), all its contents' at once in key
-// order, so that the shared newest blocks are locked briefly and in one
-// order.
-func (db *DB) addSymbols(ctx context.Context, tx *sql.Tx, analysisID int64, groups []analysis.SymbolGroup, sb *symbolBlocks) error {
-	if len(groups) == 0 {
+// newSymbols are the symbol index entries of a transaction's new
+// contents, by name. It writes them at its end (writeSymbols), all at
+// once in key order, so that the newest blocks every new content shares
+// are locked briefly and in one order.
+type newSymbols struct {
+	names   []string
+	entries []symbolEntry
+}
+
+// add adds a new content's entries.
+func (ns *newSymbols) add(analysisID int64, groups []analysis.SymbolGroup) {
+	for _, g := range groups {
+		ns.names = append(ns.names, g.Canonical)
+		ns.entries = append(ns.entries, symbolEntry{analysis: analysisID, defs: g.Definitions, uses: g.Uses})
+	}
+}
+
+// writeSymbols adds the names not in symbol_names yet (with zero counts)
+// and appends the entries to the symbol index, right after (a name with
+// no package is removed once no entry has it).
+func (db *DB) writeSymbols(ctx context.Context, tx *sql.Tx, ns *newSymbols) error {
+	if len(ns.names) == 0 {
 		return nil
 	}
-	ids, err := db.symbolIDs(ctx, tx, canonicalNames(groups))
+	names := slices.Compact(slices.Sorted(slices.Values(ns.names)))
+	ids, err := db.symbolIDs(ctx, tx, names)
 	if err != nil {
 		return err
 	}
-	for _, g := range groups {
-		sb.add(ids[g.Canonical], symbolEntry{analysis: analysisID, defs: g.Definitions, uses: g.Uses})
+	var sb symbolBlocks
+	for i, e := range ns.entries {
+		sb.add(ids[ns.names[i]], e)
 	}
-	return nil
+	return db.appendSymbolBlocks(ctx, tx, "symbol_index", &sb)
 }
 
 // canonicalNames lists the names of an analysis's symbol groups, in their
