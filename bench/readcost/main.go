@@ -87,9 +87,9 @@ func main() {
 		check(db.QueryRowContext(ctx, q).Scan(&s))
 		return s
 	}
-	common := pick(`SELECT n.canonical FROM symbol_index s JOIN symbol_names n ON n.id = s.symbol_id GROUP BY n.canonical ORDER BY COUNT(*) DESC, n.canonical LIMIT 1`)
-	medium := pick(`SELECT n.canonical FROM symbol_index s JOIN symbol_names n ON n.id = s.symbol_id GROUP BY n.canonical HAVING COUNT(*) BETWEEN 20 AND 200 ORDER BY COUNT(*) DESC, n.canonical LIMIT 1`)
-	rare := pick(`SELECT n.canonical FROM symbol_index s JOIN symbol_names n ON n.id = s.symbol_id GROUP BY n.canonical HAVING COUNT(*) = 1 ORDER BY n.canonical LIMIT 1`)
+	common := pick(`SELECT canonical FROM symbol_names ORDER BY packages DESC, canonical LIMIT 1`)
+	medium := pick(`SELECT canonical FROM symbol_names WHERE packages BETWEEN 20 AND 200 ORDER BY packages DESC, canonical LIMIT 1`)
+	rare := pick(`SELECT canonical FROM symbol_names WHERE packages = 1 ORDER BY canonical LIMIT 1`)
 	millSHA := pick(`SELECT sha256 FROM library_variants ORDER BY packages DESC LIMIT 1`)
 	libName := pick(`SELECT name FROM library_names ORDER BY packages DESC LIMIT 1`)
 	// The oldest package's first latest file: its package page and its

@@ -434,15 +434,15 @@ func (b *bench) read(ctx context.Context, readers, requests int) error {
 		var s string
 		return s, db.QueryRowContext(ctx, q).Scan(&s)
 	}
-	common, err := pick(`SELECT n.canonical FROM symbol_index s JOIN symbol_names n ON n.id = s.symbol_id GROUP BY n.canonical ORDER BY COUNT(*) DESC, n.canonical LIMIT 1`)
+	common, err := pick(`SELECT canonical FROM symbol_names ORDER BY packages DESC, canonical LIMIT 1`)
 	if err != nil {
 		return err
 	}
-	medium, err := pick(`SELECT n.canonical FROM symbol_index s JOIN symbol_names n ON n.id = s.symbol_id GROUP BY n.canonical HAVING COUNT(*) BETWEEN 20 AND 200 ORDER BY COUNT(*) DESC, n.canonical LIMIT 1`)
+	medium, err := pick(`SELECT canonical FROM symbol_names WHERE packages BETWEEN 20 AND 200 ORDER BY packages DESC, canonical LIMIT 1`)
 	if err != nil {
 		medium = common
 	}
-	rare, err := pick(`SELECT n.canonical FROM symbol_index s JOIN symbol_names n ON n.id = s.symbol_id GROUP BY n.canonical HAVING COUNT(*) = 1 ORDER BY n.canonical LIMIT 1`)
+	rare, err := pick(`SELECT canonical FROM symbol_names WHERE packages = 1 ORDER BY canonical LIMIT 1`)
 	if err != nil {
 		return err
 	}

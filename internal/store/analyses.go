@@ -312,13 +312,14 @@ func (db *DB) SaveAnalysisThen(ctx context.Context, a index.VersionAnalysis, the
 			}
 		}
 		ids := make([]int64, len(a.Files))
+		var symbols newSymbols // the new analyses' symbol index entries
 		for i, f := range a.Files {
-			if ids[i], err = db.storeFileAnalysis(ctx, tx, known, f.File, packed[i]); err != nil {
+			if ids[i], err = db.storeFileAnalysis(ctx, tx, known, f.File, packed[i], &symbols); err != nil {
 				return fmt.Errorf("storing the analysis of %s: %w", f.Name, err)
 			}
 		}
 		for i, f := range a.Registry {
-			if _, err := db.storeFileAnalysis(ctx, tx, known, f.File, regPacked[i]); err != nil {
+			if _, err := db.storeFileAnalysis(ctx, tx, known, f.File, regPacked[i], &symbols); err != nil {
 				return fmt.Errorf("storing the analysis of the registry's %s: %w", f.Name, err)
 			}
 		}
@@ -374,6 +375,11 @@ func (db *DB) SaveAnalysisThen(ctx context.Context, a index.VersionAnalysis, the
 			if err := then(tx); err != nil {
 				return err
 			}
+		}
+		// Near the end (before the old analyses may go, and their names
+		// with them): the newest blocks are shared by every new content.
+		if err := db.writeSymbols(ctx, tx, &symbols); err != nil {
+			return fmt.Errorf("adding to the symbol index: %w", err)
 		}
 		if isLatest {
 			// Last (before the old analyses may go): the counter rows are
@@ -489,9 +495,9 @@ func (db *DB) linkFiles(ctx context.Context, tx *sql.Tx, packageID, versionID st
 
 // storeFileAnalysis returns the id of f's stored analysis (from known, the
 // stored ones), storing it (and its symbol index rows) when it is not
-// there yet. p is nil for an analysis read from the store; should it have
+// there yet (its symbol index entries go to ns). p is nil for an analysis read from the store; should it have
 // been pruned since, it is encoded here.
-func (db *DB) storeFileAnalysis(ctx context.Context, tx *sql.Tx, known map[analysisKey]int64, f *analysis.File, p *analysis.Packed) (int64, error) {
+func (db *DB) storeFileAnalysis(ctx context.Context, tx *sql.Tx, known map[analysisKey]int64, f *analysis.File, p *analysis.Packed, ns *newSymbols) (int64, error) {
 	if id, ok := known[keyOf(f)]; ok {
 		return id, nil
 	}
@@ -513,7 +519,8 @@ func (db *DB) storeFileAnalysis(ctx context.Context, tx *sql.Tx, known map[analy
 		return 0, err
 	}
 	known[keyOf(f)] = id // a content two files hold is stored once
-	return id, db.insertSymbols(ctx, tx, id, f.Symbols())
+	ns.add(id, f.Symbols())
+	return id, nil
 }
 
 func nullBytes(b []byte) any {

@@ -128,17 +128,76 @@ func stringsOf[S ~string](ss []S) []string {
 // (symbol_names) differ from a count of the latest files' symbols. It reads
 // the whole symbol index: a check, not a page.
 func (db *DB) SymbolCounterDrift(ctx context.Context) ([]string, error) {
+	// The latest files of each analysis (a content two files hold counts
+	// twice, as the pages count files).
+	rows, err := db.R.QueryContext(ctx, `SELECT analysis_id, package_id FROM latest_files WHERE analysis_id IS NOT NULL`)
+	if err != nil {
+		return nil, err
+	}
+	latest := map[int64][]string{}
+	for rows.Next() {
+		var aid int64
+		var pkg string
+		if err := rows.Scan(&aid, &pkg); err != nil {
+			rows.Close()
+			return nil, err
+		}
+		latest[aid] = append(latest[aid], pkg)
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	type count struct {
+		packages   map[string]bool
+		defs, uses int64
+	}
+	actual := map[int64]*count{}
+	indexed := map[int64]bool{}
+	if err := eachSymbolRow(ctx, db.R, "symbol_index", func(symbol int64, e symbolEntry) error {
+		indexed[symbol] = true
+		pkgs := latest[e.analysis]
+		if len(pkgs) == 0 {
+			return nil
+		}
+		c := actual[symbol]
+		if c == nil {
+			c = &count{packages: map[string]bool{}}
+			actual[symbol] = c
+		}
+		for _, p := range pkgs {
+			c.packages[p] = true
+			c.defs += int64(e.defs)
+			c.uses += int64(e.uses)
+		}
+		return nil
+	}); err != nil {
+		return nil, err
+	}
 	// A name no latest file has keeps a row with zero counts while an
 	// analysis has it (see symbol_index.go); a row with none is a leftover.
-	return queryStrings(ctx, db.R, `
-		WITH actual AS (
-			SELECT s.symbol_id, COUNT(DISTINCT lf.package_id) AS packages, SUM(s.definitions) AS definitions, SUM(s.uses) AS uses
-			FROM symbol_index s JOIN latest_files lf ON lf.analysis_id = s.analysis_id GROUP BY s.symbol_id)
-		SELECT n.canonical FROM symbol_names n LEFT JOIN actual a ON a.symbol_id = n.id
-		WHERE (a.symbol_id IS NULL AND (n.packages <> 0 OR n.definitions <> 0 OR n.uses <> 0
-				OR NOT EXISTS (SELECT 1 FROM symbol_index s WHERE s.symbol_id = n.id)))
-			OR n.packages <> a.packages OR n.definitions <> a.definitions OR n.uses <> a.uses
-		ORDER BY 1`)
+	rows, err = db.R.QueryContext(ctx, `SELECT id, canonical, packages, definitions, uses FROM symbol_names ORDER BY canonical`)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []string
+	for rows.Next() {
+		var id, packages, defs, uses int64
+		var name string
+		if err := rows.Scan(&id, &name, &packages, &defs, &uses); err != nil {
+			return nil, err
+		}
+		c := actual[id]
+		if c == nil {
+			if packages != 0 || defs != 0 || uses != 0 || !indexed[id] {
+				out = append(out, name)
+			}
+		} else if packages != int64(len(c.packages)) || defs != c.defs || uses != c.uses {
+			out = append(out, name)
+		}
+	}
+	return out, rows.Err()
 }
 
 // UnusedSearchEntries implements fsck.Source: search documents of contents

@@ -7,7 +7,6 @@ import (
 	"encoding/base64"
 	"fmt"
 	"slices"
-	"sort"
 	"strconv"
 	"strings"
 	"time"
@@ -24,8 +23,7 @@ func (db *DB) VersionSymbol(ctx context.Context, versionID, canonical string) ([
 		return out, nil
 	}
 	rows, err := db.R.QueryContext(ctx, `SELECT f.id, f.filename, `+db.shaText("f.sha256")+`, f.analysis_id FROM files f
-		JOIN symbol_index s ON s.analysis_id = f.analysis_id AND s.symbol_id = (SELECT id FROM symbol_names WHERE canonical = $2)
-		WHERE f.version_id = $1`, versionID, canonical)
+		WHERE f.version_id = $1 AND f.analysis_id IS NOT NULL`, versionID)
 	if err != nil {
 		return nil, fmt.Errorf("listing symbol %s: %w", canonical, err)
 	}
@@ -35,26 +33,37 @@ func (db *DB) VersionSymbol(ctx context.Context, versionID, canonical string) ([
 		analysis      int64
 	}
 	var files []file
+	var aids []int64
 	for rows.Next() {
 		var f file
 		if err := rows.Scan(&f.id, &f.name, &f.sha, &f.analysis); err != nil {
 			return nil, err
 		}
 		files = append(files, f)
+		aids = append(aids, f.analysis)
 	}
 	if err := rows.Err(); err != nil {
 		return nil, err
 	}
 	rows.Close()
-	aids := make([]int64, len(files))
-	for i, f := range files {
-		aids[i] = f.analysis
+	name, err := db.symbolNameEntries(ctx, db.R, canonical, aids)
+	if err != nil {
+		return nil, err
+	}
+	aids = aids[:0]
+	for _, f := range files {
+		if _, ok := name.entries[f.analysis]; ok {
+			aids = append(aids, f.analysis)
+		}
 	}
 	symbols, err := db.storedSymbols(ctx, aids)
 	if err != nil {
 		return nil, err
 	}
 	for _, f := range files {
+		if _, ok := name.entries[f.analysis]; !ok {
+			continue
+		}
 		occ, err := symbols[f.analysis].occurrencesOf(canonical)
 		if err != nil {
 			return nil, err
@@ -91,7 +100,7 @@ func sortOccurrences(occ []index.SymbolOccurrence) {
 // ordered); a name used more widely is paged by walking the packages newest
 // first instead (such a name fills a page after a few packages: at most
 // limit × packages/symbolExactLimit are looked at).
-const symbolExactLimit = 300
+var symbolExactLimit = 300 // a variable for the tests of the walk
 
 // occurrencesPerPackage bounds the occurrences listed per package on a
 // symbol page (the counts stay complete; the package's own page lists all).
@@ -126,94 +135,52 @@ func decodeSymbolCursor(c string) (pkgKey, error) {
 	return pkgKey{defines: flag == 1, created: ts, id: id}, nil
 }
 
-// SymbolUsage implements index.Reader, in one statement: the name's count
-// (symbol_names), the page of its packages and their files' counts and
-// occurrences. Reads stay bounded by the page, not the corpus: a name in up
-// to symbolExactLimit packages is paged with the packages that define it
-// first (its packages are gathered and ordered), a more common one newest
-// first, walking the packages in that order. Which of the two the first
-// page is decides the statement itself from the count; a cursor names its
-// own (and is refused when the count now says the other).
+// SymbolUsage implements index.Reader: the name's count and entries
+// (symbol_names and its symbol index rows, one query), the page of its
+// packages, then their files' counts and occurrences. Reads stay bounded by
+// the page, not the corpus: a name in up to symbolExactLimit packages is
+// paged with the packages that define it first (its analyses' latest
+// files are gathered and ordered), a more common one newest first, walking
+// the packages in that order and keeping those whose latest files have one
+// of its analyses. The count decides which of the two a first page is; a
+// cursor names its own (and is refused when the count now says the other).
 func (db *DB) SymbolUsage(ctx context.Context, canonical string, limit int, cursor string) (index.SymbolPage, error) {
 	page := index.SymbolPage{Packages: []index.SymbolPackage{}, TotalExact: true}
 	limit = min(max(limit, 1), 100)
-	args := []any{canonical}
-	var pick string
 	exactCursor, walkCursor := false, false
+	var after pkgKey
 	if cursor == "" {
-		pick = db.symbolDefinersFirst(limit, "") + ` UNION ALL ` + db.symbolNewestFirst(limit, "")
 	} else if k, err := decodeSymbolCursor(cursor); err == nil {
-		exactCursor = true
-		flag := 0
-		if k.defines {
-			flag = 1
-		}
-		args = append(args, flag, db.latestTime(k.created), k.id)
-		pick = db.symbolDefinersFirst(limit, ` HAVING MAX(CASE WHEN s.definitions > 0 THEN 1 ELSE 0 END) < $2
-			OR (MAX(CASE WHEN s.definitions > 0 THEN 1 ELSE 0 END) = $2
-				AND (lf.package_created_at < $3 OR (lf.package_created_at = $3 AND lf.package_id < $4)))`)
+		exactCursor, after = true, k
 	} else if ts, id, err := decodeCursor(cursor); err == nil {
-		walkCursor = true
-		args = append(args, ts, id)
-		pick = db.symbolNewestFirst(limit, ` AND (p.created_at < $2 OR (p.created_at = $2 AND p.id < $3))`)
+		walkCursor, after = true, pkgKey{created: ts, id: id}
 	} else {
 		return page, catalog.ErrBadCursor
 	}
-	// A name no package has gives no row; a name past its last page gives
-	// the count's row alone.
-	rows, err := db.R.QueryContext(ctx, db.symbolPageSQL(pick), args...)
+	name, err := db.symbolNameEntries(ctx, db.R, canonical, nil)
 	if err != nil {
 		return page, err
 	}
-	type row struct {
-		pkg                   *index.SymbolPackage
-		fileID, filename, sha string
-		analysis              int64
-		defs, uses            int
-	}
-	found := make([]row, 0, 4*(limit+1))
-	var keys []pkgKey // the page's packages, each once
-	byID := make(map[string]*index.SymbolPackage, limit+1)
-	counted := false
-	for rows.Next() {
-		var r row
-		var id, name, machine, controller, fileID, filename, sha sql.NullString
-		var n, d, version, aid, defs, uses sql.NullInt64
-		var created, uploaded sql.NullTime
-		if err := rows.Scan(&n, &id, &created, &d, &name, &machine, &controller, &version, &uploaded,
-			&fileID, &filename, &sha, &aid, &defs, &uses); err != nil {
-			rows.Close()
-			return page, err
-		}
-		if !id.Valid { // the count's row
-			page.Total, counted = int(n.Int64), true
-			continue
-		}
-		if r.pkg = byID[id.String]; r.pkg == nil {
-			r.pkg = &index.SymbolPackage{PackageID: id.String, PackageName: name.String, Machine: machine.String, Controller: controller.String,
-				Version: int(version.Int64), UploadedAt: uploaded.Time.UTC(), Occurrences: []index.SymbolOccurrence{}}
-			byID[id.String] = r.pkg
-			keys = append(keys, pkgKey{defines: d.Int64 == 1, created: created.Time.UTC(), id: id.String})
-		}
-		r.fileID, r.filename, r.sha, r.analysis, r.defs, r.uses = fileID.String, filename.String, sha.String, aid.Int64, int(defs.Int64), int(uses.Int64)
-		found = append(found, r)
-	}
-	rows.Close()
-	if err := rows.Err(); err != nil {
-		return page, err
-	}
-	exact := page.Total <= symbolExactLimit
-	if !counted { // no package has the name
-		page.Total = 0
+	if name.packages <= 0 { // no package has the name
 		if walkCursor {
 			return page, catalog.ErrBadCursor
 		}
 		return page, nil
 	}
+	page.Total = name.packages
+	exact := page.Total <= symbolExactLimit
 	if (exactCursor && !exact) || (walkCursor && exact) {
 		return page, catalog.ErrBadCursor // the count moved past symbolExactLimit between pages
 	}
-	sort.Slice(keys, func(i, j int) bool { return keys[i].before(keys[j], exact) })
+	var keys []pkgKey
+	if exact {
+		keys, err = db.symbolDefinersFirst(ctx, name, exactCursor, after, limit)
+	} else {
+		keys, err = db.symbolNewestFirst(ctx, name, walkCursor, after, limit)
+	}
+	if err != nil {
+		return page, err
+	}
 	if len(keys) > limit {
 		keys = keys[:limit]
 		if exact {
@@ -222,30 +189,70 @@ func (db *DB) SymbolUsage(ctx context.Context, canonical string, limit int, curs
 			page.NextCursor = encodeCursor(keys[limit-1].created, keys[limit-1].id)
 		}
 	}
-	// Occurrences are derived from the analyses of the page's packages'
-	// files only (not the one past the page's end).
-	shown := make(map[*index.SymbolPackage]bool, len(keys))
-	for _, k := range keys {
-		shown[byID[k.id]] = true
+	if len(keys) == 0 {
+		return page, nil
+	}
+	// The page's packages and their latest files that have the name.
+	ids := make([]string, len(keys))
+	for i, k := range keys {
+		ids[i] = k.id
+	}
+	list, arg := db.listArg(ids, "uuid", 1)
+	rows, err := db.R.QueryContext(ctx, `SELECT p.id, p.name, p.machine_type, p.controller_type, p.latest_version, v.uploaded_at,
+			lf.file_id, lf.filename, `+db.shaText("lf.sha256")+`, lf.analysis_id
+		FROM packages p
+		JOIN package_versions v ON v.package_id = p.id AND v.number = p.latest_version
+		JOIN latest_files lf ON lf.package_id = p.id
+		WHERE p.id IN `+list+` AND lf.analysis_id IS NOT NULL`, arg)
+	if err != nil {
+		return page, err
+	}
+	type row struct {
+		pkg                   *index.SymbolPackage
+		fileID, filename, sha string
+		entry                 symbolEntry
+	}
+	var found []row
+	byID := make(map[string]*index.SymbolPackage, len(keys))
+	for rows.Next() {
+		var r row
+		var p index.SymbolPackage
+		var aid int64
+		if err := rows.Scan(&p.PackageID, &p.PackageName, &p.Machine, &p.Controller, &p.Version, &p.UploadedAt,
+			&r.fileID, &r.filename, &r.sha, &aid); err != nil {
+			rows.Close()
+			return page, err
+		}
+		e, ok := name.entries[aid]
+		if !ok {
+			continue
+		}
+		if r.pkg = byID[p.PackageID]; r.pkg == nil {
+			p.UploadedAt = p.UploadedAt.UTC()
+			p.Occurrences = []index.SymbolOccurrence{}
+			r.pkg = &p
+			byID[p.PackageID] = r.pkg
+		}
+		r.entry = e
+		found = append(found, r)
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return page, err
 	}
 	aids := make([]int64, 0, len(found))
 	for _, r := range found {
-		if shown[r.pkg] {
-			aids = append(aids, r.analysis)
-		}
+		aids = append(aids, r.entry.analysis)
 	}
 	symbols, err := db.storedSymbols(ctx, aids)
 	if err != nil {
 		return page, err
 	}
 	for _, r := range found {
-		if !shown[r.pkg] {
-			continue
-		}
 		p := r.pkg
-		p.Definitions += r.defs
-		p.References += r.uses
-		occ, err := symbols[r.analysis].occurrencesOf(canonical)
+		p.Definitions += r.entry.defs
+		p.References += r.entry.uses
+		occ, err := symbols[r.entry.analysis].occurrencesOf(canonical)
 		if err != nil {
 			return page, err
 		}
@@ -255,6 +262,9 @@ func (db *DB) SymbolUsage(ctx context.Context, canonical string, limit int, curs
 	}
 	for _, k := range keys {
 		p := byID[k.id]
+		if p == nil {
+			continue // gone between the reads
+		}
 		sortOccurrences(p.Occurrences)
 		if len(p.Occurrences) > occurrencesPerPackage {
 			p.Occurrences = p.Occurrences[:occurrencesPerPackage]
@@ -262,28 +272,6 @@ func (db *DB) SymbolUsage(ctx context.Context, canonical string, limit int, curs
 		page.Packages = append(page.Packages, *p)
 	}
 	return page, nil
-}
-
-// symbolPageSQL is the symbol page's statement around pick, which selects
-// the page's packages (id, created, d: defines the name) from the name's
-// count n. Its rows: one per file of the page's packages that has the
-// name, and the count's (no package id; none when no package has the name).
-// The two parts are a UNION ALL rather than a join of the count with the
-// files: SQLite would copy the files' rows into a
-// temporary table first. The files come first: SQLite types a compound's
-// columns (times) by its first part.
-func (db *DB) symbolPageSQL(pick string) string {
-	return `WITH n AS (SELECT packages, id FROM symbol_names WHERE canonical = $1),
-		pick AS (` + pick + `)
-		SELECT 0, pick.id, p.created_at, pick.d, p.name, p.machine_type, p.controller_type, p.latest_version, v.uploaded_at,
-			lf.file_id, lf.filename, ` + db.shaText("lf.sha256") + `, lf.analysis_id, s.definitions, s.uses
-		FROM pick
-		` + db.joinByKey("packages", "p", "p.id = pick.id", "p.created_at, p.name, p.machine_type, p.controller_type, p.latest_version") + `
-		` + db.joinByKey("package_versions", "v", "v.package_id = pick.id AND v.number = p.latest_version", "v.uploaded_at") + `
-		` + db.joinByKey("latest_files", "lf", "lf.package_id = pick.id", "lf.file_id, lf.filename, lf.sha256, lf.analysis_id") + `
-		` + db.joinByKey("symbol_index", "s", "s.symbol_id = (SELECT id FROM n) AND s.analysis_id = lf.analysis_id", "s.definitions, s.uses") + `
-		UNION ALL
-		SELECT n.packages, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL FROM n WHERE n.packages > 0`
 }
 
 // before orders a symbol page's packages: on an exact page those defining
@@ -298,52 +286,122 @@ func (k pkgKey) before(o pkgKey, exact bool) bool {
 	return k.id > o.id
 }
 
-// symbolDefinersFirst selects up to limit+1 of a name's packages when it
-// has at most symbolExactLimit (n is its count): those defining it first,
-// then newest first; having filters them (the cursor). It aggregates a
-// bounded number of rows, read from the covering index of latest_files by
-// analysis.
-func (db *DB) symbolDefinersFirst(limit int, having string) string {
-	return `SELECT * FROM (SELECT lf.package_id AS id, lf.package_created_at AS created, MAX(CASE WHEN s.definitions > 0 THEN 1 ELSE 0 END) AS d
-		FROM symbol_index s ` + db.joinByKey("latest_files", "lf", "lf.analysis_id = s.analysis_id", "lf.package_id, lf.package_created_at") + `
-		WHERE s.symbol_id = (SELECT id FROM n) AND (SELECT packages FROM n) <= ` + strconv.Itoa(symbolExactLimit) + `
-		GROUP BY lf.package_id, lf.package_created_at` + having + `
-		ORDER BY d DESC, created DESC, id DESC LIMIT ` + db.limitIf(`(SELECT packages FROM n) <= `+strconv.Itoa(symbolExactLimit), limit+1) + `) e`
-}
-
-// symbolNewestFirst selects up to limit+1 of a more common name's
-// packages, newest first, walking the packages in that order; and narrows
-// them (the cursor).
-func (db *DB) symbolNewestFirst(limit int, and string) string {
-	return `SELECT * FROM (SELECT p.id, p.created_at AS created, 0 AS d FROM packages p
-		WHERE (SELECT packages FROM n) > ` + strconv.Itoa(symbolExactLimit) + ` AND EXISTS (SELECT 1 FROM latest_files lf
-			JOIN symbol_index s ON s.analysis_id = lf.analysis_id AND s.symbol_id = (SELECT id FROM n) WHERE lf.package_id = p.id)` + and + `
-		ORDER BY p.created_at DESC, p.id DESC LIMIT ` + db.limitIf(`(SELECT packages FROM n) > `+strconv.Itoa(symbolExactLimit), limit+1) + `) w`
-}
-
-// limitIf is a LIMIT of n rows when cond holds, of none otherwise, for a
-// branch of a statement that only one value of cond needs (cond is also
-// in the branch's WHERE). PostgreSQL tests such a WHERE term once, before
-// reading anything, and plans better with a constant LIMIT; SQLite tests
-// it on every row it reads, but reads none under a LIMIT of 0.
-func (db *DB) limitIf(cond string, n int) string {
-	if db.Dialect == Postgres {
-		return strconv.Itoa(n)
+// symbolDefinersFirst returns up to limit+1 of the packages of a name in
+// at most symbolExactLimit packages, after the cursor's when given: those
+// defining it first, then newest first. It reads the latest files of the
+// name's analyses (by the latest_files index by analysis).
+func (db *DB) symbolDefinersFirst(ctx context.Context, name symbolName, cursor bool, after pkgKey, limit int) ([]pkgKey, error) {
+	aids := make([]int64, 0, len(name.entries))
+	for a := range name.entries {
+		aids = append(aids, a)
 	}
-	return `CASE WHEN ` + cond + ` THEN ` + strconv.Itoa(n) + ` ELSE 0 END`
+	slices.Sort(aids)
+	list, arg := db.listArg(aids, "int8", 1)
+	rows, err := db.R.QueryContext(ctx, `SELECT package_id, package_created_at, analysis_id FROM latest_files WHERE analysis_id IN `+list, arg)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	byID := map[string]*pkgKey{}
+	var keys []*pkgKey
+	for rows.Next() {
+		var k pkgKey
+		var aid int64
+		if err := rows.Scan(&k.id, latestTimeScan{&k.created}, &aid); err != nil {
+			return nil, err
+		}
+		p := byID[k.id]
+		if p == nil {
+			p = &k
+			byID[k.id] = p
+			keys = append(keys, p)
+		}
+		if name.entries[aid].defs > 0 {
+			p.defines = true
+		}
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	out := make([]pkgKey, 0, len(keys))
+	for _, k := range keys {
+		if !cursor || after.before(*k, true) {
+			out = append(out, *k)
+		}
+	}
+	slices.SortFunc(out, func(a, b pkgKey) int {
+		if a.before(b, true) {
+			return -1
+		}
+		return 1
+	})
+	return out[:min(len(out), limit+1)], nil
 }
 
-// joinByKey joins table as alias on cond, a lookup by key for each row on
-// its left (in this order); cols are the columns used. PostgreSQL is told
-// to look the rows up (a lateral subquery it cannot flatten): for the few
-// rows of a page it would otherwise read a whole small table into a hash,
-// and it misjudges how many rows a rare symbol name has. SQLite keeps the
-// tables of a CROSS JOIN in their order.
-func (db *DB) joinByKey(table, alias, cond, cols string) string {
-	if db.Dialect == Postgres {
-		return `CROSS JOIN LATERAL (SELECT ` + cols + ` FROM ` + table + ` ` + alias + ` WHERE ` + cond + ` OFFSET 0) ` + alias
+// symbolNewestFirst returns up to limit+1 of the packages of a more
+// common name, newest first, after the cursor's when given: it walks the
+// packages in that order, a growing chunk at a time (such a name fills a
+// page after a few packages: about limit × packages/symbolExactLimit are
+// looked at), keeping those whose latest files have one of the name's
+// analyses.
+func (db *DB) symbolNewestFirst(ctx context.Context, name symbolName, cursor bool, after pkgKey, limit int) ([]pkgKey, error) {
+	var out []pkgKey
+	chunk := limit + 1
+	for {
+		q := `SELECT id, created_at FROM packages`
+		var args []any
+		if cursor {
+			q += ` WHERE (created_at < $1 OR (created_at = $1 AND id < $2))`
+			args = append(args, after.created, after.id)
+		}
+		q = `SELECT p.id, p.created_at, lf.analysis_id FROM (` + q + ` ORDER BY created_at DESC, id DESC LIMIT ` + strconv.Itoa(chunk) + `) p
+			LEFT JOIN latest_files lf ON lf.package_id = p.id`
+		rows, err := db.R.QueryContext(ctx, q, args...)
+		if err != nil {
+			return nil, err
+		}
+		byID := map[string]*pkgKey{}
+		var walked []*pkgKey
+		has := map[string]bool{}
+		for rows.Next() {
+			var k pkgKey
+			var aid sql.NullInt64
+			if err := rows.Scan(&k.id, &k.created, &aid); err != nil {
+				rows.Close()
+				return nil, err
+			}
+			if byID[k.id] == nil {
+				k.created = k.created.UTC()
+				byID[k.id] = &k
+				walked = append(walked, &k)
+			}
+			if _, ok := name.entries[aid.Int64]; ok && aid.Valid {
+				has[k.id] = true
+			}
+		}
+		rows.Close()
+		if err := rows.Err(); err != nil {
+			return nil, err
+		}
+		slices.SortFunc(walked, func(a, b *pkgKey) int {
+			if a.before(*b, false) {
+				return -1
+			}
+			return 1
+		})
+		for _, k := range walked {
+			if has[k.id] {
+				if out = append(out, *k); len(out) > limit {
+					return out, nil
+				}
+			}
+		}
+		if len(walked) < chunk {
+			return out, nil // the oldest package
+		}
+		cursor, after = true, *walked[len(walked)-1]
+		chunk = min(2*chunk, 1000)
 	}
-	return `CROSS JOIN ` + table + ` ` + alias + ` ON ` + cond
 }
 
 // storedSymbols returns the symbols of these analyses, from the cache or

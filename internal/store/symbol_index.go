@@ -4,15 +4,16 @@ import (
 	"context"
 	"database/sql"
 	"fmt"
+	"slices"
 
 	"github.com/pressly/goose/v3"
 
 	"github.com/veripost/veripost/internal/analysis"
 )
 
-// The symbol index has a row per (name, analysed content), keyed by the
-// name's id in symbol_names (migrations 00120–00122): the name's text is
-// stored once. Every name of a stored analysis has a symbol_names row; one
+// The symbol index holds each name's counts per analysed content, keyed
+// by the name's id in symbol_names (migrations 00120–00122: the name's
+// text is stored once), packed per block of analyses (symbol_blocks.go). Every name of a stored analysis has a symbol_names row; one
 // no latest package has keeps zero counts (the name list skips it) until
 // no analysis has it either.
 
@@ -79,23 +80,40 @@ func (db *DB) lookupSymbolIDs(ctx context.Context, q querier, names []string) (m
 	return out, rows.Err()
 }
 
-// insertSymbols writes a content's symbol index rows. The cost stays linear
-// in the rows: on SQLite one prepared statement executed per row inside the
-// transaction, on PostgreSQL one INSERT … SELECT FROM unnest(arrays) per
-// few thousand rows (a single round trip, constant parameters).
-func (db *DB) insertSymbols(ctx context.Context, tx *sql.Tx, analysisID int64, groups []analysis.SymbolGroup) error {
-	if len(groups) == 0 {
+// newSymbols are the symbol index entries of a transaction's new
+// contents, by name. It writes them at its end (writeSymbols), all at
+// once in key order, so that the newest blocks every new content shares
+// are locked briefly and in one order.
+type newSymbols struct {
+	names   []string
+	entries []symbolEntry
+}
+
+// add adds a new content's entries.
+func (ns *newSymbols) add(analysisID int64, groups []analysis.SymbolGroup) {
+	for _, g := range groups {
+		ns.names = append(ns.names, g.Canonical)
+		ns.entries = append(ns.entries, symbolEntry{analysis: analysisID, defs: g.Definitions, uses: g.Uses})
+	}
+}
+
+// writeSymbols adds the names not in symbol_names yet (with zero counts)
+// and appends the entries to the symbol index, right after (a name with
+// no package is removed once no entry has it).
+func (db *DB) writeSymbols(ctx context.Context, tx *sql.Tx, ns *newSymbols) error {
+	if len(ns.names) == 0 {
 		return nil
 	}
-	ids, err := db.symbolIDs(ctx, tx, canonicalNames(groups))
+	names := slices.Compact(slices.Sorted(slices.Values(ns.names)))
+	ids, err := db.symbolIDs(ctx, tx, names)
 	if err != nil {
 		return err
 	}
-	rows := make([]symbolRow, len(groups))
-	for i, g := range groups {
-		rows[i] = symbolRow{symbol: ids[g.Canonical], analysis: analysisID, defs: g.Definitions, uses: g.Uses}
+	var sb symbolBlocks
+	for i, e := range ns.entries {
+		sb.add(ids[ns.names[i]], e)
 	}
-	return db.insertSymbolRows(ctx, tx, rows)
+	return db.appendSymbolBlocks(ctx, tx, "symbol_index", &sb)
 }
 
 // canonicalNames lists the names of an analysis's symbol groups, in their
@@ -108,58 +126,27 @@ func canonicalNames(groups []analysis.SymbolGroup) []string {
 	return names
 }
 
-// symbolRow is a row of the symbol index: counts only, the occurrences
-// follow from the analysis (symbol_table.go).
-type symbolRow struct {
-	symbol, analysis int64
-	defs, uses       int
-}
-
-// insertSymbolRows inserts rows into the symbol index.
-func (db *DB) insertSymbolRows(ctx context.Context, tx *sql.Tx, rows []symbolRow) error {
-	if db.Dialect == Postgres {
-		const batch = 5000
-		for start := 0; start < len(rows); start += batch {
-			chunk := rows[start:min(start+batch, len(rows))]
-			sids, aids := make([]int64, len(chunk)), make([]int64, len(chunk))
-			defs, uses := make([]int64, len(chunk)), make([]int64, len(chunk))
-			for i, r := range chunk {
-				sids[i], aids[i], defs[i], uses[i] = r.symbol, r.analysis, int64(r.defs), int64(r.uses)
-			}
-			if _, err := tx.ExecContext(ctx, `INSERT INTO symbol_index (symbol_id, analysis_id, definitions, uses)
-				SELECT s, a, d, u FROM unnest($1::int8[], $2::int8[], $3::int8[], $4::int8[]) AS t(s, a, d, u)`,
-				sids, aids, defs, uses); err != nil {
-				return fmt.Errorf("inserting symbols: %w", err)
-			}
-		}
-		return nil
-	}
-	st, err := tx.PrepareContext(ctx, `INSERT INTO symbol_index (symbol_id, analysis_id, definitions, uses) VALUES ($1, $2, $3, $4)`)
-	if err != nil {
-		return err
-	}
-	defer st.Close()
-	for _, r := range rows {
-		if _, err := st.ExecContext(ctx, r.symbol, r.analysis, r.defs, r.uses); err != nil {
-			return fmt.Errorf("inserting symbols: %w", err)
-		}
-	}
-	return nil
-}
-
-// deleteSymbols removes an analysis's symbol index rows (its names are
-// groups), and the names no package counts and no other analysis has.
+// deleteSymbols removes an analysis's entries from the symbol index (its
+// names are groups), and the names no package counts and no other
+// analysis has.
 func (db *DB) deleteSymbols(ctx context.Context, tx *sql.Tx, analysisID int64, groups []analysis.SymbolGroup) error {
 	if len(groups) == 0 {
 		return nil
 	}
-	list, arg := db.stringsArg(canonicalNames(groups), 1)
-	// By primary key: the analysis's names give the ids.
-	if _, err := tx.ExecContext(ctx, `DELETE FROM symbol_index WHERE analysis_id = $2
-		AND symbol_id IN (SELECT id FROM symbol_names WHERE canonical IN `+list+`)`, arg, analysisID); err != nil {
+	names := canonicalNames(groups)
+	ids, err := db.lookupSymbolIDs(ctx, tx, names)
+	if err != nil {
 		return err
 	}
-	_, err := tx.ExecContext(ctx, `DELETE FROM symbol_names WHERE canonical IN `+list+` AND packages <= 0
+	symbols := make([]int64, 0, len(ids))
+	for _, id := range ids {
+		symbols = append(symbols, id)
+	}
+	if err := db.removeSymbolEntries(ctx, tx, analysisID, symbols); err != nil {
+		return err
+	}
+	list, arg := db.stringsArg(names, 1)
+	_, err = tx.ExecContext(ctx, `DELETE FROM symbol_names WHERE canonical IN `+list+` AND packages <= 0
 		AND NOT EXISTS (SELECT 1 FROM symbol_index s WHERE s.symbol_id = symbol_names.id)`, arg)
 	return err
 }

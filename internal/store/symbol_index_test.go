@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"fmt"
 	"reflect"
+	"slices"
 	"strings"
 	"testing"
 
@@ -146,7 +147,42 @@ func TestSymbolIndexMigration(t *testing.T) {
 			}
 			return n
 		}
-		rows := count(`SELECT COUNT(*) FROM symbol_index`)
+		// entries counts the packed index's entries (a row each before 00154).
+		entries := func() int {
+			t.Helper()
+			n := 0
+			if err := eachSymbolRow(ctx, db.SQL, "symbol_index", func(int64, symbolEntry) error { n++; return nil }); err != nil {
+				t.Fatal(err)
+			}
+			return n
+		}
+		rows := entries()
+		if blocks := count(`SELECT COUNT(*) FROM symbol_index`); blocks >= rows {
+			t.Fatalf("%d block rows for %d entries: nothing is packed", blocks, rows)
+		}
+
+		// 00154–00156 packed the index per name and block of analyses;
+		// down to 153 unpacks a row per entry, up packs them again.
+		if _, err := p.DownTo(ctx, 153); err != nil {
+			t.Fatal(err)
+		}
+		if n := count(`SELECT COUNT(*) FROM symbol_index`); n != rows {
+			t.Fatalf("down to 153: %d rows, want %d", n, rows)
+		}
+		if n := count(`SELECT COUNT(*) FROM symbol_index s JOIN symbol_names n ON n.id = s.symbol_id
+			WHERE n.canonical = 'SAFE_HEIGHT' AND s.definitions = 1`); n != 4 {
+			t.Fatalf("down to 153: %d rows define SAFE_HEIGHT, want 4 (an analysis each)", n)
+		}
+		if _, err := p.Up(ctx); err != nil {
+			t.Fatal(err)
+		}
+		if n := entries(); n != rows {
+			t.Fatalf("up from 153: %d entries, want %d", n, rows)
+		}
+		if again := readSymbolAnswers(t, db, versions, shas, extra...); !reflect.DeepEqual(before, again) {
+			t.Fatalf("answers differ across 00154–00156:\n%+v\n%+v", before, again)
+		}
+		drift()
 
 		// 00141 dropped the rows' occurrences (derived from the analyses
 		// since); down to 139 puts them back, packed as before, in
@@ -168,8 +204,8 @@ func TestSymbolIndexMigration(t *testing.T) {
 		if _, err := p.Up(ctx); err != nil {
 			t.Fatal(err)
 		}
-		if n := count(`SELECT COUNT(*) FROM symbol_index`); n != rows {
-			t.Fatalf("up from 139: %d rows, want %d", n, rows)
+		if n := entries(); n != rows {
+			t.Fatalf("up from 139: %d entries, want %d", n, rows)
 		}
 		if again := readSymbolAnswers(t, db, versions, shas, extra...); !reflect.DeepEqual(before, again) {
 			t.Fatalf("answers differ across 00140–00141:\n%+v\n%+v", before, again)
@@ -230,6 +266,53 @@ func TestSymbolIndexMigration(t *testing.T) {
 		drift()
 		if strings.Contains(fmt.Sprint(after.Names), "OLD_NAME") {
 			t.Fatal("the name list shows a name no package's latest version has")
+		}
+
+		// A name in more packages than symbolExactLimit is paged by
+		// walking the packages newest first: the same packages as the
+		// exact pages, newest first, each once, across chunk ends.
+		exact, err := db.SymbolUsage(ctx, "SAFE_HEIGHT", 100, "")
+		if err != nil || len(exact.Packages) < 3 {
+			t.Fatalf("exact page: %+v %v", exact, err)
+		}
+		newest, err := queryStrings(ctx, db.SQL, `SELECT id FROM packages ORDER BY created_at DESC, id DESC`)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer func(n int) { symbolExactLimit = n }(symbolExactLimit)
+		symbolExactLimit = 1
+		var walked []string
+		for cursor := ""; ; {
+			page, err := db.SymbolUsage(ctx, "SAFE_HEIGHT", 1, cursor)
+			if err != nil || len(page.Packages) != 1 || page.Total != exact.Total {
+				t.Fatalf("walked page after %d: %+v %v", len(walked), page, err)
+			}
+			p := page.Packages[0]
+			var want index.SymbolPackage
+			for _, e := range exact.Packages {
+				if e.PackageID == p.PackageID {
+					want = e
+				}
+			}
+			if !reflect.DeepEqual(p, want) {
+				t.Fatalf("walked package %+v, exact page has %+v", p, want)
+			}
+			walked = append(walked, p.PackageID)
+			if cursor = page.NextCursor; cursor == "" {
+				break
+			}
+			if _, err := db.SymbolUsage(ctx, "SAFE_HEIGHT", 1, encodeSymbolCursor(pkgKey{id: p.PackageID})); err != catalog.ErrBadCursor {
+				t.Fatalf("an exact page's cursor on a walked name: %v", err)
+			}
+		}
+		var order []string
+		for _, id := range newest {
+			if slices.Contains(walked, id) {
+				order = append(order, id)
+			}
+		}
+		if len(walked) != len(exact.Packages) || !reflect.DeepEqual(walked, order) {
+			t.Fatalf("walked %v, want the exact page's %d packages newest first %v", walked, len(exact.Packages), order)
 		}
 	})
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"encoding/base64"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -66,8 +67,8 @@ func (db *DB) SymbolNames(ctx context.Context, prefix string, limit int, cursor 
 }
 
 // fillKinds looks up the kinds the counters do not have yet (names counted
-// by the migration that made them, see symbol_names), in one query: each
-// name's first occurrence in a latest file.
+// by the migration that made them, see symbol_names): each name's first
+// occurrence in the latest file of its lowest analysis.
 func (db *DB) fillKinds(ctx context.Context, items []index.SymbolName) error {
 	var names []string
 	at := map[string]int{}
@@ -80,25 +81,23 @@ func (db *DB) fillKinds(ctx context.Context, items []index.SymbolName) error {
 	if len(names) == 0 {
 		return nil
 	}
-	values := make([]string, len(names))
-	args := make([]any, len(names))
-	for i, n := range names {
-		values[i], args[i] = "(CAST($"+strconv.Itoa(i+1)+" AS TEXT))", n
-	}
-	rows, err := db.R.QueryContext(ctx, `SELECT v.column1, (SELECT s.analysis_id FROM symbol_index s
-			JOIN latest_files lf ON lf.analysis_id = s.analysis_id
-			WHERE s.symbol_id = (SELECT n.id FROM symbol_names n WHERE n.canonical = v.column1) LIMIT 1)
-		FROM (VALUES `+strings.Join(values, ", ")+`) AS v`, args...)
-	if err != nil {
-		return err
-	}
-	defer rows.Close()
 	first := map[string]int64{}
 	var aids []int64
-	for rows.Next() {
-		var name string
+	for _, name := range names {
+		entries, err := db.symbolNameEntries(ctx, db.R, name, nil)
+		if err != nil || len(entries.entries) == 0 {
+			if err != nil {
+				return err
+			}
+			continue
+		}
+		ids := make([]int64, 0, len(entries.entries))
+		for a := range entries.entries {
+			ids = append(ids, a)
+		}
+		list, arg := db.listArg(ids, "int8", 1)
 		var aid sql.NullInt64
-		if err := rows.Scan(&name, &aid); err != nil {
+		if err := db.R.QueryRowContext(ctx, `SELECT MIN(analysis_id) FROM latest_files WHERE analysis_id IN `+list, arg).Scan(&aid); err != nil {
 			return err
 		}
 		if aid.Valid {
@@ -106,10 +105,6 @@ func (db *DB) fillKinds(ctx context.Context, items []index.SymbolName) error {
 			aids = append(aids, aid.Int64)
 		}
 	}
-	if err := rows.Err(); err != nil {
-		return err
-	}
-	rows.Close()
 	symbols, err := db.storedSymbols(ctx, aids)
 	if err != nil {
 		return err
@@ -124,13 +119,16 @@ func (db *DB) fillKinds(ctx context.Context, items []index.SymbolName) error {
 
 // ContentSymbol implements index.Reader.
 func (db *DB) ContentSymbol(ctx context.Context, sha, canonical string) ([]analysis.Occurrence, error) {
-	aids, err := queryInts(ctx, db.R, `SELECT a.id FROM analyses a
-		JOIN symbol_index s ON s.analysis_id = a.id AND s.symbol_id = (SELECT id FROM symbol_names WHERE canonical = $2)
-		WHERE a.sha256 = $1 AND a.parser_version = $3 AND a.reader = $4`,
-		strings.ToLower(sha), canonical, analysis.ParserVersion, analysis.ReaderUPG)
+	aids, err := queryInts(ctx, db.R, `SELECT a.id FROM analyses a WHERE a.sha256 = $1 AND a.parser_version = $2 AND a.reader = $3`,
+		strings.ToLower(sha), analysis.ParserVersion, analysis.ReaderUPG)
 	if err != nil {
 		return nil, err
 	}
+	name, err := db.symbolNameEntries(ctx, db.R, canonical, aids)
+	if err != nil {
+		return nil, err
+	}
+	aids = slices.DeleteFunc(aids, func(a int64) bool { _, ok := name.entries[a]; return !ok })
 	symbols, err := db.storedSymbols(ctx, aids)
 	if err != nil {
 		return nil, err

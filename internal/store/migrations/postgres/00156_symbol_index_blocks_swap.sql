@@ -1,0 +1,17 @@
+-- +goose Up
+-- The packed symbol index (00154, filled by 00155) replaces the row per
+-- name and analysis.
+DROP TABLE symbol_index;
+ALTER TABLE symbol_index_blocks RENAME TO symbol_index;
+ALTER TABLE symbol_index RENAME CONSTRAINT symbol_index_blocks_pkey TO symbol_index_pkey;
+
+-- +goose Down
+ALTER TABLE symbol_index RENAME TO symbol_index_blocks;
+ALTER TABLE symbol_index_blocks RENAME CONSTRAINT symbol_index_pkey TO symbol_index_blocks_pkey;
+CREATE TABLE symbol_index (
+    symbol_id   BIGINT NOT NULL,
+    analysis_id BIGINT NOT NULL,
+    definitions INTEGER NOT NULL,
+    uses        INTEGER NOT NULL,
+    PRIMARY KEY (symbol_id, analysis_id)
+);

@@ -1,0 +1,402 @@
+package store
+
+import (
+	"cmp"
+	"context"
+	"database/sql"
+	"encoding/binary"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"slices"
+	"strconv"
+	"strings"
+
+	"github.com/pressly/goose/v3"
+)
+
+// Since migrations 00154–00156 the symbol index keeps one row per name and
+// block of symbolBlockSize consecutive analysis ids (symbol_id, block,
+// entries), not one per (name, analysis): a row per pair took ~97 bytes on
+// PostgreSQL (tuple header, two bigints, two ints, primary key entry) and
+// most names of a post are in most analyses, so a few hundred names had
+// nearly all the rows. A new analysis appends its entry to the newest
+// block of each of its names (INSERT … ON CONFLICT DO UPDATE SET entries =
+// entries || new), so a row is rewritten at most symbolBlockSize times and
+// never once full. Analyses are stored once per content and never change:
+// an entry is only appended, and removed when its analysis is pruned.
+//
+// A block's bytes are, per entry: an unsigned varint of the analysis id
+// less the block's first id, then one of definitions << 1, with the low bit
+// set when uses is not 1 (then an unsigned varint of uses follows).
+// Concurrent writers may append out of id order; readers sort.
+
+const (
+	symbolBlockShift = 7
+	symbolBlockSize  = 1 << symbolBlockShift
+)
+
+// symbolBlock is the block of an analysis id.
+func symbolBlock(analysisID int64) int64 { return analysisID >> symbolBlockShift }
+
+// symbolEntry is a name's counts in one analysis.
+type symbolEntry struct {
+	analysis   int64
+	defs, uses int
+}
+
+func appendSymbolEntry(b []byte, e symbolEntry) []byte {
+	b = binary.AppendUvarint(b, uint64(e.analysis&(symbolBlockSize-1)))
+	head := uint64(e.defs) << 1
+	if e.uses != 1 {
+		head |= 1
+	}
+	b = binary.AppendUvarint(b, head)
+	if e.uses != 1 {
+		b = binary.AppendUvarint(b, uint64(e.uses))
+	}
+	return b
+}
+
+var errSymbolBlock = errors.New("corrupt symbol index block")
+
+// eachSymbolEntry calls fn with every entry of a block's bytes.
+func eachSymbolEntry(block int64, b []byte, fn func(symbolEntry)) error {
+	base := block << symbolBlockShift
+	for len(b) > 0 {
+		off, k := binary.Uvarint(b)
+		if k <= 0 || off >= symbolBlockSize {
+			return errSymbolBlock
+		}
+		b = b[k:]
+		head, k := binary.Uvarint(b)
+		if k <= 0 || head > 1<<32 {
+			return errSymbolBlock
+		}
+		b = b[k:]
+		uses := uint64(1)
+		if head&1 != 0 {
+			if uses, k = binary.Uvarint(b); k <= 0 || uses > 1<<31 {
+				return errSymbolBlock
+			}
+			b = b[k:]
+		}
+		fn(symbolEntry{analysis: base + int64(off), defs: int(head >> 1), uses: int(uses)})
+	}
+	return nil
+}
+
+// symbolBlockKey is a row of the symbol index.
+type symbolBlockKey struct{ symbol, block int64 }
+
+// symbolBlocks packs symbol rows into bytes per name and block.
+type symbolBlocks struct {
+	keys    []symbolBlockKey
+	entries map[symbolBlockKey][]byte
+}
+
+func (sb *symbolBlocks) add(symbol int64, e symbolEntry) {
+	if sb.entries == nil {
+		sb.entries = map[symbolBlockKey][]byte{}
+	}
+	k := symbolBlockKey{symbol, symbolBlock(e.analysis)}
+	b, ok := sb.entries[k]
+	if !ok {
+		sb.keys = append(sb.keys, k)
+	}
+	sb.entries[k] = appendSymbolEntry(b, e)
+}
+
+// columns are the rows as arrays (names, blocks, bytes) in key order: the
+// order writers lock rows in, so that they never deadlock.
+func (sb *symbolBlocks) columns() ([]int64, []int64, [][]byte) {
+	slices.SortFunc(sb.keys, func(a, b symbolBlockKey) int {
+		if c := cmp.Compare(a.symbol, b.symbol); c != 0 {
+			return c
+		}
+		return cmp.Compare(a.block, b.block)
+	})
+	ids, blocks, entries := make([]int64, len(sb.keys)), make([]int64, len(sb.keys)), make([][]byte, len(sb.keys))
+	for i, k := range sb.keys {
+		ids[i], blocks[i], entries[i] = k.symbol, k.block, sb.entries[k]
+	}
+	return ids, blocks, entries
+}
+
+// appendSymbolBlocks adds the packed entries to their rows of table,
+// creating the rows that are new, in key order.
+func (db *DB) appendSymbolBlocks(ctx context.Context, tx *sql.Tx, table string, sb *symbolBlocks) error {
+	if len(sb.keys) == 0 {
+		return nil
+	}
+	ids, blocks, entries := sb.columns()
+	if db.Dialect == Postgres {
+		_, err := tx.ExecContext(ctx, `INSERT INTO `+table+` (symbol_id, block, entries)
+			SELECT * FROM unnest($1::int4[], $2::int4[], $3::bytea[]) ORDER BY 1, 2
+			ON CONFLICT (symbol_id, block) DO UPDATE SET entries = `+table+`.entries || excluded.entries`, ids, blocks, entries)
+		return err
+	}
+	// SQLite: one statement over a JSON array, the bytes in hex (|| joins
+	// them as text: CAST gives the bytes back as a blob).
+	rows := make([][3]any, len(ids))
+	for i := range ids {
+		rows[i] = [3]any{ids[i], blocks[i], hex.EncodeToString(entries[i])}
+	}
+	batch, err := json.Marshal(rows)
+	if err != nil {
+		return err
+	}
+	_, err = tx.ExecContext(ctx, `INSERT INTO `+table+` (symbol_id, block, entries)
+		SELECT value ->> 0, value ->> 1, unhex(value ->> 2) FROM json_each($1) WHERE true
+		ON CONFLICT (symbol_id, block) DO UPDATE SET entries = CAST(`+table+`.entries || excluded.entries AS BLOB)`, string(batch))
+	return err
+}
+
+// removeSymbolEntries removes an analysis's entries from the rows of these
+// names (a row left empty goes).
+func (db *DB) removeSymbolEntries(ctx context.Context, tx *sql.Tx, analysisID int64, symbols []int64) error {
+	if len(symbols) == 0 {
+		return nil
+	}
+	slices.Sort(symbols)
+	block := symbolBlock(analysisID)
+	list, arg := db.listArg(symbols, "int8", 1)
+	lock := ""
+	if db.Dialect == Postgres {
+		lock = ` FOR UPDATE` // in key order, as appends lock them
+	}
+	rows, err := tx.QueryContext(ctx, `SELECT symbol_id, entries FROM symbol_index WHERE symbol_id IN `+list+` AND block = $2
+		ORDER BY symbol_id`+lock, arg, block)
+	if err != nil {
+		return err
+	}
+	type change struct {
+		symbol int64
+		left   []byte
+	}
+	var changes []change
+	for rows.Next() {
+		var c change
+		var b []byte
+		if err := rows.Scan(&c.symbol, &b); err != nil {
+			rows.Close()
+			return err
+		}
+		found := false
+		if err := eachSymbolEntry(block, b, func(e symbolEntry) {
+			if e.analysis == analysisID {
+				found = true
+			} else {
+				c.left = appendSymbolEntry(c.left, e)
+			}
+		}); err != nil {
+			rows.Close()
+			return fmt.Errorf("symbol index row of name %d: %w", c.symbol, err)
+		}
+		if found {
+			changes = append(changes, c)
+		}
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return err
+	}
+	for _, c := range changes {
+		if len(c.left) == 0 {
+			_, err = tx.ExecContext(ctx, `DELETE FROM symbol_index WHERE symbol_id = $1 AND block = $2`, c.symbol, block)
+		} else {
+			_, err = tx.ExecContext(ctx, `UPDATE symbol_index SET entries = $3 WHERE symbol_id = $1 AND block = $2`, c.symbol, block, c.left)
+		}
+		if err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// symbolName is a name's count of packages (0: none, or no such name) and
+// its entries, by analysis.
+type symbolName struct {
+	packages int
+	entries  map[int64]symbolEntry
+}
+
+// symbolNameEntries reads a name's count and entries: all of them, or
+// those of these analyses only (when not nil).
+func (db *DB) symbolNameEntries(ctx context.Context, q querier, canonical string, analyses []int64) (symbolName, error) {
+	out := symbolName{entries: map[int64]symbolEntry{}}
+	query := `SELECT n.packages, s.block, s.entries FROM symbol_names n LEFT JOIN symbol_index s ON s.symbol_id = n.id WHERE n.canonical = $1`
+	var only map[int64]bool
+	if analyses != nil {
+		if len(analyses) == 0 {
+			return out, nil
+		}
+		only = make(map[int64]bool, len(analyses))
+		var blocks []string
+		for _, a := range analyses {
+			if !only[a] {
+				only[a] = true
+				blocks = append(blocks, strconv.FormatInt(symbolBlock(a), 10))
+			}
+		}
+		slices.Sort(blocks)
+		// Integers read from the database: inlined.
+		query = `SELECT n.packages, s.block, s.entries FROM symbol_names n
+			JOIN symbol_index s ON s.symbol_id = n.id AND s.block IN (` + strings.Join(slices.Compact(blocks), ",") + `) WHERE n.canonical = $1`
+	}
+	rows, err := q.QueryContext(ctx, query, canonical)
+	if err != nil {
+		return out, err
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var block sql.NullInt64
+		var b []byte
+		if err := rows.Scan(&out.packages, &block, &b); err != nil {
+			return out, err
+		}
+		if err := eachSymbolEntry(block.Int64, b, func(e symbolEntry) {
+			if only == nil || only[e.analysis] {
+				out.entries[e.analysis] = e
+			}
+		}); err != nil {
+			return out, fmt.Errorf("symbol index of %s: %w", canonical, err)
+		}
+	}
+	return out, rows.Err()
+}
+
+// eachSymbolRow calls fn with every entry of the symbol index, a name at a
+// time (a check or a migration, not a page).
+func eachSymbolRow(ctx context.Context, q querier, table string, fn func(symbol int64, e symbolEntry) error) error {
+	last := int64(-1)
+	for {
+		// A page of names by key; their rows are read whole.
+		rows, err := q.QueryContext(ctx, `SELECT symbol_id, block, entries FROM `+table+` WHERE symbol_id IN
+			(SELECT DISTINCT symbol_id FROM `+table+` WHERE symbol_id > $1 ORDER BY symbol_id LIMIT 256) ORDER BY symbol_id, block`, last)
+		if err != nil {
+			return err
+		}
+		type row struct {
+			symbol, block int64
+			b             []byte
+		}
+		var page []row
+		for rows.Next() {
+			var r row
+			if err := rows.Scan(&r.symbol, &r.block, &r.b); err != nil {
+				rows.Close()
+				return err
+			}
+			page = append(page, r)
+		}
+		rows.Close()
+		if err := rows.Err(); err != nil {
+			return err
+		}
+		if len(page) == 0 {
+			return nil
+		}
+		for _, r := range page {
+			var ferr error
+			if err := eachSymbolEntry(r.block, r.b, func(e symbolEntry) {
+				if ferr == nil {
+					ferr = fn(r.symbol, e)
+				}
+			}); err != nil {
+				return fmt.Errorf("symbol index row of name %d: %w", r.symbol, err)
+			}
+			if ferr != nil {
+				return ferr
+			}
+		}
+		last = page[len(page)-1].symbol
+	}
+}
+
+// symbolBlocksMigration is migration 00155: the symbol index's rows (a row
+// per name and analysis) are packed into the blocks of symbol_index_blocks
+// (00154), which 00156 puts in their place. Down unpacks them again.
+func symbolBlocksMigration(d Dialect) *goose.Migration {
+	run := func(f func(context.Context, *sql.Tx, Dialect) error) *goose.GoFunc {
+		return &goose.GoFunc{RunTx: func(ctx context.Context, tx *sql.Tx) error { return f(ctx, tx, d) }}
+	}
+	return goose.NewGoMigration(155, run(packSymbolIndex), run(unpackSymbolIndex))
+}
+
+// symbolMigrationNames is how many name ids the migration converts at a
+// time (a range of ids, so memory stays bounded).
+const symbolMigrationNames = 64
+
+func packSymbolIndex(ctx context.Context, tx *sql.Tx, d Dialect) error {
+	db := &DB{Dialect: d}
+	var top int64
+	if err := tx.QueryRowContext(ctx, `SELECT COALESCE(MAX(symbol_id), 0) FROM symbol_index`).Scan(&top); err != nil {
+		return err
+	}
+	for lo := int64(0); lo < top; lo += symbolMigrationNames {
+		rows, err := tx.QueryContext(ctx, `SELECT symbol_id, analysis_id, definitions, uses FROM symbol_index
+			WHERE symbol_id > $1 AND symbol_id <= $2 ORDER BY symbol_id, analysis_id`, lo, lo+symbolMigrationNames)
+		if err != nil {
+			return fmt.Errorf("packing the symbol index: %w", err)
+		}
+		var sb symbolBlocks
+		for rows.Next() {
+			var symbol int64
+			var e symbolEntry
+			if err := rows.Scan(&symbol, &e.analysis, &e.defs, &e.uses); err != nil {
+				rows.Close()
+				return err
+			}
+			sb.add(symbol, e)
+		}
+		rows.Close()
+		if err := rows.Err(); err != nil {
+			return err
+		}
+		if err := db.appendSymbolBlocks(ctx, tx, "symbol_index_blocks", &sb); err != nil {
+			return fmt.Errorf("packing the symbol index: %w", err)
+		}
+	}
+	return nil
+}
+
+func unpackSymbolIndex(ctx context.Context, tx *sql.Tx, d Dialect) error {
+	var ids, aids, defs, uses []int64
+	flush := func() error {
+		if len(ids) == 0 {
+			return nil
+		}
+		var err error
+		if d == Postgres {
+			_, err = tx.ExecContext(ctx, `INSERT INTO symbol_index (symbol_id, analysis_id, definitions, uses)
+				SELECT * FROM unnest($1::int8[], $2::int8[], $3::int4[], $4::int4[])`, ids, aids, defs, uses)
+		} else {
+			rows := make([][4]int64, len(ids))
+			for i := range ids {
+				rows[i] = [4]int64{ids[i], aids[i], defs[i], uses[i]}
+			}
+			b, _ := json.Marshal(rows)
+			_, err = tx.ExecContext(ctx, `INSERT INTO symbol_index (symbol_id, analysis_id, definitions, uses)
+				SELECT value ->> 0, value ->> 1, value ->> 2, value ->> 3 FROM json_each($1)`, string(b))
+		}
+		ids, aids, defs, uses = ids[:0], aids[:0], defs[:0], uses[:0]
+		return err
+	}
+	if err := eachSymbolRow(ctx, tx, "symbol_index_blocks", func(symbol int64, e symbolEntry) error {
+		ids, aids, defs, uses = append(ids, symbol), append(aids, e.analysis), append(defs, int64(e.defs)), append(uses, int64(e.uses))
+		if len(ids) >= symbolMigrationBatch {
+			return flush()
+		}
+		return nil
+	}); err != nil {
+		return fmt.Errorf("unpacking the symbol index: %w", err)
+	}
+	if err := flush(); err != nil {
+		return fmt.Errorf("unpacking the symbol index: %w", err)
+	}
+	// 00154's down drops it; emptied here so that up can run again without it.
+	_, err := tx.ExecContext(ctx, `DELETE FROM symbol_index_blocks`)
+	return err
+}
