@@ -248,7 +248,7 @@ func TestPostingTailConcurrent(t *testing.T) {
 		var texts []int64
 		for i := range nTexts {
 			texts = append(texts, queryID(t, db, `INSERT INTO search_texts (hash, class, text, output, words, prose, parts, defs, sets)
-				VALUES ($1, 0, $1, '', $1, '', '', '', '') RETURNING id`, fmt.Sprint("t", i)))
+				VALUES ($1, 0, $2, '', $2, '', '', '', '') RETURNING id`, []byte(fmt.Sprint("t", i)), fmt.Sprint("t", i)))
 		}
 		var mu sync.Mutex
 		want := map[int64][]posting{}
