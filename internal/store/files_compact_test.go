@@ -54,6 +54,19 @@ func TestFilesCompactMigration(t *testing.T) {
 			t.Errorf("indexes of files by id: %d (%v), want none", idIndexes, err)
 		}
 
+		// A file name is unique within its version (on PostgreSQL the
+		// table's primary key).
+		if _, err := db.SQL.ExecContext(ctx, `INSERT INTO files (id, version_id, filename, extension, size, sha256) VALUES ($1, $2, 'M.LIB', 'LIB', 1, `+db.shaParam("$3")+`)`,
+			"01a22e6e-0000-7000-8000-0000000000ff", ver, shaLib); err == nil {
+			t.Error("after 00164: a second M.LIB was stored in the same version")
+		}
+		if db.Dialect == Postgres {
+			var key string
+			if err := db.SQL.QueryRowContext(ctx, `SELECT pg_get_constraintdef(oid) FROM pg_constraint WHERE conrelid = 'files'::regclass AND contype = 'p'`).Scan(&key); err != nil || key != "PRIMARY KEY (version_id, filename)" {
+				t.Errorf("files' primary key: %q (%v), want (version_id, filename)", key, err)
+			}
+		}
+
 		// (The store reads the latest schema: the later migrations too.)
 		if _, err := p.Up(ctx); err != nil {
 			t.Fatal(err)
