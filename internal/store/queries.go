@@ -52,7 +52,7 @@ func (db *DB) VersionSymbol(ctx context.Context, versionID, canonical string) ([
 	}
 	aids = aids[:0]
 	for _, f := range files {
-		if _, ok := name.entries[f.analysis]; ok {
+		if name.entries.has(f.analysis) {
 			aids = append(aids, f.analysis)
 		}
 	}
@@ -61,7 +61,7 @@ func (db *DB) VersionSymbol(ctx context.Context, versionID, canonical string) ([
 		return nil, err
 	}
 	for _, f := range files {
-		if _, ok := name.entries[f.analysis]; !ok {
+		if !name.entries.has(f.analysis) {
 			continue
 		}
 		occ, err := symbols[f.analysis].occurrencesOf(canonical)
@@ -223,7 +223,7 @@ func (db *DB) SymbolUsage(ctx context.Context, canonical string, limit int, curs
 			rows.Close()
 			return page, err
 		}
-		e, ok := name.entries[aid]
+		e, ok := name.entries.get(aid)
 		if !ok {
 			continue
 		}
@@ -291,11 +291,7 @@ func (k pkgKey) before(o pkgKey, exact bool) bool {
 // defining it first, then newest first. It reads the latest files of the
 // name's analyses (by the latest_files index by analysis).
 func (db *DB) symbolDefinersFirst(ctx context.Context, name symbolName, cursor bool, after pkgKey, limit int) ([]pkgKey, error) {
-	aids := make([]int64, 0, len(name.entries))
-	for a := range name.entries {
-		aids = append(aids, a)
-	}
-	slices.Sort(aids)
+	aids := name.entries.analyses()
 	list, arg := db.listArg(aids, "int8", 1)
 	rows, err := db.R.QueryContext(ctx, `SELECT package_id, package_created_at, analysis_id FROM latest_files WHERE analysis_id IN `+list, arg)
 	if err != nil {
@@ -316,7 +312,7 @@ func (db *DB) symbolDefinersFirst(ctx context.Context, name symbolName, cursor b
 			byID[k.id] = p
 			keys = append(keys, p)
 		}
-		if name.entries[aid].defs > 0 {
+		if e, _ := name.entries.get(aid); e.defs > 0 {
 			p.defines = true
 		}
 	}
@@ -375,7 +371,7 @@ func (db *DB) symbolNewestFirst(ctx context.Context, name symbolName, cursor boo
 				byID[k.id] = &k
 				walked = append(walked, &k)
 			}
-			if _, ok := name.entries[aid.Int64]; ok && aid.Valid {
+			if aid.Valid && name.entries.has(aid.Int64) {
 				has[k.id] = true
 			}
 		}

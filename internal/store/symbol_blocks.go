@@ -219,13 +219,42 @@ func (db *DB) removeSymbolEntries(ctx context.Context, tx *sql.Tx, analysisID in
 // its entries, by analysis.
 type symbolName struct {
 	packages int
-	entries  map[int64]symbolEntry
+	entries  symbolEntries
+}
+
+// symbolEntries are a name's entries sorted by analysis id: a common
+// name has one in nearly every analysis, and a sorted slice is decoded
+// and searched at a fraction of a map's cost.
+type symbolEntries []symbolEntry
+
+// get returns the entry of an analysis.
+func (s symbolEntries) get(analysis int64) (symbolEntry, bool) {
+	i, ok := slices.BinarySearchFunc(s, analysis, func(e symbolEntry, a int64) int { return cmp.Compare(e.analysis, a) })
+	if !ok {
+		return symbolEntry{}, false
+	}
+	return s[i], true
+}
+
+// has reports whether an analysis has the name.
+func (s symbolEntries) has(analysis int64) bool {
+	_, ok := s.get(analysis)
+	return ok
+}
+
+// analyses are the entries' analysis ids, in order.
+func (s symbolEntries) analyses() []int64 {
+	out := make([]int64, len(s))
+	for i, e := range s {
+		out[i] = e.analysis
+	}
+	return out
 }
 
 // symbolNameEntries reads a name's count and entries: all of them, or
 // those of these analyses only (when not nil).
 func (db *DB) symbolNameEntries(ctx context.Context, q querier, canonical string, analyses []int64) (symbolName, error) {
-	out := symbolName{entries: map[int64]symbolEntry{}}
+	var out symbolName
 	query := `SELECT n.packages, s.block, s.entries FROM symbol_names n LEFT JOIN symbol_index s ON s.symbol_id = n.id WHERE n.canonical = $1`
 	var only map[int64]bool
 	if analyses != nil {
@@ -258,13 +287,24 @@ func (db *DB) symbolNameEntries(ctx context.Context, q querier, canonical string
 		}
 		if err := eachSymbolEntry(block.Int64, b, func(e symbolEntry) {
 			if only == nil || only[e.analysis] {
-				out.entries[e.analysis] = e
+				out.entries = append(out.entries, e)
 			}
 		}); err != nil {
 			return out, fmt.Errorf("symbol index of %s: %w", canonical, err)
 		}
 	}
-	return out, rows.Err()
+	if err := rows.Err(); err != nil {
+		return out, err
+	}
+	// Blocks come in key order and their entries nearly so (concurrent
+	// writers may append out of order): sorted only when needed. An
+	// analysis has one entry per name.
+	byAnalysis := func(a, b symbolEntry) int { return cmp.Compare(a.analysis, b.analysis) }
+	if !slices.IsSortedFunc(out.entries, byAnalysis) {
+		slices.SortFunc(out.entries, byAnalysis)
+	}
+	out.entries = slices.CompactFunc(out.entries, func(a, b symbolEntry) bool { return a.analysis == b.analysis })
+	return out, nil
 }
 
 // eachSymbolRow calls fn with every entry of the symbol index, a name at a

@@ -91,10 +91,7 @@ func (db *DB) fillKinds(ctx context.Context, items []index.SymbolName) error {
 			}
 			continue
 		}
-		ids := make([]int64, 0, len(entries.entries))
-		for a := range entries.entries {
-			ids = append(ids, a)
-		}
+		ids := entries.entries.analyses()
 		list, arg := db.listArg(ids, "int8", 1)
 		var aid sql.NullInt64
 		if err := db.R.QueryRowContext(ctx, `SELECT MIN(analysis_id) FROM latest_files WHERE analysis_id IN `+list, arg).Scan(&aid); err != nil {
@@ -128,7 +125,7 @@ func (db *DB) ContentSymbol(ctx context.Context, sha, canonical string) ([]analy
 	if err != nil {
 		return nil, err
 	}
-	aids = slices.DeleteFunc(aids, func(a int64) bool { _, ok := name.entries[a]; return !ok })
+	aids = slices.DeleteFunc(aids, func(a int64) bool { return !name.entries.has(a) })
 	symbols, err := db.storedSymbols(ctx, aids)
 	if err != nil {
 		return nil, err
