@@ -194,14 +194,14 @@ func (g *searchGeneration) latestFiles(ctx context.Context, db *DB) (map[int64][
 	return m, nil
 }
 
-// docLines returns the packed lines of documents (absent: not stored),
-// reading those not cached in one query.
-func (g *searchGeneration) docLines(ctx context.Context, db *DB, docIDs []int64) (map[int64][]byte, error) {
-	out := make(map[int64][]byte, len(docIDs))
+// cachedByID returns the values of ids from cache, reading the missing
+// ones with read (in one query) and caching what it found.
+func cachedByID[V any](cache *otter.Cache[int64, V], ids []int64, read func(missing []int64) (map[int64]V, error)) (map[int64]V, error) {
+	out := make(map[int64]V, len(ids))
 	var missing []int64
-	for _, id := range docIDs {
-		if b, ok := g.docs.lines.GetIfPresent(id); ok {
-			out[id] = b
+	for _, id := range ids {
+		if v, ok := cache.GetIfPresent(id); ok {
+			out[id] = v
 		} else {
 			missing = append(missing, id)
 		}
@@ -209,59 +209,55 @@ func (g *searchGeneration) docLines(ctx context.Context, db *DB, docIDs []int64)
 	if len(missing) == 0 {
 		return out, nil
 	}
-	got, err := db.readDocLines(ctx, missing)
+	got, err := read(missing)
 	if err != nil {
 		return nil, err
 	}
-	for id, b := range got {
-		g.docs.lines.Set(id, b)
-		out[id] = b
+	for id, v := range got {
+		cache.Set(id, v)
+		out[id] = v
 	}
 	return out, nil
+}
+
+// docLines returns the packed lines of documents (absent: not stored),
+// reading those not cached in one query.
+func (g *searchGeneration) docLines(ctx context.Context, db *DB, docIDs []int64) (map[int64][]byte, error) {
+	return cachedByID(g.docs.lines, docIDs, func(missing []int64) (map[int64][]byte, error) { return db.readDocLines(ctx, missing) })
 }
 
 // docSections returns the sections of documents, by ord, reading those not
 // cached in one query.
 func (g *searchGeneration) docSections(ctx context.Context, db *DB, docIDs []int64) (map[int64][]search.SectionRef, error) {
-	out := make(map[int64][]search.SectionRef, len(docIDs))
-	var missing []int64
-	for _, id := range docIDs {
-		if ss, ok := g.docs.sections.GetIfPresent(id); ok {
-			out[id] = ss
-		} else {
-			missing = append(missing, id)
+	return cachedByID(g.docs.sections, docIDs, func(missing []int64) (map[int64][]search.SectionRef, error) {
+		list, arg := db.idsArg(missing, 1)
+		rows, err := db.R.QueryContext(ctx, `SELECT doc_id, ord, name, kind, start_line, end_line FROM search_sections WHERE doc_id IN `+list, arg)
+		if err != nil {
+			return nil, fmt.Errorf("reading the sections of search hits: %w", err)
 		}
-	}
-	if len(missing) == 0 {
-		return out, nil
-	}
-	list, arg := db.idsArg(missing, 1)
-	rows, err := db.R.QueryContext(ctx, `SELECT doc_id, ord, name, kind, start_line, end_line FROM search_sections WHERE doc_id IN `+list, arg)
-	if err != nil {
-		return nil, fmt.Errorf("reading the sections of search hits: %w", err)
-	}
-	defer rows.Close()
-	got := make(map[int64][]search.SectionRef, len(missing))
-	for rows.Next() {
-		var doc int64
-		var r search.SectionRef
-		var kind int
-		if err := rows.Scan(&doc, &r.Ord, &r.Name, &kind, &r.StartLine, &r.EndLine); err != nil {
+		defer rows.Close()
+		got := make(map[int64][]search.SectionRef, len(missing))
+		for rows.Next() {
+			var doc int64
+			var r search.SectionRef
+			var kind int
+			if err := rows.Scan(&doc, &r.Ord, &r.Name, &kind, &r.StartLine, &r.EndLine); err != nil {
+				return nil, err
+			}
+			r.Kind = sectionKindName(kind)
+			got[doc] = append(got[doc], r)
+		}
+		if err := rows.Err(); err != nil {
 			return nil, err
 		}
-		r.Kind = sectionKindName(kind)
-		got[doc] = append(got[doc], r)
-	}
-	if err := rows.Err(); err != nil {
-		return nil, err
-	}
-	for _, id := range missing {
-		ss := got[id]
-		slices.SortFunc(ss, func(a, b search.SectionRef) int { return a.Ord - b.Ord })
-		g.docs.sections.Set(id, ss)
-		out[id] = ss
-	}
-	return out, nil
+		// A document without sections is cached too (as none).
+		for _, id := range missing {
+			ss := got[id]
+			slices.SortFunc(ss, func(a, b search.SectionRef) int { return a.Ord - b.Ord })
+			got[id] = ss
+		}
+		return got, nil
+	})
 }
 
 // sectionByOrd finds the section ord of a document's sections (sorted).
@@ -276,32 +272,22 @@ func sectionByOrd(ss []search.SectionRef, ord int) (search.SectionRef, bool) {
 // textsOf returns the text of analysed lines by id, reading those not
 // cached in one query.
 func (g *searchGeneration) textsOf(ctx context.Context, db *DB, ids []int64) (map[int64]string, error) {
-	out := make(map[int64]string, len(ids))
-	var missing []int64
-	for _, id := range ids {
-		if t, ok := g.docs.texts.GetIfPresent(id); ok {
-			out[id] = t
-		} else {
-			missing = append(missing, id)
-		}
-	}
-	if len(missing) == 0 {
-		return out, nil
-	}
-	list, arg := db.idsArg(missing, 1)
-	rows, err := db.R.QueryContext(ctx, `SELECT id, text FROM search_texts WHERE id IN `+list, arg)
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	for rows.Next() {
-		var id int64
-		var t string
-		if err := rows.Scan(&id, &t); err != nil {
+	return cachedByID(g.docs.texts, ids, func(missing []int64) (map[int64]string, error) {
+		list, arg := db.idsArg(missing, 1)
+		rows, err := db.R.QueryContext(ctx, `SELECT id, text FROM search_texts WHERE id IN `+list, arg)
+		if err != nil {
 			return nil, err
 		}
-		g.docs.texts.Set(id, t)
-		out[id] = t
-	}
-	return out, rows.Err()
+		defer rows.Close()
+		got := make(map[int64]string, len(missing))
+		for rows.Next() {
+			var id int64
+			var t string
+			if err := rows.Scan(&id, &t); err != nil {
+				return nil, err
+			}
+			got[id] = t
+		}
+		return got, rows.Err()
+	})
 }
