@@ -154,7 +154,7 @@ func (db *DB) SymbolCounterDrift(ctx context.Context) ([]string, error) {
 	}
 	actual := map[int64]*count{}
 	indexed := map[int64]bool{}
-	if err := eachSymbolRow(ctx, db.R, "symbol_index", func(symbol int64, e symbolEntry) error {
+	if err := eachSymbolIndexEntry(ctx, db.R, func(symbol int64, e symbolEntry) error {
 		indexed[symbol] = true
 		pkgs := latest[e.analysis]
 		if len(pkgs) == 0 {

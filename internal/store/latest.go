@@ -361,7 +361,6 @@ func (db *DB) moveSymbols(ctx context.Context, tx *sql.Tx, old, now []int64, kno
 	}
 	sort.Slice(order, func(i, j int) bool { return deltas[order[i]].name < deltas[order[j]].name })
 	var gone []string // names that lost a package: removed when none is left and no analysis has them
-	const unindexed = ` AND NOT EXISTS (SELECT 1 FROM symbol_index s WHERE s.symbol_id = symbol_names.id)`
 	const upsert = `INSERT INTO symbol_names (canonical, kind, packages, definitions, uses) `
 	const onConflict = ` ON CONFLICT (canonical) DO UPDATE SET packages = symbol_names.packages + excluded.packages,
 		definitions = symbol_names.definitions + excluded.definitions, uses = symbol_names.uses + excluded.uses,
@@ -381,11 +380,7 @@ func (db *DB) moveSymbols(ctx context.Context, tx *sql.Tx, old, now []int64, kno
 			ORDER BY n COLLATE "C"`+onConflict, names, kinds, ps, ds, us); err != nil {
 			return fmt.Errorf("counting symbols: %w", err)
 		}
-		if len(gone) > 0 {
-			_, err := tx.ExecContext(ctx, `DELETE FROM symbol_names WHERE canonical = ANY($1) AND packages <= 0`+unindexed, gone)
-			return err
-		}
-		return nil
+		return db.dropUnusedSymbolNames(ctx, tx, gone)
 	}
 	// SQLite: one statement over a JSON array (a statement per name would
 	// cost the single writer a round through the driver each).
@@ -408,15 +403,7 @@ func (db *DB) moveSymbols(ctx context.Context, tx *sql.Tx, old, now []int64, kno
 		FROM json_each($1) WHERE true`+onConflict, string(batch)); err != nil {
 		return fmt.Errorf("counting symbols: %w", err)
 	}
-	if len(gone) > 0 {
-		names, err := json.Marshal(gone)
-		if err != nil {
-			return err
-		}
-		_, err = tx.ExecContext(ctx, `DELETE FROM symbol_names WHERE canonical IN (SELECT value FROM json_each($1)) AND packages <= 0`+unindexed, string(names))
-		return err
-	}
-	return nil
+	return db.dropUnusedSymbolNames(ctx, tx, gone)
 }
 
 // sameInts reports whether a and b hold the same values as many times.

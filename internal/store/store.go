@@ -179,7 +179,8 @@ func (db *DB) migrations() (*goose.Provider, error) {
 	p, err := goose.NewProvider(gd, db.SQL, sub, goose.WithAllowOutofOrder(true),
 		goose.WithGoMigrations(searchLinesMigration(), symbolIndexMigration(), docLinesFormatMigration(),
 			postingBlocksMigration(db.Dialect), symbolOccurrencesMigration(), quantisedVectorsMigration(db.Dialect),
-			sqlitePostingBlocksMigration(db.Dialect), postingTailMigration(db.Dialect), symbolBlocksMigration(db.Dialect)))
+			sqlitePostingBlocksMigration(db.Dialect), postingTailMigration(db.Dialect), symbolBlocksMigration(db.Dialect),
+			symbolTailMigration(db.Dialect)))
 	if err != nil {
 		return nil, fmt.Errorf("preparing migrations: %w", err)
 	}

@@ -9,6 +9,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"math"
 	"slices"
 	"strconv"
 	"strings"
@@ -21,20 +22,33 @@ import (
 // entries), not one per (name, analysis): a row per pair took ~97 bytes on
 // PostgreSQL (tuple header, two bigints, two ints, primary key entry) and
 // most names of a post are in most analyses, so a few hundred names had
-// nearly all the rows. A new analysis appends its entry to the newest
-// block of each of its names (INSERT … ON CONFLICT DO UPDATE SET entries =
-// entries || new), so a row is rewritten at most symbolBlockSize times and
-// never once full. Analyses are stored once per content and never change:
-// an entry is only appended, and removed when its analysis is pruned.
+// nearly all the rows. Analyses are stored once per content and never
+// change: an entry is only added, and removed when its analysis is pruned.
+//
+// A block row is written once on a fresh fill (00165, as search_postings'
+// blocks are): a new analysis's entries go to its own row of
+// symbol_index_tail, and are folded into the blocks, in one statement,
+// once the writers have moved symbolFoldLag blocks past the analysis's
+// block (writeSymbols). Appending every new analysis to the newest block
+// of each of its names instead rewrote a row up to symbolBlockSize times,
+// and on PostgreSQL the rewrites left the table three quarters free space
+// after a fresh fill (vacuumed, never given back). An analysis a
+// concurrent writer commits after its block was folded is appended to the
+// block by the next fold (INSERT … ON CONFLICT DO UPDATE SET entries =
+// entries || new), which is rare. Readers read a name's blocks and the
+// whole tail (a block or two of analyses) in one statement: one snapshot,
+// in which a fold's move is seen whole.
 //
 // A block's bytes are, per entry: an unsigned varint of the analysis id
-// less the block's first id, then one of definitions << 1, with the low bit
-// set when uses is not 1 (then an unsigned varint of uses follows).
+// less the block's first id, then the counts (appendSymbolCounts). A tail
+// row's bytes are its analysis's entries in name id order, each an
+// unsigned varint of the name id less the previous one, then the counts.
 // Concurrent writers may append out of id order; readers sort.
 
 const (
 	symbolBlockShift = 7
 	symbolBlockSize  = 1 << symbolBlockShift
+	symbolFoldLag    = 1
 )
 
 // symbolBlock is the block of an analysis id.
@@ -48,15 +62,40 @@ type symbolEntry struct {
 
 func appendSymbolEntry(b []byte, e symbolEntry) []byte {
 	b = binary.AppendUvarint(b, uint64(e.analysis&(symbolBlockSize-1)))
-	head := uint64(e.defs) << 1
-	if e.uses != 1 {
+	return appendSymbolCounts(b, e.defs, e.uses)
+}
+
+// appendSymbolCounts packs an entry's counts: an unsigned varint of
+// definitions << 1, with the low bit set when uses is not 1 (then an
+// unsigned varint of uses follows).
+func appendSymbolCounts(b []byte, defs, uses int) []byte {
+	head := uint64(defs) << 1
+	if uses != 1 {
 		head |= 1
 	}
 	b = binary.AppendUvarint(b, head)
-	if e.uses != 1 {
-		b = binary.AppendUvarint(b, uint64(e.uses))
+	if uses != 1 {
+		b = binary.AppendUvarint(b, uint64(uses))
 	}
 	return b
+}
+
+// readSymbolCounts reads counts appendSymbolCounts packed at the start of
+// b and returns the bytes after them.
+func readSymbolCounts(b []byte) (defs, uses int, rest []byte, err error) {
+	head, k := binary.Uvarint(b)
+	if k <= 0 || head > 1<<32 {
+		return 0, 0, nil, errSymbolBlock
+	}
+	b = b[k:]
+	u := uint64(1)
+	if head&1 != 0 {
+		if u, k = binary.Uvarint(b); k <= 0 || u > 1<<31 {
+			return 0, 0, nil, errSymbolBlock
+		}
+		b = b[k:]
+	}
+	return int(head >> 1), int(u), b, nil
 }
 
 var errSymbolBlock = errors.New("corrupt symbol index block")
@@ -69,22 +108,69 @@ func eachSymbolEntry(block int64, b []byte, fn func(symbolEntry)) error {
 		if k <= 0 || off >= symbolBlockSize {
 			return errSymbolBlock
 		}
-		b = b[k:]
-		head, k := binary.Uvarint(b)
-		if k <= 0 || head > 1<<32 {
-			return errSymbolBlock
+		e := symbolEntry{analysis: base + int64(off)}
+		var err error
+		if e.defs, e.uses, b, err = readSymbolCounts(b[k:]); err != nil {
+			return err
 		}
-		b = b[k:]
-		uses := uint64(1)
-		if head&1 != 0 {
-			if uses, k = binary.Uvarint(b); k <= 0 || uses > 1<<31 {
-				return errSymbolBlock
-			}
-			b = b[k:]
-		}
-		fn(symbolEntry{analysis: base + int64(off), defs: int(head >> 1), uses: int(uses)})
+		fn(e)
 	}
 	return nil
+}
+
+// symbolCount is a name's counts in a tail row (its analysis's).
+type symbolCount struct {
+	symbol     int64
+	defs, uses int
+}
+
+// packSymbolTail packs an analysis's counts, sorted by name id, for its
+// row of symbol_index_tail.
+func packSymbolTail(counts []symbolCount) []byte {
+	slices.SortFunc(counts, func(a, b symbolCount) int { return cmp.Compare(a.symbol, b.symbol) })
+	var b []byte
+	prev := int64(0)
+	for _, c := range counts {
+		b = binary.AppendUvarint(b, uint64(c.symbol-prev))
+		b = appendSymbolCounts(b, c.defs, c.uses)
+		prev = c.symbol
+	}
+	return b
+}
+
+// eachSymbolTailEntry calls fn with every name's counts in a tail row's
+// bytes, in name id order; fn returns false to stop.
+func eachSymbolTailEntry(b []byte, fn func(c symbolCount) bool) error {
+	prev := int64(0)
+	for len(b) > 0 {
+		d, k := binary.Uvarint(b)
+		if k <= 0 || d > 1<<40 {
+			return errSymbolBlock
+		}
+		c := symbolCount{symbol: prev + int64(d)}
+		var err error
+		if c.defs, c.uses, b, err = readSymbolCounts(b[k:]); err != nil {
+			return err
+		}
+		if !fn(c) {
+			return nil
+		}
+		prev = c.symbol
+	}
+	return nil
+}
+
+// tailCountsOf returns a name's counts in a tail row, if it has them.
+func tailCountsOf(b []byte, symbol int64) (symbolCount, bool, error) {
+	var found symbolCount
+	ok := false
+	err := eachSymbolTailEntry(b, func(c symbolCount) bool {
+		if c.symbol == symbol {
+			found, ok = c, true
+		}
+		return c.symbol < symbol
+	})
+	return found, ok, err
 }
 
 // symbolBlockKey is a row of the symbol index.
@@ -153,9 +239,155 @@ func (db *DB) appendSymbolBlocks(ctx context.Context, tx *sql.Tx, table string, 
 	return err
 }
 
-// removeSymbolEntries removes an analysis's entries from the rows of these
-// names (a row left empty goes).
+// Tail rows: added by writers, taken (deleted and returned) by folds. On
+// PostgreSQL a fold skips the rows another fold is taking.
+const (
+	addSymbolTailSQL     = `INSERT INTO symbol_index_tail (analysis_id, entries) SELECT * FROM unnest($1::int8[], $2::bytea[])`
+	addSymbolTailSQLite  = `INSERT INTO symbol_index_tail (analysis_id, entries) VALUES ($1, $2)`
+	takeSymbolTailSQL    = `DELETE FROM symbol_index_tail WHERE analysis_id IN (SELECT analysis_id FROM symbol_index_tail WHERE analysis_id < $1 ORDER BY analysis_id FOR UPDATE SKIP LOCKED) RETURNING analysis_id, entries`
+	takeSymbolTailSQLite = `DELETE FROM symbol_index_tail WHERE analysis_id < $1 RETURNING analysis_id, entries`
+)
+
+// storeSymbolTail stores new analyses' counts (counts[i] of analyses[i])
+// in the tail, and folds into the blocks the tail's analyses
+// symbolFoldLag blocks behind the newest one written.
+func (db *DB) storeSymbolTail(ctx context.Context, tx *sql.Tx, analyses []int64, counts [][]symbolCount) error {
+	if len(analyses) == 0 {
+		return nil
+	}
+	packed := make([][]byte, len(analyses))
+	for i := range analyses {
+		packed[i] = packSymbolTail(counts[i])
+	}
+	if err := execColumns(ctx, tx, db.Dialect, addSymbolTailSQL, addSymbolTailSQLite, len(analyses), []any{analyses, packed},
+		func(i int) []any { return []any{analyses[i], packed[i]} }); err != nil {
+		return fmt.Errorf("indexing symbols: %w", err)
+	}
+	below := (symbolBlock(slices.Max(analyses)) - symbolFoldLag) << symbolBlockShift
+	if below <= 0 {
+		return nil
+	}
+	return db.foldSymbolTail(ctx, tx, below)
+}
+
+// foldSymbolTail moves the entries of the tail's analyses below id below
+// into their blocks.
+func (db *DB) foldSymbolTail(ctx context.Context, tx *sql.Tx, below int64) error {
+	q := takeSymbolTailSQL
+	if db.Dialect == SQLite {
+		q = takeSymbolTailSQLite
+	}
+	rows, err := tx.QueryContext(ctx, q, below)
+	if err != nil {
+		return fmt.Errorf("folding the symbol index: %w", err)
+	}
+	var sb symbolBlocks
+	for rows.Next() {
+		var analysis int64
+		var b []byte
+		if err := rows.Scan(&analysis, &b); err != nil {
+			rows.Close()
+			return err
+		}
+		if err := eachSymbolTailEntry(b, func(c symbolCount) bool {
+			sb.add(c.symbol, symbolEntry{analysis: analysis, defs: c.defs, uses: c.uses})
+			return true
+		}); err != nil {
+			rows.Close()
+			return fmt.Errorf("symbol index tail of analysis %d: %w", analysis, err)
+		}
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return err
+	}
+	if err := db.appendSymbolBlocks(ctx, tx, "symbol_index", &sb); err != nil {
+		return fmt.Errorf("folding the symbol index: %w", err)
+	}
+	return nil
+}
+
+// eachSymbolTailRow calls fn with every name's counts in every tail row.
+func eachSymbolTailRow(ctx context.Context, q querier, fn func(analysis int64, c symbolCount) error) error {
+	rows, err := q.QueryContext(ctx, `SELECT analysis_id, entries FROM symbol_index_tail ORDER BY analysis_id`)
+	if err != nil {
+		return err
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var analysis int64
+		var b []byte
+		if err := rows.Scan(&analysis, &b); err != nil {
+			return err
+		}
+		var ferr error
+		if err := eachSymbolTailEntry(b, func(c symbolCount) bool {
+			ferr = fn(analysis, c)
+			return ferr == nil
+		}); err != nil {
+			return fmt.Errorf("symbol index tail of analysis %d: %w", analysis, err)
+		}
+		if ferr != nil {
+			return ferr
+		}
+	}
+	return rows.Err()
+}
+
+// tailSymbols returns the ids of the names the tail's analyses have.
+func tailSymbols(ctx context.Context, q querier) (map[int64]bool, error) {
+	out := map[int64]bool{}
+	err := eachSymbolTailRow(ctx, q, func(_ int64, c symbolCount) error {
+		out[c.symbol] = true
+		return nil
+	})
+	return out, err
+}
+
+// eachSymbolIndexEntry calls fn with every entry of the symbol index: the
+// blocks' a name at a time, then the tail's (a check, not a page).
+func eachSymbolIndexEntry(ctx context.Context, q querier, fn func(symbol int64, e symbolEntry) error) error {
+	if err := eachSymbolRow(ctx, q, "symbol_index", fn); err != nil {
+		return err
+	}
+	return eachSymbolTailRow(ctx, q, func(analysis int64, c symbolCount) error {
+		return fn(c.symbol, symbolEntry{analysis: analysis, defs: c.defs, uses: c.uses})
+	})
+}
+
+// dropUnusedSymbolNames removes those of these names no package counts
+// and no analysis has, in a block or in the tail.
+func (db *DB) dropUnusedSymbolNames(ctx context.Context, tx *sql.Tx, names []string) error {
+	if len(names) == 0 {
+		return nil
+	}
+	const unused = ` AND packages <= 0 AND NOT EXISTS (SELECT 1 FROM symbol_index s WHERE s.symbol_id = symbol_names.id)`
+	list, arg := db.stringsArg(names, 1)
+	ids, err := queryInts(ctx, tx, `SELECT id FROM symbol_names WHERE canonical IN `+list+unused, arg)
+	if err != nil || len(ids) == 0 {
+		return err
+	}
+	inTail, err := tailSymbols(ctx, tx)
+	if err != nil {
+		return err
+	}
+	ids = slices.DeleteFunc(ids, func(id int64) bool { return inTail[id] })
+	if len(ids) == 0 {
+		return nil
+	}
+	// The conditions again: a concurrent writer may have counted a name
+	// since (the row lock makes this statement see it).
+	idList, idArg := db.idsArg(ids, 1)
+	_, err = tx.ExecContext(ctx, `DELETE FROM symbol_names WHERE id IN `+idList+unused, idArg)
+	return err
+}
+
+// removeSymbolEntries removes an analysis's entries: its tail row, or its
+// entries in the blocks of these names (a block left empty goes).
 func (db *DB) removeSymbolEntries(ctx context.Context, tx *sql.Tx, analysisID int64, symbols []int64) error {
+	if _, err := tx.ExecContext(ctx, `DELETE FROM symbol_index_tail WHERE analysis_id = $1`, analysisID); err != nil {
+		return err
+	}
 	if len(symbols) == 0 {
 		return nil
 	}
@@ -252,40 +484,60 @@ func (s symbolEntries) analyses() []int64 {
 }
 
 // symbolNameEntries reads a name's count and entries: all of them, or
-// those of these analyses only (when not nil).
+// those of these analyses only (when not nil). The name's blocks and the
+// tail are read in one statement (one snapshot: a fold is seen whole).
 func (db *DB) symbolNameEntries(ctx context.Context, q querier, canonical string, analyses []int64) (symbolName, error) {
 	var out symbolName
-	query := `SELECT n.packages, s.block, s.entries FROM symbol_names n LEFT JOIN symbol_index s ON s.symbol_id = n.id WHERE n.canonical = $1`
+	blocksOf, tailOf := "", ""
 	var only map[int64]bool
 	if analyses != nil {
 		if len(analyses) == 0 {
 			return out, nil
 		}
 		only = make(map[int64]bool, len(analyses))
-		var blocks []string
+		var ids, blocks []string
 		for _, a := range analyses {
 			if !only[a] {
 				only[a] = true
+				ids = append(ids, strconv.FormatInt(a, 10))
 				blocks = append(blocks, strconv.FormatInt(symbolBlock(a), 10))
 			}
 		}
 		slices.Sort(blocks)
 		// Integers read from the database: inlined.
-		query = `SELECT n.packages, s.block, s.entries FROM symbol_names n
-			JOIN symbol_index s ON s.symbol_id = n.id AND s.block IN (` + strings.Join(slices.Compact(blocks), ",") + `) WHERE n.canonical = $1`
+		blocksOf = ` AND s.block IN (` + strings.Join(slices.Compact(blocks), ",") + `)`
+		tailOf = ` WHERE t.analysis_id IN (` + strings.Join(ids, ",") + `)`
 	}
-	rows, err := q.QueryContext(ctx, query, canonical)
+	// The name's row comes with its blocks (-1 for none) and its id; tail
+	// rows have packages -1 and their analysis id.
+	rows, err := q.QueryContext(ctx, `SELECT n.packages, n.id, COALESCE(s.block, -1), s.entries FROM symbol_names n
+		LEFT JOIN symbol_index s ON s.symbol_id = n.id`+blocksOf+` WHERE n.canonical = $1
+		UNION ALL SELECT -1, t.analysis_id, -1, t.entries FROM symbol_index_tail t`+tailOf, canonical)
 	if err != nil {
 		return out, err
 	}
 	defer rows.Close()
+	type tailRow struct {
+		analysis int64
+		b        []byte
+	}
+	var tail []tailRow
+	symbol := int64(-1)
 	for rows.Next() {
-		var block sql.NullInt64
+		var packages, id, block int64
 		var b []byte
-		if err := rows.Scan(&out.packages, &block, &b); err != nil {
+		if err := rows.Scan(&packages, &id, &block, &b); err != nil {
 			return out, err
 		}
-		if err := eachSymbolEntry(block.Int64, b, func(e symbolEntry) {
+		if packages < 0 {
+			tail = append(tail, tailRow{id, b})
+			continue
+		}
+		out.packages, symbol = int(packages), id
+		if block < 0 {
+			continue
+		}
+		if err := eachSymbolEntry(block, b, func(e symbolEntry) {
 			if only == nil || only[e.analysis] {
 				out.entries = append(out.entries, e)
 			}
@@ -296,9 +548,20 @@ func (db *DB) symbolNameEntries(ctx context.Context, q querier, canonical string
 	if err := rows.Err(); err != nil {
 		return out, err
 	}
+	if symbol >= 0 {
+		for _, t := range tail {
+			c, ok, err := tailCountsOf(t.b, symbol)
+			if err != nil {
+				return out, fmt.Errorf("symbol index tail of analysis %d: %w", t.analysis, err)
+			}
+			if ok {
+				out.entries = append(out.entries, symbolEntry{analysis: t.analysis, defs: c.defs, uses: c.uses})
+			}
+		}
+	}
 	// Blocks come in key order and their entries nearly so (concurrent
-	// writers may append out of order): sorted only when needed. An
-	// analysis has one entry per name.
+	// writers may append out of order), the tail after them: sorted only
+	// when needed. An analysis has one entry per name.
 	byAnalysis := func(a, b symbolEntry) int { return cmp.Compare(a.analysis, b.analysis) }
 	if !slices.IsSortedFunc(out.entries, byAnalysis) {
 		slices.SortFunc(out.entries, byAnalysis)
@@ -363,6 +626,31 @@ func symbolBlocksMigration(d Dialect) *goose.Migration {
 		return &goose.GoFunc{RunTx: func(ctx context.Context, tx *sql.Tx) error { return f(ctx, tx, d) }}
 	}
 	return goose.NewGoMigration(155, run(packSymbolIndex), run(unpackSymbolIndex))
+}
+
+// symbolTailMigration is migration 00165 (both engines): the tail of the
+// symbol index (a row per analysis whose entries are not in blocks yet).
+// Down folds the tail into the blocks first.
+func symbolTailMigration(d Dialect) *goose.Migration {
+	up := `CREATE TABLE symbol_index_tail (
+		analysis_id BIGINT PRIMARY KEY REFERENCES analyses (id) ON DELETE CASCADE,
+		entries     BYTEA NOT NULL -- the analysis's names' counts in name id order (internal/store/symbol_blocks.go)
+	)`
+	if d == SQLite {
+		up = strings.NewReplacer("BIGINT", "INTEGER", "BYTEA", "BLOB").Replace(up)
+	}
+	return goose.NewGoMigration(165,
+		&goose.GoFunc{RunTx: func(ctx context.Context, tx *sql.Tx) error {
+			_, err := tx.ExecContext(ctx, up)
+			return err
+		}},
+		&goose.GoFunc{RunTx: func(ctx context.Context, tx *sql.Tx) error {
+			if err := (&DB{Dialect: d}).foldSymbolTail(ctx, tx, math.MaxInt64); err != nil {
+				return err
+			}
+			_, err := tx.ExecContext(ctx, `DROP TABLE symbol_index_tail`)
+			return err
+		}})
 }
 
 // symbolMigrationNames is how many name ids the migration converts at a

@@ -81,9 +81,7 @@ func (db *DB) lookupSymbolIDs(ctx context.Context, q querier, names []string) (m
 }
 
 // newSymbols are the symbol index entries of a transaction's new
-// contents, by name. It writes them at its end (writeSymbols), all at
-// once in key order, so that the newest blocks every new content shares
-// are locked briefly and in one order.
+// contents, by name. It writes them at its end (writeSymbols).
 type newSymbols struct {
 	names   []string
 	entries []symbolEntry
@@ -98,8 +96,8 @@ func (ns *newSymbols) add(analysisID int64, groups []analysis.SymbolGroup) {
 }
 
 // writeSymbols adds the names not in symbol_names yet (with zero counts)
-// and appends the entries to the symbol index, right after (a name with
-// no package is removed once no entry has it).
+// and the analyses' entries to the tail of the symbol index, right after
+// (a name with no package is removed once no entry has it).
 func (db *DB) writeSymbols(ctx context.Context, tx *sql.Tx, ns *newSymbols) error {
 	if len(ns.names) == 0 {
 		return nil
@@ -109,11 +107,16 @@ func (db *DB) writeSymbols(ctx context.Context, tx *sql.Tx, ns *newSymbols) erro
 	if err != nil {
 		return err
 	}
-	var sb symbolBlocks
+	var analyses []int64
+	var counts [][]symbolCount
 	for i, e := range ns.entries {
-		sb.add(ids[ns.names[i]], e)
+		if len(analyses) == 0 || analyses[len(analyses)-1] != e.analysis {
+			analyses, counts = append(analyses, e.analysis), append(counts, nil)
+		}
+		last := len(counts) - 1
+		counts[last] = append(counts[last], symbolCount{symbol: ids[ns.names[i]], defs: e.defs, uses: e.uses})
 	}
-	return db.appendSymbolBlocks(ctx, tx, "symbol_index", &sb)
+	return db.storeSymbolTail(ctx, tx, analyses, counts)
 }
 
 // canonicalNames lists the names of an analysis's symbol groups, in their
@@ -145,10 +148,7 @@ func (db *DB) deleteSymbols(ctx context.Context, tx *sql.Tx, analysisID int64, g
 	if err := db.removeSymbolEntries(ctx, tx, analysisID, symbols); err != nil {
 		return err
 	}
-	list, arg := db.stringsArg(names, 1)
-	_, err = tx.ExecContext(ctx, `DELETE FROM symbol_names WHERE canonical IN `+list+` AND packages <= 0
-		AND NOT EXISTS (SELECT 1 FROM symbol_index s WHERE s.symbol_id = symbol_names.id)`, arg)
-	return err
+	return db.dropUnusedSymbolNames(ctx, tx, names)
 }
 
 // symbolIndexMigration is migration 00121: the symbol index's rows keyed

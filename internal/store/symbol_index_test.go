@@ -151,15 +151,35 @@ func TestSymbolIndexMigration(t *testing.T) {
 		entries := func() int {
 			t.Helper()
 			n := 0
-			if err := eachSymbolRow(ctx, db.SQL, "symbol_index", func(int64, symbolEntry) error { n++; return nil }); err != nil {
+			if err := eachSymbolIndexEntry(ctx, db.SQL, func(int64, symbolEntry) error { n++; return nil }); err != nil {
 				t.Fatal(err)
 			}
 			return n
 		}
 		rows := entries()
+		// 00165: new analyses' entries wait in the tail (these are all
+		// in the first block); down folds them into the blocks, packed
+		// per name and block, and the answers stay the same.
+		if n := count(`SELECT COUNT(*) FROM symbol_index_tail`); n != len(shas) {
+			t.Fatalf("%d tail rows for %d new analyses", n, len(shas))
+		}
+		if _, err := p.DownTo(ctx, 164); err != nil {
+			t.Fatal(err)
+		}
+		folded := 0
+		if err := eachSymbolRow(ctx, db.SQL, "symbol_index", func(int64, symbolEntry) error { folded++; return nil }); err != nil || folded != rows {
+			t.Fatalf("down to 164: %d entries in blocks (%v), want %d", folded, err, rows)
+		}
 		if blocks := count(`SELECT COUNT(*) FROM symbol_index`); blocks >= rows {
 			t.Fatalf("%d block rows for %d entries: nothing is packed", blocks, rows)
 		}
+		if _, err := p.Up(ctx); err != nil {
+			t.Fatal(err)
+		}
+		if again := readSymbolAnswers(t, db, versions, shas, extra...); !reflect.DeepEqual(before, again) {
+			t.Fatalf("answers differ across 00165:\n%+v\n%+v", before, again)
+		}
+		drift()
 
 		// 00154–00156 packed the index per name and block of analyses;
 		// down to 153 unpacks a row per entry, up packs them again.
@@ -250,6 +270,25 @@ func TestSymbolIndexMigration(t *testing.T) {
 		if err != nil || len(occ) != 1 || occ[0].Name != "BRAND_NEW" {
 			t.Fatalf("new name: %+v %v", occ, err)
 		}
+		// An analysis symbolFoldLag blocks past v5's folds v5's tail row
+		// into the blocks as it is written.
+		restart := `UPDATE sqlite_sequence SET seq = 999 WHERE name = 'analyses'`
+		if db.Dialect == Postgres {
+			restart = `ALTER TABLE analyses ALTER COLUMN id RESTART WITH 1000`
+		}
+		if _, err := db.SQL.ExecContext(ctx, restart); err != nil {
+			t.Fatal(err)
+		}
+		_, v6 := upload("", symbolSource(":C: LATER_NAME=1\n"))
+		if n := count(`SELECT COUNT(*) FROM symbol_index_tail`); n != 1 {
+			t.Fatalf("%d tail rows after a write blocks later, want 1 (its own)", n)
+		}
+		for v, name := range map[string]string{v5: "BRAND_NEW", v6: "LATER_NAME"} {
+			if occ, err := db.VersionSymbol(ctx, v, name); err != nil || len(occ) != 1 {
+				t.Fatalf("%s after the fold: %+v %v", name, occ, err)
+			}
+		}
+		drift()
 		var gonePkg string
 		if err := db.SQL.QueryRowContext(ctx, `SELECT package_id FROM package_versions WHERE id = $1`, v4).Scan(&gonePkg); err != nil {
 			t.Fatal(err)
