@@ -517,20 +517,36 @@ func (db *DB) symbolNameEntries(ctx context.Context, q querier, canonical string
 		return out, err
 	}
 	defer rows.Close()
+	// Tail rows are decoded as they come once the name's row has come
+	// (UNION ALL gives its branches in order): no copy of their bytes.
 	type tailRow struct {
 		analysis int64
 		b        []byte
 	}
-	var tail []tailRow
+	var early []tailRow
 	symbol := int64(-1)
+	fromTail := func(analysis int64, b []byte) error {
+		c, ok, err := tailCountsOf(b, symbol)
+		if err != nil {
+			return fmt.Errorf("symbol index tail of analysis %d: %w", analysis, err)
+		}
+		if ok {
+			out.entries = append(out.entries, symbolEntry{analysis: analysis, defs: c.defs, uses: c.uses})
+		}
+		return nil
+	}
 	for rows.Next() {
 		var packages, id, block int64
-		var b []byte
+		var b sql.RawBytes
 		if err := rows.Scan(&packages, &id, &block, &b); err != nil {
 			return out, err
 		}
 		if packages < 0 {
-			tail = append(tail, tailRow{id, b})
+			if symbol < 0 {
+				early = append(early, tailRow{id, slices.Clone(b)})
+			} else if err := fromTail(id, b); err != nil {
+				return out, err
+			}
 			continue
 		}
 		out.packages, symbol = int(packages), id
@@ -549,13 +565,9 @@ func (db *DB) symbolNameEntries(ctx context.Context, q querier, canonical string
 		return out, err
 	}
 	if symbol >= 0 {
-		for _, t := range tail {
-			c, ok, err := tailCountsOf(t.b, symbol)
-			if err != nil {
-				return out, fmt.Errorf("symbol index tail of analysis %d: %w", t.analysis, err)
-			}
-			if ok {
-				out.entries = append(out.entries, symbolEntry{analysis: t.analysis, defs: c.defs, uses: c.uses})
+		for _, t := range early {
+			if err := fromTail(t.analysis, t.b); err != nil {
+				return out, err
 			}
 		}
 	}
