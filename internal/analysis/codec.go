@@ -10,10 +10,9 @@ import (
 	"fmt"
 	"io"
 
-	"github.com/klauspost/compress/zstd"
-
 	"github.com/veripost/veripost/internal/upg"
 	"github.com/veripost/veripost/internal/upg/resolve"
+	"github.com/veripost/veripost/internal/zpack"
 )
 
 // Packed is a File's stored form. The scalar fields of File are stored
@@ -163,37 +162,19 @@ func UnpackJSON(b []byte, v any) error {
 	return json.Unmarshal(raw, v)
 }
 
-// maxUnpacked bounds what one stored part may expand to: the largest file
-// analysed is far smaller, and a corrupt or hostile frame must not make
-// the reader allocate gigabytes.
-const maxUnpacked = 256 << 20
-
-// The better level: about 4% smaller than the default for 1.5 times its
-// time, which stays below what flate and JSON cost before; the best level
-// (another 6%) costs as much as analysing the file. One encoder and one
-// decoder serve every call: EncodeAll and DecodeAll
-// are safe for concurrent use and keep their state in internal pools, so
-// no call allocates a compressor's tables. No checksum: the decoders
-// check what they read, and 4 bytes per part add up over millions of rows.
-var (
-	zenc, _ = zstd.NewWriter(nil, zstd.WithEncoderLevel(zstd.SpeedBetterCompression), zstd.WithEncoderCRC(false), zstd.WithLowerEncoderMem(true))
-	zdec, _ = zstd.NewReader(nil, zstd.WithDecoderMaxMemory(maxUnpacked), zstd.WithDecoderConcurrency(0))
-)
-
-var zstdMagic = []byte{0x28, 0xB5, 0x2F, 0xFD}
-
 // isZstd tells the parts written since zstd from the flate streams of
-// before. A flate stream cannot start with these bytes: 0x28 opens a
-// stored block whose length (0x2FB5) and its complement (0x??FD) differ.
-func isZstd(b []byte) bool { return bytes.HasPrefix(b, zstdMagic) }
+// before. A flate stream cannot start with zstd's magic number: 0x28
+// opens a stored block whose length (0x2FB5) and its complement (0x??FD)
+// differ.
+func isZstd(b []byte) bool { return zpack.IsZstd(b) }
 
-func compress(raw []byte) []byte { return zenc.EncodeAll(raw, make([]byte, 0, len(raw)/4+16)) }
+func compress(raw []byte) []byte { return zpack.Compress(raw) }
 
 var errCorruptPart = errors.New("a stored analysis part is corrupt")
 
 func decompress(b []byte) ([]byte, error) {
 	if isZstd(b) {
-		raw, err := zdec.DecodeAll(b, nil)
+		raw, err := zpack.Decompress(b)
 		if err != nil {
 			return nil, fmt.Errorf("%w: %v", errCorruptPart, err)
 		}
@@ -205,8 +186,8 @@ func decompress(b []byte) ([]byte, error) {
 func inflate(b []byte) ([]byte, error) {
 	zr := flate.NewReader(bytes.NewReader(b))
 	defer zr.Close()
-	raw, err := io.ReadAll(io.LimitReader(zr, maxUnpacked+1))
-	if err == nil && len(raw) > maxUnpacked {
+	raw, err := io.ReadAll(io.LimitReader(zr, zpack.MaxUnpacked+1))
+	if err == nil && len(raw) > zpack.MaxUnpacked {
 		err = errors.New("too large")
 	}
 	if err != nil {

@@ -11,6 +11,8 @@ import (
 	"slices"
 
 	"github.com/pressly/goose/v3"
+
+	"github.com/veripost/veripost/internal/zpack"
 )
 
 // A search document's lines are stored as one row (search_doc_lines).
@@ -31,8 +33,20 @@ import (
 // previous one, which is never 0 for the first line, text id, section ord
 // plus one) are read as well.
 
-// docLinesMark starts a row of the current format.
-const docLinesMark = 0
+// docLinesMark starts a row of the current format; docLinesZstdMark a
+// row whose rest is a zstd frame of such a row, written when smaller (a
+// third smaller, on generated and real posts alike: a document repeats
+// its line patterns). Rows of either mark are read. (Rows of before the
+// mark, which migration 00127 repacked, could start with a 1 too, but
+// not with a 1 and a zstd frame's magic number.)
+const (
+	docLinesMark     = 0
+	docLinesZstdMark = 1
+)
+
+// docLinesCompressFrom is the row length from which a compressed form is
+// tried: a frame's header costs more than a short row would save.
+const docLinesCompressFrom = 64
 
 // docLine is one stored line of a search document.
 type docLine struct {
@@ -58,6 +72,11 @@ func encodeDocLines(lines []docLine) []byte {
 		}
 		prevN, prevText, prevSection = l.n, l.text, l.section
 	}
+	if len(out) >= docLinesCompressFrom {
+		if z := zpack.Compress(out); len(z)+1 < len(out) {
+			return append([]byte{docLinesZstdMark}, z...)
+		}
+	}
 	return out
 }
 
@@ -76,6 +95,13 @@ var errDocLines = errors.New("corrupt search document lines")
 // eachDocLine calls fn with the packed lines in order until it returns
 // false, without building them all (a large library has thousands).
 func eachDocLine(b []byte, fn func(docLine) bool) error {
+	if len(b) > 0 && b[0] == docLinesZstdMark && zpack.IsZstd(b[1:]) {
+		raw, err := zpack.Decompress(b[1:])
+		if err != nil || len(raw) == 0 || raw[0] != docLinesMark {
+			return errDocLines
+		}
+		b = raw
+	}
 	if len(b) == 0 || b[0] != docLinesMark {
 		return eachOldDocLine(b, fn)
 	}

@@ -25,6 +25,7 @@ func TestDocLinesEncoding(t *testing.T) {
 		{"empty", nil},
 		{"outside sections", []docLine{{n: 1, text: 1, section: -1}}},
 		{"gaps and large ids", []docLine{{n: 3, text: 1 << 40, section: 0}, {n: 4, text: 7, section: 12}, {n: 90000, text: 300, section: -1}}},
+		{"a long document (compressed)", repeatedLines(400)},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			got, err := decodeDocLines(encodeDocLines(c.lines))
@@ -36,12 +37,29 @@ func TestDocLinesEncoding(t *testing.T) {
 			}
 		})
 	}
+	long := encodeDocLines(repeatedLines(400))
+	if long[0] != docLinesZstdMark || len(long) > len(encodeDocLines(repeatedLines(1)))*400/2 {
+		t.Errorf("a long document's lines take %d bytes, mark %d: not compressed", len(long), long[0])
+	}
+	if _, err := decodeDocLines(long[:len(long)-3]); err == nil {
+		t.Error("a cut compressed row decoded")
+	}
 	for _, bad := range [][]byte{{0x80}, {1, 2}, {0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x01},
 		{docLinesMark, 0x80}, {docLinesMark, 2}, {docLinesMark, 3, 2}, {docLinesMark, 2, 1, 2, 3}} {
 		if _, err := decodeDocLines(bad); err == nil {
 			t.Errorf("% x: decoded", bad)
 		}
 	}
+}
+
+// repeatedLines are n lines of a document whose sections repeat a pattern
+// of lines, as posts do.
+func repeatedLines(n int) []docLine {
+	out := make([]docLine, n)
+	for i := range out {
+		out[i] = docLine{n: i*2 + 1, text: int64(1000 + i%7*13), section: i / 10}
+	}
+	return out
 }
 
 // TestDocLinesOldFormat: rows packed before the format mark (three
