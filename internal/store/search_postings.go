@@ -656,26 +656,18 @@ func (db *DB) sectionsNamed(ctx context.Context, docs []int64, section string) (
 	if len(docs) == 0 {
 		return nil, nil
 	}
-	match, name := `= $2`, any(section)
-	if p, ok := strings.CutSuffix(section, "*"); ok {
-		match, name = `LIKE $2 ESCAPE '\'`, likeEscape(p)+"%"
-	}
-	cond, arg := db.anyIDs("s.doc_id", docs, 1)
-	rows, err := db.R.QueryContext(ctx, `SELECT s.doc_id, s.ord FROM search_sections s
-		WHERE `+cond+` AND `+sectionCanonical+` `+match+` ORDER BY 1, 2`, arg, name)
+	named, err := db.readSections(ctx, docs, section)
 	if err != nil {
 		return nil, err
 	}
-	defer rows.Close()
 	var out []docOrd
-	for rows.Next() {
-		var k docOrd
-		if err := rows.Scan(&k.doc, &k.ord); err != nil {
-			return nil, err
+	for doc, secs := range named {
+		for _, s := range secs {
+			out = append(out, docOrd{doc, int64(s.ord)})
 		}
-		out = append(out, k)
 	}
-	return out, rows.Err()
+	slices.SortFunc(out, cmpDocOrd)
+	return out, nil
 }
 
 // anyIDs is a condition "col is one of ids" with ids as parameter n.
