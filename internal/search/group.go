@@ -97,11 +97,11 @@ func (f Filter) passSection(r SectionRef) bool {
 	if r.Ord < 0 {
 		return false
 	}
-	return sectionNameMatches(upg.CanonicalName(f.Section), upg.CanonicalName(r.Name))
+	return SectionNameMatches(upg.CanonicalName(f.Section), upg.CanonicalName(r.Name))
 }
 
-// sectionNameMatches compares canonical names; want may end in '*'.
-func sectionNameMatches(want, got string) bool {
+// SectionNameMatches compares canonical names; want may end in '*'.
+func SectionNameMatches(want, got string) bool {
 	if p, ok := strings.CutSuffix(want, "*"); ok {
 		return strings.HasPrefix(got, p)
 	}

@@ -39,7 +39,7 @@ type searchGeneration struct {
 	docs *searchDocCache
 
 	// Per index version, the sections of current documents by their
-	// vector (search_sections.vector_id): which documents share a vector
+	// vector (search_sections' vectors): which documents share a vector
 	// changes with the documents, so they are only kept for a generation.
 	byVectorMu sync.Mutex
 	byVector   map[string]*otter.Cache[int64, []search.SectionCandidate]
@@ -230,31 +230,18 @@ func (g *searchGeneration) docLines(ctx context.Context, db *DB, docIDs []int64)
 // cached in one query.
 func (g *searchGeneration) docSections(ctx context.Context, db *DB, docIDs []int64) (map[int64][]search.SectionRef, error) {
 	return cachedByID(g.docs.sections, docIDs, func(missing []int64) (map[int64][]search.SectionRef, error) {
-		list, arg := db.idsArg(missing, 1)
-		rows, err := db.R.QueryContext(ctx, `SELECT doc_id, ord, name, kind, start_line, end_line FROM search_sections WHERE doc_id IN `+list, arg)
+		stored, err := db.readSections(ctx, missing, "")
 		if err != nil {
 			return nil, fmt.Errorf("reading the sections of search hits: %w", err)
 		}
-		defer rows.Close()
-		got := make(map[int64][]search.SectionRef, len(missing))
-		for rows.Next() {
-			var doc int64
-			var r search.SectionRef
-			var kind int
-			if err := rows.Scan(&doc, &r.Ord, &r.Name, &kind, &r.StartLine, &r.EndLine); err != nil {
-				return nil, err
-			}
-			r.Kind = sectionKindName(kind)
-			got[doc] = append(got[doc], r)
-		}
-		if err := rows.Err(); err != nil {
-			return nil, err
-		}
 		// A document without sections is cached too (as none).
+		got := make(map[int64][]search.SectionRef, len(missing))
 		for _, id := range missing {
-			ss := got[id]
-			slices.SortFunc(ss, func(a, b search.SectionRef) int { return a.Ord - b.Ord })
-			got[id] = ss
+			var refs []search.SectionRef
+			for _, s := range stored[id] {
+				refs = append(refs, s.ref())
+			}
+			got[id] = refs
 		}
 		return got, nil
 	})

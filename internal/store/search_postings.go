@@ -656,26 +656,18 @@ func (db *DB) sectionsNamed(ctx context.Context, docs []int64, section string) (
 	if len(docs) == 0 {
 		return nil, nil
 	}
-	match, name := `= $2`, any(section)
-	if p, ok := strings.CutSuffix(section, "*"); ok {
-		match, name = `LIKE $2 ESCAPE '\'`, likeEscape(p)+"%"
-	}
-	cond, arg := db.anyIDs("s.doc_id", docs, 1)
-	rows, err := db.R.QueryContext(ctx, `SELECT s.doc_id, s.ord FROM search_sections s
-		WHERE `+cond+` AND `+sectionCanonical+` `+match+` ORDER BY 1, 2`, arg, name)
+	named, err := db.readSections(ctx, docs, section)
 	if err != nil {
 		return nil, err
 	}
-	defer rows.Close()
 	var out []docOrd
-	for rows.Next() {
-		var k docOrd
-		if err := rows.Scan(&k.doc, &k.ord); err != nil {
-			return nil, err
+	for doc, secs := range named {
+		for _, s := range secs {
+			out = append(out, docOrd{doc, int64(s.ord)})
 		}
-		out = append(out, k)
 	}
-	return out, rows.Err()
+	slices.SortFunc(out, cmpDocOrd)
+	return out, nil
 }
 
 // anyIDs is a condition "col is one of ids" with ids as parameter n.
@@ -953,7 +945,7 @@ const postingMigrationTexts = 4096
 // packPostings packs the rows of search_postings into the blocks of
 // search_postings_blocks.
 func packPostings(ctx context.Context, tx *sql.Tx, d Dialect) error {
-	return eachTextRange(ctx, tx, `SELECT COALESCE(MAX(text_id), 0) FROM search_postings`, func(lo, hi int64) error {
+	err := eachIDRange(ctx, tx, `SELECT COALESCE(MAX(text_id), 0) FROM search_postings`, postingMigrationTexts, func(lo, hi int64) error {
 		rows, err := tx.QueryContext(ctx, `SELECT text_id, doc_id, section_kind, hits FROM search_postings
 			WHERE text_id > $1 AND text_id <= $2 ORDER BY text_id, doc_id, section_kind`, lo, hi)
 		if err != nil {
@@ -978,12 +970,16 @@ func packPostings(ctx context.Context, tx *sql.Tx, d Dialect) error {
 			SELECT * FROM unnest($1::int4[], $2::int4[], $3::bytea[])`, `INSERT INTO search_postings_blocks (text_id, block, posts) VALUES ($1, $2, $3)`,
 			len(texts), []any{texts, blocks, posts}, func(i int) []any { return []any{texts[i], blocks[i], posts[i]} })
 	})
+	if err != nil {
+		return fmt.Errorf("converting search postings: %w", err)
+	}
+	return nil
 }
 
 // unpackPostings unpacks the blocks of search_postings_blocks into a row
 // per posting in search_postings.
 func unpackPostings(ctx context.Context, tx *sql.Tx, d Dialect) error {
-	return eachTextRange(ctx, tx, `SELECT COALESCE(MAX(text_id), 0) FROM search_postings_blocks`, func(lo, hi int64) error {
+	err := eachIDRange(ctx, tx, `SELECT COALESCE(MAX(text_id), 0) FROM search_postings_blocks`, postingMigrationTexts, func(lo, hi int64) error {
 		rows, err := tx.QueryContext(ctx, `SELECT text_id, block, posts FROM search_postings_blocks
 			WHERE text_id > $1 AND text_id <= $2`, lo, hi)
 		if err != nil {
@@ -1021,18 +1017,23 @@ func unpackPostings(ctx context.Context, tx *sql.Tx, d Dialect) error {
 			`INSERT INTO search_postings (text_id, doc_id, section_kind, hits) VALUES ($1, $2, $3, $4)`,
 			len(all), []any{texts, docs, sks, hits}, func(i int) []any { return []any{texts[i], docs[i], sks[i], hits[i]} })
 	})
+	if err != nil {
+		return fmt.Errorf("converting search postings: %w", err)
+	}
+	return nil
 }
 
-// eachTextRange calls fn with consecutive ranges (lo, hi] of text ids up
-// to the maximum maxQuery returns.
-func eachTextRange(ctx context.Context, tx *sql.Tx, maxQuery string, fn func(lo, hi int64) error) error {
+// eachIDRange calls fn with consecutive ranges (lo, hi] of step ids up to
+// the maximum maxQuery returns (a migration's batches: memory stays
+// bounded).
+func eachIDRange(ctx context.Context, tx *sql.Tx, maxQuery string, step int64, fn func(lo, hi int64) error) error {
 	var top int64
 	if err := tx.QueryRowContext(ctx, maxQuery).Scan(&top); err != nil {
 		return err
 	}
-	for lo := int64(0); lo < top; lo += postingMigrationTexts {
-		if err := fn(lo, lo+postingMigrationTexts); err != nil {
-			return fmt.Errorf("converting search postings: %w", err)
+	for lo := int64(0); lo < top; lo += step {
+		if err := fn(lo, lo+step); err != nil {
+			return err
 		}
 	}
 	return nil

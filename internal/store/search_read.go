@@ -349,24 +349,6 @@ func (db *DB) ContextLines(ctx context.Context, spans []search.LineSpan) ([]sear
 	return out, nil
 }
 
-// sectionColumns are a section's columns (s, with its document d and
-// vector v joined), read by scanSectionAfter.
-const sectionColumns = `s.doc_id, d.sha256, s.ord, s.name, s.kind, s.start_line, s.end_line, v.key`
-
-// sectionCanonical is a section's canonical name in SQL (migration 00126
-// stores ” when it is the name).
-const sectionCanonical = `(CASE WHEN s.canonical = '' THEN s.name ELSE s.canonical END)`
-
-// scanSectionAfter scans sectionColumns preceded by one other column.
-func scanSectionAfter(sc interface{ Scan(...any) error }, first any) (search.SectionCandidate, error) {
-	var c search.SectionCandidate
-	var kind int
-	var key string
-	err := sc.Scan(first, &c.DocID, &c.SHA256, &c.Ord, &c.Name, &kind, &c.StartLine, &c.EndLine, &key)
-	c.Kind, c.Hash = sectionKindName(kind), sectionHash(key)
-	return c, err
-}
-
 // maxSectionRows bounds the sections one nearest-neighbour query returns:
 // an embedding shared by many identical sections expands to all of them.
 const maxSectionRows = 2000
@@ -572,26 +554,26 @@ func (db *DB) sectionsOf(ctx context.Context, indexVersion string, ids []int64) 
 
 // readSectionsOf is sectionsOf reading the database.
 func (db *DB) readSectionsOf(ctx context.Context, indexVersion string, ids []int64) (map[int64][]search.SectionCandidate, error) {
-	list, arg := db.idsArg(ids, 2)
-	rows, err := db.R.QueryContext(ctx, `SELECT s.vector_id, `+sectionColumns+` FROM search_sections s
-		JOIN search_docs d ON d.id = s.doc_id AND d.index_version = $1
-		JOIN search_vectors v ON v.id = s.vector_id
-		WHERE s.vector_id IN `+list, indexVersion, arg)
+	found, err := db.sectionsWithVectors(ctx, indexVersion, ids)
 	if err != nil {
 		return nil, fmt.Errorf("reading the sections of nearest embeddings: %w", err)
 	}
-	defer rows.Close()
-	out := make(map[int64][]search.SectionCandidate, len(ids))
-	for rows.Next() {
-		var vid int64
-		c, err := scanSectionAfter(rows, &vid)
-		if err != nil {
-			return nil, err
-		}
-		out[vid] = append(out[vid], c)
+	var used []int64
+	for _, f := range found {
+		used = append(used, f.vector)
 	}
-	if err := rows.Err(); err != nil {
-		return nil, err
+	slices.Sort(used)
+	keys, err := db.vectorKeys(ctx, slices.Compact(used))
+	if err != nil {
+		return nil, fmt.Errorf("reading the sections of nearest embeddings: %w", err)
+	}
+	out := make(map[int64][]search.SectionCandidate, len(ids))
+	for _, f := range found {
+		key, ok := keys[f.vector]
+		if !ok {
+			continue
+		}
+		out[f.vector] = append(out[f.vector], search.SectionCandidate{DocID: f.doc, SHA256: f.sha, SectionRef: f.ref(), Hash: sectionHash(key)})
 	}
 	for _, these := range out {
 		sort.Slice(these, func(i, j int) bool {
@@ -602,6 +584,29 @@ func (db *DB) readSectionsOf(ctx context.Context, indexVersion string, ids []int
 		})
 	}
 	return out, nil
+}
+
+// vectorKeys are the keys of section vectors by id.
+func (db *DB) vectorKeys(ctx context.Context, ids []int64) (map[int64]string, error) {
+	out := make(map[int64]string, len(ids))
+	if len(ids) == 0 {
+		return out, nil
+	}
+	list, arg := db.idsArg(ids, 1)
+	rows, err := db.R.QueryContext(ctx, `SELECT id, key FROM search_vectors WHERE id IN `+list, arg)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var id int64
+		var key string
+		if err := rows.Scan(&id, &key); err != nil {
+			return nil, err
+		}
+		out[id] = key
+	}
+	return out, rows.Err()
 }
 
 // ExternalSectionVectors implements search.Index.
@@ -640,19 +645,31 @@ func (db *DB) ExternalSectionVectors(ctx context.Context, indexVersion, model st
 
 // Section implements search.Index.
 func (db *DB) Section(ctx context.Context, indexVersion, sha string, ord int) (search.SectionCandidate, error) {
-	var vid int64
-	c, err := scanSectionAfter(db.R.QueryRowContext(ctx, `SELECT s.vector_id, `+sectionColumns+` FROM search_sections s
-		JOIN search_docs d ON d.id = s.doc_id JOIN search_vectors v ON v.id = s.vector_id
-		WHERE d.index_version = $1 AND d.sha256 = $2 AND s.ord = $3`, indexVersion, sha, ord), &vid)
+	c := search.SectionCandidate{SHA256: sha}
+	err := db.R.QueryRowContext(ctx, `SELECT id FROM search_docs WHERE index_version = $1 AND sha256 = $2`, indexVersion, sha).Scan(&c.DocID)
 	if errors.Is(err, sql.ErrNoRows) {
 		return c, search.ErrNotIndexed
 	}
 	if err != nil {
 		return c, err
 	}
+	secs, err := db.readSections(ctx, []int64{c.DocID}, "")
+	if err != nil {
+		return c, err
+	}
+	i, ok := slices.BinarySearchFunc(secs[c.DocID], ord, func(s storedSection, ord int) int { return s.ord - ord })
+	if !ok {
+		return c, search.ErrNotIndexed
+	}
+	s := secs[c.DocID][i]
+	c.SectionRef = s.ref()
+	var key string
 	var raw []byte
-	err = db.R.QueryRowContext(ctx, `SELECT embedding FROM search_vectors WHERE id = $1`, vid).Scan(&raw)
-	c.Vector = search.DecodeVector(raw)
+	err = db.R.QueryRowContext(ctx, `SELECT key, embedding FROM search_vectors WHERE id = $1`, s.vector).Scan(&key, &raw)
+	if errors.Is(err, sql.ErrNoRows) {
+		return c, search.ErrNotIndexed
+	}
+	c.Hash, c.Vector = sectionHash(key), search.DecodeVector(raw)
 	return c, err
 }
 

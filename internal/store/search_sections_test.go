@@ -3,8 +3,12 @@ package store
 import (
 	"bytes"
 	"context"
+	"database/sql"
+	"encoding/binary"
+	"errors"
 	"reflect"
 	"sort"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -131,12 +135,9 @@ func TestSearchSectionsMigration(t *testing.T) {
 			return out
 		}
 
-		if err := db.Migrate(ctx); err != nil {
+		// 00126's columns, before PostgreSQL packs the rows (00170–00172).
+		if _, err := p.UpTo(ctx, 169); err != nil {
 			t.Fatal(err)
-		}
-		check()
-		if b := packed(); !bytes.Equal(b, encodeDocLines(lines)) || len(b) >= len(oldLines) {
-			t.Errorf("migration 00127 left the lines as % x; want % x", b, encodeDocLines(lines))
 		}
 		var stored int
 		if err := db.SQL.QueryRowContext(ctx, `SELECT COUNT(*) FROM search_sections WHERE canonical = ''`).Scan(&stored); err != nil {
@@ -147,6 +148,13 @@ func TestSearchSectionsMigration(t *testing.T) {
 		}
 		if _, err := db.SQL.ExecContext(ctx, `SELECT hash FROM search_sections`); err == nil {
 			t.Error("search_sections.hash is still there after migration 00126")
+		}
+		if err := db.Migrate(ctx); err != nil {
+			t.Fatal(err)
+		}
+		check()
+		if b := packed(); !bytes.Equal(b, encodeDocLines(lines)) || len(b) >= len(oldLines) {
+			t.Errorf("migration 00127 left the lines as % x; want % x", b, encodeDocLines(lines))
 		}
 		if _, err := p.DownTo(ctx, 125); err != nil {
 			t.Fatal(err)
@@ -170,5 +178,220 @@ func TestSearchSectionsMigration(t *testing.T) {
 			t.Fatal(err)
 		}
 		check()
+	})
+}
+
+// TestSectionsRoundTrip: packed sections decode as they were written,
+// whatever their lines (overlapping, descending, at the int4 bounds).
+func TestSectionsRoundTrip(t *testing.T) {
+	for _, secs := range [][]storedSection{
+		nil,
+		{{ord: 0, name: "START_OF_PROGRAM", kind: 1, start: 1, end: 3, vector: 7}},
+		{
+			{ord: 0, name: "Tool Change", canonical: "TOOL_CHANGE", kind: 4, start: 4, end: 60, vector: 1 << 30},
+			{ord: 1, name: "", kind: 0, start: 2, end: 1, vector: 1},
+			{ord: 2, name: "é ü", canonical: "É_Ü", kind: 3, start: 10, end: 10, vector: 1},
+			{ord: 3, name: "MAX", kind: 2, start: -(1 << 31), end: 1<<31 - 1, vector: 2},
+		},
+	} {
+		b, vectors := encodeSections(secs)
+		got, err := decodeSections(b, vectors)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(got) != len(secs) || (len(secs) > 0 && !reflect.DeepEqual(got, secs)) {
+			t.Errorf("decoded %+v; want %+v", got, secs)
+		}
+	}
+}
+
+// TestDecodeSectionsCorrupt: bytes that are not a document's packed
+// sections are an error, never a panic or sections made up.
+func TestDecodeSectionsCorrupt(t *testing.T) {
+	secs := []storedSection{
+		{ord: 0, name: "START_OF_PROGRAM", kind: 1, start: 1, end: 3, vector: 7},
+		{ord: 1, name: "Tool Change", canonical: "TOOL_CHANGE", kind: 4, start: 4, end: 9, vector: 8},
+	}
+	b, vectors := encodeSections(secs)
+	bad := map[string]struct {
+		b       []byte
+		vectors []int32
+	}{
+		"fewer vectors":     {b, vectors[:1]},
+		"more vectors":      {b, append(vectors, 9)},
+		"empty canonical":   {[]byte{1<<1 | 1, 1, 'A', 0, 0, 0}, []int32{1}},
+		"long varint":       {bytes.Repeat([]byte{0xff}, 11), []int32{1}},
+		"huge kind":         {[]byte{0xff, 0xff, 0x7f, 0, 0, 0}, []int32{1}},
+		"name too long":     {[]byte{0, 9, 'A'}, []int32{1}},
+		"line too large":    {append(binary.AppendVarint([]byte{0, 0}, 1<<40), 0), []int32{1}},
+		"start beyond int4": {append(binary.AppendVarint([]byte{0, 0}, 1<<31), 0), []int32{1}},
+		"end beyond int4":   {append([]byte{0, 0, 0}, binary.AppendVarint(nil, 1<<31)...), []int32{1}},
+	}
+	for i := range b {
+		bad["cut at "+strconv.Itoa(i)] = struct {
+			b       []byte
+			vectors []int32
+		}{b[:i], vectors}
+	}
+	for name, c := range bad {
+		if got, err := decodeSections(c.b, c.vectors); err == nil {
+			t.Errorf("%s: decoded %+v", name, got)
+		}
+	}
+	// Every byte flipped: an error or sections, never a panic.
+	for i := range b {
+		for _, x := range []byte{0x01, 0x80, 0xff} {
+			c := bytes.Clone(b)
+			c[i] ^= x
+			decodeSections(c, vectors) //nolint:errcheck
+		}
+	}
+}
+
+// TestSectionPacksMigration: on PostgreSQL migrations 00170–00172 pack the
+// rows per section a row per document, read as before (a document's
+// sections, those with a vector, those named); collecting a document
+// keeps the vectors other documents' sections use; down restores the rows
+// exactly, and up packs them again. SQLite keeps its rows throughout.
+func TestSectionPacksMigration(t *testing.T) {
+	onEachEngine(t, func(t *testing.T, ctx context.Context, db *DB, p *goose.Provider) {
+		if _, err := p.UpTo(ctx, 169); err != nil {
+			t.Fatal(err)
+		}
+		exec := func(q string, args ...any) int64 { t.Helper(); return queryID(t, db, q, args...) }
+		const iv = "s1/p3.2"
+		var docs, vecs []int64
+		for _, sha := range []string{"a1", "b2", "c3"} {
+			docs = append(docs, exec(`INSERT INTO search_docs (sha256, index_version, kind, line_count, bytes, vector, signature, created_at)
+				VALUES ($1, $2, 'src', 10, 100, $3, $3, $4) RETURNING id`, sha, iv, []byte{}, now()))
+		}
+		for i := range 3 {
+			vecs = append(vecs, exec(`INSERT INTO search_vectors (key, embedding) VALUES ($1, $2) RETURNING id`,
+				vectorKey(iv, strings.Repeat(strconv.Itoa(i), 64)), search.EncodeVector(make([]float32, search.Dims))))
+		}
+		type row struct {
+			doc int64
+			storedSection
+		}
+		// docs[2] has no sections.
+		old := []row{
+			{docs[0], storedSection{0, "START_OF_PROGRAM", "", 1, 1, 3, vecs[0]}},
+			{docs[0], storedSection{1, "Tool Change", "TOOL_CHANGE", 4, 4, 6, vecs[1]}},
+			{docs[0], storedSection{2, "TOOL_CHECK", "", 3, 7, 10, vecs[2]}},
+			{docs[1], storedSection{0, "START_OF_PROGRAM", "", 1, 1, 2, vecs[0]}},
+			{docs[1], storedSection{1, "END", "", 2, 3, 3, vecs[2]}},
+		}
+		for _, r := range old {
+			exec(`INSERT INTO search_sections (doc_id, ord, name, canonical, kind, start_line, end_line, vector_id)
+				VALUES ($1, $2, $3, $4, $5, $6, $7, $8) RETURNING ord`, r.doc, r.ord, r.name, r.canonical, r.kind, r.start, r.end, r.vector)
+		}
+		check := func() {
+			t.Helper()
+			got, err := db.readSections(ctx, docs, "")
+			if err != nil {
+				t.Fatal(err)
+			}
+			var rows []row
+			for _, d := range docs {
+				for _, s := range got[d] {
+					rows = append(rows, row{d, s})
+				}
+			}
+			if !reflect.DeepEqual(rows, old) {
+				t.Errorf("sections\n%+v\nwant\n%+v", rows, old)
+			}
+			for section, want := range map[string][]docOrd{
+				"TOOL*":            {{docs[0], 1}, {docs[0], 2}},
+				"TOOL_CHANGE":      {{docs[0], 1}},
+				"Tool Change":      nil,
+				"START_OF_PROGRAM": {{docs[0], 0}, {docs[1], 0}},
+				"*":                {{docs[0], 0}, {docs[0], 1}, {docs[0], 2}, {docs[1], 0}, {docs[1], 1}},
+			} {
+				got, err := db.sectionsNamed(ctx, docs, section)
+				if err != nil {
+					t.Fatal(err)
+				}
+				if !reflect.DeepEqual(got, want) {
+					t.Errorf("sections named %q: %+v; want %+v", section, got, want)
+				}
+			}
+			byVec, err := db.readSectionsOf(ctx, iv, vecs[:1])
+			if err != nil {
+				t.Fatal(err)
+			}
+			if cs := byVec[vecs[0]]; len(cs) != 2 || cs[0].SHA256 != "a1" || cs[1].SHA256 != "b2" || cs[1].EndLine != 2 ||
+				cs[0].Hash != strings.Repeat("0", 64) || cs[0].Kind != search.SectionSystem || len(byVec) != 1 {
+				t.Errorf("sections of a vector: %+v", byVec)
+			}
+			c, err := db.Section(ctx, iv, "a1", 1)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if want := (search.SectionRef{Ord: 1, Name: "Tool Change", Kind: search.SectionUser, StartLine: 4, EndLine: 6}); c.SectionRef != want ||
+				c.DocID != docs[0] || c.Hash != strings.Repeat("1", 64) || len(c.Vector) != search.Dims {
+				t.Errorf("Section: %+v", c)
+			}
+			if _, err := db.Section(ctx, iv, "a1", 3); !errors.Is(err, search.ErrNotIndexed) {
+				t.Errorf("a section past the last: %v", err)
+			}
+		}
+		readRows := func() []row {
+			t.Helper()
+			rows, err := db.SQL.QueryContext(ctx, `SELECT `+sectionRowColumns+` FROM search_sections s ORDER BY s.doc_id, s.ord`)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer rows.Close()
+			var out []row
+			for rows.Next() {
+				d, s, err := scanSectionRow(rows)
+				if err != nil {
+					t.Fatal(err)
+				}
+				out = append(out, row{d, s})
+			}
+			return out
+		}
+
+		if err := db.Migrate(ctx); err != nil {
+			t.Fatal(err)
+		}
+		check()
+		if db.Dialect == Postgres {
+			var n int
+			if err := db.SQL.QueryRowContext(ctx, `SELECT COUNT(*) FROM search_sections`).Scan(&n); err != nil {
+				t.Fatal(err)
+			}
+			if n != 2 {
+				t.Errorf("%d rows of packed sections; want one per document with sections", n)
+			}
+		}
+		if _, err := p.DownTo(ctx, 169); err != nil {
+			t.Fatal(err)
+		}
+		if back := readRows(); !reflect.DeepEqual(back, old) {
+			t.Errorf("down restored\n%+v\nwant\n%+v", back, old)
+		}
+		if err := db.Migrate(ctx); err != nil {
+			t.Fatal(err)
+		}
+		check()
+
+		// Collecting docs[1]: vecs[0] and vecs[2] stay (docs[0] uses them).
+		// Then docs[0]: every vector goes.
+		for i, d := range []int64{docs[1], docs[0]} {
+			if err := db.InTx(ctx, func(tx *sql.Tx) error {
+				return db.gcSearch(ctx, tx, `SELECT id FROM search_docs WHERE id = $1`, d)
+			}); err != nil {
+				t.Fatal(err)
+			}
+			var n int
+			if err := db.SQL.QueryRowContext(ctx, `SELECT COUNT(*) FROM search_vectors`).Scan(&n); err != nil {
+				t.Fatal(err)
+			}
+			if want := []int{3, 0}[i]; n != want {
+				t.Errorf("after collecting document %d: %d vectors; want %d", d, n, want)
+			}
+		}
 	})
 }

@@ -389,7 +389,8 @@ func (db *DB) insertDoc(ctx context.Context, tx *sql.Tx, indexVersion string, d 
 
 // saveDocsPostgres writes documents in one transaction: the documents'
 // new analysed lines in one INSERT … SELECT FROM unnest, their new vectors
-// in another, then each document's lines and sections with COPY.
+// in another, then each document's lines, and the documents' sections (a
+// row each, search_sections.go) with one COPY.
 func (db *DB) saveDocsPostgres(ctx context.Context, indexVersion string, docs []search.Document, model string, extBy map[string][]search.ExternalVector) error {
 	b, err := db.backend(ctx)
 	if err != nil {
@@ -445,6 +446,7 @@ func (db *DB) saveDocsPostgres(ctx context.Context, indexVersion string, docs []
 			}
 			var postDocs []int64
 			var posts [][]byte
+			var sections [][]any // a row per document with sections
 			for i, d := range added {
 				docID := docIDs[i]
 				if len(d.Lines) > 0 {
@@ -455,14 +457,14 @@ func (db *DB) saveDocsPostgres(ctx context.Context, indexVersion string, docs []
 					postDocs, posts = append(postDocs, docID), append(posts, tailPostings(docPosts))
 				}
 				textIDs = textIDs[len(d.Lines):]
-				secs := make([][]any, len(d.Sections))
-				for j, s := range d.Sections {
-					secs[j] = []any{docID, j, s.Name, storedCanonical(s), sectionKindCode(s.Kind), s.StartLine, s.EndLine, vectorIDs[j]}
-				}
-				if _, err := tx.CopyFrom(ctx, pgx.Identifier{"search_sections"},
-					[]string{"doc_id", "ord", "name", "canonical", "kind", "start_line", "end_line", "vector_id"},
-					pgx.CopyFromRows(secs)); err != nil {
-					return err
+				if len(d.Sections) > 0 {
+					secs := make([]storedSection, len(d.Sections))
+					for j, s := range d.Sections {
+						secs[j] = storedSection{ord: j, name: s.Name, canonical: storedCanonical(s), kind: sectionKindCode(s.Kind),
+							start: s.StartLine, end: s.EndLine, vector: vectorIDs[j]}
+					}
+					packed, vectors := encodeSections(secs)
+					sections = append(sections, []any{docID, packed, vectors})
 				}
 				for _, e := range extBy[d.SHA256] {
 					if e.Ord < 0 || e.Ord >= len(d.Sections) {
@@ -474,6 +476,12 @@ func (db *DB) saveDocsPostgres(ctx context.Context, indexVersion string, docs []
 					}
 				}
 				vectorIDs = vectorIDs[len(d.Sections):]
+			}
+			if len(sections) > 0 {
+				if _, err := tx.CopyFrom(ctx, pgx.Identifier{"search_sections"}, []string{"doc_id", "sections", "vector_ids"},
+					pgx.CopyFromRows(sections)); err != nil {
+					return err
+				}
 			}
 			// The postings last: a fold writes blocks shared with
 			// concurrent writers, whose folds wait for this transaction
@@ -806,7 +814,7 @@ func (db *DB) gcSearch(ctx context.Context, tx *sql.Tx, docsQuery string, args .
 	if err != nil {
 		return err
 	}
-	vectors, err := queryInts(ctx, tx, `SELECT DISTINCT vector_id FROM search_sections WHERE doc_id IN `+list, arg)
+	vectors, err := db.sectionVectorsOf(ctx, tx, ids)
 	if err != nil {
 		return err
 	}
@@ -835,7 +843,7 @@ func (db *DB) gcSearch(ctx context.Context, tx *sql.Tx, docsQuery string, args .
 	if len(vectors) > 0 {
 		list, arg := db.idsArg(vectors, 1)
 		if _, err := tx.ExecContext(ctx, `DELETE FROM search_vectors WHERE id IN `+list+`
-			AND NOT EXISTS (SELECT 1 FROM search_sections s WHERE s.vector_id = search_vectors.id)`, arg); err != nil {
+			AND NOT `+db.sectionUsesVector(), arg); err != nil {
 			return fmt.Errorf("collecting unused section vectors: %w", err)
 		}
 	}

@@ -180,7 +180,7 @@ func (db *DB) migrations() (*goose.Provider, error) {
 		goose.WithGoMigrations(searchLinesMigration(), symbolIndexMigration(), docLinesFormatMigration(),
 			postingBlocksMigration(db.Dialect), symbolOccurrencesMigration(), quantisedVectorsMigration(db.Dialect),
 			sqlitePostingBlocksMigration(db.Dialect), postingTailMigration(db.Dialect), symbolBlocksMigration(db.Dialect),
-			symbolTailMigration(db.Dialect)))
+			symbolTailMigration(db.Dialect), sectionPacksMigration(db.Dialect)))
 	if err != nil {
 		return nil, fmt.Errorf("preparing migrations: %w", err)
 	}
