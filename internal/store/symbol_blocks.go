@@ -173,6 +173,8 @@ func tailCountsOf(b []byte, symbol int64) (symbolCount, bool, error) {
 	return found, ok, err
 }
 
+func bySymbolAnalysis(a, b symbolEntry) int { return cmp.Compare(a.analysis, b.analysis) }
+
 // symbolBlockKey is a row of the symbol index.
 type symbolBlockKey struct{ symbol, block int64 }
 
@@ -281,25 +283,34 @@ func (db *DB) foldSymbolTail(ctx context.Context, tx *sql.Tx, below int64) error
 	if err != nil {
 		return fmt.Errorf("folding the symbol index: %w", err)
 	}
-	var sb symbolBlocks
+	type tailRow struct {
+		analysis int64
+		b        []byte
+	}
+	var taken []tailRow
 	for rows.Next() {
-		var analysis int64
-		var b []byte
-		if err := rows.Scan(&analysis, &b); err != nil {
+		var r tailRow
+		if err := rows.Scan(&r.analysis, &r.b); err != nil {
 			rows.Close()
 			return err
 		}
-		if err := eachSymbolTailEntry(b, func(c symbolCount) bool {
-			sb.add(c.symbol, symbolEntry{analysis: analysis, defs: c.defs, uses: c.uses})
-			return true
-		}); err != nil {
-			rows.Close()
-			return fmt.Errorf("symbol index tail of analysis %d: %w", analysis, err)
-		}
+		taken = append(taken, r)
 	}
 	rows.Close()
 	if err := rows.Err(); err != nil {
 		return err
+	}
+	// In analysis order (RETURNING has none), so that a block's entries
+	// are, and its readers need not sort them.
+	slices.SortFunc(taken, func(a, b tailRow) int { return cmp.Compare(a.analysis, b.analysis) })
+	var sb symbolBlocks
+	for _, r := range taken {
+		if err := eachSymbolTailEntry(r.b, func(c symbolCount) bool {
+			sb.add(c.symbol, symbolEntry{analysis: r.analysis, defs: c.defs, uses: c.uses})
+			return true
+		}); err != nil {
+			return fmt.Errorf("symbol index tail of analysis %d: %w", r.analysis, err)
+		}
 	}
 	if err := db.appendSymbolBlocks(ctx, tx, "symbol_index", &sb); err != nil {
 		return fmt.Errorf("folding the symbol index: %w", err)
@@ -508,44 +519,34 @@ func (db *DB) symbolNameEntries(ctx context.Context, q querier, canonical string
 		blocksOf = ` AND s.block IN (` + strings.Join(slices.Compact(blocks), ",") + `)`
 		tailOf = ` WHERE t.analysis_id IN (` + strings.Join(ids, ",") + `)`
 	}
-	// The name's row comes with its blocks (-1 for none) and its id; tail
-	// rows have packages -1 and their analysis id.
-	rows, err := q.QueryContext(ctx, `SELECT n.packages, n.id, COALESCE(s.block, -1), s.entries FROM symbol_names n
+	// The name's rows (kind 0) come first, one per block in block order
+	// (block -1: none), then the tail's (kind 1) in analysis order: tail
+	// rows are decoded as they come, with no copy of their bytes.
+	rows, err := q.QueryContext(ctx, `SELECT 0, n.packages, n.id, COALESCE(s.block, -1), s.entries FROM symbol_names n
 		LEFT JOIN symbol_index s ON s.symbol_id = n.id`+blocksOf+` WHERE n.canonical = $1
-		UNION ALL SELECT -1, t.analysis_id, -1, t.entries FROM symbol_index_tail t`+tailOf, canonical)
+		UNION ALL SELECT 1, 0, t.analysis_id, -1, t.entries FROM symbol_index_tail t`+tailOf+`
+		ORDER BY 1, 4, 3`, canonical)
 	if err != nil {
 		return out, err
 	}
 	defer rows.Close()
-	// Tail rows are decoded as they come once the name's row has come
-	// (UNION ALL gives its branches in order): no copy of their bytes.
-	type tailRow struct {
-		analysis int64
-		b        []byte
-	}
-	var early []tailRow
 	symbol := int64(-1)
-	fromTail := func(analysis int64, b []byte) error {
-		c, ok, err := tailCountsOf(b, symbol)
-		if err != nil {
-			return fmt.Errorf("symbol index tail of analysis %d: %w", analysis, err)
-		}
-		if ok {
-			out.entries = append(out.entries, symbolEntry{analysis: analysis, defs: c.defs, uses: c.uses})
-		}
-		return nil
-	}
 	for rows.Next() {
-		var packages, id, block int64
+		var kind, packages, id, block int64
 		var b sql.RawBytes
-		if err := rows.Scan(&packages, &id, &block, &b); err != nil {
+		if err := rows.Scan(&kind, &packages, &id, &block, &b); err != nil {
 			return out, err
 		}
-		if packages < 0 {
+		if kind == 1 {
 			if symbol < 0 {
-				early = append(early, tailRow{id, slices.Clone(b)})
-			} else if err := fromTail(id, b); err != nil {
-				return out, err
+				break // no such name
+			}
+			c, ok, err := tailCountsOf(b, symbol)
+			if err != nil {
+				return out, fmt.Errorf("symbol index tail of analysis %d: %w", id, err)
+			}
+			if ok {
+				out.entries = append(out.entries, symbolEntry{analysis: id, defs: c.defs, uses: c.uses})
 			}
 			continue
 		}
@@ -553,6 +554,7 @@ func (db *DB) symbolNameEntries(ctx context.Context, q querier, canonical string
 		if block < 0 {
 			continue
 		}
+		from := len(out.entries)
 		if err := eachSymbolEntry(block, b, func(e symbolEntry) {
 			if only == nil || only[e.analysis] {
 				out.entries = append(out.entries, e)
@@ -560,23 +562,21 @@ func (db *DB) symbolNameEntries(ctx context.Context, q querier, canonical string
 		}); err != nil {
 			return out, fmt.Errorf("symbol index of %s: %w", canonical, err)
 		}
+		// Blocks come in order; a block's entries nearly so (a fold
+		// appends an analysis a late writer committed): sorted here, a
+		// block at a time, so that the whole needs no sort.
+		if these := out.entries[from:]; !slices.IsSortedFunc(these, bySymbolAnalysis) {
+			slices.SortFunc(these, bySymbolAnalysis)
+		}
 	}
 	if err := rows.Err(); err != nil {
 		return out, err
 	}
-	if symbol >= 0 {
-		for _, t := range early {
-			if err := fromTail(t.analysis, t.b); err != nil {
-				return out, err
-			}
-		}
-	}
-	// Blocks come in key order and their entries nearly so (concurrent
-	// writers may append out of order), the tail after them: sorted only
-	// when needed. An analysis has one entry per name.
-	byAnalysis := func(a, b symbolEntry) int { return cmp.Compare(a.analysis, b.analysis) }
-	if !slices.IsSortedFunc(out.entries, byAnalysis) {
-		slices.SortFunc(out.entries, byAnalysis)
+	// The tail's analyses come after the blocks' in id order, but for one
+	// a late writer committed in a block already folded: sorted then. An
+	// analysis has one entry per name.
+	if !slices.IsSortedFunc(out.entries, bySymbolAnalysis) {
+		slices.SortFunc(out.entries, bySymbolAnalysis)
 	}
 	out.entries = slices.CompactFunc(out.entries, func(a, b symbolEntry) bool { return a.analysis == b.analysis })
 	return out, nil
