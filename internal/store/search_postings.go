@@ -917,23 +917,29 @@ func execAll(ctx context.Context, tx *sql.Tx, stmts ...string) error {
 // search_postings (a row per document whose postings are not in blocks
 // yet). Down folds the tail into the blocks first.
 func postingTailMigration(d Dialect) *goose.Migration {
-	up := `CREATE TABLE search_postings_tail (
+	return tailMigration(151, d, "search_postings_tail", `CREATE TABLE search_postings_tail (
 		doc_id BIGINT PRIMARY KEY REFERENCES search_docs (id) ON DELETE CASCADE,
 		posts  BYTEA NOT NULL -- the document's postings in text order (internal/store/search_postings.go)
-	)`
+	)`, func(ctx context.Context, tx *sql.Tx) error { return foldTail(ctx, sqlPostings{tx, d}, math.MaxInt64) })
+}
+
+// tailMigration is a migration adding the tail table of a packed index
+// (create, in PostgreSQL's types, SQLite's given here); down folds the
+// tail into the blocks (fold) and drops it.
+func tailMigration(version int64, d Dialect, table, create string, fold func(context.Context, *sql.Tx) error) *goose.Migration {
 	if d == SQLite {
-		up = strings.NewReplacer("BIGINT", "INTEGER", "BYTEA", "BLOB").Replace(up)
+		create = strings.NewReplacer("BIGINT", "INTEGER", "BYTEA", "BLOB").Replace(create)
 	}
-	return goose.NewGoMigration(151,
+	return goose.NewGoMigration(version,
 		&goose.GoFunc{RunTx: func(ctx context.Context, tx *sql.Tx) error {
-			_, err := tx.ExecContext(ctx, up)
+			_, err := tx.ExecContext(ctx, create)
 			return err
 		}},
 		&goose.GoFunc{RunTx: func(ctx context.Context, tx *sql.Tx) error {
-			if err := foldTail(ctx, sqlPostings{tx, d}, math.MaxInt64); err != nil {
+			if err := fold(ctx, tx); err != nil {
 				return err
 			}
-			_, err := tx.ExecContext(ctx, `DROP TABLE search_postings_tail`)
+			_, err := tx.ExecContext(ctx, `DROP TABLE `+table)
 			return err
 		}})
 }

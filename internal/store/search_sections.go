@@ -206,6 +206,21 @@ func (db *DB) readSections(ctx context.Context, docs []int64, named string) (map
 	if err != nil {
 		return nil, err
 	}
+	err = eachPackedSections(rows, func(doc int64, secs []storedSection) error {
+		if named != "" {
+			secs = slices.DeleteFunc(secs, func(s storedSection) bool { return !search.SectionNameMatches(named, s.canonicalName()) })
+		}
+		if len(secs) > 0 {
+			out[doc] = secs
+		}
+		return nil
+	})
+	return out, err
+}
+
+// eachPackedSections calls fn with the sections of each row of rows
+// (doc_id, sections, vector_ids), and closes them.
+func eachPackedSections(rows *sql.Rows, fn func(doc int64, secs []storedSection) error) error {
 	defer rows.Close()
 	m := pgtype.NewMap()
 	for rows.Next() {
@@ -213,20 +228,17 @@ func (db *DB) readSections(ctx context.Context, docs []int64, named string) (map
 		var b []byte
 		var vectors []int32
 		if err := rows.Scan(&doc, &b, m.SQLScanner(&vectors)); err != nil {
-			return nil, err
+			return err
 		}
 		secs, err := decodeSections(b, vectors)
 		if err != nil {
-			return nil, fmt.Errorf("sections of search document %d: %w", doc, err)
+			return fmt.Errorf("sections of search document %d: %w", doc, err)
 		}
-		if named != "" {
-			secs = slices.DeleteFunc(secs, func(s storedSection) bool { return !search.SectionNameMatches(named, s.canonicalName()) })
-		}
-		if len(secs) > 0 {
-			out[doc] = secs
+		if err := fn(doc, secs); err != nil {
+			return err
 		}
 	}
-	return out, rows.Err()
+	return rows.Err()
 }
 
 // vectorSection is a section found by its vector, with its document.
@@ -390,27 +402,13 @@ func unpackSectionRows(ctx context.Context, tx *sql.Tx, _ Dialect) error {
 		}
 		var docs, ords, kinds, starts, ends, vecs []int64
 		var names, canonicals []string
-		m := pgtype.NewMap()
-		for rows.Next() {
-			var doc int64
-			var b []byte
-			var vectors []int32
-			if err := rows.Scan(&doc, &b, m.SQLScanner(&vectors)); err != nil {
-				rows.Close()
-				return err
-			}
-			secs, err := decodeSections(b, vectors)
-			if err != nil {
-				rows.Close()
-				return fmt.Errorf("sections of search document %d: %w", doc, err)
-			}
+		if err := eachPackedSections(rows, func(doc int64, secs []storedSection) error {
 			for _, s := range secs {
 				docs, ords, names, canonicals = append(docs, doc), append(ords, int64(s.ord)), append(names, s.name), append(canonicals, s.canonical)
 				kinds, starts, ends, vecs = append(kinds, int64(s.kind)), append(starts, int64(s.start)), append(ends, int64(s.end)), append(vecs, s.vector)
 			}
-		}
-		rows.Close()
-		if err := rows.Err(); err != nil {
+			return nil
+		}); err != nil {
 			return err
 		}
 		_, err = tx.ExecContext(ctx, `INSERT INTO search_sections (doc_id, ord, name, canonical, kind, start_line, end_line, vector_id)

@@ -644,25 +644,12 @@ func symbolBlocksMigration(d Dialect) *goose.Migration {
 // symbol index (a row per analysis whose entries are not in blocks yet).
 // Down folds the tail into the blocks first.
 func symbolTailMigration(d Dialect) *goose.Migration {
-	up := `CREATE TABLE symbol_index_tail (
+	return tailMigration(165, d, "symbol_index_tail", `CREATE TABLE symbol_index_tail (
 		analysis_id BIGINT PRIMARY KEY REFERENCES analyses (id) ON DELETE CASCADE,
 		entries     BYTEA NOT NULL -- the analysis's names' counts in name id order (internal/store/symbol_blocks.go)
-	)`
-	if d == SQLite {
-		up = strings.NewReplacer("BIGINT", "INTEGER", "BYTEA", "BLOB").Replace(up)
-	}
-	return goose.NewGoMigration(165,
-		&goose.GoFunc{RunTx: func(ctx context.Context, tx *sql.Tx) error {
-			_, err := tx.ExecContext(ctx, up)
-			return err
-		}},
-		&goose.GoFunc{RunTx: func(ctx context.Context, tx *sql.Tx) error {
-			if err := (&DB{Dialect: d}).foldSymbolTail(ctx, tx, math.MaxInt64); err != nil {
-				return err
-			}
-			_, err := tx.ExecContext(ctx, `DROP TABLE symbol_index_tail`)
-			return err
-		}})
+	)`, func(ctx context.Context, tx *sql.Tx) error {
+		return (&DB{Dialect: d}).foldSymbolTail(ctx, tx, math.MaxInt64)
+	})
 }
 
 // symbolMigrationNames is how many name ids the migration converts at a
