@@ -550,6 +550,12 @@ func (db *DB) symbolNameEntries(ctx context.Context, q querier, canonical string
 			}
 			continue
 		}
+		if symbol < 0 && only == nil {
+			// About one entry per package that has the name: one
+			// allocation for a common name's ~10,000, not ~25 growths.
+			n := max(packages, 0)
+			out.entries = make([]symbolEntry, 0, n+n/8+8)
+		}
 		out.packages, symbol = int(packages), id
 		if block < 0 {
 			continue
