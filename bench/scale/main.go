@@ -697,6 +697,11 @@ func indexBytes(ctx context.Context, db *store.DB) ([]tableSize, error) {
 			UNION ALL SELECT t.relname || '/' || i.relname, pg_relation_size(i.oid) FROM pg_index x JOIN pg_class i ON i.oid = x.indexrelid
 			JOIN pg_class t ON t.oid = x.indrelid WHERE t.relnamespace = 'public'::regnamespace`
 	}
+	return sizes(ctx, db, q)
+}
+
+// sizes reads (name, bytes) rows.
+func sizes(ctx context.Context, db *store.DB, q string) ([]tableSize, error) {
 	rows, err := db.R.QueryContext(ctx, q)
 	if err != nil {
 		return nil, err
@@ -726,20 +731,7 @@ func tableBytes(ctx context.Context, db *store.DB) ([]tableSize, error) {
 	if db.Dialect == store.Postgres {
 		q = `SELECT relname, pg_total_relation_size(oid) FROM pg_class WHERE relkind = 'r' AND relnamespace = 'public'::regnamespace ORDER BY 2 DESC`
 	}
-	rows, err := db.R.QueryContext(ctx, q)
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	var out []tableSize
-	for rows.Next() {
-		var t tableSize
-		if err := rows.Scan(&t.name, &t.bytes); err != nil {
-			return nil, err
-		}
-		out = append(out, t)
-	}
-	return out, rows.Err()
+	return sizes(ctx, db, q)
 }
 
 // databaseBytes is the database's size: the SQLite file after a checkpoint
