@@ -485,6 +485,12 @@ func (b *bench) read(ctx context.Context, readers, requests int) error {
 		if err != nil {
 			return err
 		}
+		// Unmeasured: a round at full concurrency first, so the clients'
+		// connections and the database pool's are open (a steady load,
+		// not a cold start, is what the target is about).
+		if _, err := b.measure(ctx, e.path, readers, readers); err != nil {
+			return err
+		}
 		cpu0 := machine.ProcessCPU()
 		many, err := b.measure(ctx, e.path, readers, requests)
 		if err != nil {

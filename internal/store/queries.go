@@ -144,9 +144,33 @@ func decodeSymbolCursor(c string) (pkgKey, error) {
 // the packages in that order and keeping those whose latest files have one
 // of its analyses. The count decides which of the two a first page is; a
 // cursor names its own (and is refused when the count now says the other).
+//
+// A page is kept per commit generation (generation.go): a common name's
+// page gathers hundreds of entries and occurrences, and is asked for again
+// and again while nothing changes.
 func (db *DB) SymbolUsage(ctx context.Context, canonical string, limit int, cursor string) (index.SymbolPage, error) {
-	page := index.SymbolPage{Packages: []index.SymbolPackage{}, TotalExact: true}
 	limit = min(max(limit, 1), 100)
+	key := "symbol usage\x00" + canonical + "\x00" + strconv.Itoa(limit) + "\x00" + cursor
+	return readPerGeneration(ctx, db, key, symbolPageWeight, func(ctx context.Context) (index.SymbolPage, error) {
+		return db.symbolUsage(ctx, canonical, limit, cursor)
+	})
+}
+
+// symbolPageWeight estimates the bytes a symbol page holds.
+func symbolPageWeight(p index.SymbolPage) int {
+	n := 128 + len(p.NextCursor)
+	for _, sp := range p.Packages {
+		n += 256 + len(sp.PackageName) + len(sp.Machine) + len(sp.Controller)
+		for _, o := range sp.Occurrences {
+			n += 160 + len(o.FileID) + len(o.Filename) + len(o.SHA256) + len(o.Name) + len(o.Section)
+		}
+	}
+	return n
+}
+
+// symbolUsage computes a page of SymbolUsage.
+func (db *DB) symbolUsage(ctx context.Context, canonical string, limit int, cursor string) (index.SymbolPage, error) {
+	page := index.SymbolPage{Packages: []index.SymbolPackage{}, TotalExact: true}
 	exactCursor, walkCursor := false, false
 	var after pkgKey
 	if cursor == "" {

@@ -47,6 +47,7 @@ type searchBackend struct {
 	trigrams string              // "fts5-trigram", "pg_trgm" or "scan"
 	caches   *searchVectorCaches // the exact path's in-memory vectors
 	gen      *searchGeneration   // what reads keep of the current index generation (search_cache.go)
+	commit   string              // the commit generation gen was last found current in
 }
 
 // backendInfo is a detected searchBackend.

@@ -152,17 +152,32 @@ func (db *DB) searchGen(ctx context.Context) (*searchGeneration, error) {
 	if g, ok := ctx.Value(pinnedGen{db}).(*searchGeneration); ok {
 		return g, nil
 	}
-	sig, err := db.searchSignature(ctx)
+	// While nothing has committed the generation is the one last read; the
+	// signature is only read again after a commit (most of which, such as
+	// the queue's, do not change it).
+	commit, err := db.commitGeneration(ctx)
 	if err != nil {
 		return nil, err
 	}
 	b := &db.search
 	b.mu.Lock()
+	if g := b.gen; g != nil && b.commit == commit {
+		b.mu.Unlock()
+		return g, nil
+	}
+	b.mu.Unlock()
+	sig, err := db.searchSignature(ctx)
+	if err != nil {
+		return nil, err
+	}
+	b.mu.Lock()
 	defer b.mu.Unlock()
 	if g := b.gen; g != nil && g.sig == sig {
+		b.commit = commit
 		return g, nil
 	}
 	g := &searchGeneration{sig: sig}
+	b.commit = commit
 	if b.gen != nil && db.Dialect == Postgres {
 		g.docs = b.gen.docs // ids are never reused (see above)
 	} else {

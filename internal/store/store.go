@@ -54,6 +54,10 @@ type DB struct {
 	search  searchBackend // which search index paths are active (search.go)
 	writer  writeGate     // SQLite: who gets the writer connection next
 	ckpt    *checkpointer // SQLite: copies the write-ahead log in the background
+	// generations reads the commit generation, reads keeps answers per
+	// generation (generation.go).
+	generations commitGenerations
+	reads       generationReads
 }
 
 // Options tune the connection pool.
@@ -144,6 +148,11 @@ func Open(ctx context.Context, url string, opt Options) (*DB, error) {
 			out.Close()
 			return nil, fmt.Errorf("opening the database checkpointer: %w", err)
 		}
+		if out.generations.pool, err = openSQLite("file:" + sqlitePath + "?_pragma=busy_timeout(10000)&_pragma=query_only(1)"); err != nil {
+			out.Close()
+			return nil, fmt.Errorf("opening the database's generation reader: %w", err)
+		}
+		out.generations.pool.SetMaxOpenConns(1)
 	}
 	return out, nil
 }
@@ -153,6 +162,7 @@ func (db *DB) Close() error {
 	if db.ckpt != nil {
 		db.ckpt.close()
 	}
+	db.generations.close()
 	if db.R != db.SQL {
 		db.R.Close()
 	}
