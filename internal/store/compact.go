@@ -22,6 +22,19 @@ func (db *DB) shaParam(p string) string {
 	return "unhex(" + p + ")"
 }
 
+// shaJoin is the join condition of a files or latest_files sha256 column
+// (bytes on SQLite) with a search table's hex one. On SQLite it is spelled
+// in both directions, so the planner can look either side up by its
+// index: with only unhex(hex) it could not use search_docs' sha256 index
+// when the files drive the join, and listing the latest versions' files
+// of 2,000 packages scanned every document per file (7.5 s, now 30 ms).
+func (db *DB) shaJoin(bytesCol, hexCol string) string {
+	if db.Dialect == Postgres {
+		return bytesCol + " = " + hexCol
+	}
+	return bytesCol + " = unhex(" + hexCol + ") AND " + hexCol + " = " + db.shaText(bytesCol)
+}
+
 // shaText is the SQL reading latest_files.sha256 or files.sha256 (col) as
 // lower-case hex.
 func (db *DB) shaText(col string) string {

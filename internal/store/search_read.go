@@ -219,7 +219,7 @@ func (db *DB) contentFilesQuery() string {
 	return `SELECT d.id, f.id, f.filename, v.id, v.number, p.latest_version = v.number,
 		p.id, p.name, p.machine_type, p.controller_type, p.platform
 	FROM search_docs d
-	JOIN files f ON f.sha256 = ` + db.shaParam("d.sha256") + `
+	JOIN files f ON ` + db.shaJoin("f.sha256", "d.sha256") + `
 	JOIN package_versions v ON v.id = f.version_id AND v.status = '` + string(catalog.StatusReady) + `'
 	JOIN search_versions sv ON sv.version_id = v.id AND sv.index_version = d.index_version
 	JOIN packages p ON p.id = v.package_id
