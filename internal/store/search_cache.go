@@ -103,12 +103,14 @@ type searchDocCache struct {
 	sections *otter.Cache[int64, []search.SectionRef]
 	// texts: an analysed line's text (search_texts.text).
 	texts *otter.Cache[int64, string]
+	// metas: a document's content hash and index version.
+	metas *otter.Cache[int64, docMeta]
 }
 
 func newSearchDocCache() *searchDocCache {
 	return &searchDocCache{
 		lines: otter.Must(&otter.Options[int64, []byte]{
-			MaximumWeight: searchCacheBytes / 2,
+			MaximumWeight: searchCacheBytes * 3 / 8,
 			Weigher:       func(_ int64, b []byte) uint32 { return uint32(min(len(b)+64, 1<<31)) },
 		}),
 		sections: otter.Must(&otter.Options[int64, []search.SectionRef]{
@@ -124,6 +126,10 @@ func newSearchDocCache() *searchDocCache {
 		texts: otter.Must(&otter.Options[int64, string]{
 			MaximumWeight: searchCacheBytes / 4,
 			Weigher:       func(_ int64, s string) uint32 { return uint32(min(len(s)+48, 1<<31)) },
+		}),
+		metas: otter.Must(&otter.Options[int64, docMeta]{
+			MaximumWeight: searchCacheBytes / 8,
+			Weigher:       func(_ int64, m docMeta) uint32 { return uint32(min(64+len(m.sha)+len(m.indexVersion), 1<<31)) },
 		}),
 	}
 }

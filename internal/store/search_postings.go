@@ -594,46 +594,72 @@ type docSHA struct {
 	sha string
 }
 
-// docSHAs are those of docs (sorted) of the index version, by id. They
-// come back in one row (arrays on PostgreSQL, "id,sha;…" on SQLite): a
-// common name is in thousands of documents, and a row each through the
-// driver costs more than the rest of DocStats.
+// docSHAs are those of docs (sorted) of the index version, by id. A
+// document's row never changes, so they are kept in the generation's
+// document cache (search_cache.go): a common name is in thousands of
+// documents, and reading their hashes was a sixth of a search's CPU.
 func (db *DB) docSHAs(ctx context.Context, docs []int64, indexVersion string) ([]docSHA, error) {
+	g, err := db.searchGen(ctx)
+	if err != nil {
+		return nil, err
+	}
+	metas, err := cachedByID(g.docs.metas, docs, func(missing []int64) (map[int64]docMeta, error) { return db.readDocMetas(ctx, missing) })
+	if err != nil {
+		return nil, err
+	}
+	out := make([]docSHA, 0, len(docs))
+	for _, id := range docs {
+		if m, ok := metas[id]; ok && m.indexVersion == indexVersion {
+			out = append(out, docSHA{id, m.sha})
+		}
+	}
+	return out, nil
+}
+
+// docMeta is what a search needs of a document's row besides its id.
+type docMeta struct{ sha, indexVersion string }
+
+// readDocMetas reads the hashes and index versions of documents (absent:
+// deleted). They come back in one row (arrays on PostgreSQL, "id,iv,sha;…"
+// on SQLite): a row each through the driver costs more than the lookups.
+func (db *DB) readDocMetas(ctx context.Context, docs []int64) (map[int64]docMeta, error) {
+	out := make(map[int64]docMeta, len(docs))
 	if db.Dialect == Postgres {
 		var ids []int64
-		var shas []string
+		var shas, versions []string
 		err := db.withPgx(ctx, func(c *pgx.Conn) error {
-			return c.QueryRow(ctx, `SELECT COALESCE(array_agg(id ORDER BY id), '{}'), COALESCE(array_agg(sha256 ORDER BY id), '{}') FROM search_docs
-				WHERE id = ANY($1::int8[]) AND index_version = $2`, docs, indexVersion).Scan(&ids, &shas)
+			return c.QueryRow(ctx, `SELECT COALESCE(array_agg(id), '{}'), COALESCE(array_agg(sha256), '{}'), COALESCE(array_agg(index_version), '{}')
+				FROM search_docs WHERE id = ANY($1::int8[])`, docs).Scan(&ids, &shas, &versions)
 		})
-		if err != nil || len(ids) != len(shas) {
+		if err != nil {
 			return nil, err
 		}
-		out := make([]docSHA, len(ids))
+		if len(ids) != len(shas) || len(ids) != len(versions) {
+			return nil, fmt.Errorf("reading search documents: %d ids, %d hashes, %d index versions", len(ids), len(shas), len(versions))
+		}
 		for i, id := range ids {
-			out[i] = docSHA{id, shas[i]}
+			out[id] = docMeta{sha: shas[i], indexVersion: versions[i]}
 		}
 		return out, nil
 	}
 	list, arg := db.idsArg(docs, 1)
 	var packed sql.NullString
-	if err := db.R.QueryRowContext(ctx, `SELECT group_concat(id || ',' || sha256, ';') FROM (SELECT id, sha256 FROM search_docs
-		WHERE id IN `+list+` AND index_version = $2 ORDER BY id)`, arg, indexVersion).Scan(&packed); err != nil {
+	if err := db.R.QueryRowContext(ctx, `SELECT group_concat(id || ',' || sha256 || ',' || index_version, ';') FROM search_docs
+		WHERE id IN `+list, arg).Scan(&packed); err != nil {
 		return nil, err
 	}
-	out := make([]docSHA, 0, len(docs))
 	for rec := range strings.SplitSeq(packed.String, ";") {
-		id, sha, ok := strings.Cut(rec, ",")
-		if !ok {
-			continue
-		}
+		id, rest, ok1 := strings.Cut(rec, ",")
+		sha, iv, ok2 := strings.Cut(rest, ",")
 		n, err := strconv.ParseInt(id, 10, 64)
-		if err != nil {
+		if !ok1 || !ok2 || err != nil {
+			if rec == "" {
+				continue
+			}
 			return nil, fmt.Errorf("unexpected search document row %q", rec)
 		}
-		out = append(out, docSHA{n, sha})
+		out[n] = docMeta{sha: sha, indexVersion: iv}
 	}
-	slices.SortFunc(out, func(a, b docSHA) int { return cmp.Compare(a.id, b.id) }) // group_concat's order is not promised
 	return out, nil
 }
 
