@@ -394,6 +394,30 @@ func TestSearchLifecycle(t *testing.T) {
 		if res := searchAPI(t, app, "q=SPINDLE_DIR"); res.Total.Packages != 1 {
 			t.Fatalf("after reindex: %+v", res.Total)
 		}
+
+		// A new version replaces the package's files in the results (the
+		// store keeps each package's latest files between generations
+		// while the package does not change).
+		d := uploadSearchable(t, app, "Delta", alpha)
+		if res := searchAPI(t, app, "q=SPINDLE_DIR"); res.Total.Packages != 2 {
+			t.Fatalf("two packages should hit: %+v", res.Total)
+		}
+		src := append(append([]byte{}, alpha[1].Data...), "* version two\r\n"...)
+		app.Upload([]servertest.NamedFile{alpha[0], {Name: "ALPHA.SRC", Data: src}}, map[string]string{"package_id": d})
+		waitSearchable(t, app, d)
+		res = searchAPI(t, app, "q=SPINDLE_DIR")
+		hits := map[string]search.FileResult{} // by package
+		for _, p := range res.Packages {
+			for _, f := range p.Files {
+				hits[p.PackageName] = f
+			}
+		}
+		if f := hits["Delta"]; len(res.Packages) != 2 || f.Version != 2 || f.SHA256 != sha(src) {
+			t.Fatalf("after a new version, Delta's hit is in version %d (%s) of %d packages; want version 2 (%s)", f.Version, f.SHA256, len(res.Packages), sha(src))
+		}
+		if f := hits["Alpha three"]; f.Version != 1 || f.SHA256 != srcSHA {
+			t.Fatalf("the unchanged package's hit moved: version %d (%s)", f.Version, f.SHA256)
+		}
 	})
 }
 

@@ -48,6 +48,28 @@ type searchBackend struct {
 	caches   *searchVectorCaches // the exact path's in-memory vectors
 	gen      *searchGeneration   // what reads keep of the current index generation (search_cache.go)
 	commit   string              // the commit generation gen was last found current in
+	// latest: the files of every package's latest version as last read,
+	// kept from one generation to the next (search_cache.go).
+	latestMu sync.Mutex
+	latest   map[string]latestPackage
+}
+
+// latestPackages returns the packages' files as last read (shared: not
+// to be changed).
+func (b *searchBackend) latestPackages() map[string]latestPackage {
+	b.latestMu.Lock()
+	defer b.latestMu.Unlock()
+	return b.latest
+}
+
+// keepLatestPackages keeps the packages' files as read for a generation.
+// Which generation wins when two read at once does not matter: each
+// package's files are only reused while its state stays the one they were
+// read in.
+func (b *searchBackend) keepLatestPackages(m map[string]latestPackage) {
+	b.latestMu.Lock()
+	defer b.latestMu.Unlock()
+	b.latest = m
 }
 
 // backendInfo is a detected searchBackend.

@@ -1,9 +1,11 @@
 package store
 
 import (
+	"cmp"
 	"context"
 	"fmt"
 	"slices"
+	"strings"
 	"sync"
 
 	"github.com/maypok86/otter/v2"
@@ -194,25 +196,113 @@ func (db *DB) searchGen(ctx context.Context) (*searchGeneration, error) {
 }
 
 // latestFiles maps every indexed content to the files of packages' latest
-// versions holding it. Reading it from the tables for a query costs a few
-// lookups per file (8,900 files of 2,000 packages: hundreds of
-// milliseconds on SQLite), so it is read once per generation.
+// versions holding it, read once per generation. Every upload starts a
+// generation, and reading all of them (45,000 files of 10,000 packages:
+// 300 ms on SQLite) made the first search after each one slow; so the
+// files of each package are kept with the state of the package they were
+// read in (latestPackage.state) from one generation to the next, and a new
+// generation reads the packages' states (a row per package) and the files
+// of those whose state moved.
 func (g *searchGeneration) latestFiles(ctx context.Context, db *DB) (map[int64][]search.FileRow, error) {
 	g.filesMu.Lock()
 	defer g.filesMu.Unlock()
 	if g.files != nil {
 		return g.files, nil
 	}
-	rows, err := db.contentFiles(ctx, `p.latest_version = v.number`)
+	states, err := db.latestStates(ctx)
 	if err != nil {
 		return nil, err
 	}
+	prev := db.search.latestPackages()
+	next := make(map[string]latestPackage, len(states))
+	var moved []string // their latest versions
+	for pkg, st := range states {
+		if p, ok := prev[pkg]; ok && p.state == st.state {
+			next[pkg] = p
+			continue
+		}
+		next[pkg] = latestPackage{state: st.state}
+		moved = append(moved, st.version)
+	}
+	if len(moved) > 0 {
+		list, arg := db.listArg(moved, "uuid", 1)
+		rows, err := db.contentFiles(ctx, `v.id IN `+list+` AND p.latest_version = v.number`, arg)
+		if err != nil {
+			return nil, err
+		}
+		for _, r := range rows {
+			p := next[r.PackageID]
+			p.rows = append(p.rows, r)
+			next[r.PackageID] = p
+		}
+	}
+	db.search.keepLatestPackages(next)
 	m := map[int64][]search.FileRow{}
-	for _, r := range rows {
-		m[r.DocID] = append(m[r.DocID], r)
+	for _, p := range next {
+		for _, r := range p.rows {
+			m[r.DocID] = append(m[r.DocID], r)
+		}
+	}
+	for _, rows := range m {
+		// One order whichever packages were read when.
+		slices.SortFunc(rows, func(a, b search.FileRow) int {
+			return cmp.Or(strings.Compare(a.PackageID, b.PackageID), strings.Compare(a.FileID, b.FileID))
+		})
 	}
 	g.files = m
 	return m, nil
+}
+
+// latestPackage is the files of a package's latest version (those with a
+// search document) and the state of the package they were read in.
+type latestPackage struct {
+	state string
+	rows  []search.FileRow
+}
+
+// latestState is a package's latest version and its state: it moves with
+// anything its search files hold — the latest version, the package's
+// fields (an edit or a new version sets updated_at), the version's status
+// and metadata (updated_at), and the index versions it is searchable in.
+type latestState struct{ version, state string }
+
+// latestStates reads every package's latestState (a row per package and
+// index version it is searchable in, or one when none).
+func (db *DB) latestStates(ctx context.Context) (map[string]latestState, error) {
+	rows, err := db.R.QueryContext(ctx, `SELECT p.id, v.id, CAST(p.updated_at AS TEXT) || '|' || CAST(v.updated_at AS TEXT) || '|' || v.status, COALESCE(sv.index_version, '')
+		FROM packages p JOIN package_versions v ON v.package_id = p.id AND v.number = p.latest_version
+		LEFT JOIN search_versions sv ON sv.version_id = v.id`)
+	if err != nil {
+		return nil, fmt.Errorf("reading the packages' latest versions: %w", err)
+	}
+	defer rows.Close()
+	type read struct {
+		latestState
+		indexed []string
+	}
+	got := map[string]*read{}
+	for rows.Next() {
+		var pkg, iv string
+		var st latestState
+		if err := rows.Scan(&pkg, &st.version, &st.state, &iv); err != nil {
+			return nil, err
+		}
+		if r := got[pkg]; r != nil {
+			r.indexed = append(r.indexed, iv)
+		} else {
+			got[pkg] = &read{st, []string{iv}}
+		}
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	out := make(map[string]latestState, len(got))
+	for pkg, r := range got {
+		slices.Sort(r.indexed)
+		r.state += "|" + strings.Join(r.indexed, ",")
+		out[pkg] = r.latestState
+	}
+	return out, nil
 }
 
 // cachedByID returns the values of ids from cache, reading the missing
