@@ -16,14 +16,11 @@ import (
 	"flag"
 	"fmt"
 	"log/slog"
-	"net/url"
 	"os"
-	"path/filepath"
-	"strings"
 	"time"
 
+	"github.com/veripost/veripost/bench/kept"
 	"github.com/veripost/veripost/bench/machine"
-	"github.com/veripost/veripost/internal/config"
 	"github.com/veripost/veripost/internal/search"
 	"github.com/veripost/veripost/internal/server"
 )
@@ -38,19 +35,8 @@ func main() {
 		os.Exit(2)
 	}
 	ctx := context.Background()
-	cfg, err := config.Load()
+	cfg, err := kept.Config(*stack, *keep)
 	check(err)
-	cfg.DataDir = filepath.Join(os.TempDir(), "veripost-scale-keep-"+*stack+"-"+*keep)
-	cfg.DatabaseURL, cfg.BlobURL = "", ""
-	if *stack == "postgres" {
-		u, err := url.Parse(os.Getenv("VERIPOST_TEST_DATABASE_URL"))
-		check(err)
-		u.Path = "/veripost_scale_keep_" + strings.ToLower(*keep)
-		cfg.DatabaseURL = u.String()
-		q := url.Values{"endpoint": {os.Getenv("VERIPOST_TEST_S3_ENDPOINT")}, "region": {os.Getenv("VERIPOST_TEST_S3_REGION")}, "use_path_style": {"true"},
-			"access_key_id": {os.Getenv("VERIPOST_TEST_S3_ACCESS_KEY")}, "secret_access_key": {os.Getenv("VERIPOST_TEST_S3_SECRET_KEY")}}
-		cfg.BlobURL = "s3://veripost-scale-keep-" + strings.ToLower(*keep) + "?" + q.Encode()
-	}
 	app, err := server.New(ctx, cfg, slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn})), server.Options{Workers: 0, Version: "bench"})
 	check(err)
 	defer app.Close()

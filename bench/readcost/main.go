@@ -31,9 +31,9 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/veripost/veripost/bench/kept"
 	"github.com/veripost/veripost/bench/machine"
 	"github.com/veripost/veripost/internal/auth"
-	"github.com/veripost/veripost/internal/config"
 	"github.com/veripost/veripost/internal/server"
 )
 
@@ -50,19 +50,8 @@ func main() {
 	dump := flag.String("dump", "", "write each endpoint's body to this dir")
 	flag.Parse()
 	ctx := context.Background()
-	cfg, err := config.Load()
+	cfg, err := kept.Config(*stack, *keep)
 	check(err)
-	cfg.DataDir = filepath.Join(os.TempDir(), "veripost-scale-keep-"+*stack+"-"+*keep)
-	cfg.DatabaseURL, cfg.BlobURL = "", ""
-	if *stack == "postgres" {
-		u, _ := url.Parse(os.Getenv("VERIPOST_TEST_DATABASE_URL"))
-		u.Path = "/veripost_scale_keep_" + strings.ToLower(*keep)
-		cfg.DatabaseURL = u.String()
-		endpoint := os.Getenv("VERIPOST_TEST_S3_ENDPOINT")
-		q := url.Values{"endpoint": {endpoint}, "region": {os.Getenv("VERIPOST_TEST_S3_REGION")}, "use_path_style": {"true"},
-			"access_key_id": {os.Getenv("VERIPOST_TEST_S3_ACCESS_KEY")}, "secret_access_key": {os.Getenv("VERIPOST_TEST_S3_SECRET_KEY")}}
-		cfg.BlobURL = "s3://veripost-scale-keep-" + strings.ToLower(*keep) + "?" + q.Encode()
-	}
 	log := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
 	app, err := server.New(ctx, cfg, log, server.Options{Workers: 0, Version: "bench"})
 	check(err)

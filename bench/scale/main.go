@@ -40,7 +40,6 @@ import (
 	"net/http"
 	"net/url"
 	"os"
-	"path/filepath"
 	"regexp"
 	"runtime"
 	"runtime/pprof"
@@ -55,6 +54,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 	"github.com/jackc/pgx/v5"
 
+	"github.com/veripost/veripost/bench/kept"
 	"github.com/veripost/veripost/bench/machine"
 	"github.com/veripost/veripost/internal/auth"
 	"github.com/veripost/veripost/internal/config"
@@ -774,7 +774,7 @@ func stackConfig(ctx context.Context, stack, keep string) (config.Config, func()
 	}
 	var dir string
 	if keep != "" {
-		dir = filepath.Join(os.TempDir(), "veripost-scale-keep-"+stack+"-"+keep)
+		dir = kept.DataDir(stack, keep)
 		err = os.MkdirAll(dir, 0o755)
 	} else {
 		dir, err = os.MkdirTemp("", "veripost-scale-")
@@ -803,12 +803,12 @@ func stackConfig(ctx context.Context, stack, keep string) (config.Config, func()
 	rand.Read(suffix)
 	tag := hex.EncodeToString(suffix)
 	if keep != "" {
-		tag = "keep_" + strings.ToLower(keep)
+		tag = kept.Tag(keep)
 		if !validKeep.MatchString(keep) {
 			return cfg, cleanup, fmt.Errorf("-keep %q: use letters, digits and _ only", keep)
 		}
 	}
-	name := "veripost_scale_" + tag
+	name := kept.Database(tag)
 	conn, err := pgx.Connect(ctx, base)
 	if err != nil {
 		return cfg, cleanup, err
@@ -823,21 +823,19 @@ func stackConfig(ctx context.Context, stack, keep string) (config.Config, func()
 			return cfg, cleanup, err
 		}
 	}
-	u, _ := url.Parse(base)
-	u.Path = "/" + name
-	cfg.DatabaseURL = u.String()
+	if cfg.DatabaseURL, cfg.BlobURL, err = kept.ServiceURLs(tag); err != nil {
+		return cfg, cleanup, err
+	}
 	region := os.Getenv("VERIPOST_TEST_S3_REGION")
 	key, secret := os.Getenv("VERIPOST_TEST_S3_ACCESS_KEY"), os.Getenv("VERIPOST_TEST_S3_SECRET_KEY")
 	client := s3.New(s3.Options{Region: region, BaseEndpoint: aws.String(endpoint), UsePathStyle: true,
 		Credentials: credentials.NewStaticCredentialsProvider(key, secret, "")})
-	bucket := "veripost-scale-" + strings.ReplaceAll(tag, "_", "-")
+	bucket := kept.Bucket(tag)
 	if _, err := client.HeadBucket(ctx, &s3.HeadBucketInput{Bucket: aws.String(bucket)}); err != nil || keep == "" {
 		if _, err := client.CreateBucket(ctx, &s3.CreateBucketInput{Bucket: aws.String(bucket)}); err != nil {
 			return cfg, cleanup, err
 		}
 	}
-	q := url.Values{"endpoint": {endpoint}, "region": {region}, "use_path_style": {"true"}, "access_key_id": {key}, "secret_access_key": {secret}}
-	cfg.BlobURL = "s3://" + bucket + "?" + q.Encode()
 	if keep != "" {
 		return cfg, cleanup, nil
 	}
